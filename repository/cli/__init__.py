@@ -1,0 +1,22 @@
+"""The ``hsar`` command line: a thin adapter over the library (parse, call one function, render).
+
+Exit codes: 0 success, 1 the input was checked and found bad (invalid SIP, failed audit, rejected ingest),
+2 unusable arguments or configuration, 3 internal error. Errors are one clear line with a stable code,
+never a traceback (``--debug`` shows one for developers). Each command group lives in its own module.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import home, sip  # noqa: F401  (modules register their commands on import)
+from .base import cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    cli.main(args=argv, prog_name="hsar")
+
+
+__all__ = ["cli", "main"]

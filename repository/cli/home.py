@@ -1,0 +1,21 @@
+"""``hsar init``: create a repository home."""
+
+from __future__ import annotations
+
+import click
+
+from .base import Context, cli, pass_ctx
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="覆盖已有 hsar.toml 和演示密钥 Overwrite hsar.toml and demo keys.")
+@pass_ctx
+def init(c: Context, force: bool) -> None:
+    """创建仓库主目录 Create the repository home: hsar.toml, storage, catalogue, index, demo PKI."""
+    from ..home import init_home
+
+    result = init_home(c.home, force=force)
+    for line in result.created:
+        click.echo(c.t(f"已创建 {line}", f"created {line}"))
+    for line in result.kept:
+        click.echo(c.t(f"已存在，保留 {line}", f"kept existing {line}"))
