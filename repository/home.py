@@ -59,3 +59,91 @@ def init_home(home: Path, *, force: bool = False) -> InitResult:
         catalog.create()
     result.created.append(cfg.catalog_url)
     return result
+
+
+class Repository:
+    """Open handles of one home, created lazily: settings, store, catalogue, search engine, signer.
+
+    Jobs (ingest, audit, reindex, web requests) take a ``Repository`` instead of loose paths, so a later
+    PostgreSQL catalogue or S3 store changes this class, not the jobs.
+    """
+
+    def __init__(self, cfg: config.Config) -> None:
+        self.cfg = cfg
+        self.home = cfg.home
+        self._store = None
+        self._catalog = None
+        self._engine = None
+        self._signer = None
+
+    @classmethod
+    def open(cls, home: Path | str | None = None) -> Repository:
+        from .errors import ConfigError
+
+        cfg = config.load(home)
+        if not (cfg.home / "hsar.toml").is_file():
+            raise ConfigError(f"{cfg.home} is not a repository home (run `hsar --home {cfg.home} init`)")
+        return cls(cfg)
+
+    @property
+    def staging(self) -> Path:
+        path = self.home / "staging"
+        path.mkdir(exist_ok=True)
+        return path
+
+    @property
+    def rejected(self) -> Path:
+        path = self.home / "rejected"
+        path.mkdir(exist_ok=True)
+        return path
+
+    @property
+    def store(self):  # noqa: ANN201 - OcflStore (imported lazily to keep start-up fast)
+        if self._store is None:
+            from .preservation.ocfl import OcflStore
+
+            self._store = OcflStore.init(self.cfg.path("storage.root"))
+        return self._store
+
+    @property
+    def catalog(self):  # noqa: ANN201 - Catalog
+        if self._catalog is None:
+            from .catalog.store import Catalog
+
+            self._catalog = Catalog(self.cfg.catalog_url)
+            self._catalog.create()
+        return self._catalog
+
+    @property
+    def search(self):  # noqa: ANN201 - SearchEngine
+        if self._engine is None:
+            from .search.engine import open_engine
+
+            self._engine = open_engine(self.cfg["search.engine"], self.cfg.path("search.index"))
+        return self._engine
+
+    @property
+    def signer(self):  # noqa: ANN201 - pyHanko Signer
+        if self._signer is None:
+            from .preservation.signing import load_signer
+
+            self._signer = load_signer(self.cfg)
+        return self._signer
+
+    @property
+    def trust_roots(self) -> list[Path]:
+        return self.cfg.paths("signing.trust_roots")
+
+    def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
+        if self._engine is not None and hasattr(self._engine, "close"):
+            self._engine.close()
+            self._engine = None
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,130 @@
+"""Ingest, first half: everything about one SIP that needs no look at the store.
+
+receive safely into staging (hashing while copying) -> validate (bag, profile, metadata, payload) ->
+identify formats (FIDO) and apply the format policy -> verify embedded PDF signatures -> the four-property
+report (stage GD). Runs in worker processes for ``hsar ingest --workers N``; returns a picklable
+:class:`Prepared`. The second half (:mod:`repository.ingest.pipeline`) decides against the store and commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..codes import Issue, Report
+from ..config import Config
+from ..errors import UnsafePackageError
+from ..model import Archive
+from .checks import CheckReport, build_report
+from .receive import Limits, receive
+from .validate import Validation, validate_bag_dir
+
+RECEIVE_ALGORITHMS = ("sha512",)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One file of a received SIP (bag-relative path), with what ingest learnt about it."""
+
+    path: str
+    size: int
+    sha512: str
+    puid: str | None = None
+    format_name: str = ""
+    format_version: str | None = None
+    method: str = "none"
+    policy: str | None = None
+    signatures: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    sip: str
+    sip_name: str
+    workdir: Path
+    bag_dir: Path | None
+    report: Report
+    archive: Archive | None
+    payload: dict[str, FileInfo] = field(default_factory=dict)
+    tag_files: dict[str, FileInfo] = field(default_factory=dict)
+    checks: CheckReport | None = None
+    fingerprint: str = ""
+    received: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return self.report.valid and self.archive is not None
+
+
+def sip_name(path: Path) -> str:
+    name = path.name
+    for suffix in (".tar.gz", ".tgz", ".zip", ".tar"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def fingerprint(files: dict[str, tuple[int, dict[str, str]]]) -> str:
+    """The identity of a SIP: sha512 over its sorted ``<sha512>  <path>`` lines (all files, tag and payload)."""
+    h = hashlib.sha512()
+    for path in sorted(files):
+        h.update(f"{files[path][1]['sha512']}  {path}\n".encode())
+    return h.hexdigest()
+
+
+def _format_stage(bag_dir: Path, payload: dict[str, FileInfo], cfg: Config) -> tuple[dict[str, FileInfo], list[Issue]]:
+    from .formats import assess_formats
+
+    return assess_formats(bag_dir, payload, cfg)
+
+
+def _evidence(validation: Validation, payload: dict[str, FileInfo], archive: Archive | None) -> dict[str, dict]:
+    bag = validation.bag
+    total = sum(f.size for f in payload.values())
+    signed = [p for p, f in payload.items() if f.signatures]
+    return {
+        "GD-1-1": {"files_verified": len(payload) + (len(bag.tag_files) if bag else 0),
+                   "algorithms": list(bag.payload_manifest_algorithms) if bag else []},
+        "GD-1-2": {"signed_files": len(signed)},
+        "GD-2-1": {"items": len(archive.items) if archive else 0, "files": len(payload)},
+        "GD-2-2": {"payload_oxum": f"{total}.{len(payload)}", "declared": bag.info("Payload-Oxum") if bag else []},
+        "GD-3-2": {"formats": sorted({f.puid or "unknown" for f in payload.values()})},
+        "GD-4-3": {"recorded_as": "metadata/premis.xml", "agents": ["hsar", "FIDO", "pyHanko"]},
+    }
+
+
+def prepare(sip: Path, cfg: Config, staging: Path, *, now: datetime | None = None) -> Prepared:
+    """Receive, validate, identify and check one SIP; never raises for bad input (see ``report``)."""
+    sip = Path(sip)
+    now = now or datetime.now(UTC)
+    workdir = Path(staging) / f"sip-{uuid.uuid4().hex}"
+    workdir.mkdir(parents=True)
+    name = sip_name(sip)
+    try:
+        got = receive(sip, workdir / "bag", limits=Limits.from_config(cfg), algorithms=RECEIVE_ALGORITHMS)
+    except UnsafePackageError as exc:
+        return Prepared(str(sip), name, workdir, None, Report(tuple(exc.issues)), None, received=now.isoformat())
+    validation = validate_bag_dir(got.bag_dir, known=got.files, workers=cfg["audit.workers"])
+    facts = {p: FileInfo(p, size, d["sha512"]) for p, (size, d) in got.files.items()}
+    payload = {p: f for p, f in facts.items() if p.startswith("data/")}
+    tags = {p: f for p, f in facts.items() if not p.startswith("data/")}
+    issues = list(validation.report.issues)
+    if validation.valid:
+        payload, format_issues = _format_stage(got.bag_dir, payload, cfg)
+        issues += format_issues
+    report = Report(tuple(issues))
+    archive = validation.archive
+    subject = {"sip": name, "archive_id": archive.identifier if archive else None,
+               "package_type": archive.package_type.value if archive else None, "fingerprint": fingerprint(got.files)}
+    checks = build_report("GD", issues, _evidence(validation, payload, archive), subject, now)
+    return Prepared(str(sip), name, workdir, got.bag_dir, report, archive, payload, tags, checks,
+                    subject["fingerprint"], now.isoformat())
+
+
+def discard(prepared: Prepared) -> None:
+    shutil.rmtree(prepared.workdir, ignore_errors=True)

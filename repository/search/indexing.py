@@ -1,0 +1,71 @@
+"""Keeping the search index in step with storage: one document per archive, built from the stored head.
+
+The index is a cache (DESIGN principle 1): ingest replaces an archive's document after each version, and
+``hsar reindex`` rebuilds every document from the OCFL store alone. Text of born-digital PDFs is extracted
+with bounded size and time; scanned images are found through their metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..descriptive import parse
+from .documents import SearchDocument, archive_document
+from .engine import SearchEngine, reindex
+
+DESCRIPTIVE = "metadata/descriptive.xml"
+MAX_PDF_BYTES = 50 * 1024 * 1024
+MAX_PDF_PAGES = 200
+PDF_SECONDS = 10.0
+
+
+def _is_pdf(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(5) == b"%PDF-"
+    except OSError:
+        return False
+
+
+def stored_texts(store: Any, oid: str, state: dict[str, str]) -> dict[str, str]:  # noqa: ANN401 - OcflStore
+    """Extracted text of every born-digital PDF in the state (payload path -> text)."""
+    from .extract import extract_pdf_text
+
+    texts = {}
+    for logical in sorted(state):
+        if not logical.startswith("data/"):
+            continue
+        path = store.content_path(oid, logical)
+        if _is_pdf(path):
+            text = extract_pdf_text(path, max_bytes=MAX_PDF_BYTES, max_pages=MAX_PDF_PAGES,
+                                    timeout_seconds=PDF_SECONDS)
+            if text:
+                texts[logical] = text
+    return texts
+
+
+def stored_document(store: Any, oid: str) -> SearchDocument:  # noqa: ANN401 - OcflStore
+    """The search document of an object's head version, from storage alone."""
+    state = store.state(oid)
+    archive = parse(store.content_path(oid, DESCRIPTIVE).read_bytes())
+    return archive_document(archive, version=store.head(oid), texts=stored_texts(store, oid, state))
+
+
+def index_archive(repo: Any, archive_id: str) -> None:  # noqa: ANN401 - Repository
+    """Replace the archive's document (the caller commits, once per batch)."""
+    from ..preservation.aip import object_id
+
+    repo.search.replace(stored_document(repo.store, object_id(archive_id)))
+
+
+def documents_from_store(store: Any) -> Iterator[SearchDocument]:  # noqa: ANN401 - OcflStore
+    for oid in sorted(store.iter_object_ids()):
+        yield stored_document(store, oid)
+
+
+def reindex_from_store(engine: SearchEngine, store: Any, *, batch: int = 500,  # noqa: ANN401
+                       progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the whole index from the store; returns the number of archives indexed."""
+    return reindex(engine, documents_from_store(store), batch=batch, progress=progress)
