@@ -1,0 +1,397 @@
+"""Locking signatures of versions: a SHA-512 manifest signed with a detached CMS signature (RFC 5652).
+
+Every version's logical state carries ``signature/manifest-sha512.txt`` (one ``<sha512>  <logical path>`` line
+per other file of the state, sorted, UTF-8) and ``signature/manifest-sha512.txt.p7s``: a DER-encoded CMS
+SignedData over those bytes, detached (no encapsulated content), SHA-512 digest, with the signingTime and
+ESS signingCertificateV2 signed attributes (RFC 5035) and the signer's certificate and chain embedded. pyHanko
+makes and checks the signature; anyone holding the CA certificate can check it independently with::
+
+    openssl cms -verify -binary -inform DER -in manifest-sha512.txt.p7s -content manifest-sha512.txt \
+        -CAfile ca.pem
+
+Verification never fetches anything (no OCSP, CRL or AIA over the network): the trust roots are the PEM files
+named by ``signing.trust_roots``. A malformed or hostile signature yields a :class:`SignatureStatus` whose
+``bottom_line`` is False with a ``reason``; exceptions mean only "could not evaluate" (unreadable trust roots,
+unusable signing key), as :class:`~repository.errors.SigningError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+from collections.abc import Coroutine, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from asn1crypto import cms, keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509 as pyca_x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
+from pyhanko.sign import signers
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+from pyhanko.sign.validation import (
+    KeyUsageConstraints,
+    StandardCMSSignatureStatus,
+    async_validate_detached_cms,
+)
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from ..config import Config
+from ..errors import SigningError
+
+SIGNATURE_MANIFEST = "signature/manifest-sha512.txt"
+SIGNATURE_FILE = "signature/manifest-sha512.txt.p7s"
+SIGNATURE_PATHS = frozenset({SIGNATURE_MANIFEST, SIGNATURE_FILE})
+DIGEST_ALGORITHM = "sha512"
+PKCS12_SUFFIXES = frozenset({".p12", ".pfx"})
+#: Either usage is enough for a signer certificate (institutions' certificates often carry only one).
+SIGNER_KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"})
+
+Signer = signers.Signer
+_SHA512_HEX = re.compile(r"[0-9a-f]{128}")
+_MANIFEST_LINE = re.compile(r"([0-9a-f]{128})  (.+)")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SignatureStatus:
+    """Outcome of checking one detached CMS signature (shaped after pyHanko's ``SignatureStatus``)."""
+
+    intact: bool  # the signed digest equals the digest of the content
+    valid: bool  # the signature value verifies against the embedded signer certificate
+    trusted: bool  # the signer certificate chains to a trust root and may sign documents
+    signer_subject: str | None = None
+    signing_time: datetime | None = None  # signer-reported signingTime attribute (not a trusted timestamp)
+    digest_algorithm: str | None = None
+    signer_fingerprint: str | None = None  # SHA-256 of the signer certificate (DER), hex
+    reason: str | None = None  # why bottom_line is False; None when it is True
+
+    @property
+    def bottom_line(self) -> bool:
+        return self.intact and self.valid and self.trusted
+
+    @classmethod
+    def failed(cls, reason: str) -> SignatureStatus:
+        return cls(intact=False, valid=False, trusted=False, reason=reason)
+
+
+@dataclass(frozen=True)
+class LockStatus:
+    """A version lock checked against the version's state.
+
+    ``missing``: listed in the manifest but absent from the state. ``extra``: in the state but not listed.
+    ``changed``: listed with another digest than the state's (including the two signature files themselves,
+    when the state records digests for them and the bytes given do not match).
+    """
+
+    missing: tuple[str, ...]
+    extra: tuple[str, ...]
+    changed: tuple[str, ...]
+    signature: SignatureStatus
+    manifest_error: str | None = None
+    entries: int = field(default=0)
+
+    @property
+    def manifest_matches(self) -> bool:
+        return self.manifest_error is None and not (self.missing or self.extra or self.changed)
+
+    @property
+    def bottom_line(self) -> bool:
+        return self.manifest_matches and self.signature.bottom_line
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Human-readable reasons, empty when :attr:`bottom_line` is True."""
+        out = [f"manifest unreadable: {self.manifest_error}"] if self.manifest_error else []
+        out += [f"missing from the state: {p}" for p in self.missing]
+        out += [f"not in the manifest: {p}" for p in self.extra]
+        out += [f"digest differs: {p}" for p in self.changed]
+        if not self.signature.bottom_line:
+            out.append(f"signature: {self.signature.reason}")
+        return tuple(out)
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+def load_signer(cfg: Config, *, environ: Mapping[str, str] | None = None) -> signers.SimpleSigner:
+    """The signer configured by ``signing.*``: PEM key + certificate, or PKCS#12 when the key is .p12/.pfx."""
+    env = os.environ if environ is None else environ
+    passphrase = _passphrase(str(cfg["signing.passphrase_env"]), env)
+    chain = _load_certs(cfg.paths("signing.chain"), "certificate chain file", "signing.chain")
+    key_path = cfg.path("signing.key")
+    if key_path.suffix.lower() in PKCS12_SUFFIXES:
+        key, cert, extra = _load_pkcs12(key_path, passphrase)
+    else:
+        key = _load_pem_key(key_path, passphrase)
+        certs = _load_certs([cfg.path("signing.cert")], "signing certificate", "signing.cert")
+        if not certs:
+            raise SigningError(f"no certificate in {cfg.path('signing.cert')} (setting signing.cert)")
+        cert, extra = certs[0], certs[1:]
+    _check_key_matches(key, cert, key_path)
+    return signers.SimpleSigner(
+        signing_cert=cert, signing_key=key, cert_registry=SimpleCertificateStore.from_certs(chain + extra)
+    )
+
+
+def _passphrase(env_name: str, env: Mapping[str, str]) -> bytes | None:
+    if not env_name:
+        return None
+    if env_name not in env:
+        raise SigningError(f"signing.passphrase_env names {env_name!r}, but that environment variable is not set")
+    return env[env_name].encode("utf-8")
+
+
+def _read(path: Path, what: str, setting: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        hint = " (run `hsar init` to create the demo PKI, or point hsar.toml at your own)"
+        raise SigningError(f"{what} not found: {path} (setting {setting}){hint}") from None
+    except OSError as exc:
+        raise SigningError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def _load_certs(paths: Iterable[Path], what: str, setting: str) -> list[asn1_x509.Certificate]:
+    certs: list[asn1_x509.Certificate] = []
+    for path in paths:
+        try:
+            loaded = list(load_certs_from_pemder_data(_read(path, what, setting)))
+            for cert in loaded:
+                pyca_x509.load_der_x509_certificate(cert.dump())  # parse fully now, not at first use
+        except (ValueError, TypeError) as exc:
+            raise SigningError(f"{path} is not a PEM or DER certificate file (setting {setting}): {exc}") from None
+        certs += loaded
+    return certs
+
+
+def _load_pem_key(path: Path, passphrase: bytes | None) -> keys.PrivateKeyInfo:
+    data = _read(path, "signing key", "signing.key")
+    try:
+        return load_private_key_from_pemder_data(data, passphrase=passphrase)
+    except TypeError as exc:  # cryptography: encrypted without a passphrase, or the reverse
+        raise SigningError(f"cannot load signing key {path}: {exc} (see signing.passphrase_env)") from None
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise SigningError(f"cannot load signing key {path}: wrong passphrase or not a private key ({exc})") from None
+
+
+def _load_pkcs12(
+    path: Path, passphrase: bytes | None
+) -> tuple[keys.PrivateKeyInfo, asn1_x509.Certificate, list[asn1_x509.Certificate]]:
+    data = _read(path, "PKCS#12 file", "signing.key")
+    try:
+        key, cert, others = pkcs12.load_key_and_certificates(data, passphrase)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise SigningError(
+            f"cannot open PKCS#12 file {path}: wrong or missing passphrase (signing.passphrase_env) "
+            f"or not a PKCS#12 file ({exc})"
+        ) from None
+    if key is None or cert is None:
+        raise SigningError(f"PKCS#12 file {path} must hold both a private key and its certificate")
+    der_key = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return (
+        keys.PrivateKeyInfo.load(der_key),
+        _to_asn1(cert),
+        [_to_asn1(c) for c in others],
+    )
+
+
+def _to_asn1(cert: pyca_x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def _check_key_matches(key: keys.PrivateKeyInfo, cert: asn1_x509.Certificate, key_path: Path) -> None:
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    private = serialization.load_der_private_key(key.dump(), password=None)
+    certificate = pyca_x509.load_der_x509_certificate(cert.dump())
+    if private.public_key().public_bytes(der, spki) != certificate.public_key().public_bytes(der, spki):
+        raise SigningError(
+            f"signing key {key_path} does not belong to the certificate {certificate.subject.rfc4514_string()}"
+        )
+
+
+# --------------------------------------------------------------------------------------------- sign / verify
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a pyHanko coroutine to completion, also when the caller already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def sign_detached(
+    data: bytes,
+    signer: Signer,
+    *,
+    signing_time: datetime | None = None,
+    digest_algorithm: str = DIGEST_ALGORITHM,
+) -> bytes:
+    """A detached CMS SignedData (DER) over ``data``, with signingTime and the signer's chain embedded."""
+    moment = signing_time or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    attrs = PdfCMSSignedAttributes(signing_time=moment)
+    try:
+        content_info = _run(
+            signer.async_sign_general_data(data, digest_algorithm, detached=True, signed_attr_settings=attrs)
+        )
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise SigningError(f"could not sign: {exc}") from exc
+    return content_info.dump()
+
+
+def load_trust_roots(paths: Iterable[Path]) -> list[asn1_x509.Certificate]:
+    """Certificates from PEM/DER files; an unreadable file is a :class:`SigningError`."""
+    return _load_certs(paths, "trust root file", "signing.trust_roots")
+
+
+def verify_detached(
+    data: bytes, signature: bytes, trust_roots: list[Path], *, at: datetime | None = None
+) -> SignatureStatus:
+    """Check a detached CMS signature over ``data`` against ``trust_roots`` (at ``at``, default now)."""
+    roots = load_trust_roots(trust_roots)
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    try:
+        signed_data = _signed_data(signature)
+    except (ValueError, TypeError, KeyError) as exc:
+        return SignatureStatus.failed(f"malformed signature: {exc}")
+    context = ValidationContext(trust_roots=roots, allow_fetching=False, moment=at, revocation_mode="soft-fail")
+    try:
+        status = _run(
+            async_validate_detached_cms(
+                data, signed_data, signer_validation_context=context, key_usage_settings=SIGNER_KEY_USAGE
+            )
+        )
+    except Exception as exc:  # noqa: BLE001 - hostile CMS can make pyHanko/asn1crypto raise any kind of error
+        return SignatureStatus.failed(f"malformed signature: {type(exc).__name__}: {exc}")
+    return _status_from_pyhanko(status)
+
+
+def _signed_data(signature: bytes) -> cms.SignedData:
+    if not signature:
+        raise ValueError("empty signature file")
+    info = cms.ContentInfo.load(signature, strict=True)
+    if info["content_type"].native != "signed_data":
+        raise ValueError(f"not a CMS SignedData object ({info['content_type'].native})")
+    signed_data = info["content"]
+    signed_data.native  # noqa: B018 - parse every field now, so structural errors surface here
+    if len(signed_data["signer_infos"]) != 1:
+        raise ValueError(f"expected exactly one signer, found {len(signed_data['signer_infos'])}")
+    return signed_data
+
+
+def _status_from_pyhanko(status: StandardCMSSignatureStatus) -> SignatureStatus:
+    cert = status.signing_cert
+    if not status.intact:
+        reason = "content does not match the signed digest (changed content, or a signature over other content)"
+    elif not status.valid:
+        reason = "signature value does not verify with the signer's certificate"
+    elif not status.trusted:
+        indic = status.trust_problem_indic
+        detail = indic.name if indic is not None else "no path to a trust root"
+        reason = f"signer certificate not trusted ({detail}): {cert.subject.human_friendly}"
+    else:
+        reason = None
+    return SignatureStatus(
+        intact=bool(status.intact),
+        valid=bool(status.valid),
+        trusted=bool(status.trusted),
+        signer_subject=cert.subject.human_friendly,
+        signing_time=status.signer_reported_dt,
+        digest_algorithm=status.md_algorithm,
+        signer_fingerprint=hashlib.sha256(cert.dump()).hexdigest(),
+        reason=reason,
+    )
+
+
+# --------------------------------------------------------------------------------------------- manifests
+
+
+def render_manifest(entries: Mapping[str, str]) -> bytes:
+    """``<sha512>  <logical path>`` lines sorted by path, UTF-8, each ending in a newline."""
+    lines = []
+    for path in sorted(entries):
+        digest = entries[path].lower()
+        if not _SHA512_HEX.fullmatch(digest):
+            raise SigningError(f"not a SHA-512 hex digest for {path!r}: {entries[path]!r}")
+        if not path or "\n" in path or "\r" in path:
+            raise SigningError(f"logical path cannot be written to a manifest: {path!r}")
+        lines.append(f"{digest}  {path}\n")
+    try:
+        return "".join(lines).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SigningError(f"logical path is not encodable as UTF-8: {exc}") from None
+
+
+def parse_manifest(data: bytes) -> dict[str, str]:
+    """The entries of a manifest written by :func:`render_manifest`; :class:`SigningError` when malformed."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SigningError(f"manifest is not UTF-8: {exc}") from None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    entries: dict[str, str] = {}
+    for number, line in enumerate(lines, 1):
+        match = _MANIFEST_LINE.fullmatch(line)
+        if match is None or "\r" in line:
+            raise SigningError(f"manifest line {number} is not '<sha512>  <logical path>': {line[:200]!r}")
+        digest, path = match.groups()
+        if path in entries:
+            raise SigningError(f"manifest line {number} repeats the path {path!r}")
+        entries[path] = digest
+    return entries
+
+
+def sha512_hex(data: bytes) -> str:
+    return hashlib.sha512(data).hexdigest()
+
+
+def lock_version(
+    state_digests: Mapping[str, str], signer: Signer, *, signing_time: datetime | None = None
+) -> tuple[bytes, bytes]:
+    """Manifest bytes and detached-signature bytes locking a state (the signature files are left out)."""
+    manifest = render_manifest({p: d for p, d in state_digests.items() if p not in SIGNATURE_PATHS})
+    return manifest, sign_detached(manifest, signer, signing_time=signing_time)
+
+
+def check_lock(
+    state_digests: Mapping[str, str],
+    manifest_bytes: bytes,
+    p7s_bytes: bytes,
+    trust_roots: list[Path],
+    *,
+    at: datetime | None = None,
+) -> LockStatus:
+    """Does the manifest list exactly the state (minus the signature files), and is its signature good?"""
+    signature = verify_detached(manifest_bytes, p7s_bytes, trust_roots, at=at)
+    try:
+        listed = parse_manifest(manifest_bytes)
+    except SigningError as exc:
+        return LockStatus((), (), (), signature, manifest_error=str(exc))
+    state = {p: d.lower() for p, d in state_digests.items() if p not in SIGNATURE_PATHS}
+    missing = sorted(listed.keys() - state.keys())
+    extra = sorted(state.keys() - listed.keys())
+    changed = sorted(p for p in listed.keys() & state.keys() if listed[p] != state[p])
+    for path, data in ((SIGNATURE_MANIFEST, manifest_bytes), (SIGNATURE_FILE, p7s_bytes)):
+        if path in state_digests and state_digests[path].lower() != sha512_hex(data):
+            changed.append(path)
+    return LockStatus(tuple(missing), tuple(extra), tuple(changed), signature, entries=len(listed))
