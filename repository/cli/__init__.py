@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from . import home, sip, store  # noqa: F401  (modules register their commands on import)
+from . import home, search, sip, store  # noqa: F401  (modules register their commands on import)
 from .base import cli
 
 

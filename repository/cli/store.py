@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from ..model import RETENTION_LABELS
 from .base import Context, cli, emit_json, pass_ctx
 from .sip import render_issue
 
@@ -82,9 +81,11 @@ def _render_outcome(c: Context, outcome) -> None:  # noqa: ANN001 - IngestOutcom
 @cli.command("show")
 @click.argument("archive_id")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON Print JSON.")
+@click.option("--mask", is_flag=True, help="遮蔽身份证号 Mask resident ID numbers.")
 @pass_ctx
-def show_cmd(c: Context, archive_id: str, as_json: bool) -> None:
+def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
     """查看档案 Show an archive: description, paper references, versions, items, files, events, relations."""
+    from ..catalog.render import render_text
     from ..errors import HsarError
 
     with _repo(c) as repo:
@@ -93,53 +94,8 @@ def show_cmd(c: Context, archive_id: str, as_json: bool) -> None:
         raise HsarError(c.t(f"找不到档案 {archive_id}", f"no archive {archive_id}"), "NOT-FOUND")
     if as_json:
         emit_json(view.to_dict())
-        return
-    for line in render_view(c, view):
-        click.echo(line)
-
-
-def render_view(c: Context, view) -> list[str]:  # noqa: ANN001 - ArchiveView
-    a = view.archive
-    t = c.t
-    lines = [f"{a.title}  [{a.identifier}]",
-             f"  {t('类型', 'type')}: {a.type.value}   {t('区划', 'division')}: {a.division}   "
-             f"{t('全宗号', 'fonds')}: {a.fonds}   {t('档号', 'reference')}: {a.reference_code}",
-             f"  {t('保管期限', 'retention')}: {RETENTION_LABELS[a.retention]} ({a.retention.value})   "
-             f"{t('开放状态', 'access')}: {a.access.value}   {t('保管机构', 'institution')}: {a.institution}"]
-    if a.household:
-        h = a.household
-        lines.append(f"  {t('户主', 'head')}: {h.head.name} {h.head.resident_id}   {t('保障方式', 'security')}: "
-                     f"{h.security_type}   {t('状态', 'status')}: {h.status.status.value} ({h.status.since})")
-    if a.unit:
-        u = a.unit
-        lines.append(f"  {u.estate} {u.building}栋{u.entrance}单元{u.room}室  {u.layout} {u.area}m²  {u.address}")
-    lines.append(t("纸质档案", "Paper references") + ":")
-    for vol in view.paper_references()["volumes"]:
-        lines.append(f"  {t('目录号', 'catalogue')} {vol['catalogue']}  {t('案卷号', 'volume')} {vol['volume']}  "
-                     f"{t('盒号', 'box')} {vol['box']}  {t('位置', 'shelf')} {vol['shelf_text']}  "
-                     f"{t('件号', 'items')} {', '.join(str(n) for n in vol['items'])}")
-    lines.append(t("版本", "Versions") + ":")
-    for v in view.versions:
-        lines.append(f"  {v.number}  {v.created:%Y-%m-%d %H:%M}  {v.package_type}  {v.sip_name}  "
-                     f"{v.file_count} {t('个文件', 'files')} {v.bytes} B")
-    lines.append(t("材料", "Items") + ":")
-    for group in view.items_by_class:
-        lines.append(f"  {group.label} ({group.material_class.value})")
-        for i in group.items:
-            p = i.paper
-            lines.append(f"    {i.number:>3}. [{i.subtype}] {i.title} {i.date}  {i.pages}{t('页', 'pp')}  "
-                         f"{t('案卷', 'vol')} {p.volume} {t('件', 'item')} {p.item} {t('页', 'pp')} "
-                         f"{p.page_start}-{p.page_end} {t('盒', 'box')} {p.box}  ({i.version_added})")
-    lines.append(t("文件", "Files") + ":")
-    for f in view.files:
-        lines.append(f"  {f.path}  {f.size} B  {f.puid or '?'} {f.format_name or ''}  {f.policy or ''}")
-    lines.append(t("关联", "Relations") + ":")
-    for r in view.relations:
-        lines.append(f"  {r.direction} {r.type} {r.other} {r.other_title or ''} {r.start} – {r.end or ''}")
-    lines.append(t("保存事件", "Events") + ":")
-    for e in view.events:
-        lines.append(f"  {e.datetime:%Y-%m-%d %H:%M:%S} {e.version} {e.type}: {e.outcome or ''} {e.detail or ''}")
-    return lines
+    else:
+        click.echo(render_text(view, reveal_ids=not mask))
 
 
 @cli.command("rebuild-catalog")

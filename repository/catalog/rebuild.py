@@ -1,0 +1,227 @@
+"""Rebuilding the catalogue from the OCFL store alone (DESIGN.md principle 1: storage is the truth).
+
+Each version's logical state is self-describing: ``metadata/descriptive.xml`` (the current merged
+description), ``metadata/premis.xml`` (every object and every event so far), ``metadata/checks.json`` (the
+four-property report of that SIP). From them and the inventory this module makes the same
+:class:`~repository.catalog.records.VersionRecord` values ingest records, so a rebuilt catalogue answers
+exactly as the original did. Ingest should build its record with :func:`version_record` too: then the two
+agree by construction.
+
+Which facts come from where:
+
+- files: the ``data/...`` paths of the version's state; digest from the inventory, size and format from the
+  PREMIS object of that logical path (size from the stored bytes when PREMIS lacks it), item number from the
+  description, ``version_added`` from the inventory's version history;
+- events: those in this version's ``premis.xml`` that the previous version's did not carry;
+- SIP name: ``subject.sip`` (or ``sip_name``/``package``/``name``) of ``checks.json``;
+- format policy: not kept in the store yet; pass ``policy_of`` (PUID -> policy) to derive it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from lxml import etree
+
+from ..descriptive import parse
+from ..errors import CatalogError, HsarError
+from ..model import Archive
+from ..preservation.premis import parse_premis
+from .records import EventRecord, FileRecord, VersionRecord, version_seq
+from .store import Catalog
+
+DESCRIPTIVE = "metadata/descriptive.xml"
+PREMIS = "metadata/premis.xml"
+CHECKS = "metadata/checks.json"
+PAYLOAD_PREFIX = "data/"
+SIP_NAME_KEYS = ("sip", "sip_name", "package", "name")
+
+PolicyOf = Callable[[str | None], str | None]
+Progress = Callable[[str, int, int], None]
+
+
+class _Store(Protocol):
+    """What the rebuild needs of :class:`repository.preservation.ocfl.OcflStore`."""
+
+    def iter_object_ids(self) -> Iterator[str]: ...
+
+    def versions(self, object_id: str) -> list[Any]: ...
+
+    def content_path(self, object_id: str, logical_path: str, version: str | None = None) -> Any: ...  # noqa: ANN401
+
+
+def summarize_checks(report: dict[str, Any]) -> dict[str, Any]:
+    """The part of a ``checks.json`` report the catalogue keeps: overall and per-property results, counts."""
+    summary = {k: report[k] for k in ("standard", "stage", "created", "result", "groups") if k in report}
+    counts: dict[str, int] = {}
+    for item in report.get("items", []):
+        counts[item.get("result", "?")] = counts.get(item.get("result", "?"), 0) + 1
+    if counts:
+        summary["counts"] = dict(sorted(counts.items()))
+    return summary
+
+
+def sip_name_of(report: dict[str, Any]) -> str:
+    subject = report.get("subject") or {}
+    for key in SIP_NAME_KEYS:
+        if isinstance(subject.get(key), str):
+            return subject[key]
+    return ""
+
+
+def _version_name(info: Any) -> str:  # noqa: ANN401 - VersionInfo
+    return getattr(info, "name", None) or f"v{info.number}"
+
+
+class _ObjectReader:
+    """Reads one object's versions in order, carrying what each needs from the one before."""
+
+    def __init__(self, store: _Store, object_id: str, policy_of: PolicyOf | None) -> None:
+        self.store, self.object_id, self.policy_of = store, object_id, policy_of
+        self.infos = sorted(store.versions(object_id), key=lambda i: i.number)
+
+    def _read(self, path: str, version: str) -> bytes | None:
+        info = next(i for i in self.infos if _version_name(i) == version)
+        if path not in info.state:
+            return None
+        return self.store.content_path(self.object_id, path, version).read_bytes()
+
+    def _premis(self, version: str) -> tuple[list, list, list]:
+        data = self._read(PREMIS, version)
+        return parse_premis(data) if data is not None else ([], [], [])
+
+    def records(self) -> Iterator[VersionRecord]:
+        added: dict[str, tuple[str, str]] = {}  # path -> (digest, version whose content it is)
+        known_events: set[str] = set()
+        for info in self.infos:
+            vname = _version_name(info)
+            data = self._read(DESCRIPTIVE, vname)
+            if data is None:
+                raise CatalogError(f"{self.object_id} {vname}: no {DESCRIPTIVE}")
+            archive = _parse_descriptive(data, f"{self.object_id} {vname}")
+            objects, events, agents = self._premis(vname)
+            for path, digest in info.state.items():
+                if added.get(path, ("", ""))[0] != digest:
+                    added[path] = (digest, vname)
+            report = _parse_checks(self._read(CHECKS, vname), f"{self.object_id} {vname}")
+            yield VersionRecord(
+                archive=archive, version=vname, created=info.created, message=info.message,
+                sip_name=sip_name_of(report), files=self._files(info, vname, archive, objects, added),
+                events=_events(events, agents, known_events), checks_summary=summarize_checks(report),
+                user=_user(info),
+            )
+            known_events.update(e.identifier for e in events)
+
+    def _files(self, info: Any, vname: str, archive: Archive, objects: list,  # noqa: ANN401
+               added: dict[str, tuple[str, str]]) -> list[FileRecord]:
+        by_path = {o.identifier: o for o in objects}
+        item_of = {f: item.number for item in archive.items for f in item.files}
+        records = []
+        for path in sorted(p for p in info.state if p.startswith(PAYLOAD_PREFIX)):
+            obj = by_path.get(path)
+            size = obj.size if obj is not None else self.store.content_path(self.object_id, path, vname).stat().st_size
+            puid = obj.puid if obj is not None else None
+            records.append(FileRecord(
+                path=path, size=size, sha512=info.state[path], puid=puid,
+                format_name=obj.format_name if obj is not None else None,
+                policy=self.policy_of(puid) if self.policy_of else None, item_number=item_of.get(path),
+                version_added=added[path][1], format_version=obj.format_version if obj is not None else None))
+        return records
+
+
+def _parse_descriptive(data: bytes, where: str) -> Archive:
+    try:
+        return parse(data)
+    except (etree.LxmlError, ValueError, AttributeError, TypeError, KeyError) as exc:
+        raise CatalogError(f"{where}: {DESCRIPTIVE} cannot be read: {exc}") from None
+
+
+def _parse_checks(data: bytes | None, where: str) -> dict[str, Any]:
+    try:
+        report = json.loads(data or b"{}")
+    except ValueError as exc:
+        raise CatalogError(f"{where}: {CHECKS} cannot be read: {exc}") from None
+    return report if isinstance(report, dict) else {}
+
+
+def _user(info: Any) -> str | None:  # noqa: ANN401 - VersionInfo
+    user = getattr(info, "user", None)
+    if isinstance(user, tuple | list):
+        return user[0] or None
+    return user or None
+
+
+def _events(events: list, agents: list, known: set[str]) -> list[EventRecord]:
+    names = {a.identifier: a.name for a in agents}
+    records = []
+    for e in events:
+        if e.identifier in known:
+            continue
+        linked = [names.get(a.identifier, a.identifier) for a in e.agents]
+        objects = [o.identifier for o in e.objects]
+        records.append(EventRecord(
+            identifier=e.identifier, type=e.type, datetime=e.datetime, outcome=e.outcome or None,
+            detail=e.detail or None, agent="; ".join(linked) or None,
+            object_path=objects[0] if len(objects) == 1 else None, outcome_detail=e.outcome_detail or None))
+    return records
+
+
+def object_records(store: _Store, object_id: str, policy_of: PolicyOf | None = None) -> list[VersionRecord]:
+    """The version records of one stored object, oldest first."""
+    return list(_ObjectReader(store, object_id, policy_of).records())
+
+
+def version_record(store: _Store, object_id: str, version: str | None = None,
+                   policy_of: PolicyOf | None = None) -> VersionRecord:
+    """The record of one version (default the head): what ingest passes to ``Catalog.record_version``."""
+    records = object_records(store, object_id, policy_of)
+    if not records:
+        raise CatalogError(f"{object_id} has no versions")
+    if version is None:
+        return records[-1]
+    wanted = version_seq(version)
+    for rec in records:
+        if version_seq(rec.version) == wanted:
+            return rec
+    raise CatalogError(f"{object_id} has no version {version}")
+
+
+def records_from_store(store: _Store, policy_of: PolicyOf | None = None) -> Iterator[VersionRecord]:
+    """Every version of every object in the store, each object's versions oldest first."""
+    for object_id in sorted(store.iter_object_ids()):
+        yield from object_records(store, object_id, policy_of)
+
+
+def rebuild(catalog: Catalog, store: _Store, progress: Progress | None = None,
+            policy_of: PolicyOf | None = None) -> int:
+    """Refill ``catalog`` from ``store``, one transaction per archive; the number of archives rebuilt.
+
+    Archives no longer in the store are removed at the end. Objects that cannot be read are skipped and
+    reported together in one :class:`CatalogError` (``failures``) after the others are done; then nothing is
+    removed, since an unreadable object's archive id is unknown. ``progress(object_id, done, total)``
+    is called after each object. Audits, users and the access log are not touched.
+    """
+    catalog.create()
+    object_ids = sorted(store.iter_object_ids())
+    seen: set[str] = set()
+    failures: dict[str, str] = {}
+    for done, object_id in enumerate(object_ids, 1):
+        try:
+            records = object_records(store, object_id, policy_of)
+            if records:
+                archive_id = records[-1].archive_id
+                catalog.replace_archive(archive_id, records)
+                seen.add(archive_id)
+        except (HsarError, OSError) as exc:
+            failures[object_id] = f"{type(exc).__name__}: {exc}"
+        if progress is not None:
+            progress(object_id, done, len(object_ids))
+    if failures:
+        error = CatalogError(f"{len(failures)} of {len(object_ids)} objects could not be catalogued: "
+                             + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items())))
+        error.failures = failures  # type: ignore[attr-defined]
+        raise error
+    catalog.delete_archives_except(seen)
+    return len(seen)

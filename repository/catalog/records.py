@@ -1,0 +1,83 @@
+"""What the catalogue is told about one stored version (an OCFL version of one archive's AIP).
+
+Ingest builds a :class:`VersionRecord` after a version is committed to the store; the rebuild reads the same
+facts back from the store (:mod:`repository.catalog.rebuild`). The two must agree for a rebuilt catalogue to
+give the same answers, so the meaning of each field is fixed here:
+
+- ``archive``: the archive's *current merged* description at this version (``metadata/descriptive.xml``).
+- ``files``: the payload files (``data/...``) of this version's logical state, all of them, not only the
+  new ones; ``version_added`` names the version in which the file's present content first appeared.
+- ``events``: the PREMIS events this version added to ``metadata/premis.xml``.
+- ``checks_summary``: the summary of this SIP's four-property report (``metadata/checks.json``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..model import Archive
+
+
+def utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive datetime is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def version_seq(number: str) -> int:
+    """The integer of an OCFL version number: ``"v3"`` and ``"v003"`` give 3."""
+    digits = number[1:] if number[:1] == "v" else number
+    if not digits.isdigit():
+        raise ValueError(f"not an OCFL version number: {number!r}")
+    return int(digits)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One payload file of a version: fixity and format facts (PRONOM PUID, format policy)."""
+
+    path: str
+    size: int
+    sha512: str
+    puid: str | None
+    format_name: str | None
+    policy: str | None
+    item_number: int | None
+    version_added: str
+    format_version: str | None = None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One PREMIS event: ``agent`` is the linking agents' names joined by ``"; "``."""
+
+    identifier: str
+    type: str
+    datetime: datetime
+    outcome: str | None
+    detail: str | None
+    agent: str | None
+    object_path: str | None
+    outcome_detail: str | None = None
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """Everything the catalogue stores about one version of one archive."""
+
+    archive: Archive
+    version: str
+    created: datetime
+    message: str
+    sip_name: str
+    files: list[FileRecord]
+    events: list[EventRecord]
+    checks_summary: dict[str, Any] = field(default_factory=dict)
+    user: str | None = None
+
+    @property
+    def archive_id(self) -> str:
+        return self.archive.identifier

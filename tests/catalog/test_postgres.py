@@ -1,0 +1,24 @@
+"""PostgreSQL and SQLite give the same answers (the other catalogue tests run on both; this compares them).
+
+Needs the PostgreSQL server binaries (``apt-get install -y postgresql``) and psycopg 3; skipped otherwise.
+"""
+
+from __future__ import annotations
+
+from repository.catalog.store import Catalog
+
+
+def test_postgresql_answers_equal_sqlite_answers(pg_url, tmp_path, records, build):
+    plain_url = pg_url.replace("postgresql+psycopg://", "postgresql://")  # hsar.toml may say just postgresql://
+    views = []
+    for url in (plain_url, f"sqlite:///{tmp_path / 'c.sqlite'}"):
+        with Catalog(url) as catalog:
+            catalog.create()
+            for rec in records.values():
+                catalog.record_version(rec)
+            views.append((catalog.dialect, catalog.show(build.HH), catalog.show(build.UN), catalog.stats(),
+                          catalog.list_archives(["320102"])))
+    (pg_name, *pg), (lite_name, *lite) = views
+    assert (pg_name, lite_name) == ("postgresql", "sqlite")
+    assert pg == lite
+    assert pg[0].to_dict() == lite[0].to_dict()

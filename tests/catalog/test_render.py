@@ -1,0 +1,27 @@
+"""Text form of ``hsar show``: every section present, resident IDs masked unless revealed."""
+
+from __future__ import annotations
+
+from repository.catalog.render import mask_id, render_text
+from repository.catalog.store import Catalog
+
+
+def test_text_show_has_every_section_and_masks_ids(records, build):
+    with Catalog("sqlite://") as catalog:
+        catalog.create()
+        for rec in records.values():
+            catalog.record_version(rec)
+        view = catalog.show(build.HH)
+    text = render_text(view)
+    for needle in ("王建国户住房保障档案", "J001-ZF·2021-Y-0001", "状态 在保 自 2021-06-18", "申请材料 (application): 2 件",
+                   "实施保障材料 (provision): 0 件", "卷2023-0007 件4 页2-4 盒H-0102 1库3排2柜4格", "v2 2023-05-10",
+                   "data/review/0003-审核表.pdf", "fmt/353", "format identification success FIDO",
+                   "→ occupies un-320102-0001 锦绣花园", "← occupiedBy un-320102-0001"):
+        assert needle in text, needle
+    assert "11010519491231002X" not in text and "110105********002X" in text
+    assert "11010519491231002X" in render_text(view, reveal_ids=True)
+
+
+def test_mask_id():
+    assert mask_id("11010519491231002X") == "110105********002X"
+    assert mask_id("12345") == "*****"
