@@ -8,6 +8,7 @@ never a traceback (``--debug`` shows one for developers). Each command group liv
 from __future__ import annotations
 
 import os
+import sys
 
 from . import home, search, sip, store  # noqa: F401  (modules register their commands on import)
 from .base import cli
@@ -16,7 +17,12 @@ from .base import cli
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
-    cli.main(args=argv, prog_name="hsar")
+    try:
+        cli.main(args=argv, prog_name="hsar")
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(0) from None
 
 
 __all__ = ["cli", "main"]

@@ -51,7 +51,7 @@ class HsarGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
             raise
         except (UsageError, ConfigError) as exc:
             click.echo(f"错误 error [{exc.code}]: {exc}", err=True)

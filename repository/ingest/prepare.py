@@ -106,7 +106,7 @@ def prepare(sip: Path, cfg: Config, staging: Path, *, now: datetime | None = Non
     workdir.mkdir(parents=True)
     name = sip_name(sip)
     try:
-        got = receive(sip, workdir / "bag", limits=Limits.from_config(cfg), algorithms=RECEIVE_ALGORITHMS)
+        got = receive(sip, workdir, limits=Limits.from_config(cfg), algorithms=RECEIVE_ALGORITHMS)
     except UnsafePackageError as exc:
         return Prepared(str(sip), name, workdir, None, Report(tuple(exc.issues)), None, received=now.isoformat())
     validation = validate_bag_dir(got.bag_dir, known=got.files, workers=cfg["audit.workers"])
