@@ -4,24 +4,41 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOME_DIR ?= hsar-data
 DEMO_SIPS ?= demo-sips
+HSAR := $(BIN)/hsar --home $(HOME_DIR)
 
-.PHONY: venv demo test lint clean bench
+.PHONY: venv system-deps demo test lint bench clean
 
 $(BIN)/hsar: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,postgres]'
 	touch $(BIN)/hsar
 
 venv: $(BIN)/hsar
 
+# PostgreSQL server binaries let the catalogue tests run against PostgreSQL too (they skip without them).
+# Installed only where we are root on Debian/Ubuntu and they are missing; nothing else is needed system-wide.
+system-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+	    && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing PostgreSQL server for the catalogue tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
 demo: venv
 	rm -rf $(HOME_DIR) $(DEMO_SIPS)
-	$(BIN)/hsar --home $(HOME_DIR) init
+	$(HSAR) init
 	$(BIN)/hsar demo-data $(DEMO_SIPS) --households 12 --units 6 --seed 7 --defects
-	$(BIN)/hsar --home $(HOME_DIR) demo
+	$(HSAR) sip validate $(DEMO_SIPS)/0001-unit-un-*
+	-$(HSAR) sip validate $(DEMO_SIPS)/defects/BAG011-*
+	$(HSAR) ingest --workers 2 $(DEMO_SIPS)
+	-$(HSAR) ingest $(DEMO_SIPS)/defects
+	$(HSAR) show $$(ls $(DEMO_SIPS) | grep -m1 -o 'hh-[0-9-]*[0-9]')
+	$(HSAR) search 年度复核 --facet status --mask
+	$(HSAR) audit --all
+	$(HSAR) audit log --verify
 
-test: venv
+test: venv system-deps
 	$(BIN)/ruff check repository tests bench
 	$(BIN)/pytest
 

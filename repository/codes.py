@@ -46,6 +46,10 @@ class _Blank(dict):
         return "?"
 
 
+#: Every code :func:`issue` has built in this process (the test suite checks each code is raised somewhere).
+RAISED: set[str] = set()
+
+
 @dataclass(frozen=True)
 class Issue:
     """One problem found in a package: stable ``code``, ``severity``, message and path."""
@@ -72,6 +76,7 @@ def issue(code: str, path: str = "", *, severity: Severity | None = None, **para
     Unknown codes are a programming error (KeyError).
     """
     info = catalogue()[code]
+    RAISED.add(code)
     str_params = tuple((k, str(v)) for k, v in params.items())
     return Issue(code, severity or info.severity, info.zh.format_map(_Blank(dict(str_params))), path, str_params)
 
