@@ -120,14 +120,17 @@ def validate_profile(
     bag_info: Sequence[tuple[str, str]],
     payload_algorithms: Sequence[str],
     tag_algorithms: Sequence[str],
+    profile: Mapping | None = None,
 ) -> list[Issue]:
-    """Check a bag (already parsed by :mod:`repository.ingest.bag`) against the profile its Package-Type names."""
+    """Check a bag (already parsed by :mod:`repository.ingest.bag`) against the profile its Package-Type names
+    (or against ``profile``, a profile document given by the caller)."""
     info = _info_dict(bag_info)
-    package_type = info.get("Package-Type")
-    if not isinstance(package_type, str) or package_type not in PACKAGE_TYPES:
-        return [issue("PRF010", "bag-info.txt", value=package_type or "—")]
-    profile = load_profile(package_type)
-    checker = _QuietProfile(profile_uri(package_type), profile=profile)
+    if profile is None:
+        package_type = info.get("Package-Type")
+        if not isinstance(package_type, str) or package_type not in PACKAGE_TYPES:
+            return [issue("PRF010", "bag-info.txt", value=package_type or "—")]
+        profile = load_profile(package_type)
+    checker = _QuietProfile(profile["BagIt-Profile-Info"]["BagIt-Profile-Identifier"], profile=dict(profile))
     view = _BagView(
         path=str(bag_dir),
         info=info,
