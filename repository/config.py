@@ -168,3 +168,12 @@ def render_toml() -> str:
         lines.append(f"# {s.help_zh} / {s.help_en} (env {s.env})")
         lines.append(f"{name} = {_toml_value(s.default)}")
     return "\n".join(lines) + "\n"
+
+
+def settings_markdown() -> str:
+    """The settings table of the README (a test keeps the README equal to this)."""
+    rows = ["| setting | environment | default | meaning |", "| --- | --- | --- | --- |"]
+    for s in SETTINGS:
+        default = _toml_value(s.default).replace("|", "\\|")
+        rows.append(f"| `{s.key}` | `{s.env}` | `{default}` | {s.help_zh} / {s.help_en} |")
+    return "\n".join(rows) + "\n"
