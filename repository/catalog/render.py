@@ -7,21 +7,15 @@ or a log by default.
 from __future__ import annotations
 
 from ..model import RETENTION_LABELS, STATUS_LABELS, ArchiveType
+from ..privacy import mask_resident_id
 from .views import ArchiveView
 
 TYPE_LABELS = {ArchiveType.HOUSEHOLD: "住房保障对象档案", ArchiveType.UNIT: "住房保障房源档案"}
 
 
-def mask_id(resident_id: str) -> str:
-    """``110105********002X``: division and last four characters only."""
-    if len(resident_id) <= 10:
-        return "*" * len(resident_id)
-    return resident_id[:6] + "*" * (len(resident_id) - 10) + resident_id[-4:]
-
-
 def _description(view: ArchiveView, reveal_ids: bool) -> list[str]:
     a = view.archive
-    show_id = (lambda s: s) if reveal_ids else mask_id
+    show_id = (lambda s: s) if reveal_ids else mask_resident_id
     lines = [
         f"{a.title}  [{a.identifier}]",
         f"  类型 {TYPE_LABELS.get(a.type, a.type.value)}  行政区划 {a.division}  保管机构 {a.institution}",

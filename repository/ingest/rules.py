@@ -20,6 +20,7 @@ from datetime import date
 from ..codes import Issue, issue
 from ..divisions import PROVINCE_PREFIXES, DivisionTree, well_formed
 from ..model import Archive, Person
+from ..privacy import mask_resident_id
 
 DESCRIPTIVE_PATH = "metadata/descriptive.xml"
 
@@ -52,11 +53,6 @@ def check_resident_id(value: str, *, today: date | None = None) -> bool:
     if not _EARLIEST_BIRTH <= born <= (today or date.today()):
         return False
     return id_check_character(value[:17]) == value[17]
-
-
-def mask_resident_id(value: str) -> str:
-    """The ID with its birth date hidden (个人隐私): ``110105********002X``."""
-    return value[:6] + "*" * 8 + value[14:] if len(value) == 18 else "*" * len(value)
 
 
 def _people(archive: Archive) -> Iterable[tuple[str, Person]]:

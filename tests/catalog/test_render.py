@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from repository.catalog.render import mask_id, render_text
+from repository.catalog.render import render_text
 from repository.catalog.store import Catalog
+from repository.privacy import mask_resident_id
 
 
 def test_text_show_has_every_section_and_masks_ids(records, build):
@@ -22,6 +23,6 @@ def test_text_show_has_every_section_and_masks_ids(records, build):
     assert "11010519491231002X" in render_text(view, reveal_ids=True)
 
 
-def test_mask_id():
-    assert mask_id("11010519491231002X") == "110105********002X"
-    assert mask_id("12345") == "*****"
+def test_mask_resident_id():
+    assert mask_resident_id("11010519491231002X") == "110105********002X"
+    assert mask_resident_id("12345") == "*****"
