@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -14,15 +15,26 @@ _STATUS = {"ingested": ("已入库", "ingested"), "duplicate": ("重复，未变
            "rejected": ("已拒收", "rejected")}
 
 
-def _repo(c: Context):  # noqa: ANN202 - Repository
+def _repo(c: Context, *, recover: bool = False):  # noqa: ANN202 - Repository
+    """The home's handles; with ``recover``, first clear what a killed ingest left (unless one is running)."""
     from ..home import Repository
 
-    return Repository.open(c.home)
+    repo = Repository.open(c.home)
+    if recover:
+        from ..ingest.pipeline import recover_if_idle
+
+        try:
+            recover_if_idle(repo)
+        except BaseException:
+            repo.close()
+            raise
+    return repo
 
 
 @cli.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="每个提交包输出一个 JSON 对象 One JSON object per SIP.")
+@click.option("--json", "as_json", is_flag=True,
+              help="每个提交包输出一行 JSON 对象 One JSON object per SIP, one per line (JSON Lines).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="并行准备提交包的进程数 Processes preparing SIPs in parallel.")
 @pass_ctx
@@ -32,17 +44,23 @@ def ingest_cmd(c: Context, paths: tuple[Path, ...], as_json: bool, workers: int)
     A folder that is not itself a bag is expanded to the bags and packages inside it, sorted by name.
     Exit 0 when every SIP was ingested or was an exact duplicate, 1 when any was rejected.
     """
+    from ..errors import UsageError
     from ..ingest.pipeline import ingest
 
-    sips = _expand(paths)
+    sips, skipped = _expand(paths)
+    if skipped:
+        click.echo(c.t("已跳过（不是提交包）：", "skipped (not a bag or package): ")
+                   + ", ".join(str(p) for p in skipped), err=True)
+    if not sips:
+        raise UsageError(c.t("没有找到提交包", "no SIPs found in the paths given"))
     with _repo(c) as repo:
         show_bar = not as_json and sys.stderr.isatty()
         with click.progressbar(length=len(sips), label=c.t("入库", "ingest"), file=sys.stderr,
                                hidden=not show_bar) as bar:
             def progress(outcome) -> None:  # noqa: ANN001
                 bar.update(1)
-                if as_json:
-                    emit_json(outcome.to_dict(c.lang))
+                if as_json:  # one line per SIP, so a consumer can read the stream as it comes
+                    click.echo(json.dumps(outcome.to_dict(c.lang), ensure_ascii=False, default=str))
                 else:
                     _render_outcome(c, outcome)
 
@@ -55,16 +73,33 @@ def ingest_cmd(c: Context, paths: tuple[Path, ...], as_json: bool, workers: int)
     raise SystemExit(1 if counts["rejected"] else 0)
 
 
-def _expand(paths: tuple[Path, ...]) -> list[Path]:
-    """Bags and packages named, or found one level down in a folder that is not a bag itself."""
+_PACKAGE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".gz", ".bz2",
+                     ".xz", ".rar", ".7z", ".zst")  # what an unsupported one is, receive tells (PKG001)
+
+
+def _looks_like_sip(path: Path) -> bool:
+    """A bag (even a broken one: a folder with data/ or a manifest but no bagit.txt) or a package file."""
+    if path.name.startswith("."):
+        return False
+    if path.is_dir():
+        return ((path / "bagit.txt").exists() or (path / "data").is_dir()
+                or any(path.glob("manifest-*.txt")))
+    return path.name.lower().endswith(_PACKAGE_SUFFIXES)
+
+
+def _expand(paths: tuple[Path, ...]) -> tuple[list[Path], list[Path]]:
+    """(SIPs, entries skipped): bags and packages named, or found one level down in a folder that is not
+    a bag itself. Broken bags and unsupported packages count as SIPs, so they are rejected with a reason
+    instead of being left out without a word."""
     sips: list[Path] = []
+    skipped: list[Path] = []
     for path in paths:
-        if path.is_dir() and not (path / "bagit.txt").exists():
-            sips += sorted(p for p in path.iterdir() if (p / "bagit.txt").exists()
-                           or p.name.endswith((".zip", ".tar", ".tar.gz", ".tgz")))
+        if path.is_dir() and not _looks_like_sip(path):
+            for child in sorted(path.iterdir()):
+                (sips if _looks_like_sip(child) else skipped).append(child)
         else:
             sips.append(path)
-    return sips
+    return sips, skipped
 
 
 def _render_outcome(c: Context, outcome) -> None:  # noqa: ANN001 - IngestOutcome
@@ -88,7 +123,7 @@ def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
     from ..catalog.render import render_text
     from ..errors import HsarError
 
-    with _repo(c) as repo:
+    with _repo(c, recover=True) as repo:
         view = repo.catalog.show(archive_id)
     if view is None:
         raise HsarError(c.t(f"找不到档案 {archive_id}", f"no archive {archive_id}"), "NOT-FOUND")
@@ -105,6 +140,6 @@ def rebuild_catalog_cmd(c: Context) -> None:
     from ..catalog.rebuild import rebuild
     from ..ingest.pipeline import policy_of
 
-    with _repo(c) as repo:
-        count = rebuild(repo.catalog, repo.store, policy_of=policy_of())
+    with _repo(c, recover=True) as repo:
+        count = rebuild(repo.catalog, repo.store, policy_of=policy_of(repo.cfg))
     click.echo(c.t(f"已由存储重建 {count} 件档案的目录", f"rebuilt the catalogue of {count} archives from storage"))

@@ -7,8 +7,9 @@ Identification runs in worker processes with a bounded read and a time limit per
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import replace
-from functools import cache
 from pathlib import Path
 
 from ..codes import Issue, issue
@@ -18,14 +19,31 @@ from .pdfsig import verify_pdf_signatures
 from .policy import FormatPolicy, PolicyDecision, format_issues
 from .prepare import FileInfo
 
-
-@cache
-def _identifier(max_read: int, timeout: float) -> Identifier:
-    return Identifier(max_read_bytes=max_read, timeout_seconds=timeout)
+_IDENTIFIERS: dict[tuple[int, float], Identifier] = {}
+_IDENTIFIERS_LOCK = threading.Lock()
 
 
 def identifier_for(cfg: Config) -> Identifier:
-    return _identifier(int(cfg["formats.max_read_bytes"]), float(cfg["formats.timeout_seconds"]))
+    """The process's identifier for these settings, made once (compiling the signatures takes a second or
+    two), also when several threads ask at the same time."""
+    key = (int(cfg["formats.max_read_bytes"]), float(cfg["formats.timeout_seconds"]))
+    with _IDENTIFIERS_LOCK:
+        if key not in _IDENTIFIERS:
+            _IDENTIFIERS[key] = Identifier(max_read_bytes=key[0], timeout_seconds=key[1])
+        return _IDENTIFIERS[key]
+
+
+def _forget_worker_pools() -> None:
+    """In a forked child (``hsar ingest --workers N``): keep the compiled signatures, which is why ingest
+    loads them before forking, but not the parent's identification workers: the child must never talk to
+    them over the pipes it inherited. It starts its own on first use."""
+    global _IDENTIFIERS_LOCK
+    _IDENTIFIERS_LOCK = threading.Lock()
+    for found in _IDENTIFIERS.values():
+        found._pool = None  # not close(): the workers are the parent's
+
+
+os.register_at_fork(after_in_child=_forget_worker_pools)
 
 
 def policy_for(cfg: Config) -> FormatPolicy:

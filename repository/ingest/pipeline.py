@@ -1,24 +1,37 @@
 """Ingest, second half: decide against the store, build the AIP version, commit, catalogue and index.
 
 Crash safety (DESIGN principle 2): the OCFL store moves each version into place atomically and recovers its
-own leftovers. Around it, an intent file in ``staging/`` names the archive and version being committed
-before the store is touched and is removed only after the catalogue and the index have recorded it; the next
-run finds remaining intents and re-records those archives from storage, so a kill at any moment leaves the
-store valid and the same ingest run again completes the work (or reports the SIP as a duplicate).
+own leftovers. Around it, an intent file in ``staging/`` (written atomically and durably) names the archive
+and version being committed before the store is touched and is removed only after the catalogue and the
+index have recorded it; the next run (or any command calling :func:`recover_if_idle`) finds remaining
+intents and re-records those archives from storage, so a kill at any moment leaves the store valid and the
+same ingest run again completes the work (or reports the SIP as a duplicate).
 One ingest runs at a time per home (an exclusive lock on ``staging/.ingest.lock``).
+
+Throughput: the work that needs no look at the store's current state runs in the worker processes with the
+first half (:mod:`.prepare`): the index text of the SIP's own PDFs and, for a SIP of an archive not held yet,
+its whole v1 (descriptive XML, PREMIS, signed manifest) and search document (:class:`Ahead`). The commit
+half uses them when its decision confirms the archive is new, and builds the version itself otherwise. At
+most two SIPs per worker are prepared ahead of the commits, so staging holds a bounded number of copies.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
+import os
 import shutil
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from ..codes import Issue, Report, issue
 from ..config import Config
@@ -27,10 +40,14 @@ from ..errors import IngestError
 from ..home import Repository
 from ..model import Archive
 from ..preservation.aip import DESCRIPTIVE, PREMIS, PreviousVersion, build_version, object_id
+from ..preservation.ocfl import SourceFile
+from ..preservation.ocfl_layout import replace_atomic
 from .prepare import Prepared, discard, prepare
 from .rules import continuity_issues
 
 Progress = Callable[["IngestOutcome"], None]
+INTENT_PREFIX, INTENT_SUFFIX = "intent-", ".json"
+AHEAD_PER_WORKER = 2  # SIPs prepared ahead of the commits, per worker process
 
 
 @dataclass(frozen=True)
@@ -49,55 +66,108 @@ class IngestOutcome:
 
 @contextmanager
 def ingest_lock(repo: Repository) -> Iterator[None]:
+    """Exclusive per home. A POSIX record lock (``lockf``), not ``flock``: processes forked while it is held
+    (identification and preparation workers) do not inherit it, so a worker orphaned by a ``kill -9`` of
+    the ingest cannot keep the home locked; the kernel drops it when the ingest process dies."""
     with open(repo.staging / ".ingest.lock", "w") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
             raise IngestError("another ingest is running in this home", "ING-BUSY") from None
         yield
 
 
 def _intent_path(repo: Repository, archive_id: str) -> Path:
-    return repo.staging / f"intent-{archive_id}.json"
+    return repo.staging / f"{INTENT_PREFIX}{archive_id}{INTENT_SUFFIX}"
+
+
+def _write_intent(repo: Repository, archive_id: str, version: str) -> None:
+    """Atomically and durably: a kill or a power cut never leaves a half-written intent."""
+    data = json.dumps({"archive_id": archive_id, "version": version}).encode("utf-8")
+    replace_atomic(_intent_path(repo, archive_id), data, repo.staging)
 
 
 def recover(repo: Repository) -> list[str]:
-    """Clear what a killed ingest left: store leftovers, work dirs, and re-record unfinished commits."""
-    done = repo.store.recover(repo.staging)
-    for workdir in repo.staging.glob("sip-*"):
+    """Clear what a killed ingest left: store leftovers, work dirs, and re-record unfinished commits.
+
+    Call it holding the ingest lock (:func:`ingest` does; other commands use :func:`recover_if_idle`).
+    """
+    staging = repo.staging
+    done = repo.store.recover(staging)
+    for workdir in sorted(staging.glob("sip-*")):
         shutil.rmtree(workdir, ignore_errors=True)
         done.append(f"removed work directory {workdir.name}")
-    for intent in sorted(repo.staging.glob("intent-*.json")):
-        archive_id = json.loads(intent.read_text("utf-8"))["archive_id"]
+    for partial in sorted(staging.glob(f".{INTENT_PREFIX}*.tmp")):  # an intent killed while being written
+        partial.unlink(missing_ok=True)
+        done.append(f"removed {partial.name}")
+    intents = sorted(staging.glob(f"{INTENT_PREFIX}*{INTENT_SUFFIX}"))
+    for intent in intents:
+        archive_id = intent.name[len(INTENT_PREFIX):-len(INTENT_SUFFIX)]  # the name says it, even if unreadable
         if repo.store.exists(object_id(archive_id)):
             _record(repo, archive_id)
             done.append(f"re-recorded {archive_id} from storage")
-    _finish_intents(repo)
+    if intents:
+        _finish_intents(repo)
     return done
+
+
+def recover_if_idle(repo: Repository) -> list[str]:
+    """:func:`recover`, unless an ingest is running in this home (its leftovers are its own business)."""
+    try:
+        with ingest_lock(repo):
+            return recover(repo)
+    except IngestError as exc:
+        if exc.code != "ING-BUSY":
+            raise
+        return []
 
 
 def _finish_intents(repo: Repository) -> None:
     """Commit the index batch, then drop the intents it covers (catalogue rows are already committed)."""
     repo.search.commit()
-    for intent in repo.staging.glob("intent-*.json"):
+    for intent in repo.staging.glob(f"{INTENT_PREFIX}*{INTENT_SUFFIX}"):
         intent.unlink()
 
 
-def policy_of() -> Callable[[str | None], str | None]:
+def policy_of(cfg: Config | None = None) -> Callable[[str | None], str | None]:
+    """PUID -> policy level, by the configured format policy (``formats.policy``; bundled without ``cfg``)."""
     from .policy import FormatPolicy
 
-    policy = FormatPolicy.load(None)
-    return lambda puid: policy.level_of(puid)
+    policy = FormatPolicy.from_config(cfg) if cfg is not None else FormatPolicy.load(None)
+    return lambda puid: policy.level_of(puid) if puid else None
 
 
-def _record(repo: Repository, archive_id: str) -> None:
-    """Catalogue and index the archive's head version, from storage (the same path rebuild takes)."""
+def _record(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> None:
+    """Catalogue the archive's head version from storage (the same path rebuild takes), then index it."""
     from ..catalog.rebuild import version_record
-    from ..search.indexing import index_archive
 
-    rec = version_record(repo.store, object_id(archive_id), policy_of=policy_of())
+    rec = version_record(repo.store, object_id(archive_id), policy_of=policy_of(repo.cfg))
     repo.catalog.record_version(rec)
-    index_archive(repo, archive_id)
+    _index(repo, archive_id, ahead)
+
+
+def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> None:
+    """Replace the archive's search document: the one built ahead for a new v1, else made from the stored
+    head, extracting text only from the PDFs the worker has not read already (the same text either way)."""
+    from ..search.documents import archive_document
+    from ..search.indexing import DESCRIPTIVE as INDEXED_DESCRIPTION
+    from ..search.indexing import index_archive, stored_texts
+
+    if ahead is None:
+        index_archive(repo, archive_id)
+        return
+    oid, store = object_id(archive_id), repo.store
+    head = store.head(oid)
+    if ahead.document is not None and head == "v1":
+        repo.search.replace(ahead.document)
+        return
+    state = store.state(oid)
+    texts = {**stored_texts(store, oid, {p: d for p, d in state.items() if p not in ahead.examined}),
+             **ahead.texts}
+    archive = parse(store.content_path(oid, INDEXED_DESCRIPTION).read_bytes())
+    repo.search.replace(archive_document(archive, version=head, texts={p: texts[p] for p in sorted(texts)}))
 
 
 def _reject(repo: Repository, prepared: Prepared, extra: Iterable[Issue] = ()) -> IngestOutcome:
@@ -165,8 +235,12 @@ def _message(prepared: Prepared) -> str:
     return f"{prepared.archive.package_type.value} {prepared.sip_name} sip-sha512:{prepared.fingerprint}"
 
 
-def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None) -> IngestOutcome:
-    """Store one prepared SIP as the next version of its archive (or reject it, or call it a duplicate)."""
+def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None, ahead: Ahead | None = None
+           ) -> IngestOutcome:
+    """Store one prepared SIP as the next version of its archive (or reject it, or call it a duplicate).
+
+    ``ahead`` is what the worker did ahead (:func:`work_ahead`); without it everything is done here.
+    """
     if not prepared.valid:
         return _reject(repo, prepared)
     archive = prepared.archive
@@ -176,26 +250,149 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None)
         return IngestOutcome(prepared.sip, "duplicate", archive.identifier, repo.store.head(object_id(archive.identifier)))
     if decision == "reject" or any(i.severity.value == "error" for i in issues):
         return _reject(repo, prepared, issues)
-    now = now or datetime.now(UTC)
-    merged = merge(previous.archive, archive) if previous and previous.archive else archive
     oid = object_id(archive.identifier)
     head = repo.store.head(oid)
     version = f"v{int(head[1:]) + 1}" if head else "v1"
-    files = build_version(prepared, merged, previous, version=version, now=now,
-                          institution=repo.cfg["repository.institution"], signer=repo.signer)
-    intent = _intent_path(repo, archive.identifier)
-    intent.write_text(json.dumps({"archive_id": archive.identifier, "version": version}), "utf-8")
+    if decision == "new" and ahead is not None and ahead.v1 is not None and ahead.created is not None:
+        files, now = ahead.v1, ahead.created  # built by the worker for exactly this case
+    else:
+        now = now or datetime.now(UTC)
+        merged = merge(previous.archive, archive) if previous and previous.archive else archive
+        files = build_version(prepared, merged, previous, version=version, now=now,
+                              institution=repo.cfg["repository.institution"], signer=repo.signer)
+    _write_intent(repo, archive.identifier, version)
     result = repo.store.add_version(oid, files, staging=repo.staging, message=_message(prepared),
                                     user=(repo.cfg["repository.institution"], None), created=now, move=True,
                                     expected_head=head)
-    _record(repo, archive.identifier)  # the intent stays until the index batch is committed
+    _record(repo, archive.identifier, ahead)  # the intent stays until the index batch is committed
     all_issues = tuple(prepared.report.issues) + tuple(issues)
     return IngestOutcome(prepared.sip, "ingested", archive.identifier, result.version, all_issues)
 
 
-def _prepare_job(args: tuple[str, Config, str]) -> Prepared:
+# ------------------------------------------------------------------------------ the worker half, and the loop
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """Work done for one SIP in a worker, before its commit (none of it needs the store's current state)."""
+
+    texts: dict[str, str] = field(default_factory=dict)  # index text of the SIP's own PDFs (non-empty only)
+    examined: frozenset[str] = frozenset()  # payload paths whose text was looked for
+    created: datetime | None = None  # when v1 was built
+    v1: dict[str, SourceFile] | None = None  # the whole v1 state, signed: only if the archive was not held
+    document: Any = None  # SearchDocument of that v1
+
+
+_SIGNERS: dict[tuple[int, str], object] = {}
+
+
+def _signer(cfg: Config) -> object:
+    """One signer per process and home (a forked worker loads its own)."""
+    from ..preservation.signing import load_signer
+
+    key = (os.getpid(), str(cfg.home))
+    if key not in _SIGNERS:
+        _SIGNERS[key] = load_signer(cfg)
+    return _SIGNERS[key]
+
+
+def _payload_texts(prepared: Prepared) -> dict[str, str]:
+    """Index text of the SIP's born-digital PDFs, with the bounds the index uses for stored files."""
+    from ..search.extract import extract_pdf_text
+    from ..search.indexing import MAX_PDF_BYTES, MAX_PDF_PAGES, PDF_SECONDS, _is_pdf
+
+    assert prepared.bag_dir is not None
+    texts = {}
+    for path in sorted(prepared.payload):
+        source = prepared.bag_dir / path
+        if _is_pdf(source):
+            text = extract_pdf_text(source, max_bytes=MAX_PDF_BYTES, max_pages=MAX_PDF_PAGES,
+                                    timeout_seconds=PDF_SECONDS)
+            if text:
+                texts[path] = text
+    return texts
+
+
+def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:
+    """Index text for a valid SIP and, when its archive is not held yet, its v1 and search document.
+
+    The store is only looked at (never written); :func:`commit` uses the v1 only if its own decision, under
+    the ingest lock, is still "new".
+    """
+    if not prepared.valid:
+        return Ahead()
+    archive = prepared.archive
+    assert archive is not None
+    from ..preservation.ocfl import OcflStore
+    from ..search.documents import archive_document
+
+    texts = _payload_texts(prepared)
+    examined = frozenset(prepared.payload)
+    if archive.is_supplement or OcflStore(cfg.path("storage.root")).exists(object_id(archive.identifier)):
+        return Ahead(texts, examined)
+    created = datetime.fromisoformat(prepared.received) if prepared.received else datetime.now(UTC)
+    files = build_version(prepared, archive, None, version="v1", now=created,
+                          institution=cfg["repository.institution"],
+                          signer=_signer(cfg))
+    stored = parse(files[DESCRIPTIVE].path.read_bytes())  # the description exactly as it will be stored
+    document = archive_document(stored, version="v1", texts=texts)
+    return Ahead(texts, examined, created, files, document)
+
+
+def _prepare_job(args: tuple[str, Config, str]) -> tuple[Prepared, Ahead]:
     sip, cfg, staging = args
-    return prepare(Path(sip), cfg, Path(staging))
+    prepared = prepare(Path(sip), cfg, Path(staging))
+    try:
+        return prepared, work_ahead(prepared, cfg)
+    except BaseException:
+        discard(prepared)
+        raise
+
+
+def _warm_analyser() -> None:
+    from ..search.analysis import tokenizer
+
+    tokenizer()
+
+
+def warm_up(cfg: Config) -> None:
+    """Load what every SIP needs and takes seconds to load once: the format signatures and the jieba
+    dictionary. Forked workers inherit both instead of loading their own."""
+    from .formats import identifier_for
+
+    identifier_for(cfg)
+    _warm_analyser()
+
+
+def _prepared(jobs: list[tuple[str, Config, str]], workers: int) -> Iterator[tuple[Prepared, Ahead]]:
+    """Prepared SIPs in the order given; with workers, at most ``AHEAD_PER_WORKER`` each ahead of the
+    consumer, so staging never holds more than a few received copies however long the batch."""
+    if not jobs:
+        return
+    if workers <= 1:
+        # the dictionary loads in the background while the first SIP is received (copying and hashing
+        # release the GIL); the lock in the analyser makes a use before it is ready wait for it
+        threading.Thread(target=_warm_analyser, name="hsar-warm-up", daemon=True).start()
+        for job in jobs:
+            yield _prepare_job(job)
+        return
+    warm_up(jobs[0][1])  # before forking: the workers start warm
+    pool = ProcessPoolExecutor(max_workers=workers)
+    queue = iter(jobs)
+    pending: deque[Future[tuple[Prepared, Ahead]]] = deque(
+        pool.submit(_prepare_job, job) for job in islice(queue, AHEAD_PER_WORKER * workers))
+    try:
+        while pending:
+            ready = pending.popleft().result()
+            job = next(queue, None)
+            if job is not None:
+                pending.append(pool.submit(_prepare_job, job))
+            yield ready
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future in pending:  # prepared but never committed: drop their copies now
+            if future.done() and not future.cancelled() and future.exception() is None:
+                discard(future.result()[0])
 
 
 def ingest(repo: Repository, sips: Iterable[Path], *, workers: int = 1, progress: Progress | None = None
@@ -205,24 +402,26 @@ def ingest(repo: Repository, sips: Iterable[Path], *, workers: int = 1, progress
     with ingest_lock(repo):
         recover(repo)
         jobs = [(str(s), repo.cfg, str(repo.staging)) for s in sips]
-        if workers > 1:
-            pool = ProcessPoolExecutor(max_workers=workers)
-            prepared_iter = pool.map(_prepare_job, jobs)
-        else:
-            pool, prepared_iter = None, map(_prepare_job, jobs)
+        prepared_iter = _prepared(jobs, workers)
+        indexed: set[str] = set()  # archives whose documents wait in the uncommitted index batch
         try:
-            for prepared in prepared_iter:
+            for prepared, ahead in prepared_iter:
+                archive_id = prepared.archive.identifier if prepared.archive else None
+                if archive_id in indexed:  # a second version in one batch: an engine need not see an
+                    _finish_intents(repo)  # uncommitted document to replace it (Whoosh does not)
+                    indexed.clear()
                 try:
-                    outcome = commit(repo, prepared)
+                    outcome = commit(repo, prepared, ahead=ahead)
                 finally:
                     discard(prepared)
+                if outcome.status == "ingested" and archive_id:
+                    indexed.add(archive_id)
                 outcomes.append(outcome)
                 if progress:
                     progress(outcome)
             _finish_intents(repo)  # not on an exception: the next run re-records from storage
         finally:
-            if pool:
-                pool.shutdown(cancel_futures=True)
+            prepared_iter.close()
     return outcomes
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..codes import Issue, Report
+from ..codes import Issue, Report, issue
 from ..config import Config
 from ..errors import UnsafePackageError
 from ..model import Archive
@@ -98,6 +98,20 @@ def _evidence(validation: Validation, payload: dict[str, FileInfo], archive: Arc
     }
 
 
+def _refusal_issues(sip: Path, exc: UnsafePackageError) -> tuple[Issue, ...]:
+    """The issues of a refused SIP, in the codes ``hsar sip validate`` gives for the same SIP.
+
+    A folder is a bag, not a package: with no bag root it is simply not a bag (BAG001), and a link or special
+    file in it is BAG027. PKG004 and PKG009 stay for zip and tar packages.
+    """
+    issues = tuple(exc.issues)
+    if not sip.is_dir():
+        return issues
+    if [i.code for i in issues] == ["PKG009"]:
+        return (issue("BAG001", "bagit.txt"),)
+    return tuple(issue("BAG027", i.path) if i.code == "PKG004" else i for i in issues)
+
+
 def prepare(sip: Path, cfg: Config, staging: Path, *, now: datetime | None = None) -> Prepared:
     """Receive, validate, identify and check one SIP; never raises for bad input (see ``report``)."""
     sip = Path(sip)
@@ -108,7 +122,8 @@ def prepare(sip: Path, cfg: Config, staging: Path, *, now: datetime | None = Non
     try:
         got = receive(sip, workdir, limits=Limits.from_config(cfg), algorithms=RECEIVE_ALGORITHMS)
     except UnsafePackageError as exc:
-        return Prepared(str(sip), name, workdir, None, Report(tuple(exc.issues)), None, received=now.isoformat())
+        return Prepared(str(sip), name, workdir, None, Report(_refusal_issues(sip, exc)), None,
+                        received=now.isoformat())
     validation = validate_bag_dir(got.bag_dir, known=got.files, workers=cfg["audit.workers"])
     facts = {p: FileInfo(p, size, d["sha512"]) for p, (size, d) in got.files.items()}
     payload = {p: f for p, f in facts.items() if p.startswith("data/")}

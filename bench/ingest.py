@@ -1,0 +1,201 @@
+"""Benchmark: ingest throughput and memory, with ``bagit.py --validate`` plus ``cp -r`` measured in the same run.
+
+(a) many small household SIPs (``hsar demo-data``, supplements included), ingested with ``--workers 2``:
+    SIPs/s and SIPs/hour. Goal: >= 20,000 SIPs/hour on a 2-core machine.
+(b) about ``--big-mb`` MB of SIPs: demo household SIPs each carrying large scanned-page TIFFs (random pixels,
+    so nothing deduplicates), ingested with ``--workers 1``; the same bags validated by ``bagit.py --validate``
+    and copied by ``cp -r``. Prints MB/s of each and ratio = ingest time / (bagit + cp time). Goal: <= 1.5.
+(c) peak memory (ru_maxrss) of the ingesting process and of its largest child, small SIPs vs large SIPs:
+    it should stay flat as SIP size grows (bytes are streamed and hashed while copying).
+
+Each ingest runs in a fresh child process on a fresh home (``hsar init`` not timed). The page cache is warm
+for every contender alike (the SIPs were just written). Ingest fsyncs every stored file and directory; the
+peers do not.
+
+    .venv/bin/python bench/ingest.py --households 300 --big-mb 1024 --out /tmp/hsar-bench-ingest
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+BIN = Path(sys.executable).parent
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.0f} MB"
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _sips(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if (p / "bagit.txt").is_file())
+
+
+# --------------------------------------------------------------------------------------------- corpora
+
+
+def make_small(out: Path, households: int, seed: int) -> list[Path]:
+    from repository.ingest.demo import write_demo_data
+
+    write_demo_data(out, households=households, units=0, seed=seed)
+    return _sips(out)
+
+
+def _tiff(path: Path, megabytes: int) -> None:
+    from PIL import Image
+
+    width = 4096
+    height = megabytes * 1_000_000 // width
+    Image.frombytes("L", (width, height), os.urandom(width * height)).save(path, "TIFF")
+
+
+def make_big(out: Path, total_mb: int, per_sip_mb: int, seed: int) -> list[Path]:
+    """Demo household SIPs re-bagged with ``per_sip_mb`` of extra TIFF scans on their first item."""
+    from repository.descriptive import parse
+    from repository.ingest.build import write_sip
+    from repository.ingest.demo import write_demo_data
+
+    count = max(1, round(total_mb / per_sip_mb))
+    base = out.parent / f"{out.name}-base"
+    write_demo_data(base, households=count, units=0, seed=seed)
+    originals = [p for p in _sips(base) if "household" in p.name][:count]
+    scans_per_sip = max(1, per_sip_mb // 100)
+    for n, sip in enumerate(originals):
+        archive = parse((sip / "metadata/descriptive.xml").read_bytes())
+        first = archive.items[0]
+        folder = first.files[0].rsplit("/", 1)[0]
+        extra = [f"{folder}/{first.number:04d}-scan-{k:02d}.tif" for k in range(scans_per_sip)]
+        scratch = out.parent / f"{out.name}-scans"
+        scratch.mkdir(parents=True, exist_ok=True)
+        payload: dict[str, Path] = {p.relative_to(sip).as_posix(): p for p in (sip / "data").rglob("*") if p.is_file()}
+        for path in extra:
+            _tiff(scratch / Path(path).name, per_sip_mb // scans_per_sip)
+            payload[path] = scratch / Path(path).name
+        items = (dataclasses.replace(first, files=first.files + tuple(extra)), *archive.items[1:])
+        write_sip(dataclasses.replace(archive, items=items), payload, out / f"{n:04d}-big-{archive.identifier}",
+                  source_organization=archive.institution, bagging_date=date(2025, 1, 2))
+        shutil.rmtree(scratch)
+    shutil.rmtree(base)
+    return _sips(out)
+
+
+# --------------------------------------------------------------------------------------------- runners
+
+
+def run_ingest(home: Path, sips: list[Path], workers: int) -> dict:
+    """Ingest in a child process; its wall time and peak memory (it reports its own and its children's)."""
+    from repository.home import init_home
+
+    shutil.rmtree(home, ignore_errors=True)
+    init_home(home)
+    listing = home.parent / f"{home.name}-sips.txt"
+    listing.write_text("\n".join(map(str, sips)), "utf-8")
+    command = [sys.executable, __file__, "--child", str(home), str(listing), str(workers)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"ingest child failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def child(home: Path, listing: Path, workers: int) -> None:
+    from repository.home import Repository
+    from repository.ingest.pipeline import ingest
+
+    sips = [Path(line) for line in listing.read_text("utf-8").splitlines()]
+    with Repository.open(home) as repo:
+        started = time.perf_counter()
+        outcomes = ingest(repo, sips, workers=workers)
+        elapsed = time.perf_counter() - started
+    statuses = {s: sum(o.status == s for o in outcomes) for s in ("ingested", "duplicate", "rejected")}
+    print(json.dumps({"seconds": elapsed, "statuses": statuses,
+                      "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                      "children_maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+
+
+def run_peers(sips: list[Path], scratch: Path) -> tuple[float, float]:
+    """Seconds for ``bagit.py --validate`` of every bag, and for ``cp -r`` of every bag."""
+    started = time.perf_counter()
+    for sip in sips:
+        subprocess.run([str(BIN / "bagit.py"), "--validate", "--quiet", str(sip)], check=True,
+                       capture_output=True)
+    bagit_seconds = time.perf_counter() - started
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    started = time.perf_counter()
+    for sip in sips:
+        subprocess.run(["cp", "-r", str(sip), str(scratch / sip.name)], check=True)
+    cp_seconds = time.perf_counter() - started
+    shutil.rmtree(scratch)
+    return bagit_seconds, cp_seconds
+
+
+# ----------------------------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=300, help="demo households for (a)")
+    parser.add_argument("--big-mb", type=int, default=1024, help="total MB of large SIPs for (b)")
+    parser.add_argument("--per-sip-mb", type=int, default=200, help="MB of scans per large SIP")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/hsar-bench-ingest"))
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(Path(args.child[0]), Path(args.child[1]), int(args.child[2]))
+        return 0
+    out = args.out
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    print(f"# hsar ingest benchmark ({os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
+
+    small = make_small(out / "small", args.households, args.seed)
+    small_bytes = sum(_size(s) for s in small)
+    a = run_ingest(out / "home-small", small, workers=2)
+    rate = len(small) / a["seconds"]
+    print(f"(a) {len(small)} small SIPs ({_mb(small_bytes)}), --workers 2: {a['seconds']:.1f} s, "
+          f"{rate:.2f} SIPs/s = {rate * 3600:,.0f} SIPs/hour (goal >= 20,000) {a['statuses']}")
+
+    big = make_big(out / "big", args.big_mb, args.per_sip_mb, args.seed)
+    big_bytes = sum(_size(s) for s in big)
+    bagit_s, cp_s = run_peers(big, out / "cp")
+    b = run_ingest(out / "home-big", big, workers=1)
+    shutil.rmtree(out / "home-big")
+    b2 = run_ingest(out / "home-big", big, workers=2)
+    peer = bagit_s + cp_s
+    print(f"(b) {len(big)} large SIPs ({_mb(big_bytes)}):")
+    print(f"    bagit.py --validate {bagit_s:.1f} s ({big_bytes / 1e6 / bagit_s:,.0f} MB/s), "
+          f"cp -r {cp_s:.1f} s ({big_bytes / 1e6 / cp_s:,.0f} MB/s), together {peer:.1f} s")
+    for label, r in (("--workers 1", b), ("--workers 2", b2)):
+        print(f"    hsar ingest {label}: {r['seconds']:.1f} s ({big_bytes / 1e6 / r['seconds']:,.0f} MB/s), "
+              f"ratio {r['seconds'] / peer:.2f} (goal <= 1.5) {r['statuses']}")
+
+    small_one = run_ingest(out / "home-small1", small[: len(big) * 4], workers=1)
+    print("(c) peak memory, --workers 1 (ingesting process / largest child):")
+    print(f"    small SIPs ({min(len(small), len(big) * 4)}, ~{_mb(small_bytes / len(small))} each): "
+          f"{small_one['maxrss_kb'] / 1024:.0f} MiB / {small_one['children_maxrss_kb'] / 1024:.0f} MiB")
+    print(f"    large SIPs ({len(big)}, ~{_mb(big_bytes / len(big))} each): "
+          f"{b['maxrss_kb'] / 1024:.0f} MiB / {b['children_maxrss_kb'] / 1024:.0f} MiB")
+    print(f"    --workers 2, small: {a['maxrss_kb'] / 1024:.0f} / {a['children_maxrss_kb'] / 1024:.0f} MiB; "
+          f"large: {b2['maxrss_kb'] / 1024:.0f} / {b2['children_maxrss_kb'] / 1024:.0f} MiB")
+    shutil.rmtree(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
