@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import home, search, sip, store  # noqa: F401  (modules register their commands on import)
+from . import audit, home, search, sip, store  # noqa: F401  (modules register their commands on import)
 from .base import cli
 
 

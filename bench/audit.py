@@ -1,0 +1,240 @@
+"""Benchmark: audit throughput against ``sha512sum`` on both cores and against the hashlib sha512 ceiling.
+
+Builds (once, reused) a repository home whose OCFL store holds >= 2 GB: a few archives of large files and
+several archives of many small files, each version locked with the demo PKI as ingest does. Then, in the
+same run and in alternating rounds, it measures:
+
+* the ceiling: two threads hashing an in-memory 1 MiB buffer with hashlib sha512 (what two cores can do);
+* ``hsar audit --all`` as a fresh process (``audit()``: scan, hash every copy, verify every version lock with
+  pyHanko, judge, write the audit log and the catalogue), with its peak RSS;
+* ``find STORE -type f -print0 | xargs -0 -P2 -n 50 sha512sum`` over the same files;
+* :func:`repository.fixity.iter_hash_jobs` alone over the content files (to tell hashing from the rest).
+
+It prints MB/s (10^6 bytes), the ratios audit / sha512sum and audit / ceiling (goal >= 0.9), the time the
+audit spent validating signatures, peak memory, and the same comparison per CPU-second (which holds still
+when other jobs share the two cores). The store stays in the page cache (it fits in RAM), so this measures
+CPU efficiency, not the disk.
+
+    .venv/bin/python bench/audit.py --out /tmp/hsar-bench-audit --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+MB = 1_000_000
+BLOCK = os.urandom(1 << 24)  # 16 MiB of noise, sliced per file (every file gets a unique header)
+
+
+def _write(path: Path, size: int, tag: bytes) -> tuple[str, int]:
+    """Write ``size`` bytes (unique ``tag`` first) and return the sha512 computed while writing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha512()
+    header = tag.ljust(64, b"\0")
+    with open(path, "wb") as handle:
+        handle.write(header)
+        digest.update(header)
+        left, offset = size - len(header), (len(tag) * 7919) % len(BLOCK)
+        while left > 0:
+            chunk = BLOCK[offset:offset + min(left, 1 << 22)] or BLOCK[: min(left, 1 << 22)]
+            handle.write(chunk)
+            digest.update(chunk)
+            left -= len(chunk)
+            offset = (offset + len(chunk)) % len(BLOCK)
+    return digest.hexdigest(), size
+
+
+def build_store(home: Path, large: int, large_mb: int, small: int, small_files: int) -> None:
+    """Archives with 2 large files each, and archives with many 40-400 KB files, one locked version each."""
+    from repository.config import load
+    from repository.preservation.ocfl import OcflStore, SourceFile
+    from repository.preservation.pki import create_demo_pki
+    from repository.preservation.signing import SIGNATURE_FILE, SIGNATURE_MANIFEST, load_signer, lock_version
+
+    home.mkdir(parents=True)
+    create_demo_pki(home / "keys", organisation="基准测试 benchmark")
+    (home / "hsar.toml").write_text("[storage]\nreplicas = []\n", "utf-8")
+    signer = load_signer(load(home, environ={}), environ={})
+    store = OcflStore.init(home / "storage")
+    staging, work = home / "staging", home / "work"
+    plans = [(f"BIG-{n}", [(f"data/scan/{k}.tif", large_mb * MB) for k in range(2)]) for n in range(large)]
+    plans += [(f"SMALL-{n}", [(f"data/pages/{k:04d}.pdf", 40_000 + (k * 7717) % 360_000) for k in range(small_files)])
+              for n in range(small)]
+    for name, files in plans:
+        object_id = f"urn:hsar:archive:BENCH-{name}"
+        sources = {}
+        for logical, size in files:
+            digest, length = _write(work / logical, size, f"{object_id}/{logical}".encode())
+            sources[logical] = SourceFile(work / logical, digest, length)
+        manifest, p7s = lock_version({p: s.sha512 for p, s in sources.items()}, signer)
+        for logical, data in ((SIGNATURE_MANIFEST, manifest), (SIGNATURE_FILE, p7s)):
+            (work / logical).parent.mkdir(parents=True, exist_ok=True)
+            (work / logical).write_bytes(data)
+            sources[logical] = SourceFile(work / logical, hashlib.sha512(data).hexdigest(), len(data))
+        store.add_version(object_id, sources, staging=staging, message="benchmark", user=("bench", None),
+                          move=True)
+        shutil.rmtree(work)
+
+
+def store_bytes(root: Path) -> tuple[int, int]:
+    count = size = 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            count += 1
+            size += os.lstat(os.path.join(dirpath, name)).st_size
+    return count, size
+
+
+def ceiling(seconds: float = 3.0, threads: int = 2) -> tuple[float, float]:
+    """(MB/s, MB per CPU-second) of ``threads`` threads hashing a 1 MiB buffer with sha512 for ``seconds``."""
+    buf = bytes(1 << 20)
+    done = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def work(i: int) -> None:
+        h = hashlib.sha512()
+        while time.perf_counter() < stop:
+            for _ in range(16):
+                h.update(buf)
+            done[i] += 16 << 20
+
+    start, cpu = time.perf_counter(), time.process_time()
+    pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return sum(done) / MB / (time.perf_counter() - start), sum(done) / MB / (time.process_time() - cpu)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def sha512sum(root: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of the peer command."""
+    start, cpu = time.perf_counter(), _children_cpu()
+    subprocess.run(f"find {root} -type f -print0 | xargs -0 -P2 -n 50 sha512sum > /dev/null", shell=True,
+                   check=True)
+    return time.perf_counter() - start, _children_cpu() - cpu
+
+
+def fixity_pipeline(root: Path) -> float:
+    """MB/s of :func:`repository.fixity.iter_hash_jobs` alone (2 threads) over every content file."""
+    from repository.fixity import iter_hash_jobs
+
+    paths = [Path(d) / f for d, _dirs, files in os.walk(root) for f in files if "/content/" in d + "/"]
+    size = sum(p.stat().st_size for p in paths)
+    start = time.perf_counter()
+    for _path, outcome in iter_hash_jobs(((p, ("sha512",)) for p in paths), 2):
+        assert not isinstance(outcome, OSError)
+    return size / MB / (time.perf_counter() - start)
+
+
+def audit_child(home: Path) -> None:
+    """Run in a fresh process: one full audit; print seconds, bytes, signature time and peak RSS as JSON."""
+    from repository.home import Repository
+    from repository.preservation import audit_checks
+    from repository.preservation.audit import Selection, audit
+
+    spent = [0.0]
+    real = audit_checks.check_lock
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - start
+
+    audit_checks.check_lock = timed
+    with Repository.open(home) as repo:
+        start, cpu = time.perf_counter(), time.process_time()
+        run = audit(repo, Selection("all"), now=datetime.now(UTC))
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert run.ok, run.summary()
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "bytes": run.bytes_checked, "files": run.files_checked,
+                      "archives": len(run.archives), "signatures": spent[0],
+                      "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def measure_audit(home: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", str(home)], check=True, capture_output=True,
+                         text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/hsar-bench-audit"))
+    parser.add_argument("--large", type=int, default=3, help="archives of two large files")
+    parser.add_argument("--large-mb", type=int, default=320)
+    parser.add_argument("--small", type=int, default=7, help="archives of many small files")
+    parser.add_argument("--small-files", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        audit_child(args.child)
+        return
+    home = args.out / "home"
+    if not (home / "storage").exists():
+        shutil.rmtree(args.out, ignore_errors=True)
+        start = time.perf_counter()
+        build_store(home, args.large, args.large_mb, args.small, args.small_files)
+        print(f"built the store in {time.perf_counter() - start:.1f} s")
+    files, size = store_bytes(home / "storage")
+    print(f"store: {files} files, {size / MB:,.0f} MB ({args.large} archives of 2 x {args.large_mb} MB, "
+          f"{args.small} archives of {args.small_files} files of 40-400 KB), one signed version each")
+    subprocess.run(f"cat $(find {home / 'storage'} -type f) > /dev/null", shell=True, check=True)  # warm cache
+    rows = []
+    for number in range(1, args.rounds + 1):
+        top, top_cpu = ceiling()
+        peer_wall, peer_cpu = sha512sum(home / "storage")
+        result = measure_audit(home)
+        hashing = fixity_pipeline(home / "storage")
+        row = {"fixity": hashing, "ceiling": top, "peer": size / MB / peer_wall, "audit": result["bytes"] / MB / result["seconds"],
+               "ceiling_cpu": top_cpu, "peer_cpu": size / MB / peer_cpu, "audit_cpu": result["bytes"] / MB / result["cpu"],
+               "load": os.getloadavg()[0]}
+        rows.append(row)
+        print(f"round {number} (load {row['load']:.2f}): wall MB/s: ceiling {top:6.1f} | sha512sum -P2 "
+              f"{row['peer']:6.1f} | hsar audit {row['audit']:6.1f} ({result['seconds']:.2f} s, {result['files']} files, "
+              f"{result['archives']} archives, signatures {result['signatures']:.2f} s, peak RSS "
+              f"{result['maxrss_mib']:.0f} MiB) | audit/sha512sum {row['audit'] / row['peer']:.2f} | audit/ceiling "
+              f"{row['audit'] / top:.2f}")
+        print(f"        fixity.iter_hash_jobs alone {hashing:6.1f} MB/s ({hashing / top:.2f} of the ceiling)")
+        print(f"        MB per CPU-second: hashlib {top_cpu:6.1f} | sha512sum {row['peer_cpu']:6.1f} | hsar audit "
+              f"{row['audit_cpu']:6.1f} | audit/hashlib {row['audit_cpu'] / top_cpu:.2f}")
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in rows)
+
+    def ratio(a: str, b: str) -> float:
+        return statistics.median(r[a] / r[b] for r in rows)
+
+    best = min(rows, key=lambda r: r["load"])
+    print(f"median wall MB/s: ceiling {median('ceiling'):.1f}, sha512sum -P2 {median('peer'):.1f}, "
+          f"hsar audit {median('audit'):.1f}")
+    print(f"ratios, median of rounds: audit / sha512sum {ratio('audit', 'peer'):.2f}, audit / hashlib ceiling "
+          f"{ratio('audit', 'ceiling'):.2f} (goal >= 0.9); per CPU-second: audit / hashlib "
+          f"{ratio('audit_cpu', 'ceiling_cpu'):.2f}, sha512sum / hashlib {ratio('peer_cpu', 'ceiling_cpu'):.2f}")
+    print(f"fixity.iter_hash_jobs alone / ceiling (median): {ratio('fixity', 'ceiling'):.2f}")
+    print(f"quietest round (load {best['load']:.2f}): audit / ceiling {best['audit'] / best['ceiling']:.2f}, "
+          f"audit / sha512sum {best['audit'] / best['peer']:.2f}")
+
+if __name__ == "__main__":
+    main()

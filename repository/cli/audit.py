@@ -1,0 +1,240 @@
+"""``hsar audit``, ``hsar audit log``, ``hsar replicate`` and ``hsar scheduler``: thin adapters over
+:mod:`repository.preservation.audit`, :mod:`repository.preservation.replica` and :mod:`repository.scheduler`.
+
+Exit codes: 0 everything checked is intact (replication: every replica up to date; log: the chain verifies),
+1 anything damaged, repaired, unrepairable or tampered with, 2 unusable arguments or configuration.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from ..errors import UsageError
+from .base import Context, cli, emit_json, pass_ctx
+from .sip import render_issue
+
+_RESULT = {"intact": ("完好", "intact"), "repaired": ("已修复", "repaired"), "failed": ("失败", "failed")}
+
+
+def _repo(c: Context):  # noqa: ANN202 - Repository
+    from ..home import Repository
+
+    return Repository.open(c.home)
+
+
+class _Progress:
+    """A progress bar on stderr (archives done, megabytes hashed), made when the run knows its length."""
+
+    def __init__(self, c: Context, show: bool) -> None:
+        self.c, self.show, self.bar = c, show, None
+
+    def __call__(self, done: int, total: int, hashed: int, object_id: str) -> None:
+        if not self.show:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=max(total, 1), file=sys.stderr, show_pos=True)
+            self.bar.__enter__()
+        self.bar.label = self.c.t(f"审计 {hashed / 1e6:,.0f} MB", f"audit {hashed / 1e6:,.0f} MB")
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _selection(mode: str | None, archives: tuple[str, ...], sample: int | None, repair: bool) -> Any:  # noqa: ANN401
+    from ..preservation.audit import Selection
+
+    chosen = [m for m in (mode, "archive" if archives else None, "sample" if sample else None) if m]
+    if len(chosen) > 1:
+        raise UsageError("choose one of --due, --all, --archive, --sample")
+    return Selection(chosen[0] if chosen else "due", tuple(archives), sample or 0, repair=repair)
+
+
+def _render_run(c: Context, run: Any) -> None:  # noqa: ANN401 - AuditRun
+    for archive in run.archives:
+        if archive.result == "intact" and not archive.findings:
+            continue
+        label = _RESULT[archive.result][0 if c.lang == "zh" else 1]
+        click.echo(f"{archive.archive_id} ({archive.head or '-'}): {label}")
+        for finding in archive.findings:
+            state = c.t("已修复", "repaired") if finding.repaired else c.t("未修复", "open")
+            click.echo(f"  {finding.copy}: {render_issue(c, finding.issue)} [{state}]")
+    for item in run.issues:
+        click.echo(render_issue(c, item))
+    for note in run.notes:
+        click.echo(c.t(f"备注：{note}", f"note: {note}"))
+    for alert in run.alerts:
+        click.echo(c.t(f"告警 {alert.channel}：{'已发送' if alert.ok else '失败'} {alert.detail}",
+                       f"alert {alert.channel}: {'sent' if alert.ok else 'FAILED'} {alert.detail}"))
+    n, mb = run.counts(), run.bytes_checked / 1e6
+    rate = mb / run.seconds if run.seconds else 0.0
+    mark = "✔" if run.ok else "✘"
+    click.echo(c.t(f"{mark} 检查 {len(run.archives)} 件档案：完好 {n['intact']}，已修复 {n['repaired']}，失败 {n['failed']}；"
+                   f"{run.files_checked} 个文件，{mb:,.1f} MB，{rate:,.1f} MB/s",
+                   f"{mark} {len(run.archives)} archives checked: {n['intact']} intact, {n['repaired']} repaired, "
+                   f"{n['failed']} failed; {run.files_checked} files, {mb:,.1f} MB, {rate:,.1f} MB/s"))
+    if run.skipped:
+        click.echo(c.t(f"预算用尽，{run.skipped} 件留待下次", f"budget reached: {run.skipped} left for the next run"))
+    for path in run.reports:
+        click.echo(c.t(f"报告：{path}", f"report: {path}"))
+
+
+@cli.group("audit", invoke_without_command=True)
+@click.option("--due", "mode", flag_value="due", help="按计划检查到期的一份（默认）Check this run's due share (default).")
+@click.option("--all", "mode", flag_value="all", help="检查全部档案 Check every archive.")
+@click.option("--archive", "archives", multiple=True, metavar="ID", help="检查指定档案（可重复）Check this archive (repeatable).")
+@click.option("--sample", type=click.IntRange(1), default=None, metavar="N", help="随机抽查 N 件 Check N random archives.")
+@click.option("--no-repair", is_flag=True, help="只检查不修复 Check only, repair nothing.")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 摘要 Print the run summary as JSON.")
+@click.pass_context
+def audit_cmd(ctx: click.Context, mode: str | None, archives: tuple[str, ...], sample: int | None, no_repair: bool,
+              as_json: bool) -> None:
+    """定期检查 Audit: re-hash every copy, verify version signatures, repair from good copies.
+
+    Writes a JSON and an HTML report to <home>/reports/, records every result in the catalogue and the
+    hash-chained audit log, and alerts (alerts.*) when anything is not intact. Exit 0 when everything
+    checked is intact, 1 otherwise.
+    """
+    if ctx.invoked_subcommand is not None:
+        if mode or archives or sample or no_repair or as_json:
+            raise UsageError("audit options go before no subcommand: use `hsar audit log --verify`")
+        return
+    from ..preservation.audit import run_audit
+
+    c = ctx.find_object(Context)
+    selection = _selection(mode, archives, sample, not no_repair)
+    progress = _Progress(c, not as_json and sys.stderr.isatty())
+    with _repo(c) as repo:
+        try:
+            run = run_audit(repo, selection, now=datetime.now(UTC), progress=progress)
+        finally:
+            progress.close()
+    if as_json:
+        data = run.summary(c.lang)
+        data["archives"] = [{"archive_id": a.archive_id, "object_id": a.object_id, "head": a.head,
+                             "result": a.result, "findings": [f.to_dict(c.lang) for f in a.findings]}
+                            for a in run.archives]
+        data["alerts"] = [a.to_dict() for a in run.alerts]
+        emit_json(data)
+    else:
+        _render_run(c, run)
+    raise SystemExit(0 if run.ok else 1)
+
+
+@audit_cmd.command("log")
+@click.option("--verify", is_flag=True, help="校验哈希链 Verify the hash chain, its head and the report anchors.")
+@click.option("--tail", default=10, show_default=True, type=click.IntRange(0), help="显示最后 N 条 Show the last N entries.")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON Print JSON.")
+@pass_ctx
+def log_cmd(c: Context, verify: bool, tail: int, as_json: bool) -> None:
+    """审计日志 The append-only, hash-chained audit log (<home>/audit/log.jsonl).
+
+    With --verify: exit 0 when every line, the chain and its recorded head are intact, 1 when an entry was
+    altered, inserted or deleted (including the last one).
+    """
+    from ..preservation.audit import verify_log
+
+    with _repo(c) as repo:
+        if verify:
+            result = verify_log(repo)
+            if as_json:
+                emit_json(result.to_dict(c.lang))
+            else:
+                for item in result.issues:
+                    click.echo(render_issue(c, item))
+                click.echo(c.t(f"{'✔ 日志完好' if result.ok else '✘ 日志被改动'}：{result.entries} 条",
+                               f"{'✔ log intact' if result.ok else '✘ log tampered with'}: {result.entries} entries"))
+            raise SystemExit(0 if result.ok else 1)
+        _print_tail(repo.home / "audit" / "log.jsonl", tail, as_json)
+
+
+def _print_tail(path: Any, count: int, as_json: bool) -> None:  # noqa: ANN401
+    import json
+    from collections import deque
+
+    lines: deque[str] = deque(maxlen=count)
+    if path.exists():
+        with open(path, encoding="utf-8") as handle:
+            lines.extend(line.rstrip("\n") for line in handle)
+    for line in lines:
+        if as_json:
+            click.echo(line)
+            continue
+        entry = json.loads(line)
+        event = entry.get("event", {})
+        click.echo(f"#{entry.get('seq')} {event.get('datetime', '')} {entry.get('archive_id') or entry.get('object_id')} "
+                   f"{event.get('type')} {event.get('outcome')}: {event.get('detail', '')}")
+
+
+@cli.command("replicate")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON Print JSON.")
+@pass_ctx
+def replicate_cmd(c: Context, as_json: bool) -> None:
+    """同步副本 Copy new versions to every replica (storage.replicas); exit 1 if any could not be copied."""
+    from ..preservation.replica import replicate
+
+    with _repo(c) as repo:
+        result = replicate(repo, now=datetime.now(UTC))
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        for replica in result.replicas:
+            if replica.error:
+                click.echo(c.t(f"副本不可用 {replica.label}：{replica.error}", f"replica {replica.label} unusable: {replica.error}"))
+        for item in result.copied:
+            click.echo(c.t(f"已复制 {item.object_id} {', '.join(item.versions)} → {item.replica}",
+                           f"copied {item.object_id} {', '.join(item.versions)} -> {item.replica}"))
+        for item in result.errors:
+            click.echo(c.t(f"失败 {item.object_id} → {item.replica}：{item.error}",
+                           f"failed {item.object_id} -> {item.replica}: {item.error}"))
+        click.echo(c.t(f"检查 {result.checked} 件，复制 {len(result.copied)} 件，失败 {len(result.errors)} 件",
+                       f"{result.checked} objects checked, {len(result.copied)} copied, {len(result.errors)} failed"))
+    raise SystemExit(0 if result.ok else 1)
+
+
+@cli.command("scheduler")
+@click.option("--list", "list_only", is_flag=True, help="只显示下次运行时间 Only show when each job runs next.")
+@pass_ctx
+def scheduler_cmd(c: Context, list_only: bool) -> None:
+    """定时任务 Run the periodic jobs (scheduler.audit, scheduler.replicate) until SIGTERM or Ctrl-C.
+
+    Instead of this process, cron or a systemd timer can run the same jobs:
+
+    \b
+    crontab:  0 2 * * *   hsar --home /srv/hsar audit --due
+              30 1 * * *  hsar --home /srv/hsar replicate
+    systemd:  hsar-audit.service  [Service] Type=oneshot
+                                  ExecStart=/usr/local/bin/hsar --home /srv/hsar audit --due
+              hsar-audit.timer    [Timer] OnCalendar=*-*-* 02:00:00  Persistent=true
+                                  [Install] WantedBy=timers.target
+    """
+    from ..scheduler import Scheduler, standard_jobs
+
+    jobs = standard_jobs(c.home)
+
+    def report(run: Any) -> None:  # noqa: ANN401 - scheduler.JobRun
+        verdict = getattr(run.result, "ok", True)
+        click.echo(c.t(f"{run.finished:%Y-%m-%d %H:%M} 任务 {run.job}："
+                       + ("出错 " + str(run.error) if not run.ok else "完成" if verdict else "完成，发现问题"),
+                       f"{run.finished:%Y-%m-%d %H:%M} job {run.job}: "
+                       + ("error " + str(run.error) if not run.ok else "done" if verdict else "done, problems found")))
+        sys.stdout.flush()
+
+    scheduler = Scheduler(jobs, on_run=report)
+
+    def announce(upcoming: dict[str, datetime]) -> None:
+        for name, when in upcoming.items():
+            click.echo(c.t(f"任务 {name} 下次运行 {when:%Y-%m-%d %H:%M %z}",
+                           f"job {name} next runs {when:%Y-%m-%d %H:%M %z}"))
+        sys.stdout.flush()
+
+    if list_only or not jobs:
+        announce(scheduler.upcoming())
+        return
+    scheduler.run(on_start=announce)
+    click.echo(c.t("定时任务已停止", "scheduler stopped"))

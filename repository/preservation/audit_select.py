@@ -1,0 +1,167 @@
+"""Which archives an audit checks: all, by id, a random sample, or the share that is due (``--due``).
+
+``--due`` spreads the audit over ``audit.interval_days`` (DA/T 70-2018 stage BC: archived material is
+inspected on a schedule): an archive is *eligible* once it is within half a scheduler period of its interval
+(never-checked archives first, then oldest-checked), and a run takes eligible archives in that order up to
+``audit.budget_bytes`` (0: the whole store's bytes times period / interval, plus 10 % headroom), always at
+least one. Run on the ``scheduler.audit`` schedule, every archive is then checked once per interval, the
+work is spread evenly, and archives left past their interval are counted (AUD023) so the budget can be raised.
+When an archive was last checked, and how many bytes that read, comes from the catalogue (a cache: without
+it every archive looks never-checked and the cycle simply starts again).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..codes import Issue, issue
+from ..errors import HsarError, UsageError
+from .audit_checks import Copy, read_small
+from .ocfl_inventory import INVENTORY
+
+_CONTENT = re.compile(r"v[1-9][0-9]*/content/")
+MODES = ("due", "all", "archive", "sample")
+HEADROOM = 1.1
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which archives to check: ``due`` (scheduled share), ``all``, ``archive`` (by id) or ``sample`` (N random)."""
+
+    mode: str = "due"
+    archives: tuple[str, ...] = ()
+    sample: int = 0
+    seed: int | None = None
+    repair: bool = True
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise UsageError(f"unknown audit selection {self.mode!r} (one of {', '.join(MODES)})")
+
+
+@dataclass(frozen=True)
+class DueCandidate:
+    object_id: str
+    size: int  # bytes a check reads (every copy)
+    last_checked: datetime | None
+
+
+@dataclass(frozen=True)
+class DueSelection:
+    object_ids: tuple[str, ...]
+    budget_bytes: int
+    planned_bytes: int
+    eligible: int
+    overdue: int  # past the interval and left for a later run
+
+
+def due_selection(candidates: Iterable[DueCandidate], *, now: datetime, interval: timedelta, period: timedelta,
+                  budget_bytes: int = 0) -> DueSelection:
+    """This run's share of the interval: archives within half a run of their interval (never-checked ones
+    first, then oldest-checked), up to the byte budget; a run always takes at least one due archive."""
+    cands = list(candidates)
+    period = min(max(period, timedelta(minutes=1)), interval)
+    total = sum(c.size for c in cands)
+    cap = budget_bytes if budget_bytes > 0 else math.ceil(total * (period / interval) * HEADROOM)
+    threshold = interval - period / 2
+    eligible = sorted((c for c in cands if c.last_checked is None or now - c.last_checked >= threshold),
+                      key=lambda c: (c.last_checked is not None, c.last_checked or now, c.object_id))
+    chosen: list[DueCandidate] = []
+    used = 0
+    for cand in eligible:
+        if chosen and used + cand.size > cap:
+            break
+        chosen.append(cand)
+        used += cand.size
+    overdue = sum(1 for c in eligible[len(chosen):] if c.last_checked is not None and now - c.last_checked >= interval)
+    return DueSelection(tuple(c.object_id for c in chosen), cap, used, len(eligible), overdue)
+
+
+def archive_key(object_id: str) -> str:
+    """The catalogue's archive id of an OCFL object id (``urn:hsar:archive:<id>``)."""
+    from .aip import object_id as make_object_id
+
+    prefix = make_object_id("")
+    return object_id[len(prefix):] if object_id.startswith(prefix) else object_id
+
+
+def object_ids(copies: Iterable[Copy], catalog: Any) -> list[str]:  # noqa: ANN401
+    """Every object id held by any copy (read from any readable inventory) or known to the catalogue."""
+    ids: set[str] = set()
+    for copy in copies:
+        assert copy.store is not None
+        for object_root in copy.store.iter_object_roots():
+            for rel in [INVENTORY] + sorted((p.relative_to(object_root).as_posix() for p in
+                                             object_root.glob("v*/" + INVENTORY)), reverse=True):
+                data = read_small(object_root / rel)
+                try:
+                    ids.add(json.loads(data or b"null")["id"])
+                    break
+                except (ValueError, TypeError, KeyError):
+                    continue
+    if catalog is not None:
+        from .aip import object_id
+
+        try:
+            ids.update(object_id(a) for a in catalog.archive_ids())
+        except HsarError:
+            pass
+    return sorted(ids)
+
+
+def _stored_size(copies: dict[str, Copy], object_id: str) -> int:
+    """Bytes of content files of one object in the first copy holding it (what one copy's check hashes)."""
+    for copy in copies.values():
+        assert copy.store is not None
+        root = copy.store.object_root(object_id)
+        if root.is_dir():
+            return sum(os.lstat(os.path.join(d, f)).st_size for d, _dirs, files in os.walk(root) for f in files
+                       if _CONTENT.match(os.path.relpath(os.path.join(d, f), root)))
+    return 0
+
+
+def _due(ids: list[str], copies: dict[str, Copy], catalog: Any, cfg: Any, now: datetime  # noqa: ANN401
+         ) -> tuple[list[str], list[Issue]]:
+    from ..catalog.audits import last_checked
+    from ..scheduler import CronSchedule
+
+    seen = last_checked(catalog) if catalog is not None else {}
+    cands = []
+    for oid in ids:
+        when, size = seen.get(archive_key(oid), (None, 0))
+        cands.append(DueCandidate(oid, size or _stored_size(copies, oid) * len(copies), when))
+    schedule = str(cfg["scheduler.audit"]).strip()
+    period = CronSchedule.parse(schedule).period(now) if schedule else timedelta(days=1)
+    chosen = due_selection(cands, now=now, interval=timedelta(days=cfg["audit.interval_days"]),
+                           period=period, budget_bytes=cfg["audit.budget_bytes"])
+    issues = [issue("AUD023", count=chosen.overdue)] if chosen.overdue else []
+    return list(chosen.object_ids), issues
+
+
+def select(selection: Selection, copies: dict[str, Copy], catalog: Any, cfg: Any, now: datetime  # noqa: ANN401
+           ) -> tuple[list[str], list[Issue]]:
+    """The object ids to check, in order, and run-level issues (AUD023)."""
+    ids = object_ids(copies.values(), catalog)
+    if selection.mode == "all":
+        return ids, []
+    if selection.mode == "sample":
+        return sorted(random.Random(selection.seed).sample(ids, min(selection.sample, len(ids)))), []
+    if selection.mode == "archive":
+        from .aip import object_id
+
+        known, chosen = set(ids), []
+        for name in selection.archives:
+            hit = name if name in known else object_id(name) if object_id(name) in known else None
+            if hit is None:
+                raise UsageError(f"no archive {name!r} in the store or the catalogue")
+            chosen.append(hit)
+        return chosen, []
+    return _due(ids, copies, catalog, cfg, now)

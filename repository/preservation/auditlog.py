@@ -1,0 +1,202 @@
+"""The audit log (审计日志): append-only, hash-chained JSON lines of PREMIS events in the repository home.
+
+``<home>/audit/log.jsonl`` holds one JSON object per line. Each entry carries the PREMIS 3.0 event fields
+(identifier, type, datetime, outcome, detail, linking agents and objects) plus the archive and copy it is
+about, its sequence number ``seq`` (1, 2, ...), the hash of the entry before it ``prev`` (64 zeros for the
+first) and its own ``hash``: SHA-256 over the canonical JSON (sorted keys, UTF-8, no spaces) of the entry
+without ``hash``. Changing any entry breaks its hash; deleting or inserting one breaks ``seq``/``prev`` of the
+next. Deleting the *last* entries leaves a valid but shorter chain, so the chain head (``seq`` and ``hash``
+of the newest entry) is also kept in a second place, ``<home>/audit/head.json``, and every audit report and
+catalogue audit row names the log entries of its run ("anchors"): :meth:`AuditLog.verify` checks all three.
+
+Appends take an exclusive ``flock`` and continue the chain from ``head.json``, not from whatever the last
+line now is, so truncating the log cannot be papered over by the next append. After a crash between
+writing lines and moving the head, the lines past the head still chain correctly and are accepted.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..codes import Issue, issue
+from .ocfl_layout import replace_atomic
+from .premis import PremisEvent
+
+LOG_FILE = "log.jsonl"
+HEAD_FILE = "head.json"
+LOCK_FILE = ".log.lock"
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class LogHead:
+    """A position in the chain: entry number and its hash."""
+
+    seq: int
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "hash": self.hash}
+
+
+@dataclass(frozen=True)
+class LogVerification:
+    """Outcome of :meth:`AuditLog.verify`; ``ok`` is the verdict."""
+
+    entries: int
+    head: LogHead | None
+    issues: tuple[Issue, ...]
+    beyond_head: int = 0  # entries after head.json (a crash between the two writes); accepted
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        return {"ok": self.ok, "entries": self.entries, "head": self.head.to_dict() if self.head else None,
+                "beyond_head": self.beyond_head, "issues": [i.to_dict(lang) for i in self.issues]}
+
+
+def event_record(event: PremisEvent, *, object_id: str, copy: str | None = None, archive_id: str | None = None
+                 ) -> dict[str, Any]:
+    """A log record for one PREMIS event about one object (and one copy of it)."""
+    return {
+        "kind": "premis-event", "object_id": object_id, "archive_id": archive_id, "copy": copy,
+        "event": {"identifier": event.identifier, "type": event.type, "datetime": event.datetime.isoformat(),
+                  "outcome": event.outcome, "detail": event.detail, "outcome_detail": event.outcome_detail,
+                  "agents": [list(a) for a in event.agents], "objects": [list(o) for o in event.objects]},
+    }
+
+
+def canonical(value: Mapping[str, Any]) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def entry_hash(entry: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical entry without its ``hash`` field."""
+    return hashlib.sha256(canonical({k: v for k, v in entry.items() if k != "hash"})).hexdigest()
+
+
+class AuditLog:
+    """The hash-chained log in ``directory`` (normally ``<home>/audit``)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / LOG_FILE
+        self.head_path = self.directory / HEAD_FILE
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / LOCK_FILE, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def head(self) -> LogHead | None:
+        """The head recorded in ``head.json`` (None when nothing was ever logged or it is unreadable)."""
+        try:
+            data = json.loads(self.head_path.read_text("utf-8"))
+            return LogHead(int(data["seq"]), str(data["hash"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _last_line_head(self) -> LogHead | None:
+        """Head read from the log's last line (used only when head.json is missing)."""
+        last = None
+        for _number, entry in self._entries():
+            last = entry
+        if not isinstance(last, dict) or "seq" not in last or "hash" not in last:
+            return None
+        return LogHead(int(last["seq"]), str(last["hash"]))
+
+    def append(self, records: Iterable[Mapping[str, Any]]) -> LogHead | None:
+        """Append ``records`` (JSON-ready dicts) as chained entries; the new head (None if nothing to add)."""
+        records = list(records)
+        if not records:
+            return self.head()
+        with self._locked():
+            head = self._current_head()
+            seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+            lines = []
+            for record in records:
+                seq += 1
+                entry = {**record, "seq": seq, "prev": prev}
+                entry["hash"] = prev = entry_hash(entry)
+                lines.append(canonical(entry) + b"\n")
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, b"".join(lines))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            new_head = LogHead(seq, prev)
+            replace_atomic(self.head_path, canonical(new_head.to_dict()) + b"\n")
+            return new_head
+
+    def _current_head(self) -> LogHead | None:
+        """head.json, rolled forward over entries a crash left past it; the log's last line if it is missing."""
+        head = self.head()
+        if head is None:
+            return self._last_line_head()
+        following = False
+        for _number, entry in self._entries():
+            if not isinstance(entry, dict):
+                continue
+            if entry.get("seq") == head.seq and entry.get("hash") == head.hash:
+                following = True
+            elif following and entry.get("prev") == head.hash and entry.get("seq") == head.seq + 1 \
+                    and entry_hash(entry) == entry.get("hash"):
+                head = LogHead(head.seq + 1, entry["hash"])
+        return head
+
+    def _entries(self) -> Iterator[tuple[int, Any]]:
+        """(line number, parsed JSON or None) for every line, streamed."""
+        try:
+            handle = open(self.path, "rb")
+        except FileNotFoundError:
+            return
+        with handle:
+            for number, raw in enumerate(handle, 1):
+                try:
+                    yield number, json.loads(raw)
+                except ValueError:
+                    yield number, None
+
+    def verify(self, anchors: Iterable[LogHead] = ()) -> LogVerification:
+        """Check every line's hash, the chain, the recorded head and the ``anchors`` (from reports/catalogue)."""
+        wanted = {a.seq: a.hash for a in anchors}
+        head = self.head()
+        problems: list[Issue] = []
+        prev, expected_seq, count, head_seen, beyond = GENESIS, 1, 0, head is None, 0
+        for number, entry in self._entries():
+            count += 1
+            if not isinstance(entry, dict) or entry.get("hash") != entry_hash(entry):
+                problems.append(issue("AUD019", str(self.path), line=number))
+                prev = entry.get("hash", "") if isinstance(entry, dict) else ""
+                expected_seq += 1
+                continue
+            if entry.get("seq") != expected_seq or entry.get("prev") != prev:
+                problems.append(issue("AUD020", str(self.path), line=number))
+            seq, prev = entry["seq"], entry["hash"]
+            expected_seq = (seq if isinstance(seq, int) else expected_seq) + 1
+            if seq in wanted and wanted.pop(seq) != prev:
+                problems.append(issue("AUD022", str(self.path), seq=seq))
+            if head is not None and head_seen:
+                beyond += 1
+            if head is not None and seq == head.seq and prev == head.hash:
+                head_seen = True
+        if not head_seen:
+            problems.append(issue("AUD021", str(self.head_path), expected=head.seq if head else 0,
+                                  found=expected_seq - 1))
+        elif head is None and count:
+            problems.append(issue("AUD021", str(self.head_path), expected="?", found=expected_seq - 1))
+        problems += [issue("AUD022", str(self.path), seq=seq) for seq in sorted(wanted)]
+        return LogVerification(count, head, tuple(problems), beyond)

@@ -1,0 +1,106 @@
+"""The audit log is append-only and hash-chained: altered, inserted and deleted entries are all detected."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from repository.cli import cli
+from repository.preservation.audit import Selection, run_audit, verify_log
+from repository.preservation.auditlog import AuditLog, entry_hash
+
+NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def logged(repo, home) -> Path:
+    """A home whose log holds the replication events plus two audit runs."""
+    run_audit(repo, Selection("all"), now=NOW)
+    run_audit(repo, Selection("all"), now=NOW)
+    return home / "audit" / "log.jsonl"
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text("utf-8").splitlines(keepends=True)
+
+
+def codes(repo) -> set[str]:
+    return {i.code for i in verify_log(repo).issues}
+
+
+def test_an_untouched_log_verifies(repo, logged):
+    result = verify_log(repo)
+    assert result.ok and result.entries == len(lines(logged)) == 10
+    entry = json.loads(lines(logged)[-1])
+    assert entry["event"]["type"] in ("fixity check", "digital signature validation")
+    assert {"seq", "prev", "hash", "object_id", "archive_id"} <= set(entry)
+
+
+def test_an_altered_entry_is_detected(repo, logged):
+    text = lines(logged)
+    text[4] = text[4].replace('"outcome":"success"', '"outcome":"failure"')
+    logged.write_text("".join(text), "utf-8")
+    assert codes(repo) == {"AUD019"}
+
+
+def test_an_altered_entry_with_a_recomputed_hash_breaks_the_chain(repo, logged):
+    text = lines(logged)
+    entry = json.loads(text[4])
+    entry["event"]["detail"] = "nothing to see"
+    entry["hash"] = entry_hash(entry)
+    text[4] = json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+    logged.write_text("".join(text), "utf-8")
+    assert codes(repo) == {"AUD020"}
+
+
+def test_a_deleted_entry_is_detected(repo, logged):
+    text = lines(logged)
+    del text[3]
+    logged.write_text("".join(text), "utf-8")
+    assert "AUD020" in codes(repo)  # (and AUD022 when a catalogue row named the deleted entry)
+
+
+def test_a_deleted_last_entry_is_detected(repo, logged):
+    logged.write_text("".join(lines(logged)[:-1]), "utf-8")
+    assert "AUD021" in codes(repo)
+
+
+def test_deleting_the_last_entries_and_moving_the_head_is_caught_by_the_anchors(repo, logged, home):
+    text = lines(logged)[:-2]
+    logged.write_text("".join(text), "utf-8")
+    last = json.loads(text[-1])
+    (home / "audit" / "head.json").write_text(json.dumps({"seq": last["seq"], "hash": last["hash"]}))
+    assert codes(repo) == {"AUD022"}  # the last run's report and catalogue rows name the removed entries
+
+
+def test_an_append_after_truncation_keeps_the_gap_visible(repo, logged, home):
+    logged.write_text("".join(lines(logged)[:-1]), "utf-8")
+    AuditLog(home / "audit").append([{"kind": "note"}])
+    assert "AUD020" in codes(repo)
+
+
+def test_entries_written_before_a_crash_moved_the_head_are_accepted(repo, logged, home):
+    log = AuditLog(home / "audit")
+    head = (home / "audit" / "head.json").read_bytes()
+    log.append([{"kind": "note"}])
+    (home / "audit" / "head.json").write_bytes(head)  # as if killed between the two writes
+    result = log.verify()
+    assert result.ok and result.beyond_head == 1
+    assert log.append([{"kind": "note"}]).seq == result.entries + 1
+
+
+def test_cli_verify_exit_codes(home, logged):
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["--home", str(home), "audit", "log", "--verify"])
+    assert ok.exit_code == 0, ok.output
+    assert "日志完好" in ok.output
+    shown = runner.invoke(cli, ["--home", str(home), "--lang", "en", "audit", "log", "--tail", "2"])
+    assert shown.exit_code == 0 and len(shown.output.splitlines()) == 2
+    logged.write_text("".join(lines(logged)[:-1]), "utf-8")
+    bad = runner.invoke(cli, ["--home", str(home), "--lang", "en", "audit", "log", "--verify", "--json"])
+    assert bad.exit_code == 1
+    assert json.loads(bad.output)["ok"] is False

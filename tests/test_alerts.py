@@ -1,0 +1,106 @@
+"""Alerts: a command gets the run summary on stdin and in its environment; SMTP mail; failures are recorded."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import sys
+
+import pytest
+
+from repository import alerts
+from repository.config import load
+
+SUMMARY = {"run_id": "20250301T020000Z", "ok": False, "counts": {"intact": 5, "repaired": 1, "failed": 1},
+           "archives_checked": 7, "failed": ["HH-001"], "repaired": ["HH-002"],
+           "issues": [{"code": "AUD017", "message": "副本存储根不可用"}], "reports": ["/srv/hsar/reports/a.html"]}
+
+
+def home_with(tmp_path, **alert_settings):
+    lines = ["[alerts]"] + [f"{k} = {json.dumps(v)}" for k, v in alert_settings.items()]
+    (tmp_path / "hsar.toml").write_text("\n".join(lines) + "\n", "utf-8")
+    return load(tmp_path, environ={})
+
+
+def test_command_receives_the_summary_on_stdin_and_in_its_environment(tmp_path):
+    out = tmp_path / "got.json"
+    script = tmp_path / "notify.py"
+    script.write_text("import json, os, sys\n"
+                      "env = {k: v for k, v in os.environ.items() if k.startswith('HSAR_')}\n"
+                      f"open({str(out)!r}, 'w').write(json.dumps({{'stdin': json.load(sys.stdin), 'env': env}}))\n")
+    cfg = home_with(tmp_path, command=f"{sys.executable} {script}")
+    (outcome,) = alerts.send_alerts(cfg, SUMMARY)
+    assert outcome.ok and outcome.channel == "command"
+    got = json.loads(out.read_text())
+    assert got["stdin"] == SUMMARY
+    assert got["env"]["HSAR_AUDIT_FAILED"] == "1" and got["env"]["HSAR_AUDIT_REPAIRED"] == "1"
+    assert got["env"]["HSAR_AUDIT_OK"] == "0" and got["env"]["HSAR_AUDIT_REPORT"] == "/srv/hsar/reports/a.html"
+    assert "审计发现问题" in got["env"]["HSAR_ALERT_SUBJECT"]
+
+
+@pytest.mark.parametrize("command, expected", [
+    (f"{sys.executable} -c 'import sys; sys.exit(3)'", "exit status 3"),
+    ("/nonexistent/notify", "FileNotFoundError"),
+    ("'unterminated", "ValueError"),
+])
+def test_a_failing_command_is_recorded_not_raised(tmp_path, command, expected):
+    (outcome,) = alerts.send_alerts(home_with(tmp_path, command=command), SUMMARY)
+    assert not outcome.ok and expected in outcome.detail
+
+
+def test_a_hanging_command_times_out(tmp_path):
+    outcome = alerts.run_command(f"{sys.executable} -c 'import time; time.sleep(5)'", SUMMARY, timeout=0.2)
+    assert not outcome.ok and "TimeoutExpired" in outcome.detail
+
+
+class FakeSMTP:
+    sent: list = []
+    fail: Exception | None = None
+
+    def __init__(self, host, port, timeout=None):
+        if FakeSMTP.fail is not None:
+            raise FakeSMTP.fail
+        self.address = (host, port)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def send_message(self, message):
+        FakeSMTP.sent.append((self.address, message))
+        return {}
+
+
+@pytest.fixture
+def fake_smtp(monkeypatch):
+    FakeSMTP.sent, FakeSMTP.fail = [], None
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    return FakeSMTP
+
+
+def test_mail_is_sent_through_smtp(tmp_path, fake_smtp):
+    cfg = home_with(tmp_path, smtp_host="mail.example.org", smtp_port=2525, mail_from="hsar@example.org",
+                    mail_to=["ops@example.org", "archive@example.org"])
+    (outcome,) = alerts.send_alerts(cfg, SUMMARY)
+    assert outcome.ok
+    (address, message), = fake_smtp.sent
+    assert address == ("mail.example.org", 2525)
+    assert message["To"] == "ops@example.org, archive@example.org" and message["From"] == "hsar@example.org"
+    assert "1 失败 failed" in message["Subject"]
+    body = message.get_content()
+    assert "HH-001" in body and "AUD017" in body and "/srv/hsar/reports/a.html" in body
+
+
+def test_mail_failures_are_recorded(tmp_path, fake_smtp):
+    fake_smtp.fail = ConnectionRefusedError(111, "Connection refused")
+    cfg = home_with(tmp_path, smtp_host="mail.example.org", mail_to=["ops@example.org"], command="")
+    (outcome,) = alerts.send_alerts(cfg, SUMMARY)
+    assert not outcome.ok and "Connection refused" in outcome.detail
+    (missing,) = alerts.send_alerts(home_with(tmp_path, smtp_host="mail.example.org"), SUMMARY)
+    assert not missing.ok and "mail_to" in missing.detail
+
+
+def test_nothing_configured_sends_nothing(tmp_path):
+    assert alerts.send_alerts(home_with(tmp_path), SUMMARY) == ()
