@@ -422,7 +422,19 @@ def ingest(repo: Repository, sips: Iterable[Path], *, workers: int = 1, progress
             _finish_intents(repo)  # not on an exception: the next run re-records from storage
         finally:
             prepared_iter.close()
+        _replicate(repo, outcomes)
     return outcomes
+
+
+def _replicate(repo: Repository, outcomes: list[IngestOutcome]) -> None:
+    """Copy the new versions to every replica root; what fails here the scheduled ``hsar replicate`` redoes."""
+    if not repo.cfg["storage.replicas"]:
+        return
+    from ..preservation.replica import replicate
+
+    ids = sorted({object_id(o.archive_id) for o in outcomes if o.status == "ingested" and o.archive_id})
+    if ids:
+        replicate(repo, object_ids=ids)
 
 
 def summary(outcomes: Iterable[IngestOutcome]) -> Report:

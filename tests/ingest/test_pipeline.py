@@ -311,3 +311,24 @@ def test_supplement_of_another_archive_type_is_refused_ING006(demo, repo, tmp_pa
     [outcome] = ingest(repo, [retargeted])
     assert outcome.status == "rejected" and "ING006" in codes(outcome), codes(outcome)
     assert unit.exists()
+
+
+def test_ingest_writes_each_new_version_to_the_replicas(demo, home, tmp_path):
+    from repository.preservation.ocfl import OcflStore
+    from repository.preservation.ocfl_validate import validate_with_ocfl_py
+
+    replica_root = tmp_path / "replicas" / "disk2"
+    replica_root.parent.mkdir()  # a mounted disk; hsar never creates the mount point itself
+    toml = home / "hsar.toml"
+    toml.write_text(toml.read_text("utf-8").replace("replicas = []", f'replicas = ["{replica_root}"]'), "utf-8")
+    original, supplement = demo.first_with_supplement()
+    with Repository.open(home) as repo:
+        outcomes = ingest(repo, [original, supplement])
+        assert [o.status for o in outcomes] == ["ingested", "ingested"]
+        oid = object_id(outcomes[0].archive_id)
+        primary_inventory = (repo.store.object_root(oid) / "inventory.json").read_bytes()
+    replica = OcflStore(replica_root)
+    assert replica.head(oid) == "v2"
+    assert (replica.object_root(oid) / "inventory.json").read_bytes() == primary_inventory
+    assert validate_with_ocfl_py(replica_root) == []
+    assert validate_with_ocfl_py(replica.object_root(oid)) == []
