@@ -50,7 +50,8 @@ def search_cmd(c: Context, query: str, division: str | None, archive_type: str |
         for item in hit.items[:5]:
             click.echo(f"    {item.get('number')}. [{item.get('subtype')}] {item.get('title')}")
         for name, fragment in hit.highlights.items():
-            click.echo(f"    {name}: {fragment.replace('<em>', '【').replace('</em>', '】')}")
+            text = " ".join(fragment.replace("<em>", "【").replace("</em>", "】").split())
+            click.echo(f"    {name}: {text}")
     for name, counts in result.facets.items():
         click.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
