@@ -24,8 +24,9 @@ def search_cmd(c: Context, query: str, division: str | None, archive_type: str |
                sort: str | None, page: int, per_page: int, mask: bool, as_json: bool) -> None:
     """检索档案 Search archives: words, "quoted phrases", field:value, year:2019..2021.
 
-    Fields: name, id (resident ID), address, estate, building, room, ref (档号), volume, box, shelf, class,
-    subtype, year, status, security, retention, division, type. The CLI runs as the local administrator and
+    Fields (Chinese aliases too, e.g. 户主:, 小区:, 盒号:): name, id (resident ID), address, estate, building,
+    entrance, room, title, text, class, subtype, year, type, security, status, retention, access, division,
+    archive, ref (档号), fonds, catalogue, volume, box, shelf. The CLI runs as the local administrator and
     shows resident IDs in full unless --mask is given.
     """
     from ..home import Repository
