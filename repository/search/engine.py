@@ -1,0 +1,166 @@
+"""The search engine interface and the two engines behind it, chosen by the setting ``search.engine``.
+
+- ``whoosh`` (whoosh-reloaded): pure Python, embedded, the default; fine up to some tens of thousands of
+  archives. Broad queries cost time in proportion to their matches.
+- ``tantivy`` (tantivy-py): Rust, for repositories of hundreds of thousands of archives.
+
+Both index the same :class:`~repository.search.documents.SearchDocument` values and receive the same
+engine-neutral query (:mod:`repository.search.plan`); hits are rendered from the stored payload by
+:mod:`repository.search.hits`. So one test suite expects the same answers from both. Each engine keeps its
+files in ``<index_dir>/<kind>``, so switching engines needs a ``hsar reindex`` but never mixes files.
+
+Writes are buffered until :meth:`SearchEngine.commit`; a search sees committed documents only.
+"""
+
+from __future__ import annotations
+
+import shutil
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import SearchError
+from . import hits as hit_rendering
+from .documents import SearchDocument
+from .plan import Node, build, match_spec
+from .query import parse
+from .results import Hit, SearchRequest, SearchResult
+from .schema import BY_NAME, FACETS, SORTS
+
+ENGINES = ("whoosh", "tantivy")
+MAX_PER_PAGE = 1000
+MAX_WINDOW = 100_000  # deepest hit a page may reach
+
+
+@dataclass(frozen=True)
+class RawResult:
+    """What an engine returns: total matches, (payload, score) of the page, counts per facet index field."""
+
+    total: int
+    page: list[tuple[str, float]]
+    facets: dict[str, dict[str, int]]
+
+
+class SearchEngine(ABC):
+    """One search index. Documents are keyed by ``archive_id``; writes become visible on :meth:`commit`."""
+
+    kind: str = ""
+
+    @abstractmethod
+    def add(self, docs: Iterable[SearchDocument]) -> int:
+        """Add documents not yet in the index (reindex, first ingest); returns how many were added."""
+
+    @abstractmethod
+    def replace(self, doc: SearchDocument) -> None:
+        """Put ``doc`` in place of any document with the same archive id (a supplement's new version)."""
+
+    @abstractmethod
+    def delete(self, archive_id: str) -> None:
+        """Remove the archive's document, if any."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make every write so far durable and visible to searches."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Remove every document (committed at once)."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """Committed documents in the index."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release files and locks; uncommitted writes are discarded."""
+
+    @abstractmethod
+    def _execute(self, node: Node, *, facets: Sequence[str], sort: tuple[str, bool] | None, offset: int,
+                 limit: int) -> RawResult:
+        """Run an engine-neutral query."""
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Run ``request``; a malformed query raises :class:`~repository.errors.QuerySyntaxError`."""
+        facets = _check(request)
+        parsed = parse(request.query)
+        node = build(parsed, request.filters, request.division)
+        sort = SORTS.get(request.sort or "") if request.sort not in (None, "", "relevance") else None
+        offset = (request.page - 1) * request.per_page
+        raw = self._execute(node, facets=[BY_NAME[f].index_field for f in facets], sort=sort, offset=offset,
+                            limit=request.per_page)
+        spec = match_spec(parsed, request.filters)
+        page: list[Hit] = [hit_rendering.render(p, s, spec, request.highlight) for p, s in raw.page]
+        by_index = {f: BY_NAME[f].index_field for f in facets}
+        counts = {f: _sorted(raw.facets.get(ix, {})) for f, ix in by_index.items()}
+        return SearchResult(raw.total, page, counts)
+
+    def __enter__(self) -> SearchEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check(request: SearchRequest) -> list[str]:
+    if request.page < 1 or not 1 <= request.per_page <= MAX_PER_PAGE:
+        raise SearchError(f"page must be 1 or more and per_page 1..{MAX_PER_PAGE}")
+    if request.page * request.per_page > MAX_WINDOW:
+        raise SearchError(f"results beyond the first {MAX_WINDOW} are not served: narrow the search")
+    if request.sort not in (None, "", "relevance", *SORTS):
+        raise SearchError(f"unknown sort {request.sort!r}; use relevance, {', '.join(SORTS)}")
+    facets = [BY_NAME[f].name if f in BY_NAME else f for f in request.facets]
+    unknown = [f for f in facets if f not in FACETS]
+    if unknown:
+        raise SearchError(f"unknown facet {unknown[0]!r}; facets are {', '.join(FACETS)}")
+    return list(dict.fromkeys(facets))
+
+
+def _sorted(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def open_engine(kind: str, index_dir: str | Path, *, rebuild: bool = False) -> SearchEngine:
+    """Open (creating if needed) the ``kind`` index in ``<index_dir>/<kind>``.
+
+    ``rebuild`` first removes that directory: ``hsar reindex`` uses it, so an index of an older schema
+    never stands in the way.
+    """
+    if kind not in ENGINES:
+        raise SearchError(f"unknown search engine {kind!r}; use one of {', '.join(ENGINES)}")
+    path = Path(index_dir) / kind
+    if rebuild and path.exists():
+        shutil.rmtree(path)
+    if kind == "whoosh":
+        from .whoosh_engine import WhooshEngine
+
+        return WhooshEngine(path)
+    if kind == "tantivy":
+        from .tantivy_engine import TantivyEngine
+
+        return TantivyEngine(path)
+    raise SearchError(f"unknown search engine {kind!r}; use one of {', '.join(ENGINES)}")
+
+
+def reindex(engine: SearchEngine, documents: Iterable[SearchDocument], batch: int = 500,
+            progress: Callable[[int], None] | None = None) -> int:
+    """Replace the whole index by ``documents``: clear, add in batches, commit once; returns the count.
+
+    ``progress`` is called with the running count after each batch (for a progress bar).
+    """
+    engine.clear()
+    done = 0
+    chunk: list[SearchDocument] = []
+    for doc in documents:
+        chunk.append(doc)
+        if len(chunk) >= batch:
+            done += engine.add(chunk)
+            chunk = []
+            if progress:
+                progress(done)
+    if chunk:
+        done += engine.add(chunk)
+    engine.commit()
+    if progress:
+        progress(done)
+    return done

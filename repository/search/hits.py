@@ -1,0 +1,116 @@
+"""Render a hit from its stored payload: matching items, paper volumes and highlights, the same for both engines.
+
+Highlighting is done here rather than by each engine, so Whoosh and Tantivy return the same fragments: the
+query's words are found (case- and width-insensitively) in the stored title, names, identifiers, addresses,
+item titles and item text, and wrapped in ``<em>…</em>`` in an HTML-escaped fragment.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from . import analysis
+from .plan import MatchSpec
+from .results import Hit
+
+FRAGMENT_CHARS = 80
+_ITEM_KEYS = ("number", "class", "subtype", "title", "date", "pages", "paper")
+
+
+def _normalized_with_map(text: str) -> tuple[str, list[int] | None]:
+    """Normalised text and, when its length differs, the original index of each normalised character."""
+    norm = analysis.normalize(text)
+    if len(norm) == len(text):
+        return norm, None
+    pieces, index = [], []
+    for i, ch in enumerate(text):
+        n = analysis.normalize(ch)
+        pieces.append(n)
+        index.extend([i] * len(n))
+    return "".join(pieces), index
+
+
+def _pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
+    terms = sorted({t for t in terms if t}, key=len, reverse=True)
+    if any(len(t) > 1 for t in terms):
+        terms = [t for t in terms if len(t) > 1]  # single characters light up everything: keep longer words
+    return re.compile("|".join(map(re.escape, terms))) if terms else None
+
+
+def _spans(text: str, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+    norm, index = _normalized_with_map(text)
+    spans = [(m.start(), m.end()) for m in pattern.finditer(norm)]
+    if index is not None:
+        spans = [(index[s], index[e - 1] + 1) for s, e in spans]
+    return spans
+
+
+def fragment(text: str, pattern: re.Pattern[str] | None, width: int = FRAGMENT_CHARS) -> str | None:
+    """An escaped fragment of ``text`` around its first match with every match in ``<em>``; None if none."""
+    if not text or pattern is None:
+        return None
+    spans = _spans(text, pattern)
+    if not spans:
+        return None
+    start = 0 if len(text) <= width else max(0, min(spans[0][0] - width // 4, len(text) - width))
+    end = min(len(text), start + width)
+    out = ["…" if start else ""]
+    pos = start
+    for s, e in spans:
+        if s < pos or e > end:
+            continue
+        out += [html.escape(text[pos:s], quote=False), "<em>", html.escape(text[s:e], quote=False), "</em>"]
+        pos = e
+    out += [html.escape(text[pos:end], quote=False), "…" if end < len(text) else ""]
+    return "".join(out).replace("</em><em>", "")
+
+
+def _item_ok(item: Mapping[str, Any], spec: MatchSpec) -> bool:
+    values = {"class": {item["class"]}, "subtype": {analysis.normalize(item["subtype"])},
+              "year": {item["date"][:4]}}
+    return all(values[f] & allowed for f, allowed in spec.item_conditions)
+
+
+def matching_items(items: list[dict[str, Any]], spec: MatchSpec,
+                   pattern: re.Pattern[str] | None) -> list[dict[str, Any]]:
+    """Items meeting the item conditions, narrowed to those whose words match when any do."""
+    candidates = [i for i in items if _item_ok(i, spec)]
+    if pattern is not None:
+        worded = [i for i in candidates
+                  if pattern.search(analysis.normalize(f"{i['title']} {i['subtype']} {i.get('text', '')}"))]
+        if worded:
+            return worded
+    return candidates if spec.item_conditions else []
+
+
+def _highlights(data: Mapping[str, Any], items: list[dict[str, Any]], spec: MatchSpec) -> dict[str, str]:
+    words = _pattern(spec.words)
+    ids = _pattern((*spec.words, *spec.keywords))
+    fields = {
+        "title": (data["title"], words), "name": ("、".join(data["names"]), words),
+        "resident_id": ("、".join(data["ids"]), ids), "ref": (data["ref"], ids),
+        "address": (data["address"], words), "estate": (data["estate"], words),
+        "item_title": ("；".join(i["title"] for i in items), words),
+    }
+    out = {k: f for k, (text, pat) in fields.items() if (f := fragment(text, pat)) is not None}
+    for item in items:
+        f = fragment(item.get("text", ""), words)
+        if f is not None:
+            out["text"] = f
+            break
+    return out
+
+
+def render(payload: str, score: float, spec: MatchSpec, highlight: bool = True) -> Hit:
+    """The :class:`Hit` of one stored payload."""
+    data = json.loads(payload)
+    pattern = _pattern(spec.words)
+    items = matching_items(data["items"], spec, pattern)
+    return Hit(archive_id=data["id"], title=data["title"], division=data["division"],
+               items=tuple({k: i[k] for k in _ITEM_KEYS} for i in items),
+               paper=tuple(data["paper"]), highlights=_highlights(data, items, spec) if highlight else {},
+               score=float(score), type=data["type"], version=data["version"])

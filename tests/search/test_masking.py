@@ -1,0 +1,29 @@
+"""Resident identity numbers are masked for callers not allowed to see them, highlights included."""
+
+from __future__ import annotations
+
+from repository.search import Hit, mask_hit, mask_resident_id
+from repository.search.masking import mask_text
+
+
+def test_mask_resident_id():
+    assert mask_resident_id("110101199001011234") == "110101********1234"
+    assert mask_resident_id("11010119900101123X") == "110101********123X"
+    assert mask_resident_id("110101900101123") == "110101*****1123"
+    assert mask_resident_id("12345") == "*****"
+
+
+def test_mask_text_sees_through_highlight_tags():
+    assert mask_text("<em>110101199001011234</em>、320102195501201219") == (
+        "<em>110101********1234</em>、320102********1219")
+    assert mask_text("11010119900101<em>1234</em>") == "110101********<em>1234</em>"
+    assert mask_text("档号 A001-ZF·2019-Y-0001，电话 025-84561234") == "档号 A001-ZF·2019-Y-0001，电话 025-84561234"
+
+
+def test_mask_hit():
+    hit = Hit("HH-1", "王秀英户", "320102", ({"title": "身份证110101199001011234复印件"},), (),
+              {"resident_id": "<em>110101199001011234</em>"}, 1.0)
+    masked = mask_hit(hit)
+    assert masked.items[0]["title"] == "身份证110101********1234复印件"
+    assert masked.highlights["resident_id"] == "<em>110101********1234</em>"
+    assert hit.highlights["resident_id"] == "<em>110101199001011234</em>"  # the original is untouched
