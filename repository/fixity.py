@@ -7,10 +7,12 @@ and SHA-1 are kept for older bags (RFC 8493 §2.4, §6.1 call them weak). The sa
 
 Design, for 10 GB packages on two shared cores:
 
-- every file is read **once**, in 1 MiB chunks, into one reused buffer; each chunk feeds every requested
-  algorithm, so ``sha256`` + ``sha512`` cost one read;
-- hashlib releases the GIL on updates this large, so :func:`hash_many` runs files on a small thread pool and
-  keeps only a bounded number of files in flight;
+- every file is read **once**, in 1 MiB chunks, into a buffer reused by every file its thread hashes (one
+  per thread, not one per file: allocating and faulting in 1 MiB per small file cost as much as hashing it);
+  each chunk feeds every requested algorithm, so ``sha256`` + ``sha512`` cost one read;
+- hashlib releases the GIL on updates this large, so :func:`iter_hash_jobs` runs files on a few long-lived
+  threads fed through a queue (no future or waiter per file) and keeps only a bounded number of files in
+  flight;
 - files are opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked with ``fstat``: a symbolic link or a FIFO
   planted in a package is refused instead of followed or blocked on.
 """
@@ -20,9 +22,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import queue
 import stat
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import BinaryIO
 
@@ -76,6 +79,25 @@ def _hashers(algorithms: Sequence[str]) -> dict[str, hashlib._Hash]:
     return {name: hashlib.new(name, usedforsecurity=False) for name in check_algorithms(algorithms)}
 
 
+_local = threading.local()
+
+
+def _take_buffer() -> bytearray:
+    """A ``CHUNK_SIZE`` buffer kept per thread (a small free list, so nested calls each get their own)."""
+    free: list[bytearray] | None = getattr(_local, "free", None)
+    if free:
+        return free.pop()
+    return bytearray(CHUNK_SIZE)
+
+
+def _give_back(buffer: bytearray) -> None:
+    free: list[bytearray] | None = getattr(_local, "free", None)
+    if free is None:
+        free = _local.free = []
+    if len(free) < 2:
+        free.append(buffer)
+
+
 def hash_stream(
     stream: BinaryIO,
     algorithms: Sequence[str],
@@ -91,29 +113,33 @@ def hash_stream(
     """
     hashers = list(_hashers(algorithms).items())
     size = 0
-    buffer = bytearray(CHUNK_SIZE)
-    view = memoryview(buffer)
     readinto = getattr(stream, "readinto", None)
-    while True:
-        if readinto is not None:
-            count = readinto(buffer)
-            chunk = view[:count] if count else b""
-        else:
-            chunk = stream.read(CHUNK_SIZE)
-            count = len(chunk)
-        if not count:
-            break
-        if limit is not None and size + count > limit:
-            raise LimitExceeded(limit, size + count)
-        size += count
-        for _, hasher in hashers:
-            hasher.update(chunk)
-        if sink is not None:
-            sink.write(chunk)
+    buffer = _take_buffer() if readinto is not None else None
+    view = memoryview(buffer) if buffer is not None else None
+    try:
+        while True:
+            if readinto is not None:
+                count = readinto(buffer)
+                chunk = view[:count] if count else b""  # type: ignore[index]
+            else:
+                chunk = stream.read(CHUNK_SIZE)
+                count = len(chunk)
+            if not count:
+                break
+            if limit is not None and size + count > limit:
+                raise LimitExceeded(limit, size + count)
+            size += count
+            for _, hasher in hashers:
+                hasher.update(chunk)
+            if sink is not None:
+                sink.write(chunk)
+    finally:
+        if buffer is not None:
+            _give_back(buffer)
     return size, {name: hasher.hexdigest() for name, hasher in hashers}
 
 
-def _open_regular(path: Path, follow_symlinks: bool) -> tuple[int, os.stat_result]:
+def _open_regular(path: str | os.PathLike[str], follow_symlinks: bool) -> tuple[int, os.stat_result]:
     """Open ``path`` read-only, refusing (OSError) anything that is not a regular file."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     if not follow_symlinks:
@@ -122,18 +148,18 @@ def _open_regular(path: Path, follow_symlinks: bool) -> tuple[int, os.stat_resul
         fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise OSError(errno.ELOOP, "refusing to follow a symbolic link", str(path)) from None
+            raise OSError(errno.ELOOP, "refusing to follow a symbolic link", os.fspath(path)) from None
         raise
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        raise OSError(errno.EINVAL, "not a regular file", str(path))
+        raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
     return fd, info
 
 
 def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = False) -> BinaryIO:
     """Open a regular file for unbuffered binary reading; OSError for a link, FIFO, device or folder."""
-    fd, _ = _open_regular(Path(path), follow_symlinks)
+    fd, _ = _open_regular(path, follow_symlinks)  # no Path(): parsing the path costs more than opening it
     return os.fdopen(fd, "rb", buffering=0)
 
 
@@ -190,26 +216,67 @@ def iter_hash_jobs(
     """Hash each ``(path, algorithms)`` job on ``workers`` threads, yielding results as they finish.
 
     A file that cannot be read yields its ``OSError`` instead of a digest, so callers decide whether that
-    is a finding (audit) or a failure (ingest). At most ``4 * workers`` files are in flight at once.
+    is a finding (audit) or a failure (ingest). At most ``4 * workers`` files are in flight at once. ``jobs``
+    is consumed in the calling thread only; each worker thread reuses one read buffer for all its files.
     """
-    checked = ((Path(path), check_algorithms(algs)) for path, algs in jobs)
+    checked = ((path if isinstance(path, Path) else Path(path), check_algorithms(algs)) for path, algs in jobs)
     if workers <= 1:
         for path, algs in checked:
             yield _job(path, algs, hash_file)
         return
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hsar-fixity")
-    pending: set[Future[tuple[Path, FileDigest | OSError]]] = set()
-    try:
-        for path, algs in checked:
-            pending.add(pool.submit(_job, path, algs, hash_file))
-            if len(pending) >= 4 * workers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (future.result() for future in done)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            yield from (future.result() for future in done)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    yield from _HashPool(workers).run(checked)
+
+
+class _HashPool:
+    """``workers`` threads taking jobs from one queue and putting outcomes on another (FIFO, unbounded
+    queues; the bound on files in flight is kept by the feeding thread)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.tasks: queue.SimpleQueue[tuple[Path, tuple[str, ...]] | None] = queue.SimpleQueue()
+        self.done: queue.SimpleQueue[tuple[bool, object]] = queue.SimpleQueue()
+        self.cancelled = False
+
+    def _work(self) -> None:
+        while (task := self.tasks.get()) is not None:
+            if self.cancelled:
+                continue
+            try:
+                self.done.put((True, _job(task[0], task[1], hash_file)))
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
+                self.done.put((False, exc))
+
+    def _result(self, block: bool) -> tuple[Path, FileDigest | OSError]:
+        ok, value = self.done.get(block)
+        if not ok:
+            raise value  # type: ignore[misc]
+        return value  # type: ignore[return-value]
+
+    def run(self, checked: Iterator[tuple[Path, tuple[str, ...]]]) -> Iterator[tuple[Path, FileDigest | OSError]]:
+        threads = [threading.Thread(target=self._work, name=f"hsar-fixity-{n}", daemon=True)
+                   for n in range(self.workers)]
+        for thread in threads:
+            thread.start()
+        bound, pending = 4 * self.workers, 0
+        try:
+            for task in checked:
+                while pending >= bound:
+                    pending -= 1
+                    yield self._result(True)
+                self.tasks.put(task)
+                pending += 1
+                while pending and not self.done.empty():
+                    pending -= 1
+                    yield self._result(False)
+            while pending:
+                pending -= 1
+                yield self._result(True)
+        finally:
+            self.cancelled = pending > 0
+            for _ in threads:
+                self.tasks.put(None)
+            for thread in threads:
+                thread.join()
 
 
 def hash_many(

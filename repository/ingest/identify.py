@@ -21,11 +21,16 @@ import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Config
+from . import identify_cache
 from . import identify_probe as probe
 from .identify_pool import TimeLimitedPool, workers_allowed
 from .identify_sigs import CONTAINER_FILE, FIDO_CONF, FIDO_VERSION, FORMAT_FILES, SignatureTable, load_fido
+
+if TYPE_CHECKING:
+    from fido.fido import Fido
 
 METHODS = ("signature", "container", "extension", "none")
 
@@ -102,9 +107,20 @@ class Identifier:
         self.container_file = container_file
         self.max_read_bytes = max_read_bytes
         self.timeout_seconds = timeout_seconds
-        self.engine = load_fido(self.conf_dir, self.format_files, container_file, max_read_bytes)
-        self.table = SignatureTable(self.engine, self.conf_dir / container_file)
+        self._engine: Fido | None = None
+        files = [self.conf_dir / f for f in (*self.format_files, container_file)]
+        table = identify_cache.cached(files, FIDO_VERSION,
+                                      lambda: SignatureTable(self.engine, self.conf_dir / container_file))
+        self.table: SignatureTable = table  # type: ignore[assignment]
         self._pool: TimeLimitedPool | None = None
+
+    @property
+    def engine(self) -> Fido:
+        """FIDO itself, loaded when first needed (building the table, :meth:`fido_reference`); matching
+        uses only :attr:`table`, which usually comes from :mod:`.identify_cache`."""
+        if self._engine is None:
+            self._engine = load_fido(self.conf_dir, self.format_files, self.container_file, self.max_read_bytes)
+        return self._engine
 
     @classmethod
     def from_config(cls, config: Config) -> Identifier:

@@ -163,11 +163,35 @@ def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> Non
     if ahead.document is not None and head == "v1":
         repo.search.replace(ahead.document)
         return
-    state = store.state(oid)
-    texts = {**stored_texts(store, oid, {p: d for p, d in state.items() if p not in ahead.examined}),
-             **ahead.texts}
+    rest = {p: d for p, d in store.state(oid).items() if p not in ahead.examined}
+    known = {p: _KNOWN_TEXTS[d] for p, d in rest.items() if p.startswith("data/") and d in _KNOWN_TEXTS}
+    texts = {**stored_texts(store, oid, {p: d for p, d in rest.items() if p not in known}),
+             **{p: t for p, t in known.items() if t}, **ahead.texts}
     archive = parse(store.content_path(oid, INDEXED_DESCRIPTION).read_bytes())
     repo.search.replace(archive_document(archive, version=head, texts={p: texts[p] for p in sorted(texts)}))
+
+
+#: Index text by SHA-512 of the file, for the files workers examined in this process's ingests (None: no
+#: text). Text extraction is a pure function of the bytes and the fixed bounds, so a supplement's document
+#: reuses the text of the earlier versions' PDFs instead of extracting it again from storage.
+_KNOWN_TEXTS: dict[str, str | None] = {}
+_KNOWN_TEXTS_MAX_FILES = 20_000
+_KNOWN_TEXTS_MAX_CHARS = 64_000_000
+_known_chars = [0]
+
+
+def _remember_texts(prepared: Prepared, ahead: Ahead) -> None:
+    for path in ahead.examined:
+        info = prepared.payload.get(path)
+        if info is None or info.sha512 in _KNOWN_TEXTS:
+            continue
+        text = ahead.texts.get(path)
+        while _KNOWN_TEXTS and (len(_KNOWN_TEXTS) >= _KNOWN_TEXTS_MAX_FILES
+                                or _known_chars[0] + len(text or "") > _KNOWN_TEXTS_MAX_CHARS):
+            _known_chars[0] -= len(_KNOWN_TEXTS.pop(next(iter(_KNOWN_TEXTS))) or "")  # oldest first
+        if len(text or "") <= _KNOWN_TEXTS_MAX_CHARS:
+            _KNOWN_TEXTS[info.sha512] = text
+            _known_chars[0] += len(text or "")
 
 
 def _reject(repo: Repository, prepared: Prepared, extra: Iterable[Issue] = ()) -> IngestOutcome:
@@ -264,6 +288,8 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
     result = repo.store.add_version(oid, files, staging=repo.staging, message=_message(prepared),
                                     user=(repo.cfg["repository.institution"], None), created=now, move=True,
                                     expected_head=head)
+    if ahead is not None:
+        _remember_texts(prepared, ahead)
     _record(repo, archive.identifier, ahead)  # the intent stays until the index batch is committed
     all_issues = tuple(prepared.report.issues) + tuple(issues)
     return IngestOutcome(prepared.sip, "ingested", archive.identifier, result.version, all_issues)

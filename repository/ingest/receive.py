@@ -217,6 +217,9 @@ def _plan_dir(path: Path) -> _DirPlan:
     return plan
 
 
+EARLY_FSYNC_BYTES = 8 << 20
+
+
 def _copy_dir(plan: _DirPlan, bag_dir: Path, algs: tuple[str, ...], workers: int) -> dict[str, FileDigest]:
     """Copy the planned tree into ``bag_dir``, hashing while copying, on ``workers`` threads."""
     bag_dir.mkdir()
@@ -225,7 +228,11 @@ def _copy_dir(plan: _DirPlan, bag_dir: Path, algs: tuple[str, ...], workers: int
 
     def copy(rel: str) -> tuple[str, FileDigest]:
         try:
-            return rel, copy_and_hash(plan.root / rel, bag_dir / rel, algs)
+            # A large file is flushed here, on the copying thread while the other copies: the store fsyncs it
+            # again before its rename, but then finds it clean instead of waiting for the whole write-back.
+            source = plan.root / rel
+            durable = os.lstat(source).st_size >= EARLY_FSYNC_BYTES  # a hint only: copy_and_hash checks
+            return rel, copy_and_hash(source, bag_dir / rel, algs, fsync=durable)
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.EINVAL):  # became a link or special file meanwhile
                 raise _refuse("PKG004", display(rel), member=display(rel)) from None

@@ -256,9 +256,36 @@ def sign_detached(
     return content_info.dump()
 
 
+#: Parsed trust roots by file, kept while the file's identity and mtime stay the same (an audit checks
+#: one lock per version: re-reading and re-parsing the roots each time cost more than the check itself).
+_ROOTS_CACHE: dict[tuple[str, int, int, int, int], list[asn1_x509.Certificate]] = {}
+_ROOTS_CACHE_MAX = 16
+
+
 def load_trust_roots(paths: Iterable[Path]) -> list[asn1_x509.Certificate]:
-    """Certificates from PEM/DER files; an unreadable file is a :class:`SigningError`."""
-    return _load_certs(paths, "trust root file", "signing.trust_roots")
+    """Certificates from PEM/DER files; an unreadable file is a :class:`SigningError`.
+
+    Each file is parsed once per process while its device, inode, size and mtime stay the same; a changed
+    or replaced file is read again, and a missing or unreadable one is an error on every call.
+    """
+    certs: list[asn1_x509.Certificate] = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            info = None
+        if info is None:
+            certs += _load_certs([path], "trust root file", "signing.trust_roots")  # raises the right error
+            continue
+        key = (os.fspath(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        cached = _ROOTS_CACHE.get(key)
+        if cached is None:
+            cached = _load_certs([path], "trust root file", "signing.trust_roots")
+            if len(_ROOTS_CACHE) >= _ROOTS_CACHE_MAX:
+                _ROOTS_CACHE.clear()
+            _ROOTS_CACHE[key] = cached
+        certs += cached
+    return certs
 
 
 def verify_detached(
@@ -291,7 +318,11 @@ def _signed_data(signature: bytes) -> cms.SignedData:
     if info["content_type"].native != "signed_data":
         raise ValueError(f"not a CMS SignedData object ({info['content_type'].native})")
     signed_data = info["content"]
-    signed_data.native  # noqa: B018 - parse every field now, so structural errors surface here
+    # Every field's structure (tags, lengths, types) is parsed now, so structural errors surface here. Not
+    # ``signed_data.native``: with pyHanko loaded, decoding every value to Python cost about 100 ms per
+    # signature (most of a check); pyHanko decodes the values it validates, and a malformed one is a
+    # "malformed signature" status below. Any changed byte of a stored signature also fails fixity.
+    signed_data._parse_children(recurse=True)
     if len(signed_data["signer_infos"]) != 1:
         raise ValueError(f"expected exactly one signer, found {len(signed_data['signer_infos'])}")
     return signed_data

@@ -350,3 +350,27 @@ def test_pool_kills_replaces_and_resends_queued_items():
     assert got[0] == "timeout:sleep" and got[1] == "A" and got[3] == "B" and got[5] == "C"
     assert got[2].startswith("error:die:worker died") and got[4] == "error:raise:ValueError: bad item"
     assert pool.size == 0
+
+
+def test_signature_table_cache_is_keyed_checked_and_rebuilt(monkeypatch, tmp_path):
+    """The prepared table is pickled per user; a corrupt or group-writable cache file is never used."""
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    built = Identifier()
+    [cached] = list((tmp_path / "cache" / "hsar").glob("fido-table-*.pickle"))
+    assert cached.stat().st_mode & 0o077 == 0
+    again = Identifier()
+    assert [s.name for s in again.table.signatures] == [s.name for s in built.table.signatures]
+    assert again.table.formats == built.table.formats and again._engine is None  # FIDO itself not loaded
+    (tmp_path / "a.txt").write_text("hello", "utf-8")
+    assert again.identify(tmp_path / "a.txt").puid == built.identify(tmp_path / "a.txt").puid == "x-fmt/111"
+    cached.write_bytes(b"not a pickle")
+    rebuilt = Identifier()
+    assert rebuilt._engine is not None and rebuilt.table.formats == built.table.formats
+    assert cached.read_bytes() != b"not a pickle"  # rewritten
+    assert Identifier()._engine is None  # and used again
+    cached.chmod(0o666)
+    assert Identifier()._engine is not None  # writable by others: never unpickled
+    rebuilt.close()
+    again.close()
+    built.close()

@@ -358,3 +358,19 @@ def test_check_lock_with_garbage(signer, roots):
     assert status.manifest_error and "UTF-8" in status.manifest_error
     assert not status.bottom_line and not status.signature.bottom_line
     assert len(status.problems) == 2
+
+
+def test_trust_roots_are_reread_when_the_file_changes(signer, roots, tmp_path):
+    """Roots are parsed once per process, but a replaced root file is read again, a removed one is an error."""
+    manifest, p7s = _lock(signer)
+    assert verify_detached(manifest, p7s, roots, at=SIGNED_AT).bottom_line
+    assert verify_detached(manifest, p7s, roots, at=SIGNED_AT).bottom_line  # from the cache
+    saved = roots[0].read_bytes()
+    other = create_demo_pki(tmp_path / "other", organisation=ORG, now=NOW)
+    shutil.copyfile(other.ca_cert, roots[0])
+    assert not verify_detached(manifest, p7s, roots, at=SIGNED_AT).trusted
+    roots[0].unlink()
+    with pytest.raises(SigningError, match="trust root file not found"):
+        verify_detached(manifest, p7s, roots, at=SIGNED_AT)
+    roots[0].write_bytes(saved)
+    assert verify_detached(manifest, p7s, roots, at=SIGNED_AT).bottom_line
