@@ -12,18 +12,11 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from ..privacy import mask_resident_id  # noqa: F401 - re-exported for search callers
 from .results import Hit, SearchResult
 
 _TAG = re.compile(r"</?em>")
 _ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
-
-
-def mask_resident_id(value: str) -> str:
-    """``110101199001011234`` -> ``110101********1234``; short values are masked whole."""
-    value = value.strip()
-    if len(value) < 11:
-        return "*" * len(value)
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
 def mask_text(text: str) -> str:
