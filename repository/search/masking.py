@@ -12,7 +12,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from ..privacy import mask_resident_id  # noqa: F401 - re-exported for search callers
+from ..privacy import mask_resident_id
 from .results import Hit, SearchResult
 
 _TAG = re.compile(r"</?em>")
