@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..codes import Issue, Report, Severity, issue
+from ..codes import Issue, Report, issue
 from ..errors import IngestError
 from ..fixity import HEX_LENGTHS, WEAK_ALGORITHMS, check_algorithms, iter_hash_jobs
 from . import tagfiles
@@ -60,14 +60,14 @@ class BagResult:
     @property
     def valid(self) -> bool:
         """True when no issue is an error (warnings do not make a bag invalid)."""
-        return not any(i.severity is Severity.ERROR for i in self.issues)
+        return self.report.valid
 
     @property
     def report(self) -> Report:
         return Report(self.issues)
 
     def codes(self) -> set[str]:
-        return {i.code for i in self.issues}
+        return self.report.codes()
 
     def info(self, tag: str) -> list[str]:
         """Every value of bag-info tag ``tag``, in file order (labels compare case-insensitively)."""

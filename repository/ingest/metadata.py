@@ -29,7 +29,7 @@ from functools import cache
 
 from lxml import etree, isoschematron
 
-from ..codes import Issue, Report, Severity, issue
+from ..codes import Issue, Report, issue
 from ..descriptive import from_element, safe_parser
 from ..divisions import DivisionTree, default_tree
 from ..model import CLASSES_BY_TYPE, RETENTION_LABELS, SUBTYPES, Archive
@@ -55,14 +55,14 @@ class MetadataResult:
 
     @property
     def valid(self) -> bool:
-        return not any(i.severity is Severity.ERROR for i in self.issues)
+        return self.report.valid
 
     @property
     def report(self) -> Report:
         return Report(self.issues)
 
     def codes(self) -> set[str]:
-        return {i.code for i in self.issues}
+        return self.report.codes()
 
 
 # --- stage 1: safe parsing ----------------------------------------------------------------------------------
