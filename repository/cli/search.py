@@ -63,6 +63,7 @@ def search_cmd(c: Context, query: str, division: str | None, archive_type: str |
 def reindex_cmd(c: Context, batch: int) -> None:
     """由存储重建检索索引 Rebuild the search index from the OCFL store alone."""
     from ..home import Repository
+    from ..search.engine import open_engine
     from ..search.indexing import reindex_from_store
 
     with Repository.open(c.home) as repo:
@@ -75,5 +76,10 @@ def reindex_cmd(c: Context, batch: int) -> None:
                 bar.update(done - seen[0])
                 seen[0] = done
 
-            count = reindex_from_store(repo.search, repo.store, batch=batch, progress=progress)
+            # rebuild=True: an index of an older schema is replaced, not refused
+            engine = open_engine(repo.cfg["search.engine"], repo.cfg.path("search.index"), rebuild=True)
+            try:
+                count = reindex_from_store(engine, repo.store, batch=batch, progress=progress)
+            finally:
+                engine.close()
     click.echo(c.t(f"已由存储重建 {count} 件档案的索引", f"reindexed {count} archives from storage"))
