@@ -8,10 +8,10 @@ with bounded size and time; scanned images are found through their metadata.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from ..descriptive import parse
+from ..ingest.pdfsig import is_pdf
 from .documents import SearchDocument, archive_document
 from .engine import SearchEngine, reindex
 
@@ -19,14 +19,6 @@ DESCRIPTIVE = "metadata/descriptive.xml"
 MAX_PDF_BYTES = 50 * 1024 * 1024
 MAX_PDF_PAGES = 200
 PDF_SECONDS = 10.0
-
-
-def _is_pdf(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(5) == b"%PDF-"
-    except OSError:
-        return False
 
 
 def stored_texts(store: Any, oid: str, state: dict[str, str]) -> dict[str, str]:  # noqa: ANN401 - OcflStore
@@ -38,7 +30,7 @@ def stored_texts(store: Any, oid: str, state: dict[str, str]) -> dict[str, str]:
         if not logical.startswith("data/"):
             continue
         path = store.content_path(oid, logical)
-        if _is_pdf(path):
+        if is_pdf(path):
             text = extract_pdf_text(path, max_bytes=MAX_PDF_BYTES, max_pages=MAX_PDF_PAGES,
                                     timeout_seconds=PDF_SECONDS)
             if text:
