@@ -12,6 +12,12 @@ catalogue audit row names the log entries of its run ("anchors"): :meth:`AuditLo
 Appends take an exclusive ``flock`` and continue the chain from ``head.json``, not from whatever the last
 line now is, so truncating the log cannot be papered over by the next append. After a crash between
 writing lines and moving the head, the lines past the head still chain correctly and are accepted.
+
+``head.json`` also records the byte offset at which the head entry's line starts, so an append reads only
+that line and what follows it, not the whole log (which grows with every audit run): the line found there
+must be the recorded head, byte for byte in ``seq`` and ``hash``; otherwise (a ``head.json`` written before
+offsets were kept, or a log rewritten or truncated) the append falls back to scanning the whole log, exactly
+as before.
 """
 
 from __future__ import annotations
@@ -102,11 +108,17 @@ class AuditLog:
 
     def head(self) -> LogHead | None:
         """The head recorded in ``head.json`` (None when nothing was ever logged or it is unreadable)."""
+        return self._recorded()[0]
+
+    def _recorded(self) -> tuple[LogHead | None, int | None]:
+        """``head.json``: the head, and the byte offset of its line in the log (None when not recorded)."""
         try:
             data = json.loads(self.head_path.read_text("utf-8"))
-            return LogHead(int(data["seq"]), str(data["hash"]))
+            head = LogHead(int(data["seq"]), str(data["hash"]))
         except (OSError, ValueError, KeyError, TypeError):
-            return None
+            return None, None
+        offset = data.get("offset")
+        return head, offset if isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0 else None
 
     def _last_line_head(self) -> LogHead | None:
         """Head read from the log's last line (used only when head.json is missing)."""
@@ -133,21 +145,35 @@ class AuditLog:
                 lines.append(canonical(entry) + b"\n")
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
+                start = os.fstat(fd).st_size  # appends are serialised by the lock: the lines go here
                 os.write(fd, b"".join(lines))
                 os.fsync(fd)
             finally:
                 os.close(fd)
             new_head = LogHead(seq, prev)
-            replace_atomic(self.head_path, canonical(new_head.to_dict()) + b"\n")
+            offset = start + sum(len(line) for line in lines[:-1])
+            replace_atomic(self.head_path, canonical({**new_head.to_dict(), "offset": offset}) + b"\n")
             return new_head
 
     def _current_head(self) -> LogHead | None:
-        """head.json, rolled forward over entries a crash left past it; the log's last line if it is missing."""
-        head = self.head()
+        """head.json, rolled forward over entries a crash left past it; the log's last line if it is missing.
+
+        Reads from the recorded offset of the head's line when that line is the head, else the whole log.
+        """
+        head, offset = self._recorded()
         if head is None:
             return self._last_line_head()
+        if offset is not None:
+            rolled = self._roll_forward(head, self._entries(offset))
+            if rolled is not None:
+                return rolled
+        return self._roll_forward(head, self._entries()) or head
+
+    @staticmethod
+    def _roll_forward(head: LogHead, entries: Iterator[tuple[int, Any]]) -> LogHead | None:
+        """The head moved over the well-chained entries following it; None when ``head`` is not among them."""
         following = False
-        for _number, entry in self._entries():
+        for _number, entry in entries:
             if not isinstance(entry, dict):
                 continue
             if entry.get("seq") == head.seq and entry.get("hash") == head.hash:
@@ -155,15 +181,17 @@ class AuditLog:
             elif following and entry.get("prev") == head.hash and entry.get("seq") == head.seq + 1 \
                     and entry_hash(entry) == entry.get("hash"):
                 head = LogHead(head.seq + 1, entry["hash"])
-        return head
+        return head if following else None
 
-    def _entries(self) -> Iterator[tuple[int, Any]]:
-        """(line number, parsed JSON or None) for every line, streamed."""
+    def _entries(self, offset: int = 0) -> Iterator[tuple[int, Any]]:
+        """(line number, parsed JSON or None) for every line from byte ``offset`` on (numbered from there),
+        streamed. An offset inside a line yields the rest of that line first (it cannot parse as the head)."""
         try:
             handle = open(self.path, "rb")
         except FileNotFoundError:
             return
         with handle:
+            handle.seek(offset)
             for number, raw in enumerate(handle, 1):
                 try:
                     yield number, json.loads(raw)

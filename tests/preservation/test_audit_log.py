@@ -104,3 +104,57 @@ def test_cli_verify_exit_codes(home, logged):
     bad = runner.invoke(cli, ["--home", str(home), "--lang", "en", "audit", "log", "--verify", "--json"])
     assert bad.exit_code == 1
     assert json.loads(bad.output)["ok"] is False
+
+
+def _reads_from(log: AuditLog, monkeypatch) -> list[int]:
+    """Offsets the log is read from during one append."""
+    seen: list[int] = []
+    real = AuditLog._entries
+
+    def spy(self, offset=0):
+        seen.append(offset)
+        return real(self, offset)
+
+    monkeypatch.setattr(AuditLog, "_entries", spy)
+    return seen
+
+
+def test_the_head_records_where_its_line_starts(logged, home):
+    recorded = json.loads((home / "audit" / "head.json").read_text("utf-8"))
+    tail = logged.read_bytes()[recorded["offset"]:]
+    assert tail.endswith(b"\n") and tail.count(b"\n") == 1
+    last = json.loads(tail)
+    assert (last["seq"], last["hash"]) == (recorded["seq"], recorded["hash"])
+
+
+def test_an_append_reads_only_from_the_head_line_on(repo, logged, home, monkeypatch):
+    log = AuditLog(home / "audit")
+    seen = _reads_from(log, monkeypatch)
+    head = log.append([{"kind": "note"}])
+    assert seen and 0 not in seen  # the whole log was not read
+    assert head.seq == len(lines(logged)) and verify_log(repo).ok
+
+
+@pytest.mark.parametrize("offset, whole_log", [(None, True), (10**9, True), ("12", True), (-1, True),
+                                               (True, True), (0, True), (7, False)])
+def test_a_missing_or_wrong_offset_still_continues_the_chain(repo, logged, home, monkeypatch, offset, whole_log):
+    """No offset, or one past the head line: the whole log is read. One before it: the head is found later."""
+    head_file = home / "audit" / "head.json"
+    recorded = json.loads(head_file.read_text("utf-8"))
+    recorded.pop("offset")
+    if offset is not None:
+        recorded["offset"] = offset
+    head_file.write_text(json.dumps(recorded), "utf-8")  # as written before offsets were kept, or garbled
+    log = AuditLog(home / "audit")
+    seen = _reads_from(log, monkeypatch)
+    head = log.append([{"kind": "note"}])
+    assert (0 in seen) is whole_log
+    assert head.seq == recorded["seq"] + 1 and verify_log(repo).ok
+
+
+def test_an_offset_into_a_rewritten_log_does_not_hide_a_deletion(repo, logged, home):
+    text = lines(logged)
+    del text[2]  # every later line moves: the recorded offset now points elsewhere
+    logged.write_text("".join(text), "utf-8")
+    AuditLog(home / "audit").append([{"kind": "note"}])
+    assert "AUD020" in codes(repo)
