@@ -39,7 +39,8 @@ from ..descriptive import merge, parse
 from ..errors import IngestError
 from ..home import Repository
 from ..model import Archive
-from ..preservation.aip import DESCRIPTIVE, PREMIS, PreviousVersion, build_version, object_id
+from ..preservation.aip import DESCRIPTIVE, PREMIS, PreviousVersion, build_version
+from ..preservation.ids import object_id
 from ..preservation.ocfl import SourceFile
 from ..preservation.ocfl_layout import replace_atomic
 from .prepare import Prepared, discard, prepare

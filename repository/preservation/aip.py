@@ -45,11 +45,6 @@ OWN_FORMATS = {".xml": ("fmt/101", "Extensible Markup Language"), ".json": ("fmt
                ".txt": ("x-fmt/111", "Plain Text File")}
 
 
-def object_id(archive_id: str) -> str:
-    """OCFL object identifiers are URIs (OCFL 1.1 §3.1 recommends it)."""
-    return f"urn:hsar:archive:{archive_id}"
-
-
 @dataclass(frozen=True)
 class PreviousVersion:
     """What the new version carries forward from the head."""

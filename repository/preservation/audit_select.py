@@ -25,6 +25,7 @@ from typing import Any
 from ..codes import Issue, issue
 from ..errors import HsarError, UsageError
 from .audit_checks import Copy, read_small
+from .ids import archive_key, object_id
 from .ocfl_inventory import INVENTORY
 
 _CONTENT = re.compile(r"v[1-9][0-9]*/content/")
@@ -85,14 +86,6 @@ def due_selection(candidates: Iterable[DueCandidate], *, now: datetime, interval
     return DueSelection(tuple(c.object_id for c in chosen), cap, used, len(eligible), overdue)
 
 
-def archive_key(object_id: str) -> str:
-    """The catalogue's archive id of an OCFL object id (``urn:hsar:archive:<id>``)."""
-    from .aip import object_id as make_object_id
-
-    prefix = make_object_id("")
-    return object_id[len(prefix):] if object_id.startswith(prefix) else object_id
-
-
 def object_ids(copies: Iterable[Copy], catalog: Any) -> list[str]:  # noqa: ANN401
     """Every object id held by any copy (read from any readable inventory) or known to the catalogue."""
     ids: set[str] = set()
@@ -108,8 +101,6 @@ def object_ids(copies: Iterable[Copy], catalog: Any) -> list[str]:  # noqa: ANN4
                 except (ValueError, TypeError, KeyError):
                     continue
     if catalog is not None:
-        from .aip import object_id
-
         try:
             ids.update(object_id(a) for a in catalog.archive_ids())
         except HsarError:
@@ -155,8 +146,6 @@ def select(selection: Selection, copies: dict[str, Copy], catalog: Any, cfg: Any
     if selection.mode == "sample":
         return sorted(random.Random(selection.seed).sample(ids, min(selection.sample, len(ids)))), []
     if selection.mode == "archive":
-        from .aip import object_id
-
         known, chosen = set(ids), []
         for name in selection.archives:
             hit = name if name in known else object_id(name) if object_id(name) in known else None

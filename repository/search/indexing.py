@@ -47,7 +47,7 @@ def stored_document(store: Any, oid: str) -> SearchDocument:  # noqa: ANN401 - O
 
 def index_archive(repo: Any, archive_id: str) -> None:  # noqa: ANN401 - Repository
     """Replace the archive's document (the caller commits, once per batch)."""
-    from ..preservation.aip import object_id
+    from ..preservation.ids import object_id
 
     repo.search.replace(stored_document(repo.store, object_id(archive_id)))
 

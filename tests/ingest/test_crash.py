@@ -25,7 +25,7 @@ from repository.home import Repository
 from repository.ingest import pipeline
 from repository.ingest.pipeline import ingest, recover_if_idle
 from repository.preservation import ocfl
-from repository.preservation.aip import object_id
+from repository.preservation.ids import object_id
 from repository.search.results import SearchRequest
 
 if not hasattr(os, "fork"):

@@ -23,7 +23,8 @@ from repository.descriptive import parse
 from repository.home import Repository
 from repository.ingest.build import write_sip
 from repository.ingest.pipeline import ingest, policy_of
-from repository.preservation.aip import DESCRIPTIVE, PREMIS, object_id
+from repository.preservation.aip import DESCRIPTIVE, PREMIS
+from repository.preservation.ids import object_id
 from repository.preservation.premis import parse_premis
 from repository.preservation.signing import (
     SIGNATURE_FILE,

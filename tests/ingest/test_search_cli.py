@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from repository.cli import cli
 from repository.home import Repository
 from repository.ingest.pipeline import ingest
-from repository.preservation.aip import object_id
+from repository.preservation.ids import object_id
 
 from .conftest import copy_home
 
