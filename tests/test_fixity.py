@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -47,14 +48,14 @@ def test_file_is_read_once_whatever_the_number_of_algorithms(tmp_path, monkeypat
     path = tmp_path / "f.bin"
     path.write_bytes(data)
     reads = []
+    real_readv = os.readv
 
-    class Counting(io.FileIO):
-        def readinto(self, buffer):
-            n = super().readinto(buffer)
-            reads.append(n)
-            return n
+    def counting(fd, buffers):
+        n = real_readv(fd, buffers)
+        reads.append(n)
+        return n
 
-    monkeypatch.setattr(fixity.os, "fdopen", lambda fd, *a, **k: Counting(fd, "rb"))
+    monkeypatch.setattr(fixity.os, "readv", counting)
     size, digests = fixity.hash_file(path, ["md5", "sha256", "sha512"])
     assert size == len(data) and digests == _expected(data, ["md5", "sha256", "sha512"])
     assert sum(reads) == len(data) and max(reads) <= fixity.CHUNK_SIZE
@@ -162,3 +163,45 @@ def test_hash_many_really_runs_files_side_by_side(tmp_path, monkeypatch):
     for path in paths:
         path.write_bytes(b"x")
     assert set(fixity.hash_many(paths, ["sha256"], workers=2)) == set(paths)
+
+
+def test_small_files_with_known_sizes_travel_in_bounded_batches():
+    jobs = [(Path(f"s{i}"), ("sha512",), 1000) for i in range(fixity.BATCH_FILES + 3)]
+    jobs.insert(5, (Path("big"), ("sha512",), fixity.BATCH_BYTES))
+    jobs.insert(9, (Path("unknown"), ("sha512",), None))
+    batches = list(fixity._batches(iter(jobs)))
+    names = [[p.name for p, _ in b] for b in batches]
+    assert names[:4] == [["s0", "s1", "s2", "s3", "s4"], ["big"], ["s5", "s6", "s7"], ["unknown"]]
+    assert names[4:] == [[f"s{i}" for i in range(8, fixity.BATCH_FILES + 3)]]
+    assert [p.name for b in batches for p, _ in b] == [j[0].name for j in jobs]  # every job once, in order
+    by_bytes = list(fixity._batches(iter([(Path(f"m{i}"), ("sha512",), fixity.BATCH_BYTES // 3 + 1) for i in range(7)])))
+    assert [len(b) for b in by_bytes] == [3, 3, 1]  # a batch stops once it holds BATCH_BYTES
+    by_count = list(fixity._batches(iter([(Path(f"t{i}"), ("sha512",), 1) for i in range(2 * fixity.BATCH_FILES + 6)])))
+    assert [len(b) for b in by_count] == [fixity.BATCH_FILES, fixity.BATCH_FILES, 6]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_size_hints_change_nothing_but_the_batching(tmp_path, workers):
+    jobs, expected = [], {}
+    for i in range(80):
+        path = tmp_path / f"f{i}"
+        data = os.urandom((i * 7919) % 200_000)
+        path.write_bytes(data)
+        hint = None if i % 11 == 0 else len(data) + (5 if i % 7 == 0 else 0)  # a wrong hint is only a hint
+        jobs.append((path, ["sha256"], hint))
+        expected[path] = (len(data), _expected(data, ["sha256"]))
+    missing = tmp_path / "missing"
+    jobs.insert(40, (missing, ["sha256"], 10))
+    outcomes = dict(fixity.iter_hash_jobs(jobs, workers=workers))
+    assert isinstance(outcomes.pop(missing), FileNotFoundError)
+    assert outcomes == expected
+
+
+def test_stopping_early_leaves_no_thread_behind(tmp_path):
+    for i in range(200):
+        (tmp_path / f"f{i}").write_bytes(b"x" * i)
+    before = threading.active_count()
+    results = fixity.iter_hash_jobs(((tmp_path / f"f{i}", ["sha256"], i) for i in range(200)), workers=2)
+    next(results)
+    results.close()
+    assert threading.active_count() == before

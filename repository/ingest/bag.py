@@ -279,7 +279,7 @@ def _facts(state: _State, known: Mapping[str, tuple[int, dict[str, str]]], extra
            workers: int, *, hash_files: bool) -> dict[str, FileFact]:
     """Size and digests of every regular file: from ``known`` where it fits, else read once (if hashing)."""
     facts: dict[str, FileFact] = {}
-    jobs: list[tuple[Path, tuple[str, ...]]] = []
+    jobs: list[tuple[Path, tuple[str, ...], int]] = []
     paths: dict[Path, str] = {}
     for path, algorithms in _needed(state, extra).items():
         size = state.tree.files[path]
@@ -289,7 +289,7 @@ def _facts(state: _State, known: Mapping[str, tuple[int, dict[str, str]]], extra
         missing = tuple(a for a in algorithms if a not in digests)
         if hash_files and missing:
             full = state.bag_dir / path
-            jobs.append((full, missing))
+            jobs.append((full, missing, size))  # the size walked: a batching hint (what is read counts)
             paths[full] = path
     for full, outcome in iter_hash_jobs(jobs, workers):
         path = paths[full]
