@@ -9,7 +9,7 @@ format policy for the PUIDs recorded in PREMIS. See :mod:`.audit_checks` (what i
 :mod:`.repair` (how copies are repaired) and :mod:`.replica` (catching a copy up).
 
 Throughput: files of all selected archives stream through one pool of ``audit.workers`` hashing threads
-(:func:`repository.fixity.iter_hash_jobs`: 1 MiB reads, hashlib releases the GIL), so both cores stay busy
+(:func:`repository.fixity.iter_hash_jobs`: 1 MiB reads, small files in batches, hashlib releases the GIL), so both cores stay busy
 across archive boundaries; an archive is judged, repaired and recorded as soon as its last file is hashed
 while the pool hashes the next ones. Memory is bounded by the files in flight and one archive's listing.
 
@@ -53,8 +53,9 @@ from .audit_checks import (
     state_of,
 )
 from .audit_result import ArchiveResult, AuditRun, archive_events, bc_report, resolve, verdict
-from .audit_select import DueCandidate, DueSelection, Selection, archive_key, due_selection, select
+from .audit_select import DueCandidate, DueSelection, Selection, due_selection, object_ids, select
 from .auditlog import AuditLog, LogHead, LogVerification, event_record
+from .ids import archive_key
 from .ocfl_inventory import INVENTORY
 from .repair import Repair, apply_repairs, catch_up, plan_copy
 from .replica import open_copies
@@ -78,11 +79,16 @@ class _Run:
     workers: int
     budget_seconds: float
     stop: threading.Event | None
-    catalog: Any = None
+    opener: _Opener | None = None  # opens the catalogue in the background (None: no catalogue)
     _policy: Any = False  # False: not loaded yet (loading imports the identification stack: do it lazily)
     notes: list[str] = field(default_factory=list)
     skipped: int = 0
     clock_start: float = field(default_factory=lambda: time.monotonic())
+
+    @property
+    def catalog(self) -> Any:  # noqa: ANN401 - repository.catalog.store.Catalog or None
+        """The catalogue once it is open (waits for the opening thread); None when it is unavailable."""
+        return self.opener.result() if self.opener is not None else None
 
     @property
     def log(self) -> AuditLog:
@@ -102,6 +108,30 @@ class _Run:
         if self.stop is not None and self.stop.is_set():
             return True
         return self.budget_seconds > 0 and time.monotonic() - self.clock_start >= self.budget_seconds
+
+
+class _Opener(threading.Thread):
+    """Opens the catalogue (importing SQLAlchemy takes a quarter of a second) while the store is listed and
+    the first files are hashed; :meth:`result` waits for it and re-raises what it could not handle."""
+
+    def __init__(self, repo: Any, notes: list[str]) -> None:  # noqa: ANN401
+        super().__init__(name="hsar-audit-catalog", daemon=True)
+        self.repo, self.notes = repo, notes
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = _open_catalog(self.repo, self.notes)
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that asks for the catalogue
+            self._error = exc
+
+    def result(self) -> Any:  # noqa: ANN401
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 @dataclass
@@ -211,9 +241,9 @@ class _Judge(threading.Thread):
     """Judges, repairs and records finished archives one by one while the main thread keeps the hashing
     pool fed, so signature checks and repairs never leave the hashing threads idle."""
 
-    def __init__(self, run: _Run, progress: Progress | None, total: int) -> None:
+    def __init__(self, run: _Run, progress: Progress | None, ids: list[str]) -> None:
         super().__init__(name="hsar-audit-judge", daemon=True)
-        self.audit_run, self.progress, self.total = run, progress, total
+        self.audit_run, self.progress, self.ids = run, progress, ids  # ids may still grow (see _pipeline)
         self.queue: queue.Queue[tuple[_Work, int] | None] = queue.Queue(maxsize=32)
         self.results: list[ArchiveResult] = []
         self.error: BaseException | None = None
@@ -227,7 +257,7 @@ class _Judge(threading.Thread):
             try:
                 self.results.append(_finish(self.audit_run, work))
                 if self.progress is not None:
-                    self.progress(len(self.results), self.total, hashed, work.object_id)
+                    self.progress(len(self.results), len(self.ids), hashed, work.object_id)
             except BaseException as exc:  # noqa: BLE001 - handed to the main thread
                 self.error = exc
 
@@ -245,27 +275,36 @@ class _Judge(threading.Thread):
         return self.results
 
 
-def _pipeline(run: _Run, ids: list[str], progress: Progress | None) -> list[ArchiveResult]:
+def _pipeline(run: _Run, ids: list[str], progress: Progress | None,
+              later: Callable[[], list[str]] | None = None) -> list[ArchiveResult]:
+    """Hash, judge and record the archives ``ids``, then those ``later`` returns (appended to ``ids``)."""
     works: dict[str, _Work] = {}
     index: dict[Path, tuple[str, str, str]] = {}
     ready: list[str] = []
 
-    def jobs() -> Iterator[tuple[Path, tuple[str, ...]]]:
-        for number, oid in enumerate(ids):
+    def selected() -> Iterator[str]:
+        yield from ids
+        if later is not None:
+            more = later()
+            ids.extend(more)
+            yield from more
+
+    def jobs() -> Iterator[tuple[Path, tuple[str, ...], int]]:
+        for number, oid in enumerate(selected()):
             if number and run.should_stop():
                 run.skipped = len(ids) - number
                 return
             scans = {label: scan_copy(label, c.store.object_root(oid)) for label, c in run.copies.items()}
             work = works[oid] = _Work(oid, scans, started=run.at())
-            paths = [(scan.object_root / rel, label, rel) for label, scan in scans.items()
-                     for rel, _size in scan.content_files()]
-            index.update((path, (oid, label, rel)) for path, label, rel in paths)
+            paths = [(scan.object_root / rel, label, rel, size) for label, scan in scans.items()
+                     for rel, size in scan.content_files()]
+            index.update((path, (oid, label, rel)) for path, label, rel, _size in paths)
             work.pending = len(paths)
             if not paths:
                 ready.append(oid)
-            yield from ((path, ("sha512",)) for path, _label, _rel in paths)
+            yield from ((path, ("sha512",), size) for path, _label, _rel, size in paths)
 
-    judge, hashed = _Judge(run, progress, len(ids)), 0
+    judge, hashed = _Judge(run, progress, ids), 0
     judge.start()
     try:
         for path, outcome in iter_hash_jobs(jobs(), run.workers):
@@ -308,6 +347,12 @@ def _open_catalog(repo: Any, notes: list[str]) -> Any:  # noqa: ANN401
         return None
 
 
+def _catalogued_only(run: _Run, held: list[str]) -> list[str]:
+    """Archives the catalogue knows that no copy holds (each is then reported missing), sorted."""
+    known = set(held)
+    return [oid for oid in object_ids((), run.catalog) if oid not in known]
+
+
 def _open_policy(repo: Any, notes: list[str]) -> Any:  # noqa: ANN401
     try:
         from ..ingest.policy import FormatPolicy
@@ -329,10 +374,17 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
         run = _Run(repo, usable, now, now.strftime("%Y%m%dT%H%M%S%fZ"), selection.repair,
                    max(1, int(repo.cfg["audit.workers"])),
                    float(repo.cfg["audit.budget_seconds"]) if selection.mode == "due" else 0.0, stop)
-        run.catalog = _open_catalog(repo, run.notes)
+        run.opener = _Opener(repo, run.notes)
         issues = [issue("AUD017", str(c.root), copy=c.label, detail=c.error) for c in copies if c.error]
-        ids, more = select(selection, usable, run.catalog, repo.cfg, now)
-        archives = tuple(_pipeline(run, ids, progress))
+        try:
+            if selection.mode == "all":  # start on what storage holds; then what only the catalogue knows
+                ids, more = select(selection, usable, None, repo.cfg, now)
+                archives = tuple(_pipeline(run, ids, progress, later=lambda: _catalogued_only(run, ids)))
+            else:
+                ids, more = select(selection, usable, run.catalog, repo.cfg, now)
+                archives = tuple(_pipeline(run, ids, progress))
+        finally:
+            run.opener.join()  # never left running past the run (it sets the repository's catalogue)
     return AuditRun(run.run_id, selection.mode, now, run.at(),
                     tuple((c.label, str(c.root), c.error) for c in copies), archives, tuple(issues + more),
                     tuple(run.notes), len(ids), run.skipped, run.log.head())
