@@ -1,21 +1,21 @@
 """Plain-text form of an :class:`~repository.catalog.views.ArchiveView`, for ``hsar show`` without ``--json``.
 
-Resident identity numbers (GB 11643) are masked unless asked for: 个人隐私 must not leak to a terminal
-or a log by default.
+Resident identity numbers (GB 11643) are masked unless ``reveal_ids`` is given, wherever they stand (also
+inside a title or an event detail): 个人隐私 must not leak by default. ``hsar show`` reveals them to the
+archivist and masks them with ``--mask``.
 """
 
 from __future__ import annotations
 
 from ..model import RETENTION_LABELS, STATUS_LABELS, ArchiveType
-from ..privacy import mask_resident_id
+from ..privacy import mask_text
 from .views import ArchiveView
 
 TYPE_LABELS = {ArchiveType.HOUSEHOLD: "住房保障对象档案", ArchiveType.UNIT: "住房保障房源档案"}
 
 
-def _description(view: ArchiveView, reveal_ids: bool) -> list[str]:
+def _description(view: ArchiveView) -> list[str]:
     a = view.archive
-    show_id = (lambda s: s) if reveal_ids else mask_resident_id
     lines = [
         f"{a.title}  [{a.identifier}]",
         f"  类型 {TYPE_LABELS.get(a.type, a.type.value)}  行政区划 {a.division}  保管机构 {a.institution}",
@@ -23,8 +23,8 @@ def _description(view: ArchiveView, reveal_ids: bool) -> list[str]:
         f"  利用 {a.access.value}  起止 {a.start}–{a.end or ''}",
     ]
     if (h := a.household) is not None:
-        members = "、".join(f"{m.name}({m.relation}, {show_id(m.resident_id)})" for m in h.members) or "无"
-        lines.append(f"  户主 {h.head.name} ({show_id(h.head.resident_id)})  成员 {members}")
+        members = "、".join(f"{m.name}({m.relation}, {m.resident_id})" for m in h.members) or "无"
+        lines.append(f"  户主 {h.head.name} ({h.head.resident_id})  成员 {members}")
         status = f"{STATUS_LABELS[h.status.status]} 自 {h.status.since}" if h.statuses else "-"
         lines.append(f"  状态 {status}  保障方式 {h.security_type}  收入 {h.income_band}  住址 {h.address}")
     if (u := a.unit) is not None:
@@ -70,4 +70,5 @@ def _rest(view: ArchiveView) -> list[str]:
 
 def render_text(view: ArchiveView, reveal_ids: bool = False) -> str:
     """What ``hsar show ARCHIVE_ID`` prints."""
-    return "\n".join(_description(view, reveal_ids) + _items(view) + _rest(view)) + "\n"
+    text = "\n".join(_description(view) + _items(view) + _rest(view)) + "\n"
+    return text if reveal_ids else mask_text(text)

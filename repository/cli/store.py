@@ -116,7 +116,7 @@ def _render_outcome(c: Context, outcome) -> None:  # noqa: ANN001 - IngestOutcom
 @cli.command("show")
 @click.argument("archive_id")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON Print JSON.")
-@click.option("--mask", is_flag=True, help="遮蔽身份证号 Mask resident ID numbers.")
+@click.option("--mask", is_flag=True, help="遮蔽身份证号（文本与 JSON） Mask resident ID numbers (text and JSON).")
 @pass_ctx
 def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
     """查看档案 Show an archive: description, paper references, versions, items, files, events, relations."""
@@ -128,7 +128,9 @@ def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
     if view is None:
         raise HsarError(c.t(f"找不到档案 {archive_id}", f"no archive {archive_id}"), "NOT-FOUND")
     if as_json:
-        emit_json(view.to_dict())
+        from ..privacy import mask_value
+
+        emit_json(mask_value(view.to_dict()) if mask else view.to_dict())
     else:
         click.echo(render_text(view, reveal_ids=not mask))
 

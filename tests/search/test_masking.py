@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from repository.privacy import mask_text
 from repository.search import Hit, mask_hit, mask_resident_id
-from repository.search.masking import mask_text
 
 
 def test_mask_resident_id():

@@ -1,0 +1,44 @@
+"""``hsar show`` over ingested demo archives: every resident ID is hidden with ``--mask``, text and JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from repository.cli import cli
+from repository.home import Repository
+from repository.privacy import mask_resident_id
+
+_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+def _show(home: Path, *args: str) -> str:
+    result = CliRunner().invoke(cli, ["--home", str(home), "show", *args])
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    return result.output
+
+
+def _household_ids(home: Path) -> tuple[str, list[str]]:
+    """The demo household with the most members, and every resident ID in it."""
+    with Repository.open(home) as repo:
+        households = [(a, repo.catalog.show(a).archive.household) for a in repo.catalog.archive_ids()
+                      if a.startswith("hh-")]
+    archive_id, household = max(households, key=lambda pair: len(pair[1].members))
+    return archive_id, [household.head.resident_id] + [m.resident_id for m in household.members]
+
+
+def test_show_reveals_ids_to_the_archivist_and_masks_them_on_request(ingested_home: Path) -> None:
+    archive_id, ids = _household_ids(ingested_home)
+    assert len(ids) >= 2
+    for fmt in ((), ("--json",)):
+        plain = _show(ingested_home, archive_id, *fmt)
+        masked = _show(ingested_home, archive_id, *fmt, "--mask")
+        assert all(i in plain for i in ids), fmt
+        assert not _ID.search(masked), (fmt, _ID.findall(masked))
+        assert all(mask_resident_id(i) in masked for i in ids), fmt
+    view = json.loads(_show(ingested_home, archive_id, "--json", "--mask"))
+    assert view["description"]["household"]["head"]["resident_id"] == mask_resident_id(ids[0])
+    assert view["identifier"] == archive_id and view["paper_references"]["volume"]  # nothing else is lost
