@@ -8,11 +8,10 @@ intents and re-records those archives from storage, so a kill at any moment leav
 same ingest run again completes the work (or reports the SIP as a duplicate).
 One ingest runs at a time per home (an exclusive lock on ``staging/.ingest.lock``).
 
-Throughput: the work that needs no look at the store's current state runs in the worker processes with the
-first half (:mod:`.prepare`): the index text of the SIP's own PDFs and, for a SIP of an archive not held yet,
-its whole v1 (descriptive XML, PREMIS, signed manifest) and search document (:class:`Ahead`). The commit
-half uses them when its decision confirms the archive is new, and builds the version itself otherwise. At
-most two SIPs per worker are prepared ahead of the commits, so staging holds a bounded number of copies.
+Throughput: the work that needs no look at the store's current state runs in worker processes ahead of the
+commits (:mod:`.ahead`): the first half (:mod:`.prepare`), the index text of the SIP's own PDFs and, for a SIP
+of an archive not held yet, its whole v1 and search document (:class:`~.ahead.Ahead`). The commit half uses
+them when its decision confirms the archive is new, and builds the version itself otherwise.
 """
 
 from __future__ import annotations
@@ -20,18 +19,12 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
-import os
 import shutil
-import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
-from typing import Any
 
 from ..codes import Issue, Report, issue
 from ..config import Config
@@ -41,14 +34,13 @@ from ..home import Repository
 from ..model import Archive
 from ..preservation.aip import DESCRIPTIVE, PREMIS, PreviousVersion, build_version
 from ..preservation.ids import object_id
-from ..preservation.ocfl import SourceFile
 from ..preservation.ocfl_layout import replace_atomic
-from .prepare import Prepared, discard, prepare
+from .ahead import Ahead, prepared_sips
+from .prepare import Prepared, discard
 from .rules import continuity_issues
 
 Progress = Callable[["IngestOutcome"], None]
 INTENT_PREFIX, INTENT_SUFFIX = "intent-", ".json"
-AHEAD_PER_WORKER = 2  # SIPs prepared ahead of the commits, per worker process
 
 
 @dataclass(frozen=True)
@@ -296,133 +288,6 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
     return IngestOutcome(prepared.sip, "ingested", archive.identifier, result.version, all_issues)
 
 
-# ------------------------------------------------------------------------------ the worker half, and the loop
-
-
-@dataclass(frozen=True)
-class Ahead:
-    """Work done for one SIP in a worker, before its commit (none of it needs the store's current state)."""
-
-    texts: dict[str, str] = field(default_factory=dict)  # index text of the SIP's own PDFs (non-empty only)
-    examined: frozenset[str] = frozenset()  # payload paths whose text was looked for
-    created: datetime | None = None  # when v1 was built
-    v1: dict[str, SourceFile] | None = None  # the whole v1 state, signed: only if the archive was not held
-    document: Any = None  # SearchDocument of that v1
-
-
-_SIGNERS: dict[tuple[int, str], object] = {}
-
-
-def _signer(cfg: Config) -> object:
-    """One signer per process and home (a forked worker loads its own)."""
-    from ..preservation.signing import load_signer
-
-    key = (os.getpid(), str(cfg.home))
-    if key not in _SIGNERS:
-        _SIGNERS[key] = load_signer(cfg)
-    return _SIGNERS[key]
-
-
-def _payload_texts(prepared: Prepared) -> dict[str, str]:
-    """Index text of the SIP's born-digital PDFs, with the bounds the index uses for stored files."""
-    from ..search.extract import extract_pdf_text
-    from ..search.indexing import MAX_PDF_BYTES, MAX_PDF_PAGES, PDF_SECONDS
-    from .pdfsig import is_pdf
-
-    assert prepared.bag_dir is not None
-    texts = {}
-    for path in sorted(prepared.payload):
-        source = prepared.bag_dir / path
-        if is_pdf(source):
-            text = extract_pdf_text(source, max_bytes=MAX_PDF_BYTES, max_pages=MAX_PDF_PAGES,
-                                    timeout_seconds=PDF_SECONDS)
-            if text:
-                texts[path] = text
-    return texts
-
-
-def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:
-    """Index text for a valid SIP and, when its archive is not held yet, its v1 and search document.
-
-    The store is only looked at (never written); :func:`commit` uses the v1 only if its own decision, under
-    the ingest lock, is still "new".
-    """
-    if not prepared.valid:
-        return Ahead()
-    archive = prepared.archive
-    assert archive is not None
-    from ..preservation.ocfl import OcflStore
-    from ..search.documents import archive_document
-
-    texts = _payload_texts(prepared)
-    examined = frozenset(prepared.payload)
-    if archive.is_supplement or OcflStore(cfg.path("storage.root")).exists(object_id(archive.identifier)):
-        return Ahead(texts, examined)
-    created = datetime.fromisoformat(prepared.received) if prepared.received else datetime.now(UTC)
-    files = build_version(prepared, archive, None, version="v1", now=created,
-                          institution=cfg["repository.institution"],
-                          signer=_signer(cfg))
-    stored = parse(files[DESCRIPTIVE].path.read_bytes())  # the description exactly as it will be stored
-    document = archive_document(stored, version="v1", texts=texts)
-    return Ahead(texts, examined, created, files, document)
-
-
-def _prepare_job(args: tuple[str, Config, str]) -> tuple[Prepared, Ahead]:
-    sip, cfg, staging = args
-    prepared = prepare(Path(sip), cfg, Path(staging))
-    try:
-        return prepared, work_ahead(prepared, cfg)
-    except BaseException:
-        discard(prepared)
-        raise
-
-
-def _warm_analyser() -> None:
-    from ..search.analysis import tokenizer
-
-    tokenizer()
-
-
-def warm_up(cfg: Config) -> None:
-    """Load what every SIP needs and takes seconds to load once: the format signatures and the jieba
-    dictionary. Forked workers inherit both instead of loading their own."""
-    from .formats import identifier_for
-
-    identifier_for(cfg)
-    _warm_analyser()
-
-
-def _prepared(jobs: list[tuple[str, Config, str]], workers: int) -> Iterator[tuple[Prepared, Ahead]]:
-    """Prepared SIPs in the order given; with workers, at most ``AHEAD_PER_WORKER`` each ahead of the
-    consumer, so staging never holds more than a few received copies however long the batch."""
-    if not jobs:
-        return
-    if workers <= 1:
-        # the dictionary loads in the background while the first SIP is received (copying and hashing
-        # release the GIL); the lock in the analyser makes a use before it is ready wait for it
-        threading.Thread(target=_warm_analyser, name="hsar-warm-up", daemon=True).start()
-        for job in jobs:
-            yield _prepare_job(job)
-        return
-    warm_up(jobs[0][1])  # before forking: the workers start warm
-    pool = ProcessPoolExecutor(max_workers=workers)
-    queue = iter(jobs)
-    pending: deque[Future[tuple[Prepared, Ahead]]] = deque(
-        pool.submit(_prepare_job, job) for job in islice(queue, AHEAD_PER_WORKER * workers))
-    try:
-        while pending:
-            ready = pending.popleft().result()
-            job = next(queue, None)
-            if job is not None:
-                pending.append(pool.submit(_prepare_job, job))
-            yield ready
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        for future in pending:  # prepared but never committed: drop their copies now
-            if future.done() and not future.cancelled() and future.exception() is None:
-                discard(future.result()[0])
-
-
 def ingest(repo: Repository, sips: Iterable[Path], *, workers: int = 1, progress: Progress | None = None
            ) -> list[IngestOutcome]:
     """Ingest SIPs in the order given (a supplement after the archive it extends)."""
@@ -430,7 +295,7 @@ def ingest(repo: Repository, sips: Iterable[Path], *, workers: int = 1, progress
     with ingest_lock(repo):
         recover(repo)
         jobs = [(str(s), repo.cfg, str(repo.staging)) for s in sips]
-        prepared_iter = _prepared(jobs, workers)
+        prepared_iter = prepared_sips(jobs, workers)
         indexed: set[str] = set()  # archives whose documents wait in the uncommitted index batch
         try:
             for prepared, ahead in prepared_iter:

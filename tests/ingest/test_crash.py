@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from repository.home import Repository
-from repository.ingest import pipeline
+from repository.ingest import ahead, pipeline
 from repository.ingest.pipeline import ingest, recover_if_idle
 from repository.preservation import ocfl
 from repository.preservation.ids import object_id
@@ -78,14 +78,14 @@ def _arm(point: str, nth: int) -> dict:
     elif kind == "between-sips":
         return {"progress": lambda outcome: hit()}
     elif kind == "after-receive":
-        real_prepare = pipeline.prepare
+        real_prepare = ahead.prepare
 
         def prepare(*args: object, **kwargs: object) -> object:
             prepared = real_prepare(*args, **kwargs)
             hit()
             return prepared
 
-        pipeline.prepare = prepare
+        ahead.prepare = prepare
     else:
         raise AssertionError(point)
     return {}
