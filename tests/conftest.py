@@ -1,6 +1,8 @@
-"""Suite-wide checks.
+"""Suite-wide checks and settings.
 
-Every issue code in ``repository/data/codes.json`` must be raised by at least one test: when the whole
+Caches hsar writes (the prepared FIDO signature table under ``$XDG_CACHE_HOME/hsar``) go to a folder of
+this test run, never to the user's own ``~/.cache``, so every run also builds the table once from the
+shipped signature files. Every issue code in ``repository/data/codes.json`` must be raised by at least one test: when the whole
 suite runs (no ``-k``, no file arguments), the session fails if a code was never built by
 :func:`repository.codes.issue` in this process.
 """
@@ -14,6 +16,14 @@ import pytest
 from repository.codes import RAISED, catalogue
 
 TESTS = Path(__file__).parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))  # inherited by child processes
+    yield
+    patch.undo()
 
 
 def _whole_suite(config: pytest.Config) -> bool:
