@@ -136,6 +136,10 @@ def sch010(out: Path, s: Sample) -> Path:
     return s.bag(out, archive=dataclasses.replace(s.archive, relations=(link,)))
 
 
+def sch011(out: Path, s: Sample) -> Path:
+    return s.bag(out, archive=dataclasses.replace(s.archive, package_type=PackageType.UNIT_SIP))
+
+
 def rul001(out: Path, s: Sample) -> Path:
     household = s.archive.household
     assert household is not None
@@ -245,6 +249,7 @@ DEFECTS: tuple[Defect, ...] = (
     Defect("SCH008", "reference-code", sch008),
     Defect("SCH009", "separate-volume", sch009),
     Defect("SCH010", "relation-side", sch010),
+    Defect("SCH011", "package-type", sch011, also=("PRF002",)),
     Defect("RUL001", "resident-id", rul001),
     Defect("RUL002", "division-malformed", rul002),
     Defect("RUL003", "division-unknown", rul003),
