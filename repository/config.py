@@ -62,6 +62,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Most bytes one --due run reads (0 spreads the interval evenly)"),
     Setting("audit.budget_seconds", int, 0, "每次 --due 审计最长时间（秒，0 不限）", "Longest --due run (seconds, 0 = none)"),
     Setting("audit.workers", int, 2, "审计并行线程数", "Audit hashing threads"),
+    Setting("audit.processes", int, 2, "档案较多时分片并行审计的进程数（1 为单进程）",
+            "Worker processes auditing shards of a large selection (1 = in-process)"),
     Setting("alerts.command", str, "", "审计失败时运行的命令", "Command run when an audit fails"),
     Setting("alerts.smtp_host", str, "", "告警邮件 SMTP 服务器", "SMTP host for alert mail"),
     Setting("alerts.smtp_port", int, 25, "SMTP 端口", "SMTP port"),

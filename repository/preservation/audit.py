@@ -53,7 +53,17 @@ from .audit_checks import (
     state_of,
 )
 from .audit_result import ArchiveResult, AuditRun, archive_events, bc_report, resolve, verdict
-from .audit_select import DueCandidate, DueSelection, Selection, due_selection, object_ids, select
+from .audit_select import (
+    CatalogOpener,
+    DueCandidate,
+    DueSelection,
+    Selection,
+    catalogued_only,
+    due_selection,
+    open_catalog,
+    select,
+)
+from .audit_shards import audit_in_shards, use_shards
 from .auditlog import AuditLog, LogHead, LogVerification, event_record
 from .ids import archive_key
 from .ocfl_inventory import INVENTORY
@@ -79,7 +89,9 @@ class _Run:
     workers: int
     budget_seconds: float
     stop: threading.Event | None
-    opener: _Opener | None = None  # opens the catalogue in the background (None: no catalogue)
+    opener: CatalogOpener | None = None  # opens the catalogue in the background (None: no catalogue)
+    processes: int = 1  # audit.processes: worker processes for a large selection (see .audit_shards)
+    record: bool = True  # False in a shard worker: the parent records every result
     _policy: Any = False  # False: not loaded yet (loading imports the identification stack: do it lazily)
     notes: list[str] = field(default_factory=list)
     skipped: int = 0
@@ -108,30 +120,6 @@ class _Run:
         if self.stop is not None and self.stop.is_set():
             return True
         return self.budget_seconds > 0 and time.monotonic() - self.clock_start >= self.budget_seconds
-
-
-class _Opener(threading.Thread):
-    """Opens the catalogue (importing SQLAlchemy takes a quarter of a second) while the store is listed and
-    the first files are hashed; :meth:`result` waits for it and re-raises what it could not handle."""
-
-    def __init__(self, repo: Any, notes: list[str]) -> None:  # noqa: ANN401
-        super().__init__(name="hsar-audit-catalog", daemon=True)
-        self.repo, self.notes = repo, notes
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self._value = _open_catalog(self.repo, self.notes)
-        except BaseException as exc:  # noqa: BLE001 - handed to the thread that asks for the catalogue
-            self._error = exc
-
-    def result(self) -> Any:  # noqa: ANN401
-        self.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 @dataclass
@@ -208,7 +196,7 @@ def _finish(run: _Run, work: _Work) -> ArchiveResult:
         work.object_id, archive_key(work.object_id), head, verdict(findings, repairs), tuple(findings),
         tuple(repairs), labels, files, work.sizes, signature_ok, bc_report(findings, evidence, subject, run.now),
         tuple(events), work.started or run.now, finished)
-    return _record(run, result)
+    return _record(run, result) if run.record else result
 
 
 def _record(run: _Run, result: ArchiveResult) -> ArchiveResult:
@@ -339,20 +327,6 @@ def _exclusive(home: Path) -> Iterator[None]:
         yield
 
 
-def _open_catalog(repo: Any, notes: list[str]) -> Any:  # noqa: ANN401
-    try:
-        return repo.catalog
-    except HsarError as exc:
-        notes.append(f"catalogue unavailable, results only in the audit log: {exc}")
-        return None
-
-
-def _catalogued_only(run: _Run, held: list[str]) -> list[str]:
-    """Archives the catalogue knows that no copy holds (each is then reported missing), sorted."""
-    known = set(held)
-    return [oid for oid in object_ids((), run.catalog) if oid not in known]
-
-
 def _open_policy(repo: Any, notes: list[str]) -> Any:  # noqa: ANN401
     try:
         from ..ingest.policy import FormatPolicy
@@ -374,15 +348,22 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
         run = _Run(repo, usable, now, now.strftime("%Y%m%dT%H%M%S%fZ"), selection.repair,
                    max(1, int(repo.cfg["audit.workers"])),
                    float(repo.cfg["audit.budget_seconds"]) if selection.mode == "due" else 0.0, stop)
-        run.opener = _Opener(repo, run.notes)
+        run.processes = max(1, int(repo.cfg["audit.processes"]))
+        run.opener = CatalogOpener(repo, run.notes)
         issues = [issue("AUD017", str(c.root), copy=c.label, detail=c.error) for c in copies if c.error]
         try:
             if selection.mode == "all":  # start on what storage holds; then what only the catalogue knows
                 ids, more = select(selection, usable, None, repo.cfg, now)
-                archives = tuple(_pipeline(run, ids, progress, later=lambda: _catalogued_only(run, ids)))
+                later = lambda: catalogued_only(run.catalog, ids)  # noqa: E731
             else:
                 ids, more = select(selection, usable, run.catalog, repo.cfg, now)
-                archives = tuple(_pipeline(run, ids, progress))
+                later = None
+            if use_shards(run.processes, len(ids)):
+                if later is not None:
+                    ids += later()  # waits for the catalogue: no thread of this run is left when workers fork
+                archives = tuple(audit_in_shards(run, ids, progress, _record))
+            else:
+                archives = tuple(_pipeline(run, ids, progress, later=later))
         finally:
             run.opener.join()  # never left running past the run (it sets the repository's catalogue)
     return AuditRun(run.run_id, selection.mode, now, run.at(),
@@ -413,7 +394,7 @@ def verify_log(repo: Any) -> LogVerification:  # noqa: ANN401
 
     anchors = report_anchors(repo.home / "reports")
     notes: list[str] = []
-    catalog = _open_catalog(repo, notes)
+    catalog = open_catalog(repo, notes)
     if catalog is not None:
         try:
             anchors += log_anchors(catalog)

@@ -8,6 +8,9 @@ least one. Run on the ``scheduler.audit`` schedule, every archive is then checke
 work is spread evenly, and archives left past their interval are counted (AUD023) so the budget can be raised.
 When an archive was last checked, and how many bytes that read, comes from the catalogue (a cache: without
 it every archive looks never-checked and the cycle simply starts again).
+
+The catalogue is opened on a thread (:class:`CatalogOpener`) while storage is listed and hashed; it also
+names archives no copy holds any more (:func:`catalogued_only`), which the audit then reports missing.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import math
 import os
 import random
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -154,3 +158,42 @@ def select(selection: Selection, copies: dict[str, Copy], catalog: Any, cfg: Any
             chosen.append(hit)
         return chosen, []
     return _due(ids, copies, catalog, cfg, now)
+
+
+def open_catalog(repo: Any, notes: list[str]) -> Any:  # noqa: ANN401
+    """The repository's catalogue, or None with a note when it cannot be opened (results then go to the log)."""
+    try:
+        return repo.catalog
+    except HsarError as exc:
+        notes.append(f"catalogue unavailable, results only in the audit log: {exc}")
+        return None
+
+
+def catalogued_only(catalog: Any, held: list[str]) -> list[str]:  # noqa: ANN401
+    """Archives the catalogue knows that no copy holds (each is then reported missing), sorted."""
+    known = set(held)
+    return [oid for oid in object_ids((), catalog) if oid not in known]
+
+
+class CatalogOpener(threading.Thread):
+    """Opens the catalogue (importing SQLAlchemy takes a quarter of a second) while the store is listed and
+    the first files are hashed; :meth:`result` waits for it and re-raises what it could not handle."""
+
+    def __init__(self, repo: Any, notes: list[str]) -> None:  # noqa: ANN401
+        super().__init__(name="hsar-audit-catalog", daemon=True)
+        self.repo, self.notes = repo, notes
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = open_catalog(self.repo, self.notes)
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that asks for the catalogue
+            self._error = exc
+
+    def result(self) -> Any:  # noqa: ANN401
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
