@@ -58,20 +58,10 @@ def _signer(cfg: Config) -> object:
 
 def _payload_texts(prepared: Prepared) -> dict[str, str]:
     """Index text of the SIP's born-digital PDFs, with the bounds the index uses for stored files."""
-    from ..search.extract import extract_pdf_text
-    from ..search.indexing import MAX_PDF_BYTES, MAX_PDF_PAGES, PDF_SECONDS
-    from .pdfsig import is_pdf
+    from ..search.indexing import pdf_texts
 
     assert prepared.bag_dir is not None
-    texts = {}
-    for path in sorted(prepared.payload):
-        source = prepared.bag_dir / path
-        if is_pdf(source):
-            text = extract_pdf_text(source, max_bytes=MAX_PDF_BYTES, max_pages=MAX_PDF_PAGES,
-                                    timeout_seconds=PDF_SECONDS)
-            if text:
-                texts[path] = text
-    return texts
+    return pdf_texts({path: prepared.bag_dir / path for path in prepared.payload})
 
 
 def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:

@@ -7,7 +7,8 @@ with bounded size and time; scanned images are found through their metadata.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from ..descriptive import parse
@@ -21,21 +22,24 @@ MAX_PDF_PAGES = 200
 PDF_SECONDS = 10.0
 
 
-def stored_texts(store: Any, oid: str, state: dict[str, str]) -> dict[str, str]:  # noqa: ANN401 - OcflStore
-    """Extracted text of every born-digital PDF in the state (payload path -> text)."""
+def pdf_texts(files: Mapping[str, Path]) -> dict[str, str]:
+    """Index text of every born-digital PDF among ``files`` (name -> file), with the index's bounds;
+    names without text are left out."""
     from .extract import extract_pdf_text
 
     texts = {}
-    for logical in sorted(state):
-        if not logical.startswith("data/"):
-            continue
-        path = store.content_path(oid, logical)
-        if is_pdf(path):
-            text = extract_pdf_text(path, max_bytes=MAX_PDF_BYTES, max_pages=MAX_PDF_PAGES,
+    for name in sorted(files):
+        if is_pdf(files[name]):
+            text = extract_pdf_text(files[name], max_bytes=MAX_PDF_BYTES, max_pages=MAX_PDF_PAGES,
                                     timeout_seconds=PDF_SECONDS)
             if text:
-                texts[logical] = text
+                texts[name] = text
     return texts
+
+
+def stored_texts(store: Any, oid: str, state: dict[str, str]) -> dict[str, str]:  # noqa: ANN401 - OcflStore
+    """Extracted text of every born-digital PDF in the state (payload path -> text)."""
+    return pdf_texts({p: store.content_path(oid, p) for p in state if p.startswith("data/")})
 
 
 def stored_document(store: Any, oid: str) -> SearchDocument:  # noqa: ANN401 - OcflStore
