@@ -11,6 +11,7 @@ which archives a ``--due`` run checks first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -67,12 +68,21 @@ def _insert_events(conn: Connection, rec: AuditRecord) -> int:
 
 def record_audit(catalog: Catalog, rec: AuditRecord) -> int:
     """Insert the audit row and the events (when the archive is catalogued); the number of events stored."""
+    return record_audits(catalog, [rec])
+
+
+def record_audits(catalog: Catalog, recs: Sequence[AuditRecord]) -> int:
+    """:func:`record_audit` for several archives in one transaction; the number of events stored."""
+    stored = 0
     with catalog.transaction(write=True) as conn:
-        conn.execute(insert(t.audits).values(
-            archive_id=rec.archive_id, version=rec.version, started=utc(rec.started), finished=utc(rec.finished),
-            result=rec.result, files_checked=rec.files_checked, bytes_checked=rec.bytes_checked,
-            signature_ok=rec.signature_ok, repaired_from=rec.repaired_from, agent=rec.agent, detail=rec.detail))
-        return _insert_events(conn, rec)
+        for rec in recs:
+            conn.execute(insert(t.audits).values(
+                archive_id=rec.archive_id, version=rec.version, started=utc(rec.started),
+                finished=utc(rec.finished), result=rec.result, files_checked=rec.files_checked,
+                bytes_checked=rec.bytes_checked, signature_ok=rec.signature_ok, repaired_from=rec.repaired_from,
+                agent=rec.agent, detail=rec.detail))
+            stored += _insert_events(conn, rec)
+    return stored
 
 
 def last_checked(catalog: Catalog) -> dict[str, tuple[datetime, int]]:

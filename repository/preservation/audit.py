@@ -202,29 +202,39 @@ def _finish(run: _Run, work: _Work) -> ArchiveResult:
 
 
 def _record(run: _Run, result: ArchiveResult) -> ArchiveResult:
-    """Append the events to the audit log and the result to the catalogue (a failing catalogue is a note)."""
-    from ..catalog.audits import AuditRecord, record_audit
+    return _record_many(run, [result])[0]
+
+
+def _record_many(run: _Run, results: list[ArchiveResult]) -> list[ArchiveResult]:
+    """Append the events to the audit log and the results to the catalogue, several archives in one write
+    and one transaction (a failing catalogue is a note); each result gets its log anchor."""
+    from ..catalog.audits import AuditRecord, record_audits
     from ..catalog.records import EventRecord
 
-    records = [event_record(e, object_id=result.object_id, archive_id=result.archive_id) for e in result.events]
-    head = run.log.append(records)
-    result = replace(result, log=head)
+    heads = run.log.append_groups([[event_record(e, object_id=r.object_id, archive_id=r.archive_id)
+                                    for e in r.events] for r in results])
+    results = [replace(r, log=head) for r, head in zip(results, heads, strict=True)]
     if run.catalog is None:
-        return result
-    events = tuple(EventRecord(e.identifier, e.type, e.datetime, e.outcome, e.detail,
-                               "; ".join(a.identifier for a in e.agents), e.objects[0].identifier if e.objects else None,
-                               e.outcome_detail) for e in result.events)
-    sources = sorted({label for r in result.repairs if r.verified and r.source
-                      for label in [r.source.split(":", 1)[0]] if label in run.copies})
-    detail = {"codes": sorted({f.code for f in result.findings}), "log": head.to_dict() if head else None,
-              "findings": [f.to_dict() for f in result.findings[:200]]}
-    try:
-        record_audit(run.catalog, AuditRecord(
+        return results
+    rows = []
+    for result in results:
+        events = tuple(EventRecord(e.identifier, e.type, e.datetime, e.outcome, e.detail,
+                                   "; ".join(a.identifier for a in e.agents),
+                                   e.objects[0].identifier if e.objects else None, e.outcome_detail)
+                       for e in result.events)
+        sources = sorted({label for r in result.repairs if r.verified and r.source
+                          for label in [r.source.split(":", 1)[0]] if label in run.copies})
+        detail = {"codes": sorted({f.code for f in result.findings}),
+                  "log": result.log.to_dict() if result.log else None,
+                  "findings": [f.to_dict() for f in result.findings[:200]]}
+        rows.append(AuditRecord(
             result.archive_id, result.head, result.started, result.finished, result.result, result.files_checked,
             result.bytes_checked, result.signature_ok, ", ".join(sources) or None, "hsar", detail, events))
+    try:
+        record_audits(run.catalog, rows)
     except HsarError as exc:
         run.notes.append(f"catalogue: {exc}")
-    return result
+    return results
 
 
 class _Judge(threading.Thread):
@@ -363,7 +373,7 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
             if use_shards(run.processes, len(ids)):
                 if later is not None:
                     ids += later()  # waits for the catalogue: no thread of this run is left when workers fork
-                archives = tuple(audit_in_shards(run, ids, progress, _record))
+                archives = tuple(audit_in_shards(run, ids, progress, _record_many))
             else:
                 archives = tuple(_pipeline(run, ids, progress, later=later))
         finally:

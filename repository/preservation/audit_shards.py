@@ -6,7 +6,8 @@ and the second core idles. With ``audit.processes`` > 1 and at least ``SHARD_MIN
 run forks its workers before any thread of its own is running; each worker audits shards of ``SHARD_SIZE``
 archives exactly as the in-process run does (scan, hash on ``audit.workers`` threads, judge, repair) but
 records nothing. The parent appends every result to the hash-chained audit log and the catalogue, shard by
-shard in the order of the selection, so both keep a single writer. A time budget (``audit.budget_seconds``)
+shard in the order of the selection (one log write and one transaction per shard), so both keep a single
+writer. A time budget (``audit.budget_seconds``)
 or a stop request ends the run between shards. Where ``fork`` is unavailable the run stays in-process.
 """
 
@@ -43,8 +44,9 @@ def _audit_shard(ids: list[str]) -> tuple[list[Any], list[str]]:
 
 
 def audit_in_shards(run: Any, ids: list[str], progress: Callable[..., None] | None,  # noqa: ANN401
-                    record: Callable[[Any, Any], Any]) -> list[Any]:
-    """Audit ``ids`` in ``run.processes`` forked workers; ``record`` each result here, in selection order."""
+                    record: Callable[[Any, list[Any]], list[Any]]) -> list[Any]:
+    """Audit ``ids`` in ``run.processes`` forked workers; ``record`` each shard's results here (one log write
+    and one catalogue transaction per shard), in selection order."""
     global _RUN
     shards = [ids[i:i + SHARD_SIZE] for i in range(0, len(ids), SHARD_SIZE)]
     results: list[Any] = []
@@ -65,8 +67,8 @@ def audit_in_shards(run: Any, ids: list[str], progress: Callable[..., None] | No
             _shard, future = pending.popleft()
             shard_results, notes = future.result()
             run.notes.extend(n for n in notes if n not in run.notes)
-            for result in shard_results:
-                results.append(record(run, result))
+            for result in record(run, shard_results):
+                results.append(result)
                 hashed += result.bytes_checked
                 if progress is not None:
                     progress(len(results), len(ids), hashed, result.object_id)

@@ -26,7 +26,7 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,15 +134,25 @@ class AuditLog:
         records = list(records)
         if not records:
             return self.head()
+        return self.append_groups([records])[0]
+
+    def append_groups(self, groups: Sequence[Sequence[Mapping[str, Any]]]) -> list[LogHead | None]:
+        """Append several groups of records in one write (one fsync); the head after each group (the head
+        before it for an empty group)."""
         with self._locked():
             head = self._current_head()
             seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
-            lines = []
-            for record in records:
-                seq += 1
-                entry = {**record, "seq": seq, "prev": prev}
-                entry["hash"] = prev = entry_hash(entry)
-                lines.append(canonical(entry) + b"\n")
+            lines: list[bytes] = []
+            heads: list[LogHead | None] = []
+            for records in groups:
+                for record in records:
+                    seq += 1
+                    entry = {**record, "seq": seq, "prev": prev}
+                    entry["hash"] = prev = entry_hash(entry)
+                    lines.append(canonical(entry) + b"\n")
+                heads.append(LogHead(seq, prev) if seq else None)
+            if not lines:
+                return heads
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 start = os.fstat(fd).st_size  # appends are serialised by the lock: the lines go here
@@ -150,10 +160,9 @@ class AuditLog:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            new_head = LogHead(seq, prev)
             offset = start + sum(len(line) for line in lines[:-1])
-            replace_atomic(self.head_path, canonical({**new_head.to_dict(), "offset": offset}) + b"\n")
-            return new_head
+            replace_atomic(self.head_path, canonical({"seq": seq, "hash": prev, "offset": offset}) + b"\n")
+            return heads
 
     def _current_head(self) -> LogHead | None:
         """head.json, rolled forward over entries a crash left past it; the log's last line if it is missing.

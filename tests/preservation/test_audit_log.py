@@ -158,3 +158,17 @@ def test_an_offset_into_a_rewritten_log_does_not_hide_a_deletion(repo, logged, h
     logged.write_text("".join(text), "utf-8")
     AuditLog(home / "audit").append([{"kind": "note"}])
     assert "AUD020" in codes(repo)
+
+
+def test_groups_are_appended_in_one_write_with_a_head_per_group(repo, logged, home):
+    log = AuditLog(home / "audit")
+    base = log.head()
+    heads = log.append_groups([[{"kind": "a1"}, {"kind": "a2"}], [], [{"kind": "c1"}]])
+    assert [h.seq for h in heads] == [base.seq + 2, base.seq + 2, base.seq + 3] and heads[1] == heads[0]
+    entries = [json.loads(line) for line in lines(logged)[-3:]]
+    assert [e["kind"] for e in entries] == ["a1", "a2", "c1"]
+    assert (entries[1]["seq"], entries[1]["hash"]) == (heads[0].seq, heads[0].hash)  # each group's anchor
+    assert log.head() == heads[2] and verify_log(repo).ok
+    recorded = json.loads((home / "audit" / "head.json").read_text("utf-8"))
+    assert json.loads(logged.read_bytes()[recorded["offset"]:])["kind"] == "c1"
+    assert log.append_groups([[], []]) == [heads[2], heads[2]] and log.head() == heads[2]
