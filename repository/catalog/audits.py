@@ -66,13 +66,9 @@ def _insert_events(conn: Connection, rec: AuditRecord) -> int:
     return len(rows)
 
 
-def record_audit(catalog: Catalog, rec: AuditRecord) -> int:
-    """Insert the audit row and the events (when the archive is catalogued); the number of events stored."""
-    return record_audits(catalog, [rec])
-
-
 def record_audits(catalog: Catalog, recs: Sequence[AuditRecord]) -> int:
-    """:func:`record_audit` for several archives in one transaction; the number of events stored."""
+    """Insert each audit row and its events (when the archive is catalogued), all in one transaction; the
+    number of events stored."""
     stored = 0
     with catalog.transaction(write=True) as conn:
         for rec in recs:

@@ -10,8 +10,8 @@ format policy for the PUIDs recorded in PREMIS. See :mod:`.audit_checks` (what i
 
 Throughput: files of all selected archives stream through one pool of ``audit.workers`` hashing threads
 (:func:`repository.fixity.iter_hash_jobs`: 1 MiB reads, small files in batches, hashlib releases the GIL),
-so both cores stay busy across archive boundaries; an archive is judged, repaired and recorded as soon as its last file is hashed
-while the pool hashes the next ones. Memory is bounded by the files in flight and one archive's listing.
+so both cores stay busy across archive boundaries; an archive is judged, repaired and recorded as soon as
+its last file is hashed while the pool hashes the next ones. Memory is bounded by the files in flight and one archive's listing.
 A large selection (many small archives: the per-archive Python work, not hashing, sets the pace) is
 audited in shards by ``audit.processes`` forked workers, recorded here (:mod:`.audit_shards`).
 

@@ -7,8 +7,7 @@ run forks its workers before any thread of its own is running; each worker audit
 archives exactly as the in-process run does (scan, hash on ``audit.workers`` threads, judge, repair) but
 records nothing. The parent appends every result to the hash-chained audit log and the catalogue, shard by
 shard in the order of the selection (one log write and one transaction per shard), so both keep a single
-writer. A time budget (``audit.budget_seconds``)
-or a stop request ends the run between shards. Where ``fork`` is unavailable the run stays in-process.
+writer. A time budget (``audit.budget_seconds``) or a stop request ends the run between shards. Where ``fork`` is unavailable the run stays in-process.
 """
 
 from __future__ import annotations
@@ -51,21 +50,20 @@ def audit_in_shards(run: Any, ids: list[str], progress: Callable[..., None] | No
     shards = [ids[i:i + SHARD_SIZE] for i in range(0, len(ids), SHARD_SIZE)]
     results: list[Any] = []
     hashed = submitted = 0
-    pending: deque[tuple[list[str], Future[tuple[list[Any], list[str]]]]] = deque()
+    pending: deque[Future[tuple[list[Any], list[str]]]] = deque()
     _RUN = run
     pool = ProcessPoolExecutor(max_workers=run.processes, mp_context=mp.get_context("fork"))
     try:
         def submit() -> None:
             nonlocal submitted
             if submitted < len(shards) and not (submitted and run.should_stop()):
-                pending.append((shards[submitted], pool.submit(_audit_shard, shards[submitted])))
+                pending.append(pool.submit(_audit_shard, shards[submitted]))
                 submitted += 1
 
         for _ in range(2 * run.processes):
             submit()
         while pending:
-            _shard, future = pending.popleft()
-            shard_results, notes = future.result()
+            shard_results, notes = pending.popleft().result()
             run.notes.extend(n for n in notes if n not in run.notes)
             for result in record(run, shard_results):
                 results.append(result)

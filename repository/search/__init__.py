@@ -9,10 +9,11 @@ Entry points for ingest, supplements, ``hsar reindex`` and ``hsar search``:
 - :meth:`SearchEngine.search` with a :class:`SearchRequest`; :func:`mask_hit` / :func:`mask_result`.
 """
 
+from ..privacy import mask_resident_id
 from .documents import SearchDocument, archive_document, build_documents
 from .engine import ENGINES, SearchEngine, open_engine, reindex
 from .extract import extract_pdf_text
-from .masking import mask_hit, mask_resident_id, mask_result
+from .masking import mask_hit, mask_result
 from .results import Hit, SearchRequest, SearchResult
 from .schema import FACETS, QUERY_FIELDS
 

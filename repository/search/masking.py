@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..privacy import mask_resident_id, mask_text, mask_value
+from ..privacy import mask_text, mask_value
 from .results import Hit, SearchResult
-
-__all__ = ["mask_hit", "mask_resident_id", "mask_result", "mask_text"]
 
 
 def mask_hit(hit: Hit) -> Hit:
