@@ -16,6 +16,7 @@ is naive and means UTC; the catalogue's readers make every datetime UTC-aware ag
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     Boolean,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 
 SCHEMA_VERSION = 1
@@ -108,14 +110,18 @@ archives = Table(
     Column("head_seq", Integer, nullable=False),
     Column("created", _tz(), nullable=False),
     Column("updated", _tz(), nullable=False),
-    # pattern ops let PostgreSQL use the index for division-prefix LIKE (the division tree)
-    Index(None, "division", postgresql_ops={"division": "varchar_pattern_ops"}),
+    # division-prefix LIKE (the division tree): a plain index serves SQLite; PostgreSQL needs pattern ops
+    # (created below, as DDL: declaring postgresql_ops here imported the PostgreSQL dialect in every process)
+    Index(None, "division").ddl_if(dialect="sqlite"),
     Index(None, "type"),
     Index(None, "status"),
     Index(None, "reference_code"),
     Index(None, "head_resident_id"),
     Index(None, "estate", "building", "room"),
 )
+
+event.listen(archives, "after_create", DDL(
+    "CREATE INDEX ix_archives_division ON archives (division varchar_pattern_ops)").execute_if(dialect="postgresql"))
 
 versions = Table(
     "versions", metadata,
