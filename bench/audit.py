@@ -9,7 +9,8 @@ same run and in alternating rounds, it measures:
   pyHanko, judge, write the audit log and the catalogue), with its peak RSS; from 64 archives on the audit
   runs in shard workers (``audit.processes``), whose CPU is counted and whose signature time is not shown;
 * ``find STORE -type f -print0 | xargs -0 -P2 -n 50 sha512sum`` over the same files;
-* :func:`repository.fixity.iter_hash_jobs` alone over the content files (to tell hashing from the rest).
+* :func:`repository.fixity.iter_hash_jobs` alone over the content files, in worker processes as the audit
+  hashes (to tell hashing from the rest).
 
 It prints MB/s (10^6 bytes), the ratios audit / sha512sum and audit / ceiling (goal >= 0.9), the time the
 audit spent validating signatures, peak memory, and the same comparison per CPU-second. The store stays in
@@ -141,14 +142,15 @@ def sha512sum(root: Path) -> tuple[float, float]:
 
 
 def fixity_pipeline(root: Path) -> float:
-    """MB/s of :func:`repository.fixity.iter_hash_jobs` alone (2 threads) over every content file."""
+    """MB/s of :func:`repository.fixity.iter_hash_jobs` alone (2 worker processes) over every content file."""
     from repository.fixity import iter_hash_jobs
 
     paths = [Path(d) / f for d, _dirs, files in os.walk(root) for f in files if "/content/" in d + "/"]
     sizes = [p.stat().st_size for p in paths]  # the audit knows them from its scan: same batching
     size = sum(sizes)
     start = time.perf_counter()
-    for _path, outcome in iter_hash_jobs(((p, ("sha512",), n) for p, n in zip(paths, sizes, strict=True)), 2):
+    jobs = ((p, ("sha512",), n) for p, n in zip(paths, sizes, strict=True))
+    for _path, outcome in iter_hash_jobs(jobs, 2, processes=True):
         assert not isinstance(outcome, OSError)
     return size / MB / (time.perf_counter() - start)
 

@@ -25,6 +25,7 @@ class Setting:
     default: Any
     help_zh: str
     help_en: str
+    choices: tuple[str, ...] = ()  # the only values a str setting may take (empty: any)
 
     @property
     def env(self) -> str:
@@ -54,14 +55,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Bytes read per file for format identification"),
     Setting("formats.timeout_seconds", float, 10.0, "每个文件格式识别的时间上限（秒）", "Time limit per file for identification"),
     Setting("formats.broken_signature", str, "warn", "内嵌签名损坏时：warn 或 refuse",
-            "Broken embedded PDF signature: warn or refuse"),
-    Setting("search.engine", str, "whoosh", "检索引擎：whoosh 或 tantivy", "Search engine: whoosh or tantivy"),
+            "Broken embedded PDF signature: warn or refuse", ("warn", "refuse")),
+    Setting("search.engine", str, "whoosh", "检索引擎：whoosh 或 tantivy", "Search engine: whoosh or tantivy",
+            ("whoosh", "tantivy")),
     Setting("search.index", str, "index", "检索索引目录（相对库目录）", "Search index directory (relative to the home)"),
     Setting("audit.interval_days", int, 90, "每件档案至少每隔多少天检查一次", "Check every archive at least this often (days)"),
     Setting("audit.budget_bytes", int, 0, "每次 --due 审计最多读取字节数（0 为按间隔平均分配）",
             "Most bytes one --due run reads (0 spreads the interval evenly)"),
     Setting("audit.budget_seconds", int, 0, "每次 --due 审计最长时间（秒，0 不限）", "Longest --due run (seconds, 0 = none)"),
-    Setting("audit.workers", int, 2, "审计并行线程数", "Audit hashing threads"),
+    Setting("audit.workers", int, 2, "审计并行哈希的线程或进程数", "Audit hashing threads or processes"),
+    Setting("audit.hashing", str, "processes", "审计哈希方式：processes（独立进程，默认）或 threads（线程）",
+            "How the audit hashes: processes (worker processes, the default) or threads", ("processes", "threads")),
     Setting("audit.processes", int, 2, "档案较多时分片并行审计的进程数（1 为单进程）",
             "Worker processes auditing shards of a large selection (1 = in-process)"),
     Setting("alerts.command", str, "", "审计失败时运行的命令", "Command run when an audit fails"),
@@ -117,6 +121,8 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
             raise ConfigError(f"{source}: {setting.key} must be {setting.type.__name__}") from None
     if not isinstance(value, setting.type) or isinstance(value, bool):
         raise ConfigError(f"{source}: {setting.key} must be {setting.type.__name__}, not {type(value).__name__}")
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(f"{source}: {setting.key} must be one of {', '.join(setting.choices)}, not {value!r}")
     return value
 
 

@@ -17,26 +17,31 @@ Design, for 10 GB packages on two shared cores:
   much as hashing it; a file of unknown or large size is a task of its own, so the threads stay balanced;
 - a file is read straight from its descriptor (``os.readv`` into the thread's buffer), with no file object;
 - files are opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked with ``fstat``: a symbolic link or a FIFO
-  planted in a package is refused instead of followed or blocked on.
+  planted in a package is refused instead of followed or blocked on;
+- the audit, whose own Python work would hold the hashing threads up at the interpreter lock, hashes in
+  worker processes instead (``iter_hash_jobs(..., processes=True)``, :mod:`repository.hashprocs`).
+
+The read loop, the safe open and the buffers live in :mod:`repository.hashcore` (standard library only,
+so that worker processes start fast).
 """
 
 from __future__ import annotations
 
-import errno
-import hashlib
+import itertools
 import os
 import queue
-import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 from .errors import HsarError
+from .hashcore import CHUNK_SIZE, FileDigest, LimitExceeded, feed, hash_path, new_hashers
+from .hashcore import open_regular as _open_regular
 
-CHUNK_SIZE = 1 << 20
 BATCH_FILES = 32  # most files per pool task
 BATCH_BYTES = 4 << 20  # a file with a size hint below this may share a task; a batch stops growing past it
+PROCESS_MIN_BYTES = 64 << 20  # hash worker processes start for at least this much work (less: threads)
 
 #: Algorithms hsar hashes with, by their RFC 8493 §2.4 manifest names (all are hashlib names too).
 SUPPORTED_ALGORITHMS: tuple[str, ...] = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512", "blake2b")
@@ -49,24 +54,15 @@ HEX_LENGTHS: dict[str, int] = {
     "md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128, "blake2b": 128,
 }
 
-FileDigest = tuple[int, dict[str, str]]
+__all__ = ["BATCH_BYTES", "BATCH_FILES", "CHUNK_SIZE", "HEX_LENGTHS", "SUPPORTED_ALGORITHMS", "WEAK_ALGORITHMS",
+           "FileDigest", "HashJob", "LimitExceeded", "UnsupportedAlgorithm", "check_algorithms", "copy_and_hash",
+           "hash_file", "hash_many", "hash_stream", "iter_hash_jobs", "open_regular"]
 
 
 class UnsupportedAlgorithm(HsarError, ValueError):
     """An algorithm name hsar does not hash with (a programming or configuration error)."""
 
     code = "FIXITY-ALGORITHM"
-
-
-class LimitExceeded(HsarError):
-    """A stream produced more bytes than the caller allowed; nothing past ``limit`` was written."""
-
-    code = "FIXITY-LIMIT"
-
-    def __init__(self, limit: int, size: int) -> None:
-        super().__init__(f"stream exceeds {limit} bytes (read {size})")
-        self.limit = limit
-        self.size = size
 
 
 def check_algorithms(algorithms: Iterable[str]) -> tuple[str, ...]:
@@ -77,30 +73,6 @@ def check_algorithms(algorithms: Iterable[str]) -> tuple[str, ...]:
             raise UnsupportedAlgorithm(f"unsupported checksum algorithm: {name!r}")
         seen.setdefault(name)
     return tuple(seen)
-
-
-def _hashers(algorithms: Sequence[str]) -> dict[str, hashlib._Hash]:
-    # usedforsecurity=False keeps md5/sha1 available for old bags on FIPS-mode systems.
-    return {name: hashlib.new(name, usedforsecurity=False) for name in check_algorithms(algorithms)}
-
-
-_local = threading.local()
-
-
-def _take_buffer() -> bytearray:
-    """A ``CHUNK_SIZE`` buffer kept per thread (a small free list, so nested calls each get their own)."""
-    free: list[bytearray] | None = getattr(_local, "free", None)
-    if free:
-        return free.pop()
-    return bytearray(CHUNK_SIZE)
-
-
-def _give_back(buffer: bytearray) -> None:
-    free: list[bytearray] | None = getattr(_local, "free", None)
-    if free is None:
-        free = _local.free = []
-    if len(free) < 2:
-        free.append(buffer)
 
 
 def hash_stream(
@@ -116,50 +88,15 @@ def hash_stream(
     stream yields more than ``limit`` bytes, before any byte past the limit reaches ``sink`` (this is what
     stops a zip member whose header lies about its size).
     """
-    hashers = list(_hashers(algorithms).items())
-    size = 0
+    hashers = new_hashers(check_algorithms(algorithms))
     readinto = getattr(stream, "readinto", None)
-    buffer = _take_buffer() if readinto is not None else None
-    view = memoryview(buffer) if buffer is not None else None
-    try:
-        while True:
-            if readinto is not None:
-                count = readinto(buffer)
-                chunk = view[:count] if count else b""  # type: ignore[index]
-            else:
-                chunk = stream.read(CHUNK_SIZE)
-                count = len(chunk)
-            if not count:
-                break
-            if limit is not None and size + count > limit:
-                raise LimitExceeded(limit, size + count)
-            size += count
-            for _, hasher in hashers:
-                hasher.update(chunk)
-            if sink is not None:
-                sink.write(chunk)
-    finally:
-        if buffer is not None:
-            _give_back(buffer)
+    if readinto is None:
+        def readinto(buffer: bytearray) -> int:
+            data = stream.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+    size = feed(readinto, hashers, sink=sink, limit=limit)
     return size, {name: hasher.hexdigest() for name, hasher in hashers}
-
-
-def _open_regular(path: str | os.PathLike[str], follow_symlinks: bool) -> tuple[int, os.stat_result]:
-    """Open ``path`` read-only, refusing (OSError) anything that is not a regular file."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    if not follow_symlinks:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise OSError(errno.ELOOP, "refusing to follow a symbolic link", os.fspath(path)) from None
-        raise
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
-    return fd, info
 
 
 def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = False) -> BinaryIO:
@@ -168,26 +105,9 @@ def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = False)
     return os.fdopen(fd, "rb", buffering=0)
 
 
-class _Descriptor:
-    """Just enough of a binary stream for :func:`hash_stream`: ``readinto`` straight from a descriptor (no
-    file object per file: for small files its set-up cost a noticeable share of hashing them)."""
-
-    __slots__ = ("fd",)
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def readinto(self, buffer: bytearray) -> int:
-        return os.readv(self.fd, (buffer,))
-
-
 def hash_file(path: str | os.PathLike[str], algorithms: Sequence[str], *, follow_symlinks: bool = False) -> FileDigest:
     """``(size, {algorithm: hex digest})`` of one regular file, read once in 1 MiB chunks."""
-    fd, _ = _open_regular(path, follow_symlinks)
-    try:
-        return hash_stream(_Descriptor(fd), algorithms)  # type: ignore[arg-type]
-    finally:
-        os.close(fd)
+    return hash_path(path, check_algorithms(algorithms), follow_symlinks=follow_symlinks)
 
 
 def copy_and_hash(
@@ -238,6 +158,8 @@ HashJob = tuple[Path, Sequence[str]] | tuple[Path, Sequence[str], int | None]
 def iter_hash_jobs(
     jobs: Iterable[HashJob],
     workers: int = 2,
+    *,
+    processes: bool = False,
 ) -> Iterator[tuple[Path, FileDigest | OSError]]:
     """Hash each job's file on ``workers`` threads, yielding ``(path, outcome)`` as files finish.
 
@@ -245,6 +167,12 @@ def iter_hash_jobs(
     is a finding (audit) or a failure (ingest). At most ``4 * workers`` tasks (a file, or a batch of small
     files with size hints) are in flight at once. ``jobs`` is consumed in the calling thread only; each
     worker thread reuses one read buffer for all its files.
+
+    With ``processes`` (and ``workers >= 2``) the files are hashed by ``workers`` worker processes instead
+    (:mod:`repository.hashprocs`: they never wait for this interpreter's lock, and map large files instead
+    of copying them), once the jobs ahead hold ``PROCESS_MIN_BYTES`` (by their size hints; a file without
+    one counts as ``BATCH_BYTES``): less work, or no worker process starting, is hashed on threads. The
+    outcomes are the same either way.
     """
     checked = ((job[0] if isinstance(job[0], Path) else Path(job[0]), check_algorithms(job[1]),
                 job[2] if len(job) > 2 else None) for job in jobs)
@@ -252,30 +180,50 @@ def iter_hash_jobs(
         for path, algs, _size in checked:
             yield _job(path, algs, hash_file)
         return
-    yield from _HashPool(workers).run(_batches(checked))
+    tasks: Iterator[tuple[_Task, int]] = _batches(checked)
+    if processes:
+        ahead, size = [], 0
+        for task in tasks:  # look ahead until the work is worth starting worker processes for
+            ahead.append(task)
+            size += task[1]
+            if size >= PROCESS_MIN_BYTES:
+                break
+        tasks = itertools.chain(ahead, tasks)
+        if size >= PROCESS_MIN_BYTES:
+            from .hashprocs import ProcessPool, WorkersUnavailable
+
+            try:
+                pool = ProcessPool(workers).start()
+            except WorkersUnavailable:
+                pass
+            else:
+                yield from pool.run(tasks)
+                return
+    yield from _HashPool(workers).run(tasks)
 
 
 _Task = list[tuple[Path, tuple[str, ...]]]
 
 
-def _batches(checked: Iterator[tuple[Path, tuple[str, ...], int | None]]) -> Iterator[_Task]:
-    """Tasks in job order: runs of small files (known sizes) up to the batch limits, every other file alone."""
+def _batches(checked: Iterator[tuple[Path, tuple[str, ...], int | None]]) -> Iterator[tuple[_Task, int]]:
+    """``(task, hinted bytes)`` in job order: runs of small files (known sizes) up to the batch limits,
+    every other file alone (a file without a size hint counts as ``BATCH_BYTES``)."""
     batch: _Task = []
     held = 0
     for path, algs, size in checked:
         if size is None or size >= BATCH_BYTES:
             if batch:
-                yield batch
+                yield batch, held
                 batch, held = [], 0
-            yield [(path, algs)]
+            yield [(path, algs)], BATCH_BYTES if size is None else size
             continue
         batch.append((path, algs))
         held += size
         if len(batch) >= BATCH_FILES or held >= BATCH_BYTES:
-            yield batch
+            yield batch, held
             batch, held = [], 0
     if batch:
-        yield batch
+        yield batch, held
 
 
 class _HashPool:
@@ -303,14 +251,14 @@ class _HashPool:
             raise value  # type: ignore[misc]
         return value  # type: ignore[return-value]
 
-    def run(self, tasks: Iterator[_Task]) -> Iterator[tuple[Path, FileDigest | OSError]]:
+    def run(self, tasks: Iterator[tuple[_Task, int]]) -> Iterator[tuple[Path, FileDigest | OSError]]:
         threads = [threading.Thread(target=self._work, name=f"hsar-fixity-{n}", daemon=True)
                    for n in range(self.workers)]
         for thread in threads:
             thread.start()
         bound, pending = 4 * self.workers, 0
         try:
-            for task in tasks:
+            for task, _size in tasks:
                 while pending >= bound:
                     pending -= 1
                     yield from self._results(True)

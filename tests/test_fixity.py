@@ -170,14 +170,17 @@ def test_small_files_with_known_sizes_travel_in_bounded_batches():
     jobs.insert(5, (Path("big"), ("sha512",), fixity.BATCH_BYTES))
     jobs.insert(9, (Path("unknown"), ("sha512",), None))
     batches = list(fixity._batches(iter(jobs)))
-    names = [[p.name for p, _ in b] for b in batches]
+    names = [[p.name for p, _ in b] for b, _size in batches]
     assert names[:4] == [["s0", "s1", "s2", "s3", "s4"], ["big"], ["s5", "s6", "s7"], ["unknown"]]
     assert names[4:] == [[f"s{i}" for i in range(8, fixity.BATCH_FILES + 3)]]
-    assert [p.name for b in batches for p, _ in b] == [j[0].name for j in jobs]  # every job once, in order
+    assert [p.name for b, _size in batches for p, _ in b] == [j[0].name for j in jobs]  # every job once, in order
+    # each task carries its hinted bytes; a file without a hint counts as a full batch
+    assert [size for _b, size in batches] == [5000, fixity.BATCH_BYTES, 3000, fixity.BATCH_BYTES,
+                                              1000 * (fixity.BATCH_FILES - 5)]
     by_bytes = list(fixity._batches(iter([(Path(f"m{i}"), ("sha512",), fixity.BATCH_BYTES // 3 + 1) for i in range(7)])))
-    assert [len(b) for b in by_bytes] == [3, 3, 1]  # a batch stops once it holds BATCH_BYTES
+    assert [len(b) for b, _size in by_bytes] == [3, 3, 1]  # a batch stops once it holds BATCH_BYTES
     by_count = list(fixity._batches(iter([(Path(f"t{i}"), ("sha512",), 1) for i in range(2 * fixity.BATCH_FILES + 6)])))
-    assert [len(b) for b in by_count] == [fixity.BATCH_FILES, fixity.BATCH_FILES, 6]
+    assert [len(b) for b, _size in by_count] == [fixity.BATCH_FILES, fixity.BATCH_FILES, 6]
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -8,9 +8,10 @@ against ``signing.trust_roots``; the signed ``manifest-sha512.txt`` must equal t
 format policy for the PUIDs recorded in PREMIS. See :mod:`.audit_checks` (what is trusted),
 :mod:`.repair` (how copies are repaired) and :mod:`.replica` (catching a copy up).
 
-Throughput: files of all selected archives stream through one pool of ``audit.workers`` hashing threads
-(:func:`repository.fixity.iter_hash_jobs`: 1 MiB reads, small files in batches, hashlib releases the GIL),
-so both cores stay busy across archive boundaries; an archive is judged, repaired and recorded as soon as
+Throughput: files of all selected archives stream through one pool of ``audit.workers`` hash worker
+processes (``audit.hashing``; :func:`repository.fixity.iter_hash_jobs` and :mod:`repository.hashprocs`:
+large files mapped, small files in batches, no wait for this interpreter's lock), so both cores stay busy
+hashing across archive boundaries and while this process checks signatures and writes records; an archive is judged, repaired and recorded as soon as
 its last file is hashed while the pool hashes the next ones. Memory is bounded by the files in flight and one archive's listing.
 A large selection (many small archives: the per-archive Python work, not hashing, sets the pace) is
 audited in shards by ``audit.processes`` forked workers, recorded here (:mod:`.audit_shards`).
@@ -93,6 +94,7 @@ class _Run:
     stop: threading.Event | None
     opener: CatalogOpener | None = None  # opens the catalogue in the background (None: no catalogue)
     processes: int = 1  # audit.processes: worker processes for a large selection (see .audit_shards)
+    hash_processes: bool = False  # audit.hashing = "processes": hash in worker processes (repository.hashprocs)
     record: bool = True  # False in a shard worker: the parent records every result
     _policy: Any = False  # False: not loaded yet (loading imports the identification stack: do it lazily)
     notes: list[str] = field(default_factory=list)
@@ -307,7 +309,7 @@ def _pipeline(run: _Run, ids: list[str], progress: Progress | None,
     judge, hashed = _Judge(run, progress, ids), 0
     judge.start()
     try:
-        for path, outcome in iter_hash_jobs(jobs(), run.workers):
+        for path, outcome in iter_hash_jobs(jobs(), run.workers, processes=run.hash_processes):
             oid, label, rel = index.pop(path)
             work = works[oid]
             work.hashes[(label, rel)] = outcome if isinstance(outcome, OSError) else outcome[1]["sha512"]
@@ -361,6 +363,7 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
                    max(1, int(repo.cfg["audit.workers"])),
                    float(repo.cfg["audit.budget_seconds"]) if selection.mode == "due" else 0.0, stop)
         run.processes = max(1, int(repo.cfg["audit.processes"]))
+        run.hash_processes = repo.cfg["audit.hashing"] == "processes"
         run.opener = CatalogOpener(repo, run.notes)
         issues = [issue("AUD017", str(c.root), copy=c.label, detail=c.error) for c in copies if c.error]
         try:

@@ -37,6 +37,7 @@ def _audit_shard(ids: list[str]) -> tuple[list[Any], list[str]]:
 
     run = _RUN
     run.record, run.opener, run.stop, run.budget_seconds = False, None, None, 0.0
+    run.hash_processes = False  # the shards are the parallelism: a pair of hash processes per shard costs more
     notes_before = len(run.notes)
     results = _pipeline(run, list(ids), None)
     return results, run.notes[notes_before:]

@@ -143,3 +143,12 @@ def factory(signers) -> AipFactory:
 def toml_writer():
     """``write_toml(home, replicas=(...), section={key: value})`` for tests that reconfigure a home."""
     return write_toml
+
+
+@pytest.fixture(autouse=True)
+def hash_in_processes_from_the_first_byte(monkeypatch):
+    """Every audit here hashes in worker processes (the default for any store of real size), however small
+    the test's files: the thread path is covered by tests/test_fixity.py and a named audit test."""
+    from repository import fixity
+
+    monkeypatch.setattr(fixity, "PROCESS_MIN_BYTES", 0)

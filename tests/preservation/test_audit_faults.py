@@ -120,9 +120,27 @@ def assert_valid(repo) -> None:
         assert validate_with_ocfl_py(root) == [], root
 
 
+@pytest.fixture(params=["processes", "threads"])
+def hashing(request, monkeypatch):
+    """audit.hashing for the test (set before the repository opens), and how many hash worker pools the
+    audits started."""
+    from repository import hashprocs
+
+    monkeypatch.setenv("HSAR_AUDIT_HASHING", request.param)
+    started = []
+    real = hashprocs.ProcessPool.start
+
+    def start(pool):
+        started.append(pool.workers)
+        return real(pool)
+
+    monkeypatch.setattr(hashprocs.ProcessPool, "start", start)
+    return request.param, started
+
+
 @pytest.mark.parametrize("where", ["primary", "replica1"])
 @pytest.mark.parametrize("fault", FAULTS)
-def test_fault_is_detected_and_repaired(repo, signers, fault, where):
+def test_fault_is_detected_and_repaired(hashing, repo, signers, fault, where):
     root = object_root(repo, where)
     expected = inject(fault, root, signers[1])
     if where == "primary":  # the damage is real: OCFL validation sees it, except a consistently re-signed object
@@ -144,6 +162,8 @@ def test_fault_is_detected_and_repaired(repo, signers, fault, where):
 
     again = run_audit(repo, Selection("all"), now=NOW)
     assert again.ok and all(a.result == "intact" for a in again.archives)
+    mode, started = hashing
+    assert started == ([2, 2] if mode == "processes" else [])  # each audit hashed in two worker processes
 
 
 def test_swapped_files_are_repaired_without_any_replica(repo, home):

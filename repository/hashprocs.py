@@ -1,0 +1,193 @@
+"""Hash worker processes: :func:`repository.fixity.iter_hash_jobs` with ``processes=True``.
+
+Threads share one interpreter lock: while an audit's own Python work runs (signature checks, judging,
+writing the log and the catalogue, and in a fresh process importing pyHanko and SQLAlchemy), a hashing
+thread waits for the lock between two chunks, and both cores are no longer hashing. Worker processes do not
+wait on the parent, and they can map files instead of copying them (:mod:`repository.hashcore`).
+
+Each worker is ``python -I -S`` running :func:`repository.hashcore.serve` (standard library only; started
+with ``subprocess``, so no fork of a threaded parent, in a session of its own), fed tasks as frames on its
+stdin (:func:`repository.hashcore.read_frame`). Every task is a
+file, or a batch of small files; a worker holds at most a task at work and one small one queued (so a large
+file never waits behind another one while the other worker is idle).
+
+A worker that dies (SIGBUS from a file that shrank while mapped, an I/O error under a mapping, being killed)
+costs nothing but time: the files it held are hashed here with ``read()``, whose outcome (a short read, EIO)
+is the one reported, and a new worker takes its place (up to one replacement per worker; then the rest is
+hashed here). If no worker can be started at all, :class:`WorkersUnavailable` lets the caller use threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from .hashcore import FileDigest, hash_path, read_frame, write_frame
+
+Task = list[tuple[Path, tuple[str, ...]]]
+Outcome = FileDigest | OSError
+QUEUED_BYTES = 8 << 20  # a worker takes a second task only while its first is smaller than this
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from repository.hashcore import serve; serve()"
+_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+class WorkersUnavailable(OSError):
+    """No hash worker process could be started (the caller hashes in threads instead)."""
+
+
+def local_outcomes(task: Task) -> list[tuple[Path, Outcome]]:
+    """Hash a task's files here, with reads (a dead worker's files, or when no worker is left)."""
+    out: list[tuple[Path, Outcome]] = []
+    for path, algorithms in task:
+        try:
+            out.append((path, hash_path(path, algorithms)))
+        except OSError as exc:
+            out.append((path, exc))
+    return out
+
+
+def _outcome(path: Path, size: bytes, detail: bytes, name: bytes) -> tuple[Path, Outcome]:
+    if size.startswith(b"E"):
+        return path, OSError(int(size[1:]), detail.decode("utf-8", "replace"), os.fsdecode(name) if name else None)
+    digests = dict(item.split("=", 1) for item in detail.decode("ascii").split())
+    return path, (int(size), digests)
+
+
+_Message = tuple["_Worker", list[bytes] | None]
+
+
+class _Worker:
+    def __init__(self, number: int, done: queue.SimpleQueue[_Message]) -> None:
+        self.number = number
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _BOOT, _ROOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+        self.held: dict[int, tuple[Task, int]] = {}  # task number -> (task, hinted bytes)
+        self.alive = True
+        self.reader = threading.Thread(target=self._read, args=(done,), name=f"hsar-hashproc-{number}",
+                                       daemon=True)
+        self.reader.start()
+
+    def _read(self, done: queue.SimpleQueue[_Message]) -> None:
+        assert self.process.stdout is not None
+        while (fields := read_frame(self.process.stdout)) is not None:
+            done.put((self, fields))
+        done.put((self, None))
+
+    def can_take(self) -> bool:
+        return self.alive and (not self.held or (len(self.held) == 1 and
+                                                 next(iter(self.held.values()))[1] < QUEUED_BYTES))
+
+    def send(self, number: int, task: Task, size: int) -> None:
+        self.held[number] = (task, size)
+        fields = [b"%d" % number]
+        for path, algs in task:
+            fields += [",".join(algs).encode("ascii"), os.fsencode(path)]
+        try:
+            assert self.process.stdin is not None
+            write_frame(self.process.stdin, fields)
+        except OSError:  # it died: its reader reports the end, and the task is hashed locally then
+            self.alive = False
+
+    def close(self, kill: bool) -> None:
+        self.alive = False
+        with contextlib.suppress(OSError):
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+        if kill:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.reader.join()
+
+
+class ProcessPool:
+    """``workers`` hash worker processes; :meth:`run` yields ``(path, outcome)`` as files finish."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.done: queue.SimpleQueue[_Message] = queue.SimpleQueue()
+        self.pool: list[_Worker] = []
+        self.spares = workers  # replacements left for workers that die
+        self.deaths: list[int | None] = []  # exit status of each worker that died during the run
+        self.numbers = itertools.count()
+
+    def pids(self) -> list[int]:
+        """Process ids of the live workers (for tests and diagnostics)."""
+        return [w.process.pid for w in self.pool if w.alive]
+
+    def start(self) -> ProcessPool:
+        try:
+            if not sys.executable:
+                raise OSError("no Python executable to start hash workers with")
+            self.pool = [_Worker(n, self.done) for n in range(self.workers)]
+        except OSError as exc:
+            self._close(kill=True)
+            raise WorkersUnavailable(f"hash worker processes unavailable: {exc}") from exc
+        return self
+
+    def _free(self) -> _Worker | None:
+        free = [w for w in self.pool if w.can_take()]
+        return min(free, key=lambda w: len(w.held)) if free else None
+
+    def _holding(self) -> bool:
+        return any(w.held for w in self.pool)
+
+    def _take(self, block: bool) -> Iterator[tuple[Path, Outcome]]:
+        """Outcomes of the next message (a worker's answer, or a worker's end)."""
+        try:
+            worker, fields = self.done.get(block)
+        except queue.Empty:
+            return
+        if fields is None:
+            yield from self._bury(worker)
+            return
+        task, _size = worker.held.pop(int(fields[0]))
+        for index, (path, _algs) in enumerate(task):
+            yield _outcome(path, *fields[1 + 3 * index: 4 + 3 * index])
+
+    def _bury(self, worker: _Worker) -> Iterator[tuple[Path, Outcome]]:
+        """A worker ended: hash what it held here, and start a replacement while spares last."""
+        worker.close(kill=False)
+        self.deaths.append(worker.process.returncode)
+        held, worker.held = list(worker.held.values()), {}
+        self.pool.remove(worker)
+        if self.spares > 0:
+            self.spares -= 1
+            with contextlib.suppress(OSError):
+                self.pool.append(_Worker(worker.number, self.done))
+        for task, _size in held:
+            yield from local_outcomes(task)
+
+    def run(self, tasks: Iterator[tuple[Task, int]]) -> Iterator[tuple[Path, Outcome]]:
+        """Hash ``(task, hinted bytes)`` pairs; the pool must be started and is closed when this ends."""
+        try:
+            for task, size in tasks:
+                while (worker := self._free()) is None and self._holding():
+                    yield from self._take(True)
+                if worker is None:  # no worker left at all
+                    yield from local_outcomes(task)
+                    continue
+                worker.send(next(self.numbers), task, size)
+                while not self.done.empty():
+                    yield from self._take(False)
+            while self._holding():
+                yield from self._take(True)
+        finally:
+            self._close(kill=self._holding())
+
+    def _close(self, kill: bool) -> None:
+        for worker in self.pool:
+            worker.close(kill)
+        self.pool = []
+

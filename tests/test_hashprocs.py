@@ -1,0 +1,210 @@
+"""Hash worker processes (repository.hashprocs, repository.hashcore): the same outcomes as threads, large
+files mapped, and a worker that dies (killed, or SIGBUS from a file shrinking under its mapping) costs
+nothing but a re-read here."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+
+from repository import fixity, hashcore, hashprocs
+
+ALGS = ("sha512", "md5")
+
+
+def _digests(data: bytes, algorithms=ALGS) -> dict[str, str]:
+    return {a: hashlib.new(a, data).hexdigest() for a in algorithms}
+
+
+def _describe(outcome):
+    """Comparable form of an outcome: a digest pair, or the error's type, errno and message."""
+    if isinstance(outcome, OSError):
+        return type(outcome).__name__, outcome.errno, outcome.strerror
+    return outcome
+
+
+def _files(tmp_path: Path, names: list[str], size: int = 300_000) -> list[Path]:
+    paths = []
+    for name in names:
+        path = tmp_path / name
+        path.write_bytes(os.urandom(size))
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def odd_files(tmp_path) -> list[tuple[Path, tuple[str, ...], int | None]]:
+    """Files of every awkward kind: empty, around the mapping threshold, large, undecodable and newline
+    names, a link, a FIFO, a folder and a missing name."""
+    sizes = {"empty": 0, "one": 1, "below-map": hashcore.MAP_MIN - 1, "at-map": hashcore.MAP_MIN,
+             "large": 3 * hashcore.MAP_STEP + 17}
+    jobs = []
+    for name, size in sizes.items():
+        path = tmp_path / name
+        path.write_bytes(os.urandom(size))
+        jobs.append((path, ALGS, size))
+    weird = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/caf\xe9\nname"))  # not UTF-8, and a newline
+    weird.write_bytes(b"weird")
+    (tmp_path / "link").symlink_to(tmp_path / "one")
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "folder").mkdir()
+    jobs += [(weird, ALGS, 5), (tmp_path / "link", ALGS, 1), (tmp_path / "fifo", ALGS, 0),
+             (tmp_path / "folder", ALGS, None), (tmp_path / "missing", ALGS, 10)]
+    return jobs
+
+
+def test_processes_give_the_same_outcomes_as_threads(odd_files, monkeypatch):
+    monkeypatch.setattr(fixity, "PROCESS_MIN_BYTES", 0)
+    started = []
+    real_start = hashprocs.ProcessPool.start
+    monkeypatch.setattr(hashprocs.ProcessPool, "start", lambda pool: started.append(pool) or real_start(pool))
+    by_process = {p: _describe(o) for p, o in fixity.iter_hash_jobs(odd_files, 2, processes=True)}
+    by_thread = {p: _describe(o) for p, o in fixity.iter_hash_jobs(odd_files, 2)}
+    assert len(started) == 1 and by_process == by_thread and len(by_process) == len(odd_files)
+    for path, _algs, _size in odd_files[:6]:  # the regular files: real digests
+        assert by_process[path] == (path.stat().st_size, _digests(path.read_bytes()))
+    assert by_process[odd_files[6][0]][1] == 40 or by_process[odd_files[6][0]][2].startswith("refusing")
+    assert by_process[odd_files[7][0]][:2] == ("OSError", 22)  # FIFO: refused, not blocked on
+    assert by_process[odd_files[9][0]][0] == "FileNotFoundError"
+
+
+MARKING_BOOT = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from repository import hashcore
+hashcore.MAP_WINDOW = 1 << 20
+real_map = hashcore._map
+def marking_map(fd, length, offset):
+    with open(os.readlink(f"/proc/self/fd/{fd}") + ".mapped", "a") as marks:
+        marks.write(f"{offset} {length}\\n")
+    return real_map(fd, length, offset)
+hashcore._map = marking_map
+hashcore.serve()
+"""
+
+
+def test_workers_are_other_processes_and_map_all_but_small_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(hashprocs, "_BOOT", MARKING_BOOT)  # 1 MiB windows, listed in "<file>.mapped"
+    large, small = _files(tmp_path, ["large"], (5 << 20) // 2)[0], _files(tmp_path, ["small"], 1000)[0]
+    pool = hashprocs.ProcessPool(2).start()
+    pids = pool.pids()
+    assert len(pids) == 2 and os.getpid() not in pids
+    outcomes = dict(pool.run(iter([([(large, ("sha512",))], 5 << 19), ([(small, ("sha512",))], 1000)])))
+    assert outcomes == {p: (p.stat().st_size, _digests(p.read_bytes(), ("sha512",))) for p in (large, small)}
+    windows = (tmp_path / "large.mapped").read_text().split("\n")
+    assert windows == [f"0 {1 << 20}", f"{1 << 20} {1 << 20}", f"{2 << 20} {1 << 19}", ""]  # bounded memory
+    assert not (tmp_path / "small.mapped").exists()  # below MAP_MIN: read
+    assert pool.pids() == []
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # ended and reaped
+
+
+def test_mapped_hash_equals_read_hash_and_rereads_a_file_that_changes(tmp_path, monkeypatch):
+    path = tmp_path / "f"
+    data = os.urandom(3 * hashcore.MAP_STEP + 5)
+    path.write_bytes(data)
+    assert hashcore.hash_path(path, ALGS, mapped=True) == hashcore.hash_path(path, ALGS) == (len(data), _digests(data))
+    monkeypatch.setattr(hashcore, "MAP_WINDOW", 5 << 20)  # windows that do not divide the file evenly
+    assert hashcore.hash_path(path, ALGS, mapped=True) == (len(data), _digests(data))
+    real = hashcore._feed_mapped
+
+    def grow_meanwhile(fd, size, hashers):
+        mapped = real(fd, size, hashers)
+        with open(path, "ab") as handle:
+            handle.write(b"appended")
+        return mapped
+
+    monkeypatch.setattr(hashcore, "_feed_mapped", grow_meanwhile)
+    assert hashcore.hash_path(path, ALGS, mapped=True) == (len(data) + 8, _digests(data + b"appended"))
+
+
+# A worker that dies: killed outright on "*.die", and a genuine SIGBUS on "*.shrink" (the file is cut to
+# half its size right after it was mapped, before the mapping is read: as if it shrank during the audit).
+DYING_BOOT = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from repository import hashcore
+real_hash, real_map, current = hashcore.hash_path, hashcore._map, []
+def hash_path(path, algorithms, **options):
+    if os.fsdecode(path).endswith(".die"):
+        os.kill(os.getpid(), 9)
+    current[:] = [path]
+    return real_hash(path, algorithms, **options)
+def map_then_shrink(fd, length, offset):
+    mapping = real_map(fd, length, offset)
+    if os.fsdecode(current[0]).endswith(".shrink"):
+        os.truncate(current[0], length // 2)
+    return mapping
+hashcore.hash_path, hashcore._map = hash_path, map_then_shrink
+hashcore.serve()
+"""
+
+
+def test_a_worker_that_dies_costs_a_reread_here_and_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.setattr(hashprocs, "_BOOT", DYING_BOOT)
+    paths = _files(tmp_path, [f"a{i}" for i in range(20)] + ["b.die"] + [f"c{i}" for i in range(20)])
+    shrink = _files(tmp_path, ["d.shrink"], size=4 * hashcore.MAP_MIN)[0]
+    expected = {p: (p.stat().st_size, _digests(p.read_bytes())) for p in paths}
+    pool = hashprocs.ProcessPool(2).start()
+    jobs = [(p, ALGS, p.stat().st_size) for p in [*paths[:10], shrink, *paths[10:]]]
+    outcomes = dict(pool.run(fixity._batches(iter(jobs))))
+    # what read() gives is reported: the half the file was cut to
+    assert outcomes.pop(shrink) == (2 * hashcore.MAP_MIN, _digests(shrink.read_bytes()))
+    assert outcomes == expected
+    assert sorted(pool.deaths, key=str) == sorted([-signal.SIGKILL, -signal.SIGBUS], key=str)
+
+
+def test_when_no_replacement_is_left_the_rest_is_hashed_here(tmp_path, monkeypatch):
+    monkeypatch.setattr(hashprocs, "_BOOT", "import os; os._exit(3)")  # every worker ends at once
+    paths = _files(tmp_path, [f"f{i}" for i in range(12)], size=5000)
+    pool = hashprocs.ProcessPool(2).start()
+    outcomes = dict(pool.run(([(p, ALGS)], 5000) for p in paths))
+    assert outcomes == {p: (5000, _digests(p.read_bytes())) for p in paths}
+    assert pool.deaths == [3, 3, 3, 3] and pool.pids() == []  # two workers and their two replacements
+
+
+def test_no_worker_process_means_threads(tmp_path, monkeypatch):
+    monkeypatch.setattr(fixity, "PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(hashprocs.sys, "executable", "")
+    with pytest.raises(hashprocs.WorkersUnavailable):
+        hashprocs.ProcessPool(2).start()
+    paths = _files(tmp_path, ["x", "y", "z"], size=1000)
+    outcomes = dict(fixity.iter_hash_jobs(((p, ALGS, 1000) for p in paths), 2, processes=True))
+    assert outcomes == {p: (1000, _digests(p.read_bytes())) for p in paths}
+
+
+def test_small_work_is_hashed_on_threads_and_large_work_in_processes(tmp_path, monkeypatch):
+    started = []
+    real_start = hashprocs.ProcessPool.start
+    monkeypatch.setattr(hashprocs.ProcessPool, "start", lambda pool: started.append(pool) or real_start(pool))
+    monkeypatch.setattr(fixity, "PROCESS_MIN_BYTES", 600_000)
+    paths = _files(tmp_path, ["a", "b", "c"], size=250_000)
+    small = dict(fixity.iter_hash_jobs(((p, ALGS, 250_000) for p in paths[:2]), 2, processes=True))
+    assert started == [] and len(small) == 2
+    large = dict(fixity.iter_hash_jobs(((p, ALGS, 250_000) for p in paths), 2, processes=True))
+    assert len(started) == 1 and large == {p: (250_000, _digests(p.read_bytes())) for p in paths}
+    unhinted = dict(fixity.iter_hash_jobs(((p, ALGS) for p in paths), 2, processes=True))  # 3 x BATCH_BYTES
+    assert len(started) == 2 and unhinted == large
+
+
+def test_stopping_early_leaves_no_process_and_no_thread_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr(fixity, "PROCESS_MIN_BYTES", 0)
+    paths = _files(tmp_path, [f"f{i}" for i in range(60)], size=200_000)
+    before = threading.active_count()
+    pools = []
+    real_start = hashprocs.ProcessPool.start
+    monkeypatch.setattr(hashprocs.ProcessPool, "start", lambda pool: pools.append(pool) or real_start(pool))
+    results = fixity.iter_hash_jobs(((p, ALGS, 200_000) for p in paths), 2, processes=True)
+    next(results)
+    pids = pools[0].pids()
+    results.close()
+    assert threading.active_count() == before
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie, no orphan
