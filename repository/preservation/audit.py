@@ -284,16 +284,22 @@ def _pipeline(run: _Run, ids: list[str], progress: Progress | None,
     index: dict[Path, tuple[str, str, str]] = {}
     ready: list[str] = []
 
+    rest = [later]  # archives only the catalogue knows, asked for once
+
+    def take_rest() -> list[str]:
+        more = rest[0]() if rest[0] is not None else []
+        rest[0] = None
+        ids.extend(more)
+        return more
+
     def selected() -> Iterator[str]:
         yield from ids
-        if later is not None:
-            more = later()
-            ids.extend(more)
-            yield from more
+        yield from take_rest()
 
     def jobs() -> Iterator[tuple[Path, tuple[str, ...], int]]:
         for number, oid in enumerate(selected()):
             if number and run.should_stop():
+                take_rest()  # selected too, though not reached: they count as skipped
                 run.skipped = len(ids) - number
                 return
             scans = {label: scan_copy(label, c.store.object_root(oid)) for label, c in run.copies.items()}

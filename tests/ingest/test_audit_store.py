@@ -33,6 +33,18 @@ def test_an_archive_gone_from_every_copy_is_still_audited_and_failed(ingested_ho
     assert archive_key(lost) in {a.archive_id for a in run.archives}
 
 
+def test_a_stop_counts_the_archives_only_the_catalogue_knows_as_skipped(ingested_home, tmp_path):
+    home = copy_home(ingested_home, tmp_path / "home")
+    stop = threading.Event()
+    stop.set()  # asked to stop before it starts: the first archive is audited, then it stops
+    with Repository.open(home) as repo:
+        held = sorted(repo.store.iter_object_ids())
+        shutil.rmtree(repo.store.object_root(held[-1]))  # only the catalogue remembers it now
+        run = audit(repo, Selection("all"), now=NOW, stop=stop)
+    assert run.selected == len(held)  # the lost one is selected, although the run stopped before it
+    assert (len(run.archives), run.skipped) == (1, len(held) - 1)
+
+
 def _verdicts(run) -> list[tuple[str, str, tuple[str, ...]]]:
     return sorted((a.object_id, a.result, tuple(sorted(f.code for f in a.findings))) for a in run.archives)
 
