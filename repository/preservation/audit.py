@@ -55,6 +55,7 @@ from .audit_checks import (
     scan_copy,
     state_of,
 )
+from .audit_record import record_results
 from .audit_result import ArchiveResult, AuditRun, archive_events, bc_report, resolve, verdict
 from .audit_select import (
     CatalogOpener,
@@ -67,7 +68,7 @@ from .audit_select import (
     select,
 )
 from .audit_shards import audit_in_shards, use_shards
-from .auditlog import AuditLog, LogHead, LogVerification, event_record
+from .auditlog import AuditLog, LogHead, LogVerification
 from .ids import archive_key
 from .ocfl_inventory import INVENTORY
 from .repair import Repair, apply_repairs, catch_up, plan_copy
@@ -200,48 +201,12 @@ def _finish(run: _Run, work: _Work) -> ArchiveResult:
         work.object_id, archive_key(work.object_id), head, verdict(findings, repairs), tuple(findings),
         tuple(repairs), labels, files, work.sizes, signature_ok, bc_report(findings, evidence, subject, run.now),
         tuple(events), work.started or run.now, finished)
-    return _record(run, result) if run.record else result
-
-
-def _record(run: _Run, result: ArchiveResult) -> ArchiveResult:
-    return _record_many(run, [result])[0]
-
-
-def _record_many(run: _Run, results: list[ArchiveResult]) -> list[ArchiveResult]:
-    """Append the events to the audit log and the results to the catalogue, several archives in one write
-    and one transaction (a failing catalogue is a note); each result gets its log anchor."""
-    from ..catalog.audits import AuditRecord, record_audits
-    from ..catalog.records import EventRecord
-
-    heads = run.log.append_groups([[event_record(e, object_id=r.object_id, archive_id=r.archive_id)
-                                    for e in r.events] for r in results])
-    results = [replace(r, log=head) for r, head in zip(results, heads, strict=True)]
-    if run.catalog is None:
-        return results
-    rows = []
-    for result in results:
-        events = tuple(EventRecord(e.identifier, e.type, e.datetime, e.outcome, e.detail,
-                                   "; ".join(a.identifier for a in e.agents),
-                                   e.objects[0].identifier if e.objects else None, e.outcome_detail)
-                       for e in result.events)
-        sources = sorted({label for r in result.repairs if r.verified and r.source
-                          for label in [r.source.split(":", 1)[0]] if label in run.copies})
-        detail = {"codes": sorted({f.code for f in result.findings}),
-                  "log": result.log.to_dict() if result.log else None,
-                  "findings": [f.to_dict() for f in result.findings[:200]]}
-        rows.append(AuditRecord(
-            result.archive_id, result.head, result.started, result.finished, result.result, result.files_checked,
-            result.bytes_checked, result.signature_ok, ", ".join(sources) or None, "hsar", detail, events))
-    try:
-        record_audits(run.catalog, rows)
-    except HsarError as exc:
-        run.notes.append(f"catalogue: {exc}")
-    return results
+    return record_results(run, [result])[0] if run.record else result
 
 
 class _Judge(threading.Thread):
     """Judges, repairs and records finished archives one by one while the main thread keeps the hashing
-    pool fed, so signature checks and repairs never leave the hashing threads idle."""
+    workers fed, so signature checks and repairs never leave them idle."""
 
     def __init__(self, run: _Run, progress: Progress | None, ids: list[str]) -> None:
         super().__init__(name="hsar-audit-judge", daemon=True)
@@ -382,7 +347,7 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
             if use_shards(run.processes, len(ids)):
                 if later is not None:
                     ids += later()  # waits for the catalogue: no thread of this run is left when workers fork
-                archives = tuple(audit_in_shards(run, ids, progress, _record_many))
+                archives = tuple(audit_in_shards(run, ids, progress, record_results))
             else:
                 archives = tuple(_pipeline(run, ids, progress, later=later))
         finally:
