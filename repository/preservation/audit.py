@@ -146,10 +146,10 @@ def _format_findings(run: _Run, ref: Any, evidence: Evidence) -> list[Finding]: 
     data = evidence.read_verified(digest) if digest else None
     if data is None or run.policy is None:
         return []
-    from .premis import parse_premis
+    from .premis import parse_premis_objects
 
     try:
-        objects = parse_premis(data)[0]
+        objects = parse_premis_objects(data)
     except PreservationError:
         return []
     return [Finding(found("AUD016", o.identifier, puid=o.puid), "*") for o in objects

@@ -325,14 +325,19 @@ def _required(element: etree._Element, path: str) -> str:
     return value
 
 
-def parse_premis(data: bytes) -> tuple[list[PremisObject], list[PremisEvent], list[PremisAgent]]:
-    """Objects, events and agents of a document written by :func:`render_premis`."""
+def _premis_root(data: bytes) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         raise PreservationError(f"PREMIS is not well-formed XML: {exc}") from None
     if root.tag != _q("premis"):
         raise PreservationError(f"not a PREMIS 3 document (root element {root.tag})")
+    return root
+
+
+def parse_premis(data: bytes) -> tuple[list[PremisObject], list[PremisEvent], list[PremisAgent]]:
+    """Objects, events and agents of a document written by :func:`render_premis`."""
+    root = _premis_root(data)
     try:
         objects = [_parse_object(e) for e in root.iterfind("premis:object", NSMAP)]
         events = [_parse_event(e) for e in root.iterfind("premis:event", NSMAP)]
@@ -340,6 +345,15 @@ def parse_premis(data: bytes) -> tuple[list[PremisObject], list[PremisEvent], li
     except ValueError as exc:
         raise PreservationError(f"PREMIS value cannot be read: {exc}") from None
     return objects, events, agents
+
+
+def parse_premis_objects(data: bytes) -> list[PremisObject]:
+    """The objects alone (what the audit's format check needs; the events are most of a long history)."""
+    root = _premis_root(data)
+    try:
+        return [_parse_object(e) for e in root.iterfind("premis:object", NSMAP)]
+    except ValueError as exc:
+        raise PreservationError(f"PREMIS value cannot be read: {exc}") from None
 
 
 def _parse_object(element: etree._Element) -> PremisObject:

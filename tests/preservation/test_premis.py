@@ -21,6 +21,7 @@ from repository.preservation.premis import (
     PremisObject,
     merge_by_identifier,
     parse_premis,
+    parse_premis_objects,
     render_premis,
     standard_agents,
 )
@@ -93,6 +94,7 @@ def test_valid_against_premis_schema(schema):
 def test_round_trip():
     objects, events, agents = _document()
     assert parse_premis(render_premis(objects, events, agents)) == (objects, events, agents)
+    assert parse_premis_objects(render_premis(objects, events, agents)) == objects  # the audit's shortcut
 
 
 def test_vocabulary_labels_and_uris():
@@ -181,9 +183,10 @@ def test_render_refuses_no_objects_and_control_characters():
          "lacks"),
     ],
 )  # fmt: skip
-def test_parse_refuses_bad_documents(data, message):
+@pytest.mark.parametrize("parse", [parse_premis, parse_premis_objects])
+def test_parse_refuses_bad_documents(data, message, parse):
     with pytest.raises(PreservationError, match=message):
-        parse_premis(data)
+        parse(data)
 
 
 def test_parse_does_not_expand_external_entities(tmp_path):
