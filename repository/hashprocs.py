@@ -11,8 +11,8 @@ stdin (:func:`repository.hashcore.read_frame`). Every task is a
 file, or a batch of small files; a worker holds at most a task at work and one small one queued (so a large
 file never waits behind another one while the other worker is idle).
 
-A worker that dies (SIGBUS from a file that shrank while mapped, an I/O error under a mapping, being killed)
-costs nothing but time: the files it held are hashed here with ``read()``, whose outcome (a short read, EIO)
+A worker that dies (SIGBUS from a file that shrank while mapped, an I/O error under a mapping, being killed),
+or whose answer does not fit its task (it is then killed), costs nothing but time: the files it held are hashed here with ``read()``, whose outcome (a short read, EIO)
 is the one reported, and a new worker takes its place (up to one replacement per worker; then the rest is
 hashed here). If no worker can be started at all, :class:`WorkersUnavailable` lets the caller use threads.
 """
@@ -149,16 +149,27 @@ class ProcessPool:
             worker, fields = self.done.get(block)
         except queue.Empty:
             return
+        if worker not in self.pool:  # from a worker already buried (its tasks were hashed here)
+            return
         if fields is None:
             yield from self._bury(worker)
             return
-        task, _size = worker.held.pop(int(fields[0]))
-        for index, (path, _algs) in enumerate(task):
-            yield _outcome(path, *fields[1 + 3 * index: 4 + 3 * index])
+        try:
+            number = int(fields[0])
+            task, _size = worker.held[number]
+            if len(fields) != 1 + 3 * len(task):
+                raise ValueError(f"{len(fields)} fields for {len(task)} files")
+            outcomes = [_outcome(path, *fields[1 + 3 * i: 4 + 3 * i]) for i, (path, _algs) in enumerate(task)]
+        except (ValueError, KeyError):  # an answer that does not fit what it was asked: not trusted
+            yield from self._bury(worker, kill=True)
+            return
+        del worker.held[number]
+        yield from outcomes
 
-    def _bury(self, worker: _Worker) -> Iterator[tuple[Path, Outcome]]:
-        """A worker ended: hash what it held here, and start a replacement while spares last."""
-        worker.close(kill=False)
+    def _bury(self, worker: _Worker, kill: bool = False) -> Iterator[tuple[Path, Outcome]]:
+        """A worker ended (or gave an answer that does not fit: ``kill``): hash what it held here, and start
+        a replacement while spares last."""
+        worker.close(kill=kill)
         self.deaths.append(worker.process.returncode)
         held, worker.held = list(worker.held.values()), {}
         self.pool.remove(worker)

@@ -160,6 +160,34 @@ def test_a_worker_that_dies_costs_a_reread_here_and_is_replaced(tmp_path, monkey
     assert sorted(pool.deaths, key=str) == sorted([-signal.SIGKILL, -signal.SIGBUS], key=str)
 
 
+# A worker whose answers do not fit: a wrong digest count on "*.garble", an answer to no task on "*.stray".
+GARBLING_BOOT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from repository import hashcore
+real = hashcore.answer
+def answer(fields):
+    out = real(fields)
+    if fields[2].endswith(b".garble"):
+        return out[:-1]
+    if fields[2].endswith(b".stray"):
+        return [b"999999"] + out[1:]
+    return out
+hashcore.answer = answer
+hashcore.serve()
+"""
+
+
+@pytest.mark.parametrize("name", ["x.garble", "x.stray"])
+def test_an_answer_that_does_not_fit_its_task_is_not_trusted(tmp_path, monkeypatch, name):
+    monkeypatch.setattr(hashprocs, "_BOOT", GARBLING_BOOT)
+    paths = _files(tmp_path, ["a", name, "b", "c"], size=3000)
+    pool = hashprocs.ProcessPool(2).start()
+    outcomes = dict(pool.run(([(p, ALGS)], 3000) for p in paths))
+    assert outcomes == {p: (3000, _digests(p.read_bytes())) for p in paths}  # re-hashed here
+    assert pool.deaths == [-signal.SIGKILL]
+
+
 def test_when_no_replacement_is_left_the_rest_is_hashed_here(tmp_path, monkeypatch):
     monkeypatch.setattr(hashprocs, "_BOOT", "import os; os._exit(3)")  # every worker ends at once
     paths = _files(tmp_path, [f"f{i}" for i in range(12)], size=5000)
