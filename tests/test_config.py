@@ -40,6 +40,8 @@ def test_file_and_environment_override(tmp_path: Path) -> None:
     ("[nosuch]\nkey = 1\n", "unknown setting 'nosuch.key'"),
     ("[audit]\ninterval_days = \"soon\"\n", "audit.interval_days must be int"),
     ("[audit\n", "hsar.toml"),
+    ("[audit]\nhashing = \"fibers\"\n", "audit.hashing must be one of processes, threads, not 'fibers'"),
+    ("[search]\nengine = \"lucene\"\n", "search.engine must be one of whoosh, tantivy"),
 ])
 def test_bad_files_are_refused_with_a_clear_message(tmp_path: Path, text: str, needle: str) -> None:
     (tmp_path / "hsar.toml").write_text(text, "utf-8")
@@ -51,6 +53,9 @@ def test_bad_files_are_refused_with_a_clear_message(tmp_path: Path, text: str, n
 def test_bad_environment_value(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="HSAR_LIMITS_MAX_RATIO"):
         config.load(tmp_path, environ={"HSAR_LIMITS_MAX_RATIO": "lots"})
+    with pytest.raises(ConfigError, match="HSAR_FORMATS_BROKEN_SIGNATURE: formats.broken_signature must be one of"):
+        config.load(tmp_path, environ={"HSAR_FORMATS_BROKEN_SIGNATURE": "ignore"})
+    assert config.load(tmp_path, environ={"HSAR_AUDIT_HASHING": "threads"})["audit.hashing"] == "threads"
 
 
 def test_home_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
