@@ -6,12 +6,14 @@ too long, and replaced. Workers are forked from the process that already loaded 
 replacement costs a few milliseconds; where ``fork`` is unavailable they are spawned and the task
 function is pickled (the identifier pickles as its settings and reloads its signatures).
 
-Workers ignore SIGINT: an interrupted parent kills them itself. Nothing here prints.
+Workers ignore SIGINT: an interrupted parent kills them itself; a parent killed outright leaves workers
+that notice within a second of finishing their file and stop. Nothing here prints.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import signal
 import threading
 import time
@@ -22,6 +24,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 _DEPTH = 2  # items in flight per worker: the next one waits in the pipe, hiding the round trip
+_ORPHAN_CHECK = 1.0  # seconds an idle worker waits before it looks whether its parent still lives
 _CONTEXT = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
 
 
@@ -31,10 +34,18 @@ def workers_allowed() -> bool:
 
 
 def _serve(func: Callable[[Any], Any], conn: Connection) -> None:
-    """Worker loop: receive an item, send back ``('ok', result)`` or ``('error', text)``; ``None`` stops."""
+    """Worker loop: receive an item, send back ``('ok', result)`` or ``('error', text)``; ``None`` stops.
+
+    A worker whose parent is gone (killed with SIGKILL: nobody sends ``None``) stops within
+    ``_ORPHAN_CHECK`` seconds of being idle. The end of the pipe cannot tell it: forked workers inherit the
+    parent's ends of every pipe, theirs and their siblings', so the pipe never reads as closed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
     while True:
         try:
+            while not conn.poll(_ORPHAN_CHECK):
+                if os.getppid() != parent:
+                    return
             item = conn.recv()
         except (EOFError, OSError):
             return

@@ -374,3 +374,41 @@ def test_signature_table_cache_is_keyed_checked_and_rebuilt(monkeypatch, tmp_pat
     rebuilt.close()
     again.close()
     built.close()
+
+
+ORPHANING = """
+import os, signal, sys, time
+sys.path.insert(0, sys.argv[1])
+from repository.ingest.identify_pool import TimeLimitedPool
+def slow(x):
+    time.sleep(0.05)
+    return x
+pool = TimeLimitedPool(slow, lambda i: None, lambda i, d: None, timeout=10)
+pool.map(list(range(4)), workers=2)  # the workers stay, idle, for the next map
+with open(sys.argv[2], "w") as out:
+    out.write(" ".join(str(w.process.pid) for w in pool._workers))
+os.kill(os.getpid(), signal.SIGKILL)  # no close(), no None sent: as kill -9 of hsar ingest
+"""
+
+
+def test_identification_workers_stop_when_their_parent_is_killed(tmp_path):
+    pids_file = tmp_path / "pids"
+    root = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run([sys.executable, "-c", ORPHANING, root, str(pids_file)], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    assert done.returncode == -9
+    pids = [int(p) for p in pids_file.read_text().split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in pids if Path(f"/proc/{p}").exists() and "State:\tZ" not in _status(p)]
+    assert alive == []  # orphaned workers noticed within a second or two and stopped
+
+
+def _status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "State:\tZ"
