@@ -7,7 +7,10 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -236,3 +239,30 @@ def test_stopping_early_leaves_no_process_and_no_thread_behind(tmp_path, monkeyp
     for pid in pids:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie, no orphan
+
+
+ORPHANING = """
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from repository import hashprocs
+pool = hashprocs.ProcessPool(2).start()
+with open(sys.argv[2], "w") as out:
+    out.write(" ".join(str(pid) for pid in pool.pids()))
+results = pool.run(iter([([(Path(sys.argv[3]), ("sha512",))], 1 << 26)] * 4))
+next(results)  # one file hashed, more in the workers' hands
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_hash_workers_end_when_their_parent_is_killed(tmp_path):
+    big = _files(tmp_path, ["big"], size=8 << 20)[0]
+    pids_file = tmp_path / "pids"
+    done = subprocess.run([sys.executable, "-c", ORPHANING, hashprocs._ROOT, str(pids_file), str(big)],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    assert done.returncode == -signal.SIGKILL
+    pids = [int(p) for p in pids_file.read_text().split()]
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{p}").exists() for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{p}").exists() for p in pids)  # input closed: they stop (and init reaps them)
