@@ -31,12 +31,12 @@ import itertools
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 from .errors import HsarError
-from .hashcore import CHUNK_SIZE, FileDigest, LimitExceeded, feed, hash_path, new_hashers
+from .hashcore import CHUNK_SIZE, FileDigest, LimitExceeded, attempt, feed, hash_path, new_hashers
 from .hashcore import open_regular as _open_regular
 
 BATCH_FILES = 32  # most files per pool task
@@ -142,14 +142,6 @@ def copy_and_hash(
     return result
 
 
-def _job(path: Path, algorithms: Sequence[str], hasher: Callable[[Path, Sequence[str]], FileDigest]
-         ) -> tuple[Path, FileDigest | OSError]:
-    try:
-        return path, hasher(path, algorithms)
-    except OSError as exc:
-        return path, exc
-
-
 #: ``(path, algorithms)``, or ``(path, algorithms, size)`` where the caller knows the size: a hint for
 #: batching only (what is read is what counts).
 HashJob = tuple[Path, Sequence[str]] | tuple[Path, Sequence[str], int | None]
@@ -178,7 +170,7 @@ def iter_hash_jobs(
                 job[2] if len(job) > 2 else None) for job in jobs)
     if workers <= 1:
         for path, algs, _size in checked:
-            yield _job(path, algs, hash_file)
+            yield attempt(path, algs, hash_file)
         return
     tasks: Iterator[tuple[_Task, int]] = _batches(checked)
     if processes:
@@ -241,7 +233,7 @@ class _HashPool:
             if self.cancelled:
                 continue
             try:
-                self.done.put((True, [_job(path, algs, hash_file) for path, algs in task]))
+                self.done.put((True, [attempt(path, algs, hash_file) for path, algs in task]))
             except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
                 self.done.put((False, exc))
 

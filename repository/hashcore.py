@@ -28,7 +28,10 @@ from .errors import HsarError
 TYPE_CHECKING = False  # not typing's: a worker process does not import typing (nor signal, json) at start
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from typing import Any, BinaryIO
+    from pathlib import Path
+    from typing import Any, BinaryIO, TypeVar
+
+    P = TypeVar("P", str, Path)
 
     Hashers = list[tuple[str, Any]]  # (algorithm, hashlib object)
 
@@ -173,13 +176,21 @@ def hash_path(path: str | os.PathLike[str], algorithms: Sequence[str], *, follow
             after = os.fstat(fd)
             if (after.st_size, after.st_mtime_ns) == (info.st_size, info.st_mtime_ns):
                 return info.st_size, {name: hasher.hexdigest() for name, hasher in hashers}
-            hashers = new_hashers(algorithms)  # it changed meanwhile: what reading it gives counts
-        if mapped:
-            os.lseek(fd, 0, os.SEEK_SET)
+            hashers = new_hashers(algorithms)  # it changed meanwhile: what reading it gives counts (a
+            # mapping never moves the file offset, so the reads below start at byte 0)
         size = feed(lambda buffer: os.readv(fd, (buffer,)), hashers)
         return size, {name: hasher.hexdigest() for name, hasher in hashers}
     finally:
         os.close(fd)
+
+
+def attempt(path: P, algorithms: Sequence[str], hasher: Callable[[P, Sequence[str]], FileDigest] = hash_path
+            ) -> tuple[P, FileDigest | OSError]:
+    """``(path, digest)``, or ``(path, the OSError)`` when the file cannot be read: the outcome callers judge."""
+    try:
+        return path, hasher(path, algorithms)
+    except OSError as exc:
+        return path, exc
 
 
 # ------------------------------------------------------------------------------------- worker process

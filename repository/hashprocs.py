@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from .hashcore import FileDigest, hash_path, read_frame, write_frame
+from .hashcore import FileDigest, attempt, read_frame, write_frame
 
 Task = list[tuple[Path, tuple[str, ...]]]
 Outcome = FileDigest | OSError
@@ -44,13 +44,7 @@ class WorkersUnavailable(OSError):
 
 def local_outcomes(task: Task) -> list[tuple[Path, Outcome]]:
     """Hash a task's files here, with reads (a dead worker's files, or when no worker is left)."""
-    out: list[tuple[Path, Outcome]] = []
-    for path, algorithms in task:
-        try:
-            out.append((path, hash_path(path, algorithms)))
-        except OSError as exc:
-            out.append((path, exc))
-    return out
+    return [attempt(path, algorithms) for path, algorithms in task]
 
 
 def _outcome(path: Path, size: bytes, detail: bytes, name: bytes) -> tuple[Path, Outcome]:
