@@ -4,20 +4,17 @@ It imports nothing of hsar but :mod:`repository.errors` (and nothing outside the
 :mod:`repository.hashprocs` starts it as ``python -I -S`` worker processes whose start-up is part of every
 audit. One read loop (:func:`feed`) serves every stream; :func:`hash_path` opens a file safely and hashes it.
 
-A worker process hashes a file of ``MAP_MIN`` bytes or more through read-only memory mappings instead of
-``read()``: hashlib then reads the page cache directly, without copying every byte into a buffer first
-(measured here with perf: the copy cost a tenth of the hashing for large files and a third for files of
-40-400 KB). A mapped file that shrinks, or whose disk returns an error, while it is
-being read kills the reading process with SIGBUS; that is why only worker processes map files (the parent
-notices the death and hashes the files that worker held with ``read()``, which reports a short read or EIO
-like any other), and why :func:`hash_path` maps only when asked to.
+Worker processes read files with ``read()`` into a reused buffer, like threads. They used to map files of
+32 KiB or more instead (no copy out of the page cache), but measured alternately on the audit benchmark's
+store, in the same worker processes, reading was faster: 0.90-0.92 of the two-core hashlib ceiling against
+0.84-0.87 mapped (docs/BENCHMARKS.md, fourth session); and a file that shrinks under a mapping kills the
+reader with SIGBUS, which a ``read()`` reports as a short file.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
-import mmap
 import os
 import stat
 import sys
@@ -36,9 +33,6 @@ if TYPE_CHECKING:
     Hashers = list[tuple[str, Any]]  # (algorithm, hashlib object)
 
 CHUNK_SIZE = 1 << 20  # bytes per read() into a thread's reused buffer
-MAP_MIN = 32 << 10  # files at least this large are mapped, not read (worker processes only)
-MAP_WINDOW = 64 << 20  # bytes mapped at a time (a multiple of mmap.ALLOCATIONGRANULARITY)
-MAP_STEP = 4 << 20  # bytes of a mapping per hashlib update
 
 FileDigest = tuple[int, dict[str, str]]
 
@@ -127,57 +121,12 @@ def open_regular(path: str | os.PathLike[str], follow_symlinks: bool = False) ->
     return fd, info
 
 
-def _map(fd: int, length: int, offset: int) -> mmap.mmap | None:
-    """A read-only mapping of ``length`` bytes from ``offset``; None when the file has shrunk below that."""
-    try:
-        mapping = mmap.mmap(fd, length, access=mmap.ACCESS_READ, offset=offset)
-    except ValueError:  # "mmap length is greater than file size": it shrank since fstat
-        return None
-    if hasattr(mapping, "madvise"):
-        mapping.madvise(mmap.MADV_SEQUENTIAL)
-    return mapping
-
-
-def _feed_mapped(fd: int, size: int, hashers: Hashers) -> bool:
-    """Update every hasher with the file's first ``size`` bytes through mappings of ``MAP_WINDOW`` bytes at
-    a time (so a worker's resident memory stays bounded whatever the file's size); False if the file has
-    shrunk before anything was hashed (the caller reads it instead; after that, :func:`hash_path` notices)."""
-    for start in range(0, size, MAP_WINDOW):
-        mapping = _map(fd, min(MAP_WINDOW, size - start), start)
-        if mapping is None:
-            if start == 0:
-                return False
-            break  # shrank meanwhile: hash_path's second fstat sees it and reads the file instead
-        with mapping:
-            view = memoryview(mapping)
-            try:
-                for offset in range(0, len(view), MAP_STEP):
-                    chunk = view[offset:offset + MAP_STEP]
-                    for _, hasher in hashers:
-                        hasher.update(chunk)
-                    chunk.release()
-            finally:
-                view.release()
-    return True
-
-
-def hash_path(path: str | os.PathLike[str], algorithms: Sequence[str], *, follow_symlinks: bool = False,
-              mapped: bool = False) -> FileDigest:
-    """``(size, {algorithm: hex digest})`` of one regular file (see :func:`open_regular`).
-
-    With ``mapped`` (worker processes only: see the module text), a file of at least ``MAP_MIN`` bytes is
-    hashed through a memory mapping; if its size or mtime changed meanwhile it is hashed again with reads,
-    so the result is always what reading the file to its end gives.
-    """
-    fd, info = open_regular(path, follow_symlinks)
+def hash_path(path: str | os.PathLike[str], algorithms: Sequence[str], *, follow_symlinks: bool = False
+              ) -> FileDigest:
+    """``(size, {algorithm: hex digest})`` of one regular file (see :func:`open_regular`), read to its end."""
+    fd, _info = open_regular(path, follow_symlinks)
     try:
         hashers = new_hashers(algorithms)
-        if mapped and info.st_size >= MAP_MIN and _feed_mapped(fd, info.st_size, hashers):
-            after = os.fstat(fd)
-            if (after.st_size, after.st_mtime_ns) == (info.st_size, info.st_mtime_ns):
-                return info.st_size, {name: hasher.hexdigest() for name, hasher in hashers}
-            hashers = new_hashers(algorithms)  # it changed meanwhile: what reading it gives counts (a
-            # mapping never moves the file offset, so the reads below start at byte 0)
         size = feed(lambda buffer: os.readv(fd, (buffer,)), hashers)
         return size, {name: hasher.hexdigest() for name, hasher in hashers}
     finally:
@@ -223,7 +172,7 @@ def answer(fields: list[bytes]) -> list[bytes]:
     for index in range(1, len(fields) - 1, 2):
         algorithms, path = fields[index].decode("ascii").split(","), fields[index + 1]
         try:
-            size, digests = hash_path(path, algorithms, mapped=True)
+            size, digests = hash_path(path, algorithms)
         except OSError as exc:
             name = exc.filename if exc.filename is not None else b""
             out += [b"E%d" % (exc.errno or 0), (exc.strerror or "").encode("utf-8", "replace"),

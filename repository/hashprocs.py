@@ -3,18 +3,17 @@
 Threads share one interpreter lock: while an audit's own Python work runs (signature checks, judging,
 writing the log and the catalogue, and in a fresh process importing pyHanko and SQLAlchemy), a hashing
 thread waits for the lock between two chunks, and both cores are no longer hashing. Worker processes do not
-wait on the parent, and they can map files instead of copying them (:mod:`repository.hashcore`).
+wait on the parent (they read files as threads do: :mod:`repository.hashcore`).
 
 Each worker is ``python -I -S`` running :func:`repository.hashcore.serve` (standard library only; started
 with ``subprocess``, so no fork of a threaded parent, in a session of its own), fed tasks as frames on its
-stdin (:func:`repository.hashcore.read_frame`). Every task is a
-file, or a batch of small files; a worker holds at most a task at work and one small one queued (so a large
-file never waits behind another one while the other worker is idle).
+stdin (:func:`repository.hashcore.read_frame`). Every task is a file, or a batch of small files; a worker
+holds at most a task at work and one small one queued (so a large file never waits behind another one
+while the other worker is idle).
 
-A worker that dies (SIGBUS from a file that shrank while mapped, an I/O error under a mapping, being killed),
-or whose answer does not fit its task (it is then killed), costs nothing but time: the files it held are hashed here with ``read()``, whose outcome (a short read, EIO)
-is the one reported, and a new worker takes its place (up to one replacement per worker; then the rest is
-hashed here). If no worker can be started at all, :class:`WorkersUnavailable` lets the caller use threads.
+A worker that dies (killed, out of memory, crashed), or whose answer does not fit its task (it is then
+killed), costs nothing but time: the files it held are hashed here, that outcome is the one reported, and a
+new worker takes its place (up to one replacement per worker; then the rest is hashed here). If no worker can be started at all, :class:`WorkersUnavailable` lets the caller use threads.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Hash worker processes (repository.hashprocs, repository.hashcore): the same outcomes as threads, large
-files mapped, and a worker that dies (killed, or SIGBUS from a file shrinking under its mapping) costs
-nothing but a re-read here."""
+"""Hash worker processes (repository.hashprocs, repository.hashcore): the same outcomes as threads, the
+hashing done in the workers, and a worker that dies (killed, or ending mid-task) or answers nonsense costs nothing
+but a re-read here."""
 
 from __future__ import annotations
 
@@ -42,10 +42,10 @@ def _files(tmp_path: Path, names: list[str], size: int = 300_000) -> list[Path]:
 
 @pytest.fixture
 def odd_files(tmp_path) -> list[tuple[Path, tuple[str, ...], int | None]]:
-    """Files of every awkward kind: empty, around the mapping threshold, large, undecodable and newline
+    """Files of every awkward kind: empty, around the read buffer's size, large, undecodable and newline
     names, a link, a FIFO, a folder and a missing name."""
-    sizes = {"empty": 0, "one": 1, "below-map": hashcore.MAP_MIN - 1, "at-map": hashcore.MAP_MIN,
-             "large": 3 * hashcore.MAP_STEP + 17}
+    sizes = {"empty": 0, "one": 1, "below-chunk": hashcore.CHUNK_SIZE - 1, "chunk": hashcore.CHUNK_SIZE,
+             "large": 3 * hashcore.CHUNK_SIZE + 17}
     jobs = []
     for name, size in sizes.items():
         path = tmp_path / name
@@ -76,91 +76,63 @@ def test_processes_give_the_same_outcomes_as_threads(odd_files, monkeypatch):
     assert by_process[odd_files[9][0]][0] == "FileNotFoundError"
 
 
+# Each file a worker hashes is listed in "<file>.by" with the worker's process id.
 MARKING_BOOT = """
 import os, sys
 sys.path.insert(0, sys.argv[1])
 from repository import hashcore
-hashcore.MAP_WINDOW = 1 << 20
-real_map = hashcore._map
-def marking_map(fd, length, offset):
-    with open(os.readlink(f"/proc/self/fd/{fd}") + ".mapped", "a") as marks:
-        marks.write(f"{offset} {length}\\n")
-    return real_map(fd, length, offset)
-hashcore._map = marking_map
+real = hashcore.hash_path
+def hash_path(path, algorithms, **options):
+    with open(os.fsdecode(path) + ".by", "a") as marks:
+        marks.write(f"{os.getpid()}\\n")
+    return real(path, algorithms, **options)
+hashcore.hash_path = hash_path
 hashcore.serve()
 """
 
 
-def test_workers_are_other_processes_and_map_all_but_small_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(hashprocs, "_BOOT", MARKING_BOOT)  # 1 MiB windows, listed in "<file>.mapped"
+def test_workers_are_other_processes_that_hash_the_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(hashprocs, "_BOOT", MARKING_BOOT)
     large, small = _files(tmp_path, ["large"], (5 << 20) // 2)[0], _files(tmp_path, ["small"], 1000)[0]
     pool = hashprocs.ProcessPool(2).start()
     pids = pool.pids()
     assert len(pids) == 2 and os.getpid() not in pids
     outcomes = dict(pool.run(iter([([(large, ("sha512",))], 5 << 19), ([(small, ("sha512",))], 1000)])))
     assert outcomes == {p: (p.stat().st_size, _digests(p.read_bytes(), ("sha512",))) for p in (large, small)}
-    windows = (tmp_path / "large.mapped").read_text().split("\n")
-    assert windows == [f"0 {1 << 20}", f"{1 << 20} {1 << 20}", f"{2 << 20} {1 << 19}", ""]  # bounded memory
-    assert not (tmp_path / "small.mapped").exists()  # below MAP_MIN: read
+    hashed_by = {p.name: (tmp_path / f"{p.name}.by").read_text().split() for p in (large, small)}
+    assert all(len(by) == 1 and int(by[0]) in pids for by in hashed_by.values())  # once each, by a worker
     assert pool.pids() == []
     for pid in pids:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # ended and reaped
 
 
-def test_mapped_hash_equals_read_hash_and_rereads_a_file_that_changes(tmp_path, monkeypatch):
-    path = tmp_path / "f"
-    data = os.urandom(3 * hashcore.MAP_STEP + 5)
-    path.write_bytes(data)
-    assert hashcore.hash_path(path, ALGS, mapped=True) == hashcore.hash_path(path, ALGS) == (len(data), _digests(data))
-    monkeypatch.setattr(hashcore, "MAP_WINDOW", 5 << 20)  # windows that do not divide the file evenly
-    assert hashcore.hash_path(path, ALGS, mapped=True) == (len(data), _digests(data))
-    real = hashcore._feed_mapped
-
-    def grow_meanwhile(fd, size, hashers):
-        mapped = real(fd, size, hashers)
-        with open(path, "ab") as handle:
-            handle.write(b"appended")
-        return mapped
-
-    monkeypatch.setattr(hashcore, "_feed_mapped", grow_meanwhile)
-    assert hashcore.hash_path(path, ALGS, mapped=True) == (len(data) + 8, _digests(data + b"appended"))
-
-
-# A worker that dies: killed outright on "*.die", and a genuine SIGBUS on "*.shrink" (the file is cut to
-# half its size right after it was mapped, before the mapping is read: as if it shrank during the audit).
+# A worker that dies: killed outright on "*.die", ending mid-task (exit status 70) on "*.crash".
 DYING_BOOT = """
 import os, sys
 sys.path.insert(0, sys.argv[1])
 from repository import hashcore
-real_hash, real_map, current = hashcore.hash_path, hashcore._map, []
+real_hash = hashcore.hash_path
 def hash_path(path, algorithms, **options):
     if os.fsdecode(path).endswith(".die"):
         os.kill(os.getpid(), 9)
-    current[:] = [path]
+    if os.fsdecode(path).endswith(".crash"):
+        os._exit(70)
     return real_hash(path, algorithms, **options)
-def map_then_shrink(fd, length, offset):
-    mapping = real_map(fd, length, offset)
-    if os.fsdecode(current[0]).endswith(".shrink"):
-        os.truncate(current[0], length // 2)
-    return mapping
-hashcore.hash_path, hashcore._map = hash_path, map_then_shrink
+hashcore.hash_path = hash_path
 hashcore.serve()
 """
 
 
 def test_a_worker_that_dies_costs_a_reread_here_and_is_replaced(tmp_path, monkeypatch):
     monkeypatch.setattr(hashprocs, "_BOOT", DYING_BOOT)
-    paths = _files(tmp_path, [f"a{i}" for i in range(20)] + ["b.die"] + [f"c{i}" for i in range(20)])
-    shrink = _files(tmp_path, ["d.shrink"], size=4 * hashcore.MAP_MIN)[0]
+    paths = _files(tmp_path, [f"a{i}" for i in range(20)] + ["b.die"] + [f"c{i}" for i in range(20)] + ["d.crash"])
     expected = {p: (p.stat().st_size, _digests(p.read_bytes())) for p in paths}
     pool = hashprocs.ProcessPool(2).start()
-    jobs = [(p, ALGS, p.stat().st_size) for p in [*paths[:10], shrink, *paths[10:]]]
+    jobs = [(p, ALGS, p.stat().st_size) for p in paths]
     outcomes = dict(pool.run(fixity._batches(iter(jobs))))
-    # what read() gives is reported: the half the file was cut to
-    assert outcomes.pop(shrink) == (2 * hashcore.MAP_MIN, _digests(shrink.read_bytes()))
-    assert outcomes == expected
-    assert sorted(pool.deaths, key=str) == sorted([-signal.SIGKILL, -signal.SIGBUS], key=str)
+    assert outcomes == expected  # the dead workers' files, hashed here
+    assert sorted(pool.deaths, key=str) == sorted([-signal.SIGKILL, 70], key=str)
 
 
 # A worker whose answers do not fit: a wrong digest count on "*.garble", an answer to no task on "*.stray".
