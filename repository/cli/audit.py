@@ -137,7 +137,7 @@ def log_cmd(c: Context, verify: bool, tail: int, as_json: bool) -> None:
     With --verify: exit 0 when every line, the chain and its recorded head are intact, 1 when an entry was
     altered, inserted or deleted (including the last one).
     """
-    from ..preservation.audit import verify_log
+    from ..preservation.audit_logcheck import verify_log
 
     with _repo(c) as repo:
         if verify:

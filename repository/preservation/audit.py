@@ -55,6 +55,7 @@ from .audit_checks import (
     scan_copy,
     state_of,
 )
+from .audit_logcheck import verify_log
 from .audit_record import record_results
 from .audit_result import ArchiveResult, AuditRun, archive_events, bc_report, resolve, verdict
 from .audit_select import (
@@ -64,11 +65,10 @@ from .audit_select import (
     Selection,
     catalogued_only,
     due_selection,
-    open_catalog,
     select,
 )
 from .audit_shards import audit_in_shards, use_shards
-from .auditlog import AuditLog, LogHead, LogVerification
+from .auditlog import AuditLog
 from .ids import archive_key
 from .ocfl_inventory import INVENTORY
 from .repair import Repair, apply_repairs, catch_up, plan_copy
@@ -371,19 +371,3 @@ def run_audit(repo: Any, selection: Selection, *, now: datetime, progress: Progr
     if report:
         write_reports(paths, result)
     return result
-
-
-def verify_log(repo: Any) -> LogVerification:  # noqa: ANN401
-    """Check the audit log's chain, its recorded head, and every entry named by a report or catalogue row."""
-    from ..catalog.audits import log_anchors
-    from .audit_report import report_anchors
-
-    anchors = report_anchors(repo.home / "reports")
-    notes: list[str] = []
-    catalog = open_catalog(repo, notes)
-    if catalog is not None:
-        try:
-            anchors += log_anchors(catalog)
-        except HsarError:
-            pass
-    return AuditLog(repo.home / "audit").verify(LogHead(seq, digest) for seq, digest in anchors)

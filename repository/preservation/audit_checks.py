@@ -24,14 +24,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..codes import Issue, issue
 from ..errors import SigningError
 from .ocfl import OcflStore
 from .ocfl_inventory import INVENTORY, SIDECAR, sidecar_for
 from .ocfl_layout import OBJECT_DECLARATION
-from .signing import SIGNATURE_FILE, SIGNATURE_MANIFEST, LockStatus, check_lock
+
+if TYPE_CHECKING:
+    from .signing import LockStatus
 
 PRIMARY = "primary"
 DECLARATION_BYTES = OBJECT_DECLARATION[2:].encode() + b"\n"
@@ -249,6 +251,10 @@ class Evidence:
         return self._locks[key]
 
     def _check_lock(self, state: dict[str, str], vname: str, created: str) -> VersionLock:
+        # imported here, not above: importing pyHanko takes about half a second, and the audit log's check,
+        # report rendering and archive selection need this module without it
+        from .signing import SIGNATURE_FILE, SIGNATURE_MANIFEST, check_lock
+
         if SIGNATURE_MANIFEST not in state or SIGNATURE_FILE not in state:
             return VersionLock(vname, "AUD010", "the version has no signature files")
         manifest = self.read_verified(state[SIGNATURE_MANIFEST])

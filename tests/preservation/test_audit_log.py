@@ -172,3 +172,15 @@ def test_groups_are_appended_in_one_write_with_a_head_per_group(repo, logged, ho
     recorded = json.loads((home / "audit" / "head.json").read_text("utf-8"))
     assert json.loads(logged.read_bytes()[recorded["offset"]:])["kind"] == "c1"
     assert log.append_groups([[], []]) == [heads[2], heads[2]] and log.head() == heads[2]
+
+
+def test_checking_the_log_does_not_import_pyhanko(logged, home):
+    """`hsar audit log --verify` verifies no signature, so it does not pay pyHanko's import (~0.5 s)."""
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom repository.cli import main\nsys.argv = ['hsar', '--home', sys.argv[1], 'audit', 'log',"
+              " '--verify']\ntry:\n    main()\nexcept SystemExit as end:\n    code = end.code\n"
+              "print(code, sorted({m.split('.')[0] for m in sys.modules if m.startswith('pyhanko')}))")
+    out = subprocess.run([sys.executable, "-c", script, str(home)], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "0 []"

@@ -1,0 +1,29 @@
+"""``hsar audit log --verify``: the audit log's chain, its recorded head, and every anchor that names it.
+
+Kept apart from :mod:`.audit` so that checking the log does not import pyHanko (about half a second at
+every start): nothing here verifies a signature.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import HsarError
+from .audit_report import report_anchors
+from .audit_select import open_catalog
+from .auditlog import AuditLog, LogHead, LogVerification
+
+
+def verify_log(repo: Any) -> LogVerification:  # noqa: ANN401
+    """Check the audit log's chain, its recorded head, and every entry named by a report or catalogue row."""
+    from ..catalog.audits import log_anchors
+
+    anchors = report_anchors(repo.home / "reports")
+    notes: list[str] = []
+    catalog = open_catalog(repo, notes)
+    if catalog is not None:
+        try:
+            anchors += log_anchors(catalog)
+        except HsarError:
+            pass
+    return AuditLog(repo.home / "audit").verify(LogHead(seq, digest) for seq, digest in anchors)
