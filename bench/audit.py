@@ -10,7 +10,10 @@ same run and in alternating rounds, it measures:
   runs in shard workers (``audit.processes``), whose CPU is counted and whose signature time is not shown;
 * ``find STORE -type f -print0 | xargs -0 -P2 -n 50 sha512sum`` over the same files;
 * :func:`repository.fixity.iter_hash_jobs` alone over the content files, in worker processes as the audit
-  hashes (to tell hashing from the rest).
+  hashes (to tell hashing from the rest);
+* two bare Python processes reading the same files into hashlib (:func:`plain_hashlib`): the most a
+  hashlib-based program can do with these files here, since reading copies every byte out of the page cache
+  (the ceiling hashes a buffer already in the CPU's cache).
 
 It prints MB/s (10^6 bytes), the ratios audit / sha512sum and audit / ceiling (goal >= 0.9), the time the
 audit spent validating signatures, peak memory, and the same comparison per CPU-second. The store stays in
@@ -142,6 +145,48 @@ def sha512sum(root: Path) -> tuple[float, float]:
     return time.perf_counter() - start, _children_cpu() - cpu
 
 
+_PLAIN = """
+import hashlib, os, sys
+paths = sys.stdin.readline().split("\\0")[:-1]
+buffer = bytearray(1 << 20)
+sys.stdin.readline()  # go
+for path in paths:
+    digest, fd = hashlib.sha512(), os.open(path, os.O_RDONLY)
+    while count := os.readv(fd, (buffer,)):
+        digest.update(memoryview(buffer)[:count])
+    os.close(fd)
+"""
+
+
+def plain_hashlib(root: Path, processes: int = 2) -> float:
+    """MB/s of ``processes`` bare Python processes reading every content file (1 MiB ``readv``) into hashlib
+    sha512, the files split evenly by size, timed from a start signal sent once they are up: what the
+    cores do on these files from the page cache with nothing else to do (the copy out of the page cache
+    included), the most any hashlib-based audit could reach here."""
+    files = sorted(((os.path.getsize(Path(d) / f), str(Path(d) / f)) for d, _dirs, names in os.walk(root)
+                    for f in names if "/content/" in d + "/"), reverse=True)
+    shares: list[list[str]] = [[] for _ in range(processes)]
+    loads = [0] * processes
+    for size, path in files:  # largest first, each to the least loaded process
+        least = loads.index(min(loads))
+        shares[least].append(path)
+        loads[least] += size
+    pool = [subprocess.Popen([sys.executable, "-I", "-S", "-c", _PLAIN], stdin=subprocess.PIPE) for _ in shares]
+    for proc, share in zip(pool, shares, strict=True):
+        assert proc.stdin is not None
+        proc.stdin.write(("".join(p + "\0" for p in share) + "\n").encode())
+        proc.stdin.flush()
+    time.sleep(0.2)  # interpreters up and waiting
+    start = time.perf_counter()
+    for proc in pool:
+        assert proc.stdin is not None
+        proc.stdin.write(b"go\n")
+        proc.stdin.close()
+    for proc in pool:
+        proc.wait()
+    return sum(loads) / MB / (time.perf_counter() - start)
+
+
 def fixity_pipeline(root: Path) -> float:
     """MB/s of :func:`repository.fixity.iter_hash_jobs` alone (2 worker processes) over every content file."""
     from repository.fixity import iter_hash_jobs
@@ -238,10 +283,13 @@ def main() -> None:
         peer_wall, peer_cpu = sha512sum(home / "storage")
         hashing = fixity_pipeline(home / "storage")
         top_last = ceiling(1.0)[0]
+        plain = plain_hashlib(home / "storage")
+        top_plain = ceiling(1.0)[0]
         cold, warm = result["cold"], result["warm"]
         row = {"ceiling": (top + top_after) / 2, "peer": size / MB / peer_wall,
                "cold": cold["bytes"] / MB / cold["seconds"], "warm": warm["bytes"] / MB / warm["seconds"],
                "warm_ceiling": warm["ceiling"], "fixity": hashing, "fixity_ceiling": (top_after + top_last) / 2,
+               "plain": plain, "plain_ceiling": (top_last + top_plain) / 2,
                "ceiling_cpu": top_cpu, "peer_cpu": size / MB / peer_cpu, "cold_cpu": cold["bytes"] / MB / cold["cpu"],
                "load": os.getloadavg()[0]}
         rows.append(row)
@@ -252,6 +300,8 @@ def main() -> None:
         print(f"        warm audit {row['warm']:6.1f} ({warm['seconds']:.2f} s, signatures {_sig(warm)})"
               f" / its ceiling {row['warm_ceiling']:6.1f} = {row['warm'] / row['warm_ceiling']:.2f} | "
               f"fixity.iter_hash_jobs alone {hashing:6.1f} = {hashing / row['fixity_ceiling']:.2f} of its ceiling")
+        print(f"        bare hashlib over these files, 2 processes {plain:6.1f} = {plain / row['plain_ceiling']:.2f} of "
+              f"its ceiling | warm audit / bare hashlib {row['warm'] / plain:.2f}")
         print(f"        MB per CPU-second: hashlib {top_cpu:6.1f} | sha512sum {row['peer_cpu']:6.1f} | hsar audit "
               f"cold {row['cold_cpu']:6.1f} | audit/hashlib {row['cold_cpu'] / top_cpu:.2f}")
         print(f"        CPU seconds: hashing these bytes at the hashlib rate {size / MB / top_cpu:.2f} | audit cold: "
@@ -266,7 +316,8 @@ def main() -> None:
           f"{statistics.median(r['cold'] for r in rows):.1f}, warm {statistics.median(r['warm'] for r in rows):.1f}")
     print(f"ratios, median of {len(rows)} rounds (goal >= 0.9 of the ceiling): audit cold / ceiling "
           f"{ratio('cold', 'ceiling'):.2f}, audit warm / ceiling {ratio('warm', 'warm_ceiling'):.2f}, "
-          f"fixity alone / ceiling {ratio('fixity', 'fixity_ceiling'):.2f}; audit cold / sha512sum -P2 "
+          f"fixity alone / ceiling {ratio('fixity', 'fixity_ceiling'):.2f}, bare hashlib over the files / ceiling "
+          f"{ratio('plain', 'plain_ceiling'):.2f}; audit warm / bare hashlib {ratio('warm', 'plain'):.2f}; audit cold / sha512sum -P2 "
           f"{ratio('cold', 'peer'):.2f}; per CPU-second: audit cold / hashlib {ratio('cold_cpu', 'ceiling_cpu'):.2f}, "
           f"sha512sum / hashlib {ratio('peer_cpu', 'ceiling_cpu'):.2f}")
 

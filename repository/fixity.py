@@ -161,8 +161,7 @@ def iter_hash_jobs(
     worker thread reuses one read buffer for all its files.
 
     With ``processes`` (and ``workers >= 2``) the files are hashed by ``workers`` worker processes instead
-    (:mod:`repository.hashprocs`: they never wait for this interpreter's lock, and map large files instead
-    of copying them), once the jobs ahead hold ``PROCESS_MIN_BYTES`` (by their size hints; a file without
+    (:mod:`repository.hashprocs`: they never wait for this interpreter's lock), once the jobs ahead hold ``PROCESS_MIN_BYTES`` (by their size hints; a file without
     one counts as ``BATCH_BYTES``): less work, or no worker process starting, is hashed on threads. The
     outcomes are the same either way.
     """

@@ -32,8 +32,12 @@ from .hashcore import FileDigest, attempt, read_frame, write_frame
 
 Task = list[tuple[Path, tuple[str, ...]]]
 Outcome = FileDigest | OSError
+REAP_SECONDS = 30.0  # how long a worker whose input was closed may take to end before it is killed
 QUEUED_BYTES = 8 << 20  # a worker takes a second task only while its first is smaller than this
-_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from repository.hashcore import serve; serve()"
+# After serve() (input ended, every answer flushed) the worker leaves without the interpreter's teardown:
+# nothing is left to clean up, and the audit waits for its workers to end.
+_BOOT = ("import os, sys; sys.path.insert(0, sys.argv[1]); from repository.hashcore import serve; serve(); "
+         "os._exit(0)")
 _ROOT = str(Path(__file__).resolve().parent.parent)
 
 
@@ -89,19 +93,29 @@ class _Worker:
         except OSError:  # it died: its reader reports the end, and the task is hashed locally then
             self.alive = False
 
-    def close(self, kill: bool) -> None:
+    def end(self, kill: bool) -> None:
+        """Close its input (it ends after its last answer), or kill it; :meth:`reap` waits for the end."""
         self.alive = False
         with contextlib.suppress(OSError):
             assert self.process.stdin is not None
             self.process.stdin.close()
         if kill:
             self.process.kill()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+
+    def reap(self) -> None:
+        """Wait until it has ended (killed after ``REAP_SECONDS``) and its reader has seen the end of its output.
+
+        The reader's end comes when the process exits, so it is waited for first: a thread join wakes at
+        once, where ``Popen.wait`` with a time-out polls with growing sleeps."""
+        self.reader.join(timeout=REAP_SECONDS)
+        if self.reader.is_alive():
             self.process.kill()
-            self.process.wait()
-        self.reader.join()
+            self.reader.join()
+        self.process.wait()
+
+    def close(self, kill: bool) -> None:
+        self.end(kill)
+        self.reap()
 
 
 class ProcessPool:
@@ -191,7 +205,9 @@ class ProcessPool:
             self._close(kill=self._holding())
 
     def _close(self, kill: bool) -> None:
+        for worker in self.pool:  # all of them end at once
+            worker.end(kill)
         for worker in self.pool:
-            worker.close(kill)
+            worker.reap()
         self.pool = []
 

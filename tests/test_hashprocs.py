@@ -238,3 +238,21 @@ def test_hash_workers_end_when_their_parent_is_killed(tmp_path):
     while any(Path(f"/proc/{p}").exists() for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(Path(f"/proc/{p}").exists() for p in pids)  # input closed: they stop (and init reaps them)
+
+
+def test_workers_end_at_once_when_the_run_ends_and_one_that_does_not_is_killed(tmp_path, monkeypatch):
+    paths = _files(tmp_path, ["a", "b"], size=3000)
+    pool = hashprocs.ProcessPool(2).start()
+    workers = list(pool.pool)
+    assert dict(pool.run(([(p, ALGS)], 3000) for p in paths)) == {p: (3000, _digests(p.read_bytes())) for p in paths}
+    assert [w.process.returncode for w in workers] == [0, 0]  # input closed: they left on their own
+    # a worker that ignores the end of its input is killed once REAP_SECONDS have passed
+    monkeypatch.setattr(hashprocs, "REAP_SECONDS", 0.5)
+    monkeypatch.setattr(hashprocs, "_BOOT", "import sys, time\nsys.path.insert(0, sys.argv[1])\n"
+                        "from repository.hashcore import serve\nserve()\ntime.sleep(600)")
+    stubborn = hashprocs.ProcessPool(2).start()
+    workers = list(stubborn.pool)
+    assert dict(stubborn.run(([(p, ALGS)], 3000) for p in paths)) == {p: (3000, _digests(p.read_bytes()))
+                                                                       for p in paths}
+    assert [w.process.returncode for w in workers] == [-signal.SIGKILL] * 2 and stubborn.pids() == []
+    assert stubborn.deaths == []  # their answers all came: nothing was hashed twice
