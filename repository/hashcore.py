@@ -5,10 +5,10 @@ It imports nothing of hsar but :mod:`repository.errors` (and nothing outside the
 audit. One read loop (:func:`feed`) serves every stream; :func:`hash_path` opens a file safely and hashes it.
 
 Worker processes read files with ``read()`` into a reused buffer, like threads. They used to map files of
-32 KiB or more instead (no copy out of the page cache), but measured alternately on the audit benchmark's
-store, in the same worker processes, reading was faster: 0.90-0.92 of the two-core hashlib ceiling against
-0.84-0.87 mapped (docs/BENCHMARKS.md, fourth session); and a file that shrinks under a mapping kills the
-reader with SIGBUS, which a ``read()`` reports as a short file.
+32 KiB or more instead (no copy out of the page cache), but in three alternating comparisons in the same
+worker processes on the audit benchmark's store, reading was as fast (0.84 of the two-core hashlib ceiling
+both ways) or faster (0.90-0.92 against 0.84-0.87): docs/BENCHMARKS.md, fourth session. And a file that
+shrinks under a mapping kills the reader with SIGBUS, where ``read()`` reports a short file.
 """
 
 from __future__ import annotations
