@@ -43,6 +43,7 @@ from typing import Any
 from ..codes import issue
 from ..errors import HsarError, PreservationError, UsageError
 from ..fixity import iter_hash_jobs
+from . import signing  # noqa: F401 - see below
 from .audit_checks import (
     Copy,
     CopyScan,
@@ -73,6 +74,10 @@ from .ids import archive_key
 from .ocfl_inventory import INVENTORY
 from .repair import Repair, apply_repairs, catch_up, plan_copy
 from .replica import open_copies
+
+# ``signing`` (pyHanko, about half a second to import) is loaded with this module although only
+# audit_checks calls it: shard workers fork from this process and share it instead of each importing it,
+# and the first lock check of a run does not wait for the import.
 
 Progress = Callable[[int, int, int, str], None]  # (archives done, archives selected, bytes hashed, object id)
 PREMIS_PATH = "metadata/premis.xml"
