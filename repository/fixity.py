@@ -161,9 +161,9 @@ def iter_hash_jobs(
     worker thread reuses one read buffer for all its files.
 
     With ``processes`` (and ``workers >= 2``) the files are hashed by ``workers`` worker processes instead
-    (:mod:`repository.hashprocs`: they never wait for this interpreter's lock), once the jobs ahead hold ``PROCESS_MIN_BYTES`` (by their size hints; a file without
-    one counts as ``BATCH_BYTES``): less work, or no worker process starting, is hashed on threads. The
-    outcomes are the same either way.
+    (:mod:`repository.hashprocs`: they never wait for this interpreter's lock), once the jobs ahead hold
+    ``PROCESS_MIN_BYTES`` (by their size hints; a file without one counts as ``BATCH_BYTES``): less work, or
+    no worker process starting, is hashed on threads. The outcomes are the same either way.
     """
     checked = ((job[0] if isinstance(job[0], Path) else Path(job[0]), check_algorithms(job[1]),
                 job[2] if len(job) > 2 else None) for job in jobs)

@@ -13,7 +13,8 @@ while the other worker is idle).
 
 A worker that dies (killed, out of memory, crashed), or whose answer does not fit its task (it is then
 killed), costs nothing but time: the files it held are hashed here, that outcome is the one reported, and a
-new worker takes its place (up to one replacement per worker; then the rest is hashed here). If no worker can be started at all, :class:`WorkersUnavailable` lets the caller use threads.
+new worker takes its place (up to one replacement per worker; then the rest is hashed here). If no worker
+can be started at all, :class:`WorkersUnavailable` lets the caller use threads.
 """
 
 from __future__ import annotations
@@ -103,9 +104,9 @@ class _Worker:
             self.process.kill()
 
     def reap(self) -> None:
-        """Wait until it has ended (killed after ``REAP_SECONDS``) and its reader has seen the end of its output.
+        """Wait until it has ended (killed after ``REAP_SECONDS``) and its reader has seen its output end.
 
-        The reader's end comes when the process exits, so it is waited for first: a thread join wakes at
+        That end comes when the process exits, so the reader is waited for first: a thread's join wakes at
         once, where ``Popen.wait`` with a time-out polls with growing sleeps."""
         self.reader.join(timeout=REAP_SECONDS)
         if self.reader.is_alive():
