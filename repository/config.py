@@ -35,6 +35,8 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("repository.name", str, "住房保障档案库", "本库名称", "Name of this repository"),
     Setting("repository.institution", str, "示范市住房保障中心", "保管机构名称", "Holding institution"),
+    Setting("repository.contact", str, "", "保管机构联系地址（URI 或电子邮箱），记入每个 OCFL 版本的 user.address",
+            "Holding institution's contact (URI or e-mail), the user address of every OCFL version"),
     Setting("repository.divisions", str, "", "行政区划树数据文件（JSON）；空则用内置示范市",
             "Division tree data file (JSON); empty means the bundled demo city"),
     Setting("limits.max_unpacked_bytes", int, 20 * 1024**3, "压缩包解压后总大小上限（字节）",

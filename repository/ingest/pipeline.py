@@ -278,9 +278,9 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
         files = build_version(prepared, merged, previous, version=version, now=now,
                               institution=repo.cfg["repository.institution"], signer=repo.signer)
     _write_intent(repo, archive.identifier, version)
-    result = repo.store.add_version(oid, files, staging=repo.staging, message=_message(prepared),
-                                    user=(repo.cfg["repository.institution"], None), created=now, move=True,
-                                    expected_head=head)
+    user = (repo.cfg["repository.institution"], repo.cfg["repository.contact"] or None)
+    result = repo.store.add_version(oid, files, staging=repo.staging, message=_message(prepared), user=user,
+                                    created=now, move=True, expected_head=head)
     if ahead is not None:
         _remember_texts(prepared, ahead)
     _record(repo, archive.identifier, ahead)  # the intent stays until the index batch is committed

@@ -333,3 +333,26 @@ def test_ingest_writes_each_new_version_to_the_replicas(demo, home, tmp_path):
     assert (replica.object_root(oid) / "inventory.json").read_bytes() == primary_inventory
     assert validate_with_ocfl_py(replica_root) == []
     assert validate_with_ocfl_py(replica.object_root(oid)) == []
+
+
+def test_versions_name_the_institution_and_its_contact_address(demo, home):
+    """OCFL W008: a version's user SHOULD have an address; repository.contact supplies it (an e-mail
+    becomes a mailto: URI). Without it the user is the institution alone, and ocfl-py warns."""
+    from repository.preservation.ocfl_validate import validate_with_ocfl_py
+
+    original, supplement = demo.first_with_supplement()
+    with Repository.open(home) as repo:
+        [first] = ingest(repo, [original])
+        oid = object_id(first.archive_id)
+        root = repo.store.object_root(oid)
+    assert json.loads((root / "inventory.json").read_text("utf-8"))["versions"]["v1"]["user"] == {
+        "name": "示范市住房保障中心"}
+    assert any("W008" in w for w in validate_with_ocfl_py(root, warnings=True))
+    toml = home / "hsar.toml"
+    toml.write_text(toml.read_text("utf-8").replace('contact = ""', 'contact = "archives@example.gov.cn"', 1),
+                    "utf-8")
+    with Repository.open(home) as repo:
+        assert [o.status for o in ingest(repo, [supplement])] == ["ingested"]
+    versions = json.loads((root / "inventory.json").read_text("utf-8"))["versions"]
+    assert versions["v2"]["user"] == {"name": "示范市住房保障中心", "address": "mailto:archives@example.gov.cn"}
+    assert not any("v2" in w and "W008" in w for w in validate_with_ocfl_py(root, warnings=True))
