@@ -138,7 +138,8 @@ class ProcessPool:
         try:
             if not sys.executable:
                 raise OSError("no Python executable to start hash workers with")
-            self.pool = [_Worker(n, self.done) for n in range(self.workers)]
+            for number in range(self.workers):  # one by one: those already started are ended if one fails
+                self.pool.append(_Worker(number, self.done))
         except OSError as exc:
             self._close(kill=True)
             raise WorkersUnavailable(f"hash worker processes unavailable: {exc}") from exc

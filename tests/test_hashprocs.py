@@ -182,6 +182,22 @@ def test_no_worker_process_means_threads(tmp_path, monkeypatch):
     assert outcomes == {p: (1000, _digests(p.read_bytes())) for p in paths}
 
 
+def test_a_worker_that_cannot_start_ends_those_already_started(monkeypatch):
+    started = []
+    real_popen = hashprocs.subprocess.Popen
+
+    def popen(*args, **kwargs):
+        if started:
+            raise OSError(11, "Resource temporarily unavailable")  # the second fork fails
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(hashprocs.subprocess, "Popen", popen)
+    with pytest.raises(hashprocs.WorkersUnavailable):
+        hashprocs.ProcessPool(2).start()
+    assert len(started) == 1 and started[0].returncode is not None  # ended and reaped, not left behind
+
+
 def test_small_work_is_hashed_on_threads_and_large_work_in_processes(tmp_path, monkeypatch):
     started = []
     real_start = hashprocs.ProcessPool.start
