@@ -145,6 +145,12 @@ def sha512sum(root: Path) -> tuple[float, float]:
     return time.perf_counter() - start, _children_cpu() - cpu
 
 
+def content_files(root: Path) -> list[tuple[Path, int]]:
+    """Every content file of the store with its size, in walk order."""
+    paths = [Path(d) / f for d, _dirs, names in os.walk(root) for f in names if "/content/" in d + "/"]
+    return [(p, p.stat().st_size) for p in paths]
+
+
 _PLAIN = """
 import hashlib, os, sys
 paths = sys.stdin.readline().split("\\0")[:-1]
@@ -163,13 +169,11 @@ def plain_hashlib(root: Path, processes: int = 2) -> float:
     sha512, the files split evenly by size, timed from a start signal sent once they are up: what the
     cores do on these files from the page cache with nothing else to do (the copy out of the page cache
     included), the most any hashlib-based audit could reach here."""
-    files = sorted(((os.path.getsize(Path(d) / f), str(Path(d) / f)) for d, _dirs, names in os.walk(root)
-                    for f in names if "/content/" in d + "/"), reverse=True)
     shares: list[list[str]] = [[] for _ in range(processes)]
     loads = [0] * processes
-    for size, path in files:  # largest first, each to the least loaded process
-        least = loads.index(min(loads))
-        shares[least].append(path)
+    for path, size in sorted(content_files(root), key=lambda file: -file[1]):  # largest first, each to
+        least = loads.index(min(loads))  # the least loaded process
+        shares[least].append(str(path))
         loads[least] += size
     pool = [subprocess.Popen([sys.executable, "-I", "-S", "-c", _PLAIN], stdin=subprocess.PIPE) for _ in shares]
     for proc, share in zip(pool, shares, strict=True):
@@ -191,11 +195,10 @@ def fixity_pipeline(root: Path) -> float:
     """MB/s of :func:`repository.fixity.iter_hash_jobs` alone (2 worker processes) over every content file."""
     from repository.fixity import iter_hash_jobs
 
-    paths = [Path(d) / f for d, _dirs, files in os.walk(root) for f in files if "/content/" in d + "/"]
-    sizes = [p.stat().st_size for p in paths]  # the audit knows them from its scan: same batching
-    size = sum(sizes)
+    files = content_files(root)  # with sizes: the audit knows them from its scan, so the same batching
+    size = sum(n for _path, n in files)
     start = time.perf_counter()
-    jobs = ((p, ("sha512",), n) for p, n in zip(paths, sizes, strict=True))
+    jobs = ((p, ("sha512",), n) for p, n in files)
     for _path, outcome in iter_hash_jobs(jobs, 2, processes=True):
         assert not isinstance(outcome, OSError)
     return size / MB / (time.perf_counter() - start)

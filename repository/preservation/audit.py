@@ -10,11 +10,12 @@ format policy for the PUIDs recorded in PREMIS. See :mod:`.audit_checks` (what i
 
 Throughput: files of all selected archives stream through one pool of ``audit.workers`` hash worker
 processes (``audit.hashing``; :func:`repository.fixity.iter_hash_jobs` and :mod:`repository.hashprocs`:
-small files in batches, no wait for this interpreter's lock), so both cores stay busy
-hashing across archive boundaries and while this process checks signatures and writes records; an archive
-is judged, repaired and recorded as soon as its last file is hashed while the pool hashes the next ones.
-Memory is bounded by the files in flight and one archive's listing. A large selection (many small archives: the per-archive Python work, not hashing, sets the pace) is
-audited in shards by ``audit.processes`` forked workers, recorded here (:mod:`.audit_shards`).
+small files in batches, no wait for this interpreter's lock), so both cores stay busy hashing across
+archive boundaries and while this process checks signatures and writes records; an archive is judged,
+repaired and recorded as soon as its last file is hashed while the pool hashes the next ones. Memory is
+bounded by the files in flight and one archive's listing. A large selection (many small archives: the
+per-archive Python work, not hashing, sets the pace) is audited in shards by ``audit.processes`` forked
+workers, recorded here (:mod:`.audit_shards`).
 
 ``--due`` (:func:`due_selection`) spreads the work over ``audit.interval_days``: oldest-checked first, each
 archive when it is within half a run of its interval, up to ``audit.budget_bytes`` per run (0: the store's

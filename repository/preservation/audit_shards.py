@@ -7,7 +7,8 @@ run forks its workers before any thread of its own is running; each worker audit
 archives exactly as the in-process run does (scan, hash on ``audit.workers`` threads, judge, repair) but
 records nothing. The parent appends every result to the hash-chained audit log and the catalogue, shard by
 shard in the order of the selection (one log write and one transaction per shard), so both keep a single
-writer. A time budget (``audit.budget_seconds``) or a stop request ends the run between shards. Where ``fork`` is unavailable the run stays in-process.
+writer. A time budget (``audit.budget_seconds``) or a stop request ends the run between shards. Where
+``fork`` is unavailable the run stays in-process.
 """
 
 from __future__ import annotations

@@ -21,16 +21,18 @@ forward and the catalogue can be rebuilt from storage alone. Repair from a repli
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from lxml import etree
 
 from .. import SOFTWARE, __version__
 from ..errors import PreservationError
+
+T = TypeVar("T")
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -335,25 +337,23 @@ def _premis_root(data: bytes) -> etree._Element:
     return root
 
 
+def _read_all(root: etree._Element, tag: str, parse: Callable[[etree._Element], T]) -> list[T]:
+    try:
+        return [parse(e) for e in root.iterfind(f"premis:{tag}", NSMAP)]
+    except ValueError as exc:
+        raise PreservationError(f"PREMIS value cannot be read: {exc}") from None
+
+
 def parse_premis(data: bytes) -> tuple[list[PremisObject], list[PremisEvent], list[PremisAgent]]:
     """Objects, events and agents of a document written by :func:`render_premis`."""
     root = _premis_root(data)
-    try:
-        objects = [_parse_object(e) for e in root.iterfind("premis:object", NSMAP)]
-        events = [_parse_event(e) for e in root.iterfind("premis:event", NSMAP)]
-        agents = [_parse_agent(e) for e in root.iterfind("premis:agent", NSMAP)]
-    except ValueError as exc:
-        raise PreservationError(f"PREMIS value cannot be read: {exc}") from None
-    return objects, events, agents
+    return (_read_all(root, "object", _parse_object), _read_all(root, "event", _parse_event),
+            _read_all(root, "agent", _parse_agent))
 
 
 def parse_premis_objects(data: bytes) -> list[PremisObject]:
     """The objects alone (what the audit's format check needs; the events are most of a long history)."""
-    root = _premis_root(data)
-    try:
-        return [_parse_object(e) for e in root.iterfind("premis:object", NSMAP)]
-    except ValueError as exc:
-        raise PreservationError(f"PREMIS value cannot be read: {exc}") from None
+    return _read_all(_premis_root(data), "object", _parse_object)
 
 
 def _parse_object(element: etree._Element) -> PremisObject:
