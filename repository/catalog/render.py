@@ -1,8 +1,9 @@
 """Plain-text form of an :class:`~repository.catalog.views.ArchiveView`, for ``hsar show`` without ``--json``.
 
-Resident identity numbers (GB 11643) are masked unless ``reveal_ids`` is given, wherever they stand (also
-inside a title or an event detail): 个人隐私 must not leak by default. ``hsar show`` reveals them to the
-archivist and masks them with ``--mask``.
+Labels follow the interface language (``zh``, the default, or ``en``); the archive's own values (titles,
+names, addresses, material subtypes) are shown as recorded. Resident identity numbers (GB 11643) are masked
+unless ``reveal_ids`` is given, wherever they stand (also inside a title or an event detail): 个人隐私 must not
+leak by default. ``hsar show`` reveals them to the archivist and masks them with ``--mask``.
 """
 
 from __future__ import annotations
@@ -12,39 +13,76 @@ from ..privacy import mask_text
 from .views import ArchiveView
 
 TYPE_LABELS = {ArchiveType.HOUSEHOLD: "住房保障对象档案", ArchiveType.UNIT: "住房保障房源档案"}
+TYPE_LABELS_EN = {ArchiveType.HOUSEHOLD: "household archive", ArchiveType.UNIT: "housing-unit archive"}
+
+#: label -> (zh, en); the English forms say what the Chinese archival term names.
+LABELS: dict[str, tuple[str, str]] = {
+    "type": ("类型", "type"), "division": ("行政区划", "division"), "institution": ("保管机构", "institution"),
+    "reference": ("档号", "reference code"), "fonds": ("全宗号", "fonds"), "year": ("年度", "year"),
+    "retention": ("保管期限", "retention"), "access": ("利用", "access"), "span": ("起止", "dates"),
+    "head": ("户主", "head of household"), "members": ("成员", "members"), "none": ("无", "none"),
+    "status": ("状态", "status"), "since": ("自", "since"), "security": ("保障方式", "security type"),
+    "income": ("收入", "income"), "address": ("住址", "address"), "unit_address": ("地址", "address"),
+    "source": ("来源", "source"), "ownership": ("产权", "ownership"), "volume": ("案卷", "volume"),
+    "catalogue": ("目录号", "catalogue"), "volume_no": ("案卷号", "volume number"), "box": ("盒号", "box"),
+    "items": ("材料 (items by class):", "items by class:"), "count": ("件", "items"), "pages": ("页", "pages"),
+    "p_cat": ("目录", "cat. "), "p_vol": ("卷", "vol. "), "p_item": ("件", "item "), "p_page": ("页", "pp. "),
+    "p_box": ("盒", "box "), "versions": ("版本 (versions):", "versions:"), "files": ("文件", "files"),
+    "events": ("事件 (events):", "events:"), "relations": ("关联 (relations):", "relations:"),
+    "uncatalogued": ("(未编目)", "(not catalogued)"),
+}
+RETENTION_EN = {"Y": "permanent", "D30": "long-term (30 years)", "D10": "short-term (10 years)"}
+STATUS_EN = {"waiting": "waiting", "provided": "provided", "exited": "exited"}
 
 
-def _description(view: ArchiveView) -> list[str]:
+class _Labels:
+    def __init__(self, lang: str) -> None:
+        self.en = lang == "en"
+
+    def __getattr__(self, key: str) -> str:
+        zh, en = LABELS[key]
+        return en if self.en else zh
+
+
+def _description(view: ArchiveView, t: _Labels) -> list[str]:
     a = view.archive
+    kind = (TYPE_LABELS_EN if t.en else TYPE_LABELS).get(a.type, a.type.value)
+    retention = RETENTION_EN[a.retention.value] if t.en else RETENTION_LABELS[a.retention]
     lines = [
         f"{a.title}  [{a.identifier}]",
-        f"  类型 {TYPE_LABELS.get(a.type, a.type.value)}  行政区划 {a.division}  保管机构 {a.institution}",
-        f"  档号 {a.reference_code}  全宗号 {a.fonds}  年度 {a.year}  保管期限 {RETENTION_LABELS[a.retention]}"
-        f"  利用 {a.access.value}  起止 {a.start}–{a.end or ''}",
+        f"  {t.type} {kind}  {t.division} {a.division}  {t.institution} {a.institution}",
+        f"  {t.reference} {a.reference_code}  {t.fonds} {a.fonds}  {t.year} {a.year}  {t.retention} {retention}"
+        f"  {t.access} {a.access.value}  {t.span} {a.start}–{a.end or ''}",
     ]
     if (h := a.household) is not None:
-        members = "、".join(f"{m.name}({m.relation}, {m.resident_id})" for m in h.members) or "无"
-        lines.append(f"  户主 {h.head.name} ({h.head.resident_id})  成员 {members}")
-        status = f"{STATUS_LABELS[h.status.status]} 自 {h.status.since}" if h.statuses else "-"
-        lines.append(f"  状态 {status}  保障方式 {h.security_type}  收入 {h.income_band}  住址 {h.address}")
+        members = "、".join(f"{m.name}({m.relation}, {m.resident_id})" for m in h.members) or t.none
+        lines.append(f"  {t.head} {h.head.name} ({h.head.resident_id})  {t.members} {members}")
+        if h.statuses:
+            label = STATUS_EN[h.status.status.value] if t.en else STATUS_LABELS[h.status.status]
+            status = f"{label} {t.since} {h.status.since}"
+        else:
+            status = "-"
+        lines.append(f"  {t.status} {status}  {t.security} {h.security_type}  {t.income} {h.income_band}"
+                     f"  {t.address} {h.address}")
     if (u := a.unit) is not None:
         lines.append(f"  {u.project} {u.estate} {u.building}栋{u.entrance}单元{u.room}室  {u.layout} {u.area}m²"
-                     f"  {u.housing_type}  来源 {u.source}  产权 {u.ownership}")
-        lines.append(f"  地址 {u.address}")
+                     f"  {u.housing_type}  {t.source} {u.source}  {t.ownership} {u.ownership}")
+        lines.append(f"  {t.unit_address} {u.address}")
     v = a.volume
-    lines.append(f"  案卷 目录号 {v.catalogue} 案卷号 {v.number} 盒号 {v.box} {v.shelf}")
+    lines.append(f"  {t.volume} {t.catalogue} {v.catalogue} {t.volume_no} {v.number} {t.box} {v.box} {v.shelf}")
     return lines
 
 
-def _items(view: ArchiveView) -> list[str]:
-    lines = ["材料 (items by class):"]
+def _items(view: ArchiveView, t: _Labels) -> list[str]:
+    lines = [t.items]
     for group in view.items_by_class:
-        lines.append(f"  {group.label} ({group.material_class.value}): {len(group.items)} 件")
+        lines.append(f"  {group.label} ({group.material_class.value}): {len(group.items)} {t.count}")
         for i in group.items:
             p = i.paper
-            lines.append(f"    {i.number:>3} {i.subtype} 《{i.title}》 {i.date} {i.pages}页  "
-                         f"目录{p.catalogue} 卷{p.volume} 件{p.item} 页{p.page_start}-{p.page_end} 盒{p.box} {p.shelf}"
-                         f"  [{i.version_added}]")
+            pages = f"{t.pages} {i.pages}" if t.en else f"{i.pages}{t.pages}"
+            lines.append(f"    {i.number:>3} {i.subtype} 《{i.title}》 {i.date} {pages}  "
+                         f"{t.p_cat}{p.catalogue} {t.p_vol}{p.volume} {t.p_item}{p.item} "
+                         f"{t.p_page}{p.page_start}-{p.page_end} {t.p_box}{p.box} {p.shelf}  [{i.version_added}]")
     return lines
 
 
@@ -52,23 +90,25 @@ def _join(*parts: str | None) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _rest(view: ArchiveView) -> list[str]:
-    lines = ["版本 (versions):"]
+def _rest(view: ArchiveView, t: _Labels) -> list[str]:
+    lines = [t.versions]
     lines += [f"  {v.number} {v.created:%Y-%m-%d %H:%M:%SZ}  {v.file_count} files {v.bytes} bytes"
               f"  {v.message}  {v.sip_name}  {(v.checks or {}).get('result', '')}" for v in view.versions]
-    lines.append(f"文件 (files of {view.head_version}, {view.total_bytes} bytes):")
+    lines.append(f"{t.files} (files of {view.head_version}, {view.total_bytes} bytes):" if not t.en
+                 else f"files of {view.head_version} ({view.total_bytes} bytes):")
     lines += ["  " + _join(f.path, str(f.size), f.puid or "-", f.format_name, f.format_version, f.policy)
               for f in view.files]
-    lines.append("事件 (events):")
+    lines.append(t.events)
     lines += ["  " + _join(f"{e.datetime:%Y-%m-%d %H:%M:%SZ}", e.type, e.outcome, e.agent, e.object_path,
                            f"[{e.version}]") for e in view.events]
-    lines.append("关联 (relations):")
-    lines += [f"  {'→' if r.direction == 'out' else '←'} {r.type} {r.other} {r.other_title or '(未编目)'}"
-              f" {r.start}–{r.end or ''}" for r in view.relations] or ["  无"]
+    lines.append(t.relations)
+    lines += [f"  {'→' if r.direction == 'out' else '←'} {r.type} {r.other} {r.other_title or t.uncatalogued}"
+              f" {r.start}–{r.end or ''}" for r in view.relations] or [f"  {t.none}"]
     return lines
 
 
-def render_text(view: ArchiveView, reveal_ids: bool = False) -> str:
-    """What ``hsar show ARCHIVE_ID`` prints."""
-    text = "\n".join(_description(view) + _items(view) + _rest(view)) + "\n"
+def render_text(view: ArchiveView, reveal_ids: bool = False, lang: str = "zh") -> str:
+    """What ``hsar show ARCHIVE_ID`` prints, with labels in ``lang`` (``zh`` or ``en``)."""
+    t = _Labels(lang)
+    text = "\n".join(_description(view, t) + _items(view, t) + _rest(view, t)) + "\n"
     return text if reveal_ids else mask_text(text)

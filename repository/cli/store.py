@@ -132,7 +132,7 @@ def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
 
         emit_json(mask_value(view.to_dict()) if mask else view.to_dict())
     else:
-        click.echo(render_text(view, reveal_ids=not mask))
+        click.echo(render_text(view, reveal_ids=not mask, lang=c.lang))
 
 
 @cli.command("rebuild-catalog")

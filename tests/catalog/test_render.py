@@ -26,3 +26,20 @@ def test_text_show_has_every_section_and_masks_ids(records, build):
 def test_mask_resident_id():
     assert mask_resident_id("11010519491231002X") == "110105********002X"
     assert mask_resident_id("12345") == "*****"
+
+
+def test_text_show_in_english_has_english_labels_and_recorded_values(records, build):
+    with Catalog("sqlite://") as catalog:
+        catalog.create()
+        for rec in records.values():
+            catalog.record_version(rec)
+        view = catalog.show(build.HH)
+    text = render_text(view, lang="en")
+    for needle in ("王建国户住房保障档案", "reference code J001-ZF·2021-Y-0001", "status provided since 2021-06-18",
+                   "retention permanent", "items by class:", "申请材料 (application): 2 items",
+                   "vol. 2023-0007 item 4 pp. 2-4 box H-0102 1库3排2柜4格", "versions:", "events:", "relations:",
+                   "head of household"):
+        assert needle in text, needle
+    for chinese_label in ("档号", "状态", "材料 (items", "版本", "事件", "关联", "户主", "保管期限"):
+        assert chinese_label not in text, chinese_label
+    assert "110105********002X" in text and "11010519491231002X" not in text

@@ -42,3 +42,12 @@ def test_show_reveals_ids_to_the_archivist_and_masks_them_on_request(ingested_ho
     view = json.loads(_show(ingested_home, archive_id, "--json", "--mask"))
     assert view["description"]["household"]["head"]["resident_id"] == mask_resident_id(ids[0])
     assert view["identifier"] == archive_id and view["paper_references"]["volume"]  # nothing else is lost
+
+
+def test_show_speaks_the_interface_language(ingested_home: Path) -> None:
+    archive_id, _ids = _household_ids(ingested_home)
+    chinese = _show(ingested_home, archive_id)
+    result = CliRunner().invoke(cli, ["--home", str(ingested_home), "--lang", "en", "show", archive_id])
+    assert result.exit_code == 0, result.output
+    assert "档号" in chinese and "版本 (versions):" in chinese
+    assert "reference code" in result.output and "versions:" in result.output and "档号" not in result.output
