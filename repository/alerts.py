@@ -40,7 +40,8 @@ class AlertOutcome:
 
 def alert_subject(summary: Mapping[str, Any]) -> str:
     counts = summary.get("counts", {})
-    return (f"[hsar] 审计发现问题 audit found problems: {counts.get('failed', 0)} 失败 failed, "
+    return (f"[{summary.get('repository') or 'hsar'}] 审计发现问题 audit found problems: "
+            f"{counts.get('failed', 0)} 失败 failed, "
             f"{counts.get('repaired', 0)} 已修复 repaired ({summary.get('run_id', '?')})")
 
 

@@ -33,7 +33,8 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("repository.name", str, "住房保障档案库", "本库名称", "Name of this repository"),
+    Setting("repository.name", str, "住房保障档案库", "本库名称（审计报告与告警标题中）",
+            "Name of this repository (in audit reports and alert subjects)"),
     Setting("repository.institution", str, "示范市住房保障中心", "保管机构名称", "Holding institution"),
     Setting("repository.contact", str, "", "保管机构联系地址（URI 或电子邮箱），记入每个 OCFL 版本的 user.address",
             "Holding institution's contact (URI or e-mail), the user address of every OCFL version"),
@@ -65,7 +66,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("audit.budget_bytes", int, 0, "每次 --due 审计最多读取字节数（0 为按间隔平均分配）",
             "Most bytes one --due run reads (0 spreads the interval evenly)"),
     Setting("audit.budget_seconds", int, 0, "每次 --due 审计最长时间（秒，0 不限）", "Longest --due run (seconds, 0 = none)"),
-    Setting("audit.workers", int, 2, "审计并行哈希的线程或进程数", "Audit hashing threads or processes"),
+    Setting("audit.workers", int, 2, "并行哈希的线程或进程数（审计；接收时也用于包校验与格式识别）",
+            "Threads or processes hashing in parallel (the audit; ingest also uses it to validate a bag and "
+            "identify its formats)"),
     Setting("audit.hashing", str, "processes", "审计哈希方式：processes（独立进程，默认）或 threads（线程）",
             "How the audit hashes: processes (worker processes, the default) or threads", ("processes", "threads")),
     Setting("audit.processes", int, 2, "档案较多时分片并行审计的进程数（1 为单进程）",

@@ -35,7 +35,12 @@ def test_command_receives_the_summary_on_stdin_and_in_its_environment(tmp_path):
     assert got["stdin"] == SUMMARY
     assert got["env"]["HSAR_AUDIT_FAILED"] == "1" and got["env"]["HSAR_AUDIT_REPAIRED"] == "1"
     assert got["env"]["HSAR_AUDIT_OK"] == "0" and got["env"]["HSAR_AUDIT_REPORT"] == "/srv/hsar/reports/a.html"
-    assert "审计发现问题" in got["env"]["HSAR_ALERT_SUBJECT"]
+    assert got["env"]["HSAR_ALERT_SUBJECT"].startswith("[hsar] 审计发现问题")  # no repository name given
+
+
+def test_the_subject_names_the_repository():
+    subject = alerts.alert_subject({**SUMMARY, "repository": "南京市住房保障档案库"})
+    assert subject.startswith("[南京市住房保障档案库] 审计发现问题") and "1 失败 failed" in subject
 
 
 @pytest.mark.parametrize("command, expected", [

@@ -360,7 +360,8 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
             run.opener.join()  # never left running past the run (it sets the repository's catalogue)
     return AuditRun(run.run_id, selection.mode, now, run.at(),
                     tuple((c.label, str(c.root), c.error) for c in copies), archives, tuple(issues + more),
-                    tuple(run.notes), len(ids), run.skipped, run.log.head())
+                    tuple(run.notes), len(ids), run.skipped, run.log.head(),
+                    repository=repo.cfg["repository.name"])
 
 
 def run_audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress | None = None,  # noqa: ANN401

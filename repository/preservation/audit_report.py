@@ -59,7 +59,8 @@ def _archive_rows(archive: ArchiveResult) -> str:
 
 def render_html(run: AuditRun) -> str:
     counts = run.counts()
-    summary = [("运行 run", run.run_id), ("方式 mode", run.mode), ("开始 started", run.started.isoformat()),
+    summary = [("仓库 repository", run.repository or "-"), ("运行 run", run.run_id), ("方式 mode", run.mode),
+               ("开始 started", run.started.isoformat()),
                ("结束 finished", run.finished.isoformat()), ("结论 verdict", "全部完好 all intact" if run.ok
                                                                else "发现问题 problems found"),
                ("完好 intact", counts["intact"]), ("已修复 repaired", counts["repaired"]), ("失败 failed", counts["failed"]),
@@ -74,7 +75,8 @@ def render_html(run: AuditRun) -> str:
     alerts = "".join(f"<li>{_e(a.channel)}: {'成功 ok' if a.ok else '失败 failed'} {_e(a.detail)}</li>"
                      for a in run.alerts)
     details = "".join(_archive_rows(a) for a in run.archives if a.result != "intact")
-    return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>hsar 审计报告 {_e(run.run_id)}"
+    return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
+            f"<title>{_e(run.repository or 'hsar')} 审计报告 {_e(run.run_id)}"
             f"</title><style>{_STYLE}</style></head><body><h1>定期检查报告 Audit report</h1>"
             f"<table>{head_rows}</table><h2>副本 Copies</h2><ul>{copies}</ul>"
             + (f"<h2>运行问题 Run issues</h2><ul>{issues}</ul>" if issues else "")

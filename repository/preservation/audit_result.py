@@ -157,6 +157,7 @@ class AuditRun:
     log_head: LogHead | None = None
     reports: tuple[str, ...] = ()
     alerts: tuple[Any, ...] = ()  # repository.alerts.AlertOutcome
+    repository: str = ""  # repository.name, in reports and alerts (one mailbox may serve several homes)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(RESULTS, 0)
@@ -183,7 +184,7 @@ class AuditRun:
     def summary(self, lang: str = "zh") -> dict[str, Any]:
         """The short form sent to alerts and printed by the CLI."""
         return {
-            "run_id": self.run_id, "mode": self.mode, "ok": self.ok, "started": self.started.isoformat(),
+            "repository": self.repository, "run_id": self.run_id, "mode": self.mode, "ok": self.ok, "started": self.started.isoformat(),
             "finished": self.finished.isoformat(), "counts": self.counts(), "archives_checked": len(self.archives),
             "selected": self.selected, "skipped": self.skipped, "files_checked": self.files_checked,
             "bytes_checked": self.bytes_checked, "seconds": round(self.seconds, 3),

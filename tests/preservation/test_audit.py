@@ -52,7 +52,9 @@ def test_intact_run_is_recorded_reported_and_logged(repo, home):
     json_report, html_report = (Path(p) for p in run.reports)
     data = json.loads(json_report.read_text("utf-8"))
     assert data["log_head"] == run.log_head.to_dict() and len(data["archives"]) == 2
-    assert "定期检查报告" in html_report.read_text("utf-8")
+    assert data["repository"] == repo.cfg["repository.name"] == "住房保障档案库"  # the default name
+    page = html_report.read_text("utf-8")
+    assert "定期检查报告" in page and "<title>住房保障档案库 审计报告" in page
     from repository.catalog.audits import last_checked, log_anchors
 
     seen = last_checked(repo.catalog)
