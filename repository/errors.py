@@ -58,5 +58,11 @@ class SearchError(HsarError):
     code = "SEARCH"
 
 
-class QuerySyntaxError(SearchError):
+class SearchRequestError(SearchError, UsageError):
+    """A search request that cannot be served as asked (unknown facet or sort, page out of range): exit 2."""
+
+    code = "SEARCH"
+
+
+class QuerySyntaxError(SearchRequestError):
     code = "QUERY"

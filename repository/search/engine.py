@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SearchError
+from ..errors import SearchError, SearchRequestError
 from . import hits as hit_rendering
 from .documents import SearchDocument
 from .plan import Node, build, match_spec
@@ -104,15 +104,15 @@ class SearchEngine(ABC):
 
 def _check(request: SearchRequest) -> list[str]:
     if request.page < 1 or not 1 <= request.per_page <= MAX_PER_PAGE:
-        raise SearchError(f"page must be 1 or more and per_page 1..{MAX_PER_PAGE}")
+        raise SearchRequestError(f"page must be 1 or more and per_page 1..{MAX_PER_PAGE}")
     if request.page * request.per_page > MAX_WINDOW:
-        raise SearchError(f"results beyond the first {MAX_WINDOW} are not served: narrow the search")
+        raise SearchRequestError(f"results beyond the first {MAX_WINDOW} are not served: narrow the search")
     if request.sort not in (None, "", "relevance", *SORTS):
-        raise SearchError(f"unknown sort {request.sort!r}; use relevance, {', '.join(SORTS)}")
+        raise SearchRequestError(f"unknown sort {request.sort!r}; use relevance, {', '.join(SORTS)}")
     facets = [BY_NAME[f].name if f in BY_NAME else f for f in request.facets]
     unknown = [f for f in facets if f not in FACETS]
     if unknown:
-        raise SearchError(f"unknown facet {unknown[0]!r}; facets are {', '.join(FACETS)}")
+        raise SearchRequestError(f"unknown facet {unknown[0]!r}; facets are {', '.join(FACETS)}")
     return list(dict.fromkeys(facets))
 
 

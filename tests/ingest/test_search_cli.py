@@ -69,7 +69,11 @@ def test_division_scope_and_facets(ingested_home: Path) -> None:
 
 def test_malformed_query_is_a_clear_message(ingested_home: Path) -> None:
     code, out = search(ingested_home, '"unbalanced')
-    assert code != 0 and "[QUERY]" in out
+    assert code == 2 and "[QUERY]" in out and "Traceback" not in out  # unusable arguments
+    code, out = search(ingested_home, "year:abc")
+    assert code == 2 and "[QUERY]" in out
+    code, out = search(ingested_home, "王", "--facet", "bogus")
+    assert code == 2 and "[SEARCH]" in out and "unknown facet 'bogus'" in out
 
 
 def test_supplement_items_become_findable_and_reindex_answers_the_same(demo, home_template, tmp_path) -> None:
