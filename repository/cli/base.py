@@ -1,8 +1,9 @@
 """Shared pieces of the ``hsar`` command line: a thin adapter over the library (parse, call one function, render).
 
-Exit codes: 0 success, 1 the input was checked and found bad (invalid SIP, failed audit), 2 unusable
-arguments or configuration. Errors are shown as one clear line with a stable code, never as a traceback
-(``--debug`` shows one for developers).
+Exit codes: 0 success, 1 the input was checked and found bad (invalid SIP, failed audit) or the command could
+not be done (any other :class:`HsarError`), 2 unusable arguments or configuration (:class:`UsageError`,
+:class:`ConfigError`), 3 an internal error, 130 interrupted. Errors are shown as one clear line with a stable
+code, never as a traceback (``--debug`` shows one for developers).
 """
 
 from __future__ import annotations

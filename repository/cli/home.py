@@ -11,7 +11,7 @@ from .base import Context, cli, pass_ctx
 @click.option("--force", is_flag=True, help="覆盖已有 hsar.toml 和演示密钥 Overwrite hsar.toml and demo keys.")
 @pass_ctx
 def init(c: Context, force: bool) -> None:
-    """创建仓库主目录 Create the repository home: hsar.toml, storage, catalogue, index, demo PKI."""
+    """创建仓库主目录 Create the repository home: hsar.toml, storage, catalogue, demo PKI."""
     from ..home import init_home
 
     result = init_home(c.home, force=force)
