@@ -92,6 +92,24 @@ def last_checked(catalog: Catalog) -> dict[str, tuple[datetime, int]]:
         return {row.archive_id: (utc(row.finished), int(row.bytes_checked or 0)) for row in conn.execute(query)}
 
 
+def known_heads(catalog: Catalog) -> dict[str, int]:
+    """``{archive id: the newest version number the catalogue has seen}``: the catalogued head, or the head a
+    recorded audit verified, whichever is higher (``audits`` rows survive a catalogue rebuild). OCFL versions
+    are never taken back, so a store holding fewer versions has lost some (the audit reports AUD025)."""
+    heads: dict[str, int] = {}
+
+    def see(archive_id: str, version: str | None) -> None:
+        if version and version[:1] == "v" and version[1:].isdigit():
+            heads[archive_id] = max(heads.get(archive_id, 0), int(version[1:]))
+
+    with catalog.transaction() as conn:
+        for archive_id, version in conn.execute(select(t.archives.c.id, t.archives.c.head_version)):
+            see(archive_id, version)
+        for archive_id, version in conn.execute(select(t.audits.c.archive_id, t.audits.c.version).distinct()):
+            see(archive_id, version)
+    return heads
+
+
 def last_audit_time(catalog: Catalog) -> datetime | None:
     """When the newest audit row finished (None before the first audit)."""
     with catalog.transaction() as conn:

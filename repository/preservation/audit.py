@@ -54,6 +54,7 @@ from .audit_checks import (
     choose_reference,
     found,
     lock_findings,
+    read_small,
     scan_copy,
     state_of,
 )
@@ -106,6 +107,7 @@ class _Run:
     _policy: Any = False  # False: not loaded yet (loading imports the identification stack: do it lazily)
     notes: list[str] = field(default_factory=list)
     skipped: int = 0
+    heads: dict[str, int] | None = None  # newest version the catalogue saw, per archive (see known_heads)
     clock_start: float = field(default_factory=lambda: time.monotonic())
 
     @property
@@ -122,6 +124,20 @@ class _Run:
         if self._policy is False:
             self._policy = _open_policy(self.repo, self.notes)
         return self._policy
+
+    def known_heads(self) -> dict[str, int]:
+        """:func:`repository.catalog.audits.known_heads`, read once per run ({} without a catalogue)."""
+        if self.heads is None:
+            self.heads = {}
+            catalog = self.catalog
+            if catalog is not None:
+                from ..catalog.audits import known_heads
+
+                try:
+                    self.heads = known_heads(catalog)
+                except HsarError as exc:
+                    self.notes.append(f"versions known to the catalogue not compared: {exc}")
+        return self.heads
 
     def at(self) -> datetime:
         """The injected start time plus the time this run has taken so far."""
@@ -168,12 +184,32 @@ def _safe_name(object_id: str) -> str:
     return f"{re.sub(r'[^0-9A-Za-z._-]+', '_', object_id).strip('._')[:80] or 'object'}-{digest}"
 
 
+def _changed_since_scan(work: _Work) -> bool:
+    """Did any copy's root inventory change after it was scanned (an ingest or replication meanwhile)?"""
+    return any(read_small(scan.object_root / INVENTORY) != scan.meta.get(INVENTORY)
+               for scan in work.scans.values() if scan.present)
+
+
+def _lost_versions(run: _Run, work: _Work, ref: Any) -> list[Finding]:  # noqa: ANN401
+    """AUD025 when the best verified inventory of every copy has fewer versions than the catalogue has seen:
+    a deleted version, or an older signed inventory put back (a rollback), which signatures alone cannot
+    reveal. A copy changed since its scan gets AUD018 instead (ingest commits storage before the catalogue)."""
+    if ref is None:
+        return []
+    want = run.known_heads().get(archive_key(work.object_id), 0)
+    if want <= len(ref.inventory["versions"]):
+        return []
+    if _changed_since_scan(work):
+        return [Finding(issue("AUD018", INVENTORY, detail="inventory.json changed"), "*")]
+    return [Finding(issue("AUD025", INVENTORY, want=f"v{want}", have=ref.inventory["head"]), "*")]
+
+
 def _judge(run: _Run, work: _Work) -> tuple[list[Finding], list[Repair], Any]:
     evidence = Evidence(work.scans, work.hashes, run.repo.trust_roots)
     cands = candidates(work.object_id, evidence)
     ref = choose_reference(cands, evidence)
     findings = [] if ref is not None else [Finding(issue("AUD015", INVENTORY), "*")]
-    findings += lock_findings(cands)
+    findings += lock_findings(cands) + _lost_versions(run, work, ref)
     by_bytes = {c.data: c for c in cands}
     plans = {}
     for label, scan in work.scans.items():
@@ -353,6 +389,7 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
             if use_shards(run.processes, len(ids)):
                 if later is not None:
                     ids += later()  # waits for the catalogue: no thread of this run is left when workers fork
+                run.known_heads()  # read here: shard workers have no catalogue
                 archives = tuple(audit_in_shards(run, ids, progress, record_results))
             else:
                 archives = tuple(_pipeline(run, ids, progress, later=later))

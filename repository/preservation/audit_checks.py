@@ -86,14 +86,29 @@ class CopyScan:
     present: bool
     files: dict[str, int] = field(default_factory=dict)  # every non-directory entry -> size
     empty_dirs: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (directory, why) that could not be listed
     meta: dict[str, bytes | None] = field(default_factory=dict)  # declaration, inventories, sidecars
 
     def content_files(self) -> list[tuple[str, int]]:
         return [(rel, size) for rel, size in self.files.items() if _CONTENT.fullmatch(rel)]
 
 
+def printable(path: str) -> str:
+    """``path`` as text that can be written anywhere: a name that is not UTF-8 on disk (decoded by Python with
+    surrogate escapes) shows its bytes as ``\\xff``; every other name is returned unchanged."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        try:
+            return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return path.encode("utf-8", "backslashreplace").decode("ascii")
+
+
 def found(code: str, path: str, **params: object) -> Issue:
     """An audit issue about ``path`` (relative to the object root); its message names it as ``{file}``."""
+    path = printable(path)
     return issue(code, path, file=path, **params)
 
 
@@ -117,18 +132,27 @@ def scan_copy(label: str, object_root: Path) -> CopyScan:
         return scan
 
     def walk(directory: str, rel: str) -> None:
-        with os.scandir(directory) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:  # unreadable (permissions, I/O error) or gone: reported, the rest is scanned
+            scan.unreadable.append((rel, exc.strerror or type(exc).__name__))
+            return
         if not entries and rel:
             scan.empty_dirs.append(rel)
         for entry in entries:
             path = f"{rel}/{entry.name}" if rel else entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if (not rel and entry.name == "logs") or rel == "extensions":
-                    continue
-                walk(entry.path, path)
-            else:
-                scan.files[path] = entry.stat(follow_symlinks=False).st_size
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if (not rel and entry.name == "logs") or rel == "extensions":
+                        continue
+                    walk(entry.path, path)
+                else:
+                    scan.files[path] = entry.stat(follow_symlinks=False).st_size
+            except FileNotFoundError:
+                continue  # removed while listed: absent
+            except OSError as exc:
+                scan.unreadable.append((path, exc.strerror or type(exc).__name__))
 
     walk(str(object_root), "")
     for rel in scan.files:

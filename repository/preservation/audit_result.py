@@ -77,12 +77,13 @@ def event_dict(event: PremisEvent) -> dict[str, Any]:
 
 
 def resolve(findings: Iterable[Finding], repairs: Iterable[Repair]) -> list[Finding]:
-    """Mark each finding whose path a verified repair fixed (AUD012, AUD014, AUD015 can never be fixed)."""
+    """Mark each finding whose path a verified repair fixed (a repair never fixes AUD012, AUD014-AUD016,
+    AUD025 or AUD026)."""
     fixed = {(r.copy, r.path): r for r in repairs if r.verified}
     out = []
     for finding in findings:
         repair = fixed.get(finding.key)
-        if repair is not None and finding.code not in ("AUD012", "AUD014", "AUD015", "AUD016"):
+        if repair is not None and finding.code not in ("AUD012", "AUD014", "AUD015", "AUD016", "AUD025", "AUD026"):
             finding = dataclasses.replace(finding, repaired=True, source=repair.source)
         out.append(finding)
     return out

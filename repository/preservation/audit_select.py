@@ -138,6 +138,9 @@ def _due(ids: list[str], copies: dict[str, Copy], catalog: Any, cfg: Any, now: d
     chosen = due_selection(cands, now=now, interval=timedelta(days=cfg["audit.interval_days"]),
                            period=period, budget_bytes=cfg["audit.budget_bytes"])
     issues = [issue("AUD023", count=chosen.overdue)] if chosen.overdue else []
+    deferred = chosen.eligible - len(chosen.object_ids) - chosen.overdue
+    if deferred > 0:
+        issues.append(issue("AUD027", count=deferred))
     return list(chosen.object_ids), issues
 
 
@@ -154,8 +157,9 @@ def select(selection: Selection, copies: dict[str, Copy], catalog: Any, cfg: Any
         for name in selection.archives:
             hit = name if name in known else object_id(name) if object_id(name) in known else None
             if hit is None:
-                raise UsageError(f"no archive {name!r} in the store or the catalogue")
-            chosen.append(hit)
+                raise UsageError(f"存储与目录中都没有档案 {name!r} / no archive {name!r} in the store or the catalogue")
+            if hit not in chosen:  # named twice, or by its id and by its object id
+                chosen.append(hit)
         return chosen, []
     return _due(ids, copies, catalog, cfg, now)
 

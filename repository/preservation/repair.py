@@ -45,6 +45,7 @@ from .audit_checks import (
     found,
     is_prefix,
     parse_inventory,
+    printable,
     prior_inventory_ok,
     read_small,
     sidecar_matches,
@@ -65,6 +66,12 @@ class Repair:
     source: str | None
     verified: bool
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", printable(self.path))  # as findings name it (see audit_checks)
+        object.__setattr__(self, "detail", printable(self.detail))  # may hold a quarantine path
+        if self.source is not None:
+            object.__setattr__(self, "source", printable(self.source))
 
     def to_dict(self) -> dict[str, object]:
         return {"copy": self.copy, "path": self.path, "action": self.action, "source": self.source,
@@ -102,7 +109,7 @@ def _expected_for(scan: CopyScan, ref: Candidate | None, cands: dict[bytes, Cand
     mine = cands.get(own) if own is not None else None
     want = ref.inventory["head"] if ref is not None and ref.inventory else "?"
     if not scan.present:
-        code = issue("AUD001", "", copy=label) if label == PRIMARY else \
+        code = issue("AUD001", "", copy=label) if label == PRIMARY or ref is None else \
             issue("AUD013", "", copy=label, have="-", want=want)
         plan.catch_up = ref is not None
         return plan, [Finding(code, label)]
@@ -122,7 +129,12 @@ def _expected_for(scan: CopyScan, ref: Candidate | None, cands: dict[bytes, Cand
         return plan, [Finding(issue("AUD012", INVENTORY, detail=detail), label)]
     if len(mine.inventory["versions"]) < len(ref.inventory["versions"]):
         plan.catch_up = True
-        return plan, [Finding(issue("AUD013", "", copy=label, have=mine.inventory["head"], want=want), label)]
+        have = mine.inventory["head"]
+        if label == PRIMARY:  # ingest writes the primary first: a primary behind a replica has lost versions
+            code = issue("AUD024", "", have=have, source=ref.locations[0][0], want=want)
+        else:
+            code = issue("AUD013", "", copy=label, have=have, want=want)
+        return plan, [Finding(code, label)]
     plan.expected = ref.data  # same history, other bytes (e.g. a rewritten manifest block): take the reference
     return plan, []
 
@@ -201,6 +213,7 @@ def plan_copy(scan: CopyScan, ref: Candidate | None, cands: dict[bytes, Candidat
               object_id: str) -> tuple[CopyPlan, list[Finding]]:
     """The plan and findings for one copy."""
     plan, findings = _expected_for(scan, ref, cands)
+    findings += [Finding(found("AUD026", (rel or ".") + "/", detail=why), scan.label) for rel, why in scan.unreadable]
     inv, _error = parse_inventory(plan.expected, object_id)
     if inv is None or not scan.present:
         return plan, findings
@@ -350,7 +363,7 @@ def catch_up(plans: dict[str, CopyPlan], ref: Candidate, object_id: str, copies:
     holds exactly the reference with every problem repaired (each byte is verified again while copied)."""
     fixed = {(r.copy, r.path) for r in done if r.verified}
     clean = [label for label, p in plans.items() if p.expected == ref.data and all(
-        (label, rel) in fixed for rel in p.bad_content + p.bad_meta + p.unexpected)]
+        (label, printable(rel)) in fixed for rel in p.bad_content + p.bad_meta + p.unexpected)]
     out = []
     for plan in (p for p in plans.values() if p.catch_up):
         if not clean:

@@ -1,0 +1,133 @@
+"""Faults signatures cannot reveal, and hostile storage: a version rolled back or deleted, a file name that is
+not UTF-8, a directory that cannot be listed, the same archive named twice, archives left past a byte budget."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from repository.home import Repository
+from repository.preservation.audit import Selection, run_audit
+from repository.preservation.auditlog import AuditLog
+from repository.preservation.ocfl_validate import validate_with_ocfl_py
+
+from .conftest import write_toml
+
+NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+HH1 = "urn:hsar:archive:HH-001"
+HH2 = "urn:hsar:archive:HH-002"
+
+
+def object_root(repo, where: str = "primary", object_id: str = HH1) -> Path:
+    root = repo.store.root if where == "primary" else repo.home / "replica1"
+    return root / repo.store.layout.object_path(object_id)
+
+
+def roll_back(root: Path) -> None:
+    """Put v1's signed inventory back as the object's inventory and delete v2: every remaining signature
+    verifies, the object is valid OCFL, only the history knows better."""
+    for name in ("inventory.json", "inventory.json.sha512"):
+        shutil.copyfile(root / "v1" / name, root / name)
+    shutil.rmtree(root / "v2")
+
+
+def codes_of(run, object_id: str = HH1) -> dict[str, str]:
+    result = {a.object_id: a for a in run.archives}[object_id]
+    return {f.code: f.copy for f in result.findings}
+
+
+def test_a_primary_rolled_back_behind_its_replica_is_a_loss_and_is_caught_up(repo):
+    roll_back(object_root(repo))
+    assert validate_with_ocfl_py(repo.store.root) == []  # nothing an OCFL validator can see
+    checked = run_audit(repo, Selection("all", repair=False), now=NOW)
+    assert codes_of(checked) == {"AUD024": "primary"} and not checked.ok
+    assert {a.object_id: a.result for a in checked.archives}[HH1] == "failed"  # not "intact" with a warning
+
+    run = run_audit(repo, Selection("all"), now=NOW)
+    result = {a.object_id: a for a in run.archives}[HH1]
+    assert result.result == "repaired" and [r.action for r in result.repairs] == ["caught-up"]
+    assert (object_root(repo) / "v2").is_dir() and validate_with_ocfl_py(repo.store.root) == []
+    assert run_audit(repo, Selection("all"), now=NOW).ok
+
+
+def test_a_rollback_in_every_copy_is_caught_by_the_recorded_history(repo):
+    first = run_audit(repo, Selection("all"), now=NOW)
+    assert first.ok and {a.object_id: a.head for a in first.archives}[HH1] == "v2"  # recorded in the catalogue
+    for where in ("primary", "replica1"):
+        roll_back(object_root(repo, where))
+    run = run_audit(repo, Selection("all"), now=NOW)
+    assert codes_of(run) == {"AUD025": "*"} and not run.ok
+    result = {a.object_id: a for a in run.archives}[HH1]
+    assert result.result == "failed" and "v2" in result.findings[0].issue.message
+    assert {a.object_id: a.result for a in run.archives}[HH2] == "intact"
+    assert "HH-001" in run.summary()["failed"]
+
+
+def test_a_changed_inventory_during_the_audit_is_not_called_a_loss(repo, monkeypatch):
+    """Ingest commits storage before the catalogue: when the root inventory moved since the scan, the audit
+    says so (AUD018) instead of reporting lost versions."""
+    from repository.preservation import audit as audit_module
+
+    assert run_audit(repo, Selection("all"), now=NOW).ok
+    for where in ("primary", "replica1"):
+        roll_back(object_root(repo, where))
+    monkeypatch.setattr(audit_module, "_changed_since_scan", lambda work: True)
+    run = run_audit(repo, Selection("all", repair=False), now=NOW)
+    assert codes_of(run) == {"AUD018": "*"}
+
+
+def test_a_file_name_that_is_not_utf8_is_quarantined_recorded_and_reported(repo, home):
+    bad = os.fsencode(object_root(repo)) + b"/v1/content/data/bad\xffname.pdf"
+    with open(bad, "wb") as handle:
+        handle.write(b"planted")
+    run = run_audit(repo, Selection("archive", (HH1,)), now=NOW)
+    result = run.archives[0]
+    (finding,) = result.findings
+    assert finding.code == "AUD009" and finding.issue.path == "v1/content/data/bad\\xffname.pdf"
+    assert finding.repaired and result.result == "repaired"
+    assert not os.path.lexists(bad)
+    quarantined = [p for p in Path(home / "audit" / "quarantine").rglob("*") if p.is_file()]
+    assert [p.read_bytes() for p in quarantined] == [b"planted"]  # kept, never deleted
+    assert len(run.reports) == 2 and all(Path(p).is_file() for p in run.reports)
+    report = json.loads(Path(run.reports[0]).read_text("utf-8"))
+    assert report["archives"][0]["findings"][0]["path"] == "v1/content/data/bad\\xffname.pdf"
+    assert "bad\\xffname.pdf" in Path(run.reports[1]).read_text("utf-8")  # the HTML page
+    assert AuditLog(home / "audit").verify().ok
+    assert validate_with_ocfl_py(repo.store.root) == []
+
+
+def test_an_unreadable_directory_is_reported_and_the_run_goes_on(repo, monkeypatch):
+    review = os.path.join(object_root(repo), "v1", "content", "data", "review")
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path) == review:
+            raise PermissionError(13, "Permission denied", review)
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)  # root ignores chmod 000: refuse the listing itself
+    run = run_audit(repo, Selection("all", repair=False), now=NOW)
+    codes = codes_of(run)
+    assert codes.get("AUD026") == "primary" and codes.get("AUD006") == "primary"  # its files are not seen
+    result = {a.object_id: a for a in run.archives}[HH1]
+    assert result.result == "failed"
+    assert any("Permission denied" in f["message"] for f in result.to_dict()["findings"] if f["code"] == "AUD026")
+    assert {a.object_id: a.result for a in run.archives}[HH2] == "intact"  # the other archive was checked
+    assert len(run.reports) == 2
+
+
+def test_the_same_archive_named_twice_is_checked_once(repo):
+    run = run_audit(repo, Selection("archive", (HH1, "HH-001", HH1)), now=NOW)
+    assert [a.object_id for a in run.archives] == [HH1] and run.ok
+
+
+def test_due_archives_beyond_the_byte_budget_are_counted(home):
+    write_toml(home, audit={"budget_bytes": 1})
+    with Repository.open(home) as repo:
+        run = run_audit(repo, Selection("due"), now=NOW)
+    assert len(run.archives) == 1  # a run always takes one
+    (deferred,) = [i for i in run.issues if i.code == "AUD027"]
+    assert dict(deferred.params)["count"] == "1" and run.ok  # information, not a failure
