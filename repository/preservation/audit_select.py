@@ -24,11 +24,12 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ..codes import Issue, issue
 from ..errors import HsarError, UsageError
-from .audit_checks import Copy, read_small
+from .audit_checks import Copy, printable, read_small
 from .ids import archive_key, object_id
 from .ocfl_inventory import INVENTORY
 
@@ -90,20 +91,52 @@ def due_selection(candidates: Iterable[DueCandidate], *, now: datetime, interval
     return DueSelection(tuple(c.object_id for c in chosen), cap, used, len(eligible), overdue)
 
 
-def object_ids(copies: Iterable[Copy], catalog: Any) -> list[str]:  # noqa: ANN401
-    """Every object id held by any copy (read from any readable inventory) or known to the catalogue."""
+_HIERARCHY = {"stray": "不属于任何对象 / outside every object (OCFL E072)",
+              "empty": "目录中没有对象 / a directory holding no object (OCFL E073)",
+              "unreadable": "无法列出 / cannot be listed"}
+HIERARCHY_LIMIT = 100  # hierarchy issues listed per copy; the rest are counted in one more
+
+
+def _stored_id(object_root: Path) -> str | None:
+    """The id in the root inventory, else in the newest version inventory that can be read."""
+    for rel in [INVENTORY] + sorted((p.relative_to(object_root).as_posix() for p in
+                                     object_root.glob("v*/" + INVENTORY)), reverse=True):
+        try:
+            value = json.loads(read_small(object_root / rel) or b"null")["id"]
+        except (ValueError, TypeError, KeyError):
+            continue
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def object_ids(copies: Iterable[Copy], catalog: Any, problems: list[Issue] | None = None  # noqa: ANN401
+               ) -> list[str]:
+    """Every object id held by any copy (read from any readable inventory) or known to the catalogue; with
+    ``problems``, AUD028 for what the storage hierarchy must not hold, and for objects not where the storage
+    layout puts their id."""
     ids: set[str] = set()
     for copy in copies:
         assert copy.store is not None
-        for object_root in copy.store.iter_object_roots():
-            for rel in [INVENTORY] + sorted((p.relative_to(object_root).as_posix() for p in
-                                             object_root.glob("v*/" + INVENTORY)), reverse=True):
-                data = read_small(object_root / rel)
-                try:
-                    ids.add(json.loads(data or b"null")["id"])
-                    break
-                except (ValueError, TypeError, KeyError):
-                    continue
+        found: list[Issue] = []
+        for kind, path in copy.store.walk_hierarchy():
+            where = printable(os.path.relpath(path, copy.store.root))
+            if kind != "object":
+                found.append(issue("AUD028", where, copy=copy.label, file=where, detail=_HIERARCHY[kind]))
+                continue
+            oid = _stored_id(path)
+            if oid is None:
+                continue  # an object whose inventories are all unreadable: its own audit reports them
+            ids.add(oid)
+            expected = copy.store.object_root(oid)
+            if expected != path:
+                detail = f"对象 {oid} 应在 / object {oid} belongs at {os.path.relpath(expected, copy.store.root)}"
+                found.append(issue("AUD028", where, copy=copy.label, file=where, detail=detail))
+        if problems is not None:
+            problems += found[:HIERARCHY_LIMIT]
+            if len(found) > HIERARCHY_LIMIT:
+                more = f"另有 {len(found) - HIERARCHY_LIMIT} 处 / {len(found) - HIERARCHY_LIMIT} more"
+                problems.append(issue("AUD028", "", copy=copy.label, file="…", detail=more))
     if catalog is not None:
         try:
             ids.update(object_id(a) for a in catalog.archive_ids())
@@ -146,10 +179,12 @@ def _due(ids: list[str], copies: dict[str, Copy], catalog: Any, cfg: Any, now: d
 
 def select(selection: Selection, copies: dict[str, Copy], catalog: Any, cfg: Any, now: datetime  # noqa: ANN401
            ) -> tuple[list[str], list[Issue]]:
-    """The object ids to check, in order, and run-level issues (AUD023)."""
-    ids = object_ids(copies.values(), catalog)
+    """The object ids to check, in order, and run-level issues (AUD023, AUD027; AUD028 when the whole store is
+    in view: ``all`` and ``due``)."""
+    hierarchy: list[Issue] = []
+    ids = object_ids(copies.values(), catalog, hierarchy)
     if selection.mode == "all":
-        return ids, []
+        return ids, hierarchy
     if selection.mode == "sample":
         return sorted(random.Random(selection.seed).sample(ids, min(selection.sample, len(ids)))), []
     if selection.mode == "archive":
@@ -161,7 +196,8 @@ def select(selection: Selection, copies: dict[str, Copy], catalog: Any, cfg: Any
             if hit not in chosen:  # named twice, or by its id and by its object id
                 chosen.append(hit)
         return chosen, []
-    return _due(ids, copies, catalog, cfg, now)
+    due, issues = _due(ids, copies, catalog, cfg, now)
+    return due, hierarchy + issues
 
 
 def open_catalog(repo: Any, notes: list[str]) -> Any:  # noqa: ANN401

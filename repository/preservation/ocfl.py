@@ -209,15 +209,35 @@ class OcflStore:
 
     def iter_object_roots(self) -> Iterator[Path]:
         """Every directory under the root holding ``0=ocfl_object_1.1`` (not descending into objects)."""
-        for dirpath, dirs, files in os.walk(self.root):
-            if Path(dirpath) == self.root:
-                dirs[:] = sorted(d for d in dirs if d != "extensions")
+        for kind, path in self.walk_hierarchy():
+            if kind == "object":
+                yield path
+
+    def walk_hierarchy(self) -> Iterator[tuple[str, Path]]:
+        """The storage hierarchy, sorted: ``("object", root)`` for every object root (not descended into),
+        and what OCFL 1.1 §4.1/§4.2 forbids below the root's own level: ``("stray", path)`` for a file or
+        other entry outside every object (E072) and ``("empty", dir)`` for a directory that ends in no object
+        (E073), and ``("unreadable", dir)`` for a directory that cannot be listed. Files beside the root
+        declaration and ``extensions/`` are the root's own; links are never followed (a link is a stray)."""
+        errors: list[OSError] = []
+        for dirpath, dirs, files in os.walk(self.root, onerror=errors.append):
+            yield from (("unreadable", Path(e.filename)) for e in errors if e.filename is not None)
+            errors.clear()
+            here = Path(dirpath)
+            if here == self.root:
+                dirs[:] = sorted(d for d in dirs if d != "extensions" and not os.path.islink(here / d))
                 continue
             if OBJECT_DECLARATION in files:
                 dirs[:] = []
-                yield Path(dirpath)
-            else:
-                dirs.sort()
+                yield "object", here
+                continue
+            links = sorted(d for d in dirs if os.path.islink(here / d))
+            dirs[:] = sorted(d for d in dirs if d not in links)
+            for name in sorted(files + links):
+                yield "stray", here / name
+            if not dirs and not files and not links:
+                yield "empty", here
+        yield from (("unreadable", Path(e.filename)) for e in errors if e.filename is not None)
 
     def iter_object_ids(self) -> Iterator[str]:
         """Ids of all objects, read from their inventories."""

@@ -131,3 +131,24 @@ def test_due_archives_beyond_the_byte_budget_are_counted(home):
     assert len(run.archives) == 1  # a run always takes one
     (deferred,) = [i for i in run.issues if i.code == "AUD027"]
     assert dict(deferred.params)["count"] == "1" and run.ok  # information, not a failure
+
+
+def test_the_storage_hierarchy_holds_only_objects_where_the_layout_puts_them(repo):
+    store = repo.store.root
+    assert run_audit(repo, Selection("all", repair=False), now=NOW).ok  # the store as built: nothing to say
+    moved = store / "elsewhere" / "HH-002"
+    moved.parent.mkdir()
+    shutil.move(object_root(repo, object_id=HH2), moved)
+    (object_root(repo).parent / "notes.txt").write_text("stray")  # beside an object, inside the hierarchy
+    (store / "abc" / "def").mkdir(parents=True)  # ends in no object
+    (store / "README.txt").write_text("a storage root may hold its own files")  # allowed (OCFL 1.1 §4.1)
+    run = run_audit(repo, Selection("all", repair=False), now=NOW)
+    hierarchy = {i.path: dict(i.params)["detail"] for i in run.issues if i.code == "AUD028"}
+    rel = os.path.relpath(object_root(repo).parent / "notes.txt", store)
+    left = os.path.relpath(object_root(repo, object_id=HH2).parent, store)  # the move left it empty
+    assert set(hierarchy) == {"elsewhere/HH-002", rel, "abc/def", left}, hierarchy
+    assert "E072" in hierarchy[rel] and "E073" in hierarchy["abc/def"]
+    assert HH2 in hierarchy["elsewhere/HH-002"] and not run.ok
+    assert codes_of(run, HH2) == {"AUD001": "primary"}  # not where the layout puts it: missing there
+    only_one = run_audit(repo, Selection("archive", (HH1,), repair=False), now=NOW)
+    assert not [i for i in only_one.issues if i.code == "AUD028"]  # the hierarchy is judged when all is in view
