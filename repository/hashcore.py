@@ -112,12 +112,12 @@ def open_regular(path: str | os.PathLike[str], follow_symlinks: bool = False) ->
         fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise OSError(errno.ELOOP, "refusing to follow a symbolic link", os.fspath(path)) from None
+            raise OSError(errno.ELOOP, "符号链接，不跟随 / refusing to follow a symbolic link", os.fspath(path)) from None
         raise
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+        raise OSError(errno.EINVAL, "不是普通文件 / not a regular file", os.fspath(path))
     return fd, info
 
 

@@ -280,11 +280,11 @@ class Evidence:
         from .signing import SIGNATURE_FILE, SIGNATURE_MANIFEST, check_lock
 
         if SIGNATURE_MANIFEST not in state or SIGNATURE_FILE not in state:
-            return VersionLock(vname, "AUD010", "the version has no signature files")
+            return VersionLock(vname, "AUD010", "版本中没有签名文件 / the version has no signature files")
         manifest = self.read_verified(state[SIGNATURE_MANIFEST])
         p7s = self.read_verified(state[SIGNATURE_FILE])
         if manifest is None or p7s is None:
-            return VersionLock(vname, "AUD010", "no copy of the signature files matches the inventory")
+            return VersionLock(vname, "AUD010", "没有与清单相符的签名文件副本 / no copy of the signature files matches the inventory")
         try:
             at = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
         except ValueError:
@@ -292,9 +292,9 @@ class Evidence:
         try:
             status: LockStatus = check_lock(state, manifest, p7s, self.trust_roots, at=at)
         except SigningError as exc:  # e.g. an unreadable trust root: the lock cannot be evaluated
-            return VersionLock(vname, "AUD010", f"could not be evaluated: {exc}")
+            return VersionLock(vname, "AUD010", f"无法验证 / could not be evaluated: {exc}")
         if not status.signature.bottom_line:
-            return VersionLock(vname, "AUD010", status.signature.reason or "signature not valid")
+            return VersionLock(vname, "AUD010", status.signature.reason or "签名无效 / signature not valid")
         if not status.manifest_matches:
             return VersionLock(vname, "AUD011", "; ".join(status.problems)[:500])
         return VersionLock(vname, None)

@@ -56,7 +56,8 @@ def _open_replica(label: str, root: Path, create: bool) -> Copy:
     staging = replica_staging(root)
     try:
         if not (root / ROOT_DECLARATION).is_file() and not create:
-            raise PreservationError(f"{root} is not an OCFL storage root (run `hsar replicate`)", "REPLICA")
+            raise PreservationError(f"{root} 不是 OCFL 存储根（请运行 hsar replicate）/ is not an OCFL storage root "
+                                    "(run `hsar replicate`)", "REPLICA")
         if not root.parent.is_dir():
             raise PreservationError(f"the parent of {root} does not exist (is the disk mounted?)", "REPLICA")
         store = OcflStore.init(root)
@@ -113,7 +114,13 @@ def _target_versions(target: OcflStore, object_id: str, inv: dict[str, Any]) -> 
         return 0
     held = load_inventory(target.object_root(object_id) / INVENTORY)
     if not is_prefix(held, inv):
-        raise PreservationError(f"{object_id}: the replica's history differs from the source", "REPLICA-DIVERGED")
+        if is_prefix(inv, held):  # the replica holds more: the source has lost versions (hsar audit repairs it)
+            raise PreservationError(f"{object_id}：源副本落后于副本（源 {inv['head']}，副本 {held['head']}），"
+                                    f"源副本丢失了版本，请运行 hsar audit / the source is behind the replica "
+                                    f"({inv['head']} < {held['head']}): it lost versions; run `hsar audit`",
+                                    "REPLICA-DIVERGED")
+        raise PreservationError(f"{object_id}：副本的历史与源不同 / the replica's history differs from the source",
+                                "REPLICA-DIVERGED")
     return len(held["versions"])
 
 

@@ -111,12 +111,12 @@ class LockStatus:
     @property
     def problems(self) -> tuple[str, ...]:
         """Human-readable reasons, empty when :attr:`bottom_line` is True."""
-        out = [f"manifest unreadable: {self.manifest_error}"] if self.manifest_error else []
-        out += [f"missing from the state: {p}" for p in self.missing]
-        out += [f"not in the manifest: {p}" for p in self.extra]
-        out += [f"digest differs: {p}" for p in self.changed]
+        out = [f"签名清单无法读取 / manifest unreadable: {self.manifest_error}"] if self.manifest_error else []
+        out += [f"版本状态中没有 / missing from the state: {p}" for p in self.missing]
+        out += [f"签名清单中没有 / not in the manifest: {p}" for p in self.extra]
+        out += [f"摘要不同 / digest differs: {p}" for p in self.changed]
         if not self.signature.bottom_line:
-            out.append(f"signature: {self.signature.reason}")
+            out.append(f"签名 / signature: {self.signature.reason}")
         return tuple(out)
 
 

@@ -53,6 +53,17 @@ def test_a_primary_rolled_back_behind_its_replica_is_a_loss_and_is_caught_up(rep
     assert run_audit(repo, Selection("all"), now=NOW).ok
 
 
+def test_replicate_says_the_primary_is_behind_and_leaves_the_replica_alone(repo):
+    from repository.preservation.replica import replicate
+
+    roll_back(object_root(repo))
+    before = (object_root(repo, "replica1") / "inventory.json").read_bytes()
+    result = replicate(repo, now=NOW)
+    (error,) = result.errors
+    assert not result.ok and error.object_id == HH1 and "lost versions" in error.error and "v1 < v2" in error.error
+    assert (object_root(repo, "replica1") / "inventory.json").read_bytes() == before
+
+
 def test_a_rollback_in_every_copy_is_caught_by_the_recorded_history(repo):
     first = run_audit(repo, Selection("all"), now=NOW)
     assert first.ok and {a.object_id: a.head for a in first.archives}[HH1] == "v2"  # recorded in the catalogue

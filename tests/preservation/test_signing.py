@@ -330,7 +330,7 @@ def test_check_lock_lists_missing_extra_and_changed(signer, roots):
     assert status.extra == ("data/dynamic/年度复核.pdf",)
     assert status.changed == ("metadata/archive.xml",)
     assert status.signature.bottom_line and not status.bottom_line
-    assert "digest differs: metadata/archive.xml" in status.problems
+    assert "摘要不同 / digest differs: metadata/archive.xml" in status.problems
 
 
 def test_check_lock_notices_substituted_signature_files(signer, roots):
