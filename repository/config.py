@@ -2,12 +2,15 @@
 
 A repository home (``--home`` / ``HSAR_HOME``, default ``./hsar-data``) holds ``hsar.toml``. Each setting is
 ``section.key`` in the TOML file and ``HSAR_SECTION_KEY`` in the environment (environment wins). Unknown keys
-and wrongly typed values are rejected with a :class:`~repository.errors.ConfigError`.
+and wrongly typed values are rejected with a :class:`~repository.errors.ConfigError`, and so are numbers
+outside a setting's bounds, storage roots that overlap and an alert command that cannot be split into words.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import shlex
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +29,30 @@ class Setting:
     help_zh: str
     help_en: str
     choices: tuple[str, ...] = ()  # the only values a str setting may take (empty: any)
+    minimum: float | None = None  # smallest value an int/float setting may take (None: no bound)
+    maximum: float | None = None  # largest value an int/float setting may take (None: no bound)
+    exclusive_minimum: float | None = None  # an int/float setting must be greater than this (None: no bound)
 
     @property
     def env(self) -> str:
         return "HSAR_" + self.key.replace(".", "_").upper()
+
+    @property
+    def allowed(self) -> str:
+        """The values this setting may take, for people ("1 … 65535", "≥ 0", "warn, refuse"; empty: any)."""
+        if self.choices:
+            return ", ".join(self.choices)
+        if self.minimum is not None and self.maximum is not None and self.exclusive_minimum is None:
+            return f"{_number(self.minimum)} … {_number(self.maximum)}"
+        parts = [f"> {_number(self.exclusive_minimum)}" if self.exclusive_minimum is not None else "",
+                 f"≥ {_number(self.minimum)}" if self.minimum is not None else "",
+                 f"≤ {_number(self.maximum)}" if self.maximum is not None else ""]
+        return ", ".join(p for p in parts if p)
+
+
+def _number(value: float) -> str:
+    """A bound as people write it: ``1``, not ``1.0``."""
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -41,9 +64,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("repository.divisions", str, "", "行政区划树数据文件（JSON）；空则用内置示范市",
             "Division tree data file (JSON); empty means the bundled demo city"),
     Setting("limits.max_unpacked_bytes", int, 20 * 1024**3, "压缩包解压后总大小上限（字节）",
-            "Largest total unpacked size of a zip/tar package (bytes)"),
-    Setting("limits.max_ratio", int, 200, "压缩包最大压缩比（防压缩炸弹）", "Largest compression ratio (zip-bomb guard)"),
-    Setting("limits.max_members", int, 100000, "压缩包最多成员数", "Most members in a zip/tar package"),
+            "Largest total unpacked size of a zip/tar package (bytes)", minimum=1),
+    Setting("limits.max_ratio", int, 200, "压缩包最大压缩比（防压缩炸弹）", "Largest compression ratio (zip-bomb guard)",
+            minimum=1),
+    Setting("limits.max_members", int, 100000, "压缩包最多成员数", "Most members in a zip/tar package", minimum=1),
     Setting("catalog.url", str, "", "目录数据库 URL；空则用库目录下的 SQLite 文件 catalog.sqlite",
             "Catalogue database URL; empty means SQLite file catalog.sqlite in the home"),
     Setting("storage.root", str, "storage", "OCFL 存储根目录（相对库目录）", "OCFL storage root (relative to the home)"),
@@ -55,27 +79,30 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("signing.trust_roots", list, ["keys/ca.pem"], "信任根证书（PEM 文件列表）", "Trust roots (PEM files)"),
     Setting("formats.policy", str, "", "格式策略数据文件；空则用内置策略", "Format policy file; empty means the bundled policy"),
     Setting("formats.max_read_bytes", int, 131072, "格式识别时每个文件最多读取字节数",
-            "Bytes read per file for format identification"),
-    Setting("formats.timeout_seconds", float, 10.0, "每个文件格式识别的时间上限（秒）", "Time limit per file for identification"),
+            "Bytes read per file for format identification", minimum=1),
+    Setting("formats.timeout_seconds", float, 10.0, "每个文件格式识别的时间上限（秒）", "Time limit per file for identification",
+            exclusive_minimum=0),
     Setting("formats.broken_signature", str, "warn", "内嵌签名损坏时：warn 或 refuse",
             "Broken embedded PDF signature: warn or refuse", ("warn", "refuse")),
     Setting("search.engine", str, "whoosh", "检索引擎：whoosh 或 tantivy", "Search engine: whoosh or tantivy",
             ("whoosh", "tantivy")),
     Setting("search.index", str, "index", "检索索引目录（相对库目录）", "Search index directory (relative to the home)"),
-    Setting("audit.interval_days", int, 90, "每件档案至少每隔多少天检查一次", "Check every archive at least this often (days)"),
+    Setting("audit.interval_days", int, 90, "每件档案至少每隔多少天检查一次", "Check every archive at least this often (days)",
+            minimum=1, maximum=36500),
     Setting("audit.budget_bytes", int, 0, "每次 --due 审计最多读取字节数（0 为按间隔平均分配）",
-            "Most bytes one --due run reads (0 spreads the interval evenly)"),
-    Setting("audit.budget_seconds", int, 0, "每次 --due 审计最长时间（秒，0 不限）", "Longest --due run (seconds, 0 = none)"),
+            "Most bytes one --due run reads (0 spreads the interval evenly)", minimum=0),
+    Setting("audit.budget_seconds", int, 0, "每次 --due 审计最长时间（秒，0 不限）", "Longest --due run (seconds, 0 = none)",
+            minimum=0),
     Setting("audit.workers", int, 2, "并行哈希的线程或进程数（审计；接收时也用于包校验与格式识别）",
             "Threads or processes hashing in parallel (the audit; ingest also uses it to validate a bag and "
-            "identify its formats)"),
+            "identify its formats)", minimum=1),
     Setting("audit.hashing", str, "processes", "审计哈希方式：processes（独立进程，默认）或 threads（线程）",
             "How the audit hashes: processes (worker processes, the default) or threads", ("processes", "threads")),
     Setting("audit.processes", int, 2, "档案较多时分片并行审计的进程数（1 为单进程）",
-            "Worker processes auditing shards of a large selection (1 = in-process)"),
+            "Worker processes auditing shards of a large selection (1 = in-process)", minimum=1),
     Setting("alerts.command", str, "", "审计失败时运行的命令", "Command run when an audit fails"),
     Setting("alerts.smtp_host", str, "", "告警邮件 SMTP 服务器", "SMTP host for alert mail"),
-    Setting("alerts.smtp_port", int, 25, "SMTP 端口", "SMTP port"),
+    Setting("alerts.smtp_port", int, 25, "SMTP 端口", "SMTP port", minimum=1, maximum=65535),
     Setting("alerts.mail_from", str, "", "告警发件人", "Alert sender"),
     Setting("alerts.mail_to", list, [], "告警收件人", "Alert recipients"),
     Setting("scheduler.audit", str, "0 2 * * *", "审计的 cron 计划", "Cron schedule of the audit"),
@@ -116,19 +143,77 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
             value = [v for v in (p.strip() for p in value.split(",")) if v]
         if not isinstance(value, list):
             raise ConfigError(f"{source}: {setting.key} must be a list")
+        if not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{source}: {setting.key} 必须是字符串列表 / must be a list of strings, not {value!r}")
         return value
     if setting.type is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str) and setting.type is not str:
         try:
-            return setting.type(value)
+            value = float(value)
+        except OverflowError:
+            raise ConfigError(f"{source}: {setting.key} 必须是有限数 / must be a finite number, not {value!r}") from None
+    elif isinstance(value, str) and setting.type is not str:
+        try:
+            value = setting.type(value)
         except ValueError:
             raise ConfigError(f"{source}: {setting.key} must be {setting.type.__name__}") from None
     if not isinstance(value, setting.type) or isinstance(value, bool):
         raise ConfigError(f"{source}: {setting.key} must be {setting.type.__name__}, not {type(value).__name__}")
     if setting.choices and value not in setting.choices:
         raise ConfigError(f"{source}: {setting.key} must be one of {', '.join(setting.choices)}, not {value!r}")
+    if setting.type in (int, float):
+        _check_bounds(setting, value, source)
     return value
+
+
+def _check_bounds(setting: Setting, value: float, source: str) -> None:
+    key = setting.key
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{source}: {key} 必须是有限数 / must be a finite number, not {value!r}")
+    if setting.exclusive_minimum is not None and not value > setting.exclusive_minimum:
+        bound = _number(setting.exclusive_minimum)
+        raise ConfigError(f"{source}: {key} 必须 > {bound} / must be greater than {bound}, not {value!r}")
+    if setting.minimum is not None and value < setting.minimum:
+        bound = _number(setting.minimum)
+        raise ConfigError(f"{source}: {key} 必须 ≥ {bound} / must be at least {bound}, not {value!r}")
+    if setting.maximum is not None and value > setting.maximum:
+        bound = _number(setting.maximum)
+        raise ConfigError(f"{source}: {key} 必须 ≤ {bound} / must be at most {bound}, not {value!r}")
+
+
+def _check_alert_command(command: str, source: str) -> None:
+    """``alerts.command`` is split like a shell would (:func:`shlex.split`) when an alert is sent: refuse now
+    what could not be split then. An empty command means no command."""
+    try:
+        shlex.split(command)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: alerts.command 无法按 shell 规则拆分（{exc}）/ "
+                          f"cannot be split into words like a shell would ({exc}): {command!r}") from None
+
+
+def _check_storage_roots(home: Path, values: dict[str, Any], sources: dict[str, str]) -> None:
+    """The primary storage root and every replica must be distinct directories, none inside another: a copy
+    that is the primary (or another replica) under a second name is no copy, and one OCFL storage root
+    cannot contain another. Paths are compared resolved (symlinks followed, ``./x`` and ``x/`` alike)."""
+    source = sources.get("storage.replicas", "storage.replicas")  # a clash always involves a replica
+    roots: list[tuple[str, Path]] = []
+    for label, raw in [("storage.root", values["storage.root"])] + [
+            (f"storage.replicas {raw!r}", raw) for raw in values["storage.replicas"]]:
+        try:
+            roots.append((label, (home / str(raw)).resolve()))
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+            raise ConfigError(f"{source}: {label} 无法解析路径 / cannot be resolved: {exc}") from None
+    for i, (name_a, path_a) in enumerate(roots):
+        for name_b, path_b in roots[i + 1:]:
+            if path_a == path_b:
+                raise ConfigError(f"{source}: {name_b} 与 {name_a} 是同一目录 {path_b} / "
+                                  f"{name_b} is the same directory as {name_a}: {path_b}")
+            for (inner, inner_path), (outer, outer_path) in (((name_b, path_b), (name_a, path_a)),
+                                                               ((name_a, path_a), (name_b, path_b))):
+                if outer_path in inner_path.parents:
+                    raise ConfigError(
+                        f"{source}: {inner}（{inner_path}）位于 {outer}（{outer_path}）之内，"
+                        f"一个 OCFL 存储根不能包含另一个 / {inner} ({inner_path}) is inside {outer} "
+                        f"({outer_path}); an OCFL storage root cannot contain another")
 
 
 def resolve_home(home: str | os.PathLike[str] | None) -> Path:
@@ -140,11 +225,19 @@ def load(home: str | os.PathLike[str] | None = None, environ: dict[str, str] | N
     home_path = resolve_home(home)
     env = os.environ if environ is None else environ
     values = {s.key: s.default for s in SETTINGS}
+    sources: dict[str, str] = {}
     toml_file = home_path / "hsar.toml"
-    if toml_file.is_file():
+    if toml_file.exists() or toml_file.is_symlink():
         try:
-            data = tomllib.loads(toml_file.read_text("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            text = toml_file.read_text("utf-8")
+        except OSError as exc:  # permission denied, a directory, a dangling symlink
+            raise ConfigError(f"{toml_file}: 无法读取配置文件 / cannot read the settings file: "
+                              f"{exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{toml_file}: {exc}") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{toml_file}: {exc}") from None
         for section, table in data.items():
             if not isinstance(table, dict):
@@ -154,9 +247,13 @@ def load(home: str | os.PathLike[str] | None = None, environ: dict[str, str] | N
                 if key not in BY_KEY:
                     raise ConfigError(f"{toml_file}: unknown setting {key!r}")
                 values[key] = _coerce(BY_KEY[key], value, str(toml_file))
+                sources[key] = str(toml_file)
     for setting in SETTINGS:
         if setting.env in env:
             values[setting.key] = _coerce(setting, env[setting.env], setting.env)
+            sources[setting.key] = setting.env
+    _check_alert_command(str(values["alerts.command"]), sources.get("alerts.command", "alerts.command"))
+    _check_storage_roots(home_path, values, sources)
     return Config(home_path, values)
 
 
@@ -178,15 +275,16 @@ def render_toml() -> str:
         if sec != section:
             lines += ["", f"[{sec}]"]
             section = sec
-        lines.append(f"# {s.help_zh} / {s.help_en} (env {s.env})")
+        allowed = f", allowed: {s.allowed}" if s.allowed else ""
+        lines.append(f"# {s.help_zh} / {s.help_en} (env {s.env}{allowed})")
         lines.append(f"{name} = {_toml_value(s.default)}")
     return "\n".join(lines) + "\n"
 
 
 def settings_markdown() -> str:
     """The settings table of the README (a test keeps the README equal to this)."""
-    rows = ["| setting | environment | default | meaning |", "| --- | --- | --- | --- |"]
+    rows = ["| setting | environment | default | allowed | meaning |", "| --- | --- | --- | --- | --- |"]
     for s in SETTINGS:
         default = _toml_value(s.default).replace("|", "\\|")
-        rows.append(f"| `{s.key}` | `{s.env}` | `{default}` | {s.help_zh} / {s.help_en} |")
+        rows.append(f"| `{s.key}` | `{s.env}` | `{default}` | {s.allowed} | {s.help_zh} / {s.help_en} |")
     return "\n".join(rows) + "\n"
