@@ -6,6 +6,11 @@ as JSON on standard input and as environment variables (``HSAR_ALERT_SUBJECT``, 
 ``/usr/local/bin/notify-ops --channel archive``. ``alerts.smtp_host`` (with ``smtp_port``, ``mail_from``,
 ``mail_to``) sends a plain-text mail in Chinese and English. A failing alert never raises: each channel's
 outcome is returned, and the audit records it in its report.
+
+The command runs in its own session (process group) with temporary files, not pipes, for its output: only
+the command itself is waited for, at most ``COMMAND_TIMEOUT`` seconds, and then nothing of its process group
+is left running (a timed-out command and anything it started in the background are killed). A stop event
+(the scheduler shutting down) kills a running command at once.
 """
 
 from __future__ import annotations
@@ -13,17 +18,23 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import smtplib
 import subprocess
+import tempfile
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
+from typing import IO, Any
 
 from .config import Config
 
 COMMAND_TIMEOUT = 60
 SMTP_TIMEOUT = 30
+POLL_SECONDS = 0.05  # longest step between two looks at a running alert command (and at the stop event)
+OUTPUT_TAIL = 500  # characters of a failed command's output kept in its outcome
 
 
 @dataclass(frozen=True)
@@ -70,20 +81,88 @@ def _environment(summary: Mapping[str, Any]) -> dict[str, str]:
             "HSAR_AUDIT_RUN": str(summary.get("run_id", ""))}
 
 
-def run_command(command: str, summary: Mapping[str, Any], *, timeout: float = COMMAND_TIMEOUT) -> AlertOutcome:
-    """Run ``command`` with the summary on stdin; a non-zero exit, a timeout or a missing program is recorded."""
+def _tail(handle: IO[bytes], limit: int = OUTPUT_TAIL) -> str:
+    """The last ``limit`` characters a command wrote to ``handle`` (a temporary file), decoded leniently."""
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, size - 4 * limit))
+    return handle.read().decode("utf-8", "replace").strip()[-limit:]
+
+
+def _exited(pid: int) -> bool:
+    """Whether the child ``pid`` has exited, without reaping it: while it is a zombie its pid, and so its
+    process group's id, cannot be reused, and the group can still be killed safely."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:  # reaped elsewhere
+        return True
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_command(command: str, summary: Mapping[str, Any], *, timeout: float | None = None,
+                stop: threading.Event | None = None) -> AlertOutcome:
+    """Run ``command`` with the summary on stdin; a non-zero exit, a timeout or a missing program is recorded.
+
+    The command runs in a session (process group) of its own, its stdin, stdout and stderr are temporary
+    files, and only the command itself is waited for: a background process it leaves behind cannot hold the
+    run. On a timeout, or as soon as ``stop`` is set (the scheduler shutting down), the whole group is killed;
+    when the command exits, whatever it left running in its group is killed too. Nothing is left behind.
+    ``timeout`` defaults to ``COMMAND_TIMEOUT`` seconds.
+    """
     try:
         argv = shlex.split(command)
-        if not argv:
-            return AlertOutcome("command", False, "empty command")
-        done = subprocess.run(argv, input=json.dumps(summary, ensure_ascii=False, default=str).encode("utf-8"),
-                              env=_environment(summary), capture_output=True, timeout=timeout, check=False)
+    except ValueError as exc:
+        return AlertOutcome("command", False, f"ValueError: {exc}")
+    if not argv:
+        return AlertOutcome("command", False, "empty command")
+    if stop is not None and stop.is_set():
+        return AlertOutcome("command", False, "stopped: hsar is shutting down, not run")
+    try:
+        with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stdout, \
+                tempfile.TemporaryFile() as stderr:
+            stdin.write(json.dumps(summary, ensure_ascii=False, default=str).encode("utf-8"))
+            stdin.seek(0)
+            process = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, env=_environment(summary),
+                                       start_new_session=True)
+            ended = _wait(process, argv, COMMAND_TIMEOUT if timeout is None else timeout, stop)
+            tail = _tail(stderr) or _tail(stdout)
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
         return AlertOutcome("command", False, f"{type(exc).__name__}: {exc}")
-    if done.returncode != 0:
-        tail = done.stderr.decode("utf-8", "replace").strip()[-500:]
-        return AlertOutcome("command", False, f"exit status {done.returncode}: {tail}")
+    if ended:
+        return AlertOutcome("command", False, f"{ended}: {tail}" if tail else ended)
+    if process.returncode != 0:
+        return AlertOutcome("command", False, f"exit status {process.returncode}: {tail}")
     return AlertOutcome("command", True, f"{argv[0]} exit status 0")
+
+
+def _wait(process: subprocess.Popen[bytes], argv: list[str], timeout: float, stop: threading.Event | None) -> str:
+    """Wait for the command itself (not what it left in the background), in short steps so ``stop`` is seen
+    at once; then kill its whole process group and reap it. Returns why it was cut short ("" if it exited)."""
+    started, delay, ended = time.monotonic(), 0.001, ""
+    try:
+        while not _exited(process.pid):
+            waited = time.monotonic() - started
+            if stop is not None and stop.is_set():
+                ended = f"stopped: hsar is shutting down, killed after {waited:.1f} s"
+                break
+            if waited >= timeout:
+                ended = f"TimeoutExpired: {subprocess.TimeoutExpired(argv, timeout)}"
+                break
+            step = min(delay, timeout - waited)
+            if stop is not None:
+                stop.wait(step)
+            else:
+                time.sleep(step)
+            delay = min(delay * 2, POLL_SECONDS)
+    finally:
+        _kill_group(process.pid)  # the group's id is the command's pid, not reaped yet: it cannot be reused
+        process.wait()
+    return ended
 
 
 def send_mail(host: str, port: int, sender: str, recipients: list[str], subject: str, body: str, *,
@@ -104,11 +183,15 @@ def send_mail(host: str, port: int, sender: str, recipients: list[str], subject:
     return AlertOutcome("mail", True, f"sent to {', '.join(recipients)} via {host}:{port}")
 
 
-def send_alerts(cfg: Config, summary: Mapping[str, Any]) -> tuple[AlertOutcome, ...]:
-    """Every configured channel, in order: command, then mail. Nothing configured: nothing sent."""
+def send_alerts(cfg: Config, summary: Mapping[str, Any], *, stop: threading.Event | None = None,
+                command_timeout: float | None = None) -> tuple[AlertOutcome, ...]:
+    """Every configured channel, in order: command, then mail. Nothing configured: nothing sent.
+
+    ``stop`` set (the scheduler shutting down) kills a running alert command at once; it is recorded as not
+    delivered."""
     outcomes = []
     if str(cfg["alerts.command"]).strip():
-        outcomes.append(run_command(str(cfg["alerts.command"]), summary))
+        outcomes.append(run_command(str(cfg["alerts.command"]), summary, timeout=command_timeout, stop=stop))
     host = str(cfg["alerts.smtp_host"]).strip()
     if host:
         recipients = [str(r) for r in cfg["alerts.mail_to"]]

@@ -240,11 +240,15 @@ class Scheduler:
 
 def standard_jobs(home: Any) -> list[Job]:  # noqa: ANN401 - a home path
     """The jobs ``hsar scheduler`` runs: ``audit --due`` on ``scheduler.audit``, replication on
-    ``scheduler.replicate`` (an empty setting disables a job). Each run opens the home afresh."""
-    from .config import load
+    ``scheduler.replicate`` (an empty setting disables a job). Each run opens the home afresh.
+
+    ConfigError when ``home`` is not a repository home (as for every command that opens one), when a schedule
+    is not a cron expression, or when both are empty (a scheduler with nothing to run is a mistake). The
+    audit job hands the scheduler's stop event to :func:`run_audit`, which stops between archives."""
     from .home import Repository
 
-    cfg = load(home)
+    with Repository.open(home) as repo:  # checks that the home is one
+        cfg = repo.cfg
 
     def audit_job(scheduled: datetime, stop: threading.Event) -> Any:  # noqa: ANN401
         from .preservation.audit import Selection, run_audit
@@ -263,4 +267,7 @@ def standard_jobs(home: Any) -> list[Job]:  # noqa: ANN401 - a home path
                                                                       replicate_job)):
         if str(cfg[key]).strip():
             jobs.append(Job(name, CronSchedule.parse(str(cfg[key])), run))
+    if not jobs:
+        raise ConfigError(f"{cfg.home / 'hsar.toml'}: scheduler.audit 与 scheduler.replicate 均为空，没有要运行的定时任务"
+                          " / scheduler.audit and scheduler.replicate are both empty: there is no job to run")
     return jobs

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import smtplib
 import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -46,16 +50,79 @@ def test_the_subject_names_the_repository():
 @pytest.mark.parametrize("command, expected", [
     (f"{sys.executable} -c 'import sys; sys.exit(3)'", "exit status 3"),
     ("/nonexistent/notify", "FileNotFoundError"),
-    ("'unterminated", "ValueError"),
 ])
 def test_a_failing_command_is_recorded_not_raised(tmp_path, command, expected):
     (outcome,) = alerts.send_alerts(home_with(tmp_path, command=command), SUMMARY)
     assert not outcome.ok and expected in outcome.detail
 
 
+def test_a_command_that_cannot_be_split_is_recorded_not_raised():
+    # the settings refuse such a command when they are loaded; run_command still never raises
+    outcome = alerts.run_command("'unterminated", SUMMARY)
+    assert not outcome.ok and "ValueError" in outcome.detail
+
+
 def test_a_hanging_command_times_out(tmp_path):
     outcome = alerts.run_command(f"{sys.executable} -c 'import time; time.sleep(5)'", SUMMARY, timeout=0.2)
     assert not outcome.ok and "TimeoutExpired" in outcome.detail
+
+
+def gone(pid: int) -> bool:
+    """No such process any more, or only a zombie waiting for its parent (init, which may never reap it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def wait_gone(*pids: int, within: float = 1.0) -> bool:
+    deadline = time.monotonic() + within  # SIGKILL is delivered at once; allow the kernel a moment
+    while not all(gone(p) for p in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_background_child_does_not_hold_the_run_and_is_not_left_behind(tmp_path):
+    pid_file, got = tmp_path / "child.pid", tmp_path / "got.json"
+    big = {**SUMMARY, "failed": [f"HH-{n:06d}" for n in range(20000)]}  # far more than a pipe buffer holds
+    started = time.monotonic()
+    outcome = alerts.run_command(f"sh -c 'sleep 30 & echo $! > {pid_file}; cat > {got}; exit 0'", big, timeout=1.5)
+    assert time.monotonic() - started < 1.0
+    assert outcome.ok and outcome.detail == "sh exit status 0"  # sh exited 0: that is the outcome
+    assert json.loads(got.read_text()) == big  # the summary still arrives whole on stdin
+    assert wait_gone(int(pid_file.read_text()))
+
+
+def test_a_timeout_kills_the_whole_process_group_and_keeps_the_output_tail(tmp_path):
+    pids = tmp_path / "pids"
+    command = f"sh -c 'sleep 30 & echo $$ $! > {pids}; echo partial progress >&2; sleep 30'"
+    started = time.monotonic()
+    outcome = alerts.run_command(command, SUMMARY, timeout=0.5)
+    assert time.monotonic() - started < 1.5
+    assert not outcome.ok and "TimeoutExpired" in outcome.detail and "partial progress" in outcome.detail
+    assert wait_gone(*(int(p) for p in pids.read_text().split()))
+
+
+def test_the_stop_event_kills_a_running_command_at_once(tmp_path):
+    pid_file = tmp_path / "pid"
+    script = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(30)"
+    cfg = home_with(tmp_path, command=f"{sys.executable} -c {json.dumps(script)}")
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    (outcome,) = alerts.send_alerts(cfg, SUMMARY, stop=stop)  # the long default timeout never runs out
+    assert time.monotonic() - started < 1.5
+    assert not outcome.ok and outcome.detail.startswith("stopped: hsar is shutting down")
+    assert wait_gone(int(pid_file.read_text()))
+    already = alerts.send_alerts(cfg, SUMMARY, stop=stop)  # stopping already: the command is not started
+    assert [o.detail for o in already] == ["stopped: hsar is shutting down, not run"]
 
 
 class FakeSMTP:

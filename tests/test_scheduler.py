@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from repository.errors import ConfigError
-from repository.scheduler import CronSchedule, Job, Scheduler
+from repository.scheduler import CronSchedule, Job, Scheduler, standard_jobs
 
 CST = timezone(timedelta(hours=8))  # 北京时间
 T0 = datetime(2025, 3, 1, 0, 0, tzinfo=CST)  # a Saturday
@@ -106,3 +106,18 @@ def test_stop_from_another_thread_wakes_the_sleeping_loop():
     timer = threading.Timer(0.05, scheduler.stop)
     timer.start()
     assert scheduler.run(install_signals=False) == []
+
+
+def test_the_standard_jobs_need_a_repository_home(tmp_path):
+    with pytest.raises(ConfigError, match="is not a repository home"):
+        standard_jobs(tmp_path / "nowhere")
+
+
+def test_a_scheduler_with_nothing_scheduled_is_refused(tmp_path):
+    (tmp_path / "hsar.toml").write_text('[scheduler]\naudit = ""\nreplicate = " "\n', "utf-8")
+    with pytest.raises(ConfigError) as raised:
+        standard_jobs(tmp_path)
+    assert raised.value.code == "CONFIG"
+    assert "没有要运行的定时任务" in str(raised.value) and "both empty: there is no job to run" in str(raised.value)
+    (tmp_path / "hsar.toml").write_text('[scheduler]\naudit = ""\n', "utf-8")
+    assert [job.name for job in standard_jobs(tmp_path)] == ["replicate"]

@@ -46,12 +46,17 @@ class _Progress:
             self.bar.__exit__(None, None, None)
 
 
-def _selection(mode: str | None, archives: tuple[str, ...], sample: int | None, repair: bool) -> Any:  # noqa: ANN401
+def _selection(c: Context, modes: dict[str, bool], archives: tuple[str, ...], sample: int | None,
+               repair: bool) -> Any:  # noqa: ANN401
+    """The one selection asked for (``--due`` when none is); any two of them are refused alike."""
     from ..preservation.audit import Selection
 
-    chosen = [m for m in (mode, "archive" if archives else None, "sample" if sample else None) if m]
+    chosen = [m for m, given in (*modes.items(), ("archive", bool(archives)), ("sample", sample is not None))
+              if given]
     if len(chosen) > 1:
-        raise UsageError("choose one of --due, --all, --archive, --sample")
+        given = " ".join(f"--{m}" for m in chosen)
+        raise UsageError(c.t(f"--due、--all、--archive、--sample 只能选一个（给了 {given}）",
+                             f"choose one of --due, --all, --archive, --sample (got {given})"))
     return Selection(chosen[0] if chosen else "due", tuple(archives), sample or 0, repair=repair)
 
 
@@ -85,29 +90,36 @@ def _render_run(c: Context, run: Any) -> None:  # noqa: ANN401 - AuditRun
 
 
 @cli.group("audit", invoke_without_command=True)
-@click.option("--due", "mode", flag_value="due", help="按计划检查到期的一份（默认）Check this run's due share (default).")
-@click.option("--all", "mode", flag_value="all", help="检查全部档案 Check every archive.")
+@click.option("--due", is_flag=True, help="按计划检查到期的一份（默认）Check this run's due share (default).")
+@click.option("--all", "check_all", is_flag=True, help="检查全部档案 Check every archive.")
 @click.option("--archive", "archives", multiple=True, metavar="ID", help="检查指定档案（可重复）Check this archive (repeatable).")
 @click.option("--sample", type=click.IntRange(1), default=None, metavar="N", help="随机抽查 N 件 Check N random archives.")
 @click.option("--no-repair", is_flag=True, help="只检查不修复 Check only, repair nothing.")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 摘要 Print the run summary as JSON.")
 @click.pass_context
-def audit_cmd(ctx: click.Context, mode: str | None, archives: tuple[str, ...], sample: int | None, no_repair: bool,
-              as_json: bool) -> None:
+def audit_cmd(ctx: click.Context, due: bool, check_all: bool, archives: tuple[str, ...], sample: int | None,
+              no_repair: bool, as_json: bool) -> None:
     """定期检查 Audit: re-hash every copy, verify version signatures, repair from good copies.
 
     Writes a JSON and an HTML report to <home>/reports/, records every result in the catalogue and the
     hash-chained audit log, and alerts (alerts.*) when anything is not intact. Exit 0 when everything
     checked is intact, 1 otherwise.
     """
+    c = ctx.find_object(Context)
     if ctx.invoked_subcommand is not None:
-        if mode or archives or sample or no_repair or as_json:
-            raise UsageError("audit options go before no subcommand: use `hsar audit log --verify`")
+        given = [name for name, value in (("--due", due), ("--all", check_all), ("--archive", archives),
+                                          ("--sample", sample is not None), ("--no-repair", no_repair),
+                                          ("--json", as_json)) if value]
+        if given:
+            sub, names = ctx.invoked_subcommand, " ".join(given)
+            raise UsageError(c.t(f"{names} 是 `hsar audit` 本身的选项，不能用于 `hsar audit {sub}`；"
+                                 f"`{sub}` 的选项写在它后面，如 `hsar audit log --verify --json`",
+                                 f"{names}: options of `hsar audit` itself, not of `hsar audit {sub}`; "
+                                 f"put the options of `{sub}` after it, e.g. `hsar audit log --verify --json`"))
         return
     from ..preservation.audit import run_audit
 
-    c = ctx.find_object(Context)
-    selection = _selection(mode, archives, sample, not no_repair)
+    selection = _selection(c, {"due": due, "all": check_all}, archives, sample, not no_repair)
     progress = _Progress(c, not as_json and sys.stderr.isatty())
     with _repo(c) as repo:
         try:
@@ -215,14 +227,11 @@ def scheduler_cmd(c: Context, list_only: bool) -> None:
     """
     from ..scheduler import Scheduler, standard_jobs
 
-    jobs = standard_jobs(c.home)
+    jobs = standard_jobs(c.home)  # ConfigError (exit 2): not a home, a bad schedule, or nothing scheduled
 
     def report(run: Any) -> None:  # noqa: ANN401 - scheduler.JobRun
-        verdict = getattr(run.result, "ok", True)
-        click.echo(c.t(f"{run.finished:%Y-%m-%d %H:%M} 任务 {run.job}："
-                       + ("出错 " + str(run.error) if not run.ok else "完成" if verdict else "完成，发现问题"),
-                       f"{run.finished:%Y-%m-%d %H:%M} job {run.job}: "
-                       + ("error " + str(run.error) if not run.ok else "done" if verdict else "done, problems found")))
+        stopped = run.ok and getattr(run.result, "skipped", 0) > 0 and scheduler.stop_event.is_set()
+        click.echo(f"{run.finished:%Y-%m-%d %H:%M} " + _job_line(c, run, stopped))
         sys.stdout.flush()
 
     scheduler = Scheduler(jobs, on_run=report)
@@ -233,8 +242,34 @@ def scheduler_cmd(c: Context, list_only: bool) -> None:
                            f"job {name} next runs {when:%Y-%m-%d %H:%M %z}"))
         sys.stdout.flush()
 
-    if list_only or not jobs:
+    if list_only:
         announce(scheduler.upcoming())
         return
     scheduler.run(on_start=announce)
     click.echo(c.t("定时任务已停止", "scheduler stopped"))
+
+
+def _job_line(c: Context, run: Any, stopped: bool) -> str:  # noqa: ANN401 - scheduler.JobRun
+    """One line per job run; an audit's says what it checked (of what it selected), what it left, where the
+    report is, and whether the scheduler stopped it early."""
+    if not run.ok:
+        return c.t(f"任务 {run.job}：出错 {run.error}", f"job {run.job}: error {run.error}")
+    verdict = getattr(run.result, "ok", True)
+    zh = ("已停止" if stopped else "完成") + ("" if verdict else "，发现问题")
+    en = ("stopped" if stopped else "done") + ("" if verdict else ", problems found")
+    if run.job != "audit" or run.result is None:
+        return c.t(f"任务 {run.job}：{zh}", f"job {run.job}: {en}")
+    result = run.result
+    n, checked = result.counts(), len(result.archives)
+    zh += (f"：检查 {checked}/{result.selected} 件档案，完好 {n['intact']}，已修复 {n['repaired']}，"
+           f"失败 {n['failed']}")
+    en += (f": {checked} of {result.selected} archives checked, {n['intact']} intact, {n['repaired']} repaired, "
+           f"{n['failed']} failed")
+    if result.skipped:
+        zh += f"；{result.skipped} 件未检查，" + ("留待下次运行" if stopped else "预算用尽，留待下次")
+        en += f"; {result.skipped} not checked, " + ("left for the next run" if stopped
+                                                      else "budget reached, left for the next run")
+    if result.reports:
+        zh += f"；报告：{'、'.join(result.reports)}"
+        en += f"; report: {', '.join(result.reports)}"
+    return c.t(f"任务 {run.job}：{zh}", f"job {run.job}: {en}")

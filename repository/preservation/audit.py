@@ -411,7 +411,7 @@ def run_audit(repo: Any, selection: Selection, *, now: datetime, progress: Progr
     paths = report_paths(repo.home / "reports", result) if report else ()
     result = replace(result, reports=tuple(str(p) for p in paths))
     if alert and not result.ok:
-        result = replace(result, alerts=send_alerts(repo.cfg, result.summary()))
+        result = replace(result, alerts=send_alerts(repo.cfg, result.summary(), stop=stop))
     if report:
         write_reports(paths, result)
     return result

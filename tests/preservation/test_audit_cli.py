@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from repository.cli import cli
+
+from .conftest import HH1
 
 
 def hsar(home, *args: str):
@@ -62,3 +70,121 @@ def test_scheduler_process_shuts_down_cleanly_on_sigterm(home):
         process.kill()
     assert process.returncode == 0, err
     assert "scheduler stopped" in out
+
+
+@pytest.mark.parametrize("modes", [("--due", "--all"), ("--all", "--due"), ("--due", "--archive", "HH-001"),
+                                   ("--archive", "HH-001", "--sample", "1"), ("--all", "--sample", "1")])
+def test_every_combination_of_selections_is_refused_alike(home, modes):
+    zh = hsar(home, "audit", *modes)
+    assert zh.exit_code == 2 and "错误 error [USAGE]: --due、--all、--archive、--sample 只能选一个" in zh.output
+    en = hsar(home, "--lang", "en", "audit", *modes)
+    assert en.exit_code == 2 and "[USAGE]: choose one of --due, --all, --archive, --sample (got --" in en.output
+    assert not (home / "reports").exists()  # nothing ran
+
+
+def test_audit_options_before_a_subcommand_say_what_is_wrong(home):
+    zh = hsar(home, "audit", "--json", "log", "--verify")
+    assert zh.exit_code == 2
+    assert ("[USAGE]: --json 是 `hsar audit` 本身的选项，不能用于 `hsar audit log`；`log` 的选项写在它后面"
+            in zh.output)
+    en = hsar(home, "--lang", "en", "audit", "--all", "--no-repair", "log")
+    assert en.exit_code == 2 and "Traceback" not in en.output
+    assert ("[USAGE]: --all --no-repair: options of `hsar audit` itself, not of `hsar audit log`; put the options "
+            "of `log` after it, e.g. `hsar audit log --verify --json`") in en.output
+
+
+def test_the_scheduler_needs_a_home_and_something_to_run(home, tmp_path, toml_writer):
+    for args in (("scheduler", "--list"), ("scheduler",)):
+        missing = hsar(tmp_path / "nowhere", "--lang", "en", *args)
+        assert missing.exit_code == 2 and "[CONFIG]" in missing.output and "is not a repository home" in missing.output
+        assert "next runs" not in missing.output
+    toml_writer(home, scheduler={"audit": "", "replicate": ""})
+    for args in (("scheduler", "--list"), ("scheduler",)):
+        empty = hsar(home, *args)
+        assert empty.exit_code == 2 and "[CONFIG]" in empty.output
+        assert "scheduler.audit 与 scheduler.replicate 均为空" in empty.output and "no job to run" in empty.output
+
+
+class FakeClock:
+    """Stands in for the scheduler's SystemClock: starts at 01:00 UTC, sleeps instantly."""
+
+    def __init__(self) -> None:
+        self.moment = datetime(2025, 3, 1, 1, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def sleep(self, seconds: float, stop: threading.Event) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+def stopping_jobs(monkeypatch, when_started=None) -> None:
+    """``hsar scheduler``'s jobs, with the scheduler stopped (as SIGTERM does) as soon as a job starts, or
+    from another thread once ``when_started(stop)`` decides."""
+    from repository import scheduler as scheduler_module
+
+    real = scheduler_module.standard_jobs
+
+    def jobs(home):
+        def stopped(job):
+            def run(scheduled, stop):
+                if when_started is None:
+                    stop.set()
+                else:
+                    threading.Thread(target=when_started, args=(stop,), daemon=True).start()
+                return job.run(scheduled, stop)
+
+            return scheduler_module.Job(job.name, job.schedule, run)
+
+        return [stopped(job) for job in real(home)]
+
+    monkeypatch.setattr(scheduler_module, "SystemClock", FakeClock)
+    monkeypatch.setattr(scheduler_module, "standard_jobs", jobs)
+
+
+def test_an_audit_the_scheduler_stopped_reports_what_it_checked(home, toml_writer, monkeypatch):
+    toml_writer(home, audit={"budget_bytes": 10**12}, scheduler={"replicate": ""})
+    stopping_jobs(monkeypatch)
+    en = hsar(home, "--lang", "en", "scheduler")
+    assert en.exit_code == 0, en.output
+    lines = en.output.splitlines()
+    assert lines[0] == "job audit next runs 2025-03-01 02:00 +0000" and lines[-1] == "scheduler stopped"
+    (line,) = [x for x in lines if " job audit: " in x]
+    assert line.startswith("2025-03-01 02:00 job audit: stopped: 1 of 2 archives checked, 1 intact, 0 repaired, "
+                           "0 failed; 1 not checked, left for the next run; report: ")
+    reports = line.split("; report: ")[1].split(", ")
+    assert [Path(p).suffix for p in reports] == [".json", ".html"] and all(Path(p).is_file() for p in reports)
+
+    zh = hsar(home, "scheduler")  # the archive left over is all this run selects: it finishes before the stop
+    (line,) = [x for x in zh.output.splitlines() if " 任务 audit：" in x]
+    assert line.startswith("2025-03-01 02:00 任务 audit：完成：检查 1/1 件档案，完好 1，已修复 0，失败 0；报告：")
+
+
+def test_stopping_the_scheduler_kills_a_running_alert_command(home, repo, toml_writer, monkeypatch, tmp_path):
+    from repository import alerts
+
+    started = tmp_path / "alert-started"
+    script = f"import time; open({str(started)!r}, 'w').close(); time.sleep(30)"
+    toml_writer(home, audit={"budget_bytes": 10**12}, scheduler={"replicate": ""},
+                alerts={"command": f"{sys.executable} -c {json.dumps(script)}"})
+    damaged = repo.store.object_root(HH1) / "v1/content/data/review/审核表.pdf"
+    damaged.write_bytes(b"damaged")  # in both copies: nothing to repair from, so the audit fails and alerts
+    (home / "replica1" / damaged.relative_to(home / "storage")).write_bytes(b"damaged too")
+    monkeypatch.setattr(alerts, "COMMAND_TIMEOUT", 2.0)  # without the stop, the alert runs until this ends
+
+    stopped_at = []
+
+    def stop_once_the_alert_runs(stop):
+        while not started.exists():
+            time.sleep(0.01)
+        stopped_at.append(time.monotonic())
+        stop.set()
+
+    stopping_jobs(monkeypatch, stop_once_the_alert_runs)
+    en = hsar(home, "--lang", "en", "scheduler")
+    assert en.exit_code == 0, en.output
+    assert stopped_at and time.monotonic() - stopped_at[0] < 1.0  # not the alert's whole timeout
+    (line,) = [x for x in en.output.splitlines() if " job audit: " in x]
+    assert "done, problems found: 2 of 2 archives checked" in line
+    report = json.loads(Path(line.split("; report: ")[1].split(", ")[0]).read_text())
+    assert [a["detail"][:30] for a in report["alerts"]] == ["stopped: hsar is shutting down"]
