@@ -7,12 +7,16 @@ from repository.catalog.store import Catalog
 from repository.privacy import mask_resident_id
 
 
-def test_text_show_has_every_section_and_masks_ids(records, build):
+def household_view(records, build):
     with Catalog("sqlite://") as catalog:
         catalog.create()
         for rec in records.values():
             catalog.record_version(rec)
-        view = catalog.show(build.HH)
+        return catalog.show(build.HH)
+
+
+def test_text_show_has_every_section_and_masks_ids(records, build):
+    view = household_view(records, build)
     text = render_text(view)
     for needle in ("王建国户住房保障档案", "J001-ZF·2021-Y-0001", "状态 在保 自 2021-06-18", "申请材料 (application): 2 件",
                    "实施保障材料 (provision): 0 件", "卷2023-0007 件4 页2-4 盒H-0102 1库3排2柜4格", "v2 2023-05-10",
@@ -29,12 +33,7 @@ def test_mask_resident_id():
 
 
 def test_text_show_in_english_has_english_labels_and_recorded_values(records, build):
-    with Catalog("sqlite://") as catalog:
-        catalog.create()
-        for rec in records.values():
-            catalog.record_version(rec)
-        view = catalog.show(build.HH)
-    text = render_text(view, lang="en")
+    text = render_text(household_view(records, build), lang="en")
     for needle in ("王建国户住房保障档案", "reference code J001-ZF·2021-Y-0001", "status provided since 2021-06-18",
                    "retention permanent", "items by class:", "申请材料 (application): 2 items",
                    "vol. 2023-0007 item 4 pp. 2-4 box H-0102 1库3排2柜4格", "versions:", "events:", "relations:",
