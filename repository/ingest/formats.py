@@ -1,5 +1,6 @@
 """The format step of ingest: identify every payload file (FIDO/PRONOM), apply the format policy, verify
-embedded PDF signatures (pyHanko), and turn all of it into coded issues (FMT001-FMT008).
+embedded PDF signatures (pyHanko), look for active content in PDFs (:mod:`.pdfactive`), and turn all of it
+into coded issues (FMT001-FMT010).
 
 Identification runs in worker processes with a bounded read and a time limit per file
 (:mod:`repository.ingest.identify`); the identifier and the policy are loaded once per process.
@@ -15,7 +16,8 @@ from pathlib import Path
 from ..codes import Issue, issue
 from ..config import Config
 from .identify import FormatFact, Identifier
-from .pdfsig import verify_pdf_signatures
+from .pdfactive import RUNS_CODE
+from .pdfsig import inspect_pdf
 from .policy import FormatPolicy, PolicyDecision, format_issues
 from .prepare import FileInfo
 
@@ -59,6 +61,14 @@ def _security_issues(rel: str, fact: FormatFact, decision: PolicyDecision, polic
     return []
 
 
+def _active_issues(rel: str, active: tuple[str, ...]) -> list[Issue]:
+    """FMT009 for PDF content that runs (JavaScript, launch actions), FMT010 for embedded files and rich media."""
+    runs = [kind for kind in active if kind in RUNS_CODE]
+    rest = [kind for kind in active if kind not in RUNS_CODE]
+    return ([issue("FMT009", rel, kinds=", ".join(runs))] if runs else []) + \
+        ([issue("FMT010", rel, kinds=", ".join(rest))] if rest else [])
+
+
 def assess_formats(bag_dir: Path, payload: dict[str, FileInfo], cfg: Config) -> tuple[dict[str, FileInfo], list[Issue]]:
     """Format facts, policy level and embedded signatures for every payload file, plus the issues."""
     paths = sorted(payload)
@@ -69,11 +79,11 @@ def assess_formats(bag_dir: Path, payload: dict[str, FileInfo], cfg: Config) -> 
     assessed: dict[str, FileInfo] = {}
     found: list[Issue] = []
     for rel, fact in zip(paths, facts, strict=True):
-        sigs = verify_pdf_signatures(bag_dir / rel, trust) if fact.mime == "application/pdf" or rel.lower().endswith(
-            ".pdf") else ()
+        pdf = fact.mime == "application/pdf" or rel.lower().endswith(".pdf")
+        sigs, active = inspect_pdf(bag_dir / rel, trust) if pdf else ((), ())
         decision = policy.classify(fact, sigs)
         found += format_issues(rel, fact, decision, sigs, timeout_seconds=float(cfg["formats.timeout_seconds"]))
-        found += _security_issues(rel, fact, decision, policy)
+        found += _security_issues(rel, fact, decision, policy) + _active_issues(rel, active)
         assessed[rel] = replace(payload[rel], puid=fact.puid, format_name=fact.name, format_version=fact.version or None,
                                 method=fact.method, policy=decision.level,
                                 signatures=tuple(s.to_dict() for s in sigs))

@@ -152,28 +152,39 @@ def verify_pdf_signatures(path: Path, trust_roots: list[Path], *,
     ``validation_time`` (default: now) is the moment at which certificates must be valid.
     Raises :class:`~repository.errors.ConfigError` only when a trust root file cannot be read.
     """
+    return inspect_pdf(path, trust_roots, validation_time=validation_time)[0]
+
+
+def inspect_pdf(path: Path, trust_roots: list[Path], *, validation_time: datetime | None = None
+                ) -> tuple[tuple[EmbeddedSignature, ...], tuple[str, ...]]:
+    """:func:`verify_pdf_signatures` and :func:`repository.ingest.pdfactive.active_content` of one PDF, read
+    once: ``((), ())`` for a file that is not a PDF."""
     path = Path(path)
     if not is_pdf(path):
-        return ()
+        return (), ()
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko_certvalidator import ValidationContext
 
+    from .pdfactive import active_content
+
+    active: tuple[str, ...] = ()
     try:
         with open(path, "rb") as handle:
             reader = PdfFileReader(handle, strict=False)
+            active = active_content(reader)
             embedded = list(reader.embedded_signatures)
             if not embedded:
-                return ()
+                return (), active
             roots = load_trust_roots(list(trust_roots))
 
             def context() -> ValidationContext:
                 return ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail",
                                          moment=validation_time)
 
-            return tuple(_validate_one(sig, context) for sig in embedded)
+            return tuple(_validate_one(sig, context) for sig in embedded), active
     except ConfigError:
         raise
     except Exception as exc:  # a malformed PDF is a finding, never a crash
         if _has_markers(path):
-            return (_unverifiable("", f"malformed PDF: {type(exc).__name__}: {exc}"),)
-        return ()
+            return (_unverifiable("", f"malformed PDF: {type(exc).__name__}: {exc}"),), active
+        return (), active

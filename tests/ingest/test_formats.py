@@ -39,3 +39,68 @@ def test_executable_is_refused_as_a_security_risk_and_images_preserved(tmp_path:
     assert ("data/setup.exe", "FMT008") in by_path
     assert ("data/setup.exe", "FMT002") in by_path
     assert not any(p == "data/scan.tif" for p, _ in by_path)
+
+
+def _pdf(path: Path, decorate=None) -> None:
+    """A PDF written by pyHanko; ``decorate(writer)`` adds what the test needs."""
+    import io
+
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
+    writer = PdfFileWriter()
+    if decorate is not None:
+        decorate(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    path.write_bytes(out.getvalue())
+
+
+def _action(kind: str):
+    from pyhanko.pdf_utils import generic
+
+    def decorate(writer) -> None:
+        name = generic.NameObject
+        if kind == "javascript":  # an /OpenAction running JavaScript
+            action = generic.DictionaryObject({name("/S"): name("/JavaScript"),
+                                               name("/JS"): generic.TextStringObject("app.alert(1)")})
+            writer.root[name("/OpenAction")] = writer.add_object(action)
+        elif kind == "launch":  # a document additional action (on close) starting a program
+            action = generic.DictionaryObject({name("/S"): name("/Launch"),
+                                               name("/F"): generic.TextStringObject("/bin/true")})
+            writer.root[name("/AA")] = generic.DictionaryObject({name("/WC"): writer.add_object(action)})
+        elif kind == "embedded-file":  # an attachment in the /EmbeddedFiles name tree
+            stream = writer.add_object(generic.StreamObject({name("/Type"): name("/EmbeddedFile")},
+                                                            stream_data=b"\x7fELF attached"))
+            spec = generic.DictionaryObject({name("/Type"): name("/Filespec"),
+                                             name("/F"): generic.TextStringObject("tool"),
+                                             name("/EF"): generic.DictionaryObject({name("/F"): stream})})
+            tree = generic.DictionaryObject({name("/Names"): generic.ArrayObject(
+                [generic.TextStringObject("tool"), writer.add_object(spec)])})
+            writer.root[name("/Names")] = generic.DictionaryObject({name("/EmbeddedFiles"): tree})
+    return decorate
+
+
+def test_active_content_in_pdfs_is_found(tmp_path: Path) -> None:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from repository.ingest.pdfactive import active_content
+
+    for kind in (None, "javascript", "launch", "embedded-file"):
+        path = tmp_path / f"{kind}.pdf"
+        _pdf(path, _action(kind) if kind else None)
+        with open(path, "rb") as handle:
+            assert active_content(PdfFileReader(handle, strict=False)) == ((kind,) if kind else ()), kind
+
+
+def test_pdf_scripts_are_refused_and_attachments_flagged(tmp_path: Path) -> None:
+    bag = tmp_path / "bag"
+    (bag / "data").mkdir(parents=True)
+    for kind in ("javascript", "launch", "embedded-file"):
+        _pdf(bag / "data" / f"{kind}.pdf", _action(kind))
+    _pdf(bag / "data" / "plain.pdf")
+    payload = {f"data/{n}.pdf": _info(bag, f"data/{n}.pdf") for n in ("javascript", "launch", "embedded-file", "plain")}
+    _assessed, issues = assess_formats(bag, payload, config.load(tmp_path, environ={}))
+    by_path = {(i.path, i.code, i.severity.value) for i in issues if i.code in ("FMT009", "FMT010")}
+    assert by_path == {("data/javascript.pdf", "FMT009", "error"), ("data/launch.pdf", "FMT009", "error"),
+                       ("data/embedded-file.pdf", "FMT010", "warning")}
+    assert not any(i.path == "data/plain.pdf" and i.severity.value == "error" for i in issues)
