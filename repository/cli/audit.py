@@ -7,7 +7,11 @@ Exit codes: 0 everything checked is intact (replication: every replica up to dat
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,9 +125,10 @@ def audit_cmd(ctx: click.Context, due: bool, check_all: bool, archives: tuple[st
 
     selection = _selection(c, {"due": due, "all": check_all}, archives, sample, not no_repair)
     progress = _Progress(c, not as_json and sys.stderr.isatty())
-    with _repo(c) as repo:
+    stop = threading.Event()
+    with _repo(c) as repo, _stop_on_sigterm(stop):
         try:
-            run = run_audit(repo, selection, now=datetime.now(UTC), progress=progress)
+            run = run_audit(repo, selection, now=datetime.now(UTC), progress=progress, stop=stop)
         finally:
             progress.close()
     if as_json:
@@ -136,6 +141,26 @@ def audit_cmd(ctx: click.Context, due: bool, check_all: bool, archives: tuple[st
     else:
         _render_run(c, run)
     raise SystemExit(0 if run.ok else 1)
+
+
+@contextmanager
+def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM (systemd stopping a unit, ``timeout``) ends the run like the scheduler's stop: after the
+    archives being checked, with their results recorded and the report written; a second SIGTERM interrupts
+    at once (exit 130), as Ctrl-C does."""
+    def handler(_signum: int, _frame: Any) -> None:  # noqa: ANN401
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @audit_cmd.command("log")

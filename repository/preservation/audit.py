@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import queue
 import re
 import threading
@@ -342,6 +343,20 @@ def _pipeline(run: _Run, ids: list[str], progress: Progress | None,
     return judge.finish()
 
 
+_LOCKS: list[Any] = []  # the open lock files of runs in this process
+
+
+def _drop_inherited_locks() -> None:
+    """In a forked child (a shard worker): close the parent's lock file. flock belongs to the open file,
+    which the child shares: a worker left behind by a killed audit would otherwise keep every later audit
+    out (AUDIT-BUSY) until it ended."""
+    while _LOCKS:
+        _LOCKS.pop().close()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
 @contextmanager
 def _exclusive(home: Path) -> Iterator[None]:
     directory = home / "audit"
@@ -350,8 +365,14 @@ def _exclusive(home: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise PreservationError("another audit is running in this home", "AUDIT-BUSY") from None
-        yield
+            raise PreservationError("本库另有审计正在运行 / another audit is running in this home",
+                                    "AUDIT-BUSY") from None
+        _LOCKS.append(handle)
+        try:
+            yield
+        finally:
+            if handle in _LOCKS:
+                _LOCKS.remove(handle)
 
 
 def _open_policy(repo: Any, notes: list[str]) -> Any:  # noqa: ANN401

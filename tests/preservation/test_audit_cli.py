@@ -188,3 +188,47 @@ def test_stopping_the_scheduler_kills_a_running_alert_command(home, repo, toml_w
     assert "done, problems found: 2 of 2 archives checked" in line
     report = json.loads(Path(line.split("; report: ")[1].split(", ")[0]).read_text())
     assert [a["detail"][:30] for a in report["alerts"]] == ["stopped: hsar is shutting down"]
+
+
+def test_sigterm_ends_an_audit_like_a_stop_with_its_results_recorded(home, monkeypatch):
+    import os
+    import signal
+
+    from repository.preservation import audit as audit_module
+
+    real, sent = audit_module._finish, []
+
+    def finish_then_terminate(run, work):
+        result = real(run, work)
+        if not sent:
+            sent.append(os.kill(os.getpid(), signal.SIGTERM))  # what systemd sends when it stops the unit
+        return result
+
+    monkeypatch.setattr(audit_module, "_finish", finish_then_terminate)
+    result = hsar(home, "--lang", "en", "audit", "--all", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["archives_checked"] + data["skipped"] == 2 and len(data["reports"]) == 2 and sent
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is the command's only
+
+
+def test_a_worker_forked_during_an_audit_does_not_hold_its_lock(home):
+    import os
+    import signal
+
+    from repository.preservation.audit import _exclusive
+
+    ready, tell = os.pipe()
+    with _exclusive(home):
+        child = os.fork()
+        if child == 0:  # a shard worker left behind by a killed audit (fork hooks have run by now)
+            os.write(tell, b"1")
+            time.sleep(30)
+            os._exit(0)
+        assert os.read(ready, 1) == b"1"
+    try:
+        with _exclusive(home):  # the next audit gets the lock although the child still runs
+            pass
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
