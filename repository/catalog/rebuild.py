@@ -141,7 +141,7 @@ def _parse_descriptive(data: bytes, where: str) -> Archive:
 def _parse_checks(data: bytes | None, where: str) -> dict[str, Any]:
     try:
         report = json.loads(data or b"{}")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise CatalogError(f"{where}: {CHECKS} cannot be read: {exc}") from None
     return report if isinstance(report, dict) else {}
 

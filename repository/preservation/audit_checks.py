@@ -188,7 +188,7 @@ def parse_inventory(data: bytes | None, object_id: str) -> tuple[dict[str, Any] 
         ok = (isinstance(inv, dict) and isinstance(versions, dict) and isinstance(manifest, dict)
               and inv.get("digestAlgorithm") == "sha512" and inv.get("head") in versions
               and all(isinstance(v, dict) and isinstance(v.get("state"), dict) for v in versions.values()))
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         return None, f"not an OCFL inventory ({type(exc).__name__})"
     if not ok:
         return None, "not a sha512 OCFL inventory"

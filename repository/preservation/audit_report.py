@@ -92,7 +92,7 @@ def report_anchors(directory: Path) -> list[tuple[int, str]]:
     for path in sorted(directory.glob("audit-*.json")):
         try:
             head = json.loads(path.read_text("utf-8")).get("log_head")
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError, AttributeError, RecursionError):
             continue
         if isinstance(head, dict) and isinstance(head.get("seq"), int) and isinstance(head.get("hash"), str):
             anchors.append((head["seq"], head["hash"]))

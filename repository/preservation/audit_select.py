@@ -103,7 +103,7 @@ def _stored_id(object_root: Path) -> str | None:
                                      object_root.glob("v*/" + INVENTORY)), reverse=True):
         try:
             value = json.loads(read_small(object_root / rel) or b"null")["id"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             continue
         if isinstance(value, str):
             return value

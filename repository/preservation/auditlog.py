@@ -115,7 +115,7 @@ class AuditLog:
         try:
             data = json.loads(self.head_path.read_text("utf-8"))
             head = LogHead(int(data["seq"]), str(data["hash"]))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None, None
         offset = data.get("offset")
         return head, offset if isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0 else None
@@ -204,7 +204,7 @@ class AuditLog:
             for number, raw in enumerate(handle, 1):
                 try:
                     yield number, json.loads(raw)
-                except ValueError:
+                except (ValueError, RecursionError):
                     yield number, None
 
     def verify(self, anchors: Iterable[LogHead] = ()) -> LogVerification:

@@ -180,7 +180,7 @@ def load_inventory(path: Path) -> dict[str, Any]:
     """Read and structurally check an inventory (enough for readers; full checks are the validator's)."""
     try:
         inventory = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise PreservationError(f"cannot read inventory {path}: {exc}", "OCFL-INVENTORY") from exc
     ok = (
         isinstance(inventory, dict)

@@ -195,7 +195,7 @@ def read_storage_root(root: Path) -> HashedNTupleLayout:
     try:
         layout_doc = json.loads((root / LAYOUT_FILE).read_text("utf-8"))
         extension = layout_doc["extension"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise PreservationError(f"cannot read {root / LAYOUT_FILE}: {exc}", "OCFL-LAYOUT") from exc
     if extension != LAYOUT_0004:
         raise PreservationError(f"unsupported storage layout {extension!r}", "OCFL-LAYOUT")
@@ -204,6 +204,6 @@ def read_storage_root(root: Path) -> HashedNTupleLayout:
         return HashedNTupleLayout()
     try:
         config = json.loads(config_file.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise PreservationError(f"cannot read {config_file}: {exc}", "OCFL-LAYOUT") from exc
     return HashedNTupleLayout.from_config(config)

@@ -269,7 +269,7 @@ def _dead_transactions(staging: Path) -> Iterator[tuple[Path, Path, int | None]]
 def _read_intent(txn_dir: Path) -> dict[str, Any] | None:
     try:
         intent = json.loads((txn_dir / INTENT).read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return intent if isinstance(intent, dict) else None
 

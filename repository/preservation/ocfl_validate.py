@@ -112,7 +112,7 @@ def _validate_root(root: Path, warnings: bool) -> list[str]:
         messages += _validate_object(object_dir, warnings, relative)
         try:
             object_id = json.loads((object_dir / "inventory.json").read_text("utf-8"))["id"]
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             continue  # already reported by the object validation
         if layout.object_path(object_id) != relative:
             messages.append(

@@ -163,3 +163,16 @@ def test_the_storage_hierarchy_holds_only_objects_where_the_layout_puts_them(rep
     assert codes_of(run, HH2) == {"AUD001": "primary"}  # not where the layout puts it: missing there
     only_one = run_audit(repo, Selection("archive", (HH1,), repair=False), now=NOW)
     assert not [i for i in only_one.issues if i.code == "AUD028"]  # the hierarchy is judged when all is in view
+
+
+def test_a_deeply_nested_inventory_is_a_finding_not_a_crash(repo):
+    from repository.preservation.replica import replicate
+
+    (object_root(repo, "replica1") / "v1" / "inventory.json").write_bytes(b"[" * 100_000)  # RecursionError in json
+    run = run_audit(repo, Selection("all", repair=False), now=NOW)
+    assert codes_of(run).get("AUD003") == "replica1" and not run.ok
+    assert {a.object_id: a.result for a in run.archives}[HH2] == "intact"  # the run went on
+    assert replicate(repo, now=NOW) is not None  # and so does replication
+    repaired = run_audit(repo, Selection("all"), now=NOW)
+    assert {a.object_id: a.result for a in repaired.archives}[HH1] == "repaired"
+    assert run_audit(repo, Selection("all"), now=NOW).ok
