@@ -75,6 +75,7 @@ from .audit_shards import audit_in_shards, use_shards
 from .auditlog import AuditLog
 from .ids import archive_key
 from .ocfl_inventory import INVENTORY
+from .ocfl_layout import ROOT_DECLARATION
 from .repair import Repair, apply_repairs, catch_up, plan_copy
 from .replica import open_copies
 
@@ -416,6 +417,9 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
                 archives = tuple(_pipeline(run, ids, progress, later=later))
         finally:
             run.opener.join()  # never left running past the run (it sets the repository's catalogue)
+        issues += [issue("AUD017", str(c.root), copy=c.label, detail="存储根在审计期间消失 / the storage root "
+                         "disappeared during the audit") for c in usable.values()
+                   if not (c.root / ROOT_DECLARATION).is_file()]
     return AuditRun(run.run_id, selection.mode, now, run.at(),
                     tuple((c.label, str(c.root), c.error) for c in copies), archives, tuple(issues + more),
                     tuple(run.notes), len(ids), run.skipped, run.log.head(),

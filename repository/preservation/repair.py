@@ -53,7 +53,7 @@ from .audit_checks import (
 from .ocfl_inventory import INVENTORY, SIDECAR
 from .ocfl_layout import OBJECT_DECLARATION, fsync_path, write_durable
 from .ocfl_txn import remove_empty_parents
-from .replica import sync_object
+from .replica import require_root, sync_object
 
 
 @dataclass(frozen=True)
@@ -349,6 +349,11 @@ def apply_repairs(plans: dict[str, CopyPlan], evidence: Evidence, copies: dict[s
             scan = evidence.scans[label]
             if read_small(scan.object_root / INVENTORY) != scan.meta.get(INVENTORY):
                 findings.append(Finding(issue("AUD018", INVENTORY, detail=f"{label}: inventory.json changed"), label))
+                continue
+            try:
+                require_root(copies[label].root)
+            except PreservationError as exc:
+                findings.append(Finding(issue("AUD017", "", copy=label, detail=str(exc)), label))
                 continue
             repairs += _install_copy(plan, scan, staged[label], quarantine)
         return repairs, findings

@@ -46,6 +46,14 @@ from .ocfl_txn import Transaction, reconcile_object
 from .premis import PremisEvent, hsar_agent
 
 
+def require_root(root: Path) -> None:
+    """Refuse to write into a storage root that is no longer one (a disk unmounted or a directory moved
+    while a run was under way): nothing may be created in its place."""
+    if not (Path(root) / ROOT_DECLARATION).is_file():
+        raise PreservationError(f"存储根 {root} 已不可用（被移走或卸载？），未写入 / the storage root {root} is gone "
+                                "(moved or unmounted?); nothing was written", "REPLICA")
+
+
 def replica_staging(root: Path) -> Path:
     """The staging directory of a replica root: a hidden sibling on the same file system."""
     root = Path(root)
@@ -58,6 +66,13 @@ def _open_replica(label: str, root: Path, create: bool) -> Copy:
         if not (root / ROOT_DECLARATION).is_file() and not create:
             raise PreservationError(f"{root} 不是 OCFL 存储根（请运行 hsar replicate）/ is not an OCFL storage root "
                                     "(run `hsar replicate`)", "REPLICA")
+        if not (root / ROOT_DECLARATION).is_file() and staging.exists():
+            # this root held a replica before (its staging sibling stays on the parent file system): a disk
+            # unmounted or a directory moved away must never be replaced by a fresh copy on another disk
+            raise PreservationError(f"{root} 曾是副本存储根，现在不是（磁盘未挂载或目录被移走？），不重建；如确要在此新建副本，"
+                                    f"请先删除 {staging} / {root} was a replica root and is not one now (disk "
+                                    f"unmounted or directory moved?): not recreated; to start a new replica "
+                                    f"there, remove {staging} first", "REPLICA")
         if not root.parent.is_dir():
             raise PreservationError(f"the parent of {root} does not exist (is the disk mounted?)", "REPLICA")
         store = OcflStore.init(root)
@@ -152,6 +167,7 @@ def sync_object(source_root: Path, data: bytes, target: OcflStore, object_id: st
     inv, error = parse_inventory(data, object_id)
     if inv is None:
         raise PreservationError(f"{object_id}: source inventory unusable: {error}", "REPLICA-SOURCE")
+    require_root(target.root)
     have = _target_versions(target, object_id, inv)
     todo = sorted((v for v in inv["versions"] if int(v[1:]) > have), key=lambda v: int(v[1:]))
     if not todo:

@@ -171,7 +171,11 @@ def test_replicate_copies_only_what_is_missing(repo, factory, home):
     _add_version(repo.store, repo.staging, factory, b"%PDF change notice")
     result = replicate(repo, now=NOW)
     assert [(o.object_id, o.versions) for o in result.copied] == [(HH2, ("v2",))] and result.ok
-    shutil.rmtree(home / "replica1")
+    shutil.rmtree(home / "replica1")  # gone, as an unmounted disk would be: not silently recreated
+    refused = replicate(repo, now=NOW)
+    assert not refused.ok and refused.copied == () and not (home / "replica1").exists()
+    assert "not recreated" in refused.replicas[0].error
+    shutil.rmtree(home / ".replica1.hsar-staging")  # the archivist's decision: start this replica again
     result = replicate(repo, now=NOW)
     assert sorted(o.object_id for o in result.copied) == [HH1, HH2]
     assert validate_with_ocfl_py(home / "replica1") == []

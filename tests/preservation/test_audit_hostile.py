@@ -176,3 +176,28 @@ def test_a_deeply_nested_inventory_is_a_finding_not_a_crash(repo):
     repaired = run_audit(repo, Selection("all"), now=NOW)
     assert {a.object_id: a.result for a in repaired.archives}[HH1] == "repaired"
     assert run_audit(repo, Selection("all"), now=NOW).ok
+
+
+def test_a_replica_root_that_vanishes_during_the_audit_is_not_recreated(repo, monkeypatch):
+    from repository.preservation import audit as audit_module
+    from repository.preservation.replica import replicate
+
+    replica = repo.home / "replica1"
+    real, moved = audit_module.scan_copy, []
+
+    def scan_then_unmount(label, root):
+        if not moved:  # the disk goes away once the audit has opened its copies
+            moved.append(shutil.move(replica, repo.home / "replica1.gone"))
+        return real(label, root)
+
+    monkeypatch.setattr(audit_module, "scan_copy", scan_then_unmount)
+    run = run_audit(repo, Selection("all"), now=NOW)
+    assert not os.path.lexists(replica)  # nothing was written in its place
+    assert not run.ok and any(i.code == "AUD017" and dict(i.params)["copy"] == "replica1" for i in run.issues)
+    failed = [r for a in run.archives for r in a.repairs if r.action == "caught-up"]
+    assert failed and not any(r.verified for r in failed) and "gone" in failed[0].detail
+    assert all(a.result == "intact" for a in run.archives)  # the primary is: the replica is only behind
+    assert {f.code for a in run.archives for f in a.findings} == {"AUD013"}
+    monkeypatch.undo()
+    result = replicate(repo, now=NOW)  # replication refuses the missing root as well
+    assert not result.ok and not os.path.lexists(replica)
