@@ -399,7 +399,7 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
                    float(repo.cfg["audit.budget_seconds"]) if selection.mode == "due" else 0.0, stop)
         run.processes = max(1, int(repo.cfg["audit.processes"]))
         run.hash_processes = repo.cfg["audit.hashing"] == "processes"
-        run.opener = CatalogOpener(repo, run.notes)
+        run.opener = CatalogOpener(repo)
         issues = [issue("AUD017", str(c.root), copy=c.label, detail=c.error) for c in copies if c.error]
         try:
             if selection.mode == "all":  # start on what storage holds; then what only the catalogue knows
@@ -417,6 +417,7 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
                 archives = tuple(_pipeline(run, ids, progress, later=later))
         finally:
             run.opener.join()  # never left running past the run (it sets the repository's catalogue)
+        issues += [issue("AUD029", detail=why) for why in run.opener.failures]
         issues += [issue("AUD017", str(c.root), copy=c.label, detail="存储根在审计期间消失 / the storage root "
                          "disappeared during the audit") for c in usable.values()
                    if not (c.root / ROOT_DECLARATION).is_file()]

@@ -200,12 +200,13 @@ def select(selection: Selection, copies: dict[str, Copy], catalog: Any, cfg: Any
     return due, hierarchy + issues
 
 
-def open_catalog(repo: Any, notes: list[str]) -> Any:  # noqa: ANN401
-    """The repository's catalogue, or None with a note when it cannot be opened (results then go to the log)."""
+def open_catalog(repo: Any, failures: list[str]) -> Any:  # noqa: ANN401
+    """The repository's catalogue, or None with the reason in ``failures`` when it cannot be opened (results
+    then go to the audit log only, and the run reports AUD029)."""
     try:
         return repo.catalog
     except HsarError as exc:
-        notes.append(f"catalogue unavailable, results only in the audit log: {exc}")
+        failures.append(str(exc))
         return None
 
 
@@ -219,16 +220,17 @@ class CatalogOpener(threading.Thread):
     """Opens the catalogue (importing SQLAlchemy takes a quarter of a second) while the store is listed and
     the first files are hashed; :meth:`result` waits for it and re-raises what it could not handle."""
 
-    def __init__(self, repo: Any, notes: list[str]) -> None:  # noqa: ANN401
+    def __init__(self, repo: Any) -> None:  # noqa: ANN401
         super().__init__(name="hsar-audit-catalog", daemon=True)
-        self.repo, self.notes = repo, notes
+        self.repo = repo
+        self.failures: list[str] = []  # why the catalogue could not be opened
         self._value: Any = None
         self._error: BaseException | None = None
         self.start()
 
     def run(self) -> None:
         try:
-            self._value = open_catalog(self.repo, self.notes)
+            self._value = open_catalog(self.repo, self.failures)
         except BaseException as exc:  # noqa: BLE001 - handed to the thread that asks for the catalogue
             self._error = exc
 

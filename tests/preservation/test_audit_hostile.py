@@ -201,3 +201,15 @@ def test_a_replica_root_that_vanishes_during_the_audit_is_not_recreated(repo, mo
     monkeypatch.undo()
     result = replicate(repo, now=NOW)  # replication refuses the missing root as well
     assert not result.ok and not os.path.lexists(replica)
+
+
+def test_an_unusable_catalogue_fails_the_run_instead_of_hiding_lost_versions(home):
+    with Repository.open(home) as repo:
+        assert run_audit(repo, Selection("all"), now=NOW).ok  # records v2 of HH-001
+    (home / "catalog.sqlite").write_bytes(os.urandom(5000))  # corrupt: rollbacks can no longer be seen
+    with Repository.open(home) as repo:
+        run = run_audit(repo, Selection("all"), now=NOW)
+    (failure,) = [i for i in run.issues if i.code == "AUD029"]
+    assert not run.ok and failure.severity.value == "error"
+    assert all(a.result == "intact" for a in run.archives)  # every byte was still checked
+    assert AuditLog(home / "audit").verify().ok  # and recorded in the log
