@@ -17,7 +17,8 @@ writing lines and moving the head, the lines past the head still chain correctly
 that line and what follows it, not the whole log (which grows with every audit run): the line found there
 must be the recorded head, byte for byte in ``seq`` and ``hash``; otherwise (a ``head.json`` written before
 offsets were kept, or a log rewritten or truncated) the append falls back to scanning the whole log, exactly
-as before.
+as before. A log that ends inside a line (a write cut short) has that fragment moved to ``log.jsonl.torn``
+before the next append, so new entries never join it.
 """
 
 from __future__ import annotations
@@ -29,16 +30,20 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..codes import Issue, issue
+from ..errors import PreservationError
 from .ocfl_layout import replace_atomic
 from .premis import PremisEvent
 
 LOG_FILE = "log.jsonl"
 HEAD_FILE = "head.json"
 LOCK_FILE = ".log.lock"
+TORN_FILE = "log.jsonl.torn"  # fragments of lines a cut-short write left at the end of the log
+TORN_WINDOW = 1 << 22  # how far back a torn tail is looked for
 GENESIS = "0" * 64
 
 
@@ -153,8 +158,9 @@ class AuditLog:
                 heads.append(LogHead(seq, prev) if seq else None)
             if not lines:
                 return heads
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
+                self._set_aside_torn_tail(fd)
                 start = os.fstat(fd).st_size  # appends are serialised by the lock: the lines go here
                 os.write(fd, b"".join(lines))
                 os.fsync(fd)
@@ -163,6 +169,30 @@ class AuditLog:
             offset = start + sum(len(line) for line in lines[:-1])
             replace_atomic(self.head_path, canonical({"seq": seq, "hash": prev, "offset": offset}) + b"\n")
             return heads
+
+    def _set_aside_torn_tail(self, fd: int) -> None:
+        """A write cut short (power loss, a full disk) leaves the log ending inside a line. Those bytes were
+        never an entry (entries are written whole, each ending in a newline): they are appended to
+        ``log.jsonl.torn`` with their offset, and the log is cut back to its last whole line, so the next
+        entry starts a line of its own instead of being glued to the fragment."""
+        size = os.fstat(fd).st_size
+        if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+            return
+        window = min(size, TORN_WINDOW)
+        tail = os.pread(fd, window, size - window)
+        cut = tail.rfind(b"\n")
+        if cut < 0 and window < size:
+            raise PreservationError(f"{self.path} ends in a line longer than {TORN_WINDOW} bytes; not appended "
+                                    "to (inspect it, then `hsar audit log --verify`)", "AUDIT-LOG")
+        keep = size - window + cut + 1
+        fragment = tail[cut + 1:]
+        note = canonical({"offset": keep, "bytes": len(fragment), "at": datetime.now(UTC).isoformat()})
+        with open(self.directory / TORN_FILE, "ab") as torn:
+            torn.write(note + b"\n" + fragment + b"\n")
+            torn.flush()
+            os.fsync(torn.fileno())
+        os.ftruncate(fd, keep)
+        os.fsync(fd)
 
     def _current_head(self) -> LogHead | None:
         """head.json, rolled forward over entries a crash left past it; the log's last line if it is missing.

@@ -195,3 +195,17 @@ def test_the_audit_module_loads_pyhanko_before_any_shard_worker_forks():
     script = "import sys\nimport repository.preservation.audit\nprint('pyhanko.sign' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_a_torn_last_line_is_set_aside_before_the_next_append(repo, logged, home):
+    log = AuditLog(home / "audit")
+    lines = log.path.read_bytes().count(b"\n")
+    with open(log.path, "ab") as handle:
+        handle.write(b'{"kind": "premis-event", "seq": 99, "tr')  # a write cut short by a power loss
+    run_audit(repo, Selection("all"), now=datetime(2025, 3, 2, tzinfo=UTC))
+    data = log.path.read_bytes()
+    assert data.endswith(b"\n") and b'"tr{' not in data and data.count(b"\n") > lines
+    assert log.verify().ok  # the new entries continue the chain on lines of their own
+    torn = (home / "audit" / "log.jsonl.torn").read_bytes().splitlines()
+    assert json.loads(torn[0])["bytes"] == len(b'{"kind": "premis-event", "seq": 99, "tr')
+    assert torn[1] == b'{"kind": "premis-event", "seq": 99, "tr'
