@@ -190,7 +190,10 @@ def _meta_findings(plan: CopyPlan, scan: CopyScan, object_id: str) -> list[Findi
 
 def _content_findings(plan: CopyPlan, scan: CopyScan, evidence: Evidence) -> list[Finding]:
     out = []
+    hidden = tuple(d + "/" if d else "" for d, _why in scan.unreadable)  # AUD026: inside is unknown, not missing
     for rel, digest in plan.content.items():
+        if rel.startswith(hidden):
+            continue
         actual = evidence.hashes.get((scan.label, rel)) if rel in scan.files else None
         if rel not in scan.files:
             out.append(Finding(found("AUD006", rel), plan.label))
