@@ -229,8 +229,12 @@ def replicate_cmd(c: Context, as_json: bool) -> None:
         for item in result.errors:
             click.echo(c.t(f"失败 {item.object_id} → {item.replica}：{item.error}",
                            f"failed {item.object_id} -> {item.replica}: {item.error}"))
-        click.echo(c.t(f"检查 {result.checked} 件，复制 {len(result.copied)} 件，失败 {len(result.errors)} 件",
-                       f"{result.checked} objects checked, {len(result.copied)} copied, {len(result.errors)} failed"))
+        unusable = sum(1 for r in result.replicas if r.error)
+        mark = "✔" if result.ok else "✘"
+        click.echo(c.t(f"{mark} 检查 {result.checked} 件，复制 {len(result.copied)} 件，失败 {len(result.errors)} 件"
+                       + (f"；{unusable} 个副本不可用" if unusable else ""),
+                       f"{mark} {result.checked} objects checked, {len(result.copied)} copied, {len(result.errors)} "
+                       "failed" + (f"; {unusable} replicas unusable" if unusable else "")))
     raise SystemExit(0 if result.ok else 1)
 
 

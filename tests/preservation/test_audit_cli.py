@@ -48,6 +48,11 @@ def test_audit_due_is_the_default_and_options_exclude_each_other(home):
 def test_replicate_and_scheduler_list(home):
     result = hsar(home, "replicate", "--json")
     assert result.exit_code == 0 and json.loads(result.output)["ok"]
+    (home / "replica1" / "0=ocfl_1.1").unlink()  # the replica is no longer an OCFL root
+    broken = hsar(home, "--lang", "en", "replicate")
+    assert broken.exit_code == 1 and broken.output.splitlines()[-1].startswith("✘ ")
+    assert broken.output.splitlines()[-1].endswith("; 1 replicas unusable")
+    (home / "replica1" / "0=ocfl_1.1").write_text("ocfl_1.1\n")
     listed = hsar(home, "--lang", "en", "scheduler", "--list")
     assert listed.exit_code == 0
     assert "job audit next runs" in listed.output and "job replicate next runs" in listed.output
