@@ -137,12 +137,15 @@ class Config:
         return dict(self._values)
 
 
+_TYPE_ZH = {int: "整数（int）", float: "数（float）", str: "字符串（str）", list: "列表（list）"}
+
+
 def _coerce(setting: Setting, value: Any, source: str) -> Any:
     if setting.type is list:
         if isinstance(value, str):
             value = [v for v in (p.strip() for p in value.split(",")) if v]
         if not isinstance(value, list):
-            raise ConfigError(f"{source}: {setting.key} must be a list")
+            raise ConfigError(f"{source}: {setting.key} 必须是列表 / must be a list, not {type(value).__name__}")
         if not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{source}: {setting.key} 必须是字符串列表 / must be a list of strings, not {value!r}")
         return value
@@ -155,11 +158,14 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
         try:
             value = setting.type(value)
         except ValueError:
-            raise ConfigError(f"{source}: {setting.key} must be {setting.type.__name__}") from None
+            raise ConfigError(f"{source}: {setting.key} 必须是{_TYPE_ZH[setting.type]} / "
+                              f"must be {setting.type.__name__}, not {value!r}") from None
     if not isinstance(value, setting.type) or isinstance(value, bool):
-        raise ConfigError(f"{source}: {setting.key} must be {setting.type.__name__}, not {type(value).__name__}")
+        raise ConfigError(f"{source}: {setting.key} 必须是{_TYPE_ZH[setting.type]} / "
+                          f"must be {setting.type.__name__}, not {type(value).__name__}")
     if setting.choices and value not in setting.choices:
-        raise ConfigError(f"{source}: {setting.key} must be one of {', '.join(setting.choices)}, not {value!r}")
+        raise ConfigError(f"{source}: {setting.key} 只能是 {'、'.join(setting.choices)} 之一 / "
+                          f"must be one of {', '.join(setting.choices)}, not {value!r}")
     if setting.type in (int, float):
         _check_bounds(setting, value, source)
     return value
@@ -234,18 +240,20 @@ def load(home: str | os.PathLike[str] | None = None, environ: dict[str, str] | N
             raise ConfigError(f"{toml_file}: 无法读取配置文件 / cannot read the settings file: "
                               f"{exc.strerror or exc}") from None
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"{toml_file}: {exc}") from None
+            raise ConfigError(f"{toml_file}: 配置文件不是 UTF-8 编码（{exc}） / "
+                              f"the settings file is not UTF-8: {exc}") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{toml_file}: {exc}") from None
+            raise ConfigError(f"{toml_file}: 配置文件不是有效的 TOML（{exc}） / "
+                              f"the settings file is not valid TOML: {exc}") from None
         for section, table in data.items():
             if not isinstance(table, dict):
-                raise ConfigError(f"{toml_file}: unknown setting {section!r}")
+                raise ConfigError(f"{toml_file}: 未知的设置 {section!r} / unknown setting {section!r}")
             for name, value in table.items():
                 key = f"{section}.{name}"
                 if key not in BY_KEY:
-                    raise ConfigError(f"{toml_file}: unknown setting {key!r}")
+                    raise ConfigError(f"{toml_file}: 未知的设置 {key!r} / unknown setting {key!r}")
                 values[key] = _coerce(BY_KEY[key], value, str(toml_file))
                 sources[key] = str(toml_file)
     for setting in SETTINGS:

@@ -43,15 +43,17 @@ def test_file_and_environment_override(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "needle"), [
-    ("[audit]\nintervall_days = 3\n", "unknown setting 'audit.intervall_days'"),
-    ("[nosuch]\nkey = 1\n", "unknown setting 'nosuch.key'"),
-    ("[audit]\ninterval_days = \"soon\"\n", "audit.interval_days must be int"),
-    ("[audit\n", "hsar.toml"),
-    ("[audit]\nhashing = \"fibers\"\n", "audit.hashing must be one of processes, threads, not 'fibers'"),
-    ("[search]\nengine = \"lucene\"\n", "search.engine must be one of whoosh, tantivy"),
-    ("[audit]\nworkers = true\n", "audit.workers must be int, not bool"),
-    ("[formats]\ntimeout_seconds = false\n", "formats.timeout_seconds must be float, not bool"),
-    ("[audit]\ninterval_days = 1.5\n", "audit.interval_days must be int, not float"),
+    ("[audit]\nintervall_days = 3\n", "未知的设置 'audit.intervall_days' / unknown setting 'audit.intervall_days'"),
+    ("[nosuch]\nkey = 1\n", "未知的设置 'nosuch.key' / unknown setting 'nosuch.key'"),
+    ("[audit]\ninterval_days = \"soon\"\n", "audit.interval_days 必须是整数（int） / must be int"),
+    ("[audit\n", "hsar.toml: 配置文件不是有效的 TOML"),
+    ("[audit\n", "/ the settings file is not valid TOML: "),
+    ("[audit]\nhashing = \"fibers\"\n",
+     "audit.hashing 只能是 processes、threads 之一 / must be one of processes, threads, not 'fibers'"),
+    ("[search]\nengine = \"lucene\"\n", "search.engine 只能是 whoosh、tantivy 之一 / must be one of whoosh, tantivy"),
+    ("[audit]\nworkers = true\n", "audit.workers 必须是整数（int） / must be int, not bool"),
+    ("[formats]\ntimeout_seconds = false\n", "formats.timeout_seconds 必须是数（float） / must be float, not bool"),
+    ("[audit]\ninterval_days = 1.5\n", "audit.interval_days 必须是整数（int） / must be int, not float"),
 ])
 def test_bad_files_are_refused_with_a_clear_message(tmp_path: Path, text: str, needle: str) -> None:
     (tmp_path / "hsar.toml").write_text(text, "utf-8")
@@ -60,10 +62,17 @@ def test_bad_files_are_refused_with_a_clear_message(tmp_path: Path, text: str, n
     assert needle in str(info.value)
 
 
+def test_a_settings_file_not_in_utf8_is_refused_in_both_languages(tmp_path: Path) -> None:
+    (tmp_path / "hsar.toml").write_bytes("[repository]\nname = \"档案库\"\n".encode("gb18030"))
+    message = _refused(tmp_path)
+    assert "hsar.toml: 配置文件不是 UTF-8 编码" in message and "/ the settings file is not UTF-8: " in message
+
+
 def test_bad_environment_value(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="HSAR_LIMITS_MAX_RATIO"):
         config.load(tmp_path, environ={"HSAR_LIMITS_MAX_RATIO": "lots"})
-    with pytest.raises(ConfigError, match="HSAR_FORMATS_BROKEN_SIGNATURE: formats.broken_signature must be one of"):
+    with pytest.raises(ConfigError, match="HSAR_FORMATS_BROKEN_SIGNATURE: formats.broken_signature 只能是 .* / "
+                                          "must be one of"):
         config.load(tmp_path, environ={"HSAR_FORMATS_BROKEN_SIGNATURE": "ignore"})
     assert config.load(tmp_path, environ={"HSAR_AUDIT_HASHING": "threads"})["audit.hashing"] == "threads"
 
@@ -132,7 +141,7 @@ def test_every_number_setting_has_bounds_and_the_edges_load(tmp_path: Path) -> N
     cfg = config.load(tmp_path, environ={"HSAR_AUDIT_INTERVAL_DAYS": "36500", "HSAR_ALERTS_SMTP_PORT": "1"})
     assert (cfg["audit.interval_days"], cfg["alerts.smtp_port"], cfg["formats.timeout_seconds"]) == (36500, 1, 0.25)
     assert cfg["audit.workers"] == cfg["audit.processes"] == 1 and cfg["audit.budget_bytes"] == 0
-    with pytest.raises(ConfigError, match="HSAR_AUDIT_WORKERS: audit.workers must be int"):
+    with pytest.raises(ConfigError, match="HSAR_AUDIT_WORKERS: audit.workers 必须是整数.* / must be int"):
         config.load(tmp_path, environ={"HSAR_AUDIT_WORKERS": "true"})
 
 

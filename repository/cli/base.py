@@ -4,6 +4,10 @@ Exit codes: 0 success, 1 the input was checked and found bad (invalid SIP, faile
 not be done (any other :class:`HsarError`), 2 unusable arguments or configuration (:class:`UsageError`,
 :class:`ConfigError`), 3 an internal error, 130 interrupted. Errors are shown as one clear line with a stable
 code, never as a traceback (``--debug`` shows one for developers).
+
+Click's own argument errors (an unknown option, a value out of range, a missing argument), for the options of
+the group and of every subcommand, are shown the same way: ``错误 error [USAGE]: <click's message>`` and a
+bilingual hint to ``--help`` on the next line, exit 2. ``--help`` and ``--version`` exit 0.
 """
 
 from __future__ import annotations
@@ -46,12 +50,59 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-class HsarGroup(click.Group):
-    """Turns library errors into one-line messages and exit codes instead of tracebacks."""
+def one_line_usage(exc: click.UsageError) -> click.UsageError:
+    """Make click show ``exc`` as hsar's one-line error (code ``USAGE``) plus a hint, instead of its
+    three-line English usage text; click's message, type and exit code (2) are kept. A group called without
+    a subcommand still prints its help."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return exc
+
+    def show(file: Any = None) -> None:  # noqa: ANN401 - click's signature
+        command = exc.ctx.command_path if exc.ctx is not None else "hsar"
+        message = " ".join(exc.format_message().split())
+        click.echo(f"错误 error [USAGE]: {message}", file=file, err=True)
+        click.echo(f"用 {command} --help 查看用法 / see {command} --help", file=file, err=True)
+
+    exc.show = show  # type: ignore[method-assign]
+    return exc
+
+
+class _NamesItsCommand:
+    """Click raises some parse errors without a context ("Option '--x' requires an argument."): give them the
+    command's, so the hint names the right ``--help``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)  # type: ignore[misc]
+        except click.UsageError as exc:
+            if exc.ctx is None:
+                exc.ctx = ctx
+            raise
+
+
+class HsarCommand(_NamesItsCommand, click.Command):
+    """Every ``hsar`` command (the class :meth:`HsarGroup.command` makes)."""
+
+
+class HsarGroup(_NamesItsCommand, click.Group):
+    """Turns library errors and click's usage errors into one-line messages and exit codes instead of
+    tracebacks and usage texts. Its commands are :class:`HsarCommand` and its groups ``HsarGroup`` again."""
+
+    command_class = HsarCommand
+    group_class = type  # click: groups made by .group() are of this group's class
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:  # noqa: ANN401
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:  # the group's own options: --home, --lang
+            raise one_line_usage(exc)  # noqa: B904 - the same exception, shown differently
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # an unknown command; a subcommand's options and arguments, any depth
+            raise one_line_usage(exc)  # noqa: B904 - the same exception, shown differently
         except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
             raise
         except (UsageError, ConfigError) as exc:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,11 +80,15 @@ class SearchEngine(ABC):
                  limit: int) -> RawResult:
         """Run an engine-neutral query."""
 
-    def search(self, request: SearchRequest) -> SearchResult:
-        """Run ``request``; a malformed query raises :class:`~repository.errors.QuerySyntaxError`."""
+    def search(self, request: SearchRequest, *, divisions: Container[str] | None = None) -> SearchResult:
+        """Run ``request``; a malformed query raises :class:`~repository.errors.QuerySyntaxError`.
+
+        ``divisions``: the repository's division tree (:func:`repository.divisions.tree_for`); a division
+        scope or ``division:`` value outside it is refused. None accepts every well-formed code.
+        """
         facets = _check(request)
         parsed = parse(request.query)
-        node = build(parsed, request.filters, request.division)
+        node = build(parsed, request.filters, request.division, divisions=divisions)
         sort = SORTS.get(request.sort or "") if request.sort not in (None, "", "relevance") else None
         offset = (request.page - 1) * request.per_page
         raw = self._execute(node, facets=[BY_NAME[f].index_field for f in facets], sort=sort, offset=offset,
@@ -104,20 +108,29 @@ class SearchEngine(ABC):
 
 def _check(request: SearchRequest) -> list[str]:
     if request.page < 1 or not 1 <= request.per_page <= MAX_PER_PAGE:
-        raise SearchRequestError(f"page must be 1 or more and per_page 1..{MAX_PER_PAGE}")
+        raise SearchRequestError(f"页码须 ≥ 1，每页条数须为 1..{MAX_PER_PAGE} / "
+                                 f"page must be 1 or more and per_page 1..{MAX_PER_PAGE}")
     if request.page * request.per_page > MAX_WINDOW:
-        raise SearchRequestError(f"results beyond the first {MAX_WINDOW} are not served: narrow the search")
+        raise SearchRequestError(f"只提供前 {MAX_WINDOW} 条结果：请缩小检索范围 / "
+                                 f"results beyond the first {MAX_WINDOW} are not served: narrow the search")
     if request.sort not in (None, "", "relevance", *SORTS):
-        raise SearchRequestError(f"unknown sort {request.sort!r}; use relevance, {', '.join(SORTS)}")
+        raise SearchRequestError(f"未知的排序 {request.sort!r}；可用 relevance、{'、'.join(SORTS)} / "
+                                 f"unknown sort {request.sort!r}; use relevance, {', '.join(SORTS)}")
     facets = [BY_NAME[f].name if f in BY_NAME else f for f in request.facets]
     unknown = [f for f in facets if f not in FACETS]
     if unknown:
-        raise SearchRequestError(f"unknown facet {unknown[0]!r}; facets are {', '.join(FACETS)}")
+        raise SearchRequestError(f"未知的分面 {unknown[0]!r}；可用分面：{'、'.join(FACETS)} / "
+                                 f"unknown facet {unknown[0]!r}; facets are {', '.join(FACETS)}")
     return list(dict.fromkeys(facets))
 
 
 def _sorted(counts: dict[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _unknown_engine(kind: str) -> str:
+    return (f"未知的检索引擎 {kind!r}；可用 {'、'.join(ENGINES)} / "
+            f"unknown search engine {kind!r}; use one of {', '.join(ENGINES)}")
 
 
 def open_engine(kind: str, index_dir: str | Path, *, rebuild: bool = False) -> SearchEngine:
@@ -127,7 +140,7 @@ def open_engine(kind: str, index_dir: str | Path, *, rebuild: bool = False) -> S
     never stands in the way.
     """
     if kind not in ENGINES:
-        raise SearchError(f"unknown search engine {kind!r}; use one of {', '.join(ENGINES)}")
+        raise SearchError(_unknown_engine(kind))
     path = Path(index_dir) / kind
     if rebuild and path.exists():
         shutil.rmtree(path)
@@ -139,7 +152,7 @@ def open_engine(kind: str, index_dir: str | Path, *, rebuild: bool = False) -> S
         from .tantivy_engine import TantivyEngine
 
         return TantivyEngine(path)
-    raise SearchError(f"unknown search engine {kind!r}; use one of {', '.join(ENGINES)}")
+    raise SearchError(_unknown_engine(kind))
 
 
 def reindex(engine: SearchEngine, documents: Iterable[SearchDocument], batch: int = 500,

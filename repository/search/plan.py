@@ -5,13 +5,21 @@ aliases, year ranges, division roll-up), so the two engines only translate :clas
 :class:`Phrase`, :class:`Prefix`, :class:`And`, :class:`Or` and :class:`MatchAll` one to one, and give the
 same answers. :func:`match_spec` gives what hit rendering needs: the words to highlight and the item-level
 conditions (class, sub-type, year) that pick an archive's matching items.
+
+Refused with :class:`~repository.errors.QuerySyntaxError` (messages "中文 / English"): a query that is not
+blank but leaves nothing to search for once analysed (``😀``, ``，``, ``:``: it would otherwise match every
+archive), a filter value likewise, and a division scope (``--division``, ``division:``) that is not a
+well-formed GB/T 2260 code (six digits, or nine for a street; :func:`repository.divisions.well_formed`) or,
+when the repository's division tree is given, not in it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..divisions import well_formed
 from ..errors import QuerySyntaxError
 from . import analysis
 from .documents import canonical_value
@@ -91,65 +99,100 @@ def _text_node(index_field: str, value: str, phrase: bool) -> Node | None:
     return node
 
 
-def _keyword_node(f: QueryField, value: str) -> Node:
+def division_code(value: str, divisions: Container[str] | None = None) -> str:
+    """The division code a scope names: well-formed GB/T 2260 (6 digits, or 9 for a street) and, when
+    ``divisions`` (the repository's division tree) is given, one of its codes. Full-width digits count."""
+    code = unicodedata.normalize("NFKC", value).strip()
+    if not well_formed(code):
+        raise QuerySyntaxError(
+            f"行政区划 {value!r} 不是 GB/T 2260 代码：应为 6 位（如 320102）或 9 位的街道代码（如 320102002） / "
+            f"division needs a GB/T 2260 code of 6 digits such as 320102, or 9 for a street such as 320102002, "
+            f"not {value!r}")
+    if divisions is not None and code not in divisions:
+        raise QuerySyntaxError(f"行政区划 {code} 不在本库的区划树中（设置 repository.divisions） / "
+                               f"division {code} is not in this repository's division tree (repository.divisions)")
+    return code
+
+
+def _keyword_node(f: QueryField, value: str, divisions: Container[str] | None = None) -> Node:
     if f.kind == YEAR:
         lo, hi = year_range(value)
         return Term(f.index_field, str(lo)) if lo == hi else Terms(f.index_field,
                                                                    tuple(str(y) for y in range(lo, hi + 1)))
-    if f.index_field == DIVISIONS and not value.strip().isdigit():
-        raise QuerySyntaxError(f"division needs a GB/T 2260 code such as 320102, not {value!r}")
+    if f.index_field == DIVISIONS:
+        return Term(DIVISIONS, division_code(value, divisions))
     if value.endswith("*") and len(value.strip()) > 1:
         return Prefix(f.index_field, canonical_value(f.index_field, value[:-1]))
     return Term(f.index_field, canonical_value(f.index_field, value))
 
 
-def atom_node(atom: Atom) -> Node | None:
-    """The algebra of one atom; None when it has no searchable word (only punctuation)."""
+def atom_node(atom: Atom, divisions: Container[str] | None = None) -> Node | None:
+    """The algebra of one atom; None when it has no searchable word (only punctuation).
+
+    ``divisions``: the repository's division codes, which a ``division:`` value must be one of (None: any
+    well-formed code)."""
     f = atom.field
     if f is None:
         return _text_node(ALL, atom.value, atom.phrase)
     if f.kind == TEXT:
         return _text_node(f.index_field, atom.value, atom.phrase)
-    return _keyword_node(f, atom.value)
+    return _keyword_node(f, atom.value, divisions)
 
 
 def _field(name: str) -> QueryField:
     f = lookup(name)
     if f is None:
-        raise QuerySyntaxError(f"unknown filter field {name!r}")
+        raise QuerySyntaxError(f"未知的筛选字段 {name!r} / unknown filter field {name!r}")
     return f
+
+
+def _nothing_searchable(what: str) -> QuerySyntaxError:
+    return QuerySyntaxError(f"{what!r} 经分词后没有可检索的内容（只有标点、符号或表情）；要浏览全部档案请用空检索词 / "
+                            f"nothing searchable is left in {what!r} (only punctuation, symbols or emoji); "
+                            "an empty query lists every archive")
 
 
 def _values(values: str | Sequence[str]) -> list[str]:
     return [values] if isinstance(values, str) else [str(v) for v in values]
 
 
-def filter_node(name: str, values: str | Sequence[str]) -> Node | None:
-    """Any of ``values`` of the field ``name`` (a filter from a facet click or a command-line option)."""
+def filter_node(name: str, values: str | Sequence[str], divisions: Container[str] | None = None) -> Node | None:
+    """Any of ``values`` of the field ``name`` (a filter from a facet click or a command-line option); None
+    when no value is given. Values that leave nothing to search for are refused."""
     f = _field(name)
-    nodes = [n for v in _values(values) if v.strip() for n in [atom_node(Atom(f, v))] if n is not None]
+    given = [v for v in _values(values) if v.strip()]
+    nodes = [n for v in given for n in [atom_node(Atom(f, v), divisions)] if n is not None]
     if not nodes:
+        if given:
+            raise _nothing_searchable(f"{name}:{given[0]}")
         return None
     return nodes[0] if len(nodes) == 1 else Or(tuple(nodes))
 
 
 def build(parsed: ParsedQuery, filters: Mapping[str, str | Sequence[str]] | None = None,
-          division: str | None = None) -> Node:
-    """The whole query: the parsed terms AND every filter AND the division scope (with its sub-divisions)."""
+          division: str | None = None, *, divisions: Container[str] | None = None) -> Node:
+    """The whole query: the parsed terms AND every filter AND the division scope (with its sub-divisions).
+
+    An empty query matches every archive (filters still apply); a query that is not blank but leaves nothing
+    to search for raises :class:`QuerySyntaxError`. ``divisions`` is the repository's division tree (any
+    container of codes): the scope and ``division:`` values must be in it; None accepts any well-formed code.
+    """
     must: list[Node] = []
     must_not: list[Node] = []
     for group in parsed.groups:
-        nodes = [n for n in (atom_node(a) for a in group) if n is not None]
+        nodes = [n for n in (atom_node(a, divisions) for a in group) if n is not None]
         if not nodes:
             continue
         node = nodes[0] if len(nodes) == 1 else Or(tuple(nodes))
         (must_not if group[0].negated else must).append(node)
+    if parsed.text and not (must or must_not):
+        raise _nothing_searchable(parsed.text)
     for name, values in (filters or {}).items():
-        node = filter_node(name, values)
+        node = filter_node(name, values, divisions)
         if node is not None:
             must.append(node)
     if division:
-        must.append(_keyword_node(_field("division"), division))
+        must.append(_keyword_node(_field("division"), division, divisions))
     return And(tuple(must) or (MatchAll(),), tuple(must_not))
 
 

@@ -58,7 +58,8 @@ class WhooshEngine(SearchEngine):
         marker = self.path / MARKER
         if index.exists_in(str(self.path)):
             if not marker.exists() or json.loads(marker.read_text("utf-8")).get("schema") != SCHEMA_VERSION:
-                raise SearchError(f"the search index in {self.path} was built by another hsar version: "
+                raise SearchError(f"{self.path} 中的检索索引由另一版本的 hsar 建立：请运行 hsar reindex / "
+                                  f"the search index in {self.path} was built by another hsar version: "
                                   "run hsar reindex")
             return index.open_dir(str(self.path))
         ix = index.create_in(str(self.path), _schema())
@@ -70,7 +71,8 @@ class WhooshEngine(SearchEngine):
             try:
                 self._writer = self._index.writer(limitmb=self.limitmb)
             except LockError:
-                raise SearchError("the search index is being written by another process") from None
+                raise SearchError("另一个进程正在写检索索引 / "
+                                  "the search index is being written by another process") from None
         return self._writer
 
     @staticmethod

@@ -98,3 +98,88 @@ def test_supplement_items_become_findable_and_reindex_answers_the_same(demo, hom
     assert [_answer(home, q) for q in queries] == answers
     with Repository.open(home) as repo:
         assert repo.store.head(object_id(first.archive_id)) == "v2"
+
+
+def _total(home: Path, *args: str) -> int:
+    code, found = search(home, *args, "--json", "--per-page", "1000")
+    assert code == 0, found
+    return found["total"]
+
+
+def test_a_negated_word_needs_no_double_dash_and_options_stand_anywhere(ingested_home: Path) -> None:
+    archive_id, archive = _household(ingested_home)
+    name = archive.household.head.name
+    everything, named = _total(ingested_home, ""), _total(ingested_home, name)
+    assert 0 < named < everything
+    assert _total(ingested_home, f"-{name}") == everything - named
+    code, found = search(ingested_home, "--json", "--", f"-{name}")  # -- still works
+    assert code == 0 and found["total"] == everything - named
+    assert _total(ingested_home, f"NOT {name}") == everything - named
+    code, found = search(ingested_home, "--division", "320100", f"-{name}", "--json", "住房")
+    assert code == 0 and archive_id not in [h["archive_id"] for h in found["hits"]]
+    assert found["total"] == _total(ingested_home, "住房", f"-{name}", "--division=320100")
+    code, out = search(ingested_home, f"-{name} OR 王")  # parsed as a query now: the library says what is wrong
+    assert code == 2 and "[QUERY]" in out and "cannot be part of OR" in out
+
+
+def test_an_unknown_option_is_refused_not_searched(ingested_home: Path) -> None:
+    code, out = search(ingested_home, "住房", "--bogus", "--json")
+    assert code == 2 and "错误 error [USAGE]: No such option '--bogus'" in out and '"total"' not in out
+    code, out = search(ingested_home, "住房", "--division")
+    assert code == 2 and "[USAGE]" in out and "'--division' requires an argument" in out
+    assert " search --help 查看用法 / see " in out
+    code, out = search(ingested_home, "住房", "-h")
+    assert code == 0 and " search [OPTIONS] [QUERY]...\n" in out
+
+
+def test_a_query_with_nothing_searchable_is_a_query_error(ingested_home: Path) -> None:
+    for query in ("😀", "，", "!!!，。、？", ":", "-😀"):
+        code, out = search(ingested_home, query)
+        assert code == 2 and "错误 error [QUERY]: " in out, (query, out)
+        assert "没有可检索的内容" in out and "nothing searchable is left" in out
+        assert "共" not in out
+    code, out = search(ingested_home, "孙 😀")  # something is left: searched
+    assert code == 0
+    with Repository.open(ingested_home) as repo:
+        assert _total(ingested_home) == _total(ingested_home, "") == len(repo.catalog.archive_ids())
+
+
+def test_division_codes_must_be_well_formed_and_in_the_tree(ingested_home: Path) -> None:
+    for division in ("3201", "32", "0", "999999", "32011400000000000", "abc", "-1", "320100000"):
+        code, out = search(ingested_home, "", "--division", division)
+        assert code == 2 and "[QUERY]" in out and f"'{division}'" in out, (division, out)
+        assert "行政区划" in out and "GB/T 2260" in out
+    for scope in (("--division", "320200"), ("division:320200",)):
+        code, out = search(ingested_home, *scope)
+        assert code == 2 and "[QUERY]" in out
+        assert "320200 不在本库的区划树中" in out and "division 320200 is not in this repository's division tree" in out
+    assert _total(ingested_home, "", "--division", "320100") == _total(ingested_home, "")
+
+
+def test_request_and_query_errors_are_chinese_first_under_the_default_language(ingested_home: Path) -> None:
+    for args, zh, en in ((('"unbalanced',), "引号没有配对", "unbalanced quote at position 1"),
+                         (("colour:red",), "未知字段 'colour'", "unknown field 'colour'"),
+                         (("year:abc",), "年度 'abc' 有误", "bad year 'abc'"),
+                         (("王", "--facet", "bogus"), "未知的分面 'bogus'", "unknown facet 'bogus'")):
+        code, out = search(ingested_home, *args)
+        assert code == 2 and zh in out and en in out and out.index(zh) < out.index(" / ") < out.index(en), out
+
+
+def test_text_output_labels_paper_references_in_the_interface_language(ingested_home: Path) -> None:
+    archive_id, archive = _household(ingested_home)
+    query = f"archive:{archive_id} name:{archive.household.head.name}"
+    code, zh = search(ingested_home, query, "--facet", "status")
+    assert code == 0 and f"[{archive_id}]" in zh
+    paper = next(line for line in zh.splitlines() if line.strip().startswith("纸质:"))
+    assert f"档号 {archive.reference_code}" in paper and f"全宗号 {archive.fonds}" in paper
+    assert f"目录号 {archive.volume.catalogue}" in paper and f"案卷号 {archive.volume.number}" in paper
+    assert f"盒号 {archive.volume.box}" in paper and "件号 1" in paper and "存放位置 " in paper
+    assert "=" not in paper and "reference_code" not in zh and "fonds" not in zh
+    assert "    姓名: " in zh and "保障状态: " in zh
+    result = CliRunner().invoke(cli, ["--home", str(ingested_home), "--lang", "en", "search", query,
+                                      "--facet", "status"])
+    assert result.exit_code == 0
+    paper = next(line for line in result.output.splitlines() if line.strip().startswith("paper:"))
+    assert f"reference code {archive.reference_code}" in paper and f"fonds {archive.fonds}" in paper
+    assert f"box {archive.volume.box}" in paper and "items 1" in paper
+    assert "档号" not in result.output and "    name: " in result.output and "\nstatus: " in result.output

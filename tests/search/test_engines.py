@@ -136,6 +136,40 @@ def test_bad_requests(engine):
         engine.search(SearchRequest(sort="size"))
 
 
+@pytest.mark.parametrize(("request_", "zh", "en"), [
+    (SearchRequest(facets=("colour",)), "未知的分面 'colour'", "unknown facet 'colour'"),
+    (SearchRequest(sort="size"), "未知的排序 'size'", "unknown sort 'size'"),
+    (SearchRequest(page=0), "页码须 ≥ 1", "page must be 1 or more"),
+    (SearchRequest(page=1000, per_page=1000), "只提供前 100000 条结果", "results beyond the first 100000"),
+    (SearchRequest('"王秀英'), "引号没有配对", "unbalanced quote at position 1"),
+    (SearchRequest("colour:red"), "未知字段 'colour'", "unknown field 'colour'"),
+])
+def test_request_errors_are_chinese_first_then_english(engine, request_, zh, en):
+    with pytest.raises(SearchError) as info:
+        engine.search(request_)
+    chinese, slash, english = str(info.value).partition(" / ")
+    assert slash and zh in chinese and en in english
+
+
+@pytest.mark.parametrize("query", ["😀", "，", "!!!，。、？", ":", '""', "-，"])
+def test_a_query_with_nothing_searchable_is_refused_by_both_engines(engine, query):
+    with pytest.raises(QuerySyntaxError, match="nothing searchable is left"):
+        engine.search(SearchRequest(query))
+
+
+def test_division_scope_outside_the_tree_or_malformed_is_refused(engine):
+    from repository.divisions import default_tree
+
+    tree = default_tree()
+    assert {h.archive_id for h in engine.search(SearchRequest(division="320102"), divisions=tree).hits} == {
+        HH1, HH2, UN1}
+    for code in ("3201", "32", "0", "999999", "32011400000000000"):
+        with pytest.raises(QuerySyntaxError, match=f"not '{code}'"):
+            engine.search(SearchRequest(division=code))
+    with pytest.raises(QuerySyntaxError, match="division 320200 is not in this repository's division tree"):
+        engine.search(SearchRequest(division="320200"), divisions=tree)
+
+
 def test_supplement_new_items_become_findable(fresh_engine, pdf_texts, demo):
     assert ids(fresh_engine, "违规转租") == set()
     supplement = demo.supplement_of_first(demo.archives()[0])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from repository.divisions import default_tree
 from repository.errors import QuerySyntaxError
 from repository.search.plan import And, MatchAll, Or, Phrase, Prefix, Term, Terms, build, match_spec
 from repository.search.query import parse, year_range
@@ -40,7 +43,8 @@ def test_or_not_filters_and_division():
     assert plan.must_not == (Term("all", "退出"),)
     assert build(parse("")) == And((MatchAll(),))
     assert build(parse("-退出")) == And((MatchAll(),), (Term("all", "退出"),))
-    assert build(parse("， 。")) == And((MatchAll(),))  # punctuation only: nothing to look for
+    assert build(parse("   ")) == And((MatchAll(),))  # blank: every archive
+    assert build(parse("王秀英 ，😀")) == build(parse("王秀英"))  # the rest still has something to look for
 
 
 @pytest.mark.parametrize(("query", "message"), [
@@ -58,8 +62,49 @@ def test_or_not_filters_and_division():
     ("division:玄武区", "GB/T 2260 code"),
 ])
 def test_malformed_queries(query, message):
-    with pytest.raises(QuerySyntaxError, match=message):
+    with pytest.raises(QuerySyntaxError, match=message) as info:
         build(parse(query))
+    chinese, _, english = str(info.value).partition(" / ")
+    assert re.search("[\u4e00-\u9fff]", chinese) and message in english  # "中文 / English"
+
+
+@pytest.mark.parametrize("query", ["😀", "，", "!!!，。、？", ":", '""', "“ ”", "-，", "NOT 😀", "name:，", "title:😀",
+                                   "， OR 。"])
+def test_a_query_left_with_nothing_searchable_is_refused(query):
+    with pytest.raises(QuerySyntaxError, match="nothing searchable is left") as info:
+        build(parse(query))
+    assert str(info.value).startswith("'") and "没有可检索的内容" in str(info.value)
+
+
+def test_a_filter_left_with_nothing_searchable_is_refused():
+    with pytest.raises(QuerySyntaxError, match="nothing searchable is left in 'name:，'"):
+        build(parse(""), {"name": "，"})
+    assert build(parse(""), {"name": ["", " "]}) == And((MatchAll(),))  # no value given: no filter
+
+
+@pytest.mark.parametrize("code", ["abc", "-1", "3201", "32", "0", "999999", "000000", "32011400000000000",
+                                  "3201020", "320102000", "320102x"])
+def test_malformed_division_codes_are_refused_naming_the_code(code):
+    for scope in ({"division": code}, {"filters": {"division": code}}):
+        with pytest.raises(QuerySyntaxError, match="GB/T 2260") as info:
+            build(parse(""), **scope)
+        assert repr(code) in str(info.value) and "行政区划" in str(info.value)
+    if code.strip():
+        with pytest.raises(QuerySyntaxError, match=re.escape(repr(code))):
+            build(parse(f"division:{code}"))
+
+
+def test_division_codes_outside_the_tree_are_refused_when_the_tree_is_given():
+    tree = default_tree()
+    assert build(parse(""), division="320100", divisions=tree).must == (Term("divisions", "320100"),)
+    assert build(parse(""), division="320102002", divisions=tree).must == (Term("divisions", "320102002"),)
+    assert build(parse(""), division="320200").must == (Term("divisions", "320200"),)  # no tree: shape only
+    assert build(parse(""), division=" ３２０１００ ", divisions=tree).must == (Term("divisions", "320100"),)
+    for scope in ({"division": "320200"}, {"filters": {"division": "320200"}}):
+        with pytest.raises(QuerySyntaxError, match="division 320200 is not in this repository's division tree"):
+            build(parse(""), divisions=tree, **scope)
+    with pytest.raises(QuerySyntaxError, match="320211 不在本库的区划树中"):
+        build(parse("王秀英 division:320211"), divisions=tree)
 
 
 def test_unknown_filter_field():
