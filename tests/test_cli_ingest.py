@@ -7,15 +7,28 @@ report path of a rejection). A rejected SIP leaves a report in ``rejected/`` and
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import shutil
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
 
 from repository.cli import cli
+from repository.descriptive import read_descriptive
 from repository.home import Repository, init_home
+from repository.ingest.build import write_sip
 from repository.ingest.demo import write_demo_data
 
 KEYS = {"sip", "status", "archive_id", "version", "issues", "report"}
@@ -164,3 +177,122 @@ def test_show_clears_what_a_killed_ingest_left(sips, home):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["head_version"] == "v1"
     assert [p.name for p in (home / "staging").iterdir() if p.name != ".ingest.lock"] == []
+
+
+# ------------------------------------------------------------------------ one SIP's failure, the warm-up, logs
+
+
+def _hsar(*args: str) -> subprocess.CompletedProcess[str]:
+    hsar = Path(sys.executable).parent / "hsar"
+    if not hsar.is_file():
+        pytest.skip(f"the hsar command is not installed beside {sys.executable}")
+    return subprocess.run([str(hsar), *args], capture_output=True, text=True, timeout=300, check=False,
+                          stdin=subprocess.DEVNULL)
+
+
+def _rebag(sip: Path, out: Path, *, renames: dict[str, str] | None = None,
+           replace: dict[str, bytes] | None = None) -> Path:
+    """``sip`` bagged again, payload paths renamed (in the description too) and some files' bytes replaced."""
+    archive = read_descriptive(sip / "metadata" / "descriptive.xml")
+    renames, replace = renames or {}, replace or {}
+    items = tuple(dataclasses.replace(i, files=tuple(renames.get(f, f) for f in i.files)) for i in archive.items)
+    archive = dataclasses.replace(archive, items=items)
+    payload = {renames.get(f, f): replace.get(f, (sip / f).read_bytes()) for f in
+               (p.relative_to(sip).as_posix() for p in sorted((sip / "data").rglob("*")) if p.is_file())}
+    return write_sip(archive, payload, out, source_organization=archive.institution, bagging_date=date(2025, 1, 2))
+
+
+def _first_pdf(sip: Path) -> str:
+    return next(p.relative_to(sip).as_posix() for p in sorted((sip / "data").rglob("*.pdf")))
+
+
+def test_one_rejected_sip_never_meets_the_warm_up_thread_mid_import(sips, home, tmp_path):
+    """The jieba warm-up thread used to import ``repository.search`` while the main thread did too: Python
+    broke the import deadlock with a partially initialised module, and a single bad SIP ended in exit 3
+    with the thread's traceback. Each run is a fresh process, as the race needs."""
+    broken = Path(shutil.copytree(sips[0], tmp_path / "no-bagit-txt"))
+    (broken / "bagit.txt").unlink()
+    for _ in range(6):
+        done = _hsar("--home", str(home), "--lang", "en", "ingest", "--json", str(broken))
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr and "INTERNAL" not in done.stderr, done.stderr
+        assert [i["code"] for i in json.loads(done.stdout)["issues"]] == ["BAG001"]
+
+
+def test_a_sip_failing_while_it_is_ingested_is_rejected_and_the_batch_goes_on(sips, home, tmp_path, monkeypatch):
+    """A payload name the signed manifest cannot hold, let through by a validator that missed it (the
+    validator now refuses it: PAY004), made the whole batch stop with one SIGNING line: no report, no JSON
+    line, the next SIP never ingested."""
+    from repository.ingest import validate
+
+    monkeypatch.setattr(validate, "name_issues", lambda paths: [], raising=False)
+    household = next(s for s in sips if "household" in s.name)
+    pdf = _first_pdf(household)
+    bad = _rebag(household, tmp_path / "newline-name", renames={pdf: pdf[:-4] + "\n.pdf"})
+    result = run(home, "--json", str(bad), str(sips[0]))
+    assert result.exit_code == 1, result.output
+    assert "SIGNING" not in result.stderr
+    rejected, ok = lines(result)
+    assert rejected["status"] == "rejected" and [i["code"] for i in rejected["issues"]] == ["ING007"]
+    assert "manifest" in rejected["issues"][0]["message"]
+    report = json.loads(Path(rejected["report"]).read_text("utf-8"))
+    assert report["status"] == "rejected" and [i["code"] for i in report["issues"]] == ["ING007"]
+    assert ok["status"] == "ingested"
+    with Repository.open(home) as repo:
+        assert repo.catalog.archive_ids() == [ok["archive_id"]]
+    assert [p.name for p in (home / "staging").iterdir() if p.name.startswith(("sip-", "intent-"))] == []
+
+
+def test_another_ingest_running_is_said_in_chinese_first(sips, home):
+    lock = home / "staging" / ".ingest.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time\nf = open(sys.argv[1], 'w')\nfcntl.lockf(f, fcntl.LOCK_EX)\n"
+         "print('locked', flush=True)\ntime.sleep(120)\n", str(lock)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result = run(home, str(sips[0]))
+    finally:
+        holder.kill()
+        holder.wait(30)
+        holder.stdout.close()
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("错误 error [ING-BUSY]: 本仓库主目录中另有入库作业正在运行")
+    assert " / another ingest is running in this home" in line
+
+
+def _self_signed(d: Path) -> signers.SimpleSigner:
+    """A throwaway self-signed signing certificate: no trust root of the home knows it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "自签名测试 Self-signed test")])
+    now = datetime.now(UTC)
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=False,
+                          encipher_only=False, decipher_only=False)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30)).add_extension(usage, critical=True)
+            .sign(key, hashes.SHA256()))
+    (d / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    (d / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return signers.SimpleSigner.load(str(d / "key.pem"), str(d / "cert.pem"))
+
+
+def test_a_pdf_signed_by_an_untrusted_certificate_logs_no_traceback(sips, home, tmp_path):
+    """pyHanko logs a traceback (PathBuildingError) for a signer it cannot trust; the outcome is in the
+    issues (FMT007), and library log records stay off the terminal unless --debug is given."""
+    household = next(s for s in sips if "household" in s.name)
+    pdf = _first_pdf(household)
+    signed = io.BytesIO()
+    with open(household / pdf, "rb") as original:
+        signers.sign_pdf(IncrementalPdfFileWriter(original), signers.PdfSignatureMetadata(field_name="Seal1"),
+                         signer=_self_signed(tmp_path), output=signed)
+    sip = _rebag(household, tmp_path / "signed", replace={pdf: signed.getvalue()})
+    done = _hsar("--home", str(home), "--lang", "en", "ingest", "--json", str(sip))
+    assert "Traceback" not in done.stderr and "PathBuildingError" not in done.stderr, done.stderr
+    assert done.stderr == ""
+    outcome = json.loads(done.stdout)
+    assert outcome["status"] == "ingested", outcome
+    assert {"FMT006", "FMT007"} & {i["code"] for i in outcome["issues"]}

@@ -133,3 +133,6 @@ class HsarGroup(_NamesItsCommand, click.Group):
 def cli(ctx: click.Context, home: str | None, lang: str, debug: bool) -> None:
     """hsar：住房保障档案数字保存库 / digital-preservation repository for housing-security archives."""
     ctx.obj = Context(home, lang, debug)
+    from .store import route_library_logs  # here: cli.store imports this module
+
+    route_library_logs(debug)

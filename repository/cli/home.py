@@ -8,7 +8,9 @@ from .base import Context, cli, pass_ctx
 
 
 @cli.command()
-@click.option("--force", is_flag=True, help="覆盖已有 hsar.toml 和演示密钥 Overwrite hsar.toml and demo keys.")
+@click.option("--force", is_flag=True,
+              help="覆盖已有 hsar.toml 和演示密钥（存储中已有档案时拒绝） "
+                   "Overwrite hsar.toml and demo keys (refused once the store holds archives).")
 @pass_ctx
 def init(c: Context, force: bool) -> None:
     """创建仓库主目录 Create the repository home: hsar.toml, storage, catalogue, demo PKI."""

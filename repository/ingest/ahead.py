@@ -22,12 +22,14 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from ..codes import Issue
 from ..config import Config
 from ..descriptive import parse
+from ..errors import HsarError
 from ..preservation.aip import DESCRIPTIVE, build_version
 from ..preservation.ids import object_id
 from ..preservation.ocfl import SourceFile
-from .prepare import Prepared, discard, prepare
+from .prepare import Prepared, discard, prepare, sip_fault
 
 AHEAD_PER_WORKER = 2  # SIPs prepared ahead of the commits, per worker process
 
@@ -41,6 +43,7 @@ class Ahead:
     created: datetime | None = None  # when v1 was built
     v1: dict[str, SourceFile] | None = None  # the whole v1 state, signed: only if the archive was not held
     document: Any = None  # SearchDocument of that v1
+    fault: Issue | None = None  # ING007: building the v1 failed for a reason of this SIP's own (it is rejected)
 
 
 _SIGNERS: dict[tuple[int, str], object] = {}
@@ -68,7 +71,8 @@ def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:
     """Index text for a valid SIP and, when its archive is not held yet, its v1 and search document.
 
     The store is only looked at (never written); :func:`~.pipeline.commit` uses the v1 only if its own decision, under
-    the ingest lock, is still "new".
+    the ingest lock, is still "new". An error of this SIP's own while building the v1 is returned as ``fault``
+    (ING007), so the commit rejects the SIP and the batch goes on.
     """
     if not prepared.valid:
         return Ahead()
@@ -82,11 +86,17 @@ def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:
     if archive.is_supplement or OcflStore(cfg.path("storage.root")).exists(object_id(archive.identifier)):
         return Ahead(texts, examined)
     created = datetime.fromisoformat(prepared.received) if prepared.received else datetime.now(UTC)
-    files = build_version(prepared, archive, None, version="v1", now=created,
-                          institution=cfg["repository.institution"],
-                          signer=_signer(cfg))
-    stored = parse(files[DESCRIPTIVE].path.read_bytes())  # the description exactly as it will be stored
-    document = archive_document(stored, version="v1", texts=texts)
+    signer = _signer(cfg)  # outside the guard: a signer that cannot be loaded stops the batch
+    try:
+        files = build_version(prepared, archive, None, version="v1", now=created,
+                              institution=cfg["repository.institution"], signer=signer)
+        stored = parse(files[DESCRIPTIVE].path.read_bytes())  # the description exactly as it will be stored
+        document = archive_document(stored, version="v1", texts=texts)
+    except HsarError as exc:  # e.g. a path the signed manifest cannot hold: this SIP is rejected, not the batch
+        fault = sip_fault(exc)
+        if fault is None:
+            raise
+        return Ahead(texts, examined, fault=fault)
     return Ahead(texts, examined, created, files, document)
 
 
@@ -106,6 +116,31 @@ def _warm_analyser() -> None:
     tokenizer()
 
 
+def _warm_in_background() -> None:
+    """The body of the warm-up thread: nothing it raises may reach the user. A dictionary that fails to load
+    here fails again, in the main thread and reported as usual, where the analyser is first used."""
+    try:
+        _warm_analyser()
+    except BaseException:  # noqa: BLE001, S110 - see above; a thread's exception would print a traceback
+        pass
+
+
+def start_warm_up() -> threading.Thread:
+    """Load the jieba dictionary in a background thread while the first SIP is received (copying and hashing
+    release the GIL); the lock in the analyser makes a use before it is ready wait for it.
+
+    The modules the thread needs are imported here first, in the calling thread: two threads importing the
+    same package at once can deadlock on Python's per-module import locks, and Python breaks such a deadlock
+    by handing one of them the partially initialised module (``cannot import name ... from partially
+    initialized module``). With ``repository.search`` fully imported before the thread starts, the thread
+    imports nothing and the main thread's later imports find every module complete."""
+    from ..search import analysis  # noqa: F401 - imported for the side effect described above
+
+    thread = threading.Thread(target=_warm_in_background, name="hsar-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def warm_up(cfg: Config) -> None:
     """Load what every SIP needs and takes seconds to load once: the format signatures and the jieba
     dictionary. Forked workers inherit both instead of loading their own."""
@@ -121,9 +156,7 @@ def prepared_sips(jobs: list[tuple[str, Config, str]], workers: int) -> Iterator
     if not jobs:
         return
     if workers <= 1:
-        # the dictionary loads in the background while the first SIP is received (copying and hashing
-        # release the GIL); the lock in the analyser makes a use before it is ready wait for it
-        threading.Thread(target=_warm_analyser, name="hsar-warm-up", daemon=True).start()
+        start_warm_up()  # the dictionary loads while the first SIP is received
         for job in jobs:
             yield _prepare_job(job)
         return

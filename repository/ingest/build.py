@@ -197,7 +197,11 @@ def build_sip(
         raise _refuse("BUILD-DOCUMENT", f"{documents} is not a folder")
     converted = load_metadata(metadata)
     archive = converted.archive
-    xml = descriptive.to_xml(archive)
+    try:
+        xml = descriptive.to_xml(archive)
+    except ValueError as exc:  # lxml refuses text XML cannot hold; the export reader names the field first
+        raise _refuse("BUILD-METADATA", f"{metadata}: 元数据无法写成 XML / the metadata cannot be written as "
+                      f"XML: {exc}") from None
     errors = metadata_errors(xml)
     if errors:
         raise _refuse("BUILD-METADATA", f"{metadata}: the metadata would not pass validation: "

@@ -168,7 +168,8 @@ def manifest_entry(path: str, archive: Archive | None, *, kind: str, version: in
 def write_demo_data(out: Path, *, households: int, units: int, seed: int, defects: bool = False) -> list[Path]:
     """Write the demo SIPs (and, with ``defects``, one invalid SIP per defect class) into ``out``.
 
-    Returns the SIP paths in ingest order (defects last). ``out`` must be absent or empty (DEMO-EXISTS).
+    Returns the SIP paths in ingest order (defects last). ``out`` must be absent or empty (DEMO-EXISTS). With no
+    households, no units and no defects the set is empty: ``out`` holds only ``demo_manifest.json``.
     """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -177,6 +178,7 @@ def write_demo_data(out: Path, *, households: int, units: int, seed: int, defect
         raise IngestError("households and units cannot be negative", code="DEMO-USAGE")
     paths, entries = [], []
     plans = plan_demo(households=households, units=units, seed=seed)
+    out.mkdir(parents=True, exist_ok=True)  # also for no SIPs at all: then a valid, empty set
     for p in plans:
         paths.append(write_sip(p.archive, p.payload, out / p.folder, source_organization=p.archive.institution,
                                bagging_date=p.bagging))

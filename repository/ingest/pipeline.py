@@ -8,6 +8,11 @@ intents and re-records those archives from storage, so a kill at any moment leav
 same ingest run again completes the work (or reports the SIP as a duplicate).
 One ingest runs at a time per home (an exclusive lock on ``staging/.ingest.lock``).
 
+One SIP's failure is that SIP's rejection: an error raised while it is received, validated or built (a file that
+cannot be read, a path the signed manifest or the store cannot hold) rejects it with ING007 and a report, and
+the batch goes on; what every SIP needs (settings, format signatures, signer, store, catalogue, index) failing
+stops the batch (:func:`~.prepare.sip_fault`).
+
 Throughput: the work that needs no look at the store's current state runs in worker processes ahead of the
 commits (:mod:`.ahead`): the first half (:mod:`.prepare`), the index text of the SIP's own PDFs and, for a SIP
 of an archive not held yet, its whole v1 and search document (:class:`~.ahead.Ahead`). The commit half uses
@@ -29,14 +34,15 @@ from pathlib import Path
 from ..codes import Issue, Report, issue
 from ..config import Config
 from ..descriptive import merge, parse
-from ..errors import IngestError
+from ..errors import HsarError, IngestError
 from ..home import Repository
 from ..model import Archive
 from ..preservation.aip import DESCRIPTIVE, PREMIS, PreviousVersion, build_version
 from ..preservation.ids import object_id
+from ..preservation.ocfl_inventory import logical_path_problems
 from ..preservation.ocfl_layout import replace_atomic
 from .ahead import Ahead, prepared_sips
-from .prepare import Prepared, discard
+from .prepare import Prepared, discard, sip_fault
 from .rules import continuity_issues
 
 Progress = Callable[["IngestOutcome"], None]
@@ -68,7 +74,8 @@ def ingest_lock(repo: Repository) -> Iterator[None]:
         except OSError as exc:
             if exc.errno not in (errno.EACCES, errno.EAGAIN):
                 raise
-            raise IngestError("another ingest is running in this home", "ING-BUSY") from None
+            raise IngestError("本仓库主目录中另有入库作业正在运行，请待其结束后再试 / another ingest is running in "
+                              "this home; try again when it has finished", "ING-BUSY") from None
         yield
 
 
@@ -256,7 +263,9 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
            ) -> IngestOutcome:
     """Store one prepared SIP as the next version of its archive (or reject it, or call it a duplicate).
 
-    ``ahead`` is what the worker did ahead (:func:`work_ahead`); without it everything is done here.
+    ``ahead`` is what the worker did ahead (:func:`work_ahead`); without it everything is done here. An error
+    of this SIP's own while its version is built (see :func:`~.prepare.sip_fault`) rejects it with ING007;
+    errors of the store, the catalogue, the index or the signer are raised and stop the batch.
     """
     if not prepared.valid:
         return _reject(repo, prepared)
@@ -267,6 +276,8 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
         return IngestOutcome(prepared.sip, "duplicate", archive.identifier, repo.store.head(object_id(archive.identifier)))
     if decision == "reject" or any(i.severity.value == "error" for i in issues):
         return _reject(repo, prepared, issues)
+    if decision == "new" and ahead is not None and ahead.fault is not None:
+        return _reject(repo, prepared, [*issues, ahead.fault])  # the worker could not build its v1
     oid = object_id(archive.identifier)
     head = repo.store.head(oid)
     version = f"v{int(head[1:]) + 1}" if head else "v1"
@@ -274,9 +285,19 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
         files, now = ahead.v1, ahead.created  # built by the worker for exactly this case
     else:
         now = now or datetime.now(UTC)
-        merged = merge(previous.archive, archive) if previous and previous.archive else archive
-        files = build_version(prepared, merged, previous, version=version, now=now,
-                              institution=repo.cfg["repository.institution"], signer=repo.signer)
+        signer = repo.signer  # outside the guard: a signer that cannot be loaded stops the batch
+        try:
+            merged = merge(previous.archive, archive) if previous and previous.archive else archive
+            files = build_version(prepared, merged, previous, version=version, now=now,
+                                  institution=repo.cfg["repository.institution"], signer=signer)
+        except HsarError as exc:
+            fault = sip_fault(exc)
+            if fault is None:
+                raise
+            return _reject(repo, prepared, [*issues, fault])
+    problems = logical_path_problems(list(files))  # what the store would refuse, refused before it is touched
+    if problems:
+        return _reject(repo, prepared, [*issues, issue("ING007", "", detail="; ".join(problems))])
     _write_intent(repo, archive.identifier, version)
     user = (repo.cfg["repository.institution"], repo.cfg["repository.contact"] or None)
     result = repo.store.add_version(oid, files, staging=repo.staging, message=_message(prepared), user=user,

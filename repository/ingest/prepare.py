@@ -18,7 +18,7 @@ from typing import Any
 
 from ..codes import Issue, Report, issue
 from ..config import Config
-from ..errors import UnsafePackageError
+from ..errors import ConfigError, HsarError, UnsafePackageError
 from ..model import Archive
 from .checks import CheckReport, build_report
 from .receive import Limits, receive
@@ -112,13 +112,48 @@ def _refusal_issues(sip: Path, exc: UnsafePackageError) -> tuple[Issue, ...]:
     return tuple(issue("BAG027", i.path) if i.code == "PKG004" else i for i in issues)
 
 
+#: Codes of errors that are about this installation, not about the SIP being worked on: every later SIP would
+#: meet them too, so they stop the batch (as does any :class:`ConfigError`).
+_INSTALLATION_CODES = frozenset({"FORMAT_SIGNATURES"})
+
+
+def sip_fault(exc: HsarError) -> Issue | None:
+    """The issue (ING007) that rejects a SIP for ``exc``, an error raised while working on that SIP alone, so
+    the batch goes on with the next SIP; None when ``exc`` is about the installation and must stop the batch.
+
+    Callers keep what every SIP needs (settings, format signatures, the signer, the store, the catalogue, the
+    index) outside the guarded work, so an error there is never mistaken for a fault of one SIP.
+    """
+    if isinstance(exc, ConfigError) or exc.code in _INSTALLATION_CODES:
+        return None
+    return issue("ING007", "", detail=f"{exc} [{exc.code}]")
+
+
 def prepare(sip: Path, cfg: Config, staging: Path, *, now: datetime | None = None) -> Prepared:
-    """Receive, validate, identify and check one SIP; never raises for bad input (see ``report``)."""
+    """Receive, validate, identify and check one SIP; never raises for bad input (see ``report``).
+
+    An error raised while working on this SIP (an unreadable file, say) becomes its rejection (ING007, see
+    :func:`sip_fault`); an error about the installation is raised, and nothing is left in ``staging``.
+    """
     sip = Path(sip)
     now = now or datetime.now(UTC)
     workdir = Path(staging) / f"sip-{uuid.uuid4().hex}"
     workdir.mkdir(parents=True)
     name = sip_name(sip)
+    try:
+        return _prepare(sip, cfg, workdir, name, now)
+    except HsarError as exc:
+        fault = sip_fault(exc)
+        if fault is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        return Prepared(str(sip), name, workdir, None, Report((fault,)), None, received=now.isoformat())
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+def _prepare(sip: Path, cfg: Config, workdir: Path, name: str, now: datetime) -> Prepared:
     try:
         got = receive(sip, workdir, limits=Limits.from_config(cfg), algorithms=RECEIVE_ALGORITHMS)
     except UnsafePackageError as exc:

@@ -1,13 +1,15 @@
 """SIP validation: every check of ``hsar sip validate``, all problems reported at once.
 
 Order: package safety (zip/tar refused before anything is written) -> BagIt (RFC 8493) -> BagIt profile ->
-descriptive metadata (XSD, Schematron, Python rules) -> agreement between bag-info and the metadata -> every
-payload file described by exactly one item and every item's files present. Later stages run only on what
-earlier stages could read; a stage that cannot run says why through the earlier stage's issue.
+payload file names (no control characters, PAY004) -> descriptive metadata (XSD, Schematron, Python rules) ->
+agreement between bag-info and the metadata -> every payload file described by exactly one item and every
+item's files present. Later stages run only on what earlier stages could read; a stage that cannot run says
+why through the earlier stage's issue.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 import unicodedata
 from collections import defaultdict
@@ -20,6 +22,7 @@ from ..divisions import DivisionTree, tree_for
 from ..errors import UnsafePackageError
 from ..model import Archive
 from .bag import BagResult, validate_bag
+from .bagscan import display
 from .metadata import validate_descriptive
 from .profile import validate_profile
 from .receive import Limits, open_package
@@ -61,6 +64,27 @@ def payload_issues(archive: Archive, payload_paths: set[str]) -> list[Issue]:
             found.append(issue("PAY001", path))
         elif len(owners) > 1:
             found.append(issue("PAY002", path, items=", ".join(str(n) for n in owners)))
+    return found
+
+
+#: Characters a payload file name may not hold: C0 controls and DEL. A line break in a name cannot be written
+#: to hsar's signed manifest, and none of them belongs in the name of an archived document.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def shown_path(path: str) -> str:
+    """``path`` with each control character as ``%XX`` (how a BagIt manifest writes CR and LF), so a report
+    line stays one line."""
+    return _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", display(path))
+
+
+def name_issues(payload_paths: set[str]) -> list[Issue]:
+    """PAY004 for each payload file whose path holds a control character (U+0000-U+001F, U+007F)."""
+    found = []
+    for path in sorted(payload_paths):
+        chars = sorted(set(_CONTROL.findall(path)))
+        if chars:
+            found.append(issue("PAY004", shown_path(path), chars=", ".join(f"U+{ord(c):04X}" for c in chars)))
     return found
 
 
@@ -119,6 +143,7 @@ def validate_bag_dir(
             payload_algorithms=bag.payload_manifest_algorithms,
             tag_algorithms=bag.tag_manifest_algorithms,
         )
+        found += name_issues(set(bag.payload))
         md_issues, archive = _metadata_stage(bag_dir, bag, tree or tree_for(None))
         found += md_issues
     return Validation(Report(tuple(found)), bag, archive)

@@ -356,3 +356,102 @@ def test_versions_name_the_institution_and_its_contact_address(demo, home):
     versions = json.loads((root / "inventory.json").read_text("utf-8"))["versions"]
     assert versions["v2"]["user"] == {"name": "示范市住房保障中心", "address": "mailto:archives@example.gov.cn"}
     assert not any("v2" in w and "W008" in w for w in validate_with_ocfl_py(root, warnings=True))
+
+
+# ------------------------------------------------------------------- one SIP's failure is that SIP's rejection
+
+
+def test_an_error_while_one_sip_is_prepared_rejects_it_and_the_batch_goes_on(demo, repo, home, ih, monkeypatch):
+    """ING007: an error raised while working on one SIP (here: a file that cannot be read) rejects that SIP
+    with a report; errors about the installation (format signatures, the store) still stop the batch."""
+    from repository.errors import IngestError, PreservationError
+    from repository.ingest import prepare
+    from repository.preservation.ocfl import OcflStore
+
+    real, failing = prepare.validate_bag_dir, {"code": "INGEST", "left": 1}
+
+    def validate_once_failing(*args, **kwargs):  # noqa: ANN202
+        if failing["left"]:
+            failing["left"] -= 1
+            raise IngestError("cannot read data/x.pdf: Input/output error", failing["code"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(prepare, "validate_bag_dir", validate_once_failing)
+    first, second = demo.sips("household")[:2]
+    outcomes = ingest(repo, [first, second])
+    assert [o.status for o in outcomes] == ["rejected", "ingested"]
+    assert codes(outcomes[0]) == {"ING007"} and "Input/output error" in outcomes[0].issues[0].message_in("en")
+    report = json.loads(Path(outcomes[0].report).read_text("utf-8"))
+    assert [i["code"] for i in report["issues"]] == ["ING007"] and report["sip"] == str(first)
+    assert ih.staging_leftovers(home) == []
+
+    failing.update(code="FORMAT_SIGNATURES", left=1)  # the installation's signatures: every SIP would fail
+    with pytest.raises(IngestError):
+        ingest(repo, [first])
+    assert ih.staging_leftovers(home) == []
+
+    def store_unusable(*args, **kwargs):  # noqa: ANN202
+        raise PreservationError("cannot write the storage root: No space left on device", "OCFL-IO")
+
+    monkeypatch.setattr(OcflStore, "add_version", store_unusable)
+    with pytest.raises(PreservationError):
+        ingest(repo, [first])
+    assert len(list((home / "rejected").iterdir())) == 1  # only the first run's rejection
+
+
+def test_a_payload_name_with_a_line_break_is_refused_PAY004_before_anything_is_built(demo, repo, home, tmp_path):
+    household = demo.sips("household")[0]
+    pdf = next(p.relative_to(household).as_posix() for p in sorted((household / "data").rglob("*.pdf")))
+    bad = _resip(household, tmp_path / "newline", renames={pdf: pdf[:-4] + "\n.pdf"})
+    after = demo.sips("household")[1]
+    outcomes = ingest(repo, [bad, after])
+    assert [o.status for o in outcomes] == ["rejected", "ingested"]
+    assert codes(outcomes[0]) == {"PAY004"}
+    [found] = outcomes[0].issues
+    assert found.path == pdf[:-4] + "%0A.pdf" and "U+000A" in found.message_in("en")
+
+
+def test_a_supplement_file_inside_a_stored_file_is_rejected_not_fatal(demo, repo, home, tmp_path, ih):
+    """A supplement's ``data/a.pdf/b.pdf`` when ``data/a.pdf`` is stored: no OCFL version state can hold both
+    (E095). The store refused it with an error that stopped the batch and left an intent behind; now the
+    SIP is rejected (ING007) before the store is touched."""
+    _, supplement, sup, held = _held_v1(demo, repo)
+    target, source = held.items[0].files[0], sup.items[0].files[0]
+    inside = f"{target}/{Path(source).name}"
+    other = next(s for s in demo.sips("household") if demo.entry(s)["archive"] != held.identifier)
+    outcomes = ingest(repo, [_resip(supplement, tmp_path / "s", renames={source: inside}), other])
+    assert [o.status for o in outcomes] == ["rejected", "ingested"]
+    assert codes(outcomes[0]) == {"ING007"}, codes(outcomes[0])
+    assert inside in outcomes[0].issues[0].message_in("en")
+    assert repo.store.head(object_id(held.identifier)) == "v1"
+    assert ih.staging_leftovers(home) == []
+
+
+def test_nothing_the_warm_up_thread_raises_reaches_the_user(demo, repo, monkeypatch):
+    """The jieba dictionary loads in a background thread while the first SIP is received; whatever it
+    raises is not the user's business (the main thread meets it again where the analyser is used)."""
+    import threading
+
+    from repository.ingest import ahead
+
+    seen: list[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: seen.append(args.exc_value))
+    started: list[threading.Thread] = []
+    real_start = threading.Thread.start
+
+    def start(thread: threading.Thread) -> None:
+        started.append(thread)
+        real_start(thread)
+
+    def broken() -> None:
+        raise ImportError("cannot import name 'ENGINES' from partially initialized module")
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    monkeypatch.setattr(ahead, "_warm_analyser", broken)
+    broken_sip = demo.root / next(e["path"] for e in demo.defects() if e["expected"] == "BAG001")
+    [outcome] = ingest(repo, [broken_sip])
+    for thread in started:
+        thread.join(30)
+    assert outcome.status == "rejected" and codes(outcome) == {"BAG001"}
+    assert [t.name for t in started if t.name == "hsar-warm-up"] == ["hsar-warm-up"]
+    assert seen == []
