@@ -95,11 +95,11 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=0),
     Setting("audit.workers", int, 2, "并行哈希的线程或进程数（审计；接收时也用于包校验与格式识别）",
             "Threads or processes hashing in parallel (the audit; ingest also uses it to validate a bag and "
-            "identify its formats)", minimum=1),
+            "identify its formats)", minimum=1, maximum=256),
     Setting("audit.hashing", str, "processes", "审计哈希方式：processes（独立进程，默认）或 threads（线程）",
             "How the audit hashes: processes (worker processes, the default) or threads", ("processes", "threads")),
     Setting("audit.processes", int, 2, "档案较多时分片并行审计的进程数（1 为单进程）",
-            "Worker processes auditing shards of a large selection (1 = in-process)", minimum=1),
+            "Worker processes auditing shards of a large selection (1 = in-process)", minimum=1, maximum=256),
     Setting("alerts.command", str, "", "审计失败时运行的命令", "Command run when an audit fails"),
     Setting("alerts.smtp_host", str, "", "告警邮件 SMTP 服务器", "SMTP host for alert mail"),
     Setting("alerts.smtp_port", int, 25, "SMTP 端口", "SMTP port", minimum=1, maximum=65535),
