@@ -259,3 +259,10 @@ def test_the_cli_reports_a_bad_configuration_as_a_config_error(tmp_path: Path, t
     assert result.exit_code == 2, result.output
     assert "[CONFIG]" in result.output and needle in result.output
     assert "Traceback" not in result.output and "[INTERNAL]" not in result.output
+
+
+@pytest.mark.parametrize("key", ["HSAR_AUDIT_PROCESSES", "HSAR_AUDIT_WORKERS"])
+def test_worker_counts_have_a_ceiling(tmp_path, key):
+    with pytest.raises(ConfigError, match="256"):
+        config.load(tmp_path, environ={key: "5000"})
+    assert config.load(tmp_path, environ={key: "256"})
