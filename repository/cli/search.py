@@ -122,7 +122,7 @@ def reindex_cmd(c: Context, batch: int) -> None:
     from ..search.indexing import reindex_from_store
 
     with Repository.open(c.home) as repo:
-        total = sum(1 for _ in repo.store.iter_object_ids())
+        total = sum(1 for _ in repo.store.iter_object_roots())
         with click.progressbar(length=total, label=c.t("重建索引", "reindex"), file=sys.stderr,
                                hidden=not sys.stderr.isatty()) as bar:
             seen = [0]

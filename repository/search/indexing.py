@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..descriptive import parse
+from ..errors import SearchError
 from ..ingest.pdfsig import is_pdf
 from .documents import SearchDocument, archive_document
 from .engine import SearchEngine, reindex
@@ -56,12 +57,42 @@ def index_archive(repo: Any, archive_id: str) -> None:  # noqa: ANN401 - Reposit
     repo.search.replace(stored_document(repo.store, object_id(archive_id)))
 
 
-def documents_from_store(store: Any) -> Iterator[SearchDocument]:  # noqa: ANN401 - OcflStore
-    for oid in sorted(store.iter_object_ids()):
-        yield stored_document(store, oid)
+def documents_from_store(store: Any, failures: dict[str, str] | None = None  # noqa: ANN401 - OcflStore
+                         ) -> Iterator[SearchDocument]:
+    """The document of every object in the store; with ``failures``, an object that cannot be read (a broken
+    inventory or description) is recorded there (``{object root or id: why}``) and skipped, else it raises."""
+    from ..preservation.ocfl_inventory import INVENTORY, load_inventory
+
+    ids: list[str] = []
+    for root in store.iter_object_roots():
+        try:
+            ids.append(load_inventory(root / INVENTORY)["id"])
+        except Exception as exc:  # noqa: BLE001 - reported with the others below
+            if failures is None:
+                raise
+            failures[str(root)] = f"{type(exc).__name__}: {exc}"
+    for oid in sorted(ids):
+        try:
+            document = stored_document(store, oid)
+        except Exception as exc:  # noqa: BLE001 - lxml, OCFL and description errors alike
+            if failures is None:
+                raise
+            failures[oid] = f"{type(exc).__name__}: {exc}"
+            continue
+        yield document
 
 
 def reindex_from_store(engine: SearchEngine, store: Any, *, batch: int = 500,  # noqa: ANN401
                        progress: Callable[[int], None] | None = None) -> int:
-    """Rebuild the whole index from the store; returns the number of archives indexed."""
-    return reindex(engine, documents_from_store(store), batch=batch, progress=progress)
+    """Rebuild the whole index from the store; returns the number of archives indexed. Objects that cannot be
+    read are skipped; after the others are indexed and committed they are reported together in one
+    :class:`~repository.errors.SearchError` (``failures``), as ``hsar rebuild-catalog`` does."""
+    failures: dict[str, str] = {}
+    count = reindex(engine, documents_from_store(store, failures), batch=batch, progress=progress)
+    if failures:
+        error = SearchError(f"{count} 件已建索引，{len(failures)} 件无法读取 / {count} archives indexed, "
+                            f"{len(failures)} could not be read: "
+                            + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items())))
+        error.failures = failures  # type: ignore[attr-defined]
+        raise error
+    return count

@@ -183,3 +183,17 @@ def test_text_output_labels_paper_references_in_the_interface_language(ingested_
     assert f"reference code {archive.reference_code}" in paper and f"fonds {archive.fonds}" in paper
     assert f"box {archive.volume.box}" in paper and "items 1" in paper
     assert "档号" not in result.output and "    name: " in result.output and "\nstatus: " in result.output
+
+
+def test_reindex_skips_an_unreadable_description_and_keeps_the_rest(ingested_home: Path, tmp_path: Path) -> None:
+    home = copy_home(ingested_home, tmp_path / "broken")
+    with Repository.open(home) as repo:
+        ids = sorted(repo.catalog.archive_ids())
+        victim = repo.store.content_path(object_id(ids[0]), "metadata/descriptive.xml")
+    victim.chmod(0o644)
+    victim.write_bytes(b"garbage, not XML")
+    result = CliRunner().invoke(cli, ["--home", str(home), "--lang", "en", "reindex"])
+    assert result.exit_code == 1 and "[SEARCH]" in result.output and "Traceback" not in result.output
+    assert f"{len(ids) - 1} archives indexed, 1 could not be read" in result.output
+    code, found = search(home, "--json")
+    assert code == 0 and found["total"] == len(ids) - 1  # the others are searchable, not an emptied index
