@@ -122,7 +122,8 @@ class Repository:
 
         cfg = config.load(home)
         if not (cfg.home / "hsar.toml").is_file():
-            raise ConfigError(f"{cfg.home} is not a repository home (run `hsar --home {cfg.home} init`)")
+            raise ConfigError(f"{cfg.home} 不是仓库主目录（请运行 hsar --home {cfg.home} init）/ is not a repository "
+                              f"home (run `hsar --home {cfg.home} init`)")
         return cls(cfg)
 
     @property

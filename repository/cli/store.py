@@ -144,10 +144,13 @@ def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
     from ..catalog.render import render_text
     from ..errors import HsarError
 
+    from ..preservation.audit_checks import printable
+
+    shown = printable(archive_id)  # an id that is not UTF-8 (undecodable bytes on the command line) names nothing
     with _repo(c, recover=True) as repo:
-        view = repo.catalog.show(archive_id)
+        view = repo.catalog.show(archive_id) if shown == archive_id else None
     if view is None:
-        raise HsarError(c.t(f"找不到档案 {archive_id}", f"no archive {archive_id}"), "NOT-FOUND")
+        raise HsarError(c.t(f"找不到档案 {shown}", f"no archive {shown}"), "NOT-FOUND")
     if as_json:
         from ..privacy import mask_value
 

@@ -51,3 +51,15 @@ def test_show_speaks_the_interface_language(ingested_home: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "档号" in chinese and "版本 (versions):" in chinese
     assert "reference code" in result.output and "versions:" in result.output and "档号" not in result.output
+
+
+def test_show_of_an_id_that_is_not_utf8_is_not_found(ingested_home: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    hsar = Path(sys.executable).parent / "hsar"
+    done = subprocess.run([hsar, "--home", os.fsencode(ingested_home),
+                           "show", b"bad\xff"], capture_output=True)
+    assert done.returncode == 1 and b"[NOT-FOUND]" in done.stderr and b"Traceback" not in done.stderr
+    assert b"bad\\xff" in done.stderr
