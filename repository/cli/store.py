@@ -143,7 +143,6 @@ def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
     """查看档案 Show an archive: description, paper references, versions, items, files, events, relations."""
     from ..catalog.render import render_text
     from ..errors import HsarError
-
     from ..preservation.audit_checks import printable
 
     shown = printable(archive_id)  # an id that is not UTF-8 (undecodable bytes on the command line) names nothing
