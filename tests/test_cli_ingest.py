@@ -252,6 +252,7 @@ def test_another_ingest_running_is_said_in_chinese_first(sips, home):
     try:
         assert holder.stdout.readline().strip() == "locked"
         result = run(home, str(sips[0]))
+        rebuilds = [CliRunner().invoke(cli, ["--home", str(home), command]) for command in ("rebuild-catalog", "reindex")]
     finally:
         holder.kill()
         holder.wait(30)
@@ -260,6 +261,8 @@ def test_another_ingest_running_is_said_in_chinese_first(sips, home):
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("错误 error [ING-BUSY]: 本仓库主目录中另有入库作业正在运行")
     assert " / another ingest is running in this home" in line
+    for rebuilt in rebuilds:  # a rebuild would lose what the ingest records meanwhile: refused alike
+        assert rebuilt.exit_code == 1 and "[ING-BUSY]" in rebuilt.output, rebuilt.output
 
 
 def _self_signed(d: Path) -> signers.SimpleSigner:

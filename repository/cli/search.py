@@ -118,10 +118,11 @@ def search_cmd(c: Context, query: tuple[str, ...], division: str | None, archive
 def reindex_cmd(c: Context, batch: int) -> None:
     """由存储重建检索索引 Rebuild the search index from the OCFL store alone."""
     from ..home import Repository
+    from ..ingest.pipeline import ingest_lock
     from ..search.engine import open_engine
     from ..search.indexing import reindex_from_store
 
-    with Repository.open(c.home) as repo:
+    with Repository.open(c.home) as repo, ingest_lock(repo):  # an ingest meanwhile would be lost (ING-BUSY)
         total = sum(1 for _ in repo.store.iter_object_roots())
         with click.progressbar(length=total, label=c.t("重建索引", "reindex"), file=sys.stderr,
                                hidden=not sys.stderr.isatty()) as bar:

@@ -163,8 +163,8 @@ def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
 def rebuild_catalog_cmd(c: Context) -> None:
     """由存储重建目录 Rebuild the catalogue from the OCFL store alone."""
     from ..catalog.rebuild import rebuild
-    from ..ingest.pipeline import policy_of
+    from ..ingest.pipeline import ingest_lock, policy_of
 
-    with _repo(c, recover=True) as repo:
+    with _repo(c, recover=True) as repo, ingest_lock(repo):  # an ingest meanwhile would be lost (ING-BUSY)
         count = rebuild(repo.catalog, repo.store, policy_of=policy_of(repo.cfg))
     click.echo(c.t(f"已由存储重建 {count} 件档案的目录", f"rebuilt the catalogue of {count} archives from storage"))
