@@ -142,17 +142,23 @@ def open_engine(kind: str, index_dir: str | Path, *, rebuild: bool = False) -> S
     if kind not in ENGINES:
         raise SearchError(_unknown_engine(kind))
     path = Path(index_dir) / kind
-    if rebuild and path.exists():
-        shutil.rmtree(path)
+    if rebuild and (path.exists() or path.is_symlink()):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
     if kind == "whoosh":
-        from .whoosh_engine import WhooshEngine
-
-        return WhooshEngine(path)
-    if kind == "tantivy":
-        from .tantivy_engine import TantivyEngine
-
-        return TantivyEngine(path)
-    raise SearchError(_unknown_engine(kind))
+        from .whoosh_engine import WhooshEngine as engine_class
+    else:
+        from .tantivy_engine import TantivyEngine as engine_class
+    try:
+        return engine_class(path)
+    except SearchError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - each engine fails in its own ways on a damaged index
+        raise SearchError(f"{path} 中的检索索引无法打开（{type(exc).__name__}: {exc}）：请运行 hsar reindex / the "
+                          f"search index in {path} cannot be opened ({type(exc).__name__}: {exc}): run "
+                          "hsar reindex") from None
 
 
 def reindex(engine: SearchEngine, documents: Iterable[SearchDocument], batch: int = 500,

@@ -62,6 +62,9 @@ class WhooshEngine(SearchEngine):
                                   f"the search index in {self.path} was built by another hsar version: "
                                   "run hsar reindex")
             return index.open_dir(str(self.path))
+        if any(p.name != MARKER for p in self.path.iterdir()):  # segments without a table of contents
+            raise SearchError(f"{self.path} 中的检索索引已损坏：请运行 hsar reindex / the search index in "
+                              f"{self.path} is damaged: run hsar reindex")
         ix = index.create_in(str(self.path), _schema())
         marker.write_text(json.dumps({"engine": self.kind, "schema": SCHEMA_VERSION}), "utf-8")
         return ix

@@ -197,3 +197,21 @@ def test_reindex_skips_an_unreadable_description_and_keeps_the_rest(ingested_hom
     assert f"{len(ids) - 1} archives indexed, 1 could not be read" in result.output
     code, found = search(home, "--json")
     assert code == 0 and found["total"] == len(ids) - 1  # the others are searchable, not an emptied index
+
+
+def test_a_damaged_index_says_run_reindex_and_reindex_repairs_it(ingested_home: Path, tmp_path: Path) -> None:
+    home = copy_home(ingested_home, tmp_path / "damaged")
+    whoosh = home / "index" / "whoosh"
+    for toc in whoosh.glob("*.toc"):
+        toc.unlink()  # the segments stay: not an empty index, a damaged one
+    code, out = search(home, "王")
+    assert code == 1 and "[SEARCH]" in out and "reindex" in out
+    shutil.rmtree(whoosh)
+    whoosh.write_text("not a directory")
+    code, out = search(home, "王")
+    assert code == 1 and "[SEARCH]" in out and "reindex" in out
+    fixed = CliRunner().invoke(cli, ["--home", str(home), "reindex"])
+    assert fixed.exit_code == 0, fixed.output
+    code, found = search(home, "--json")
+    with Repository.open(home) as repo:
+        assert code == 0 and found["total"] == len(repo.catalog.archive_ids())
