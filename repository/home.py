@@ -14,7 +14,9 @@ Layout of a home (``--home`` / ``HSAR_HOME``, default ``./hsar-data``)::
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import config
@@ -154,6 +156,19 @@ class Repository:
             self._catalog = Catalog(self.cfg.catalog_url)
             self._catalog.create()
         return self._catalog
+
+    def set_aside_catalogue(self) -> Path | None:
+        """Move the home's own SQLite catalogue out of the way (``catalog.sqlite.unreadable-<UTC time>``) so
+        ``hsar rebuild-catalog`` can start afresh when it cannot be opened; None (nothing moved) for a
+        catalogue at ``catalog.url`` or when there is no file. It is kept, never deleted: its audit rows may
+        still be recovered by hand."""
+        if self.cfg["catalog.url"] or not (self.home / "catalog.sqlite").is_file():
+            return None
+        self.close()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = self.home / f"catalog.sqlite.unreadable-{stamp}"
+        os.replace(self.home / "catalog.sqlite", target)
+        return target
 
     @property
     def search(self):  # noqa: ANN201 - SearchEngine

@@ -163,8 +163,19 @@ def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
 def rebuild_catalog_cmd(c: Context) -> None:
     """由存储重建目录 Rebuild the catalogue from the OCFL store alone."""
     from ..catalog.rebuild import rebuild
-    from ..ingest.pipeline import ingest_lock, policy_of
+    from ..errors import CatalogError
+    from ..ingest.pipeline import ingest_lock, policy_of, recover
 
-    with _repo(c, recover=True) as repo, ingest_lock(repo):  # an ingest meanwhile would be lost (ING-BUSY)
-        count = rebuild(repo.catalog, repo.store, policy_of=policy_of(repo.cfg))
+    with _repo(c) as repo, ingest_lock(repo):  # an ingest meanwhile would be lost (ING-BUSY)
+        try:
+            catalog = repo.catalog
+        except CatalogError:  # unreadable: rebuilding from storage is what this command is for
+            moved = repo.set_aside_catalogue()
+            if moved is None:
+                raise
+            click.echo(c.t(f"目录无法打开，已移至 {moved}，重新建立", f"the catalogue cannot be opened; moved to "
+                           f"{moved}, starting afresh"), err=True)
+            catalog = repo.catalog
+        recover(repo)  # what a killed ingest left, as other commands do (the lock is already held)
+        count = rebuild(catalog, repo.store, policy_of=policy_of(repo.cfg))
     click.echo(c.t(f"已由存储重建 {count} 件档案的目录", f"rebuilt the catalogue of {count} archives from storage"))

@@ -63,3 +63,17 @@ def test_show_of_an_id_that_is_not_utf8_is_not_found(ingested_home: Path) -> Non
                            "show", b"bad\xff"], capture_output=True)
     assert done.returncode == 1 and b"[NOT-FOUND]" in done.stderr and b"Traceback" not in done.stderr
     assert b"bad\\xff" in done.stderr
+
+
+def test_rebuild_catalog_sets_an_unreadable_catalogue_aside_and_starts_afresh(ingested_home: Path, tmp_path) -> None:
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(ingested_home, home, symlinks=True)
+    archive_id, _ids = _household_ids(home)
+    (home / "catalog.sqlite").write_bytes(b"\x00garbage, not a database" * 200)
+    result = CliRunner().invoke(cli, ["--home", str(home), "--lang", "en", "rebuild-catalog"])
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    (kept,) = home.glob("catalog.sqlite.unreadable-*")
+    assert kept.read_bytes().startswith(b"\x00garbage") and "starting afresh" in result.output
+    assert archive_id in _show(home, archive_id)
