@@ -33,6 +33,7 @@ from ..codes import Issue, Report, issue
 from ..descriptive import from_element, safe_parser
 from ..divisions import DivisionTree, default_tree
 from ..model import CLASSES_BY_TYPE, RETENTION_LABELS, SUBTYPES, Archive
+from ..privacy import mask_resident_id, mask_text
 from ..resources import NAMESPACE, SCHEMA_VERSION, SCHEMATRON_PATH, XSD_PATH
 from .rules import DESCRIPTIVE_PATH, rule_issues
 
@@ -128,7 +129,15 @@ def xsd_issues(doc: etree._ElementTree, path: str = DESCRIPTIVE_PATH) -> list[Is
         if schema.validate(doc):
             return []
         errors = [(e.line, e.message) for e in schema.error_log]
-    return [issue("MD004", path, detail=f"line {line}: {message}") for line, message in errors]
+    # libxml2 quotes the offending value: a resident ID, well-formed or not, must not appear in clear
+    return [issue("MD004", path, detail=f"line {line}: {_mask_values(message)}") for line, message in errors]
+
+
+_QUOTED_NUMBER = re.compile(r"'([0-9A-Za-z]*[0-9]{12,}[0-9A-Za-z]*)'")  # a quoted value holding 12+ digits
+
+
+def _mask_values(message: str) -> str:
+    return mask_text(_QUOTED_NUMBER.sub(lambda m: f"'{mask_resident_id(m.group(1))}'", message))
 
 
 # --- stage 4: Schematron ------------------------------------------------------------------------------------

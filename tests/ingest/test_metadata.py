@@ -290,3 +290,15 @@ def test_byte_scan_is_windowed_and_quiet_on_clean_documents():
     for pad in range(0, 8):
         data = ("<!--" + "x" * (4090 + pad) + "--><!DOCTYPE a>").encode("utf-16-le")
         assert any("<!DOCTYPE" in text for text in md._wide_decodings(data, window=4096)), pad
+
+
+def test_schema_errors_never_show_a_resident_id_in_clear() -> None:
+    from lxml import etree
+
+    from repository.ingest.metadata import xsd_issues
+
+    text = (EXAMPLES / "household-valid.xml").read_text("utf-8")
+    for bad in ("1101051949123100299", "11010519491231002Y", "110105194912310"):  # too long, bad check, short
+        doc = etree.ElementTree(etree.fromstring(text.replace("11010519491231002X", bad).encode("utf-8")))
+        details = " ".join(dict(i.params)["detail"] for i in xsd_issues(doc) if i.code == "MD004")
+        assert details and bad not in details and bad[:6] in details, details
