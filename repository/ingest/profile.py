@@ -81,7 +81,8 @@ def _bag_info_issues(profile: Mapping, info: Mapping[str, str | list[str]]) -> l
     uri = profile["BagIt-Profile-Info"]["BagIt-Profile-Identifier"]
     for tag, rule in profile["Bag-Info"].items():
         value = info.get(tag)
-        if value is None:
+        blank = value is not None and all(not str(v).strip() for v in (value if isinstance(value, list) else [value]))
+        if value is None or (blank and rule.get("required")):  # a required tag must say something
             if rule.get("required"):
                 found.append(issue("PRF001", "bag-info.txt", tag=tag))
             continue

@@ -60,6 +60,7 @@ def test_built_sip_conforms(bag: Path) -> None:
 
 @pytest.mark.parametrize(("change", "code"), [
     ({"Source-Organization": None}, "PRF001"),
+    ({"Source-Organization": " "}, "PRF001"),  # present but saying nothing
     ({"Archive-Type": "garage"}, "PRF002"),
     ({"BagIt-Profile-Identifier": "https://example.org/other-profile.json"}, "PRF002"),
     ({"Division-Code": ["320102002", "320102003"]}, "PRF003"),
