@@ -33,7 +33,7 @@ from . import tagfiles
 from .bagscan import Tree, display, is_payload, nfc, scan
 from .tagfiles import BAG_INFO, BAGIT_TXT, FETCH_TXT, Entry
 
-_OXUM = re.compile(r"^(\d+)\.(\d+)$")
+_OXUM = re.compile(r"^([0-9]+)\.([0-9]+)$")  # ASCII digits: \d would take full-width ones
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,13 @@ def _oxum(value):
     return mutate
 
 
+def _oxum_fullwidth(bag, root):
+    """The right counts, written in full-width digits (RFC 8493 means ASCII ones)."""
+    files = [p for p in (bag / "data").rglob("*") if p.is_file()]
+    value = f"{sum(p.stat().st_size for p in files)}.{len(files)}".translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    set_bag_info(bag, f"Source-Organization: X\nPayload-Oxum: {value}\n")
+
+
 def _tagmanifest_scope(bag, root):
     digest = sha("sha256", b"alpha")
     text = (bag / "tagmanifest-sha256.txt").read_text("utf-8")
@@ -316,6 +323,7 @@ FIXTURES: dict[str, tuple[Mutation | None, set[str]]] = {
     "bag_info_malformed": (_bag_info_malformed, {"BAG014"}),
     "oxum_mismatch": (_oxum("1.1"), {"BAG015"}),
     "oxum_malformed": (_oxum("abc"), {"BAG016"}),
+    "oxum_fullwidth": (_oxum_fullwidth, {"BAG016"}),
     "tagmanifest_out_of_scope": (_tagmanifest_scope, {"BAG017"}),
     "tagmanifest_lists_payload": (_tagmanifest_lists_payload, {"BAG017", "BAG010"}),
     "payload_manifest_lists_tag_file": (_payload_manifest_lists_tag_file, {"BAG008", "BAG020"}),
@@ -692,6 +700,8 @@ BAGIT_PYTHON_DIFFERS = {
     "unsupported_algorithm": "bagit-python silently ignores manifests it cannot compute; we cannot call "
                              "such a bag valid",
     "fetch_txt": "policy, not RFC: a bag with fetch.txt may be valid but hsar accepts only complete SIPs",
+    "oxum_fullwidth": "bagit-python reads the counts with int(), which takes full-width digits; RFC 8493 "
+                      "counts are ASCII digits (BAG016)",
     "duplicate_same": "bagit-python raises for any duplicate entry in 1.0; a duplicate with the same "
                       "checksum is harmless and hsar only warns (BAG013)",
 }
