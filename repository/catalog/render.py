@@ -32,6 +32,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "uncatalogued": ("(未编目)", "(not catalogued)"),
 }
 RETENTION_EN = {"Y": "permanent", "D30": "long-term (30 years)", "D10": "short-term (10 years)"}
+ACCESS_LABELS = {"open": ("开放", "open"), "restricted": ("控制使用", "restricted")}
 STATUS_EN = {"waiting": "waiting", "provided": "provided", "exited": "exited"}
 
 
@@ -52,7 +53,8 @@ def _description(view: ArchiveView, t: _Labels) -> list[str]:
         f"{a.title}  [{a.identifier}]",
         f"  {t.type} {kind}  {t.division} {a.division}  {t.institution} {a.institution}",
         f"  {t.reference} {a.reference_code}  {t.fonds} {a.fonds}  {t.year} {a.year}  {t.retention} {retention}"
-        f"  {t.access} {a.access.value}  {t.span} {a.start}–{a.end or ''}",
+        f"  {t.access} {ACCESS_LABELS.get(a.access.value, (a.access.value,) * 2)[t.en]}"
+        f"  {t.span} {a.start}–{a.end or ''}",
     ]
     if (h := a.household) is not None:
         members = "、".join(f"{m.name}({m.relation}, {m.resident_id})" for m in h.members) or t.none

@@ -18,6 +18,7 @@ def household_view(records, build):
 def test_text_show_has_every_section_and_masks_ids(records, build):
     view = household_view(records, build)
     text = render_text(view)
+    assert ("利用 控制使用" in text or "利用 开放" in text) and "利用 restricted" not in text  # a label, not a code
     for needle in ("王建国户住房保障档案", "J001-ZF·2021-Y-0001", "状态 在保 自 2021-06-18", "申请材料 (application): 2 件",
                    "实施保障材料 (provision): 0 件", "卷2023-0007 件4 页2-4 盒H-0102 1库3排2柜4格", "v2 2023-05-10",
                    "data/review/0003-审核表.pdf", "fmt/353", "format identification success FIDO",
