@@ -118,7 +118,8 @@ def _copy_version(source_root: Path, built: Path, vname: str, inv: dict[str, Any
         directories.update(p for p in target.parents if vdir in p.parents or p == vdir)
         _size, digests = copy_and_hash(source_root / content_path, target, ["sha512"], fsync=True)
         if digests["sha512"] != digest:
-            raise PreservationError(f"source {content_path} does not match its digest; audit first", "REPLICA-SOURCE")
+            raise PreservationError(f"源文件 {content_path} 与其摘要不符，请先审计 / source {content_path} does not "
+                                    "match its digest; audit first", "REPLICA-SOURCE")
     for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):
         fsync_path(directory, directory=True)
 

@@ -298,7 +298,7 @@ def verify_detached(
     try:
         signed_data = _signed_data(signature)
     except (ValueError, TypeError, KeyError) as exc:
-        return SignatureStatus.failed(f"malformed signature: {exc}")
+        return SignatureStatus.failed(f"签名格式错误 / malformed signature: {exc}")
     context = ValidationContext(trust_roots=roots, allow_fetching=False, moment=at, revocation_mode="soft-fail")
     try:
         status = _run(
@@ -307,13 +307,13 @@ def verify_detached(
             )
         )
     except Exception as exc:  # noqa: BLE001 - hostile CMS can make pyHanko/asn1crypto raise any kind of error
-        return SignatureStatus.failed(f"malformed signature: {type(exc).__name__}: {exc}")
+        return SignatureStatus.failed(f"签名格式错误 / malformed signature: {type(exc).__name__}: {exc}")
     return _status_from_pyhanko(status)
 
 
 def _signed_data(signature: bytes) -> cms.SignedData:
     if not signature:
-        raise ValueError("empty signature file")
+        raise ValueError("签名文件为空 / empty signature file")
     _check_structure(signature)
     info = cms.ContentInfo.load(signature, strict=True)
     if info["content_type"].native != "signed_data":
