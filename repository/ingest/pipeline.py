@@ -272,8 +272,9 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
     archive = prepared.archive
     assert archive is not None
     decision, issues, previous = _decide(repo, prepared)
-    if decision == "duplicate":
-        return IngestOutcome(prepared.sip, "duplicate", archive.identifier, repo.store.head(object_id(archive.identifier)))
+    if decision == "duplicate":  # named by the version it was ingested as, not the archive's newest
+        same = [v.name for v in repo.store.versions(object_id(archive.identifier)) if prepared.fingerprint in v.message]
+        return IngestOutcome(prepared.sip, "duplicate", archive.identifier, same[0])
     if decision == "reject" or any(i.severity.value == "error" for i in issues):
         return _reject(repo, prepared, issues)
     if decision == "new" and ahead is not None and ahead.fault is not None:

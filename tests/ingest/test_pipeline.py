@@ -177,6 +177,8 @@ def test_supplement_creates_v2_and_both_versions_stay_readable(demo, repo, ih):
     archive = demo.entry(original)["archive"]
     outcomes = ingest(repo, [original, supplement])
     assert [(o.status, o.version) for o in outcomes] == [("ingested", "v1"), ("ingested", "v2")]
+    again = ingest(repo, [original])  # the first SIP once more: the version it became, not the newest
+    assert [(o.status, o.version) for o in again] == [("duplicate", "v1")]
     oid, store = object_id(archive), repo.store
     v1, v2 = store.state(oid, "v1"), store.state(oid, "v2")
     payload_v1 = {p: d for p, d in v1.items() if p.startswith("data/")}
