@@ -12,8 +12,10 @@ both sides, so a bag written on Linux in NFC and copied through macOS (NFD) stil
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,16 @@ from ..errors import IngestError
 
 PAYLOAD_DIR = "data"
 PAYLOAD_PREFIX = "data/"
+
+
+#: Characters a payload file name may not hold (PAY004): C0 controls and DEL. A line break in a name cannot be
+#: written to hsar's signed manifest, and none of them belongs in the name of an archived document.
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def codepoints(chars: Iterable[str]) -> str:
+    """The distinct characters of ``chars`` as ``U+000A, U+007F``, sorted."""
+    return ", ".join(f"U+{ord(c):04X}" for c in sorted(set(chars)))
 
 
 def display(path: str) -> str:

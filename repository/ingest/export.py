@@ -77,6 +77,7 @@ from ..model import (
     Unit,
     Volume,
 )
+from .bagscan import CONTROL_CHARS, codepoints
 
 
 class ExportError(ValueError):
@@ -129,12 +130,6 @@ def _canonical(record: Mapping[str, Any], table: Mapping[str, str], prefix: str 
 #: What XML 1.0 cannot hold (its ``Char`` production): C0 controls other than tab, LF and CR, surrogates,
 #: U+FFFE and U+FFFF. The descriptive XML is made from these values, so each is refused naming its field.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-#: What a file name may not hold (as ``hsar sip validate`` says, PAY004): C0 controls and DEL.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _codepoints(chars: list[str]) -> str:
-    return ", ".join(f"U+{ord(c):04X}" for c in sorted(set(chars)))
 
 
 class _Fields:
@@ -149,8 +144,8 @@ class _Fields:
     def _xml_safe(self, key: str, value: str) -> str:
         bad = _NOT_XML.findall(value)
         if bad:
-            raise self.fail(key, f"含有 XML 不能容纳的控制字符 {_codepoints(bad)} / holds control characters XML "
-                                 f"cannot hold: {_codepoints(bad)}")
+            raise self.fail(key, f"含有 XML 不能容纳的控制字符 {codepoints(bad)} / holds control characters XML "
+                                 f"cannot hold: {codepoints(bad)}")
         return value
 
     def text(self, key: str, default: str | None = None) -> str:
@@ -269,10 +264,10 @@ def _files(f: _Fields, cls: MaterialClass, sources: dict[str, str]) -> tuple[str
         raise f.fail("files", "at least one file is required")
     paths = []
     for name in (str(n).strip() for n in names if str(n).strip()):
-        bad = _CONTROL.findall(name) + _NOT_XML.findall(name)
+        bad = CONTROL_CHARS.findall(name) + _NOT_XML.findall(name)  # what PAY004 would refuse, and XML
         if bad:
-            raise f.fail("files", f"{name!r} 含有控制字符 {_codepoints(bad)} / {name!r} holds control characters: "
-                                  f"{_codepoints(bad)}")
+            raise f.fail("files", f"{name!r} 含有控制字符 {codepoints(bad)} / {name!r} holds control characters: "
+                                  f"{codepoints(bad)}")
         given = PurePosixPath(name.replace("\\", "/"))
         if given.is_absolute() or ".." in given.parts:
             raise f.fail("files", f"{name!r} must be relative to the documents folder, without '..'")

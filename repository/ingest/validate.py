@@ -9,7 +9,6 @@ why through the earlier stage's issue.
 
 from __future__ import annotations
 
-import re
 import tempfile
 import unicodedata
 from collections import defaultdict
@@ -22,7 +21,7 @@ from ..divisions import DivisionTree, tree_for
 from ..errors import UnsafePackageError
 from ..model import Archive
 from .bag import BagResult, validate_bag
-from .bagscan import display
+from .bagscan import CONTROL_CHARS, codepoints, display
 from .metadata import validate_descriptive
 from .profile import validate_profile
 from .receive import Limits, open_package
@@ -67,24 +66,19 @@ def payload_issues(archive: Archive, payload_paths: set[str]) -> list[Issue]:
     return found
 
 
-#: Characters a payload file name may not hold: C0 controls and DEL. A line break in a name cannot be written
-#: to hsar's signed manifest, and none of them belongs in the name of an archived document.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def shown_path(path: str) -> str:
     """``path`` with each control character as ``%XX`` (how a BagIt manifest writes CR and LF), so a report
     line stays one line."""
-    return _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", display(path))
+    return CONTROL_CHARS.sub(lambda m: f"%{ord(m.group()):02X}", display(path))
 
 
 def name_issues(payload_paths: set[str]) -> list[Issue]:
     """PAY004 for each payload file whose path holds a control character (U+0000-U+001F, U+007F)."""
     found = []
     for path in sorted(payload_paths):
-        chars = sorted(set(_CONTROL.findall(path)))
+        chars = CONTROL_CHARS.findall(path)
         if chars:
-            found.append(issue("PAY004", shown_path(path), chars=", ".join(f"U+{ord(c):04X}" for c in chars)))
+            found.append(issue("PAY004", shown_path(path), chars=codepoints(chars)))
     return found
 
 
