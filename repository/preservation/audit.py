@@ -55,7 +55,6 @@ from .audit_checks import (
     choose_reference,
     found,
     lock_findings,
-    read_small,
     scan_copy,
     state_of,
 )
@@ -75,7 +74,7 @@ from .audit_shards import audit_in_shards, use_shards
 from .auditlog import AuditLog
 from .ids import archive_key
 from .ocfl_inventory import INVENTORY
-from .ocfl_layout import ROOT_DECLARATION
+from .ocfl_layout import is_storage_root
 from .repair import Repair, apply_repairs, catch_up, plan_copy
 from .replica import open_copies
 
@@ -188,8 +187,7 @@ def _safe_name(object_id: str) -> str:
 
 def _changed_since_scan(work: _Work) -> bool:
     """Did any copy's root inventory change after it was scanned (an ingest or replication meanwhile)?"""
-    return any(read_small(scan.object_root / INVENTORY) != scan.meta.get(INVENTORY)
-               for scan in work.scans.values() if scan.present)
+    return any(scan.changed() for scan in work.scans.values())
 
 
 def _lost_versions(run: _Run, work: _Work, ref: Any) -> list[Finding]:  # noqa: ANN401
@@ -420,7 +418,7 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
         issues += [issue("AUD029", detail=why) for why in run.opener.failures]
         issues += [issue("AUD017", str(c.root), copy=c.label, detail="存储根在审计期间消失 / the storage root "
                          "disappeared during the audit") for c in usable.values()
-                   if not (c.root / ROOT_DECLARATION).is_file()]
+                   if not is_storage_root(c.root)]
     return AuditRun(run.run_id, selection.mode, now, run.at(),
                     tuple((c.label, str(c.root), c.error) for c in copies), archives, tuple(issues + more),
                     tuple(run.notes), len(ids), run.skipped, run.log.head(),

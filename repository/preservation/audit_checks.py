@@ -92,6 +92,10 @@ class CopyScan:
     def content_files(self) -> list[tuple[str, int]]:
         return [(rel, size) for rel, size in self.files.items() if _CONTENT.fullmatch(rel)]
 
+    def changed(self) -> bool:
+        """Has the root inventory changed since this scan (an ingest or a replication meanwhile)?"""
+        return self.present and read_small(self.object_root / INVENTORY) != self.meta.get(INVENTORY)
+
 
 def printable(path: str) -> str:
     """``path`` as text that can be written anywhere: a name that is not UTF-8 on disk (decoded by Python with

@@ -158,6 +158,11 @@ def _json_bytes(value: Any) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def is_storage_root(root: Path) -> bool:
+    """Does ``root`` hold an OCFL storage root's declaration (``0=ocfl_1.1``)?"""
+    return (Path(root) / ROOT_DECLARATION).is_file()
+
+
 def init_storage_root(root: Path, layout: str = LAYOUT_0004) -> HashedNTupleLayout:
     """Create (or confirm) an OCFL 1.1 storage root using ``layout``; idempotent.
 
@@ -165,7 +170,7 @@ def init_storage_root(root: Path, layout: str = LAYOUT_0004) -> HashedNTupleLayo
     """
     if layout != LAYOUT_0004:
         raise PreservationError(f"unsupported storage layout {layout!r}", "OCFL-LAYOUT")
-    if (root / ROOT_DECLARATION).is_file():
+    if is_storage_root(root):
         return read_storage_root(root)
     for leftover in root.glob(".*.tmp") if root.exists() else ():
         leftover.unlink()  # a temp file of an interrupted initialisation

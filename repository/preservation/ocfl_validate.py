@@ -24,8 +24,8 @@ from repository.preservation.ocfl_layout import (
     LAYOUT_0004,
     LAYOUT_0004_DESCRIPTION,
     OBJECT_DECLARATION,
-    ROOT_DECLARATION,
     HashedNTupleLayout,
+    is_storage_root,
     read_storage_root,
 )
 
@@ -128,7 +128,7 @@ def validate_with_ocfl_py(path: Path, *, warnings: bool = False) -> list[str]:
     """
     path = Path(path)
     _import_ocfl_quietly()
-    if (path / ROOT_DECLARATION).is_file():
+    if is_storage_root(path):
         return _validate_root(path, warnings)
     if (path / OBJECT_DECLARATION).is_file():
         return _validate_object(path, warnings, path.name)

@@ -350,7 +350,7 @@ def apply_repairs(plans: dict[str, CopyPlan], evidence: Evidence, copies: dict[s
         repairs: list[Repair] = []
         for label, plan in work.items():
             scan = evidence.scans[label]
-            if read_small(scan.object_root / INVENTORY) != scan.meta.get(INVENTORY):
+            if scan.changed():
                 findings.append(Finding(issue("AUD018", INVENTORY, detail=f"{label}: inventory.json changed"), label))
                 continue
             try:

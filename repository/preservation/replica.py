@@ -41,7 +41,7 @@ from .audit_checks import (
 from .auditlog import AuditLog, event_record
 from .ocfl import OcflStore
 from .ocfl_inventory import INVENTORY, SIDECAR, load_inventory
-from .ocfl_layout import OBJECT_DECLARATION, ROOT_DECLARATION, fsync_path, replace_atomic, write_durable
+from .ocfl_layout import OBJECT_DECLARATION, fsync_path, is_storage_root, replace_atomic, write_durable
 from .ocfl_txn import Transaction, reconcile_object
 from .premis import PremisEvent, hsar_agent
 
@@ -49,7 +49,7 @@ from .premis import PremisEvent, hsar_agent
 def require_root(root: Path) -> None:
     """Refuse to write into a storage root that is no longer one (a disk unmounted or a directory moved
     while a run was under way): nothing may be created in its place."""
-    if not (Path(root) / ROOT_DECLARATION).is_file():
+    if not is_storage_root(root):
         raise PreservationError(f"存储根 {root} 已不可用（被移走或卸载？），未写入 / the storage root {root} is gone "
                                 "(moved or unmounted?); nothing was written", "REPLICA")
 
@@ -63,10 +63,11 @@ def replica_staging(root: Path) -> Path:
 def _open_replica(label: str, root: Path, create: bool) -> Copy:
     staging = replica_staging(root)
     try:
-        if not (root / ROOT_DECLARATION).is_file() and not create:
+        declared = is_storage_root(root)
+        if not declared and not create:
             raise PreservationError(f"{root} 不是 OCFL 存储根（请运行 hsar replicate）/ is not an OCFL storage root "
                                     "(run `hsar replicate`)", "REPLICA")
-        if not (root / ROOT_DECLARATION).is_file() and staging.exists():
+        if not declared and staging.exists():
             # this root held a replica before (its staging sibling stays on the parent file system): a disk
             # unmounted or a directory moved away must never be replaced by a fresh copy on another disk
             raise PreservationError(f"{root} 曾是副本存储根，现在不是（磁盘未挂载或目录被移走？），不重建；如确要在此新建副本，"
