@@ -13,6 +13,8 @@ bilingual hint to ``--help`` on the next line, exit 2. ``--help`` and ``--versio
 from __future__ import annotations
 
 import json
+import logging
+import sys
 import traceback
 from typing import Any
 
@@ -44,6 +46,25 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+_LIBRARY_LOGS = "hsar-library-logs"  # the name of the handler route_library_logs installs
+
+
+def route_library_logs(debug: bool) -> None:
+    """Where the log records of the libraries hsar uses go (hsar's library code configures no logging):
+    nowhere, so that pyHanko's traceback for every signer it cannot trust, say, never reaches the terminal
+    (the outcome is in the issues: FMT006, FMT007); with ``--debug``, to stderr (warnings and worse).
+
+    Without a handler on the root logger Python's last-resort handler prints warnings to stderr; this one
+    takes their place. Idempotent: calling it again replaces the handler it installed before.
+    """
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _LIBRARY_LOGS]:
+        root.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr) if debug else logging.NullHandler()
+    handler.set_name(_LIBRARY_LOGS)
+    root.addHandler(handler)
 
 
 def emit_json(data: Any) -> None:
@@ -133,6 +154,4 @@ class HsarGroup(_NamesItsCommand, click.Group):
 def cli(ctx: click.Context, home: str | None, lang: str, debug: bool) -> None:
     """hsar：住房保障档案数字保存库 / digital-preservation repository for housing-security archives."""
     ctx.obj = Context(home, lang, debug)
-    from .store import route_library_logs  # here: cli.store imports this module
-
     route_library_logs(debug)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -11,25 +10,6 @@ import click
 
 from .base import Context, cli, emit_json, pass_ctx
 from .sip import render_issue
-
-_LIBRARY_LOGS = "hsar-library-logs"  # the name of the handler route_library_logs installs
-
-
-def route_library_logs(debug: bool) -> None:
-    """Where the log records of the libraries hsar uses go (hsar's library code configures no logging):
-    nowhere, so that pyHanko's traceback for every signer it cannot trust, say, never reaches the terminal
-    (the outcome is in the issues: FMT006, FMT007); with ``--debug``, to stderr (warnings and worse).
-
-    Without a handler on the root logger Python's last-resort handler prints warnings to stderr; this one
-    takes their place. Idempotent: calling it again replaces the handler it installed before.
-    """
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _LIBRARY_LOGS]:
-        root.removeHandler(old)
-    handler = logging.StreamHandler(sys.stderr) if debug else logging.NullHandler()
-    handler.set_name(_LIBRARY_LOGS)
-    root.addHandler(handler)
-
 
 _STATUS = {"ingested": ("已入库", "ingested"), "duplicate": ("重复，未变更", "duplicate, nothing changed"),
            "rejected": ("已拒收", "rejected")}
@@ -67,7 +47,6 @@ def ingest_cmd(c: Context, paths: tuple[Path, ...], as_json: bool, workers: int)
     from ..errors import UsageError
     from ..ingest.pipeline import ingest
 
-    route_library_logs(c.debug)
     sips, skipped = _expand(paths)
     if skipped:
         click.echo(c.t("已跳过（不是提交包）：", "skipped (not a bag or package): ")
