@@ -32,8 +32,6 @@ class InitResult:
 
 def _holds_objects(root: Path) -> bool:
     """True when an OCFL object (its ``0=ocfl_object_1.1`` declaration) lies anywhere under ``root``."""
-    import os
-
     from .preservation.ocfl_layout import OBJECT_DECLARATION
 
     return any(OBJECT_DECLARATION in files for _, _, files in os.walk(root))

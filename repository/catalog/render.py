@@ -33,7 +33,6 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 RETENTION_EN = {"Y": "permanent", "D30": "long-term (30 years)", "D10": "short-term (10 years)"}
 ACCESS_LABELS = {"open": ("开放", "open"), "restricted": ("控制使用", "restricted")}
-STATUS_EN = {"waiting": "waiting", "provided": "provided", "exited": "exited"}
 
 
 class _Labels:
@@ -60,7 +59,7 @@ def _description(view: ArchiveView, t: _Labels) -> list[str]:
         members = "、".join(f"{m.name}({m.relation}, {m.resident_id})" for m in h.members) or t.none
         lines.append(f"  {t.head} {h.head.name} ({h.head.resident_id})  {t.members} {members}")
         if h.statuses:
-            label = STATUS_EN[h.status.status.value] if t.en else STATUS_LABELS[h.status.status]
+            label = h.status.status.value if t.en else STATUS_LABELS[h.status.status]  # the code is English
             status = f"{label} {t.since} {h.status.since}"
         else:
             status = "-"

@@ -185,8 +185,9 @@ class AuditRun:
     def summary(self, lang: str = "zh") -> dict[str, Any]:
         """The short form sent to alerts and printed by the CLI."""
         return {
-            "repository": self.repository, "run_id": self.run_id, "mode": self.mode, "ok": self.ok, "started": self.started.isoformat(),
-            "finished": self.finished.isoformat(), "counts": self.counts(), "archives_checked": len(self.archives),
+            "repository": self.repository, "run_id": self.run_id, "mode": self.mode, "ok": self.ok,
+            "started": self.started.isoformat(), "finished": self.finished.isoformat(), "counts": self.counts(),
+            "archives_checked": len(self.archives),
             "selected": self.selected, "skipped": self.skipped, "files_checked": self.files_checked,
             "bytes_checked": self.bytes_checked, "seconds": round(self.seconds, 3),
             "failed": [a.archive_id for a in self.archives if a.result == "failed"],
