@@ -6,12 +6,14 @@ HOME_DIR ?= hsar-data
 DEMO_SIPS ?= demo-sips
 HSAR := $(BIN)/hsar --home $(HOME_DIR)
 
-.PHONY: venv system-deps demo test lint bench clean
+.PHONY: venv system-deps demo test test-latest lock lint bench clean
 
-$(BIN)/hsar: pyproject.toml
+# Installs come from requirements.lock (exact versions, every file's hash): a fresh machine today and next
+# year gets the same packages. `make lock` re-resolves it deliberately; `make test-latest` tries the newest.
+$(BIN)/hsar: pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,postgres]'
+	$(BIN)/pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(BIN)/hsar
 
 venv: $(BIN)/hsar
@@ -42,8 +44,23 @@ test: venv system-deps
 	$(BIN)/ruff check repository tests bench
 	$(BIN)/pytest
 
+# Re-resolve every dependency (pyproject.toml and requirements/build.in) to the newest allowed release.
+lock: venv
+	$(BIN)/pip install -q --disable-pip-version-check 'uv>=0.5'
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --all-extras --universal --python-version 3.11 \
+	  --generate-hashes --upgrade -o requirements.lock
+
+# The suite against the newest releases pyproject.toml allows, in a venv of its own: a dependency's new
+# release that breaks hsar fails here, not on main.
+test-latest: system-deps
+	rm -rf .venv-latest
+	$(PY) -m venv .venv-latest
+	.venv-latest/bin/pip install -q --disable-pip-version-check --upgrade pip
+	.venv-latest/bin/pip install -q --disable-pip-version-check --upgrade -e '.[test,postgres]'
+	.venv-latest/bin/pytest
+
 lint: venv
 	$(BIN)/ruff check repository tests bench
 
 clean:
-	rm -rf $(VENV) $(HOME_DIR) $(DEMO_SIPS) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-latest $(HOME_DIR) $(DEMO_SIPS) .pytest_cache .ruff_cache

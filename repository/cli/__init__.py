@@ -9,9 +9,21 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
-from . import audit, home, search, sip, store  # noqa: F401  (modules register their commands on import)
-from .base import cli
+
+def quiet_third_party_warnings(argv: list[str]) -> None:
+    """Warnings raised in other packages' code (pyHanko's import under cryptography >= 51, jieba's use of
+    pkg_resources, ...) never reach a user's terminal; ``--debug`` shows them. hsar's own warnings stay."""
+    if "--debug" in argv:
+        return
+    warnings.filterwarnings("ignore", module=r"(?!repository(\.|$))")
+
+
+quiet_third_party_warnings(sys.argv[1:])  # before the command modules import pyHanko and jieba
+
+from . import audit, home, search, sip, store  # noqa: E402, F401  (modules register their commands on import)
+from .base import cli  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

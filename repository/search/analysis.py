@@ -55,7 +55,8 @@ def tokenizer() -> jieba.Tokenizer:
                 jieba.setLogLevel(logging.WARNING)  # jieba logs its start-up to stderr otherwise
                 tk = jieba.Tokenizer()
                 tk.initialize()
-                tk.load_userdict(str(USERDICT_PATH))
+                with open(USERDICT_PATH, "rb") as userdict:
+                    tk.load_userdict(userdict)
                 for word in (*SECURITY_TYPES, *INCOME_BANDS):
                     tk.add_word(word)
                 _tokenizer = tk
