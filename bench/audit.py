@@ -205,8 +205,8 @@ def fixity_pipeline(root: Path) -> float:
 
 
 def _one_audit(home: Path, spent: list[float]) -> dict:
+    from repository.audit.run import Selection, audit
     from repository.home import Repository
-    from repository.preservation.audit import Selection, audit
 
     spent[0] = 0.0
     with Repository.open(home) as repo:
@@ -234,7 +234,7 @@ def audit_child(home: Path) -> None:
         finally:
             spent[0] += time.perf_counter() - start
 
-    signing.check_lock = timed  # audit_checks imports it from signing at each check
+    signing.check_lock = timed  # preservation.copies imports it from signing at each check
     cold = _one_audit(home, spent)
     cold["maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     before = ceiling(1.0)[0]

@@ -1,7 +1,7 @@
 """Benchmark: format identification throughput, hsar against the ``fido`` command, in the same run.
 
 Generates a mixed corpus (PDF, TIFF, JPEG, PNG, XML, plain text, OFD, random bytes), identifies it with
-:class:`repository.ingest.identify.Identifier` (signature loading included in the time) and with the
+:class:`repository.formats.identify.Identifier` (signature loading included in the time) and with the
 ``fido`` command installed beside this Python (process start included), checks that both give the same
 PRONOM PUIDs for every file, and prints files/s, the ratio and peak memory. Goal: ratio >= 3.
 
@@ -32,7 +32,7 @@ from reportlab.pdfgen import canvas
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from repository.ingest.identify import Identifier, pronom_candidates  # noqa: E402
+from repository.formats.identify import Identifier, pronom_candidates  # noqa: E402
 
 TEXT = "住房保障对象档案：申请书、家庭情况、住房收入财产证明、诚信申报、审核表、轮候记录。\n"
 OFD_XML = ('<?xml version="1.0" encoding="UTF-8"?>\n<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" '

@@ -50,7 +50,7 @@ def _sips(root: Path) -> list[Path]:
 
 
 def make_small(out: Path, households: int, seed: int) -> list[Path]:
-    from repository.ingest.demo import write_demo_data
+    from repository.demo.generate import write_demo_data
 
     write_demo_data(out, households=households, units=0, seed=seed)
     return _sips(out)
@@ -66,9 +66,9 @@ def _tiff(path: Path, megabytes: int) -> None:
 
 def make_big(out: Path, total_mb: int, per_sip_mb: int, seed: int) -> list[Path]:
     """Demo household SIPs re-bagged with ``per_sip_mb`` of extra TIFF scans on their first item."""
+    from repository.demo.generate import write_demo_data
     from repository.descriptive import parse
-    from repository.ingest.build import write_sip
-    from repository.ingest.demo import write_demo_data
+    from repository.sip.build import write_sip
 
     count = max(1, round(total_mb / per_sip_mb))
     base = out.parent / f"{out.name}-base"

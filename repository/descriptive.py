@@ -2,7 +2,7 @@
 
 The XML follows ``metadata/hsar-archive-1.0.xsd``; paper references follow DA/T 22 / DA/T 13 practice, resident
 IDs GB 11643 and division codes GB/T 2260. :func:`parse` reads a document that has already passed
-:func:`repository.ingest.metadata.validate_descriptive` (it does not validate, but it parses safely: no DTD, no
+:func:`repository.description.validate.validate_descriptive` (it does not validate, but it parses safely: no DTD, no
 entities, no network). :func:`to_xml` writes the same form back, so ``parse(to_xml(a)) == a``.
 :func:`merge` gives an archive's description after a supplement (补充材料) has been ingested.
 """

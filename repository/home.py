@@ -171,7 +171,7 @@ class Repository:
     @property
     def search(self):  # noqa: ANN201 - SearchEngine
         if self._engine is None:
-            from .search.engine import open_engine
+            from .search.opening import open_engine
 
             self._engine = open_engine(self.cfg["search.engine"], self.cfg.path("search.index"))
         return self._engine

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from repository import alerts
+from repository.audit import alerts
 from repository.config import load
 
 SUMMARY = {"run_id": "20250301T020000Z", "ok": False, "counts": {"intact": 5, "repaired": 1, "failed": 1},

@@ -26,10 +26,10 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 
 from repository.cli import cli
+from repository.demo.generate import write_demo_data
 from repository.descriptive import read_descriptive
 from repository.home import Repository, init_home
-from repository.ingest.build import write_sip
-from repository.ingest.demo import write_demo_data
+from repository.sip.build import write_sip
 
 KEYS = {"sip", "status", "archive_id", "version", "issues", "report"}
 
@@ -223,7 +223,7 @@ def test_a_sip_failing_while_it_is_ingested_is_rejected_and_the_batch_goes_on(si
     """A payload name the signed manifest cannot hold, let through by a validator that missed it (the
     validator now refuses it: PAY004), made the whole batch stop with one SIGNING line: no report, no JSON
     line, the next SIP never ingested."""
-    from repository.ingest import validate
+    from repository.sip import validate
 
     monkeypatch.setattr(validate, "name_issues", lambda paths: [], raising=False)
     household = next(s for s in sips if "household" in s.name)

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from repository.cli import cli
 from repository.descriptive import read_descriptive
-from repository.ingest.build import write_sip
 from repository.resources import METADATA_DIR
+from repository.sip.build import write_sip
 
 
 @pytest.fixture
@@ -118,8 +118,8 @@ def test_build_from_json_export(tmp_path: Path) -> None:
 def test_init_force_keeps_the_keys_of_a_home_that_holds_archives(tmp_path: Path) -> None:
     """New keys would make every stored version fail its audit (AUD010) and lose the old CA: refused, and
     nothing changes (hsar.toml edits included); a home with an empty store may still be reset."""
+    from repository.demo.generate import write_demo_data
     from repository.home import Repository
-    from repository.ingest.demo import write_demo_data
     from repository.ingest.pipeline import ingest
 
     home = tmp_path / "home"

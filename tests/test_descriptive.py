@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
+from repository.description.validate import validate_descriptive
 from repository.descriptive import merge, parse, read_descriptive, to_xml
 from repository.errors import IngestError
-from repository.ingest.metadata import validate_descriptive
 from repository.model import (
     Access,
     Archive,

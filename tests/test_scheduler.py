@@ -9,8 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from repository.audit.scheduler import Job, Scheduler, standard_jobs
+from repository.cron import CronSchedule
 from repository.errors import ConfigError
-from repository.scheduler import CronSchedule, Job, Scheduler, standard_jobs
 
 CST = timezone(timedelta(hours=8))  # 北京时间
 T0 = datetime(2025, 3, 1, 0, 0, tzinfo=CST)  # a Saturday
@@ -100,7 +101,7 @@ def test_sigterm_stops_cleanly_after_the_running_job():
 
 
 def test_stop_from_another_thread_wakes_the_sleeping_loop():
-    from repository.scheduler import SystemClock
+    from repository.audit.scheduler import SystemClock
 
     scheduler = Scheduler([Job("never", CronSchedule.parse("0 0 1 1 *"), lambda w, s: None)], clock=SystemClock())
     timer = threading.Timer(0.05, scheduler.stop)

@@ -1,6 +1,6 @@
 """Audit results in the catalogue (定期检查记录): small functions over the ``audits`` and ``events`` tables.
 
-The scheduled audit (:mod:`repository.preservation.audit`) records one ``audits`` row per archive checked and
+The scheduled audit (:mod:`repository.audit.run`) records one ``audits`` row per archive checked and
 copies its PREMIS events (fixity check, digital signature validation, recovery, quarantine, replication) into
 ``events`` when the archive is catalogued. ``audits`` survives a catalogue rebuild; audit events in
 ``events`` do not, but the hash-chained audit log in the home keeps them all. The ``detail`` JSON of a row

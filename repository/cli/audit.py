@@ -1,5 +1,5 @@
 """``hsar audit``, ``hsar audit log``, ``hsar replicate`` and ``hsar scheduler``: thin adapters over
-:mod:`repository.preservation.audit`, :mod:`repository.preservation.replica` and :mod:`repository.scheduler`.
+:mod:`repository.audit.run`, :mod:`repository.preservation.replica` and :mod:`repository.audit.scheduler`.
 
 Exit codes: 0 everything checked is intact (replication: every replica up to date; log: the chain verifies),
 1 anything damaged, repaired, unrepairable or tampered with, 2 unusable arguments or configuration.
@@ -53,7 +53,7 @@ class _Progress:
 def _selection(c: Context, modes: dict[str, bool], archives: tuple[str, ...], sample: int | None,
                repair: bool) -> Any:  # noqa: ANN401
     """The one selection asked for (``--due`` when none is); any two of them are refused alike."""
-    from ..preservation.audit import Selection
+    from ..audit.run import Selection
 
     chosen = [m for m, given in (*modes.items(), ("archive", bool(archives)), ("sample", sample is not None))
               if given]
@@ -121,7 +121,7 @@ def audit_cmd(ctx: click.Context, due: bool, check_all: bool, archives: tuple[st
                                  f"{names}: options of `hsar audit` itself, not of `hsar audit {sub}`; "
                                  f"put the options of `{sub}` after it, e.g. `hsar audit log --verify --json`"))
         return
-    from ..preservation.audit import run_audit
+    from ..audit.run import run_audit
 
     selection = _selection(c, {"due": due, "all": check_all}, archives, sample, not no_repair)
     progress = _Progress(c, not as_json and sys.stderr.isatty())
@@ -174,7 +174,7 @@ def log_cmd(c: Context, verify: bool, tail: int, as_json: bool) -> None:
     With --verify: exit 0 when every line, the chain and its recorded head are intact, 1 when an entry was
     altered, inserted or deleted (including the last one).
     """
-    from ..preservation.audit_logcheck import verify_log
+    from ..audit.logcheck import verify_log
 
     with _repo(c) as repo:
         if verify:
@@ -254,7 +254,7 @@ def scheduler_cmd(c: Context, list_only: bool) -> None:
               hsar-audit.timer    [Timer] OnCalendar=*-*-* 02:00:00  Persistent=true
                                   [Install] WantedBy=timers.target
     """
-    from ..scheduler import Scheduler, standard_jobs
+    from ..audit.scheduler import Scheduler, standard_jobs
 
     jobs = standard_jobs(c.home)  # ConfigError (exit 2): not a home, a bad schedule, or nothing scheduled
 

@@ -119,8 +119,8 @@ def reindex_cmd(c: Context, batch: int) -> None:
     """由存储重建检索索引 Rebuild the search index from the OCFL store alone."""
     from ..home import Repository
     from ..ingest.pipeline import ingest_lock
-    from ..search.engine import open_engine
     from ..search.indexing import reindex_from_store
+    from ..search.opening import open_engine
 
     with Repository.open(c.home) as repo, ingest_lock(repo):  # an ingest meanwhile would be lost (ING-BUSY)
         total = sum(1 for _ in repo.store.iter_object_roots())

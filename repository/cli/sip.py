@@ -45,7 +45,7 @@ def validate_cmd(c: Context, path: Path, as_json: bool, bagit_only: bool) -> Non
 
     Exit 0 valid (warnings allowed), 1 invalid, 2 unusable arguments.
     """
-    from ..ingest.validate import validate_sip
+    from ..sip.validate import validate_sip
 
     cfg = c.cfg if (c.home / "hsar.toml").exists() else None
     report = validate_sip(path, config=cfg, bagit_only=bagit_only).report
@@ -72,7 +72,7 @@ def build_cmd(c: Context, documents: Path, metadata: Path, out: Path, source_org
     METADATA is the descriptive XML, or a JSON or CSV export of a housing-security management system
     (formats in README).
     """
-    from ..ingest.build import build_sip
+    from ..sip.build import build_sip
 
     org = source_organization or c.cfg["repository.institution"]
     bag = build_sip(documents, metadata, out, source_organization=org, algorithms=algorithms)
@@ -88,7 +88,7 @@ def build_cmd(c: Context, documents: Path, metadata: Path, out: Path, source_org
 @pass_ctx
 def demo_data(c: Context, out: Path, households: int, units: int, seed: int, defects: bool) -> None:
     """生成演示提交包 Write realistic, deterministic demo SIPs into OUT (names sort in ingest order)."""
-    from ..ingest.demo import write_demo_data
+    from ..demo.generate import write_demo_data
 
     paths = write_demo_data(out, households=households, units=units, seed=seed, defects=defects)
     click.echo(c.t(f"已写入 {len(paths)} 个提交包到 {out}", f"wrote {len(paths)} SIPs to {out}"))

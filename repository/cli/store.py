@@ -122,7 +122,7 @@ def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
     """查看档案 Show an archive: description, paper references, versions, items, files, events, relations."""
     from ..catalog.render import render_text
     from ..errors import HsarError
-    from ..preservation.audit_checks import printable
+    from ..preservation.copies import printable
 
     shown = printable(archive_id)  # an id that is not UTF-8 (undecodable bytes on the command line) names nothing
     with _repo(c, recover=True) as repo:

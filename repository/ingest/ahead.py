@@ -26,9 +26,9 @@ from ..codes import Issue
 from ..config import Config
 from ..descriptive import parse
 from ..errors import HsarError
-from ..preservation.aip import DESCRIPTIVE, build_version
 from ..preservation.ids import object_id
 from ..preservation.ocfl import SourceFile
+from .aip import DESCRIPTIVE, build_version
 from .prepare import Prepared, discard, prepare, sip_fault
 
 AHEAD_PER_WORKER = 2  # SIPs prepared ahead of the commits, per worker process

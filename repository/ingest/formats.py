@@ -1,28 +1,43 @@
 """The format step of ingest: identify every payload file (FIDO/PRONOM), apply the format policy, verify
-embedded PDF signatures (pyHanko), look for active content in PDFs (:mod:`.pdfactive`), and turn all of it
+embedded PDF signatures (pyHanko), look for active content in PDFs (:mod:`repository.formats.pdfactive`), and turn all of it
 into coded issues (FMT001-FMT010).
 
 Identification runs in worker processes with a bounded read and a time limit per file
-(:mod:`repository.ingest.identify`); the identifier and the policy are loaded once per process.
+(:mod:`repository.formats.identify`); the identifier and the policy are loaded once per process.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from ..codes import Issue, issue
 from ..config import Config
-from .identify import FormatFact, Identifier
-from .pdfactive import RUNS_CODE
-from .pdfsig import inspect_pdf
-from .policy import FormatPolicy, PolicyDecision, format_issues
-from .prepare import FileInfo
+from ..formats.identify import FormatFact, Identifier
+from ..formats.pdfactive import RUNS_CODE
+from ..formats.pdfsig import inspect_pdf
+from ..formats.policy import FormatPolicy, PolicyDecision, format_issues
 
 _IDENTIFIERS: dict[tuple[int, float], Identifier] = {}
 _IDENTIFIERS_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One file of a received SIP (bag-relative path), with what ingest learnt about it."""
+
+    path: str
+    size: int
+    sha512: str
+    puid: str | None = None
+    format_name: str = ""
+    format_version: str | None = None
+    method: str = "none"
+    policy: str | None = None
+    signatures: tuple[dict[str, Any], ...] = ()
 
 
 def identifier_for(cfg: Config) -> Identifier:

@@ -33,17 +33,17 @@ from pathlib import Path
 
 from ..codes import Issue, Report, issue
 from ..config import Config
+from ..description.rules import continuity_issues
 from ..descriptive import merge, parse
 from ..errors import HsarError, IngestError
 from ..home import Repository
 from ..model import Archive
-from ..preservation.aip import DESCRIPTIVE, PREMIS, PreviousVersion, build_version
 from ..preservation.ids import object_id
 from ..preservation.ocfl_inventory import logical_path_problems
 from ..preservation.ocfl_layout import replace_atomic
 from .ahead import Ahead, prepared_sips
+from .aip import DESCRIPTIVE, PREMIS, PreviousVersion, build_version
 from .prepare import Prepared, discard, sip_fault
-from .rules import continuity_issues
 
 Progress = Callable[["IngestOutcome"], None]
 INTENT_PREFIX, INTENT_SUFFIX = "intent-", ".json"
@@ -133,7 +133,7 @@ def _finish_intents(repo: Repository) -> None:
 
 def policy_of(cfg: Config | None = None) -> Callable[[str | None], str | None]:
     """PUID -> policy level, by the configured format policy (``formats.policy``; bundled without ``cfg``)."""
-    from .policy import FormatPolicy
+    from ..formats.policy import FormatPolicy
 
     policy = FormatPolicy.from_config(cfg) if cfg is not None else FormatPolicy.load(None)
     return lambda puid: policy.level_of(puid) if puid else None

@@ -14,32 +14,17 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from ..bags.receive import Limits, receive
 from ..codes import Issue, Report, issue
 from ..config import Config
 from ..errors import ConfigError, HsarError, UnsafePackageError
 from ..model import Archive
-from .checks import CheckReport, build_report
-from .receive import Limits, receive
-from .validate import Validation, validate_bag_dir
+from ..preservation.four_properties import CheckReport, build_report
+from ..sip.validate import Validation, validate_bag_dir
+from .formats import FileInfo, assess_formats
 
 RECEIVE_ALGORITHMS = ("sha512",)
-
-
-@dataclass(frozen=True)
-class FileInfo:
-    """One file of a received SIP (bag-relative path), with what ingest learnt about it."""
-
-    path: str
-    size: int
-    sha512: str
-    puid: str | None = None
-    format_name: str = ""
-    format_version: str | None = None
-    method: str = "none"
-    policy: str | None = None
-    signatures: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,7 +63,6 @@ def fingerprint(files: dict[str, tuple[int, dict[str, str]]]) -> str:
 
 
 def _format_stage(bag_dir: Path, payload: dict[str, FileInfo], cfg: Config) -> tuple[dict[str, FileInfo], list[Issue]]:
-    from .formats import assess_formats
 
     return assess_formats(bag_dir, payload, cfg)
 

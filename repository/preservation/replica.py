@@ -26,7 +26,8 @@ from typing import Any
 
 from ..errors import PreservationError
 from ..fixity import copy_and_hash
-from .audit_checks import (
+from .auditlog import AuditLog, event_record
+from .copies import (
     DECLARATION_BYTES,
     PRIMARY,
     Copy,
@@ -38,7 +39,6 @@ from .audit_checks import (
     read_small,
     sidecar_matches,
 )
-from .auditlog import AuditLog, event_record
 from .ocfl import OcflStore
 from .ocfl_inventory import INVENTORY, SIDECAR, load_inventory
 from .ocfl_layout import OBJECT_DECLARATION, fsync_path, is_storage_root, replace_atomic, write_durable

@@ -11,9 +11,10 @@ Entry points for ingest, supplements, ``hsar reindex`` and ``hsar search``:
 
 from ..privacy import mask_resident_id
 from .documents import SearchDocument, archive_document, build_documents
-from .engine import ENGINES, SearchEngine, open_engine, reindex
+from .engine import ENGINES, SearchEngine, reindex
 from .extract import extract_pdf_text
 from .masking import mask_hit, mask_result
+from .opening import open_engine
 from .results import Hit, SearchRequest, SearchResult
 from .schema import FACETS, QUERY_FIELDS
 

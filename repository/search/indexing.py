@@ -13,7 +13,7 @@ from typing import Any
 
 from ..descriptive import parse
 from ..errors import SearchError
-from ..ingest.pdfsig import is_pdf
+from ..formats.pdfsig import is_pdf
 from .documents import SearchDocument, archive_document
 from .engine import SearchEngine, reindex
 

@@ -33,7 +33,7 @@ AGENTS = {"hsar": "hsar/0.1.0", "FIDO": "FIDO/1.6.1", "pyHanko": "pyHanko/0.29.0
 
 
 def _report(sip_name: str, checks: dict) -> dict:
-    """A checks.json whose summary is ``checks`` (as ``repository.ingest.checks`` writes it)."""
+    """A checks.json whose summary is ``checks`` (as ``repository.preservation.four_properties`` writes it)."""
     items = [{"code": f"GD-{n}", "result": "pass"} for n in range(checks["counts"]["pass"])]
     return {k: v for k, v in checks.items() if k != "counts"} | {"subject": {"sip": sip_name}, "items": items}
 

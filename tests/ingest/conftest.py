@@ -62,7 +62,7 @@ def ih() -> ModuleType:
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    from repository.ingest.demo import write_demo_data
+    from repository.demo.generate import write_demo_data
 
     root = tmp_path_factory.mktemp("demo") / "sips"
     write_demo_data(root, households=3, units=2, seed=7, defects=True)

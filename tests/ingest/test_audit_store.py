@@ -6,11 +6,11 @@ import shutil
 import threading
 from datetime import UTC, datetime
 
+from repository.audit import run as audit_module
+from repository.audit import shards as audit_shards
+from repository.audit.run import Selection, audit, verify_log
 from repository.catalog.audits import last_checked
 from repository.home import Repository
-from repository.preservation import audit as audit_module
-from repository.preservation import audit_shards
-from repository.preservation.audit import Selection, audit, verify_log
 from repository.preservation.auditlog import AuditLog
 from repository.preservation.ids import archive_key
 

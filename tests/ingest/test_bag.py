@@ -18,13 +18,14 @@ import bagit
 import pytest
 from freezegun import freeze_time
 
+from repository.bags import tagfiles
+from repository.bags import validate as bag_module
+from repository.bags import write as bagwrite
+from repository.bags.validate import BagResult, FileFact, validate_bag
+from repository.bags.write import write_bag
 from repository.codes import Severity, catalogue
 from repository.errors import IngestError
 from repository.fixity import hash_file
-from repository.ingest import bag as bag_module
-from repository.ingest import bagwrite, tagfiles
-from repository.ingest.bag import BagResult, FileFact, validate_bag
-from repository.ingest.bagwrite import write_bag
 
 logging.getLogger("bagit").setLevel(logging.CRITICAL)
 

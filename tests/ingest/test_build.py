@@ -12,12 +12,12 @@ import pytest
 from PIL import Image
 
 from repository import descriptive
+from repository.demo.docs import PdfMeta, Text, Title, render_pdf, tiff_bytes
+from repository.description.exports import ARCHIVE_FIELDS, ITEM_FIELDS, archive_from_csv
 from repository.errors import IngestError
-from repository.ingest.build import build_sip, load_metadata
-from repository.ingest.demo_docs import PdfMeta, Text, Title, render_pdf, tiff_bytes
-from repository.ingest.export import ARCHIVE_FIELDS, ITEM_FIELDS, archive_from_csv
-from repository.ingest.validate import validate_sip
 from repository.model import PackageType, Retention, Status
+from repository.sip.build import build_sip, load_metadata
+from repository.sip.validate import validate_sip
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "metadata" / "examples"
 JSON_EXPORT = EXAMPLES / "export-household.json"

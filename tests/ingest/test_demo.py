@@ -12,14 +12,14 @@ from PIL import Image
 from pypdf import PdfReader
 
 from repository import descriptive
+from repository.demo import people as demo_people
+from repository.demo.defects import DEFECTS
+from repository.demo.generate import write_demo_data
+from repository.description.rules import check_resident_id, id_check_character
 from repository.divisions import default_tree
 from repository.errors import IngestError
-from repository.ingest import demo_people
-from repository.ingest.demo import write_demo_data
-from repository.ingest.demo_defects import DEFECTS
-from repository.ingest.rules import check_resident_id, id_check_character
-from repository.ingest.validate import validate_sip
 from repository.model import ArchiveType, PackageType, Status
+from repository.sip.validate import validate_sip
 
 SEED = 11
 

@@ -8,8 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from repository import config
-from repository.ingest.formats import assess_formats
-from repository.ingest.prepare import FileInfo
+from repository.ingest.formats import FileInfo, assess_formats
 
 
 def _pe(path: Path) -> None:
@@ -83,7 +82,7 @@ def _action(kind: str):
 def test_active_content_in_pdfs_is_found(tmp_path: Path) -> None:
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    from repository.ingest.pdfactive import active_content
+    from repository.formats.pdfactive import active_content
 
     for kind in (None, "javascript", "launch", "embedded-file"):
         path = tmp_path / f"{kind}.pdf"

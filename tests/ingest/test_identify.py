@@ -18,12 +18,12 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, StreamObject
 from reportlab.pdfgen import canvas
 
-from repository.ingest import identify as identify_mod
-from repository.ingest.identify import OFD_PUID, FormatFact, Identifier, pronom_candidates
-from repository.ingest.identify_pool import TimeLimitedPool
-from repository.ingest.identify_probe import ole_members, read_buffers
-from repository.ingest.identify_regex import check_holds, pattern_checks
-from repository.ingest.identify_sigs import FORMAT_FILES
+from repository.formats import identify as identify_mod
+from repository.formats.identify import OFD_PUID, FormatFact, Identifier, pronom_candidates
+from repository.formats.pool import TimeLimitedPool
+from repository.formats.probe import ole_members, read_buffers
+from repository.formats.signatures import FORMAT_FILES
+from repository.formats.sigregex import check_holds, pattern_checks
 
 XMP = """<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
@@ -379,7 +379,7 @@ def test_signature_table_cache_is_keyed_checked_and_rebuilt(monkeypatch, tmp_pat
 ORPHANING = """
 import os, signal, sys, time
 sys.path.insert(0, sys.argv[1])
-from repository.ingest.identify_pool import TimeLimitedPool
+from repository.formats.pool import TimeLimitedPool
 def slow(x):
     time.sleep(0.05)
     return x

@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-import repository.ingest.metadata as md
+import repository.description.validate as md
 from repository.codes import catalogue
-from repository.divisions import DivisionTree
-from repository.ingest.metadata import (
+from repository.description.validate import (
     declares_dtd,
     schematron,
     schematron_document,
     validate_descriptive,
     xml_schema,
 )
+from repository.divisions import DivisionTree
 from repository.model import (
     CLASSES_BY_TYPE,
     INCOME_BANDS,
@@ -295,7 +295,7 @@ def test_byte_scan_is_windowed_and_quiet_on_clean_documents():
 def test_schema_errors_never_show_a_resident_id_in_clear() -> None:
     from lxml import etree
 
-    from repository.ingest.metadata import xsd_issues
+    from repository.description.validate import xsd_issues
 
     text = (EXAMPLES / "household-valid.xml").read_text("utf-8")
     for bad in ("1101051949123100299", "11010519491231002Y", "110105194912310"):  # too long, bad check, short

@@ -15,7 +15,7 @@ from pyhanko.sign import signers
 from reportlab.pdfgen import canvas
 
 from repository.errors import ConfigError
-from repository.ingest.pdfsig import EmbeddedSignature, verify_pdf_signatures
+from repository.formats.pdfsig import EmbeddedSignature, verify_pdf_signatures
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 

@@ -21,9 +21,8 @@ import pytest
 from repository.catalog.rebuild import rebuild
 from repository.descriptive import parse
 from repository.home import Repository
-from repository.ingest.build import write_sip
+from repository.ingest.aip import DESCRIPTIVE, PREMIS
 from repository.ingest.pipeline import ingest, policy_of
-from repository.preservation.aip import DESCRIPTIVE, PREMIS
 from repository.preservation.ids import object_id
 from repository.preservation.premis import parse_premis
 from repository.preservation.signing import (
@@ -32,6 +31,7 @@ from repository.preservation.signing import (
     SIGNATURE_PATHS,
     parse_manifest,
 )
+from repository.sip.build import write_sip
 
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not on PATH")
 

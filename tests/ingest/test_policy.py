@@ -14,10 +14,10 @@ from reportlab.pdfgen import canvas
 from repository import config
 from repository.codes import Severity, catalogue
 from repository.errors import ConfigError
-from repository.ingest.identify import LOCAL_FORMATS, FormatFact, Identifier
-from repository.ingest.identify_sigs import FIDO_CONF
-from repository.ingest.pdfsig import EmbeddedSignature
-from repository.ingest.policy import BUNDLED_POLICY, FormatPolicy, PolicyDecision, format_issues
+from repository.formats.identify import LOCAL_FORMATS, FormatFact, Identifier
+from repository.formats.pdfsig import EmbeddedSignature
+from repository.formats.policy import BUNDLED_POLICY, FormatPolicy, PolicyDecision, format_issues
+from repository.formats.signatures import FIDO_CONF
 
 PDFA = ["fmt/95", "fmt/354", "fmt/476", "fmt/477", "fmt/478", "fmt/479", "fmt/480", "fmt/481"]
 PRESERVED = [*PDFA, "fmt/353", "fmt/41", "fmt/42", "fmt/43", "fmt/44", "fmt/112", "fmt/11", "fmt/12", "fmt/13",

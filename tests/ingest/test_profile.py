@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from repository.bags.profile import check_profile_documents, load_profile, validate_profile
+from repository.bags.validate import validate_bag
+from repository.bags.write import write_bag
 from repository.descriptive import read_descriptive
-from repository.ingest.bag import validate_bag
-from repository.ingest.bagwrite import write_bag
-from repository.ingest.build import write_sip
-from repository.ingest.profile import check_profile_documents, load_profile, validate_profile
-from repository.ingest.validate import validate_bag_dir
 from repository.resources import METADATA_DIR
+from repository.sip.build import write_sip
+from repository.sip.validate import validate_bag_dir
 
 EXAMPLE = METADATA_DIR / "examples" / "household-valid.xml"
 

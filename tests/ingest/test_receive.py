@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from repository import config
+from repository.bags import unpack
+from repository.bags import validate as bag_module
+from repository.bags.receive import Limits, Received, detect_kind, inspect_archive, open_package, receive
+from repository.bags.validate import validate_bag
+from repository.bags.write import write_bag
 from repository.codes import catalogue
 from repository.errors import IngestError, UnsafePackageError
-from repository.ingest import bag as bag_module
-from repository.ingest import unpack
-from repository.ingest.bag import validate_bag
-from repository.ingest.bagwrite import write_bag
-from repository.ingest.receive import Limits, Received, detect_kind, inspect_archive, open_package, receive
 
 PAYLOAD = {"data/a.txt": b"alpha", "data/住房/申请书.txt": "申请".encode(), "data/empty.bin": b""}
 LIMITS = Limits(max_unpacked_bytes=10 * 1024 * 1024, max_ratio=200, max_members=1000)

@@ -9,9 +9,7 @@ from datetime import date
 import pytest
 
 from repository.codes import Severity
-from repository.descriptive import read_descriptive
-from repository.divisions import DivisionTree, default_tree
-from repository.ingest.rules import (
+from repository.description.rules import (
     check_resident_id,
     continuity_issues,
     division_issues,
@@ -22,6 +20,8 @@ from repository.ingest.rules import (
     resident_id_issues,
     rule_issues,
 )
+from repository.descriptive import read_descriptive
+from repository.divisions import DivisionTree, default_tree
 from repository.model import Member
 from repository.resources import METADATA_DIR
 

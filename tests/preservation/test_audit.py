@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from repository.audit.run import Selection, run_audit
 from repository.errors import UsageError
 from repository.home import Repository
-from repository.preservation.audit import Selection, run_audit
 from repository.preservation.auditlog import AuditLog
 from repository.preservation.ocfl_validate import validate_with_ocfl_py
 
@@ -130,7 +130,7 @@ def test_an_unusable_replica_fails_the_run(home):
 
 def test_an_object_changed_during_the_audit_is_not_repaired(repo, monkeypatch):
     damaged = flip(primary_root(repo) / APPLICATION)
-    from repository.preservation.audit_checks import CopyScan
+    from repository.preservation.copies import CopyScan
 
     monkeypatch.setattr(CopyScan, "changed", lambda scan: True)  # an ingest rewrote the inventory meanwhile
     result = run_audit(repo, Selection("archive", (HH1,)), now=NOW).archives[0]
@@ -210,7 +210,7 @@ def test_time_budget_and_stop_leave_the_rest_for_the_next_run(home, monkeypatch)
     import threading
     from types import SimpleNamespace
 
-    from repository.preservation import audit as audit_module
+    from repository.audit import run as audit_module
 
     repo = configure(home, audit={"budget_seconds": 5, "budget_bytes": 10**9})
     ticks = itertools.count(0, 10)  # every look at the clock: ten seconds later

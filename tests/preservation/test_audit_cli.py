@@ -126,7 +126,7 @@ class FakeClock:
 def stopping_jobs(monkeypatch, when_started=None) -> None:
     """``hsar scheduler``'s jobs, with the scheduler stopped (as SIGTERM does) as soon as a job starts, or
     from another thread once ``when_started(stop)`` decides."""
-    from repository import scheduler as scheduler_module
+    from repository.audit import scheduler as scheduler_module
 
     real = scheduler_module.standard_jobs
 
@@ -166,7 +166,7 @@ def test_an_audit_the_scheduler_stopped_reports_what_it_checked(home, toml_write
 
 
 def test_stopping_the_scheduler_kills_a_running_alert_command(home, repo, toml_writer, monkeypatch, tmp_path):
-    from repository import alerts
+    from repository.audit import alerts
 
     started = tmp_path / "alert-started"
     script = f"import time; open({str(started)!r}, 'w').close(); time.sleep(30)"
@@ -199,7 +199,7 @@ def test_sigterm_ends_an_audit_like_a_stop_with_its_results_recorded(home, monke
     import os
     import signal
 
-    from repository.preservation import audit as audit_module
+    from repository.audit import run as audit_module
 
     real, sent = audit_module._finish, []
 
@@ -221,7 +221,7 @@ def test_a_worker_forked_during_an_audit_does_not_hold_its_lock(home):
     import os
     import signal
 
-    from repository.preservation.audit import _exclusive
+    from repository.audit.run import _exclusive
 
     ready, tell = os.pipe()
     with _exclusive(home):

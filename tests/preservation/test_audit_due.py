@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from repository.audit.run import DueCandidate, Selection, due_selection, run_audit
+from repository.audit.scheduler import Scheduler, standard_jobs
 from repository.home import Repository
-from repository.preservation.audit import DueCandidate, Selection, due_selection, run_audit
 from repository.preservation.ocfl import OcflStore
-from repository.scheduler import Scheduler, standard_jobs
 
 START = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
 NAMES = [f"urn:hsar:archive:HH-{n:03d}" for n in range(1, 7)]

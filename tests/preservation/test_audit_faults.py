@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from repository.preservation.audit import Selection, run_audit
+from repository.audit.run import Selection, run_audit
 from repository.preservation.ocfl_inventory import serialize, sidecar_for
 from repository.preservation.ocfl_validate import validate_with_ocfl_py
 from repository.preservation.signing import SIGNATURE_FILE, SIGNATURE_MANIFEST, lock_version, sign_detached

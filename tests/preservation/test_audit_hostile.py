@@ -9,8 +9,8 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from repository.audit.run import Selection, run_audit
 from repository.home import Repository
-from repository.preservation.audit import Selection, run_audit
 from repository.preservation.auditlog import AuditLog
 from repository.preservation.ocfl_validate import validate_with_ocfl_py
 
@@ -80,7 +80,7 @@ def test_a_rollback_in_every_copy_is_caught_by_the_recorded_history(repo):
 def test_a_changed_inventory_during_the_audit_is_not_called_a_loss(repo, monkeypatch):
     """Ingest commits storage before the catalogue: when the root inventory moved since the scan, the audit
     says so (AUD018) instead of reporting lost versions."""
-    from repository.preservation import audit as audit_module
+    from repository.audit import run as audit_module
 
     assert run_audit(repo, Selection("all"), now=NOW).ok
     for where in ("primary", "replica1"):
@@ -179,7 +179,7 @@ def test_a_deeply_nested_inventory_is_a_finding_not_a_crash(repo):
 
 
 def test_a_replica_root_that_vanishes_during_the_audit_is_not_recreated(repo, monkeypatch):
-    from repository.preservation import audit as audit_module
+    from repository.audit import run as audit_module
     from repository.preservation.replica import replicate
 
     replica = repo.home / "replica1"

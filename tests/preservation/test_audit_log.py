@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from repository.audit.run import Selection, run_audit, verify_log
 from repository.cli import cli
-from repository.preservation.audit import Selection, run_audit, verify_log
 from repository.preservation.auditlog import AuditLog, entry_hash
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -192,7 +192,7 @@ def test_the_audit_module_loads_pyhanko_before_any_shard_worker_forks():
     import subprocess
     import sys
 
-    script = "import sys\nimport repository.preservation.audit\nprint('pyhanko.sign' in sys.modules)"
+    script = "import sys\nimport repository.audit.run\nprint('pyhanko.sign' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
 

@@ -1,0 +1,204 @@
+"""Alerts (告警) when an audit finds damage: a configured command and/or SMTP mail (RFC 5322 via smtplib).
+
+``alerts.command`` is split like a shell line (``shlex``, no shell is run) and executed with the run summary
+as JSON on standard input and as environment variables (``HSAR_ALERT_SUBJECT``, ``HSAR_AUDIT_OK``,
+``HSAR_AUDIT_FAILED``, ``HSAR_AUDIT_REPAIRED``, ``HSAR_AUDIT_REPORT``, ``HSAR_AUDIT_RUN``), e.g.
+``/usr/local/bin/notify-ops --channel archive``. ``alerts.smtp_host`` (with ``smtp_port``, ``mail_from``,
+``mail_to``) sends a plain-text mail in Chinese and English. A failing alert never raises: each channel's
+outcome is returned, and the audit records it in its report.
+
+The command runs in its own session (process group) with temporary files, not pipes, for its output: only
+the command itself is waited for, at most ``COMMAND_TIMEOUT`` seconds, and then nothing of its process group
+is left running (a timed-out command and anything it started in the background are killed). A stop event
+(the scheduler shutting down) kills a running command at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import smtplib
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import IO, Any
+
+from ..config import Config
+
+COMMAND_TIMEOUT = 60
+SMTP_TIMEOUT = 30
+POLL_SECONDS = 0.05  # longest step between two looks at a running alert command (and at the stop event)
+OUTPUT_TAIL = 500  # characters of a failed command's output kept in its outcome
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    """One alert channel's result: ``ok`` False with ``detail`` when it could not be delivered."""
+
+    channel: str  # command | mail
+    ok: bool
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"channel": self.channel, "ok": self.ok, "detail": self.detail}
+
+
+def alert_subject(summary: Mapping[str, Any]) -> str:
+    counts = summary.get("counts", {})
+    return (f"[{summary.get('repository') or 'hsar'}] 审计发现问题 audit found problems: "
+            f"{counts.get('failed', 0)} 失败 failed, "
+            f"{counts.get('repaired', 0)} 已修复 repaired ({summary.get('run_id', '?')})")
+
+
+def alert_body(summary: Mapping[str, Any]) -> str:
+    lines = [alert_subject(summary), ""]
+    lines.append(f"检查档案 archives checked: {summary.get('archives_checked', 0)}")
+    for key, label in (("failed", "未能修复 failed (no good copy left)"), ("repaired", "已修复 repaired")):
+        values = summary.get(key) or []
+        if values:
+            lines.append(f"{label}: {', '.join(values[:100])}" + (" …" if len(values) > 100 else ""))
+    for item in summary.get("issues") or []:
+        lines.append(f"[{item.get('code')}] {item.get('message')}")
+    for path in summary.get("reports") or []:
+        lines.append(f"报告 report: {path}")
+    lines += ["", json.dumps(summary, ensure_ascii=False, indent=2, default=str)]
+    return "\n".join(lines) + "\n"
+
+
+def _environment(summary: Mapping[str, Any]) -> dict[str, str]:
+    reports = summary.get("reports") or []
+    return {**os.environ, "HSAR_ALERT_SUBJECT": alert_subject(summary),
+            "HSAR_AUDIT_OK": "1" if summary.get("ok") else "0",
+            "HSAR_AUDIT_FAILED": str(summary.get("counts", {}).get("failed", 0)),
+            "HSAR_AUDIT_REPAIRED": str(summary.get("counts", {}).get("repaired", 0)),
+            "HSAR_AUDIT_REPORT": str(reports[0]) if reports else "",
+            "HSAR_AUDIT_RUN": str(summary.get("run_id", ""))}
+
+
+def _tail(handle: IO[bytes], limit: int = OUTPUT_TAIL) -> str:
+    """The last ``limit`` characters a command wrote to ``handle`` (a temporary file), decoded leniently."""
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, size - 4 * limit))
+    return handle.read().decode("utf-8", "replace").strip()[-limit:]
+
+
+def _exited(pid: int) -> bool:
+    """Whether the child ``pid`` has exited, without reaping it: while it is a zombie its pid, and so its
+    process group's id, cannot be reused, and the group can still be killed safely."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:  # reaped elsewhere
+        return True
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_command(command: str, summary: Mapping[str, Any], *, timeout: float | None = None,
+                stop: threading.Event | None = None) -> AlertOutcome:
+    """Run ``command`` with the summary on stdin; a non-zero exit, a timeout or a missing program is recorded.
+
+    The command runs in a session (process group) of its own, its stdin, stdout and stderr are temporary
+    files, and only the command itself is waited for: a background process it leaves behind cannot hold the
+    run. On a timeout, or as soon as ``stop`` is set (the scheduler shutting down), the whole group is killed;
+    when the command exits, whatever it left running in its group is killed too. Nothing is left behind.
+    ``timeout`` defaults to ``COMMAND_TIMEOUT`` seconds.
+    """
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        return AlertOutcome("command", False, f"ValueError: {exc}")
+    if not argv:
+        return AlertOutcome("command", False, "empty command")
+    if stop is not None and stop.is_set():
+        return AlertOutcome("command", False, "stopped: hsar is shutting down, not run")
+    try:
+        with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stdout, \
+                tempfile.TemporaryFile() as stderr:
+            stdin.write(json.dumps(summary, ensure_ascii=False, default=str).encode("utf-8"))
+            stdin.seek(0)
+            process = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, env=_environment(summary),
+                                       start_new_session=True)
+            ended = _wait(process, argv, COMMAND_TIMEOUT if timeout is None else timeout, stop)
+            tail = _tail(stderr) or _tail(stdout)
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        return AlertOutcome("command", False, f"{type(exc).__name__}: {exc}")
+    if ended:
+        return AlertOutcome("command", False, f"{ended}: {tail}" if tail else ended)
+    if process.returncode != 0:
+        return AlertOutcome("command", False, f"exit status {process.returncode}: {tail}")
+    return AlertOutcome("command", True, f"{argv[0]} exit status 0")
+
+
+def _wait(process: subprocess.Popen[bytes], argv: list[str], timeout: float, stop: threading.Event | None) -> str:
+    """Wait for the command itself (not what it left in the background), in short steps so ``stop`` is seen
+    at once; then kill its whole process group and reap it. Returns why it was cut short ("" if it exited)."""
+    started, delay, ended = time.monotonic(), 0.001, ""
+    try:
+        while not _exited(process.pid):
+            waited = time.monotonic() - started
+            if stop is not None and stop.is_set():
+                ended = f"stopped: hsar is shutting down, killed after {waited:.1f} s"
+                break
+            if waited >= timeout:
+                ended = f"TimeoutExpired: {subprocess.TimeoutExpired(argv, timeout)}"
+                break
+            step = min(delay, timeout - waited)
+            if stop is not None:
+                stop.wait(step)
+            else:
+                time.sleep(step)
+            delay = min(delay * 2, POLL_SECONDS)
+    finally:
+        _kill_group(process.pid)  # the group's id is the command's pid, not reaped yet: it cannot be reused
+        process.wait()
+    return ended
+
+
+def send_mail(host: str, port: int, sender: str, recipients: list[str], subject: str, body: str, *,
+              timeout: float = SMTP_TIMEOUT) -> AlertOutcome:
+    """Send one plain-text UTF-8 mail; any SMTP or network error is recorded, not raised."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message.set_content(body)
+    try:
+        with smtplib.SMTP(host, port, timeout=timeout) as smtp:
+            refused = smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        return AlertOutcome("mail", False, f"{type(exc).__name__}: {exc}")
+    if refused:
+        return AlertOutcome("mail", False, f"refused recipients: {', '.join(refused)}")
+    return AlertOutcome("mail", True, f"sent to {', '.join(recipients)} via {host}:{port}")
+
+
+def send_alerts(cfg: Config, summary: Mapping[str, Any], *, stop: threading.Event | None = None,
+                command_timeout: float | None = None) -> tuple[AlertOutcome, ...]:
+    """Every configured channel, in order: command, then mail. Nothing configured: nothing sent.
+
+    ``stop`` set (the scheduler shutting down) kills a running alert command at once; it is recorded as not
+    delivered."""
+    outcomes = []
+    if str(cfg["alerts.command"]).strip():
+        outcomes.append(run_command(str(cfg["alerts.command"]), summary, timeout=command_timeout, stop=stop))
+    host = str(cfg["alerts.smtp_host"]).strip()
+    if host:
+        recipients = [str(r) for r in cfg["alerts.mail_to"]]
+        sender = str(cfg["alerts.mail_from"]) or "hsar@localhost"
+        if not recipients:
+            outcomes.append(AlertOutcome("mail", False, "alerts.mail_to is empty"))
+        else:
+            outcomes.append(send_mail(host, int(cfg["alerts.smtp_port"]), sender, recipients,
+                                      alert_subject(summary), alert_body(summary)))
+    return tuple(outcomes)

@@ -1,0 +1,28 @@
+"""``hsar audit log --verify``: the audit log's chain, its recorded head, and every anchor that names it.
+
+Kept apart from :mod:`.audit` so that checking the log does not import pyHanko (about half a second at
+every start): nothing here verifies a signature.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import HsarError
+from ..preservation.auditlog import AuditLog, LogHead, LogVerification
+from .report import report_anchors
+from .select import open_catalog
+
+
+def verify_log(repo: Any) -> LogVerification:  # noqa: ANN401
+    """Check the audit log's chain, its recorded head, and every entry named by a report or catalogue row."""
+    from ..catalog.audits import log_anchors
+
+    anchors = report_anchors(repo.home / "reports")
+    catalog = open_catalog(repo, [])  # without it, the reports' anchors are still checked
+    if catalog is not None:
+        try:
+            anchors += log_anchors(catalog)
+        except HsarError:
+            pass
+    return AuditLog(repo.home / "audit").verify(LogHead(seq, digest) for seq, digest in anchors)

@@ -1,0 +1,178 @@
+"""Periodic jobs (定期检查): a long-running loop with clean shutdown, on cron expressions (:mod:`repository.cron`).
+
+:class:`Scheduler` runs :class:`Job` values when due, one at a time, skipping runs missed while a job ran or
+the machine slept (as cron does). SIGTERM and SIGINT set a stop event: the loop ends after the running job,
+and jobs get the event to stop early between archives. The clock is injectable, so tests run instantly.
+
+Equivalent system schedules, for sites that prefer them to ``hsar scheduler``::
+
+    # crontab -e (user hsar)
+    0 2 * * *   hsar --home /srv/hsar audit --due
+    30 1 * * *  hsar --home /srv/hsar replicate
+
+    # /etc/systemd/system/hsar-audit.service
+    [Service]
+    Type=oneshot
+    User=hsar
+    ExecStart=/usr/local/bin/hsar --home /srv/hsar audit --due
+    # /etc/systemd/system/hsar-audit.timer
+    [Timer]
+    OnCalendar=*-*-* 02:00:00
+    Persistent=true
+    [Install]
+    WantedBy=timers.target
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..cron import CronSchedule
+from ..errors import ConfigError
+
+MAX_SLEEP = 60.0
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float, stop: threading.Event) -> None: ...
+
+
+class SystemClock:
+    """Local time; sleeping wakes early when ``stop`` is set."""
+
+    def now(self) -> datetime:
+        return datetime.now().astimezone()
+
+    def sleep(self, seconds: float, stop: threading.Event) -> None:
+        stop.wait(seconds)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A named periodic job: ``run(scheduled time, stop event)``."""
+
+    name: str
+    schedule: CronSchedule
+    run: Callable[[datetime, threading.Event], Any]
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One run of a job; ``error`` holds the exception text when it raised."""
+
+    job: str
+    scheduled: datetime
+    started: datetime
+    finished: datetime
+    result: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Scheduler:
+    """Runs jobs on their schedules until :meth:`stop` (or SIGTERM/SIGINT)."""
+
+    def __init__(self, jobs: list[Job], *, clock: Clock | None = None,
+                 on_run: Callable[[JobRun], None] | None = None) -> None:
+        self.jobs = {job.name: job for job in jobs}
+        self.clock = clock or SystemClock()
+        self.on_run = on_run
+        self.stop_event = threading.Event()
+        self.signal: int | None = None
+
+    def stop(self, signum: int | None = None) -> None:
+        self.signal = signum
+        self.stop_event.set()
+
+    def upcoming(self) -> dict[str, datetime]:
+        now = self.clock.now()
+        return {name: job.schedule.next_after(now) for name, job in self.jobs.items()}
+
+    def _run_one(self, job: Job, scheduled: datetime) -> JobRun:
+        started = self.clock.now()
+        try:
+            result, error = job.run(scheduled, self.stop_event), None
+        except Exception as exc:  # noqa: BLE001 - a failing job is recorded; the scheduler keeps running
+            result, error = None, f"{type(exc).__name__}: {exc}"
+        run = JobRun(job.name, scheduled, started, self.clock.now(), result, error)
+        if self.on_run is not None:
+            self.on_run(run)
+        return run
+
+    def run(self, *, max_runs: int | None = None, install_signals: bool = True,
+            on_start: Callable[[dict[str, datetime]], None] | None = None) -> list[JobRun]:
+        """The loop; returns the runs made. Signal handlers are installed only in the main thread, before
+        ``on_start`` is told when each job runs next."""
+        previous = self._install() if install_signals else {}
+        runs: list[JobRun] = []
+        try:
+            due = self.upcoming()
+            if on_start is not None:
+                on_start(dict(due))
+            while due and not self.stop_event.is_set():
+                name = min(due, key=lambda n: due[n])
+                wait = (due[name] - self.clock.now()).total_seconds()
+                if wait > 0:
+                    self.clock.sleep(min(wait, MAX_SLEEP), self.stop_event)
+                    continue
+                runs.append(self._run_one(self.jobs[name], due[name]))
+                due[name] = self.jobs[name].schedule.next_after(max(self.clock.now(), due[name]))
+                if max_runs is not None and len(runs) >= max_runs:
+                    break
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        return runs
+
+    def _install(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {}
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, lambda s, _frame: self.stop(s))
+        return previous
+
+
+def standard_jobs(home: Any) -> list[Job]:  # noqa: ANN401 - a home path
+    """The jobs ``hsar scheduler`` runs: ``audit --due`` on ``scheduler.audit``, replication on
+    ``scheduler.replicate`` (an empty setting disables a job). Each run opens the home afresh.
+
+    ConfigError when ``home`` is not a repository home (as for every command that opens one), when a schedule
+    is not a cron expression, or when both are empty (a scheduler with nothing to run is a mistake). The
+    audit job hands the scheduler's stop event to :func:`run_audit`, which stops between archives."""
+    from ..home import Repository
+
+    with Repository.open(home) as repo:  # checks that the home is one
+        cfg = repo.cfg
+
+    def audit_job(scheduled: datetime, stop: threading.Event) -> Any:  # noqa: ANN401
+        from .run import Selection, run_audit
+
+        with Repository.open(home) as repo:
+            return run_audit(repo, Selection("due"), now=scheduled, stop=stop)
+
+    def replicate_job(scheduled: datetime, stop: threading.Event) -> Any:  # noqa: ANN401
+        from ..preservation.replica import replicate
+
+        with Repository.open(home) as repo:
+            return replicate(repo, now=scheduled)
+
+    jobs = []
+    for name, key, run in (("audit", "scheduler.audit", audit_job), ("replicate", "scheduler.replicate",
+                                                                      replicate_job)):
+        if str(cfg[key]).strip():
+            jobs.append(Job(name, CronSchedule.parse(str(cfg[key])), run))
+    if not jobs:
+        raise ConfigError(f"{cfg.home / 'hsar.toml'}: scheduler.audit 与 scheduler.replicate 均为空，没有要运行的定时任务"
+                          " / scheduler.audit and scheduler.replicate are both empty: there is no job to run")
+    return jobs
