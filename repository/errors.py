@@ -6,16 +6,30 @@ Bad *input* is never an exception: validators return :class:`repository.codes.Is
 
 from __future__ import annotations
 
+from . import messages
+
 
 class HsarError(Exception):
-    """Root of every error hsar raises on purpose. ``code`` is stable, ``str()`` is for people."""
+    """Root of every error hsar raises on purpose. ``code`` is stable; :meth:`render` is for people.
+
+    Raise with a message key of :mod:`repository.messages` and its parameters,
+    ``HsarError(msgid="store.missing", root=path)``, and the edge renders it in the user's language;
+    ``str()`` is the English text. (A plain ``message`` is the older form: shown as it is in every language.)
+    """
 
     code = "HSAR"
 
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str = "", code: str | None = None, *, msgid: str | None = None,
+                 **params: object) -> None:
+        self.msgid = msgid
+        self.params = params
+        super().__init__(messages.text(msgid, "en", **params) if msgid else message)
         if code is not None:
             self.code = code
+
+    def render(self, lang: str | None = messages.DEFAULT_LANG) -> str:
+        """The message in ``lang`` (zh or en)."""
+        return messages.text(self.msgid, lang, **self.params) if self.msgid else str(self)
 
 
 class ConfigError(HsarError):
@@ -37,8 +51,9 @@ class UnsafePackageError(IngestError):
 
     code = "PKG"
 
-    def __init__(self, message: str, issues: list | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str = "", issues: list | None = None, *, msgid: str | None = None,
+                 **params: object) -> None:
+        super().__init__(message, msgid=msgid, **params)
         self.issues = list(issues or [])
 
 
