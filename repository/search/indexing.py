@@ -90,9 +90,8 @@ def reindex_from_store(engine: SearchEngine, store: Any, *, batch: int = 500,  #
     failures: dict[str, str] = {}
     count = reindex(engine, documents_from_store(store, failures), batch=batch, progress=progress)
     if failures:
-        error = SearchError(f"{count} 件已建索引，{len(failures)} 件无法读取 / {count} archives indexed, "
-                            f"{len(failures)} could not be read: "
-                            + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items())))
+        error = SearchError(msgid="search.reindex_failures", count=count, failed=len(failures),
+                            details="; ".join(f"{k}: {v}" for k, v in sorted(failures.items())))
         error.failures = failures  # type: ignore[attr-defined]
         raise error
     return count
