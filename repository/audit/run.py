@@ -364,8 +364,7 @@ def _exclusive(home: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise PreservationError("本库另有审计正在运行 / another audit is running in this home",
-                                    "AUDIT-BUSY") from None
+            raise PreservationError(code="AUDIT-BUSY", msgid="audit.busy") from None
         _LOCKS.append(handle)
         try:
             yield
