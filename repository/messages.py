@@ -90,6 +90,19 @@ def label(kind: str, value: object, lang: str | None = DEFAULT_LANG) -> str:
     return text(key, lang) if key in catalogue() else str(value)
 
 
+def printable(name: str) -> str:
+    """The one way hsar shows a file name: a name that is not UTF-8 on disk (decoded by Python with surrogate
+    escapes) shows its bytes as ``\\xff``; any other lone surrogate as ``\\udXXX``; every other name unchanged."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return name.encode("utf-8", "backslashreplace").decode("ascii")
+
+
 def both(key: str, /, **params: object) -> Mapping[str, str]:
     """The message in every language (for JSON output and reports read by people of either language)."""
     return {lang: text(key, lang, **params) for lang in LANGS}

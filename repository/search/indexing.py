@@ -14,10 +14,10 @@ from typing import Any
 from ..descriptive import parse
 from ..errors import SearchError
 from ..formats.pdfsig import is_pdf
+from ..preservation.aip_layout import DESCRIPTIVE
 from .documents import SearchDocument, archive_document
 from .engine import SearchEngine, reindex
 
-DESCRIPTIVE = "metadata/descriptive.xml"
 MAX_PDF_BYTES = 50 * 1024 * 1024
 MAX_PDF_PAGES = 200
 PDF_SECONDS = 10.0

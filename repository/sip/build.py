@@ -37,8 +37,7 @@ from ..description.exports import Converted, ExportError, archive_from_csv, arch
 from ..description.validate import validate_descriptive
 from ..errors import IngestError
 from ..model import Archive
-
-DESCRIPTIVE_PATH = "metadata/descriptive.xml"
+from ..preservation.aip_layout import DESCRIPTIVE as DESCRIPTIVE_PATH
 
 
 def _refuse(code: str, msgid: str, **params: object) -> IngestError:
