@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .messages import Label
 
 DEFAULT_HOME = "hsar-data"
 
@@ -137,35 +138,32 @@ class Config:
         return dict(self._values)
 
 
-_TYPE_ZH = {int: "整数（int）", float: "数（float）", str: "字符串（str）", list: "列表（list）"}
-
-
 def _coerce(setting: Setting, value: Any, source: str) -> Any:
     if setting.type is list:
         if isinstance(value, str):
             value = [v for v in (p.strip() for p in value.split(",")) if v]
         if not isinstance(value, list):
-            raise ConfigError(f"{source}: {setting.key} 必须是列表 / must be a list, not {type(value).__name__}")
+            raise ConfigError(msgid="config.not_a_list", source=source, key=setting.key, got=type(value).__name__)
         if not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{source}: {setting.key} 必须是字符串列表 / must be a list of strings, not {value!r}")
+            raise ConfigError(msgid="config.not_strings", source=source, key=setting.key, got=repr(value))
         return value
     if setting.type is float and isinstance(value, int) and not isinstance(value, bool):
         try:
             value = float(value)
         except OverflowError:
-            raise ConfigError(f"{source}: {setting.key} 必须是有限数 / must be a finite number, not {value!r}") from None
+            raise ConfigError(msgid="config.not_finite", source=source, key=setting.key, got=repr(value)) from None
     elif isinstance(value, str) and setting.type is not str:
         try:
             value = setting.type(value)
         except ValueError:
-            raise ConfigError(f"{source}: {setting.key} 必须是{_TYPE_ZH[setting.type]} / "
-                              f"must be {setting.type.__name__}, not {value!r}") from None
+            raise ConfigError(msgid="config.wrong_type", source=source, key=setting.key,
+                              type=Label("type", setting.type.__name__), got=repr(value)) from None
     if not isinstance(value, setting.type) or isinstance(value, bool):
-        raise ConfigError(f"{source}: {setting.key} 必须是{_TYPE_ZH[setting.type]} / "
-                          f"must be {setting.type.__name__}, not {type(value).__name__}")
+        raise ConfigError(msgid="config.wrong_type", source=source, key=setting.key,
+                          type=Label("type", setting.type.__name__), got=type(value).__name__)
     if setting.choices and value not in setting.choices:
-        raise ConfigError(f"{source}: {setting.key} 只能是 {'、'.join(setting.choices)} 之一 / "
-                          f"must be one of {', '.join(setting.choices)}, not {value!r}")
+        raise ConfigError(msgid="config.not_a_choice", source=source, key=setting.key, got=repr(value),
+                          choices=", ".join(setting.choices))
     if setting.type in (int, float):
         _check_bounds(setting, value, source)
     return value
@@ -174,16 +172,16 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
 def _check_bounds(setting: Setting, value: float, source: str) -> None:
     key = setting.key
     if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{source}: {key} 必须是有限数 / must be a finite number, not {value!r}")
+        raise ConfigError(msgid="config.not_finite", source=source, key=key, got=repr(value))
     if setting.exclusive_minimum is not None and not value > setting.exclusive_minimum:
         bound = _number(setting.exclusive_minimum)
-        raise ConfigError(f"{source}: {key} 必须 > {bound} / must be greater than {bound}, not {value!r}")
+        raise ConfigError(msgid="config.not_above", source=source, key=key, bound=bound, got=repr(value))
     if setting.minimum is not None and value < setting.minimum:
         bound = _number(setting.minimum)
-        raise ConfigError(f"{source}: {key} 必须 ≥ {bound} / must be at least {bound}, not {value!r}")
+        raise ConfigError(msgid="config.below_minimum", source=source, key=key, bound=bound, got=repr(value))
     if setting.maximum is not None and value > setting.maximum:
         bound = _number(setting.maximum)
-        raise ConfigError(f"{source}: {key} 必须 ≤ {bound} / must be at most {bound}, not {value!r}")
+        raise ConfigError(msgid="config.above_maximum", source=source, key=key, bound=bound, got=repr(value))
 
 
 def _check_alert_command(command: str, source: str) -> None:
@@ -192,8 +190,8 @@ def _check_alert_command(command: str, source: str) -> None:
     try:
         shlex.split(command)
     except ValueError as exc:
-        raise ConfigError(f"{source}: alerts.command 无法按 shell 规则拆分（{exc}）/ "
-                          f"cannot be split into words like a shell would ({exc}): {command!r}") from None
+        raise ConfigError(msgid="config.alert_command_unsplittable", source=source, detail=str(exc),
+                          command=repr(command)) from None
 
 
 def _check_storage_roots(home: Path, values: dict[str, Any], sources: dict[str, str]) -> None:
@@ -207,19 +205,17 @@ def _check_storage_roots(home: Path, values: dict[str, Any], sources: dict[str, 
         try:
             roots.append((label, (home / str(raw)).resolve()))
         except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
-            raise ConfigError(f"{source}: {label} 无法解析路径 / cannot be resolved: {exc}") from None
+            raise ConfigError(msgid="config.root_unresolvable", source=source, name=label, detail=str(exc)) from None
     for i, (name_a, path_a) in enumerate(roots):
         for name_b, path_b in roots[i + 1:]:
             if path_a == path_b:
-                raise ConfigError(f"{source}: {name_b} 与 {name_a} 是同一目录 {path_b} / "
-                                  f"{name_b} is the same directory as {name_a}: {path_b}")
+                raise ConfigError(msgid="config.roots_same", source=source, name_a=name_a, name_b=name_b,
+                                  path=str(path_b))
             for (inner, inner_path), (outer, outer_path) in (((name_b, path_b), (name_a, path_a)),
                                                                ((name_a, path_a), (name_b, path_b))):
                 if outer_path in inner_path.parents:
-                    raise ConfigError(
-                        f"{source}: {inner}（{inner_path}）位于 {outer}（{outer_path}）之内，"
-                        f"一个 OCFL 存储根不能包含另一个 / {inner} ({inner_path}) is inside {outer} "
-                        f"({outer_path}); an OCFL storage root cannot contain another")
+                    raise ConfigError(msgid="config.root_inside", source=source, inner=inner, outer=outer,
+                                      inner_path=str(inner_path), outer_path=str(outer_path))
 
 
 def resolve_home(home: str | os.PathLike[str] | None) -> Path:
@@ -237,23 +233,20 @@ def load(home: str | os.PathLike[str] | None = None, environ: dict[str, str] | N
         try:
             text = toml_file.read_text("utf-8")
         except OSError as exc:  # permission denied, a directory, a dangling symlink
-            raise ConfigError(f"{toml_file}: 无法读取配置文件 / cannot read the settings file: "
-                              f"{exc.strerror or exc}") from None
+            raise ConfigError(msgid="config.unreadable", file=str(toml_file), detail=str(exc.strerror or exc)) from None
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"{toml_file}: 配置文件不是 UTF-8 编码（{exc}） / "
-                              f"the settings file is not UTF-8: {exc}") from None
+            raise ConfigError(msgid="config.not_utf8", file=str(toml_file), detail=str(exc)) from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{toml_file}: 配置文件不是有效的 TOML（{exc}） / "
-                              f"the settings file is not valid TOML: {exc}") from None
+            raise ConfigError(msgid="config.not_toml", file=str(toml_file), detail=str(exc)) from None
         for section, table in data.items():
             if not isinstance(table, dict):
-                raise ConfigError(f"{toml_file}: 未知的设置 {section!r} / unknown setting {section!r}")
+                raise ConfigError(msgid="config.unknown_setting", file=str(toml_file), key=repr(section))
             for name, value in table.items():
                 key = f"{section}.{name}"
                 if key not in BY_KEY:
-                    raise ConfigError(f"{toml_file}: 未知的设置 {key!r} / unknown setting {key!r}")
+                    raise ConfigError(msgid="config.unknown_setting", file=str(toml_file), key=repr(key))
                 values[key] = _coerce(BY_KEY[key], value, str(toml_file))
                 sources[key] = str(toml_file)
     for setting in SETTINGS:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -57,10 +58,26 @@ def normalise_lang(lang: str | None) -> str:
     return base if base in LANGS else DEFAULT_LANG
 
 
+@dataclass(frozen=True)
+class Label:
+    """A parameter shown as a label in the language of the message (``Label("verdict", "failed")``)."""
+
+    kind: str
+    value: object
+
+    def __str__(self) -> str:
+        return label(self.kind, self.value, "en")
+
+
 def text(key: str, lang: str | None = DEFAULT_LANG, /, **params: object) -> str:
-    """The message ``key`` in ``lang`` with ``params`` filled in (an unknown key is a defect: KeyError)."""
+    """The message ``key`` in ``lang`` with ``params`` filled in (an unknown key is a defect: KeyError).
+
+    A :class:`Label` parameter is shown as the label in ``lang``."""
     template = catalogue()[key][normalise_lang(lang)]
-    return template.format_map(_Blank(params)) if params else template
+    if not params:
+        return template
+    shown = {name: label(v.kind, v.value, lang) if isinstance(v, Label) else v for name, v in params.items()}
+    return template.format_map(_Blank(shown))
 
 
 def has(key: str) -> bool:
@@ -71,6 +88,19 @@ def label(kind: str, value: object, lang: str | None = DEFAULT_LANG) -> str:
     """A value's label (``status.restricted`` -> 控制使用 / restricted); the value itself when none is kept."""
     key = f"{kind}.{value}"
     return text(key, lang) if key in catalogue() else str(value)
+
+
+def printable(name: str) -> str:
+    """The one way hsar shows a file name: a name that is not UTF-8 on disk (decoded by Python with surrogate
+    escapes) shows its bytes as ``\\xff``; any other lone surrogate as ``\\udXXX``; every other name unchanged."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return name.encode("utf-8", "backslashreplace").decode("ascii")
 
 
 def both(key: str, /, **params: object) -> Mapping[str, str]:

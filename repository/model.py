@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from .messages import label
+
 
 class ArchiveType(StrEnum):
     HOUSEHOLD = "household"  # 住房保障对象档案
@@ -47,14 +49,7 @@ class MaterialClass(StrEnum):
     USE = "use"  # 使用管理情况材料
 
 
-MATERIAL_CLASS_LABELS: dict[MaterialClass, str] = {
-    MaterialClass.APPLICATION: "申请材料",
-    MaterialClass.REVIEW: "审核材料",
-    MaterialClass.PROVISION: "实施保障材料",
-    MaterialClass.DYNAMIC: "动态管理材料",
-    MaterialClass.BASIC: "基本情况材料",
-    MaterialClass.USE: "使用管理情况材料",
-}
+MATERIAL_CLASS_LABELS: dict[MaterialClass, str] = {c: label("material_class", c.value) for c in MaterialClass}
 
 CLASSES_BY_TYPE: dict[ArchiveType, tuple[MaterialClass, ...]] = {
     ArchiveType.HOUSEHOLD: (MaterialClass.APPLICATION, MaterialClass.REVIEW, MaterialClass.PROVISION,
@@ -79,7 +74,7 @@ class Retention(StrEnum):
     SHORT = "D10"  # 短期
 
 
-RETENTION_LABELS: dict[Retention, str] = {Retention.PERMANENT: "永久", Retention.LONG: "长期", Retention.SHORT: "短期"}
+RETENTION_LABELS: dict[Retention, str] = {r: label("retention", r.value) for r in Retention}
 
 
 class Access(StrEnum):
@@ -93,7 +88,7 @@ class Status(StrEnum):
     EXITED = "exited"  # 退出
 
 
-STATUS_LABELS: dict[Status, str] = {Status.WAITING: "轮候", Status.PROVIDED: "在保", Status.EXITED: "退出"}
+STATUS_LABELS: dict[Status, str] = {s: label("status", s.value) for s in Status}
 
 SECURITY_TYPES: tuple[str, ...] = (
     "公共租赁住房", "廉租住房", "租金补贴", "经济适用住房", "限价商品住房", "共有产权住房", "保障性租赁住房", "实物配租",

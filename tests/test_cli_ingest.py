@@ -243,7 +243,7 @@ def test_a_sip_failing_while_it_is_ingested_is_rejected_and_the_batch_goes_on(si
     assert [p.name for p in (home / "staging").iterdir() if p.name.startswith(("sip-", "intent-"))] == []
 
 
-def test_another_ingest_running_is_said_in_chinese_first(sips, home):
+def test_another_ingest_running_is_said_in_the_interface_language(sips, home):
     lock = home / "staging" / ".ingest.lock"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import fcntl, sys, time\nf = open(sys.argv[1], 'w')\nfcntl.lockf(f, fcntl.LOCK_EX)\n"
@@ -259,8 +259,7 @@ def test_another_ingest_running_is_said_in_chinese_first(sips, home):
         holder.stdout.close()
     assert result.exit_code == 1
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith("错误 error [ING-BUSY]: 本仓库主目录中另有入库作业正在运行")
-    assert " / another ingest is running in this home" in line
+    assert line == "错误 error [ING-BUSY]: another ingest is running in this home; try again when it has finished"
     for rebuilt in rebuilds:  # a rebuild would lose what the ingest records meanwhile: refused alike
         assert rebuilt.exit_code == 1 and "[ING-BUSY]" in rebuilt.output, rebuilt.output
 

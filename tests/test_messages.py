@@ -56,3 +56,31 @@ def test_a_broken_catalogue_is_refused(tmp_path, monkeypatch):
 
 def test_labels_fall_back_to_the_value():
     assert messages.label("status", "no-such-status", "en") == "no-such-status"
+
+
+def test_one_way_to_show_an_undecodable_file_name(tmp_path):
+    import os
+
+    from repository.bags.scan import display
+    from repository.preservation.copies import printable
+
+    raw = os.fsencode(tmp_path) + b"/bad\xffname.pdf"
+    with open(raw, "wb"):
+        pass
+    [name] = os.listdir(tmp_path)  # decoded by Python with a surrogate escape
+    assert messages.printable(name) == "bad\\xffname.pdf" == display(name) == printable(name)
+    assert messages.printable("档案.pdf") == "档案.pdf" and messages.printable("\ud800") == "\\ud800"
+
+
+def test_a_label_parameter_follows_the_language_of_the_message():
+    err = ConfigError(msgid="config.wrong_type", source="s", key="k", type=messages.Label("type", "int"), got="x")
+    assert err.render("zh") == "s: k 必须是整数（int），而不是 x" and str(err) == "s: k must be int, not x"
+
+
+def test_aip_member_paths_are_spelled_once():
+    from repository.catalog import rebuild
+    from repository.ingest import aip
+    from repository.preservation import aip_layout, signing
+
+    assert rebuild.DESCRIPTIVE is aip.DESCRIPTIVE is aip_layout.DESCRIPTIVE == "metadata/descriptive.xml"
+    assert signing.SIGNATURE_FILE is aip_layout.SIGNATURE_FILE

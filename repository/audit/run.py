@@ -46,6 +46,7 @@ from ..codes import issue
 from ..errors import HsarError, PreservationError, UsageError
 from ..fixity import iter_hash_jobs
 from ..preservation import signing  # noqa: F401 - see below
+from ..preservation.aip_layout import PREMIS as PREMIS_PATH
 from ..preservation.auditlog import AuditLog
 from ..preservation.copies import (
     Copy,
@@ -83,7 +84,6 @@ from .shards import audit_in_shards, use_shards
 # and the first lock check of a run does not wait for the import.
 
 Progress = Callable[[int, int, int, str], None]  # (archives done, archives selected, bytes hashed, object id)
-PREMIS_PATH = "metadata/premis.xml"
 __all__ = ["ArchiveResult", "AuditRun", "DueCandidate", "DueSelection", "Progress", "Selection", "audit",
            "due_selection", "run_audit", "verify_log"]
 
@@ -364,8 +364,7 @@ def _exclusive(home: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise PreservationError("本库另有审计正在运行 / another audit is running in this home",
-                                    "AUDIT-BUSY") from None
+            raise PreservationError(code="AUDIT-BUSY", msgid="audit.busy") from None
         _LOCKS.append(handle)
         try:
             yield

@@ -173,6 +173,5 @@ def standard_jobs(home: Any) -> list[Job]:  # noqa: ANN401 - a home path
         if str(cfg[key]).strip():
             jobs.append(Job(name, CronSchedule.parse(str(cfg[key])), run))
     if not jobs:
-        raise ConfigError(f"{cfg.home / 'hsar.toml'}: scheduler.audit 与 scheduler.replicate 均为空，没有要运行的定时任务"
-                          " / scheduler.audit and scheduler.replicate are both empty: there is no job to run")
+        raise ConfigError(msgid="scheduler.no_jobs", file=str(cfg.home / "hsar.toml"))
     return jobs

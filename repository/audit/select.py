@@ -192,7 +192,7 @@ def select(selection: Selection, copies: dict[str, Copy], catalog: Any, cfg: Any
         for name in selection.archives:
             hit = name if name in known else object_id(name) if object_id(name) in known else None
             if hit is None:
-                raise UsageError(f"存储与目录中都没有档案 {name!r} / no archive {name!r} in the store or the catalogue")
+                raise UsageError(msgid="audit.no_such_archive", name=repr(name))
             if hit not in chosen:  # named twice, or by its id and by its object id
                 chosen.append(hit)
         return chosen, []

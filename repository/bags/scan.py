@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..codes import Issue, issue
 from ..errors import IngestError
+from ..messages import printable as display  # the one way to show a file name (re-exported to bags.*)
 
 PAYLOAD_DIR = "data"
 PAYLOAD_PREFIX = "data/"
@@ -34,11 +35,6 @@ CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 def codepoints(chars: Iterable[str]) -> str:
     """The distinct characters of ``chars`` as ``U+000A, U+007F``, sorted."""
     return ", ".join(f"U+{ord(c):04X}" for c in sorted(set(chars)))
-
-
-def display(path: str) -> str:
-    """A path safe to put in a report (undecodable file-name bytes shown as U+FFFD)."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def nfc(path: str) -> str:

@@ -28,13 +28,11 @@ from lxml import etree
 from ..descriptive import parse
 from ..errors import CatalogError, HsarError
 from ..model import Archive
+from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS
 from ..preservation.premis import parse_premis
 from .records import EventRecord, FileRecord, VersionRecord, version_seq
 from .store import Catalog
 
-DESCRIPTIVE = "metadata/descriptive.xml"
-PREMIS = "metadata/premis.xml"
-CHECKS = "metadata/checks.json"
 PAYLOAD_PREFIX = "data/"
 SIP_NAME_KEYS = ("sip", "sip_name", "package", "name")
 

@@ -8,65 +8,48 @@ leak by default. ``hsar show`` reveals them to the archivist and masks them with
 
 from __future__ import annotations
 
-from ..model import RETENTION_LABELS, STATUS_LABELS, ArchiveType
+from .. import messages
 from ..privacy import mask_text
 from .views import ArchiveView
 
-TYPE_LABELS = {ArchiveType.HOUSEHOLD: "住房保障对象档案", ArchiveType.UNIT: "住房保障房源档案"}
-TYPE_LABELS_EN = {ArchiveType.HOUSEHOLD: "household archive", ArchiveType.UNIT: "housing-unit archive"}
-
-#: label -> (zh, en); the English forms say what the Chinese archival term names.
-LABELS: dict[str, tuple[str, str]] = {
-    "type": ("类型", "type"), "division": ("行政区划", "division"), "institution": ("保管机构", "institution"),
-    "reference": ("档号", "reference code"), "fonds": ("全宗号", "fonds"), "year": ("年度", "year"),
-    "retention": ("保管期限", "retention"), "access": ("利用", "access"), "span": ("起止", "dates"),
-    "head": ("户主", "head of household"), "members": ("成员", "members"), "none": ("无", "none"),
-    "status": ("状态", "status"), "since": ("自", "since"), "security": ("保障方式", "security type"),
-    "income": ("收入", "income"), "address": ("住址", "address"), "unit_address": ("地址", "address"),
-    "source": ("来源", "source"), "ownership": ("产权", "ownership"), "volume": ("案卷", "volume"),
-    "catalogue": ("目录号", "catalogue"), "volume_no": ("案卷号", "volume number"), "box": ("盒号", "box"),
-    "items": ("材料 (items by class):", "items by class:"), "count": ("件", "items"), "pages": ("页", "pages"),
-    "p_cat": ("目录", "cat. "), "p_vol": ("卷", "vol. "), "p_item": ("件", "item "), "p_page": ("页", "pp. "),
-    "p_box": ("盒", "box "), "versions": ("版本 (versions):", "versions:"), "files": ("文件", "files"),
-    "events": ("事件 (events):", "events:"), "relations": ("关联 (relations):", "relations:"),
-    "uncatalogued": ("(未编目)", "(not catalogued)"),
-}
-RETENTION_EN = {"Y": "permanent", "D30": "long-term (30 years)", "D10": "short-term (10 years)"}
-ACCESS_LABELS = {"open": ("开放", "open"), "restricted": ("控制使用", "restricted")}
-
 
 class _Labels:
+    """``t.type`` is the label ``show.type`` of the message catalogue in the interface language."""
+
     def __init__(self, lang: str) -> None:
-        self.en = lang == "en"
+        self.lang = messages.normalise_lang(lang)
+        self.en = self.lang == "en"
 
     def __getattr__(self, key: str) -> str:
-        zh, en = LABELS[key]
-        return en if self.en else zh
+        return messages.text(f"show.{key}", self.lang)
+
+    def of(self, kind: str, value: object) -> str:
+        return messages.label(kind, value, self.lang)
 
 
 def _description(view: ArchiveView, t: _Labels) -> list[str]:
     a = view.archive
-    kind = (TYPE_LABELS_EN if t.en else TYPE_LABELS).get(a.type, a.type.value)
-    retention = RETENTION_EN[a.retention.value] if t.en else RETENTION_LABELS[a.retention]
+    kind = t.of("archive_type", a.type.value)
+    retention = t.of("retention", a.retention.value)
     lines = [
         f"{a.title}  [{a.identifier}]",
         f"  {t.type} {kind}  {t.division} {a.division}  {t.institution} {a.institution}",
         f"  {t.reference} {a.reference_code}  {t.fonds} {a.fonds}  {t.year} {a.year}  {t.retention} {retention}"
-        f"  {t.access} {ACCESS_LABELS.get(a.access.value, (a.access.value,) * 2)[t.en]}"
+        f"  {t.access} {t.of('access', a.access.value)}"
         f"  {t.span} {a.start}–{a.end or ''}",
     ]
     if (h := a.household) is not None:
         members = "、".join(f"{m.name}({m.relation}, {m.resident_id})" for m in h.members) or t.none
         lines.append(f"  {t.head} {h.head.name} ({h.head.resident_id})  {t.members} {members}")
         if h.statuses:
-            label = h.status.status.value if t.en else STATUS_LABELS[h.status.status]  # the code is English
-            status = f"{label} {t.since} {h.status.since}"
+            status = f"{t.of('status', h.status.status.value)} {t.since} {h.status.since}"
         else:
             status = "-"
-        lines.append(f"  {t.status} {status}  {t.security} {h.security_type}  {t.income} {h.income_band}"
+        lines.append(f"  {t.status} {status}  {t.security} {t.of('security_type', h.security_type)}  {t.income} {h.income_band}"
                      f"  {t.address} {h.address}")
     if (u := a.unit) is not None:
-        lines.append(f"  {u.project} {u.estate} {u.building}栋{u.entrance}单元{u.room}室  {u.layout} {u.area}m²"
+        place = messages.text("show.unit_place", t.lang, building=u.building, entrance=u.entrance, room=u.room)
+        lines.append(f"  {u.project} {u.estate} {place}  {u.layout} {u.area}m²"
                      f"  {u.housing_type}  {t.source} {u.source}  {t.ownership} {u.ownership}")
         lines.append(f"  {t.unit_address} {u.address}")
     v = a.volume

@@ -105,6 +105,12 @@ class HsarCommand(_NamesItsCommand, click.Command):
     """Every ``hsar`` command (the class :meth:`HsarGroup.command` makes)."""
 
 
+def _lang_of(ctx: click.Context) -> str:
+    """The ``--lang`` of this run (zh when the group's options were not parsed yet)."""
+    obj = ctx.find_object(Context)
+    return obj.lang if obj is not None else "zh"
+
+
 class HsarGroup(_NamesItsCommand, click.Group):
     """Turns library errors and click's usage errors into one-line messages and exit codes instead of
     tracebacks and usage texts. Its commands are :class:`HsarCommand` and its groups ``HsarGroup`` again."""
@@ -127,10 +133,10 @@ class HsarGroup(_NamesItsCommand, click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
             raise
         except (UsageError, ConfigError) as exc:
-            click.echo(f"错误 error [{exc.code}]: {exc}", err=True)
+            click.echo(f"错误 error [{exc.code}]: {exc.render(_lang_of(ctx))}", err=True)
             ctx.exit(2)
         except HsarError as exc:
-            click.echo(f"错误 error [{exc.code}]: {exc}", err=True)
+            click.echo(f"错误 error [{exc.code}]: {exc.render(_lang_of(ctx))}", err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("已中断 interrupted", err=True)

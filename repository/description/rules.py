@@ -20,9 +20,8 @@ from datetime import date
 from ..codes import Issue, issue
 from ..divisions import PROVINCE_PREFIXES, DivisionTree, well_formed
 from ..model import Archive, Person
+from ..preservation.aip_layout import DESCRIPTIVE as DESCRIPTIVE_PATH
 from ..privacy import mask_resident_id
-
-DESCRIPTIVE_PATH = "metadata/descriptive.xml"
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # 2**(17-i) mod 11
 _ID_CHECK = "10X98765432"  # check character for (weighted sum mod 11)

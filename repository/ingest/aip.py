@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..descriptive import to_xml
 from ..model import Archive
+from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS, SIGNATURE_DIR, SIP_PREFIX
 from ..preservation.ocfl import SourceFile
 from ..preservation.premis import (
     PremisAgent,
@@ -37,10 +38,6 @@ from ..preservation.signing import SIGNATURE_FILE, SIGNATURE_MANIFEST, lock_vers
 from .formats import FileInfo
 from .prepare import Prepared
 
-DESCRIPTIVE = "metadata/descriptive.xml"
-PREMIS = "metadata/premis.xml"
-CHECKS = "metadata/checks.json"
-SIP_PREFIX = "metadata/sip/"
 PAYLOAD_PREFIX = "data/"
 OWN_FORMATS = {".xml": ("fmt/101", "Extensible Markup Language"), ".json": ("fmt/817", "JSON Data Interchange Format"),
                ".txt": ("x-fmt/111", "Plain Text File")}
@@ -104,7 +101,7 @@ def _objects(files: Mapping[str, SourceFile], infos: Mapping[str, FileInfo], car
              ) -> list[PremisObject]:
     objects = []
     for path in sorted(files):
-        if path == PREMIS or path.startswith("signature/"):
+        if path == PREMIS or path.startswith(SIGNATURE_DIR):
             continue
         src = files[path]
         if path in carried and carried[path].sha512 == src.sha512:

@@ -74,8 +74,7 @@ def ingest_lock(repo: Repository) -> Iterator[None]:
         except OSError as exc:
             if exc.errno not in (errno.EACCES, errno.EAGAIN):
                 raise
-            raise IngestError("本仓库主目录中另有入库作业正在运行，请待其结束后再试 / another ingest is running in "
-                              "this home; try again when it has finished", "ING-BUSY") from None
+            raise IngestError(code="ING-BUSY", msgid="ingest.busy") from None
         yield
 
 

@@ -20,6 +20,7 @@ from ..codes import Issue, Report, issue
 from ..config import Config
 from ..errors import ConfigError, HsarError, UnsafePackageError
 from ..model import Archive
+from ..preservation.aip_layout import PREMIS
 from ..preservation.four_properties import CheckReport, build_report
 from ..sip.validate import Validation, validate_bag_dir
 from .formats import FileInfo, assess_formats
@@ -78,7 +79,7 @@ def _evidence(validation: Validation, payload: dict[str, FileInfo], archive: Arc
         "GD-2-1": {"items": len(archive.items) if archive else 0, "files": len(payload)},
         "GD-2-2": {"payload_oxum": f"{total}.{len(payload)}", "declared": bag.info("Payload-Oxum") if bag else []},
         "GD-3-2": {"formats": sorted({f.puid or "unknown" for f in payload.values()})},
-        "GD-4-3": {"recorded_as": "metadata/premis.xml", "agents": ["hsar", "FIDO", "pyHanko"]},
+        "GD-4-3": {"recorded_as": PREMIS, "agents": ["hsar", "FIDO", "pyHanko"]},
     }
 
 

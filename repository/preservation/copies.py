@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..codes import Issue, issue
 from ..errors import SigningError
+from ..messages import printable
 from .ocfl import OcflStore
 from .ocfl_inventory import INVENTORY, SIDECAR, sidecar_for
 from .ocfl_layout import OBJECT_DECLARATION
@@ -95,19 +96,6 @@ class CopyScan:
     def changed(self) -> bool:
         """Has the root inventory changed since this scan (an ingest or a replication meanwhile)?"""
         return self.present and read_small(self.object_root / INVENTORY) != self.meta.get(INVENTORY)
-
-
-def printable(path: str) -> str:
-    """``path`` as text that can be written anywhere: a name that is not UTF-8 on disk (decoded by Python with
-    surrogate escapes) shows its bytes as ``\\xff``; every other name is returned unchanged."""
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        try:
-            return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        except UnicodeEncodeError:
-            return path.encode("utf-8", "backslashreplace").decode("ascii")
 
 
 def found(code: str, path: str, **params: object) -> Issue:
@@ -281,7 +269,8 @@ class Evidence:
     def _check_lock(self, state: dict[str, str], vname: str, created: str) -> VersionLock:
         # imported here, not above: importing pyHanko takes about half a second, and the audit log's check,
         # report rendering and archive selection need this module without it
-        from .signing import SIGNATURE_FILE, SIGNATURE_MANIFEST, check_lock
+        from .aip_layout import SIGNATURE_FILE, SIGNATURE_MANIFEST
+        from .signing import check_lock
 
         if SIGNATURE_MANIFEST not in state or SIGNATURE_FILE not in state:
             return VersionLock(vname, "AUD010", "版本中没有签名文件 / the version has no signature files")

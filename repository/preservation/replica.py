@@ -50,8 +50,7 @@ def require_root(root: Path) -> None:
     """Refuse to write into a storage root that is no longer one (a disk unmounted or a directory moved
     while a run was under way): nothing may be created in its place."""
     if not is_storage_root(root):
-        raise PreservationError(f"存储根 {root} 已不可用（被移走或卸载？），未写入 / the storage root {root} is gone "
-                                "(moved or unmounted?); nothing was written", "REPLICA")
+        raise PreservationError(code="REPLICA", msgid="replica.root_gone", root=str(root))
 
 
 def replica_staging(root: Path) -> Path:
@@ -65,15 +64,12 @@ def _open_replica(label: str, root: Path, create: bool) -> Copy:
     try:
         declared = is_storage_root(root)
         if not declared and not create:
-            raise PreservationError(f"{root} 不是 OCFL 存储根（请运行 hsar replicate）/ is not an OCFL storage root "
-                                    "(run `hsar replicate`)", "REPLICA")
+            raise PreservationError(code="REPLICA", msgid="replica.not_a_root", root=str(root))
         if not declared and staging.exists():
             # this root held a replica before (its staging sibling stays on the parent file system): a disk
             # unmounted or a directory moved away must never be replaced by a fresh copy on another disk
-            raise PreservationError(f"{root} 曾是副本存储根，现在不是（磁盘未挂载或目录被移走？），不重建；如确要在此新建副本，"
-                                    f"请先删除 {staging} / {root} was a replica root and is not one now (disk "
-                                    f"unmounted or directory moved?): not recreated; to start a new replica "
-                                    f"there, remove {staging} first", "REPLICA")
+            raise PreservationError(code="REPLICA", msgid="replica.was_a_root", root=str(root),
+                                    staging=str(staging))
         if not root.parent.is_dir():
             raise PreservationError(f"the parent of {root} does not exist (is the disk mounted?)", "REPLICA")
         store = OcflStore.init(root)
@@ -119,8 +115,7 @@ def _copy_version(source_root: Path, built: Path, vname: str, inv: dict[str, Any
         directories.update(p for p in target.parents if vdir in p.parents or p == vdir)
         _size, digests = copy_and_hash(source_root / content_path, target, ["sha512"], fsync=True)
         if digests["sha512"] != digest:
-            raise PreservationError(f"源文件 {content_path} 与其摘要不符，请先审计 / source {content_path} does not "
-                                    "match its digest; audit first", "REPLICA-SOURCE")
+            raise PreservationError(code="REPLICA-SOURCE", msgid="replica.source_corrupt", path=str(content_path))
     for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):
         fsync_path(directory, directory=True)
 
@@ -132,12 +127,9 @@ def _target_versions(target: OcflStore, object_id: str, inv: dict[str, Any]) -> 
     held = load_inventory(target.object_root(object_id) / INVENTORY)
     if not is_prefix(held, inv):
         if is_prefix(inv, held):  # the replica holds more: the source has lost versions (hsar audit repairs it)
-            raise PreservationError(f"{object_id}：源副本落后于副本（源 {inv['head']}，副本 {held['head']}），"
-                                    f"源副本丢失了版本，请运行 hsar audit / the source is behind the replica "
-                                    f"({inv['head']} < {held['head']}): it lost versions; run `hsar audit`",
-                                    "REPLICA-DIVERGED")
-        raise PreservationError(f"{object_id}：副本的历史与源不同 / the replica's history differs from the source",
-                                "REPLICA-DIVERGED")
+            raise PreservationError(code="REPLICA-DIVERGED", msgid="replica.source_behind", object_id=object_id,
+                                    source_head=inv["head"], replica_head=held["head"])
+        raise PreservationError(code="REPLICA-DIVERGED", msgid="replica.diverged", object_id=object_id)
     return len(held["versions"])
 
 

@@ -47,10 +47,8 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from ..config import Config
 from ..errors import SigningError
+from .aip_layout import SIGNATURE_FILE, SIGNATURE_MANIFEST, SIGNATURE_PATHS
 
-SIGNATURE_MANIFEST = "signature/manifest-sha512.txt"
-SIGNATURE_FILE = "signature/manifest-sha512.txt.p7s"
-SIGNATURE_PATHS = frozenset({SIGNATURE_MANIFEST, SIGNATURE_FILE})
 DIGEST_ALGORITHM = "sha512"
 PKCS12_SUFFIXES = frozenset({".p12", ".pfx"})
 #: Either usage is enough for a signer certificate (institutions' certificates often carry only one).

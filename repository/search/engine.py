@@ -106,19 +106,15 @@ class SearchEngine(ABC):
 
 def _check(request: SearchRequest) -> list[str]:
     if request.page < 1 or not 1 <= request.per_page <= MAX_PER_PAGE:
-        raise SearchRequestError(f"页码须 ≥ 1，每页条数须为 1..{MAX_PER_PAGE} / "
-                                 f"page must be 1 or more and per_page 1..{MAX_PER_PAGE}")
+        raise SearchRequestError(msgid="search.bad_page", max=MAX_PER_PAGE)
     if request.page * request.per_page > MAX_WINDOW:
-        raise SearchRequestError(f"只提供前 {MAX_WINDOW} 条结果：请缩小检索范围 / "
-                                 f"results beyond the first {MAX_WINDOW} are not served: narrow the search")
+        raise SearchRequestError(msgid="search.beyond_window", max=MAX_WINDOW)
     if request.sort not in (None, "", "relevance", *SORTS):
-        raise SearchRequestError(f"未知的排序 {request.sort!r}；可用 relevance、{'、'.join(SORTS)} / "
-                                 f"unknown sort {request.sort!r}; use relevance, {', '.join(SORTS)}")
+        raise SearchRequestError(msgid="search.unknown_sort", sort=repr(request.sort), sorts=", ".join(SORTS))
     facets = [BY_NAME[f].name if f in BY_NAME else f for f in request.facets]
     unknown = [f for f in facets if f not in FACETS]
     if unknown:
-        raise SearchRequestError(f"未知的分面 {unknown[0]!r}；可用分面：{'、'.join(FACETS)} / "
-                                 f"unknown facet {unknown[0]!r}; facets are {', '.join(FACETS)}")
+        raise SearchRequestError(msgid="search.unknown_facet", facet=repr(unknown[0]), facets=", ".join(FACETS))
     return list(dict.fromkeys(facets))
 
 

@@ -14,10 +14,10 @@ from typing import Any
 from ..descriptive import parse
 from ..errors import SearchError
 from ..formats.pdfsig import is_pdf
+from ..preservation.aip_layout import DESCRIPTIVE
 from .documents import SearchDocument, archive_document
 from .engine import SearchEngine, reindex
 
-DESCRIPTIVE = "metadata/descriptive.xml"
 MAX_PDF_BYTES = 50 * 1024 * 1024
 MAX_PDF_PAGES = 200
 PDF_SECONDS = 10.0
@@ -90,9 +90,8 @@ def reindex_from_store(engine: SearchEngine, store: Any, *, batch: int = 500,  #
     failures: dict[str, str] = {}
     count = reindex(engine, documents_from_store(store, failures), batch=batch, progress=progress)
     if failures:
-        error = SearchError(f"{count} 件已建索引，{len(failures)} 件无法读取 / {count} archives indexed, "
-                            f"{len(failures)} could not be read: "
-                            + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items())))
+        error = SearchError(msgid="search.reindex_failures", count=count, failed=len(failures),
+                            details="; ".join(f"{k}: {v}" for k, v in sorted(failures.items())))
         error.failures = failures  # type: ignore[attr-defined]
         raise error
     return count

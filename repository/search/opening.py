@@ -13,11 +13,6 @@ from ..errors import SearchError
 from .engine import ENGINES, SearchEngine
 
 
-def _unknown_engine(kind: str) -> str:
-    return (f"未知的检索引擎 {kind!r}；可用 {'、'.join(ENGINES)} / "
-            f"unknown search engine {kind!r}; use one of {', '.join(ENGINES)}")
-
-
 def open_engine(kind: str, index_dir: str | Path, *, rebuild: bool = False) -> SearchEngine:
     """Open (creating if needed) the ``kind`` index in ``<index_dir>/<kind>``.
 
@@ -25,7 +20,7 @@ def open_engine(kind: str, index_dir: str | Path, *, rebuild: bool = False) -> S
     never stands in the way.
     """
     if kind not in ENGINES:
-        raise SearchError(_unknown_engine(kind))
+        raise SearchError(msgid="search.unknown_engine", kind=repr(kind), engines=", ".join(ENGINES))
     path = Path(index_dir) / kind
     if rebuild and (path.exists() or path.is_symlink()):
         if path.is_dir() and not path.is_symlink():
@@ -42,6 +37,5 @@ def open_engine(kind: str, index_dir: str | Path, *, rebuild: bool = False) -> S
     except SearchError:
         raise
     except Exception as exc:  # noqa: BLE001 - each engine fails in its own ways on a damaged index
-        raise SearchError(f"{path} 中的检索索引无法打开（{type(exc).__name__}: {exc}）：请运行 hsar reindex / the "
-                          f"search index in {path} cannot be opened ({type(exc).__name__}: {exc}): run "
-                          "hsar reindex") from None
+        raise SearchError(msgid="search.index_unopenable", path=str(path),
+                          detail=f"{type(exc).__name__}: {exc}") from None

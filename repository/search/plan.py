@@ -6,7 +6,7 @@ aliases, year ranges, division roll-up), so the two engines only translate :clas
 same answers. :func:`match_spec` gives what hit rendering needs: the words to highlight and the item-level
 conditions (class, sub-type, year) that pick an archive's matching items.
 
-Refused with :class:`~repository.errors.QuerySyntaxError` (messages "中文 / English"): a query that is not
+Refused with :class:`~repository.errors.QuerySyntaxError` (messages ``query.*`` of the catalogue): a query that is not
 blank but leaves nothing to search for once analysed (``😀``, ``，``, ``:``: it would otherwise match every
 archive), a filter value likewise, and a division scope (``--division``, ``division:``) that is not a
 well-formed GB/T 2260 code (six digits, or nine for a street; :func:`repository.divisions.well_formed`) or,
@@ -104,13 +104,9 @@ def division_code(value: str, divisions: Container[str] | None = None) -> str:
     ``divisions`` (the repository's division tree) is given, one of its codes. Full-width digits count."""
     code = unicodedata.normalize("NFKC", value).strip()
     if not well_formed(code):
-        raise QuerySyntaxError(
-            f"行政区划 {value!r} 不是 GB/T 2260 代码：应为 6 位（如 320102）或 9 位的街道代码（如 320102002） / "
-            f"division needs a GB/T 2260 code of 6 digits such as 320102, or 9 for a street such as 320102002, "
-            f"not {value!r}")
+        raise QuerySyntaxError(msgid="query.division_malformed", value=repr(value))
     if divisions is not None and code not in divisions:
-        raise QuerySyntaxError(f"行政区划 {code} 不在本库的区划树中（设置 repository.divisions） / "
-                               f"division {code} is not in this repository's division tree (repository.divisions)")
+        raise QuerySyntaxError(msgid="query.division_unknown", division=code)
     return code
 
 
@@ -142,14 +138,12 @@ def atom_node(atom: Atom, divisions: Container[str] | None = None) -> Node | Non
 def _field(name: str) -> QueryField:
     f = lookup(name)
     if f is None:
-        raise QuerySyntaxError(f"未知的筛选字段 {name!r} / unknown filter field {name!r}")
+        raise QuerySyntaxError(msgid="query.unknown_filter", name=repr(name))
     return f
 
 
 def _nothing_searchable(what: str) -> QuerySyntaxError:
-    return QuerySyntaxError(f"{what!r} 经分词后没有可检索的内容（只有标点、符号或表情）；要浏览全部档案请用空检索词 / "
-                            f"nothing searchable is left in {what!r} (only punctuation, symbols or emoji); "
-                            "an empty query lists every archive")
+    return QuerySyntaxError(msgid="query.nothing_searchable", what=repr(what))
 
 
 def _values(values: str | Sequence[str]) -> list[str]:

@@ -11,7 +11,7 @@ Syntax (words are ANDed; quotes and colons may be full-width)::
     租金补贴 OR 廉租住房          either side (OR binds the terms next to it)
     -退出  NOT 退出               leave out archives matching the term
 
-A malformed query raises :class:`~repository.errors.QuerySyntaxError` whose message ("中文 / English") says
+A malformed query raises :class:`~repository.errors.QuerySyntaxError` whose message (``query.*`` in the catalogue) says
 what is wrong and where: unbalanced quotes, an unknown field, a field without a value, a bad year or range, a
 dangling OR. A query that is not blank but leaves nothing to search for once analysed (only punctuation,
 symbols or emoji) is refused too, by :func:`repository.search.plan.build`.
@@ -26,7 +26,6 @@ from ..errors import QuerySyntaxError
 from .schema import QUERY_FIELDS, YEAR, QueryField, lookup
 
 YEAR_MIN, YEAR_MAX = 1900, 2100
-_OR_SIDES = "OR 两边都要有检索词 / OR needs a term on both sides"
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\uff02": '"', "\u300c": '"', "\u300d": '"'})
 
 
@@ -64,8 +63,7 @@ def _read_quoted(text: str, i: int) -> tuple[str, int]:
     """The text between the quote at ``i`` and its closing quote; index after it."""
     end = text.find('"', i + 1)
     if end < 0:
-        raise QuerySyntaxError(f"第 {i + 1} 个字符处的引号没有配对：请补上后引号 \" / "
-                               f"unbalanced quote at position {i + 1}: add the closing \"")
+        raise QuerySyntaxError(msgid="query.unbalanced_quote", position=i + 1)
     return text[i + 1:end], end + 1
 
 
@@ -91,15 +89,13 @@ def _atom(text: str, i: int, negated: bool) -> tuple[Atom | None, int]:
         return Atom(None, word, False, negated), j
     field = lookup(name)
     if field is None:
-        raise QuerySyntaxError(f"未知字段 {name!r}（要按文字检索请加引号）；可用字段：{_field_names()} / "
-                               f"unknown field {name!r}; known fields: {_field_names()}"
-                               " (put the words in quotes to search them as text)")
+        raise QuerySyntaxError(msgid="query.unknown_field", name=repr(name), fields=_field_names())
     phrase = False
     if not rest and j < len(text) and text[j] == '"':
         rest, j = _read_quoted(text, j)
         phrase = True
     if not rest.strip():
-        raise QuerySyntaxError(f"字段 {name!r} 后面缺少值，如 {name}:… / field {name!r} needs a value, e.g. {name}:…")
+        raise QuerySyntaxError(msgid="query.field_needs_value", name=repr(name), bare=name)
     if field.kind == YEAR:
         year_range(rest)  # validate early, with the message of year_range
     return Atom(field, rest, phrase, negated), j
@@ -127,7 +123,7 @@ def _lex(text: str) -> list[Atom | str]:
         if atom is not None:
             out.append(atom)
     if negate:
-        raise QuerySyntaxError("NOT 或 - 后面缺少检索词 / NOT or - needs a term after it")
+        raise QuerySyntaxError(msgid="query.not_without_term")
     return out
 
 
@@ -137,20 +133,19 @@ def _group(tokens: list[Atom | str]) -> tuple[tuple[Atom, ...], ...]:
     for t in tokens:
         if t == "OR":
             if not groups or pending_or:
-                raise QuerySyntaxError(_OR_SIDES)
+                raise QuerySyntaxError(msgid="query.or_sides")
             pending_or = True
             continue
         assert isinstance(t, Atom)
         if pending_or:
             if t.negated or groups[-1][-1].negated:
-                raise QuerySyntaxError("排除的检索词（- 或 NOT）不能用在 OR 中 / "
-                                       "a negated term (- or NOT) cannot be part of OR")
+                raise QuerySyntaxError(msgid="query.negated_in_or")
             groups[-1].append(t)
             pending_or = False
         else:
             groups.append([t])
     if pending_or:
-        raise QuerySyntaxError(_OR_SIDES)
+        raise QuerySyntaxError(msgid="query.or_sides")
     return tuple(tuple(g) for g in groups)
 
 
@@ -173,11 +168,7 @@ def year_range(value: str) -> tuple[int, int]:
         elif len(part) == 4 and part.isdigit() and YEAR_MIN <= int(part) <= YEAR_MAX:
             bounds.append(int(part))
         else:
-            raise QuerySyntaxError(f"年度 {value!r} 有误：应为 {YEAR_MIN}..{YEAR_MAX} 之间的年份如 2019，"
-                                   "或范围如 2019..2021、2019.. 或 ..2021 / "
-                                   f"bad year {value!r}: use a year {YEAR_MIN}..{YEAR_MAX} such as 2019, "
-                                   "or a range such as 2019..2021, 2019.. or ..2021")
+            raise QuerySyntaxError(msgid="query.bad_year", value=repr(value), min=YEAR_MIN, max=YEAR_MAX)
     if bounds[0] > bounds[1]:
-        raise QuerySyntaxError(f"年度范围 {value!r} 有误：{bounds[0]} 晚于 {bounds[1]} / "
-                               f"bad year range {value!r}: {bounds[0]} is after {bounds[1]}")
+        raise QuerySyntaxError(msgid="query.bad_year_range", value=repr(value), start=bounds[0], end=bounds[1])
     return bounds[0], bounds[1]

@@ -67,13 +67,11 @@ class TantivyEngine(SearchEngine):
         self.path.mkdir(parents=True, exist_ok=True)
         marker = self.path / MARKER
         if marker.exists() and json.loads(marker.read_text("utf-8")).get("schema") != SCHEMA_VERSION:
-            raise SearchError(f"{self.path} 中的检索索引由另一版本的 hsar 建立：请运行 hsar reindex / "
-                              f"the search index in {self.path} was built by another hsar version: run hsar reindex")
+            raise SearchError(msgid="search.index_other_version", path=str(self.path))
         try:
             index = tantivy.Index(self._schema, path=str(self.path), reuse=True)
         except ValueError as exc:
-            raise SearchError(f"无法打开 {self.path} 中的检索索引（{exc}）：请运行 hsar reindex / "
-                              f"cannot open the search index in {self.path}: {exc}; run hsar reindex") from None
+            raise SearchError(msgid="search.index_unopenable", path=str(self.path), detail=str(exc)) from None
         marker.write_text(json.dumps({"engine": self.kind, "schema": SCHEMA_VERSION}), "utf-8")
         return index
 
@@ -82,8 +80,7 @@ class TantivyEngine(SearchEngine):
             try:
                 self._writer = self._index.writer(heap_size=self.heap_bytes, num_threads=self.threads)
             except ValueError as exc:
-                raise SearchError(f"另一个进程正在写检索索引（{exc}） / "
-                                  f"the search index is being written by another process ({exc})") from None
+                raise SearchError(msgid="search.index_busy", detail=f" ({exc})") from None
         return self._writer
 
     def _doc(self, doc: SearchDocument) -> tantivy.Document:

@@ -58,13 +58,10 @@ class WhooshEngine(SearchEngine):
         marker = self.path / MARKER
         if index.exists_in(str(self.path)):
             if not marker.exists() or json.loads(marker.read_text("utf-8")).get("schema") != SCHEMA_VERSION:
-                raise SearchError(f"{self.path} 中的检索索引由另一版本的 hsar 建立：请运行 hsar reindex / "
-                                  f"the search index in {self.path} was built by another hsar version: "
-                                  "run hsar reindex")
+                raise SearchError(msgid="search.index_other_version", path=str(self.path))
             return index.open_dir(str(self.path))
         if any(p.name != MARKER for p in self.path.iterdir()):  # segments without a table of contents
-            raise SearchError(f"{self.path} 中的检索索引已损坏：请运行 hsar reindex / the search index in "
-                              f"{self.path} is damaged: run hsar reindex")
+            raise SearchError(msgid="search.index_damaged", path=str(self.path))
         ix = index.create_in(str(self.path), _schema())
         marker.write_text(json.dumps({"engine": self.kind, "schema": SCHEMA_VERSION}), "utf-8")
         return ix
@@ -74,8 +71,7 @@ class WhooshEngine(SearchEngine):
             try:
                 self._writer = self._index.writer(limitmb=self.limitmb)
             except LockError:
-                raise SearchError("另一个进程正在写检索索引 / "
-                                  "the search index is being written by another process") from None
+                raise SearchError(msgid="search.index_busy", detail="") from None
         return self._writer
 
     @staticmethod

@@ -37,12 +37,11 @@ from ..description.exports import Converted, ExportError, archive_from_csv, arch
 from ..description.validate import validate_descriptive
 from ..errors import IngestError
 from ..model import Archive
+from ..preservation.aip_layout import DESCRIPTIVE as DESCRIPTIVE_PATH
 
-DESCRIPTIVE_PATH = "metadata/descriptive.xml"
 
-
-def _refuse(code: str, message: str) -> IngestError:
-    return IngestError(message, code=code)
+def _refuse(code: str, msgid: str, **params: object) -> IngestError:
+    return IngestError(code=code, msgid=msgid, **params)
 
 
 def profile_identifier(package_type: str) -> str:
@@ -98,7 +97,7 @@ def write_sip(
     """
     out = Path(out)
     if out.exists() or out.is_symlink():
-        raise _refuse("BUILD-EXISTS", f"{out} already exists; choose a new output folder")
+        raise _refuse("BUILD-EXISTS", "build.exists", out=str(out))
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.{secrets.token_hex(4)}.building"
     staging.mkdir()  # not mkdtemp: the finished bag gets the caller's usual permissions, not 0700
@@ -130,7 +129,7 @@ def load_metadata(metadata: Path) -> Converted:
     try:
         raw = Path(metadata).read_bytes()
     except OSError as exc:
-        raise _refuse("BUILD-METADATA", f"cannot read {metadata}: {exc.strerror}") from None
+        raise _refuse("BUILD-METADATA", "build.metadata_unreadable", metadata=str(metadata), detail=exc.strerror) from None
     head = raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     try:
         if head == b"<":
@@ -140,7 +139,7 @@ def load_metadata(metadata: Path) -> Converted:
             return archive_from_json(text)
         return archive_from_csv(text)
     except ExportError as exc:
-        raise _refuse("BUILD-METADATA", f"{metadata}: {exc}") from None
+        raise _refuse("BUILD-METADATA", "build.metadata_invalid", metadata=str(metadata), detail=str(exc)) from None
 
 
 def _from_xml(raw: bytes) -> Converted:
@@ -166,14 +165,14 @@ def _source_of(documents: Path, bag_path: str, given: str) -> Path:
     bag, rel = PurePosixPath(bag_path), PurePosixPath(given)
     for path in (bag, rel):
         if path.is_absolute() or ".." in path.parts or not path.parts:
-            raise _refuse("BUILD-DOCUMENT", f"file path {str(path)!r} must be relative and not use '..'")
+            raise _refuse("BUILD-DOCUMENT", "build.path_not_relative", path=repr(str(path)))
     if bag.parts[0] != "data" or len(bag.parts) < 2:
-        raise _refuse("BUILD-DOCUMENT", f"file path {bag_path!r} must lie below data/")
+        raise _refuse("BUILD-DOCUMENT", "build.path_outside_data", path=repr(bag_path))
     candidates = (documents.joinpath(*rel.parts), documents.joinpath(*bag.parts), documents / bag.name)
     for candidate in candidates:
         if candidate.is_file() and not candidate.is_symlink():
             return candidate
-    raise _refuse("BUILD-DOCUMENT", f"document {candidates[0]} (for {bag_path}) does not exist")
+    raise _refuse("BUILD-DOCUMENT", "build.document_missing", document=str(candidates[0]), path=bag_path)
 
 
 def build_sip(
@@ -192,20 +191,19 @@ def build_sip(
     """
     out, documents = Path(out), Path(documents)
     if out.exists() or out.is_symlink():
-        raise _refuse("BUILD-EXISTS", f"{out} already exists; choose a new output folder")
+        raise _refuse("BUILD-EXISTS", "build.exists", out=str(out))
     if not documents.is_dir():
-        raise _refuse("BUILD-DOCUMENT", f"{documents} is not a folder")
+        raise _refuse("BUILD-DOCUMENT", "build.documents_not_folder", documents=str(documents))
     converted = load_metadata(metadata)
     archive = converted.archive
     try:
         xml = descriptive.to_xml(archive)
     except ValueError as exc:  # lxml refuses text XML cannot hold; the export reader names the field first
-        raise _refuse("BUILD-METADATA", f"{metadata}: 元数据无法写成 XML / the metadata cannot be written as "
-                      f"XML: {exc}") from None
+        raise _refuse("BUILD-METADATA", "build.not_xml", metadata=str(metadata), detail=str(exc)) from None
     errors = metadata_errors(xml)
     if errors:
-        raise _refuse("BUILD-METADATA", f"{metadata}: the metadata would not pass validation: "
-                      + "; ".join(errors[:5]))
+        raise _refuse("BUILD-METADATA", "build.would_not_validate", metadata=str(metadata),
+                      detail="; ".join(errors[:5]))
     payload: dict[str, Path | bytes] = {}
     for bag_path in archive.files():
         payload[bag_path] = _source_of(documents, bag_path, converted.sources.get(bag_path, bag_path))

@@ -25,8 +25,8 @@ from ..description.validate import validate_descriptive
 from ..divisions import DivisionTree, tree_for
 from ..errors import UnsafePackageError
 from ..model import Archive
+from ..preservation.aip_layout import DESCRIPTIVE as DESCRIPTIVE_PATH
 
-DESCRIPTIVE_PATH = "metadata/descriptive.xml"
 MAX_DESCRIPTIVE_BYTES = 64 * 1024 * 1024
 
 

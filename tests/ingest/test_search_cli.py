@@ -73,7 +73,7 @@ def test_malformed_query_is_a_clear_message(ingested_home: Path) -> None:
     code, out = search(ingested_home, "year:abc")
     assert code == 2 and "[QUERY]" in out
     code, out = search(ingested_home, "王", "--facet", "bogus")
-    assert code == 2 and "[SEARCH]" in out and "unknown facet 'bogus'" in out
+    assert code == 2 and "[SEARCH]" in out and "未知的分面 'bogus'" in out  # the default language: zh
 
 
 def test_supplement_items_become_findable_and_reindex_answers_the_same(demo, home_template, tmp_path) -> None:
@@ -119,7 +119,7 @@ def test_a_negated_word_needs_no_double_dash_and_options_stand_anywhere(ingested
     assert code == 0 and archive_id not in [h["archive_id"] for h in found["hits"]]
     assert found["total"] == _total(ingested_home, "住房", f"-{name}", "--division=320100")
     code, out = search(ingested_home, f"-{name} OR 王")  # parsed as a query now: the library says what is wrong
-    assert code == 2 and "[QUERY]" in out and "cannot be part of OR" in out
+    assert code == 2 and "[QUERY]" in out and "不能用在 OR 中" in out
 
 
 def test_an_unknown_option_is_refused_not_searched(ingested_home: Path) -> None:
@@ -136,7 +136,7 @@ def test_a_query_with_nothing_searchable_is_a_query_error(ingested_home: Path) -
     for query in ("😀", "，", "!!!，。、？", ":", "-😀"):
         code, out = search(ingested_home, query)
         assert code == 2 and "错误 error [QUERY]: " in out, (query, out)
-        assert "没有可检索的内容" in out and "nothing searchable is left" in out
+        assert "没有可检索的内容" in out and "nothing searchable is left" not in out  # zh only (--lang)
         assert "共" not in out
     code, out = search(ingested_home, "孙 😀")  # something is left: searched
     assert code == 0
@@ -152,17 +152,17 @@ def test_division_codes_must_be_well_formed_and_in_the_tree(ingested_home: Path)
     for scope in (("--division", "320200"), ("division:320200",)):
         code, out = search(ingested_home, *scope)
         assert code == 2 and "[QUERY]" in out
-        assert "320200 不在本库的区划树中" in out and "division 320200 is not in this repository's division tree" in out
+        assert "320200 不在本库的区划树中" in out and "division tree" not in out
     assert _total(ingested_home, "", "--division", "320100") == _total(ingested_home, "")
 
 
-def test_request_and_query_errors_are_chinese_first_under_the_default_language(ingested_home: Path) -> None:
+def test_request_and_query_errors_are_in_chinese_under_the_default_language(ingested_home: Path) -> None:
     for args, zh, en in ((('"unbalanced',), "引号没有配对", "unbalanced quote at position 1"),
                          (("colour:red",), "未知字段 'colour'", "unknown field 'colour'"),
                          (("year:abc",), "年度 'abc' 有误", "bad year 'abc'"),
                          (("王", "--facet", "bogus"), "未知的分面 'bogus'", "unknown facet 'bogus'")):
         code, out = search(ingested_home, *args)
-        assert code == 2 and zh in out and en in out and out.index(zh) < out.index(" / ") < out.index(en), out
+        assert code == 2 and zh in out and en not in out, out
 
 
 def test_text_output_labels_paper_references_in_the_interface_language(ingested_home: Path) -> None:

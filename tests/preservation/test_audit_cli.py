@@ -107,7 +107,9 @@ def test_the_scheduler_needs_a_home_and_something_to_run(home, tmp_path, toml_wr
     for args in (("scheduler", "--list"), ("scheduler",)):
         empty = hsar(home, *args)
         assert empty.exit_code == 2 and "[CONFIG]" in empty.output
-        assert "scheduler.audit 与 scheduler.replicate 均为空" in empty.output and "no job to run" in empty.output
+        assert "scheduler.audit 与 scheduler.replicate 均为空" in empty.output  # the error in --lang (zh)
+        assert "no job to run" not in empty.output
+    assert "both empty: there is no job to run" in hsar(home, "--lang", "en", "scheduler").output
 
 
 class FakeClock:
