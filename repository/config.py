@@ -166,7 +166,7 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
     if setting.choices and value not in setting.choices:
         raise ConfigError(f"{source}: {setting.key} 只能是 {'、'.join(setting.choices)} 之一 / "
                           f"must be one of {', '.join(setting.choices)}, not {value!r}")
-    if setting.type in (int, float):
+    if setting.type in (int, float) and isinstance(value, int | float):
         _check_bounds(setting, value, source)
     return value
 
