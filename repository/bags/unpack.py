@@ -117,10 +117,10 @@ class _GuardedTarInfo(tarfile.TarInfo):
     """TarInfo that caps in-memory extended headers and turns a bad header mid-archive into an error."""
 
     @classmethod
-    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> _GuardedTarInfo:
         try:
             return super().fromtarfile(tarfile_)
-        except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError) as exc:
+        except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError) as exc:  # type: ignore[attr-defined]
             if tarfile_.offset:
                 raise tarfile.ReadError(f"bad header at offset {tarfile_.offset}: {exc}") from None
             raise
@@ -130,7 +130,7 @@ class _GuardedTarInfo(tarfile.TarInfo):
                     tarfile.SOLARIS_XHDTYPE)
         if self.type in extended and self.size > MAX_EXTENDED_HEADER:
             raise tarfile.ReadError(f"extended header of {self.size} bytes")
-        return super()._proc_member(tarfile_)
+        return super()._proc_member(tarfile_)  # type: ignore[misc]  # private, not in typeshed
 
 
 def _open_tar(path: Path) -> tarfile.TarFile:
@@ -272,7 +272,7 @@ def _check_totals(result: Survey, limits: Limits) -> None:
 
 
 def _refuse(code: str, path: str, **params: object) -> UnsafePackageError:
-    found = issue(code, path, **params)
+    found = issue(code, path, severity=None, **params)
     return UnsafePackageError(found.message_in("en"), [found])
 
 
