@@ -18,8 +18,15 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import config
+
+if TYPE_CHECKING:  # imported lazily at run time, to keep start-up fast
+    from .catalog.store import Catalog
+    from .preservation.ocfl import OcflStore
+    from .preservation.signing import Signer
+    from .search.engine import SearchEngine
 
 SUBDIRS = ("staging", "rejected", "reports")
 
@@ -111,10 +118,10 @@ class Repository:
     def __init__(self, cfg: config.Config) -> None:
         self.cfg = cfg
         self.home = cfg.home
-        self._store = None
-        self._catalog = None
-        self._engine = None
-        self._signer = None
+        self._store: OcflStore | None = None
+        self._catalog: Catalog | None = None
+        self._engine: SearchEngine | None = None
+        self._signer: Signer | None = None
 
     @classmethod
     def open(cls, home: Path | str | None = None) -> Repository:
@@ -139,7 +146,7 @@ class Repository:
         return path
 
     @property
-    def store(self):  # noqa: ANN201 - OcflStore (imported lazily to keep start-up fast)
+    def store(self) -> OcflStore:
         if self._store is None:
             from .preservation.ocfl import OcflStore
 
@@ -147,7 +154,7 @@ class Repository:
         return self._store
 
     @property
-    def catalog(self):  # noqa: ANN201 - Catalog
+    def catalog(self) -> Catalog:
         if self._catalog is None:
             from .catalog.store import Catalog
 
@@ -169,7 +176,7 @@ class Repository:
         return target
 
     @property
-    def search(self):  # noqa: ANN201 - SearchEngine
+    def search(self) -> SearchEngine:
         if self._engine is None:
             from .search.opening import open_engine
 
@@ -177,7 +184,7 @@ class Repository:
         return self._engine
 
     @property
-    def signer(self):  # noqa: ANN201 - pyHanko Signer
+    def signer(self) -> Signer:
         if self._signer is None:
             from .preservation.signing import load_signer
 
