@@ -26,13 +26,17 @@ import time
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..codes import Issue, Severity, issue
 from ..errors import UnsafePackageError
 from ..fixity import FileDigest, LimitExceeded, hash_stream
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class Limits:
     max_members: int = 100_000
 
     @classmethod
-    def from_config(cls, cfg: Any) -> Limits:
+    def from_config(cls, cfg: Config | Mapping[str, Any]) -> Limits:  # settings values are TOML values
         """From a :class:`repository.config.Config` (or any mapping with the ``limits.*`` keys)."""
         return cls(int(cfg["limits.max_unpacked_bytes"]), int(cfg["limits.max_ratio"]),
                    int(cfg["limits.max_members"]))
