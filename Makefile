@@ -43,6 +43,7 @@ demo: venv
 test: venv system-deps
 	$(BIN)/ruff check repository tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 # Re-resolve every dependency (pyproject.toml and requirements/build.in) to the newest allowed release.

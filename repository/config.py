@@ -171,7 +171,7 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
     if setting.choices and value not in setting.choices:
         raise ConfigError(msgid="config.not_a_choice", source=source, key=setting.key, got=repr(value),
                           choices=", ".join(setting.choices))
-    if setting.type in (int, float):
+    if setting.type in (int, float) and isinstance(value, int | float):
         _check_bounds(setting, value, source)
     return value
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -59,6 +60,13 @@ def _child(el: etree._Element, name: str) -> etree._Element | None:
     return el.find(_NS + name)
 
 
+def _required(el: etree._Element, name: str) -> etree._Element:
+    child = el.find(_NS + name)
+    if child is None:
+        raise ValueError(f"<{name}> missing under <{etree.QName(el).localname}>")
+    return child
+
+
 def _text(el: etree._Element, name: str) -> str:
     child = el.find(_NS + name)
     if child is None:
@@ -71,7 +79,7 @@ def _opt_date(value: str | None) -> date | None:
 
 
 def _shelf(el: etree._Element) -> Shelf:
-    s = _child(el, "shelf")
+    s = _required(el, "shelf")
     return Shelf(s.get("store"), int(s.get("row")), int(s.get("cabinet")), int(s.get("cell")))
 
 
@@ -93,7 +101,7 @@ def _household(el: etree._Element) -> Household:
         Member(_text(m, "name"), _text(m, "residentId"), m.get("relation")) for m in members_el.iter(_NS + "member")
     )
     return Household(
-        head=_person(_child(el, "head")), members=members, address=_text(el, "address"),
+        head=_person(_required(el, "head")), members=members, address=_text(el, "address"),
         income_band=_text(el, "incomeBand"), housing_situation=_text(el, "housingSituation"),
         security_type=_text(el, "securityType"),
         statuses=tuple(StatusChange(Status((s.text or "").strip()), date.fromisoformat(s.get("since").strip()))
@@ -102,18 +110,18 @@ def _household(el: etree._Element) -> Household:
 
 
 def _unit(el: etree._Element) -> Unit:
-    values: dict[str, object] = {attr: _text(el, tag) for tag, attr in _UNIT_FIELDS}
+    values: dict[str, Any] = {attr: _text(el, tag) for tag, attr in _UNIT_FIELDS}  # str, and area a float
     values["area"] = float(values["area"])
     return Unit(**values)
 
 
 def _item(el: etree._Element) -> Item:
-    paper = _child(el, "paper")
+    paper = _required(el, "paper")
     return Item(
         number=int(el.get("number")), material_class=MaterialClass(el.get("class").strip()),
         subtype=el.get("subtype"), title=_text(el, "title"), date=date.fromisoformat(_text(el, "date")),
         pages=int(_text(el, "pages")),
-        files=tuple((f.text or "").strip() for f in _child(el, "files").iterfind(_NS + "file")),
+        files=tuple((f.text or "").strip() for f in _required(el, "files").iterfind(_NS + "file")),
         paper=PaperRef(
             catalogue=paper.get("catalogue"), volume=paper.get("volume"), item=int(paper.get("item")),
             page_start=int(paper.get("pageStart")), page_end=int(paper.get("pageEnd")), box=paper.get("box"),
@@ -129,18 +137,18 @@ def _relation(el: etree._Element) -> Relation:
 
 def from_element(root: etree._Element) -> Archive:
     """The :class:`Archive` an XSD-valid ``<archive>`` element describes."""
-    dates, household, unit = _child(root, "dates"), _child(root, "household"), _child(root, "unit")
+    dates, household, unit = _required(root, "dates"), _child(root, "household"), _child(root, "unit")
     supplement, relations, end = _child(root, "supplementOf"), _child(root, "relations"), _child(dates, "end")
     return Archive(
         identifier=_text(root, "identifier"), type=ArchiveType(_text(root, "type")),
         package_type=PackageType(_text(root, "packageType")), title=_text(root, "title"),
         division=_text(root, "division"), institution=_text(root, "institution"), fonds=_text(root, "fonds"),
         reference_code=_text(root, "referenceCode"), year=int(_text(root, "year")),
-        retention=Retention(_child(root, "retention").get("code").strip()), access=Access(_text(root, "access")),
+        retention=Retention(_required(root, "retention").get("code").strip()), access=Access(_text(root, "access")),
         start=date.fromisoformat(_text(dates, "start")),
         end=_opt_date(end.text if end is not None else None),
-        volume=_volume(_child(root, "volume")),
-        items=tuple(_item(i) for i in _child(root, "items").iterfind(_NS + "item")),
+        volume=_volume(_required(root, "volume")),
+        items=tuple(_item(i) for i in _required(root, "items").iterfind(_NS + "item")),
         household=_household(household) if household is not None else None,
         unit=_unit(unit) if unit is not None else None,
         relations=() if relations is None else tuple(_relation(r) for r in relations.iterfind(_NS + "relation")),

@@ -53,7 +53,7 @@ class UnsafePackageError(IngestError):
 
     def __init__(self, message: str = "", issues: list | None = None, *, msgid: str | None = None,
                  **params: object) -> None:
-        super().__init__(message, msgid=msgid, **params)
+        super().__init__(message, None, msgid=msgid, **params)
         self.issues = list(issues or [])
 
 

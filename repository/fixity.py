@@ -33,7 +33,7 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from .errors import HsarError
 from .hashcore import CHUNK_SIZE, FileDigest, LimitExceeded, attempt, feed, hash_path, new_hashers
@@ -76,7 +76,7 @@ def check_algorithms(algorithms: Iterable[str]) -> tuple[str, ...]:
 
 
 def hash_stream(
-    stream: BinaryIO,
+    stream: IO[bytes],
     algorithms: Sequence[str],
     *,
     sink: BinaryIO | None = None,

@@ -26,7 +26,7 @@ TYPE_CHECKING = False  # not typing's: a worker process does not import typing (
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
-    from typing import Any, BinaryIO, TypeVar
+    from typing import IO, Any, BinaryIO, TypeVar
 
     P = TypeVar("P", str, Path)
 
@@ -99,7 +99,7 @@ def feed(readinto: Callable[[bytearray], int], hashers: Hashers, *, sink: Binary
     return size
 
 
-def open_regular(path: str | os.PathLike[str], follow_symlinks: bool = False) -> tuple[int, os.stat_result]:
+def open_regular(path: str | bytes | os.PathLike[str], follow_symlinks: bool = False) -> tuple[int, os.stat_result]:
     """Open ``path`` read-only: ``(descriptor, fstat)``; OSError for a link, FIFO, device or folder.
 
     ``O_NOFOLLOW | O_NONBLOCK``, checked with ``fstat``: a symbolic link or a FIFO planted in a package is
@@ -121,7 +121,7 @@ def open_regular(path: str | os.PathLike[str], follow_symlinks: bool = False) ->
     return fd, info
 
 
-def hash_path(path: str | os.PathLike[str], algorithms: Sequence[str], *, follow_symlinks: bool = False
+def hash_path(path: str | bytes | os.PathLike[str], algorithms: Sequence[str], *, follow_symlinks: bool = False
               ) -> FileDigest:
     """``(size, {algorithm: hex digest})`` of one regular file (see :func:`open_regular`), read to its end."""
     fd, _info = open_regular(path, follow_symlinks)
@@ -150,13 +150,13 @@ def attempt(path: P, algorithms: Sequence[str], hasher: Callable[[P, Sequence[st
 # could not be read, "E<errno>", the error message and the file name as the error gave it.
 
 
-def write_frame(out: BinaryIO, fields: list[bytes]) -> None:
+def write_frame(out: IO[bytes], fields: list[bytes]) -> None:
     payload = b"\0".join(fields)
     out.write(len(payload).to_bytes(4, "big") + payload)
     out.flush()
 
 
-def read_frame(source: BinaryIO) -> list[bytes] | None:
+def read_frame(source: IO[bytes]) -> list[bytes] | None:
     """The fields of the next frame; None at the end of the input (or a cut frame: the writer died)."""
     head = source.read(4)
     if len(head) < 4:

@@ -18,9 +18,16 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import config
 from .state.db import upgrade_state
+
+if TYPE_CHECKING:  # imported lazily at run time, to keep start-up fast
+    from .catalog.store import Catalog
+    from .preservation.ocfl import OcflStore
+    from .preservation.signing import Signer
+    from .search.engine import SearchEngine
 
 SUBDIRS = ("staging", "rejected", "reports")
 
@@ -113,10 +120,10 @@ class Repository:
     def __init__(self, cfg: config.Config) -> None:
         self.cfg = cfg
         self.home = cfg.home
-        self._store = None
-        self._catalog = None
-        self._engine = None
-        self._signer = None
+        self._store: OcflStore | None = None
+        self._catalog: Catalog | None = None
+        self._engine: SearchEngine | None = None
+        self._signer: Signer | None = None
 
     @classmethod
     def open(cls, home: Path | str | None = None) -> Repository:
@@ -141,7 +148,7 @@ class Repository:
         return path
 
     @property
-    def store(self):  # noqa: ANN201 - OcflStore (imported lazily to keep start-up fast)
+    def store(self) -> OcflStore:
         if self._store is None:
             from .preservation.ocfl import OcflStore
 
@@ -149,7 +156,7 @@ class Repository:
         return self._store
 
     @property
-    def catalog(self):  # noqa: ANN201 - Catalog
+    def catalog(self) -> Catalog:
         if self._catalog is None:
             from .catalog.store import Catalog
 
@@ -171,7 +178,7 @@ class Repository:
         return target
 
     @property
-    def search(self):  # noqa: ANN201 - SearchEngine
+    def search(self) -> SearchEngine:
         if self._engine is None:
             from .search.opening import open_engine
 
@@ -179,7 +186,7 @@ class Repository:
         return self._engine
 
     @property
-    def signer(self):  # noqa: ANN201 - pyHanko Signer
+    def signer(self) -> Signer:
         if self._signer is None:
             from .preservation.signing import load_signer
 

@@ -113,7 +113,7 @@ def record_use(state: State, principal: Principal, action: str, archive_id: str,
                           "prev_hash": head.hash if head else GENESIS}
                 fields["hash"] = entry_hash(fields)
                 conn.execute(insert(t.access_register).values(**fields))
-                return RegisterEntry(**fields)
+                return RegisterEntry(**fields)  # type: ignore[arg-type]  # the row just written, field by field
         except IntegrityError:  # another writer took this seq first (PostgreSQL): read the new head and retry
             continue
     raise AccountError(msgid="accounts.register_busy", code="ACC-BUSY")

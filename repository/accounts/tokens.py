@@ -60,9 +60,11 @@ def create_token(state: State, username: str, name: str = "default") -> tuple[To
         raise AccountError(msgid="accounts.unknown_user", code="ACC-UNKNOWN", username=username)
     plaintext = PREFIX + secrets.token_urlsafe(32)
     with state.transaction(write=True) as conn:
-        new_id = conn.execute(insert(t.tokens).values(
+        key = conn.execute(insert(t.tokens).values(
             token_hash=token_hash(plaintext), user_id=user.id, name=name.strip(),
-            created=datetime.now(UTC))).inserted_primary_key[0]
+            created=datetime.now(UTC))).inserted_primary_key
+        assert key is not None  # a single-row insert
+        new_id = key[0]
         row = conn.execute(select(*_COLUMNS).join(t.users).where(t.tokens.c.id == new_id)).one()
     return _token(row), plaintext
 

@@ -108,7 +108,9 @@ def add_user(state: State, username: str, role: str, division: str, *, display_n
             conn.execute(insert(t.users).values(
                 username=username, display_name=display_name or username, password_hash=hashed, role=role.value,
                 division=division, active=True, lang=lang, created=now, updated=now))
-            return _user(_row(conn, username))
+            row = _row(conn, username)
+            assert row is not None  # inserted in this transaction
+            return _user(row)
     except IntegrityError:
         raise AccountError(msgid="accounts.exists", code="ACC-EXISTS", username=username) from None
 
@@ -130,7 +132,9 @@ def _change(state: State, username: str, **values: object) -> User:
                             .values(updated=datetime.now(UTC), **values))
         if done.rowcount == 0:
             raise AccountError(msgid="accounts.unknown_user", code="ACC-UNKNOWN", username=username)
-        return _user(_row(conn, username))
+        row = _row(conn, username)
+        assert row is not None  # updated in this transaction
+        return _user(row)
 
 
 def disable_user(state: State, username: str) -> User:

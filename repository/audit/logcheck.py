@@ -6,15 +6,18 @@ every start): nothing here verifies a signature.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import HsarError
 from ..preservation.auditlog import AuditLog, LogHead, LogVerification
 from .report import report_anchors
 from .select import open_catalog
 
+if TYPE_CHECKING:
+    from ..home import Repository
 
-def verify_log(repo: Any) -> LogVerification:  # noqa: ANN401
+
+def verify_log(repo: Repository) -> LogVerification:
     """Check the audit log's chain, its recorded head, and every entry named by a report or catalogue row."""
     from ..catalog.audits import log_anchors
 

@@ -7,14 +7,17 @@ results in the parent, in selection order (:mod:`.shards`).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import HsarError
 from ..preservation.auditlog import event_record
 from .result import ArchiveResult
 
+if TYPE_CHECKING:
+    from .run import _Run
 
-def record_results(run: Any, results: list[ArchiveResult]) -> list[ArchiveResult]:  # noqa: ANN401
+
+def record_results(run: _Run, results: list[ArchiveResult]) -> list[ArchiveResult]:
     """Append the events to the audit log and the results to the catalogue, several archives in one write
     and one transaction (a failing catalogue is a note); each result gets its log anchor."""
     from ..catalog.audits import AuditRecord, record_audits

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..codes import Issue, Severity
 from ..preservation.auditlog import LogHead
@@ -22,6 +22,9 @@ from ..preservation.copies import Finding
 from ..preservation.four_properties import CheckReport, build_report
 from ..preservation.premis import PremisEvent, hsar_agent, pyhanko_agent
 from .repair import Repair
+
+if TYPE_CHECKING:
+    from .alerts import AlertOutcome
 
 RESULTS = ("intact", "repaired", "failed")
 FIXITY_CODES = frozenset(f"AUD{n:03d}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 15, 17))
@@ -157,7 +160,7 @@ class AuditRun:
     skipped: int = 0  # selected but not started (budget or stop)
     log_head: LogHead | None = None
     reports: tuple[str, ...] = ()
-    alerts: tuple[Any, ...] = ()  # repository.audit.alerts.AlertOutcome
+    alerts: tuple[AlertOutcome, ...] = ()
     repository: str = ""  # repository.name, in reports and alerts (one mailbox may serve several homes)
 
     def counts(self) -> dict[str, int]:

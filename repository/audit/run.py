@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from ..codes import issue
 from ..errors import HsarError, PreservationError, UsageError
@@ -79,6 +79,12 @@ from .select import (
 )
 from .shards import audit_in_shards, use_shards
 
+if TYPE_CHECKING:
+    from ..catalog.store import Catalog
+    from ..formats.policy import FormatPolicy
+    from ..home import Repository
+    from ..preservation.copies import Candidate
+
 # ``signing`` (pyHanko, about half a second to import) is loaded with this module although only
 # preservation.copies calls it: shard workers fork from this process and share it instead of each importing it,
 # and the first lock check of a run does not wait for the import.
@@ -93,7 +99,7 @@ __all__ = ["ArchiveResult", "AuditRun", "DueCandidate", "DueSelection", "Progres
 
 @dataclass
 class _Run:
-    repo: Any
+    repo: Repository
     copies: dict[str, Copy]
     now: datetime
     run_id: str
@@ -105,14 +111,14 @@ class _Run:
     processes: int = 1  # audit.processes: worker processes for a large selection (see .shards)
     hash_processes: bool = False  # audit.hashing = "processes": hash in worker processes (repository.hashprocs)
     record: bool = True  # False in a shard worker: the parent records every result
-    _policy: Any = False  # False: not loaded yet (loading imports the identification stack: do it lazily)
+    _policy: FormatPolicy | None | Literal[False] = False  # False: not loaded yet (loading imports the identification stack: do it lazily)
     notes: list[str] = field(default_factory=list)
     skipped: int = 0
     heads: dict[str, int] | None = None  # newest version the catalogue saw, per archive (see known_heads)
     clock_start: float = field(default_factory=lambda: time.monotonic())
 
     @property
-    def catalog(self) -> Any:  # noqa: ANN401 - repository.catalog.store.Catalog or None
+    def catalog(self) -> Catalog | None:
         """The catalogue once it is open (waits for the opening thread); None when it is unavailable."""
         return self.opener.result() if self.opener is not None else None
 
@@ -121,7 +127,7 @@ class _Run:
         return AuditLog(self.repo.home / "audit")
 
     @property
-    def policy(self) -> Any:  # noqa: ANN401 - repository.formats.policy.FormatPolicy or None
+    def policy(self) -> FormatPolicy | None:
         if self._policy is False:
             self._policy = _open_policy(self.repo, self.notes)
         return self._policy
@@ -163,9 +169,9 @@ class _Work:
 # ------------------------------------------------------------------------------------- one archive
 
 
-def _format_findings(run: _Run, ref: Any, evidence: Evidence) -> list[Finding]:  # noqa: ANN401
+def _format_findings(run: _Run, ref: Candidate | None, evidence: Evidence) -> list[Finding]:
     """AUD016 for payload files whose recorded PUID the format policy now refuses (BC-3-2)."""
-    digest = state_of(ref.inventory, ref.inventory["head"]).get(PREMIS_PATH) if ref is not None else None
+    digest = state_of(ref.inventory, ref.inventory["head"]).get(PREMIS_PATH) if ref is not None and ref.inventory is not None else None
     data = evidence.read_verified(digest) if digest else None
     if data is None or run.policy is None:
         return []
@@ -190,11 +196,11 @@ def _changed_since_scan(work: _Work) -> bool:
     return any(scan.changed() for scan in work.scans.values())
 
 
-def _lost_versions(run: _Run, work: _Work, ref: Any) -> list[Finding]:  # noqa: ANN401
+def _lost_versions(run: _Run, work: _Work, ref: Candidate | None) -> list[Finding]:
     """AUD025 when the best verified inventory of every copy has fewer versions than the catalogue has seen:
     a deleted version, or an older signed inventory put back (a rollback), which signatures alone cannot
     reveal. A copy changed since its scan gets AUD018 instead (ingest commits storage before the catalogue)."""
-    if ref is None:
+    if ref is None or ref.inventory is None:  # a reference is verified: it has an inventory
         return []
     want = run.known_heads().get(archive_key(work.object_id), 0)
     if want <= len(ref.inventory["versions"]):
@@ -204,7 +210,7 @@ def _lost_versions(run: _Run, work: _Work, ref: Any) -> list[Finding]:  # noqa: 
     return [Finding(issue("AUD025", INVENTORY, want=f"v{want}", have=ref.inventory["head"]), "*")]
 
 
-def _judge(run: _Run, work: _Work) -> tuple[list[Finding], list[Repair], Any]:
+def _judge(run: _Run, work: _Work) -> tuple[list[Finding], list[Repair], Candidate | None]:
     evidence = Evidence(work.scans, work.hashes, run.repo.trust_roots)
     cands = candidates(work.object_id, evidence)
     ref = choose_reference(cands, evidence)
@@ -227,15 +233,15 @@ def _judge(run: _Run, work: _Work) -> tuple[list[Finding], list[Repair], Any]:
 
 def _finish(run: _Run, work: _Work) -> ArchiveResult:
     findings, repairs, ref = _judge(run, work)
-    head = ref.inventory["head"] if ref is not None else None
-    versions = list(ref.inventory["versions"]) if ref is not None else []
+    head = ref.inventory["head"] if ref is not None and ref.inventory is not None else None
+    versions = list(ref.inventory["versions"]) if ref is not None and ref.inventory is not None else []
     labels = tuple(work.scans)
     files = sum(1 for v in work.hashes.values() if isinstance(v, str))
     signature_ok = ref is not None if any(s.present for s in work.scans.values()) else None
     finished = run.at()
     events = archive_events(findings, repairs, files=files, size=work.sizes, copies=labels,
                             signature_ok=signature_ok, versions=versions, when=finished)
-    evidence = {"BC-1-1": {"files": files, "bytes": work.sizes, "algorithm": "sha512"},
+    evidence: dict[str, dict[str, Any]] = {"BC-1-1": {"files": files, "bytes": work.sizes, "algorithm": "sha512"},
                 "BC-1-2": {"versions": versions, "verified": bool(signature_ok)},
                 "BC-3-2": {"policy": getattr(run._policy or None, "source", None)}, "BC-4-1": {"copies": list(labels)}}
     subject = {"object_id": work.object_id, "archive_id": archive_key(work.object_id), "version": head}
@@ -309,7 +315,8 @@ def _pipeline(run: _Run, ids: list[str], progress: Progress | None,
                 take_rest()  # selected too, though not reached: they count as skipped
                 run.skipped = len(ids) - number
                 return
-            scans = {label: scan_copy(label, c.store.object_root(oid)) for label, c in run.copies.items()}
+            scans = {label: scan_copy(label, c.store.object_root(oid)) for label, c in run.copies.items()
+                     if c.store is not None}  # all of them: audit() keeps the copies that have a store
             work = works[oid] = _Work(oid, scans, started=run.at())
             paths = [(scan.object_root / rel, label, rel, size) for label, scan in scans.items()
                      for rel, size in scan.content_files()]
@@ -342,7 +349,7 @@ def _pipeline(run: _Run, ids: list[str], progress: Progress | None,
     return judge.finish()
 
 
-_LOCKS: list[Any] = []  # the open lock files of runs in this process
+_LOCKS: list[TextIO] = []  # the open lock files of runs in this process
 
 
 def _drop_inherited_locks() -> None:
@@ -373,7 +380,7 @@ def _exclusive(home: Path) -> Iterator[None]:
                 _LOCKS.remove(handle)
 
 
-def _open_policy(repo: Any, notes: list[str]) -> Any:  # noqa: ANN401
+def _open_policy(repo: Repository, notes: list[str]) -> FormatPolicy | None:
     try:
         from ..formats.policy import FormatPolicy
 
@@ -383,7 +390,7 @@ def _open_policy(repo: Any, notes: list[str]) -> Any:  # noqa: ANN401
         return None
 
 
-def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress | None = None,  # noqa: ANN401
+def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Progress | None = None,
           stop: threading.Event | None = None) -> AuditRun:
     """Check (and repair, unless ``selection.repair`` is False) the selected archives of ``repo``."""
     if now.tzinfo is None:
@@ -424,7 +431,7 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
                     repository=repo.cfg["repository.name"])
 
 
-def run_audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress | None = None,  # noqa: ANN401
+def run_audit(repo: Repository, selection: Selection, *, now: datetime, progress: Progress | None = None,
               stop: threading.Event | None = None, alert: bool = True, report: bool = True) -> AuditRun:
     """:func:`audit`, then alerts when anything is not intact, then the JSON and HTML reports of the run."""
     from .alerts import send_alerts

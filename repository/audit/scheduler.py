@@ -30,10 +30,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..cron import CronSchedule
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..preservation.replica import ReplicationResult
+    from .result import AuditRun
 
 MAX_SLEEP = 60.0
 
@@ -60,7 +66,7 @@ class Job:
 
     name: str
     schedule: CronSchedule
-    run: Callable[[datetime, threading.Event], Any]
+    run: Callable[[datetime, threading.Event], object]
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ class JobRun:
     scheduled: datetime
     started: datetime
     finished: datetime
-    result: Any = None
+    result: Any = None  # what the job returned: an AuditRun, a ReplicationResult, ... (read by name)
     error: str | None = None
 
     @property
@@ -134,16 +140,16 @@ class Scheduler:
                 signal.signal(signum, handler)
         return runs
 
-    def _install(self) -> dict[int, Any]:
+    def _install(self) -> dict[int, Callable[[int, FrameType | None], Any] | int | None]:
         if threading.current_thread() is not threading.main_thread():
             return {}
-        previous = {}
+        previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, lambda s, _frame: self.stop(s))
         return previous
 
 
-def standard_jobs(home: Any) -> list[Job]:  # noqa: ANN401 - a home path
+def standard_jobs(home: Path | str | None) -> list[Job]:
     """The jobs ``hsar scheduler`` runs: ``audit --due`` on ``scheduler.audit``, replication on
     ``scheduler.replicate`` (an empty setting disables a job). Each run opens the home afresh.
 
@@ -155,13 +161,13 @@ def standard_jobs(home: Any) -> list[Job]:  # noqa: ANN401 - a home path
     with Repository.open(home) as repo:  # checks that the home is one
         cfg = repo.cfg
 
-    def audit_job(scheduled: datetime, stop: threading.Event) -> Any:  # noqa: ANN401
+    def audit_job(scheduled: datetime, stop: threading.Event) -> AuditRun:
         from .run import Selection, run_audit
 
         with Repository.open(home) as repo:
             return run_audit(repo, Selection("due"), now=scheduled, stop=stop)
 
-    def replicate_job(scheduled: datetime, stop: threading.Event) -> Any:  # noqa: ANN401
+    def replicate_job(scheduled: datetime, stop: threading.Event) -> ReplicationResult:
         from ..preservation.replica import replicate
 
         with Repository.open(home) as repo:

@@ -25,13 +25,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..codes import Issue, issue
 from ..errors import HsarError, UsageError
 from ..preservation.copies import Copy, printable, read_small
 from ..preservation.ids import archive_key, object_id
 from ..preservation.ocfl_inventory import INVENTORY
+
+if TYPE_CHECKING:
+    from ..catalog.store import Catalog
+    from ..config import Config
+    from ..home import Repository
 
 _CONTENT = re.compile(r"v[1-9][0-9]*/content/")
 MODES = ("due", "all", "archive", "sample")
@@ -110,7 +115,7 @@ def _stored_id(object_root: Path) -> str | None:
     return None
 
 
-def object_ids(copies: Iterable[Copy], catalog: Any, problems: list[Issue] | None = None  # noqa: ANN401
+def object_ids(copies: Iterable[Copy], catalog: Catalog | None, problems: list[Issue] | None = None
                ) -> list[str]:
     """Every object id held by any copy (read from any readable inventory) or known to the catalogue; with
     ``problems``, AUD028 for what the storage hierarchy must not hold, and for objects not where the storage
@@ -156,7 +161,7 @@ def _stored_size(copies: dict[str, Copy], object_id: str) -> int:
     return 0
 
 
-def _due(ids: list[str], copies: dict[str, Copy], catalog: Any, cfg: Any, now: datetime  # noqa: ANN401
+def _due(ids: list[str], copies: dict[str, Copy], catalog: Catalog | None, cfg: Config, now: datetime
          ) -> tuple[list[str], list[Issue]]:
     from ..catalog.audits import last_checked
     from ..cron import CronSchedule
@@ -177,7 +182,7 @@ def _due(ids: list[str], copies: dict[str, Copy], catalog: Any, cfg: Any, now: d
     return list(chosen.object_ids), issues
 
 
-def select(selection: Selection, copies: dict[str, Copy], catalog: Any, cfg: Any, now: datetime  # noqa: ANN401
+def select(selection: Selection, copies: dict[str, Copy], catalog: Catalog | None, cfg: Config, now: datetime
            ) -> tuple[list[str], list[Issue]]:
     """The object ids to check, in order, and run-level issues (AUD023, AUD027; AUD028 when the whole store is
     in view: ``all`` and ``due``)."""
@@ -200,7 +205,7 @@ def select(selection: Selection, copies: dict[str, Copy], catalog: Any, cfg: Any
     return due, hierarchy + issues
 
 
-def open_catalog(repo: Any, failures: list[str]) -> Any:  # noqa: ANN401
+def open_catalog(repo: Repository, failures: list[str]) -> Catalog | None:
     """The repository's catalogue, or None with the reason in ``failures`` when it cannot be opened (results
     then go to the audit log only, and the run reports AUD029)."""
     try:
@@ -210,7 +215,7 @@ def open_catalog(repo: Any, failures: list[str]) -> Any:  # noqa: ANN401
         return None
 
 
-def catalogued_only(catalog: Any, held: list[str]) -> list[str]:  # noqa: ANN401
+def catalogued_only(catalog: Catalog | None, held: list[str]) -> list[str]:
     """Archives the catalogue knows that no copy holds (each is then reported missing), sorted."""
     known = set(held)
     return [oid for oid in object_ids((), catalog) if oid not in known]
@@ -220,11 +225,11 @@ class CatalogOpener(threading.Thread):
     """Opens the catalogue (importing SQLAlchemy takes a quarter of a second) while the store is listed and
     the first files are hashed; :meth:`result` waits for it and re-raises what it could not handle."""
 
-    def __init__(self, repo: Any) -> None:  # noqa: ANN401
+    def __init__(self, repo: Repository) -> None:
         super().__init__(name="hsar-audit-catalog", daemon=True)
         self.repo = repo
         self.failures: list[str] = []  # why the catalogue could not be opened
-        self._value: Any = None
+        self._value: Catalog | None = None
         self._error: BaseException | None = None
         self.start()
 
@@ -234,7 +239,7 @@ class CatalogOpener(threading.Thread):
         except BaseException as exc:  # noqa: BLE001 - handed to the thread that asks for the catalogue
             self._error = exc
 
-    def result(self) -> Any:  # noqa: ANN401
+    def result(self) -> Catalog | None:
         self.join()
         if self._error is not None:
             raise self._error

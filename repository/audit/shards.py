@@ -17,7 +17,11 @@ import multiprocessing as mp
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .result import ArchiveResult
+    from .run import _Run
 
 SHARD_MIN = 64  # archives selected before workers pay for themselves (a fork and a pickled result each)
 SHARD_SIZE = 16  # archives per task
@@ -25,19 +29,19 @@ _FORK = "fork" in mp.get_all_start_methods()
 
 #: The parent's run while it is sharded; forked workers find it here (it holds copies, settings and the
 #: run's time, none of which pickles well).
-_RUN: Any = None
+_RUN: _Run | None = None
 #: The audit's per-archive pipeline (``repository.audit.run``), handed in by the run so that imports run one way.
-_PIPELINE: Callable[..., list[Any]] | None = None
+_PIPELINE: Callable[..., list[ArchiveResult]] | None = None
 
 
 def use_shards(processes: int, selected: int) -> bool:
     return _FORK and processes > 1 and selected >= SHARD_MIN
 
 
-def _audit_shard(ids: list[str]) -> tuple[list[Any], list[str]]:
+def _audit_shard(ids: list[str]) -> tuple[list[ArchiveResult], list[str]]:
     """In a worker: audit ``ids`` like the in-process run, recording nothing; the results and notes."""
     run, pipeline = _RUN, _PIPELINE
-    assert pipeline is not None
+    assert run is not None and pipeline is not None
     run.record, run.opener, run.stop, run.budget_seconds = False, None, None, 0.0
     run.hash_processes = False  # the shards are the parallelism: a pair of hash processes per shard costs more
     notes_before = len(run.notes)
@@ -45,16 +49,16 @@ def _audit_shard(ids: list[str]) -> tuple[list[Any], list[str]]:
     return results, run.notes[notes_before:]
 
 
-def audit_in_shards(run: Any, ids: list[str], progress: Callable[..., None] | None,  # noqa: ANN401
-                    record: Callable[[Any, list[Any]], list[Any]],
-                    pipeline: Callable[..., list[Any]]) -> list[Any]:
+def audit_in_shards(run: _Run, ids: list[str], progress: Callable[..., None] | None,
+                    record: Callable[[_Run, list[ArchiveResult]], list[ArchiveResult]],
+                    pipeline: Callable[..., list[ArchiveResult]]) -> list[ArchiveResult]:
     """Audit ``ids`` in ``run.processes`` forked workers; ``record`` each shard's results here (one log write
     and one catalogue transaction per shard), in selection order."""
     global _RUN, _PIPELINE
     shards = [ids[i:i + SHARD_SIZE] for i in range(0, len(ids), SHARD_SIZE)]
-    results: list[Any] = []
+    results: list[ArchiveResult] = []
     hashed = submitted = 0
-    pending: deque[Future[tuple[list[Any], list[str]]]] = deque()
+    pending: deque[Future[tuple[list[ArchiveResult], list[str]]]] = deque()
     _RUN, _PIPELINE = run, pipeline
     pool = ProcessPoolExecutor(max_workers=run.processes, mp_context=mp.get_context("fork"))
     try:

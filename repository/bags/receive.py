@@ -24,11 +24,12 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 from ..codes import Issue, issue
 from ..errors import IngestError, UnsafePackageError
@@ -39,7 +40,7 @@ from .unpack import Limits
 
 BAG_FOLDER = "bag"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_COMPRESSED = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
+_COMPRESSED: dict[bytes, Callable[..., IO[Any]]] = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
 _OTHER_FORMATS = {b"7z\xbc\xaf\x27\x1c": "7z", b"Rar!\x1a\x07": "RAR", b"\x28\xb5\x2f\xfd": "zstd",
                   b"\x1f\x9d": "compress (.Z)", b"PK\x07\x08": "split zip", b"%PDF": "PDF"}
 
@@ -54,7 +55,7 @@ class Received:
 
 
 def _refuse(code: str, path: str, **params: object) -> UnsafePackageError:
-    found = issue(code, path, **params)
+    found = issue(code, path, severity=None, **params)
     return UnsafePackageError(found.message_in("en"), [found])
 
 

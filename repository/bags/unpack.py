@@ -26,13 +26,17 @@ import time
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..codes import Issue, Severity, issue
 from ..errors import UnsafePackageError
 from ..fixity import FileDigest, LimitExceeded, hash_stream
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class Limits:
     max_members: int = 100_000
 
     @classmethod
-    def from_config(cls, cfg: Any) -> Limits:
+    def from_config(cls, cfg: Config | Mapping[str, Any]) -> Limits:  # settings values are TOML values
         """From a :class:`repository.config.Config` (or any mapping with the ``limits.*`` keys)."""
         return cls(int(cfg["limits.max_unpacked_bytes"]), int(cfg["limits.max_ratio"]),
                    int(cfg["limits.max_members"]))
@@ -117,10 +121,10 @@ class _GuardedTarInfo(tarfile.TarInfo):
     """TarInfo that caps in-memory extended headers and turns a bad header mid-archive into an error."""
 
     @classmethod
-    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> _GuardedTarInfo:
         try:
             return super().fromtarfile(tarfile_)
-        except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError) as exc:
+        except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError) as exc:  # type: ignore[attr-defined]
             if tarfile_.offset:
                 raise tarfile.ReadError(f"bad header at offset {tarfile_.offset}: {exc}") from None
             raise
@@ -130,7 +134,7 @@ class _GuardedTarInfo(tarfile.TarInfo):
                     tarfile.SOLARIS_XHDTYPE)
         if self.type in extended and self.size > MAX_EXTENDED_HEADER:
             raise tarfile.ReadError(f"extended header of {self.size} bytes")
-        return super()._proc_member(tarfile_)
+        return super()._proc_member(tarfile_)  # type: ignore[misc]  # private, not in typeshed
 
 
 def _open_tar(path: Path) -> tarfile.TarFile:
@@ -272,7 +276,7 @@ def _check_totals(result: Survey, limits: Limits) -> None:
 
 
 def _refuse(code: str, path: str, **params: object) -> UnsafePackageError:
-    found = issue(code, path, **params)
+    found = issue(code, path, severity=None, **params)
     return UnsafePackageError(found.message_in("en"), [found])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, func, or_, select
 
 from ..model import CLASSES_BY_TYPE, Archive, MaterialClass, PaperRef, Shelf, Volume
 from . import tables as t
@@ -118,7 +118,7 @@ def _relations(conn: Connection, archive_id: str) -> tuple[RelationView, ...]:
     return tuple(views)
 
 
-def _division_filter(prefixes: Iterable[str] | None) -> Any:  # noqa: ANN401 - SQL expression
+def _division_filter(prefixes: Iterable[str] | None) -> ColumnElement[bool] | None:
     if prefixes is None:
         return None
     prefixes = list(prefixes)
@@ -153,7 +153,7 @@ def archive_ids(conn: Connection) -> list[str]:
     return list(conn.scalars(select(t.archives.c.id).order_by(t.archives.c.id)))
 
 
-def _counts(conn: Connection, column: Any, scope: Any) -> dict[str, int]:  # noqa: ANN401
+def _counts(conn: Connection, column: ColumnElement[Any], scope: ColumnElement[bool] | None) -> dict[str, int]:
     query = select(column, func.count()).group_by(column).order_by(column)
     if scope is not None:
         query = query.where(scope)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lxml import etree
 
@@ -33,6 +34,8 @@ from ..preservation.premis import parse_premis
 from .records import EventRecord, FileRecord, VersionRecord, version_seq
 from .store import Catalog
 
+if TYPE_CHECKING:
+    from ..preservation.ocfl_inventory import VersionInfo
 PAYLOAD_PREFIX = "data/"
 SIP_NAME_KEYS = ("sip", "sip_name", "package", "name")
 
@@ -45,14 +48,14 @@ class _Store(Protocol):
 
     def iter_object_ids(self) -> Iterator[str]: ...
 
-    def versions(self, object_id: str) -> list[Any]: ...
+    def versions(self, object_id: str) -> list[VersionInfo]: ...
 
-    def content_path(self, object_id: str, logical_path: str, version: str | None = None) -> Any: ...  # noqa: ANN401
+    def content_path(self, object_id: str, logical_path: str, version: str | None = None) -> Path: ...
 
 
 def summarize_checks(report: dict[str, Any]) -> dict[str, Any]:
     """The part of a ``checks.json`` report the catalogue keeps: overall and per-property results, counts."""
-    summary = {k: report[k] for k in ("standard", "stage", "created", "result", "groups") if k in report}
+    summary: dict[str, Any] = {k: report[k] for k in ("standard", "stage", "created", "result", "groups") if k in report}
     counts: dict[str, int] = {}
     for item in report.get("items", []):
         counts[item.get("result", "?")] = counts.get(item.get("result", "?"), 0) + 1
@@ -69,7 +72,7 @@ def sip_name_of(report: dict[str, Any]) -> str:
     return ""
 
 
-def _version_name(info: Any) -> str:  # noqa: ANN401 - VersionInfo
+def _version_name(info: VersionInfo) -> str:
     return getattr(info, "name", None) or f"v{info.number}"
 
 
@@ -112,7 +115,7 @@ class _ObjectReader:
             )
             known_events.update(e.identifier for e in events)
 
-    def _files(self, info: Any, vname: str, archive: Archive, objects: list,  # noqa: ANN401
+    def _files(self, info: VersionInfo, vname: str, archive: Archive, objects: list,
                added: dict[str, tuple[str, str]]) -> list[FileRecord]:
         by_path = {o.identifier: o for o in objects}
         item_of = {f: item.number for item in archive.items for f in item.files}
@@ -144,7 +147,7 @@ def _parse_checks(data: bytes | None, where: str) -> dict[str, Any]:
     return report if isinstance(report, dict) else {}
 
 
-def _user(info: Any) -> str | None:  # noqa: ANN401 - VersionInfo
+def _user(info: VersionInfo) -> str | None:
     user = getattr(info, "user", None)
     if isinstance(user, tuple | list):
         return user[0] or None

@@ -43,7 +43,7 @@ def from_plain(cls: type[T], data: Any) -> T:  # noqa: ANN401 - any JSON value
     return _decode(cls, data)
 
 
-def _decode(tp: Any, data: Any) -> Any:  # noqa: ANN401
+def _decode(tp: Any, data: Any) -> Any:  # noqa: ANN401 - a type annotation, any JSON value
     if data is None:
         return None
     origin = typing.get_origin(tp)
@@ -57,7 +57,7 @@ def _decode(tp: Any, data: Any) -> Any:  # noqa: ANN401
         return [_decode(typing.get_args(tp)[0], v) for v in data]
     if origin is dict:
         return dict(data)
-    if dataclasses.is_dataclass(tp):
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         hints = _hints(tp)
         return tp(**{f.name: _decode(hints[f.name], data[f.name])
                      for f in dataclasses.fields(tp) if f.name in data})

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select
 from sqlalchemy.engine import make_url
@@ -27,6 +27,9 @@ from . import tables as t
 from . import write as writer
 from .records import VersionRecord
 from .views import ArchiveSummary, ArchiveView, CatalogStats
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 BUSY_TIMEOUT_MS = 30_000
 _WRITE = "hsar_write"
@@ -50,7 +53,7 @@ def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:  # noqa: ANN401
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:  # noqa: ANN401 - DB-API objects (untyped)
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _on_begin)
         cursor = dbapi_connection.cursor()
         if not memory:
@@ -216,7 +219,7 @@ class Catalog:
             return read.stats(conn, division_prefixes)
 
 
-def open_catalog(config: Any) -> Catalog:  # noqa: ANN401 - repository.config.Config
+def open_catalog(config: Config) -> Catalog:
     """The catalogue of a repository home (``Config.catalog_url``), tables created if missing."""
     catalog = Catalog(config.catalog_url)
     catalog.create()

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from ..errors import CatalogError
-from ..model import Archive
+from ..model import Archive, Shelf
 from . import tables as t
 from .records import VersionRecord, utc, version_seq
 from .serial import to_plain
@@ -58,7 +58,7 @@ def _check_same(conn: Connection, version_id: int, rec: VersionRecord) -> None:
                            "rebuild the catalogue from the store")
 
 
-def _shelf(prefix: str, shelf: Any) -> dict[str, Any]:  # noqa: ANN401 - model.Shelf
+def _shelf(prefix: str, shelf: Shelf) -> dict[str, Any]:
     return {f"{prefix}store": shelf.store, f"{prefix}row": shelf.row,
             f"{prefix}cabinet": shelf.cabinet, f"{prefix}cell": shelf.cell}
 

@@ -13,7 +13,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,10 +23,18 @@ from ..errors import UsageError
 from .base import Context, cli, emit_json, pass_ctx
 from .sip import render_issue
 
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
+    from ..audit.result import AuditRun
+    from ..audit.run import Selection
+    from ..audit.scheduler import JobRun
+    from ..home import Repository
+
 _RESULT = {"intact": ("完好", "intact"), "repaired": ("已修复", "repaired"), "failed": ("失败", "failed")}
 
 
-def _repo(c: Context):  # noqa: ANN202 - Repository
+def _repo(c: Context) -> Repository:
     from ..home import Repository
 
     return Repository.open(c.home)
@@ -32,6 +42,8 @@ def _repo(c: Context):  # noqa: ANN202 - Repository
 
 class _Progress:
     """A progress bar on stderr (archives done, megabytes hashed), made when the run knows its length."""
+
+    bar: ProgressBar[int] | None
 
     def __init__(self, c: Context, show: bool) -> None:
         self.c, self.show, self.bar = c, show, None
@@ -51,7 +63,7 @@ class _Progress:
 
 
 def _selection(c: Context, modes: dict[str, bool], archives: tuple[str, ...], sample: int | None,
-               repair: bool) -> Any:  # noqa: ANN401
+               repair: bool) -> Selection:
     """The one selection asked for (``--due`` when none is); any two of them are refused alike."""
     from ..audit.run import Selection
 
@@ -64,7 +76,7 @@ def _selection(c: Context, modes: dict[str, bool], archives: tuple[str, ...], sa
     return Selection(chosen[0] if chosen else "due", tuple(archives), sample or 0, repair=repair)
 
 
-def _render_run(c: Context, run: Any) -> None:  # noqa: ANN401 - AuditRun
+def _render_run(c: Context, run: AuditRun) -> None:
     for archive in run.archives:
         if archive.result == "intact" and not archive.findings:
             continue
@@ -110,6 +122,8 @@ def audit_cmd(ctx: click.Context, due: bool, check_all: bool, archives: tuple[st
     checked is intact, 1 otherwise.
     """
     c = ctx.find_object(Context)
+    if c is None:  # as pass_ctx: the `hsar` group makes it before any command runs
+        raise RuntimeError("hsar audit needs the hsar group's Context")
     if ctx.invoked_subcommand is not None:
         given = [name for name, value in (("--due", due), ("--all", check_all), ("--archive", archives),
                                           ("--sample", sample is not None), ("--no-repair", no_repair),
@@ -148,7 +162,7 @@ def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
     """SIGTERM (systemd stopping a unit, ``timeout``) ends the run like the scheduler's stop: after the
     archives being checked, with their results recorded and the report written; a second SIGTERM interrupts
     at once (exit 130), as Ctrl-C does."""
-    def handler(_signum: int, _frame: Any) -> None:  # noqa: ANN401
+    def handler(_signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
@@ -190,7 +204,7 @@ def log_cmd(c: Context, verify: bool, tail: int, as_json: bool) -> None:
         _print_tail(repo.home / "audit" / "log.jsonl", tail, as_json)
 
 
-def _print_tail(path: Any, count: int, as_json: bool) -> None:  # noqa: ANN401
+def _print_tail(path: Path, count: int, as_json: bool) -> None:
     import json
     from collections import deque
 
@@ -258,7 +272,7 @@ def scheduler_cmd(c: Context, list_only: bool) -> None:
 
     jobs = standard_jobs(c.home)  # ConfigError (exit 2): not a home, a bad schedule, or nothing scheduled
 
-    def report(run: Any) -> None:  # noqa: ANN401 - scheduler.JobRun
+    def report(run: JobRun) -> None:
         stopped = run.ok and getattr(run.result, "skipped", 0) > 0 and scheduler.stop_event.is_set()
         click.echo(f"{run.finished:%Y-%m-%d %H:%M} " + _job_line(c, run, stopped))
         sys.stdout.flush()
@@ -278,7 +292,7 @@ def scheduler_cmd(c: Context, list_only: bool) -> None:
     click.echo(c.t("定时任务已停止", "scheduler stopped"))
 
 
-def _job_line(c: Context, run: Any, stopped: bool) -> str:  # noqa: ANN401 - scheduler.JobRun
+def _job_line(c: Context, run: JobRun, stopped: bool) -> str:
     """One line per job run; an audit's says what it checked (of what it selected), what it left, where the
     report is, and whether the scheduler stopped it early."""
     if not run.ok:

@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .base import Context, cli, emit_json, pass_ctx
 from .sip import render_issue
 
+if TYPE_CHECKING:
+    from ..home import Repository
+    from ..ingest.pipeline import IngestOutcome
+
 _STATUS = {"ingested": ("已入库", "ingested"), "duplicate": ("重复，未变更", "duplicate, nothing changed"),
            "rejected": ("已拒收", "rejected")}
 
 
-def _repo(c: Context, *, recover: bool = False):  # noqa: ANN202 - Repository
+def _repo(c: Context, *, recover: bool = False) -> Repository:
     """The home's handles; with ``recover``, first clear what a killed ingest left (unless one is running)."""
     from ..home import Repository
 
@@ -57,7 +62,7 @@ def ingest_cmd(c: Context, paths: tuple[Path, ...], as_json: bool, workers: int)
         show_bar = not as_json and sys.stderr.isatty()
         with click.progressbar(length=len(sips), label=c.t("入库", "ingest"), file=sys.stderr,
                                hidden=not show_bar) as bar:
-            def progress(outcome) -> None:  # noqa: ANN001
+            def progress(outcome: IngestOutcome) -> None:
                 bar.update(1)
                 if as_json:  # one line per SIP, so a consumer can read the stream as it comes
                     click.echo(json.dumps(outcome.to_dict(c.lang), ensure_ascii=False, default=str))
@@ -102,7 +107,7 @@ def _expand(paths: tuple[Path, ...]) -> tuple[list[Path], list[Path]]:
     return sips, skipped
 
 
-def _render_outcome(c: Context, outcome) -> None:  # noqa: ANN001 - IngestOutcome
+def _render_outcome(c: Context, outcome: IngestOutcome) -> None:
     label = _STATUS[outcome.status][0 if c.lang == "zh" else 1]
     where = f" → {outcome.archive_id} {outcome.version}" if outcome.version else ""
     click.echo(f"{'✘' if outcome.status == 'rejected' else '✔'} {Path(outcome.sip).name}: {label}{where}")

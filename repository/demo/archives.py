@@ -13,6 +13,7 @@ import dataclasses
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from ..divisions import DivisionTree, default_tree
 from ..model import (
@@ -110,7 +111,9 @@ def pick_street(rng: random.Random, tree: DivisionTree) -> tuple[str, str, str]:
     districts = [d for d in tree.children(CITY) if tree.children(d)]
     district = rng.choice(districts)
     street = rng.choice(tree.children(district))
-    return street, tree.get(district).name, tree.get(street).name
+    district_of, street_of = tree.get(district), tree.get(street)
+    assert district_of is not None and street_of is not None  # codes taken from the tree
+    return street, district_of.name, street_of.name
 
 
 # ----- units (房源档案) -----
@@ -153,7 +156,7 @@ def unit_model(u: UnitFacts) -> Unit:
 
 
 def archive_for(identifier: str, kind: ArchiveType, title: str, division: str, institution: str, volume: Volume,
-             start: date, items: tuple[Item, ...], **rest: object) -> Archive:
+             start: date, items: tuple[Item, ...], **rest: Any) -> Archive:  # noqa: ANN401 - more Archive fields
     category = "ZF" if kind is ArchiveType.HOUSEHOLD else "FY"
     serial = volume.number.rsplit("-", 1)[-1]
     package = PackageType.HOUSEHOLD_SIP if kind is ArchiveType.HOUSEHOLD else PackageType.UNIT_SIP

@@ -21,6 +21,7 @@ import json
 import random
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from ..divisions import default_tree
 from ..errors import IngestError
@@ -51,12 +52,12 @@ LAST_REVIEW_YEAR = 2024  # the demo's "now": no annual review after this year
 # ----- supplements (补充材料): annual reviews, rent-subsidy notices, an exit -----
 
 def _supplement(original: Planned, version: int, first: int, specs: list, c: Counters, reason: str,
-                rng: random.Random, **changes: object) -> Planned:
+                rng: random.Random, **changes: Any) -> Planned:  # noqa: ANN401 - Archive fields
     """A supplement SIP: a separately filed volume recording the original volume, items numbered on."""
     a = original.archive
     volume = volume_for(c, a.volume.catalogue, min(s[3] for s in specs).year, original=a.volume.number)
     items, payload = render_items(specs, volume, first)
-    fields: dict[str, object] = {"relations": ()} | changes
+    fields: dict[str, Any] = {"relations": ()} | changes
     archive = dataclasses.replace(a, package_type=PackageType.SUPPLEMENT_SIP, volume=volume, items=items,
                                   supplement_of=SupplementOf(a.identifier, a.volume.number, reason), **fields)
     return Planned("supplement", archive, payload, max(i.date for i in items) + days(rng, 3, 20), version)
@@ -90,7 +91,7 @@ def _household_supplements(h: HouseholdPlan, c: Counters, seed: int, exits: bool
         decision = last + days(rng, 150, 300)
         specs = [(MaterialClass.DYNAMIC, "退出", "终止住房保障决定书", decision,
                   HOUSEHOLD_FORMS["退出"](f, decision, rng))]
-        relations = ()
+        relations: tuple[Relation, ...] = ()
         if f.unit is not None:
             relations = (Relation("occupies", f.unit.identifier, h.start, decision + days(rng, 10, 30)),)
         found.append(_supplement(h.planned, len(found) + 2, number, specs, c, "家庭购买住房，终止保障", rng,
@@ -124,7 +125,7 @@ def plan_demo(*, households: int, units: int, seed: int) -> list[Planned]:
     unit_plans = {}
     for u, division in unit_facts:
         tenant = tenants.get(u.identifier)
-        unit_plans[u.identifier] = plan_unit(u, division, c, (tenant.facts, tenant.start) if tenant else None, seed)
+        unit_plans[u.identifier] = plan_unit(u, division, c, (tenant.facts, tenant.start) if tenant and tenant.start else None, seed)
     for h in people:
         h.planned = plan_household(h, c, seed)
     provided = [h for h in people if h.start is not None]

@@ -97,7 +97,7 @@ def citizen(rng: random.Random, *, sex: str, birth_year: int, surname: str | Non
             local: float = 0.8) -> Citizen:
     """One person born in ``birth_year``; ``local`` is the chance of a Nanjing region code."""
     birth = _birth(rng, birth_year)
-    regions = NANJING_REGIONS if rng.random() < local else OTHER_REGIONS
+    regions: tuple[str, ...] = NANJING_REGIONS if rng.random() < local else OTHER_REGIONS
     if birth.year >= 2013:  # 白下区 and 下关区 were merged away in February 2013
         regions = tuple(r for r in regions if r not in MERGED_2013)
     region = rng.choice(regions)

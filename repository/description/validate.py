@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -147,7 +147,7 @@ def _xpath_literal(value: str) -> str:
     return f'"{value}"'
 
 
-def _any_of(expr: str, values: object) -> str:
+def _any_of(expr: str, values: Iterable[object]) -> str:
     return " or ".join(f"{expr} = {_xpath_literal(str(v))}" for v in values)
 
 

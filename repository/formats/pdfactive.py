@@ -17,7 +17,10 @@ malformed PDF: what could not be walked is simply not reported.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pyHanko is imported when a PDF is checked, not with this module
+    from pyhanko.pdf_utils.reader import PdfFileReader
 
 MAX_OBJECTS = 200_000
 _SKIP = frozenset({"/Parent", "/P", "/Resources", "/Contents", "/Thumb", "/Metadata", "/StructTreeRoot",
@@ -45,13 +48,13 @@ def _kinds_of(obj: dict) -> set[str]:
     return found
 
 
-def active_content(reader: Any) -> tuple[str, ...]:  # noqa: ANN401 - pyhanko.pdf_utils.reader.PdfFileReader
+def active_content(reader: PdfFileReader) -> tuple[str, ...]:
     """The kinds of active content reachable from the document catalogue and trailer, sorted."""
     from pyhanko.pdf_utils.generic import IndirectObject
 
     found: set[str] = set()
     seen: set[tuple[int, int]] = set()
-    stack: list[Any] = []
+    stack: list[Any] = []  # PDF objects of any kind
     try:
         stack += [reader.root, reader.trailer]
     except Exception:  # noqa: BLE001 - a reader that cannot give its catalogue: nothing to report

@@ -20,9 +20,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:  # pyHanko is imported when a PDF is checked, not with this module
+    from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+    from pyhanko.sign.validation.status import DocumentTimestampStatus, PdfSignatureStatus
+    from pyhanko_certvalidator import ValidationContext
 
 _MARKERS = (b"/ByteRange", b"/DocTimeStamp")
 _CHUNK = 1 << 20
@@ -95,7 +100,7 @@ def load_trust_roots(paths: list[Path]) -> list:
         raise ConfigError(f"cannot read trust roots {[str(p) for p in paths]}: {exc}") from None
 
 
-def _common_name(cert: Any) -> str | None:
+def _common_name(cert: Any) -> str | None:  # an asn1crypto certificate (untyped)
     try:
         return cert.subject.native.get("common_name")
     except (AttributeError, ValueError, KeyError):
@@ -106,7 +111,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def _from_status(field: str, kind: str, status: Any) -> EmbeddedSignature:
+def _from_status(field: str, kind: str, status: PdfSignatureStatus | DocumentTimestampStatus) -> EmbeddedSignature:
     """Our record of a pyHanko ``PdfSignatureStatus`` or ``DocumentTimestampStatus``."""
     timestamp = getattr(status, "timestamp_validity", None)
     moment = getattr(status, "timestamp", None) or (timestamp.timestamp if timestamp is not None else None)
@@ -119,11 +124,12 @@ def _from_status(field: str, kind: str, status: Any) -> EmbeddedSignature:
                              bool(bottom) if bottom is not None else intact and valid and trusted, kind)
 
 
-def _validate_one(embedded: Any, context: Callable[[], Any]) -> EmbeddedSignature:
+def _validate_one(embedded: EmbeddedPdfSignature, context: Callable[[], ValidationContext]) -> EmbeddedSignature:
     """Validate one embedded signature; anything pyHanko cannot evaluate becomes an 'unverifiable' status."""
     from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
     from pyhanko.sign.validation.settings import KeyUsageConstraints
 
+    status: PdfSignatureStatus | DocumentTimestampStatus
     field = str(embedded.field_name or "")
     kind = "timestamp" if str(embedded.sig_object_type) == "/DocTimeStamp" else "signature"
     try:
@@ -138,7 +144,7 @@ def _validate_one(embedded: Any, context: Callable[[], Any]) -> EmbeddedSignatur
     return _from_status(field, kind, status)
 
 
-def _signer_of(embedded: Any) -> str | None:
+def _signer_of(embedded: EmbeddedPdfSignature) -> str | None:
     try:
         return _common_name(embedded.signer_cert)
     except Exception:  # the signer name is optional in this report

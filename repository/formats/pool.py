@@ -21,11 +21,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 _DEPTH = 2  # items in flight per worker: the next one waits in the pipe, hiding the round trip
 _ORPHAN_CHECK = 1.0  # seconds an idle worker waits before it looks whether its parent still lives
-_CONTEXT = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+_CONTEXT = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
 
 
 def workers_allowed() -> bool:
@@ -60,7 +61,7 @@ def _serve(func: Callable[[Any], Any], conn: Connection) -> None:
 
 @dataclass
 class _Worker:
-    process: Any
+    process: BaseProcess
     conn: Connection
 
     @classmethod

@@ -90,7 +90,7 @@ def _text(element: ET.Element, tag: str) -> str:
 def _signature(fmt: int, sig: ET.Element) -> _Signature:
     patterns, checks = [], []
     for pat in sig.findall("pattern"):
-        position, regex = pat.findtext("position"), pat.find("regex").text.encode("utf8")
+        position, regex = pat.findtext("position") or "", (pat.findtext("regex") or "").encode("utf8")
         patterns.append(_Pattern(position, regex))
         if position in ("BOF", "VAR", "IFB"):
             checks += [(c, False) for c in pattern_checks(regex, anchored_start=position == "BOF")]
@@ -199,7 +199,7 @@ class SignatureTable:
         return {ext: tuple(v) for ext, v in table.items()}
 
     @staticmethod
-    def _container(engine: Fido, tree: ET.ElementTree, kind: str) -> dict[str, list[tuple[str, re.Pattern]]]:
+    def _container(engine: Fido, tree: ET.ElementTree[ET.Element], kind: str) -> dict[str, list[tuple[str, re.Pattern]]]:
         """``{path inside the container: [(puid, compiled regex), ...]}`` in FIDO's order."""
         table: dict[str, list[tuple[str, re.Pattern]]] = {}
         for path, by_puid in engine.extract_signatures(tree, signature_type=kind).items():

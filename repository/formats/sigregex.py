@@ -84,8 +84,10 @@ def sre_atoms(regex: bytes) -> list[Atom] | None:
 def literal_runs(atoms: list[Atom], backward: bool) -> list[tuple[bytes, int, int | None]]:
     """``[(literal, lo, hi)]``: each literal run with its window (from the start, or from the end)."""
     runs: list[tuple[bytes, int, int | None]] = []
+    hi: int | None
     lo, hi = 0, 0
-    run, rlo, rhi = b"", 0, 0
+    run, rlo = b"", 0
+    rhi: int | None = 0
     for kind, chunk, wlo, whi in (reversed(atoms) if backward else atoms):
         if kind == "lit":
             if not run:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..codes import Issue
 from ..config import Config
@@ -28,6 +28,10 @@ from ..descriptive import parse
 from ..errors import HsarError
 from ..preservation.ids import object_id
 from ..preservation.ocfl import SourceFile
+
+if TYPE_CHECKING:
+    from ..preservation.signing import Signer
+    from ..search.documents import SearchDocument
 from .aip import DESCRIPTIVE, build_version
 from .prepare import Prepared, discard, prepare, sip_fault
 
@@ -42,14 +46,14 @@ class Ahead:
     examined: frozenset[str] = frozenset()  # payload paths whose text was looked for
     created: datetime | None = None  # when v1 was built
     v1: dict[str, SourceFile] | None = None  # the whole v1 state, signed: only if the archive was not held
-    document: Any = None  # SearchDocument of that v1
+    document: SearchDocument | None = None  # the search document of that v1
     fault: Issue | None = None  # ING007: building the v1 failed for a reason of this SIP's own (it is rejected)
 
 
-_SIGNERS: dict[tuple[int, str], object] = {}
+_SIGNERS: dict[tuple[int, str], Signer] = {}
 
 
-def _signer(cfg: Config) -> object:
+def _signer(cfg: Config) -> Signer:
     """One signer per process and home (a forked worker loads its own)."""
     from ..preservation.signing import load_signer
 
@@ -150,7 +154,7 @@ def warm_up(cfg: Config) -> None:
     _warm_analyser()
 
 
-def prepared_sips(jobs: list[tuple[str, Config, str]], workers: int) -> Iterator[tuple[Prepared, Ahead]]:
+def prepared_sips(jobs: list[tuple[str, Config, str]], workers: int) -> Generator[tuple[Prepared, Ahead]]:
     """Prepared SIPs in the order given; with workers, at most ``AHEAD_PER_WORKER`` each ahead of the
     consumer, so staging never holds more than a few received copies however long the batch."""
     if not jobs:
@@ -168,9 +172,9 @@ def prepared_sips(jobs: list[tuple[str, Config, str]], workers: int) -> Iterator
     try:
         while pending:
             ready = pending.popleft().result()
-            job = next(queue, None)
-            if job is not None:
-                pending.append(pool.submit(_prepare_job, job))
+            following = next(queue, None)
+            if following is not None:
+                pending.append(pool.submit(_prepare_job, following))
             yield ready
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

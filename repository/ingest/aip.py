@@ -34,7 +34,7 @@ from ..preservation.premis import (
     render_premis,
     standard_agents,
 )
-from ..preservation.signing import SIGNATURE_FILE, SIGNATURE_MANIFEST, lock_version
+from ..preservation.signing import SIGNATURE_FILE, SIGNATURE_MANIFEST, Signer, lock_version
 from .formats import FileInfo
 from .prepare import Prepared
 
@@ -122,7 +122,7 @@ def build_version(
     version: str,
     now: datetime,
     institution: str,
-    signer: object,
+    signer: Signer,
 ) -> dict[str, SourceFile]:
     """Every file of the new version's state, written under ``prepared.workdir``, ready for ``add_version``."""
     assert prepared.bag_dir is not None and prepared.checks is not None

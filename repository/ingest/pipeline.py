@@ -167,7 +167,7 @@ def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> Non
     texts = {**stored_texts(store, oid, {p: d for p, d in rest.items() if p not in known}),
              **{p: t for p, t in known.items() if t}, **ahead.texts}
     archive = parse(store.content_path(oid, INDEXED_DESCRIPTION).read_bytes())
-    repo.search.replace(archive_document(archive, version=head, texts={p: texts[p] for p in sorted(texts)}))
+    repo.search.replace(archive_document(archive, version=head or "", texts={p: texts[p] for p in sorted(texts)}))  # state() raised if absent
 
 
 #: Index text by SHA-512 of the file, for the files workers examined in this process's ingests (None: no

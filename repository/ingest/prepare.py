@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ..bags.receive import Limits, receive
 from ..codes import Issue, Report, issue
@@ -154,7 +155,7 @@ def _prepare(sip: Path, cfg: Config, workdir: Path, name: str, now: datetime) ->
         issues += format_issues
     report = Report(tuple(issues))
     archive = validation.archive
-    subject = {"sip": name, "archive_id": archive.identifier if archive else None,
+    subject: dict[str, Any] = {"sip": name, "archive_id": archive.identifier if archive else None,  # JSON
                "package_type": archive.package_type.value if archive else None, "fingerprint": fingerprint(got.files)}
     checks = build_report("GD", issues, _evidence(validation, payload, archive), subject, now)
     return Prepared(str(sip), name, workdir, got.bag_dir, report, archive, payload, tags, checks,

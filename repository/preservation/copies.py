@@ -101,7 +101,7 @@ class CopyScan:
 def found(code: str, path: str, **params: object) -> Issue:
     """An audit issue about ``path`` (relative to the object root); its message names it as ``{file}``."""
     path = printable(path)
-    return issue(code, path, file=path, **params)
+    return issue(code, path, severity=None, file=path, **params)
 
 
 def read_small(path: Path) -> bytes | None:
@@ -166,7 +166,7 @@ def sidecar_matches(sidecar: bytes | None, inventory: bytes | None) -> bool:
 
 def _safe_content_path(path: object, versions: Mapping[str, Any]) -> bool:
     match = _CONTENT.fullmatch(path) if isinstance(path, str) else None
-    return bool(match) and match.group(1) in versions and all(
+    return match is not None and match.group(1) in versions and all(
         part not in ("", ".", "..") for part in match.group(2).split("/"))
 
 
@@ -329,7 +329,7 @@ def candidates(object_id: str, evidence: Evidence) -> list[Candidate]:
     for label, scan in evidence.scans.items():
         for rel in (INVENTORY, _head_version_rel(scan)):
             data = scan.meta.get(rel) if rel else None
-            if data is None:
+            if data is None or rel is None:
                 continue
             if data not in found:
                 inv, error = parse_inventory(data, object_id)
@@ -349,9 +349,9 @@ def lock_findings(cands: list[Candidate]) -> list[Finding]:
     """AUD010/AUD011 for every failing lock of every candidate, at each place the candidate sits."""
     out = []
     for cand in cands:
-        for lock in (lk for lk in cand.locks if lk.code):
+        for lock, code in ((lk, lk.code) for lk in cand.locks if lk.code):
             for label, rel in cand.locations:
-                out.append(Finding(issue(lock.code, rel, version=lock.version, detail=lock.detail), label))
+                out.append(Finding(issue(code, rel, version=lock.version, detail=lock.detail), label))
     return out
 
 

@@ -274,7 +274,7 @@ class OcflStore:
         old_state = logical_state(previous) if previous else {}
         if previous is not None and old_state == state:
             digest = sidecar_for((self.object_root(object_id) / INVENTORY).read_bytes())[0]
-            return VersionResult(object_id, head, head, True, self.object_root(object_id), digest)
+            return VersionResult(object_id, previous["head"], head, True, self.object_root(object_id), digest)
         inventory, new_content = next_inventory(object_id, previous, state, block)
         self._check_staging(Path(staging))
         digest = self._write_version(object_id, inventory, new_content, files, Path(staging), move, head)

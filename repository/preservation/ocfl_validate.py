@@ -58,7 +58,7 @@ def _register_layout_0004() -> None:
             super().__init__()
             self.NAME = LAYOUT_0004
             self.DESCRIPTION = LAYOUT_0004_DESCRIPTION
-            self.PARAMS = {}
+            self.PARAMS: dict[str, object] = {}
             self.params = HashedNTupleLayout()
 
         def check_and_set_layout_params(self, config: dict, require_extension_name: bool = True) -> None:

@@ -32,6 +32,8 @@ from lxml import etree
 from .. import SOFTWARE, __version__
 from ..errors import PreservationError
 
+DateTime = datetime  # for annotations inside PremisEvent, whose field ``datetime`` hides the class
+
 T = TypeVar("T")
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
@@ -128,12 +130,12 @@ class PremisEvent:
         outcome_detail: str = "",
         agents: Iterable[AgentLink | tuple[str, str] | str] = (),
         objects: Iterable[ObjectLink | tuple[str, str] | str] = (),
-        when: datetime | None = None,
+        when: DateTime | None = None,
     ) -> PremisEvent:
         """An event with a fresh UUID, happening ``when`` (default now, UTC)."""
         return cls(
             str(uuid.uuid4()), type, when or datetime.now(UTC), detail, outcome, outcome_detail,
-            tuple(agents), tuple(objects),  # normalised to links by __post_init__
+            tuple(agents), tuple(objects),  # type: ignore[arg-type]  # normalised to links by __post_init__
         )  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import PreservationError
 from ..fixity import copy_and_hash
@@ -44,6 +44,25 @@ from .ocfl_inventory import INVENTORY, SIDECAR, load_inventory
 from .ocfl_layout import OBJECT_DECLARATION, fsync_path, is_storage_root, replace_atomic, write_durable
 from .ocfl_txn import Transaction, reconcile_object
 from .premis import PremisEvent, hsar_agent
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+
+class StoreHome(Protocol):
+    """What replication needs of a repository home (:class:`repository.home.Repository`, a layer above)."""
+
+    @property
+    def cfg(self) -> Config: ...
+
+    @property
+    def home(self) -> Path: ...
+
+    @property
+    def staging(self) -> Path: ...
+
+    @property
+    def store(self) -> OcflStore: ...
 
 
 def require_root(root: Path) -> None:
@@ -82,7 +101,7 @@ def _open_replica(label: str, root: Path, create: bool) -> Copy:
         return Copy(label, root, None, staging, error=str(exc))
 
 
-def open_copies(repo: Any, *, create_replicas: bool = False) -> list[Copy]:  # noqa: ANN401 - home.Repository
+def open_copies(repo: StoreHome, *, create_replicas: bool = False) -> list[Copy]:
     """The primary store and every configured replica (unusable replicas carry ``error``)."""
     store = repo.store
     store.recover(repo.staging)
@@ -239,7 +258,7 @@ def _event(replica: Copy, object_id: str, versions: tuple[str, ...], when: datet
                            detail=f"copied {', '.join(versions)} of {object_id} to {replica.label} ({replica.root})")
 
 
-def replicate(repo: Any, *, object_ids: Iterable[str] | None = None, now: datetime | None = None  # noqa: ANN401
+def replicate(repo: StoreHome, *, object_ids: Iterable[str] | None = None, now: datetime | None = None
               ) -> ReplicationResult:
     """Bring every replica up to date with the primary; log each copy made.
 
@@ -257,12 +276,12 @@ def replicate(repo: Any, *, object_ids: Iterable[str] | None = None, now: dateti
     for object_root in roots:
         object_id, data, error = _primary_inventory(primary.store, object_root)
         checked += 1
-        for replica in (r for r in replicas if r.store is not None):
+        for replica, store in ((r, r.store) for r in replicas if r.store is not None):
             if data is None or object_id is None:
                 errors.append(ObjectReplication(replica.label, object_id or str(object_root), error=error))
                 continue
             try:
-                versions = sync_object(object_root, data, replica.store, object_id, replica.staging)
+                versions = sync_object(object_root, data, store, object_id, replica.staging)
             except (PreservationError, OSError) as exc:
                 errors.append(ObjectReplication(replica.label, object_id, error=str(exc)))
                 continue

@@ -339,7 +339,7 @@ def _status_from_pyhanko(status: StandardCMSSignatureStatus) -> SignatureStatus:
         reason = "signature value does not verify with the signer's certificate"
     elif not status.trusted:
         indic = status.trust_problem_indic
-        detail = indic.name if indic is not None else "no path to a trust root"
+        detail = indic.standard_name if indic is not None else "no path to a trust root"
         reason = f"signer certificate not trusted ({detail}): {cert.subject.human_friendly}"
     else:
         reason = None

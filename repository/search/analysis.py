@@ -30,6 +30,7 @@ import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jieba
 
@@ -158,7 +159,7 @@ def _positioned(text: str) -> Iterator[tuple[str, int, int, int]]:
             start += len(w)
 
 
-def chinese_analyzer():  # noqa: ANN201 - whoosh has no type hints
+def chinese_analyzer() -> Any:  # noqa: ANN401 - a whoosh analyzer (whoosh has no type hints)
     """A Whoosh analyzer giving :func:`index_tokens` tokens, with positions and offsets in normalised text."""
     from whoosh.analysis import Token, Tokenizer
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from ..descriptive import parse
 from ..errors import SearchError
@@ -18,9 +18,21 @@ from ..preservation.aip_layout import DESCRIPTIVE
 from .documents import SearchDocument, archive_document
 from .engine import SearchEngine, reindex
 
+if TYPE_CHECKING:
+    from ..preservation.ocfl import OcflStore
 MAX_PDF_BYTES = 50 * 1024 * 1024
 MAX_PDF_PAGES = 200
 PDF_SECONDS = 10.0
+
+
+class IndexedHome(Protocol):
+    """What indexing needs of a repository home (:class:`repository.home.Repository`, a layer above)."""
+
+    @property
+    def store(self) -> OcflStore: ...
+
+    @property
+    def search(self) -> SearchEngine: ...
 
 
 def pdf_texts(files: Mapping[str, Path]) -> dict[str, str]:
@@ -38,26 +50,26 @@ def pdf_texts(files: Mapping[str, Path]) -> dict[str, str]:
     return texts
 
 
-def stored_texts(store: Any, oid: str, state: dict[str, str]) -> dict[str, str]:  # noqa: ANN401 - OcflStore
+def stored_texts(store: OcflStore, oid: str, state: dict[str, str]) -> dict[str, str]:
     """Extracted text of every born-digital PDF in the state (payload path -> text)."""
     return pdf_texts({p: store.content_path(oid, p) for p in state if p.startswith("data/")})
 
 
-def stored_document(store: Any, oid: str) -> SearchDocument:  # noqa: ANN401 - OcflStore
+def stored_document(store: OcflStore, oid: str) -> SearchDocument:
     """The search document of an object's head version, from storage alone."""
     state = store.state(oid)
     archive = parse(store.content_path(oid, DESCRIPTIVE).read_bytes())
-    return archive_document(archive, version=store.head(oid), texts=stored_texts(store, oid, state))
+    return archive_document(archive, version=store.head(oid) or "", texts=stored_texts(store, oid, state))  # state() raised if absent
 
 
-def index_archive(repo: Any, archive_id: str) -> None:  # noqa: ANN401 - Repository
+def index_archive(repo: IndexedHome, archive_id: str) -> None:
     """Replace the archive's document (the caller commits, once per batch)."""
     from ..preservation.ids import object_id
 
     repo.search.replace(stored_document(repo.store, object_id(archive_id)))
 
 
-def documents_from_store(store: Any, failures: dict[str, str] | None = None  # noqa: ANN401 - OcflStore
+def documents_from_store(store: OcflStore, failures: dict[str, str] | None = None
                          ) -> Iterator[SearchDocument]:
     """The document of every object in the store; with ``failures``, an object that cannot be read (a broken
     inventory or description) is recorded there (``{object root or id: why}``) and skipped, else it raises."""
@@ -82,7 +94,7 @@ def documents_from_store(store: Any, failures: dict[str, str] | None = None  # n
         yield document
 
 
-def reindex_from_store(engine: SearchEngine, store: Any, *, batch: int = 500,  # noqa: ANN401
+def reindex_from_store(engine: SearchEngine, store: OcflStore, *, batch: int = 500,
                        progress: Callable[[int], None] | None = None) -> int:
     """Rebuild the whole index from the store; returns the number of archives indexed. Objects that cannot be
     read are skipped; after the others are indexed and committed they are reported together in one

@@ -7,6 +7,7 @@ this module -> the engines -> the interface.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import SearchError
@@ -27,7 +28,7 @@ def open_engine(kind: str, index_dir: str | Path, *, rebuild: bool = False) -> S
             shutil.rmtree(path)
         else:
             path.unlink()
-    engine_class: type[SearchEngine]
+    engine_class: Callable[[Path], SearchEngine]
     if kind == "whoosh":  # each engine's library is imported only when that engine is used
         from .whoosh_engine import WhooshEngine as engine_class
     else:

@@ -182,9 +182,9 @@ def build(parsed: ParsedQuery, filters: Mapping[str, str | Sequence[str]] | None
     if parsed.text and not (must or must_not):
         raise _nothing_searchable(parsed.text)
     for name, values in (filters or {}).items():
-        node = filter_node(name, values, divisions)
-        if node is not None:
-            must.append(node)
+        extra = filter_node(name, values, divisions)
+        if extra is not None:
+            must.append(extra)
     if division:
         must.append(_keyword_node(_field("division"), division, divisions))
     return And(tuple(must) or (MatchAll(),), tuple(must_not))

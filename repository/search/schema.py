@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from types import MappingProxyType
+from typing import TypeVar
 
 from ..model import (
     MATERIAL_CLASS_LABELS,
@@ -26,6 +28,7 @@ from ..model import (
     ArchiveType,
 )
 
+E = TypeVar("E", bound=Enum)
 SCHEMA_VERSION = 1
 
 TEXT, KEYWORD, YEAR = "text", "keyword", "year"
@@ -51,7 +54,7 @@ class QueryField:
     help: str = ""
 
 
-def _labels(labels: Mapping[object, str]) -> dict[str, str]:
+def _labels(labels: Mapping[E, str]) -> dict[str, str]:
     """Value aliases: each label and the lower-cased code map to the code."""
     return {**{label: str(code) for code, label in labels.items()}, **{str(c).lower(): str(c) for c in labels}}
 

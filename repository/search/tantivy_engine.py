@@ -167,4 +167,4 @@ class TantivyEngine(SearchEngine):
         for score, address in result.hits:
             payload = bytes(searcher.doc(address)[PAYLOAD][0]).decode("utf-8")
             page.append((payload, float(score) if sort is None else 0.0))
-        return RawResult(int(result.count or 0), page, self._facets(searcher, query, facets))
+        return RawResult(int(result.count or 0), page, self._facets(searcher, query, facets))  # type: ignore[attr-defined]  # count: missing from tantivy.pyi

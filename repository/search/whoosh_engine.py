@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from whoosh import fields, index, query
 from whoosh.analysis import RegexTokenizer, SpaceSeparatedTokenizer
@@ -66,7 +67,7 @@ class WhooshEngine(SearchEngine):
         marker.write_text(json.dumps({"engine": self.kind, "schema": SCHEMA_VERSION}), "utf-8")
         return ix
 
-    def _w(self):  # noqa: ANN202 - whoosh has no type hints
+    def _w(self) -> Any:  # noqa: ANN401 - a whoosh writer (whoosh has no type hints)
         if self._writer is None:
             try:
                 self._writer = self._index.writer(limitmb=self.limitmb)
@@ -118,7 +119,7 @@ class WhooshEngine(SearchEngine):
             self._searcher.close()
             self._searcher = None
 
-    def _current_searcher(self):  # noqa: ANN202 - whoosh has no type hints
+    def _current_searcher(self) -> Any:  # noqa: ANN401 - a whoosh searcher (whoosh has no type hints)
         """One searcher kept open between queries, renewed when another commit has landed."""
         if self._searcher is None:
             self._searcher = self._index.searcher()
@@ -153,7 +154,7 @@ class WhooshEngine(SearchEngine):
             return query.AndNot(positive, query.Or([self._q(n) for n in node.must_not]))
         return positive
 
-    def _values(self, searcher, field: str) -> list[tuple[str, ...]]:  # noqa: ANN001
+    def _values(self, searcher: Any, field: str) -> list[tuple[str, ...]]:  # noqa: ANN401 - whoosh, untyped
         """Each document's values of ``field`` (global doc numbers), cached while the searcher is current."""
         key = (self._searcher_no, field)
         if key not in self._facet_cache:
@@ -166,10 +167,11 @@ class WhooshEngine(SearchEngine):
             self._facet_cache[key] = [tuple(v) for v in lists]
         return self._facet_cache[key]
 
-    def _facets(self, searcher, docs: set[int], fields_: Sequence[str]) -> dict[str, dict[str, int]]:  # noqa: ANN001
+    def _facets(self, searcher: Any, docs: set[int], fields_: Sequence[str]  # noqa: ANN401 - whoosh, untyped
+                ) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for field in fields_:
-            values, counts = self._values(searcher, field), Counter()
+            values, counts = self._values(searcher, field), Counter[str]()
             for docnum in docs:
                 counts.update(values[docnum])
             out[field] = dict(counts)

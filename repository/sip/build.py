@@ -41,7 +41,7 @@ from ..preservation.aip_layout import DESCRIPTIVE as DESCRIPTIVE_PATH
 
 
 def _refuse(code: str, msgid: str, **params: object) -> IngestError:
-    return IngestError(code=code, msgid=msgid, **params)
+    return IngestError("", code, msgid=msgid, **params)
 
 
 def profile_identifier(package_type: str) -> str:

@@ -129,7 +129,7 @@ def _migrate(url: str, step: str, target: str) -> str:
                 (command.upgrade if step == "upgrade" else command.downgrade)(cfg, target)
                 return current_revision(conn) or ""
     except SQLAlchemyError as exc:
-        raise StateError(msgid="state.migration_failed", url=safe_url(url), detail=str(exc.orig or exc)) from None
+        raise StateError(msgid="state.migration_failed", url=safe_url(url), detail=str(getattr(exc, "orig", None) or exc)) from None
     finally:
         engine.dispose()
 
@@ -155,7 +155,7 @@ class State:
                 found = current_revision(conn)
         except SQLAlchemyError as exc:
             self._engine.dispose()
-            raise StateError(msgid="state.unreadable", url=safe_url(self.url), detail=str(exc.orig or exc)) from None
+            raise StateError(msgid="state.unreadable", url=safe_url(self.url), detail=str(getattr(exc, "orig", None) or exc)) from None
         if found != head_revision():
             self._engine.dispose()
             raise StateError(msgid="state.outdated", url=safe_url(self.url), found=found or "-",
@@ -193,7 +193,7 @@ class State:
         except IntegrityError:
             raise
         except SQLAlchemyError as exc:
-            raise StateError(msgid="state.unreadable", url=safe_url(self.url), detail=str(exc.orig or exc)) from None
+            raise StateError(msgid="state.unreadable", url=safe_url(self.url), detail=str(getattr(exc, "orig", None) or exc)) from None
 
 
 def open_state(url: str) -> State:
