@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -38,6 +39,12 @@ def _redis_ping(port: int) -> bool:
             return s.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+@pytest.fixture(scope="session")
+def jh() -> ModuleType:
+    """The helpers below (Worker, wait_for, hsar_command), for test modules: conftest is not importable."""
+    return sys.modules[__name__]
 
 
 @pytest.fixture(scope="session")
