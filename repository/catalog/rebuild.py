@@ -201,7 +201,7 @@ def rebuild(catalog: Catalog, store: _Store, progress: Progress | None = None,
     Archives no longer in the store are removed at the end. Objects that cannot be read are skipped and
     reported together in one :class:`CatalogError` (``failures``) after the others are done; then nothing is
     removed, since an unreadable object's archive id is unknown. ``progress(object_id, done, total)``
-    is called after each object. Audits, users and the access log are not touched.
+    is called after each object. Audits are not touched (accounts and the access register live in the state database).
     """
     catalog.create()
     object_ids = sorted(store.iter_object_ids())

@@ -185,7 +185,7 @@ class Catalog:
             return len(gone)
 
     def clear(self) -> None:
-        """Empty the tables derived from the store; audits, users and the access log are kept."""
+        """Empty the tables derived from the store; audits are kept."""
         with self.transaction(write=True) as conn:
             for table in reversed(t.DERIVED):
                 conn.execute(delete(table))

@@ -2,10 +2,9 @@
 
 The catalogue is a cache of the OCFL store (DESIGN.md principle 1): every table derived from the store
 (``archives`` and the tables hanging off it by ``ON DELETE CASCADE``) can be rebuilt by
-:func:`repository.catalog.rebuild.rebuild`. Three tables hold facts the store does not carry and survive a
-rebuild: ``audits`` (定期检查 results), ``users``/``user_roles`` (division-scoped roles, 统一领导、分级管理) and
-``access_log`` (利用登记). They name archives by identifier without a foreign key on purpose: the register
-of who used which archive must outlive the archive's catalogue row.
+:func:`repository.catalog.rebuild.rebuild`. ``audits`` (定期检查 results) survives a rebuild; it names archives
+by identifier without a foreign key on purpose. Accounts and the access register (利用登记) are not here at all:
+they live in the state database (:mod:`repository.state`), which no rebuild touches.
 
 Types are limited to the portable set: String, Text, Integer, BigInteger, Date,
 DateTime(timezone=True), Boolean and the generic JSON type (text in SQLite, ``json`` in PostgreSQL).
@@ -258,47 +257,6 @@ audits = Table(
     Column("detail", Json),  # problems found, by code
     Index(None, "archive_id", "finished"),
     Index(None, "result"),
-)
-
-users = Table(
-    "users", metadata,
-    Column("id", ID, primary_key=True, autoincrement=True),
-    Column("username", String(64), nullable=False, unique=True),
-    Column("display_name", String(128), nullable=False),
-    Column("password_hash", Text),
-    Column("institution", Text),
-    Column("active", Boolean, nullable=False, default=True),
-    Column("created", _tz(), nullable=False),
-    Column("last_login", _tz()),
-)
-
-user_roles = Table(
-    "user_roles", metadata,
-    Column("id", ID, primary_key=True, autoincrement=True),
-    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("role", String(32), nullable=False),  # e.g. admin / archivist / auditor / reader
-    Column("division", String(12), nullable=False),  # scope: this division and everything below it
-    UniqueConstraint("user_id", "role", "division"),
-)
-
-access_log = Table(
-    "access_log", metadata,
-    Column("id", ID, primary_key=True, autoincrement=True),
-    Column("at", _tz(), nullable=False),
-    Column("user_id", ID, ForeignKey("users.id", ondelete="SET NULL")),
-    Column("username", String(64), nullable=False),  # kept even if the user is removed
-    Column("archive_id", String(128), nullable=False),
-    Column("division", String(12)),
-    Column("action", String(32), nullable=False),  # view / download / export / print
-    Column("item_number", Integer),
-    Column("path", Text),
-    Column("purpose", Text, nullable=False),  # 利用目的
-    Column("granted", Boolean, nullable=False, default=True),
-    Column("approved_by", String(64)),
-    Column("client", String(64)),
-    Index(None, "archive_id", "at"),
-    Index(None, "username", "at"),
-    Index(None, "at"),
 )
 
 #: Tables filled from the store; ``clear()`` and ``rebuild()`` touch only these (children cascade).

@@ -31,7 +31,8 @@ from huey.api import TaskWrapper
 from .. import messages
 from ..config import Config
 from ..errors import HsarError, UsageError
-from .records import KINDS, STATES, Job, JobRecords, open_engine
+from ..state.db import open_state
+from .records import KINDS, STATES, Job, JobRecords
 
 TASK_NAME = "hsar.run_job"
 LEASE_BEAT = 2.0  # seconds between two heartbeats of a running job
@@ -58,12 +59,6 @@ def jobs_dir(cfg: Config) -> Path:
     path = cfg.home.resolve() / "jobs"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def state_url(cfg: Config) -> str:
-    """The state database: ``state.url`` once that setting exists, else ``<home>/state.sqlite``."""
-    url = cfg.as_dict().get("state.url") or ""
-    return url or f"sqlite:///{cfg.home.resolve() / 'state.sqlite'}"
 
 
 def make_huey(cfg: Config, run: Any = None) -> tuple[Huey, TaskWrapper]:  # noqa: ANN401 - callable(job_id)
@@ -105,7 +100,7 @@ class JobQueue:
 
     def __init__(self, cfg: Config, run: Any = None) -> None:  # noqa: ANN401
         self.cfg = cfg
-        self.records = JobRecords(open_engine(state_url(cfg)))
+        self.records = JobRecords(open_state(cfg.state_url))
         try:
             self.huey, self._task = make_huey(cfg, run)
         except BaseException:

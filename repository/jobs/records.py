@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..state.db import State
 from ..state.tables import jobs as jobs_table
 
 STATES = ("queued", "running", "done", "failed")
@@ -86,42 +87,24 @@ def _job(row: Any) -> Job:  # noqa: ANN401 - a SQLAlchemy Row
                started_at=_utc(m["started_at"]), finished_at=_utc(m["finished_at"]))
 
 
-def open_engine(url: str) -> Engine:
-    """An engine on the state database; SQLite waits for a writer instead of failing at once, in WAL mode
-    (workers in threads and processes write progress while pages read it)."""
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:  # noqa: ANN401
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.close()
-
-    return engine
-
-
 class JobRecords:
     """The ``jobs`` table of one state database."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        # Until the state database's Alembic migrations create it (repository/state), make the one table here.
-        jobs_table.create(engine, checkfirst=True)
+    def __init__(self, state: State) -> None:
+        self.state = state  # opened and checked to be at this hsar's schema (hsar init migrates it)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.state.close()
 
     # ------------------------------------------------------------------------------------------ reading
 
     def get(self, job_id: str) -> Job | None:
-        with self.engine.connect() as conn:
+        with self.state.transaction() as conn:
             row = conn.execute(select(jobs_table).where(jobs_table.c.id == job_id)).first()
         return _job(row) if row is not None else None
 
     def by_dedupe_key(self, key: str) -> Job | None:
-        with self.engine.connect() as conn:
+        with self.state.transaction() as conn:
             row = conn.execute(select(jobs_table).where(jobs_table.c.dedupe_key == key)).first()
         return _job(row) if row is not None else None
 
@@ -133,7 +116,7 @@ class JobRecords:
             if value is not None:
                 query = query.where(jobs_table.c[column] == value)
         query = query.order_by(jobs_table.c.created_at.desc(), jobs_table.c.id).limit(limit).offset(offset)
-        with self.engine.connect() as conn:
+        with self.state.transaction() as conn:
             return [_job(row) for row in conn.execute(query)]
 
     # ------------------------------------------------------------------------------------------ writing
@@ -145,7 +128,7 @@ class JobRecords:
         values = {"id": job_id, "kind": kind, "state": "queued", "username": username, "params": dict(params),
                   "dedupe_key": dedupe_key, "progress_done": 0, "attempts": 0, "created_at": _now()}
         try:
-            with self.engine.begin() as conn:
+            with self.state.transaction(write=True) as conn:
                 conn.execute(insert(jobs_table).values(**values))
         except IntegrityError:
             existing = self.by_dedupe_key(dedupe_key) if dedupe_key is not None else None
@@ -157,7 +140,7 @@ class JobRecords:
         return job, True
 
     def _update(self, job_id: str, *conditions: Any, **values: Any) -> bool:  # noqa: ANN401
-        with self.engine.begin() as conn:
+        with self.state.transaction(write=True) as conn:
             result = conn.execute(update(jobs_table).where(jobs_table.c.id == job_id, *conditions).values(**values))
         return result.rowcount == 1
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 # SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid; PostgreSQL gets 64-bit keys.
@@ -97,12 +98,12 @@ jobs = Table(
     Column("username", String(64), nullable=True),
     Column("params", Json),
     Column("dedupe_key", String(128), unique=True, nullable=True),
-    Column("progress_done", BigInteger, default=0),
+    Column("progress_done", BigInteger, default=0, server_default=text("0")),
     Column("progress_total", BigInteger, nullable=True),
     Column("message", Text, nullable=True),
     Column("result", Json, nullable=True),
     Column("error_code", String(32), nullable=True),
-    Column("attempts", Integer, default=0),
+    Column("attempts", Integer, default=0, server_default=text("0")),
     Column("created_at", _tz(), nullable=False),
     Column("started_at", _tz(), nullable=True),
     Column("finished_at", _tz(), nullable=True),

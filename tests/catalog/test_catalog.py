@@ -134,24 +134,22 @@ def test_relations_in_both_directions(catalog, records, build):
         ("out", "occupiedBy", build.HH, "王建国户住房保障档案"), ("in", "occupies", build.HH, "王建国户住房保障档案")]
 
 
-def _register_use(catalog: Catalog, archive_id: str) -> None:
+def _record_audit(catalog: Catalog, archive_id: str) -> None:
     now = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
     with catalog.transaction(write=True) as conn:
-        conn.execute(insert(t.access_log).values(at=now, username="reader", archive_id=archive_id, action="view",
-                                                 purpose="年度复核", granted=True))
         conn.execute(insert(t.audits).values(archive_id=archive_id, started=now, finished=now, result="ok",
                                              files_checked=4, bytes_checked=1000))
 
 
-def test_delete_archive_cascades_but_keeps_the_access_register(catalog, records, build):
+def test_delete_archive_cascades_but_keeps_its_audits(catalog, records, build):
     for rec in records.values():
         catalog.record_version(rec)
-    _register_use(catalog, build.HH)
+    _record_audit(catalog, build.HH)
     unit_before = counts(catalog, build.UN)
     assert catalog.delete_archive(build.HH) is True
     assert catalog.delete_archive(build.HH) is False
     remaining = counts(catalog, build.HH)
-    assert remaining.pop("access_log") == 1 and remaining.pop("audits") == 1
+    assert remaining.pop("audits") == 1
     assert set(remaining.values()) == {0}, remaining
     assert catalog.show(build.HH) is None
     assert counts(catalog, build.UN) == unit_before
@@ -161,10 +159,10 @@ def test_delete_archive_cascades_but_keeps_the_access_register(catalog, records,
 def test_clear_empties_derived_tables_only(catalog, records, build):
     for rec in records.values():
         catalog.record_version(rec)
-    _register_use(catalog, build.UN)
+    _record_audit(catalog, build.UN)
     catalog.clear()
     left = {k: v for k, v in counts(catalog).items() if v}
-    assert left == {"access_log": 1, "audits": 1, "schema_version": 1}
+    assert left == {"audits": 1, "schema_version": 1}
     assert catalog.archive_ids() == []
 
 

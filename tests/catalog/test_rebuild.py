@@ -112,8 +112,8 @@ def test_rebuild_gives_the_same_answers(store, records, build, catalog_url, tmp_
         stray = dataclasses.replace(records["un1"], archive=dataclasses.replace(build.unit(), identifier="un-gone"))
         catalog.record_version(stray)
         with catalog.transaction(write=True) as conn:
-            conn.execute(insert(t.access_log).values(at=build.T2, username="reader", archive_id=build.HH,
-                                                     action="view", purpose="核查", granted=True))
+            conn.execute(insert(t.audits).values(archive_id=build.HH, started=build.T2, finished=build.T2,
+                                                 result="ok", files_checked=4, bytes_checked=1000))
         seen = []
         assert rebuild(catalog, store, progress=lambda oid, done, total: seen.append((oid, done, total))) == 2
         assert {i: catalog.show(i) for i in (build.HH, build.UN)} == before
@@ -121,7 +121,7 @@ def test_rebuild_gives_the_same_answers(store, records, build, catalog_url, tmp_
         assert catalog.stats() == stats
         assert [s[1:] for s in seen] == [(1, 2), (2, 2)]
         with catalog.transaction() as conn:
-            assert conn.scalar(select(func.count()).select_from(t.access_log)) == 1
+            assert conn.scalar(select(func.count()).select_from(t.audits)) == 1
         catalog.clear()
         assert rebuild(catalog, store) == 2
         assert {i: catalog.show(i) for i in (build.HH, build.UN)} == before

@@ -1,0 +1,161 @@
+"""User accounts (用户): add, look up, list, disable, set a password, authenticate.
+
+Passwords are hashed with argon2id (argon2-cffi's ``PasswordHasher`` defaults, RFC 9106); a hash made with
+older parameters is replaced on the next successful login (:func:`authenticate`). Every user has one role
+(:class:`repository.access.Role`) and one division scope (GB/T 2260, or ``000000`` for the whole country).
+Bad input raises :class:`~repository.errors.AccountError` with a message key of
+``data/messages/accounts.json``; nothing here prints. Accounts are never deleted, only disabled: the access
+register names them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..access import Principal, Role, valid_scope
+from ..errors import AccountError
+from ..state import tables as t
+from ..state.db import State
+
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+MIN_PASSWORD = 8
+LANGS = ("zh", "en")
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    division: str
+    active: bool
+    lang: str
+    created: datetime
+    updated: datetime
+    has_password: bool
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.username, self.role, self.division)
+
+
+def utc(value: datetime) -> datetime:
+    """A datetime read back from the database as UTC-aware (SQLite returns naive values meaning UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _user(row: Row) -> User:
+    return User(id=row.id, username=row.username, display_name=row.display_name, role=Role(row.role),
+                division=row.division, active=bool(row.active), lang=row.lang, created=utc(row.created),
+                updated=utc(row.updated), has_password=row.password_hash is not None)
+
+
+def check_username(username: str) -> str:
+    if not isinstance(username, str) or not USERNAME.fullmatch(username):
+        raise AccountError(msgid="accounts.bad_username", code="ACC-USERNAME", username=username)
+    return username
+
+
+def check_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise AccountError(msgid="accounts.bad_role", code="ACC-ROLE", role=role,
+                           choices=", ".join(Role)) from None
+
+
+def check_division(division: str, tree: Container[str] | None = None) -> str:
+    """A well-formed scope; with ``tree`` (the repository's division tree) also one it knows."""
+    if not isinstance(division, str) or not valid_scope(division):
+        raise AccountError(msgid="accounts.bad_division", code="ACC-DIVISION", division=division)
+    if tree is not None and division != "000000" and division not in tree:
+        raise AccountError(msgid="accounts.unknown_division", code="ACC-DIVISION", division=division)
+    return division
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(msgid="accounts.password_short", code="ACC-PASSWORD", minimum=MIN_PASSWORD)
+    return password
+
+
+def _row(conn: Connection, username: str) -> Row | None:
+    return conn.execute(select(t.users).where(t.users.c.username == username)).first()
+
+
+def add_user(state: State, username: str, role: str, division: str, *, display_name: str | None = None,
+             password: str | None = None, lang: str = "zh", tree: Container[str] | None = None) -> User:
+    """A new active account (``password`` None: it can only use tokens until one is set)."""
+    check_username(username)
+    role = check_role(role)
+    check_division(division, tree)
+    if lang not in LANGS:
+        raise AccountError(msgid="accounts.bad_lang", code="ACC-LANG", lang=lang)
+    hashed = _hasher.hash(check_password(password)) if password is not None else None
+    now = datetime.now(UTC)
+    try:
+        with state.transaction(write=True) as conn:
+            conn.execute(insert(t.users).values(
+                username=username, display_name=display_name or username, password_hash=hashed, role=role.value,
+                division=division, active=True, lang=lang, created=now, updated=now))
+            return _user(_row(conn, username))
+    except IntegrityError:
+        raise AccountError(msgid="accounts.exists", code="ACC-EXISTS", username=username) from None
+
+
+def get_user(state: State, username: str) -> User | None:
+    with state.transaction() as conn:
+        row = _row(conn, username)
+    return _user(row) if row is not None else None
+
+
+def list_users(state: State) -> list[User]:
+    with state.transaction() as conn:
+        return [_user(r) for r in conn.execute(select(t.users).order_by(t.users.c.username))]
+
+
+def _change(state: State, username: str, **values: object) -> User:
+    with state.transaction(write=True) as conn:
+        done = conn.execute(update(t.users).where(t.users.c.username == username)
+                            .values(updated=datetime.now(UTC), **values))
+        if done.rowcount == 0:
+            raise AccountError(msgid="accounts.unknown_user", code="ACC-UNKNOWN", username=username)
+        return _user(_row(conn, username))
+
+
+def disable_user(state: State, username: str) -> User:
+    """The account can no longer log in nor use its tokens (it stays, for the register)."""
+    return _change(state, username, active=False)
+
+
+def set_password(state: State, username: str, password: str) -> User:
+    return _change(state, username, password_hash=_hasher.hash(check_password(password)))
+
+
+def authenticate(state: State, username: str, password: str) -> User | None:
+    """The active user whose password this is, else ``None`` (the same answer for an unknown user, a wrong
+    password and a disabled account). A hash of older argon2 parameters is renewed."""
+    with state.transaction() as conn:
+        row = _row(conn, username)
+    if row is None:
+        _hasher.hash(password)  # about as slow as a real check: no timing hint that the user does not exist
+        return None
+    if not row.active or row.password_hash is None:
+        return None
+    try:
+        _hasher.verify(row.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(row.password_hash):
+        return _change(state, username, password_hash=_hasher.hash(password))
+    return _user(row)

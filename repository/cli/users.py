@@ -1,0 +1,142 @@
+"""``hsar user``: accounts from the shell (add, list, disable, passwd, token); the first administrator is made here.
+
+Passwords come from a hidden prompt with confirmation, or one line of standard input (``--password-stdin``,
+for scripts). A token is printed once and never again (only its hash is kept). Texts come from the message
+catalogue in the ``--lang`` language.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import click
+
+from .. import messages
+from ..access import Role
+from ..errors import AccountError, HsarError
+from .base import Context, cli, emit_json, pass_ctx
+
+if TYPE_CHECKING:
+    from ..state.db import State
+
+
+@contextmanager
+def _state(c: Context) -> Iterator[State]:
+    """The home's state database; hsar errors shown in the ``--lang`` language."""
+    from ..state.db import open_state
+
+    try:
+        with open_state(c.cfg.state_url) as state:
+            yield state
+    except HsarError as exc:
+        if exc.msgid:
+            exc.args = (exc.render(c.lang),)
+        raise
+
+
+def _password(c: Context, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = click.prompt(messages.text("user.prompt_password", c.lang), hide_input=True)
+    again = click.prompt(messages.text("user.prompt_repeat", c.lang), hide_input=True)
+    if first != again:
+        raise AccountError(messages.text("accounts.password_mismatch", c.lang), code="ACC-PASSWORD")
+    return first
+
+
+@cli.group("user")
+def user() -> None:
+    """用户账户 Accounts: roles, division scope, passwords, tokens."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]),
+              help="角色 Role.")
+@click.option("--division", required=True, help="管辖区划（GB/T 2260；全国为 000000） Division scope.")
+@click.option("--name", "display_name", help="姓名 Display name.")
+@click.option("--lang", "user_lang", type=click.Choice(messages.LANGS), default="zh", show_default=True,
+              help="界面语言 Interface language of the user.")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码 Read the password from stdin.")
+@pass_ctx
+def add_cmd(c: Context, username: str, role: str, division: str, display_name: str | None, user_lang: str,
+            password_stdin: bool) -> None:
+    """新建用户 Add a user (password from a prompt, or --password-stdin)."""
+    from ..accounts.users import add_user, check_division, check_username
+    from ..divisions import tree_for
+
+    with _state(c) as state:
+        tree = tree_for(c.cfg)
+        check_username(username)
+        check_division(division, tree)  # before asking for a password
+        password = _password(c, password_stdin)
+        made = add_user(state, username, role, division, display_name=display_name, password=password,
+                        lang=user_lang, tree=tree)
+    click.echo(messages.text("user.added", c.lang, username=made.username,
+                             role=messages.label("role", made.role, c.lang), division=made.division))
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出 Print JSON.")
+@pass_ctx
+def list_cmd(c: Context, as_json: bool) -> None:
+    """列出用户 List users."""
+    from ..accounts.users import list_users
+
+    with _state(c) as state:
+        users = list_users(state)
+    if as_json:
+        emit_json([{"username": u.username, "display_name": u.display_name, "role": u.role.value,
+                    "division": u.division, "active": u.active, "lang": u.lang, "created": u.created.isoformat(),
+                    "updated": u.updated.isoformat()} for u in users])
+        return
+    if not users:
+        click.echo(messages.text("user.none", c.lang))
+    for u in users:
+        status = messages.text("user.active" if u.active else "user.inactive", c.lang)
+        click.echo(f"{u.username}\t{u.display_name}\t{messages.label('role', u.role, c.lang)}\t{u.division}\t"
+                   f"{status}")
+
+
+@user.command("disable")
+@click.argument("username")
+@pass_ctx
+def disable_cmd(c: Context, username: str) -> None:
+    """停用用户（其令牌同时失效） Disable a user and its tokens."""
+    from ..accounts.users import disable_user
+
+    with _state(c) as state:
+        disable_user(state, username)
+    click.echo(messages.text("user.disabled", c.lang, username=username))
+
+
+@user.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码 Read the password from stdin.")
+@pass_ctx
+def passwd_cmd(c: Context, username: str, password_stdin: bool) -> None:
+    """更改密码 Set a user's password."""
+    from ..accounts.users import get_user, set_password
+
+    with _state(c) as state:
+        if get_user(state, username) is None:
+            raise AccountError(msgid="accounts.unknown_user", code="ACC-UNKNOWN", username=username)
+        set_password(state, username, _password(c, password_stdin))
+    click.echo(messages.text("user.password_set", c.lang, username=username))
+
+
+@user.command("token")
+@click.argument("username")
+@click.option("--name", "token_name", default="default", show_default=True, help="令牌名称 Token name.")
+@pass_ctx
+def token_cmd(c: Context, username: str, token_name: str) -> None:
+    """为机器访问生成令牌（只显示一次） Make a bearer token (printed once)."""
+    from ..accounts.tokens import create_token
+
+    with _state(c) as state:
+        made, plaintext = create_token(state, username, token_name)
+    click.echo(messages.text("user.token_made", c.lang, username=username, name=made.name), err=True)
+    click.echo(plaintext)
