@@ -18,13 +18,19 @@ $(BIN)/hsar: pyproject.toml requirements.lock
 
 venv: $(BIN)/hsar
 
-# PostgreSQL server binaries let the catalogue tests run against PostgreSQL too (they skip without them).
+# PostgreSQL server binaries let the catalogue tests run against PostgreSQL too, and redis-server the job tests
+# against Redis (they skip without them).
 # Installed only where we are root on Debian/Ubuntu and they are missing; nothing else is needed system-wide.
 system-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
 	    && [ "$$(id -u)" = 0 ]; then \
 	  echo "installing PostgreSQL server for the catalogue tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@if ! command -v redis-server >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+	    && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing redis-server for the job-queue tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	fi
 
 demo: venv

@@ -22,7 +22,7 @@ def quiet_third_party_warnings(argv: list[str]) -> None:
 
 quiet_third_party_warnings(sys.argv[1:])  # before the command modules import pyHanko and jieba
 
-from . import audit, home, search, sip, store, users  # noqa: E402, F401  (each registers its commands)
+from . import audit, home, jobs, search, sip, store, users  # noqa: E402, F401  (each registers its commands)
 from .base import cli  # noqa: E402
 
 

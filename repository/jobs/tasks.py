@@ -1,0 +1,212 @@
+"""What a job does (作业内容): ingest of SIP files, audit, reindex; each records its progress and result.
+
+Each kind has a parameter check (run when the job is submitted, so bad input is refused with ``JOB-PARAMS``
+before anything is queued) and a runner (run by ``hsar worker``), which calls its workflow in exactly one
+place: :func:`repository.ingest.pipeline.ingest`, :func:`repository.audit.run.run_audit`,
+:func:`repository.search.indexing.reindex_from_store` (to become calls of ``repository.services`` later).
+
+Results are JSON summaries: per SIP its status, archive id, version and issue codes; an audit's verdict,
+counts and report paths; the number of archives reindexed. A job that raises a :class:`HsarError` fails
+with that error's code and message key; anything else fails ``INTERNAL``. A home busy with another ingest or
+audit (``ING-BUSY``, ``AUDIT-BUSY``) is not a failure: the job goes back to the queue and is tried later.
+
+Inside one worker process ingest and reindex take turns (the home's ingest lock is a POSIX record lock,
+which threads of one process would all hold at once), and so do audits.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from huey.exceptions import RetryTask
+
+from ..errors import HsarError
+from ..home import Repository
+from .queue import LEASE_BEAT, JobParamsError, JobQueue
+from .records import Job, JobRecords
+
+BUSY_CODES = ("ING-BUSY", "AUDIT-BUSY")
+BUSY_DELAY = 5.0  # seconds before a job that found the home busy is tried again
+AUDIT_MODES = ("due", "all", "archive", "sample")
+_TURNS = {"ingest": threading.Lock(), "audit": threading.Lock()}
+_TURNS["reindex"] = _TURNS["ingest"]
+
+
+# ------------------------------------------------------------------------------------------ parameters
+
+
+def _ingest_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    paths = params.get("paths")
+    if not isinstance(paths, list | tuple) or not paths or not all(isinstance(p, str) for p in paths):
+        raise JobParamsError(msgid="jobs.params-paths")
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise JobParamsError(msgid="jobs.params-missing", paths=", ".join(missing))
+    return {"paths": [str(Path(p).resolve()) for p in paths]}
+
+
+def _audit_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    mode = params.get("mode", "due")
+    archives = params.get("archives", [])
+    sample = params.get("sample", 0)
+    ok = (mode in AUDIT_MODES and isinstance(archives, list | tuple) and all(isinstance(a, str) for a in archives)
+          and isinstance(sample, int) and sample >= 0 and (mode != "archive" or archives)
+          and (mode != "sample" or sample > 0))
+    if not ok:
+        raise JobParamsError(msgid="jobs.params-audit", modes=", ".join(AUDIT_MODES))
+    return {"mode": mode, "archives": list(archives), "sample": sample, "repair": bool(params.get("repair", True))}
+
+
+def _reindex_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    batch = params.get("batch", 500)
+    if not isinstance(batch, int) or batch < 1:
+        raise JobParamsError(msgid="jobs.params-batch")
+    return {"batch": batch}
+
+
+def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's parameters, checked and normalised (JOB-PARAMS when unusable)."""
+    if not isinstance(params, Mapping):
+        raise JobParamsError(msgid="jobs.params-object")
+    return {"ingest": _ingest_params, "audit": _audit_params, "reindex": _reindex_params}[kind](params)
+
+
+# ------------------------------------------------------------------------------------------ progress
+
+
+class Progress:
+    """Writes a running job's progress into its record, at most every half second (and the last one)."""
+
+    def __init__(self, records: JobRecords, job_id: str) -> None:
+        self.records, self.job_id, self._last = records, job_id, 0.0
+
+    def __call__(self, done: int, total: int | None = None, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last >= 0.5 or (total is not None and done >= total):
+            self._last = now
+            self.records.progress(self.job_id, done, total)
+
+
+# ------------------------------------------------------------------------------------------ runners
+
+
+def run_ingest(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
+    from ..ingest.pipeline import ingest
+
+    sips = [Path(p) for p in job.params["paths"]]
+    progress(0, len(sips), force=True)
+    done = [0]
+
+    def one(_outcome: object) -> None:
+        done[0] += 1
+        progress(done[0], len(sips))
+
+    outcomes = ingest(repo, sips, workers=1, progress=one)
+    rows = [{"sip": Path(o.sip).name, "status": o.status, "archive_id": o.archive_id, "version": o.version,
+             "issues": sorted({i.code for i in o.issues}), "report": o.report} for o in outcomes]
+    counts = {s: sum(r["status"] == s for r in rows) for s in ("ingested", "duplicate", "rejected")}
+    return {"sips": rows, "counts": counts}
+
+
+def run_audit_job(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
+    from ..audit.run import Selection, run_audit
+
+    p = job.params
+    selection = Selection(p["mode"], tuple(p["archives"]), p["sample"], repair=p["repair"])
+
+    def step(done: int, total: int, _hashed: int, _object_id: str) -> None:
+        progress(done, total)
+
+    run = run_audit(repo, selection, now=datetime.now(UTC), progress=step, stop=stop)
+    summary = run.summary("en")
+    return {"ok": run.ok, "verdict": "intact" if run.ok else "not-intact", "run_id": run.run_id,
+            "counts": summary["counts"], "archives_checked": summary["archives_checked"],
+            "skipped": run.skipped, "failed": summary["failed"], "repaired": summary["repaired"],
+            "issues": sorted({i.code for i in run.issues}), "reports": list(run.reports)}
+
+
+def run_reindex(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
+    from ..ingest.pipeline import ingest_lock
+    from ..search.indexing import reindex_from_store
+    from ..search.opening import open_engine
+
+    with ingest_lock(repo):  # an ingest meanwhile would be lost (ING-BUSY)
+        total = sum(1 for _ in repo.store.iter_object_roots())
+        progress(0, total, force=True)
+        engine = open_engine(repo.cfg["search.engine"], repo.cfg.path("search.index"), rebuild=True)
+        try:
+            count = reindex_from_store(engine, repo.store, batch=job.params["batch"],
+                                       progress=lambda done: progress(done, total))
+        finally:
+            engine.close()
+    return {"reindexed": count}
+
+
+Runner = Callable[[Repository, Job, Progress, threading.Event], dict[str, Any]]
+RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex}
+
+
+# ------------------------------------------------------------------------------------------ one job
+
+
+class _Heartbeat:
+    """Keeps the job's lease fresh while it runs (a thread), and drops it afterwards."""
+
+    def __init__(self, queue: JobQueue, job_id: str) -> None:
+        self.queue, self.job_id, self.done = queue, job_id, threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"lease-{job_id[:8]}", daemon=True)
+
+    def _beat(self) -> None:
+        while not self.done.wait(LEASE_BEAT):
+            try:
+                self.queue.beat(self.job_id)
+            except Exception:  # noqa: BLE001, S110 - a missed beat only makes the lease older
+                pass
+
+    def __enter__(self) -> _Heartbeat:
+        self.queue.beat(self.job_id)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+        self.queue.release(self.job_id)
+
+
+def error_result(exc: BaseException) -> dict[str, Any]:
+    """A failed job's ``result``: the code, and the message key with its parameters when there is one, so
+    a page renders it in its reader's language."""
+    code = exc.code if isinstance(exc, HsarError) else "INTERNAL"
+    msgid = exc.msgid if isinstance(exc, HsarError) else None
+    params = {k: str(v) for k, v in exc.params.items()} if isinstance(exc, HsarError) else {}
+    return {"error": {"code": code, "msgid": msgid, "params": params, "text": str(exc)}}
+
+
+def execute(queue: JobQueue, job_id: str, stop: threading.Event) -> None:
+    """Run one job (the body of Huey's task): claim it, keep its lease, call its runner, record the end."""
+    records = queue.records
+    if not records.claim(job_id):  # finished, or another copy of its message got it first
+        return
+    job = records.get(job_id)
+    assert job is not None
+    progress = Progress(records, job_id)
+    with _Heartbeat(queue, job_id):
+        try:
+            with _TURNS[job.kind], Repository.open(queue.cfg.home) as repo:
+                result = RUNNERS[job.kind](repo, job, progress, stop)
+        except HsarError as exc:
+            if exc.code in BUSY_CODES:
+                records.unclaim(job_id, str(exc))
+                raise RetryTask(delay=BUSY_DELAY) from exc
+            records.fail(job_id, exc.code, str(exc), error_result(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - recorded on the job; the worker goes on
+            records.fail(job_id, "INTERNAL", f"{type(exc).__name__}: {exc}", error_result(exc))
+            return
+    records.finish(job_id, result)

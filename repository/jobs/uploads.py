@@ -1,0 +1,73 @@
+"""Uploaded SIP files (上传的提交包), kept under ``<home>/jobs/uploads/<sha256>/<name>`` until ingested.
+
+An upload is streamed to a temporary file while its SHA-256 is computed, then moved into place atomically
+(a half-written upload never looks like a SIP). The same bytes uploaded twice land in the same place, and
+:func:`ingest_key` of their digest is the dedupe key of their ingest job, so a page reload or a second click
+never ingests twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ..config import Config
+from .queue import jobs_dir
+
+CHUNK = 1024 * 1024
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+@dataclass(frozen=True)
+class Upload:
+    path: Path
+    sha256: str
+    size: int
+
+    @property
+    def dedupe_key(self) -> str:
+        return ingest_key(self.sha256)
+
+
+def ingest_key(sha256: str) -> str:
+    """The dedupe key of the ingest job of a package with these bytes."""
+    return f"ingest:sha256:{sha256}"
+
+
+def safe_name(filename: str | None) -> str:
+    """The last part of a client's file name, without control characters or separators (``upload`` when
+    nothing usable is left); ingest recognises packages by their content, so the name is only a label."""
+    base = _UNSAFE.sub("_", (filename or "").replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
+    return base[:200] or "upload"
+
+
+def receive_upload(cfg: Config, source: BinaryIO, filename: str | None) -> Upload:
+    """Stream ``source`` into the home's uploads folder; returns where it lies and its digest."""
+    folder = jobs_dir(cfg) / "uploads"
+    folder.mkdir(exist_ok=True)
+    temporary = folder / f".part-{uuid.uuid4().hex}"
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(temporary, "wb") as out:
+            while chunk := source.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        target_dir = folder / digest.hexdigest()
+        target_dir.mkdir(exist_ok=True)
+        existing = sorted(p for p in target_dir.iterdir() if p.is_file())
+        if existing:  # the same bytes, uploaded before (maybe under another name)
+            temporary.unlink()
+            return Upload(existing[0], digest.hexdigest(), size)
+        target = target_dir / safe_name(filename)
+        os.replace(temporary, target)
+        return Upload(target, digest.hexdigest(), size)
+    finally:
+        temporary.unlink(missing_ok=True)

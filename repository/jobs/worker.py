@@ -1,0 +1,90 @@
+"""The worker (作业执行进程): Huey's consumer run in this process, behind ``hsar worker``.
+
+Jobs run in threads of this process (``workers`` of them): the workflows start processes of their own
+(format identification, hashing, audit shards), which daemonic process workers may not. On start, and every
+:data:`SWEEP_INTERVAL` seconds, the worker sweeps the records for jobs whose worker died
+(:meth:`JobQueue.sweep`).
+
+Shutdown: SIGTERM or SIGINT (Ctrl-C) stops taking jobs, asks running audits to stop after the archive being
+checked, and waits for running jobs to finish; a second signal stops at once. A job cut short that way, or
+by SIGKILL, is left ``running`` with a lease that no longer beats: the next sweep (this host: at once, since
+its pid is gone) queues it again or marks it failed, and the store is valid whatever the moment (ingest is
+crash-safe and recovers on the next run).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from huey.consumer import Consumer
+
+from .queue import JobQueue
+from .tasks import execute
+
+SWEEP_INTERVAL = 30.0
+_log = logging.getLogger(__name__)
+
+
+class _Consumer(Consumer):
+    """Huey's consumer, with both SIGINT and SIGTERM graceful and a stop event for running jobs."""
+
+    def __init__(self, huey: Any, stop: threading.Event, **options: Any) -> None:  # noqa: ANN401
+        super().__init__(huey, **options)
+        self._jobs_stop = stop
+        for signum in (signal.SIGINT, signal.SIGTERM):  # (restart, graceful): a second one interrupts
+            self._signal_actions[signum] = (False, True)
+
+    def stop(self, graceful: bool = False) -> None:
+        self._jobs_stop.set()
+        super().stop(graceful=graceful)
+
+
+def _default_signals_in_child() -> None:
+    """A process forked by a job (identification, hashing) gets the default signal handling back instead
+    of the consumer's, which it would otherwise inherit: the pool that started it stops it with SIGTERM."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _sweeper(queue: JobQueue, stop: threading.Event) -> threading.Thread:
+    def loop() -> None:
+        while not stop.wait(SWEEP_INTERVAL):
+            try:
+                queue.sweep()
+            except Exception:  # noqa: BLE001 - the next sweep tries again
+                _log.exception("sweeping lost jobs failed")
+
+    thread = threading.Thread(target=loop, name="hsar-sweeper", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_worker(home: Path | str | None, *, workers: int = 1,
+               started: Callable[[JobQueue, list[Any]], None] | None = None) -> None:
+    """Run jobs of the home until SIGTERM/SIGINT; ``started`` is told the queue and the jobs the first
+    sweep changed (for the command line to say so)."""
+    os.register_at_fork(after_in_child=_default_signals_in_child)
+    stop = threading.Event()
+    holder: list[JobQueue] = []
+    queue = JobQueue.open(home, run=lambda job_id: execute(holder[0], job_id, stop))
+    holder.append(queue)
+    try:
+        swept = queue.sweep()
+        if started is not None:
+            started(queue, swept)
+        consumer = _Consumer(queue.huey, stop, workers=workers, worker_type="thread", periodic=False,
+                             initial_delay=0.1, backoff=1.15, max_delay=1.0, check_worker_health=True,
+                             shutdown_timeout=None)
+        sweeper = _sweeper(queue, stop)
+        consumer.run()
+        stop.set()
+        sweeper.join(timeout=5)
+    finally:
+        queue.close()
