@@ -18,6 +18,7 @@ duplicate; an audit or a reindex run again redoes its work), so queueing again i
 
 from __future__ import annotations
 
+import builtins  # JobQueue.list shadows the name inside the class
 import os
 import socket
 import time
@@ -181,7 +182,7 @@ class JobQueue:
             return True
         return now - float(lease.get("beat", 0.0)) > LEASE_TIMEOUT
 
-    def sweep(self) -> list[Job]:
+    def sweep(self) -> builtins.list[Job]:
         """Running jobs whose worker died: queued again (up to ``jobs.attempts`` attempts) or failed with
         ``JOB-LOST``; queued jobs that lost their queue message get one again. Returns the jobs changed."""
         now = time.time()
@@ -201,7 +202,7 @@ class JobQueue:
         changed += self._requeue_orphans(now)
         return changed
 
-    def _requeue_orphans(self, now: float) -> list[Job]:
+    def _requeue_orphans(self, now: float) -> builtins.list[Job]:
         queued = [j for j in self.records.list(state="queued", limit=10_000)
                   if now - j.created_at.timestamp() > ORPHAN_AGE]
         if not queued:

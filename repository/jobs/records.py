@@ -83,7 +83,7 @@ def _job(row: Any) -> Job:  # noqa: ANN401 - a SQLAlchemy Row
     return Job(id=m["id"], kind=m["kind"], state=m["state"], username=m["username"], params=m["params"] or {},
                dedupe_key=m["dedupe_key"], progress_done=m["progress_done"] or 0,
                progress_total=m["progress_total"], message=m["message"], result=m["result"],
-               error_code=m["error_code"], attempts=m["attempts"] or 0, created_at=_utc(m["created_at"]),
+               error_code=m["error_code"], attempts=m["attempts"] or 0, created_at=_utc(m["created_at"]) or datetime.now(UTC),
                started_at=_utc(m["started_at"]), finished_at=_utc(m["finished_at"]))
 
 
