@@ -26,6 +26,7 @@ VOCABULARY = {
     "demo/generate.py": "demo material titles", "demo/defects.py": "demo package content",
     "demo/defects_bag.py": "demo package content", "demo/defects_pkg.py": "demo file names",
     "model.py": "controlled vocabularies of the 2012 rules (sub-types, security types, relations, shelf words)",
+    "privacy.py": "compound Chinese surnames (复姓), kept whole when a name is masked",
     "description/exports.py": "column names and values of the management systems' JSON/CSV exports",
     "search/schema.py": "Chinese field names and synonyms a query may use",
     "search/documents.py": "address words indexed with a unit",
