@@ -175,7 +175,7 @@ def _format_findings(run: _Run, ref: Candidate | None, evidence: Evidence) -> li
     data = evidence.read_verified(digest) if digest else None
     if data is None or run.policy is None:
         return []
-    from ..preservation.premis import parse_premis_objects
+    from ..preservation.premis_read import parse_premis_objects
 
     try:
         objects = parse_premis_objects(data)

@@ -30,7 +30,7 @@ from ..descriptive import parse
 from ..errors import CatalogError, HsarError
 from ..model import Archive
 from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS
-from ..preservation.premis import parse_premis
+from ..preservation.premis_read import parse_premis
 from .records import EventRecord, FileRecord, VersionRecord, version_seq
 from .store import Catalog
 

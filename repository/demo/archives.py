@@ -33,8 +33,9 @@ from ..model import (
     Unit,
     Volume,
 )
-from .forms import HOUSEHOLD_FORMS, UNIT_FORMS, Doc, HouseholdFacts, UnitFacts, tenant_info
+from .forms import HOUSEHOLD_FORMS, Doc, HouseholdFacts, UnitFacts
 from .people import family
+from .unit_forms import UNIT_FORMS, tenant_info
 
 CITY = "320100"
 FONDS = "J001"

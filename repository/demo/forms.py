@@ -16,7 +16,6 @@ from datetime import date
 from .docs import (
     Block,
     Fields,
-    FloorPlan,
     PdfMeta,
     Seal,
     Signatures,
@@ -94,11 +93,11 @@ def mask_name(name: str) -> str:
     return name[0] + "*" + name[-1] if len(name) > 2 else name[0] + "*"
 
 
-def _pdf(pages: list[list[Block]], title: str, author: str, subtype: str, when: date) -> Doc:
+def pdf_doc(pages: list[list[Block]], title: str, author: str, subtype: str, when: date) -> Doc:
     return Doc("pdf", render_pdf(pages, PdfMeta(title, author, subtype, when)), len(pages))
 
 
-def _member_rows(f: Family) -> tuple[tuple[str, ...], ...]:
+def member_rows(f: Family) -> tuple[tuple[str, ...], ...]:
     rows = [(f.head.name, "本人", f.head.sex_label, f.head.resident_id)]
     rows += [(c.name, rel, c.sex_label, c.resident_id) for c, rel in f.members]
     return tuple(rows)
@@ -121,13 +120,13 @@ def application_form(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
     ]
     p2: list[Block] = [
         Title("家庭成员情况"),
-        Table(("姓名", "与申请人关系", "性别", "居民身份证号码"), _member_rows(h.family), (0.2, 0.2, 0.12, 0.48)),
+        Table(("姓名", "与申请人关系", "性别", "居民身份证号码"), member_rows(h.family), (0.2, 0.2, 0.12, 0.48)),
         Title("街道（乡镇）受理意见"),
         Text(f"经审查，申请材料齐全，符合受理条件，同意受理，报{h.district}住房保障部门审核。"),
         Signatures((("经办人", cn_date(when)),)),
         Seal(f"南京市{h.district}{h.street}办事处"),
     ]
-    return _pdf([p1, p2], f"{head.name}{h.security_type}申请书", h.institution, "申请书", when)
+    return pdf_doc([p1, p2], f"{head.name}{h.security_type}申请书", h.institution, "申请书", when)
 
 
 def id_copies(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
@@ -135,22 +134,22 @@ def id_copies(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
     return Doc("jpg", jpeg_bytes(id_card_copy(rng, ids or (h.family.head.resident_id,))), 1)
 
 
-def _scan(rng: random.Random, digits: tuple[str, ...], pages: int = 1, table: bool = False) -> Doc:
+def scanned(rng: random.Random, digits: tuple[str, ...], pages: int = 1, table: bool = False) -> Doc:
     images = [scan_page(rng, digits=digits if n == 0 else (), table=table and n == 0, lines=rng.randint(8, 16))
               for n in range(pages)]
     return Doc("tif", tiff_bytes(images), pages)
 
 
 def household_register(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
-    return _scan(rng, (h.family.head.resident_id, when.isoformat()), table=True)
+    return scanned(rng, (h.family.head.resident_id, when.isoformat()), table=True)
 
 
 def income_proof(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
-    return _scan(rng, (f"{h.income}.00 CNY/month", when.isoformat()), pages=rng.choice((1, 1, 2)), table=True)
+    return scanned(rng, (f"{h.income}.00 CNY/month", when.isoformat()), pages=rng.choice((1, 1, 2)), table=True)
 
 
 def housing_proof(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
-    return _scan(rng, (f"No. {when:%Y}-{rng.randint(10000, 99999)}", when.isoformat()))
+    return scanned(rng, (f"No. {when:%Y}-{rng.randint(10000, 99999)}", when.isoformat()))
 
 
 def honesty_declaration(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
@@ -159,10 +158,10 @@ def honesty_declaration(h: HouseholdFacts, when: date, rng: random.Random) -> Do
         Text("本人及共同申请的家庭成员郑重承诺：所申报的家庭成员、户籍、收入、住房和财产情况真实、完整；"
              "同意住房保障部门及相关单位查询、核对家庭收入、住房和财产状况；如有隐瞒或虚报，"
              "自愿退出保障并承担相应法律责任，五年内不再申请住房保障。"),
-        Table(("姓名", "关系", "身份证号"), tuple((r[0], r[1], r[3]) for r in _member_rows(h.family)), (0.25, 0.2, 0.55)),
+        Table(("姓名", "关系", "身份证号"), tuple((r[0], r[1], r[3]) for r in member_rows(h.family)), (0.25, 0.2, 0.55)),
         Signatures((("申请人（签字）", cn_date(when)), ("共同申请人（签字）", cn_date(when)))),
     ]
-    return _pdf([page], "诚信申报书", h.institution, "诚信申报", when)
+    return pdf_doc([page], "诚信申报书", h.institution, "诚信申报", when)
 
 
 # ----- household: review (审核材料) -----
@@ -186,7 +185,7 @@ def review_form(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
         Signatures((("审核人", cn_date(when)), ("负责人", cn_date(when)))),
         Seal(h.institution),
     ]
-    return _pdf([p1, p2], f"{head.name}资格审核表", h.institution, "审核表", when)
+    return pdf_doc([p1, p2], f"{head.name}资格审核表", h.institution, "审核表", when)
 
 
 def publicity_record(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
@@ -202,7 +201,7 @@ def publicity_record(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
         Signatures((("公示单位", cn_date(when)),)),
         Seal(h.institution),
     ]
-    return _pdf([page], "审核结果公示记录", h.institution, "公示记录", when)
+    return pdf_doc([page], "审核结果公示记录", h.institution, "公示记录", when)
 
 
 # ----- household: provision (实施保障材料) -----
@@ -215,7 +214,7 @@ def waiting_record(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
         Text("该户已纳入住房保障轮候名册，按轮候顺序实施保障。轮候期间家庭情况发生变化的，应及时申报。"),
         Seal(h.institution),
     ]
-    return _pdf([page], "轮候登记表", h.institution, "轮候记录", when)
+    return pdf_doc([page], "轮候登记表", h.institution, "轮候记录", when)
 
 
 def provision_notice(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
@@ -231,7 +230,7 @@ def provision_notice(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
         Signatures((("发文单位", cn_date(when)),)),
         Seal(h.institution),
     ]
-    return _pdf([page], "实施保障通知书", h.institution, "实施保障通知书", when)
+    return pdf_doc([page], "实施保障通知书", h.institution, "实施保障通知书", when)
 
 
 def lease_contract(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
@@ -258,11 +257,11 @@ def lease_contract(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
     ]
     p3: list[Block] = [
         Title("附件：共同居住人"),
-        Table(("姓名", "关系", "身份证号"), tuple((r[0], r[1], r[3]) for r in _member_rows(h.family)), (0.25, 0.2, 0.55)),
+        Table(("姓名", "关系", "身份证号"), tuple((r[0], r[1], r[3]) for r in member_rows(h.family)), (0.25, 0.2, 0.55)),
         Signatures((("甲方（盖章）", cn_date(when)), ("乙方（签字）", cn_date(when)))),
         Seal(u.ownership),
     ]
-    return _pdf([p1, p2, p3], "租赁合同", h.institution, "租赁合同", when)
+    return pdf_doc([p1, p2, p3], "租赁合同", h.institution, "租赁合同", when)
 
 
 def subsidy_agreement(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
@@ -279,7 +278,7 @@ def subsidy_agreement(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
         Signatures((("甲方（盖章）", cn_date(when)), ("乙方（签字）", cn_date(when)))),
         Seal(h.institution),
     ]
-    return _pdf([p1, p2], "货币补贴协议", h.institution, "货币补贴协议", when)
+    return pdf_doc([p1, p2], "货币补贴协议", h.institution, "货币补贴协议", when)
 
 
 # ----- household: dynamic management (动态管理材料) and supplements -----
@@ -294,7 +293,7 @@ def annual_review(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
         Signatures((("复核人", cn_date(when)), ("被复核人（签字）", cn_date(when)))),
         Seal(h.institution),
     ]
-    return _pdf([page], f"{when.year}年度复核表", h.institution, "年度复核表", when)
+    return pdf_doc([page], f"{when.year}年度复核表", h.institution, "年度复核表", when)
 
 
 def subsidy_notice(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
@@ -306,7 +305,7 @@ def subsidy_notice(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
         Table(("发放期间", "金额（元）", "状态"), rows),
         Seal(h.institution),
     ]
-    return _pdf([page], "租金补贴发放通知书", h.institution, "租金补贴发放通知书", when)
+    return pdf_doc([page], "租金补贴发放通知书", h.institution, "租金补贴发放通知书", when)
 
 
 def exit_decision(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
@@ -318,80 +317,10 @@ def exit_decision(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
         Signatures((("决定单位", cn_date(when)),)),
         Seal(h.institution),
     ]
-    return _pdf([page], "终止保障决定书", h.institution, "退出", when)
+    return pdf_doc([page], "终止保障决定书", h.institution, "退出", when)
 
 
 # ----- unit (房源) -----
-
-def unit_source(u: UnitFacts, when: date, rng: random.Random) -> Doc:
-    page: list[Block] = [
-        Title("保障性住房房源认定书"),
-        Fields((("项目名称", u.project), ("小区", u.estate), ("房源来源", u.source), ("竣工日期", cn_date(u.completed))),
-               columns=1),
-        Text(f"{u.project}已竣工验收合格，经认定纳入{u.district}{u.housing_type}房源管理，由{u.ownership}统一运营管理。"),
-        Seal(u.institution),
-    ]
-    return _pdf([page], "房源认定书", u.institution, "来源证明", when)
-
-
-def ownership_proof(u: UnitFacts, when: date, rng: random.Random) -> Doc:
-    return _scan(rng, (f"No. 320{rng.randint(1000000, 9999999)}", f"{u.area:.2f} m2"), table=True)
-
-
-def unit_facts(u: UnitFacts, when: date, rng: random.Random) -> Doc:
-    page: list[Block] = [
-        Title("房屋基本情况表"),
-        Fields((("项目", u.project), ("小区", u.estate), ("坐落", u.location), ("户型", u.layout),
-                ("建筑面积", f"{u.area:.2f} 平方米"), ("房屋类型", u.housing_type), ("房源来源", u.source),
-                ("产权单位", u.ownership))),
-        Seal(u.institution),
-    ]
-    return _pdf([page], "房屋基本情况表", u.institution, "房屋基本情况表", when)
-
-
-def floor_plan(u: UnitFacts, when: date, rng: random.Random) -> Doc:
-    page: list[Block] = [Title(f"{u.estate}{u.building}栋{u.room}室户型图"), FloorPlan(u.layout, u.area)]
-    return _pdf([page], "户型图", u.institution, "户型图", when)
-
-
-def rent_standard(u: UnitFacts, when: date, rng: random.Random) -> Doc:
-    page: list[Block] = [
-        Title(f"{u.estate}租金标准"),
-        Table(("房号", "建筑面积（平方米）", "租金标准（元/平方米·月）", "月租金（元）"),
-              ((f"{u.building}-{u.entrance}-{u.room}", f"{u.area:.2f}", f"{u.rent_per_m2:.2f}", f"{u.monthly_rent:.2f}"),)),
-        Text("租金标准按同地段同类住房市场租金的一定比例确定，实行动态调整。"),
-        Seal(u.institution),
-    ]
-    return _pdf([page], "租金标准", u.institution, "租金标准", when)
-
-
-def handover_photo(u: UnitFacts, when: date, rng: random.Random) -> Doc:
-    return Doc("jpg", jpeg_bytes(scan_page(rng, digits=(when.isoformat(), f"{u.building}-{u.entrance}-{u.room}"),
-                                           table=True, lines=6)), 1)
-
-
-def handover_form(u: UnitFacts, when: date, rng: random.Random) -> Doc:
-    page: list[Block] = [
-        Title("保障房退出交接单"),
-        Table(("项目", "交接情况"), (("门窗", "完好"), ("水电表读数", f"{rng.randint(1000, 9999)} / {rng.randint(100, 999)}"),
-                                    ("钥匙", f"{rng.randint(2, 4)} 把，已收回"), ("租金", "已结清"))),
-        Signatures((("交房人", cn_date(when)), ("接收人", cn_date(when)))),
-        Seal(u.ownership),
-    ]
-    return _pdf([page], "退出交接单", u.institution, "退出交接", when)
-
-
-def tenant_info(u: UnitFacts, when: date, rng: random.Random, tenant: HouseholdFacts | None = None) -> Doc:
-    rows = _member_rows(tenant.family) if tenant else ()
-    page: list[Block] = [
-        Title("承租人信息登记表"),
-        Fields((("房屋坐落", u.location), ("承租人", tenant.family.head.name if tenant else ""),
-                ("入住日期", cn_date(when)), ("联系电话", tenant.phone if tenant else "")), columns=1),
-        Table(("姓名", "关系", "性别", "身份证号"), rows, (0.2, 0.2, 0.12, 0.48)),
-        Seal(u.ownership),
-    ]
-    return _pdf([page], "承租人信息登记表", u.institution, "承租人信息", when)
-
 
 HOUSEHOLD_FORMS: dict[str, Callable[[HouseholdFacts, date, random.Random], Doc]] = {
     "申请书": application_form, "身份证明": id_copies, "户籍证明": household_register, "收入证明": income_proof,
@@ -399,8 +328,4 @@ HOUSEHOLD_FORMS: dict[str, Callable[[HouseholdFacts, date, random.Random], Doc]]
     "轮候记录": waiting_record, "实施保障通知书": provision_notice, "租赁合同": lease_contract,
     "货币补贴协议": subsidy_agreement, "年度复核表": annual_review, "租金补贴发放通知书": subsidy_notice,
     "退出": exit_decision,
-}
-UNIT_FORMS: dict[str, Callable[[UnitFacts, date, random.Random], Doc]] = {
-    "来源证明": unit_source, "权属证明": ownership_proof, "房屋基本情况表": unit_facts, "户型图": floor_plan,
-    "租金标准": rent_standard, "入住交接": handover_photo, "退出交接": handover_form,
 }

@@ -44,7 +44,8 @@ from .archives import (
     render_items,
     volume_for,
 )
-from .forms import HOUSEHOLD_FORMS, UNIT_FORMS, UnitFacts
+from .forms import HOUSEHOLD_FORMS, UnitFacts
+from .unit_forms import UNIT_FORMS
 
 LAST_REVIEW_YEAR = 2024  # the demo's "now": no annual review after this year
 

@@ -29,11 +29,11 @@ from ..preservation.premis import (
     hsar_agent,
     institution_agent,
     merge_by_identifier,
-    parse_premis,
     pyhanko_agent,
     render_premis,
     standard_agents,
 )
+from ..preservation.premis_read import parse_premis
 from ..preservation.signing import SIGNATURE_FILE, SIGNATURE_MANIFEST, Signer, lock_version
 from .formats import FileInfo
 from .prepare import Prepared

@@ -21,7 +21,7 @@ forward and the catalogue can be rebuilt from storage alone. Repair from a repli
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -212,12 +212,12 @@ def merge_by_identifier(*groups: Iterable[PremisAgent | PremisEvent]) -> list:
 # --------------------------------------------------------------------------------------------- writing
 
 
-def _q(name: str) -> str:
+def qname(name: str) -> str:
     return f"{{{PREMIS_NS}}}{name}"
 
 
 def _sub(parent: etree._Element, name: str, text: str | None = None, **attrib: str) -> etree._Element:
-    element = etree.SubElement(parent, _q(name), attrib)
+    element = etree.SubElement(parent, qname(name), attrib)
     if text is not None:
         element.text = text
     return element
@@ -297,7 +297,7 @@ def render_premis(
     objects = list(objects)
     if not objects:
         raise PreservationError("a PREMIS document needs at least one object")
-    root = etree.Element(_q("premis"), nsmap=NSMAP, version="3.0")
+    root = etree.Element(qname("premis"), nsmap=NSMAP, version="3.0")
     try:
         for obj in objects:
             _object_xml(root, obj)
@@ -311,103 +311,3 @@ def render_premis(
 
 
 # --------------------------------------------------------------------------------------------- reading
-
-
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=True)
-
-
-def _text(element: etree._Element, path: str) -> str | None:
-    found = element.find(path, NSMAP)
-    return None if found is None else (found.text or "")
-
-
-def _required(element: etree._Element, path: str) -> str:
-    value = _text(element, path)
-    if value is None:
-        raise PreservationError(f"PREMIS {etree.QName(element).localname} lacks {path}")
-    return value
-
-
-def _premis_root(data: bytes) -> etree._Element:
-    try:
-        root = etree.fromstring(data, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise PreservationError(f"PREMIS is not well-formed XML: {exc}") from None
-    if root.tag != _q("premis"):
-        raise PreservationError(f"not a PREMIS 3 document (root element {root.tag})")
-    return root
-
-
-def _read_all(root: etree._Element, tag: str, parse: Callable[[etree._Element], T]) -> list[T]:
-    try:
-        return [parse(e) for e in root.iterfind(f"premis:{tag}", NSMAP)]
-    except ValueError as exc:
-        raise PreservationError(f"PREMIS value cannot be read: {exc}") from None
-
-
-def parse_premis(data: bytes) -> tuple[list[PremisObject], list[PremisEvent], list[PremisAgent]]:
-    """Objects, events and agents of a document written by :func:`render_premis`."""
-    root = _premis_root(data)
-    return (_read_all(root, "object", _parse_object), _read_all(root, "event", _parse_event),
-            _read_all(root, "agent", _parse_agent))
-
-
-def parse_premis_objects(data: bytes) -> list[PremisObject]:
-    """The objects alone (what the audit's format check needs; the events are most of a long history)."""
-    return _read_all(_premis_root(data), "object", _parse_object)
-
-
-def _parse_object(element: etree._Element) -> PremisObject:
-    chars = "premis:objectCharacteristics/"
-    fmt = chars + "premis:format/"
-    return PremisObject(
-        identifier=_required(element, "premis:objectIdentifier/premis:objectIdentifierValue"),
-        original_name=_text(element, "premis:originalName"),
-        size=int(_required(element, chars + "premis:size")),
-        sha512=_required(element, chars + "premis:fixity[premis:messageDigestAlgorithm='SHA-512']/premis:messageDigest"),
-        puid=_text(element, fmt + "premis:formatRegistry[premis:formatRegistryName='PRONOM']/premis:formatRegistryKey"),
-        format_name=_required(element, fmt + "premis:formatDesignation/premis:formatName"),
-        format_version=_text(element, fmt + "premis:formatDesignation/premis:formatVersion"),
-    )
-
-
-def _outcome(label: str) -> str:
-    for outcome, (loc_label, _code) in OUTCOMES.items():
-        if label in (outcome, loc_label):
-            return outcome
-    raise ValueError(f"unknown event outcome {label!r}")
-
-
-def _parse_event(element: etree._Element) -> PremisEvent:
-    agents = [
-        AgentLink(_required(link, "premis:linkingAgentIdentifierValue"), _text(link, "premis:linkingAgentRole") or "")
-        for link in element.iterfind("premis:linkingAgentIdentifier", NSMAP)
-    ]
-    objects = [
-        ObjectLink(_required(link, "premis:linkingObjectIdentifierValue"),
-                   _text(link, "premis:linkingObjectRole") or "source")
-        for link in element.iterfind("premis:linkingObjectIdentifier", NSMAP)
-    ]  # fmt: skip
-    return PremisEvent(
-        identifier=_required(element, "premis:eventIdentifier/premis:eventIdentifierValue"),
-        type=_required(element, "premis:eventType"),
-        datetime=datetime.fromisoformat(_required(element, "premis:eventDateTime")),
-        detail=_text(element, "premis:eventDetailInformation/premis:eventDetail") or "",
-        outcome=_outcome(_required(element, "premis:eventOutcomeInformation/premis:eventOutcome")),
-        outcome_detail=_text(
-            element, "premis:eventOutcomeInformation/premis:eventOutcomeDetail/premis:eventOutcomeDetailNote"
-        ) or "",
-        agents=tuple(agents),
-        objects=tuple(objects),
-    )
-
-
-def _parse_agent(element: etree._Element) -> PremisAgent:
-    return PremisAgent(
-        identifier=_required(element, "premis:agentIdentifier/premis:agentIdentifierValue"),
-        name=_text(element, "premis:agentName") or "",
-        type=_required(element, "premis:agentType"),
-        version=_text(element, "premis:agentVersion"),
-        note=_text(element, "premis:agentNote"),
-    )

@@ -28,13 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from asn1crypto import cms, keys
+from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
-from cryptography import x509 as pyca_x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
-from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.sign import signers
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import (
@@ -43,14 +39,13 @@ from pyhanko.sign.validation import (
     async_validate_detached_cms,
 )
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from ..config import Config
 from ..errors import SigningError
 from .aip_layout import SIGNATURE_FILE, SIGNATURE_MANIFEST, SIGNATURE_PATHS
+from .signing_keys import load_certs
+from .signing_keys import load_signer as load_signer  # the signing API in one place for callers
 
 DIGEST_ALGORITHM = "sha512"
-PKCS12_SUFFIXES = frozenset({".p12", ".pfx"})
 #: Either usage is enough for a signer certificate (institutions' certificates often carry only one).
 SIGNER_KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"})
 
@@ -121,108 +116,6 @@ class LockStatus:
 # --------------------------------------------------------------------------------------------- loading
 
 
-def load_signer(cfg: Config, *, environ: Mapping[str, str] | None = None) -> signers.SimpleSigner:
-    """The signer configured by ``signing.*``: PEM key + certificate, or PKCS#12 when the key is .p12/.pfx."""
-    env = os.environ if environ is None else environ
-    passphrase = _passphrase(str(cfg["signing.passphrase_env"]), env)
-    chain = _load_certs(cfg.paths("signing.chain"), "certificate chain file", "signing.chain")
-    key_path = cfg.path("signing.key")
-    if key_path.suffix.lower() in PKCS12_SUFFIXES:
-        key, cert, extra = _load_pkcs12(key_path, passphrase)
-    else:
-        key = _load_pem_key(key_path, passphrase)
-        certs = _load_certs([cfg.path("signing.cert")], "signing certificate", "signing.cert")
-        if not certs:
-            raise SigningError(f"no certificate in {cfg.path('signing.cert')} (setting signing.cert)")
-        cert, extra = certs[0], certs[1:]
-    _check_key_matches(key, cert, key_path)
-    return signers.SimpleSigner(
-        signing_cert=cert, signing_key=key, cert_registry=SimpleCertificateStore.from_certs(chain + extra)
-    )
-
-
-def _passphrase(env_name: str, env: Mapping[str, str]) -> bytes | None:
-    if not env_name:
-        return None
-    if env_name not in env:
-        raise SigningError(f"signing.passphrase_env names {env_name!r}, but that environment variable is not set")
-    return env[env_name].encode("utf-8")
-
-
-def _read(path: Path, what: str, setting: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        hint = " (run `hsar init` to create the demo PKI, or point hsar.toml at your own)"
-        raise SigningError(f"{what} not found: {path} (setting {setting}){hint}") from None
-    except OSError as exc:
-        raise SigningError(f"cannot read {what} {path}: {exc.strerror}") from None
-
-
-def _load_certs(paths: Iterable[Path], what: str, setting: str) -> list[asn1_x509.Certificate]:
-    certs: list[asn1_x509.Certificate] = []
-    for path in paths:
-        try:
-            loaded = list(load_certs_from_pemder_data(_read(path, what, setting)))
-            for cert in loaded:
-                pyca_x509.load_der_x509_certificate(cert.dump())  # parse fully now, not at first use
-        except (ValueError, TypeError) as exc:
-            raise SigningError(f"{path} is not a PEM or DER certificate file (setting {setting}): {exc}") from None
-        certs += loaded
-    return certs
-
-
-def _load_pem_key(path: Path, passphrase: bytes | None) -> keys.PrivateKeyInfo:
-    data = _read(path, "signing key", "signing.key")
-    try:
-        return load_private_key_from_pemder_data(data, passphrase=passphrase)
-    except TypeError as exc:  # cryptography: encrypted without a passphrase, or the reverse
-        raise SigningError(f"cannot load signing key {path}: {exc} (see signing.passphrase_env)") from None
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise SigningError(f"cannot load signing key {path}: wrong passphrase or not a private key ({exc})") from None
-
-
-def _load_pkcs12(
-    path: Path, passphrase: bytes | None
-) -> tuple[keys.PrivateKeyInfo, asn1_x509.Certificate, list[asn1_x509.Certificate]]:
-    data = _read(path, "PKCS#12 file", "signing.key")
-    try:
-        key, cert, others = pkcs12.load_key_and_certificates(data, passphrase)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise SigningError(
-            f"cannot open PKCS#12 file {path}: wrong or missing passphrase (signing.passphrase_env) "
-            f"or not a PKCS#12 file ({exc})"
-        ) from None
-    if key is None or cert is None:
-        raise SigningError(f"PKCS#12 file {path} must hold both a private key and its certificate")
-    der_key = key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return (
-        keys.PrivateKeyInfo.load(der_key),
-        _to_asn1(cert),
-        [_to_asn1(c) for c in others],
-    )
-
-
-def _to_asn1(cert: pyca_x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-
-
-def _check_key_matches(key: keys.PrivateKeyInfo, cert: asn1_x509.Certificate, key_path: Path) -> None:
-    spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    der = serialization.Encoding.DER
-    private = serialization.load_der_private_key(key.dump(), password=None)
-    certificate = pyca_x509.load_der_x509_certificate(cert.dump())
-    if private.public_key().public_bytes(der, spki) != certificate.public_key().public_bytes(der, spki):
-        raise SigningError(
-            f"signing key {key_path} does not belong to the certificate {certificate.subject.rfc4514_string()}"
-        )
-
-
-# --------------------------------------------------------------------------------------------- sign / verify
-
-
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a pyHanko coroutine to completion, also when the caller already runs an event loop."""
     try:
@@ -273,12 +166,12 @@ def load_trust_roots(paths: Iterable[Path]) -> list[asn1_x509.Certificate]:
         except OSError:
             info = None
         if info is None:
-            certs += _load_certs([path], "trust root file", "signing.trust_roots")  # raises the right error
+            certs += load_certs([path], "trust root file", "signing.trust_roots")  # raises the right error
             continue
         key = (os.fspath(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
         cached = _ROOTS_CACHE.get(key)
         if cached is None:
-            cached = _load_certs([path], "trust root file", "signing.trust_roots")
+            cached = load_certs([path], "trust root file", "signing.trust_roots")
             if len(_ROOTS_CACHE) >= _ROOTS_CACHE_MAX:
                 _ROOTS_CACHE.clear()
             _ROOTS_CACHE[key] = cached

@@ -24,7 +24,7 @@ from repository.home import Repository
 from repository.ingest.aip import DESCRIPTIVE, PREMIS
 from repository.ingest.pipeline import ingest, policy_of
 from repository.preservation.ids import object_id
-from repository.preservation.premis import parse_premis
+from repository.preservation.premis_read import parse_premis
 from repository.preservation.signing import (
     SIGNATURE_FILE,
     SIGNATURE_MANIFEST,

@@ -20,11 +20,10 @@ from repository.preservation.premis import (
     PremisEvent,
     PremisObject,
     merge_by_identifier,
-    parse_premis,
-    parse_premis_objects,
     render_premis,
     standard_agents,
 )
+from repository.preservation.premis_read import parse_premis, parse_premis_objects
 
 SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared" / "schemas"
 WHEN = datetime(2025, 3, 1, 8, 30, tzinfo=timezone(timedelta(hours=8)))
