@@ -23,6 +23,11 @@ from ..codes import Issue, issue
 from ..errors import IngestError
 from ..messages import printable as display  # the one way to show a file name (re-exported to bags.*)
 
+#: Files an operating system drops into folders by itself (Finder, Explorer). RFC 8493 does not name them; a
+#: bag made by copying a folder often carries them, so they are reported with a warning (BAG030) and, when no
+#: manifest lists them, left out of the bag's content instead of making it invalid.
+OS_FILES = frozenset({".DS_Store", "Thumbs.db", "ehthumbs.db", "desktop.ini"})
+
 PAYLOAD_DIR = "data"
 PAYLOAD_PREFIX = "data/"
 
@@ -43,6 +48,10 @@ def nfc(path: str) -> str:
 
 def is_payload(path: str) -> bool:
     return path.startswith(PAYLOAD_PREFIX)
+
+
+def is_os_file(path: str) -> bool:
+    return path.rsplit("/", 1)[-1] in OS_FILES
 
 
 @dataclass

@@ -23,13 +23,15 @@ from pathlib import Path
 
 from ..codes import Issue, issue
 from ..fixity import open_regular
+from .versions import CURRENT_VERSION, LEGACY_VERSIONS, rules_for
+
+__all__ = ["CURRENT_VERSION", "LEGACY_VERSIONS"]  # re-exported: the version table lives in .versions
 
 BAGIT_TXT = "bagit.txt"
 BAG_INFO = "bag-info.txt"
 FETCH_TXT = "fetch.txt"
-CURRENT_VERSION = "1.0"
-#: Older versions read with a warning (BAG028); anything else is BAG003.
-LEGACY_VERSIONS = frozenset({"0.97"})
+#: Older versions (BagIt drafts 0.93-0.97) are read by their own rules with a warning (BAG028); anything
+#: else is BAG003.
 MAX_DECLARATION_BYTES = 4096
 #: Longest tag file line read (characters); a longer line is reported as malformed, never held in memory.
 MAX_LINE = 64 * 1024
@@ -41,7 +43,7 @@ _DECODED = {"0a": "\n", "0d": "\r", "25": "%"}
 _ENCODE = re.compile(r"[%\r\n]")
 _ENCODED = {"%": "%25", "\r": "%0D", "\n": "%0A"}
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_ENTRY = re.compile(r"^[ \t]*([^ \t]+)[ \t]+(.+)$", re.DOTALL)
+_ENTRY = re.compile(r"^[ \t]*([^ \t]+)([ \t]+)(.+)$", re.DOTALL)
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _DECLARATION_LINE = re.compile(r"^(BagIt-Version|Tag-File-Character-Encoding)[ \t]*:[ \t]*(.*?)[ \t]*$")
@@ -151,8 +153,6 @@ def _declaration_lines(data: bytes, found: Declaration) -> list[str] | None:
     lines = _LINE_BREAK.split(text)
     if lines and lines[-1] == "":
         lines.pop()
-    if len(lines) != 2:
-        found.issues.append(issue("BAG002", BAGIT_TXT, detail=f"{len(lines)} lines, not exactly 2"))
     return lines
 
 
@@ -171,9 +171,14 @@ def parse_declaration(data: bytes) -> Declaration:
         values[match.group(1)] = (number, match.group(2), line)
     version = values.get("BagIt-Version")
     encoding = values.get("Tag-File-Character-Encoding")
-    if version is None or encoding is None:
+    # drafts 0.93-0.95: the encoding line may be absent, and tag files are then UTF-8
+    optional = version is not None and not rules_for(version[1]).encoding_line_required
+    expected = 1 if optional and encoding is None else 2
+    if len(lines) != expected:
+        found.issues.append(issue("BAG002", BAGIT_TXT, detail=f"{len(lines)} lines, not exactly {expected}"))
+    if version is None or (encoding is None and not optional):
         found.issues.append(issue("BAG002", BAGIT_TXT, detail="BagIt-Version and Tag-File-Character-Encoding needed"))
-    elif version[0] != 1 or encoding[0] != 2:
+    elif encoding is not None and (version[0] != 1 or encoding[0] != 2):
         found.issues.append(issue("BAG002", BAGIT_TXT, detail="BagIt-Version must come first"))
     if version is not None:
         found.version = version[1]
@@ -269,7 +274,8 @@ def parse_manifest(
 ) -> tuple[list[Entry], list[Issue]]:
     """Entries of one manifest (RFC 8493 §2.1.3); BAG007 for lines that are not ``checksum WSP path``.
 
-    ``decode`` applies 1.0 percent-decoding (0.97 bags did not encode paths). Raises ``UnicodeDecodeError``.
+    ``decode`` applies 1.0 percent-decoding (0.93-0.97 bags did not encode paths); ``*path`` (md5sum binary
+    mode) and ``./path`` are read as ``path``. Raises ``UnicodeDecodeError``.
     Whitespace-only lines are skipped; trailing whitespace is kept, since a file name may end with a space.
     """
     entries: list[Entry] = []
@@ -281,9 +287,19 @@ def parse_manifest(
         if match is None or not _HEX.match(match.group(1)) or len(match.group(1)) != hex_length:
             issues.append(issue("BAG007", name, line=number, manifest=name))
             continue
-        raw = match.group(2)
-        entries.append(Entry(number, decode_path(raw) if decode else raw, match.group(1).lower()))
+        path = decode_path(match.group(3)) if decode else match.group(3)
+        entries.append(Entry(number, _tool_path(path, match.group(2)), match.group(1).lower()))
     return entries, issues
+
+
+def _tool_path(path: str, separator: str) -> str:
+    """The path a line written by a checksum tool names: ``md5sum -b`` writes ``checksum *path`` (one space,
+    then ``*``), and some tools write ``./data/...``. A ``*`` after two spaces stays part of the path."""
+    if separator == " " and path.startswith("*"):
+        path = path[1:]
+    while path.startswith("./"):
+        path = path[2:]
+    return path
 
 
 def render_tags(pairs: Sequence[tuple[str, str]]) -> Iterator[str]:

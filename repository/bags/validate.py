@@ -2,17 +2,23 @@
 
 Checks, by section of RFC 8493:
 
-- §2.1.1 ``bagit.txt``: present (BAG001), two lines, UTF-8, no BOM (BAG002, BAG022), version 1.0 (0.97 read
-  with BAG028, others BAG003), a known text encoding (BAG004);
+- §2.1.1 ``bagit.txt``: present (BAG001), two lines, UTF-8, no BOM (BAG002, BAG022), version 1.0 (the drafts
+  0.93-0.97 read by their own rules, :mod:`.versions`, with BAG028; others BAG003), a known text encoding
+  (BAG004);
 - §2.1.2 ``data/`` present (BAG005); §2.1.3 payload manifests: at least one (BAG006), lines ``checksum
   path`` (BAG007), paths relative, '/'-separated, inside ``data/`` (BAG008), every entry exists (BAG009), every
   payload file in every manifest (BAG010), checksums match (BAG011), one entry per file (BAG012/BAG013);
 - §2.2.1 tag manifests: never list payload files or tag manifests (BAG017), entries exist and match
   (BAG009/BAG011), tag files not listed (BAG023), one per payload algorithm (BAG020);
-- §2.2.2 ``bag-info.txt``: present (BAG024), well-formed (BAG014), Payload-Oxum (BAG015/BAG016);
-- §2.2.3 ``fetch.txt``: refused, an hsar SIP must be complete (BAG021); §2.4 algorithms (BAG018/BAG019);
-- §3 "complete" and "valid"; §6 security: links and special files (BAG027), case and normalisation
-  collisions (BAG025), empty payload directories (BAG026, see :mod:`.scan`).
+- §2.2.2 ``bag-info.txt`` (``package-info.txt`` before 0.96): present (BAG024), well-formed (BAG014),
+  Payload-Oxum (BAG015/BAG016);
+- §2.2.3 ``fetch.txt`` (:mod:`.fetch`): allowed; a listed file not yet fetched makes the bag incomplete
+  (BAG029, "holey"), not BAG009; refusing fetch.txt is policy (BAG021, PRF008 in the full SIP validation);
+- §2.4 algorithms (BAG018; md5 and sha1 SHOULD NOT be used: BAG019, a warning);
+- §3 "complete" and "valid"; §6 security: links and special files (BAG027), names that differ only in case or
+  normalisation (BAG025, a warning: §6.2 "should"), empty payload directories (BAG026, see :mod:`.scan`);
+  files an operating system drops into folders (``.DS_Store``, ``Thumbs.db``: BAG030, a warning; left out of
+  the bag's content when no manifest lists them).
 
 Tag files are decoded in the declared encoding (BAG022). Digests are computed once, on both cores, for every
 algorithm any manifest uses plus ``extra_algorithms``, and returned in :class:`BagResult` so ingest never hashes
@@ -30,8 +36,10 @@ from ..codes import Issue, Report, issue
 from ..errors import IngestError
 from ..fixity import HEX_LENGTHS, WEAK_ALGORITHMS, check_algorithms, iter_hash_jobs
 from . import tagfiles
-from .scan import Tree, display, is_payload, nfc, scan
+from .fetch import FetchEntry, parse_fetch
+from .scan import Tree, display, is_os_file, is_payload, nfc, scan
 from .tagfiles import BAG_INFO, BAGIT_TXT, FETCH_TXT, Entry
+from .versions import VersionRules, rules_for
 
 _OXUM = re.compile(r"^([0-9]+)\.([0-9]+)$")  # ASCII digits: \d would take full-width ones
 
@@ -56,6 +64,12 @@ class BagResult:
     tag_files: dict[str, FileFact] = field(hash=False)
     payload_manifest_algorithms: tuple[str, ...]
     tag_manifest_algorithms: tuple[str, ...]
+    holes: tuple[str, ...] = ()  # payload paths fetch.txt lists that are not present (BAG029)
+
+    @property
+    def complete(self) -> bool:
+        """RFC 8493 §3: every file a manifest or fetch.txt names is present (a holey bag is not complete)."""
+        return not self.holes and "BAG009" not in self.codes()
 
     @property
     def valid(self) -> bool:
@@ -94,10 +108,17 @@ class _State:
     codec: str = "utf-8"
     bag_info: list[tuple[str, str]] = field(default_factory=list)
     manifests: list[_Manifest] = field(default_factory=list)
+    fetched: dict[str, FetchEntry] = field(default_factory=dict)  # NFC path -> entry
+    holes: list[str] = field(default_factory=list)
+    ignored: set[str] = field(default_factory=set)  # OS files no manifest lists: not the bag's content
+
+    @property
+    def rules(self) -> VersionRules:
+        return rules_for(self.version)
 
     @property
     def strict(self) -> bool:
-        return self.version not in tagfiles.LEGACY_VERSIONS
+        return self.rules.strict_whitespace
 
     def add(self, found: Issue) -> None:
         self.issues.append(found)
@@ -130,6 +151,7 @@ def validate_bag(
         _check_structure(state)
         _read_manifests(state)
         _check_completeness(state)
+        _check_fetched(state)
         facts = _facts(state, known or {}, extra, workers, hash_files=fixity)
     except OSError as exc:
         raise IngestError(f"cannot read the bag at {bag_dir}: {exc}") from exc
@@ -142,10 +164,11 @@ def validate_bag(
         version=state.version,
         encoding=state.encoding,
         bag_info=tuple(state.bag_info),
-        payload={p: facts[p] for p in tree.payload_files},
-        tag_files={p: facts[p] for p in tree.tag_files},
+        payload={p: facts[p] for p in tree.payload_files if p not in state.ignored},
+        tag_files={p: facts[p] for p in tree.tag_files if p not in state.ignored},
         payload_manifest_algorithms=tuple(sorted(m.algorithm for m in manifests if not m.tag)),
         tag_manifest_algorithms=tuple(sorted(m.algorithm for m in manifests if m.tag)),
+        holes=tuple(state.holes),
     )
 
 
@@ -165,15 +188,17 @@ def _read_declaration(state: _State) -> None:
 
 
 def _read_bag_info(state: _State) -> None:
-    if BAG_INFO not in state.tree.files:
-        if BAG_INFO not in state.tree.special:
-            state.add(issue("BAG024", BAG_INFO))
+    names = state.rules.info_files
+    name = next((n for n in names if n in state.tree.files), None)
+    if name is None:
+        if not any(n in state.tree.special for n in names):
+            state.add(issue("BAG024", names[0]))
         return
     try:
-        parsed = tagfiles.parse_tags(tagfiles.iter_lines(state.bag_dir / BAG_INFO, state.codec), BAG_INFO,
+        parsed = tagfiles.parse_tags(tagfiles.iter_lines(state.bag_dir / name, state.codec), name,
                                      strict=state.strict)
     except UnicodeDecodeError:
-        state.add(issue("BAG022", BAG_INFO, encoding=state.encoding or "UTF-8", file=BAG_INFO))
+        state.add(issue("BAG022", name, encoding=state.encoding or "UTF-8", file=name))
         return
     state.issues.extend(parsed.issues)
     state.bag_info = parsed.pairs
@@ -183,7 +208,7 @@ def _check_structure(state: _State) -> None:
     if "data" not in state.tree.dirs:
         state.add(issue("BAG005", "data/"))
     if FETCH_TXT in state.tree.files:
-        state.add(issue("BAG021", FETCH_TXT))
+        _read_fetch(state)
     for name in sorted(p for p in state.tree.files if "/" not in p):
         kind = tagfiles.manifest_kind(name)
         if kind is not None:
@@ -209,7 +234,7 @@ def _read_manifests(state: _State) -> None:
         lines = tagfiles.iter_lines(state.bag_dir / manifest.name, state.codec)
         try:
             entries, problems = tagfiles.parse_manifest(
-                lines, manifest.name, HEX_LENGTHS[manifest.algorithm], decode=state.strict)
+                lines, manifest.name, HEX_LENGTHS[manifest.algorithm], decode=state.rules.percent_decoding)
         except UnicodeDecodeError:
             manifest.usable = False
             state.add(issue("BAG022", manifest.name, encoding=state.encoding or "UTF-8", file=manifest.name))
@@ -245,15 +270,40 @@ def _add_entry(state: _State, manifest: _Manifest, entry: Entry) -> None:
         return
     if resolved is None:
         manifest.entries[key] = entry.digest
-        if not state.tree.behind_link(entry.path):
+        if not state.tree.behind_link(entry.path) and key not in state.fetched:  # not fetched yet: BAG029
             state.add(issue("BAG009", shown, manifest=manifest.name))
         return
     manifest.entries[resolved] = entry.digest
 
 
+def _read_fetch(state: _State) -> None:
+    try:
+        parsed = parse_fetch(tagfiles.iter_lines(state.bag_dir / FETCH_TXT, state.codec),
+                             decode=state.rules.percent_decoding)
+    except UnicodeDecodeError:
+        state.add(issue("BAG022", FETCH_TXT, encoding=state.encoding or "UTF-8", file=FETCH_TXT))
+        return
+    state.issues.extend(parsed.issues)
+    for entry in parsed.entries:
+        state.fetched.setdefault(nfc(entry.path), entry)
+
+
+def _check_fetched(state: _State) -> None:
+    """BAG029 for each file fetch.txt lists that is not (yet) in the bag: the bag is holey, not complete."""
+    for key, entry in sorted(state.fetched.items()):
+        if state.tree.resolve(entry.path) is None and not state.tree.behind_link(entry.path):
+            state.holes.append(key)
+            state.add(issue("BAG029", display(entry.path), url=entry.url))
+
+
 def _check_completeness(state: _State) -> None:
     tree = state.tree
-    tag_files = [p for p in tree.tag_files if not tagfiles.is_tag_manifest(p)]
+    listed = {path for m in state.manifests if m.usable for path in m.entries}
+    for path in (p for p in tree.files if is_os_file(p)):
+        state.add(issue("BAG030", display(path), name=path.rsplit("/", 1)[-1]))
+        if path not in listed:
+            state.ignored.add(path)
+    tag_files = [p for p in tree.tag_files if not tagfiles.is_tag_manifest(p) and p not in state.ignored]
     for manifest in state.manifests:
         if not manifest.usable:
             continue
@@ -263,7 +313,7 @@ def _check_completeness(state: _State) -> None:
                     state.add(issue("BAG023", display(path), manifest=manifest.name))
         else:
             for path in tree.payload_files:
-                if path not in manifest.entries:
+                if path not in manifest.entries and path not in state.ignored:
                     state.add(issue("BAG010", display(path), manifest=manifest.name))
 
 
@@ -312,7 +362,16 @@ def _check_fixity(state: _State, facts: dict[str, FileFact]) -> None:
 
 
 def _check_oxum(state: _State) -> None:
+    """Payload-Oxum counts the complete payload: OS files no manifest lists are not in it, files still to be
+    fetched are (by their fetch.txt length; when one is unknown, the count cannot be checked)."""
     octets, streams = state.tree.payload_bytes()
+    for path in state.ignored:
+        if is_payload(path):
+            octets, streams = octets - state.tree.files[path], streams - 1
+    lengths = [state.fetched[hole].length for hole in state.holes]
+    if any(length is None for length in lengths):
+        return
+    octets, streams = octets + sum(n for n in lengths if n is not None), streams + len(lengths)
     for value in (v for label, v in state.bag_info if label.casefold() == "payload-oxum"):
         match = _OXUM.match(value.strip())
         if match is None:

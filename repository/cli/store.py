@@ -130,16 +130,20 @@ def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
     from ..preservation.copies import printable
 
     shown = printable(archive_id)  # an id that is not UTF-8 (undecodable bytes on the command line) names nothing
+    from ..preservation.ids import object_id
+
     with _repo(c, recover=True) as repo:
         view = repo.catalog.show(archive_id) if shown == archive_id else None
+        where = str(repo.store.object_root(object_id(archive_id))) if view is not None else ""
     if view is None:
         raise HsarError(c.t(f"找不到档案 {shown}", f"no archive {shown}"), "NOT-FOUND")
     if as_json:
         from ..privacy import mask_value
 
-        emit_json(mask_value(view.to_dict()) if mask else view.to_dict())
+        emit_json({**(mask_value(view.to_dict()) if mask else view.to_dict()), "object_path": where})
     else:
         click.echo(render_text(view, reveal_ids=not mask, lang=c.lang))
+        click.echo(c.t(f"存储位置（OCFL 对象）：{where}", f"Stored at (OCFL object): {where}"))
 
 
 @cli.command("rebuild-catalog")

@@ -164,8 +164,11 @@ def bag018(out: Path, s: Sample) -> Path:
 
 
 def bag021(out: Path, s: Sample) -> Path:
+    """A complete, valid bag that also lists a payload file in fetch.txt: refused by policy alone (BAG021)."""
     bag = s.bag(out)
-    (bag / "fetch.txt").write_text("https://files.example.org/0099.pdf - data/application/0099-补充.pdf\n", "utf-8")
+    first = min(p for p in (bag / "data").rglob("*") if p.is_file())
+    rel = first.relative_to(bag).as_posix().replace("%", "%25")
+    (bag / "fetch.txt").write_text(f"https://files.example.org/{first.name} {first.stat().st_size} {rel}\n", "utf-8")
     retag(bag)
     return bag
 

@@ -2,7 +2,7 @@
 
 Spec coverage across the ``ocfl_*`` modules: §3 OCFL Object (§3.1 structure and ``0=ocfl_object_1.1``, §3.3
 version directories, §3.4 digests, §3.5 inventory, §3.6 inventory digest, §3.7 version inventory) in
-:mod:`.ocfl_inventory`; §4 Storage Root (§4.1-§4.4, layout extension 0004) in :mod:`.ocfl_layout`; crash
+:mod:`.ocfl_inventory`; §4 Storage Root (§4.1-§4.4, layout extensions 0003 and 0004) in :mod:`.ocfl_layout`; crash
 recovery in :mod:`.ocfl_txn`; ocfl-py validation in :mod:`.ocfl_validate`. Object ids SHOULD be URIs (W005).
 
 :meth:`OcflStore.add_version` never re-hashes (the caller hashed while receiving) and writes nothing when the
@@ -54,7 +54,7 @@ from repository.preservation.ocfl_inventory import (
     version_infos,
 )
 from repository.preservation.ocfl_layout import (
-    LAYOUT_0004,
+    LAYOUT_0003,
     OBJECT_DECLARATION,
     fsync_path,
     init_storage_root,
@@ -146,8 +146,10 @@ class OcflStore:
         self.layout = read_storage_root(self.root)
 
     @classmethod
-    def init(cls, root: Path, layout: str = LAYOUT_0004) -> OcflStore:
-        """Create the storage root if needed (idempotent) and open it."""
+    def init(cls, root: Path, layout: str = LAYOUT_0003) -> OcflStore:
+        """Create the storage root if needed (idempotent; an existing root keeps its layout) and open it.
+
+        ``layout`` is for new roots only: 0003 (the default), or 0004 as hsar made roots before."""
         init_storage_root(Path(root), layout)
         return cls(root)
 

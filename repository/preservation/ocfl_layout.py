@@ -4,11 +4,16 @@ Implements:
 
 * OCFL 1.1 §4.1 Root Structure and §4.2 Root Conformance Declaration (``0=ocfl_1.1``, the optional
   ``ocfl_1.1.md`` and ``ocfl_layout.json`` with ``extension`` and ``description``, E069-E080);
-* §4.4 Storage Root Extensions: ``extensions/0004-hashed-n-tuple-storage-layout/config.json``;
-* OCFL Community Extension 0004 "Hashed N-tuple Storage Layout": the object identifier, UTF-8 encoded, is
-  hashed (``digestAlgorithm``, default sha256), the lowercase hex digest is cut into ``numberOfTuples``
-  segments of ``tupleSize`` characters that become nested directories, and the object root directory is named
-  with the whole digest (``shortObjectRoot`` false) or the unused remainder (true).
+* §4.4 Storage Root Extensions: ``extensions/<layout>/config.json``;
+* OCFL Community Extension 0003 "Hashed Truncated N-tuple Trees with Object ID Encapsulating Directory"
+  (the layout of new roots; ocfl-py and ocfl-java read it): the identifier, UTF-8 encoded, is hashed
+  (``digestAlgorithm``, default sha256), the first ``numberOfTuples`` × ``tupleSize`` characters of the
+  lowercase hex digest become nested directories, and the object root is the identifier percent-encoded
+  (lower-case hex, every byte but ``[A-Za-z0-9-_]``), cut at 100 characters and followed by ``-`` and the
+  whole digest when longer, so staff can find an archive on disk by its identifier;
+* OCFL Community Extension 0004 "Hashed N-tuple Storage Layout" (roots made before 0003 keep it; the root's
+  ``ocfl_layout.json`` and config decide): the same tuples, and the object root directory is named with the
+  whole digest (``shortObjectRoot`` false) or the unused remainder (true).
 
 Also the small durable-write helpers shared by the OCFL modules: fsync of files and directories and
 write-to-temp-then-``os.replace``. Every temporary file lives next to its target or in staging, never as a
@@ -33,19 +38,28 @@ OBJECT_DECLARATION = f"0=ocfl_object_{SPEC_VERSION}"
 LAYOUT_FILE = "ocfl_layout.json"
 SPEC_NOTE_FILE = f"ocfl_{SPEC_VERSION}.md"
 EXTENSIONS_DIR = "extensions"
+LAYOUT_0003 = "0003-hash-and-id-n-tuple-storage-layout"
+LAYOUT_0003_DESCRIPTION = (
+    "Hashed Truncated N-tuple Trees with Object ID Encapsulating Directory for OCFL Storage Hierarchies: "
+    "the OCFL object identifier is hashed, the digest divided into n-tuples that form nested directories, "
+    "and the object sits in a directory named with its percent-encoded identifier."
+)
 LAYOUT_0004 = "0004-hashed-n-tuple-storage-layout"
 LAYOUT_0004_DESCRIPTION = (
     "OCFL object identifiers are hashed and encoded as lowercase hex strings. These digests are then divided "
     "into N n-tuple segments, which are used to create nested paths under the OCFL storage root."
 )
-_SPEC_NOTE = f"""# Oxford Common File Layout (OCFL) {SPEC_VERSION}
+
+
+def _spec_note(layout: str) -> str:
+    return f"""# Oxford Common File Layout (OCFL) {SPEC_VERSION}
 
 This directory is an OCFL {SPEC_VERSION} storage root written by hsar. The specification is published at
 <https://ocfl.io/{SPEC_VERSION}/spec/> (the full text is not bundled here).
 
-Objects are arranged by storage layout extension `{LAYOUT_0004}`
-(<https://ocfl.github.io/extensions/{LAYOUT_0004}.html>), configured in
-`{EXTENSIONS_DIR}/{LAYOUT_0004}/config.json`. An object's identifier is in its `inventory.json`.
+Objects are arranged by storage layout extension `{layout}`
+(<https://ocfl.github.io/extensions/{layout}.html>), configured in
+`{EXTENSIONS_DIR}/{layout}/config.json`. An object's identifier is in its `inventory.json`.
 """
 
 
@@ -87,6 +101,32 @@ def replace_atomic(path: Path, data: bytes, tmp_dir: Path | None = None) -> None
 # ------------------------------------------------------------------------------------------ extension 0004
 
 
+def _digest(algorithm: str, object_id: str) -> str:
+    return hashlib.new(algorithm, object_id.encode("utf-8")).hexdigest().lower()
+
+
+def _check_tuples(algorithm: str, tuple_size: object, number_of_tuples: object, *,
+                  whole_digest_allowed: bool = True) -> None:
+    """The parameter rules extensions 0003 and 0004 share; PreservationError when one is broken."""
+    if algorithm not in hashlib.algorithms_available:
+        raise PreservationError(f"layout digestAlgorithm {algorithm!r} is not available", "OCFL-LAYOUT")
+    sizes: dict[str, int] = {}
+    for key, value in (("tupleSize", tuple_size), ("numberOfTuples", number_of_tuples)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 32:
+            raise PreservationError(f"layout {key} must be an integer from 0 to 32", "OCFL-LAYOUT")
+        sizes[key] = value
+    if (sizes["tupleSize"] == 0) != (sizes["numberOfTuples"] == 0):
+        raise PreservationError("layout tupleSize and numberOfTuples must both be 0 or neither", "OCFL-LAYOUT")
+    used, length = sizes["tupleSize"] * sizes["numberOfTuples"], len(_digest(algorithm, "x"))
+    if used > length or (not whole_digest_allowed and used == length):
+        raise PreservationError("layout tuples use more of the digest than allowed", "OCFL-LAYOUT")
+
+
+def _tuples(digest: str, tuple_size: int, number_of_tuples: int) -> list[str]:
+    return [digest[i * tuple_size : (i + 1) * tuple_size] for i in range(number_of_tuples)]
+
+
+
 @dataclass(frozen=True)
 class HashedNTupleLayout:
     """Extension 0004 parameters and the identifier -> object root mapping."""
@@ -99,20 +139,8 @@ class HashedNTupleLayout:
     name = LAYOUT_0004
 
     def __post_init__(self) -> None:
-        if self.digest_algorithm not in hashlib.algorithms_available:
-            raise PreservationError(
-                f"layout digestAlgorithm {self.digest_algorithm!r} is not available", "OCFL-LAYOUT"
-            )
-        for key, value in (("tupleSize", self.tuple_size), ("numberOfTuples", self.number_of_tuples)):
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 32:
-                raise PreservationError(f"layout {key} must be an integer from 0 to 32", "OCFL-LAYOUT")
-        if (self.tuple_size == 0) != (self.number_of_tuples == 0):
-            raise PreservationError(
-                "layout tupleSize and numberOfTuples must both be 0 or neither", "OCFL-LAYOUT"
-            )
-        used, length = self.tuple_size * self.number_of_tuples, len(self._digest("x"))
-        if used > length or (self.short_object_root and used == length):
-            raise PreservationError("layout tuples use more of the digest than allowed", "OCFL-LAYOUT")
+        _check_tuples(self.digest_algorithm, self.tuple_size, self.number_of_tuples,
+                      whole_digest_allowed=not self.short_object_root)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> HashedNTupleLayout:
@@ -135,18 +163,78 @@ class HashedNTupleLayout:
             "shortObjectRoot": self.short_object_root,
         }
 
-    def _digest(self, object_id: str) -> str:
-        return hashlib.new(self.digest_algorithm, object_id.encode("utf-8")).hexdigest().lower()
-
     def object_path(self, object_id: str) -> str:
         """The object root relative to the storage root, '/'-separated (extension 0004 §Procedure)."""
         if not object_id:
             raise PreservationError("an OCFL object id must not be empty", "OCFL-ID")
-        digest = self._digest(object_id)
+        digest = _digest(self.digest_algorithm, object_id)
         n, size = self.number_of_tuples, self.tuple_size
-        parts = [digest[i * size : (i + 1) * size] for i in range(n)]
+        parts = _tuples(digest, size, n)
         parts.append(digest[n * size :] if self.short_object_root else digest)
         return "/".join(parts)
+
+
+# ------------------------------------------------------------------------------------------ extension 0003
+
+_KEEP = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+MAX_ENCAPSULATION = 100
+
+
+def encode_identifier(object_id: str) -> str:
+    """The identifier percent-encoded as extension 0003 says: each UTF-8 byte outside ``[A-Za-z0-9-_]`` as
+    ``%xx`` in lower-case hex."""
+    return "".join(chr(b) if b in _KEEP else f"%{b:02x}" for b in object_id.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class HashAndIdNTupleLayout:
+    """Extension 0003 parameters and the identifier -> object root mapping."""
+
+    digest_algorithm: str = "sha256"
+    tuple_size: int = 3
+    number_of_tuples: int = 3
+
+    name = LAYOUT_0003
+
+    def __post_init__(self) -> None:
+        _check_tuples(self.digest_algorithm, self.tuple_size, self.number_of_tuples)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> HashAndIdNTupleLayout:
+        """Parameters from a ``config.json`` (absent keys take the extension's defaults)."""
+        if config.get("extensionName", LAYOUT_0003) != LAYOUT_0003:
+            raise PreservationError(f"layout config names {config.get('extensionName')!r}", "OCFL-LAYOUT")
+        return cls(
+            digest_algorithm=config.get("digestAlgorithm", "sha256"),
+            tuple_size=config.get("tupleSize", 3),
+            number_of_tuples=config.get("numberOfTuples", 3),
+        )
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "extensionName": LAYOUT_0003,
+            "digestAlgorithm": self.digest_algorithm,
+            "tupleSize": self.tuple_size,
+            "numberOfTuples": self.number_of_tuples,
+        }
+
+    def object_path(self, object_id: str) -> str:
+        """The object root relative to the storage root, '/'-separated (extension 0003 §Procedure)."""
+        if not object_id:
+            raise PreservationError("an OCFL object id must not be empty", "OCFL-ID")
+        digest = _digest(self.digest_algorithm, object_id)
+        name = encode_identifier(object_id)
+        if len(name) > MAX_ENCAPSULATION:
+            name = f"{name[:MAX_ENCAPSULATION]}-{digest}"
+        return "/".join([*_tuples(digest, self.tuple_size, self.number_of_tuples), name])
+
+
+#: A storage layout: what :func:`read_storage_root` returns and an OCFL store maps identifiers with.
+StorageLayout = HashAndIdNTupleLayout | HashedNTupleLayout
+_LAYOUTS: dict[str, tuple[type[HashAndIdNTupleLayout] | type[HashedNTupleLayout], str]] = {
+    LAYOUT_0003: (HashAndIdNTupleLayout, LAYOUT_0003_DESCRIPTION),
+    LAYOUT_0004: (HashedNTupleLayout, LAYOUT_0004_DESCRIPTION),
+}
 
 
 # ------------------------------------------------------------------------------------------- storage root
@@ -163,12 +251,13 @@ def is_storage_root(root: Path) -> bool:
     return (Path(root) / ROOT_DECLARATION).is_file()
 
 
-def init_storage_root(root: Path, layout: str = LAYOUT_0004) -> HashedNTupleLayout:
-    """Create (or confirm) an OCFL 1.1 storage root using ``layout``; idempotent.
+def init_storage_root(root: Path, layout: str = LAYOUT_0003) -> StorageLayout:
+    """Create (or confirm) an OCFL 1.1 storage root using ``layout`` (0003 for new roots; 0004 is kept for
+    tests and tools that make a root as older hsar did); idempotent: an existing root keeps its own layout.
 
     The declaration ``0=ocfl_1.1`` is written last, so an interrupted initialisation is simply redone.
     """
-    if layout != LAYOUT_0004:
+    if layout not in _LAYOUTS:
         raise PreservationError(f"unsupported storage layout {layout!r}", "OCFL-LAYOUT")
     if is_storage_root(root):
         return read_storage_root(root)
@@ -176,13 +265,16 @@ def init_storage_root(root: Path, layout: str = LAYOUT_0004) -> HashedNTupleLayo
         leftover.unlink()  # a temp file of an interrupted initialisation
     if root.exists() and any(p.name not in _ROOT_FILES for p in root.iterdir()):
         raise PreservationError(f"{root} is not empty and is not an OCFL storage root", "OCFL-ROOT")
-    params = HashedNTupleLayout()
-    config_dir = root / EXTENSIONS_DIR / LAYOUT_0004
+    kind, description = _LAYOUTS[layout]
+    params = kind()
+    for stale in (root / EXTENSIONS_DIR).glob("*/config.json") if root.exists() else ():
+        stale.unlink()  # an interrupted initialisation with another layout: one layout config only
+    config_dir = root / EXTENSIONS_DIR / layout
     config_dir.mkdir(parents=True, exist_ok=True)
     replace_atomic(config_dir / "config.json", _json_bytes(params.config()))
-    layout_doc = {"extension": LAYOUT_0004, "description": LAYOUT_0004_DESCRIPTION}
+    layout_doc = {"extension": layout, "description": description}
     replace_atomic(root / LAYOUT_FILE, _json_bytes(layout_doc))
-    replace_atomic(root / SPEC_NOTE_FILE, _SPEC_NOTE.encode("utf-8"))
+    replace_atomic(root / SPEC_NOTE_FILE, _spec_note(layout).encode("utf-8"))
     fsync_path(root / EXTENSIONS_DIR, directory=True)
     replace_atomic(root / ROOT_DECLARATION, f"ocfl_{SPEC_VERSION}\n".encode())
     if root.parent != root:
@@ -190,8 +282,9 @@ def init_storage_root(root: Path, layout: str = LAYOUT_0004) -> HashedNTupleLayo
     return params
 
 
-def read_storage_root(root: Path) -> HashedNTupleLayout:
-    """Check the root declaration and return the configured layout (E069, E070, E071)."""
+def read_storage_root(root: Path) -> StorageLayout:
+    """Check the root declaration and return the layout ``ocfl_layout.json`` and its config name
+    (E069, E070, E071)."""
     declaration = root / ROOT_DECLARATION
     if not declaration.is_file():
         raise PreservationError(f"{root} is not an OCFL {SPEC_VERSION} storage root", "OCFL-ROOT")
@@ -202,13 +295,16 @@ def read_storage_root(root: Path) -> HashedNTupleLayout:
         extension = layout_doc["extension"]
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise PreservationError(f"cannot read {root / LAYOUT_FILE}: {exc}", "OCFL-LAYOUT") from exc
-    if extension != LAYOUT_0004:
+    if not isinstance(extension, str) or extension not in _LAYOUTS:
         raise PreservationError(f"unsupported storage layout {extension!r}", "OCFL-LAYOUT")
-    config_file = root / EXTENSIONS_DIR / LAYOUT_0004 / "config.json"
+    kind = _LAYOUTS[extension][0]
+    config_file = root / EXTENSIONS_DIR / extension / "config.json"
     if not config_file.exists():
-        return HashedNTupleLayout()
+        return kind()
     try:
         config = json.loads(config_file.read_text("utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
         raise PreservationError(f"cannot read {config_file}: {exc}", "OCFL-LAYOUT") from exc
-    return HashedNTupleLayout.from_config(config)
+    if not isinstance(config, dict):
+        raise PreservationError(f"{config_file} is not a JSON object", "OCFL-LAYOUT")
+    return kind.from_config(config)

@@ -3,8 +3,9 @@
 ocfl-py is an optional dependency (the ``test`` extra); it is imported only when
 :func:`validate_with_ocfl_py` runs. Two gaps of ocfl-py 2.1 are bridged here:
 
-* it has no handler for storage layout extension 0004, so a root declaring it fails with E071; a handler built
-  on :class:`~repository.preservation.ocfl_layout.HashedNTupleLayout` is registered in ocfl-py's layout
+* it has no handler for storage layout extension 0004, so a root declaring it (a home made before hsar moved
+  to extension 0003, which ocfl-py reads itself) fails with E071; for such a root a handler built on
+  :class:`~repository.preservation.ocfl_layout.HashedNTupleLayout` is registered in ocfl-py's layout
   registry, and the storage root validator is told that 0004 is a registered extension (else W901);
 * it checks an object's content (extra files, E023) only when given the object directory, so the storage root
   is validated for its structure (§4, E069-E088) and then every object directory on its own (§3).
@@ -101,12 +102,13 @@ def _validate_object(path: Path, warnings: bool, label: str) -> list[str]:
 def _validate_root(root: Path, warnings: bool) -> list[str]:
     from ocfl.storage_root import StorageRoot
 
-    _register_layout_0004()
+    layout = read_storage_root(root)
     storage_root = StorageRoot(str(root))
-    storage_root.registered_extensions = [*storage_root.registered_extensions, LAYOUT_0004]
+    if layout.name == LAYOUT_0004:
+        _register_layout_0004()
+        storage_root.registered_extensions = [*storage_root.registered_extensions, LAYOUT_0004]
     storage_root.validate(validate_objects=False, log_warnings=warnings)
     messages = [f"storage root: {message}" for message in storage_root.log.messages]
-    layout = read_storage_root(root)
     for object_dir in _object_dirs(root):
         relative = object_dir.relative_to(root).as_posix()
         messages += _validate_object(object_dir, warnings, relative)
@@ -116,7 +118,7 @@ def _validate_root(root: Path, warnings: bool) -> list[str]:
             continue  # already reported by the object validation
         if layout.object_path(object_id) != relative:
             messages.append(
-                f"{relative}: object {object_id} is not where layout {LAYOUT_0004} puts it (E083)"
+                f"{relative}: object {object_id} is not where layout {layout.name} puts it (E083)"
             )
     return messages
 

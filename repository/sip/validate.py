@@ -1,6 +1,8 @@
 """SIP validation: every check of ``hsar sip validate``, all problems reported at once.
 
-Order: package safety (zip/tar refused before anything is written) -> BagIt (RFC 8493) -> BagIt profile ->
+Order: package safety (zip/tar refused before anything is written) -> BagIt (RFC 8493 and the drafts before
+it: all that ``--bagit-only`` checks) -> the repository's policy: BagIt profile (versions, algorithms it
+ingests) and no ``fetch.txt`` (BAG021) ->
 payload file names (no control characters, PAY004) -> descriptive metadata (XSD, Schematron, Python rules) ->
 agreement between bag-info and the metadata -> every payload file described by exactly one item and every
 item's files present. Later stages run only on what earlier stages could read; a stage that cannot run says
@@ -18,6 +20,7 @@ from pathlib import Path
 from ..bags.profile import validate_profile
 from ..bags.receive import Limits, open_package
 from ..bags.scan import CONTROL_CHARS, codepoints, display
+from ..bags.tagfiles import FETCH_TXT
 from ..bags.validate import BagResult, validate_bag
 from ..codes import Issue, Report, issue
 from ..config import Config
@@ -137,6 +140,8 @@ def validate_bag_dir(
             payload_algorithms=bag.payload_manifest_algorithms,
             tag_algorithms=bag.tag_manifest_algorithms,
         )
+        if FETCH_TXT in bag.tag_files:  # policy: a valid bag may fetch files; a SIP must hold them all
+            found.append(issue("BAG021", FETCH_TXT))
         found += name_issues(set(bag.payload))
         md_issues, archive = _metadata_stage(bag_dir, bag, tree or tree_for(None))
         found += md_issues

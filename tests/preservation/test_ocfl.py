@@ -16,6 +16,7 @@ import pytest
 from repository.errors import PreservationError
 from repository.preservation import ocfl
 from repository.preservation.ocfl import HeadChangedError, OcflStore, SourceFile, validate_with_ocfl_py
+from repository.preservation.ocfl_layout import LAYOUT_0004
 from repository.preservation.ocfl_txn import Transaction
 
 if importlib.util.find_spec("ocfl") is None:  # not importorskip: importing ocfl-py reconfigures logging
@@ -72,10 +73,10 @@ V2 = {"a.txt": b"alpha 2", "b.txt": b"beta", "d.txt": b"delta", "e.txt": b"epsil
 # ------------------------------------------------------------------------------------------ storage root
 
 
-def test_init_is_idempotent_and_declares_layout_0004(home: Path):
+def test_init_is_idempotent_and_a_0004_root_keeps_layout_0004(home: Path):
     root = home / "storage"
-    OcflStore.init(root)
-    store = OcflStore.init(root)
+    OcflStore.init(root, layout=LAYOUT_0004)
+    store = OcflStore.init(root)  # the default (0003) is for new roots: an existing root keeps its layout
     assert (root / "0=ocfl_1.1").read_text() == "ocfl_1.1\n"
     assert (
         json.loads((root / "ocfl_layout.json").read_text())["extension"]
