@@ -2,10 +2,13 @@
 
 Implements the format step of DESIGN.md: FIDO (opf-fido 1.6.1) used as a library, never as a printing
 command. Signatures (``formats-v109.xml``, ``format_extensions.xml``, ``container-signature-20200121.xml``)
-are named explicitly and loaded once per process; matching follows FIDO's rules exactly
-(:mod:`repository.formats.signatures`), container signatures are on, each file is read only at its
-first and last ``formats.max_read_bytes`` bytes, and each file gets at most ``formats.timeout_seconds``
-in a worker process that is killed when it overruns (:mod:`repository.formats.pool`).
+are named explicitly and loaded once per process; matching follows FIDO's rules
+(:mod:`repository.formats.signatures`) except where FIDO is wrong (:mod:`repository.formats.fidodiff` lists
+each deliberate difference); container signatures are read as DROID reads them
+(:mod:`repository.formats.container`); each file is read at its first and last ``formats.max_read_bytes``
+bytes plus the container members signatures name (each capped), and each file gets at most
+``formats.timeout_seconds`` in a worker process that is killed when it overruns
+(:mod:`repository.formats.pool`).
 
 Results are values (:class:`FormatFact`). An extension-only or multi-candidate identification is marked
 ``ambiguous``: the leading PUID is a guess, not a fact. Local formats PRONOM lacks get local identifiers
@@ -32,7 +35,8 @@ from .signatures import CONTAINER_FILE, FIDO_CONF, FIDO_VERSION, FORMAT_FILES, S
 if TYPE_CHECKING:
     from fido.fido import Fido
 
-METHODS = ("signature", "container", "extension", "none")
+METHODS = ("signature", "container", "text", "extension", "none")
+PLAIN_TEXT_PUID = "x-fmt/111"
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,10 @@ class FormatFact:
     """What identification found for one file.
 
     ``method`` is how: ``signature`` (PRONOM byte signature), ``container`` (a signature on a member of a
-    ZIP/OLE2 container, or a local container rule), ``extension`` (file name only) or ``none``.
-    ``candidates`` are every PUID the evidence fits, in FIDO's order; ``puid`` is the first.
+    ZIP/OLE2 container, or a local container rule), ``text`` (no signature, but the bytes read are plain
+    ASCII/UTF-8/GB18030 text: x-fmt/111), ``extension`` (file name only) or ``none``.
+    ``candidates`` are every PUID the evidence fits, in FIDO's order (for an extension, generic formats
+    first); ``puid`` is the first.
     ``ambiguous`` is true for extension-only evidence or more than one candidate.
     """
 
@@ -220,38 +226,52 @@ class Identifier:
     def _from_signatures(self, path: Path, bof: bytes, eof: bytes, size: int) -> FormatFact:
         table = self.table
         matched = table.match(bof, eof)
-        kind = table.container_type(matched)
+        kind = table.container_type(bof, matched)
         cap = self.max_read_bytes * probe.MEMBER_CAP_FACTOR
-        if kind == "zip" and (ofd_version := probe.sniff_ofd(path, cap)) is not None:
-            return self._ofd_fact(ofd_version)
-        if kind in ("zip", "ole"):
+        if kind == "ZIP" and (ofd := probe.sniff_ofd(path, cap)) is not None:
+            return self._ofd_fact(*ofd)
+        if kind in ("ZIP", "OLE2"):
             found = self._container_matches(path, kind, cap)
             if found:
-                described = "; ".join(f"{self.table.formats[f].puid} on member {member}"
-                                      for f, member in dict.fromkeys(found))
-                return self._fact(found, "container", "FIDO container signature: " + described)
+                described = "; ".join(f"{self.table.formats[f].puid} '{name}'" for f, name in dict.fromkeys(found))
+                return self._fact(found, "container", "container signature: " + described)
         if matched and size > 0:
             return self._fact(matched, "signature", "FIDO signature: " + self._describe(matched))
+        return self._without_signature(path, bof, eof, size)
+
+    def _without_signature(self, path: Path, bof: bytes, eof: bytes, size: int) -> FormatFact:
+        """Plain text by its bytes (x-fmt/111), else the file extension: every format using it is a
+        candidate and a generic one leads (a name never proves a refined profile such as PDF/A).
+
+        Plain text whose extension names text formats (``.csv``, ``.json``) is identified by the extension
+        with x-fmt/111 as the last candidate; an extension naming only binary formats does not outweigh
+        the bytes (a ``.dat`` of text is text).
+        """
         ext = os.path.splitext(path.name)[1].lower()
-        matched = table.match_extension(path.name)
+        matched = self.table.extension_candidates(path.name)
+        encoding = probe.plain_text(bof, eof, size) if size > 0 else None
+        text = self.table.by_puid[PLAIN_TEXT_PUID]
+        textual = [m for m in matched if self._textual(m[0])]
+        if encoding and (not textual or text in {f for f, _ in textual}):
+            return self._fact([(text, "plain text")], "text", f"no signature matched; plain {encoding} text")
         if matched:
             why = "empty file" if size == 0 else "no signature matched"
-            return self._fact(matched, "extension", f"file extension {ext} only ({why})")
+            basis = f"file extension {ext} only ({why})"
+            if encoding:  # a text format by name (CSV, JSON, ...): the name leads, plain text follows
+                matched = [*textual, (text, "plain text")]
+                basis += f"; plain {encoding} text"
+            return self._fact(matched, "extension", basis)
         return FormatFact.unknown("empty file" if size == 0 else "no signature or extension matched")
 
+    def _textual(self, fmt: int) -> bool:
+        mime = self.table.formats[fmt].mime
+        return mime.startswith("text/") or mime.endswith(("/json", "/xml", "+xml"))
+
     def _container_matches(self, path: Path, kind: str, cap: int) -> list[tuple[int, str]]:
-        """``Fido.match_container`` over bounded reads of the members container signatures name."""
-        signatures = dict(self.table.iter_container(kind))
-        read = probe.zip_members if kind == "zip" else probe.ole_members
-        members = read(path, set(signatures), cap)
-        found = []
-        for member, patterns in signatures.items():
-            data = members.get(member)
-            if data is None:
-                continue
-            found += [(self.table.by_puid[puid], member) for puid, rx in patterns
-                      if puid in self.table.by_puid and rx.search(data)]
-        return found
+        """DROID container signatures over bounded reads of the members they name."""
+        read = probe.zip_members if kind == "ZIP" else probe.ole_members
+        members = read(path, self.table.container_members[kind], cap)
+        return self.table.match_container(kind, members) if members else []
 
     def _describe(self, matched: list[tuple[int, str]]) -> str:
         return "; ".join(f"{self.table.formats[f].puid} '{name}'" for f, name in dict.fromkeys(matched))
@@ -263,9 +283,9 @@ class Identifier:
                           ambiguous=method == "extension" or len(puids) > 1, candidates=puids)
 
     @staticmethod
-    def _ofd_fact(version: str) -> FormatFact:
+    def _ofd_fact(version: str, namespace: str) -> FormatFact:
         local = LOCAL_FORMATS[OFD_PUID]
-        basis = (f"OFD.xml at the ZIP root in namespace {probe.OFD_NAMESPACE} "
+        basis = (f"OFD.xml at the ZIP root in namespace {namespace} "
                  f"(PRONOM: {local.parent} ZIP Format; {OFD_PUID} is a local identifier)")
         return FormatFact(local.puid, local.name, version, local.mime, "container", basis,
                           candidates=(local.puid,))

@@ -4,13 +4,17 @@
 * Container members (ZIP, OLE2) named by PRONOM container signatures, each read up to a cap
   (FIDO reads whole members; a cap keeps memory bounded, see :data:`MEMBER_CAP_FACTOR`).
 * OFD (GB/T 33190-2016, 版式文档): a ZIP whose root holds ``OFD.xml`` with root element ``ofd:OFD`` in the
-  namespace ``http://www.ofdspec.org/2016``. PRONOM has no record for OFD.
+  namespace ``http://www.ofdspec.org/2016``, or ``http://www.ofdspec.org`` as files from major OFD vendors
+  write it. PRONOM has no record for OFD.
+* Plain text: bytes with no control characters but white space that decode as ASCII, UTF-8 or GB18030
+  (GB 18030-2022, 信息技术 中文编码字符集), PRONOM x-fmt/111.
 * PDF encryption: a ``/Encrypt`` entry in a trailer or cross-reference stream dictionary (which PDF
   places at the end, or at the start of a linearized file), confirmed with pypdf.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import zipfile
@@ -20,6 +24,9 @@ import olefile
 from lxml import etree
 
 OFD_NAMESPACE = "http://www.ofdspec.org/2016"
+OFD_NAMESPACES = (OFD_NAMESPACE, "http://www.ofdspec.org")
+TEXT_ENCODINGS = ("ascii", "utf-8", "gb18030")
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 MEMBER_CAP_FACTOR = 8  # container members are read up to 8 x max_read_bytes (1 MiB by default)
 _ENCRYPT = re.compile(rb"/Encrypt\s*(?:\d+\s+\d+\s+R|<<)")
 # Untrusted containers fail in many ways (zlib.error, struct.error, NotImplementedError, ...): any failure
@@ -78,8 +85,8 @@ def ole_members(path: Path, wanted: set[str], cap: int) -> dict[str, bytes]:
         return {}
 
 
-def sniff_ofd(path: Path, cap: int) -> str | None:
-    """The OFD version (``Version`` attribute, default ``1.0``) if ``path`` is an OFD package, else None."""
+def sniff_ofd(path: Path, cap: int) -> tuple[str, str] | None:
+    """``(version, namespace)`` (``Version`` attribute, default ``1.0``) if ``path`` is an OFD package."""
     data = zip_members(path, {"OFD.xml"}, cap).get("OFD.xml")
     if not data:
         return None
@@ -88,9 +95,32 @@ def sniff_ofd(path: Path, cap: int) -> str | None:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError:
         return None
-    if root.tag != f"{{{OFD_NAMESPACE}}}OFD":
+    namespace = next((ns for ns in OFD_NAMESPACES if root.tag == f"{{{ns}}}OFD"), None)
+    if namespace is None:
         return None
-    return (root.get("Version") or "1.0").strip()
+    return (root.get("Version") or "1.0").strip(), namespace
+
+
+def _decodes(data: bytes, encoding: str, cut_start: bool, cut_end: bool) -> bool:
+    """``data`` is text in ``encoding``; a character cut at a buffer edge (up to 3 bytes) is allowed."""
+    for skip in range(4 if cut_start else 1):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(data[skip:], final=not cut_end)
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
+
+
+def plain_text(bof: bytes, eof: bytes, size: int) -> str | None:
+    """The encoding (``ascii``, ``utf-8``, ``gb18030``) both buffers are plain text in, else None."""
+    if _CONTROL.search(bof) or _CONTROL.search(eof):
+        return None
+    whole = len(bof) >= size
+    for encoding in TEXT_ENCODINGS:
+        if _decodes(bof, encoding, False, not whole) and (whole or _decodes(eof, encoding, True, False)):
+            return encoding
+    return None
 
 
 def looks_like_pdf(bof: bytes) -> bool:

@@ -4,7 +4,7 @@ Preparing :class:`~repository.formats.signatures.SignatureTable` (parsing FIDO's
 signature's necessary conditions with Python's regex parser) takes one to three seconds per process. The
 result depends only on the signature files and on the code that derives it, so it is pickled once into
 ``$XDG_CACHE_HOME/hsar`` (default ``~/.cache/hsar``) under a key made of the SHA-256 of every signature file,
-of ``signatures.py`` and ``sigregex.py``, and the FIDO and Python versions. Another signature file
+of ``signatures.py``, ``sigregex.py`` and ``container.py``, and the FIDO and Python versions. Another signature file
 or another version of the code is another key: a stale table is never used.
 
 The cache is only an accelerator and is safe to delete: anything unexpected (no usable folder, a folder or
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_FORMAT = 1
-_SOURCES = ("signatures.py", "sigregex.py")
+_SOURCES = ("signatures.py", "sigregex.py", "container.py")
 
 #: Set to False (tests, read-only deployments) to build the table every time.
 enabled = True

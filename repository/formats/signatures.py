@@ -19,6 +19,15 @@ offset or inside a known window. A signature whose conditions fail cannot match,
 run; signatures that need a given byte at a fixed offset are indexed by it. Conditions are only ever
 necessary, never sufficient: every candidate that survives them is decided by FIDO's own regex, in
 FIDO's order.
+
+Where FIDO is wrong, hsar deliberately differs (each difference is listed in
+:data:`repository.formats.fidodiff.DIFFERENCES` and tested):
+
+* a negated byte (``[!00]``, FIDO's ``(?!\x00)``) consumes the byte (:func:`.sigregex.consume_negations`);
+* a ``VAR`` pattern ("anywhere in the file") is searched in the last *bufsize* bytes as well as the first;
+* formats FIDO adds itself (``fido-fmt/...``, not PRONOM PUIDs) are not matched: container signatures
+  identify those files (:mod:`repository.formats.container`);
+* container signatures are read as DROID reads them, and apply to every ZIP or OLE2 file by its magic bytes.
 """
 
 from __future__ import annotations
@@ -27,7 +36,6 @@ import contextlib
 import io
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -36,7 +44,8 @@ import fido
 from fido.fido import Fido
 
 from ..errors import IngestError
-from .sigregex import Check, check_cost, check_holds, pattern_checks
+from .container import ContainerSignature, load_container_signatures, member_names
+from .sigregex import Check, check_cost, check_holds, consume_negations, pattern_checks
 
 FIDO_CONF = Path(fido.CONFIG_DIR)
 FORMAT_FILES = ("formats-v109.xml", "format_extensions.xml")
@@ -44,6 +53,9 @@ CONTAINER_FILE = "container-signature-20200121.xml"
 FIDO_VERSION: str = fido.__version__
 
 _MAX_CHECKS = 4
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+LOCAL_FIDO_PREFIX = "fido-"  # FIDO's own additions (format_extensions.xml): not PRONOM PUIDs
 
 
 @dataclass
@@ -60,7 +72,9 @@ class _Pattern:
             return rx.match(bof) is not None
         if self.position == "EOF":
             return rx.search(eof) is not None
-        if self.position in ("VAR", "IFB"):
+        if self.position == "VAR":  # anywhere in the file: both ends are read
+            return rx.search(bof) is not None or (eof is not bof and rx.search(eof) is not None)
+        if self.position == "IFB":
             return rx.search(bof) is not None
         return True
 
@@ -70,7 +84,7 @@ class _Signature:
     fmt: int
     name: str
     patterns: tuple[_Pattern, ...]
-    checks: tuple[tuple[Check, bool], ...]  # (check, applies to the EOF buffer), cheapest first
+    checks: tuple[tuple[Check, bool | None], ...]  # (check, on the EOF buffer; None: on either), cheapest first
     key: tuple[int, int] | None  # (offset, byte): a literal byte every match has there in the BOF buffer
 
 
@@ -88,28 +102,37 @@ def _text(element: ET.Element, tag: str) -> str:
 
 
 def _signature(fmt: int, sig: ET.Element) -> _Signature:
-    patterns, checks = [], []
+    patterns: list[_Pattern] = []
+    checks: list[tuple[Check, bool | None]] = []
     for pat in sig.findall("pattern"):
-        position, regex = pat.findtext("position") or "", (pat.findtext("regex") or "").encode("utf8")
+        position = pat.findtext("position") or ""
+        regex = consume_negations((pat.findtext("regex") or "").encode("utf8"))
         patterns.append(_Pattern(position, regex))
-        if position in ("BOF", "VAR", "IFB"):
+        if position == "VAR":
+            checks += [(c, None) for c in pattern_checks(regex, anchored_start=False) if not c[3]]
+        elif position in ("BOF", "IFB"):
             checks += [(c, False) for c in pattern_checks(regex, anchored_start=position == "BOF")]
         elif position == "EOF":
             checks += [(c, True) for c in pattern_checks(regex, anchored_start=False)]
     checks.sort(key=lambda c: check_cost(c[0]))
-    fixed = sorted((c[1], c[0][0]) for c, on_eof in checks if c[1] == c[2] and not c[3] and not on_eof)
+    fixed = sorted((c[1], c[0][0]) for c, on_eof in checks if c[1] == c[2] and not c[3] and on_eof is False)
     return _Signature(fmt, sig.findtext("name") or "", tuple(patterns), tuple(checks[:_MAX_CHECKS]),
                       fixed[0] if fixed else None)
 
 
-def _plausible(checks: tuple[tuple[Check, bool], ...], bof: bytes, eof: bytes,
+def _plausible(checks: tuple[tuple[Check, bool | None], ...], bof: bytes, eof: bytes,
                memo: dict[tuple[bytes, bool], int]) -> bool:
     """Every necessary condition of a signature holds (see :func:`check_holds`).
 
     Open-ended searches ("this literal somewhere after offset N") share one ``rfind`` per literal and
-    buffer per file: the literal occurs at or after N exactly when its last occurrence does.
+    buffer per file: the literal occurs at or after N exactly when its last occurrence does. A check of a
+    ``VAR`` pattern (``on_eof`` None) holds when it holds on either buffer.
     """
     for check, on_eof in checks:
+        if on_eof is None:
+            if not (check_holds(check, bof) or check_holds(check, eof)):
+                return False
+            continue
         lit, lo, hi, from_end = check
         if hi is None and not from_end:
             last = memo.get((lit, on_eof))
@@ -150,12 +173,12 @@ class SignatureTable:
         self.by_puid = index
         self.inferior = tuple(frozenset(index[p] for p in engine.puid_has_priority_over_map[info.puid]
                                         if p in index) for info in self.formats)
-        self.signatures = [_signature(i, s) for i, f in enumerate(formats) for s in f.findall("signature")]
+        self.signatures = [_signature(i, s) for i, f in enumerate(formats) for s in f.findall("signature")
+                           if not self.formats[i].puid.startswith(LOCAL_FIDO_PREFIX)]
         self._index()
         self.extensions = self._extensions(formats)
-        tree = ET.parse(container_path)
-        self.zip_signatures = self._container(engine, tree, "ZIP")
-        self.ole_signatures = self._container(engine, tree, "OLE2")
+        self.containers: tuple[ContainerSignature, ...] = load_container_signatures(ET.parse(container_path))
+        self.container_members = {kind: member_names(self.containers, kind) for kind in ("ZIP", "OLE2")}
 
     @staticmethod
     def _info(engine: Fido, f: ET.Element) -> FormatInfo:
@@ -194,17 +217,11 @@ class SignatureTable:
     def _extensions(formats: list[ET.Element]) -> dict[str, tuple[int, ...]]:
         table: dict[str, list[int]] = {}
         for i, f in enumerate(formats):
+            if (f.findtext("puid") or "").startswith(LOCAL_FIDO_PREFIX):
+                continue
             for ext in dict.fromkeys(e.text for e in f.findall("extension") if e.text):
                 table.setdefault(ext, []).append(i)
         return {ext: tuple(v) for ext, v in table.items()}
-
-    @staticmethod
-    def _container(engine: Fido, tree: ET.ElementTree[ET.Element], kind: str) -> dict[str, list[tuple[str, re.Pattern]]]:
-        """``{path inside the container: [(puid, compiled regex), ...]}`` in FIDO's order."""
-        table: dict[str, list[tuple[str, re.Pattern]]] = {}
-        for path, by_puid in engine.extract_signatures(tree, signature_type=kind).items():
-            table[path] = [(puid, re.compile(s["signature"])) for puid, sigs in by_puid.items() for s in sigs]
-        return table
 
     def better_than_all(self, fmt: int, matched: list[int]) -> bool:
         """fido's ``as_good_as_any``: no other matched format has priority over ``fmt``."""
@@ -242,8 +259,31 @@ class SignatureTable:
         ext = os.path.splitext(filename)[1].lower().lstrip(".")
         return self._prune([(i, "External") for i in self.extensions.get(ext, ())]) if ext else []
 
-    def container_type(self, matched: list[tuple[int, str]]) -> str | None:
-        return next((self.formats[f].container for f, _ in matched if self.formats[f].container), None)
+    def extension_candidates(self, filename: str) -> list[tuple[int, str]]:
+        """Every format using the file's extension, generic ones first (hsar's rule, not FIDO's).
 
-    def iter_container(self, kind: str) -> Iterator[tuple[str, list[tuple[str, re.Pattern]]]]:
-        yield from (self.zip_signatures if kind == "zip" else self.ole_signatures).items()
+        FIDO prunes extension matches by signature priority, which leaves only the refined profiles
+        (``.pdf``: PDF/A-1a fmt/95 first). A name proves no profile: here nothing is pruned and a format
+        that has priority over another candidate comes after it.
+        """
+        ext = os.path.splitext(filename)[1].lower().lstrip(".")
+        found = list(self.extensions.get(ext, ())) if ext else []
+        rank = {f: sum(1 for g in found if g != f and g in self.inferior[f]) for f in found}
+        return [(f, "External") for f in sorted(found, key=lambda f: rank[f])]
+
+    def container_type(self, bof: bytes, matched: list[tuple[int, str]]) -> str | None:
+        """``'ZIP'`` or ``'OLE2'`` by the file's magic bytes (DROID's trigger formats x-fmt/263, fmt/189 and
+        fmt/111 all begin so), else as FIDO decides (a matched format's ``container``)."""
+        if bof.startswith(ZIP_MAGIC):
+            return "ZIP"
+        if bof.startswith(OLE2_MAGIC):
+            return "OLE2"
+        kind = next((self.formats[f].container for f, _ in matched if self.formats[f].container), None)
+        return {"zip": "ZIP", "ole": "OLE2"}.get(kind or "")
+
+    def match_container(self, kind: str, members: dict[str, bytes]) -> list[tuple[int, str]]:
+        """Container signatures of ``kind`` that match ``members``: ``[(format index, description)]``,
+        in file order, formats another match has priority over removed."""
+        found = [(self.by_puid[sig.puid], sig.description) for sig in self.containers
+                 if sig.kind == kind and sig.puid in self.by_puid and sig.matches(members)]
+        return self._prune(found)

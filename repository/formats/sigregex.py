@@ -124,3 +124,62 @@ def pattern_checks(regex: bytes, anchored_start: bool) -> tuple[Check, ...]:
         runs = sorted(literal_runs(atoms, backward=False), key=lambda r: -len(r[0]))[:2]
         checks = [(lit, 0, None, False) for lit, _, _ in runs]
     return tuple(sorted(checks, key=check_cost))
+
+
+def _closing_paren(regex: bytes, start: int) -> int:
+    """Index of the ``)`` closing the group opened at ``start`` (escapes and classes skipped), or -1."""
+    depth, i, in_class = 0, start, False
+    while i < len(regex):
+        c = regex[i:i + 1]
+        if c == b"\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != b"]"
+        elif c == b"[":
+            in_class = True
+        elif c == b"(":
+            depth += 1
+        elif c == b")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+@functools.lru_cache(maxsize=4096)
+def consume_negations(regex: bytes) -> bytes:
+    """PRONOM's "any byte but X" (``[!X]``) as a byte that is consumed, not a look-ahead that consumes none.
+
+    FIDO writes ``[!00]`` as ``(?!\\x00)``: it asserts without moving, so the next item starts one byte
+    early and, at the end of a pattern, nothing is required at all (HFS volume headers, fmt/1105, are never
+    recognised). Each negative look-ahead of fixed width ``n`` becomes ``(?!X).{n}``: the same test, then
+    the ``n`` bytes it tested. Look-aheads of variable width are left alone.
+    """
+    out, pos = [], 0
+    while (start := regex.find(b"(?!", pos)) >= 0:
+        if _escaped(regex, start):
+            out.append(regex[pos:start + 1])
+            pos = start + 1
+            continue
+        end = _closing_paren(regex, start)
+        if end < 0:
+            break
+        width = _fixed_width(regex[start + 3:end])
+        out.append(regex[pos:end + 1] + (b".{%d}" % width if width else b""))
+        pos = end + 1
+    return b"".join(out) + regex[pos:]
+
+
+def _escaped(regex: bytes, index: int) -> bool:
+    slashes = len(regex[:index]) - len(regex[:index].rstrip(b"\\"))
+    return slashes % 2 == 1
+
+
+def _fixed_width(body: bytes) -> int:
+    try:
+        lo, hi = sre_p.parse(body).getwidth()
+    except re.error:
+        return 0
+    return lo if lo == hi else 0
