@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ class Killed(BaseException):
     """Stands for a kill: not an Exception, so nothing on the way handles it."""
 
 
-def half_ingest(home: Path, sip: Path, step: str) -> None:
+def _half_ingest(home: Path, sip: Path, step: str) -> None:
     """Ingest ``sip`` into ``home``, stopping at ``step``: "catalogue" (stored, neither catalogued nor
     indexed) or "index" (stored and catalogued, not indexed)."""
     from repository.home import Repository
@@ -50,3 +51,9 @@ def half_ingest(home: Path, sip: Path, step: str) -> None:
             pipeline.ingest(opened, [sip])
     finally:
         patch.undo()
+
+
+@pytest.fixture
+def half_ingest() -> Callable[[Path, Path, str], None]:
+    """:func:`_half_ingest`: ``half_ingest(home, sip, "catalogue" | "index")``."""
+    return _half_ingest
