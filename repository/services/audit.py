@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..audit import scheduler as scheduling
 from ..audit.result import AuditRun
 from ..audit.run import Progress, Selection, run_audit
-from ..audit.scheduler import JobRun, Scheduler, standard_jobs
+from ..audit.scheduler import JobRun, Scheduler
 from ..errors import UsageError
 from ..home import Repository
 from ..preservation.replica import ReplicationResult
@@ -53,7 +54,7 @@ def scheduler(home: Path, *, on_run: Callable[[JobRun], None] | None = None) -> 
 
     Its ``upcoming()`` says when each job runs next; ``run(on_start=...)`` runs them until stopped.
     """
-    return Scheduler(standard_jobs(home), on_run=on_run)
+    return Scheduler(scheduling.standard_jobs(home), on_run=on_run)  # looked up when called: tests replace it
 
 
 def next_runs(home: Path) -> dict[str, datetime]:
