@@ -45,6 +45,7 @@ from typing import Any
 from ..codes import issue
 from ..errors import HsarError, PreservationError, UsageError
 from ..fixity import iter_hash_jobs
+from ..home import HomePaths
 from ..preservation import signing  # noqa: F401 - see below
 from ..preservation.auditlog import AuditLog
 from ..preservation.copies import (
@@ -360,7 +361,8 @@ os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 @contextmanager
-def _exclusive(lock_file: Path) -> Iterator[None]:
+def _exclusive(home: Path) -> Iterator[None]:
+    lock_file = HomePaths.of(home).audit_lock
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_file, "w") as handle:
         try:
@@ -393,7 +395,7 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
     """Check (and repair, unless ``selection.repair`` is False) the selected archives of ``repo``."""
     if now.tzinfo is None:
         raise UsageError("audit time must carry a time zone")
-    with _exclusive(repo.paths.audit_lock):
+    with _exclusive(repo.home):
         copies = open_copies(repo)
         usable = {c.label: c for c in copies if c.store is not None}
         run = _Run(repo, usable, now, now.strftime("%Y%m%dT%H%M%S%fZ"), selection.repair,
