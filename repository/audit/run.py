@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from ..codes import issue
 from ..errors import HsarError, PreservationError, UsageError
 from ..fixity import iter_hash_jobs
+from ..home import HomePaths
 from ..preservation import signing  # noqa: F401 - see below
 from ..preservation.aip_layout import PREMIS as PREMIS_PATH
 from ..preservation.auditlog import AuditLog
@@ -124,7 +125,7 @@ class _Run:
 
     @property
     def log(self) -> AuditLog:
-        return AuditLog(self.repo.home / "audit")
+        return AuditLog(self.repo.paths.audit)
 
     @property
     def policy(self) -> FormatPolicy | None:
@@ -224,7 +225,7 @@ def _judge(run: _Run, work: _Work) -> tuple[list[Finding], list[Repair], Candida
     findings += _format_findings(run, ref, evidence)
     repairs: list[Repair] = []
     if run.repair and ref is not None:
-        quarantine = run.repo.home / "audit" / "quarantine" / run.run_id / _safe_name(work.object_id)
+        quarantine = run.repo.paths.quarantine / run.run_id / _safe_name(work.object_id)
         repairs, more = apply_repairs(plans, evidence, run.copies, quarantine)
         findings += more
         repairs += catch_up(plans, ref, work.object_id, run.copies, repairs)
@@ -349,13 +350,16 @@ def _pipeline(run: _Run, ids: list[str], progress: Progress | None,
     return judge.finish()
 
 
-_LOCKS: list[TextIO] = []  # the open lock files of runs in this process
+_LOCKS: list[TextIO] = []  # the open lock files of runs in this process (guarded by _LOCKS_GUARD)
+_LOCKS_GUARD = threading.Lock()
 
 
 def _drop_inherited_locks() -> None:
     """In a forked child (a shard worker): close the parent's lock file. flock belongs to the open file,
     which the child shares: a worker left behind by a killed audit would otherwise keep every later audit
-    out (AUDIT-BUSY) until it ended."""
+    out (AUDIT-BUSY) until it ended. The guard is made anew: a thread of the parent may have held it."""
+    global _LOCKS_GUARD
+    _LOCKS_GUARD = threading.Lock()
     while _LOCKS:
         _LOCKS.pop().close()
 
@@ -365,19 +369,21 @@ os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 @contextmanager
 def _exclusive(home: Path) -> Iterator[None]:
-    directory = home / "audit"
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".audit.lock", "w") as handle:
+    lock_file = HomePaths.of(home).audit_lock
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise PreservationError(code="AUDIT-BUSY", msgid="audit.busy") from None
-        _LOCKS.append(handle)
+        with _LOCKS_GUARD:
+            _LOCKS.append(handle)
         try:
             yield
         finally:
-            if handle in _LOCKS:
-                _LOCKS.remove(handle)
+            with _LOCKS_GUARD:
+                if handle in _LOCKS:
+                    _LOCKS.remove(handle)
 
 
 def _open_policy(repo: Repository, notes: list[str]) -> FormatPolicy | None:
@@ -438,7 +444,7 @@ def run_audit(repo: Repository, selection: Selection, *, now: datetime, progress
     from .report import report_paths, write_reports
 
     result = audit(repo, selection, now=now, progress=progress, stop=stop)
-    paths = report_paths(repo.home / "reports", result) if report else ()
+    paths = report_paths(repo.paths.reports, result) if report else ()
     result = replace(result, reports=tuple(str(p) for p in paths))
     if alert and not result.ok:
         result = replace(result, alerts=send_alerts(repo.cfg, result.summary(), stop=stop))

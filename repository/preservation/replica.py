@@ -49,6 +49,13 @@ if TYPE_CHECKING:
     from ..config import Config
 
 
+class AuditPaths(Protocol):
+    """Where the audit log of a home lies (:class:`repository.home.layout.HomePaths`)."""
+
+    @property
+    def audit(self) -> Path: ...
+
+
 class StoreHome(Protocol):
     """What replication needs of a repository home (:class:`repository.home.Repository`, a layer above)."""
 
@@ -60,6 +67,9 @@ class StoreHome(Protocol):
 
     @property
     def staging(self) -> Path: ...
+
+    @property
+    def paths(self) -> AuditPaths: ...
 
     @property
     def store(self) -> OcflStore: ...
@@ -289,5 +299,5 @@ def replicate(repo: StoreHome, *, object_ids: Iterable[str] | None = None, now: 
                 copied.append(ObjectReplication(replica.label, object_id, versions))
                 event = _event(replica, object_id, versions, now or datetime.now(UTC))
                 records.append(event_record(event, object_id=object_id, copy=replica.label))
-    AuditLog(repo.home / "audit").append(records)
+    AuditLog(repo.paths.audit).append(records)
     return ReplicationResult(tuple(replicas), tuple(copied), tuple(errors), checked)

@@ -29,6 +29,8 @@ def six(tmp_path, pki_homes, factory, toml_writer):
     store = OcflStore.init(home / "storage")
     for n, name in enumerate(NAMES):
         factory.add(store, home / "staging", name, {"data/a.pdf": bytes([n]) * 4000, "data/b.pdf": bytes([n]) * 9000})
+    with Repository.open(home) as repo:
+        repo.create_catalog()  # as `hsar init` does: opening a home never creates its catalogue
     return home
 
 
