@@ -70,6 +70,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits.max_members", int, 100000, "压缩包最多成员数", "Most members in a zip/tar package", minimum=1),
     Setting("catalog.url", str, "", "目录数据库 URL；空则用库目录下的 SQLite 文件 catalog.sqlite",
             "Catalogue database URL; empty means SQLite file catalog.sqlite in the home"),
+    Setting("state.url", str, "", "状态数据库 URL（账户、令牌、作业、利用登记；不是缓存）；空则用库目录下的 SQLite 文件 state.sqlite",
+            "State database URL (accounts, tokens, jobs, the access register; not a cache); empty means SQLite "
+            "file state.sqlite in the home"),
     Setting("storage.root", str, "storage", "OCFL 存储根目录（相对库目录）", "OCFL storage root (relative to the home)"),
     Setting("storage.replicas", list, [], "副本 OCFL 存储根目录列表", "Replica OCFL storage roots"),
     Setting("signing.key", str, "keys/signer.key.pem", "签名私钥（PEM 或 PKCS#12）", "Signing key (PEM or PKCS#12)"),
@@ -132,6 +135,10 @@ class Config:
     @property
     def catalog_url(self) -> str:
         return self._values["catalog.url"] or f"sqlite:///{self.home.resolve() / 'catalog.sqlite'}"
+
+    @property
+    def state_url(self) -> str:
+        return self._values["state.url"] or f"sqlite:///{self.home.resolve() / 'state.sqlite'}"
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self._values)

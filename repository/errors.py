@@ -69,6 +69,18 @@ class CatalogError(HsarError):
     code = "CATALOG"
 
 
+class StateError(HsarError):
+    """The state database (accounts, tokens, jobs, the access register) cannot be opened or used."""
+
+    code = "STATE"
+
+
+class AccountError(HsarError):
+    """An account operation was refused: a bad username or division, an unknown user, a wrong password."""
+
+    code = "ACCOUNT"
+
+
 class SearchError(HsarError):
     code = "SEARCH"
 

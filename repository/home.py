@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import config
+from .state.db import upgrade_state
 
 SUBDIRS = ("staging", "rejected", "reports")
 
@@ -98,6 +99,7 @@ def init_home(home: Path, *, force: bool = False) -> InitResult:
     with Catalog(cfg.catalog_url) as catalog:
         catalog.create()
     result.created.append(cfg.catalog_url)
+    upgrade_state(cfg.state_url)  # accounts, tokens, jobs, the access register (not a cache; migrated)
     return result
 
 

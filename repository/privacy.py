@@ -3,6 +3,11 @@
 One rule everywhere (validation messages, ``hsar show``, search hits, the web app): keep the six-digit
 division prefix and the last four characters, hide the rest — ``110101199001011234`` becomes
 ``110101********1234``. Values too short to carry a birth date are hidden whole.
+
+For researchers (利用者, :mod:`repository.access`) more is masked: a person's name shows the surname and one
+``*`` (王建国 -> 王*; compound surnames 复姓 such as 欧阳, 司马, 诸葛 keep both characters: 欧阳娜娜 -> 欧阳*),
+a phone number its first three and last four digits (138****5678), an income nothing (``***``).
+:func:`mask_record` applies all of it to a record by its field names, and the ID rule to every other string.
 """
 
 from __future__ import annotations
@@ -11,6 +16,15 @@ import re
 from typing import Any
 
 _TAG = re.compile(r"</?em>")  # highlight tags in search fragments
+_PHONE_DIGIT = re.compile(r"\d")
+# 复姓: compound surnames (《百家姓》 and the commonest in use)
+COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 诸葛 上官 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 司空 夏侯 令狐 轩辕 端木 南宫 西门 独孤 呼延 澹台 "
+    "公冶 太史 申屠 闻人 万俟 钟离 濮阳 赫连 第五 百里 东郭 拓跋 单于 左丘 公羊 谷梁 仲孙 亓官 鲜于 闾丘".split())
+NAME_FIELDS = frozenset({"name", "head_name", "display_name", "applicant", "tenant", "buyer"})
+PHONE_FIELDS = frozenset({"phone", "telephone", "mobile", "contact_phone"})
+INCOME_FIELDS = frozenset({"income", "income_band", "annual_income", "monthly_income", "household_income", "income_per_capita"})
+ID_FIELDS = frozenset({"resident_id", "head_resident_id", "id_number"})
 _ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")  # 18-character and old 15-digit
 
 
@@ -54,3 +68,83 @@ def mask_value(value: Any) -> Any:  # noqa: ANN401 - any JSON-ready value
     if isinstance(value, (list, tuple)):
         return type(value)(mask_value(v) for v in value)
     return value
+
+
+def mask_name(name: str) -> str:
+    """Surname and one ``*``: 王建国 -> 王*, 欧阳娜娜 -> 欧阳*; a one-character name is hidden whole."""
+    name = name.strip()
+    if not name:
+        return name
+    keep = 2 if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else 1
+    return name[:keep] + "*" if len(name) > keep else "*"
+
+
+def mask_phone(value: str) -> str:
+    """The first three and last four digits of a phone number with eight or more digits, every other digit
+    as ``*`` (13812345678 -> 138****5678, 025-84561234 -> 025-****1234); shorter numbers are hidden whole."""
+    digits = _PHONE_DIGIT.findall(value)
+    if len(digits) < 8:
+        return _PHONE_DIGIT.sub("*", value)
+    out, seen = [], 0
+    for ch in value:
+        if ch.isdigit():
+            seen += 1
+            out.append(ch if seen <= 3 or seen > len(digits) - 4 else "*")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def mask_income(_value: object) -> str:
+    """An income is hidden whole, whatever its form (a number, an amount with a unit)."""
+    return "***"
+
+
+def mask_record(value: Any) -> Any:  # noqa: ANN401 - any JSON-ready value
+    """A record (JSON-ready dicts and lists) as a researcher sees it: names, phones, incomes and resident IDs
+    masked by field name; resident IDs and the record's names masked in every other string."""
+    names: set[str] = set()
+    _collect_names(value, names)
+    return _mask(value, sorted(names, key=len, reverse=True))
+
+
+def _collect_names(value: Any, names: set[str]) -> None:  # noqa: ANN401
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in NAME_FIELDS and isinstance(v, str) and len(v.strip()) > 1:
+                names.add(v.strip())
+            else:
+                _collect_names(v, names)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _collect_names(v, names)
+
+
+def _mask_string(text: str, names: list[str]) -> str:
+    for name in names:
+        text = text.replace(name, mask_name(name))
+    return mask_text(text)
+
+
+def _mask(value: Any, names: list[str]) -> Any:  # noqa: ANN401
+    if isinstance(value, dict):
+        return {k: _mask_field(k, v, names) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_mask(v, names) for v in value)
+    return _mask_string(value, names) if isinstance(value, str) else value
+
+
+def _mask_field(key: object, value: Any, names: list[str]) -> Any:  # noqa: ANN401
+    if value is None or isinstance(value, bool):
+        return value
+    if key in INCOME_FIELDS:
+        return mask_income(value)
+    if not isinstance(value, str):
+        return _mask(value, names)
+    if key in NAME_FIELDS:
+        return mask_name(value)
+    if key in PHONE_FIELDS:
+        return mask_phone(value)
+    if key in ID_FIELDS:
+        return mask_resident_id(value)
+    return _mask_string(value, names)

@@ -1,0 +1,147 @@
+"""The access decision (利用权限): who may see which archive, what of it, and what they may do.
+
+One module answers every view, API route, search, count, statistic and download (as Datasette's
+``permissions.py`` does), so "who may see what" lives in one place:
+
+- **Roles.** ``admin`` (系统管理员) does everything; ``archivist`` (档案员) ingests, audits and sees the full
+  records of their divisions; ``auditor`` (审计员) reads reports, logs and the access register, and sees
+  archives only as masked catalogue entries; ``researcher`` (利用者) searches and reads with personal data
+  masked, and sees ``restricted`` (控制使用) archives only as their catalogue entry.
+- **Division scope (统一领导、分级管理).** Every principal has a GB/T 2260 scope: a province, city or district
+  covers everything below it (a district's six digits cover its nine-digit streets), a street only itself,
+  and :data:`NATIONAL` (``000000``) the whole country. Outside the scope an archive does not exist for that
+  principal: callers answer 404, never 403. A malformed scope sees nothing (fail closed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .divisions import level_of
+from .model import Access
+
+NATIONAL = "000000"  # the national (root) scope: every division
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # 系统管理员
+    ARCHIVIST = "archivist"  # 档案员
+    AUDITOR = "auditor"  # 审计员
+    RESEARCHER = "researcher"  # 利用者
+
+
+class Action(StrEnum):
+    """Things a role may do, whatever the archive (the archive's own rules: :func:`may_see` and friends)."""
+
+    SEARCH = "search"  # search and list catalogue entries, counts, facets, statistics
+    VIEW_RECORD = "view_record"  # an archive's record beyond its catalogue entry (items, people, versions)
+    DOWNLOAD = "download"  # open or download a document (also needs may_open_documents)
+    EXPORT = "export"  # metadata exports of records
+    INGEST = "ingest"
+    AUDIT = "audit"  # see audit results of archives
+    START_AUDIT = "start_audit"
+    READ_REPORTS = "read_reports"  # audit and ingest reports
+    READ_LOGS = "read_logs"  # the audit log
+    READ_REGISTER = "read_register"  # the access register (利用登记), list and filter
+    EXPORT_REGISTER = "export_register"
+    MANAGE_USERS = "manage_users"
+    MAINTAIN = "maintain"  # rebuild the catalogue or index, replicate
+
+
+_PERMISSIONS: dict[Role, frozenset[Action]] = {
+    Role.ADMIN: frozenset(Action),
+    Role.ARCHIVIST: frozenset({Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD, Action.EXPORT, Action.INGEST,
+                               Action.AUDIT, Action.START_AUDIT, Action.READ_REPORTS, Action.READ_LOGS}),
+    Role.AUDITOR: frozenset({Action.SEARCH, Action.AUDIT, Action.READ_REPORTS, Action.READ_LOGS,
+                             Action.READ_REGISTER, Action.EXPORT_REGISTER}),
+    Role.RESEARCHER: frozenset({Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD}),
+}
+
+
+class View(StrEnum):
+    """How much of an archive in scope a principal sees."""
+
+    FULL = "full"  # the whole record, personal data shown
+    MASKED = "masked"  # the whole record, personal data masked (repository.privacy.mask_record)
+    ENTRY = "entry"  # the catalogue entry only (title, reference code, dates, paper references), masked
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: an account's name, role and division scope."""
+
+    username: str
+    role: Role
+    division: str
+
+
+def scope_prefix(division: str) -> str | None:
+    """The code prefix every division under ``division`` starts with (``""`` for :data:`NATIONAL`);
+    ``None`` when ``division`` is not a well-formed GB/T 2260 code."""
+    if division == NATIONAL:
+        return ""
+    level = level_of(division)
+    if level == "province":
+        return division[:2]
+    if level == "city":
+        return division[:4]
+    if level in ("district", "street"):
+        return division
+    return None
+
+
+def valid_scope(division: str) -> bool:
+    """A code a principal's scope may be: well-formed GB/T 2260 (6 or 9 digits) or :data:`NATIONAL`."""
+    return scope_prefix(division) is not None
+
+
+def may_see(principal: Principal, archive_division: str) -> bool:
+    """Whether the archive exists at all for ``principal`` (outside the scope: answer 404, never 403)."""
+    prefix = scope_prefix(principal.division)
+    if prefix is None or not isinstance(archive_division, str):
+        return False
+    return archive_division.startswith(prefix) and (prefix == "" or level_of(archive_division) is not None)
+
+
+def scope_prefixes(principal: Principal) -> list[str]:
+    """Division-code prefixes for catalogue, search and statistics filters (``Catalog.list_archives``'s
+    ``division_prefixes``): ``[""]`` for the national scope, ``[]`` (nothing) for a malformed one."""
+    prefix = scope_prefix(principal.division)
+    return [] if prefix is None else [prefix]
+
+
+def scope_division(principal: Principal) -> str | None:
+    """The division code to give a search as its scope (``SearchRequest.division``); ``None`` for national."""
+    return None if principal.division == NATIONAL else principal.division
+
+
+def may(principal: Principal, action: Action) -> bool:
+    """Whether the role may do ``action`` at all (the archive's scope and access status are asked apart)."""
+    return action in _PERMISSIONS.get(principal.role, frozenset())
+
+
+def sees_personal_data(principal: Principal) -> bool:
+    """Resident IDs, names, phones and incomes unmasked: administrators and archivists only."""
+    return principal.role in (Role.ADMIN, Role.ARCHIVIST)
+
+
+def view_of(principal: Principal, access_status: str) -> View:
+    """How much of an archive in scope ``principal`` sees; ``access_status`` is ``open`` or ``restricted``."""
+    if sees_personal_data(principal):
+        return View.FULL
+    if principal.role == Role.RESEARCHER and access_status == Access.OPEN:
+        return View.MASKED
+    return View.ENTRY
+
+
+def may_open_documents(principal: Principal, access_status: str) -> bool:
+    """Whether ``principal`` may view or download the documents of an archive in scope."""
+    if not may(principal, Action.DOWNLOAD):
+        return False
+    return sees_personal_data(principal) or access_status == Access.OPEN
+
+
+def must_register(view: View, documents: bool) -> bool:
+    """Whether a use goes into the access register (利用登记): opening a document, or an unmasked record."""
+    return documents or view == View.FULL

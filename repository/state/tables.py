@@ -1,0 +1,111 @@
+"""State schema (状态库表结构): the tables that are NOT a cache of the store, in SQLAlchemy Core.
+
+The catalogue and the index are caches that ``hsar rebuild-catalog`` recreates from the OCFL store
+(DESIGN.md principle 1). Accounts, bearer tokens, background jobs and the access register (利用登记) are facts
+the store does not carry, so they live in a database of their own ("state", setting ``state.url``) whose schema
+changes go through Alembic migrations (``repository/state/migrations``), never ``create_all``.
+
+Portable types only (SQLite and PostgreSQL). Datetimes are written in UTC; SQLite gives them back naive,
+meaning UTC. The register names users and archives by identifier, without foreign keys, on purpose: the record
+of who used which archive outlives the account and the archive's catalogue row.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+# SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid; PostgreSQL gets 64-bit keys.
+ID = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON(none_as_null=True)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _tz() -> DateTime:
+    return DateTime(timezone=True)
+
+
+users = Table(
+    "users", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(128), nullable=False),
+    Column("password_hash", Text),  # argon2id; NULL: no password login (token-only accounts)
+    Column("role", String(16), nullable=False),  # repository.access.Role
+    Column("division", String(12), nullable=False),  # scope: this division and everything below it
+    Column("active", Boolean, nullable=False, default=True),
+    Column("lang", String(8), nullable=False, default="zh"),
+    Column("created", _tz(), nullable=False),
+    Column("updated", _tz(), nullable=False),
+)
+
+tokens = Table(
+    "tokens", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the token; never the token
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("created", _tz(), nullable=False),
+    Column("last_used", _tz()),
+    Column("revoked", _tz()),
+    Index(None, "user_id"),
+)
+
+access_register = Table(
+    "access_register", metadata,
+    Column("seq", ID, primary_key=True, autoincrement=False),  # 1, 2, 3 ... (the chain's order)
+    Column("at", _tz(), nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(16), nullable=False),  # view / download / export ...
+    Column("archive_id", String(128), nullable=False),
+    Column("item", Text),  # item number or file path within the archive
+    Column("purpose", Text, nullable=False),  # 利用目的
+    Column("masked", Boolean, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+    Index(None, "archive_id", "at"),
+    Index(None, "username", "at"),
+    Index(None, "at"),
+)
+
+jobs = Table(
+    "jobs", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(16), nullable=False),  # queued | running | done | failed
+    Column("username", String(64), nullable=True),
+    Column("params", Json),
+    Column("dedupe_key", String(128), unique=True, nullable=True),
+    Column("progress_done", BigInteger, default=0, server_default=text("0")),
+    Column("progress_total", BigInteger, nullable=True),
+    Column("message", Text, nullable=True),
+    Column("result", Json, nullable=True),
+    Column("error_code", String(32), nullable=True),
+    Column("attempts", Integer, default=0, server_default=text("0")),
+    Column("created_at", _tz(), nullable=False),
+    Column("started_at", _tz(), nullable=True),
+    Column("finished_at", _tz(), nullable=True),
+    Index(None, "state", "created_at"),
+)

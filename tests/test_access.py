@@ -1,0 +1,115 @@
+"""The access decision: every role x in/out of scope x open/restricted, and the division-scope rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from repository.access import (
+    NATIONAL,
+    Action,
+    Principal,
+    Role,
+    View,
+    may,
+    may_open_documents,
+    may_see,
+    must_register,
+    scope_division,
+    scope_prefixes,
+    sees_personal_data,
+    valid_scope,
+    view_of,
+)
+
+IN, OUT = "320102002", "320104001"  # a street of the scope 玄武区 320102, a street of 秦淮区
+
+# role -> (view of an open archive, of a restricted one, documents of open, documents of restricted)
+EXPECTED = {
+    Role.ADMIN: (View.FULL, View.FULL, True, True),
+    Role.ARCHIVIST: (View.FULL, View.FULL, True, True),
+    Role.AUDITOR: (View.ENTRY, View.ENTRY, False, False),
+    Role.RESEARCHER: (View.MASKED, View.ENTRY, True, False),
+}
+CASES = [(role, where, access) for role in Role for where in ("in", "out") for access in ("open", "restricted")]
+
+
+@pytest.mark.parametrize(("role", "where", "access"), CASES, ids=["-".join(c) for c in CASES])
+def test_every_role_in_and_out_of_scope_open_and_restricted(role, where, access):
+    who = Principal("u", role, "320102")
+    open_view, restricted_view, open_docs, restricted_docs = EXPECTED[role]
+    assert may_see(who, IN if where == "in" else OUT) is (where == "in")
+    assert view_of(who, access) == (open_view if access == "open" else restricted_view)
+    assert may_open_documents(who, access) is (open_docs if access == "open" else restricted_docs)
+    assert sees_personal_data(who) is (role in (Role.ADMIN, Role.ARCHIVIST))
+
+
+@pytest.mark.parametrize(("scope", "division", "seen"), [
+    ("320102", "320102", True),  # the district itself
+    ("320102", "320102002", True),  # a district covers its streets
+    ("320102", "320104", False),  # a sibling district
+    ("320102", "3201020", False),  # not a code
+    ("320102002", "320102002", True),
+    ("320102002", "320102", False),  # a street does not see its district's own archives
+    ("320102002", "320102003", False),
+    ("320100", "320102002", True),  # a city covers districts and streets
+    ("320100", "320100", True),
+    ("320100", "320200", False),
+    ("320000", "320506", True),  # a province
+    ("320000", "330102", False),
+    (NATIONAL, "110101", True),  # the national scope covers all
+    (NATIONAL, "650102001", True),
+    ("32010", "320102", False),  # a malformed scope sees nothing
+    ("", "320102", False),
+    ("abcdef", "320102", False),
+])
+def test_division_scope_is_a_subtree(scope, division, seen):
+    assert may_see(Principal("u", Role.ARCHIVIST, scope), division) is seen
+
+
+def test_scope_prefixes_and_search_division():
+    assert scope_prefixes(Principal("u", Role.RESEARCHER, "320100")) == ["3201"]
+    assert scope_prefixes(Principal("u", Role.RESEARCHER, "320102")) == ["320102"]
+    assert scope_prefixes(Principal("u", Role.RESEARCHER, "320102002")) == ["320102002"]
+    assert scope_prefixes(Principal("u", Role.RESEARCHER, "320000")) == ["32"]
+    assert scope_prefixes(Principal("u", Role.ADMIN, NATIONAL)) == [""]
+    assert scope_prefixes(Principal("u", Role.ADMIN, "999")) == []  # nothing, never everything
+    assert scope_division(Principal("u", Role.ADMIN, NATIONAL)) is None
+    assert scope_division(Principal("u", Role.ADMIN, "320102")) == "320102"
+    assert valid_scope(NATIONAL) and valid_scope("320102002") and not valid_scope("320102000")
+
+
+def test_prefixes_agree_with_may_see():
+    codes = ["320100", "320102", "320102002", "320104", "320104001", "320200", "330102"]
+    for scope in ["320000", "320100", "320102", "320102002", NATIONAL]:
+        who = Principal("u", Role.ARCHIVIST, scope)
+        by_prefix = {c for c in codes if any(c.startswith(p) for p in scope_prefixes(who))}
+        assert by_prefix == {c for c in codes if may_see(who, c)}, scope
+
+
+ROLE_ACTIONS = {
+    Role.ADMIN: set(Action),
+    Role.ARCHIVIST: {Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD, Action.EXPORT, Action.INGEST, Action.AUDIT,
+                     Action.START_AUDIT, Action.READ_REPORTS, Action.READ_LOGS},
+    Role.AUDITOR: {Action.SEARCH, Action.AUDIT, Action.READ_REPORTS, Action.READ_LOGS, Action.READ_REGISTER,
+                   Action.EXPORT_REGISTER},
+    Role.RESEARCHER: {Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD},
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_role_permissions(role):
+    who = Principal("u", role, "320102")
+    assert {a for a in Action if may(who, a)} == ROLE_ACTIONS[role]
+
+
+def test_an_unknown_role_may_do_nothing():
+    who = Principal("u", "guest", "320102")  # type: ignore[arg-type]
+    assert not any(may(who, a) for a in Action)
+    assert not may_open_documents(who, "open") and view_of(who, "open") == View.ENTRY
+
+
+@pytest.mark.parametrize(("view", "documents", "registered"), [
+    (View.FULL, False, True), (View.MASKED, False, False), (View.ENTRY, False, False),
+    (View.MASKED, True, True), (View.FULL, True, True)])
+def test_what_goes_into_the_access_register(view, documents, registered):
+    assert must_register(view, documents) is registered
