@@ -8,6 +8,7 @@ library, later ``repository.services``) and render a template; every text comes 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -31,6 +32,8 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     app.config["SECRET_KEY"] = os.environ.get("HSAR_SECRET_KEY") or secrets.token_hex(32)
     app.config["MAX_CONTENT_LENGTH"] = 1 << 20
     app.config.update(settings or {})
+    if "HSAR_USERS" not in app.config and os.environ.get("HSAR_WEB_USERS"):  # interim, until accounts
+        app.config["HSAR_USERS"] = json.loads(Path(os.environ["HSAR_WEB_USERS"]).read_text("utf-8"))
     app.extensions["hsar.users"] = Directory(app.config.get("HSAR_USERS"))
     limiter = security.install(app)
     i18n.install(app)

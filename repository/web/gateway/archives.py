@@ -18,9 +18,12 @@ from ...catalog.audits import last_checked
 from ...divisions import tree_for
 from ...home import Repository
 from ...preservation.ids import object_id
-from ...privacy import mask_value
+from ...privacy import mask_record
 from . import access
 from .access import Principal
+from .users import record_access
+
+_PERSONAL = ("household", "unit", "relations", "supplement_of")
 
 #: how a document is shown in the page, by file suffix
 VIEWERS = {".pdf": "pdf", ".jpg": "image", ".jpeg": "image", ".png": "image", ".tif": "tiff", ".tiff": "tiff"}
@@ -36,6 +39,7 @@ class ArchivePage:
     last_audit: Any  # datetime | None
     signature: dict[str, Any] | None  # the newest signature event
     checks: dict[str, Any] | None  # the four-property report of the head version
+    view: str  # full, masked or entry (repository.access.View)
 
     @property
     def files_by_path(self) -> dict[str, dict[str, Any]]:
@@ -59,14 +63,20 @@ def _visible(repo: Repository, principal: Principal, archive_id: str) -> Any:  #
 
 
 def archive_page(repo: Repository, principal: Principal, archive_id: str) -> ArchivePage | None:
-    """The archive as ``principal`` may see it; None when it does not exist or lies outside the scope."""
+    """The archive as ``principal`` may see it; None when it does not exist or lies outside the scope.
+    A full (unmasked) record is a use that goes into the access register."""
     view = _visible(repo, principal, archive_id)
     if view is None:
         return None
+    shown = access.view_of(principal, view.archive.access.value)
     data = view.to_dict()
-    if not access.sees_personal_data(principal):
-        data = mask_value(data)
-    may_open = access.may_open_documents(principal, view.archive.access.value)
+    if shown is not access.View.FULL:
+        data = mask_record(data)
+    if shown is access.View.ENTRY:  # the catalogue entry: description, paper references, item list
+        data["description"] = {k: v for k, v in data["description"].items() if k not in _PERSONAL}
+        data.update(files=[], events=[], relations=[])
+    if access.must_register(shown, documents=False):
+        record_access(repo.home, principal, archive_id, "", "view record")
     for f in data["files"]:
         f["viewer"] = VIEWERS.get(Path(f["path"]).suffix.lower(), "download")
     for r in data["relations"]:  # a linked archive outside the scope is not named
@@ -77,8 +87,9 @@ def archive_page(repo: Repository, principal: Principal, archive_id: str) -> Arc
     signature = next((e for e in reversed(data["events"]) if "signature" in e["type"]), None)
     audited = last_checked(repo.catalog).get(archive_id)
     checks = view.versions[-1].checks if view.versions else None
+    may_open = access.may_open_documents(principal, view.archive.access.value)
     return ArchivePage(data, tree_for(repo.cfg).path_name(view.archive.division), may_open,
-                       audited[0] if audited else None, signature, checks)
+                       audited[0] if audited else None, signature, checks, shown.value)
 
 
 class Withheld(Exception):

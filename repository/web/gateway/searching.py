@@ -9,12 +9,15 @@ this module names them.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ...divisions import tree_for
 from ...home import Repository
+from ...catalog.serial import to_plain
+from ...privacy import mask_record
 from ...search.masking import mask_result
 from ...search.results import SearchRequest, SearchResult
 from . import access
@@ -48,15 +51,34 @@ def search(repo: Repository, principal: Principal, query: str, fields: Mapping[s
     input (the view shows the message)."""
     tree = tree_for(repo.cfg)
     filters = {name: value.strip() for name, value in fields.items() if name in ADVANCED and value.strip()}
-    request = SearchRequest(query=query, filters=filters, division=principal.division, facets=FACETS,
+    request = SearchRequest(query=query, filters=filters, division=access.scope_division(principal), facets=FACETS,
                             sort=sort if sort in SORTS else None, page=page, per_page=PER_PAGE)
     result = repo.search.search(request, divisions=tree)
     if not access.sees_personal_data(principal):
-        result = mask_result(result)
+        result = _masked(repo, result)
     names = {code: d.name for code in _codes(result) if (d := tree.get(code)) is not None}
     facets = {name: _facet(name, counts, tree, principal) for name, counts in result.facets.items()}
     pages = max(1, -(-result.total // PER_PAGE))
     return SearchPage(result, facets, names, pages)
+
+
+def _masked(repo: Repository, result: SearchResult) -> SearchResult:
+    """As a principal without personal data sees it: identity numbers masked everywhere, and the names of
+    each archive's people (looked up in the catalogue) masked in every string of its hit. Highlight marks
+    are dropped first, so a mark inside a name does not shield it from the mask."""
+    hits = []
+    for hit in mask_result(result).hits:
+        view = repo.catalog.show(hit.archive_id)
+        people = to_plain(view.archive.household) if view is not None and view.archive.household else {}
+        plain = hit.to_dict() | {"highlights": {k: _plain(v) for k, v in hit.highlights.items()}}
+        masked = mask_record({"people": people, "hit": plain})["hit"]
+        hits.append(replace(hit, title=masked["title"], items=tuple(masked["items"]),
+                            paper=tuple(masked["paper"]), highlights=masked["highlights"]))
+    return replace(result, hits=hits)
+
+
+def _plain(fragment: str) -> str:
+    return html.escape(html.unescape(fragment.replace("<em>", "").replace("</em>", "")), quote=False)
 
 
 def _codes(result: SearchResult) -> set[str]:

@@ -18,7 +18,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .access import Principal, Role
+from .access import NATIONAL, Principal, Role
 
 _HASHER = PasswordHasher()
 # verified when the username is unknown, so a wrong name costs as long as a wrong password
@@ -50,7 +50,7 @@ class Directory:
         if entry is None:
             return None
         role = Role(entry.get("role", Role.RESEARCHER))
-        return Account(Principal(username, role, entry.get("division") or None), entry.get("lang", "zh"))
+        return Account(Principal(username, role, entry.get("division") or NATIONAL), entry.get("lang", "zh"))
 
     def authenticate(self, username: str, password: str) -> Account | None:
         entry = self._users.get(username)
