@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ...catalog.serial import to_plain
 from ...divisions import tree_for
 from ...home import Repository
-from ...catalog.serial import to_plain
 from ...privacy import mask_record
 from ...search.masking import mask_result
 from ...search.results import SearchRequest, SearchResult
