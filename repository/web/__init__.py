@@ -41,6 +41,6 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     errors.install(app)
     for blueprint in (auth.bp, search.bp, archives.bp):
         app.register_blueprint(blueprint)
-    limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])(
-        app.view_functions["auth.login"])
+    throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])
+    app.view_functions["auth.login"] = throttle(app.view_functions["auth.login"])
     return app

@@ -30,18 +30,18 @@ def _headers(response: Response) -> Response:
     return response
 
 
+def _hsts(response: Response) -> Response:
+    response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
 def install(app: Flask) -> Limiter:
     """Cookies, CSRF, headers; returns the app's limiter (``limiter.limit`` a view after registering it)."""
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
-    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     secure = bool(app.config.get("HSAR_HTTPS"))
-    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure,
+                      REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure)
     if secure:
-        HEADERS_HTTPS = {"Strict-Transport-Security": "max-age=31536000"}
-        app.after_request(lambda r: (r.headers.update(HEADERS_HTTPS), r)[1])
+        app.after_request(_hsts)
     CSRFProtect(app)
     app.after_request(_headers)
     return Limiter(get_remote_address, app=app, storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
