@@ -22,7 +22,14 @@ def quiet_third_party_warnings(argv: list[str]) -> None:
 
 quiet_third_party_warnings(sys.argv[1:])  # before the command modules import pyHanko and jieba
 
-from . import audit, home, search, sip, store, web  # noqa: E402, F401  (modules register their commands on import)
+from . import (  # noqa: E402, F401  (modules register their commands on import)
+    audit,
+    home,
+    search,
+    sip,
+    store,
+    web,
+)
 from .base import cli  # noqa: E402
 
 

@@ -32,8 +32,8 @@ def test_district_user_sees_nothing_outside_the_district(login, archives, user: 
     assert other not in page  # not even as a facet with a count
     for view in outside:
         assert client.get(f"/archives/{view.identifier}").status_code == 404  # by URL
-        assert f"共 0 件" in client.get(f"/search?q=archive:{view.identifier}").get_data(as_text=True)
-        assert f"共 0 件" in client.get(f"/search?division={view.archive.division}").get_data(as_text=True)
+        assert "共 0 件" in client.get(f"/search?q=archive:{view.identifier}").get_data(as_text=True)
+        assert "共 0 件" in client.get(f"/search?division={view.archive.division}").get_data(as_text=True)
         path = view.files[0].path
         assert client.get(f"/archives/{view.identifier}/files/{path}").status_code == 404  # by download
         assert client.get(f"/archives/{view.identifier}/view/{path}").status_code == 404
