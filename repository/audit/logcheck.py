@@ -18,11 +18,11 @@ def verify_log(repo: Any) -> LogVerification:  # noqa: ANN401
     """Check the audit log's chain, its recorded head, and every entry named by a report or catalogue row."""
     from ..catalog.audits import log_anchors
 
-    anchors = report_anchors(repo.home / "reports")
+    anchors = report_anchors(repo.paths.reports)
     catalog = open_catalog(repo, [])  # without it, the reports' anchors are still checked
     if catalog is not None:
         try:
             anchors += log_anchors(catalog)
         except HsarError:
             pass
-    return AuditLog(repo.home / "audit").verify(LogHead(seq, digest) for seq, digest in anchors)
+    return AuditLog(repo.paths.audit).verify(LogHead(seq, digest) for seq, digest in anchors)

@@ -118,7 +118,7 @@ class _Run:
 
     @property
     def log(self) -> AuditLog:
-        return AuditLog(self.repo.home / "audit")
+        return AuditLog(self.repo.paths.audit)
 
     @property
     def policy(self) -> Any:  # noqa: ANN401 - repository.formats.policy.FormatPolicy or None
@@ -218,7 +218,7 @@ def _judge(run: _Run, work: _Work) -> tuple[list[Finding], list[Repair], Any]:
     findings += _format_findings(run, ref, evidence)
     repairs: list[Repair] = []
     if run.repair and ref is not None:
-        quarantine = run.repo.home / "audit" / "quarantine" / run.run_id / _safe_name(work.object_id)
+        quarantine = run.repo.paths.quarantine / run.run_id / _safe_name(work.object_id)
         repairs, more = apply_repairs(plans, evidence, run.copies, quarantine)
         findings += more
         repairs += catch_up(plans, ref, work.object_id, run.copies, repairs)
@@ -342,13 +342,16 @@ def _pipeline(run: _Run, ids: list[str], progress: Progress | None,
     return judge.finish()
 
 
-_LOCKS: list[Any] = []  # the open lock files of runs in this process
+_LOCKS: list[Any] = []  # the open lock files of runs in this process (guarded by _LOCKS_GUARD)
+_LOCKS_GUARD = threading.Lock()
 
 
 def _drop_inherited_locks() -> None:
     """In a forked child (a shard worker): close the parent's lock file. flock belongs to the open file,
     which the child shares: a worker left behind by a killed audit would otherwise keep every later audit
-    out (AUDIT-BUSY) until it ended."""
+    out (AUDIT-BUSY) until it ended. The guard is made anew: a thread of the parent may have held it."""
+    global _LOCKS_GUARD
+    _LOCKS_GUARD = threading.Lock()
     while _LOCKS:
         _LOCKS.pop().close()
 
@@ -357,21 +360,22 @@ os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 @contextmanager
-def _exclusive(home: Path) -> Iterator[None]:
-    directory = home / "audit"
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".audit.lock", "w") as handle:
+def _exclusive(lock_file: Path) -> Iterator[None]:
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise PreservationError("本库另有审计正在运行 / another audit is running in this home",
                                     "AUDIT-BUSY") from None
-        _LOCKS.append(handle)
+        with _LOCKS_GUARD:
+            _LOCKS.append(handle)
         try:
             yield
         finally:
-            if handle in _LOCKS:
-                _LOCKS.remove(handle)
+            with _LOCKS_GUARD:
+                if handle in _LOCKS:
+                    _LOCKS.remove(handle)
 
 
 def _open_policy(repo: Any, notes: list[str]) -> Any:  # noqa: ANN401
@@ -389,7 +393,7 @@ def audit(repo: Any, selection: Selection, *, now: datetime, progress: Progress 
     """Check (and repair, unless ``selection.repair`` is False) the selected archives of ``repo``."""
     if now.tzinfo is None:
         raise UsageError("audit time must carry a time zone")
-    with _exclusive(repo.home):
+    with _exclusive(repo.paths.audit_lock):
         copies = open_copies(repo)
         usable = {c.label: c for c in copies if c.store is not None}
         run = _Run(repo, usable, now, now.strftime("%Y%m%dT%H%M%S%fZ"), selection.repair,
@@ -432,7 +436,7 @@ def run_audit(repo: Any, selection: Selection, *, now: datetime, progress: Progr
     from .report import report_paths, write_reports
 
     result = audit(repo, selection, now=now, progress=progress, stop=stop)
-    paths = report_paths(repo.home / "reports", result) if report else ()
+    paths = report_paths(repo.paths.reports, result) if report else ()
     result = replace(result, reports=tuple(str(p) for p in paths))
     if alert and not result.ok:
         result = replace(result, alerts=send_alerts(repo.cfg, result.summary(), stop=stop))

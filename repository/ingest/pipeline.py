@@ -6,7 +6,7 @@ and version being committed before the store is touched and is removed only afte
 index have recorded it; the next run (or any command calling :func:`recover_if_idle`) finds remaining
 intents and re-records those archives from storage, so a kill at any moment leaves the store valid and the
 same ingest run again completes the work (or reports the SIP as a duplicate).
-One ingest runs at a time per home (an exclusive lock on ``staging/.ingest.lock``).
+One ingest runs at a time per home (:meth:`Repository.lock`, on ``staging/.ingest.lock``).
 
 One SIP's failure is that SIP's rejection: an error raised while it is received, validated or built (a file that
 cannot be read, a path the signed manifest or the store cannot hold) rejects it with ING007 and a report, and
@@ -21,10 +21,7 @@ them when its decision confirms the archive is new, and builds the version itsel
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
-import shutil
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,11 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..codes import Issue, Report, issue
-from ..config import Config
 from ..description.rules import continuity_issues
 from ..descriptive import merge, parse
-from ..errors import HsarError, IngestError
-from ..home import Repository
+from ..errors import HsarError
+from ..home import Repository, policy_of
 from ..model import Archive
 from ..preservation.ids import object_id
 from ..preservation.ocfl_inventory import logical_path_problems
@@ -44,9 +40,9 @@ from ..preservation.ocfl_layout import replace_atomic
 from .ahead import Ahead, prepared_sips
 from .aip import DESCRIPTIVE, PREMIS, PreviousVersion, build_version
 from .prepare import Prepared, discard, sip_fault
+from .texts import KnownTexts
 
 Progress = Callable[["IngestOutcome"], None]
-INTENT_PREFIX, INTENT_SUFFIX = "intent-", ".json"
 
 
 @dataclass(frozen=True)
@@ -65,78 +61,30 @@ class IngestOutcome:
 
 @contextmanager
 def ingest_lock(repo: Repository) -> Iterator[None]:
-    """Exclusive per home. A POSIX record lock (``lockf``), not ``flock``: processes forked while it is held
-    (identification and preparation workers) do not inherit it, so a worker orphaned by a ``kill -9`` of
-    the ingest cannot keep the home locked; the kernel drops it when the ingest process dies."""
-    with open(repo.staging / ".ingest.lock", "w") as handle:
-        try:
-            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EACCES, errno.EAGAIN):
-                raise
-            raise IngestError("本仓库主目录中另有入库作业正在运行，请待其结束后再试 / another ingest is running in "
-                              "this home; try again when it has finished", "ING-BUSY") from None
+    """The home lock (:meth:`Repository.lock`): IngestError ING-BUSY while another ingest holds it."""
+    with repo.lock():
         yield
-
-
-def _intent_path(repo: Repository, archive_id: str) -> Path:
-    return repo.staging / f"{INTENT_PREFIX}{archive_id}{INTENT_SUFFIX}"
 
 
 def _write_intent(repo: Repository, archive_id: str, version: str) -> None:
     """Atomically and durably: a kill or a power cut never leaves a half-written intent."""
     data = json.dumps({"archive_id": archive_id, "version": version}).encode("utf-8")
-    replace_atomic(_intent_path(repo, archive_id), data, repo.staging)
+    replace_atomic(repo.paths.intent(archive_id), data, repo.staging)
 
 
 def recover(repo: Repository) -> list[str]:
-    """Clear what a killed ingest left: store leftovers, work dirs, and re-record unfinished commits.
-
-    Call it holding the ingest lock (:func:`ingest` does; other commands use :func:`recover_if_idle`).
-    """
-    staging = repo.staging
-    done = repo.store.recover(staging)
-    for workdir in sorted(staging.glob("sip-*")):
-        shutil.rmtree(workdir, ignore_errors=True)
-        done.append(f"removed work directory {workdir.name}")
-    for partial in sorted(staging.glob(f".{INTENT_PREFIX}*.tmp")):  # an intent killed while being written
-        partial.unlink(missing_ok=True)
-        done.append(f"removed {partial.name}")
-    intents = sorted(staging.glob(f"{INTENT_PREFIX}*{INTENT_SUFFIX}"))
-    for intent in intents:
-        archive_id = intent.name[len(INTENT_PREFIX):-len(INTENT_SUFFIX)]  # the name says it, even if unreadable
-        if repo.store.exists(object_id(archive_id)):
-            _record(repo, archive_id)
-            done.append(f"re-recorded {archive_id} from storage")
-    if intents:
-        _finish_intents(repo)
-    return done
+    """:meth:`Repository.recover` (call it holding the lock; :func:`ingest` does)."""
+    return repo.recover()
 
 
 def recover_if_idle(repo: Repository) -> list[str]:
-    """:func:`recover`, unless an ingest is running in this home (its leftovers are its own business)."""
-    try:
-        with ingest_lock(repo):
-            return recover(repo)
-    except IngestError as exc:
-        if exc.code != "ING-BUSY":
-            raise
-        return []
+    """:meth:`Repository.recover_if_idle`: recover, unless an ingest is running in this home."""
+    return repo.recover_if_idle()
 
 
 def _finish_intents(repo: Repository) -> None:
     """Commit the index batch, then drop the intents it covers (catalogue rows are already committed)."""
-    repo.search.commit()
-    for intent in repo.staging.glob(f"{INTENT_PREFIX}*{INTENT_SUFFIX}"):
-        intent.unlink()
-
-
-def policy_of(cfg: Config | None = None) -> Callable[[str | None], str | None]:
-    """PUID -> policy level, by the configured format policy (``formats.policy``; bundled without ``cfg``)."""
-    from ..formats.policy import FormatPolicy
-
-    policy = FormatPolicy.from_config(cfg) if cfg is not None else FormatPolicy.load(None)
-    return lambda puid: policy.level_of(puid) if puid else None
+    repo.finish_intents()
 
 
 def _record(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> None:
@@ -164,40 +112,29 @@ def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> Non
         repo.search.replace(ahead.document)
         return
     rest = {p: d for p, d in store.state(oid).items() if p not in ahead.examined}
-    known = {p: _KNOWN_TEXTS[d] for p, d in rest.items() if p.startswith("data/") and d in _KNOWN_TEXTS}
+    known = _KNOWN_TEXTS.lookup({p: d for p, d in rest.items() if p.startswith("data/")})
     texts = {**stored_texts(store, oid, {p: d for p, d in rest.items() if p not in known}),
              **{p: t for p, t in known.items() if t}, **ahead.texts}
     archive = parse(store.content_path(oid, INDEXED_DESCRIPTION).read_bytes())
     repo.search.replace(archive_document(archive, version=head, texts={p: texts[p] for p in sorted(texts)}))
 
 
-#: Index text by SHA-512 of the file, for the files workers examined in this process's ingests (None: no
-#: text). Text extraction is a pure function of the bytes and the fixed bounds, so a supplement's document
-#: reuses the text of the earlier versions' PDFs instead of extracting it again from storage.
-_KNOWN_TEXTS: dict[str, str | None] = {}
-_KNOWN_TEXTS_MAX_FILES = 20_000
-_KNOWN_TEXTS_MAX_CHARS = 64_000_000
-_known_chars = [0]
+#: Index text by SHA-512 of the files workers examined in this process's ingests (see :mod:`.texts`).
+_KNOWN_TEXTS = KnownTexts()
 
 
 def _remember_texts(prepared: Prepared, ahead: Ahead) -> None:
     for path in ahead.examined:
         info = prepared.payload.get(path)
-        if info is None or info.sha512 in _KNOWN_TEXTS:
-            continue
-        text = ahead.texts.get(path)
-        while _KNOWN_TEXTS and (len(_KNOWN_TEXTS) >= _KNOWN_TEXTS_MAX_FILES
-                                or _known_chars[0] + len(text or "") > _KNOWN_TEXTS_MAX_CHARS):
-            _known_chars[0] -= len(_KNOWN_TEXTS.pop(next(iter(_KNOWN_TEXTS))) or "")  # oldest first
-        if len(text or "") <= _KNOWN_TEXTS_MAX_CHARS:
-            _KNOWN_TEXTS[info.sha512] = text
-            _known_chars[0] += len(text or "")
+        if info is not None:
+            _KNOWN_TEXTS.remember(info.sha512, ahead.texts.get(path))
 
 
 def _reject(repo: Repository, prepared: Prepared, extra: Iterable[Issue] = ()) -> IngestOutcome:
     issues = tuple(prepared.report.issues) + tuple(extra)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = repo.rejected / f"{prepared.sip_name}-{stamp}.json"
+    target.parent.mkdir(exist_ok=True)
     body = {"sip": prepared.sip, "status": "rejected", "issues": [i.to_dict() for i in issues],
             "checks": prepared.checks.to_dict() if prepared.checks else None}
     target.write_text(json.dumps(body, ensure_ascii=False, indent=2), "utf-8")

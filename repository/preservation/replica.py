@@ -278,5 +278,5 @@ def replicate(repo: Any, *, object_ids: Iterable[str] | None = None, now: dateti
                 copied.append(ObjectReplication(replica.label, object_id, versions))
                 event = _event(replica, object_id, versions, now or datetime.now(UTC))
                 records.append(event_record(event, object_id=object_id, copy=replica.label))
-    AuditLog(repo.home / "audit").append(records)
+    AuditLog(repo.paths.audit).append(records)
     return ReplicationResult(tuple(replicas), tuple(copied), tuple(errors), checked)

@@ -1,0 +1,92 @@
+"""``hsar init``: create (or complete) a repository home with the layout of :mod:`.layout`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import config
+from ..state.db import upgrade_state
+from .layout import SUBDIRS, HomePaths
+
+
+@dataclass
+class InitResult:
+    created: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def _holds_objects(root: Path) -> bool:
+    """True when an OCFL object (its ``0=ocfl_object_1.1`` declaration) lies anywhere under ``root``."""
+    from ..preservation.ocfl_layout import OBJECT_DECLARATION
+
+    return any(OBJECT_DECLARATION in files for _, _, files in os.walk(root))
+
+
+def _storage_roots(home: Path) -> list[Path]:
+    """The primary and replica storage roots the home's settings name (and the default root, in case the
+    settings cannot be read: ``--force`` is also how a broken ``hsar.toml`` is replaced)."""
+    from ..errors import ConfigError
+
+    roots = [HomePaths.of(home).default_storage.resolve()]
+    try:
+        cfg = config.load(home)
+    except ConfigError:
+        return roots
+    return [cfg.path("storage.root"), *cfg.paths("storage.replicas"), *roots]
+
+
+def init_home(home: Path, *, force: bool = False) -> InitResult:
+    """Create (or complete) a repository home; existing files are kept unless ``force``.
+
+    ``force`` rewrites ``hsar.toml`` and the demo PKI, and is refused (UsageError INIT-FORCE, nothing
+    written) once the store or a replica holds an object: every stored version is signed with the current
+    key, and a new CA would make each of them fail its audit (AUD010).
+    """
+    from ..catalog.store import Catalog
+    from ..errors import UsageError
+    from ..preservation.ocfl import OcflStore
+    from ..preservation.pki import create_demo_pki
+
+    home = Path(home)
+    if force:
+        held = next((root for root in _storage_roots(home) if _holds_objects(root)), None)
+        if held is not None:
+            raise UsageError(
+                f"存储 {held} 中已保存档案：--force 会重新生成签名密钥与 CA 并覆盖 hsar.toml，已存的每个版本都将"
+                f"无法通过审计，旧 CA 也将丢失，故未做任何改动；不加 --force 运行 hsar init 可补全缺失的部分并保留现有"
+                f"文件，需要新密钥请另建仓库主目录 / the store {held} already holds archives: --force would "
+                f"regenerate the signing key and CA and overwrite hsar.toml, every stored version would then fail "
+                f"its audit and the old CA would be lost, so nothing was changed; run `hsar init` without --force "
+                f"to complete what is missing and keep the existing files, or use a new home for new keys",
+                "INIT-FORCE")
+    result = InitResult()
+    home.mkdir(parents=True, exist_ok=True)
+    paths = HomePaths.of(home)
+    toml = paths.settings
+    if toml.exists() and not force:
+        result.kept.append(str(toml))
+    else:
+        toml.write_text(config.render_toml(), "utf-8")
+        result.created.append(str(toml))
+    cfg = config.load(home)
+    for name in SUBDIRS:
+        getattr(paths, name).mkdir(exist_ok=True)
+    storage = cfg.path("storage.root")
+    existed = (storage / "0=ocfl_1.1").exists()
+    OcflStore.init(storage)
+    (result.kept if existed else result.created).append(str(storage))
+    keys = paths.keys
+    if paths.ca.exists() and not force:
+        result.kept.append(str(keys))
+    else:
+        create_demo_pki(keys, organisation=cfg["repository.institution"], force=force)
+        result.created.append(str(paths.ca))
+    with Catalog(cfg.catalog_url) as catalog:
+        catalog.create()
+    result.created.append(cfg.catalog_url)
+    upgrade_state(cfg.state_url)  # accounts, tokens, jobs, the access register (not a cache; migrated)
+    return result
+
+

@@ -1,0 +1,71 @@
+"""The layout of a repository home (仓库主目录): every path of it, in one table (:data:`LAYOUT`).
+
+Code asks :class:`HomePaths` (``Repository.paths``) for a path instead of joining names by hand, so the
+layout is changed here alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import config
+
+#: Every fixed path of a home, relative to it (the storage root and the index are settings, see
+#: :class:`HomePaths`). Code asks :attr:`Repository.paths` instead of joining names by hand.
+LAYOUT = {
+    "settings": "hsar.toml",
+    "staging": "staging",
+    "ingest_lock": "staging/.ingest.lock",
+    "rejected": "rejected",
+    "reports": "reports",
+    "keys": "keys",
+    "ca": "keys/ca.pem",
+    "audit": "audit",
+    "audit_log": "audit/log.jsonl",
+    "audit_lock": "audit/.audit.lock",
+    "quarantine": "audit/quarantine",
+    "catalog_file": "catalog.sqlite",
+    "default_storage": "storage",
+}
+SUBDIRS = ("staging", "rejected", "reports")  # made by init besides the storage root and the keys
+INTENT_PREFIX, INTENT_SUFFIX = "intent-", ".json"
+
+
+@dataclass(frozen=True)
+class HomePaths:
+    """The paths of one home: :data:`LAYOUT` joined to it, plus the storage root and index of its settings."""
+
+    home: Path
+    settings: Path
+    staging: Path
+    ingest_lock: Path
+    rejected: Path
+    reports: Path
+    keys: Path
+    ca: Path
+    audit: Path
+    audit_log: Path
+    audit_lock: Path
+    quarantine: Path
+    catalog_file: Path
+    default_storage: Path
+    storage: Path
+    index: Path
+
+    @classmethod
+    def of(cls, home: Path, cfg: config.Config | None = None) -> HomePaths:
+        home = Path(home)
+        fixed = {name: home / rel for name, rel in LAYOUT.items()}
+        storage = cfg.path("storage.root") if cfg else fixed["default_storage"]
+        index = cfg.path("search.index") if cfg else home / "index"
+        return cls(home=home, storage=storage, index=index, **fixed)
+
+    def intent(self, archive_id: str) -> Path:
+        """The intent file of a commit of ``archive_id`` in progress."""
+        return self.staging / f"{INTENT_PREFIX}{archive_id}{INTENT_SUFFIX}"
+
+    def intents(self) -> list[Path]:
+        return sorted(self.staging.glob(f"{INTENT_PREFIX}*{INTENT_SUFFIX}"))
+
+

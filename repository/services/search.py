@@ -1,0 +1,51 @@
+"""Use-cases: search the index (检索) and rebuild it from storage (重建索引, ``hsar reindex``).
+
+Both recover what a killed ingest left before they read: :func:`search` when no ingest is running (it never
+waits), :func:`reindex` under the home lock (IngestError ING-BUSY while an ingest holds it), since an ingest
+meanwhile would be lost from the new index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..divisions import tree_for
+from ..home import Repository
+from ..search.indexing import reindex_from_store
+from ..search.masking import mask_result
+from ..search.opening import open_engine
+from ..search.results import SearchRequest, SearchResult
+
+#: ``(archives done, archives in the store)`` after each batch of :func:`reindex`.
+ReindexProgress = Callable[[int, int], None]
+
+
+def search(repo: Repository, request: SearchRequest, *, mask: bool = False) -> SearchResult:
+    """The hits, facets and total of ``request`` over every division (the CLI runs as the local
+    administrator); ``mask`` masks resident ID numbers in the result."""
+    repo.recover_if_idle()
+    result = repo.search.search(request, divisions=tree_for(repo.cfg))
+    return mask_result(result) if mask else result
+
+
+@dataclass(frozen=True)
+class ReindexResult:
+    indexed: int  # archives now in the index
+    in_store: int  # object roots found in the store
+    recovered: tuple[str, ...] = ()  # what recovery did first
+
+
+def reindex(repo: Repository, *, batch: int = 500, progress: ReindexProgress | None = None) -> ReindexResult:
+    """Replace the search index by one built from the store alone (an index of an older schema too)."""
+    with repo.lock():
+        recovered = tuple(repo.recover())
+        repo.close()  # the engine recovery used: its directory is replaced below
+        total = sum(1 for _ in repo.store.iter_object_roots())
+        engine = open_engine(repo.cfg["search.engine"], repo.paths.index, rebuild=True)
+        try:
+            count = reindex_from_store(engine, repo.store, batch=batch,
+                                       progress=(lambda done: progress(done, total)) if progress else None)
+        finally:
+            engine.close()
+    return ReindexResult(count, total, recovered)
