@@ -1,8 +1,8 @@
 """The ``hsar`` command line: a thin adapter over the library (parse, call one function, render).
 
-Exit codes: 0 success, 1 the input was checked and found bad (invalid SIP, failed audit, rejected ingest),
-2 unusable arguments or configuration, 3 internal error. Errors are one clear line with a stable code,
-never a traceback (``--debug`` shows one for developers). Each command group lives in its own module.
+Exit codes: :class:`.exits.Exit` (defined once there). Errors are one clear line with a stable code, never a
+traceback (``--debug`` shows one for developers). Each command group lives in its own module; each command
+parses, calls one use-case of :mod:`repository.services` and renders (text or ``--json``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """``hsar audit``, ``hsar audit log``, ``hsar replicate`` and ``hsar scheduler``: thin adapters over
-:mod:`repository.audit.run`, :mod:`repository.preservation.replica` and :mod:`repository.audit.scheduler`.
+:mod:`repository.services.audit` and :mod:`repository.services.auditlog`.
 
-Exit codes: 0 everything checked is intact (replication: every replica up to date; log: the chain verifies),
-1 anything damaged, repaired, unrepairable or tampered with, 2 unusable arguments or configuration.
+Exit codes (:class:`.exits.Exit`): OK when everything checked is intact (replication: every replica up to
+date; log: the chain verifies), BAD when anything is damaged, repaired, unrepairable or tampered with.
 """
 
 from __future__ import annotations
@@ -13,21 +13,21 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import UsageError
 from .base import Context, cli, emit_json, pass_ctx
+from .exits import Exit
 from .sip import render_issue
 
+if TYPE_CHECKING:
+    from ..audit.result import AuditRun
+    from ..audit.scheduler import JobRun
+    from ..services.auditlog import LogLine
+
 _RESULT = {"intact": ("完好", "intact"), "repaired": ("已修复", "repaired"), "failed": ("失败", "failed")}
-
-
-def _repo(c: Context):  # noqa: ANN202 - Repository
-    from ..home import Repository
-
-    return Repository.open(c.home)
 
 
 class _Progress:
@@ -50,21 +50,7 @@ class _Progress:
             self.bar.__exit__(None, None, None)
 
 
-def _selection(c: Context, modes: dict[str, bool], archives: tuple[str, ...], sample: int | None,
-               repair: bool) -> Any:  # noqa: ANN401
-    """The one selection asked for (``--due`` when none is); any two of them are refused alike."""
-    from ..audit.run import Selection
-
-    chosen = [m for m, given in (*modes.items(), ("archive", bool(archives)), ("sample", sample is not None))
-              if given]
-    if len(chosen) > 1:
-        given = " ".join(f"--{m}" for m in chosen)
-        raise UsageError(c.t(f"--due、--all、--archive、--sample 只能选一个（给了 {given}）",
-                             f"choose one of --due, --all, --archive, --sample (got {given})"))
-    return Selection(chosen[0] if chosen else "due", tuple(archives), sample or 0, repair=repair)
-
-
-def _render_run(c: Context, run: Any) -> None:  # noqa: ANN401 - AuditRun
+def _render_run(c: Context, run: AuditRun) -> None:
     for archive in run.archives:
         if archive.result == "intact" and not archive.findings:
             continue
@@ -121,14 +107,15 @@ def audit_cmd(ctx: click.Context, due: bool, check_all: bool, archives: tuple[st
                                  f"{names}: options of `hsar audit` itself, not of `hsar audit {sub}`; "
                                  f"put the options of `{sub}` after it, e.g. `hsar audit log --verify --json`"))
         return
-    from ..audit.run import run_audit
+    from ..services.audit import audit, selection
 
-    selection = _selection(c, {"due": due, "all": check_all}, archives, sample, not no_repair)
+    chosen = selection([m for m, given in (("due", due), ("all", check_all)) if given], archives, sample,
+                       repair=not no_repair)
     progress = _Progress(c, not as_json and sys.stderr.isatty())
     stop = threading.Event()
-    with _repo(c) as repo, _stop_on_sigterm(stop):
+    with c.repo() as repo, _stop_on_sigterm(stop):
         try:
-            run = run_audit(repo, selection, now=datetime.now(UTC), progress=progress, stop=stop)
+            run = audit(repo, chosen, now=datetime.now(UTC), progress=progress, stop=stop)
         finally:
             progress.close()
     if as_json:
@@ -140,7 +127,7 @@ def audit_cmd(ctx: click.Context, due: bool, check_all: bool, archives: tuple[st
         emit_json(data)
     else:
         _render_run(c, run)
-    raise SystemExit(0 if run.ok else 1)
+    raise SystemExit(Exit.of(run.ok))
 
 
 @contextmanager
@@ -174,9 +161,10 @@ def log_cmd(c: Context, verify: bool, tail: int, as_json: bool) -> None:
     With --verify: exit 0 when every line, the chain and its recorded head are intact, 1 when an entry was
     altered, inserted or deleted (including the last one).
     """
-    from ..audit.logcheck import verify_log
+    from ..services.auditlog import tail as log_tail
+    from ..services.auditlog import verify as verify_log
 
-    with _repo(c) as repo:
+    with c.repo() as repo:
         if verify:
             result = verify_log(repo)
             if as_json:
@@ -186,24 +174,19 @@ def log_cmd(c: Context, verify: bool, tail: int, as_json: bool) -> None:
                     click.echo(render_issue(c, item))
                 click.echo(c.t(f"{'✔ 日志完好' if result.ok else '✘ 日志被改动'}：{result.entries} 条",
                                f"{'✔ log intact' if result.ok else '✘ log tampered with'}: {result.entries} entries"))
-            raise SystemExit(0 if result.ok else 1)
-        _print_tail(repo.home / "audit" / "log.jsonl", tail, as_json)
+            raise SystemExit(Exit.of(result.ok))
+        lines = log_tail(repo, tail)
+    _print_tail(lines, as_json)
 
 
-def _print_tail(path: Any, count: int, as_json: bool) -> None:  # noqa: ANN401
-    import json
-    from collections import deque
-
-    lines: deque[str] = deque(maxlen=count)
-    if path.exists():
-        with open(path, encoding="utf-8") as handle:
-            lines.extend(line.rstrip("\n") for line in handle)
+def _print_tail(lines: tuple[LogLine, ...], as_json: bool) -> None:
     for line in lines:
         if as_json:
-            click.echo(line)
+            click.echo(line.raw)
             continue
-        entry = json.loads(line)
+        entry = line.entry
         event = entry.get("event", {})
+        assert isinstance(event, dict)
         click.echo(f"#{entry.get('seq')} {event.get('datetime', '')} {entry.get('archive_id') or entry.get('object_id')} "
                    f"{event.get('type')} {event.get('outcome')}: {event.get('detail', '')}")
 
@@ -213,9 +196,9 @@ def _print_tail(path: Any, count: int, as_json: bool) -> None:  # noqa: ANN401
 @pass_ctx
 def replicate_cmd(c: Context, as_json: bool) -> None:
     """同步副本 Copy new versions to every replica (storage.replicas); exit 1 if any could not be copied."""
-    from ..preservation.replica import replicate
+    from ..services.audit import replicate
 
-    with _repo(c) as repo:
+    with c.repo() as repo:
         result = replicate(repo, now=datetime.now(UTC))
     if as_json:
         emit_json(result.to_dict())
@@ -235,7 +218,7 @@ def replicate_cmd(c: Context, as_json: bool) -> None:
                        + (f"；{unusable} 个副本不可用" if unusable else ""),
                        f"{mark} {result.checked} objects checked, {len(result.copied)} copied, {len(result.errors)} "
                        "failed" + (f"; {unusable} replicas unusable" if unusable else "")))
-    raise SystemExit(0 if result.ok else 1)
+    raise SystemExit(Exit.of(result.ok))
 
 
 @cli.command("scheduler")
@@ -254,16 +237,15 @@ def scheduler_cmd(c: Context, list_only: bool) -> None:
               hsar-audit.timer    [Timer] OnCalendar=*-*-* 02:00:00  Persistent=true
                                   [Install] WantedBy=timers.target
     """
-    from ..audit.scheduler import Scheduler, standard_jobs
+    from ..services.audit import scheduler as make_scheduler
 
-    jobs = standard_jobs(c.home)  # ConfigError (exit 2): not a home, a bad schedule, or nothing scheduled
-
-    def report(run: Any) -> None:  # noqa: ANN401 - scheduler.JobRun
+    def report(run: JobRun) -> None:
         stopped = run.ok and getattr(run.result, "skipped", 0) > 0 and scheduler.stop_event.is_set()
         click.echo(f"{run.finished:%Y-%m-%d %H:%M} " + _job_line(c, run, stopped))
         sys.stdout.flush()
 
-    scheduler = Scheduler(jobs, on_run=report)
+    # ConfigError (exit 2): not a home, a bad schedule, or nothing scheduled
+    scheduler = make_scheduler(c.home, on_run=report)
 
     def announce(upcoming: dict[str, datetime]) -> None:
         for name, when in upcoming.items():
@@ -278,7 +260,7 @@ def scheduler_cmd(c: Context, list_only: bool) -> None:
     click.echo(c.t("定时任务已停止", "scheduler stopped"))
 
 
-def _job_line(c: Context, run: Any, stopped: bool) -> str:  # noqa: ANN401 - scheduler.JobRun
+def _job_line(c: Context, run: JobRun, stopped: bool) -> str:
     """One line per job run; an audit's says what it checked (of what it selected), what it left, where the
     report is, and whether the scheduler stopped it early."""
     if not run.ok:

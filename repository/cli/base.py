@@ -1,9 +1,7 @@
 """Shared pieces of the ``hsar`` command line: a thin adapter over the library (parse, call one function, render).
 
-Exit codes: 0 success, 1 the input was checked and found bad (invalid SIP, failed audit) or the command could
-not be done (any other :class:`HsarError`), 2 unusable arguments or configuration (:class:`UsageError`,
-:class:`ConfigError`), 3 an internal error, 130 interrupted. Errors are shown as one clear line with a stable
-code, never as a traceback (``--debug`` shows one for developers).
+Exit codes: :class:`.exits.Exit` (defined once there). Errors are shown as one clear line with a stable code
+in the user's language (:meth:`HsarError.render`), never as a traceback (``--debug`` shows one for developers).
 
 Click's own argument errors (an unknown option, a value out of range, a missing argument), for the options of
 the group and of every subcommand, are shown the same way: ``错误 error [USAGE]: <click's message>`` and a
@@ -22,6 +20,8 @@ import click
 
 from .. import __version__, config
 from ..errors import ConfigError, HsarError, UsageError
+from ..home import Repository
+from .exits import Exit
 
 LANGS = ("zh", "en")
 
@@ -43,6 +43,10 @@ class Context:
 
     def t(self, zh: str, en: str) -> str:
         return zh if self.lang == "zh" else en
+
+    def repo(self) -> Repository:
+        """The home's handles (nothing opened or written yet); use it as a context manager."""
+        return Repository.open(self.home)
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -126,21 +130,19 @@ class HsarGroup(_NamesItsCommand, click.Group):
             raise one_line_usage(exc)  # noqa: B904 - the same exception, shown differently
         except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
             raise
-        except (UsageError, ConfigError) as exc:
-            click.echo(f"错误 error [{exc.code}]: {exc}", err=True)
-            ctx.exit(2)
         except HsarError as exc:
-            click.echo(f"错误 error [{exc.code}]: {exc}", err=True)
-            ctx.exit(1)
+            obj = ctx.find_object(Context)
+            click.echo(f"错误 error [{exc.code}]: {exc.render(obj.lang if obj else None)}", err=True)
+            ctx.exit(Exit.USAGE if isinstance(exc, (UsageError, ConfigError)) else Exit.BAD)
         except KeyboardInterrupt:
             click.echo("已中断 interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(Exit.INTERRUPTED)
         except Exception as exc:  # noqa: BLE001 - the last line of defence before a user sees a traceback
             obj = ctx.find_object(Context)
             if obj is not None and obj.debug:
                 traceback.print_exc()
             click.echo(f"内部错误 internal error [INTERNAL]: {type(exc).__name__}: {exc}", err=True)
-            ctx.exit(3)
+            ctx.exit(Exit.INTERNAL)
 
 
 @click.group(cls=HsarGroup, context_settings={"help_option_names": ["-h", "--help"]})

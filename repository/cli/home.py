@@ -14,7 +14,7 @@ from .base import Context, cli, pass_ctx
 @pass_ctx
 def init(c: Context, force: bool) -> None:
     """创建仓库主目录 Create the repository home: hsar.toml, storage, catalogue, demo PKI."""
-    from ..home import init_home
+    from ..services.homes import init as init_home
 
     result = init_home(c.home, force=force)
     for line in result.created:

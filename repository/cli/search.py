@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import html
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from .base import Context, HsarCommand, cli, emit_json, pass_ctx
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 
 class QueryCommand(HsarCommand):
@@ -81,18 +85,14 @@ def search_cmd(c: Context, query: tuple[str, ...], division: str | None, archive
     archive, ref (档号), fonds, catalogue, volume, box, shelf. The CLI runs as the local administrator and
     shows resident IDs in full unless --mask is given.
     """
-    from ..divisions import tree_for
-    from ..home import Repository
-    from ..search.masking import mask_result
     from ..search.results import SearchRequest, label
+    from ..services.search import search
 
     filters = {"type": archive_type} if archive_type else {}
     request = SearchRequest(query=" ".join(query), filters=filters, division=division, facets=facets, sort=sort,
                             page=page, per_page=per_page)
-    with Repository.open(c.home) as repo:
-        result = repo.search.search(request, divisions=tree_for(repo.cfg))
-    if mask:
-        result = mask_result(result)
+    with c.repo() as repo:
+        result = search(repo, request, mask=mask)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -117,25 +117,23 @@ def search_cmd(c: Context, query: tuple[str, ...], division: str | None, archive
 @pass_ctx
 def reindex_cmd(c: Context, batch: int) -> None:
     """由存储重建检索索引 Rebuild the search index from the OCFL store alone."""
-    from ..home import Repository
-    from ..ingest.pipeline import ingest_lock
-    from ..search.indexing import reindex_from_store
-    from ..search.opening import open_engine
+    from ..services.search import reindex
 
-    with Repository.open(c.home) as repo, ingest_lock(repo):  # an ingest meanwhile would be lost (ING-BUSY)
-        total = sum(1 for _ in repo.store.iter_object_roots())
-        with click.progressbar(length=total, label=c.t("重建索引", "reindex"), file=sys.stderr,
-                               hidden=not sys.stderr.isatty()) as bar:
-            seen = [0]
+    bars: list[ProgressBar[int]] = []  # made when the store's size is known (after the lock and recovery)
+    seen = [0]
 
-            def progress(done: int) -> None:
-                bar.update(done - seen[0])
-                seen[0] = done
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(click.progressbar(length=total, label=c.t("重建索引", "reindex"), file=sys.stderr,
+                                          hidden=not sys.stderr.isatty()))
+            bars[0].__enter__()
+        bars[0].update(done - seen[0])
+        seen[0] = done
 
-            # rebuild=True: an index of an older schema is replaced, not refused
-            engine = open_engine(repo.cfg["search.engine"], repo.cfg.path("search.index"), rebuild=True)
-            try:
-                count = reindex_from_store(engine, repo.store, batch=batch, progress=progress)
-            finally:
-                engine.close()
-    click.echo(c.t(f"已由存储重建 {count} 件档案的索引", f"reindexed {count} archives from storage"))
+    try:
+        with c.repo() as repo:
+            result = reindex(repo, batch=batch, progress=progress)
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)
+    click.echo(c.t(f"已由存储重建 {result.indexed} 件档案的索引", f"reindexed {result.indexed} archives from storage"))

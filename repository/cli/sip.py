@@ -8,6 +8,7 @@ import click
 
 from ..codes import Issue, Report, Severity
 from .base import Context, cli, emit_json, pass_ctx
+from .exits import Exit
 
 _SEVERITY = {Severity.ERROR: ("错误", "error"), Severity.WARNING: ("警告", "warning"), Severity.INFO: ("提示", "info")}
 
@@ -45,15 +46,16 @@ def validate_cmd(c: Context, path: Path, as_json: bool, bagit_only: bool) -> Non
 
     Exit 0 valid (warnings allowed), 1 invalid, 2 unusable arguments.
     """
-    from ..sip.validate import validate_sip
+    from ..home import HomePaths
+    from ..services.sips import validate
 
-    cfg = c.cfg if (c.home / "hsar.toml").exists() else None
-    report = validate_sip(path, config=cfg, bagit_only=bagit_only).report
+    cfg = c.cfg if HomePaths.of(c.home).settings.exists() else None
+    report = validate(path, cfg=cfg, bagit_only=bagit_only)
     if as_json:
         emit_json(report.to_dict(c.lang))
     else:
         render_report(c, str(path), report)
-    raise SystemExit(0 if report.valid else 1)
+    raise SystemExit(Exit.of(report.valid))
 
 
 @sip.command("build")
@@ -72,10 +74,10 @@ def build_cmd(c: Context, documents: Path, metadata: Path, out: Path, source_org
     METADATA is the descriptive XML, or a JSON or CSV export of a housing-security management system
     (formats in README).
     """
-    from ..sip.build import build_sip
+    from ..services.sips import build
 
     org = source_organization or c.cfg["repository.institution"]
-    bag = build_sip(documents, metadata, out, source_organization=org, algorithms=algorithms)
+    bag = build(documents, metadata, out, source_organization=org, algorithms=algorithms)
     click.echo(c.t(f"已生成提交包 {bag}", f"built SIP {bag}"))
 
 
@@ -88,7 +90,7 @@ def build_cmd(c: Context, documents: Path, metadata: Path, out: Path, source_org
 @pass_ctx
 def demo_data(c: Context, out: Path, households: int, units: int, seed: int, defects: bool) -> None:
     """生成演示提交包 Write realistic, deterministic demo SIPs into OUT (names sort in ingest order)."""
-    from ..demo.generate import write_demo_data
+    from ..services.sips import demo_data as write
 
-    paths = write_demo_data(out, households=households, units=units, seed=seed, defects=defects)
-    click.echo(c.t(f"已写入 {len(paths)} 个提交包到 {out}", f"wrote {len(paths)} SIPs to {out}"))
+    written = write(out, households=households, units=units, seed=seed, defects=defects)
+    click.echo(c.t(f"已写入 {len(written.sips)} 个提交包到 {out}", f"wrote {len(written.sips)} SIPs to {out}"))

@@ -152,8 +152,8 @@ class Repository:
                                home=self.home)
         database = parsed.database or ""
         if (parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") and "mode=memory" not in url
-                and not Path(database).is_file()):
-            raise missing  # connecting would create the file
+                and (not Path(database).is_file() or Path(database).stat().st_size == 0)):
+            raise missing  # connecting would create the file (or, empty, make it a WAL database)
         catalog = Catalog(url)
         try:
             found = catalog.schema_version()

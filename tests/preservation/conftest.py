@@ -117,6 +117,7 @@ def template(tmp_path_factory, pki_homes, signers) -> Path:
     factory.add(store, home / "staging", HH1, {**PAYLOAD_V1, **PAYLOAD_V2})
     factory.add(store, home / "staging", HH2, {"data/application/申请书.pdf": b"%PDF-1.4 second archive"})
     with Repository.open(home) as repo:
+        repo.create_catalog()  # as `hsar init` does: opening a home never creates its catalogue
         assert replicate(repo, now=NOW).ok
     return home
 

@@ -1,0 +1,23 @@
+"""The exit codes of every ``hsar`` command, defined once (the docstrings of the CLI modules point here)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Exit(IntEnum):
+    """0 success; 1 the input was checked and found bad (invalid SIP, failed audit, rejected ingest, tampered
+    log) or the command could not be done (any other :class:`~repository.errors.HsarError`); 2 unusable
+    arguments or configuration (:class:`~repository.errors.UsageError`, :class:`~repository.errors.ConfigError`,
+    click's usage errors); 3 an internal error; 130 interrupted (Ctrl-C, a second SIGTERM)."""
+
+    OK = 0
+    BAD = 1
+    USAGE = 2
+    INTERNAL = 3
+    INTERRUPTED = 130
+
+    @classmethod
+    def of(cls, ok: bool) -> Exit:
+        """OK when ``ok``, else BAD."""
+        return cls.OK if ok else cls.BAD
