@@ -22,8 +22,17 @@ def quiet_third_party_warnings(argv: list[str]) -> None:
 
 quiet_third_party_warnings(sys.argv[1:])  # before the command modules import pyHanko and jieba
 
-from . import audit, home, jobs, search, sip, store, users  # noqa: E402, F401, I001  (each registers its commands)
-from . import identify  # noqa: E402, F401  (hsar identify)
+from . import (  # noqa: E402, F401  (modules register their commands on import)
+    audit,
+    home,
+    identify,
+    jobs,
+    search,
+    sip,
+    store,
+    users,
+    web,
+)
 from .base import cli  # noqa: E402
 
 

@@ -1,0 +1,46 @@
+"""The web application (Flask): ``create_app(home)`` builds it, one blueprint per area (auth, search,
+archives); ``hsar serve`` runs it under waitress.
+
+Views parse the request, call one function of :mod:`repository.web.gateway` (the adapters over the
+library, later ``repository.services``) and render a template; every text comes from
+``data/messages/web.json`` in the user's language.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from ..config import load as load_config
+
+
+def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | None = None) -> Flask:
+    """The application for the repository home ``home``. ``settings`` override Flask settings (tests:
+    ``HSAR_USERS``, ``TESTING``, ``WTF_CSRF_ENABLED``; deployment: ``HSAR_HTTPS`` marks cookies Secure)."""
+    from . import context, errors, i18n, security
+    from .gateway.users import Directory
+    from .views import archives, auth, search
+
+    app = Flask(__name__)
+    app.config["HSAR_HOME"] = str(load_config(home).home)
+    app.config["SECRET_KEY"] = os.environ.get("HSAR_SECRET_KEY") or secrets.token_hex(32)
+    app.config["MAX_CONTENT_LENGTH"] = 1 << 20
+    app.config.update(settings or {})
+    if "HSAR_USERS" not in app.config and os.environ.get("HSAR_WEB_USERS"):  # interim, until accounts
+        app.config["HSAR_USERS"] = json.loads(Path(os.environ["HSAR_WEB_USERS"]).read_text("utf-8"))
+    app.extensions["hsar.users"] = Directory(app.config.get("HSAR_USERS"))
+    limiter = security.install(app)
+    i18n.install(app)
+    context.install(app)
+    errors.install(app)
+    for blueprint in (auth.bp, search.bp, archives.bp):
+        app.register_blueprint(blueprint)
+    throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])
+    app.view_functions["auth.login"] = throttle(app.view_functions["auth.login"])
+    return app

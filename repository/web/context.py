@@ -1,0 +1,66 @@
+"""What a request works with: the home's Repository (opened on first use, closed on teardown), the
+signed-in user (Flask-Login) and the directory of users."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from flask_login import LoginManager, UserMixin, current_user
+
+from ..home import Repository
+from .gateway.access import Principal
+from .gateway.users import Account, Directory
+
+
+class User(UserMixin):
+    """The Flask-Login user: an account of the directory."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+
+    def get_id(self) -> str:
+        return self.account.username
+
+    @property
+    def principal(self) -> Principal:
+        return self.account.principal
+
+    @property
+    def lang(self) -> str:
+        return self.account.lang
+
+
+def directory() -> Directory:
+    return current_app.extensions["hsar.users"]
+
+
+def repo() -> Repository:
+    if "hsar_repo" not in g:
+        g.hsar_repo = Repository.open(current_app.config["HSAR_HOME"])
+    return g.hsar_repo
+
+
+def home() -> str:
+    return current_app.config["HSAR_HOME"]
+
+
+def principal() -> Principal:
+    return current_user.principal
+
+
+def _close(_exc: BaseException | None) -> None:
+    opened = g.pop("hsar_repo", None)
+    if opened is not None:
+        opened.close()
+
+
+def _load(username: str) -> User | None:
+    account = directory().get(username)
+    return User(account) if account else None
+
+
+def install(app: Flask) -> None:
+    manager = LoginManager(app)
+    manager.login_view = "auth.login"
+    manager.login_message = None  # the login page says why itself
+    manager.user_loader(_load)
+    app.teardown_appcontext(_close)

@@ -1,0 +1,56 @@
+"""Error pages: every refusal a person sees has a stable code and a message in their language, never a
+traceback (bad HTTP input is answered, not crashed on)."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..errors import HsarError, UsageError
+from .i18n import t
+
+#: HTTP status -> (stable code, message key)
+PAGES = {
+    400: ("WEB-BAD-REQUEST", "web.error.bad_request"),
+    403: ("WEB-FORBIDDEN", "web.error.forbidden"),
+    404: ("WEB-NOT-FOUND", "web.error.not_found"),
+    405: ("WEB-METHOD", "web.error.method"),
+    413: ("WEB-TOO-LARGE", "web.error.too_large"),
+    429: ("WEB-THROTTLED", "web.error.throttled"),
+    500: ("WEB-INTERNAL", "web.error.internal"),
+}
+
+
+def error_page(status: int, code: str | None = None, message: str | None = None) -> tuple[str, int]:
+    default_code, key = PAGES.get(status, PAGES[500] if status >= 500 else PAGES[400])
+    return render_template("error.html", status=status, code=code or default_code,
+                           message=message or t(key)), status
+
+
+def _http(exc: HTTPException) -> tuple[str, int]:
+    return error_page(exc.code or 500)
+
+
+def _csrf(exc: CSRFError) -> tuple[str, int]:
+    return error_page(400, "WEB-CSRF", t("web.error.csrf"))
+
+
+def _hsar(exc: HsarError) -> tuple[str, int]:
+    from .i18n import current_lang
+
+    return error_page(400 if isinstance(exc, UsageError) else 500, exc.code, exc.render(current_lang()))
+
+
+def _unexpected(exc: Exception) -> tuple[str, int]:
+    from flask import current_app
+
+    current_app.logger.exception("unexpected error")
+    return error_page(500)
+
+
+def install(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _csrf)
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(HsarError, _hsar)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,130 @@
+"""One archive as a signed-in user may see it, and its documents (interim adapter over the catalogue and
+the OCFL store, until ``repository.services`` offers ``show`` and document access).
+
+Every answer asks :mod:`.access` first: an archive outside the user's division scope is ``None`` (the
+page says 404, never 403, so its existence is not disclosed); researchers get personal data masked and the
+documents of ``restricted`` archives withheld.
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ...catalog.audits import last_checked
+from ...divisions import tree_for
+from ...home import Repository
+from ...preservation.ids import object_id
+from ...privacy import mask_record
+from . import access
+from .access import Principal
+from .users import record_access
+
+_PERSONAL = ("household", "unit", "relations", "supplement_of")
+
+#: how a document is shown in the page, by file suffix
+VIEWERS = {".pdf": "pdf", ".jpg": "image", ".jpeg": "image", ".png": "image", ".tif": "tiff", ".tiff": "tiff"}
+
+
+@dataclass(frozen=True)
+class ArchivePage:
+    """What the archive page shows: the plain (JSON-ready, masked when required) view and verdicts."""
+
+    data: dict[str, Any]
+    division_name: str
+    may_open: bool
+    last_audit: Any  # datetime | None
+    signature: dict[str, Any] | None  # the newest signature event
+    checks: dict[str, Any] | None  # the four-property report of the head version
+    view: str  # full, masked or entry (repository.access.View)
+
+    @property
+    def files_by_path(self) -> dict[str, dict[str, Any]]:
+        return {f["path"]: f for f in self.data["files"]}
+
+
+@dataclass(frozen=True)
+class Document:
+    archive_id: str
+    path: str  # logical path in the archive, 'data/...'
+    file: Path  # where its bytes are
+    media_type: str
+    viewer: str  # pdf, image, tiff or download
+
+
+def _visible(repo: Repository, principal: Principal, archive_id: str) -> Any:  # noqa: ANN401 - ArchiveView
+    view = repo.catalog.show(archive_id)
+    if view is None or not access.may_see(principal, view.archive.division):
+        return None
+    return view
+
+
+def archive_page(repo: Repository, principal: Principal, archive_id: str) -> ArchivePage | None:
+    """The archive as ``principal`` may see it; None when it does not exist or lies outside the scope.
+    A full (unmasked) record is a use that goes into the access register."""
+    view = _visible(repo, principal, archive_id)
+    if view is None:
+        return None
+    shown = access.view_of(principal, view.archive.access.value)
+    data = view.to_dict()
+    if shown is not access.View.FULL:
+        data = mask_record(data)
+    if shown is access.View.ENTRY:  # the catalogue entry: description, paper references, item list
+        data["description"] = {k: v for k, v in data["description"].items() if k not in _PERSONAL}
+        data.update(files=[], events=[], relations=[])
+    if access.must_register(shown, documents=False):
+        record_access(repo.home, principal, archive_id, "", "view record")
+    for f in data["files"]:
+        f["viewer"] = VIEWERS.get(Path(f["path"]).suffix.lower(), "download")
+    for r in data["relations"]:  # a linked archive outside the scope is not named
+        other = repo.catalog.show(r["other"])
+        r["visible"] = other is not None and access.may_see(principal, other.archive.division)
+        if not r["visible"]:
+            r["other_title"] = None
+    signature = next((e for e in reversed(data["events"]) if "signature" in e["type"]), None)
+    audited = last_checked(repo.catalog).get(archive_id)
+    checks = view.versions[-1].checks if view.versions else None
+    may_open = access.may_open_documents(principal, view.archive.access.value)
+    return ArchivePage(data, tree_for(repo.cfg).path_name(view.archive.division), may_open,
+                       audited[0] if audited else None, signature, checks, shown.value)
+
+
+class Withheld(Exception):
+    """The user may see the archive but not open its documents (a researcher and a restricted archive)."""
+
+
+def document(repo: Repository, principal: Principal, archive_id: str, path: str) -> Document | None:
+    """A payload file of the head version; None when the archive or file is not there for this user;
+    :class:`Withheld` when the user sees the catalogue entry only."""
+    view = _visible(repo, principal, archive_id)
+    if view is None or path not in {f.path for f in view.files}:
+        return None
+    if not access.may_open_documents(principal, view.archive.access.value):
+        raise Withheld(archive_id)
+    suffix = Path(path).suffix.lower()
+    media = mimetypes.guess_type(path)[0] or ("application/ofd" if suffix == ".ofd" else "application/octet-stream")
+    return Document(archive_id, path, repo.store.content_path(object_id(archive_id), path), media,
+                    VIEWERS.get(suffix, "download"))
+
+
+def tiff_pages(doc: Document) -> int:
+    from PIL import Image
+
+    with Image.open(doc.file) as img:
+        return int(getattr(img, "n_frames", 1))
+
+
+def tiff_page_png(doc: Document, page: int) -> bytes | None:
+    """Page ``page`` (1-based) of a TIFF as PNG bytes; None when there is no such page."""
+    from PIL import Image
+
+    with Image.open(doc.file) as img:
+        if not 1 <= page <= getattr(img, "n_frames", 1):
+            return None
+        img.seek(page - 1)
+        out = io.BytesIO()
+        img.convert("RGB" if img.mode not in ("1", "L", "RGB") else img.mode).save(out, "PNG")
+        return out.getvalue()

@@ -1,0 +1,95 @@
+"""A search as a signed-in user may run it (interim adapter over the search engine, until
+``repository.services`` offers the search use-case).
+
+The user's division scope is ANDed to every query (so hits, totals and facet counts never include an
+archive outside it); researchers get identity numbers masked in every hit. Division facet counts are rolled
+up the division tree by the index itself (each archive is indexed under its division and every ancestor);
+this module names them.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ...catalog.serial import to_plain
+from ...divisions import tree_for
+from ...home import Repository
+from ...privacy import mask_record
+from ...search.masking import mask_result
+from ...search.results import SearchRequest, SearchResult
+from . import access
+from .access import Principal
+
+#: advanced-search fields of the form -> index query fields
+ADVANCED = ("name", "id", "ref", "division", "year", "type", "security", "status", "class")
+FACETS = ("division", "type", "class", "year", "security", "status")
+SORTS = ("relevance", "year", "-year", "id", "-id")
+PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+    depth: int  # for divisions: the level below the top shown, for indentation; 0 otherwise
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    result: SearchResult
+    facets: dict[str, list[FacetValue]]
+    division_names: dict[str, str]
+    pages: int
+
+
+def search(repo: Repository, principal: Principal, query: str, fields: Mapping[str, str], sort: str | None,
+           page: int) -> SearchPage:
+    """Run the search within the principal's scope; raises SearchRequestError/QuerySyntaxError for bad
+    input (the view shows the message)."""
+    tree = tree_for(repo.cfg)
+    filters = {name: value.strip() for name, value in fields.items() if name in ADVANCED and value.strip()}
+    request = SearchRequest(query=query, filters=filters, division=access.scope_division(principal), facets=FACETS,
+                            sort=sort if sort in SORTS else None, page=page, per_page=PER_PAGE)
+    result = repo.search.search(request, divisions=tree)
+    if not access.sees_personal_data(principal):
+        result = _masked(repo, result)
+    names = {code: d.name for code in _codes(result) if (d := tree.get(code)) is not None}
+    facets = {name: _facet(name, counts, tree, principal) for name, counts in result.facets.items()}
+    pages = max(1, -(-result.total // PER_PAGE))
+    return SearchPage(result, facets, names, pages)
+
+
+def _masked(repo: Repository, result: SearchResult) -> SearchResult:
+    """As a principal without personal data sees it: identity numbers masked everywhere, and the names of
+    each archive's people (looked up in the catalogue) masked in every string of its hit. Highlight marks
+    are dropped first, so a mark inside a name does not shield it from the mask."""
+    hits = []
+    for hit in mask_result(result).hits:
+        view = repo.catalog.show(hit.archive_id)
+        people = to_plain(view.archive.household) if view is not None and view.archive.household else {}
+        plain = hit.to_dict() | {"highlights": {k: _plain(v) for k, v in hit.highlights.items()}}
+        masked = mask_record({"people": people, "hit": plain})["hit"]
+        hits.append(replace(hit, title=masked["title"], items=tuple(masked["items"]),
+                            paper=tuple(masked["paper"]), highlights=masked["highlights"]))
+    return replace(result, hits=hits)
+
+
+def _plain(fragment: str) -> str:
+    return html.escape(html.unescape(fragment.replace("<em>", "").replace("</em>", "")), quote=False)
+
+
+def _codes(result: SearchResult) -> set[str]:
+    return {h.division for h in result.hits} | set(result.facets.get("division", {}))
+
+
+def _facet(name: str, counts: Mapping[str, int], tree: Any, principal: Principal) -> list[FacetValue]:  # noqa: ANN401
+    if name != "division":
+        return [FacetValue(v, n, 0) for v, n in counts.items()]
+    # the tree below the user's scope, in tree order (parents before children)
+    shown = [c for c in counts if access.may_see(principal, c)]
+    top = min((len(tree.ancestors(c)) for c in shown), default=0)
+    ordered = sorted(shown, key=lambda c: tree.ancestors(c))
+    return [FacetValue(c, counts[c], max(0, len(tree.ancestors(c)) - top)) for c in ordered]

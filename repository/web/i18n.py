@@ -1,0 +1,74 @@
+"""The user's language and localised values in pages: the ``t`` translation helper (around
+:func:`repository.messages.text`), labels, Asia/Shanghai times and grouped numbers.
+
+zh-CN is the default; a signed-in user's own language wins, then the language chosen in this session.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, session
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from .. import messages
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def current_lang() -> str:
+    if getattr(current_user, "is_authenticated", False):
+        return messages.normalise_lang(current_user.lang)
+    return messages.normalise_lang(session.get("lang"))
+
+
+def t(key: str, **params: object) -> str:
+    """The message ``key`` in the user's language."""
+    return messages.text(key, current_lang(), **params)
+
+
+def label(kind: str, value: object) -> str:
+    return messages.label(kind, value, current_lang())
+
+
+def local_time(value: datetime | str | None, with_seconds: bool = False) -> str:
+    """A UTC time (or ISO string) as Beijing time ``2026-12-06 18:54`` (no ``Z``)."""
+    if value in (None, ""):
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+        return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
+    return moment.isoformat() if isinstance(moment, date) else str(moment)
+
+
+def number(value: int | float | None) -> str:
+    """``12345`` -> ``12,345`` (grouping is the same in zh-CN and English)."""
+    if value is None:
+        return ""
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+
+
+def size(value: int) -> str:
+    """Bytes for people: ``1.2 MB``."""
+    amount = float(value)
+    for unit in ("B", "KB", "MB", "GB"):
+        if amount < 1024 or unit == "GB":
+            return f"{int(amount)} {unit}" if unit == "B" else f"{amount:,.1f} {unit}"
+        amount /= 1024
+    return str(value)
+
+
+def highlight(fragment: str) -> Markup:
+    """A search fragment with only its ``<em>`` match marks kept as markup; everything else is escaped."""
+    plain = html.unescape(fragment)
+    return Markup(str(escape(plain)).replace("&lt;em&gt;", "<em>").replace("&lt;/em&gt;", "</em>"))
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.globals.update(t=t, label=label, current_lang=current_lang, langs=messages.LANGS)
+    app.jinja_env.filters.update(local_time=local_time, number=number, size=size, highlight=highlight)

@@ -1,0 +1,48 @@
+"""Security of the web application: session cookies, CSRF on every form (Flask-WTF), login throttling
+(Flask-Limiter, in-memory by default) and response headers (Content-Security-Policy without inline script,
+frame-ancestors, nosniff, Referrer-Policy …)."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'self'; "
+       "frame-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'")
+
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def _headers(response: Response) -> Response:
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _hsts(response: Response) -> Response:
+    response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def install(app: Flask) -> Limiter:
+    """Cookies, CSRF, headers; returns the app's limiter (``limiter.limit`` a view after registering it)."""
+    secure = bool(app.config.get("HSAR_HTTPS"))
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure,
+                      REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure)
+    if secure:
+        app.after_request(_hsts)
+    CSRFProtect(app)
+    app.after_request(_headers)
+    return Limiter(get_remote_address, app=app, storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
+                   default_limits=[])

@@ -1,0 +1,1 @@
+"""Blueprints, one per area: ``auth`` (sign in and out, language), ``search``, ``archives``."""

@@ -1,0 +1,58 @@
+"""Sign in (throttled), sign out, and the language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from ...messages import LANGS
+from ..context import User, directory
+from ..i18n import t
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this site (no scheme, no host, no ``//``) is followed after signing in."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return url_for("search.search")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    if request.method == "GET":
+        return render_template("login.html", next=request.args.get("next", ""))
+    username = request.form.get("username", "").strip()[:100]
+    account = directory().authenticate(username, request.form.get("password", "")[:1000])
+    if account is None:
+        return render_template("login.html", next=request.form.get("next", ""), username=username,
+                               error=t("web.login.failed")), 401
+    session.clear()
+    login_user(User(account))
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang", methods=["POST"])
+def set_lang() -> Response:
+    lang = request.form.get("lang", "")
+    if lang in LANGS:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            directory().set_lang(current_user.get_id(), lang)
+            current_user.account = directory().get(current_user.get_id()) or current_user.account
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/")
+@login_required
+def index() -> Response:
+    return redirect(url_for("search.search"))

@@ -1,0 +1,89 @@
+"""Fixtures of the web tests: one home with every demo SIP ingested (once per session), users of every
+role and scope, and a signed-in test client per user (CSRF on, as in production)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from repository.home import Repository, init_home
+from repository.web import create_app
+from repository.web.gateway.users import hash_password
+
+PASSWORD = "correct horse battery staple"
+#: username -> (role, division scope)
+USERS = {
+    "admin": ("admin", "000000"),
+    "xuanwu": ("archivist", "320102"),  # 玄武区: one household archive
+    "jianye": ("archivist", "320105"),  # 建邺区: the two unit archives
+    "reader": ("researcher", "320100"),  # 南京市: everything, masked
+    "auditor": ("auditor", "320100"),
+}
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def wh() -> ModuleType:
+    """This module's helpers (PASSWORD, csrf_token) for test modules (conftest is not importable by name)."""
+    return sys.modules[__name__]
+
+
+@pytest.fixture(scope="session")
+def web_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from repository.demo.generate import write_demo_data
+    from repository.ingest.pipeline import ingest
+
+    root = tmp_path_factory.mktemp("web-demo") / "sips"
+    write_demo_data(root, households=3, units=2, seed=7, defects=False)
+    manifest = json.loads((root / "demo_manifest.json").read_text("utf-8"))
+    home = tmp_path_factory.mktemp("web") / "home"
+    init_home(home)
+    with Repository.open(home) as repo:
+        outcomes = ingest(repo, [root / e["path"] for e in manifest["sips"]])
+    assert {o.status for o in outcomes} == {"ingested"}
+    return home
+
+
+@pytest.fixture(scope="session")
+def archives(web_home: Path) -> dict[str, object]:
+    """Every archive's view by identifier (for choosing test targets by their facts, not by name)."""
+    with Repository.open(web_home) as repo:
+        return {i: repo.catalog.show(i) for i in repo.catalog.archive_ids()}
+
+
+@pytest.fixture(scope="session")
+def users() -> dict[str, dict[str, str]]:
+    hashed = hash_password(PASSWORD)
+    return {name: {"password": hashed, "role": role, "division": division}
+            for name, (role, division) in USERS.items()}
+
+
+@pytest.fixture
+def app(web_home: Path, users: dict[str, dict[str, str]]) -> Flask:
+    return create_app(web_home, {"TESTING": True, "HSAR_USERS": users, "SECRET_KEY": "test"})
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    match = TOKEN.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(app: Flask) -> Callable[[str], FlaskClient]:
+    def sign_in(username: str) -> FlaskClient:
+        client = app.test_client()
+        response = client.post("/login", data={"username": username, "password": PASSWORD,
+                                               "csrf_token": csrf_token(client)})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return sign_in
