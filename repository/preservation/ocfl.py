@@ -28,7 +28,6 @@ directories go. Afterwards the store validates and repeating the ingest complete
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final, Literal
 
 from repository.errors import PreservationError
+from repository.preservation.ocfl_build import SourceFile, checked_state, write_content, write_inventories
 from repository.preservation.ocfl_inventory import (
     INVENTORY,
     SIDECAR,
@@ -44,11 +44,8 @@ from repository.preservation.ocfl_inventory import (
     diff_states,
     format_created,
     load_inventory,
-    logical_path_problems,
     logical_state,
     next_inventory,
-    normalize_digest,
-    serialize,
     sidecar_for,
     user_block,
     version_infos,
@@ -59,7 +56,6 @@ from repository.preservation.ocfl_layout import (
     fsync_path,
     init_storage_root,
     read_storage_root,
-    write_durable,
 )
 from repository.preservation.ocfl_txn import (
     Transaction,
@@ -111,15 +107,6 @@ class HeadChangedError(PreservationError):
     """The object's head is not the one the caller read (another writer got there first)."""
 
     code = "OCFL-CONFLICT"
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """Bytes for one logical path, with the digest and size the caller measured while receiving them."""
-
-    path: Path
-    sha512: str
-    size: int
 
 
 @dataclass(frozen=True)
@@ -267,7 +254,7 @@ class OcflStore:
         instead of copying them (same filesystem; a crash then consumes them). ``staging`` must be on the
         store's filesystem.
         """
-        state = _checked_state(files)
+        state = checked_state(files)
         block = {"created": format_created(created), "message": message, "user": user_block(user)}
         previous = self._inventory_or_none(object_id)
         head = previous["head"] if previous else None
@@ -314,7 +301,10 @@ class OcflStore:
             }
             txn.write_intent(intent)
             _step("intent-written")
-            digest = _build(txn.path / "object", inventory, new_content, files, move, first=head is None)
+            obj_dir = txn.path / "object"
+            directories = write_content(obj_dir, inventory["head"], new_content, files, move)
+            _step("content-written")
+            digest = write_inventories(obj_dir, inventory, directories, first=head is None)
             _step("built")
             self._commit(object_id, txn.path / "object", inventory["head"], head)
             _step("committed")
@@ -403,64 +393,3 @@ class OcflStore:
         finally:
             txn.finish()
         return actions
-
-
-def _checked_state(files: Mapping[str, SourceFile]) -> dict[str, str]:
-    """``{logical path: sha512}``; PreservationError naming every bad path and digest at once."""
-    problems = logical_path_problems(list(files))
-    state = {}
-    for path, source in files.items():
-        try:
-            state[path] = normalize_digest(source.sha512)
-        except PreservationError as exc:
-            problems.append(f"{path}: {exc}")
-    if problems:
-        raise PreservationError("; ".join(problems), "OCFL-INPUT")
-    return state
-
-
-def _build(
-    obj_dir: Path,
-    inventory: dict[str, Any],
-    new_content: dict[str, str],
-    files: Mapping[str, SourceFile],
-    move: bool,
-    first: bool,
-) -> str:
-    """Write the version (and for v1 the object) under ``obj_dir``, all fsynced; the inventory digest."""
-    vdir = obj_dir / inventory["head"]
-    vdir.mkdir(parents=True)
-    directories = {obj_dir, vdir}
-    for content_path in new_content:
-        target = obj_dir / content_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        directories.update(p for p in target.parents if obj_dir in p.parents)
-        _place(files[content_path.split("/", 2)[2]], target, move)
-    _step("content-written")
-    data = serialize(inventory)
-    digest, sidecar = sidecar_for(data)
-    for directory in (vdir, obj_dir):
-        write_durable(directory / INVENTORY, data)
-        write_durable(directory / SIDECAR, sidecar)
-    if first:
-        write_durable(obj_dir / OBJECT_DECLARATION, OBJECT_DECLARATION[2:].encode() + b"\n")
-    for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):
-        fsync_path(directory, directory=True)
-    return digest
-
-
-def _place(source: SourceFile, target: Path, move: bool) -> None:
-    """Copy (or move) one source into the version, durably, and check its size."""
-    moved = False
-    if move and not source.path.is_symlink():  # never move a link into the store (E090)
-        try:
-            os.rename(source.path, target)
-            moved = True
-        except OSError:
-            moved = False  # another filesystem, or the like: copy instead
-    if not moved:
-        shutil.copyfile(source.path, target)
-    fsync_path(target)
-    size = target.stat().st_size
-    if size != source.size:
-        raise PreservationError(f"{source.path}: {size} bytes, the caller said {source.size}", "OCFL-SIZE")
