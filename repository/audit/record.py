@@ -14,7 +14,7 @@ from ..preservation.auditlog import event_record
 from .result import ArchiveResult
 
 if TYPE_CHECKING:
-    from .run import _Run
+    from .work import Run as _Run
 
 
 def record_results(run: _Run, results: list[ArchiveResult]) -> list[ArchiveResult]:

@@ -29,46 +29,29 @@ and, with :func:`run_audit`, a JSON and an HTML report in ``<home>/reports/`` an
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import queue
-import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..codes import issue
-from ..errors import HsarError, PreservationError, UsageError
+from ..errors import PreservationError, UsageError
 from ..fixity import iter_hash_jobs
 from ..home import HomePaths
 from ..preservation import signing  # noqa: F401 - see below
-from ..preservation.aip_layout import PREMIS as PREMIS_PATH
-from ..preservation.auditlog import AuditLog
 from ..preservation.copies import (
-    Copy,
-    CopyScan,
-    Evidence,
-    Finding,
-    candidates,
-    choose_reference,
-    found,
-    lock_findings,
     scan_copy,
-    state_of,
 )
-from ..preservation.ids import archive_key
-from ..preservation.ocfl_inventory import INVENTORY
 from ..preservation.ocfl_layout import is_storage_root
 from ..preservation.replica import open_copies
 from .logcheck import verify_log
 from .record import record_results
-from .repair import Repair, apply_repairs, catch_up, plan_copy
-from .result import ArchiveResult, AuditRun, archive_events, bc_report, resolve, verdict
+from .result import ArchiveResult, AuditRun
 from .select import (
     CatalogOpener,
     DueCandidate,
@@ -79,12 +62,10 @@ from .select import (
     select,
 )
 from .shards import audit_in_shards, use_shards
+from .work import Run, Work, finish
 
 if TYPE_CHECKING:
-    from ..catalog.store import Catalog
-    from ..formats.policy import FormatPolicy
     from ..home import Repository
-    from ..preservation.copies import Candidate
 
 # ``signing`` (pyHanko, about half a second to import) is loaded with this module although only
 # preservation.copies calls it: shard workers fork from this process and share it instead of each importing it,
@@ -95,172 +76,14 @@ __all__ = ["ArchiveResult", "AuditRun", "DueCandidate", "DueSelection", "Progres
            "due_selection", "run_audit", "verify_log"]
 
 
-# ---------------------------------------------------------------------------------------- the run
-
-
-@dataclass
-class _Run:
-    repo: Repository
-    copies: dict[str, Copy]
-    now: datetime
-    run_id: str
-    repair: bool
-    workers: int
-    budget_seconds: float
-    stop: threading.Event | None
-    opener: CatalogOpener | None = None  # opens the catalogue in the background (None: no catalogue)
-    processes: int = 1  # audit.processes: worker processes for a large selection (see .shards)
-    hash_processes: bool = False  # audit.hashing = "processes": hash in worker processes (repository.hashprocs)
-    record: bool = True  # False in a shard worker: the parent records every result
-    _policy: FormatPolicy | None | Literal[False] = False  # False: not loaded yet (loading imports the identification stack: do it lazily)
-    notes: list[str] = field(default_factory=list)
-    skipped: int = 0
-    heads: dict[str, int] | None = None  # newest version the catalogue saw, per archive (see known_heads)
-    clock_start: float = field(default_factory=lambda: time.monotonic())
-
-    @property
-    def catalog(self) -> Catalog | None:
-        """The catalogue once it is open (waits for the opening thread); None when it is unavailable."""
-        return self.opener.result() if self.opener is not None else None
-
-    @property
-    def log(self) -> AuditLog:
-        return AuditLog(self.repo.paths.audit)
-
-    @property
-    def policy(self) -> FormatPolicy | None:
-        if self._policy is False:
-            self._policy = _open_policy(self.repo, self.notes)
-        return self._policy
-
-    def known_heads(self) -> dict[str, int]:
-        """:func:`repository.catalog.audits.known_heads`, read once per run ({} without a catalogue)."""
-        if self.heads is None:
-            self.heads = {}
-            catalog = self.catalog
-            if catalog is not None:
-                from ..catalog.audits import known_heads
-
-                try:
-                    self.heads = known_heads(catalog)
-                except HsarError as exc:
-                    self.notes.append(f"versions known to the catalogue not compared: {exc}")
-        return self.heads
-
-    def at(self) -> datetime:
-        """The injected start time plus the time this run has taken so far."""
-        return self.now + timedelta(seconds=time.monotonic() - self.clock_start)
-
-    def should_stop(self) -> bool:
-        if self.stop is not None and self.stop.is_set():
-            return True
-        return self.budget_seconds > 0 and time.monotonic() - self.clock_start >= self.budget_seconds
-
-
-@dataclass
-class _Work:
-    object_id: str
-    scans: dict[str, CopyScan]
-    hashes: dict[tuple[str, str], str | OSError] = field(default_factory=dict)
-    sizes: int = 0
-    pending: int = 0
-    started: datetime | None = None
-
-
-# ------------------------------------------------------------------------------------- one archive
-
-
-def _format_findings(run: _Run, ref: Candidate | None, evidence: Evidence) -> list[Finding]:
-    """AUD016 for payload files whose recorded PUID the format policy now refuses (BC-3-2)."""
-    digest = state_of(ref.inventory, ref.inventory["head"]).get(PREMIS_PATH) if ref is not None and ref.inventory is not None else None
-    data = evidence.read_verified(digest) if digest else None
-    if data is None or run.policy is None:
-        return []
-    from ..preservation.premis_read import parse_premis_objects
-
-    try:
-        objects = parse_premis_objects(data)
-    except PreservationError:
-        return []
-    return [Finding(found("AUD016", o.identifier, puid=o.puid), "*") for o in objects
-            if o.identifier.startswith("data/") and o.puid and run.policy.level_of(o.puid) == "refused"]
-
-
-def _safe_name(object_id: str) -> str:
-    """A readable, safe directory name for an object id (quarantine folders)."""
-    digest = hashlib.sha256(object_id.encode("utf-8")).hexdigest()[:12]
-    return f"{re.sub(r'[^0-9A-Za-z._-]+', '_', object_id).strip('._')[:80] or 'object'}-{digest}"
-
-
-def _changed_since_scan(work: _Work) -> bool:
-    """Did any copy's root inventory change after it was scanned (an ingest or replication meanwhile)?"""
-    return any(scan.changed() for scan in work.scans.values())
-
-
-def _lost_versions(run: _Run, work: _Work, ref: Candidate | None) -> list[Finding]:
-    """AUD025 when the best verified inventory of every copy has fewer versions than the catalogue has seen:
-    a deleted version, or an older signed inventory put back (a rollback), which signatures alone cannot
-    reveal. A copy changed since its scan gets AUD018 instead (ingest commits storage before the catalogue)."""
-    if ref is None or ref.inventory is None:  # a reference is verified: it has an inventory
-        return []
-    want = run.known_heads().get(archive_key(work.object_id), 0)
-    if want <= len(ref.inventory["versions"]):
-        return []
-    if _changed_since_scan(work):
-        return [Finding(issue("AUD018", INVENTORY, detail="inventory.json changed"), "*")]
-    return [Finding(issue("AUD025", INVENTORY, want=f"v{want}", have=ref.inventory["head"]), "*")]
-
-
-def _judge(run: _Run, work: _Work) -> tuple[list[Finding], list[Repair], Candidate | None]:
-    evidence = Evidence(work.scans, work.hashes, run.repo.trust_roots)
-    cands = candidates(work.object_id, evidence)
-    ref = choose_reference(cands, evidence)
-    findings = [] if ref is not None else [Finding(issue("AUD015", INVENTORY), "*")]
-    findings += lock_findings(cands) + _lost_versions(run, work, ref)
-    by_bytes = {c.data: c for c in cands}
-    plans = {}
-    for label, scan in work.scans.items():
-        plans[label], of_copy = plan_copy(scan, ref, by_bytes, evidence, work.object_id)
-        findings += of_copy
-    findings += _format_findings(run, ref, evidence)
-    repairs: list[Repair] = []
-    if run.repair and ref is not None:
-        quarantine = run.repo.paths.quarantine / run.run_id / _safe_name(work.object_id)
-        repairs, more = apply_repairs(plans, evidence, run.copies, quarantine)
-        findings += more
-        repairs += catch_up(plans, ref, work.object_id, run.copies, repairs)
-    return resolve(findings, repairs), repairs, ref
-
-
-def _finish(run: _Run, work: _Work) -> ArchiveResult:
-    findings, repairs, ref = _judge(run, work)
-    head = ref.inventory["head"] if ref is not None and ref.inventory is not None else None
-    versions = list(ref.inventory["versions"]) if ref is not None and ref.inventory is not None else []
-    labels = tuple(work.scans)
-    files = sum(1 for v in work.hashes.values() if isinstance(v, str))
-    signature_ok = ref is not None if any(s.present for s in work.scans.values()) else None
-    finished = run.at()
-    events = archive_events(findings, repairs, files=files, size=work.sizes, copies=labels,
-                            signature_ok=signature_ok, versions=versions, when=finished)
-    evidence: dict[str, dict[str, Any]] = {"BC-1-1": {"files": files, "bytes": work.sizes, "algorithm": "sha512"},
-                "BC-1-2": {"versions": versions, "verified": bool(signature_ok)},
-                "BC-3-2": {"policy": getattr(run._policy or None, "source", None)}, "BC-4-1": {"copies": list(labels)}}
-    subject = {"object_id": work.object_id, "archive_id": archive_key(work.object_id), "version": head}
-    result = ArchiveResult(
-        work.object_id, archive_key(work.object_id), head, verdict(findings, repairs), tuple(findings),
-        tuple(repairs), labels, files, work.sizes, signature_ok, bc_report(findings, evidence, subject, run.now),
-        tuple(events), work.started or run.now, finished)
-    return record_results(run, [result])[0] if run.record else result
-
-
 class _Judge(threading.Thread):
     """Judges, repairs and records finished archives one by one while the main thread keeps the hashing
     workers fed, so signature checks and repairs never leave them idle."""
 
-    def __init__(self, run: _Run, progress: Progress | None, ids: list[str]) -> None:
+    def __init__(self, run: Run, progress: Progress | None, ids: list[str]) -> None:
         super().__init__(name="hsar-audit-judge", daemon=True)
         self.audit_run, self.progress, self.ids = run, progress, ids  # ids may still grow (see _pipeline)
-        self.queue: queue.Queue[tuple[_Work, int] | None] = queue.Queue(maxsize=32)
+        self.queue: queue.Queue[tuple[Work, int] | None] = queue.Queue(maxsize=32)
         self.results: list[ArchiveResult] = []
         self.error: BaseException | None = None
         self.abort = False
@@ -271,13 +94,13 @@ class _Judge(threading.Thread):
                 continue  # drain
             work, hashed = item
             try:
-                self.results.append(_finish(self.audit_run, work))
+                self.results.append(finish(self.audit_run, work))
                 if self.progress is not None:
                     self.progress(len(self.results), len(self.ids), hashed, work.object_id)
             except BaseException as exc:  # noqa: BLE001 - handed to the main thread
                 self.error = exc
 
-    def put(self, work: _Work, hashed: int) -> None:
+    def put(self, work: Work, hashed: int) -> None:
         if self.error is not None:
             raise self.error
         self.queue.put((work, hashed))
@@ -291,10 +114,10 @@ class _Judge(threading.Thread):
         return self.results
 
 
-def _pipeline(run: _Run, ids: list[str], progress: Progress | None,
+def _pipeline(run: Run, ids: list[str], progress: Progress | None,
               later: Callable[[], list[str]] | None = None) -> list[ArchiveResult]:
     """Hash, judge and record the archives ``ids``, then those ``later`` returns (appended to ``ids``)."""
-    works: dict[str, _Work] = {}
+    works: dict[str, Work] = {}
     index: dict[Path, tuple[str, str, str]] = {}
     ready: list[str] = []
 
@@ -318,7 +141,7 @@ def _pipeline(run: _Run, ids: list[str], progress: Progress | None,
                 return
             scans = {label: scan_copy(label, c.store.object_root(oid)) for label, c in run.copies.items()
                      if c.store is not None}  # all of them: audit() keeps the copies that have a store
-            work = works[oid] = _Work(oid, scans, started=run.at())
+            work = works[oid] = Work(oid, scans, started=run.at())
             paths = [(scan.object_root / rel, label, rel, size) for label, scan in scans.items()
                      for rel, size in scan.content_files()]
             index.update((path, (oid, label, rel)) for path, label, rel, _size in paths)
@@ -386,16 +209,6 @@ def _exclusive(home: Path) -> Iterator[None]:
                     _LOCKS.remove(handle)
 
 
-def _open_policy(repo: Repository, notes: list[str]) -> FormatPolicy | None:
-    try:
-        from ..formats.policy import FormatPolicy
-
-        return FormatPolicy.from_config(repo.cfg)
-    except (HsarError, ImportError) as exc:
-        notes.append(f"format policy not evaluated: {exc}")
-        return None
-
-
 def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Progress | None = None,
           stop: threading.Event | None = None) -> AuditRun:
     """Check (and repair, unless ``selection.repair`` is False) the selected archives of ``repo``."""
@@ -404,7 +217,7 @@ def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Pr
     with _exclusive(repo.home):
         copies = open_copies(repo)
         usable = {c.label: c for c in copies if c.store is not None}
-        run = _Run(repo, usable, now, now.strftime("%Y%m%dT%H%M%S%fZ"), selection.repair,
+        run = Run(repo, usable, now, now.strftime("%Y%m%dT%H%M%S%fZ"), selection.repair,
                    max(1, int(repo.cfg["audit.workers"])),
                    float(repo.cfg["audit.budget_seconds"]) if selection.mode == "due" else 0.0, stop)
         run.processes = max(1, int(repo.cfg["audit.processes"]))

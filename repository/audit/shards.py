@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .result import ArchiveResult
-    from .run import _Run
+    from .work import Run as _Run
 
 SHARD_MIN = 64  # archives selected before workers pay for themselves (a fork and a pickled result each)
 SHARD_SIZE = 16  # archives per task

@@ -31,8 +31,9 @@ from huey.api import TaskWrapper
 
 from .. import messages
 from ..config import Config
-from ..errors import HsarError, UsageError
+from ..errors import HsarError
 from ..state.db import open_state
+from .params import JobParamsError, check_params
 from .records import KINDS, STATES, Job, JobRecords
 
 TASK_NAME = "hsar.run_job"
@@ -49,10 +50,6 @@ class JobQueueError(JobError):
     """The queue's storage (the SQLite file, the Redis server) cannot be used."""
 
     code = "JOB-QUEUE"
-
-
-class JobParamsError(UsageError):
-    code = "JOB-PARAMS"
 
 
 def jobs_dir(cfg: Config) -> Path:
@@ -130,7 +127,6 @@ class JobQueue:
                dedupe_key: str | None = None) -> Job:
         """Record and enqueue a job; the same ``dedupe_key`` again returns the job recorded first (queued
         again, under the same id, when it had failed), so a page reload or a second click never runs twice."""
-        from .tasks import check_params
 
         if kind not in KINDS:
             raise JobParamsError(msgid="jobs.kind-unknown", kind=kind, kinds=", ".join(KINDS))

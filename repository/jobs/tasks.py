@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,53 +27,13 @@ from huey.exceptions import RetryTask
 
 from ..errors import HsarError
 from ..home import Repository
-from .queue import LEASE_BEAT, JobParamsError, JobQueue
+from .queue import LEASE_BEAT, JobQueue
 from .records import Job, JobRecords
 
 BUSY_CODES = ("ING-BUSY", "AUDIT-BUSY")
 BUSY_DELAY = 5.0  # seconds before a job that found the home busy is tried again
-AUDIT_MODES = ("due", "all", "archive", "sample")
 _TURNS = {"ingest": threading.Lock(), "audit": threading.Lock()}
 _TURNS["reindex"] = _TURNS["ingest"]
-
-
-# ------------------------------------------------------------------------------------------ parameters
-
-
-def _ingest_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    paths = params.get("paths")
-    if not isinstance(paths, list | tuple) or not paths or not all(isinstance(p, str) for p in paths):
-        raise JobParamsError(msgid="jobs.params-paths")
-    missing = [p for p in paths if not Path(p).exists()]
-    if missing:
-        raise JobParamsError(msgid="jobs.params-missing", paths=", ".join(missing))
-    return {"paths": [str(Path(p).resolve()) for p in paths]}
-
-
-def _audit_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    mode = params.get("mode", "due")
-    archives = params.get("archives", [])
-    sample = params.get("sample", 0)
-    ok = (mode in AUDIT_MODES and isinstance(archives, list | tuple) and all(isinstance(a, str) for a in archives)
-          and isinstance(sample, int) and sample >= 0 and (mode != "archive" or archives)
-          and (mode != "sample" or sample > 0))
-    if not ok:
-        raise JobParamsError(msgid="jobs.params-audit", modes=", ".join(AUDIT_MODES))
-    return {"mode": mode, "archives": list(archives), "sample": sample, "repair": bool(params.get("repair", True))}
-
-
-def _reindex_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    batch = params.get("batch", 500)
-    if not isinstance(batch, int) or batch < 1:
-        raise JobParamsError(msgid="jobs.params-batch")
-    return {"batch": batch}
-
-
-def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The job's parameters, checked and normalised (JOB-PARAMS when unusable)."""
-    if not isinstance(params, Mapping):
-        raise JobParamsError(msgid="jobs.params-object")
-    return {"ingest": _ingest_params, "audit": _audit_params, "reindex": _reindex_params}[kind](params)
 
 
 # ------------------------------------------------------------------------------------------ progress

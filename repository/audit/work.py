@@ -1,0 +1,212 @@
+"""One audit run's state and the judgement of one archive (定期检查, DA/T 70-2018 stage BC): which copy to trust,
+what is lost or changed, what to repair, and the archive's result with its PREMIS events.
+
+:mod:`.run` drives it: scans and hashes every copy, then hands each finished archive to :func:`finish`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..codes import issue
+from ..errors import HsarError, PreservationError
+from ..preservation import signing  # noqa: F401 - see below
+from ..preservation.aip_layout import PREMIS as PREMIS_PATH
+from ..preservation.auditlog import AuditLog
+from ..preservation.copies import (
+    Copy,
+    CopyScan,
+    Evidence,
+    Finding,
+    candidates,
+    choose_reference,
+    found,
+    lock_findings,
+    state_of,
+)
+from ..preservation.ids import archive_key
+from ..preservation.ocfl_inventory import INVENTORY
+from .record import record_results
+from .repair import Repair, apply_repairs, catch_up, plan_copy
+from .result import ArchiveResult, archive_events, bc_report, resolve, verdict
+from .select import (
+    CatalogOpener,
+)
+
+if TYPE_CHECKING:
+    from ..catalog.store import Catalog
+    from ..formats.policy import FormatPolicy
+    from ..home import Repository
+    from ..preservation.copies import Candidate
+
+
+
+def _open_policy(repo: Repository, notes: list[str]) -> FormatPolicy | None:
+    try:
+        from ..formats.policy import FormatPolicy
+
+        return FormatPolicy.from_config(repo.cfg)
+    except (HsarError, ImportError) as exc:
+        notes.append(f"format policy not evaluated: {exc}")
+        return None
+
+
+@dataclass
+class Run:
+    repo: Repository
+    copies: dict[str, Copy]
+    now: datetime
+    run_id: str
+    repair: bool
+    workers: int
+    budget_seconds: float
+    stop: threading.Event | None
+    opener: CatalogOpener | None = None  # opens the catalogue in the background (None: no catalogue)
+    processes: int = 1  # audit.processes: worker processes for a large selection (see .shards)
+    hash_processes: bool = False  # audit.hashing = "processes": hash in worker processes (repository.hashprocs)
+    record: bool = True  # False in a shard worker: the parent records every result
+    _policy: FormatPolicy | None | Literal[False] = False  # False: not loaded yet (loading imports the identification stack: do it lazily)
+    notes: list[str] = field(default_factory=list)
+    skipped: int = 0
+    heads: dict[str, int] | None = None  # newest version the catalogue saw, per archive (see known_heads)
+    clock_start: float = field(default_factory=lambda: time.monotonic())
+
+    @property
+    def catalog(self) -> Catalog | None:
+        """The catalogue once it is open (waits for the opening thread); None when it is unavailable."""
+        return self.opener.result() if self.opener is not None else None
+
+    @property
+    def log(self) -> AuditLog:
+        return AuditLog(self.repo.paths.audit)
+
+    @property
+    def policy(self) -> FormatPolicy | None:
+        if self._policy is False:
+            self._policy = _open_policy(self.repo, self.notes)
+        return self._policy
+
+    def known_heads(self) -> dict[str, int]:
+        """:func:`repository.catalog.audits.known_heads`, read once per run ({} without a catalogue)."""
+        if self.heads is None:
+            self.heads = {}
+            catalog = self.catalog
+            if catalog is not None:
+                from ..catalog.audits import known_heads
+
+                try:
+                    self.heads = known_heads(catalog)
+                except HsarError as exc:
+                    self.notes.append(f"versions known to the catalogue not compared: {exc}")
+        return self.heads
+
+    def at(self) -> datetime:
+        """The injected start time plus the time this run has taken so far."""
+        return self.now + timedelta(seconds=time.monotonic() - self.clock_start)
+
+    def should_stop(self) -> bool:
+        if self.stop is not None and self.stop.is_set():
+            return True
+        return self.budget_seconds > 0 and time.monotonic() - self.clock_start >= self.budget_seconds
+
+
+@dataclass
+class Work:
+    object_id: str
+    scans: dict[str, CopyScan]
+    hashes: dict[tuple[str, str], str | OSError] = field(default_factory=dict)
+    sizes: int = 0
+    pending: int = 0
+    started: datetime | None = None
+
+
+# ------------------------------------------------------------------------------------- one archive
+
+
+def format_findings(run: Run, ref: Candidate | None, evidence: Evidence) -> list[Finding]:
+    """AUD016 for payload files whose recorded PUID the format policy now refuses (BC-3-2)."""
+    digest = state_of(ref.inventory, ref.inventory["head"]).get(PREMIS_PATH) if ref is not None and ref.inventory is not None else None
+    data = evidence.read_verified(digest) if digest else None
+    if data is None or run.policy is None:
+        return []
+    from ..preservation.premis_read import parse_premis_objects
+
+    try:
+        objects = parse_premis_objects(data)
+    except PreservationError:
+        return []
+    return [Finding(found("AUD016", o.identifier, puid=o.puid), "*") for o in objects
+            if o.identifier.startswith("data/") and o.puid and run.policy.level_of(o.puid) == "refused"]
+
+
+def safe_name(object_id: str) -> str:
+    """A readable, safe directory name for an object id (quarantine folders)."""
+    digest = hashlib.sha256(object_id.encode("utf-8")).hexdigest()[:12]
+    return f"{re.sub(r'[^0-9A-Za-z._-]+', '_', object_id).strip('._')[:80] or 'object'}-{digest}"
+
+
+def changed_since_scan(work: Work) -> bool:
+    """Did any copy's root inventory change after it was scanned (an ingest or replication meanwhile)?"""
+    return any(scan.changed() for scan in work.scans.values())
+
+
+def lost_versions(run: Run, work: Work, ref: Candidate | None) -> list[Finding]:
+    """AUD025 when the best verified inventory of every copy has fewer versions than the catalogue has seen:
+    a deleted version, or an older signed inventory put back (a rollback), which signatures alone cannot
+    reveal. A copy changed since its scan gets AUD018 instead (ingest commits storage before the catalogue)."""
+    if ref is None or ref.inventory is None:  # a reference is verified: it has an inventory
+        return []
+    want = run.known_heads().get(archive_key(work.object_id), 0)
+    if want <= len(ref.inventory["versions"]):
+        return []
+    if changed_since_scan(work):
+        return [Finding(issue("AUD018", INVENTORY, detail="inventory.json changed"), "*")]
+    return [Finding(issue("AUD025", INVENTORY, want=f"v{want}", have=ref.inventory["head"]), "*")]
+
+
+def judge(run: Run, work: Work) -> tuple[list[Finding], list[Repair], Candidate | None]:
+    evidence = Evidence(work.scans, work.hashes, run.repo.trust_roots)
+    cands = candidates(work.object_id, evidence)
+    ref = choose_reference(cands, evidence)
+    findings = [] if ref is not None else [Finding(issue("AUD015", INVENTORY), "*")]
+    findings += lock_findings(cands) + lost_versions(run, work, ref)
+    by_bytes = {c.data: c for c in cands}
+    plans = {}
+    for label, scan in work.scans.items():
+        plans[label], of_copy = plan_copy(scan, ref, by_bytes, evidence, work.object_id)
+        findings += of_copy
+    findings += format_findings(run, ref, evidence)
+    repairs: list[Repair] = []
+    if run.repair and ref is not None:
+        quarantine = run.repo.paths.quarantine / run.run_id / safe_name(work.object_id)
+        repairs, more = apply_repairs(plans, evidence, run.copies, quarantine)
+        findings += more
+        repairs += catch_up(plans, ref, work.object_id, run.copies, repairs)
+    return resolve(findings, repairs), repairs, ref
+
+
+def finish(run: Run, work: Work) -> ArchiveResult:
+    findings, repairs, ref = judge(run, work)
+    head = ref.inventory["head"] if ref is not None and ref.inventory is not None else None
+    versions = list(ref.inventory["versions"]) if ref is not None and ref.inventory is not None else []
+    labels = tuple(work.scans)
+    files = sum(1 for v in work.hashes.values() if isinstance(v, str))
+    signature_ok = ref is not None if any(s.present for s in work.scans.values()) else None
+    finished = run.at()
+    events = archive_events(findings, repairs, files=files, size=work.sizes, copies=labels,
+                            signature_ok=signature_ok, versions=versions, when=finished)
+    evidence: dict[str, dict[str, Any]] = {"BC-1-1": {"files": files, "bytes": work.sizes, "algorithm": "sha512"},
+                "BC-1-2": {"versions": versions, "verified": bool(signature_ok)},
+                "BC-3-2": {"policy": getattr(run._policy or None, "source", None)}, "BC-4-1": {"copies": list(labels)}}
+    subject = {"object_id": work.object_id, "archive_id": archive_key(work.object_id), "version": head}
+    result = ArchiveResult(
+        work.object_id, archive_key(work.object_id), head, verdict(findings, repairs), tuple(findings),
+        tuple(repairs), labels, files, work.sizes, signature_ok, bc_report(findings, evidence, subject, run.now),
+        tuple(events), work.started or run.now, finished)
+    return record_results(run, [result])[0] if run.record else result

@@ -1,0 +1,52 @@
+"""The parameters of each kind of job, checked and normalised when the job is submitted (JOB-PARAMS), so bad
+input is refused before anything is queued."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+
+AUDIT_MODES = ("due", "all", "archive", "sample")
+
+
+class JobParamsError(UsageError):
+    code = "JOB-PARAMS"
+
+
+def _ingest_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    paths = params.get("paths")
+    if not isinstance(paths, list | tuple) or not paths or not all(isinstance(p, str) for p in paths):
+        raise JobParamsError(msgid="jobs.params-paths")
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise JobParamsError(msgid="jobs.params-missing", paths=", ".join(missing))
+    return {"paths": [str(Path(p).resolve()) for p in paths]}
+
+
+def _audit_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    mode = params.get("mode", "due")
+    archives = params.get("archives", [])
+    sample = params.get("sample", 0)
+    ok = (mode in AUDIT_MODES and isinstance(archives, list | tuple) and all(isinstance(a, str) for a in archives)
+          and isinstance(sample, int) and sample >= 0 and (mode != "archive" or archives)
+          and (mode != "sample" or sample > 0))
+    if not ok:
+        raise JobParamsError(msgid="jobs.params-audit", modes=", ".join(AUDIT_MODES))
+    return {"mode": mode, "archives": list(archives), "sample": sample, "repair": bool(params.get("repair", True))}
+
+
+def _reindex_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    batch = params.get("batch", 500)
+    if not isinstance(batch, int) or batch < 1:
+        raise JobParamsError(msgid="jobs.params-batch")
+    return {"batch": batch}
+
+
+def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's parameters, checked and normalised (JOB-PARAMS when unusable)."""
+    if not isinstance(params, Mapping):
+        raise JobParamsError(msgid="jobs.params-object")
+    return {"ingest": _ingest_params, "audit": _audit_params, "reindex": _reindex_params}[kind](params)
