@@ -210,7 +210,7 @@ def test_time_budget_and_stop_leave_the_rest_for_the_next_run(home, monkeypatch)
     import threading
     from types import SimpleNamespace
 
-    from repository.audit import run as audit_module
+    from repository.audit import work as audit_module
 
     repo = configure(home, audit={"budget_seconds": 5, "budget_bytes": 10**9})
     ticks = itertools.count(0, 10)  # every look at the clock: ten seconds later
