@@ -26,8 +26,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     from . import context, errors, i18n, security
     from .gateway.accounts import StateDirectory
     from .gateway.users import Directory
-    from .views import archives, auth, search
-    from .views import admin, ingest  # ingest, jobs, users, access register
+    from .views import admin, archives, auth, ingest, search  # ingest, jobs, users, access register
 
     app = Flask(__name__)
     app.config["HSAR_HOME"] = str(load_config(home).home)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 from ... import codes, messages
 from ...config import Config
@@ -27,7 +27,7 @@ _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 class Incoming:
     """One uploaded file of the form: its stream and the name the browser gave it."""
 
-    stream: BinaryIO
+    stream: IO[bytes]
     filename: str | None
 
 
@@ -36,7 +36,7 @@ def submit_uploads(cfg: Config, principal: Principal, files: Iterable[Incoming])
     jobs: list[Job] = []
     with JobQueue(cfg) as queue:
         for incoming in files:
-            upload = receive_upload(cfg, incoming.stream, incoming.filename)
+            upload = receive_upload(cfg, cast(BinaryIO, incoming.stream), incoming.filename)
             jobs.append(queue.submit("ingest", {"paths": [str(upload.path)]}, user=principal.username,
                                      dedupe_key=upload.dedupe_key))
     return jobs
