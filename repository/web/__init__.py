@@ -24,8 +24,9 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     """The application for the repository home ``home``. ``settings`` override Flask settings (tests:
     ``HSAR_USERS``, ``TESTING``, ``WTF_CSRF_ENABLED``; deployment: ``HSAR_HTTPS`` marks cookies Secure)."""
     from . import context, errors, i18n, security
+    from .gateway.accounts import StateDirectory
     from .gateway.users import Directory
-    from .views import archives, auth, search
+    from .views import admin, archives, auth, ingest, search  # ingest, jobs, users, access register
 
     app = Flask(__name__)
     app.config["HSAR_HOME"] = str(load_config(home).home)
@@ -35,11 +36,14 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     if "HSAR_USERS" not in app.config and os.environ.get("HSAR_WEB_USERS"):  # interim, until accounts
         app.config["HSAR_USERS"] = json.loads(Path(os.environ["HSAR_WEB_USERS"]).read_text("utf-8"))
     app.extensions["hsar.users"] = Directory(app.config.get("HSAR_USERS"))
+    app.extensions["hsar.users"] = StateDirectory(app.extensions["hsar.users"], load_config(home))  # + accounts
     limiter = security.install(app)
     i18n.install(app)
     context.install(app)
     errors.install(app)
     for blueprint in (auth.bp, search.bp, archives.bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (ingest.bp, admin.bp):  # ingest, jobs, users, access register
         app.register_blueprint(blueprint)
     throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])
     app.view_functions["auth.login"] = throttle(app.view_functions["auth.login"])

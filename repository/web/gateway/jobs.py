@@ -1,0 +1,95 @@
+"""Ingest jobs as the web application sees them: uploaded SIP files become ingest jobs, and a job is read
+back only by its owner (or an administrator).
+
+Each upload is streamed into the home by :func:`repository.jobs.uploads.receive_upload` (its SHA-256
+computed on the way) and submitted with that digest's dedupe key, so a reload or a second click returns
+the job recorded first instead of ingesting twice. The pages never run a job: ``hsar worker`` does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import IO, Any, BinaryIO, cast
+
+from ... import codes, messages
+from ...config import Config
+from ...jobs import Job, JobQueue
+from ...jobs.uploads import receive_upload
+from . import access
+from .access import Principal
+
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One uploaded file of the form: its stream and the name the browser gave it."""
+
+    stream: IO[bytes]
+    filename: str | None
+
+
+def submit_uploads(cfg: Config, principal: Principal, files: Iterable[Incoming]) -> list[Job]:
+    """One ingest job per file (the same bytes again: the same job)."""
+    jobs: list[Job] = []
+    with JobQueue(cfg) as queue:
+        for incoming in files:
+            upload = receive_upload(cfg, cast(BinaryIO, incoming.stream), incoming.filename)
+            jobs.append(queue.submit("ingest", {"paths": [str(upload.path)]}, user=principal.username,
+                                     dedupe_key=upload.dedupe_key))
+    return jobs
+
+
+def _owned(principal: Principal, job: Job) -> bool:
+    return principal.role is access.Role.ADMIN or job.username == principal.username
+
+
+def job_for(cfg: Config, principal: Principal, job_id: str) -> Job | None:
+    """The job when ``principal`` may see it (their own, or any for an administrator), else None."""
+    with JobQueue(cfg) as queue:
+        job = queue.get(job_id)
+    return job if job is not None and _owned(principal, job) else None
+
+
+def jobs_of(cfg: Config, principal: Principal, limit: int = 50) -> list[Job]:
+    """The newest jobs ``principal`` may see."""
+    mine = None if principal.role is access.Role.ADMIN else principal.username
+    with JobQueue(cfg) as queue:
+        return queue.list(user=mine, limit=limit)
+
+
+def code_text(code: str, lang: str) -> str:
+    """An issue code's explanation from codes.json in ``lang`` (placeholders, whose values a job does not
+    keep, shown as …)."""
+    info = codes.catalogue().get(code)
+    if info is None:
+        return code
+    return _PLACEHOLDER.sub("…", info.zh if lang == "zh" else info.en)
+
+
+def _error(result: Any, lang: str) -> dict[str, str] | None:  # noqa: ANN401 - a job's JSON result
+    error = result.get("error") if isinstance(result, dict) else None
+    if not isinstance(error, dict):
+        return None
+    msgid, params = error.get("msgid"), error.get("params") or {}
+    text = messages.text(msgid, lang, **params) if msgid in messages.catalogue() else error.get("text", "")
+    return {"code": str(error.get("code", "")), "text": text}
+
+
+def job_view(job: Job, lang: str) -> dict[str, Any]:
+    """What the job page and its JSON show: state, progress, per-SIP results with explained issue codes."""
+    rows = []
+    result = job.result if isinstance(job.result, dict) else {}
+    for row in result.get("sips", []):
+        issues = [{"code": c, "text": code_text(c, lang),
+                   "severity": str(codes.catalogue()[c].severity) if c in codes.catalogue() else ""}
+                  for c in row.get("issues", [])]
+        rows.append({"sip": row.get("sip"), "status": row.get("status"), "archive_id": row.get("archive_id"),
+                     "version": row.get("version"), "issues": issues})
+    return {"id": job.id, "kind": job.kind, "state": job.state, "finished": job.finished,
+            "username": job.username, "progress": {"done": job.progress_done, "total": job.progress_total},
+            "sips": rows, "counts": result.get("counts", {}), "error": _error(job.result, lang),
+            "created_at": job.created_at.isoformat(),
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None}

@@ -1,0 +1,119 @@
+"""Administration pages: the accounts (administrators: list, add, disable, reset a password) and the access
+register (利用登记; auditors and administrators: filters, paging, CSV export, the chain's verification).
+Every form carries a CSRF token; every page asks :mod:`repository.access` first."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from ...errors import AccountError
+from ..context import principal, repo
+from ..gateway import access
+from ..gateway import accounts as gateway
+from ..i18n import ZONE, current_lang, t
+
+bp = Blueprint("admin", __name__)
+
+
+def _require(action: access.Action) -> None:
+    if not access.may(principal(), action):
+        abort(403)
+
+
+def _users_page(error: str | None = None, notice: str | None = None, status: int = 200) -> tuple[str, int]:
+    return render_template("users.html", users=gateway.list_users(repo().cfg), roles=list(access.Role),
+                           error=error, notice=notice), status
+
+
+@bp.route("/users", methods=["GET"])
+@login_required
+def users() -> tuple[str, int]:
+    _require(access.Action.MANAGE_USERS)
+    return _users_page(notice=t(request.args["done"]) if request.args.get("done") in _NOTICES else None)
+
+
+_NOTICES = ("web_ingest.users.added", "web_ingest.users.disabled", "web_ingest.users.password_set")
+
+
+def _field(name: str, limit: int = 200) -> str:
+    return request.form.get(name, "").strip()[:limit]
+
+
+@bp.route("/users", methods=["POST"])
+@login_required
+def add_user() -> Response | tuple[str, int]:
+    _require(access.Action.MANAGE_USERS)
+    try:
+        gateway.add_user(repo().cfg, _field("username", 64), _field("role", 20), _field("division", 12),
+                         request.form.get("password", "")[:1000], _field("display_name"))
+    except AccountError as exc:
+        return _users_page(error=exc.render(current_lang()), status=400)
+    return redirect(url_for("admin.users", done="web_ingest.users.added"), 303)
+
+
+@bp.route("/users/<username>/disable", methods=["POST"])
+@login_required
+def disable_user(username: str) -> Response | tuple[str, int]:
+    _require(access.Action.MANAGE_USERS)
+    try:
+        gateway.disable_user(repo().cfg, username[:64])
+    except AccountError as exc:
+        return _users_page(error=exc.render(current_lang()), status=400)
+    return redirect(url_for("admin.users", done="web_ingest.users.disabled"), 303)
+
+
+@bp.route("/users/<username>/password", methods=["POST"])
+@login_required
+def reset_password(username: str) -> Response | tuple[str, int]:
+    _require(access.Action.MANAGE_USERS)
+    try:
+        gateway.set_password(repo().cfg, username[:64], request.form.get("password", "")[:1000])
+    except AccountError as exc:
+        return _users_page(error=exc.render(current_lang()), status=400)
+    return redirect(url_for("admin.users", done="web_ingest.users.password_set"), 303)
+
+
+def _day(name: str, *, end: bool = False) -> datetime | None:
+    """A ``YYYY-MM-DD`` filter as the start of that Beijing day (``end``: the start of the next day)."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        day = datetime.strptime(raw[:10], "%Y-%m-%d").replace(tzinfo=ZONE)
+    except ValueError:
+        abort(400)
+    return day + timedelta(days=1) if end else day
+
+
+def _filter() -> gateway.RegisterFilter:
+    action = request.args.get("action", "").strip() or None
+    if action is not None and action not in gateway.USES:
+        abort(400)
+    return gateway.RegisterFilter(username=request.args.get("user", "").strip()[:64] or None,
+                                  archive_id=request.args.get("archive", "").strip()[:200] or None,
+                                  action=action, since=_day("from"), until=_day("to", end=True))
+
+
+@bp.route("/register")
+@login_required
+def register() -> str:
+    _require(access.Action.READ_REGISTER)
+    raw = request.args.get("page", "1")
+    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    where = _filter()
+    args = {k: v for k in ("user", "archive", "action", "from", "to") if (v := request.args.get(k, "").strip())}
+    return render_template("register.html", reg=gateway.register_page(repo().cfg, where, page), args=args,
+                           uses=gateway.USES, may_export=access.may(principal(), access.Action.EXPORT_REGISTER))
+
+
+@bp.route("/register.csv")
+@login_required
+def register_csv() -> Response:
+    _require(access.Action.EXPORT_REGISTER)
+    body = "\ufeff" + gateway.register_csv(repo().cfg, _filter())  # BOM: spreadsheet programs read UTF-8
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=access-register.csv", "Cache-Control": "no-store"})

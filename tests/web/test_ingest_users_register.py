@@ -1,0 +1,176 @@
+"""The ingest page and job pages, the users page and the access-register page: who may open them, CSRF on
+every form, an upload ingested exactly once, accounts that can (or no longer can) sign in, the register's
+CSV export and its chain verification."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from repository.access import Principal, Role
+from repository.accounts.register import record_use
+from repository.config import load as load_config
+from repository.home import init_home
+from repository.jobs import JobQueue
+from repository.jobs.tasks import execute
+from repository.state.db import open_state
+from repository.web import create_app
+
+
+@pytest.fixture(scope="module")
+def demo_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real demo household SIP, zipped as a browser would upload it."""
+    from repository.demo.generate import write_demo_data
+
+    root = tmp_path_factory.mktemp("ingest-demo") / "sips"
+    write_demo_data(root, households=1, units=0, seed=11, defects=False)
+    sip = root / json.loads((root / "demo_manifest.json").read_text("utf-8"))["sips"][0]["path"]
+    if sip.is_file():
+        return sip
+    return Path(shutil.make_archive(str(root.parent / sip.name), "zip", root_dir=sip.parent, base_dir=sip.name))
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, users: dict[str, dict[str, str]]) -> Flask:
+    """An empty home of its own (uploads and jobs do not touch the shared demo home)."""
+    home = tmp_path / "home"
+    init_home(home)
+    return create_app(home, {"TESTING": True, "HSAR_USERS": users, "SECRET_KEY": "test"})
+
+
+def _sign_in(app: Flask, wh, username: str, password: str | None = None) -> tuple[FlaskClient, int]:  # noqa: ANN001
+    client = app.test_client()
+    response = client.post("/login", data={"username": username, "password": password or wh.PASSWORD,
+                                           "csrf_token": wh.csrf_token(client)})
+    return client, response.status_code
+
+
+def _upload(client: FlaskClient, wh, path: Path):  # noqa: ANN001, ANN202
+    with open(path, "rb") as fh:
+        return client.post("/ingest", data={"csrf_token": wh.csrf_token(client, "/ingest"), "sips": (fh, path.name)},
+                           content_type="multipart/form-data")
+
+
+def test_upload_is_one_job_even_posted_twice_and_the_job_page_shows_the_archive(fresh, wh, demo_zip) -> None:
+    client, status = _sign_in(fresh, wh, "xuanwu")
+    assert status == 302
+    page = client.get("/ingest").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in page and "ingest.js" in page and "<script>" not in page
+    first, second = _upload(client, wh, demo_zip), _upload(client, wh, demo_zip)
+    assert first.status_code == 303 and first.headers["Location"] == second.headers["Location"]
+    job_id = first.headers["Location"].rsplit("/", 1)[1]
+    cfg = load_config(fresh.config["HSAR_HOME"])
+    with JobQueue(cfg) as queue:
+        assert [j.id for j in queue.list()] == [job_id]  # recorded once
+        assert [t.id for t in queue.huey.pending()] == [job_id]  # queued once
+        polled = client.get(f"/jobs/{job_id}.json").get_json()
+        assert polled["state"] == "queued" and polled["finished"] is False
+        assert "排队中" in client.get(f"/jobs/{job_id}").get_data(as_text=True)
+        execute(queue, job_id, threading.Event())  # what `hsar worker` does with the message
+    polled = client.get(f"/jobs/{job_id}.json").get_json()
+    assert polled["state"] == "done" and polled["finished"] is True, polled
+    [row] = polled["sips"]
+    assert row["status"] == "ingested" and row["version"] == "v1" and row["url"].endswith(row["archive_id"])
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "已完成" in page and "已入库" in page and f'href="/archives/{row["archive_id"]}"' in page
+    for issue in row["issues"]:  # every code explained in Chinese from codes.json
+        assert issue["code"] in page and issue["text"] and issue["text"] != issue["code"]
+    # (the demo household lies in 320115, outside this archivist's scope: the archive page is 404 to them)
+    assert client.get(row["url"]).status_code == 404
+    # another archivist's view: the job does not exist; an administrator sees it
+    other, _ = _sign_in(fresh, wh, "jianye")
+    assert other.get(f"/jobs/{job_id}").status_code == 404
+    assert other.get(f"/jobs/{job_id}.json").status_code == 404
+    assert job_id[:8] not in other.get("/jobs").get_data(as_text=True)
+    admin, _ = _sign_in(fresh, wh, "admin")
+    assert admin.get(f"/jobs/{job_id}").status_code == 200 and admin.get(row["url"]).status_code == 200
+
+
+def test_upload_without_csrf_or_without_files_is_refused(fresh, wh, demo_zip) -> None:
+    client, _ = _sign_in(fresh, wh, "xuanwu")
+    with open(demo_zip, "rb") as fh:
+        response = client.post("/ingest", data={"sips": (fh, demo_zip.name)}, content_type="multipart/form-data")
+    assert response.status_code == 400 and "WEB-CSRF" in response.get_data(as_text=True)
+    empty = client.post("/ingest", data={"csrf_token": wh.csrf_token(client, "/ingest")})
+    assert empty.status_code == 400 and "请至少选择一个提交包文件" in empty.get_data(as_text=True)
+    with JobQueue(load_config(fresh.config["HSAR_HOME"])) as queue:
+        assert queue.list() == []
+
+
+def test_upload_larger_than_the_limit_is_413(fresh, wh, demo_zip) -> None:
+    fresh.config["HSAR_UPLOAD_LIMIT"] = 1000
+    client, _ = _sign_in(fresh, wh, "xuanwu")
+    response = _upload(client, wh, demo_zip)
+    assert response.status_code == 413 and "WEB-TOO-LARGE" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/ingest", "/users", "/register", "/register.csv"])
+def test_researcher_may_not_open_the_administration_pages(login, url: str) -> None:
+    client = login("reader")
+    assert client.get(url).status_code in (403, 404)
+    assert "/ingest" not in client.get("/search").get_data(as_text=True)  # and no link to them
+
+
+def test_archivist_and_auditor_are_kept_to_their_pages(login) -> None:
+    archivist, auditor = login("xuanwu"), login("auditor")
+    assert archivist.get("/ingest").status_code == 200
+    assert archivist.get("/users").status_code == 403 and archivist.get("/register").status_code == 403
+    assert auditor.get("/register").status_code == 200
+    assert auditor.get("/ingest").status_code == 403 and auditor.get("/users").status_code == 403
+
+
+def test_admin_adds_a_user_who_can_sign_in_until_disabled(fresh, wh) -> None:
+    admin, _ = _sign_in(fresh, wh, "admin")
+    token = wh.csrf_token(admin, "/users")
+    refused = admin.post("/users", data={"username": "zhang.san", "role": "researcher", "division": "320102",
+                                         "password": "long enough password"})
+    assert refused.status_code == 400  # no CSRF token
+    added = admin.post("/users", data={"username": "zhang.san", "role": "researcher", "division": "320102",
+                                       "password": "long enough password", "display_name": "张三",
+                                       "csrf_token": token})
+    assert added.status_code == 303
+    assert "zhang.san" in admin.get("/users").get_data(as_text=True)
+    short = admin.post("/users", data={"username": "li.si", "role": "admin", "division": "320102",
+                                       "password": "short", "csrf_token": token})
+    assert short.status_code == 400 and "li.si" not in short.get_data(as_text=True).split("<tbody>")[1]
+    user, status = _sign_in(fresh, wh, "zhang.san", "long enough password")
+    assert status == 302 and user.get("/search").status_code == 200
+    reset = admin.post("/users/zhang.san/password", data={"password": "another long password", "csrf_token": token})
+    assert reset.status_code == 303
+    assert _sign_in(fresh, wh, "zhang.san", "long enough password")[1] == 401
+    assert _sign_in(fresh, wh, "zhang.san", "another long password")[1] == 302
+    assert admin.post("/users/zhang.san/disable", data={}).status_code == 400  # no CSRF token
+    assert admin.post("/users/zhang.san/disable", data={"csrf_token": token}).status_code == 303
+    assert _sign_in(fresh, wh, "zhang.san", "another long password")[1] == 401
+    assert user.get("/search").status_code == 302  # the session of a disabled account ends too
+
+
+def test_register_lists_filters_exports_and_verifies(fresh, wh) -> None:
+    cfg = load_config(fresh.config["HSAR_HOME"])
+    reader = Principal("reader", Role.RESEARCHER, "320100")
+    with open_state(cfg.state_url) as state:
+        record_use(state, reader, "view", "A-1", "复核", at=datetime(2026, 3, 1, 2, tzinfo=UTC))
+        record_use(state, reader, "download", "A-2", "审计", item="data/a.pdf", at=datetime(2026, 3, 2, 2, tzinfo=UTC))
+        record_use(state, Principal("admin", Role.ADMIN, "000000"), "view", "A-2", "检查",
+                   at=datetime(2026, 3, 3, 2, tzinfo=UTC))
+    auditor, _ = _sign_in(fresh, wh, "auditor")
+    page = auditor.get("/register").get_data(as_text=True)
+    assert "登记链校验通过（共 3 条）" in page and "A-1" in page and "检查" in page
+    filtered = auditor.get("/register?user=reader&action=download").get_data(as_text=True)
+    assert "A-2" in filtered and "A-1" not in filtered
+    dated = auditor.get("/register?from=2026-03-02&to=2026-03-02").get_data(as_text=True)
+    assert "审计" in dated and "复核" not in dated and "检查" not in dated
+    csv = auditor.get("/register.csv?archive=A-2")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    lines = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("seq,at,username") and len(lines) == 3
+    assert lines[1].startswith("2,") and "data/a.pdf" in lines[1] and lines[2].startswith("3,")
+    assert auditor.get("/register?action=nonsense").status_code == 400
+    assert auditor.get("/register?from=yesterday").status_code == 400
