@@ -23,7 +23,7 @@ from ..config import load as load_config
 def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | None = None) -> Flask:
     """The application for the repository home ``home``. ``settings`` override Flask settings (tests:
     ``HSAR_USERS``, ``TESTING``, ``WTF_CSRF_ENABLED``; deployment: ``HSAR_HTTPS`` marks cookies Secure)."""
-    from . import context, errors, i18n, security
+    from . import api, context, errors, i18n, security
     from .gateway.accounts import StateDirectory
     from .gateway.users import Directory
     from .views import admin, archives, auth, ingest, search  # ingest, jobs, users, access register
@@ -47,4 +47,5 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
         app.register_blueprint(blueprint)
     throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])
     app.view_functions["auth.login"] = throttle(app.view_functions["auth.login"])
+    api.install(app)
     return app

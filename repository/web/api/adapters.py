@@ -1,0 +1,150 @@
+"""What the JSON API asks of the library, beyond the page gateways it shares (:mod:`..gateway`): who a bearer
+token is, a search with a chosen page size, the access register and the audit log as the user may read them,
+and jobs. Every decision asks :mod:`repository.access` (through :mod:`..gateway.access`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ...accounts.register import list_uses, record_use
+from ...accounts.tokens import verify_token
+from ...divisions import tree_for
+from ...home import Repository
+from ...jobs.queue import JobQueue
+from ...jobs.records import Job
+from ...search.results import SearchRequest
+from ...services import auditlog
+from ...state.db import open_state
+from ..gateway import access, searching
+from ..gateway.access import Action, Principal, Role
+
+
+class Refused(Exception):
+    """The request is refused: HTTP ``status``, stable ``code``, message key ``key`` (in web_api.json)."""
+
+    def __init__(self, status: int, code: str, key: str, **params: object) -> None:
+        super().__init__(code)
+        self.status, self.code, self.key, self.params = status, code, key, params
+
+
+def not_found() -> Refused:
+    return Refused(404, "API-NOT-FOUND", "api.not_found")
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: Principal
+    lang: str
+    bearer: bool  # a token, not a browser session
+
+
+def token_caller(repo: Repository, token: str) -> Caller | None:
+    """The active user of a live bearer token (its use is recorded), else None."""
+    with open_state(repo.cfg.state_url) as state:
+        user = verify_token(state, token)
+    return None if user is None else Caller(user.principal, user.lang, True)
+
+
+def require(principal: Principal, action: Action, *, roles: Sequence[Role] | None = None) -> None:
+    if not access.may(principal, action) or (roles is not None and principal.role not in roles):
+        raise Refused(403, "API-FORBIDDEN", "api.forbidden")
+
+
+def search(repo: Repository, principal: Principal, args: Mapping[str, Any]) -> dict[str, Any]:
+    """As :func:`..gateway.searching.search` (same scope, masking and facets), with ``per_page`` and a
+    chosen subset of facets."""
+    tree = tree_for(repo.cfg)
+    filters = {k: v.strip() for k in searching.ADVANCED if isinstance(v := args.get(k), str) and v.strip()}
+    facets = tuple(args["facet"].split(",")) if args.get("facet") else searching.FACETS
+    request = SearchRequest(query=args.get("q") or "", filters=filters, division=access.scope_division(principal),
+                            facets=facets, sort=args.get("sort"), page=args["page"], per_page=args["per_page"])
+    result = repo.search.search(request, divisions=tree)
+    if not access.sees_personal_data(principal):
+        result = searching._masked(repo, result)  # noqa: SLF001 - the page's own masking, shared on purpose
+    names = {code: d.name for code in searching._codes(result) if (d := tree.get(code)) is not None}  # noqa: SLF001
+    shown = {name: [vars(f) for f in searching._facet(name, counts, tree, principal)]  # noqa: SLF001
+             for name, counts in result.facets.items()}
+    return {"total": result.total, "page": args["page"], "per_page": args["per_page"],
+            "pages": max(1, -(-result.total // args["per_page"])), "hits": [h.to_dict() for h in result.hits],
+            "facets": shown, "division_names": names}
+
+
+def record_download(repo: Repository, principal: Principal, archive_id: str, path: str, purpose: str) -> None:
+    with open_state(repo.cfg.state_url) as state:
+        record_use(state, principal, "download", archive_id, purpose, item=path,
+                   masked=not access.sees_personal_data(principal))
+
+
+def _in_scope(repo: Repository, principal: Principal, archive_id: str, seen: dict[str, bool]) -> bool:
+    if archive_id not in seen:
+        view = repo.catalog.show(archive_id)
+        seen[archive_id] = view is not None and access.may_see(principal, view.archive.division)
+    return seen[archive_id]
+
+
+def register(repo: Repository, principal: Principal, args: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Access-register entries, filtered; a principal below the national scope sees the uses of archives in
+    its scope only."""
+    require(principal, Action.READ_REGISTER)
+    with open_state(repo.cfg.state_url) as state:
+        entries = list_uses(state, username=args.get("username"), archive_id=args.get("archive"),
+                            action=args.get("action"), limit=args["limit"], offset=args["offset"])
+    if principal.division == access.NATIONAL:
+        return [e.to_dict() for e in entries]
+    seen: dict[str, bool] = {}
+    return [e.to_dict() for e in entries if _in_scope(repo, principal, e.archive_id, seen)]
+
+
+def audit_log(repo: Repository, principal: Principal, count: int) -> list[dict[str, Any]]:
+    """The last ``count`` audit-log entries: auditors and administrators (the log names archives of every
+    division, so archivists, whose scope is a division, read it through ``hsar`` on the server)."""
+    require(principal, Action.READ_LOGS, roles=(Role.ADMIN, Role.AUDITOR))
+    out = []
+    for line in auditlog.tail(repo, count):
+        try:
+            out.append(dict(line.entry))
+        except ValueError:
+            out.append({"raw": line.raw})
+    return out
+
+
+#: job kind -> what the principal must be allowed
+JOB_ACTIONS = {"audit": Action.START_AUDIT, "reindex": Action.MAINTAIN}
+
+
+def submit_job(repo: Repository, principal: Principal, body: object) -> dict[str, Any]:
+    """Queue an audit or a reindex. Below the national scope an audit names archives, all in scope."""
+    if not isinstance(body, dict) or body.get("kind") not in JOB_ACTIONS:
+        raise Refused(400, "API-JOB-KIND", "api.job_kind", kinds=", ".join(JOB_ACTIONS))
+    kind, params = body["kind"], body.get("params", {})
+    if not isinstance(params, dict):
+        raise Refused(400, "API-JOB-PARAMS", "api.job_params")
+    require(principal, JOB_ACTIONS[kind])
+    if kind == "audit" and principal.division != access.NATIONAL:
+        archives = params.get("archives")
+        seen: dict[str, bool] = {}
+        if params.get("mode") != "archive" or not isinstance(archives, list) or not archives or not all(
+                isinstance(a, str) and _in_scope(repo, principal, a, seen) for a in archives):
+            raise Refused(400, "API-JOB-SCOPE", "api.job_scope")
+    with JobQueue(repo.cfg) as queue:
+        return job_dict(queue.submit(kind, params, user=principal.username))
+
+
+def job(repo: Repository, principal: Principal, job_id: str) -> dict[str, Any]:
+    """A job of the principal's own (administrators: any job); another's is not found."""
+    with JobQueue(repo.cfg) as queue:
+        found = queue.get(job_id)
+    if found is None or (principal.role != Role.ADMIN and found.username != principal.username):
+        raise not_found()
+    return job_dict(found)
+
+
+def job_dict(found: Job) -> dict[str, Any]:
+    return found.to_dict()
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

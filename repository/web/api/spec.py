@@ -1,0 +1,190 @@
+"""The JSON API's one table of routes: path, method, parameters and response schemas. The blueprint is built
+from it (:func:`repository.web.api.install`), the OpenAPI 3.0 document is rendered from it
+(:func:`openapi`) and query parameters are parsed by it (:func:`parse_args`), so routes, validation and
+documentation cannot drift apart."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..gateway import searching
+
+PREFIX = "/api/v1"
+VERSION = "1.0.0"
+
+Schema = dict[str, Any]
+
+ERROR: Schema = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+OBJECT: Schema = {"type": "object"}
+JOB: Schema = {"type": "object", "required": ["id", "kind", "state"], "properties": {
+    "id": {"type": "string"}, "kind": {"type": "string"}, "state": {"type": "string"},
+    "username": {"type": "string", "nullable": True},
+    "progress": OBJECT, "error_code": {"type": "string", "nullable": True}}}
+FACET_VALUE: Schema = {"type": "object", "required": ["value", "count", "depth"], "properties": {
+    "value": {"type": "string"}, "count": {"type": "integer", "minimum": 0}, "depth": {"type": "integer"}}}
+HIT: Schema = {"type": "object", "required": ["archive_id", "title", "division", "items", "paper"], "properties": {
+    "archive_id": {"type": "string"}, "title": {"type": "string"}, "division": {"type": "string"},
+    "items": {"type": "array", "items": OBJECT}, "paper": {"type": "array", "items": OBJECT},
+    "highlights": OBJECT, "type": {"type": "string"}, "version": {"type": "string"}, "score": {"type": "number"}}}
+SEARCH: Schema = {"type": "object", "required": ["total", "page", "per_page", "pages", "hits", "facets"],
+                  "properties": {
+                      "total": {"type": "integer", "minimum": 0}, "page": {"type": "integer"},
+                      "per_page": {"type": "integer"}, "pages": {"type": "integer"},
+                      "hits": {"type": "array", "items": HIT},
+                      "facets": {"type": "object", "additionalProperties": {"type": "array", "items": FACET_VALUE}},
+                      "division_names": {"type": "object", "additionalProperties": {"type": "string"}}}}
+ARCHIVE: Schema = {"type": "object", "required": ["archive", "view", "division_name", "may_open"], "properties": {
+    "archive": {"type": "object", "required": ["id", "description", "files"]},
+    "view": {"type": "string", "enum": ["full", "masked", "entry"]}, "division_name": {"type": "string"},
+    "may_open": {"type": "boolean"}, "last_audit": {"type": "string", "nullable": True},
+    "signature": {"type": "object", "nullable": True}, "checks": {"nullable": True}}}
+LOG: Schema = {"type": "object", "required": ["entries"], "properties": {"entries": {"type": "array", "items": OBJECT}}}
+REGISTER_ENTRY: Schema = {"type": "object", "required": ["seq", "at", "username", "action", "archive_id", "purpose"],
+                          "properties": {"seq": {"type": "integer"}, "at": {"type": "string"},
+                                         "username": {"type": "string"}, "role": {"type": "string"},
+                                         "action": {"type": "string"}, "archive_id": {"type": "string"},
+                                         "item": {"type": "string", "nullable": True},
+                                         "purpose": {"type": "string"}, "masked": {"type": "boolean"}}}
+REGISTER: Schema = {"type": "object", "required": ["entries"],
+                    "properties": {"entries": {"type": "array", "items": REGISTER_ENTRY}}}
+JOB_REQUEST: Schema = {"type": "object", "required": ["kind"], "properties": {
+    "kind": {"type": "string", "enum": ["audit", "reindex"]}, "params": OBJECT}}
+
+TEXT = {"type": "string", "maxLength": 500}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    schema: Schema
+    where: str = "query"  # query or path
+    required: bool = False
+    default: Any = None  # noqa: ANN401 - the parsed value's type
+
+    def parse(self, raw: str) -> Any:  # noqa: ANN401 - int or str by the schema
+        """The value of ``raw`` by the schema; ValueError when it does not fit."""
+        s = self.schema
+        if s["type"] == "integer":
+            if not re.fullmatch(r"-?\d{1,9}", raw):
+                raise ValueError(raw)
+            value: Any = int(raw)
+            if value < s.get("minimum", value) or value > s.get("maximum", value):
+                raise ValueError(raw)
+            return value
+        if len(raw) > s.get("maxLength", 10_000) or ("enum" in s and raw not in s["enum"]):
+            raise ValueError(raw)
+        if "pattern" in s and not re.fullmatch(s["pattern"], raw):
+            raise ValueError(raw)
+        return raw
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # the view function in repository.web.api.views and the endpoint name
+    method: str
+    rule: str  # Flask rule below PREFIX
+    summary: str
+    params: tuple[Param, ...] = ()
+    ok: tuple[int, Schema | None] = (200, OBJECT)  # None: a file, any media type
+    errors: tuple[int, ...] = (400, 401)
+    auth: bool = True
+    body: Schema | None = None
+
+    @property
+    def path(self) -> str:
+        """The OpenAPI path: ``<path:x>`` and ``<x>`` become ``{x}``."""
+        return PREFIX + re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", self.rule)
+
+
+def _path(name: str) -> Param:
+    return Param(name, {"type": "string", "minLength": 1, "maxLength": 300}, "path", True)
+
+
+_PAGE = Param("page", {"type": "integer", "minimum": 1, "maximum": 9999}, default=1)
+FACET_PATTERN = "(" + "|".join(searching.FACETS) + ")(,(" + "|".join(searching.FACETS) + "))*"
+SEARCH_PARAMS = (
+    Param("q", TEXT, default=""),
+    *(Param(name, TEXT) for name in searching.ADVANCED),
+    _PAGE,
+    Param("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, default=searching.PER_PAGE),
+    Param("sort", {"type": "string", "enum": list(searching.SORTS)}),
+    Param("facet", {"type": "string", "maxLength": 200, "pattern": FACET_PATTERN}),
+)
+
+ROUTES: tuple[Route, ...] = (
+    Route("openapi", "GET", "/openapi.json", "This OpenAPI document", errors=(), auth=False),
+    Route("search", "GET", "/search", "Search within the token user's scope (as the search page)",
+          SEARCH_PARAMS, (200, SEARCH)),
+    Route("archive", "GET", "/archives/<archive_id>", "One archive as the user may see it (masked for researchers)",
+          (_path("archive_id"),), (200, ARCHIVE), (401, 404)),
+    Route("download", "GET", "/archives/<archive_id>/files/<path:path>",
+          "Download a document (registered in the access register)",
+          (_path("archive_id"), _path("path"), Param("purpose", {"type": "string", "maxLength": 200})),
+          (200, None), (400, 401, 404)),
+    Route("audit_log", "GET", "/audit/log", "The last entries of the audit log (auditors, admins)",
+          (Param("count", {"type": "integer", "minimum": 1, "maximum": 1000}, default=50),),
+          (200, LOG), (400, 401, 403)),
+    Route("register", "GET", "/register", "The access register (利用登记) in scope (auditors, admins)",
+          (Param("username", {"type": "string", "maxLength": 64}), Param("archive", {"type": "string", "maxLength": 300}),
+           Param("action", {"type": "string", "enum": ["view", "download", "export", "print"]}),
+           Param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, default=100),
+           Param("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}, default=0)),
+          (200, REGISTER), (400, 401, 403)),
+    Route("submit_job", "POST", "/jobs", "Start a background job (audit, reindex)", (), (202, JOB),
+          (400, 401, 403, 404), body=JOB_REQUEST),
+    Route("job", "GET", "/jobs/<job_id>", "A job's state and result (own jobs; admins: all)",
+          (_path("job_id"),), (200, JOB), (401, 404)),
+)
+
+BY_NAME: Mapping[str, Route] = {r.name: r for r in ROUTES}
+
+
+def parse_args(route: Route, args: Mapping[str, str]) -> dict[str, Any]:
+    """The route's query parameters, parsed by the table; ValueError(name) for the first that does not fit."""
+    parsed: dict[str, Any] = {}
+    for p in route.params:
+        if p.where != "query":
+            continue
+        raw = args.get(p.name)
+        if raw is None or raw == "":
+            parsed[p.name] = p.default
+            continue
+        try:
+            parsed[p.name] = p.parse(raw)
+        except ValueError:
+            raise ValueError(p.name) from None
+    return parsed
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    status, schema = route.ok
+    content = {"*/*": {"schema": {"type": "string", "format": "binary"}}} if schema is None \
+        else {"application/json": {"schema": schema}}
+    responses: dict[str, Any] = {str(status): {"description": "OK", "content": content}}
+    for code in route.errors:
+        responses[str(code)] = {"description": "Error", "content": {"application/json": {"schema": ERROR}}}
+    op: dict[str, Any] = {"operationId": route.name, "summary": route.summary, "responses": responses,
+                          "parameters": [{"name": p.name, "in": p.where, "required": p.required, "schema": p.schema}
+                                         for p in route.params]}
+    if not route.auth:
+        op["security"] = []
+    if route.body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
+    return op
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI 3.0 document of every route in :data:`ROUTES`."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    return {"openapi": "3.0.3",
+            "info": {"title": "hsar JSON API", "version": VERSION,
+                     "description": "Housing-security archives repository. Bearer tokens: `hsar user token`."},
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}], "paths": paths}

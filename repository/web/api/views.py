@@ -1,0 +1,85 @@
+"""The JSON API's views, one per row of :data:`.spec.ROUTES` (same name): parse by the table, call one
+gateway or adapter function, answer JSON. Access is decided below (gateways, adapters, repository.access)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, g, jsonify, request, send_file
+
+from ..context import repo
+from ..gateway import archives
+from . import adapters, spec
+from .adapters import Refused, not_found
+
+
+def _args(name: str) -> dict[str, Any]:
+    try:
+        return spec.parse_args(spec.BY_NAME[name], request.args)
+    except ValueError as exc:
+        raise Refused(400, "API-PARAM", "api.bad_param", name=str(exc)) from None
+
+
+def openapi() -> Response:
+    return jsonify(spec.openapi())
+
+
+def search() -> Response:
+    from ...errors import SearchRequestError
+
+    args = _args("search")
+    try:
+        return jsonify(adapters.search(repo(), g.api_caller.principal, args))
+    except SearchRequestError as exc:
+        raise Refused(400, exc.code, "", text=exc.render(g.api_caller.lang)) from None
+
+
+def archive(archive_id: str) -> Response:
+    page = archives.archive_page(repo(), g.api_caller.principal, archive_id)
+    if page is None:
+        raise not_found()
+    return jsonify({"archive": page.data, "view": page.view, "division_name": page.division_name,
+                    "may_open": page.may_open, "last_audit": adapters.iso(page.last_audit),
+                    "signature": page.signature, "checks": page.checks})
+
+
+def download(archive_id: str, path: str) -> Response:
+    args = _args("download")
+    principal = g.api_caller.principal
+    try:
+        doc = archives.document(repo(), principal, archive_id, path)
+    except archives.Withheld:
+        doc = None  # a document the user may not open does not exist for them (404, as an unknown one)
+    if doc is None:
+        raise not_found()
+    adapters.record_download(repo(), principal, archive_id, path, args.get("purpose") or "API download")
+    response = send_file(doc.file, mimetype=doc.media_type, as_attachment=True,
+                         download_name=path.rsplit("/", 1)[-1], conditional=True)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def audit_log() -> Response:
+    args = _args("audit_log")
+    return jsonify({"entries": adapters.audit_log(repo(), g.api_caller.principal, args["count"])})
+
+
+def register() -> Response:
+    args = _args("register")
+    return jsonify({"entries": adapters.register(repo(), g.api_caller.principal, args)})
+
+
+def submit_job() -> tuple[Response, int]:
+    from ...jobs.queue import JobParamsError
+
+    body = request.get_json(silent=True)
+    try:
+        found = adapters.submit_job(repo(), g.api_caller.principal, body)
+    except JobParamsError as exc:
+        raise Refused(400, exc.code, "", text=exc.render(g.api_caller.lang)) from None
+    current_app.logger.info("job %s submitted by %s", found["id"], g.api_caller.principal.username)
+    return jsonify(found), 202
+
+
+def job(job_id: str) -> Response:
+    return jsonify(adapters.job(repo(), g.api_caller.principal, job_id))

@@ -1,0 +1,224 @@
+"""The JSON API /api/v1 for every route and role: bearer tokens (401 JSON without one), division scope (404,
+never 403, by id, search, facet counts and download), masking for researchers, the access register, jobs,
+and the OpenAPI document (every registered rule documented, and the other way round)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from repository.accounts.register import list_uses
+from repository.accounts.tokens import create_token
+from repository.accounts.users import add_user, get_user
+from repository.config import load as load_config
+from repository.state.db import open_state
+from repository.web.api import spec
+
+#: an 18-character resident identity number, unmasked
+RESIDENT_ID = re.compile(r"(?<![\d*])\d{17}[\dXx](?![\d*])")
+#: username -> (role, division, language) of the token users
+TOKEN_USERS = {"admin": ("admin", "000000", "zh"), "xuanwu": ("archivist", "320102", "zh"),
+               "jianye": ("archivist", "320105", "en"), "reader": ("researcher", "320100", "zh"),
+               "auditor": ("auditor", "320100", "en")}
+
+
+@pytest.fixture(scope="session")
+def tokens(web_home: Path) -> dict[str, str]:
+    """A bearer token per user, made as ``hsar user token`` makes them."""
+    made = {}
+    with open_state(load_config(web_home).state_url) as state:
+        for name, (role, division, lang) in TOKEN_USERS.items():
+            if get_user(state, name) is None:
+                add_user(state, name, role, division, lang=lang)
+            made[name] = create_token(state, name, "api tests")[1]
+    return made
+
+
+def _first(archives: dict[str, Any], prefix: str, access: str | None = None) -> Any:  # noqa: ANN401
+    return next(v for _i, v in sorted(archives.items()) if v.archive.division.startswith(prefix)
+                and (access is None or v.archive.access.value == access))
+
+
+@pytest.fixture
+def api(app: Flask, tokens: dict[str, str]) -> Any:  # noqa: ANN401
+    """``api(user).get(path)``: a test client sending ``user``'s bearer token."""
+
+    class Caller:
+        def __init__(self, user: str) -> None:
+            self.client: FlaskClient = app.test_client()
+            self.headers = {"Authorization": f"Bearer {tokens[user]}"}
+
+        def get(self, path: str, **kw: Any) -> Any:  # noqa: ANN401
+            return self.client.get(path, headers=self.headers, **kw)
+
+        def post(self, path: str, **kw: Any) -> Any:  # noqa: ANN401
+            return self.client.post(path, headers=self.headers, **kw)
+
+    return Caller
+
+
+def _error(response: Any, status: int, code: str | None = None) -> dict[str, str]:  # noqa: ANN401
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "application/json"
+    body = response.get_json()["error"]
+    assert body["message"] and (code is None or body["code"] == code)
+    return body
+
+
+# ------------------------------------------------------------------------------------ authentication
+
+
+@pytest.mark.parametrize("header", [None, "Bearer hsar_not-a-token", "Bearer ", "Basic YWRtaW46eA==", "hsar_x"])
+def test_no_or_bad_token_is_401_json(app: Flask, header: str | None) -> None:
+    headers = {"Authorization": header} if header is not None else {}
+    for path in ("/api/v1/search", "/api/v1/audit/log", "/api/v1/register", "/api/v1/jobs/x", "/api/v1/archives/x"):
+        response = app.test_client().get(path, headers=headers)
+        _error(response, 401, "API-UNAUTHORIZED")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    _error(app.test_client().post("/api/v1/jobs", json={"kind": "reindex"}, headers=headers), 401)
+
+
+def test_errors_are_json_in_the_token_users_language(api: Any, app: Flask) -> None:
+    assert _error(api("jianye").get("/api/v1/archives/nope"), 404, "API-NOT-FOUND")["message"] == "Not found."
+    assert _error(api("xuanwu").get("/api/v1/archives/nope"), 404)["message"] == "未找到。"
+    assert _error(app.test_client().get("/api/v1/search", headers={"Accept-Language": "en"}), 401)[
+        "message"].startswith("A valid access token")
+    _error(api("admin").get("/api/v1/no-such-route"), 404, "API-NOT-FOUND")
+    _error(api("admin").client.delete("/api/v1/search", headers=api("admin").headers), 405, "API-METHOD")
+    _error(api("admin").get("/api/v1/search?page=0"), 400, "API-PARAM")
+    _error(api("admin").get("/api/v1/search?per_page=abc"), 400, "API-PARAM")
+
+
+def test_browser_session_works_for_gets_only(login: Any) -> None:
+    client = login("admin")
+    assert client.get("/api/v1/search").status_code == 200
+    _error(client.post("/api/v1/jobs", json={"kind": "reindex"}), 401)  # a cookie alone never changes state
+
+
+# ------------------------------------------------------------------------------------ search and archives
+
+
+def test_search_answers_as_the_search_page(api: Any, archives: dict[str, Any]) -> None:
+    body = api("admin").get("/api/v1/search").get_json()
+    assert body["total"] == len(archives) and len(body["hits"]) == len(archives)
+    assert {h["archive_id"] for h in body["hits"]} == set(archives)
+    assert all(h["paper"] for h in body["hits"])  # paper references on every hit
+    assert set(body["facets"]) == {"division", "type", "class", "year", "security", "status"}
+    paged = api("admin").get("/api/v1/search?per_page=2&page=2&sort=id&facet=type").get_json()
+    assert paged["per_page"] == 2 and paged["page"] == 2 and len(paged["hits"]) == min(2, len(archives) - 2)
+    assert set(paged["facets"]) == {"type"}
+    ids = sorted(archives)
+    assert [h["archive_id"] for h in paged["hits"]] == ids[2:4]
+
+
+@pytest.mark.parametrize("user, prefix", [("xuanwu", "320102"), ("jianye", "320105")])
+def test_district_token_gets_404_and_no_counts_outside_its_district(api: Any, archives: dict[str, Any],
+                                                                  user: str, prefix: str) -> None:
+    caller = api(user)
+    inside = {i for i, v in archives.items() if v.archive.division.startswith(prefix)}
+    body = caller.get("/api/v1/search").get_json()
+    assert {h["archive_id"] for h in body["hits"]} == inside and body["total"] == len(inside)
+    assert all(v["value"].startswith(prefix[:4]) for v in body["facets"]["division"])
+    assert all(len(v["value"]) < 6 or v["value"].startswith(prefix) or prefix.startswith(v["value"][:6])
+               for v in body["facets"]["division"])
+    outside = [v for i, v in archives.items() if i not in inside]
+    assert outside
+    for view in outside:
+        _error(caller.get(f"/api/v1/archives/{view.identifier}"), 404, "API-NOT-FOUND")  # by id, never 403
+        assert caller.get(f"/api/v1/search?q=archive:{view.identifier}").get_json()["total"] == 0
+        found = caller.get(f"/api/v1/search?division={view.archive.division}").get_json()
+        assert found["total"] == 0 and view.archive.division not in {v["value"] for v in found["facets"]["division"]}
+        _error(caller.get(f"/api/v1/archives/{view.identifier}/files/{view.files[0].path}"), 404)  # by download
+
+
+def test_researcher_never_receives_an_unmasked_resident_id(api: Any, archives: dict[str, Any]) -> None:
+    admin_text = json.dumps([api("admin").get(f"/api/v1/archives/{i}").get_json() for i in archives],
+                            ensure_ascii=False)
+    assert RESIDENT_ID.search(admin_text)  # there are identity numbers to mask
+    for user in ("reader", "auditor"):
+        texts = [api(user).get(f"/api/v1/archives/{i}").get_data(as_text=True) for i in archives]
+        texts.append(api(user).get("/api/v1/search?per_page=100").get_data(as_text=True))
+        for name in ("", "name", "id"):  # by searching for people too
+            texts.append(api(user).get(f"/api/v1/search?q={name}").get_data(as_text=True))
+        for text in texts:
+            assert not RESIDENT_ID.search(json.loads(json.dumps(text))), (user, text[:300])
+    views = {api("reader").get(f"/api/v1/archives/{i}").get_json()["view"] for i in archives}
+    assert views <= {"masked", "entry"} and api("admin").get(f"/api/v1/archives/{next(iter(archives))}").get_json()[
+        "view"] == "full"
+
+
+def test_download_is_registered_and_restricted_is_404_for_researchers(api: Any, archives: dict[str, Any],
+                                                                     web_home: Path) -> None:
+    view = _first(archives, "3201")
+    path = view.files[0].path
+    response = api("xuanwu" if view.archive.division.startswith("320102") else "admin").get(
+        f"/api/v1/archives/{view.identifier}/files/{path}?purpose=checking")
+    assert response.status_code == 200 and response.data
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    with open_state(load_config(web_home).state_url) as state:
+        uses = list_uses(state, archive_id=view.identifier, action="download")
+    assert any(u.item == path and u.purpose == "checking" for u in uses)
+    restricted = _first(archives, "3201", "restricted")
+    for user in ("reader", "auditor"):
+        _error(api(user).get(f"/api/v1/archives/{restricted.identifier}/files/{restricted.files[0].path}"), 404)
+    _error(api("admin").get(f"/api/v1/archives/{view.identifier}/files/data/no-such-file.pdf"), 404)
+
+
+# ------------------------------------------------------------------------------------ logs, register, jobs
+
+
+def test_audit_log_and_register_for_auditors_and_admins_only(api: Any, archives: dict[str, Any]) -> None:
+    for user in ("admin", "auditor"):
+        assert isinstance(api(user).get("/api/v1/audit/log?count=5").get_json()["entries"], list)
+        assert isinstance(api(user).get("/api/v1/register").get_json()["entries"], list)
+    for user in ("reader", "xuanwu"):
+        _error(api(user).get("/api/v1/audit/log"), 403, "API-FORBIDDEN")
+        _error(api(user).get("/api/v1/register"), 403, "API-FORBIDDEN")
+    view = _first(archives, "320102")
+    api("xuanwu").get(f"/api/v1/archives/{view.identifier}/files/{view.files[0].path}")
+    entries = api("admin").get("/api/v1/register?username=xuanwu&action=download").get_json()["entries"]
+    assert entries and all(e["username"] == "xuanwu" for e in entries)
+
+
+def test_jobs_for_permitted_roles(api: Any, archives: dict[str, Any]) -> None:
+    response = api("admin").post("/api/v1/jobs", json={"kind": "reindex"})
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert job["kind"] == "reindex" and job["state"] in ("queued", "running", "done")
+    assert api("admin").get(f"/api/v1/jobs/{job['id']}").get_json()["id"] == job["id"]
+    _error(api("xuanwu").get(f"/api/v1/jobs/{job['id']}"), 404)  # another's job does not exist for you
+    _error(api("xuanwu").post("/api/v1/jobs", json={"kind": "reindex"}), 403, "API-FORBIDDEN")
+    _error(api("reader").post("/api/v1/jobs", json={"kind": "audit"}), 403)
+    _error(api("admin").post("/api/v1/jobs", json={"kind": "ingest", "params": {"paths": ["/etc"]}}), 400,
+           "API-JOB-KIND")
+    _error(api("admin").post("/api/v1/jobs", data="not json"), 400, "API-JOB-KIND")
+    _error(api("xuanwu").post("/api/v1/jobs", json={"kind": "audit", "params": {"mode": "all"}}), 400,
+           "API-JOB-SCOPE")
+    other = _first(archives, "320105")
+    _error(api("xuanwu").post("/api/v1/jobs", json={"kind": "audit", "params": {
+        "mode": "archive", "archives": [other.identifier]}}), 400, "API-JOB-SCOPE")
+    mine = _first(archives, "320102")
+    response = api("xuanwu").post("/api/v1/jobs", json={"kind": "audit", "params": {
+        "mode": "archive", "archives": [mine.identifier]}})
+    assert response.status_code == 202, response.get_json()
+    assert api("xuanwu").get(f"/api/v1/jobs/{response.get_json()['id']}").status_code == 200
+    _error(api("admin").post("/api/v1/jobs", json={"kind": "audit", "params": {"mode": "nonsense"}}), 400)
+
+
+# ------------------------------------------------------------------------------------ the OpenAPI document
+
+
+def test_every_api_rule_is_documented_and_every_documented_path_is_a_rule(app: Flask) -> None:
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    rules = {(re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", r.rule), m.lower())
+             for r in app.url_map.iter_rules() if r.rule.startswith(spec.PREFIX)
+             for m in r.methods or () if m not in ("HEAD", "OPTIONS")}
+    documented = {(path, method) for path, ops in document["paths"].items() for method in ops}
+    assert rules == documented
+    assert document["openapi"].startswith("3.0")
