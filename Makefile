@@ -5,6 +5,12 @@ BIN := $(VENV)/bin
 HOME_DIR ?= hsar-data
 DEMO_SIPS ?= demo-sips
 HSAR := $(BIN)/hsar --home $(HOME_DIR)
+# `make demo` ends serving the demo home at http://127.0.0.1:$(DEMO_PORT)/ (Ctrl-C stops); DEMO_SERVE=0 stops before.
+DEMO_SERVE ?= 1
+DEMO_PORT ?= 5000
+# One demo account per role, role:username:password:division (the demo data's archives are all in 南京市 320100).
+DEMO_ACCOUNTS := admin:demo-admin:demo-admin-pass:000000 archivist:demo-archivist:demo-archivist-pass:320100 \
+  auditor:demo-auditor:demo-auditor-pass:320100 researcher:demo-researcher:demo-researcher-pass:320100
 
 .PHONY: venv system-deps demo test test-latest lock lint bench clean
 
@@ -32,6 +38,11 @@ system-deps:
 	  echo "installing redis-server for the job-queue tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	fi
+	@if { ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; } \
+	    && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing chromium and a Chinese font for the browser tests (tests/e2e)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	fi
 
 demo: venv
 	rm -rf $(HOME_DIR) $(DEMO_SIPS)
@@ -45,6 +56,19 @@ demo: venv
 	$(HSAR) search 年度复核 --facet status --mask
 	$(HSAR) audit --all
 	$(HSAR) audit log --verify
+	@for a in $(DEMO_ACCOUNTS); do set -- $$(echo "$$a" | tr : ' '); \
+	  echo "$$3" | $(HSAR) user add "$$2" --role "$$1" --division "$$4" --password-stdin || exit 1; done
+	@# interim, until the web reads the accounts `hsar user add` makes: the same accounts for HSAR_WEB_USERS
+	@$(BIN)/python -c 'import json, sys; from repository.web.gateway.users import hash_password as h; \
+	  print(json.dumps({u: {"password": h(p), "role": r, "division": d} \
+	                    for r, u, p, d in (a.split(":") for a in sys.argv[1:])}))' $(DEMO_ACCOUNTS) \
+	  > $(HOME_DIR)/web-users.json
+	@echo; printf '%-11s %-16s %-22s %s\n' role username password division; \
+	for a in $(DEMO_ACCOUNTS); do set -- $$(echo "$$a" | tr : ' '); printf '%-11s %-16s %-22s %s\n' "$$1" "$$2" "$$3" "$$4"; done; echo
+	@if [ "$(DEMO_SERVE)" != 0 ]; then \
+	  echo "demo at http://127.0.0.1:$(DEMO_PORT)/ (Ctrl-C stops)"; \
+	  HSAR_WEB_USERS=$(HOME_DIR)/web-users.json $(HSAR) serve --host 127.0.0.1 --port $(DEMO_PORT); \
+	fi
 
 test: venv system-deps
 	$(BIN)/ruff check repository tests bench

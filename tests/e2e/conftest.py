@@ -1,0 +1,225 @@
+"""End-to-end fixtures: a real repository home built with the ``hsar`` command, ``hsar serve`` running it on a
+free loopback port in a subprocess, and headless Chromium (Debian's ``/usr/bin/chromium``, driven by
+Playwright's sync API) signed in as one demo account per role.
+
+Everything skips, with its reason, where ``/usr/bin/chromium`` or the ``playwright`` package is missing.
+
+Adding a page's test: take ``signed_in("archivist")`` (any role of :data:`ACCOUNTS`), ``page.goto(server + PATH)``,
+assert on what a user sees, and ``shoot(page, "name")`` for ``docs/screenshots/name.png`` when the page belongs
+in the README. A new role or division scope is one line of :data:`ACCOUNTS`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from xml.etree import ElementTree
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("HSAR_E2E_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CITY = "320100"  # 南京市: every archive of `hsar demo-data`
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    role: str
+    division: str
+    password: str
+
+
+#: role -> the account signed in for it (the demo data's archives all lie in CITY)
+ACCOUNTS = {
+    "archivist": Account("e2e-archivist", "archivist", CITY, "e2e archivist password"),
+    "researcher": Account("e2e-researcher", "researcher", CITY, "e2e researcher password"),
+}
+
+
+@dataclass(frozen=True)
+class Household:
+    """A household archive of the demo data, with the facts a user would search and see."""
+
+    archive_id: str
+    head: str  # 户主姓名
+    resident_id: str  # 户主居民身份证号码 (18 digits)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _needs_chromium() -> None:
+    """Every end-to-end test skips, with the reason, before anything is built where the browser is missing."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium, or `make system-deps`)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+@pytest.fixture(scope="session")
+def e2e() -> ModuleType:
+    """This module's helpers (ACCOUNTS, log_in, shoot) for test modules (conftest is not importable by name)."""
+    return sys.modules[__name__]
+
+
+def hsar(*args: str, home: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``hsar ARGS`` from this source tree (PYTHONPATH inherited, this tree first), output captured."""
+    command = [sys.executable, "-c", "import sys; from repository.cli import main; sys.exit(main())"]
+    if home is not None:
+        command += ["--home", str(home)]
+    done = subprocess.run(command + list(args), input=stdin, capture_output=True, text=True, env=_env(),
+                          timeout=600)
+    assert done.returncode == 0, f"hsar {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    return env
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(home, SIP folder): ``hsar init``, ``hsar demo-data`` (small), ``hsar ingest``, ``hsar user add``."""
+    base = tmp_path_factory.mktemp("e2e")
+    home, sips = base / "home", base / "sips"
+    hsar("init", home=home)
+    hsar("demo-data", str(sips), "--households", "3", "--units", "2", "--seed", "7")
+    hsar("ingest", str(sips), home=home)
+    for a in ACCOUNTS.values():
+        hsar("user", "add", a.username, "--role", a.role, "--division", a.division, "--password-stdin",
+             home=home, stdin=a.password + "\n")
+    return home, sips
+
+
+@pytest.fixture(scope="session")
+def household(demo: tuple[Path, Path]) -> Household:
+    """The first household archive of the demo data, its head's name and resident ID from its SIP."""
+    _, sips = demo
+    manifest = json.loads((sips / "demo_manifest.json").read_text("utf-8"))
+    entry = next(e for e in manifest["sips"] if e["kind"] == "household")
+    xml = ElementTree.parse(sips / entry["path"] / "metadata" / "descriptive.xml")
+    resident = next(e for e in xml.iter() if e.tag.endswith("}residentId"))
+    head = next(e for e in xml.iter() if e.tag.endswith("}name"))
+    return Household(entry["archive"], head.text or "", resident.text or "")
+
+
+def _web_users(home: Path) -> Path:
+    """Interim, until the web reads the accounts ``hsar user add`` makes: the same accounts for HSAR_WEB_USERS."""
+    from repository.web.gateway.users import hash_password
+
+    path = home / "e2e-web-users.json"
+    path.write_text(json.dumps({a.username: {"password": hash_password(a.password), "role": a.role,
+                                             "division": a.division} for a in ACCOUNTS.values()}), "utf-8")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(demo: tuple[Path, Path]) -> Iterator[str]:
+    """``hsar serve`` on a free loopback port; its base URL once it answers; stopped at the end."""
+    home, _ = demo
+    port = _free_port()
+    env = _env() | {"HSAR_SECRET_KEY": "e2e", "HSAR_WEB_USERS": str(_web_users(home))}
+    log = home / "serve.log"
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; from repository.cli import main; sys.exit(main())",
+                                 "--home", str(home), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(proc, url + "/login", log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_until_up(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"hsar serve exited with {proc.returncode}:\n{log.read_text('utf-8')}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    pytest.fail(f"hsar serve did not answer {url} within {timeout:.0f} s:\n{log.read_text('utf-8')}")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, server: str) -> Iterator[Callable[[], object]]:
+    """A fresh browser context (no cookies) per call; every one closed after the test."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 860}, locale="zh-CN")
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, account: Account) -> None:
+    page.goto("/login")
+    page.fill("input[name=username]", account.username)
+    page.fill("input[name=password]", account.password)
+    page.click("section.login button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, f"{account.username} could not sign in: {page.inner_text('body')[:500]}"
+
+
+@pytest.fixture
+def signed_in(new_page) -> Callable[[str], object]:
+    """``signed_in(role)``: a page of a new browser context, signed in as that role's account."""
+
+    def sign_in(role: str):
+        page = new_page()
+        log_in(page, ACCOUNTS[role])
+        return page
+
+    return sign_in
+
+
+def shoot(page, name: str) -> Path:
+    """``docs/screenshots/NAME.png`` (overwritten each run) of what the page shows now."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
