@@ -13,7 +13,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
 
@@ -42,5 +42,5 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     for blueprint in (auth.bp, search.bp, archives.bp):
         app.register_blueprint(blueprint)
     throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])
-    app.view_functions["auth.login"] = throttle(app.view_functions["auth.login"])
+    app.view_functions["auth.login"] = cast(Any, throttle(app.view_functions["auth.login"]))
     return app
