@@ -25,7 +25,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     ``HSAR_USERS``, ``TESTING``, ``WTF_CSRF_ENABLED``; deployment: ``HSAR_HTTPS`` marks cookies Secure)."""
     from . import context, errors, i18n, security
     from .gateway.users import Directory
-    from .views import archives, auth, search
+    from .views import archives, audit, auth, search, stats
 
     app = Flask(__name__)
     app.config["HSAR_HOME"] = str(load_config(home).home)
@@ -41,6 +41,8 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     errors.install(app)
     for blueprint in (auth.bp, search.bp, archives.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(stats.bp)  # the statistics page
+    app.register_blueprint(audit.bp)  # the audit page
     throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])
     app.view_functions["auth.login"] = cast(Any, throttle(app.view_functions["auth.login"]))
     return app
