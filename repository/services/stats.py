@@ -6,7 +6,8 @@ the audit overview (recent runs, failures, what is due, the log's state, reports
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,24 +111,47 @@ def _due(repo: Repository, ids: Sequence[str], now: datetime) -> tuple[list[DueA
     return due, days
 
 
-def report_names(repo: Repository) -> list[str]:
-    """Audit report files (``audit-*.json`` / ``.html``) in the home's reports/, newest first."""
+def _report_archives(folder: Path, name: str) -> set[str] | None:
+    """The archive ids a report covers (read from its JSON twin); None when it cannot be read."""
+    twin = folder / (name.rsplit(".", 1)[0] + ".json")
+    try:
+        data = json.loads(twin.read_text("utf-8"))
+        return {str(a["archive_id"]) for a in data.get("archives") or []}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def report_names(repo: Repository, in_scope: Collection[str] | None = None) -> list[str]:
+    """Audit report files (``audit-*.json`` / ``.html``) in the home's reports/, newest first. With
+    ``in_scope`` (archive ids), only reports whose every archive is among them (a report of a run over
+    other districts is not shown to a district user)."""
     folder: Path = repo.paths.reports
     if not folder.is_dir():
         return []
     found = [p for p in folder.iterdir() if p.is_file() and p.name.startswith("audit-")
              and p.suffix in REPORT_SUFFIXES]
+    if in_scope is not None:
+        allowed = set(in_scope)
+        found = [p for p in found if (ids := _report_archives(folder, p.name)) is not None and ids <= allowed]
     return [p.name for p in sorted(found, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)]
 
 
-def report_file(repo: Repository, name: str) -> Path | None:
-    """The report ``name`` of reports/ (a bare listed name only; anything else is None)."""
-    return repo.paths.reports / name if name in report_names(repo) else None
+def _scope_ids(repo: Repository, prefixes: Sequence[str]) -> list[str]:
+    return [s.identifier for s in repo.catalog.list_archives(prefixes, limit=1_000_000)]
+
+
+def report_file(repo: Repository, name: str, prefixes: Sequence[str]) -> Path | None:
+    """The report ``name`` of reports/ if it is listed for ``prefixes`` (a bare listed name only)."""
+    national = list(prefixes) == [""]
+    listed = report_names(repo, None if national else _scope_ids(repo, prefixes))
+    return repo.paths.reports / name if name in listed else None
 
 
 def audit_overview(repo: Repository, prefixes: Sequence[str], *, now: datetime | None = None) -> AuditOverview:
-    in_scope = [s.identifier for s in repo.catalog.list_archives(prefixes, limit=100_000)]
+    in_scope = _scope_ids(repo, prefixes)
     due, days = _due(repo, in_scope, now or datetime.now(UTC))
+    national = list(prefixes) == [""]
     return AuditOverview(figures_of.recent_runs(repo.catalog, prefixes, limit=30),
                          figures_of.recent_runs(repo.catalog, prefixes, failed_only=True, limit=30),
-                         due, days, auditlog.verify(repo), report_names(repo))
+                         due, days, auditlog.verify(repo),
+                         report_names(repo, None if national else in_scope))

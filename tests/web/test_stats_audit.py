@@ -164,6 +164,9 @@ def test_audit_runs_and_due_are_scoped(own_app: Flask, own_login: Login, archive
         response = auditor.get(f"/audit/reports/{name}")
         assert response.status_code == 200 and response.get_data()
     assert own_login("reader").get(f"/audit/reports/{names[0]}").status_code == 403
+    xuanwu = own_login("xuanwu")  # a report of a run over another district's archive is not theirs
+    assert not any(n in mine for n in names)
+    assert xuanwu.get(f"/audit/reports/{names[0]}").status_code == 404
     assert auditor.get("/audit/reports/..%2Fconfig.toml").status_code == 404
     assert auditor.get("/audit/reports/nothing.json").status_code == 404
 

@@ -46,8 +46,8 @@ def page() -> str:
 @bp.route("/reports/<name>")
 @login_required
 def report(name: str) -> Response:
-    _require(access.Action.READ_REPORTS)
-    path = service.report_file(repo(), name)
+    user = _require(access.Action.READ_REPORTS)
+    path = service.report_file(repo(), name, access.scope_prefixes(user))
     if path is None:
         abort(404)
     html = name.endswith(".html")
