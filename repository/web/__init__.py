@@ -13,7 +13,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
 
@@ -26,7 +26,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     from . import api, context, errors, i18n, security
     from .gateway.accounts import StateDirectory
     from .gateway.users import Directory
-    from .views import admin, archives, auth, ingest, search  # ingest, jobs, users, access register
+    from .views import admin, archives, audit, auth, ingest, search, stats
 
     app = Flask(__name__)
     app.config["HSAR_HOME"] = str(load_config(home).home)
@@ -45,7 +45,9 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
         app.register_blueprint(blueprint)
     for blueprint in (ingest.bp, admin.bp):  # ingest, jobs, users, access register
         app.register_blueprint(blueprint)
+    app.register_blueprint(stats.bp)  # the statistics page
+    app.register_blueprint(audit.bp)  # the audit page
     throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])
-    app.view_functions["auth.login"] = throttle(app.view_functions["auth.login"])
+    app.view_functions["auth.login"] = cast(Any, throttle(app.view_functions["auth.login"]))
     api.install(app)
     return app

@@ -65,7 +65,7 @@ class Directory:
             self._users[username]["lang"] = lang
 
 
-def record_access(home: Path, principal: Principal, archive_id: str, path: str, action: str) -> None:
+def record_access(home: Path | str, principal: Principal, archive_id: str, path: str, action: str) -> None:
     """One access-register line: who opened which document of which archive, how, when (UTC)."""
     line = {"time": datetime.now(UTC).isoformat(), "user": principal.username, "role": principal.role.value,
             "archive": archive_id, "path": path, "action": action}

@@ -3,6 +3,8 @@ paper references on every hit, paging and sort; the URL carries the whole search
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 
@@ -39,8 +41,9 @@ def search() -> str | tuple[str, int]:
 
     def link(**changes: str | int | None) -> str:
         merged = {**args, "page": page, **changes}
-        return url_for("search.search", **{k: v for k, v in merged.items()
-                                           if v not in (None, "") and not (k == "page" and v == 1)})
+        params: dict[str, Any] = {k: v for k, v in merged.items()
+                                  if v not in (None, "") and not (k == "page" and v == 1)}
+        return url_for("search.search", **params)
 
     try:
         found = searching.search(repo(), principal(), args.get("q", ""), fields, args.get("sort"), page)

@@ -1,0 +1,157 @@
+"""Use-cases: the statistics of the catalogue as tables (divisions named and rolled up the division tree) and
+the audit overview (recent runs, failures, what is due, the log's state, reports), within a division scope.
+
+``prefixes`` are :func:`repository.access.scope_prefixes` of the user: nothing outside them is ever counted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ..catalog import statistics as figures_of
+from ..catalog.audits import last_checked
+from ..catalog.statistics import AuditRun
+from ..divisions import DivisionTree, tree_for
+from ..home import Repository
+from ..preservation.auditlog import LogVerification
+from . import auditlog
+
+#: the tables of the statistics page, in page order
+TABLES = ("division", "type", "security", "status", "year", "class", "paper", "digitised", "formats")
+REPORT_SUFFIXES = (".json", ".html")
+
+
+@dataclass(frozen=True)
+class StatRow:
+    value: str  # the raw value (a division code, a type code, a PUID ...)
+    name: str  # a division's name or a format's name; '' otherwise (the page labels the value)
+    numbers: tuple[int, ...]
+    depth: int = 0  # a division's depth below the top shown
+
+
+@dataclass(frozen=True)
+class StatTable:
+    key: str  # one of TABLES
+    columns: tuple[str, ...]  # what the numbers are: archives, items, files, bytes
+    rows: tuple[StatRow, ...]
+
+
+def _simple(key: str, archives: dict[str, int], items: dict[str, int]) -> StatTable:
+    values = sorted(set(archives) | set(items))
+    return StatTable(key, ("archives", "items"),
+                     tuple(StatRow(v, "", (archives.get(v, 0), items.get(v, 0))) for v in values))
+
+
+def rolled_up(counts: dict[str, int], tree: DivisionTree, prefixes: Sequence[str]) -> dict[str, int]:
+    """Each division's count with everything below it; only divisions inside the scope's prefixes."""
+    total: dict[str, int] = {}
+    for code, n in counts.items():
+        for node in tree.ancestors(code) or [code]:
+            if any(node.startswith(p) for p in prefixes):
+                total[node] = total.get(node, 0) + n
+    return total
+
+
+def _divisions(archives: dict[str, int], items: dict[str, int], tree: DivisionTree,
+               prefixes: Sequence[str]) -> StatTable:
+    up_a, up_i = rolled_up(archives, tree, prefixes), rolled_up(items, tree, prefixes)
+    codes = sorted(set(up_a) | set(up_i), key=lambda c: tree.ancestors(c) or [c])
+    top = min((len(tree.ancestors(c)) for c in codes), default=0)
+    rows = []
+    for code in codes:
+        known = tree.get(code)
+        rows.append(StatRow(code, known.name if known else code, (up_a.get(code, 0), up_i.get(code, 0)),
+                            max(0, len(tree.ancestors(code)) - top)))
+    return StatTable("division", ("archives", "items"), tuple(rows))
+
+
+def statistics(repo: Repository, prefixes: Sequence[str]) -> dict[str, StatTable]:
+    """Every table of :data:`TABLES` within ``prefixes`` (an empty list counts nothing)."""
+    found = figures_of.figures(repo.catalog, prefixes)
+    tree = tree_for(repo.cfg)
+    by = found.by
+    tables = {"division": _divisions(by["division"].archives, by["division"].items, tree, prefixes)}
+    for key in ("type", "security", "status", "year"):
+        tables[key] = _simple(key, by[key].archives, by[key].items)
+    tables["class"] = StatTable("class", ("items",),
+                                tuple(StatRow(k, "", (n,)) for k, n in sorted(found.classes.items())))
+    for key in ("paper", "digitised"):
+        yes, no = found.coverage[key]
+        tables[key] = StatTable(key, ("items",), (StatRow("with", "", (yes,)), StatRow("without", "", (no,))))
+    tables["formats"] = StatTable("formats", ("files", "bytes"),
+                                  tuple(StatRow(f.puid, f.name, (f.files, f.bytes)) for f in found.formats))
+    return tables
+
+
+@dataclass(frozen=True)
+class DueArchive:
+    archive_id: str
+    last_checked: datetime | None  # None: never audited
+
+
+@dataclass(frozen=True)
+class AuditOverview:
+    runs: list[AuditRun]
+    failures: list[AuditRun]
+    due: list[DueArchive]
+    interval_days: int
+    log: LogVerification
+    reports: list[str]  # report file names in reports/, newest first
+
+
+def _due(repo: Repository, ids: Sequence[str], now: datetime) -> tuple[list[DueArchive], int]:
+    days = int(repo.cfg["audit.interval_days"])
+    seen = last_checked(repo.catalog)
+    limit = now - timedelta(days=days)
+    due = [DueArchive(i, seen[i][0] if i in seen else None) for i in ids if i not in seen or seen[i][0] < limit]
+    return due, days
+
+
+def _report_archives(folder: Path, name: str) -> set[str] | None:
+    """The archive ids a report covers (read from its JSON twin); None when it cannot be read."""
+    twin = folder / (name.rsplit(".", 1)[0] + ".json")
+    try:
+        data = json.loads(twin.read_text("utf-8"))
+        return {str(a["archive_id"]) for a in data.get("archives") or []}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def report_names(repo: Repository, in_scope: Collection[str] | None = None) -> list[str]:
+    """Audit report files (``audit-*.json`` / ``.html``) in the home's reports/, newest first. With
+    ``in_scope`` (archive ids), only reports whose every archive is among them (a report of a run over
+    other districts is not shown to a district user)."""
+    folder: Path = repo.paths.reports
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if p.is_file() and p.name.startswith("audit-")
+             and p.suffix in REPORT_SUFFIXES]
+    if in_scope is not None:
+        allowed = set(in_scope)
+        found = [p for p in found if (ids := _report_archives(folder, p.name)) is not None and ids <= allowed]
+    return [p.name for p in sorted(found, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)]
+
+
+def _scope_ids(repo: Repository, prefixes: Sequence[str]) -> list[str]:
+    return [s.identifier for s in repo.catalog.list_archives(prefixes, limit=1_000_000)]
+
+
+def report_file(repo: Repository, name: str, prefixes: Sequence[str]) -> Path | None:
+    """The report ``name`` of reports/ if it is listed for ``prefixes`` (a bare listed name only)."""
+    national = list(prefixes) == [""]
+    listed = report_names(repo, None if national else _scope_ids(repo, prefixes))
+    return repo.paths.reports / name if name in listed else None
+
+
+def audit_overview(repo: Repository, prefixes: Sequence[str], *, now: datetime | None = None) -> AuditOverview:
+    in_scope = _scope_ids(repo, prefixes)
+    due, days = _due(repo, in_scope, now or datetime.now(UTC))
+    national = list(prefixes) == [""]
+    return AuditOverview(figures_of.recent_runs(repo.catalog, prefixes, limit=30),
+                         figures_of.recent_runs(repo.catalog, prefixes, failed_only=True, limit=30),
+                         due, days, auditlog.verify(repo),
+                         report_names(repo, None if national else in_scope))

@@ -1,0 +1,81 @@
+"""The statistics page: archives and items by division (named, rolled up the tree), type, security type,
+status, year and material class; paper-reference and digitisation coverage; storage by format. Always
+within the user's division scope. Each chart has its numbers in a table beside it and a CSV download."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from flask import Blueprint, Response, abort, render_template
+from flask_login import login_required
+
+from ... import access
+from ...services import stats as service
+from ..context import principal, repo
+from ..i18n import label, t
+
+bp = Blueprint("stats", __name__, url_prefix="/stats")
+
+
+def _tables() -> dict[str, service.StatTable]:
+    user = principal()
+    if not access.may(user, access.Action.SEARCH):
+        abort(403)
+    return service.statistics(repo(), access.scope_prefixes(user))
+
+
+def row_label(key: str, row: service.StatRow) -> str:
+    """What a row is called in the user's language."""
+    if key == "division":
+        return row.name
+    if key == "formats":
+        return row.name or t("web_stats.unknown")
+    if key == "year":
+        return row.value
+    if row.value == "":
+        return t("web_stats.none")
+    kind = {"paper": "web_stats.coverage", "digitised": "web_stats.coverage"}.get(key, f"web.{key}")
+    return label(kind, row.value)
+
+
+def _chart_data(tables: dict[str, service.StatTable]) -> str:
+    """The numbers for the chart script, as JSON (read from a data block: CSP forbids inline script)."""
+    charts = {}
+    for key, table in tables.items():
+        charts[key] = {"title": t(f"web_stats.table.{key}"),
+                       "kind": "pie" if key in ("paper", "digitised") else "bar",
+                       "series": [t(f"web_stats.column.{c}") for c in table.columns[:2]
+                                  if c != "bytes" or key != "formats"],
+                       "labels": [("　" * r.depth) + row_label(key, r) for r in table.rows],
+                       "values": [list(r.numbers[:1] if key == "formats" else r.numbers) for r in table.rows]}
+    return json.dumps(charts, ensure_ascii=False).replace("<", "\\u003c")
+
+
+@bp.route("")
+@login_required
+def page() -> str:
+    tables = _tables()
+    return render_template("stats.html", tables=tables, order=service.TABLES, row_label=row_label,
+                           chart_data=_chart_data(tables))
+
+
+@bp.route("/<key>.csv")
+@login_required
+def table_csv(key: str) -> Response:
+    if key not in service.TABLES:
+        abort(404)
+    table = _tables()[key]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    head = [t(f"web_stats.column.{'format' if key == 'formats' else 'value'}")]
+    if key in ("division", "formats"):
+        head.append(t("web_stats.column.code"))
+    writer.writerow(head + [t(f"web_stats.column.{c}") for c in table.columns])
+    for row in table.rows:
+        first = [row_label(key, row)] + ([row.value] if key in ("division", "formats") else [])
+        writer.writerow(first + [str(n) for n in row.numbers])
+    body = "\ufeff" + out.getvalue()  # a BOM, so spreadsheet programs read the Chinese as UTF-8
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=hsar-stats-{key}.csv", "Cache-Control": "private, no-store"})

@@ -1,0 +1,195 @@
+"""The statistics page (scope, numbers, CSV, vendored ECharts) and the audit page (roles, runs in scope,
+reports, starting an audit job)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from repository.home import Repository
+from repository.jobs.queue import JobQueue
+from repository.services import audit as audit_service
+from repository.web import create_app
+
+Login = Callable[[str], FlaskClient]
+ROLES = ("admin", "xuanwu", "jianye", "reader", "auditor")
+ECHARTS = "/static/vendor/echarts/echarts.min.js"
+
+
+def _csv(client: FlaskClient, table: str) -> list[list[str]]:
+    response = client.get(f"/stats/{table}.csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def _in(archives: dict[str, Any], prefix: str) -> list[str]:
+    return [i for i, v in archives.items() if v.archive.division.startswith(prefix)]
+
+
+@pytest.mark.parametrize("user", ROLES)
+def test_stats_page_for_every_role_loads_vendored_echarts_only(login: Login, user: str) -> None:
+    client = login(user)
+    page = client.get("/stats")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
+    assert ECHARTS in scripts and "/static/stats.js" in scripts
+    assert not any("//" in s for s in scripts), scripts  # no CDN, no external URL
+    assert re.search(r"<script(?![^>]*(src=|application/json))[^>]*>", html) is None  # no inline script
+    assert 'id="stats-data"' in html
+    assert ECHARTS not in client.get("/search").get_data(as_text=True)  # loaded on the statistics page only
+
+
+def test_echarts_is_served_from_static(login: Login) -> None:
+    response = login("reader").get(ECHARTS)
+    assert response.status_code == 200
+    assert b"echarts" in response.get_data()[:2000].lower()
+    assert (Path(__file__).parents[2] / "repository/web/static/vendor/echarts/LICENSE").is_file()
+
+
+def test_stats_need_signing_in(app: Flask) -> None:
+    assert app.test_client().get("/stats").status_code == 302
+    assert app.test_client().get("/stats/type.csv").status_code == 302
+
+
+def test_district_statistics_exclude_other_districts(login: Login, archives: dict[str, Any]) -> None:
+    xuanwu, jianye = _in(archives, "320102"), _in(archives, "320105")
+    assert xuanwu and jianye
+    rows = _csv(login("xuanwu"), "division")
+    names = [r[0] for r in rows[1:]]
+    assert "玄武区" in names and "建邺区" not in names and "南京市" not in names
+    assert not any(r[1].startswith("320105") for r in rows[1:])
+    top = rows[1]
+    assert top[:3] == ["玄武区", "320102", str(len(xuanwu))]
+    types = _csv(login("xuanwu"), "type")
+    assert sum(int(r[1]) for r in types[1:]) == len(xuanwu)
+    other = _csv(login("jianye"), "division")
+    assert other[1][:3] == ["建邺区", "320105", str(len(jianye))]
+    assert "玄武区" not in [r[0] for r in other[1:]]
+    # items add up: the city's items are at least both districts' items, each district's its own only
+    city = {r[1]: int(r[3]) for r in _csv(login("reader"), "division")[1:]}
+    assert city["320102"] == int(top[3]) and city["320105"] == int(other[1][3])
+    assert city["320100"] >= int(top[3]) + int(other[1][3])
+
+
+def test_csv_contents_match_the_catalogue(login: Login, web_home: Path, archives: dict[str, Any]) -> None:
+    client = login("reader")
+    with Repository.open(web_home) as repo:
+        expected = repo.catalog.stats(["3201"])
+    formats = _csv(client, "formats")
+    assert formats[0] == ["格式", "代码", "文件数", "字节"]
+    assert sum(int(r[3]) for r in formats[1:]) == expected.bytes
+    assert sum(int(r[2]) for r in formats[1:]) == expected.files
+    assert all(re.fullmatch(r"(x-)?fmt/\d+", r[1]) for r in formats[1:])
+    paper = _csv(client, "paper")
+    assert [r[0] for r in paper[1:]] == ["有", "无"]
+    items = sum(int(r[1]) for r in paper[1:])
+    assert items == sum(int(r[1]) for r in _csv(client, "class")[1:])
+    assert sum(int(r[1]) for r in _csv(client, "year")[1:]) == len(_in(archives, "3201"))
+    assert client.get("/stats/nothing.csv").status_code == 404
+
+
+def test_stats_page_tables_carry_the_numbers(login: Login, archives: dict[str, Any]) -> None:
+    html = login("jianye").get("/stats").get_data(as_text=True)
+    assert "建邺区" in html and "玄武区" not in html
+    assert html.count('class="chart"') == 9 and html.count("/stats/") >= 9
+
+
+@pytest.mark.parametrize(("user", "status"), [("admin", 200), ("xuanwu", 200), ("auditor", 200), ("reader", 403)])
+def test_audit_page_by_role(login: Login, user: str, status: int) -> None:
+    client = login(user)
+    response = client.get("/audit")
+    assert response.status_code == status
+    nav = client.get("/stats").get_data(as_text=True)
+    assert ('href="/audit"' in nav) == (status == 200)
+    if status == 200:
+        html = response.get_data(as_text=True)
+        assert "哈希链" in html and "Traceback" not in html
+        assert ('action="/audit/start"' in html) == (user != "auditor")  # auditors look, they do not start
+
+
+# --- on a copy of the home (audits and jobs change it) ------------------------------------------------
+
+
+@pytest.fixture
+def own_app(web_home: Path, tmp_path: Path, users: dict[str, dict[str, str]]) -> Flask:
+    home = tmp_path / "home"
+    shutil.copytree(web_home, home)
+    return create_app(home, {"TESTING": True, "HSAR_USERS": users, "SECRET_KEY": "test"})
+
+
+@pytest.fixture
+def own_login(own_app: Flask, wh: Any) -> Login:  # noqa: ANN401
+    def sign_in(username: str) -> FlaskClient:
+        client = own_app.test_client()
+        response = client.post("/login", data={"username": username, "password": wh.PASSWORD,
+                                               "csrf_token": wh.csrf_token(client)})
+        assert response.status_code == 302
+        return client
+
+    return sign_in
+
+
+def _home(app: Flask) -> Path:
+    return Path(app.config["HSAR_HOME"])
+
+
+def test_audit_runs_and_due_are_scoped(own_app: Flask, own_login: Login, archives: dict[str, Any]) -> None:
+    target = _in(archives, "320105")[0]
+    with Repository.open(_home(own_app)) as repo:
+        run = audit_service.audit(repo, audit_service.selection([], [target]))
+    html = own_login("jianye").get("/audit").get_data(as_text=True)
+    runs = html.split('id="audit-runs"')[1].split("</section>")[0]
+    due = html.split('id="audit-due"')[1].split("</section>")[0]
+    assert target in runs and target not in due
+    mine = own_login("xuanwu").get("/audit").get_data(as_text=True)
+    assert target not in mine  # another district's run is not shown
+    assert _in(archives, "320102")[0] in mine.split('id="audit-due"')[1]
+    names = [Path(p).name for p in run.reports]
+    assert names and all(n in html for n in names)
+    auditor = own_login("auditor")
+    for name in names:
+        response = auditor.get(f"/audit/reports/{name}")
+        assert response.status_code == 200 and response.get_data()
+    assert own_login("reader").get(f"/audit/reports/{names[0]}").status_code == 403
+    xuanwu = own_login("xuanwu")  # a report of a run over another district's archive is not theirs
+    assert not any(n in mine for n in names)
+    assert xuanwu.get(f"/audit/reports/{names[0]}").status_code == 404
+    assert auditor.get("/audit/reports/..%2Fconfig.toml").status_code == 404
+    assert auditor.get("/audit/reports/nothing.json").status_code == 404
+
+
+def _start(client: FlaskClient, wh: Any, archive: str, token: bool = True) -> Any:  # noqa: ANN401
+    data = {"archive": archive} | ({"csrf_token": wh.csrf_token(client, "/audit")} if token else {})
+    return client.post("/audit/start", data=data)
+
+
+def test_start_an_audit_job_in_scope_only(own_app: Flask, own_login: Login, archives: dict[str, Any],
+                                          wh: Any) -> None:  # noqa: ANN401
+    mine, other = _in(archives, "320102")[0], _in(archives, "320105")[0]
+    client = own_login("xuanwu")
+    assert _start(client, wh, other).status_code == 404
+    assert _start(client, wh, "no-such-archive").status_code == 404
+    assert _start(client, wh, mine, token=False).status_code == 400
+    with JobQueue.open(_home(own_app)) as queue:
+        assert queue.list(kind="audit") == []
+    response = _start(client, wh, mine)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/audit")
+    assert mine in client.get("/audit").get_data(as_text=True)
+    with JobQueue.open(_home(own_app)) as queue:
+        jobs = queue.list(kind="audit")
+    assert [(j.params["archives"], j.params["mode"], j.username) for j in jobs] == [([mine], "archive", "xuanwu")]
+    auditor = own_login("auditor")
+    assert auditor.post("/audit/start", data={"archive": mine}).status_code in (400, 403)
