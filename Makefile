@@ -58,16 +58,11 @@ demo: venv
 	$(HSAR) audit log --verify
 	@for a in $(DEMO_ACCOUNTS); do set -- $$(echo "$$a" | tr : ' '); \
 	  echo "$$3" | $(HSAR) user add "$$2" --role "$$1" --division "$$4" --password-stdin || exit 1; done
-	@# interim, until the web reads the accounts `hsar user add` makes: the same accounts for HSAR_WEB_USERS
-	@$(BIN)/python -c 'import json, sys; from repository.web.gateway.users import hash_password as h; \
-	  print(json.dumps({u: {"password": h(p), "role": r, "division": d} \
-	                    for r, u, p, d in (a.split(":") for a in sys.argv[1:])}))' $(DEMO_ACCOUNTS) \
-	  > $(HOME_DIR)/web-users.json
 	@echo; printf '%-11s %-16s %-22s %s\n' role username password division; \
 	for a in $(DEMO_ACCOUNTS); do set -- $$(echo "$$a" | tr : ' '); printf '%-11s %-16s %-22s %s\n' "$$1" "$$2" "$$3" "$$4"; done; echo
 	@if [ "$(DEMO_SERVE)" != 0 ]; then \
 	  echo "demo at http://127.0.0.1:$(DEMO_PORT)/ (Ctrl-C stops)"; \
-	  HSAR_WEB_USERS=$(HOME_DIR)/web-users.json $(HSAR) serve --host 127.0.0.1 --port $(DEMO_PORT); \
+	  $(HSAR) serve --host 127.0.0.1 --port $(DEMO_PORT); \
 	fi
 
 test: venv system-deps

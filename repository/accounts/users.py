@@ -146,6 +146,13 @@ def set_password(state: State, username: str, password: str) -> User:
     return _change(state, username, password_hash=_hasher.hash(check_password(password)))
 
 
+def set_lang(state: State, username: str, lang: str) -> User:
+    """The account's language for pages and messages (``zh`` or ``en``)."""
+    if lang not in LANGS:
+        raise AccountError(msgid="accounts.bad_lang", code="ACC-LANG", lang=lang)
+    return _change(state, username, lang=lang)
+
+
 def authenticate(state: State, username: str, password: str) -> User | None:
     """The active user whose password this is, else ``None`` (the same answer for an unknown user, a wrong
     password and a disabled account). A hash of older argon2 parameters is renewed."""

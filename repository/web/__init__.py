@@ -8,7 +8,6 @@ library, later ``repository.services``) and render a template; every text comes 
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -21,22 +20,19 @@ from ..config import load as load_config
 
 
 def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | None = None) -> Flask:
-    """The application for the repository home ``home``. ``settings`` override Flask settings (tests:
-    ``HSAR_USERS``, ``TESTING``, ``WTF_CSRF_ENABLED``; deployment: ``HSAR_HTTPS`` marks cookies Secure)."""
+    """The application for the repository home ``home``; its users are the accounts of the home's state
+    database (``hsar user add``). ``settings`` override Flask settings (tests: ``TESTING``,
+    ``WTF_CSRF_ENABLED``; deployment: ``HSAR_HTTPS`` marks cookies Secure)."""
     from . import api, context, errors, i18n, security
-    from .gateway.accounts import StateDirectory
-    from .gateway.users import Directory
     from .views import admin, archives, audit, auth, ingest, search, stats
 
     app = Flask(__name__)
-    app.config["HSAR_HOME"] = str(load_config(home).home)
+    cfg = load_config(home)
+    app.config["HSAR_HOME"] = str(cfg.home)
     app.config["SECRET_KEY"] = os.environ.get("HSAR_SECRET_KEY") or secrets.token_hex(32)
     app.config["MAX_CONTENT_LENGTH"] = 1 << 20
     app.config.update(settings or {})
-    if "HSAR_USERS" not in app.config and os.environ.get("HSAR_WEB_USERS"):  # interim, until accounts
-        app.config["HSAR_USERS"] = json.loads(Path(os.environ["HSAR_WEB_USERS"]).read_text("utf-8"))
-    app.extensions["hsar.users"] = Directory(app.config.get("HSAR_USERS"))
-    app.extensions["hsar.users"] = StateDirectory(app.extensions["hsar.users"], load_config(home))  # + accounts
+    app.extensions["hsar.config"] = cfg
     limiter = security.install(app)
     i18n.install(app)
     context.install(app)

@@ -1,18 +1,21 @@
 """What a request works with: the home's Repository (opened on first use, closed on teardown), the
-signed-in user (Flask-Login) and the directory of users."""
+signed-in user (Flask-Login: an active account of the state database, looked up again on every request, so
+a disabled account's session ends at its next request) and the home's configuration."""
 
 from __future__ import annotations
 
 from flask import Flask, current_app, g
 from flask_login import LoginManager, UserMixin, current_user
 
+from ..accounts.users import User as Account
+from ..config import Config
 from ..home import Repository
+from .gateway import accounts
 from .gateway.access import Principal
-from .gateway.users import Account, Directory
 
 
 class User(UserMixin):
-    """The Flask-Login user: an account of the directory."""
+    """The Flask-Login user: an account of the state database."""
 
     def __init__(self, account: Account) -> None:
         self.account = account
@@ -29,8 +32,8 @@ class User(UserMixin):
         return self.account.lang
 
 
-def directory() -> Directory:
-    return current_app.extensions["hsar.users"]
+def config() -> Config:
+    return current_app.extensions["hsar.config"]
 
 
 def repo() -> Repository:
@@ -54,7 +57,7 @@ def _close(_exc: BaseException | None) -> None:
 
 
 def _load(username: str) -> User | None:
-    account = directory().get(username)
+    account = accounts.active_user(config(), username)
     return User(account) if account else None
 
 

@@ -116,16 +116,6 @@ def household(demo: tuple[Path, Path]) -> Household:
     return Household(entry["archive"], head.text or "", resident.text or "")
 
 
-def _web_users(home: Path) -> Path:
-    """Interim, until the web reads the accounts ``hsar user add`` makes: the same accounts for HSAR_WEB_USERS."""
-    from repository.web.gateway.users import hash_password
-
-    path = home / "e2e-web-users.json"
-    path.write_text(json.dumps({a.username: {"password": hash_password(a.password), "role": a.role,
-                                             "division": a.division} for a in ACCOUNTS.values()}), "utf-8")
-    return path
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -137,7 +127,7 @@ def server(demo: tuple[Path, Path]) -> Iterator[str]:
     """``hsar serve`` on a free loopback port; its base URL once it answers; stopped at the end."""
     home, _ = demo
     port = _free_port()
-    env = _env() | {"HSAR_SECRET_KEY": "e2e", "HSAR_WEB_USERS": str(_web_users(home))}
+    env = _env() | {"HSAR_SECRET_KEY": "e2e"}
     log = home / "serve.log"
     with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen([sys.executable, "-c", "import sys; from repository.cli import main; sys.exit(main())",

@@ -24,6 +24,7 @@ from repository.accounts.users import (
     disable_user,
     get_user,
     list_users,
+    set_lang,
     set_password,
 )
 from repository.errors import AccountError
@@ -55,6 +56,17 @@ def test_set_password_and_list(state):
     assert authenticate(state, "zhao", PW) is None
     assert authenticate(state, "zhao", "another secret").lang == "en"
     assert [(u.username, u.role) for u in list_users(state)] == [("admin", Role.ADMIN), ("zhao", Role.RESEARCHER)]
+
+
+def test_the_language_is_stored_on_the_account(state):
+    add_user(state, "zhou", "researcher", "320100", password=PW)
+    assert set_lang(state, "zhou", "en").lang == "en"
+    assert get_user(state, "zhou").lang == authenticate(state, "zhou", PW).lang == "en"
+    with pytest.raises(AccountError) as bad:
+        set_lang(state, "zhou", "fr")
+    assert bad.value.code == "ACC-LANG" and get_user(state, "zhou").lang == "en"
+    with pytest.raises(AccountError):
+        set_lang(state, "nobody", "zh")
 
 
 def test_an_old_hash_is_renewed_on_login(state):

@@ -1,5 +1,6 @@
-"""Fixtures of the web tests: one home with every demo SIP ingested (once per session), users of every
-role and scope, and a signed-in test client per user (CSRF on, as in production)."""
+"""Fixtures of the web tests: one home with every demo SIP ingested (once per session), accounts of every
+role and scope in its state database (as ``hsar user add`` makes them), and a signed-in test client per user
+(CSRF on, as in production)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from repository.accounts.users import add_user
+from repository.config import load as load_config
 from repository.home import Repository, init_home
+from repository.state.db import open_state
 from repository.web import create_app
-from repository.web.gateway.users import hash_password
 
 PASSWORD = "correct horse battery staple"
 #: username -> (role, division scope)
@@ -36,6 +39,13 @@ def wh() -> ModuleType:
     return sys.modules[__name__]
 
 
+def add_users(home: Path) -> None:
+    """Every account of :data:`USERS` (password :data:`PASSWORD`) in the state database of ``home``."""
+    with open_state(load_config(home).state_url) as state:
+        for name, (role, division) in USERS.items():
+            add_user(state, name, role, division, password=PASSWORD)
+
+
 @pytest.fixture(scope="session")
 def web_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from repository.demo.generate import write_demo_data
@@ -49,6 +59,7 @@ def web_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Repository.open(home) as repo:
         outcomes = ingest(repo, [root / e["path"] for e in manifest["sips"]])
     assert {o.status for o in outcomes} == {"ingested"}
+    add_users(home)
     return home
 
 
@@ -59,16 +70,9 @@ def archives(web_home: Path) -> dict[str, object]:
         return {i: repo.catalog.show(i) for i in repo.catalog.archive_ids()}
 
 
-@pytest.fixture(scope="session")
-def users() -> dict[str, dict[str, str]]:
-    hashed = hash_password(PASSWORD)
-    return {name: {"password": hashed, "role": role, "division": division}
-            for name, (role, division) in USERS.items()}
-
-
 @pytest.fixture
-def app(web_home: Path, users: dict[str, dict[str, str]]) -> Flask:
-    return create_app(web_home, {"TESTING": True, "HSAR_USERS": users, "SECRET_KEY": "test"})
+def app(web_home: Path) -> Flask:
+    return create_app(web_home, {"TESTING": True, "SECRET_KEY": "test"})
 
 
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:

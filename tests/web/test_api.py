@@ -23,9 +23,10 @@ from repository.web.api import spec
 #: an 18-character resident identity number, unmasked
 RESIDENT_ID = re.compile(r"(?<![\d*])\d{17}[\dXx](?![\d*])")
 #: username -> (role, division, language) of the token users
+#: (the page tests' accounts already exist, in Chinese; ``jianye.en`` is an English-speaking archivist)
 TOKEN_USERS = {"admin": ("admin", "000000", "zh"), "xuanwu": ("archivist", "320102", "zh"),
-               "jianye": ("archivist", "320105", "en"), "reader": ("researcher", "320100", "zh"),
-               "auditor": ("auditor", "320100", "en")}
+               "jianye": ("archivist", "320105", "zh"), "jianye.en": ("archivist", "320105", "en"),
+               "reader": ("researcher", "320100", "zh"), "auditor": ("auditor", "320100", "zh")}
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +86,7 @@ def test_no_or_bad_token_is_401_json(app: Flask, header: str | None) -> None:
 
 
 def test_errors_are_json_in_the_token_users_language(api: Any, app: Flask) -> None:
-    assert _error(api("jianye").get("/api/v1/archives/nope"), 404, "API-NOT-FOUND")["message"] == "Not found."
+    assert _error(api("jianye.en").get("/api/v1/archives/nope"), 404, "API-NOT-FOUND")["message"] == "Not found."
     assert _error(api("xuanwu").get("/api/v1/archives/nope"), 404)["message"] == "未找到。"
     assert _error(app.test_client().get("/api/v1/search", headers={"Accept-Language": "en"}), 401)[
         "message"].startswith("A valid access token")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from repository.accounts.users import add_user, get_user
+from repository.config import load as load_config
+from repository.state.db import open_state
 from repository.web import create_app
 
 
@@ -25,8 +28,8 @@ def test_session_cookie_is_httponly_and_samesite(wh, app) -> None:
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
 
-def test_secure_cookies_when_behind_https(wh, web_home: Path, users) -> None:
-    app = create_app(web_home, {"HSAR_USERS": users, "HSAR_HTTPS": True, "SECRET_KEY": "x"})
+def test_secure_cookies_when_behind_https(wh, web_home: Path) -> None:
+    app = create_app(web_home, {"HSAR_HTTPS": True, "SECRET_KEY": "x"})
     client = app.test_client()
     response = client.post("/login", data={"username": "admin", "password": wh.PASSWORD,
                                            "csrf_token": wh.csrf_token(client)})
@@ -56,8 +59,8 @@ def test_wrong_password_and_unknown_user_look_the_same(wh, app) -> None:
     assert client.get("/search").status_code == 302  # not signed in
 
 
-def test_login_attempts_are_throttled(wh, web_home: Path, users) -> None:
-    app = create_app(web_home, {"HSAR_USERS": users, "HSAR_LOGIN_LIMIT": "3 per minute", "SECRET_KEY": "x"})
+def test_login_attempts_are_throttled(wh, web_home: Path) -> None:
+    app = create_app(web_home, {"HSAR_LOGIN_LIMIT": "3 per minute", "SECRET_KEY": "x"})
     client = app.test_client()
     token = wh.csrf_token(client)
     codes = [client.post("/login", data={"username": "admin", "password": "bad", "csrf_token": token}).status_code
@@ -93,10 +96,16 @@ def test_unknown_page_is_a_clear_404(login) -> None:
     assert response.headers["Content-Security-Policy"]
 
 
-def test_language_switch_needs_csrf_and_changes_the_page(wh, login) -> None:
-    client = login("admin")
+def test_language_switch_needs_csrf_changes_the_page_and_sticks_to_the_account(wh, login, web_home: Path) -> None:
+    with open_state(load_config(web_home).state_url) as state:  # an account of its own: the choice is stored
+        add_user(state, "polyglot", "researcher", "320100", password=wh.PASSWORD)
+    client = login("polyglot")
     assert "检索档案" in client.get("/search").get_data(as_text=True)
     assert client.post("/lang", data={"lang": "en"}).status_code == 400
     client.post("/lang", data={"lang": "en", "csrf_token": wh.csrf_token(client, "/search"), "next": "/search"})
     page = client.get("/search").get_data(as_text=True)
     assert "Search archives" in page and 'lang="en"' in page
+    with open_state(load_config(web_home).state_url) as state:
+        assert get_user(state, "polyglot").lang == "en"
+    again = login("polyglot")  # a new session: the account's language
+    assert 'lang="en"' in again.get("/search").get_data(as_text=True)

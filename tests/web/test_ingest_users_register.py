@@ -38,11 +38,12 @@ def demo_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def fresh(tmp_path: Path, users: dict[str, dict[str, str]]) -> Flask:
-    """An empty home of its own (uploads and jobs do not touch the shared demo home)."""
+def fresh(tmp_path: Path, wh) -> Flask:  # noqa: ANN001
+    """An empty home of its own (uploads and jobs do not touch the shared demo home), with the test accounts."""
     home = tmp_path / "home"
     init_home(home)
-    return create_app(home, {"TESTING": True, "HSAR_USERS": users, "SECRET_KEY": "test"})
+    wh.add_users(home)
+    return create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
 
 
 def _sign_in(app: Flask, wh, username: str, password: str | None = None) -> tuple[FlaskClient, int]:  # noqa: ANN001

@@ -3,10 +3,20 @@ download), masking for researchers and auditors, documents in the page, the acce
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from repository.web.gateway.users import access_lines
+from repository.accounts.register import RegisterEntry, list_uses, verify_register
+from repository.config import load as load_config
+from repository.state.db import open_state
 from repository.web.i18n import local_time
+
+
+def _uses(home: Path) -> list[RegisterEntry]:
+    """Every access-register entry so far (the hash-chained register of the state database)."""
+    with open_state(load_config(home).state_url) as state:
+        return list_uses(state)
 
 
 def _first(archives, prefix: str, access: str | None = None):  # noqa: ANN202
@@ -59,20 +69,25 @@ def test_restricted_archive_is_a_catalogue_entry_for_a_researcher(login, archive
     page = client.get(f"/archives/{household.identifier}").get_data(as_text=True)
     assert household.archive.reference_code in page and "仅可查看目录信息" in page
     path = household.files[0].path
-    before = len(access_lines(web_home))
+    before = len(_uses(web_home))
     response = client.get(f"/archives/{household.identifier}/files/{path}")
     assert response.status_code == 403 and "WEB-FORBIDDEN" in response.get_data(as_text=True)
-    assert len(access_lines(web_home)) == before
+    assert len(_uses(web_home)) == before
 
 
 def test_researcher_opens_documents_of_open_archives_and_is_registered(login, archives, web_home) -> None:
     unit = _first(archives, "320105", "open")
     path = unit.files[0].path
-    response = login("reader").get(f"/archives/{unit.identifier}/files/{path}?download=1")
+    client = login("reader")
+    before = _uses(web_home)
+    response = client.get(f"/archives/{unit.identifier}/files/{path}?download=1")
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
-    last = access_lines(web_home)[-1]
-    assert (last["user"], last["archive"], last["path"], last["action"]) == ("reader", unit.identifier, path,
-                                                                            "download")
+    [entry] = _uses(web_home)[len(before):]  # exactly one register entry
+    assert (entry.username, entry.role, entry.archive_id, entry.item, entry.action, entry.masked) == (
+        "reader", "researcher", unit.identifier, path, "download", True)
+    assert entry.purpose
+    with open_state(load_config(web_home).state_url) as state:
+        assert verify_register(state).ok
 
 
 def test_archive_page_for_an_archivist(login, archives, web_home) -> None:
@@ -86,7 +101,11 @@ def test_archive_page_for_an_archivist(login, archives, web_home) -> None:
     shelf = household.archive.volume.shelf
     assert f"{shelf.store}库{shelf.row}排{shelf.cabinet}柜{shelf.cell}格" in page
     assert "Z<" not in page and "+00:00" not in page  # local times, not UTC stamps
-    assert access_lines(web_home)[-1]["action"] == "view record"  # an unmasked record is registered
+    before = len(_uses(web_home))
+    client.get(f"/archives/{household.identifier}")
+    [entry] = _uses(web_home)[before:]  # an unmasked record is registered, once
+    assert (entry.username, entry.archive_id, entry.action, entry.item, entry.masked) == (
+        "xuanwu", household.identifier, "view", None, False)
 
 
 def test_documents_are_shown_in_the_page(login, archives, web_home) -> None:
@@ -106,7 +125,8 @@ def test_documents_are_shown_in_the_page(login, archives, web_home) -> None:
     assert client.get(f"/archives/{household.identifier}/view/{tif}?page=999").status_code == 404
     assert client.get(f"/archives/{household.identifier}/page-image/999/{tif}").status_code == 404
     assert client.get(f"/archives/{household.identifier}/files/data/nope.pdf").status_code == 404
-    assert access_lines(web_home)[-1]["action"].startswith("view page")
+    last = _uses(web_home)[-1]
+    assert (last.action, last.item) == ("view", tif)
 
 
 @pytest.mark.parametrize("query", ["?page=abc", "?page=0", "?q=" + "x" * 600])
@@ -129,3 +149,40 @@ def test_search_paging_and_sort_links_keep_the_search(login) -> None:
 
 def test_times_are_shown_in_beijing_time() -> None:
     assert local_time("2026-01-01T16:30:00+00:00") == "2026-01-02 00:30"
+
+
+def _tenancies(archives):  # noqa: ANN001, ANN202
+    """(unit archive, the household archive linked to it) pairs."""
+    return [(v, archives[r.other]) for _i, v in sorted(archives.items()) if v.archive.unit is not None
+            for r in v.relations if r.other in archives and archives[r.other].archive.household is not None]
+
+
+def test_researcher_sees_tenants_names_masked_in_unit_hits_pages_and_api(login, archives, wh) -> None:
+    pairs = _tenancies(archives)
+    assert pairs, "the demo data links units with households"
+    client = login("reader")
+    for unit, household in pairs:
+        name = household.archive.household.head.name
+        found = client.get(f"/search?q={name}").get_data(as_text=True).split('class="hits"')[1]
+        assert unit.identifier in found  # the unit's documents name its tenant (承租人) ...
+        assert name not in found and name[0] + "*" in found  # ... masked, as in the household's own hit
+        for body in (client.get(f"/archives/{unit.identifier}").get_data(as_text=True),
+                     client.get(f"/api/v1/search?q={name}").get_data(as_text=True),
+                     client.get(f"/api/v1/archives/{unit.identifier}").get_data(as_text=True)):
+            for member in household.archive.household.members:
+                assert member.name not in body
+            assert name not in body.replace(f"q={name}", "")
+
+
+def test_opening_a_document_is_on_the_register_page(login, archives, web_home) -> None:
+    household = _first(archives, "320102")
+    path = next(f.path for f in household.files if f.path.endswith(".pdf"))
+    before = len(_uses(web_home))
+    assert login("xuanwu").get(f"/archives/{household.identifier}/files/{path}").status_code == 200
+    [entry] = _uses(web_home)[before:]
+    assert (entry.username, entry.action, entry.archive_id, entry.item) == ("xuanwu", "view", household.identifier,
+                                                                           path)
+    page = login("admin").get(f"/register?user=xuanwu&archive={household.identifier}").get_data(as_text=True)
+    assert path in page and "登记链校验通过" in page
+    api = login("admin").get(f"/api/v1/register?username=xuanwu&archive={household.identifier}").get_json()
+    assert any(e["seq"] == entry.seq and e["item"] == path for e in api["entries"])

@@ -124,10 +124,10 @@ def test_audit_page_by_role(login: Login, user: str, status: int) -> None:
 
 
 @pytest.fixture
-def own_app(web_home: Path, tmp_path: Path, users: dict[str, dict[str, str]]) -> Flask:
+def own_app(web_home: Path, tmp_path: Path) -> Flask:
     home = tmp_path / "home"
-    shutil.copytree(web_home, home)
-    return create_app(home, {"TESTING": True, "HSAR_USERS": users, "SECRET_KEY": "test"})
+    shutil.copytree(web_home, home)  # the accounts come along in the copy's state database
+    return create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
 
 
 @pytest.fixture

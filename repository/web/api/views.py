@@ -35,7 +35,7 @@ def search() -> Response:
 
 
 def archive(archive_id: str) -> Response:
-    page = archives.archive_page(repo(), g.api_caller.principal, archive_id)
+    page = archives.archive_page(repo(), g.api_caller.principal, archive_id, purpose="API view")
     if page is None:
         raise not_found()
     return jsonify({"archive": page.data, "view": page.view, "division_name": page.division_name,

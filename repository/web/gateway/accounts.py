@@ -1,9 +1,7 @@
-"""Accounts and the access register (利用登记) for the administration pages, over
-:mod:`repository.accounts` and the state database (``state.url``).
-
-:class:`StateDirectory` lets the accounts of the state database sign in next to the interim directory of
-:mod:`.users` (``HSAR_USERS``), so an account an administrator adds can log in at once and a disabled one
-cannot.
+"""Accounts and the access register (利用登记) for the web application, over :mod:`repository.accounts` and
+the state database (``state.url``), the one source of users: sign-in, the signed-in user of every request
+(a disabled account's session ends at its next request), the user's language, the administration pages,
+and every register line a page or the API writes (:func:`record_use`).
 """
 
 from __future__ import annotations
@@ -17,9 +15,11 @@ from ...accounts import register, users
 from ...config import Config
 from ...divisions import tree_for
 from ...state.db import State, open_state
-from .users import Account, Directory
+from .access import Principal
 
 REGISTER_PAGE = 50
+#: the purpose registered for a use made in the pages, where no purpose is asked
+WEB_PURPOSE = "网页查阅"
 
 
 @contextmanager
@@ -31,31 +31,31 @@ def _state(cfg: Config) -> Iterator[State]:
         state.close()
 
 
-class StateDirectory(Directory):
-    """The interim directory first, then the active accounts of the state database."""
+def active_user(cfg: Config, username: str) -> users.User | None:
+    """The account signed in as ``username`` if it still exists and is active, else None."""
+    with _state(cfg) as state:
+        user = users.get_user(state, username)
+    return user if user is not None and user.active else None
 
-    def __init__(self, inner: Directory, cfg: Config) -> None:
-        super().__init__()
-        self.inner, self.cfg = inner, cfg
 
-    def get(self, username: str) -> Account | None:
-        found = self.inner.get(username)
-        if found is not None:
-            return found
-        with _state(self.cfg) as state:
-            user = users.get_user(state, username)
-        return Account(user.principal, user.lang) if user is not None and user.active else None
+def authenticate(cfg: Config, username: str, password: str) -> users.User | None:
+    """The active account whose password this is (the same None for an unknown user, a wrong password and a
+    disabled account)."""
+    with _state(cfg) as state:
+        return users.authenticate(state, username, password)
 
-    def authenticate(self, username: str, password: str) -> Account | None:
-        found = self.inner.authenticate(username, password)
-        if found is not None or self.inner.get(username) is not None:
-            return found
-        with _state(self.cfg) as state:
-            user = users.authenticate(state, username, password)
-        return Account(user.principal, user.lang) if user is not None else None
 
-    def set_lang(self, username: str, lang: str) -> None:
-        self.inner.set_lang(username, lang)
+def set_lang(cfg: Config, username: str, lang: str) -> users.User:
+    """Store the account's language (``zh``/``en``), so it sticks across sessions."""
+    with _state(cfg) as state:
+        return users.set_lang(state, username, lang)
+
+
+def record_use(cfg: Config, principal: Principal, action: str, archive_id: str, *, item: str | None = None,
+               masked: bool = False, purpose: str = WEB_PURPOSE) -> register.RegisterEntry:
+    """One access-register entry (hash-chained, in the state database)."""
+    with _state(cfg) as state:
+        return register.record_use(state, principal, action, archive_id, purpose, item=item, masked=masked)
 
 
 def list_users(cfg: Config) -> list[users.User]:

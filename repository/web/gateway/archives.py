@@ -18,10 +18,8 @@ from ...catalog.audits import last_checked
 from ...divisions import tree_for
 from ...home import Repository
 from ...preservation.ids import object_id
-from ...privacy import mask_record
-from . import access
+from . import access, accounts, people
 from .access import Principal
-from .users import record_access
 
 _PERSONAL = ("household", "unit", "relations", "supplement_of")
 
@@ -62,21 +60,22 @@ def _visible(repo: Repository, principal: Principal, archive_id: str) -> Any:  #
     return view
 
 
-def archive_page(repo: Repository, principal: Principal, archive_id: str) -> ArchivePage | None:
+def archive_page(repo: Repository, principal: Principal, archive_id: str,
+                 purpose: str = accounts.WEB_PURPOSE) -> ArchivePage | None:
     """The archive as ``principal`` may see it; None when it does not exist or lies outside the scope.
-    A full (unmasked) record is a use that goes into the access register."""
+    A full (unmasked) record is a use that goes into the access register, for ``purpose``."""
     view = _visible(repo, principal, archive_id)
     if view is None:
         return None
     shown = access.view_of(principal, view.archive.access.value)
     data = view.to_dict()
-    if shown is not access.View.FULL:
-        data = mask_record(data)
+    if shown is not access.View.FULL:  # every name of its people, linked households' too (tenants, buyers)
+        data = people.masked(repo, view, data)
     if shown is access.View.ENTRY:  # the catalogue entry: description, paper references, item list
         data["description"] = {k: v for k, v in data["description"].items() if k not in _PERSONAL}
         data.update(files=[], events=[], relations=[])
     if access.must_register(shown, documents=False):
-        record_access(repo.home, principal, archive_id, "", "view record")
+        accounts.record_use(repo.cfg, principal, "view", archive_id, purpose=purpose)
     for f in data["files"]:
         f["viewer"] = VIEWERS.get(Path(f["path"]).suffix.lower(), "download")
     for r in data["relations"]:  # a linked archive outside the scope is not named
@@ -108,6 +107,14 @@ def document(repo: Repository, principal: Principal, archive_id: str, path: str)
     media = mimetypes.guess_type(path)[0] or ("application/ofd" if suffix == ".ofd" else "application/octet-stream")
     return Document(archive_id, path, repo.store.content_path(object_id(archive_id), path), media,
                     VIEWERS.get(suffix, "download"))
+
+
+def register_use(repo: Repository, principal: Principal, doc: Document, action: str,
+                 purpose: str = accounts.WEB_PURPOSE) -> None:
+    """One access-register entry for a view or download of ``doc`` (``masked``: as a user without
+    personal data, i.e. a researcher or an auditor, used it)."""
+    accounts.record_use(repo.cfg, principal, action, doc.archive_id, item=doc.path, purpose=purpose,
+                        masked=not access.sees_personal_data(principal))
 
 
 def tiff_pages(doc: Document) -> int:

@@ -14,13 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ...catalog.serial import to_plain
 from ...divisions import tree_for
 from ...home import Repository
-from ...privacy import mask_record
 from ...search.masking import mask_result
 from ...search.results import SearchRequest, SearchResult
-from . import access
+from . import access, people
 from .access import Principal
 
 #: advanced-search fields of the form -> index query fields
@@ -64,14 +62,14 @@ def search(repo: Repository, principal: Principal, query: str, fields: Mapping[s
 
 def _masked(repo: Repository, result: SearchResult) -> SearchResult:
     """As a principal without personal data sees it: identity numbers masked everywhere, and the names of
-    each archive's people (looked up in the catalogue) masked in every string of its hit. Highlight marks
-    are dropped first, so a mark inside a name does not shield it from the mask."""
+    each archive's people (looked up in the catalogue: its household's, and for a unit archive its tenants'
+    and buyers', the households linked to it) masked in every string of its hit. Highlight marks are
+    dropped first, so a mark inside a name does not shield it from the mask."""
     hits = []
     for hit in mask_result(result).hits:
         view = repo.catalog.show(hit.archive_id)
-        people = to_plain(view.archive.household) if view is not None and view.archive.household else {}
         plain = hit.to_dict() | {"highlights": {k: _plain(v) for k, v in hit.highlights.items()}}
-        masked = mask_record({"people": people, "hit": plain})["hit"]
+        masked = people.masked(repo, view, plain)
         hits.append(replace(hit, title=masked["title"], items=tuple(masked["items"]),
                             paper=tuple(masked["paper"]), highlights=masked["highlights"]))
     return replace(result, hits=hits)

@@ -10,10 +10,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template, request, send_file
 from flask_login import login_required
 
-from ..context import home, principal, repo
+from ..context import principal, repo
 from ..errors import error_page
 from ..gateway import archives
-from ..gateway.users import record_access
 from ..i18n import t
 
 bp = Blueprint("archives", __name__, url_prefix="/archives")
@@ -43,7 +42,7 @@ def _document(archive_id: str, path: str) -> archives.Document:
 def document(archive_id: str, path: str) -> Response:
     doc = _document(archive_id, path)
     download = request.args.get("download") == "1" or doc.viewer in ("download", "tiff")
-    record_access(home(), principal(), archive_id, path, "download" if download else "view")
+    archives.register_use(repo(), principal(), doc, "download" if download else "view")
     response = send_file(doc.file, mimetype=doc.media_type, as_attachment=download,
                          download_name=path.rsplit("/", 1)[-1], conditional=True)
     response.headers["Cache-Control"] = "private, no-store"
@@ -74,5 +73,5 @@ def page_image(archive_id: str, number: int, path: str) -> Response:
     png = archives.tiff_page_png(doc, number)
     if png is None:
         abort(404)
-    record_access(home(), principal(), archive_id, path, f"view page {number}")
+    archives.register_use(repo(), principal(), doc, "view")
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, no-store"})

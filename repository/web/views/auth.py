@@ -7,7 +7,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from ...messages import LANGS
-from ..context import User, directory
+from ..context import User, config
+from ..gateway import accounts
 from ..i18n import t
 
 bp = Blueprint("auth", __name__)
@@ -25,7 +26,7 @@ def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""))
     username = request.form.get("username", "").strip()[:100]
-    account = directory().authenticate(username, request.form.get("password", "")[:1000])
+    account = accounts.authenticate(config(), username, request.form.get("password", "")[:1000])
     if account is None:
         return render_template("login.html", next=request.form.get("next", ""), username=username,
                                error=t("web.login.failed")), 401
@@ -47,8 +48,7 @@ def set_lang() -> Response:
     if lang in LANGS:
         session["lang"] = lang
         if current_user.is_authenticated:
-            directory().set_lang(current_user.get_id(), lang)
-            current_user.account = directory().get(current_user.get_id()) or current_user.account
+            current_user.account = accounts.set_lang(config(), current_user.get_id(), lang)
     return redirect(_safe_next(request.form.get("next")))
 
 

@@ -1,0 +1,33 @@
+"""The people of an archive, for masking what a user without personal data sees (:mod:`repository.privacy`).
+
+A unit archive (一套一档) describes no person itself, but its documents name its tenants and buyers
+(承租人, 购房人): they are the people of the household archives it is linked with (房户对接). So an
+archive's people are those of its own household record and of every archive linked to it, either way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...catalog.serial import to_plain
+from ...home import Repository
+from ...privacy import mask_record
+
+
+def people(repo: Repository, view: Any) -> list[Any]:  # noqa: ANN401 - catalog ArchiveView
+    """The household records (JSON-ready) of the archive ``view`` and of the archives linked to it (none
+    when ``view`` is None: an archive no longer catalogued)."""
+    if view is None:
+        return []
+    found = [to_plain(view.archive.household)] if view.archive.household else []
+    for relation in view.relations:
+        other = repo.catalog.show(relation.other)
+        if other is not None and other.archive.household:
+            found.append(to_plain(other.archive.household))
+    return found
+
+
+def masked(repo: Repository, view: Any, value: Any) -> Any:  # noqa: ANN401 - JSON-ready value
+    """``value`` as a researcher sees it: resident IDs, phones, incomes masked, and every name of the
+    people of ``view`` (its own and of its linked archives) masked wherever it appears."""
+    return mask_record({"people": people(repo, view), "value": value})["value"]
