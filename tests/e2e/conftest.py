@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -33,6 +34,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CITY = "320100"  # 南京市: every archive of `hsar demo-data`
+DISTRICT = "320102"  # 玄武区: one household archive of the seed-7 demo data, nothing else
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Account:
 ACCOUNTS = {
     "archivist": Account("e2e-archivist", "archivist", CITY, "e2e archivist password"),
     "researcher": Account("e2e-researcher", "researcher", CITY, "e2e researcher password"),
+    # a researcher of one district (玄武区): one household archive of the demo data lies in it
+    "district-researcher": Account("e2e-researcher-xuanwu", "researcher", DISTRICT, "e2e district password"),
 }
 
 
@@ -69,7 +73,7 @@ def _needs_chromium() -> None:
 
 @pytest.fixture(scope="session")
 def e2e() -> ModuleType:
-    """This module's helpers (ACCOUNTS, log_in, shoot) for test modules (conftest is not importable by name)."""
+    """This module's helpers (ACCOUNTS, log_in, console_errors, shoot) for test modules (conftest is not importable by name)."""
     return sys.modules[__name__]
 
 
@@ -116,6 +120,26 @@ def household(demo: tuple[Path, Path]) -> Household:
     return Household(entry["archive"], head.text or "", resident.text or "")
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A zipped household SIP the session's home does not hold yet, for the ingest page."""
+
+    path: Path
+    archive_id: str
+
+
+@pytest.fixture(scope="session")
+def upload(tmp_path_factory: pytest.TempPathFactory) -> Upload:
+    """One household SIP of other demo data (seed 11: an archive the seed-7 home lacks), zipped as a user would."""
+    base = tmp_path_factory.mktemp("e2e-upload")
+    hsar("demo-data", str(base / "sips"), "--households", "1", "--units", "0", "--seed", "11")
+    manifest = json.loads((base / "sips" / "demo_manifest.json").read_text("utf-8"))
+    entry = next(e for e in manifest["sips"] if e["kind"] == "household")
+    sip = base / "sips" / entry["path"]
+    zipped = shutil.make_archive(str(base / sip.name), "zip", root_dir=sip.parent, base_dir=sip.name)
+    return Upload(Path(zipped), entry["archive"])
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -141,6 +165,28 @@ def server(demo: tuple[Path, Path]) -> Iterator[str]:
         proc.terminate()
         try:
             proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def worker(demo: tuple[Path, Path]) -> Iterator[Path]:
+    """``hsar worker`` on the session's home (runs the jobs the ingest page makes); its log; stopped at the end."""
+    home, _ = demo
+    log = home / "worker.log"
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; from repository.cli import main; sys.exit(main())",
+                                 "--home", str(home), "worker"], env=_env(), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(0.5)
+        if proc.poll() is not None:
+            pytest.fail(f"hsar worker exited with {proc.returncode}:\n{log.read_text('utf-8')}")
+        yield log
+    finally:
+        proc.terminate()  # SIGTERM: the worker finishes its job step and stops
+        try:
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -205,6 +251,15 @@ def signed_in(new_page) -> Callable[[str], object]:
         return page
 
     return sign_in
+
+
+def console_errors(page) -> list[str]:
+    """A list that fills, from now on, with the page's console errors and uncaught exceptions (CSP refusals
+    are console errors)."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    return errors
 
 
 def shoot(page, name: str) -> Path:
