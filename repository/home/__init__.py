@@ -96,8 +96,7 @@ class Repository:
 
         cfg = config.load(home)
         if not HomePaths.of(cfg.home).settings.is_file():
-            raise ConfigError(f"{cfg.home} 不是仓库主目录（请运行 hsar --home {cfg.home} init）/ is not a repository "
-                              f"home (run `hsar --home {cfg.home} init`)")
+            raise ConfigError(msgid="home.not_a_home", home=cfg.home)
         return cls(cfg)
 
     @property

@@ -53,14 +53,7 @@ def init_home(home: Path, *, force: bool = False) -> InitResult:
     if force:
         held = next((root for root in _storage_roots(home) if _holds_objects(root)), None)
         if held is not None:
-            raise UsageError(
-                f"存储 {held} 中已保存档案：--force 会重新生成签名密钥与 CA 并覆盖 hsar.toml，已存的每个版本都将"
-                f"无法通过审计，旧 CA 也将丢失，故未做任何改动；不加 --force 运行 hsar init 可补全缺失的部分并保留现有"
-                f"文件，需要新密钥请另建仓库主目录 / the store {held} already holds archives: --force would "
-                f"regenerate the signing key and CA and overwrite hsar.toml, every stored version would then fail "
-                f"its audit and the old CA would be lost, so nothing was changed; run `hsar init` without --force "
-                f"to complete what is missing and keep the existing files, or use a new home for new keys",
-                "INIT-FORCE")
+            raise UsageError(code="INIT-FORCE", msgid="home.init_force", root=held)
     result = InitResult()
     home.mkdir(parents=True, exist_ok=True)
     paths = HomePaths.of(home)

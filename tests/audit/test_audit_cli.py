@@ -203,7 +203,7 @@ def test_sigterm_ends_an_audit_like_a_stop_with_its_results_recorded(home, monke
 
     from repository.audit import run as audit_module
 
-    real, sent = audit_module._finish, []
+    real, sent = audit_module.finish, []
 
     def finish_then_terminate(run, work):
         result = real(run, work)
@@ -211,7 +211,7 @@ def test_sigterm_ends_an_audit_like_a_stop_with_its_results_recorded(home, monke
             sent.append(os.kill(os.getpid(), signal.SIGTERM))  # what systemd sends when it stops the unit
         return result
 
-    monkeypatch.setattr(audit_module, "_finish", finish_then_terminate)
+    monkeypatch.setattr(audit_module, "finish", finish_then_terminate)
     result = hsar(home, "--lang", "en", "audit", "--all", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)

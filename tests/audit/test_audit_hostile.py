@@ -80,12 +80,12 @@ def test_a_rollback_in_every_copy_is_caught_by_the_recorded_history(repo):
 def test_a_changed_inventory_during_the_audit_is_not_called_a_loss(repo, monkeypatch):
     """Ingest commits storage before the catalogue: when the root inventory moved since the scan, the audit
     says so (AUD018) instead of reporting lost versions."""
-    from repository.audit import run as audit_module
+    from repository.audit import work as audit_work
 
     assert run_audit(repo, Selection("all"), now=NOW).ok
     for where in ("primary", "replica1"):
         roll_back(object_root(repo, where))
-    monkeypatch.setattr(audit_module, "_changed_since_scan", lambda work: True)
+    monkeypatch.setattr(audit_work, "changed_since_scan", lambda work: True)
     run = run_audit(repo, Selection("all", repair=False), now=NOW)
     assert codes_of(run) == {"AUD018": "*"}
 

@@ -206,7 +206,7 @@ def _wait_until_up(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: 
     pytest.fail(f"hsar serve did not answer {url} within {timeout:.0f} s:\n{log.read_text('utf-8')}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright runs an event loop on this thread: closed with each module
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
