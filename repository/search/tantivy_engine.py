@@ -9,6 +9,8 @@ on the first write and released on :meth:`commit`, so other processes may write 
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -72,7 +74,10 @@ class TantivyEngine(SearchEngine):
             index = tantivy.Index(self._schema, path=str(self.path), reuse=True)
         except ValueError as exc:
             raise SearchError(msgid="search.index_unopenable", path=str(self.path), detail=str(exc)) from None
-        marker.write_text(json.dumps({"engine": self.kind, "schema": SCHEMA_VERSION}), "utf-8")
+        if not marker.exists():  # written once, atomically: every request opens the index, many at a time
+            partial = marker.with_name(f".{MARKER}.{os.getpid()}.{threading.get_ident()}")
+            partial.write_text(json.dumps({"engine": self.kind, "schema": SCHEMA_VERSION}), "utf-8")
+            os.replace(partial, marker)
         return index
 
     def _w(self) -> tantivy.IndexWriter:
