@@ -183,8 +183,9 @@ def start_servers(home: Path, count: int, threads: int) -> list[tuple[subprocess
     servers = []
     for _ in range(count):
         port = free_port()
+        log = open(home / f"serve-{port}.log", "wb")  # noqa: SIM115 - open while the server runs
         proc = subprocess.Popen([*HSAR, "--home", str(home), "serve", "--port", str(port), "--threads", str(threads)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
         servers.append((proc, port))
     for proc, port in servers:
         deadline = time.monotonic() + 60
@@ -489,6 +490,13 @@ def main(argv: list[str] | None = None) -> int:
         print("\n-- server peak memory (VmHWM): " + ", ".join(
             f"port {port} {vm(proc.pid, 'VmHWM:') / 2**20:,.0f} MiB" for proc, port in servers))
         print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        causes: dict[str, int] = {}
+        for log in home.glob("serve-*.log"):
+            for line in log.read_text("utf-8", "replace").splitlines():
+                if re.match(r"^[\w.]+(Error|Exception):", line):
+                    causes[line[:160]] = causes.get(line[:160], 0) + 1
+        for cause, count in sorted(causes.items(), key=lambda kv: -kv[1])[:5]:
+            print(f"server errors: {count} x {cause}")
     finally:
         for proc, _ in servers:
             proc.terminate()
