@@ -54,6 +54,7 @@ from repository.search import SearchRequest, build_documents, open_engine  # noq
 HSAR = [sys.executable, "-c", "import sys; from repository.cli import main; sys.argv[0] = \"hsar\"; main()"]
 CONCURRENCY = 8
 PASSWORD = "bench-web-password-1"  # noqa: S105 - a throwaway account on a throwaway home
+REFUSALS: dict[str, int] = {}  # error codes in the bodies of non-200 answers, over the whole run
 FACETS = ("division", "type", "class", "year", "security", "status")  # the page's and the API's default
 
 
@@ -273,6 +274,10 @@ def load(ports: list[int], paths: list[str], headers: dict[str, str], requests: 
                 with lock:
                     state["errors"] += 1
                     statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                    code = re.search(rb'"code":"([^"]+)"|(WEB-[A-Z-]+|HTTP-\d+)', body)
+                    if code:
+                        key = (code.group(1) or code.group(2)).decode()
+                        REFUSALS[key] = REFUSALS.get(key, 0) + 1
                 continue
             mine.append(ms)
             with lock:
@@ -490,13 +495,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n-- server peak memory (VmHWM): " + ", ".join(
             f"port {port} {vm(proc.pid, 'VmHWM:') / 2**20:,.0f} MiB" for proc, port in servers))
         print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        causes: dict[str, int] = {}
-        for log in home.glob("serve-*.log"):
-            for line in log.read_text("utf-8", "replace").splitlines():
-                if re.match(r"^[\w.]+(Error|Exception):", line):
-                    causes[line[:160]] = causes.get(line[:160], 0) + 1
-        for cause, count in sorted(causes.items(), key=lambda kv: -kv[1])[:5]:
-            print(f"server errors: {count} x {cause}")
+        if REFUSALS:
+            print(f"error codes of the non-200 answers: {REFUSALS} (the server logs no traceback; run one "
+                  "server in-process with logging on to see them)")
     finally:
         for proc, _ in servers:
             proc.terminate()
