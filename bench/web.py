@@ -274,7 +274,7 @@ def load(ports: list[int], paths: list[str], headers: dict[str, str], requests: 
                 with lock:
                     state["errors"] += 1
                     statuses[resp.status] = statuses.get(resp.status, 0) + 1
-                    code = re.search(rb'"code":"([^"]+)"|(WEB-[A-Z-]+|HTTP-\d+)', body)
+                    code = re.search(rb'"code":"([^"]+)"|<code>([A-Z][A-Za-z0-9._-]+)</code>', body)
                     if code:
                         key = (code.group(1) or code.group(2)).decode()
                         REFUSALS[key] = REFUSALS.get(key, 0) + 1
