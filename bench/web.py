@@ -1,0 +1,515 @@
+"""Web benchmark: the search API and pages of ``hsar serve`` over N synthetic archives, against the library.
+
+    .venv/bin/python bench/web.py --archives 200000      # or --quick (5,000 archives)
+
+Build (timed, never by ingesting SIPs): a home made by ``hsar init`` (Tantivy); N synthetic archives from
+``bench/search.py``'s generator written into the catalogue as bulk inserts of the rows its own writer
+builds (``catalog.write._archive_row`` and friends; 1,000 archives per transaction) and, as search documents (``build_documents``, jieba in 2 processes), into
+the engine (add, one commit); an admin (whole city) and a district archivist, each with a bearer token.
+
+Serve: two ``hsar serve`` processes (waitress, 4 threads each) on two loopback ports; the client (Python
+threads, http.client keep-alive, bounded in requests and seconds) sends each request round-robin to them,
+8 at a time. Measured, beside the goals:
+
+- p50/p95 of the search API and the search page for selective queries (resident ID, name, division + year)
+  and broad ones (a common word, with the six facets) — goals <= 50 ms selective, <= 150 ms broad;
+- throughput of a mix of those API queries vs the same SearchRequests run by the search service in two
+  processes (4 threads each, one Repository each), same run, as a ratio (goal >= 0.8);
+- archive page p95 (goal <= 50 ms); statistics page time (sequential, goal <= 300 ms);
+- bytes of a first load of the search page and its static assets (goal <= 500 KB);
+- peak memory (VmHWM) of each server process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing as mp
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from search import BROAD, Generator, pct  # noqa: E402  (bench/search.py)
+from sqlalchemy import insert  # noqa: E402
+
+from repository.catalog import tables  # noqa: E402
+from repository.catalog import write as w  # noqa: E402
+from repository.catalog.records import FileRecord, VersionRecord  # noqa: E402
+from repository.search import SearchRequest, build_documents, open_engine  # noqa: E402
+
+HSAR = [sys.executable, "-c", "import sys; from repository.cli import main; sys.argv[0] = \"hsar\"; main()"]
+CONCURRENCY = 8
+PASSWORD = "bench-web-password-1"  # noqa: S105 - a throwaway account on a throwaway home
+REFUSALS: dict[str, int] = {}  # error codes in the bodies of non-200 answers, over the whole run
+FACETS = ("division", "type", "class", "year", "security", "status")  # the page's and the API's default
+
+
+# -- build --------------------------------------------------------------------------------------------------
+
+
+def hsar(home: Path, *args: str, stdin: str | None = None) -> str:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run([*HSAR, "--home", str(home), "--lang", "en", *args], input=stdin, capture_output=True,
+                          text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"hsar {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+@dataclass
+class Built:
+    ids: list[str] = field(default_factory=list)  # sampled resident IDs
+    names: list[str] = field(default_factory=list)
+    archives: list[str] = field(default_factory=list)  # sampled archive identifiers
+    div_years: list[tuple[str, int]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def build(home: Path, size: int, seed: int) -> Built:
+    from repository.home import Repository
+
+    out = Built()
+    t0 = time.perf_counter()
+    hsar(home, "init")
+    toml = home / "hsar.toml"
+    toml.write_text(re.sub(r'(?m)^engine = "whoosh"', 'engine = "tantivy"', toml.read_text("utf-8")), "utf-8")
+    out.seconds["init"] = time.perf_counter() - t0
+    repo = Repository.open(home)
+    catalog = repo.catalog
+    gen = Generator(seed)
+    rng = random.Random(seed + 1)
+    now = datetime.now(UTC)
+    pending: list[VersionRecord] = []
+    spent = {"catalogue": 0.0}
+
+    def flush() -> None:  # bulk inserts of the rows catalog.write.record would write, 1,000 archives at once
+        t = time.perf_counter()
+        rows: dict = {name: [] for name in ("archives", "versions", "items", "paper_refs", "people", "files")}
+        for rec in pending:
+            a = rec.archive
+            vid = int(a.identifier.rsplit("-", 1)[1]) + 1
+            rows["archives"].append({**w._archive_row(rec, 1), "created": now})  # noqa: SLF001
+            rows["versions"].append({**w._version_row(rec, 1), "id": vid})  # noqa: SLF001
+            rows["items"] += [{"archive_id": a.identifier, "number": i.number, "material_class": i.material_class.value,
+                               "subtype": i.subtype, "title": i.title, "date": i.date, "pages": i.pages,
+                               "version_added": "v1"} for i in a.items]
+            rows["paper_refs"] += [{"archive_id": a.identifier, "item_number": i.number,
+                                    "catalogue": i.paper.catalogue, "volume": i.paper.volume, "item": i.paper.item,
+                                    "page_start": i.paper.page_start, "page_end": i.paper.page_end,
+                                    "box": i.paper.box, **w._shelf("shelf_", i.paper.shelf)}  # noqa: SLF001
+                                   for i in a.items]
+            if a.household is not None:
+                h = a.household
+                rows["people"].append({"archive_id": a.identifier, "role": "head", "name": h.head.name,
+                                       "resident_id": h.head.resident_id, "relation": None})
+                rows["people"] += [{"archive_id": a.identifier, "role": "member", "name": m.name,
+                                    "resident_id": m.resident_id, "relation": m.relation} for m in h.members]
+            rows["files"] += [{"archive_id": a.identifier, "version_id": vid, "path": f.path, "size": f.size,
+                               "sha512": f.sha512, "puid": f.puid, "format_name": f.format_name,
+                               "format_version": None, "policy": f.policy, "item_number": f.item_number,
+                               "version_added": "v1"} for f in rec.files]
+        with catalog.transaction(write=True) as conn:
+            for name, batch_rows in rows.items():
+                if batch_rows:
+                    conn.execute(insert(getattr(tables, name)), batch_rows)
+        spent["catalogue"] += time.perf_counter() - t
+        pending.clear()
+
+    def sources():  # generate, write the catalogue as we go, hand the triples to the analysis
+        for n in range(size):
+            archive, version, texts = gen.archive(n)
+            files = [FileRecord(path, 40_000 + n % 997, f"{n:0128x}", "fmt/276", "PDF", "preserve",
+                                item.number, "v1") for item in archive.items for path in item.files]
+            pending.append(VersionRecord(archive, version, now, "bench", f"bench-{n}", files, []))
+            if len(pending) == 1000:
+                flush()
+            if rng.random() < 0.01:
+                out.archives.append(archive.identifier)
+                out.div_years.append((archive.division[:6] if rng.random() < 0.5 else archive.division,
+                                      archive.year))
+            yield archive, version, texts
+        if pending:
+            flush()
+
+    t0 = time.perf_counter()
+    engine = open_engine("tantivy", repo.paths.index, rebuild=True)
+    batch: list = []
+    index_s = 0.0
+    for doc in build_documents(sources(), workers=2, chunksize=200):
+        batch.append(doc)
+        if len(batch) == 2000:
+            t = time.perf_counter()
+            engine.add(batch)
+            index_s += time.perf_counter() - t
+            batch = []
+    t = time.perf_counter()
+    engine.add(batch)
+    engine.commit()
+    engine.close()
+    index_s += time.perf_counter() - t
+    repo.close()
+    out.seconds["archives"] = time.perf_counter() - t0
+    out.seconds["catalogue"] = spent["catalogue"]
+    out.seconds["engine"] = index_s
+    out.ids, out.names = gen.samples.ids, gen.samples.names
+    return out
+
+
+# -- serving and the client ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_servers(home: Path, count: int, threads: int) -> list[tuple[subprocess.Popen, int]]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+           "HSAR_SECRET_KEY": "bench-web-" + os.urandom(8).hex()}  # one key: a session cookie works on both
+    servers = []
+    for _ in range(count):
+        port = free_port()
+        log = open(home / f"serve-{port}.log", "wb")  # noqa: SIM115 - open while the server runs
+        proc = subprocess.Popen([*HSAR, "--home", str(home), "serve", "--port", str(port), "--threads", str(threads)],
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
+        servers.append((proc, port))
+    for proc, port in servers:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"hsar serve on port {port} did not start") from None
+                time.sleep(0.2)
+    return servers
+
+
+def vm(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def login(port: int, username: str) -> str:
+    """A session cookie for ``username`` (the login form, with its CSRF token)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/login")
+    resp = conn.getresponse()
+    body = resp.read().decode()
+    cookie = resp.getheader("Set-Cookie", "").split(";")[0]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)
+    form = urllib.parse.urlencode({"csrf_token": token, "next": "", "username": username, "password": PASSWORD})
+    conn.request("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    resp = conn.getresponse()
+    resp.read()
+    if resp.status not in (302, 303):
+        raise SystemExit(f"login of {username} failed: HTTP {resp.status}")
+    return resp.getheader("Set-Cookie", "").split(";")[0]
+
+
+@dataclass
+class Run:
+    latencies: list[float]
+    seconds: float
+    errors: int
+    bytes: int
+    statuses: dict = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+def load(ports: list[int], paths: list[str], headers: dict[str, str], requests: int, max_s: float) -> Run:
+    """``requests`` GETs (cycling through ``paths``) by CONCURRENCY threads, round-robin over ``ports``,
+    stopping at ``max_s`` seconds; the latency of each answered request in ms."""
+    lock = threading.Lock()
+    state = {"next": 0, "errors": 0, "bytes": 0}
+    statuses: dict = {}
+    lat: list[float] = []
+    deadline = time.perf_counter() + max_s
+
+    def worker(k: int) -> None:
+        conns = {p: http.client.HTTPConnection("127.0.0.1", p, timeout=30) for p in ports}
+        mine: list[float] = []
+        while time.perf_counter() < deadline:
+            with lock:
+                i = state["next"]
+                state["next"] += 1
+            if i >= requests:
+                break
+            port = ports[i % len(ports)]
+            t = time.perf_counter()
+            try:
+                conns[port].request("GET", paths[(i * 7 + k) % len(paths)], headers=headers)
+                resp = conns[port].getresponse()
+                body = resp.read()
+            except (OSError, http.client.HTTPException):
+                conns[port].close()
+                conns[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                with lock:
+                    state["errors"] += 1
+                    statuses["conn"] = statuses.get("conn", 0) + 1
+                continue
+            ms = (time.perf_counter() - t) * 1000
+            if resp.status != 200:
+                with lock:
+                    state["errors"] += 1
+                    statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                    code = re.search(rb'"code":"([^"]+)"|<code>([A-Z][A-Za-z0-9._-]+)</code>', body)
+                    if code:
+                        key = (code.group(1) or code.group(2)).decode()
+                        REFUSALS[key] = REFUSALS.get(key, 0) + 1
+                continue
+            mine.append(ms)
+            with lock:
+                state["bytes"] += len(body)
+        with lock:
+            lat.extend(mine)
+        for c in conns.values():
+            c.close()
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(CONCURRENCY)]
+    start = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return Run(lat, time.perf_counter() - start, state["errors"], state["bytes"], statuses)
+
+
+# -- the library directly (the peer) ------------------------------------------------------------------------
+
+
+def _direct_child(home: str, reqs: list[dict], threads: int, max_s: float, conn) -> None:
+    from repository.home import Repository
+    from repository.services import search as service
+
+    repo = Repository.open(home)
+    service.search(repo, SearchRequest(**reqs[0]))  # open the engine once, as a long-lived caller would
+    lock = threading.Lock()
+    counter = {"next": 0, "done": 0}
+    deadline = time.perf_counter() + max_s
+
+    def worker(k: int) -> None:
+        while time.perf_counter() < deadline:
+            with lock:
+                i = counter["next"]
+                counter["next"] += 1
+            if i >= len(reqs):
+                break
+            service.search(repo, SearchRequest(**reqs[(i * 7 + k) % len(reqs)]))
+            with lock:
+                counter["done"] += 1
+
+    start = time.perf_counter()
+    pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    conn.send((counter["done"], time.perf_counter() - start, vm(os.getpid(), "VmHWM:")))
+    conn.close()
+
+
+def direct(home: Path, reqs: list[dict], max_s: float) -> tuple[float, int]:
+    """Queries per second of the search service in 2 processes x 4 threads; and their peak memory."""
+    ctx = mp.get_context("fork")
+    half = [reqs[0::2], reqs[1::2]]
+    pipes, procs = [], []
+    for part in half:
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_direct_child, args=(str(home), part, CONCURRENCY // 2, max_s, child))
+        proc.start()
+        pipes.append(parent)
+        procs.append(proc)
+    results = [p.recv() for p in pipes]
+    for proc in procs:
+        proc.join()
+    return sum(r[0] / r[1] for r in results), max(r[2] for r in results)
+
+
+# -- the run ------------------------------------------------------------------------------------------------
+
+
+def first_load(port: int, cookie: str, path: str) -> tuple[int, int, list[str]]:
+    """Bytes (headers + bodies) of the page at ``path`` and every stylesheet, script and image it names."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def get(p: str) -> tuple[int, bytes]:
+        conn.request("GET", p, headers={"Cookie": cookie, "Accept-Encoding": "gzip, deflate, br"})
+        resp = conn.getresponse()
+        body = resp.read()
+        head = sum(len(k) + len(v) + 4 for k, v in resp.getheaders()) + 17
+        return head + len(body), body
+
+    total, body = get(path)
+    html = body.decode("utf-8", "replace")
+    assets = sorted(set(re.findall(r'(?:href|src)="(/static/[^"]+)"', html)))
+    for asset in assets:
+        total += get(asset)[0]
+    conn.close()
+    return total, len(body), assets
+
+
+def report_line(label: str, run: Run, goal: float | None) -> None:
+    if not run.latencies:
+        print(f"{label:34} no answers ({run.errors} errors)")
+        return
+    p50, p95 = pct(run.latencies, 50), pct(run.latencies, 95)
+    verdict = "" if goal is None else f"  goal p95 <= {goal:.0f} ms: {'met' if p95 <= goal else f'MISSED by {p95 - goal:,.0f} ms ({p95 / goal:.1f}x)'}"
+    print(f"{label:34} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  {run.rate:7.1f} req/s  n={len(run.latencies)}"
+          f"{f' errors={run.statuses}' if run.errors else ''}{verdict}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--archives", type=int, default=200_000)
+    ap.add_argument("--quick", action="store_true", help="5,000 archives, fewer requests (a smoke run)")
+    ap.add_argument("--requests", type=int, default=400, help="requests per measured class (at most)")
+    ap.add_argument("--seconds", type=float, default=20.0, help="time bound of each measured class")
+    ap.add_argument("--threads", type=int, default=4, help="waitress threads per server process")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--workdir", type=Path, default=None, help="default: a temporary directory, removed after")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.archives, args.requests, args.seconds = 5_000, 120, 8.0
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="hsar-bench-web-"))
+    home = work / "home"
+    if home.exists():
+        shutil.rmtree(home)
+    servers: list[tuple[subprocess.Popen, int]] = []
+    try:
+        t0 = time.perf_counter()
+        built = build(home, args.archives, args.seed)
+        for user, role, division in (("bench-admin", "admin", "000000"), ("bench-district", "archivist", "320102")):
+            hsar(home, "user", "add", user, "--role", role, "--division", division, "--password-stdin",
+                 stdin=PASSWORD + "\n")
+        tokens = {u: hsar(home, "user", "token", u).splitlines()[-1] for u in ("bench-admin", "bench-district")}
+        build_s = time.perf_counter() - t0
+        load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"== {args.archives:,} archives; build {build_s:.1f} s (init {built.seconds['init']:.1f} s; archives "
+              f"{built.seconds['archives']:.1f} s = {args.archives / built.seconds['archives']:,.0f}/s, of which "
+              f"catalogue writes {built.seconds['catalogue']:.1f} s, engine add+commit {built.seconds['engine']:.1f} s,"
+              f" the rest generation and jieba); {os.cpu_count()} cores, load average {load_avg}")
+        index_mb = sum(p.stat().st_size for p in (home / "index").rglob("*") if p.is_file()) / 1e6
+        catalog_mb = (home / "catalog.sqlite").stat().st_size / 1e6
+        print(f"   catalogue {catalog_mb:,.0f} MB, index {index_mb:,.0f} MB")
+
+        servers = start_servers(home, 2, args.threads)
+        ports = [port for _, port in servers]
+        cookie = login(ports[0], "bench-admin")
+        bearer = {"Authorization": f"Bearer {tokens['bench-admin']}"}
+        district = {"Authorization": f"Bearer {tokens['bench-district']}"}
+        page = {"Cookie": cookie}
+        rng = random.Random(args.seed)
+        n = max(args.requests, 50)
+        q = urllib.parse.quote
+        classes: dict[str, list[dict]] = {
+            "id": [{"query": rng.choice(built.ids)} for _ in range(n)],
+            "name": [{"query": rng.choice(built.names)} for _ in range(n)],
+            "division+year": [{"query": "", "filters": {"division": d, "year": str(y)}}
+                              for d, y in (rng.choice(built.div_years) for _ in range(n))],
+            "broad+facets": [{"query": rng.choice(BROAD)} for _ in range(n)],
+        }
+
+        def api_path(r: dict) -> str:
+            params = {"q": r["query"], **r.get("filters", {})}
+            return "/api/v1/search?" + urllib.parse.urlencode({k: v for k, v in params.items() if v})
+
+        def page_path(r: dict) -> str:
+            params = {"q": r["query"], **r.get("filters", {})}
+            return "/search?" + urllib.parse.urlencode({k: v for k, v in params.items() if v})
+
+        # warm both servers (engine, templates, jieba) before anything is timed
+        load(ports, [api_path(r) for r in classes["broad+facets"][:8]], bearer, 16, 60)
+        load(ports, [page_path(r) for r in classes["broad+facets"][:8]], page, 16, 60)
+        goals = {"id": 50, "name": 50, "division+year": 50, "broad+facets": 150}
+        print(f"\n-- search, {CONCURRENCY} concurrent clients, 2 server processes x {args.threads} threads "
+              f"(at most {args.requests} requests or {args.seconds:.0f} s per line)")
+        runs: dict[str, Run] = {}
+        for cls, reqs in classes.items():
+            runs[cls] = load(ports, [api_path(r) for r in reqs], bearer, args.requests, args.seconds)
+            report_line(f"API  {cls} (admin)", runs[cls], goals[cls])
+        report_line("API  broad+facets (district)",
+                    load(ports, [api_path(r) for r in classes["broad+facets"]], district, args.requests,
+                         args.seconds), 150)
+        for cls, reqs in classes.items():
+            report_line(f"page {cls} (admin)",
+                        load(ports, [page_path(r) for r in reqs], page, args.requests, args.seconds), goals[cls])
+
+        # the web layer's cost: the same mix, over HTTP and by the search service, 8 at a time in 2 processes
+        mix = [r for reqs in classes.values() for r in reqs]
+        random.Random(args.seed + 2).shuffle(mix)
+        mix_reqs = [{**r, "facets": FACETS} for r in mix]
+        big = len(mix) * 4
+        api_run = load(ports, [api_path(r) for r in mix], bearer, big, args.seconds)
+        direct_qps, direct_mem = direct(home, mix_reqs * 4, args.seconds)
+        ratio = api_run.rate / direct_qps if direct_qps else 0.0
+        print(f"\n-- throughput, the mix of the four classes ({len(mix)} queries, facets on), {args.seconds:.0f} s each")
+        print(f"API over HTTP (2 x hsar serve)       {api_run.rate:8.1f} queries/s  (p95 {pct(api_run.latencies, 95):.1f} ms)")
+        print(f"search service direct (2 processes)  {direct_qps:8.1f} queries/s  (peak memory {direct_mem / 2**20:,.0f} MiB"
+              " per process)")
+        print(f"ratio API / direct                   {ratio:8.2f}   goal >= 0.8: "
+              f"{'met' if ratio >= 0.8 else f'MISSED by {0.8 - ratio:.2f}'}")
+
+        print("\n-- pages")
+        arch = load(ports, [f"/archives/{q(a)}" for a in built.archives], page, args.requests, args.seconds)
+        report_line("archive page (admin)", arch, 50)
+        stats_times = []
+        conn = http.client.HTTPConnection("127.0.0.1", ports[0], timeout=120)
+        for _ in range(5):
+            t = time.perf_counter()
+            conn.request("GET", "/stats", headers=page)
+            resp = conn.getresponse()
+            resp.read()
+            stats_times.append((time.perf_counter() - t) * 1000)
+            if resp.status != 200:
+                print(f"   statistics page: HTTP {resp.status}")
+        conn.close()
+        print(f"statistics page (sequential, 5)    first {stats_times[0]:.0f} ms, median "
+              f"{sorted(stats_times)[2]:.0f} ms, max {max(stats_times):.0f} ms  goal <= 300 ms: "
+              f"{'met' if max(stats_times) <= 300 else f'MISSED by {max(stats_times) - 300:,.0f} ms'}")
+        total, html, assets = first_load(ports[1], cookie, page_path(classes["broad+facets"][0]))
+        print(f"first load of the search page       {total / 1000:,.1f} KB (HTML {html / 1000:,.1f} KB + "
+              f"{len(assets)} assets {', '.join(assets)})  goal <= 500 KB: "
+              f"{'met' if total <= 500_000 else f'MISSED by {(total - 500_000) / 1000:,.0f} KB'}")
+        print("\n-- server peak memory (VmHWM): " + ", ".join(
+            f"port {port} {vm(proc.pid, 'VmHWM:') / 2**20:,.0f} MiB" for proc, port in servers))
+        print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        if REFUSALS:
+            print(f"error codes of the non-200 answers: {REFUSALS} (the server logs no traceback; run one "
+                  "server in-process with logging on to see them)")
+    finally:
+        for proc, _ in servers:
+            proc.terminate()
+        for proc, _ in servers:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
