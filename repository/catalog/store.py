@@ -12,16 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, delete, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
 
 from ..errors import CatalogError
+from ..sqlengine import WRITE, normalize_url, safe_url, sqlite_engine, sqlite_file
 from . import read
 from . import tables as t
 from . import write as writer
@@ -31,61 +30,19 @@ from .views import ArchiveSummary, ArchiveView, CatalogStats
 if TYPE_CHECKING:
     from ..config import Config
 
-BUSY_TIMEOUT_MS = 30_000
-_WRITE = "hsar_write"
-
-
-def normalize_url(url: str) -> str:
-    """Read ``postgresql://`` and ``postgres://`` as psycopg 3 URLs; leave every other URL alone."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
-def _sqlite_engine(url: str) -> Engine:
-    parsed = make_url(url)
-    database = parsed.database or ""
-    memory = database in ("", ":memory:") or "mode=memory" in url
-    if not memory:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    kwargs: dict[str, Any] = {"poolclass": StaticPool} if memory else {}
-    engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:  # noqa: ANN401 - DB-API objects (untyped)
-        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _on_begin)
-        cursor = dbapi_connection.cursor()
-        if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
-
-    return engine
-
-
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the catalogue's connection settings."""
     url = normalize_url(url)
     try:
         if make_url(url).get_backend_name() == "sqlite":
-            return _sqlite_engine(url)
+            file = sqlite_file(url)
+            if file is not None:
+                file.parent.mkdir(parents=True, exist_ok=True)
+            return sqlite_engine(url, file)
         return create_engine(url, pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError, ModuleNotFoundError) as exc:
         hint = " (pip install 'psycopg[binary]')" if "postgres" in url else ""
-        raise CatalogError(f"cannot open catalogue {_safe(url)}: {exc}{hint}") from None
-
-
-def _safe(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable URL>"
+        raise CatalogError(f"cannot open catalogue {safe_url(url)}: {exc}{hint}") from None
 
 
 class Catalog:
@@ -103,7 +60,7 @@ class Catalog:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Catalog({_safe(self.url)!r})"
+        return f"Catalog({safe_url(self.url)!r})"
 
     @property
     def dialect(self) -> str:
@@ -121,14 +78,14 @@ class Catalog:
         try:
             with self._engine.connect() as conn:
                 if write:
-                    conn = conn.execution_options(**{_WRITE: True})
+                    conn = conn.execution_options(**{WRITE: True})
                 with conn.begin():
                     yield conn
         except IntegrityError:
             raise
         except SQLAlchemyError as exc:
             detail = getattr(exc, "orig", None) or exc
-            raise CatalogError(f"catalogue {_safe(self.url)}: {type(exc).__name__}: {detail}") from None
+            raise CatalogError(f"catalogue {safe_url(self.url)}: {type(exc).__name__}: {detail}") from None
 
     # -- schema -------------------------------------------------------------------------------------------
 

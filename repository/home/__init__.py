@@ -140,9 +140,10 @@ class Repository:
     def _open_catalog(self) -> Catalog:
         from sqlalchemy.engine import make_url
 
-        from ..catalog.store import Catalog, normalize_url
+        from ..catalog.store import Catalog
         from ..catalog.tables import SCHEMA_VERSION
         from ..errors import CatalogError
+        from ..sqlengine import normalize_url
 
         url = normalize_url(self.cfg.catalog_url)
         parsed = make_url(url)

@@ -14,85 +14,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
 
 from ..errors import StateError
+from ..sqlengine import WRITE, normalize_url, safe_url, sqlite_engine, sqlite_file
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-BUSY_TIMEOUT_MS = 30_000
-_WRITE = "hsar_write"
-
-
-def normalize_url(url: str) -> str:
-    """Read ``postgresql://`` and ``postgres://`` as psycopg 3 URLs; leave every other URL alone."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
-def safe_url(url: str) -> str:
-    """``url`` without its password, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable URL>"
-
-
-def _sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL; ``None`` for other databases and in-memory SQLite."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    database = parsed.database or ""
-    if database in ("", ":memory:") or "mode=memory" in url:
-        return None
-    return Path(database).expanduser()
-
-
-def _sqlite_engine(url: str, file: Path | None) -> Engine:
-    kwargs: dict[str, Any] = {} if file else {"poolclass": StaticPool}
-    engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:  # noqa: ANN401
-        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _on_begin)
-        cursor = dbapi_connection.cursor()
-        if file is not None:
-            cursor.execute("PRAGMA journal_mode=WAL")  # persistent: set by the first upgrade, a no-op after
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
-
-    return engine
-
-
 def make_engine(url: str, *, create: bool = False) -> Engine:
     """An engine for ``url``; a SQLite file must exist unless ``create`` (then its folder is made)."""
     url = normalize_url(url)
     try:
         if make_url(url).get_backend_name() != "sqlite":
             return create_engine(url, pool_pre_ping=True)
-        file = _sqlite_file(url)
+        file = sqlite_file(url)
     except (ArgumentError, NoSuchModuleError, ModuleNotFoundError) as exc:
         raise StateError(msgid="state.unusable_url", url=safe_url(url), detail=str(exc)) from None
     if file is not None and not file.exists():
         if not create:
             raise StateError(msgid="state.missing", url=safe_url(url))
         file.parent.mkdir(parents=True, exist_ok=True)
-    return _sqlite_engine(url, file)
+    return sqlite_engine(url, file)
 
 
 def _alembic_config(conn: Connection) -> AlembicConfig:
@@ -124,7 +72,7 @@ def _migrate(url: str, step: str, target: str) -> str:
     engine = make_engine(url, create=True)
     try:
         with engine.connect() as conn:
-            with conn.execution_options(**{_WRITE: True}).begin():
+            with conn.execution_options(**{WRITE: True}).begin():
                 cfg = _alembic_config(conn)
                 (command.upgrade if step == "upgrade" else command.downgrade)(cfg, target)
                 return current_revision(conn) or ""
@@ -187,7 +135,7 @@ class State:
         try:
             with self._engine.connect() as conn:
                 if write:
-                    conn = conn.execution_options(**{_WRITE: True})
+                    conn = conn.execution_options(**{WRITE: True})
                 with conn.begin():
                     yield conn
         except IntegrityError:
