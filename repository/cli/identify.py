@@ -14,13 +14,16 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .. import messages
 from ..errors import UsageError
-from ..formats.identify import FormatFact, Identifier
 from .base import Context, cli, pass_ctx
+
+if TYPE_CHECKING:  # FIDO's signatures load only when hsar identify runs
+    from ..formats.identify import FormatFact
 
 
 def _walk(paths: tuple[str, ...]) -> Iterator[Path]:
@@ -72,6 +75,8 @@ def identify(c: Context, paths: tuple[str, ...], as_json: bool) -> None:
         if not os.path.lexists(raw):
             raise UsageError(msgid="formats.no_such_path", path=raw)
     files = list(_walk(paths))
+    from ..formats.identify import Identifier
+
     with Identifier(timeout_seconds=c.cfg["formats.timeout_seconds"],
                     max_read_bytes=c.cfg["formats.max_read_bytes"]) as identifier:
         facts = identifier.identify_many(files, workers=2) if files else []

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config
-from ..state.db import upgrade_state
 from .layout import SUBDIRS, HomePaths
 
 
@@ -48,6 +47,7 @@ def init_home(home: Path, *, force: bool = False) -> InitResult:
     from ..errors import UsageError
     from ..preservation.ocfl import OcflStore
     from ..preservation.pki import create_demo_pki
+    from ..state.db import upgrade_state
 
     home = Path(home)
     if force:
