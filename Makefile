@@ -43,6 +43,13 @@ system-deps:
 	  echo "installing chromium and a Chinese font for the browser tests (tests/e2e)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	fi
+	@if { ! command -v tesseract >/dev/null 2>&1 || ! [ -e /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] \
+	      || ! command -v softhsm2-util >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -qi 'noto.*cjk'; } \
+	    && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing tesseract (chi_sim), a CJK font for the demo scans, and SoftHSM2 for the PKCS#11 tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-chi-sim \
+	    fonts-noto-cjk softhsm2 >/dev/null; \
+	fi
 
 demo: venv
 	rm -rf $(HOME_DIR) $(DEMO_SIPS)
