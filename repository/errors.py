@@ -81,6 +81,23 @@ class AccountError(HsarError):
     code = "ACCOUNT"
 
 
+class PaperError(HsarError):
+    """The paper register (纸质档案登记) could not be imported or reconciled; ``issues`` lists every bad row."""
+
+    code = "PAPER"
+
+    def __init__(self, message: str = "", code: str | None = None, *, msgid: str | None = None,
+                 issues: list | None = None, **params: object) -> None:
+        super().__init__(message, code, msgid=msgid, **params)
+        self.issues = list(issues or [])
+
+
+class AccessCopyError(HsarError):
+    """An access copy (利用副本, DIP) could not be made as asked."""
+
+    code = "ACCESS-COPY"
+
+
 class SearchError(HsarError):
     code = "SEARCH"
 

@@ -22,6 +22,7 @@ parses and writes them. They are frozen: a changed archive is a new value.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -108,6 +109,20 @@ class Shelf:
 
     def __str__(self) -> str:
         return f"{self.store}库{self.row}排{self.cabinet}柜{self.cell}格"
+
+
+_SHELF_WORDS = re.compile(r"^\s*(\w+?)\s*库\s*(\d+)\s*排\s*(\d+)\s*柜\s*(\d+)\s*格\s*$")
+_SHELF_DASHES = re.compile(r"^\s*(\w+)\s*[-/]\s*(\d+)\s*[-/]\s*(\d+)\s*[-/]\s*(\d+)\s*$")
+
+
+def parse_shelf(text: str) -> Shelf | None:
+    """A shelf location written as ``1库2排3柜4格`` (as :class:`Shelf` prints it) or ``1-2-3-4``; None when
+    it is neither."""
+    found = _SHELF_WORDS.match(text) or _SHELF_DASHES.match(text)
+    if found is None:
+        return None
+    store, row, cabinet, cell = found.groups()
+    return Shelf(store, int(row), int(cabinet), int(cell))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ BILINGUAL = re.compile(r"[\u4e00-\u9fff][^\n]* / [^\n]*[A-Za-z]{2}|^ *(?:处 )?/
 VOCABULARY = {
     "demo/archives.py": "demo archive content", "demo/forms.py": "texts of demo forms",
     "demo/unit_forms.py": "texts of demo forms of housing units",
-    "demo/people.py": "demo names and addresses", "demo/docs.py": "demo document content",
+    "demo/people.py": "demo names and addresses", "demo/paper.py": "a planted shelf location (库排柜格)", "demo/docs.py": "demo document content",
     "demo/generate.py": "demo material titles", "demo/defects.py": "demo package content",
     "demo/defects_bag.py": "demo package content", "demo/defects_pkg.py": "demo file names",
     "model.py": "controlled vocabularies of the 2012 rules (sub-types, security types, relations, shelf words)",

@@ -109,3 +109,25 @@ jobs = Table(
     Column("finished_at", _tz(), nullable=True),
     Index(None, "state", "created_at"),
 )
+
+#: The paper register (纸质档案登记, 双轨制): one row per paper item (件) as the records office lists it. Not
+#: derivable from the store (it describes paper), so it lives here; ``hsar paper import`` replaces the rows of
+#: every fonds (全宗) a file holds, in one transaction. Rows name archives by identifier, without foreign keys.
+paper_register = Table(
+    "paper_register", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("fonds", String(32), nullable=False),  # 全宗号
+    Column("catalogue", String(32), nullable=False),  # 目录号
+    Column("volume", String(64), nullable=False),  # 案卷号
+    Column("item", Integer, nullable=False),  # 件号
+    Column("pages", Integer, nullable=False),  # 页数
+    Column("box", String(64), nullable=False),  # 盒号
+    Column("shelf", String(64)),  # 库房/排/柜/格, normalised "store/row/cabinet/cell"
+    Column("reference_code", String(128)),  # 档号
+    Column("archive_id", String(128)),  # the electronic archive, when known
+    Column("line", Integer, nullable=False),  # line (CSV) or row (XLSX) in the imported file
+    Column("source", String(255), nullable=False),  # the imported file's name
+    Column("imported", _tz(), nullable=False),
+    Index(None, "fonds", "catalogue", "volume", "item"),
+    Index(None, "archive_id"),
+)

@@ -1,0 +1,46 @@
+"""Pages of a scanned or born-digital document as stored (扫描页数): TIFF frames, PDF pages, one per image.
+
+Dual-track reconciliation (双轨制) compares the page count of the paper register, of the description and of
+the bytes actually stored; this module gives the third. Formats whose pages cannot be counted here (OFD,
+XML, office documents) answer ``None``: not a mismatch, only not known. Files are opened, never read whole
+(Pillow and pypdf read what they need); a file that cannot be parsed also answers ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".jp2", ".bmp", ".gif"})
+TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
+
+
+def page_count(path: Path) -> int | None:
+    """How many pages the file at ``path`` holds, by its suffix; ``None`` when it cannot be told."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in TIFF_SUFFIXES:
+            from PIL import Image
+
+            with Image.open(path) as img:
+                return int(getattr(img, "n_frames", 1))
+        if suffix == ".pdf":
+            from pypdf import PdfReader
+
+            return len(PdfReader(path).pages)
+        if suffix in IMAGE_SUFFIXES:
+            return 1
+    except Exception:  # noqa: BLE001 - any parse failure means "not known", never a crash of the caller
+        return None
+    return None
+
+
+def pages_of(paths: Iterable[Path]) -> int | None:
+    """The pages of several files of one item, added up; ``None`` when any of them cannot be counted."""
+    total = 0
+    for path in paths:
+        n = page_count(path)
+        if n is None:
+            return None
+        total += n
+    return total

@@ -1,0 +1,198 @@
+"""Use-cases of the dual track (双轨制): import the paper register, reconcile it with the electronic archives,
+and the coverage the statistics page shows. CLI (``hsar paper``) and web (``/paper``) call these.
+
+The register lives in the state database (it describes paper, so the store cannot rebuild it); see
+:mod:`repository.state.paper` for the re-import rule (a file replaces the register of every fonds it holds).
+Reconciliation reads the catalogue for the descriptions and the store for the scanned pages
+(:mod:`repository.formats.pages`). Scope: ``prefixes`` are :func:`repository.access.scope_prefixes` of the
+user (or of ``--division``); a finding belongs to the division of its archive, and a register row whose
+archive the catalogue does not know belongs to no division, so only the national scope sees it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..divisions import DivisionTree, tree_for
+from ..formats.pages import pages_of
+from ..home import Repository
+from ..preservation.ids import object_id
+from ..state.db import open_state
+from ..state.paper import RegisterRow, read_register, replace_register
+from .paper_reconcile import Electronic, Finding, match, reconcile
+from .paper_register import parse_register, read_register_file
+
+#: the finding codes, in the order of the count columns
+CODES = ("PAP101", "PAP102", "PAP103", "PAP104", "PAP105", "PAP106", "PAP107", "PAP108")
+CSV_FIELDS = ("code", "severity", "division", "division_name", "archive_id", "item", "paper_ref", "line",
+              "message")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    source: str
+    rows: int
+    fonds: tuple[str, ...]
+    replaced: int  # rows of those fonds there were before
+
+
+def import_register(repo: Repository, path: Path | None = None, *, data: bytes | None = None,
+                    name: str | None = None) -> ImportResult:
+    """Load the register file at ``path`` (or the bytes ``data`` of a file called ``name``): all its rows, or,
+    when any row is bad, nothing (:class:`~repository.errors.PaperError` listing every problem)."""
+    if data is not None:
+        source = name or "upload.csv"
+        rows = parse_register(data, source)
+    else:
+        assert path is not None
+        source = name or path.name
+        rows = read_register_file(path, name=source)
+    with open_state(repo.cfg.state_url) as state:
+        replaced = replace_register(state, rows, source)
+    return ImportResult(source, len(rows), tuple(sorted({r.fonds for r in rows})), replaced)
+
+
+def _electronic(repo: Repository) -> list[Electronic]:
+    found = []
+    for archive_id in repo.catalog.archive_ids():
+        view = repo.catalog.show(archive_id)
+        if view is None:
+            continue
+        a = view.archive
+        found += [Electronic(a.identifier, a.division, a.fonds, a.reference_code, item) for item in a.items]
+    return found
+
+
+def _register(repo: Repository) -> list[RegisterRow]:
+    with open_state(repo.cfg.state_url) as state:
+        return read_register(state)
+
+
+def in_scope(division: str, prefixes: Sequence[str]) -> bool:
+    """Whether a finding of ``division`` ('' for none known) lies within ``prefixes``."""
+    return any(division.startswith(p) for p in prefixes) if division else "" in prefixes
+
+
+def _stored_pages(repo: Repository, prefixes: Sequence[str]) -> Any:  # noqa: ANN401 - Callable
+    def stored(e: Electronic) -> int | None:
+        if not in_scope(e.division, prefixes) or not e.item.files:
+            return None
+        oid = object_id(e.archive_id)
+        try:
+            return pages_of(repo.store.content_path(oid, path) for path in e.item.files)
+        except Exception:  # noqa: BLE001 - a file the store cannot give is the audit's business, not this count
+            return None
+    return stored
+
+
+@dataclass(frozen=True)
+class DivisionCounts:
+    code: str
+    name: str
+    depth: int
+    counts: tuple[int, ...]  # per CODES, this division and everything below it
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    findings: tuple[Finding, ...]  # the worklist, in order
+    divisions: tuple[DivisionCounts, ...]  # counts rolled up the division tree
+    totals: dict[str, int]  # per code
+    register_rows: int
+    electronic_items: int
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        return {"clean": self.clean, "totals": self.totals, "register_rows": self.register_rows,
+                "electronic_items": self.electronic_items,
+                "divisions": [{"division": d.code, "name": d.name, "depth": d.depth,
+                               "counts": dict(zip(CODES, d.counts, strict=True)), "total": d.total}
+                              for d in self.divisions],
+                "findings": [f.to_dict(lang) for f in self.findings]}
+
+
+def rolled_up(findings: Sequence[Finding], tree: DivisionTree, prefixes: Sequence[str]) -> tuple[DivisionCounts, ...]:
+    """Counts per division and code, each division with everything below it, within ``prefixes``."""
+    table: dict[str, list[int]] = {}
+    for f in findings:
+        for node in tree.ancestors(f.division) or [f.division]:
+            if in_scope(node, prefixes):
+                table.setdefault(node, [0] * len(CODES))[CODES.index(f.code)] += 1
+    order = sorted(table, key=lambda c: tree.ancestors(c) or [c])
+    top = min((len(tree.ancestors(c)) for c in order if c), default=0)
+    rows = []
+    for code in order:
+        known = tree.get(code)
+        rows.append(DivisionCounts(code, known.name if known else code, max(0, len(tree.ancestors(code)) - top),
+                                   tuple(table[code])))
+    return tuple(rows)
+
+
+def reconcile_paper(repo: Repository, prefixes: Sequence[str]) -> Reconciliation:
+    """The findings within ``prefixes`` and their counts per division (an empty list sees nothing)."""
+    rows, items = _register(repo), _electronic(repo)
+    m = match(rows, items)
+    findings = [f for f in reconcile(m, _stored_pages(repo, prefixes)) if in_scope(f.division, prefixes)]
+    totals = {code: sum(1 for f in findings if f.code == code) for code in CODES}
+    paper = sum(1 for r in rows if in_scope(m.division_of_row(r), prefixes))
+    electronic = sum(1 for e in items if in_scope(e.division, prefixes))
+    return Reconciliation(tuple(findings), rolled_up(findings, tree_for(repo.cfg), prefixes), totals, paper,
+                          electronic)
+
+
+def findings_csv(result: Reconciliation, tree: DivisionTree, lang: str = "zh") -> str:
+    """The worklist as CSV text (a header row first), for a clerk's spreadsheet."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for f in result.findings:
+        known = tree.get(f.division) if f.division else None
+        writer.writerow(f.to_dict(lang) | {"division_name": known.name if known else ""})
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class PaperCoverage:
+    """Dual-track coverage within a scope: paper items digitised, electronic items with a paper reference."""
+
+    paper_items: int
+    paper_digitised: int
+    electronic_items: int
+    electronic_referenced: int
+
+
+def paper_coverage(repo: Repository, prefixes: Sequence[str]) -> PaperCoverage:
+    """Paper items of the register with an electronic copy, and electronic items whose paper reference is
+    in the register, within ``prefixes`` (no stored file is opened)."""
+    rows, items = _register(repo), _electronic(repo)
+    m = match(rows, items)
+    paper = [k for k, rs in m.paper.items() if in_scope(m.division_of_row(rs[0]), prefixes)]
+    electronic = [e for e in items if in_scope(e.division, prefixes)]
+    return PaperCoverage(len(paper), sum(1 for k in paper if k in m.electronic), len(electronic),
+                         sum(1 for e in electronic if e.key in m.paper))
+
+
+def demo_register(sips: Path, out: Path, *, planted: bool = False) -> list[tuple[str, str]]:
+    """Write the paper register of the demo SIPs in ``sips`` (``hsar demo-data``) to ``out``, clean or with
+    one discrepancy of each class (``planted``); the findings reconciliation must then report."""
+    from ..demo.paper import write_demo_register
+    from ..errors import PaperError
+
+    if not (sips / "demo_manifest.json").is_file():
+        raise PaperError(msgid="paper.not_demo", code="PAP-DEMO", folder=sips)
+    try:
+        return write_demo_register(sips, out, planted=planted)
+    except ValueError:
+        raise PaperError(msgid="paper.demo_too_small", code="PAP-DEMO", folder=sips) from None

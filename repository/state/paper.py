@@ -1,0 +1,62 @@
+"""The paper register (纸质档案登记) in the state database: replace the rows of some fonds, read them back.
+
+Re-import semantics: a file replaces the whole register of every fonds (全宗) it holds, in one transaction;
+the register of a fonds the file does not mention is left as it is. Nothing is half-written: the delete and
+the inserts commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, insert, select
+
+from . import tables as t
+from .db import State
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    """One paper item (件) as the register lists it."""
+
+    fonds: str  # 全宗号
+    catalogue: str  # 目录号
+    volume: str  # 案卷号
+    item: int  # 件号
+    pages: int  # 页数
+    box: str  # 盒号
+    shelf: str | None  # normalised "store/row/cabinet/cell"
+    reference_code: str | None  # 档号
+    archive_id: str | None
+    line: int  # where it stands in the imported file
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        """The paper reference: fonds, catalogue, volume, item."""
+        return (self.fonds, self.catalogue, self.volume, self.item)
+
+
+def replace_register(state: State, rows: Sequence[RegisterRow], source: str,
+                     at: datetime | None = None) -> int:
+    """Replace the register of every fonds in ``rows`` by ``rows``; the number of rows removed."""
+    when = at or datetime.now(UTC)
+    fonds = sorted({r.fonds for r in rows})
+    with state.transaction(write=True) as conn:
+        removed = conn.scalar(select(func.count()).select_from(t.paper_register)
+                              .where(t.paper_register.c.fonds.in_(fonds))) or 0
+        conn.execute(delete(t.paper_register).where(t.paper_register.c.fonds.in_(fonds)))
+        if rows:
+            conn.execute(insert(t.paper_register),
+                         [asdict(r) | {"source": source[:255], "imported": when} for r in rows])
+    return int(removed)
+
+
+def read_register(state: State) -> list[RegisterRow]:
+    """Every row, in fonds, catalogue, volume, item and line order."""
+    c = t.paper_register.c
+    query = select(c.fonds, c.catalogue, c.volume, c.item, c.pages, c.box, c.shelf, c.reference_code,
+                   c.archive_id, c.line).order_by(c.fonds, c.catalogue, c.volume, c.item, c.line)
+    with state.transaction() as conn:
+        return [RegisterRow(**row._asdict()) for row in conn.execute(query)]
