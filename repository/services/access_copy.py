@@ -1,0 +1,224 @@
+"""Use-case: an access copy (利用副本, OAIS DIP) for a researcher: one zip with the chosen documents in
+readable form, the description (masked when asked, always for those who may not see personal data) and a
+README naming the contents and the purpose of use (利用目的). Every copy is one entry in the access register.
+
+Safety and reproducibility: every name inside the zip is made here (``documents/0003-01.pdf``), never taken
+from user input or from the stored path; entries are written in a fixed order with a fixed time stamp
+(1980-01-01) and PDFs made from TIFF pages carry a fixed creation date, so two copies of the same
+selection differ only in the README's line saying when and for whom the copy was made. The zip is
+streamed to a binary file object; :func:`access_copy_to` writes a file through a temporary name.
+
+Who may have a copy of what is decided by :mod:`repository.access`: an archive outside the user's scope is
+"not found"; documents the user may not open (a researcher and a restricted archive) are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from .. import access, messages
+from ..accounts.register import record_use
+from ..catalog.serial import to_plain
+from ..catalog.views import ArchiveView
+from ..errors import AccessCopyError, HsarError
+from ..formats.pages import TIFF_SUFFIXES
+from ..home import Repository
+from ..preservation.ids import object_id
+from ..privacy import mask_record
+from ..state.db import open_state
+
+FORMATS = ("pdf", "jpeg")  # what TIFF pages become
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+PDF_TIME = time.gmtime(315532800)  # 1980-01-01, as Pillow writes a PDF date (a struct_time)
+MAX_PURPOSE = 500
+
+
+@dataclass(frozen=True)
+class CopyRequest:
+    archive_id: str
+    purpose: str  # 利用目的, required
+    items: tuple[int, ...] | None = None  # item numbers (件号); None: every item
+    mask: bool = False  # masked anyway for a user who may not see personal data
+    image_format: str = "pdf"  # TIFF pages as one PDF, or as JPEG images page by page
+
+
+@dataclass(frozen=True)
+class CopyEntry:
+    name: str  # the name inside the zip
+    item: int | None
+    source: str | None  # the stored document it was made from ('data/...')
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class AccessCopy:
+    archive_id: str
+    masked: bool
+    items: tuple[int, ...]
+    entries: tuple[CopyEntry, ...]
+    register_seq: int  # the access-register entry recording it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"archive_id": self.archive_id, "masked": self.masked, "items": list(self.items),
+                "register_seq": self.register_seq, "entries": [e.__dict__ for e in self.entries]}
+
+
+def _view(repo: Repository, principal: access.Principal, archive_id: str) -> ArchiveView:
+    view = repo.catalog.show(archive_id)
+    if view is None or not access.may_see(principal, view.archive.division):
+        raise HsarError(msgid="services.not_found", code="NOT-FOUND", archive=archive_id)
+    if not access.may_open_documents(principal, view.archive.access.value):
+        raise AccessCopyError(msgid="dip.withheld", code="DIP-WITHHELD", archive=archive_id)
+    return view
+
+
+def _check(req: CopyRequest, view: ArchiveView) -> tuple[int, ...]:
+    purpose = req.purpose.strip() if isinstance(req.purpose, str) else ""
+    if not purpose or len(purpose) > MAX_PURPOSE:
+        raise AccessCopyError(msgid="dip.no_purpose", code="DIP-PURPOSE", limit=MAX_PURPOSE)
+    if req.image_format not in FORMATS:
+        raise AccessCopyError(msgid="dip.bad_format", code="DIP-FORMAT", value=req.image_format,
+                              choices=", ".join(FORMATS))
+    numbers = tuple(i.number for i in view.archive.items)
+    if req.items is None:
+        return numbers
+    unknown = sorted(set(req.items) - set(numbers))
+    if unknown or not req.items:
+        raise AccessCopyError(msgid="dip.unknown_items", code="DIP-ITEMS", archive=view.archive.identifier,
+                              items=", ".join(map(str, unknown)) or "-")
+    return tuple(sorted(set(req.items)))
+
+
+def _people(repo: Repository, view: ArchiveView) -> list[Any]:
+    """The household records of the archive and of the archives linked to it (whose names to mask)."""
+    found = [to_plain(view.archive.household)] if view.archive.household else []
+    for relation in view.relations:
+        other = repo.catalog.show(relation.other)
+        if other is not None and other.archive.household:
+            found.append(to_plain(other.archive.household))
+    return found
+
+
+def _description(repo: Repository, view: ArchiveView, items: Sequence[int], masked: bool) -> bytes:
+    data = view.to_dict()
+    data.pop("events", None)  # preservation history is not part of an access copy
+    data["files"] = [f for f in data["files"] if f.get("item_number") in items]
+    if masked:
+        data = mask_record({"people": _people(repo, view), "value": data})["value"]
+    return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
+
+
+def _tiff(path: Path, fmt: str) -> list[tuple[str, bytes]]:
+    """A TIFF's pages as one PDF (``("", bytes)``) or as JPEGs (``("-p001", bytes)`` …)."""
+    from PIL import Image, ImageSequence
+
+    with Image.open(path) as img:
+        pages = [p.convert("RGB") if p.mode not in ("L", "RGB") else p.copy() for p in ImageSequence.Iterator(img)]
+    if fmt == "pdf":
+        out = io.BytesIO()
+        pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=200.0,
+                      creationDate=PDF_TIME, modDate=PDF_TIME)
+        return [(".pdf", out.getvalue())]
+    found = []
+    for n, page in enumerate(pages, start=1):
+        out = io.BytesIO()
+        page.save(out, "JPEG", quality=85)
+        found.append((f"-p{n:03d}.jpg", out.getvalue()))
+    return found
+
+
+def _documents(repo: Repository, view: ArchiveView, items: Sequence[int], fmt: str) -> list[tuple[str, int, str, bytes]]:
+    """(name, item, source path, bytes) of every document of ``items``, readable form."""
+    oid, found = object_id(view.archive.identifier), []
+    for item in view.archive.items:
+        if item.number not in items:
+            continue
+        for k, source in enumerate(item.files, start=1):
+            stored = repo.store.content_path(oid, source)
+            stem = f"documents/{item.number:04d}-{k:02d}"
+            suffix = Path(source).suffix.lower()
+            if suffix in TIFF_SUFFIXES:
+                found += [(stem + tail, item.number, source, data) for tail, data in _tiff(stored, fmt)]
+            else:
+                safe = suffix if suffix[1:].isalnum() and len(suffix) <= 6 else ".bin"
+                found.append((stem + safe, item.number, source, stored.read_bytes()))
+    return found
+
+
+def _readme(view: ArchiveView, principal: access.Principal, req: CopyRequest, masked: bool,
+            entries: Sequence[CopyEntry], when: datetime, lang: str) -> bytes:
+    def line(key: str, **params: object) -> str:
+        return messages.text(key, lang, **params)
+
+    a = view.archive
+    title = mask_record({"people": [to_plain(a.household)] if a.household else [], "value": a.title})["value"] \
+        if masked else a.title
+    lines = [line("dip.readme.heading"), "",
+             line("dip.readme.archive", archive=a.identifier, title=title, reference=a.reference_code),
+             line("dip.readme.purpose", purpose=req.purpose.strip()),
+             line("dip.readme.made", user=principal.username, when=when.isoformat(timespec="seconds")),
+             line("dip.readme.masked" if masked else "dip.readme.unmasked"), "", line("dip.readme.contents")]
+    for e in entries:
+        origin = f" <- {e.source}" if e.source else ""
+        lines.append(f"  {e.name}  {e.size}  sha256:{e.sha256}{origin}")
+    lines += ["", line("dip.readme.use")]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    zf.writestr(info, data)
+
+
+def write_access_copy(repo: Repository, principal: access.Principal, req: CopyRequest, stream: IO[bytes], *,
+                      lang: str = "zh", at: datetime | None = None) -> AccessCopy:
+    """Write the zip for ``req`` to ``stream`` and record it in the access register (action ``export``)."""
+    view = _view(repo, principal, req.archive_id)
+    items = _check(req, view)
+    masked = req.mask or not access.sees_personal_data(principal)
+    when = at or datetime.now(UTC)
+    description = _description(repo, view, items, masked)
+    made = [(name, item, source, data) for name, item, source, data in _documents(repo, view, items, req.image_format)]
+    made.append(("description.json", None, None, description))
+    entries = tuple(CopyEntry(n, i, s, len(d), hashlib.sha256(d).hexdigest()) for n, i, s, d in made)
+    with zipfile.ZipFile(stream, "w") as zf:
+        _add(zf, "README.txt", _readme(view, principal, req, masked, entries, when, lang))
+        for name, _item, _source, data in made:
+            _add(zf, name, data)
+    chosen = None if req.items is None else ",".join(map(str, items))
+    with open_state(repo.cfg.state_url) as state:
+        entry = record_use(state, principal, "export", view.archive.identifier, req.purpose, item=chosen,
+                           masked=masked, at=when)
+    return AccessCopy(view.archive.identifier, masked, items, entries, entry.seq)
+
+
+def access_copy_to(repo: Repository, principal: access.Principal, req: CopyRequest, out: Path, *,
+                   lang: str = "zh") -> AccessCopy:
+    """:func:`write_access_copy` into the file ``out`` (which must not exist), through a temporary name."""
+    if out.exists():
+        raise AccessCopyError(msgid="dip.exists", code="DIP-EXISTS", path=out)
+    if not out.parent.is_dir():
+        raise AccessCopyError(msgid="dip.no_folder", code="DIP-FOLDER", path=out.parent)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        with open(partial, "wb") as handle:
+            made = write_access_copy(repo, principal, req, handle, lang=lang)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return made
