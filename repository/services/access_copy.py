@@ -191,7 +191,7 @@ def write_access_copy(repo: Repository, principal: access.Principal, req: CopyRe
     masked = req.mask or not access.sees_personal_data(principal)
     when = at or datetime.now(UTC)
     description = _description(repo, view, items, masked)
-    made = [(name, item, source, data) for name, item, source, data in _documents(repo, view, items, req.image_format)]
+    made: list[tuple[str, int | None, str | None, bytes]] = list(_documents(repo, view, items, req.image_format))
     made.append(("description.json", None, None, description))
     entries = tuple(CopyEntry(n, i, s, len(d), hashlib.sha256(d).hexdigest()) for n, i, s, d in made)
     with zipfile.ZipFile(stream, "w") as zf:

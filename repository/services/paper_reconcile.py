@@ -103,7 +103,7 @@ def _pair(row: RegisterRow, e: Electronic, stored: Callable[[Electronic], int | 
     found = []
     ref = ref_text(row.key)
 
-    def add(code: str, **params: object) -> None:
+    def add(code: str, **params: Any) -> None:  # noqa: ANN401 - message parameters
         found.append(Finding(issue(code, ref, ref=ref, **params), e.division, e.archive_id, e.item.number, ref,
                              row.line))
 

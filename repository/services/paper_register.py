@@ -66,7 +66,7 @@ def _csv_rows(data: bytes, name: str) -> Iterator[tuple[int, list[str]]]:
 
 
 def _xlsx_rows(data: bytes, name: str) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # type: ignore[import-untyped]  # openpyxl ships no types
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -155,7 +155,7 @@ def parse_register(data: bytes, name: str) -> list[RegisterRow]:
     """:func:`read_register_file` for bytes already read (a web upload); ``name`` decides CSV or XLSX."""
     lines = _xlsx_rows(data, name) if name.lower().endswith(XLSX_SUFFIXES) else _csv_rows(data, name)
     header: dict[str, int] | None = None
-    width, rows, problems = 0, [], []
+    width, rows, problems = 0, [], list[Issue]()
     for line, cells in lines:
         if not any(c.strip() for c in cells):
             continue

@@ -43,6 +43,9 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
         app.register_blueprint(blueprint)
     app.register_blueprint(stats.bp)  # the statistics page
     app.register_blueprint(audit.bp)  # the audit page
+    from .views import paper
+
+    app.register_blueprint(paper.bp)  # dual-track reconciliation, the paper register, access copies
     throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])
     app.view_functions["auth.login"] = cast(Any, throttle(app.view_functions["auth.login"]))
     api.install(app)

@@ -1,0 +1,126 @@
+"""The dual-track pages (双轨制): reconciliation of the paper register with the electronic archives (counts
+per division rolled up the tree, the worklist, a CSV download) for archivists, auditors and administrators,
+within their division scope; importing the register (upload) for archivists and administrators. And the
+access-copy download (利用副本, DIP) of an archive, for users who may open its documents.
+
+Every page asks :mod:`repository.access` first; the views call :mod:`repository.services.paper` and
+:mod:`repository.services.access_copy` and render.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+from flask import Blueprint, Response, abort, render_template, request, send_file
+from flask.blueprints import BlueprintSetupState
+from flask_login import login_required
+
+from ...divisions import tree_for
+from ...errors import AccessCopyError, HsarError, PaperError
+from ...services import access_copy, paper
+from ..context import principal, repo
+from ..errors import error_page
+from ..gateway import access
+from ..i18n import current_lang
+
+bp = Blueprint("paper", __name__)
+
+#: largest register upload (bytes)
+REGISTER_LIMIT = 32 * 1024**2
+REGISTER_SUFFIXES = (".csv", ".xlsx", ".xlsm")
+
+
+def _upload_limit() -> None:
+    if request.endpoint == "paper.upload" and request.method == "POST":
+        request.max_content_length = REGISTER_LIMIT
+
+
+@bp.record_once
+def _install(state: BlueprintSetupState) -> None:
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _upload_limit)
+    state.app.jinja_env.globals["paper_coverage"] = _coverage
+
+
+def _coverage() -> paper.PaperCoverage | None:
+    """For the statistics page: the dual-track coverage within the user's scope (None: not allowed)."""
+    user = principal()
+    if not access.may(user, access.Action.SEARCH):
+        return None
+    return paper.paper_coverage(repo(), access.scope_prefixes(user))
+
+
+def _scope() -> list[str]:
+    user = principal()
+    if not access.may(user, access.Action.READ_REPORTS):
+        abort(403)
+    return access.scope_prefixes(user)
+
+
+def _page(status: int = 200, **extra: object) -> tuple[str, int]:
+    result = paper.reconcile_paper(repo(), _scope())
+    may_import = access.may(principal(), access.Action.INGEST)
+    return render_template("paper.html", result=result, codes=paper.CODES, may_import=may_import,
+                           lang=current_lang(), **extra), status
+
+
+@bp.route("/paper")
+@login_required
+def page() -> tuple[str, int]:
+    return _page()
+
+
+@bp.route("/paper.csv")
+@login_required
+def worklist_csv() -> Response:
+    result = paper.reconcile_paper(repo(), _scope())
+    body = "\ufeff" + paper.findings_csv(result, tree_for(repo().cfg), current_lang())
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=hsar-paper-worklist.csv", "Cache-Control": "private, no-store"})
+
+
+@bp.route("/paper/import", methods=["POST"])
+@login_required
+def upload() -> tuple[str, int]:
+    _scope()
+    if not access.may(principal(), access.Action.INGEST):
+        abort(403)
+    sent = request.files.get("register")
+    name = (sent.filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1] if sent else ""
+    if sent is None or not name or not name.lower().endswith(REGISTER_SUFFIXES):
+        return _page(400, problems=[], error_key="paper.web.no_file")
+    try:
+        done = paper.import_register(repo(), data=sent.read(REGISTER_LIMIT + 1), name=name)
+    except PaperError as exc:
+        return _page(400, problems=exc.issues, error=exc.render(current_lang()))
+    return _page(imported=done)
+
+
+@bp.route("/archives/<archive_id>/access-copy", methods=["POST"])
+@login_required
+def access_copy_download(archive_id: str) -> Response | tuple[str, int]:
+    """The zip of an access copy; the purpose is required (the form asks for it)."""
+    raw_items = request.form.get("items", "").strip()[:500]
+    parts = [p.strip() for p in raw_items.split(",") if p.strip()]
+    if not all(p.isdigit() and len(p) < 7 for p in parts):
+        abort(400)
+    req = access_copy.CopyRequest(archive_id, request.form.get("purpose", "")[:1000],
+                                  tuple(int(p) for p in parts) or None, request.form.get("mask") == "1",
+                                  request.form.get("format", "pdf")[:8])
+    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024**2)  # noqa: SIM115 - handed to send_file
+    try:
+        made = access_copy.write_access_copy(repo(), principal(), req, spool, lang=current_lang())
+    except AccessCopyError as exc:
+        spool.close()
+        if exc.code == "DIP-WITHHELD":
+            abort(403)
+        return error_page(400, exc.code, exc.render(current_lang()))
+    except HsarError as exc:
+        spool.close()
+        if exc.code == "NOT-FOUND":
+            abort(404)
+        raise
+    spool.seek(0)
+    name = f"{made.archive_id}-access-copy.zip"
+    response = send_file(spool, mimetype="application/zip", as_attachment=True, download_name=name)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
