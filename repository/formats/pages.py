@@ -8,6 +8,7 @@ XML, office documents) answer ``None``: not a mismatch, only not known. Files ar
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,6 +19,12 @@ TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
 def page_count(path: Path) -> int | None:
     """How many pages the file at ``path`` holds, by its suffix; ``None`` when it cannot be told."""
     suffix = path.suffix.lower()
+    with warnings.catch_warnings():  # Pillow warns of a damaged file: the answer (None) says it already
+        warnings.simplefilter("ignore")
+        return _count(path, suffix)
+
+
+def _count(path: Path, suffix: str) -> int | None:
     try:
         if suffix in TIFF_SUFFIXES:
             from PIL import Image
