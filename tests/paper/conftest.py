@@ -41,3 +41,9 @@ def paper_home(ingested_home: Path, tmp_path: Path) -> Path:
         for name, (role, division) in USERS.items():
             add_user(state, name, role, division, password=PASSWORD)
     return home
+
+
+@pytest.fixture(scope="session")
+def password() -> str:
+    """The password of every account of :data:`USERS`."""
+    return PASSWORD

@@ -1,0 +1,126 @@
+"""The web side of the dual track and of access copies: the reconciliation page and its CSV within the
+user's division (archivists, auditors, administrators), the register upload (archivists, administrators),
+the coverage on the statistics page, and the access-copy download of the archive page."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from repository.config import load as load_config
+from repository.demo.paper import plant, register_csv, register_of
+from repository.state.db import open_state
+from repository.state.paper import read_register
+from repository.web import create_app
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def planted_home(demo, paper_home: Path) -> Path:  # noqa: ANN001
+    from repository.home import Repository
+    from repository.services.paper import import_register
+
+    rows, _ = plant(register_of(demo.root))
+    with Repository.open(paper_home) as repo:
+        import_register(repo, data=register_csv(rows), name="planted.csv")
+    return paper_home
+
+
+@pytest.fixture
+def login(password: str) -> Callable[[Path, str], FlaskClient]:
+    """``login(home, username)``: a test client signed in as that account."""
+
+    def client_of(home: Path, username: str) -> FlaskClient:
+        client = create_app(home, {"TESTING": True, "SECRET_KEY": "test"}).test_client()
+        token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
+        done = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+        assert done.status_code in (302, 303)
+        return client
+
+    return client_of
+
+
+def _token(client: FlaskClient, path: str) -> str:
+    return TOKEN.search(client.get(path).get_data(as_text=True)).group(1)
+
+
+def test_the_reconciliation_page_shows_the_users_division_only(planted_home: Path, login: Callable[[Path, str], FlaskClient]) -> None:
+    admin = login(planted_home, "admin").get("/paper").get_data(as_text=True)
+    assert admin.count('<tr class="severity-') == 9 and "PAP107" in admin and "南京市" in admin
+    jianye = login(planted_home, "jianye")
+    page = jianye.get("/paper").get_data(as_text=True)
+    assert page.count('<tr class="severity-') == 6 and "320116" not in page and 'name="register"' in page
+    rows = jianye.get("/paper.csv").get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert rows[0].startswith("code,") and len(rows) == 7 and all(",320105" in r for r in rows[1:])
+    xuanwu = login(planted_home, "xuanwu").get("/paper").get_data(as_text=True)
+    assert 'id="paper-clean"' in xuanwu
+    auditor = login(planted_home, "auditor").get("/paper").get_data(as_text=True)
+    assert auditor.count('<tr class="severity-') == 9 and 'name="register"' not in auditor  # reads, no upload
+    assert login(planted_home, "reader").get("/paper").status_code == 403
+    assert login(planted_home, "reader").get("/paper.csv").status_code == 403
+
+
+def test_uploading_a_register_checks_every_row(demo, paper_home: Path, login: Callable[[Path, str], FlaskClient]) -> None:  # noqa: ANN001
+    client = login(paper_home, "jianye")
+    bad = "全宗号,目录号,案卷号,件号,页数,盒号\nJ001,1,v,x,1,B\nJ001,1,v,2,1,\n".encode()
+    token = _token(client, "/paper")
+    refused = client.post("/paper/import", data={"register": (io.BytesIO(bad), "bad.csv"), "csrf_token": token},
+                          content_type="multipart/form-data")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "PAP004" in html and "bad.csv:2" in html and "bad.csv:3" in html
+    with open_state(load_config(paper_home).state_url) as state:
+        assert read_register(state) == []
+    good = register_csv(register_of(demo.root))
+    done = client.post("/paper/import", data={"register": (io.BytesIO(good), "register.csv"),
+                                              "csrf_token": token}, content_type="multipart/form-data")
+    assert done.status_code == 200 and 'id="paper-clean"' in done.get_data(as_text=True)
+    auditor = login(paper_home, "auditor")
+    denied = auditor.post("/paper/import", data={"register": (io.BytesIO(good), "r.csv"),
+                                                 "csrf_token": _token(auditor, "/paper")},
+                          content_type="multipart/form-data")
+    assert denied.status_code == 403
+
+
+def test_the_statistics_page_shows_the_coverage(planted_home: Path, login: Callable[[Path, str], FlaskClient]) -> None:
+    page = login(planted_home, "jianye").get("/stats").get_data(as_text=True)
+    section = page[page.index('id="stat-paper-coverage"'):]
+    numbers = re.findall(r'<td class="num">([^<]*)</td>', section)[:2]
+    # 建邺区's two unit archives: 15 items; the register lists 14 distinct paper items there, all scanned
+    assert numbers == ["14 / 14（100.0%）", "14 / 15（93.3%）"]
+
+
+def test_the_archive_page_offers_an_access_copy_and_masks_for_researchers(paper_home: Path, login: Callable[[Path, str], FlaskClient]) -> None:
+    from repository.home import Repository
+
+    with Repository.open(paper_home) as repo:
+        views = [repo.catalog.show(i) for i in repo.catalog.archive_ids()]
+    unit = next(v for v in views if v.identifier.startswith("un-") and v.relations)
+    household = next(v for v in views if v.identifier.startswith("hh-"))
+    reader = login(paper_home, "reader")
+    page = reader.get(f"/archives/{unit.identifier}").get_data(as_text=True)
+    assert "access-copy" in page and 'name="mask"' not in page  # a researcher's copy is always masked
+    token = _token(reader, f"/archives/{unit.identifier}")
+    got = reader.post(f"/archives/{unit.identifier}/access-copy",
+                      data={"purpose": "学术研究", "items": "1, 2", "csrf_token": token})
+    assert got.status_code == 200 and got.mimetype == "application/zip"
+    copy = zipfile.ZipFile(io.BytesIO(got.data))
+    assert "学术研究" in copy.read("README.txt").decode("utf-8")
+    tenant = next(v for v in views if v.identifier == unit.relations[0].other).archive.household.head.name
+    assert tenant not in copy.read("description.json").decode("utf-8")
+    assert reader.post(f"/archives/{unit.identifier}/access-copy",
+                       data={"purpose": " ", "csrf_token": token}).status_code == 400
+    assert "access-copy" not in reader.get(f"/archives/{household.identifier}").get_data(as_text=True)
+    assert reader.post(f"/archives/{household.identifier}/access-copy",
+                       data={"purpose": "x", "csrf_token": token}).status_code == 403
+    xuanwu = login(paper_home, "xuanwu")  # 玄武区: the unit archives are in 建邺区
+    assert xuanwu.post(f"/archives/{unit.identifier}/access-copy",
+                       data={"purpose": "x", "csrf_token": _token(xuanwu, "/paper")}).status_code == 404
+    admin = login(paper_home, "admin")
+    assert 'name="mask"' in admin.get(f"/archives/{household.identifier}").get_data(as_text=True)
