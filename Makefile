@@ -63,6 +63,9 @@ demo: venv
 	$(HSAR) search 年度复核 --facet status --mask
 	$(HSAR) audit --all
 	$(HSAR) audit log --verify
+	$(BIN)/hsar paper demo-register $(DEMO_SIPS) $(DEMO_SIPS)/paper-register.csv
+	$(HSAR) paper import $(DEMO_SIPS)/paper-register.csv
+	$(HSAR) paper reconcile
 	@for a in $(DEMO_ACCOUNTS); do set -- $$(echo "$$a" | tr : ' '); \
 	  echo "$$3" | $(HSAR) user add "$$2" --role "$$1" --division "$$4" --password-stdin || exit 1; done
 	@echo; printf '%-11s %-16s %-22s %s\n' role username password division; \
