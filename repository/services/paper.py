@@ -175,13 +175,20 @@ class PaperCoverage:
 
 def paper_coverage(repo: Repository, prefixes: Sequence[str]) -> PaperCoverage:
     """Paper items of the register with an electronic copy, and electronic items whose paper reference is
-    in the register, within ``prefixes`` (no stored file is opened)."""
-    rows, items = _register(repo), _electronic(repo)
-    m = match(rows, items)
-    paper = [k for k, rs in m.paper.items() if in_scope(m.division_of_row(rs[0]), prefixes)]
-    electronic = [e for e in items if in_scope(e.division, prefixes)]
-    return PaperCoverage(len(paper), sum(1 for k in paper if k in m.electronic), len(electronic),
-                         sum(1 for e in electronic if e.key in m.paper))
+    in the register, within ``prefixes`` (one catalogue query; no archive view built, no stored file opened)."""
+    from ..catalog.paper import paper_keys
+
+    rows, items = _register(repo), paper_keys(repo.catalog)
+    paper_rows: dict[tuple[str, str, str, int], RegisterRow] = {}
+    for row in rows:
+        paper_rows.setdefault(row.key, row)
+    electronic = {i.key: i.division for i in items}
+    divisions = {i.archive_id: i.division for i in items}
+    paper = [k for k, r in paper_rows.items()
+             if in_scope(electronic.get(k) or divisions.get(r.archive_id or "", ""), prefixes)]
+    mine = [i for i in items if in_scope(i.division, prefixes)]
+    return PaperCoverage(len(paper), sum(1 for k in paper if k in electronic), len(mine),
+                         sum(1 for i in mine if i.key in paper_rows))
 
 
 def demo_register(sips: Path, out: Path, *, planted: bool = False) -> list[tuple[str, str]]:

@@ -1,0 +1,34 @@
+"""The paper references of every described item, read from the catalogue in one query (for the dual-track
+coverage on the statistics page: no archive view is built, no stored file opened)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from . import tables as t
+from .store import Catalog
+
+
+@dataclass(frozen=True)
+class ItemPaperKey:
+    archive_id: str
+    division: str
+    fonds: str  # 全宗号
+    catalogue: str  # 目录号
+    volume: str  # 案卷号
+    item: int  # 件号
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.fonds, self.catalogue, self.volume, self.item)
+
+
+def paper_keys(catalog: Catalog) -> list[ItemPaperKey]:
+    """Every item's paper reference with its archive's identifier, division and fonds."""
+    a, p = t.archives, t.paper_refs
+    query = (select(a.c.id, a.c.division, a.c.fonds, p.c.catalogue, p.c.volume, p.c.item)
+             .join(p, p.c.archive_id == a.c.id).order_by(a.c.id, p.c.item_number))
+    with catalog.transaction() as conn:
+        return [ItemPaperKey(*row) for row in conn.execute(query)]
