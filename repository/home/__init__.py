@@ -264,6 +264,9 @@ class Repository:
                 done.append(f"re-recorded {archive_id} from storage")
         if intents:
             self.finish_intents()
+        from .disposal import finish_disposals
+
+        done += finish_disposals(self)  # approved disposals a crash interrupted
         return done
 
     def recover_if_idle(self) -> list[str]:

@@ -9,7 +9,7 @@ from repository.errors import StateError
 from repository.state import tables as t
 from repository.state.db import downgrade_state, head_revision, normalize_url, open_state, upgrade_state
 
-STATE_TABLES = {"users", "tokens", "access_register", "jobs"}
+STATE_TABLES = {"users", "tokens", "access_register", "jobs", "disposal_proposals"}
 
 
 def _tables(url: str) -> set[str]:
@@ -21,7 +21,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_upgrade_from_empty_creates_every_table(state_url):
-    assert upgrade_state(state_url) == head_revision() == "0001"
+    assert upgrade_state(state_url) == head_revision() == "0003"
     assert _tables(state_url) == STATE_TABLES | {"alembic_version"}
     engine = create_engine(normalize_url(state_url))
     try:
@@ -55,12 +55,12 @@ def test_downgrade_and_upgrade_round_trip(state_url):
     upgrade_state(state_url)
     assert downgrade_state(state_url, "base") == ""
     assert _tables(state_url) == {"alembic_version"}
-    assert upgrade_state(state_url) == "0001"
+    assert upgrade_state(state_url) == "0003"
     with open_state(state_url) as state, state.transaction(write=True) as conn:
         conn.execute(insert(t.jobs).values(id="j1", kind="audit", state="queued", created_at=t_now()))
         row = conn.execute(select(t.jobs)).one()
     assert (row.progress_done, row.attempts, row.params) == (0, 0, None)
-    assert upgrade_state(state_url) == "0001"  # idempotent
+    assert upgrade_state(state_url) == "0003"  # idempotent
 
 
 def t_now():
