@@ -3,9 +3,9 @@
 A disposed archive's object is gone from every copy on purpose; the audit never selects it (neither storage
 nor the catalogue lists it), so its absence is no failure. What is checked, in every usable copy:
 
-- each tombstone (:mod:`repository.preservation.tombstone`) is readable, sits where its object id puts it,
-  and its detached CMS signature verifies over ``tombstone.json`` against ``signing.trust_roots`` at its
-  disposal time: otherwise DSP001 (error);
+- each tombstone (:mod:`repository.preservation.tombstone`) is readable, complete and sits where its object
+  id puts it (else DSP004, error), and its detached CMS signature verifies over ``tombstone.json`` against
+  ``signing.trust_roots`` at its disposal time (else DSP001, error);
 - the disposed object is not in the copy again (restored from a backup, re-ingested, copied back): DSP002
   (error);
 - every replica holds each tombstone the primary holds: DSP003 (warning; the next disposal or recovery writes
@@ -21,18 +21,19 @@ from ..codes import Issue, issue
 from ..preservation.copies import PRIMARY, Copy
 from ..preservation.ids import archive_key
 from ..preservation.signing import verify_detached
-from ..preservation.tombstone import StoredTombstone, read_tombstones
+from ..preservation.tombstone import SIGNATURE_FILE, TOMBSTONE_FILE, StoredTombstone, read_tombstones
 
 
-def _trust_problem(ts: StoredTombstone, trust_roots: list[Path]) -> str | None:
+def _trust_problem(ts: StoredTombstone, trust_roots: list[Path]) -> tuple[str, str] | None:
+    """(code, detail) of what is wrong with a tombstone, None when it can be trusted."""
     if ts.data is None or ts.object_id is None or ts.archive_id is None:
-        return "tombstone.json 无法读取 / unreadable tombstone.json"
+        return "DSP004", TOMBSTONE_FILE
     if not ts.well_placed:
-        return "目录名与对象标识不符 / directory does not match the object id"
+        return "DSP004", ts.directory.name
     if ts.signature is None:
-        return "缺少签名 tombstone.p7s / tombstone.p7s missing"
+        return "DSP004", SIGNATURE_FILE
     status = verify_detached(ts.raw, ts.signature, trust_roots, at=ts.disposed_at)
-    return None if status.bottom_line else (status.reason or "签名无效 / invalid signature")
+    return None if status.bottom_line else ("DSP001", status.reason or "")
 
 
 def without_disposed(ids: list[str], copies: Mapping[str, Copy]) -> list[str]:
@@ -56,7 +57,7 @@ def tombstone_issues(copies: Mapping[str, Copy], trust_roots: list[Path]) -> lis
             if ts.object_id is not None:
                 held[label].add(ts.object_id)  # there, trusted or not (DSP001 says which)
             if problem is not None:
-                found.append(issue("DSP001", str(ts.directory), copy=label, detail=problem))
+                found.append(issue(problem[0], str(ts.directory), copy=label, detail=problem[1]))
                 continue
             assert ts.object_id is not None
             if copy.store.exists(ts.object_id):

@@ -189,6 +189,8 @@ def test_audit_passes_after_disposal_and_flags_forgery_and_resurrection(repo, ho
     assert clean.ok and not [i for i in clean.issues if i.code.startswith("DSP")]
     assert plan.unit not in {a.archive_id for a in clean.archives}
 
+    good = home.parent / "good-tombstone"
+    shutil.copytree(tombstone_dir(repo.store.root, oid), good)
     forged = tombstone_dir(home / "replica1", oid) / TOMBSTONE_FILE
     forged.write_bytes(forged.read_bytes().replace(b"alice", b"mallory"))
     shutil.copytree(saved, repo.store.object_root(oid))  # the object is back in the primary
@@ -196,8 +198,13 @@ def test_audit_passes_after_disposal_and_flags_forgery_and_resurrection(repo, ho
     codes = {(i.code, dict(i.params).get("copy")) for i in run.issues if i.code.startswith("DSP")}
     assert codes == {("DSP001", "replica1"), ("DSP002", "primary")} and not run.ok
 
-    shutil.rmtree(tombstone_dir(home / "replica1", oid))  # a replica without the tombstone
+    (tombstone_dir(repo.store.root, oid) / SIGNATURE_FILE).unlink()  # a tombstone without its signature
+    run = run_audit(repo, Selection("all"), now=NOW, alert=False, report=False)
+    assert ("DSP004", "primary") in {(i.code, dict(i.params).get("copy")) for i in run.issues}
     shutil.rmtree(repo.store.object_root(oid))
+    shutil.rmtree(tombstone_dir(repo.store.root, oid))
+    shutil.copytree(good, tombstone_dir(repo.store.root, oid))
+    shutil.rmtree(tombstone_dir(home / "replica1", oid))  # a replica without the tombstone
     run = run_audit(repo, Selection("all"), now=NOW, alert=False, report=False)
     assert [(i.code, dict(i.params)["copy"]) for i in run.issues if i.code.startswith("DSP")] == [("DSP003", "replica1")]
     from repository.preservation.replica import replicate
