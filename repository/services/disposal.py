@@ -75,6 +75,11 @@ class Disposed:
         return {"proposal": self.proposal.to_dict(), "archive_id": self.archive_id, "tombstone": str(self.tombstone)}
 
 
+def _today() -> date:
+    """Today in UTC: the day retention is judged on unless a caller names another."""
+    return datetime.now(UTC).date()
+
+
 @contextmanager
 def _state(repo: Repository) -> Iterator[State]:
     with open_state(repo.cfg.state_url) as state:
@@ -97,7 +102,7 @@ def due(repo: Repository, principal: Principal | None = None, *, today: date | N
     """Catalogued archives whose retention has ended on ``today`` (default: today, UTC), in the principal's
     division scope (None: all), with the id of a pending proposal where there is one."""
     repo.recover_if_idle()
-    today = today or datetime.now(UTC).date()
+    today = today or _today()
     prefixes = None if principal is None else scope_prefixes(principal)
     with _state(repo) as state:
         pending = {p.archive_id: p.id for p in list_proposals(state, [PENDING])}
@@ -131,7 +136,7 @@ def propose(repo: Repository, archive_id: str, reason: str, username: str, *, to
                 raise DisposalError(msgid="disposal.already_disposed", code="DSP-DISPOSED", archive=archive_id)
             raise DisposalError(msgid="disposal.unknown_archive", code="DSP-UNKNOWN", archive=archive_id)
         kept = _stored_term(repo, archive_id)
-        if not kept.due(today or datetime.now(UTC).date()):
+        if not kept.due(today or _today()):
             raise DisposalError(msgid="disposal.not_due", code="DSP-NOT-DUE", archive=archive_id,
                                 retention=kept.retention.value, ends=kept.ends.isoformat() if kept.ends else "-")
         return add_proposal(state, archive_id, view.archive.reference_code, view.archive.division, reason,
@@ -164,7 +169,7 @@ def approve(repo: Repository, proposal_id: int, username: str, *, today: date | 
         if not repo.store.exists(oid):
             raise DisposalError(msgid="disposal.unknown_archive", code="DSP-UNKNOWN", archive=archive_id)
         kept = _stored_term(repo, archive_id)
-        if not kept.due(today or now.date()):
+        if not kept.due(today or _today()):
             raise DisposalError(msgid="disposal.not_due", code="DSP-NOT-DUE", archive=archive_id,
                                 retention=kept.retention.value, ends=kept.ends.isoformat() if kept.ends else "-")
         copies = usable_copies(repo)

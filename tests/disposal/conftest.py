@@ -26,6 +26,9 @@ copy_home = _fixtures.copy_home
 openssl_verify = _fixtures.openssl_verify
 
 
+PASSWORD = "correct horse battery staple"
+
+
 @dataclasses.dataclass(frozen=True)
 class Plan:
     sips: Path
@@ -76,11 +79,11 @@ def disposal_template(plan: Plan, home_template: Path, tmp_path_factory: pytest.
         outcomes = ingest(repo, find_sips([plan.sips]).sips)
         assert {o.status for o in outcomes} == {"ingested"}, [o.to_dict("en") for o in outcomes]
         with open_state(repo.cfg.state_url) as state:
-            add_user(state, "alice", "archivist", "000000")
-            add_user(state, "bob", "archivist", "000000")
-            add_user(state, "root", "admin", "000000")
-            add_user(state, "carol", "archivist", "110101")  # Beijing Dongcheng: none of the demo's archives
-            add_user(state, "dave", "auditor", "000000")
+            for name, role, division in (("alice", "archivist", "000000"), ("bob", "archivist", "000000"),
+                                         ("root", "admin", "000000"),
+                                         ("carol", "archivist", "110101"),  # Beijing Dongcheng: none of ours
+                                         ("dave", "auditor", "000000")):
+                add_user(state, name, role, division, password=PASSWORD)
     return home
 
 
