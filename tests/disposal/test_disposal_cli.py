@@ -45,8 +45,12 @@ def test_two_people_dispose_from_the_shell(home, plan):
                               "-inform", "DER", "-out", "/dev/null"], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stderr
 
-    shown = hsar(home, "show", plan.unit)
-    assert shown.exit_code == 1 and "[NOT-FOUND]" in shown.output
+    shown = hsar(home, "--lang", "en", "show", plan.unit)
+    assert shown.exit_code == 1 and "[DSP-DISPOSED]" in shown.output and "approved by bob" in shown.output
+    unit_sip = next(p for p in plan.sips.iterdir() if p.name.endswith(f"-unit-{plan.unit}"))
+    again_in = hsar(home, "ingest", "--json", str(unit_sip))
+    assert again_in.exit_code == 1 and json.loads(again_in.output)["status"] == "rejected"
+    assert [i["code"] for i in json.loads(again_in.output)["issues"]] == ["DSP005"]
     listed = hsar(home, "disposal", "list", "--json", "--state", "disposed")
     (row,) = json.loads(listed.output)
     assert (row["proposed_by"], row["decided_by"], row["state"]) == ("alice", "bob", "disposed")
