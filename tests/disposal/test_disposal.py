@@ -239,3 +239,58 @@ def test_a_disposal_cut_short_is_finished_by_recovery(repo, home, plan, monkeypa
     assert not steps.intents(repo) and not repo.store.exists(object_id(plan.unit))
     assert repo.catalog.show(plan.unit) is None and disposal.proposals(repo)[0].state == DISPOSED
     assert read_tombstone(home / "replica1", object_id(plan.unit)) is not None
+
+
+@pytest.mark.parametrize("step", ["write_tombstone", "record_disposal", "log", "decide"])
+def test_a_kill_at_any_step_is_finished_once_by_recovery(repo, home, plan, monkeypatch, step):
+    """Killed after the intent: in the tombstones, before the catalogue, right after the audit log entry,
+    before the proposal is closed. Recovery finishes it, with one deletion event in the log."""
+    from repository.accounts import proposals
+    from repository.catalog import disposals
+    from repository.home import disposal as steps
+    from repository.preservation.auditlog import AuditLog
+
+    class Killed(BaseException):
+        pass
+
+    def killer(real, after: bool = False):  # noqa: ANN001, ANN202
+        def die(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            if after:
+                real(*args, **kwargs)
+            raise Killed
+        return die
+
+    if step == "write_tombstone":
+        written = []
+
+        def second_copy_dies(root, *args):  # noqa: ANN001, ANN002, ANN202 - the primary's is written, then a kill
+            written.append(root)
+            if len(written) == 2:
+                raise Killed
+            return tombstone_write(root, *args)
+
+        from repository.preservation.tombstone import write_tombstone as tombstone_write
+
+        monkeypatch.setattr(steps, "write_tombstone", second_copy_dies)
+    elif step == "record_disposal":
+        monkeypatch.setattr(disposals, "record_disposal", killer(disposals.record_disposal))
+    elif step == "log":
+        monkeypatch.setattr(AuditLog, "append", killer(AuditLog.append, after=True))
+    else:
+        monkeypatch.setattr(proposals, "decide", killer(proposals.decide))
+    with pytest.raises(Killed):
+        _dispose(repo, plan.unit)
+    monkeypatch.undo()
+    repo.close()
+    from repository.home import Repository
+
+    with Repository.open(home) as again:
+        assert steps.intents(again)
+        assert any("finished the disposal" in line for line in again.recover_if_idle())
+        assert not steps.intents(again) and not again.store.exists(object_id(plan.unit))
+        assert again.catalog.show(plan.unit) is None and disposal.proposals(again)[0].state == DISPOSED
+        for root in (home / "storage", home / "replica1"):
+            assert read_tombstone(root, object_id(plan.unit)) is not None
+        log = AuditLog(home / "audit")
+        deletions = [line for line in log.path.read_text("utf-8").splitlines() if '"deletion"' in line]
+        assert len(deletions) == 1 and log.verify().ok
