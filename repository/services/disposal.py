@@ -161,10 +161,12 @@ def approve(repo: Repository, proposal_id: int, username: str, *, today: date | 
     now = now or datetime.now(UTC)
     with _state(repo) as state:
         user = acting_user(state, username)
-        proposal = _pending(state, proposal_id, user)
+        _pending(state, proposal_id, user)  # refused at once, before waiting for the home
     with repo.lock():
         if repo.needs_recovery():
             repo.recover()
+        with _state(repo) as state:
+            proposal = _pending(state, proposal_id, user)  # again, under the lock: one approval wins
         archive_id, oid = proposal.archive_id, object_id(proposal.archive_id)
         if not repo.store.exists(oid):
             raise DisposalError(msgid="disposal.unknown_archive", code="DSP-UNKNOWN", archive=archive_id)

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ... import access
-from ...errors import DisposalError
+from ...errors import HsarError
 from ...services import disposal as service
 from ..context import principal, repo
 from ..i18n import current_lang, t
@@ -41,7 +41,7 @@ def _done(action: str, run: object) -> WerkzeugResponse:
     """Run ``run`` (a call of the service); flash its refusal or "done"; back to the page."""
     try:
         run()  # type: ignore[operator]
-    except DisposalError as exc:
+    except HsarError as exc:  # a refusal (DSP-...), or the home busy with an ingest (ING-BUSY)
         flash(f"[{exc.code}] {exc.render(current_lang())}", "error")
     else:
         flash(t("web_disposal.done"))
