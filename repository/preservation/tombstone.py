@@ -26,7 +26,6 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -152,13 +151,6 @@ def remove_object(store: OcflStore, object_id: str, staging: Path) -> bool:
     shutil.rmtree(trash)
     remove_empty_parents(object_root.parent, store.root)
     return True
-
-
-def iter_area_files(root: Path) -> Iterator[Path]:
-    """Every file in the tombstone area (for copying a root byte for byte)."""
-    here = area(root)
-    if here.is_dir():
-        yield from sorted(p for p in here.rglob("*") if p.is_file())
 
 
 def sync_tombstones(source_root: Path, target_root: Path, staging: Path) -> list[str]:
