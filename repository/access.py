@@ -47,12 +47,14 @@ class Action(StrEnum):
     EXPORT_REGISTER = "export_register"
     MANAGE_USERS = "manage_users"
     MAINTAIN = "maintain"  # rebuild the catalogue or index, replicate
+    DISPOSE = "dispose"  # propose, approve or reject the disposal (销毁) of archives whose retention ended
 
 
 _PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
     Role.ARCHIVIST: frozenset({Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD, Action.EXPORT, Action.INGEST,
-                               Action.AUDIT, Action.START_AUDIT, Action.READ_REPORTS, Action.READ_LOGS}),
+                               Action.AUDIT, Action.START_AUDIT, Action.READ_REPORTS, Action.READ_LOGS,
+                               Action.DISPOSE}),
     Role.AUDITOR: frozenset({Action.SEARCH, Action.AUDIT, Action.READ_REPORTS, Action.READ_LOGS,
                              Action.READ_REGISTER, Action.EXPORT_REGISTER}),
     Role.RESEARCHER: frozenset({Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD}),

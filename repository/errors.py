@@ -110,3 +110,7 @@ class SearchRequestError(SearchError, UsageError):
 
 class QuerySyntaxError(SearchRequestError):
     code = "QUERY"
+
+
+class DisposalError(HsarError):
+    """A disposal (销毁) step refused: not due, the same person approving, no such proposal, a copy unusable."""

@@ -89,7 +89,7 @@ def test_prefixes_agree_with_may_see():
 ROLE_ACTIONS = {
     Role.ADMIN: set(Action),
     Role.ARCHIVIST: {Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD, Action.EXPORT, Action.INGEST, Action.AUDIT,
-                     Action.START_AUDIT, Action.READ_REPORTS, Action.READ_LOGS},
+                     Action.START_AUDIT, Action.READ_REPORTS, Action.READ_LOGS, Action.DISPOSE},
     Role.AUDITOR: {Action.SEARCH, Action.AUDIT, Action.READ_REPORTS, Action.READ_LOGS, Action.READ_REGISTER,
                    Action.EXPORT_REGISTER},
     Role.RESEARCHER: {Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD},

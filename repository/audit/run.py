@@ -62,6 +62,7 @@ from .select import (
     select,
 )
 from .shards import audit_in_shards, use_shards
+from .tombstones import tombstone_issues, without_disposed
 from .work import Run, Work, finish
 
 if TYPE_CHECKING:
@@ -231,6 +232,7 @@ def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Pr
             else:
                 ids, more = select(selection, usable, run.catalog, repo.cfg, now)
                 later = None
+            ids = without_disposed(ids, usable)  # a disposed object back in a copy: DSP002, never repaired
             if use_shards(run.processes, len(ids)):
                 if later is not None:
                     ids += later()  # waits for the catalogue: no thread of this run is left when workers fork
@@ -241,6 +243,7 @@ def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Pr
         finally:
             run.opener.join()  # never left running past the run (it sets the repository's catalogue)
         issues += [issue("AUD029", detail=why) for why in run.opener.failures]
+        issues += tombstone_issues(usable, repo.trust_roots)  # disposed archives: tombstones, not objects
         issues += [issue("AUD017", str(c.root), copy=c.label, detail="存储根在审计期间消失 / the storage root "
                          "disappeared during the audit") for c in usable.values()
                    if not is_storage_root(c.root)]

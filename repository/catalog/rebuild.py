@@ -225,4 +225,15 @@ def rebuild(catalog: Catalog, store: _Store, progress: Progress | None = None,
         error.failures = failures  # type: ignore[attr-defined]
         raise error
     catalog.delete_archives_except(seen)
+    _rebuild_disposals(catalog, store)
     return len(seen)
+
+
+def _rebuild_disposals(catalog: Catalog, store: _Store) -> None:
+    """The archives disposed of, from the tombstones of the storage root (a disposed archive stays one)."""
+    from ..preservation.tombstone import read_tombstones
+    from .disposals import replace_disposals
+
+    root = getattr(store, "root", None)
+    if root is not None:
+        replace_disposals(catalog, [ts.data for ts in read_tombstones(root) if ts.data is not None])

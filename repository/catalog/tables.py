@@ -259,5 +259,20 @@ audits = Table(
     Index(None, "result"),
 )
 
+disposals = Table(  # archives disposed of (销毁): read from the store's tombstones, so rebuilt with the rest
+    "disposals", metadata,
+    Column("archive_id", String(128), primary_key=True),
+    Column("reference_code", String(64), nullable=False),
+    Column("division", String(12), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("retention", String(8), nullable=False),
+    Column("disposed_at", _tz(), nullable=False),
+    Column("proposed_by", String(64), nullable=False),
+    Column("approved_by", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("tombstone", Json, nullable=False),  # the tombstone's JSON as stored
+    Index(None, "division"),
+)
+
 #: Tables filled from the store; ``clear()`` and ``rebuild()`` touch only these (children cascade).
-DERIVED = (archives, versions, items, paper_refs, files, events, relations, people)
+DERIVED = (archives, versions, items, paper_refs, files, events, relations, people, disposals)

@@ -25,6 +25,7 @@ quiet_third_party_warnings(sys.argv[1:])  # before the command modules import py
 from . import (  # noqa: E402, F401  (modules register their commands on import)
     audit,
     dip,
+    disposal,
     home,
     identify,
     jobs,

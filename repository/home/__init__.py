@@ -8,6 +8,7 @@ Layout of a home (``--home`` / ``HSAR_HOME``, default ``./hsar-data``), :data:`L
     staging/         work area on the same file system; leftovers are cleared by the next command
       .ingest.lock   the home lock: one ingest (or rebuild, reindex) at a time
       intent-*.json  commits not yet fully recorded in the catalogue and the index (see :meth:`recover`)
+      dispose-*.json approved disposals not yet carried out to the end (:mod:`.disposal`)
     rejected/        one report per rejected SIP
     reports/         audit reports
     keys/            signing key and trust roots (a demo PKI from ``hsar init``, clearly marked)
@@ -264,6 +265,9 @@ class Repository:
                 done.append(f"re-recorded {archive_id} from storage")
         if intents:
             self.finish_intents()
+        from .disposal import finish_disposals
+
+        done += finish_disposals(self)  # approved disposals a crash interrupted
         return done
 
     def recover_if_idle(self) -> list[str]:

@@ -37,6 +37,7 @@ from ..model import Archive
 from ..preservation.ids import object_id
 from ..preservation.ocfl_inventory import logical_path_problems
 from ..preservation.ocfl_layout import replace_atomic
+from ..preservation.tombstone import read_tombstone
 from .ahead import Ahead, prepared_sips
 from .aip import DESCRIPTIVE, PREMIS, PreviousVersion, build_version
 from .prepare import Prepared, discard, sip_fault
@@ -158,6 +159,8 @@ def _decide(repo: Repository, prepared: Prepared) -> tuple[str, list[Issue], Pre
     assert archive is not None
     oid = object_id(archive.identifier)
     if not repo.store.exists(oid):
+        if read_tombstone(repo.store.root, oid) is not None:  # disposed of (销毁): never held again
+            return "reject", [issue("DSP005", DESCRIPTIVE, archive=archive.identifier)], None
         if archive.is_supplement:
             return "reject", [issue("ING002", DESCRIPTIVE, archive=archive.identifier)], None
         return "new", [], None

@@ -44,6 +44,7 @@ from .ocfl_inventory import INVENTORY, SIDECAR, load_inventory
 from .ocfl_layout import OBJECT_DECLARATION, fsync_path, is_storage_root, replace_atomic, write_durable
 from .ocfl_txn import Transaction, reconcile_object
 from .premis import PremisEvent, hsar_agent
+from .tombstone import sync_tombstones
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -299,5 +300,10 @@ def replicate(repo: StoreHome, *, object_ids: Iterable[str] | None = None, now: 
                 copied.append(ObjectReplication(replica.label, object_id, versions))
                 event = _event(replica, object_id, versions, now or datetime.now(UTC))
                 records.append(event_record(event, object_id=object_id, copy=replica.label))
+    for replica in (r for r in replicas if r.store is not None):
+        try:  # tombstones of disposed archives (销毁记录) travel with the objects
+            sync_tombstones(primary.root, replica.root, replica.staging)
+        except (PreservationError, OSError) as exc:
+            errors.append(ObjectReplication(replica.label, "extensions/hsar-tombstones", error=str(exc)))
     AuditLog(repo.paths.audit).append(records)
     return ReplicationResult(tuple(replicas), tuple(copied), tuple(errors), checked)

@@ -25,6 +25,14 @@ def show(repo: Repository, archive_id: str) -> ArchiveView:
     repo.recover_if_idle()
     view = repo.catalog.show(archive_id) if shown == archive_id else None
     if view is None:
+        from ..catalog.disposals import get_disposal
+        from ..errors import DisposalError
+
+        gone = get_disposal(repo.catalog, archive_id) if shown == archive_id else None
+        if gone is not None:  # the catalogue keeps it as disposed of: say so, and where its tombstone is
+            raise DisposalError(msgid="disposal.shown_disposed", code="DSP-DISPOSED", archive=shown,
+                                when=gone.disposed_at.isoformat(timespec="seconds"), approved_by=gone.approved_by,
+                                proposed_by=gone.proposed_by)
         raise HsarError(msgid="services.not_found", code="NOT-FOUND", archive=shown)
     return view
 

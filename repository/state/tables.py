@@ -131,3 +131,20 @@ paper_register = Table(
     Index(None, "fonds", "catalogue", "volume", "item"),
     Index(None, "archive_id"),
 )
+
+disposal_proposals = Table(
+    "disposal_proposals", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("archive_id", String(128), nullable=False),
+    Column("reference_code", String(64), nullable=False),  # 档号, as the catalogue had it when proposed
+    Column("division", String(12), nullable=False),  # for division-scoped lists
+    Column("reason", Text, nullable=False),  # 销毁理由
+    Column("state", String(16), nullable=False),  # pending | disposed | rejected
+    Column("proposed_by", String(64), nullable=False),
+    Column("proposed_at", _tz(), nullable=False),
+    Column("decided_by", String(64)),  # the second person: approver or rejecter
+    Column("decided_at", _tz()),
+    Column("note", Text),  # why it was rejected
+    Index(None, "archive_id"),
+    Index(None, "state", "proposed_at"),
+)

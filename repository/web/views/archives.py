@@ -20,10 +20,15 @@ bp = Blueprint("archives", __name__, url_prefix="/archives")
 
 @bp.route("/<archive_id>")
 @login_required
-def show(archive_id: str) -> str:
+def show(archive_id: str) -> str | tuple[str, int]:
     page = archives.archive_page(repo(), principal(), archive_id)
     if page is None:
-        abort(404)
+        from .disposal import tombstone_page
+
+        gone = tombstone_page(archive_id)  # a disposed archive in scope: its tombstone (410), not a 404
+        if gone is None:
+            abort(404)
+        return gone
     return render_template("archive.html", page=page, a=page.data)
 
 

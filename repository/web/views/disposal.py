@@ -1,0 +1,99 @@
+"""The disposal page (档案销毁; archivists and administrators, division-scoped): archives whose retention has
+ended with a form to propose each, pending proposals with approve and reject for a *different* user, decided
+proposals; and the tombstone of a disposed archive, which the archive page shows instead of a 404.
+
+Every action is one call of :mod:`repository.services.disposal`; a refusal (self-approval ``DSP-SELF``, not
+due, already proposed ...) is shown as a notice with its code and changes nothing.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from ... import access
+from ...errors import HsarError
+from ...services import disposal as service
+from ..context import principal, repo
+from ..i18n import current_lang, t
+
+bp = Blueprint("disposal", __name__, url_prefix="/disposal")
+
+MAX_ID = 128
+
+
+def _require() -> access.Principal:
+    user = principal()
+    if not access.may(user, access.Action.DISPOSE):
+        abort(403)
+    return user
+
+
+@bp.app_context_processor
+def _nav() -> dict[str, object]:
+    """``may_dispose()`` for the navigation: whether to link the disposal page."""
+    return {"may_dispose": lambda: bool(current_user.is_authenticated)
+            and access.may(principal(), access.Action.DISPOSE)}
+
+
+def _done(action: str, run: object) -> WerkzeugResponse:
+    """Run ``run`` (a call of the service); flash its refusal or "done"; back to the page."""
+    try:
+        run()  # type: ignore[operator]
+    except HsarError as exc:  # a refusal (DSP-...), or the home busy with an ingest (ING-BUSY)
+        flash(f"[{exc.code}] {exc.render(current_lang())}", "error")
+    else:
+        flash(t("web_disposal.done"))
+    return redirect(url_for("disposal.page") + f"#{action}", code=303)
+
+
+@bp.route("")
+@login_required
+def page() -> str:
+    user = _require()
+    found = repo()
+    return render_template("disposal.html", due=service.due(found, user),
+                           pending=service.proposals(found, user, ["pending"]),
+                           decided=service.proposals(found, user, ["disposed", "rejected"])[:50],
+                           me=user.username)
+
+
+@bp.route("/propose", methods=["POST"])
+@login_required
+def propose() -> WerkzeugResponse:
+    user = _require()
+    archive_id = request.form.get("archive", "").strip()[:MAX_ID]
+    reason = request.form.get("reason", "")
+    return _done("pending", lambda: service.propose(repo(), archive_id, reason, user.username))
+
+
+@bp.route("/<int:proposal>/approve", methods=["POST"])
+@login_required
+def approve(proposal: int) -> WerkzeugResponse:
+    user = _require()
+    return _done("decided", lambda: service.approve(repo(), proposal, user.username))
+
+
+@bp.route("/<int:proposal>/reject", methods=["POST"])
+@login_required
+def reject(proposal: int) -> WerkzeugResponse:
+    user = _require()
+    return _done("decided", lambda: service.reject(repo(), proposal, user.username, request.form.get("note", "")))
+
+
+def tombstone_page(archive_id: str) -> tuple[str, int] | None:
+    """The tombstone of a disposed archive in the user's scope (HTTP 410 Gone), else None (a 404)."""
+    found = service.tombstone_of(repo(), archive_id, principal())
+    if found is None:
+        return None
+    return render_template("tombstone.html", d=found, ts=found.tombstone), 410
+
+
+@bp.route("/tombstones/<archive_id>")
+@login_required
+def tombstone(archive_id: str) -> tuple[str, int]:
+    shown = tombstone_page(archive_id)
+    if shown is None:
+        abort(404)
+    return shown

@@ -1,0 +1,68 @@
+"""The disposal page: propose, self-approval refused, another archivist approves; a disposed archive's page
+shows its tombstone (410 Gone) to users of its division and stays a 404 for others."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from repository.preservation.ids import object_id
+from repository.services import disposal as service
+from repository.web import create_app
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def login(home, monkeypatch):
+    monkeypatch.setattr(service, "_today", lambda: date(2060, 1, 1))  # retention judged in 2060
+    app = create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
+
+    def sign_in(username: str):  # noqa: ANN202 - a FlaskClient
+        client = app.test_client()
+        token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
+        response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+        assert response.status_code == 302
+        return client
+
+    return sign_in
+
+
+def _post(client, path: str, **data: str):  # noqa: ANN202 - a test response
+    token = TOKEN.search(client.get("/disposal").get_data(as_text=True)).group(1)
+    return client.post(path, data={"csrf_token": token, **data}, follow_redirects=True)
+
+
+def test_propose_refuse_self_approval_approve_and_show_the_tombstone(login, home, plan):
+    alice, bob, carol, dave = (login(u) for u in ("alice", "bob", "carol", "dave"))
+    page = alice.get("/disposal").get_data(as_text=True)
+    assert plan.unit in page and plan.leaving in page and plan.staying not in page
+    assert 'href="/disposal"' in alice.get("/search").get_data(as_text=True)
+    assert dave.get("/disposal").status_code == 403  # auditors do not decide disposals
+    assert plan.unit not in carol.get("/disposal").get_data(as_text=True)  # outside her division
+
+    proposed = _post(alice, "/disposal/propose", archive=plan.unit, reason="期满鉴定，无保存价值")
+    assert proposed.status_code == 200 and "期满鉴定，无保存价值" in proposed.get_data(as_text=True)
+    with service.Repository.open(home) as repo:
+        (pending,) = service.proposals(repo, None, ["pending"])
+    refused = _post(alice, f"/disposal/{pending.id}/approve").get_data(as_text=True)
+    assert "DSP-SELF" in refused
+    with service.Repository.open(home) as repo:
+        assert repo.store.exists(object_id(plan.unit))
+
+    done = _post(bob, f"/disposal/{pending.id}/approve")
+    assert done.status_code == 200 and "DSP-" not in done.get_data(as_text=True)
+    with service.Repository.open(home) as repo:
+        assert not repo.store.exists(object_id(plan.unit))
+        reference = service.tombstone_of(repo, plan.unit).reference_code
+    gone = bob.get(f"/archives/{plan.unit}")
+    text = gone.get_data(as_text=True)
+    assert gone.status_code == 410 and reference in text and "alice" in text and "期满鉴定" in text
+    assert carol.get(f"/archives/{plan.unit}").status_code == 404
+    assert carol.get(f"/disposal/tombstones/{plan.unit}").status_code == 404
+    assert alice.get(f"/disposal/tombstones/{plan.unit}").status_code == 410
+    rejected = _post(bob, f"/disposal/{pending.id}/reject")
+    assert "DSP-DECIDED" in rejected.get_data(as_text=True)
