@@ -1,4 +1,4 @@
-"""What a job does (作业内容): ingest of SIP files, audit, reindex; each records its progress and result.
+"""What a job does (作业内容): ingest of SIP files, audit, reindex, export (移交包); each records its progress and result.
 
 Each kind has a parameter check (run when the job is submitted, so bad input is refused with ``JOB-PARAMS``
 before anything is queued) and a runner (run by ``hsar worker``), which calls its workflow in exactly one
@@ -34,6 +34,7 @@ BUSY_CODES = ("ING-BUSY", "AUDIT-BUSY")
 BUSY_DELAY = 5.0  # seconds before a job that found the home busy is tried again
 _TURNS = {"ingest": threading.Lock(), "audit": threading.Lock()}
 _TURNS["reindex"] = _TURNS["ingest"]
+_TURNS["export"] = threading.Lock()  # exports read a snapshot of the store: no turn with ingest needed
 
 
 # ------------------------------------------------------------------------------------------ progress
@@ -107,8 +108,36 @@ def run_reindex(repo: Repository, job: Job, progress: Progress, stop: threading.
     return {"reindexed": count}
 
 
+#: The files an export job offers for download, under ``exports/<job id>/`` of the home.
+EXPORT_FILES = ("transfer.zip", "transfer/transfer-list.xml", "transfer/transfer-list.csv")
+
+
+def run_export(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
+    """Transfer packages of the job's archives and their transfer list, zipped for download. The access
+    decision is taken again with the submitter's role and scope; a retried job starts again from nothing."""
+    import shutil
+
+    from ..access import Principal, Role
+    from ..transfer.bundle import zip_folder
+    from ..transfer.export import export_archives
+    from ..transfer.scope import check_export
+
+    p = job.params
+    ids = check_export(repo, Principal(p["user"], Role(p["role"]), p["division"]), p["archives"])
+    out = repo.paths.exports / job.id
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    progress(0, 2, force=True)
+    result = export_archives(repo, ids, out / "transfer", user=p["user"])
+    progress(1, 2)
+    zip_folder(out / "transfer", out / EXPORT_FILES[0])
+    progress(2, 2)
+    return {**result.to_dict(), "out": job.id, "files": list(EXPORT_FILES)}
+
+
 Runner = Callable[[Repository, Job, Progress, threading.Event], dict[str, Any]]
-RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex}
+RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex,
+                               "export": run_export}
 
 
 # ------------------------------------------------------------------------------------------ one job

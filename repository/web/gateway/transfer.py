@@ -1,0 +1,40 @@
+"""Export jobs (移交) as the web application sees them: submitting one for an archive (the access decision of
+:func:`repository.services.transfer.check_export`) and finding the files a finished one offers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...errors import HsarError
+from ...home import Repository
+from ...jobs import Job, JobQueue
+from ...jobs.tasks import EXPORT_FILES
+from ...services.transfer import check_export
+from .access import Principal, Role
+from .jobs import job_for
+
+
+def submit_export(repo: Repository, principal: Principal, archive_id: str) -> Job | None:
+    """The export job of ``archive_id``, or None when the archive is not visible to ``principal`` (a 404);
+    HsarError FORBIDDEN for a role that may not export."""
+    try:
+        ids = check_export(repo, principal, [archive_id])
+    except HsarError as exc:
+        if exc.code == "NOT-FOUND":
+            return None
+        raise
+    params = {"archives": ids, "user": principal.username, "role": Role(principal.role).value,
+              "division": principal.division}
+    with JobQueue(repo.cfg) as queue:
+        return queue.submit("export", params, user=principal.username)
+
+
+def export_file(repo: Repository, principal: Principal, job_id: str, name: str) -> Path | None:
+    """A download of a finished export job ``principal`` may see (theirs, or any for an administrator)."""
+    if name not in EXPORT_FILES:
+        return None
+    job = job_for(repo.cfg, principal, job_id)
+    if job is None or job.kind != "export" or job.state != "done":
+        return None
+    path = repo.paths.exports / job.id / name
+    return path if path.is_file() else None
