@@ -2,7 +2,8 @@
 
 Each package is built in a hidden folder next to its final place and renamed into place when complete, so
 ``OUT`` never holds half a package. Bytes are streamed in 1 MiB chunks and copied while they are hashed
-(SHA-512, :func:`repository.fixity.copy_and_hash`): every byte is read once, written once, and its digest
+(SHA-512, :func:`repository.fixity.copy_and_hash`, ``audit.workers`` files at a time): every byte is read
+once, written once, and its digest
 serves both the bag manifest and a fixity check against the OCFL inventory (a damaged stored file stops the
 export with ``TRF-DAMAGED`` instead of leaving the machine). Files are plain copies, never hard links or
 reflinks: a transfer package leaves the machine.
@@ -26,6 +27,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,7 +105,8 @@ def export_archive(repo: Repository, archive_id: str, out: Path, *, user: str, n
     work = out / f".{name}.{uuid.uuid4().hex}.partial"
     work.mkdir()
     try:
-        inventory_bytes, digests = _copy_object(repo.store.object_root(oid), work / layout.OBJECT_DIR, oid)
+        inventory_bytes, digests = _copy_object(repo.store.object_root(oid), work / layout.OBJECT_DIR, oid,
+                                                workers=repo.cfg["audit.workers"])
         inventory = load_inventory_bytes(inventory_bytes)
         institution = repo.cfg["repository.institution"]
         event = PremisEvent.new(
@@ -145,40 +148,47 @@ def load_inventory_bytes(data: bytes) -> dict[str, Any]:
     return value
 
 
-def _copy_object(root: Path, dest: Path, oid: str) -> tuple[bytes, dict[str, str]]:
+def _copy_object(root: Path, dest: Path, oid: str, workers: int = 2) -> tuple[bytes, dict[str, str]]:
     """Copy the object's snapshot (declaration, root inventory and sidecar, each version's inventory and
-    sidecar, every content file) to ``dest``; the root inventory's bytes and ``{bag path: sha512}``."""
+    sidecar, every content file) to ``dest``; the root inventory's bytes and ``{bag path: sha512}``.
+
+    Files are copied by ``workers`` threads (hashlib and file I/O release the GIL), largest first."""
     inventory_bytes = (root / INVENTORY).read_bytes()  # read once: the snapshot
     inventory = load_inventory_bytes(inventory_bytes)
     if inventory.get("id") != oid or inventory.get("digestAlgorithm") != "sha512":
         raise PreservationError(f"{oid}: unexpected inventory at {root}", "TRF-DAMAGED")
-    digests: dict[str, str] = {}
-    dest.mkdir(parents=True)
     algorithm = inventory["digestAlgorithm"]
-
-    def copy(rel: str, expected: str | None = None) -> None:
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _size, found = copy_and_hash(root / rel, target, ["sha512"], preserve_mtime=False)
-        digest = found["sha512"]
-        if expected is not None and digest != expected.lower():
-            raise HsarError(msgid="transfer.damaged", code="TRF-DAMAGED", archive=oid, path=rel)
-        digests[layout.OBJECT_DIR + rel] = digest
-
-    copy(OBJECT_DECLARATION)
-    target = dest / INVENTORY
-    target.write_bytes(inventory_bytes)
-    digests[layout.OBJECT_DIR + INVENTORY] = hashlib.sha512(inventory_bytes).hexdigest()
+    dest.mkdir(parents=True)
+    (dest / INVENTORY).write_bytes(inventory_bytes)
     sidecar = sidecar_for(inventory_bytes)[1]
     (dest / f"{INVENTORY}.{algorithm}").write_bytes(sidecar)
-    digests[f"{layout.OBJECT_DIR}{INVENTORY}.{algorithm}"] = hashlib.sha512(sidecar).hexdigest()
+    digests = {layout.OBJECT_DIR + INVENTORY: hashlib.sha512(inventory_bytes).hexdigest(),
+               f"{layout.OBJECT_DIR}{INVENTORY}.{algorithm}": hashlib.sha512(sidecar).hexdigest()}
+    jobs: list[tuple[str, str | None]] = [(OBJECT_DECLARATION, None)]
     for vname in inventory["versions"]:
-        copy(f"{vname}/{INVENTORY}")
-        copy(f"{vname}/{INVENTORY}.{algorithm}")
-    for digest, paths in inventory["manifest"].items():
-        for rel in paths:
-            copy(rel, digest)
+        jobs += [(f"{vname}/{INVENTORY}", None), (f"{vname}/{INVENTORY}.{algorithm}", None)]
+    jobs += [(rel, digest) for digest, paths in inventory["manifest"].items() for rel in paths]
+    for parent in sorted({(dest / rel).parent for rel, _ in jobs}):
+        parent.mkdir(parents=True, exist_ok=True)
+
+    def copy(job: tuple[str, str | None]) -> tuple[str, str]:
+        rel, expected = job
+        found = copy_and_hash(root / rel, dest / rel, ["sha512"], preserve_mtime=False)[1]["sha512"]
+        if expected is not None and found != expected.lower():
+            raise HsarError(msgid="transfer.damaged", code="TRF-DAMAGED", archive=oid, path=rel)
+        return layout.OBJECT_DIR + rel, found
+
+    jobs.sort(key=lambda j: -_size(root / j[0]))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        digests.update(pool.map(copy, jobs))
     return inventory_bytes, digests
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # copy() reports it
 
 
 def _package_premis(head_premis: bytes, event: PremisEvent, institution: str) -> bytes:

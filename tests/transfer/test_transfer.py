@@ -157,6 +157,24 @@ def test_the_package_and_the_transfer_list(sender: Path, tmp_path: Path) -> None
     assert result.archives[0].export_event in log
 
 
+def test_the_package_premis_validates_against_the_premis_schema(sender: Path, tmp_path: Path) -> None:
+    schemas = Path(__file__).resolve().parents[2].parent / "shared" / "schemas"
+    if not (schemas / "premis-v3.xsd").is_file():
+        pytest.skip(f"PREMIS schema not found in {schemas} (the shared reference folder ../shared is absent)")
+
+    class LocalSchemas(etree.Resolver):
+        def resolve(self, url, pubid, context):  # noqa: ANN001, ANN201 - lxml's signature
+            name = url.rsplit("/", 1)[-1]
+            return self.resolve_filename(str(schemas / name), context) if (schemas / name).is_file() else None
+
+    parser = etree.XMLParser(no_network=True)
+    parser.resolvers.add(LocalSchemas())
+    schema = etree.XMLSchema(etree.parse(str(schemas / "premis-v3.xsd"), parser))
+    _export(sender, tmp_path / "out", [UNIT])
+    document = etree.parse(str(tmp_path / "out" / UNIT / "data/transfer/premis.xml"))
+    assert schema.validate(document), schema.error_log
+
+
 def _tamper(bag: Path) -> None:
     target = next(p for p in sorted((bag / "data/object").rglob("*.pdf")))
     data = bytearray(target.read_bytes())
