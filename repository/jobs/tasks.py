@@ -123,12 +123,13 @@ def run_export(repo: Repository, job: Job, progress: Progress, stop: threading.E
     from ..transfer.scope import check_export
 
     p = job.params
-    ids = check_export(repo, Principal(p["user"], Role(p["role"]), p["division"]), p["archives"])
+    principal = Principal(p["user"], Role(p["role"]), p["division"])
+    ids = check_export(repo, principal, p["archives"])
     out = repo.paths.exports / job.id
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     progress(0, 2, force=True)
-    result = export_archives(repo, ids, out / "transfer", user=p["user"])
+    result = export_archives(repo, ids, out / "transfer", principal=principal)
     progress(1, 2)
     zip_folder(out / "transfer", out / EXPORT_FILES[0])
     progress(2, 2)

@@ -46,4 +46,4 @@ def export(repo: Repository, principal: Principal, archive_ids: Sequence[str], o
     transfer list (移交清单); each export is a PREMIS ``exporting`` event in the package and the audit log."""
     ids = check_export(repo, principal, archive_ids)
     check_out(out)
-    return export_archives(repo, ids, out, user=principal.username, now=now)
+    return export_archives(repo, ids, out, principal=principal, now=now)

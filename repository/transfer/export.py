@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .. import messages
+from ..access import Principal
 from ..bags.write import write_bag
 from ..descriptive import parse
 from ..errors import HsarError, PreservationError
@@ -80,9 +82,10 @@ def check_out(out: Path) -> None:
         raise HsarError(msgid="transfer.out_not_empty", code="TRF-OUT", path=str(out))
 
 
-def export_archives(repo: Repository, archive_ids: Sequence[str], out: Path, *, user: str,
+def export_archives(repo: Repository, archive_ids: Sequence[str], out: Path, *, principal: Principal,
                     now: datetime | None = None) -> ExportResult:
-    """Export ``archive_ids`` (each held by the store; access was decided by the caller) into ``out``."""
+    """Export ``archive_ids`` (each held by the store; access was decided by the caller) into ``out``; each
+    archive's export is also a use (``export``, purpose 移交) in the access register (利用登记)."""
     check_out(out)
     ids = list(dict.fromkeys(archive_ids))
     for archive_id in ids:
@@ -90,7 +93,10 @@ def export_archives(repo: Repository, archive_ids: Sequence[str], out: Path, *, 
             raise HsarError(msgid="services.not_found", code="NOT-FOUND", archive=archive_id)
     out.mkdir(parents=True, exist_ok=True)
     when = now or datetime.now(UTC)
-    done = [export_archive(repo, archive_id, out, user=user, now=when) for archive_id in ids]
+    done = []
+    for archive_id in ids:
+        done.append(export_archive(repo, archive_id, out, user=principal.username, now=when))
+        _register(repo, principal, archive_id, when)
     xml, csv = write_lists(out, done, institution=repo.cfg["repository.institution"], created=when)
     return ExportResult(out, tuple(done), xml, csv)
 
@@ -135,6 +141,14 @@ def export_archive(repo: Repository, archive_id: str, out: Path, *, user: str, n
     return ExportedArchive(archive_id, name, archive.reference_code, archive.title, archive.type.value,
                            archive.division, len(inventory["versions"]), inventory["head"], len(archive.items),
                            len(digests), size, event.identifier)
+
+
+def _register(repo: Repository, principal: Principal, archive_id: str, when: datetime) -> None:
+    from ..accounts.register import Use, record_use
+    from ..state.db import open_state
+
+    with open_state(repo.cfg.state_url) as state:
+        record_use(state, principal, Use.EXPORT.value, archive_id, messages.text("transfer.purpose", "zh"), at=when)
 
 
 def load_inventory_bytes(data: bytes) -> dict[str, Any]:

@@ -155,6 +155,13 @@ def test_the_package_and_the_transfer_list(sender: Path, tmp_path: Path) -> None
         assert repo.store.head(object_id(HOUSEHOLD)) == "v4"
     log = (sender / "audit" / "log.jsonl").read_text("utf-8")
     assert result.archives[0].export_event in log
+    from repository.accounts.register import list_uses
+    from repository.config import load
+    from repository.state.db import open_state
+
+    with open_state(load(sender).state_url) as state:  # each export is a use in the access register
+        uses = [(u.username, u.action, u.archive_id, u.purpose) for u in list_uses(state)]
+    assert uses[-2:] == [("console", "export", HOUSEHOLD, "移交"), ("console", "export", UNIT, "移交")]
 
 
 def test_the_package_premis_validates_against_the_premis_schema(sender: Path, tmp_path: Path) -> None:

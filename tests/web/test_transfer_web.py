@@ -66,6 +66,13 @@ def test_export_button_job_and_downloads(own_app: Flask, wh: Any, archives: dict
     listed = client.get(f"/jobs/{job_id}/export/transfer/transfer-list.csv").get_data().decode("utf-8-sig")
     assert list(csv.reader(io.StringIO(listed)))[1][1] == mine
     assert client.get(f"/jobs/{job_id}/export/../hsar.toml").status_code == 404
+    from repository.accounts.register import list_uses
+    from repository.config import load
+    from repository.state.db import open_state
+
+    with open_state(load(home).state_url) as state:
+        uses = [(u.username, u.action, u.archive_id) for u in list_uses(state, archive_id=mine)]
+    assert ("jianye", "export", mine) in uses and ("jianye", "download", mine) in uses
     other_user = _client(own_app, wh, "xuanwu")  # not the owner: the job and its files do not exist
     assert other_user.get(f"/jobs/{job_id}/export/transfer.zip").status_code == 404
 

@@ -11,6 +11,7 @@ from ...jobs import Job, JobQueue
 from ...jobs.tasks import EXPORT_FILES
 from ...services.transfer import check_export
 from .access import Principal, Role
+from .accounts import record_use
 from .jobs import job_for
 
 
@@ -30,11 +31,16 @@ def submit_export(repo: Repository, principal: Principal, archive_id: str) -> Jo
 
 
 def export_file(repo: Repository, principal: Principal, job_id: str, name: str) -> Path | None:
-    """A download of a finished export job ``principal`` may see (theirs, or any for an administrator)."""
+    """A download of a finished export job ``principal`` may see (theirs, or any for an administrator),
+    recorded in the access register for each archive of the job."""
     if name not in EXPORT_FILES:
         return None
     job = job_for(repo.cfg, principal, job_id)
     if job is None or job.kind != "export" or job.state != "done":
         return None
     path = repo.paths.exports / job.id / name
-    return path if path.is_file() else None
+    if not path.is_file():
+        return None
+    for archive_id in job.params.get("archives", []):  # every download is a use (利用登记)
+        record_use(repo.cfg, principal, "download", archive_id, item=name)
+    return path
