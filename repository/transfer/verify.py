@@ -29,7 +29,13 @@ from ..descriptive import parse
 from ..errors import HsarError
 from ..preservation.aip_layout import DESCRIPTIVE, SIGNATURE_FILE, SIGNATURE_MANIFEST
 from ..preservation.ids import object_id
-from ..preservation.ocfl_inventory import INVENTORY, logical_state, read_sidecar, version_name
+from ..preservation.ocfl_inventory import (
+    INVENTORY,
+    logical_path_problems,
+    logical_state,
+    read_sidecar,
+    version_name,
+)
 from ..preservation.premis import PremisEvent
 from ..preservation.premis_read import parse_premis
 from . import layout
@@ -97,7 +103,11 @@ def check_package(bag_dir: Path, *, trust_roots: list[Path], untrusted: str, wor
         return checked
     checked.archive_id = archive_id
     digests = {p: f.digests.get("sha512", "") for p, f in bag.payload.items()}
-    inventory = _inventory(checked, digests, object_id(archive_id))
+    try:
+        inventory = _inventory(checked, digests, object_id(archive_id))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a hostile inventory's shape
+        checked.issues.append(issue("TRF002", layout.OBJECT_DIR + INVENTORY, detail=f"{type(exc).__name__}: {exc}"))
+        return checked
     if inventory is None:
         return checked
     checked.inventory = inventory
@@ -127,11 +137,36 @@ def _inventory(checked: CheckedPackage, digests: Mapping[str, str], oid: str) ->
             or inventory.get("head") != version_name(len(versions)):
         checked.issues.append(issue("TRF002", where, detail="versions"))
         return None
+    problem = _shape_problem(inventory)
+    if problem:
+        checked.issues.append(issue("TRF002", where, detail=problem))
+        return None
     for digest, paths in inventory["manifest"].items():
         for rel in paths:
             if digests.get(layout.OBJECT_DIR + rel) != str(digest).lower():
                 checked.issues.append(issue("TRF003", layout.OBJECT_DIR + rel))
     return None if not checked.ok else inventory
+
+
+def _shape_problem(inventory: dict[str, Any]) -> str | None:
+    """What the store would refuse or a receipt could not use: manifest entries that are not lists of
+    paths, a version without a readable time, a user or a message, a state naming a digest the manifest
+    lacks, a logical path the store cannot hold."""
+    manifest = inventory["manifest"]
+    if not all(isinstance(p, list) and p and all(isinstance(r, str) for r in p) for p in manifest.values()):
+        return "manifest"
+    for vname, block in inventory["versions"].items():
+        if not isinstance(block, dict) or not isinstance(block.get("message", ""), str) \
+                or not isinstance(block.get("user", {}), dict):
+            return f"{vname}: version block"
+        datetime.fromisoformat(str(block["created"]).replace("Z", "+00:00"))  # ValueError: caller's TRF002
+        state = logical_state(inventory, vname)
+        if any(d not in manifest for d in state.values()):
+            return f"{vname}: a state digest the manifest does not list"
+        problems = logical_path_problems(list(state))
+        if problems:
+            return f"{vname}: {problems[0]}"
+    return None
 
 
 def _small(checked: CheckedPackage, inventory: dict[str, Any], digest: str) -> bytes | None:

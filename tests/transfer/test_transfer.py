@@ -206,17 +206,12 @@ def test_a_tampered_package_is_refused_and_changes_nothing(sender: Path, receive
 def test_a_tampered_package_with_a_rewritten_bag_manifest_is_still_refused(sender: Path, receiver: Path,
                                                                           tr: Any, tmp_path: Path) -> None:
     """The bag can be re-made by whoever changed a file; the inventory digests and the signatures cannot."""
-    from repository.bags.write import write_bag
-
     tr.trusting(receiver, sender)
     out = tmp_path / "out"
     _export(sender, out, [HOUSEHOLD])
     bag = out / HOUSEHOLD
     _tamper(bag)
-    info = [line.split(": ", 1) for line in (bag / "bag-info.txt").read_text("utf-8").splitlines()]
-    for name in ("manifest-sha512.txt", "tagmanifest-sha512.txt", "bag-info.txt"):
-        (bag / name).unlink()
-    write_bag(bag, {k: v for k, v in info if k not in ("Payload-Oxum", "Bagging-Date")})
+    _rebag(bag)
     outcome = _receive(receiver, bag).outcomes[0]
     assert outcome.status == "rejected" and "TRF003" in {i.code for i in outcome.issues}
 
@@ -226,7 +221,6 @@ def test_a_changed_inventory_and_content_breaks_the_signature(sender: Path, rece
     """Content, inventory and bag all changed consistently: the sender's signed manifest still says no."""
     import hashlib
 
-    from repository.bags.write import write_bag
     from repository.preservation.ocfl_inventory import serialize, sidecar_for
 
     tr.trusting(receiver, sender)
@@ -242,10 +236,7 @@ def test_a_changed_inventory_and_content_breaks_the_signature(sender: Path, rece
     text = serialize(inventory).decode().replace(digest, new)
     (obj / "inventory.json").write_text(text, "utf-8")
     (obj / "inventory.json.sha512").write_bytes(sidecar_for(text.encode())[1])
-    info = [line.split(": ", 1) for line in (bag / "bag-info.txt").read_text("utf-8").splitlines()]
-    for name in ("manifest-sha512.txt", "tagmanifest-sha512.txt", "bag-info.txt"):
-        (bag / name).unlink()
-    write_bag(bag, {k: v for k, v in info if k not in ("Payload-Oxum", "Bagging-Date")})
+    _rebag(bag)
     outcome = _receive(receiver, bag).outcomes[0]
     assert outcome.status == "rejected" and "TRF004" in {i.code for i in outcome.issues}
 
@@ -368,3 +359,54 @@ def test_cli_export_user_option_and_json(sender: Path, tmp_path: Path) -> None:
     body = json.loads(done.output)
     assert body["totals"]["archives"] == 1 and body["archives"][0]["versions"] == 2
     shutil.rmtree(tmp_path / "o2")
+
+
+def _rebag(bag: Path) -> None:
+    from repository.bags.write import write_bag
+
+    info = [line.split(": ", 1) for line in (bag / "bag-info.txt").read_text("utf-8").splitlines()]
+    for name in ("manifest-sha512.txt", "tagmanifest-sha512.txt", "bag-info.txt"):
+        (bag / name).unlink()
+    write_bag(bag, {k: v for k, v in info if k not in ("Payload-Oxum", "Bagging-Date")})
+
+
+@pytest.mark.parametrize("damage", ["manifest-not-a-list", "state-digest-unknown", "path-escapes", "no-created"])
+def test_a_hostile_inventory_is_a_finding_not_a_crash(sender: Path, receiver: Path, tr: Any, tmp_path: Path,
+                                                      damage: str) -> None:
+    from repository.preservation.ocfl_inventory import serialize, sidecar_for
+
+    tr.trusting(receiver, sender)
+    out = tmp_path / "out"
+    _export(sender, out, [UNIT])
+    obj = out / UNIT / "data/object"
+    inventory = json.loads((obj / "inventory.json").read_bytes())
+    digest = next(iter(inventory["manifest"]))
+    if damage == "manifest-not-a-list":
+        inventory["manifest"][digest] = 7
+    elif damage == "state-digest-unknown":
+        inventory["versions"]["v1"]["state"]["0" * 128] = ["data/extra.pdf"]
+    elif damage == "path-escapes":
+        inventory["versions"]["v1"]["state"][digest] = ["../../escape.pdf"]
+    else:
+        del inventory["versions"]["v2"]["created"]
+    data = serialize(inventory)
+    (obj / "inventory.json").write_bytes(data)
+    (obj / "inventory.json.sha512").write_bytes(sidecar_for(data)[1])
+    _rebag(out / UNIT)
+    outcome = _receive(receiver, out / UNIT).outcomes[0]
+    assert outcome.status == "rejected" and {i.code for i in outcome.issues} == {"TRF002"}
+    with Repository.open(receiver) as repo:
+        assert not repo.store.exists(object_id(UNIT))
+
+
+def test_ingest_of_the_export_folder_receives_every_package(sender: Path, receiver: Path, tr: Any,
+                                                            tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from repository.cli import cli
+
+    tr.trusting(receiver, sender)
+    _export(sender, tmp_path / "out", [UNIT, HOUSEHOLD])
+    got = CliRunner().invoke(cli, ["--home", str(receiver), "--lang", "en", "ingest", str(tmp_path / "out")])
+    assert got.exit_code == 0, got.output
+    assert "2 ingested" in got.output and "transfer-list.csv" in got.output  # the lists: skipped, named
