@@ -91,6 +91,14 @@ def test_round_trip_between_two_homes_is_exact(sender: Path, receiver: Path, tr:
         with Repository.open(home) as repo:
             found.append(sorted(h.archive_id for h in search(repo, SearchRequest(query="冯文博")).hits))
     assert found[0] == found[1] and HOUSEHOLD in found[1]
+    # The receiver's store is valid OCFL, and its audit verifies the sender's signatures (its CA is trusted).
+    from repository.preservation.ocfl_validate import validate_with_ocfl_py
+    from repository.services.audit import audit, selection
+
+    with Repository.open(receiver) as repo:
+        assert validate_with_ocfl_py(repo.store.root) == []
+        run = audit(repo, selection([], [HOUSEHOLD, UNIT]))
+        assert run.ok, [i.to_dict("en") for i in run.issues]
     # The same package again changes nothing.
     again = _receive(receiver, out / HOUSEHOLD)
     assert [o.status for o in again.outcomes] == ["duplicate"]
