@@ -271,6 +271,11 @@ def test_a_foreign_ca_is_flagged_when_the_policy_says_so(sender: Path, receiver:
     log = [json.loads(line) for line in (receiver / "audit" / "log.jsonl").read_text("utf-8").splitlines()]
     checks = [e["event"] for e in log if e.get("event", {}).get("type") == "digital signature validation"]
     assert checks and checks[-1]["outcome"] == "warning"
+    from repository.services.audit import audit, selection
+
+    with Repository.open(receiver) as repo:  # until the sender's CA is trusted, the audit says so
+        run = audit(repo, selection([], [UNIT], repair=False))
+    assert not run.ok and "AUD010" in {f.code for a in run.archives for f in a.findings}
 
 
 def test_a_different_history_of_the_same_archive_is_refused(sender: Path, receiver: Path, tr: Any, demo: Any,
