@@ -43,7 +43,7 @@ from ..home import Repository
 from ..preservation.aip_layout import DESCRIPTIVE, PREMIS
 from ..preservation.auditlog import AuditLog, event_record
 from ..preservation.ids import object_id
-from ..preservation.ocfl_inventory import INVENTORY, sidecar_for
+from ..preservation.ocfl_inventory import INVENTORY, logical_state, sidecar_for
 from ..preservation.premis import (
     PremisEvent,
     hsar_agent,
@@ -120,13 +120,13 @@ def export_archive(repo: Repository, archive_id: str, out: Path, *, user: str, n
             agents=[hsar_agent().identifier, (institution_agent(institution).identifier, "implementer")],
             detail=f"transfer package {name}: {len(inventory['versions'])} versions, head {inventory['head']}, "
                    f"exported by {user}")
-        head_premis = repo.store.content_path(oid, PREMIS).read_bytes()
+        head_premis = _snapshot_file(work, inventory, PREMIS)  # the copied head, not a newer one
         premis = _package_premis(head_premis, event, institution)
         premis_path = work / layout.TRANSFER_PREMIS
         premis_path.parent.mkdir(parents=True)
         premis_path.write_bytes(premis)
         digests[layout.TRANSFER_PREMIS] = hashlib.sha512(premis).hexdigest()
-        archive = parse(repo.store.content_path(oid, DESCRIPTIVE).read_bytes())
+        archive = parse(_snapshot_file(work, inventory, DESCRIPTIVE))
         info = {"Source-Organization": institution, layout.ARCHIVE_TAG: archive_id, layout.OBJECT_TAG: oid,
                 layout.TYPE_TAG: layout.PACKAGE_TYPE, layout.VERSIONS_TAG: str(len(inventory["versions"])),
                 layout.EXPORTED_TAG: now.isoformat(), layout.EVENT_TAG: event.identifier,
@@ -141,6 +141,12 @@ def export_archive(repo: Repository, archive_id: str, out: Path, *, user: str, n
     return ExportedArchive(archive_id, name, archive.reference_code, archive.title, archive.type.value,
                            archive.division, len(inventory["versions"]), inventory["head"], len(archive.items),
                            len(digests), size, event.identifier)
+
+
+def _snapshot_file(work: Path, inventory: dict[str, Any], logical: str) -> bytes:
+    """A file of the head of the copied snapshot (the package's own copy of it)."""
+    digest = logical_state(inventory)[logical]
+    return (work / layout.OBJECT_DIR / inventory["manifest"][digest][0]).read_bytes()
 
 
 def _register(repo: Repository, principal: Principal, archive_id: str, when: datetime) -> None:
