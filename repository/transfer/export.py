@@ -127,7 +127,7 @@ def export_archive(repo: Repository, archive_id: str, out: Path, *, user: str, n
         premis_path.write_bytes(premis)
         digests[layout.TRANSFER_PREMIS] = hashlib.sha512(premis).hexdigest()
         archive = parse(_snapshot_file(work, inventory, DESCRIPTIVE))
-        info = {"Source-Organization": institution, layout.ARCHIVE_TAG: archive_id, layout.OBJECT_TAG: oid,
+        info = {layout.SENDER_TAG: institution, layout.ARCHIVE_TAG: archive_id, layout.OBJECT_TAG: oid,
                 layout.TYPE_TAG: layout.PACKAGE_TYPE, layout.VERSIONS_TAG: str(len(inventory["versions"])),
                 layout.EXPORTED_TAG: now.isoformat(), layout.EVENT_TAG: event.identifier,
                 "External-Description": archive.title}
