@@ -108,13 +108,14 @@ def run_reindex(repo: Repository, job: Job, progress: Progress, stop: threading.
     return {"reindexed": count}
 
 
-#: The files an export job offers for download, under ``exports/<job id>/`` of the home.
-EXPORT_FILES = ("transfer.zip", "transfer/transfer-list.xml", "transfer/transfer-list.csv")
+#: The transfer list an export job offers for download besides one zip per package (under ``exports/<id>/``).
+EXPORT_LISTS = ("transfer-list.xml", "transfer-list.csv")
 
 
 def run_export(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
-    """Transfer packages of the job's archives and their transfer list, zipped for download. The access
-    decision is taken again with the submitter's role and scope; a retried job starts again from nothing."""
+    """Transfer packages of the job's archives and their transfer list, each package also as a zip holding
+    its one folder (what ``hsar ingest`` of another repository takes as it is). The access decision is taken
+    again with the submitter's role and scope; a retried job starts again from nothing."""
     import shutil
 
     from ..access import Principal, Role
@@ -128,12 +129,16 @@ def run_export(repo: Repository, job: Job, progress: Progress, stop: threading.E
     out = repo.paths.exports / job.id
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    progress(0, 2, force=True)
+    progress(0, len(ids) + 1, force=True)
     result = export_archives(repo, ids, out / "transfer", principal=principal)
-    progress(1, 2)
-    zip_folder(out / "transfer", out / EXPORT_FILES[0])
-    progress(2, 2)
-    return {**result.to_dict(), "out": job.id, "files": list(EXPORT_FILES)}
+    for name in EXPORT_LISTS:
+        shutil.copyfile(out / "transfer" / name, out / name)
+    zips = []
+    for n, archive in enumerate(result.archives, 1):
+        progress(n, len(ids) + 1)
+        zips.append(zip_folder(out / "transfer" / archive.package, out / f"{archive.package}.zip").name)
+    progress(len(ids) + 1, len(ids) + 1)
+    return {**result.to_dict(), "out": job.id, "files": [*zips, *EXPORT_LISTS]}
 
 
 Runner = Callable[[Repository, Job, Progress, threading.Event], dict[str, Any]]

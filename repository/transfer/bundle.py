@@ -1,5 +1,6 @@
-"""One download for a web export: the export folder as a zip (stored, not compressed: the content is mostly
-PDF and image data already compressed), written through a temporary name and a rename. Files are streamed
+"""One download per package of a web export: the package folder as a zip holding that one folder (what
+``hsar ingest`` takes as it is), stored, not compressed (the content is mostly PDF and image data already
+compressed), written through a temporary name and a rename. Files are streamed
 into the zip in chunks by :mod:`zipfile`; ZIP64 lifts the 4 GiB limits."""
 
 from __future__ import annotations

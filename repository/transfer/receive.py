@@ -57,12 +57,27 @@ def receive_packages(repo: Repository, paths: Sequence[Path], *, workers: int = 
         flush()
         with ingest_lock(repo):
             repo.recover()
-            outcome = receive_transfer(repo, path)
+            outcome = _receive_path(repo, path)
         outcomes.append(outcome)
         if progress:
             progress(outcome)
     flush()
     return outcomes
+
+
+def _receive_path(repo: Repository, path: Path) -> IngestOutcome:
+    """A package folder as it is; a zip unpacked safely into staging first (PKG codes when refused)."""
+    if path.is_dir():
+        return receive_transfer(repo, path)
+    from ..bags.receive import open_package
+    from ..bags.unpack import Limits
+    from ..errors import UnsafePackageError
+
+    try:
+        with open_package(path, Limits.from_config(repo.cfg), repo.staging) as root:
+            return receive_transfer(repo, root, source=path)
+    except UnsafePackageError as exc:
+        return _reject(repo, CheckedPackage(path, list(exc.issues)))
 
 
 @dataclass(frozen=True)
@@ -71,10 +86,13 @@ class _Plan:
     issues: tuple[Issue, ...]
 
 
-def receive_transfer(repo: Repository, bag_dir: Path, *, now: datetime | None = None) -> IngestOutcome:
-    """Check and receive one transfer package (the caller holds the home lock and has recovered)."""
+def receive_transfer(repo: Repository, bag_dir: Path, *, now: datetime | None = None, source: Path | None = None
+                     ) -> IngestOutcome:
+    """Check and receive one transfer package (the caller holds the home lock and has recovered); ``source``
+    names it in the outcome and the log when ``bag_dir`` is where a zip was unpacked."""
     checked = check_package(bag_dir, trust_roots=repo.cfg.paths("signing.trust_roots"),
                             untrusted=repo.cfg["transfer.untrusted"], workers=repo.cfg["audit.workers"])
+    checked.source = source or bag_dir
     if not checked.ok or checked.inventory is None or checked.archive_id is None:
         return _reject(repo, checked)
     plan = _plan(repo, checked)
@@ -83,7 +101,7 @@ def receive_transfer(repo: Repository, bag_dir: Path, *, now: datetime | None = 
     inventory, archive_id = checked.inventory, checked.archive_id
     versions = list(inventory["versions"])
     if plan.start == len(versions):
-        return IngestOutcome(str(bag_dir), "duplicate", archive_id, versions[-1])
+        return IngestOutcome(str(checked.source), "duplicate", archive_id, versions[-1])
     oid = object_id(archive_id)
     replace_atomic(repo.paths.intent(archive_id),
                    json.dumps({"archive_id": archive_id, "version": versions[-1]}).encode(), repo.staging)
@@ -98,7 +116,7 @@ def receive_transfer(repo: Repository, bag_dir: Path, *, now: datetime | None = 
     _record(repo, archive_id)
     _log_receipt(repo, checked, now or datetime.now(UTC))
     _replicate(repo, oid)
-    return IngestOutcome(str(bag_dir), "ingested", archive_id, versions[-1], tuple(checked.issues))
+    return IngestOutcome(str(checked.source), "ingested", archive_id, versions[-1], tuple(checked.issues))
 
 
 def _files(checked: CheckedPackage, inventory: dict[str, Any], vname: str) -> dict[str, SourceFile]:
@@ -148,7 +166,7 @@ def _log_receipt(repo: Repository, checked: CheckedPackage, when: datetime) -> N
                                f"signers: {'; '.join(checked.signers)}"),
         PremisEvent.new("accession", when=when, objects=[oid],
                         agents=[hsar_agent().identifier, (institution_agent(institution).identifier, "implementer")],
-                        detail=f"received by transfer from {checked.sender or '?'}: package {checked.bag_dir.name}, "
+                        detail=f"received by transfer from {checked.sender or '?'}: package {checked.source.name}, "
                                f"{len(checked.inventory['versions'])} versions re-created byte for byte"),
     ]
     AuditLog(repo.paths.audit).append([event_record(e, object_id=oid, archive_id=checked.archive_id)
@@ -158,12 +176,12 @@ def _log_receipt(repo: Repository, checked: CheckedPackage, when: datetime) -> N
 def _reject(repo: Repository, checked: CheckedPackage, extra: tuple[Issue, ...] = ()) -> IngestOutcome:
     issues = tuple(checked.issues) + extra
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    target = repo.rejected / f"{checked.bag_dir.name}-{stamp}.json"
+    target = repo.rejected / f"{checked.source.name}-{stamp}.json"
     target.parent.mkdir(exist_ok=True)
-    body = {"sip": str(checked.bag_dir), "status": "rejected", "package": "transfer",
+    body = {"sip": str(checked.source), "status": "rejected", "package": "transfer",
             "issues": [i.to_dict() for i in issues]}
     target.write_text(json.dumps(body, ensure_ascii=False, indent=2), "utf-8")
-    return IngestOutcome(str(checked.bag_dir), "rejected", checked.archive_id, None, issues, str(target))
+    return IngestOutcome(str(checked.source), "rejected", checked.archive_id, None, issues, str(target))
 
 
 def _replicate(repo: Repository, oid: str) -> None:

@@ -54,6 +54,11 @@ class CheckedPackage:
     export_event: PremisEvent | None = None
     sender: str = ""
     signers: tuple[str, ...] = ()
+    source: Path = Path()  # what the user gave: the folder, or the zip it was unpacked from
+
+    def __post_init__(self) -> None:
+        if self.source == Path():
+            self.source = self.bag_dir
 
     @property
     def ok(self) -> bool:
@@ -74,6 +79,11 @@ def read_bag_info(bag_dir: Path) -> dict[str, str]:
         text = path.read_text("utf-8", errors="replace")
     except OSError:
         return info
+    return _tags(text)
+
+
+def _tags(text: str) -> dict[str, str]:
+    info: dict[str, str] = {}
     for line in text.splitlines():
         if ":" in line and not line[:1].isspace():
             label, value = line.split(":", 1)
@@ -82,8 +92,29 @@ def read_bag_info(bag_dir: Path) -> dict[str, str]:
 
 
 def is_transfer_package(path: Path) -> bool:
-    """A folder whose ``bag-info.txt`` says it is an hsar transfer package (checked fully on receipt)."""
-    return path.is_dir() and read_bag_info(path).get(layout.TYPE_TAG.casefold()) == layout.PACKAGE_TYPE
+    """A folder, or a zip holding one folder, whose ``bag-info.txt`` says it is an hsar transfer package
+    (checked fully on receipt; a zip is unpacked safely then, :func:`repository.bags.receive.open_package`)."""
+    if path.is_dir():
+        return read_bag_info(path).get(layout.TYPE_TAG.casefold()) == layout.PACKAGE_TYPE
+    if path.is_file() and path.name.lower().endswith(".zip"):
+        return _zip_type(path) == layout.PACKAGE_TYPE
+    return False
+
+
+def _zip_type(path: Path) -> str | None:
+    """The package type a zip's ``<top>/bag-info.txt`` names (read from the zip, at most 1 MiB)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = [i for i in archive.infolist() if i.filename.count("/") == 1
+                     and i.filename.endswith("/bag-info.txt") and i.file_size <= 1 << 20]
+            if len(infos) != 1:
+                return None
+            text = archive.read(infos[0]).decode("utf-8", errors="replace")
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError):
+        return None
+    return _tags(text).get(layout.TYPE_TAG.casefold())
 
 
 def check_package(bag_dir: Path, *, trust_roots: list[Path], untrusted: str, workers: int = 2) -> CheckedPackage:

@@ -423,3 +423,22 @@ def test_ingest_of_the_export_folder_receives_every_package(sender: Path, receiv
     got = CliRunner().invoke(cli, ["--home", str(receiver), "--lang", "en", "ingest", str(tmp_path / "out")])
     assert got.exit_code == 0, got.output
     assert "2 ingested" in got.output and "transfer-list.csv" in got.output  # the lists: skipped, named
+
+
+def test_a_zipped_package_is_received_and_a_zip_bomb_refused(sender: Path, receiver: Path, tr: Any,
+                                                             tmp_path: Path) -> None:
+    """The web's download (a zip holding the package folder) is what ``hsar ingest`` takes as it is."""
+    from repository.transfer.bundle import zip_folder
+
+    tr.trusting(receiver, sender)
+    _export(sender, tmp_path / "out", [UNIT])
+    zipped = zip_folder(tmp_path / "out" / UNIT, tmp_path / f"{UNIT}.zip")
+    outcome = _receive(receiver, zipped).outcomes[0]
+    assert (outcome.status, outcome.archive_id, outcome.version, outcome.sip) == ("ingested", UNIT, "v2", str(zipped))
+    assert _facts(receiver, UNIT)["inventory"] == _facts(sender, UNIT)["inventory"]
+    assert not [p for p in (receiver / "staging").iterdir() if p.name.startswith("hsar-sip-")]
+    tr.set_setting(receiver, "limits", "max_unpacked_bytes", "1000")
+    again = tmp_path / "again.zip"
+    shutil.copyfile(zipped, again)
+    refused = _receive(receiver, again).outcomes[0]
+    assert refused.status == "rejected" and "PKG005" in {i.code for i in refused.issues}

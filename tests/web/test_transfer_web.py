@@ -58,14 +58,15 @@ def test_export_button_job_and_downloads(own_app: Flask, wh: Any, archives: dict
         job = queue.get(job_id)
     assert job is not None and job.state == "done", job.result
     html = client.get(f"/jobs/{job_id}").get_data(as_text=True)
-    assert "transfer.zip" in html and "transfer-list.csv" in html
-    zipped = client.get(f"/jobs/{job_id}/export/transfer.zip")
+    assert f"/jobs/{job_id}/export/{mine}.zip" in html and "transfer-list.csv" in html
+    zipped = client.get(f"/jobs/{job_id}/export/{mine}.zip")
     assert zipped.status_code == 200 and zipped.headers["Content-Type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(zipped.get_data())).namelist()
-    assert f"transfer/{mine}/manifest-sha512.txt" in names and "transfer/transfer-list.xml" in names
-    listed = client.get(f"/jobs/{job_id}/export/transfer/transfer-list.csv").get_data().decode("utf-8-sig")
+    assert f"{mine}/manifest-sha512.txt" in names and all(n.startswith(f"{mine}/") for n in names)
+    listed = client.get(f"/jobs/{job_id}/export/transfer-list.csv").get_data().decode("utf-8-sig")
     assert list(csv.reader(io.StringIO(listed)))[1][1] == mine
-    assert client.get(f"/jobs/{job_id}/export/../hsar.toml").status_code == 404
+    assert client.get(f"/jobs/{job_id}/export/hsar.toml").status_code == 404
+    assert client.get(f"/jobs/{job_id}/export/..%2Fhsar.toml").status_code == 404
     from repository.accounts.register import list_uses
     from repository.config import load
     from repository.state.db import open_state
@@ -74,7 +75,7 @@ def test_export_button_job_and_downloads(own_app: Flask, wh: Any, archives: dict
         uses = [(u.username, u.action, u.archive_id) for u in list_uses(state, archive_id=mine)]
     assert ("jianye", "export", mine) in uses and ("jianye", "download", mine) in uses
     other_user = _client(own_app, wh, "xuanwu")  # not the owner: the job and its files do not exist
-    assert other_user.get(f"/jobs/{job_id}/export/transfer.zip").status_code == 404
+    assert other_user.get(f"/jobs/{job_id}/export/{mine}.zip").status_code == 404
 
 
 def test_researchers_and_auditors_have_no_export(own_app: Flask, wh: Any, archives: dict[str, Any]) -> None:  # noqa: ANN401

@@ -8,7 +8,6 @@ from pathlib import Path
 from ...errors import HsarError
 from ...home import Repository
 from ...jobs import Job, JobQueue
-from ...jobs.tasks import EXPORT_FILES
 from ...services.transfer import check_export
 from .access import Principal, Role
 from .accounts import record_use
@@ -30,14 +29,21 @@ def submit_export(repo: Repository, principal: Principal, archive_id: str) -> Jo
         return queue.submit("export", params, user=principal.username)
 
 
+def export_files(repo: Repository, principal: Principal, job_id: str) -> list[str]:
+    """The downloads of a finished export job ``principal`` may see (theirs, or any for an administrator):
+    one zip per package, then the transfer list (XML, CSV); empty otherwise."""
+    job = job_for(repo.cfg, principal, job_id)
+    if job is None or job.kind != "export" or job.state != "done" or not isinstance(job.result, dict):
+        return []
+    return [str(n) for n in job.result.get("files", [])]
+
+
 def export_file(repo: Repository, principal: Principal, job_id: str, name: str) -> Path | None:
-    """A download of a finished export job ``principal`` may see (theirs, or any for an administrator),
-    recorded in the access register for each archive of the job."""
-    if name not in EXPORT_FILES:
+    """One download of :func:`export_files`, recorded in the access register for each archive of the job."""
+    if name not in export_files(repo, principal, job_id):
         return None
     job = job_for(repo.cfg, principal, job_id)
-    if job is None or job.kind != "export" or job.state != "done":
-        return None
+    assert job is not None  # export_files found it
     path = repo.paths.exports / job.id / name
     if not path.is_file():
         return None

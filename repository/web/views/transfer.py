@@ -21,9 +21,11 @@ MIMETYPES = {".zip": "application/zip", ".xml": "application/xml", ".csv": "text
 
 @bp.app_context_processor
 def _may_export() -> dict[str, object]:
-    """``may_export()`` for the archive page: whether to show the export action."""
+    """``may_export()`` for the archive page (whether to show the export action) and ``export_files(id)`` for
+    the job page (the downloads of a finished export job)."""
     return {"may_export": lambda: bool(current_user.is_authenticated)
-            and access.may(principal(), access.Action.EXPORT)}
+            and access.may(principal(), access.Action.EXPORT),
+            "export_files": lambda job_id: gateway.export_files(repo(), principal(), job_id)}
 
 
 @bp.route("/archives/<archive_id>/export", methods=["POST"])
@@ -39,7 +41,7 @@ def start(archive_id: str) -> Response:
     return redirect(url_for("ingest.job", job_id=job.id))
 
 
-@bp.route("/jobs/<job_id>/export/<path:name>")
+@bp.route("/jobs/<job_id>/export/<name>")
 @login_required
 def download(job_id: str, name: str) -> Response:
     path = gateway.export_file(repo(), principal(), job_id, name) if len(job_id) <= 64 else None
