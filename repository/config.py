@@ -81,6 +81,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("signing.chain", list, ["keys/ca.pem"], "签名证书链（PEM 文件列表）", "Certificate chain (PEM files)"),
     Setting("signing.passphrase_env", str, "", "存放私钥口令的环境变量名", "Environment variable holding the key passphrase"),
     Setting("signing.trust_roots", list, ["keys/ca.pem"], "信任根证书（PEM 文件列表）", "Trust roots (PEM files)"),
+    Setting("transfer.untrusted", str, "refuse", "移交包的版本签名不能追溯到本库信任根（外单位或不受信任的 CA）时：refuse（拒收）或 flag（接收并标记）",
+            "A transfer package whose version signatures do not chain to this repository's trust roots (a foreign "
+            "or untrusted CA): refuse it, or flag it and receive it", ("refuse", "flag")),
     Setting("formats.policy", str, "", "格式策略数据文件；空则用内置策略", "Format policy file; empty means the bundled policy"),
     Setting("formats.max_read_bytes", int, 131072, "格式识别时每个文件最多读取字节数",
             "Bytes read per file for format identification", minimum=1),

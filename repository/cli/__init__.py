@@ -33,6 +33,7 @@ from . import (  # noqa: E402, F401  (modules register their commands on import)
     search,
     sip,
     store,
+    transfer,
     users,
     web,
 )

@@ -15,6 +15,7 @@ Layout of a home (``--home`` / ``HSAR_HOME``, default ``./hsar-data``), :data:`L
     audit/           the hash-chained audit log (log.jsonl), the audit lock, quarantined copies
     catalog.sqlite   the catalogue (a cache: ``hsar rebuild-catalog`` recreates it from storage)
     index/           the search index (a cache: ``hsar reindex`` recreates it from storage; ``search.index``)
+    exports/         transfer packages made by the web's export jobs, one folder per job (made when used)
 
 Opening a home writes nothing: :meth:`Repository.open` and its handles only read, and a missing store or
 catalogue is an error naming ``hsar init`` (only :func:`init_home` and ``rebuild-catalog`` create). The

@@ -27,6 +27,7 @@ LAYOUT = {
     "quarantine": "audit/quarantine",
     "catalog_file": "catalog.sqlite",
     "default_storage": "storage",
+    "exports": "exports",  # transfer packages made by export jobs of the web, one folder per job
 }
 SUBDIRS = ("staging", "rejected", "reports")  # made by init besides the storage root and the keys
 INTENT_PREFIX, INTENT_SUFFIX = "intent-", ".json"
@@ -50,6 +51,7 @@ class HomePaths:
     quarantine: Path
     catalog_file: Path
     default_storage: Path
+    exports: Path
     storage: Path
     index: Path
 

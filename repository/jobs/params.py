@@ -45,8 +45,18 @@ def _reindex_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {"batch": batch}
 
 
+def _export_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Archives to export and who asked (name, role, division scope: the export checks them again)."""
+    archives, who = params.get("archives"), [params.get(k) for k in ("user", "role", "division")]
+    if not isinstance(archives, list | tuple) or not archives or not all(isinstance(a, str) and a for a in archives) \
+            or not all(isinstance(w, str) and w for w in who):
+        raise JobParamsError(msgid="jobs.params-export")
+    return {"archives": list(archives), "user": who[0], "role": who[1], "division": who[2]}
+
+
 def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The job's parameters, checked and normalised (JOB-PARAMS when unusable)."""
     if not isinstance(params, Mapping):
         raise JobParamsError(msgid="jobs.params-object")
-    return {"ingest": _ingest_params, "audit": _audit_params, "reindex": _reindex_params}[kind](params)
+    return {"ingest": _ingest_params, "audit": _audit_params, "reindex": _reindex_params,
+            "export": _export_params}[kind](params)

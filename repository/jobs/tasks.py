@@ -1,4 +1,4 @@
-"""What a job does (作业内容): ingest of SIP files, audit, reindex; each records its progress and result.
+"""What a job does (作业内容): ingest of SIP files, audit, reindex, export (移交包); each records its progress and result.
 
 Each kind has a parameter check (run when the job is submitted, so bad input is refused with ``JOB-PARAMS``
 before anything is queued) and a runner (run by ``hsar worker``), which calls its workflow in exactly one
@@ -34,6 +34,7 @@ BUSY_CODES = ("ING-BUSY", "AUDIT-BUSY")
 BUSY_DELAY = 5.0  # seconds before a job that found the home busy is tried again
 _TURNS = {"ingest": threading.Lock(), "audit": threading.Lock()}
 _TURNS["reindex"] = _TURNS["ingest"]
+_TURNS["export"] = threading.Lock()  # exports read a snapshot of the store: no turn with ingest needed
 
 
 # ------------------------------------------------------------------------------------------ progress
@@ -107,8 +108,42 @@ def run_reindex(repo: Repository, job: Job, progress: Progress, stop: threading.
     return {"reindexed": count}
 
 
+#: The transfer list an export job offers for download besides one zip per package (under ``exports/<id>/``).
+EXPORT_LISTS = ("transfer-list.xml", "transfer-list.csv")
+
+
+def run_export(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
+    """Transfer packages of the job's archives and their transfer list, each package also as a zip holding
+    its one folder (what ``hsar ingest`` of another repository takes as it is). The access decision is taken
+    again with the submitter's role and scope; a retried job starts again from nothing."""
+    import shutil
+
+    from ..access import Principal, Role
+    from ..transfer.bundle import zip_folder
+    from ..transfer.export import export_archives
+    from ..transfer.scope import check_export
+
+    p = job.params
+    principal = Principal(p["user"], Role(p["role"]), p["division"])
+    ids = check_export(repo, principal, p["archives"])
+    out = repo.paths.exports / job.id
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    progress(0, len(ids) + 1, force=True)
+    result = export_archives(repo, ids, out / "transfer", principal=principal)
+    for name in EXPORT_LISTS:
+        shutil.copyfile(out / "transfer" / name, out / name)
+    zips = []
+    for n, archive in enumerate(result.archives, 1):
+        progress(n, len(ids) + 1)
+        zips.append(zip_folder(out / "transfer" / archive.package, out / f"{archive.package}.zip").name)
+    progress(len(ids) + 1, len(ids) + 1)
+    return {**result.to_dict(), "out": job.id, "files": [*zips, *EXPORT_LISTS]}
+
+
 Runner = Callable[[Repository, Job, Progress, threading.Event], dict[str, Any]]
-RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex}
+RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex,
+                               "export": run_export}
 
 
 # ------------------------------------------------------------------------------------------ one job

@@ -1,4 +1,5 @@
-"""Use-case: ingest SIPs (接收入库): find the SIPs in the paths given, then run the ingest pipeline.
+"""Use-case: ingest SIPs (接收入库): find the SIPs in the paths given, then run the ingest pipeline (transfer
+packages from another repository, :mod:`repository.transfer`, are received by :mod:`repository.transfer.receive`).
 
 A folder that is not itself a bag is expanded to the bags and packages inside it, sorted by name (one level
 down). Broken bags and unsupported packages count as SIPs, so they are rejected with a reason instead of
@@ -74,4 +75,10 @@ def ingest(repo: Repository, sips: Sequence[Path], *, workers: int = 1, progress
     (IngestError ING-BUSY while another ingest runs), recovering first; UsageError when there are none."""
     if not sips:
         raise UsageError(msgid="services.no_sips")
-    return IngestSummary(tuple(run_ingest(repo, sips, workers=workers, progress=progress)))
+    from ..transfer.verify import is_transfer_package
+
+    if not any(is_transfer_package(s) for s in sips):
+        return IngestSummary(tuple(run_ingest(repo, sips, workers=workers, progress=progress)))
+    from ..transfer.receive import receive_packages
+
+    return IngestSummary(tuple(receive_packages(repo, sips, workers=workers, progress=progress)))
