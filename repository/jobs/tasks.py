@@ -1,4 +1,4 @@
-"""What a job does (作业内容): ingest of SIP files, audit, reindex; each records its progress and result.
+"""What a job does (作业内容): ingest of SIP files, audit, reindex, OCR; each records its progress and result.
 
 Each kind has a parameter check (run when the job is submitted, so bad input is refused with ``JOB-PARAMS``
 before anything is queued) and a runner (run by ``hsar worker``), which calls its workflow in exactly one
@@ -34,6 +34,7 @@ BUSY_CODES = ("ING-BUSY", "AUDIT-BUSY")
 BUSY_DELAY = 5.0  # seconds before a job that found the home busy is tried again
 _TURNS = {"ingest": threading.Lock(), "audit": threading.Lock()}
 _TURNS["reindex"] = _TURNS["ingest"]
+_TURNS["ocr"] = threading.Lock()  # reads outside the home lock, takes it only to commit each archive
 
 
 # ------------------------------------------------------------------------------------------ progress
@@ -107,8 +108,26 @@ def run_reindex(repo: Repository, job: Job, progress: Progress, stop: threading.
     return {"reindexed": count}
 
 
+def run_ocr_job(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
+    from ..services.ocr import run_ocr
+
+    archives = None if job.params["all"] else list(job.params["archives"])
+    progress(0, len(archives) if archives else None, force=True)
+    return run_ocr(repo, archives, progress=lambda done, total: progress(done, total)).to_dict()
+
+
+def after_ingest(queue: JobQueue, job: Job, result: dict[str, Any]) -> None:
+    """With ``ocr.after_ingest`` on, a successful ingest job queues an OCR job of the archives it stored."""
+    if job.kind != "ingest" or not queue.cfg["ocr.after_ingest"]:
+        return
+    archives = sorted({r["archive_id"] for r in result.get("sips", ()) if r["status"] == "ingested"})
+    if archives:
+        queue.submit("ocr", {"archives": archives}, user=job.username, dedupe_key=f"ocr-after-{job.id}")
+
+
 Runner = Callable[[Repository, Job, Progress, threading.Event], dict[str, Any]]
-RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex}
+RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex,
+                              "ocr": run_ocr_job}
 
 
 # ------------------------------------------------------------------------------------------ one job
@@ -170,3 +189,4 @@ def execute(queue: JobQueue, job_id: str, stop: threading.Event) -> None:
             records.fail(job_id, "INTERNAL", f"{type(exc).__name__}: {exc}", error_result(exc))
             return
     records.finish(job_id, result)
+    after_ingest(queue, job, result)
