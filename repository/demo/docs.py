@@ -6,7 +6,9 @@ font file is embedded or needed). A form is a list of pages, each a list of bloc
 Output is byte-identical for the same input: ``invariant=1`` and a creation date taken from the document.
 
 Scans are drawn with Pillow: a page of glyph-like strokes, rules, a round seal, digits, a slight skew,
-specks and a scanner-edge shadow; saved as bilevel CCITT Group 4 TIFF or as grayscale JPEG.
+specks and a scanner-edge shadow; saved as bilevel CCITT Group 4 TIFF or as grayscale JPEG. Some scans carry
+real text instead (:func:`text_scan`: a CJK font from Debian, 300 dpi), whose words are kept as the truth an
+OCR accuracy test compares with.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ from __future__ import annotations
 import io
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, overload
 
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.colors import Color
@@ -302,14 +308,30 @@ def _seal(d: ImageDraw.ImageDraw, rng: random.Random, cx: int, cy: int, r: int) 
         _glyphs(d, rng, int(gx) - 9, int(gy) - 9, 1, 18)
 
 
+class _NoDraw:
+    """Draws nothing: lets :func:`scan_page` (``dry=True``) take exactly the random numbers it would draw with."""
+
+    def __getattr__(self, _name: str) -> Callable[..., None]:
+        return lambda *_a, **_k: None
+
+
+@overload
+def scan_page(rng: random.Random, *, heading: int = ..., lines: int = ..., digits: tuple[str, ...] = ...,
+              table: bool = ..., seal: bool = ..., dry: Literal[False] = ...) -> Image.Image: ...
+@overload
+def scan_page(rng: random.Random, *, heading: int = ..., lines: int = ..., digits: tuple[str, ...] = ...,
+              table: bool = ..., seal: bool = ..., dry: Literal[True]) -> None: ...
 def scan_page(rng: random.Random, *, heading: int = 8, lines: int = 14, digits: tuple[str, ...] = (),
-              table: bool = False, seal: bool = True) -> Image.Image:
-    """One scanned A4 page (grayscale, 150 dpi): heading, body lines, optional ruled table and seal."""
-    img = Image.new("L", (SCAN_W, SCAN_H), 255)
-    d = ImageDraw.Draw(img)
+              table: bool = False, seal: bool = True, dry: bool = False) -> Image.Image | None:
+    """One scanned A4 page (grayscale, 150 dpi): heading, body lines, optional ruled table and seal.
+
+    ``dry`` draws nothing and returns None, consuming ``rng`` as drawing would (so a document that no longer
+    draws such a page leaves the documents after it as they were)."""
+    img = None if dry else Image.new("L", (SCAN_W, SCAN_H), 255)
+    d: Any = _NoDraw() if img is None else ImageDraw.Draw(img)
     _glyphs(d, rng, (SCAN_W - heading * 50) // 2, 140, heading, 42)
     y = 260
-    font = ImageFont.load_default(size=30)
+    font = None if dry else ImageFont.load_default(size=30)
     for text in digits:
         d.text((150, y), text, fill=15, font=font)
         y += 56
@@ -333,15 +355,52 @@ def scan_page(rng: random.Random, *, heading: int = 8, lines: int = 14, digits: 
     return _age(img, rng)
 
 
-def _age(img: Image.Image, rng: random.Random) -> Image.Image:
-    """Skew a little, add specks and the dark edge a flatbed scanner leaves."""
-    img = img.rotate(rng.uniform(-0.7, 0.7), resample=Image.Resampling.NEAREST, fillcolor=255)
-    d = ImageDraw.Draw(img)
+def _age(img: Image.Image | None, rng: random.Random) -> Image.Image | None:
+    """Skew a little, add specks and the dark edge a flatbed scanner leaves (None: only take the numbers)."""
+    angle = rng.uniform(-0.7, 0.7)
+    img = None if img is None else img.rotate(angle, resample=Image.Resampling.NEAREST, fillcolor=255)
+    d: Any = _NoDraw() if img is None else ImageDraw.Draw(img)
     for _ in range(400):
         x, y = rng.randrange(SCAN_W), rng.randrange(SCAN_H)
         d.point((x, y), fill=rng.randrange(0, 120))
     edge = rng.randint(6, 14)
     d.rectangle((0, 0, edge, SCAN_H), fill=40)
+    return img
+
+
+# ----- clean text scans: real Chinese text at 300 dpi, the truth kept for the OCR accuracy test -----
+
+TEXT_SCAN_DPI = 300
+TEXT_W, TEXT_H = 2480, 3508  # A4 at 300 dpi
+CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+             "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+             "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc")
+
+
+@lru_cache(maxsize=4)
+def cjk_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A CJK font from Debian (Noto Sans CJK SC, else WenQuanYi Micro Hei); Pillow's own font if neither."""
+    for path in CJK_FONTS:
+        if Path(path).is_file():
+            index = 2 if "NotoSansCJK" in path or "NotoSerifCJK" in path else 0  # the .ttc's SC face
+            try:
+                return ImageFont.truetype(path, size, index=index)
+            except OSError:
+                continue
+    return ImageFont.load_default(size=size)
+
+
+def text_scan(title: str, lines: tuple[str, ...]) -> Image.Image:
+    """A clean A4 page at 300 dpi with a centred title and left-aligned lines, as a flatbed scans a print."""
+    img = Image.new("L", (TEXT_W, TEXT_H), 255)
+    d = ImageDraw.Draw(img)
+    head, body = cjk_font(84), cjk_font(52)
+    width = d.textlength(title, font=head)
+    d.text(((TEXT_W - width) / 2, 320), title, fill=0, font=head)
+    y = 560
+    for line in lines:
+        d.text((260, y), line, fill=0, font=body)
+        y += 112
     return img
 
 
@@ -364,14 +423,16 @@ def id_card_copy(rng: random.Random, resident_ids: tuple[str, ...]) -> Image.Ima
                 _glyphs(d, rng, left + 170, top + 60, 8, 30)
                 for row in range(2):
                     _glyphs(d, rng, left + 60, top + 200 + row * 44, 10, 22)
-    return _age(img, rng)
+    aged = _age(img, rng)
+    assert aged is not None
+    return aged
 
 
-def tiff_bytes(pages: list[Image.Image]) -> bytes:
-    """Bilevel CCITT Group 4 TIFF (one image per page), 150 dpi."""
+def tiff_bytes(pages: list[Image.Image], dpi: int = 150) -> bytes:
+    """Bilevel CCITT Group 4 TIFF (one image per page), 150 dpi unless told."""
     bilevel = [p.point(lambda v: 255 if v > 150 else 0).convert("1", dither=Image.Dither.NONE) for p in pages]
     buf = io.BytesIO()
-    bilevel[0].save(buf, format="TIFF", compression="group4", dpi=(150, 150), save_all=True,
+    bilevel[0].save(buf, format="TIFF", compression="group4", dpi=(dpi, dpi), save_all=True,
                     append_images=bilevel[1:])
     return buf.getvalue()
 

@@ -19,7 +19,14 @@ from pathlib import Path
 
 from ..descriptive import to_xml
 from ..model import Archive
-from ..preservation.aip_layout import CHECKS, DERIVATIVES_PREFIX, DESCRIPTIVE, PREMIS, SIGNATURE_DIR, SIP_PREFIX
+from ..preservation.aip_layout import (
+    CHECKS,
+    DERIVATIVES_PREFIX,
+    DESCRIPTIVE,
+    PREMIS,
+    SIGNATURE_DIR,
+    SIP_PREFIX,
+)
 from ..preservation.ocfl import SourceFile
 from ..preservation.premis import (
     PremisAgent,

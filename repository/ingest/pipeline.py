@@ -34,9 +34,9 @@ from ..descriptive import merge, parse
 from ..errors import HsarError
 from ..home import Repository, policy_of
 from ..model import Archive
+from ..preservation.aip_layout import DERIVATIVES_PREFIX
 from ..preservation.ids import object_id
 from ..preservation.ocfl_inventory import logical_path_problems
-from ..preservation.aip_layout import DERIVATIVES_PREFIX
 from ..preservation.ocfl_layout import replace_atomic
 from .ahead import Ahead, prepared_sips
 from .aip import DESCRIPTIVE, PREMIS, PreviousVersion, build_version
