@@ -24,7 +24,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     database (``hsar user add``). ``settings`` override Flask settings (tests: ``TESTING``,
     ``WTF_CSRF_ENABLED``; deployment: ``HSAR_HTTPS`` marks cookies Secure)."""
     from . import api, context, errors, i18n, security
-    from .views import admin, archives, audit, auth, ingest, search, stats
+    from .views import admin, archives, audit, auth, ingest, ocr, search, stats
 
     app = Flask(__name__)
     cfg = load_config(home)
@@ -43,6 +43,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
         app.register_blueprint(blueprint)
     app.register_blueprint(stats.bp)  # the statistics page
     app.register_blueprint(audit.bp)  # the audit page
+    app.register_blueprint(ocr.bp)  # OCR text of scanned pages, starting an OCR job
     throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])
     app.view_functions["auth.login"] = cast(Any, throttle(app.view_functions["auth.login"]))
     api.install(app)
