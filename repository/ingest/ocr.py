@@ -55,6 +55,22 @@ class OcrOutcome:
                 "files": self.files, "pages": self.pages, "failed_pages": self.failed_pages}
 
 
+@dataclass(frozen=True)
+class OcrSummary:
+    """A run over several archives (what ``hsar ocr --json`` prints and the ``ocr`` job records)."""
+
+    outcomes: tuple[OcrOutcome, ...]
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"archives": [o.to_dict() for o in self.outcomes],
+                "counts": {s: self.count(s) for s in ("added", "unchanged")},
+                "pages": sum(o.pages for o in self.outcomes),
+                "failed_pages": sum(o.failed_pages for o in self.outcomes)}
+
+
 def ocr_records(repo: Repository, archive_id: str, state: dict[str, str] | None = None) -> dict[str, dict]:
     """source path -> its ``.ocr.json`` record, for the archive's head."""
     store, oid = repo.store, object_id(archive_id)

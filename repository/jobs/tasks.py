@@ -109,11 +109,12 @@ def run_reindex(repo: Repository, job: Job, progress: Progress, stop: threading.
 
 
 def run_ocr_job(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
-    from ..services.ocr import run_ocr
+    from ..ingest.ocr import OcrSummary, ocr_archives
 
     archives = None if job.params["all"] else list(job.params["archives"])
     progress(0, len(archives) if archives else None, force=True)
-    return run_ocr(repo, archives, progress=lambda done, total: progress(done, total)).to_dict()
+    outcomes = ocr_archives(repo, archives, progress=lambda done, total: progress(done, total))
+    return OcrSummary(tuple(outcomes)).to_dict()
 
 
 def after_ingest(queue: JobQueue, job: Job, result: dict[str, Any]) -> None:

@@ -137,7 +137,7 @@ def _paper_volumes(archive: Archive) -> list[dict[str, Any]]:
 
 def _payload_item(i: Item, texts: Mapping[str, str], pages: PageTexts | None) -> dict[str, Any]:
     text, spans = _text_and_pages(i.files, texts, pages)
-    item = {"number": i.number, "class": i.material_class.value, "subtype": i.subtype, "title": i.title,
+    item: dict[str, Any] = {"number": i.number, "class": i.material_class.value, "subtype": i.subtype, "title": i.title,
             "date": i.date.isoformat(), "pages": i.pages, "paper": _paper(i.paper), "text": text[:MAX_STORED_TEXT]}
     if spans:  # where each scanned page's OCR text is in "text", so a hit can say the page
         item["ocr"] = [s for s in spans if s[2] < MAX_STORED_TEXT]

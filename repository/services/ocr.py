@@ -12,23 +12,9 @@ from dataclasses import dataclass
 
 from ..errors import HsarError, UsageError
 from ..home import Repository
-from ..ingest.ocr import OcrOutcome, Progress, ocr_archives, ocr_records
+from ..ingest.ocr import OcrSummary, Progress, ocr_archives, ocr_records
 from ..preservation.ids import object_id
 from ..search.ocrtext import OcrPage, stored_pages
-
-
-@dataclass(frozen=True)
-class OcrSummary:
-    outcomes: tuple[OcrOutcome, ...]
-
-    def count(self, status: str) -> int:
-        return sum(o.status == status for o in self.outcomes)
-
-    def to_dict(self) -> dict[str, object]:
-        return {"archives": [o.to_dict() for o in self.outcomes],
-                "counts": {s: self.count(s) for s in ("added", "unchanged")},
-                "pages": sum(o.pages for o in self.outcomes),
-                "failed_pages": sum(o.failed_pages for o in self.outcomes)}
 
 
 def run_ocr(repo: Repository, archive_ids: Sequence[str] | None, *, workers: int | None = None,
@@ -41,6 +27,9 @@ def run_ocr(repo: Repository, archive_ids: Sequence[str] | None, *, workers: int
             if not repo.store.exists(object_id(archive_id)):
                 raise HsarError(msgid="ocr.not-found", code="NOT-FOUND", archive_id=archive_id)
     return OcrSummary(tuple(ocr_archives(repo, archive_ids, workers=workers, progress=progress)))
+
+
+__all__ = ["ArchiveOcr", "OcrSummary", "archive_ocr", "run_ocr"]
 
 
 @dataclass(frozen=True)
