@@ -7,8 +7,7 @@ Output is byte-identical for the same input: ``invariant=1`` and a creation date
 
 Scans are drawn with Pillow: a page of glyph-like strokes, rules, a round seal, digits, a slight skew,
 specks and a scanner-edge shadow; saved as bilevel CCITT Group 4 TIFF or as grayscale JPEG. Some scans carry
-real text instead (:func:`text_scan`: a CJK font from Debian, 300 dpi), whose words are kept as the truth an
-OCR accuracy test compares with.
+real text instead (:mod:`.textscan`).
 """
 
 from __future__ import annotations
@@ -16,11 +15,8 @@ from __future__ import annotations
 import io
 import math
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal, overload
 
 from PIL import Image, ImageDraw, ImageFont
@@ -30,6 +26,8 @@ from reportlab.lib.utils import TimeStamp
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
+
+from .textscan import NoDraw
 
 FONT = "STSong-Light"
 PAGE_W, PAGE_H = A4
@@ -308,13 +306,6 @@ def _seal(d: ImageDraw.ImageDraw, rng: random.Random, cx: int, cy: int, r: int) 
         _glyphs(d, rng, int(gx) - 9, int(gy) - 9, 1, 18)
 
 
-class _NoDraw:
-    """Draws nothing: lets :func:`scan_page` (``dry=True``) take exactly the random numbers it would draw with."""
-
-    def __getattr__(self, _name: str) -> Callable[..., None]:
-        return lambda *_a, **_k: None
-
-
 @overload
 def scan_page(rng: random.Random, *, heading: int = ..., lines: int = ..., digits: tuple[str, ...] = ...,
               table: bool = ..., seal: bool = ..., dry: Literal[False] = ...) -> Image.Image: ...
@@ -328,7 +319,7 @@ def scan_page(rng: random.Random, *, heading: int = 8, lines: int = 14, digits: 
     ``dry`` draws nothing and returns None, consuming ``rng`` as drawing would (so a document that no longer
     draws such a page leaves the documents after it as they were)."""
     img = None if dry else Image.new("L", (SCAN_W, SCAN_H), 255)
-    d: Any = _NoDraw() if img is None else ImageDraw.Draw(img)
+    d: Any = NoDraw() if img is None else ImageDraw.Draw(img)
     _glyphs(d, rng, (SCAN_W - heading * 50) // 2, 140, heading, 42)
     y = 260
     font = None if dry else ImageFont.load_default(size=30)
@@ -359,48 +350,12 @@ def _age(img: Image.Image | None, rng: random.Random) -> Image.Image | None:
     """Skew a little, add specks and the dark edge a flatbed scanner leaves (None: only take the numbers)."""
     angle = rng.uniform(-0.7, 0.7)
     img = None if img is None else img.rotate(angle, resample=Image.Resampling.NEAREST, fillcolor=255)
-    d: Any = _NoDraw() if img is None else ImageDraw.Draw(img)
+    d: Any = NoDraw() if img is None else ImageDraw.Draw(img)
     for _ in range(400):
         x, y = rng.randrange(SCAN_W), rng.randrange(SCAN_H)
         d.point((x, y), fill=rng.randrange(0, 120))
     edge = rng.randint(6, 14)
     d.rectangle((0, 0, edge, SCAN_H), fill=40)
-    return img
-
-
-# ----- clean text scans: real Chinese text at 300 dpi, the truth kept for the OCR accuracy test -----
-
-TEXT_SCAN_DPI = 300
-TEXT_W, TEXT_H = 2480, 3508  # A4 at 300 dpi
-CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-             "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-             "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc")
-
-
-@lru_cache(maxsize=4)
-def cjk_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """A CJK font from Debian (Noto Sans CJK SC, else WenQuanYi Micro Hei); Pillow's own font if neither."""
-    for path in CJK_FONTS:
-        if Path(path).is_file():
-            index = 2 if "NotoSansCJK" in path or "NotoSerifCJK" in path else 0  # the .ttc's SC face
-            try:
-                return ImageFont.truetype(path, size, index=index)
-            except OSError:
-                continue
-    return ImageFont.load_default(size=size)
-
-
-def text_scan(title: str, lines: tuple[str, ...]) -> Image.Image:
-    """A clean A4 page at 300 dpi with a centred title and left-aligned lines, as a flatbed scans a print."""
-    img = Image.new("L", (TEXT_W, TEXT_H), 255)
-    d = ImageDraw.Draw(img)
-    head, body = cjk_font(84), cjk_font(52)
-    width = d.textlength(title, font=head)
-    d.text(((TEXT_W - width) / 2, 320), title, fill=0, font=head)
-    y = 560
-    for line in lines:
-        d.text((260, y), line, fill=0, font=body)
-        y += 112
     return img
 
 

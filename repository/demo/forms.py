@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from .docs import (
-    TEXT_SCAN_DPI,
     Block,
     Fields,
     PdfMeta,
@@ -27,10 +26,10 @@ from .docs import (
     jpeg_bytes,
     render_pdf,
     scan_page,
-    text_scan,
     tiff_bytes,
 )
 from .people import Family
+from .textscan import TEXT_SCAN_DPI, text_scan
 
 
 @dataclass(frozen=True)
