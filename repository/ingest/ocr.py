@@ -27,8 +27,10 @@ from ..errors import IngestError
 from ..formats.scanpages import ScanPage, page_images, scan_kind
 from ..formats.tesseract import EngineInfo, engine_info, recognize_all
 from ..home import Repository
-from ..preservation.aip_layout import OCR_PREFIX, OCR_RECORD_SUFFIX
+from ..preservation.aip_layout import OCR_RECORD_SUFFIX
 from ..preservation.ids import archive_key, object_id
+from ..preservation.ocfl_inventory import logical_state
+from ..search.ocrtext import derivative_paths, stored_path
 from .ocr_version import FileText, PageResult, commit_ocr, is_current
 
 LOCK_WAIT_SECONDS = 120.0
@@ -72,14 +74,13 @@ class OcrSummary:
 
 
 def ocr_records(repo: Repository, archive_id: str, state: dict[str, str] | None = None) -> dict[str, dict]:
-    """source path -> its ``.ocr.json`` record, for the archive's head."""
-    store, oid = repo.store, object_id(archive_id)
-    state = store.state(oid) if state is None else state
+    """source path -> its ``.ocr.json`` record, for the archive's head (``state``, if given, is the head's)."""
+    _state, where = derivative_paths(repo.store, object_id(archive_id))
     records = {}
-    for path in state:
-        if path.startswith(OCR_PREFIX) and path.endswith(OCR_RECORD_SUFFIX):
+    for path in where:
+        if path.endswith(OCR_RECORD_SUFFIX):
             try:
-                record = json.loads(store.content_path(oid, path).read_bytes())
+                record = json.loads(where[path].read_bytes())
             except (OSError, ValueError):
                 continue
             if isinstance(record, dict) and isinstance(record.get("source"), str):
@@ -90,13 +91,14 @@ def ocr_records(repo: Repository, archive_id: str, state: dict[str, str] | None 
 def pending(repo: Repository, archive_id: str, engine: EngineInfo) -> list[tuple[str, str, Path]]:
     """(payload path, sha512, stored file) of each possible scan of the head still lacking current text."""
     store, oid = repo.store, object_id(archive_id)
-    state = store.state(oid)
+    inventory = store.inventory(oid)
+    state, root = logical_state(inventory), store.object_root(oid)
     records = ocr_records(repo, archive_id, state)
     todo = []
     for path in sorted(p for p in state if p.startswith(PAYLOAD_PREFIX)):
         if is_current(records.get(path), state[path], engine):
             continue
-        stored = store.content_path(oid, path)
+        stored = stored_path(root, inventory, state[path])
         if scan_kind(stored) is not None:
             todo.append((path, state[path], stored))
     return todo

@@ -37,6 +37,7 @@ from ..preservation.aip_layout import (
 )
 from ..preservation.ids import object_id
 from ..preservation.ocfl import SourceFile
+from ..preservation.ocfl_inventory import logical_state
 from ..preservation.ocfl_layout import replace_atomic
 from ..preservation.premis import (
     PremisAgent,
@@ -51,6 +52,7 @@ from ..preservation.premis import (
 )
 from ..preservation.premis_read import parse_premis
 from ..preservation.signing import lock_version
+from ..search.ocrtext import stored_path
 
 TEXT_FORMAT = ("x-fmt/111", "Plain Text File")
 JSON_FORMAT = ("fmt/817", "JSON Data Interchange Format")
@@ -149,15 +151,16 @@ def build_ocr_version(repo: Repository, archive_id: str, texts: Sequence[FileTex
                       version: str, when: datetime, workdir: Path) -> dict[str, SourceFile]:
     """Every file of the new version's state: the head's, minus the replaced derivatives, plus the new ones."""
     store, oid = repo.store, object_id(archive_id)
-    state = store.state(oid)
+    inventory = store.inventory(oid)  # read once: one lookup per file would be quadratic
+    state, root = logical_state(inventory), store.object_root(oid)
     again = tuple(OCR_PREFIX + t.source + suffix for t in texts for suffix in (".p", ".ocr.json"))
     files = {p: SourceFile(path, d, path.stat().st_size) for p, d in state.items()
              if p != PREMIS and not p.startswith(SIGNATURE_DIR) and not p.startswith(again)
-             for path in (store.content_path(oid, p),)}
+             for path in (stored_path(root, inventory, d),)}
     made = _derivatives(workdir, texts, engine, when)
     for new in made.values():
         files.update(new)
-    old_objects, old_events, old_agents = parse_premis(store.content_path(oid, PREMIS).read_bytes())
+    old_objects, old_events, old_agents = parse_premis(stored_path(root, inventory, state[PREMIS]).read_bytes())
     objects = _objects(files, {o.identifier: o for o in old_objects})
     events = old_events + _events(made, texts, engine, version, when)
     institution = repo.cfg["repository.institution"]

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..preservation.aip_layout import OCR_PREFIX, OCR_RECORD_SUFFIX
+from ..preservation.ocfl_inventory import logical_state
 
 if TYPE_CHECKING:
     from ..preservation.ocfl import OcflStore
@@ -31,25 +33,41 @@ class OcrPage:
     error: str | None = None
 
 
+def stored_path(object_root: Path, inventory: Mapping[str, Any], digest: str) -> Path:
+    """Where the content of ``digest`` is stored, from an inventory already read."""
+    manifest = inventory["manifest"]
+    return object_root / (manifest.get(digest) or manifest[digest.upper()])[0]
+
+
+def derivative_paths(store: OcflStore, oid: str) -> tuple[dict[str, str], dict[str, Path]]:
+    """The head's state and where each of its ``derivatives/ocr/`` files is stored, from one inventory read
+    (not one per file)."""
+    inventory = store.inventory(oid)
+    state = logical_state(inventory)
+    root = store.object_root(oid)
+    where = {p: stored_path(root, inventory, d) for p, d in state.items() if p.startswith(OCR_PREFIX)}
+    return state, where
+
+
 def stored_pages(store: OcflStore, oid: str, state: Mapping[str, str] | None = None) -> dict[str, list[OcrPage]]:
-    """payload path -> its OCR pages in order, for the head (or the given ``state`` of it)."""
-    state = store.state(oid) if state is None else state
+    """payload path -> its OCR pages in order, for the head (``state``, when given, must be the head's)."""
+    _state, where = derivative_paths(store, oid)
     found: dict[str, list[OcrPage]] = {}
-    for path in sorted(p for p in state if p.startswith(OCR_PREFIX) and p.endswith(OCR_RECORD_SUFFIX)):
+    for path in sorted(p for p in where if p.endswith(OCR_RECORD_SUFFIX)):
         try:
-            record = json.loads(store.content_path(oid, path).read_bytes())
+            record = json.loads(where[path].read_bytes())
             source, pages = record["source"], record["pages"]
-            found[source] = [_page(store, oid, state, source, p) for p in pages]
+            found[source] = [_page(where, source, p) for p in pages]
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return found
 
 
-def _page(store: OcflStore, oid: str, state: Mapping[str, str], source: str, entry: dict) -> OcrPage:
+def _page(where: Mapping[str, Path], source: str, entry: dict) -> OcrPage:
     number, text_path = int(entry["page"]), entry.get("text")
-    if not text_path or text_path not in state:
+    if not text_path or text_path not in where:
         return OcrPage(source, number, "", entry.get("error") or "no text")
-    with open(store.content_path(oid, text_path), "rb") as f:
+    with open(where[text_path], "rb") as f:
         text = f.read(MAX_PAGE_CHARS * 4).decode("utf-8", "replace").strip()
     return OcrPage(source, number, text)
 
