@@ -66,7 +66,7 @@ def test_demo_clean_scans_read_at_least_95_percent_right(demo) -> None:  # noqa:
 
 
 def _text_page(title: str):  # noqa: ANN202 - PIL image
-    from repository.demo.docs import text_scan
+    from repository.demo.textscan import text_scan
 
     return text_scan(title, ("经房屋权属档案查询，未发现名下登记的", "住宅类房产信息。"))
 
