@@ -4,7 +4,7 @@ A scan is known by its first bytes, not its name. A single-page image is read wh
 each page of a multi-page TIFF is written to ``workdir`` as a TIFF of its own (Group 4 when bilevel); a PDF
 page that has no text layer gives the embedded image that covers it (the largest one, in its own encoding, as
 pypdf extracts it: the common scanner output of one JPEG, CCITT or Flate image per page). PDF pages that
-carry text are born digital and left alone (the index reads their text already); a PDF none of whose pages
+draw text with a font are born digital (or scans with a text layer already) and left alone (the index reads their text already); a PDF none of whose pages
 is a scan is not a scan at all (:func:`page_images` gives no pages).
 """
 
@@ -84,8 +84,9 @@ def _pdf_pages(path: Path, workdir: Path, stem: str) -> list[ScanPage]:
     for number, page in enumerate(reader.pages, 1):
         if number > MAX_PAGES:
             break
-        if (page.extract_text() or "").strip():
-            continue  # born digital
+        resources = page.get("/Resources")
+        if resources is not None and resources.get_object().get("/Font"):
+            continue  # draws text with fonts: born digital (or already searchable), read by the index
         try:
             images = list(page.images)
         except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on odd image streams

@@ -30,7 +30,7 @@ from ..errors import HsarError
 
 TESSERACT = "tesseract"
 DEFAULT_LANGUAGE = "chi_sim"
-PAGE_SECONDS = 300.0  # a page that takes longer is given up (OCR002)
+PAGE_SECONDS = 300.0  # a page that takes longer is given up (recorded as not read)
 _VERSION_ENTRY = 23  # TessdataType TESSDATA_VERSION in a .traineddata file's table of contents
 _CJK = r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"
 _CJK_GAP = re.compile(rf"(?<={_CJK})[ \t]+(?={_CJK})")

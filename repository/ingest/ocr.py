@@ -7,25 +7,28 @@ have no text yet from the same bytes, tool and model are read by Tesseract
 text goes into a new OCFL version (:mod:`.ocr_version`). An archive with nothing left to read gets no version:
 a repeated run adds nothing.
 
-Reading happens outside the home lock (it takes seconds per page); only the commit takes it, waiting a while
-for a running ingest (then ``ING-BUSY``), and re-checks against the head it finds, so an ingest meanwhile is
-never lost.
+Reading happens outside the home lock (it takes seconds per page) in one pool for the whole run (the next
+archives' pages queue while one is committed); only the commit takes the lock, waiting a while for a running
+ingest (then ``ING-BUSY``), and re-checks against the head it finds, so an ingest meanwhile is never lost.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import IngestError
 from ..formats.scanpages import ScanPage, page_images, scan_kind
-from ..formats.tesseract import EngineInfo, engine_info, recognize_all
+from ..formats.tesseract import EngineInfo, PageText, engine_info, recognize
 from ..home import Repository
 from ..preservation.aip_layout import OCR_RECORD_SUFFIX
 from ..preservation.ids import archive_key, object_id
@@ -34,6 +37,7 @@ from ..search.ocrtext import derivative_paths, stored_path
 from .ocr_version import FileText, PageResult, commit_ocr, is_current
 
 LOCK_WAIT_SECONDS = 120.0
+AHEAD = 2  # archives whose pages are queued beyond the one being committed
 PAYLOAD_PREFIX = "data/"
 
 #: ``progress(archives done, archives in all)``
@@ -104,27 +108,40 @@ def pending(repo: Repository, archive_id: str, engine: EngineInfo) -> list[tuple
     return todo
 
 
-def read_scans(todo: list[tuple[str, str, Path]], engine: EngineInfo, *, workers: int) -> list[FileText]:
-    """OCR every page of every file in ``todo`` (all pages in one pool); files that are no scans drop out."""
-    with tempfile.TemporaryDirectory(prefix="hsar-ocr-") as tmp:
-        plans: list[tuple[str, str, list[ScanPage]]] = []
-        for n, (path, digest, stored) in enumerate(todo):
-            pages = page_images(stored, Path(tmp), stem=f"f{n:05d}")
-            if pages:
-                plans.append((path, digest, pages))
-        images = [p.image for _path, _digest, pages in plans for p in pages if p.image is not None]
-        read = iter(list(recognize_all(images, language=engine.language, workers=workers)))
-        texts = []
-        for path, digest, pages in plans:
+@dataclass
+class _Reading:
+    """One archive's pages on their way through the pool: what each scanned file's pages will be read as."""
+
+    archive_id: str
+    workdir: Path
+    files: list[tuple[str, str, list[tuple[ScanPage, Future[PageText] | None]]]] = field(default_factory=list)
+    missing: bool = False  # no such archive in the store
+
+    def texts(self) -> list[FileText]:
+        """Wait for every page; the texts in order."""
+        out = []
+        for path, digest, pages in self.files:
             results = []
-            for page in pages:
-                if page.image is None:
+            for page, future in pages:
+                if future is None:
                     results.append(PageResult(page.number, "", page.note or "no image"))
                     continue
-                got = next(read)
+                got = future.result()
                 results.append(PageResult(page.number, got.text, got.error))
-            texts.append(FileText(path, digest, tuple(results)))
-        return texts
+            out.append(FileText(path, digest, tuple(results)))
+        return out
+
+
+def _start_reading(repo: Repository, archive_id: str, engine: EngineInfo, pool: ThreadPoolExecutor,
+                   tmp: Path) -> _Reading:
+    """Find the archive's pages to read and queue each one in ``pool``."""
+    reading = _Reading(archive_id, Path(tempfile.mkdtemp(prefix="a-", dir=tmp)))
+    for n, (path, digest, stored) in enumerate(pending(repo, archive_id, engine)):
+        pages = page_images(stored, reading.workdir, stem=f"f{n:05d}")
+        if pages:
+            queued = [(p, pool.submit(recognize, p.image, engine.language) if p.image else None) for p in pages]
+            reading.files.append((path, digest, queued))
+    return reading
 
 
 @contextmanager
@@ -143,12 +160,16 @@ def _commit_lock(repo: Repository, wait: float) -> Iterator[None]:
         yield
 
 
-def ocr_archive(repo: Repository, archive_id: str, engine: EngineInfo, *, workers: int = 2,
-                now: datetime | None = None, lock_wait: float = LOCK_WAIT_SECONDS) -> OcrOutcome:
-    """OCR one archive's scans lacking text and store them as its next version (or nothing when none)."""
-    if not repo.store.exists(object_id(archive_id)):
+def _commit(repo: Repository, reading: _Reading, engine: EngineInfo, now: datetime | None,
+            lock_wait: float = LOCK_WAIT_SECONDS) -> OcrOutcome:
+    """Wait for the archive's pages, then store them as its next version (or nothing when none)."""
+    archive_id = reading.archive_id
+    if reading.missing:
         return OcrOutcome(archive_id, "missing")
-    texts = read_scans(pending(repo, archive_id, engine), engine, workers=workers)
+    try:
+        texts = reading.texts()
+    finally:
+        shutil.rmtree(reading.workdir, ignore_errors=True)
     if not texts:
         return OcrOutcome(archive_id, "unchanged")
     with _commit_lock(repo, lock_wait):
@@ -167,16 +188,37 @@ def ocr_archive(repo: Repository, archive_id: str, engine: EngineInfo, *, worker
 
 def ocr_archives(repo: Repository, archive_ids: Iterable[str] | None = None, *, workers: int | None = None,
                  progress: Progress | None = None, now: datetime | None = None) -> list[OcrOutcome]:
-    """OCR the named archives (None: every archive in the store); one outcome each, in order."""
+    """OCR the named archives (None: every archive in the store); one outcome each, in order.
+
+    One pool of ``workers`` tesseract processes reads the pages of all of them: the pages of the next
+    archives (:data:`AHEAD` of them) are queued before one is committed, so both cores stay busy across
+    archive boundaries and while a version is signed and stored."""
     engine = engine_info(repo.cfg["ocr.language"])  # OCR error (no tesseract, no model) before anything
     ids = list(archive_ids) if archive_ids is not None else sorted(
         archive_key(o) for o in repo.store.iter_object_ids())
-    workers = workers or repo.cfg["ocr.workers"]
-    outcomes = []
-    for done, archive_id in enumerate(ids, 1):
-        outcomes.append(ocr_archive(repo, archive_id, engine, workers=workers, now=now))
+    outcomes: list[OcrOutcome] = []
+    waiting: deque[_Reading] = deque()
+
+    def finish_one() -> None:
+        outcomes.append(_commit(repo, waiting.popleft(), engine, now))
         if progress:
-            progress(done, len(ids))
+            progress(len(outcomes), len(ids))
+
+    with ThreadPoolExecutor(max_workers=workers or repo.cfg["ocr.workers"], thread_name_prefix="ocr") as pool, \
+            tempfile.TemporaryDirectory(prefix="hsar-ocr-") as tmp:
+        try:
+            for archive_id in ids:
+                if not repo.store.exists(object_id(archive_id)):
+                    waiting.append(_Reading(archive_id, Path(tmp) / "none", [], missing=True))
+                else:
+                    waiting.append(_start_reading(repo, archive_id, engine, pool, Path(tmp)))
+                while len(waiting) > AHEAD:
+                    finish_one()
+            while waiting:
+                finish_one()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     _replicate(repo, [object_id(o.archive_id) for o in outcomes if o.status == "added"])
     return outcomes
 

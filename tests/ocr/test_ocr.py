@@ -222,3 +222,29 @@ def test_a_supplement_after_ocr_keeps_the_text(ocr_home: OcrHome, tmp_path: Path
         [hit] = repo.search.search(SearchRequest(query=f'"{SCAN_PHRASE}"')).hits
         assert hit.version == "v3" and hit.items[0]["found_on"][0]["page"] == 1
         ih.assert_store_valid(repo)
+
+
+def test_a_failed_commit_changes_nothing_and_the_next_run_completes(home: Path, demo, ih: ModuleType,  # noqa: ANN001
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from repository.errors import PreservationError
+    from repository.ingest.ocr import ocr_archives
+    from repository.ingest.pipeline import ingest
+    from repository.preservation.ocfl import OcflStore
+
+    with Repository.open(home) as repo:
+        [done] = ingest(repo, [demo.sips("unit")[0]])  # a unit archive: one scan
+        oid = object_id(done.archive_id)
+        before = ih.tree(repo.store.root)
+
+        def broken(*_a: object, **_k: object) -> None:
+            raise PreservationError("disk full", "OCFL-IO")
+
+        monkeypatch.setattr(OcflStore, "add_version", broken)
+        with pytest.raises(PreservationError):
+            ocr_archives(repo, [done.archive_id])
+        assert ih.tree(repo.store.root) == before and repo.store.head(oid) == "v1"
+        monkeypatch.undo()
+        [again] = ocr_archives(repo, [done.archive_id])  # recovers what the failed run left, then commits
+        assert (again.status, again.version) == ("added", "v2")
+        assert ih.staging_leftovers(home) == []
+        ih.assert_store_valid(repo)

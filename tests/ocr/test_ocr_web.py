@@ -51,7 +51,7 @@ def _resident_id(home: Path, archive_id: str) -> str:
 def test_the_archive_page_links_to_the_text_of_its_scans(web_home: Path, ocr_home: OcrHome) -> None:
     admin = _client(web_home, "admin")
     page = admin.get(f"/archives/{ocr_home.archive_id}").get_data(as_text=True)
-    assert f"/archives/{ocr_home.archive_id}/ocr" in page
+    assert f'action="/archives/{ocr_home.archive_id}/ocr"' in page  # the button that starts a job
     text = admin.get(f"/archives/{ocr_home.archive_id}/ocr").get_data(as_text=True)
     assert SCAN_PHRASE in text and "第 1 页" in text and "tesseract 5." in text
     assert _resident_id(web_home, ocr_home.archive_id) in text  # an administrator sees personal data
@@ -74,6 +74,8 @@ def test_search_hits_name_the_scanned_page(web_home: Path, ocr_home: OcrHome) ->
 
 def test_researchers_read_masked_text_and_cannot_start_a_job(web_home: Path, ocr_home: OcrHome) -> None:
     reader = _client(web_home, "reader")
+    assert f'action="/archives/{ocr_home.archive_id}/ocr"' not in reader.get(
+        f"/archives/{ocr_home.archive_id}").get_data(as_text=True)
     response = reader.get(f"/archives/{ocr_home.archive_id}/ocr")
     rid = _resident_id(web_home, ocr_home.archive_id)
     if response.status_code == 200:  # an open archive: the text, ID numbers masked
