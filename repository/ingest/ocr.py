@@ -187,8 +187,10 @@ def _commit(repo: Repository, reading: _Reading, engine: EngineInfo, now: dateti
 
 
 def ocr_archives(repo: Repository, archive_ids: Iterable[str] | None = None, *, workers: int | None = None,
-                 progress: Progress | None = None, now: datetime | None = None) -> list[OcrOutcome]:
-    """OCR the named archives (None: every archive in the store); one outcome each, in order.
+                 progress: Progress | None = None, now: datetime | None = None,
+                 stop: Callable[[], bool] | None = None) -> list[OcrOutcome]:
+    """OCR the named archives (None: every archive in the store); one outcome each, in order. When ``stop()``
+    turns true no further archive is started (those started are finished and committed).
 
     One pool of ``workers`` tesseract processes reads the pages of all of them: the pages of the next
     archives (:data:`AHEAD` of them) are queued before one is committed, so both cores stay busy across
@@ -208,6 +210,8 @@ def ocr_archives(repo: Repository, archive_ids: Iterable[str] | None = None, *, 
             tempfile.TemporaryDirectory(prefix="hsar-ocr-") as tmp:
         try:
             for archive_id in ids:
+                if stop is not None and stop():
+                    break
                 if not repo.store.exists(object_id(archive_id)):
                     waiting.append(_Reading(archive_id, Path(tmp) / "none", [], missing=True))
                 else:

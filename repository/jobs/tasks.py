@@ -113,7 +113,7 @@ def run_ocr_job(repo: Repository, job: Job, progress: Progress, stop: threading.
 
     archives = None if job.params["all"] else list(job.params["archives"])
     progress(0, len(archives) if archives else None, force=True)
-    outcomes = ocr_archives(repo, archives, progress=lambda done, total: progress(done, total))
+    outcomes = ocr_archives(repo, archives, progress=lambda done, total: progress(done, total), stop=stop.is_set)
     return OcrSummary(tuple(outcomes)).to_dict()
 
 

@@ -95,3 +95,11 @@ def test_an_ingest_job_queues_an_ocr_job_when_asked(home: Path, demo, monkeypatc
         from repository.preservation.ids import object_id
 
         assert [v.name for v in repo.store.versions(object_id(archive))] == ["v1", "v2"]
+
+
+def test_the_workflow_reports_unknown_archives_and_stops_when_asked(home: Path) -> None:
+    from repository.ingest.ocr import OcrOutcome, ocr_archives
+
+    with Repository.open(home) as repo:
+        assert ocr_archives(repo, ["hh-nowhere"]) == [OcrOutcome("hh-nowhere", "missing")]
+        assert ocr_archives(repo, ["hh-nowhere", "hh-elsewhere"], stop=lambda: True) == []
