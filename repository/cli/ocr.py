@@ -44,7 +44,9 @@ def ocr_cmd(c: Context, archives: tuple[str, ...], everything: bool, workers: in
         emit_json(summary.to_dict())
     else:
         for o in summary.outcomes:
-            click.echo(text("ocr.line", c.lang, archive_id=o.archive_id, status=text(f"ocr.status.{o.status}", c.lang),
-                            version=o.version or "", files=o.files, pages=o.pages, failed=o.failed_pages))
+            status = text(f"ocr.status.{o.status}", c.lang)
+            click.echo(text("ocr.line", c.lang, archive_id=o.archive_id, status=status, version=o.version,
+                            files=o.files, pages=o.pages, failed=o.failed_pages) if o.status == "added"
+                       else text("ocr.line-other", c.lang, archive_id=o.archive_id, status=status))
         click.echo(text("ocr.summary", c.lang, total=len(summary.outcomes), added=summary.count("added"),
                         unchanged=summary.count("unchanged")))

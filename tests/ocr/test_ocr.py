@@ -248,3 +248,15 @@ def test_a_failed_commit_changes_nothing_and_the_next_run_completes(home: Path, 
         assert (again.status, again.version) == ("added", "v2")
         assert ih.staging_leftovers(home) == []
         ih.assert_store_valid(repo)
+
+
+def test_hsar_ocr_says_what_it_did(ocr_home: OcrHome) -> None:
+    from click.testing import CliRunner
+
+    from repository.cli import cli
+
+    args = ["--home", str(ocr_home.home), "--lang", "en", "ocr", "--archive", ocr_home.archive_id]
+    result = CliRunner().invoke(cli, args, prog_name="hsar")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [f"{ocr_home.archive_id}: unchanged (every scanned page has its text)",
+                                          "1 archives: text added to 0, 1 unchanged"]
