@@ -103,3 +103,22 @@ def test_the_workflow_reports_unknown_archives_and_stops_when_asked(home: Path) 
     with Repository.open(home) as repo:
         assert ocr_archives(repo, ["hh-nowhere"]) == [OcrOutcome("hh-nowhere", "missing")]
         assert ocr_archives(repo, ["hh-nowhere", "hh-elsewhere"], stop=lambda: True) == []
+
+
+@pytest.mark.parametrize(("env", "words"), [({"PATH": "/nonexistent"}, "tesseract-ocr"),
+                                            ({"HSAR_OCR_LANGUAGE": "no_such_model"}, "no_such_model.traineddata")])
+def test_missing_tesseract_or_model_is_one_clear_error(home: Path, env: dict[str, str], words: str,
+                                                       monkeypatch: pytest.MonkeyPatch, ih) -> None:  # noqa: ANN001
+    from repository.formats import tesseract
+
+    before = ih.tree(home)
+    tesseract.engine_info.cache_clear()
+    try:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        result = hsar(home, "ocr", "--all")
+    finally:
+        monkeypatch.undo()
+        tesseract.engine_info.cache_clear()
+    assert result.exit_code == 1 and "[OCR]" in result.output and words in result.output, result.output
+    assert "Traceback" not in result.output and ih.tree(home) == before
