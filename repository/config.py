@@ -119,6 +119,12 @@ SETTINGS: tuple[Setting, ...] = (
             "the SQLite queue jobs/queue.sqlite in the home"),
     Setting("jobs.attempts", int, 3, "作业执行进程中断后最多尝试次数（含第一次）",
             "Most attempts at a job whose worker died (the first included)", minimum=1, maximum=100),
+    Setting("ocr.after_ingest", bool, False, "入库作业成功后自动排入 OCR 作业（扫描页文字识别）",
+            "Queue an OCR job (text of scanned pages) after every successful ingest job"),
+    Setting("ocr.workers", int, 2, "同时运行的 tesseract 进程数（每个进程一个线程）",
+            "tesseract processes run at once (one thread each)", minimum=1, maximum=64),
+    Setting("ocr.language", str, "chi_sim", "Tesseract 识别模型（语言），如 chi_sim 或 chi_sim+eng",
+            "Tesseract model (language), e.g. chi_sim or chi_sim+eng"),
 )
 
 BY_KEY = {s.key: s for s in SETTINGS}
@@ -167,13 +173,15 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
             value = float(value)
         except OverflowError:
             raise ConfigError(msgid="config.not_finite", source=source, key=setting.key, got=repr(value)) from None
+    elif setting.type is bool:
+        value = _boolean(setting, value, source)
     elif isinstance(value, str) and setting.type is not str:
         try:
             value = setting.type(value)
         except ValueError:
             raise ConfigError(msgid="config.wrong_type", source=source, key=setting.key,
                               type=Label("type", setting.type.__name__), got=repr(value)) from None
-    if not isinstance(value, setting.type) or isinstance(value, bool):
+    if not isinstance(value, setting.type) or (isinstance(value, bool) and setting.type is not bool):
         raise ConfigError(msgid="config.wrong_type", source=source, key=setting.key,
                           type=Label("type", setting.type.__name__), got=type(value).__name__)
     if setting.choices and value not in setting.choices:
@@ -181,6 +189,18 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
                           choices=", ".join(setting.choices))
     if setting.type in (int, float) and isinstance(value, int | float):
         _check_bounds(setting, value, source)
+    return value
+
+
+def _boolean(setting: Setting, value: Any, source: str) -> Any:  # noqa: ANN401 - TOML or environment value
+    """true/false (TOML), or true/false/1/0/yes/no/on/off (environment)."""
+    if isinstance(value, str):
+        words = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False,
+                 "off": False}
+        if value.strip().lower() not in words:
+            raise ConfigError(msgid="config.wrong_type", source=source, key=setting.key,
+                              type=Label("type", "bool"), got=repr(value))
+        return words[value.strip().lower()]
     return value
 
 

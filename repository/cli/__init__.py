@@ -29,6 +29,7 @@ from . import (  # noqa: E402, F401  (modules register their commands on import)
     home,
     identify,
     jobs,
+    ocr,
     paper,
     search,
     sip,

@@ -104,7 +104,9 @@ def search_cmd(c: Context, query: tuple[str, ...], division: str | None, archive
                 f"{label(k, c.lang)} {_numbers(v) if k == 'items' else v}" for k, v in p.items()
                 if v not in (None, "", [])))
         for item in hit.items[:5]:
-            click.echo(f"    {item.get('number')}. [{item.get('subtype')}] {item.get('title')}")
+            pages = "".join(f"  ({label('found_on', c.lang)} {f['file'].rsplit('/', 1)[-1]} p.{f['page']})"
+                            for f in item.get("found_on", ()))
+            click.echo(f"    {item.get('number')}. [{item.get('subtype')}] {item.get('title')}{pages}")
         for name, fragment in hit.highlights.items():
             text = html.unescape(" ".join(fragment.replace("<em>", "【").replace("</em>", "】").split()))
             click.echo(f"    {label(name, c.lang)}: {text}")

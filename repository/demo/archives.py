@@ -66,6 +66,7 @@ class Planned:
     bagging: date
     version: int = 1
     folder: str = ""
+    truth: dict[str, tuple[str, ...]] = field(default_factory=dict)  # payload path -> text of each page (OCR truth)
 
 
 @dataclass
@@ -96,15 +97,24 @@ def days(rng: random.Random, low: int, high: int) -> timedelta:
 def render_items(specs: list[tuple[MaterialClass, str, str, date, Doc]], volume: Volume,
                   first: int) -> tuple[tuple[Item, ...], dict[str, bytes]]:
     """Items numbered from ``first`` with continuous page ranges in ``volume``, and their payload."""
-    items, payload, page = [], {}, 1
+    items, payload, _truth = render_items_with_truth(specs, volume, first)
+    return items, payload
+
+
+def render_items_with_truth(specs: list[tuple[MaterialClass, str, str, date, Doc]], volume: Volume, first: int
+                            ) -> tuple[tuple[Item, ...], dict[str, bytes], dict[str, tuple[str, ...]]]:
+    """:func:`render_items`, and the truth text of the payload files that are text scans."""
+    items, payload, truth, page = [], {}, {}, 1
     for number, (cls, subtype, title, when, doc) in enumerate(specs, start=first):
         path = f"data/{cls.value}/{number:04d}-{subtype}.{doc.ext}"
         paper = PaperRef(volume.catalogue, volume.number, number, page, page + doc.pages - 1, volume.box,
                          volume.shelf)
         items.append(Item(number, cls, subtype, title, when, doc.pages, (path,), paper))
         payload[path] = doc.data
+        if doc.truth:
+            truth[path] = doc.truth
         page += doc.pages
-    return tuple(items), payload
+    return tuple(items), payload, truth
 
 
 def pick_street(rng: random.Random, tree: DivisionTree) -> tuple[str, str, str]:
@@ -292,11 +302,11 @@ def plan_household(h: HouseholdPlan, c: Counters, seed: int) -> Planned:
     f = h.facts
     rng = random.Random(f"{seed}:{f.identifier}:1")
     volume = volume_for(c, "1", f.applied.year)
-    items, payload = render_items(household_specs(h, rng), volume, 1)
+    items, payload, truth = render_items_with_truth(household_specs(h, rng), volume, 1)
     relations = (Relation("occupies", f.unit.identifier, h.start),) if f.unit and h.start else ()
     archive = archive_for(f.identifier, ArchiveType.HOUSEHOLD, f"{f.family.head.name}户住房保障档案", h.division,
                        f.institution, volume, f.applied, items, household=household_model(h), relations=relations)
-    return Planned("household", archive, payload, max(i.date for i in items) + days(rng, 3, 20))
+    return Planned("household", archive, payload, max(i.date for i in items) + days(rng, 3, 20), truth=truth)
 
 
 def sample_household(seed: int) -> Planned:
@@ -309,8 +319,8 @@ def sample_household(seed: int) -> Planned:
 
 
 def manifest_entry(path: str, archive: Archive | None, *, kind: str, version: int = 1,
-                   expected: str | None = None) -> dict[str, object]:
-    """One line of ``demo_manifest.json``."""
+                   expected: str | None = None, truth: dict[str, tuple[str, ...]] | None = None) -> dict[str, object]:
+    """One line of ``demo_manifest.json``; ``ocr_truth`` maps each text scan's payload path to its pages' text."""
     entry: dict[str, object] = {"path": path, "kind": kind, "archive": archive.identifier if archive else None,
                                 "package_type": archive.package_type.value if archive else None,
                                 "version": version}
@@ -319,4 +329,6 @@ def manifest_entry(path: str, archive: Archive | None, *, kind: str, version: in
         entry["original_volume"] = archive.supplement_of.original_volume
     if expected is not None:
         entry["expected"] = expected
+    if truth:
+        entry["ocr_truth"] = {p: list(pages) for p, pages in sorted(truth.items())}
     return entry

@@ -6,7 +6,8 @@ font file is embedded or needed). A form is a list of pages, each a list of bloc
 Output is byte-identical for the same input: ``invariant=1`` and a creation date taken from the document.
 
 Scans are drawn with Pillow: a page of glyph-like strokes, rules, a round seal, digits, a slight skew,
-specks and a scanner-edge shadow; saved as bilevel CCITT Group 4 TIFF or as grayscale JPEG.
+specks and a scanner-edge shadow; saved as bilevel CCITT Group 4 TIFF or as grayscale JPEG. Some scans carry
+real text instead (:mod:`.textscan`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, Literal, overload
 
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.colors import Color
@@ -24,6 +26,8 @@ from reportlab.lib.utils import TimeStamp
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
+
+from .textscan import NoDraw
 
 FONT = "STSong-Light"
 PAGE_W, PAGE_H = A4
@@ -302,14 +306,23 @@ def _seal(d: ImageDraw.ImageDraw, rng: random.Random, cx: int, cy: int, r: int) 
         _glyphs(d, rng, int(gx) - 9, int(gy) - 9, 1, 18)
 
 
+@overload
+def scan_page(rng: random.Random, *, heading: int = ..., lines: int = ..., digits: tuple[str, ...] = ...,
+              table: bool = ..., seal: bool = ..., dry: Literal[False] = ...) -> Image.Image: ...
+@overload
+def scan_page(rng: random.Random, *, heading: int = ..., lines: int = ..., digits: tuple[str, ...] = ...,
+              table: bool = ..., seal: bool = ..., dry: Literal[True]) -> None: ...
 def scan_page(rng: random.Random, *, heading: int = 8, lines: int = 14, digits: tuple[str, ...] = (),
-              table: bool = False, seal: bool = True) -> Image.Image:
-    """One scanned A4 page (grayscale, 150 dpi): heading, body lines, optional ruled table and seal."""
-    img = Image.new("L", (SCAN_W, SCAN_H), 255)
-    d = ImageDraw.Draw(img)
+              table: bool = False, seal: bool = True, dry: bool = False) -> Image.Image | None:
+    """One scanned A4 page (grayscale, 150 dpi): heading, body lines, optional ruled table and seal.
+
+    ``dry`` draws nothing and returns None, consuming ``rng`` as drawing would (so a document that no longer
+    draws such a page leaves the documents after it as they were)."""
+    img = None if dry else Image.new("L", (SCAN_W, SCAN_H), 255)
+    d: Any = NoDraw() if img is None else ImageDraw.Draw(img)
     _glyphs(d, rng, (SCAN_W - heading * 50) // 2, 140, heading, 42)
     y = 260
-    font = ImageFont.load_default(size=30)
+    font = None if dry else ImageFont.load_default(size=30)
     for text in digits:
         d.text((150, y), text, fill=15, font=font)
         y += 56
@@ -333,10 +346,11 @@ def scan_page(rng: random.Random, *, heading: int = 8, lines: int = 14, digits: 
     return _age(img, rng)
 
 
-def _age(img: Image.Image, rng: random.Random) -> Image.Image:
-    """Skew a little, add specks and the dark edge a flatbed scanner leaves."""
-    img = img.rotate(rng.uniform(-0.7, 0.7), resample=Image.Resampling.NEAREST, fillcolor=255)
-    d = ImageDraw.Draw(img)
+def _age(img: Image.Image | None, rng: random.Random) -> Image.Image | None:
+    """Skew a little, add specks and the dark edge a flatbed scanner leaves (None: only take the numbers)."""
+    angle = rng.uniform(-0.7, 0.7)
+    img = None if img is None else img.rotate(angle, resample=Image.Resampling.NEAREST, fillcolor=255)
+    d: Any = NoDraw() if img is None else ImageDraw.Draw(img)
     for _ in range(400):
         x, y = rng.randrange(SCAN_W), rng.randrange(SCAN_H)
         d.point((x, y), fill=rng.randrange(0, 120))
@@ -364,14 +378,16 @@ def id_card_copy(rng: random.Random, resident_ids: tuple[str, ...]) -> Image.Ima
                 _glyphs(d, rng, left + 170, top + 60, 8, 30)
                 for row in range(2):
                     _glyphs(d, rng, left + 60, top + 200 + row * 44, 10, 22)
-    return _age(img, rng)
+    aged = _age(img, rng)
+    assert aged is not None
+    return aged
 
 
-def tiff_bytes(pages: list[Image.Image]) -> bytes:
-    """Bilevel CCITT Group 4 TIFF (one image per page), 150 dpi."""
+def tiff_bytes(pages: list[Image.Image], dpi: int = 150) -> bytes:
+    """Bilevel CCITT Group 4 TIFF (one image per page), 150 dpi unless told."""
     bilevel = [p.point(lambda v: 255 if v > 150 else 0).convert("1", dither=Image.Dither.NONE) for p in pages]
     buf = io.BytesIO()
-    bilevel[0].save(buf, format="TIFF", compression="group4", dpi=(150, 150), save_all=True,
+    bilevel[0].save(buf, format="TIFF", compression="group4", dpi=(dpi, dpi), save_all=True,
                     append_images=bilevel[1:])
     return buf.getvalue()
 

@@ -29,6 +29,7 @@ from .docs import (
     tiff_bytes,
 )
 from .people import Family
+from .textscan import TEXT_SCAN_DPI, text_scan
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Doc:
     ext: str
     data: bytes
     pages: int
+    truth: tuple[str, ...] = ()  # the text of each page of a text scan (the OCR accuracy test's truth)
 
 
 def cn_date(d: date) -> str:
@@ -149,7 +151,20 @@ def income_proof(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
 
 
 def housing_proof(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:
-    return scanned(rng, (f"No. {when:%Y}-{rng.randint(10000, 99999)}", when.isoformat()))
+    """无房证明: a clean 300 dpi scan of real text (a CJK font), its words kept as the OCR truth."""
+    number = rng.randint(10000, 99999)
+    scan_page(rng, digits=(), lines=rng.randint(8, 16), dry=True)  # the random stream of later documents as before
+    head = h.family.head
+    lines = (f"编号：{when:%Y}-{number}",
+             f"兹证明申请人{head.name}（身份证号{head.resident_id}）",
+             "及其共同申请家庭成员在本市范围内无自有住房。",
+             "经房屋权属档案查询，未发现上述人员名下登记的",
+             "住宅类房产信息。本证明仅供申请住房保障使用。",
+             "特此证明。",
+             f"南京市{h.district}不动产登记中心",
+             cn_date(when))
+    return Doc("tif", tiff_bytes([text_scan("无房证明", lines)], dpi=TEXT_SCAN_DPI), 1,
+               truth=("\n".join(("无房证明", *lines)),))
 
 
 def honesty_declaration(h: HouseholdFacts, when: date, rng: random.Random) -> Doc:

@@ -171,7 +171,7 @@ def write_demo_data(out: Path, *, households: int, units: int, seed: int, defect
     for p in plans:
         paths.append(write_sip(p.archive, p.payload, out / p.folder, source_organization=p.archive.institution,
                                bagging_date=p.bagging))
-        entries.append(manifest_entry(p.folder, p.archive, kind=p.kind, version=p.version))
+        entries.append(manifest_entry(p.folder, p.archive, kind=p.kind, version=p.version, truth=p.truth))
     if defects:
         from .defects import write_defects
 

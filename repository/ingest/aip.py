@@ -19,7 +19,14 @@ from pathlib import Path
 
 from ..descriptive import to_xml
 from ..model import Archive
-from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS, SIGNATURE_DIR, SIP_PREFIX
+from ..preservation.aip_layout import (
+    CHECKS,
+    DERIVATIVES_PREFIX,
+    DESCRIPTIVE,
+    PREMIS,
+    SIGNATURE_DIR,
+    SIP_PREFIX,
+)
 from ..preservation.ocfl import SourceFile
 from ..preservation.premis import (
     PremisAgent,
@@ -129,7 +136,7 @@ def build_version(
     files: dict[str, SourceFile] = {}
     if previous:
         for path, digest in previous.state.items():
-            if path.startswith(PAYLOAD_PREFIX):
+            if path.startswith((PAYLOAD_PREFIX, DERIVATIVES_PREFIX)):  # OCR text stays with its pages
                 stored = previous.content[path]
                 files[path] = SourceFile(stored, digest, stored.stat().st_size)
     infos: dict[str, FileInfo] = {}

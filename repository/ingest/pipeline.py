@@ -34,6 +34,7 @@ from ..descriptive import merge, parse
 from ..errors import HsarError
 from ..home import Repository, policy_of
 from ..model import Archive
+from ..preservation.aip_layout import DERIVATIVES_PREFIX
 from ..preservation.ids import object_id
 from ..preservation.ocfl_inventory import logical_path_problems
 from ..preservation.ocfl_layout import replace_atomic
@@ -103,6 +104,7 @@ def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> Non
     from ..search.documents import archive_document
     from ..search.indexing import DESCRIPTIVE as INDEXED_DESCRIPTION
     from ..search.indexing import index_archive, stored_texts
+    from ..search.ocrtext import stored_page_texts
 
     if ahead is None:
         index_archive(repo, archive_id)
@@ -118,7 +120,8 @@ def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> Non
     texts = {**stored_texts(store, oid, {p: d for p, d in rest.items() if p not in known}),
              **{p: t for p, t in known.items() if t}, **ahead.texts}
     archive = parse(store.content_path(oid, INDEXED_DESCRIPTION).read_bytes())
-    repo.search.replace(archive_document(archive, version=head, texts={p: texts[p] for p in sorted(texts)}))
+    repo.search.replace(archive_document(archive, version=head, texts={p: texts[p] for p in sorted(texts)},
+                                         pages=stored_page_texts(store, oid)))  # OCR text carried forward
 
 
 #: Index text by SHA-512 of the files workers examined in this process's ingests (see :mod:`.texts`).
@@ -147,7 +150,7 @@ def _reject(repo: Repository, prepared: Prepared, extra: Iterable[Issue] = ()) -
 def _previous(repo: Repository, oid: str) -> PreviousVersion:
     store = repo.store
     state = store.state(oid)
-    content = {p: store.content_path(oid, p) for p in state if p.startswith("data/")}
+    content = {p: store.content_path(oid, p) for p in state if p.startswith(("data/", DERIVATIVES_PREFIX))}
     premis = store.content_path(oid, PREMIS).read_bytes() if PREMIS in state else None
     archive = parse(store.content_path(oid, DESCRIPTIVE).read_bytes())
     return PreviousVersion(state, content, premis, archive)

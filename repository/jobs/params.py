@@ -54,9 +54,18 @@ def _export_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {"archives": list(archives), "user": who[0], "role": who[1], "division": who[2]}
 
 
+def _ocr_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    archives, everything = params.get("archives", []), params.get("all", False)
+    ok = (isinstance(archives, list | tuple) and all(isinstance(a, str) and a for a in archives)
+          and isinstance(everything, bool) and bool(archives) != everything)
+    if not ok:
+        raise JobParamsError(msgid="ocr.params")
+    return {"archives": list(archives), "all": everything}
+
+
 def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The job's parameters, checked and normalised (JOB-PARAMS when unusable)."""
     if not isinstance(params, Mapping):
         raise JobParamsError(msgid="jobs.params-object")
     return {"ingest": _ingest_params, "audit": _audit_params, "reindex": _reindex_params,
-            "export": _export_params}[kind](params)
+            "export": _export_params, "ocr": _ocr_params}[kind](params)

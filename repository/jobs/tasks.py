@@ -1,4 +1,4 @@
-"""What a job does (作业内容): ingest of SIP files, audit, reindex, export (移交包); each records its progress and result.
+"""What a job does (作业内容): ingest of SIP files, audit, reindex, export (移交包), OCR; each records its progress and result.
 
 Each kind has a parameter check (run when the job is submitted, so bad input is refused with ``JOB-PARAMS``
 before anything is queued) and a runner (run by ``hsar worker``), which calls its workflow in exactly one
@@ -35,6 +35,7 @@ BUSY_DELAY = 5.0  # seconds before a job that found the home busy is tried again
 _TURNS = {"ingest": threading.Lock(), "audit": threading.Lock()}
 _TURNS["reindex"] = _TURNS["ingest"]
 _TURNS["export"] = threading.Lock()  # exports read a snapshot of the store: no turn with ingest needed
+_TURNS["ocr"] = threading.Lock()  # reads outside the home lock, takes it only to commit each archive
 
 
 # ------------------------------------------------------------------------------------------ progress
@@ -141,9 +142,27 @@ def run_export(repo: Repository, job: Job, progress: Progress, stop: threading.E
     return {**result.to_dict(), "out": job.id, "files": [*zips, *EXPORT_LISTS]}
 
 
+def run_ocr_job(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
+    from ..ingest.ocr import OcrSummary, ocr_archives
+
+    archives = None if job.params["all"] else list(job.params["archives"])
+    progress(0, len(archives) if archives else None, force=True)
+    outcomes = ocr_archives(repo, archives, progress=lambda done, total: progress(done, total), stop=stop.is_set)
+    return OcrSummary(tuple(outcomes)).to_dict()
+
+
+def after_ingest(queue: JobQueue, job: Job, result: dict[str, Any]) -> None:
+    """With ``ocr.after_ingest`` on, a successful ingest job queues an OCR job of the archives it stored."""
+    if job.kind != "ingest" or not queue.cfg["ocr.after_ingest"]:
+        return
+    archives = sorted({r["archive_id"] for r in result.get("sips", ()) if r["status"] == "ingested"})
+    if archives:
+        queue.submit("ocr", {"archives": archives}, user=job.username, dedupe_key=f"ocr-after-{job.id}")
+
+
 Runner = Callable[[Repository, Job, Progress, threading.Event], dict[str, Any]]
 RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex,
-                               "export": run_export}
+                               "export": run_export, "ocr": run_ocr_job}
 
 
 # ------------------------------------------------------------------------------------------ one job
@@ -205,3 +224,4 @@ def execute(queue: JobQueue, job_id: str, stop: threading.Event) -> None:
             records.fail(job_id, "INTERNAL", f"{type(exc).__name__}: {exc}", error_result(exc))
             return
     records.finish(job_id, result)
+    after_ingest(queue, job, result)

@@ -18,3 +18,20 @@ SIGNATURE_DIR = "signature/"
 SIGNATURE_MANIFEST = SIGNATURE_DIR + "manifest-sha512.txt"
 SIGNATURE_FILE = SIGNATURE_MANIFEST + ".p7s"
 SIGNATURE_PATHS = frozenset({SIGNATURE_MANIFEST, SIGNATURE_FILE})
+
+#: Derivatives the repository made of the payload (never the original bytes), carried into every later version:
+#: ``derivatives/ocr/<payload path>.p0001.txt`` (UTF-8 text of page 1, …) and ``<payload path>.ocr.json``
+#: (source path and SHA-512, tool, version and model, and each page's text file), see ``ingest/ocr.py``.
+DERIVATIVES_PREFIX = "derivatives/"
+OCR_PREFIX = DERIVATIVES_PREFIX + "ocr/"
+OCR_RECORD_SUFFIX = ".ocr.json"
+
+
+def ocr_record_path(source: str) -> str:
+    """The OCR record of a payload file: ``derivatives/ocr/data/….tif.ocr.json``."""
+    return f"{OCR_PREFIX}{source}{OCR_RECORD_SUFFIX}"
+
+
+def ocr_page_path(source: str, page: int) -> str:
+    """The text of page ``page`` (from 1) of a payload file: ``derivatives/ocr/data/….tif.p0001.txt``."""
+    return f"{OCR_PREFIX}{source}.p{page:04d}.txt"

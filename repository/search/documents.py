@@ -91,8 +91,30 @@ def _paper(p: PaperRef) -> dict[str, Any]:
             "pages": f"{p.page_start}-{p.page_end}", "box": p.box, "shelf": _shelf(p.shelf)}
 
 
-def _item_text(item: Item, texts: Mapping[str, str]) -> str:
-    return "\n".join(texts[f] for f in item.files if texts.get(f))
+#: payload path -> (page number, OCR text) of its scanned pages (see :mod:`.ocrtext`)
+PageTexts = Mapping[str, Sequence[tuple[int, str]]]
+
+
+def _item_text(item: Item, texts: Mapping[str, str], pages: PageTexts | None = None) -> str:
+    return _text_and_pages(item.files, texts, pages)[0]
+
+
+def _text_and_pages(files: Iterable[str], texts: Mapping[str, str], pages: PageTexts | None
+                    ) -> tuple[str, list[list[Any]]]:
+    """The files' text, OCR pages included, and where each page is in it: ``[file, page, start, end]``."""
+    parts: list[str] = []
+    spans: list[list[Any]] = []
+    pos = 0
+    for f in files:
+        if texts.get(f):
+            parts.append(texts[f])
+            pos += len(texts[f]) + 1
+        for number, text in (pages or {}).get(f, ()):
+            if text:
+                spans.append([f, number, pos, pos + len(text)])
+                parts.append(text)
+                pos += len(text) + 1
+    return "\n".join(parts), spans
 
 
 def _paper_volumes(archive: Archive) -> list[dict[str, Any]]:
@@ -113,12 +135,19 @@ def _paper_volumes(archive: Archive) -> list[dict[str, Any]]:
     return [e for e in volumes.values() if e["items"] or e is volumes[first]]
 
 
-def _payload(archive: Archive, version: str, texts: Mapping[str, str]) -> str:
+def _payload_item(i: Item, texts: Mapping[str, str], pages: PageTexts | None) -> dict[str, Any]:
+    text, spans = _text_and_pages(i.files, texts, pages)
+    item: dict[str, Any] = {"number": i.number, "class": i.material_class.value, "subtype": i.subtype, "title": i.title,
+            "date": i.date.isoformat(), "pages": i.pages, "paper": _paper(i.paper), "text": text[:MAX_STORED_TEXT]}
+    if spans:  # where each scanned page's OCR text is in "text", so a hit can say the page
+        item["ocr"] = [s for s in spans if s[2] < MAX_STORED_TEXT]
+    return item
+
+
+def _payload(archive: Archive, version: str, texts: Mapping[str, str], pages: PageTexts | None = None) -> str:
     hh, unit = archive.household, archive.unit
     people = [hh.head, *hh.members] if hh else []
-    items = [{"number": i.number, "class": i.material_class.value, "subtype": i.subtype, "title": i.title,
-              "date": i.date.isoformat(), "pages": i.pages, "paper": _paper(i.paper),
-              "text": _item_text(i, texts)[:MAX_STORED_TEXT]} for i in archive.items]
+    items = [_payload_item(i, texts, pages) for i in archive.items]
     data = {"id": archive.identifier, "type": archive.type.value, "title": archive.title,
             "division": archive.division, "version": version, "year": archive.year,
             "ref": archive.reference_code, "names": [p.name for p in people],
@@ -164,7 +193,8 @@ def canonical_value(index_field: str, value: str) -> str:
     return _CANONICAL.get(index_field, {}).get(norm, norm)
 
 
-def _texts(archive: Archive, texts: Mapping[str, str], tree: Tree) -> dict[str, list[str]]:
+def _texts(archive: Archive, texts: Mapping[str, str], tree: Tree, pages: PageTexts | None = None
+           ) -> dict[str, list[str]]:
     hh, unit = archive.household, archive.unit
     names = [p.name for p in ([hh.head, *hh.members] if hh else [])]
     address = [hh.address] if hh else [unit.address] if unit else []
@@ -176,23 +206,25 @@ def _texts(archive: Archive, texts: Mapping[str, str], tree: Tree) -> dict[str, 
         extra += [STATUS_LABELS[hh.status.status]] if hh.statuses else []
     if unit:
         extra += [unit.housing_type, unit.layout, unit.source, unit.ownership]
-    body = [_item_text(i, texts) for i in archive.items]
+    body = [_item_text(i, texts, pages) for i in archive.items]
     known = {f for i in archive.items for f in i.files}
     body += [t for path, t in texts.items() if path not in known and t]
+    body += [t for path, found in (pages or {}).items() if path not in known for _n, t in found if t]
     return {"title": [archive.title] + [i.title for i in archive.items], "name": names, "address": address,
             "estate": estate, "text": body, "extra": extra}
 
 
 def archive_document(archive: Archive, *, version: str, texts: Mapping[str, str],
-                     tree: Tree | None = None) -> SearchDocument:
-    """The search document of ``archive`` at ``version``; ``texts`` maps payload paths to extracted text.
+                     tree: Tree | None = None, pages: PageTexts | None = None) -> SearchDocument:
+    """The search document of ``archive`` at ``version``; ``texts`` maps payload paths to extracted text,
+    ``pages`` payload paths to the OCR text of their scanned pages (``[(page number, text), …]``).
 
     ``tree`` is the repository's division tree (``repository.divisions.tree_for(config)``; default the
     bundled one): it gives the ancestors the division facet rolls up to, and division names to search by.
     """
     tree = tree or default_tree()
     keywords = _keywords(archive, division_path(archive.division, tree))
-    parts = _texts(archive, texts, tree)
+    parts = _texts(archive, texts, tree, pages)
     fields: dict[str, str] = {}
     all_tokens: list[str] = []
     phrase: list[str] = []
@@ -213,7 +245,8 @@ def archive_document(archive: Archive, *, version: str, texts: Mapping[str, str]
         all_tokens.extend(v.replace(" ", "") for v in keywords[key])
     fields[ALL] = " ".join(all_tokens)
     fields[PHRASE] = " ".join(phrase)
-    return SearchDocument(archive.identifier, keywords, fields, archive.year, _payload(archive, version, texts))
+    return SearchDocument(archive.identifier, keywords, fields, archive.year,
+                          _payload(archive, version, texts, pages))
 
 
 def sort_key(doc: SearchDocument) -> str:

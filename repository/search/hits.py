@@ -105,12 +105,30 @@ def _highlights(data: Mapping[str, Any], items: list[dict[str, Any]], spec: Matc
     return out
 
 
+def found_on(item: Mapping[str, Any], pattern: re.Pattern[str] | None) -> list[dict[str, Any]]:
+    """The scanned pages (``{"file", "page"}``) whose OCR text holds a match: from the item's ``ocr`` spans."""
+    spans = item.get("ocr")
+    if not spans or pattern is None:
+        return []
+    starts = [s for s, _e in _spans(item.get("text", ""), pattern)]
+    return [{"file": f, "page": n} for f, n, s, e in spans if any(s <= a < e for a in starts)]
+
+
+def _hit_item(item: Mapping[str, Any], pattern: re.Pattern[str] | None) -> dict[str, Any]:
+    out = {k: item[k] for k in _ITEM_KEYS}
+    pages = found_on(item, pattern)
+    if pages:
+        out["found_on"] = pages
+    return out
+
+
 def render(payload: str, score: float, spec: MatchSpec, highlight: bool = True) -> Hit:
-    """The :class:`Hit` of one stored payload."""
+    """The :class:`Hit` of one stored payload; an item matched in a scanned page's OCR text names the page
+    (``found_on``)."""
     data = json.loads(payload)
     pattern = _pattern(spec.words)
     items = matching_items(data["items"], spec, pattern)
     return Hit(archive_id=data["id"], title=data["title"], division=data["division"],
-               items=tuple({k: i[k] for k in _ITEM_KEYS} for i in items),
+               items=tuple(_hit_item(i, pattern) for i in items),
                paper=tuple(data["paper"]), highlights=_highlights(data, items, spec) if highlight else {},
                score=float(score), type=data["type"], version=data["version"])

@@ -2,7 +2,7 @@
 
 The index is a cache (DESIGN principle 1): ingest replaces an archive's document after each version, and
 ``hsar reindex`` rebuilds every document from the OCFL store alone. Text of born-digital PDFs is extracted
-with bounded size and time; scanned images are found through their metadata.
+with bounded size and time; scanned pages by the OCR text stored beside them (:mod:`.ocrtext`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ..formats.pdfsig import is_pdf
 from ..preservation.aip_layout import DESCRIPTIVE
 from .documents import SearchDocument, archive_document
 from .engine import SearchEngine, reindex
+from .ocrtext import stored_page_texts
 
 if TYPE_CHECKING:
     from ..preservation.ocfl import OcflStore
@@ -59,7 +60,8 @@ def stored_document(store: OcflStore, oid: str) -> SearchDocument:
     """The search document of an object's head version, from storage alone."""
     state = store.state(oid)
     archive = parse(store.content_path(oid, DESCRIPTIVE).read_bytes())
-    return archive_document(archive, version=store.head(oid) or "", texts=stored_texts(store, oid, state))  # state() raised if absent
+    return archive_document(archive, version=store.head(oid) or "", texts=stored_texts(store, oid, state),  # state() raised if absent
+                            pages=stored_page_texts(store, oid, state))
 
 
 def index_archive(repo: IndexedHome, archive_id: str) -> None:

@@ -6,7 +6,7 @@
      "facets": {"status": {"provided": 2, "waiting": 1}, ...}}
 
 ``items`` are the archive's items that match the query (number, class, subtype, title, date, pages and the
-item's paper reference); ``paper`` lists the paper volumes (reference code, catalogue, volume, box, shelf,
+item's paper reference; ``found_on`` lists the scanned pages ``{"file", "page"}`` whose OCR text matched); ``paper`` lists the paper volumes (reference code, catalogue, volume, box, shelf,
 item numbers); ``highlights`` maps a field (title, name, address, estate, resident_id, ref, item_title,
 text) to an HTML-escaped fragment whose matches are wrapped in ``<em>…</em>``.
 
@@ -30,6 +30,7 @@ LABELS: Mapping[str, tuple[str, str]] = {
     "title": ("题名", "title"), "name": ("姓名", "name"), "resident_id": ("身份证号", "resident ID"),
     "ref": ("档号", "reference code"), "address": ("地址", "address"), "estate": ("小区", "estate"),
     "item_title": ("材料题名", "item title"), "text": ("全文", "text"),
+    "found_on": ("见于扫描页", "found on scanned page"),
     # facets
     "class": ("门类", "class"), "subtype": ("材料名称", "subtype"), "year": ("年度", "year"),
     "type": ("档案类型", "type"), "security": ("保障方式", "security type"), "status": ("保障状态", "status"),

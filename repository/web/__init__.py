@@ -24,7 +24,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     database (``hsar user add``). ``settings`` override Flask settings (tests: ``TESTING``,
     ``WTF_CSRF_ENABLED``; deployment: ``HSAR_HTTPS`` marks cookies Secure)."""
     from . import api, context, errors, i18n, security
-    from .views import admin, archives, audit, auth, disposal, ingest, search, stats, transfer
+    from .views import admin, archives, audit, auth, disposal, ingest, ocr, search, stats, transfer
 
     app = Flask(__name__)
     cfg = load_config(home)
@@ -48,6 +48,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     app.register_blueprint(paper.bp)  # dual-track reconciliation, the paper register, access copies
     app.register_blueprint(disposal.bp)  # retention and disposal (two people), tombstones
     app.register_blueprint(transfer.bp)  # the export action (移交) and its downloads
+    app.register_blueprint(ocr.bp)  # OCR text of scanned pages, starting an OCR job
     throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])
     app.view_functions["auth.login"] = cast(Any, throttle(app.view_functions["auth.login"]))
     api.install(app)

@@ -66,7 +66,10 @@ def viewer(archive_id: str, path: str) -> str | tuple[str, int]:
     number = int(raw) if raw.isdigit() and len(raw) < 6 else 0
     if not 1 <= number <= count:
         return error_page(404, "WEB-NO-PAGE", t("web.archive.no_page"))
-    return render_template("viewer.html", doc=doc, number=number, count=count)
+    from ..gateway.ocr import page_text
+
+    return render_template("viewer.html", doc=doc, number=number, count=count,
+                           ocr_text=page_text(repo(), principal(), doc, number))
 
 
 @bp.route("/<archive_id>/page-image/<int:number>/<path:path>")

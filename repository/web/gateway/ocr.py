@@ -1,0 +1,74 @@
+"""The OCR text of an archive's scanned pages as a signed-in user may read it, and starting an OCR job.
+
+The text is a document's content: shown only to those who may open the archive's documents
+(:func:`.access.may_open_documents`), with resident ID numbers masked for those who never see personal data,
+and every file shown is a use in the access register. Starting a job is an archivist's (or an
+administrator's) act, the same right as ingest; ``hsar worker`` runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...home import Repository
+from ...jobs import Job, JobQueue
+from ...privacy import mask_text
+from ...services.ocr import archive_ocr
+from . import access, accounts
+from .access import Principal
+from .archives import Document, Withheld, _visible, register_use
+
+
+@dataclass(frozen=True)
+class OcrFile:
+    path: str
+    engine: str
+    pages: list[dict[str, object]]  # {"page", "text", "error"}
+    paged: bool  # the viewer shows it page by page (a TIFF)
+
+
+def _pages(found: list, masked: bool) -> list[dict[str, object]]:
+    return [{"page": p.page, "text": mask_text(p.text) if masked else p.text, "error": p.error} for p in found]
+
+
+def ocr_files(repo: Repository, principal: Principal, archive_id: str) -> list[OcrFile] | None:
+    """Each scanned file's OCR pages; None when the archive is not there for this user;
+    :class:`~.archives.Withheld` when the user sees its catalogue entry only."""
+    view = _visible(repo, principal, archive_id)
+    if view is None:
+        return None
+    if not access.may_open_documents(principal, view.archive.access.value):
+        raise Withheld(archive_id)
+    found = archive_ocr(repo, archive_id)
+    masked = not access.sees_personal_data(principal)
+    files = []
+    for path in sorted(found.pages):
+        files.append(OcrFile(path, found.engines.get(path, ""), _pages(found.pages[path], masked),
+                             path.lower().endswith((".tif", ".tiff"))))
+        accounts.record_use(repo.cfg, principal, "view", archive_id, item=path, purpose=accounts.WEB_PURPOSE,
+                            masked=masked)
+    return files
+
+
+def page_text(repo: Repository, principal: Principal, doc: Document, number: int) -> str | None:
+    """The OCR text of page ``number`` of a document the user has opened already (the viewer), or None."""
+    found = archive_ocr(repo, doc.archive_id).pages.get(doc.path, [])
+    page = next((p for p in found if p.page == number and p.text), None)
+    if page is None:
+        return None
+    return page.text if access.sees_personal_data(principal) else mask_text(page.text)
+
+
+def may_start(principal: Principal) -> bool:
+    return access.may(principal, access.Action.INGEST)
+
+
+def start_job(repo: Repository, principal: Principal, archive_id: str) -> Job | None:
+    """Queue an OCR job of one archive (None when the archive is not there for this user)."""
+    if _visible(repo, principal, archive_id) is None:
+        return None
+    with JobQueue(repo.cfg) as queue:
+        return queue.submit("ocr", {"archives": [archive_id]}, user=principal.username)
+
+
+__all__ = ["OcrFile", "may_start", "ocr_files", "page_text", "register_use", "start_job"]
