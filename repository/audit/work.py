@@ -135,14 +135,14 @@ def format_findings(run: Run, ref: Candidate | None, evidence: Evidence) -> list
     data = evidence.read_verified(digest) if digest else None
     if data is None or run.policy is None:
         return []
-    from ..preservation.premis_read import parse_premis_objects
+    from ..preservation.premis_read import object_puids
 
     try:
-        objects = parse_premis_objects(data)
+        puids = object_puids(data)
     except PreservationError:
         return []
-    return [Finding(found("AUD016", o.identifier, puid=o.puid), "*") for o in objects
-            if o.identifier.startswith("data/") and o.puid and run.policy.level_of(o.puid) == "refused"]
+    return [Finding(found("AUD016", identifier, puid=puid), "*") for identifier, puid in puids.items()
+            if identifier.startswith("data/") and run.policy.level_of(puid) == "refused"]
 
 
 def safe_name(object_id: str) -> str:
