@@ -62,7 +62,7 @@ from .select import (
     select,
 )
 from .shards import audit_in_shards, use_shards
-from .work import Run, Work, finish
+from .work import Run, Work, finish, warm_signer_cache
 
 if TYPE_CHECKING:
     from ..home import Repository
@@ -235,6 +235,7 @@ def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Pr
                 if later is not None:
                     ids += later()  # waits for the catalogue: no thread of this run is left when workers fork
                 run.known_heads()  # read here: shard workers have no catalogue
+                warm_signer_cache(run, ids[0])  # the workers inherit the signer's validated path
                 archives = tuple(audit_in_shards(run, ids, progress, record_results, _pipeline))
             else:
                 archives = tuple(_pipeline(run, ids, progress, later=later))

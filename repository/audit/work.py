@@ -145,6 +145,32 @@ def format_findings(run: Run, ref: Candidate | None, evidence: Evidence) -> list
             if identifier.startswith("data/") and run.policy.level_of(puid) == "refused"]
 
 
+def warm_signer_cache(run: Run, object_id: str) -> None:
+    """Before shard workers fork: check the head version's signature of ``object_id`` here, so that every worker
+    inherits its signer certificate's validated path (:mod:`repository.preservation.cms_verify`) and each
+    signer's path is validated once per run, not once per worker. Best effort: the result is not used, and
+    the workers check every version themselves."""
+    from ..preservation.aip_layout import SIGNATURE_FILE, SIGNATURE_MANIFEST
+    from ..preservation.copies import parse_inventory, read_small
+    from ..preservation.signing import verify_detached
+
+    copy = next(iter(run.copies.values()), None)
+    if copy is None or copy.store is None:
+        return
+    root = copy.store.object_root(object_id)
+    inv, _error = parse_inventory(read_small(root / INVENTORY), object_id)
+    if inv is None:
+        return
+    state = state_of(inv, inv["head"])
+    try:
+        manifest, p7s = (read_small(root / inv["manifest"][state[name]][0]) for name in (SIGNATURE_MANIFEST, SIGNATURE_FILE))
+        created = datetime.fromisoformat(str(inv["versions"][inv["head"]].get("created")).replace("Z", "+00:00"))
+        if manifest is not None and p7s is not None:
+            verify_detached(manifest, p7s, run.repo.trust_roots, at=created)
+    except (KeyError, IndexError, ValueError, HsarError):
+        return
+
+
 def safe_name(object_id: str) -> str:
     """A readable, safe directory name for an object id (quarantine folders)."""
     digest = hashlib.sha256(object_id.encode("utf-8")).hexdigest()[:12]
