@@ -104,6 +104,8 @@ SETTINGS: tuple[Setting, ...] = (
             "How the audit hashes: processes (worker processes, the default) or threads", ("processes", "threads")),
     Setting("audit.processes", int, 2, "档案较多时分片并行审计的进程数（1 为单进程）",
             "Worker processes auditing shards of a large selection (1 = in-process)", minimum=1, maximum=256),
+    Setting("audit.max_inventory_bytes", int, 256 << 20, "审计读取的 inventory.json 最大字节数，超出则不解析（AUD040）",
+            "Largest inventory.json the audit reads; a larger one is not parsed (AUD040)", minimum=1024),
     Setting("alerts.command", str, "", "审计失败时运行的命令", "Command run when an audit fails"),
     Setting("alerts.smtp_host", str, "", "告警邮件 SMTP 服务器", "SMTP host for alert mail"),
     Setting("alerts.smtp_port", int, 25, "SMTP 端口", "SMTP port", minimum=1, maximum=65535),

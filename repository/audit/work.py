@@ -71,6 +71,7 @@ class Run:
     processes: int = 1  # audit.processes: worker processes for a large selection (see .shards)
     hash_processes: bool = False  # audit.hashing = "processes": hash in worker processes (repository.hashprocs)
     record: bool = True  # False in a shard worker: the parent records every result
+    max_inventory: int = 0  # audit.max_inventory_bytes: a larger inventory.json is not parsed (AUD040; 0: no limit)
     _policy: FormatPolicy | None | Literal[False] = False  # False: not loaded yet (loading imports the identification stack: do it lazily)
     notes: list[str] = field(default_factory=list)
     skipped: int = 0
@@ -200,7 +201,9 @@ def judge(run: Run, work: Work) -> tuple[list[Finding], list[Repair], Candidate 
     evidence = Evidence(work.scans, work.hashes, run.repo.trust_roots)
     cands = candidates(work.object_id, evidence)
     ref = choose_reference(cands, evidence)
-    findings = [] if ref is not None else [Finding(issue("AUD015", INVENTORY), "*")]
+    oversized = [Finding(found("AUD040", rel, size=size, limit=run.max_inventory), label)
+                 for label, scan in work.scans.items() for rel, size in sorted(scan.oversized.items())]
+    findings = oversized + ([] if ref is not None else [Finding(issue("AUD015", INVENTORY), "*")])
     findings += lock_findings(cands) + lost_versions(run, work, ref)
     by_bytes = {c.data: c for c in cands}
     plans = {}
@@ -209,7 +212,7 @@ def judge(run: Run, work: Work) -> tuple[list[Finding], list[Repair], Candidate 
         findings += of_copy
     findings += format_findings(run, ref, evidence)
     repairs: list[Repair] = []
-    if run.repair and ref is not None:
+    if run.repair and ref is not None and not oversized:  # an unread inventory is never replaced
         quarantine = run.repo.paths.quarantine / run.run_id / safe_name(work.object_id)
         repairs, more = apply_repairs(plans, evidence, run.copies, quarantine)
         findings += more

@@ -257,6 +257,7 @@ audits = Table(
     Column("detail", Json),  # problems found, by code
     Index(None, "archive_id", "finished"),
     Index(None, "result"),
+    Index(None, "archive_id", "version"),  # known_heads: a covering index, not the whole table
 )
 
 #: Tables filled from the store; ``clear()`` and ``rebuild()`` touch only these (children cascade).

@@ -89,12 +89,15 @@ class CopyScan:
     empty_dirs: list[str] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (directory, why) that could not be listed
     meta: dict[str, bytes | None] = field(default_factory=dict)  # declaration, inventories, sidecars
+    oversized: dict[str, int] = field(default_factory=dict)  # inventories over the size limit, not read -> size
 
     def content_files(self) -> list[tuple[str, int]]:
         return [(rel, size) for rel, size in self.files.items() if _CONTENT.fullmatch(rel)]
 
     def changed(self) -> bool:
         """Has the root inventory changed since this scan (an ingest or a replication meanwhile)?"""
+        if INVENTORY in self.oversized:  # not read at the scan: its size says whether it changed
+            return _size(self.object_root / INVENTORY) != self.oversized[INVENTORY]
         return self.present and read_small(self.object_root / INVENTORY) != self.meta.get(INVENTORY)
 
 
@@ -102,6 +105,13 @@ def found(code: str, path: str, **params: object) -> Issue:
     """An audit issue about ``path`` (relative to the object root); its message names it as ``{file}``."""
     path = printable(path)
     return issue(code, path, severity=None, file=path, **params)
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return None
 
 
 def read_small(path: Path) -> bytes | None:
@@ -117,38 +127,44 @@ def read_small(path: Path) -> bytes | None:
         return None
 
 
-def scan_copy(label: str, object_root: Path) -> CopyScan:
-    """Walk one object root (not following links; ``logs/`` and extension directories are the spec's)."""
+def scan_copy(label: str, object_root: Path, max_inventory: int = 0) -> CopyScan:
+    """Walk one object root (not following links; ``logs/`` and extension directories are the spec's).
+    An inventory larger than ``max_inventory`` bytes (0: no limit) is not read (``oversized``)."""
     scan = CopyScan(label, object_root, object_root.is_dir())
     if not scan.present:
         return scan
 
-    def walk(directory: str, rel: str) -> None:
+    pending = [(str(object_root), "")]  # a stack, not recursion: a hostile tree may be thousands deep
+    while pending:
+        directory, rel = pending.pop()
         try:
             with os.scandir(directory) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
         except OSError as exc:  # unreadable (permissions, I/O error) or gone: reported, the rest is scanned
             scan.unreadable.append((rel, exc.strerror or type(exc).__name__))
-            return
+            continue
         if not entries and rel:
             scan.empty_dirs.append(rel)
+        below = []
         for entry in entries:
             path = f"{rel}/{entry.name}" if rel else entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if (not rel and entry.name == "logs") or rel == "extensions":
                         continue
-                    walk(entry.path, path)
+                    below.append((entry.path, path))
                 else:
                     scan.files[path] = entry.stat(follow_symlinks=False).st_size
             except FileNotFoundError:
                 continue  # removed while listed: absent
             except OSError as exc:
                 scan.unreadable.append((path, exc.strerror or type(exc).__name__))
-
-    walk(str(object_root), "")
+        pending.extend(reversed(below))
     for rel in scan.files:
         if rel in (OBJECT_DECLARATION, INVENTORY, SIDECAR) or _VERSION_META.fullmatch(rel):
+            if max_inventory and rel.endswith(INVENTORY) and scan.files[rel] > max_inventory:
+                scan.oversized[rel] = scan.files[rel]
+                continue
             scan.meta[rel] = read_small(object_root / rel)
     return scan
 
