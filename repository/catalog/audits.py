@@ -92,7 +92,7 @@ def last_checked(catalog: Catalog) -> dict[str, tuple[datetime, int]]:
         return {row.archive_id: (utc(row.finished), int(row.bytes_checked or 0)) for row in conn.execute(query)}
 
 
-def audited_versions() -> Select[tuple[str, str | None]]:
+def audited_versions() -> Select[Any]:
     """Each (archive, version) an audit recorded, once: answered from the ``(archive_id, version)`` index
     alone (the table has a row per archive and run and grows with every audit)."""
     return select(t.audits.c.archive_id, t.audits.c.version).group_by(t.audits.c.archive_id, t.audits.c.version)

@@ -30,14 +30,22 @@ if TYPE_CHECKING:
 PKCS12_SUFFIXES = frozenset({".p12", ".pfx"})
 
 
-def load_signer(cfg: Config, *, environ: Mapping[str, str] | None = None) -> signers.SimpleSigner:
-    """The signer configured by ``signing.*``: PEM key + certificate, or PKCS#12 when the key is .p12/.pfx."""
+def load_signer(cfg: Config, *, environ: Mapping[str, str] | None = None) -> signers.Signer:
+    """The signer configured by ``signing.*``: a key in a PKCS#11 token when ``signing.pkcs11_module`` is set
+    (:mod:`.signing_pkcs11`), else PEM key + certificate, or PKCS#12 when the key is .p12/.pfx."""
     from pyhanko.sign import signers  # the signer stack (with aiohttp) only where a version is signed
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     env = os.environ if environ is None else environ
-    passphrase = _passphrase(str(cfg["signing.passphrase_env"]), env)
     chain = load_certs(cfg.paths("signing.chain"), "certificate chain file", "signing.chain")
+    from .signing_pkcs11 import load_pkcs11_signer, pkcs11_configured
+
+    if pkcs11_configured(cfg):  # the key stays in the token; the certificate and chain are files
+        certs = load_certs([cfg.path("signing.cert")], "signing certificate", "signing.cert")
+        if not certs:
+            raise SigningError(f"no certificate in {cfg.path('signing.cert')} (setting signing.cert)")
+        return load_pkcs11_signer(cfg, certs[0], chain + certs[1:], environ=env)
+    passphrase = _passphrase(str(cfg["signing.passphrase_env"]), env)
     key_path = cfg.path("signing.key")
     if key_path.suffix.lower() in PKCS12_SUFFIXES:
         key, cert, extra = _load_pkcs12(key_path, passphrase)
