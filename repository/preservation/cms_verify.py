@@ -90,8 +90,23 @@ def _fingerprint(cert: x509.Certificate) -> bytes:
     return hashlib.sha256(cert.dump()).digest()
 
 
+_CERTS: dict[bytes, x509.Certificate] = {}  # every version embeds the same few certificates: parsed once
+
+
+def _parsed(cert: x509.Certificate) -> x509.Certificate:
+    """The already parsed certificate with the same DER bytes as ``cert`` (or ``cert``, kept for next time)."""
+    der = cert.dump()
+    with _PATHS_GUARD:
+        known = _CERTS.get(der)
+        if known is None:
+            if len(_CERTS) >= _CACHE_MAX:
+                _CERTS.clear()
+            known = _CERTS[der] = cert
+    return known
+
+
 def _signer_cert(signed_data: cms.SignedData, sid: cms.SignerIdentifier) -> tuple[x509.Certificate, list[x509.Certificate]]:
-    certs = [c.chosen for c in signed_data["certificates"] or () if c.name == "certificate"]
+    certs = [_parsed(c.chosen) for c in signed_data["certificates"] or () if c.name == "certificate"]
     for cert in certs:
         if sid.name == "issuer_and_serial_number":
             wanted = sid.chosen
