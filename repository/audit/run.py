@@ -139,7 +139,7 @@ def _pipeline(run: Run, ids: list[str], progress: Progress | None,
                 take_rest()  # selected too, though not reached: they count as skipped
                 run.skipped = len(ids) - number
                 return
-            scans = {label: scan_copy(label, c.store.object_root(oid), run.max_inventory) for label, c in run.copies.items()
+            scans = {label: scan_copy(label, c.store.object_root(oid)) for label, c in run.copies.items()
                      if c.store is not None}  # all of them: audit() keeps the copies that have a store
             work = works[oid] = Work(oid, scans, started=run.at())
             paths = [(scan.object_root / rel, label, rel, size) for label, scan in scans.items()

@@ -198,6 +198,8 @@ def lost_versions(run: Run, work: Work, ref: Candidate | None) -> list[Finding]:
 
 
 def judge(run: Run, work: Work) -> tuple[list[Finding], list[Repair], Candidate | None]:
+    for scan in work.scans.values():
+        scan.drop_oversized(run.max_inventory)  # audit.max_inventory_bytes: never parsed (AUD040)
     evidence = Evidence(work.scans, work.hashes, run.repo.trust_roots)
     cands = candidates(work.object_id, evidence)
     ref = choose_reference(cands, evidence)

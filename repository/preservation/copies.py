@@ -94,6 +94,12 @@ class CopyScan:
     def content_files(self) -> list[tuple[str, int]]:
         return [(rel, size) for rel, size in self.files.items() if _CONTENT.fullmatch(rel)]
 
+    def drop_oversized(self, limit: int) -> None:
+        """Set aside every inventory larger than ``limit`` bytes (0: no limit): it is never parsed."""
+        for rel, data in list(self.meta.items()):
+            if limit and rel.endswith(INVENTORY) and data is not None and len(data) > limit:
+                self.oversized[rel], self.meta[rel] = len(data), None
+
     def changed(self) -> bool:
         """Has the root inventory changed since this scan (an ingest or a replication meanwhile)?"""
         if INVENTORY in self.oversized:  # not read at the scan: its size says whether it changed
@@ -127,9 +133,8 @@ def read_small(path: Path) -> bytes | None:
         return None
 
 
-def scan_copy(label: str, object_root: Path, max_inventory: int = 0) -> CopyScan:
-    """Walk one object root (not following links; ``logs/`` and extension directories are the spec's).
-    An inventory larger than ``max_inventory`` bytes (0: no limit) is not read (``oversized``)."""
+def scan_copy(label: str, object_root: Path) -> CopyScan:
+    """Walk one object root (not following links; ``logs/`` and extension directories are the spec's)."""
     scan = CopyScan(label, object_root, object_root.is_dir())
     if not scan.present:
         return scan
@@ -162,9 +167,6 @@ def scan_copy(label: str, object_root: Path, max_inventory: int = 0) -> CopyScan
         pending.extend(reversed(below))
     for rel in scan.files:
         if rel in (OBJECT_DECLARATION, INVENTORY, SIDECAR) or _VERSION_META.fullmatch(rel):
-            if max_inventory and rel.endswith(INVENTORY) and scan.files[rel] > max_inventory:
-                scan.oversized[rel] = scan.files[rel]
-                continue
             scan.meta[rel] = read_small(object_root / rel)
     return scan
 
