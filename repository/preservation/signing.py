@@ -4,7 +4,8 @@ Every version's logical state carries ``signature/manifest-sha512.txt`` (one ``<
 per other file of the state, sorted, UTF-8) and ``signature/manifest-sha512.txt.p7s``: a DER-encoded CMS
 SignedData over those bytes, detached (no encapsulated content), SHA-512 digest, with the signingTime and
 ESS signingCertificateV2 signed attributes (RFC 5035) and the signer's certificate and chain embedded. pyHanko
-makes and checks the signature; anyone holding the CA certificate can check it independently with::
+makes the signature (its PKCS#11 signer for a key in a token: :mod:`.signing_pkcs11`); :mod:`.cms_verify`
+checks it with asn1crypto and pyHanko's certificate validator; anyone holding the CA certificate can check it independently with::
 
     openssl cms -verify -binary -inform DER -in manifest-sha512.txt.p7s -content manifest-sha512.txt \
         -CAfile ca.pem
