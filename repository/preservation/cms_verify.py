@@ -165,6 +165,14 @@ def _check_algorithm_protection(attrs: dict[str, list[Any]], signer_info: cms.Si
         raise ValueError("signature algorithm does not match the CMS algorithm protection attribute")
 
 
+def _signature_hash(signer_info: cms.SignerInfo) -> str | None:
+    """The hash named by the signature algorithm itself (``sha1_rsa``: sha1), None when it names none."""
+    try:
+        return str(signer_info["signature_algorithm"].hash_algo)
+    except ValueError:
+        return None
+
+
 def validate_detached(data: bytes, signed_data: cms.SignedData, roots: list[x509.Certificate],
                       moment: datetime | None) -> CmsStatus:
     """Check the one SignerInfo of ``signed_data`` over the detached ``data`` (see the module text)."""
@@ -200,8 +208,8 @@ def validate_detached(data: bytes, signed_data: cms.SignedData, roots: list[x509
     except InvalidSignature:
         valid = False
     intact = actual == embedded if embedded is not None else valid
-    if md_algorithm in WEAK_DIGESTS:
-        problem: str | None = f"weak digest algorithm {md_algorithm}"
+    if md_algorithm in WEAK_DIGESTS or _signature_hash(signer_info) in WEAK_DIGESTS:
+        problem: str | None = f"weak digest algorithm {md_algorithm}/{_signature_hash(signer_info)}"
     else:
         problem = trust_problem(cert, others, roots, moment) if valid and intact else "signature not valid"
     return CmsStatus(intact, valid, cert, md_algorithm, signing_time, problem)

@@ -70,3 +70,12 @@ def test_audit_start_imports_no_signer_stack():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_a_signature_over_sha1_is_not_trusted(tmp_path):
+    from repository.preservation.signing import sign_detached
+
+    signer, roots = _signer(tmp_path, "home")
+    data = b"manifest bytes\n"
+    status = verify_detached(data, sign_detached(data, signer, signing_time=NOW, digest_algorithm="sha1"), roots, at=NOW)
+    assert status.intact and not status.trusted and "weak digest algorithm sha1" in (status.reason or "")
