@@ -37,6 +37,12 @@ from typing import Any, TypeVar
 from asn1crypto import cms, core, x509
 from cryptography.exceptions import InvalidSignature
 
+# Loaded with the module (the audit loads it before its shard workers fork, so they share it): every audit
+# checks signatures.
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
+from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator, SignatureValidationContext
+
 #: What a cached path validation was made under (part of the cache key).
 POLICY = "at-signing-time;no-fetching;revocation-soft-fail;ku=digital_signature|non_repudiation"
 SIGNER_KEY_USAGES = frozenset({"digital_signature", "non_repudiation"})
@@ -176,8 +182,6 @@ def _signature_hash(signer_info: cms.SignerInfo) -> str | None:
 def validate_detached(data: bytes, signed_data: cms.SignedData, roots: list[x509.Certificate],
                       moment: datetime | None) -> CmsStatus:
     """Check the one SignerInfo of ``signed_data`` over the detached ``data`` (see the module text)."""
-    from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator, SignatureValidationContext
-
     moment = moment or datetime.now(UTC)
     signer_info = signed_data["signer_infos"][0]
     eci = signed_data["encap_content_info"]
@@ -234,9 +238,6 @@ def trust_problem(cert: x509.Certificate, others: list[x509.Certificate], roots:
 def _validate_path(cert: x509.Certificate, others: list[x509.Certificate], roots: list[x509.Certificate],
                    moment: datetime) -> _PathResult:
     global path_validations
-    from pyhanko_certvalidator import CertificateValidator, ValidationContext
-    from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
-
     path_validations += 1
     context = ValidationContext(trust_roots=roots, allow_fetching=False, moment=moment, revocation_mode="soft-fail")
     validator = CertificateValidator(cert, intermediate_certs=others, validation_context=context)
