@@ -15,6 +15,11 @@ same run and in alternating rounds, it measures:
   hashlib-based program can do with these files here, since reading copies every byte out of the page cache
   (the ceiling hashes a buffer already in the CPU's cache).
 
+Two more measurements (:mod:`audit_small`), each of ``hsar audit --all`` as a fresh process with its
+imports and workers: over the demo generator's 300 small archives against ocfl-py's ``ocfl-validate.py``
+(wall ratio, goal <= 1.0; CPU ratio), and over the large-file store, MB per CPU-second against two bare
+Python processes hashing the same files (goal >= 0.9).
+
 It prints MB/s (10^6 bytes), the ratios audit / sha512sum and audit / ceiling (goal >= 0.9), the time the
 audit spent validating signatures, peak memory, and the same comparison per CPU-second. The store stays in
 the page cache (it fits in RAM, and is read into it again before each round), so this measures CPU
@@ -261,6 +266,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=7, help="archives of many small files")
     parser.add_argument("--small-files", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--small-rounds", type=int, default=3, help="rounds over the demo's small archives (0: none)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -268,13 +274,27 @@ def main() -> None:
         return
     home = args.out / "home"
     if not (home / "storage").exists():
-        shutil.rmtree(args.out, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
         start = time.perf_counter()
         build_store(home, args.large, args.large_mb, args.small, args.small_files)
         print(f"built the store in {time.perf_counter() - start:.1f} s")
+    if not (home / "catalog.sqlite").exists():  # an audit without a catalogue fails (AUD029)
+        from repository.home import Repository
+
+        with Repository.open(home) as repo:
+            repo.create_catalog()
     files, size = store_bytes(home / "storage")
     print(f"store: {files} files, {size / MB:,.0f} MB ({args.large} archives of 2 x {args.large_mb} MB, "
           f"{args.small} archives of {args.small_files} files of 40-400 KB), one signed version each")
+    from audit_small import build_small_home, plain_cpu, report_small, small_round, whole_audit_cpu
+
+    small_home = args.out / "small" / "home"
+    if args.small_rounds:
+        start = time.perf_counter()
+        build_small_home(small_home)
+        print(f"small-archive home ready in {time.perf_counter() - start:.1f} s")
+        small = [small_round(small_home) for _ in range(args.small_rounds)]
+        report_small(small, sum(1 for _ in (small_home / "catalog.sqlite").parent.glob("storage/*/*/*/*")))
     rows = []
     for number in range(1, args.rounds + 1):
         # into the page cache before every round: this host's kernel evicted files of a 2.4 GB store while
@@ -288,12 +308,15 @@ def main() -> None:
         top_last = ceiling(1.0)[0]
         plain = plain_hashlib(home / "storage")
         top_plain = ceiling(1.0)[0]
+        whole_wall, whole_cpu = whole_audit_cpu(home)
+        plain_wall, plain_seconds = plain_cpu(content_files(home / "storage"))
         cold, warm = result["cold"], result["warm"]
         row = {"ceiling": (top + top_after) / 2, "peer": size / MB / peer_wall,
                "cold": cold["bytes"] / MB / cold["seconds"], "warm": warm["bytes"] / MB / warm["seconds"],
                "warm_ceiling": warm["ceiling"], "fixity": hashing, "fixity_ceiling": (top_after + top_last) / 2,
                "plain": plain, "plain_ceiling": (top_last + top_plain) / 2,
                "ceiling_cpu": top_cpu, "peer_cpu": size / MB / peer_cpu, "cold_cpu": cold["bytes"] / MB / cold["cpu"],
+               "whole_cpu": size / MB / whole_cpu, "plain_cpu": size / MB / plain_seconds,
                "load": os.getloadavg()[0]}
         rows.append(row)
         print(f"round {number} (load {row['load']:.2f}): MB/s: ceiling {row['ceiling']:6.1f} | sha512sum -P2 "
@@ -307,6 +330,9 @@ def main() -> None:
               f"its ceiling | warm audit / bare hashlib {row['warm'] / plain:.2f}")
         print(f"        MB per CPU-second: hashlib {top_cpu:6.1f} | sha512sum {row['peer_cpu']:6.1f} | hsar audit "
               f"cold {row['cold_cpu']:6.1f} | audit/hashlib {row['cold_cpu'] / top_cpu:.2f}")
+        print(f"        whole process (imports, workers): hsar audit --all {whole_wall:.2f} s, {whole_cpu:.2f} CPU-s = "
+              f"{row['whole_cpu']:.1f} MB/CPU-s | 2 bare hashlib processes {plain_wall:.2f} s, {plain_seconds:.2f} CPU-s"
+              f" = {row['plain_cpu']:.1f} MB/CPU-s | audit/bare {row['whole_cpu'] / row['plain_cpu']:.2f} (goal >= 0.9)")
         print(f"        CPU seconds: hashing these bytes at the hashlib rate {size / MB / top_cpu:.2f} | audit cold: "
               f"this process {cold['own_cpu']:.2f}, workers {cold['workers_cpu']:.2f} | warm: this process "
               f"{warm['own_cpu']:.2f}, workers {warm['workers_cpu']:.2f}")
@@ -322,7 +348,8 @@ def main() -> None:
           f"fixity alone / ceiling {ratio('fixity', 'fixity_ceiling'):.2f}, bare hashlib over the files / ceiling "
           f"{ratio('plain', 'plain_ceiling'):.2f}; audit warm / bare hashlib {ratio('warm', 'plain'):.2f}; audit cold / sha512sum -P2 "
           f"{ratio('cold', 'peer'):.2f}; per CPU-second: audit cold / hashlib {ratio('cold_cpu', 'ceiling_cpu'):.2f}, "
-          f"sha512sum / hashlib {ratio('peer_cpu', 'ceiling_cpu'):.2f}")
+          f"sha512sum / hashlib {ratio('peer_cpu', 'ceiling_cpu'):.2f}; whole hsar audit --all / 2 bare hashlib "
+          f"processes, MB per CPU-second (goal >= 0.9): {ratio('whole_cpu', 'plain_cpu'):.2f}")
 
 
 if __name__ == "__main__":

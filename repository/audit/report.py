@@ -3,7 +3,9 @@
 ``audit-<run id>.json`` is :meth:`AuditRun.to_dict` (every archive with its findings, repairs, DA/T 70 BC
 items and PREMIS events). ``audit-<run id>.html`` is a self-contained page in Chinese (English beside it):
 the summary, the archives that failed or were repaired with every finding, and the count of intact ones.
-Each report names the audit-log head of its run, an anchor for ``hsar audit log --verify``.
+Each report names the audit-log head of its run, an anchor for ``hsar audit log --verify``. Both list at most
+:data:`FINDINGS_PER_ARCHIVE` findings of an archive (a damaged large archive could otherwise yield a report of
+hundreds of megabytes), then how many more there are; the catalogue and the audit log keep every finding.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import html
 import json
 from pathlib import Path
 
+from ..messages import text
 from ..preservation.ocfl_layout import replace_atomic
 from .result import ArchiveResult, AuditRun
 
+FINDINGS_PER_ARCHIVE = 100  # findings listed per archive in a report; the rest are counted
 RESULT_LABELS = {"intact": "完好 intact", "repaired": "已修复 repaired", "failed": "失败 failed"}
 _STYLE = """body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:.3em .6em;text-align:left;
@@ -34,9 +38,29 @@ def report_paths(directory: Path, run: AuditRun) -> tuple[Path, Path]:
 
 def write_reports(paths: tuple[Path, ...], run: AuditRun) -> None:
     json_path, html_path = paths
-    data = json.dumps(run.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
+    data = json.dumps(capped(run.to_dict()), ensure_ascii=False, indent=2, default=str) + "\n"
     replace_atomic(json_path, data.encode("utf-8"))
     replace_atomic(html_path, render_html(run).encode("utf-8"))
+
+
+def capped(report: dict[str, object]) -> dict[str, object]:
+    """``report`` (:meth:`AuditRun.to_dict`) with at most :data:`FINDINGS_PER_ARCHIVE` findings per archive;
+    an archive cut short gets ``findings_total`` and ``findings_omitted``."""
+    archives = report.get("archives")
+    for archive in archives if isinstance(archives, list) else ():
+        findings = archive.get("findings")
+        if isinstance(findings, list) and len(findings) > FINDINGS_PER_ARCHIVE:
+            archive["findings_total"], archive["findings_omitted"] = len(findings), len(findings) - FINDINGS_PER_ARCHIVE
+            archive["findings"] = findings[:FINDINGS_PER_ARCHIVE]
+    return report
+
+
+def _more_row(archive: ArchiveResult) -> str:
+    more = len(archive.findings) - FINDINGS_PER_ARCHIVE
+    if more <= 0:
+        return ""
+    return (f"<tr><td colspan='5'>{_e(text('audit.report.more_findings', 'zh', count=more))} "
+            f"{_e(text('audit.report.more_findings', 'en', count=more))}</td></tr>")
 
 
 def _e(value: object) -> str:
@@ -45,7 +69,7 @@ def _e(value: object) -> str:
 
 def _archive_rows(archive: ArchiveResult) -> str:
     rows = []
-    for f in archive.findings:
+    for f in archive.findings[:FINDINGS_PER_ARCHIVE]:
         state = "已修复 repaired" + (f" ← {_e(f.source)}" if f.source else "") if f.repaired else "未修复 open"
         rows.append(f"<tr><td><code>{_e(f.code)}</code></td><td>{_e(f.copy)}</td><td><code>{_e(f.issue.path)}"
                     f"</code></td><td>{_e(f.issue.message)}</td><td>{state}</td></tr>")
@@ -54,7 +78,7 @@ def _archive_rows(archive: ArchiveResult) -> str:
             f"<p>对象 object <code>{_e(archive.object_id)}</code>，版本 head {_e(archive.head)}，"
             f"副本 copies {_e(', '.join(archive.copies))}；四性检测（BC）未通过项 BC items not passed: "
             f"{items or '无 none'}</p><table><tr><th>代码 code</th><th>副本 copy</th><th>路径 path</th>"
-            f"<th>说明 message</th><th>处理 status</th></tr>{''.join(rows)}</table>")
+            f"<th>说明 message</th><th>处理 status</th></tr>{''.join(rows)}{_more_row(archive)}</table>")
 
 
 def render_html(run: AuditRun) -> str:

@@ -63,7 +63,7 @@ from .select import (
 )
 from .shards import audit_in_shards, use_shards
 from .tombstones import tombstone_issues, without_disposed
-from .work import Run, Work, finish
+from .work import Run, Work, finish, warm_signer_cache
 
 if TYPE_CHECKING:
     from ..home import Repository
@@ -222,6 +222,7 @@ def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Pr
                    max(1, int(repo.cfg["audit.workers"])),
                    float(repo.cfg["audit.budget_seconds"]) if selection.mode == "due" else 0.0, stop)
         run.processes = max(1, int(repo.cfg["audit.processes"]))
+        run.max_inventory = int(repo.cfg["audit.max_inventory_bytes"])
         run.hash_processes = repo.cfg["audit.hashing"] == "processes"
         run.opener = CatalogOpener(repo)
         issues = [issue("AUD017", str(c.root), copy=c.label, detail=c.error) for c in copies if c.error]
@@ -237,6 +238,7 @@ def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Pr
                 if later is not None:
                     ids += later()  # waits for the catalogue: no thread of this run is left when workers fork
                 run.known_heads()  # read here: shard workers have no catalogue
+                warm_signer_cache(run, ids[0])  # the workers inherit the signer's validated path
                 archives = tuple(audit_in_shards(run, ids, progress, record_results, _pipeline))
             else:
                 archives = tuple(_pipeline(run, ids, progress, later=later))

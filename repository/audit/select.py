@@ -32,6 +32,7 @@ from ..errors import HsarError, UsageError
 from ..preservation.copies import Copy, printable, read_small
 from ..preservation.ids import archive_key, object_id
 from ..preservation.ocfl_inventory import INVENTORY
+from ..preservation.ocfl_layout import walk
 
 if TYPE_CHECKING:
     from ..catalog.store import Catalog
@@ -156,7 +157,7 @@ def _stored_size(copies: dict[str, Copy], object_id: str) -> int:
         assert copy.store is not None
         root = copy.store.object_root(object_id)
         if root.is_dir():
-            return sum(os.lstat(os.path.join(d, f)).st_size for d, _dirs, files in os.walk(root) for f in files
+            return sum(os.lstat(os.path.join(d, f)).st_size for d, _dirs, files in walk(root) for f in files
                        if _CONTENT.match(os.path.relpath(os.path.join(d, f), root)))
     return 0
 

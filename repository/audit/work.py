@@ -71,6 +71,7 @@ class Run:
     processes: int = 1  # audit.processes: worker processes for a large selection (see .shards)
     hash_processes: bool = False  # audit.hashing = "processes": hash in worker processes (repository.hashprocs)
     record: bool = True  # False in a shard worker: the parent records every result
+    max_inventory: int = 0  # audit.max_inventory_bytes: a larger inventory.json is not parsed (AUD040; 0: no limit)
     _policy: FormatPolicy | None | Literal[False] = False  # False: not loaded yet (loading imports the identification stack: do it lazily)
     notes: list[str] = field(default_factory=list)
     skipped: int = 0
@@ -135,14 +136,40 @@ def format_findings(run: Run, ref: Candidate | None, evidence: Evidence) -> list
     data = evidence.read_verified(digest) if digest else None
     if data is None or run.policy is None:
         return []
-    from ..preservation.premis_read import parse_premis_objects
+    from ..preservation.premis_read import object_puids
 
     try:
-        objects = parse_premis_objects(data)
+        puids = object_puids(data)
     except PreservationError:
         return []
-    return [Finding(found("AUD016", o.identifier, puid=o.puid), "*") for o in objects
-            if o.identifier.startswith("data/") and o.puid and run.policy.level_of(o.puid) == "refused"]
+    return [Finding(found("AUD016", identifier, puid=puid), "*") for identifier, puid in puids.items()
+            if identifier.startswith("data/") and run.policy.level_of(puid) == "refused"]
+
+
+def warm_signer_cache(run: Run, object_id: str) -> None:
+    """Before shard workers fork: check the head version's signature of ``object_id`` here, so that every worker
+    inherits its signer certificate's validated path (:mod:`repository.preservation.cms_verify`) and each
+    signer's path is validated once per run, not once per worker. Best effort: the result is not used, and
+    the workers check every version themselves."""
+    from ..preservation.aip_layout import SIGNATURE_FILE, SIGNATURE_MANIFEST
+    from ..preservation.copies import parse_inventory, read_small
+    from ..preservation.signing import verify_detached
+
+    copy = next(iter(run.copies.values()), None)
+    if copy is None or copy.store is None:
+        return
+    root = copy.store.object_root(object_id)
+    inv, _error = parse_inventory(read_small(root / INVENTORY), object_id)
+    if inv is None:
+        return
+    state = state_of(inv, inv["head"])
+    try:
+        manifest, p7s = (read_small(root / inv["manifest"][state[name]][0]) for name in (SIGNATURE_MANIFEST, SIGNATURE_FILE))
+        created = datetime.fromisoformat(str(inv["versions"][inv["head"]].get("created")).replace("Z", "+00:00"))
+        if manifest is not None and p7s is not None:
+            verify_detached(manifest, p7s, run.repo.trust_roots, at=created)
+    except (KeyError, IndexError, ValueError, HsarError):
+        return
 
 
 def safe_name(object_id: str) -> str:
@@ -171,10 +198,14 @@ def lost_versions(run: Run, work: Work, ref: Candidate | None) -> list[Finding]:
 
 
 def judge(run: Run, work: Work) -> tuple[list[Finding], list[Repair], Candidate | None]:
+    for scan in work.scans.values():
+        scan.drop_oversized(run.max_inventory)  # audit.max_inventory_bytes: never parsed (AUD040)
     evidence = Evidence(work.scans, work.hashes, run.repo.trust_roots)
     cands = candidates(work.object_id, evidence)
     ref = choose_reference(cands, evidence)
-    findings = [] if ref is not None else [Finding(issue("AUD015", INVENTORY), "*")]
+    oversized = [Finding(found("AUD040", rel, size=size, limit=run.max_inventory), label)
+                 for label, scan in work.scans.items() for rel, size in sorted(scan.oversized.items())]
+    findings = oversized + ([] if ref is not None else [Finding(issue("AUD015", INVENTORY), "*")])
     findings += lock_findings(cands) + lost_versions(run, work, ref)
     by_bytes = {c.data: c for c in cands}
     plans = {}
@@ -183,7 +214,7 @@ def judge(run: Run, work: Work) -> tuple[list[Finding], list[Repair], Candidate 
         findings += of_copy
     findings += format_findings(run, ref, evidence)
     repairs: list[Repair] = []
-    if run.repair and ref is not None:
+    if run.repair and ref is not None and not oversized:  # an unread inventory is never replaced
         quarantine = run.repo.paths.quarantine / run.run_id / safe_name(work.object_id)
         repairs, more = apply_repairs(plans, evidence, run.copies, quarantine)
         findings += more

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Select, func, insert, select
 
 from . import tables as t
 from .records import EventRecord, utc
@@ -92,6 +92,12 @@ def last_checked(catalog: Catalog) -> dict[str, tuple[datetime, int]]:
         return {row.archive_id: (utc(row.finished), int(row.bytes_checked or 0)) for row in conn.execute(query)}
 
 
+def audited_versions() -> Select[Any]:
+    """Each (archive, version) an audit recorded, once: answered from the ``(archive_id, version)`` index
+    alone (the table has a row per archive and run and grows with every audit)."""
+    return select(t.audits.c.archive_id, t.audits.c.version).group_by(t.audits.c.archive_id, t.audits.c.version)
+
+
 def known_heads(catalog: Catalog) -> dict[str, int]:
     """``{archive id: the newest version number the catalogue has seen}``: the catalogued head, or the head a
     recorded audit verified, whichever is higher (``audits`` rows survive a catalogue rebuild). OCFL versions
@@ -105,7 +111,8 @@ def known_heads(catalog: Catalog) -> dict[str, int]:
     with catalog.transaction() as conn:
         for archive_id, version in conn.execute(select(t.archives.c.id, t.archives.c.head_version)):
             see(archive_id, version)
-        for archive_id, version in conn.execute(select(t.audits.c.archive_id, t.audits.c.version).distinct()):
+        for archive_id, version in conn.execute(audited_versions()):
+
             see(archive_id, version)
     return heads
 

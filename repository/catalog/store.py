@@ -93,6 +93,8 @@ class Catalog:
         """Create missing tables and stamp the schema version; refuse a catalogue of another version."""
         with self.transaction(write=True) as conn:
             t.metadata.create_all(conn)
+            for index in t.audits.indexes:  # indexes added later reach catalogues made before them
+                index.create(conn, checkfirst=True)
             found = conn.scalar(select(t.schema_version.c.version).order_by(t.schema_version.c.version.desc()))
             if found is None:
                 conn.execute(insert(t.schema_version).values(version=t.SCHEMA_VERSION, applied=datetime.now(UTC)))

@@ -257,6 +257,7 @@ audits = Table(
     Column("detail", Json),  # problems found, by code
     Index(None, "archive_id", "finished"),
     Index(None, "result"),
+    Index(None, "archive_id", "version"),  # known_heads: a covering index, not the whole table
 )
 
 disposals = Table(  # archives disposed of (销毁): read from the store's tombstones, so rebuilt with the rest

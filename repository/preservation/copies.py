@@ -89,12 +89,21 @@ class CopyScan:
     empty_dirs: list[str] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (directory, why) that could not be listed
     meta: dict[str, bytes | None] = field(default_factory=dict)  # declaration, inventories, sidecars
+    oversized: dict[str, int] = field(default_factory=dict)  # inventories over the size limit, not read -> size
 
     def content_files(self) -> list[tuple[str, int]]:
         return [(rel, size) for rel, size in self.files.items() if _CONTENT.fullmatch(rel)]
 
+    def drop_oversized(self, limit: int) -> None:
+        """Set aside every inventory larger than ``limit`` bytes (0: no limit): it is never parsed."""
+        for rel, data in list(self.meta.items()):
+            if limit and rel.endswith(INVENTORY) and data is not None and len(data) > limit:
+                self.oversized[rel], self.meta[rel] = len(data), None
+
     def changed(self) -> bool:
         """Has the root inventory changed since this scan (an ingest or a replication meanwhile)?"""
+        if INVENTORY in self.oversized:  # not read at the scan: its size says whether it changed
+            return _size(self.object_root / INVENTORY) != self.oversized[INVENTORY]
         return self.present and read_small(self.object_root / INVENTORY) != self.meta.get(INVENTORY)
 
 
@@ -102,6 +111,13 @@ def found(code: str, path: str, **params: object) -> Issue:
     """An audit issue about ``path`` (relative to the object root); its message names it as ``{file}``."""
     path = printable(path)
     return issue(code, path, severity=None, file=path, **params)
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return None
 
 
 def read_small(path: Path) -> bytes | None:
@@ -123,30 +139,32 @@ def scan_copy(label: str, object_root: Path) -> CopyScan:
     if not scan.present:
         return scan
 
-    def walk(directory: str, rel: str) -> None:
+    pending = [(str(object_root), "")]  # a stack, not recursion: a hostile tree may be thousands deep
+    while pending:
+        directory, rel = pending.pop()
         try:
             with os.scandir(directory) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
         except OSError as exc:  # unreadable (permissions, I/O error) or gone: reported, the rest is scanned
             scan.unreadable.append((rel, exc.strerror or type(exc).__name__))
-            return
+            continue
         if not entries and rel:
             scan.empty_dirs.append(rel)
+        below = []
         for entry in entries:
             path = f"{rel}/{entry.name}" if rel else entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if (not rel and entry.name == "logs") or rel == "extensions":
                         continue
-                    walk(entry.path, path)
+                    below.append((entry.path, path))
                 else:
                     scan.files[path] = entry.stat(follow_symlinks=False).st_size
             except FileNotFoundError:
                 continue  # removed while listed: absent
             except OSError as exc:
                 scan.unreadable.append((path, exc.strerror or type(exc).__name__))
-
-    walk(str(object_root), "")
+        pending.extend(reversed(below))
     for rel in scan.files:
         if rel in (OBJECT_DECLARATION, INVENTORY, SIDECAR) or _VERSION_META.fullmatch(rel):
             scan.meta[rel] = read_small(object_root / rel)

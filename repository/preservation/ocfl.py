@@ -56,6 +56,7 @@ from repository.preservation.ocfl_layout import (
     fsync_path,
     init_storage_root,
     read_storage_root,
+    walk,
 )
 from repository.preservation.ocfl_txn import (
     Transaction,
@@ -209,7 +210,7 @@ class OcflStore:
         (E073), and ``("unreadable", dir)`` for a directory that cannot be listed. Files beside the root
         declaration and ``extensions/`` are the root's own; links are never followed (a link is a stray)."""
         errors: list[OSError] = []
-        for dirpath, dirs, files in os.walk(self.root, onerror=errors.append):
+        for dirpath, dirs, files in walk(self.root, onerror=errors.append):
             yield from (("unreadable", Path(e.filename)) for e in errors if e.filename is not None)
             errors.clear()
             here = Path(dirpath)

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -308,3 +309,29 @@ def read_storage_root(root: Path) -> StorageLayout:
     if not isinstance(config, dict):
         raise PreservationError(f"{config_file} is not a JSON object", "OCFL-LAYOUT")
     return kind.from_config(config)
+
+
+def walk(top: str | os.PathLike[str], onerror: Callable[[OSError], object] | None = None
+         ) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk(top)`` top-down without recursion (Python 3.11's ``os.walk`` recurses once per level, and a
+    tree 1,000 directories deep raised RecursionError): the same triples, ``dirnames`` pruned in place by the
+    caller, links to directories listed as directories and never followed."""
+    stack = [os.fspath(top)]
+    while stack:
+        here = stack.pop()
+        dirs: list[str] = []
+        files: list[str] = []
+        try:
+            with os.scandir(here) as listing:
+                for entry in listing:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    (dirs if is_dir else files).append(entry.name)
+        except OSError as exc:
+            if onerror is not None:
+                onerror(exc)
+            continue
+        yield here, dirs, files
+        stack.extend(os.path.join(here, d) for d in reversed(dirs) if not os.path.islink(os.path.join(here, d)))

@@ -57,6 +57,7 @@ from repository.preservation.ocfl_layout import (
     OBJECT_DECLARATION,
     fsync_path,
     replace_atomic,
+    walk,
     write_durable,
 )
 
@@ -171,7 +172,7 @@ def remove_empty_parents(start: Path, stop: Path) -> int:
 
 def _files_under(directory: Path, base: Path) -> set[str]:
     found = set()
-    for dirpath, _dirs, files in os.walk(directory):
+    for dirpath, _dirs, files in walk(directory):
         for name in files:
             found.add((Path(dirpath) / name).relative_to(base).as_posix())
     return found

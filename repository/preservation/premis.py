@@ -20,6 +20,7 @@ forward and the catalogue can be rebuilt from storage alone. Repair from a repli
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -167,6 +168,7 @@ class PremisAgent:
 # --------------------------------------------------------------------------------------------- agents
 
 
+@functools.cache  # every audited archive names its agents: reading the installed metadata cost 5 ms each
 def _package_version(distribution: str) -> str | None:
     try:
         return metadata.version(distribution)

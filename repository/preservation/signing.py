@@ -4,7 +4,8 @@ Every version's logical state carries ``signature/manifest-sha512.txt`` (one ``<
 per other file of the state, sorted, UTF-8) and ``signature/manifest-sha512.txt.p7s``: a DER-encoded CMS
 SignedData over those bytes, detached (no encapsulated content), SHA-512 digest, with the signingTime and
 ESS signingCertificateV2 signed attributes (RFC 5035) and the signer's certificate and chain embedded. pyHanko
-makes and checks the signature; anyone holding the CA certificate can check it independently with::
+makes the signature (its PKCS#11 signer for a key in a token: :mod:`.signing_pkcs11`); :mod:`.cms_verify`
+checks it with asn1crypto and pyHanko's certificate validator; anyone holding the CA certificate can check it independently with::
 
     openssl cms -verify -binary -inform DER -in manifest-sha512.txt.p7s -content manifest-sha512.txt \
         -CAfile ca.pem
@@ -26,30 +27,33 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from pyhanko.sign import signers
-from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
-from pyhanko.sign.validation import (
-    KeyUsageConstraints,
-    StandardCMSSignatureStatus,
-    async_validate_detached_cms,
-)
-from pyhanko_certvalidator import ValidationContext
 
 from ..errors import SigningError
 from .aip_layout import SIGNATURE_FILE, SIGNATURE_MANIFEST, SIGNATURE_PATHS
+from .cms_verify import CmsStatus, validate_detached
 from .signing_keys import load_certs
 from .signing_keys import load_signer as load_signer  # the signing API in one place for callers
 
-DIGEST_ALGORITHM = "sha512"
-#: Either usage is enough for a signer certificate (institutions' certificates often carry only one).
-SIGNER_KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"})
+if TYPE_CHECKING:
+    from pyhanko.sign.signers import Signer
 
-Signer = signers.Signer
+# Verification imports no part of ``pyhanko.sign`` (its package loads the signer stack and aiohttp, about
+# half a second at each ``hsar audit`` start): see :mod:`.cms_verify`. Signing imports it when it signs.
+DIGEST_ALGORITHM = "sha512"
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - ``Signer`` for callers that name the type, loaded lazily
+    if name == "Signer":
+        from pyhanko.sign.signers import Signer
+
+        return Signer
+    raise AttributeError(name)
+
 _SHA512_HEX = re.compile(r"[0-9a-f]{128}")
 _MANIFEST_LINE = re.compile(r"([0-9a-f]{128})  (.+)")
 T = TypeVar("T")
@@ -134,6 +138,8 @@ def sign_detached(
     digest_algorithm: str = DIGEST_ALGORITHM,
 ) -> bytes:
     """A detached CMS SignedData (DER) over ``data``, with signingTime and the signer's chain embedded."""
+    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+
     moment = signing_time or datetime.now(UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -190,13 +196,8 @@ def verify_detached(
         signed_data = _signed_data(signature)
     except (ValueError, TypeError, KeyError) as exc:
         return SignatureStatus.failed(f"签名格式错误 / malformed signature: {exc}")
-    context = ValidationContext(trust_roots=roots, allow_fetching=False, moment=at, revocation_mode="soft-fail")
     try:
-        status = _run(
-            async_validate_detached_cms(
-                data, signed_data, signer_validation_context=context, key_usage_settings=SIGNER_KEY_USAGE
-            )
-        )
+        status = validate_detached(data, signed_data, roots, at)
     except Exception as exc:  # noqa: BLE001 - hostile CMS can make pyHanko/asn1crypto raise any kind of error
         return SignatureStatus.failed(f"签名格式错误 / malformed signature: {type(exc).__name__}: {exc}")
     return _status_from_pyhanko(status)
@@ -224,15 +225,14 @@ def _check_structure(signature: bytes) -> None:
     cms.ContentInfo.load(signature, strict=True)["content"]._parse_children(recurse=True)
 
 
-def _status_from_pyhanko(status: StandardCMSSignatureStatus) -> SignatureStatus:
+def _status_from_pyhanko(status: CmsStatus) -> SignatureStatus:
     cert = status.signing_cert
     if not status.intact:
         reason = "content does not match the signed digest (changed content, or a signature over other content)"
     elif not status.valid:
         reason = "signature value does not verify with the signer's certificate"
     elif not status.trusted:
-        indic = status.trust_problem_indic
-        detail = indic.standard_name if indic is not None else "no path to a trust root"
+        detail = status.trust_problem or "no path to a trust root"
         reason = f"signer certificate not trusted ({detail}): {cert.subject.human_friendly}"
     else:
         reason = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from asn1crypto import keys
 from asn1crypto import x509 as asn1_x509
@@ -19,20 +20,32 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
-from pyhanko.sign import signers
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from ..config import Config
 from ..errors import SigningError
 
+if TYPE_CHECKING:
+    from pyhanko.sign import signers
+
 PKCS12_SUFFIXES = frozenset({".p12", ".pfx"})
 
 
-def load_signer(cfg: Config, *, environ: Mapping[str, str] | None = None) -> signers.SimpleSigner:
-    """The signer configured by ``signing.*``: PEM key + certificate, or PKCS#12 when the key is .p12/.pfx."""
+def load_signer(cfg: Config, *, environ: Mapping[str, str] | None = None) -> signers.Signer:
+    """The signer configured by ``signing.*``: a key in a PKCS#11 token when ``signing.pkcs11_module`` is set
+    (:mod:`.signing_pkcs11`), else PEM key + certificate, or PKCS#12 when the key is .p12/.pfx."""
+    from pyhanko.sign import signers  # the signer stack (with aiohttp) only where a version is signed
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
     env = os.environ if environ is None else environ
-    passphrase = _passphrase(str(cfg["signing.passphrase_env"]), env)
     chain = load_certs(cfg.paths("signing.chain"), "certificate chain file", "signing.chain")
+    from .signing_pkcs11 import load_pkcs11_signer, pkcs11_configured
+
+    if pkcs11_configured(cfg):  # the key stays in the token; the certificate and chain are files
+        certs = load_certs([cfg.path("signing.cert")], "signing certificate", "signing.cert")
+        if not certs:
+            raise SigningError(f"no certificate in {cfg.path('signing.cert')} (setting signing.cert)")
+        return load_pkcs11_signer(cfg, certs[0], chain + certs[1:], environ=env)
+    passphrase = _passphrase(str(cfg["signing.passphrase_env"]), env)
     key_path = cfg.path("signing.key")
     if key_path.suffix.lower() in PKCS12_SUFFIXES:
         key, cert, extra = _load_pkcs12(key_path, passphrase)
