@@ -14,7 +14,8 @@ from datetime import datetime
 from ...accounts import register, users
 from ...config import Config
 from ...divisions import tree_for
-from ...state.db import State, open_state
+from ...state.db import State
+from .. import shared
 from .access import Principal
 
 REGISTER_PAGE = 50
@@ -24,11 +25,8 @@ WEB_PURPOSE = "网页查阅"
 
 @contextmanager
 def _state(cfg: Config) -> Iterator[State]:
-    state = open_state(cfg.state_url)
-    try:
-        yield state
-    finally:
-        state.close()
+    """The state database, shared by the application's requests (one engine and pool, not one per call)."""
+    yield shared.state(cfg.state_url)
 
 
 def active_user(cfg: Config, username: str) -> users.User | None:
