@@ -23,7 +23,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     """The application for the repository home ``home``; its users are the accounts of the home's state
     database (``hsar user add``). ``settings`` override Flask settings (tests: ``TESTING``,
     ``WTF_CSRF_ENABLED``; deployment: ``HSAR_HTTPS`` marks cookies Secure)."""
-    from . import api, context, errors, i18n, security
+    from . import api, context, errors, i18n, purpose, security
     from .views import admin, archives, audit, auth, ingest, search, stats
 
     app = Flask(__name__)
@@ -43,6 +43,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
         app.register_blueprint(blueprint)
     app.register_blueprint(stats.bp)  # the statistics page
     app.register_blueprint(audit.bp)  # the audit page
+    app.register_blueprint(purpose.bp)  # the purpose of use (利用目的) asked before a registered use
     throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])
     app.view_functions["auth.login"] = cast(Any, throttle(app.view_functions["auth.login"]))
     api.install(app)

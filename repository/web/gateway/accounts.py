@@ -19,8 +19,6 @@ from .. import shared
 from .access import Principal
 
 REGISTER_PAGE = 50
-#: the purpose registered for a use made in the pages, where no purpose is asked
-WEB_PURPOSE = "网页查阅"
 
 
 @contextmanager
@@ -50,7 +48,7 @@ def set_lang(cfg: Config, username: str, lang: str) -> users.User:
 
 
 def record_use(cfg: Config, principal: Principal, action: str, archive_id: str, *, item: str | None = None,
-               masked: bool = False, purpose: str = WEB_PURPOSE) -> register.RegisterEntry:
+               masked: bool = False, purpose: str) -> register.RegisterEntry:
     """One access-register entry (hash-chained, in the state database)."""
     with _state(cfg) as state:
         return register.record_use(state, principal, action, archive_id, purpose, item=item, masked=masked)
