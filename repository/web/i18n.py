@@ -30,8 +30,12 @@ def t(key: str, **params: object) -> str:
     return messages.text(key, current_lang(), **params)
 
 
+#: label kinds of the pages kept under the shared label names of labels.json (one copy of each label)
+SHARED_KINDS = {"web.security": "security_type"}
+
+
 def label(kind: str, value: object) -> str:
-    return messages.label(kind, value, current_lang())
+    return messages.label(SHARED_KINDS.get(kind, kind), value, current_lang())
 
 
 def local_time(value: datetime | str | None, with_seconds: bool = False) -> str:

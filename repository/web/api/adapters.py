@@ -68,7 +68,7 @@ def search(repo: Repository, principal: Principal, args: Mapping[str, Any]) -> d
     facets = tuple(args["facet"].split(",")) if args.get("facet") else searching.FACETS
     request = SearchRequest(query=args.get("q") or "", filters=filters, division=access.scope_division(principal),
                             facets=facets, sort=args.get("sort"), page=args["page"], per_page=args["per_page"])
-    result = repo.search.search(request, divisions=tree)
+    result = repo.search.search(searching.guarded(principal, request), divisions=tree)
     if not access.sees_personal_data(principal):
         result = searching._masked(repo, result)  # noqa: SLF001 - the page's own masking, shared on purpose
     names = {code: d.name for code in searching._codes(result) if (d := tree.get(code)) is not None}  # noqa: SLF001

@@ -57,7 +57,7 @@ def archive(archive_id: str) -> Response:
 
 
 def download(archive_id: str, path: str) -> Response:
-    args = _args("download")
+    _args("download")
     principal = g.api_caller.principal
     try:
         doc = archives.document(repo(), principal, archive_id, path)

@@ -14,6 +14,7 @@ import time
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, session, url_for
 from flask_login import login_required
+from werkzeug.wrappers import Response as BaseResponse
 
 from .. import purpose
 from ..context import principal, repo
@@ -31,7 +32,7 @@ _VIEWED_MAX = 50
 
 @bp.route("/<archive_id>")
 @login_required
-def show(archive_id: str) -> str | Response:
+def show(archive_id: str) -> str | BaseResponse:
     try:
         page = archives.archive_page(repo(), principal(), archive_id, purpose.current())
     except archives.PurposeNeeded:
