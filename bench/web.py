@@ -230,7 +230,8 @@ def login(port: int, username: str) -> str:
     body = resp.read().decode()
     cookie = resp.getheader("Set-Cookie", "").split(";")[0]
     token = re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)
-    form = urllib.parse.urlencode({"csrf_token": token, "next": "", "username": username, "password": PASSWORD})
+    form = urllib.parse.urlencode({"csrf_token": token, "next": "", "username": username, "password": PASSWORD,
+                                   "purpose_kind": "work", "purpose_note": "bench"})
     conn.request("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
     resp = conn.getresponse()
     resp.read()

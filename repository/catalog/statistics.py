@@ -7,8 +7,9 @@ statistics service's job (:mod:`repository.services.stats`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, select
@@ -102,21 +103,40 @@ class Census:
     archive_rows: list[tuple[Any, ...]]
     item_rows: list[tuple[Any, ...]]
     format_rows: list[tuple[Any, ...]]
+    _scoped: dict[tuple[str, ...] | None, Figures] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def _by_division(self) -> dict[str, dict[tuple[str, str], tuple[int, int]]]:
+        """Per column of :data:`BY`: (division, value) -> (archives, items); far fewer rows than the
+        combinations of :attr:`archive_rows`, so a scope is summed quickly."""
+        out: dict[str, dict[tuple[str, str], tuple[int, int]]] = {name: {} for name in BY}
+        for division, *values, archives, items in self.archive_rows:
+            for name, value in zip(BY, (division, *values), strict=True):
+                key = (division, _key(value))
+                a, i = out[name].get(key, (0, 0))
+                out[name][key] = (a + int(archives), i + int(items))
+        return out
 
     def scoped(self, prefixes: Iterable[str] | None) -> Figures:
-        """The figures of the divisions starting with one of ``prefixes`` (None: all; empty: none)."""
+        """The figures of the divisions starting with one of ``prefixes`` (None: all; empty: none); each
+        scope summed once per census."""
         scope = None if prefixes is None else tuple(prefixes)
+        found = self._scoped.get(scope)
+        if found is None:
+            found = self._scoped[scope] = self._sum(scope)
+        return found
 
+    def _sum(self, scope: tuple[str, ...] | None) -> Figures:
         def inside(division: str) -> bool:
             return scope is None or division.startswith(scope)
 
         by: dict[str, Counts] = {name: Counts({}, {}) for name in BY}
-        for division, *values, archives, items in self.archive_rows:
-            if inside(division):
-                for name, value in zip(BY, (division, *values), strict=True):
-                    key = _key(value)
-                    by[name].archives[key] = by[name].archives.get(key, 0) + int(archives)
-                    by[name].items[key] = by[name].items.get(key, 0) + int(items)
+        for name, rows in self._by_division.items():
+            counts = by[name]
+            for (division, key), (archives, items) in rows.items():
+                if inside(division):
+                    counts.archives[key] = counts.archives.get(key, 0) + archives
+                    counts.items[key] = counts.items.get(key, 0) + items
         for counts in by.values():  # as a group-by over items: a value without items has no items entry
             for key in [k for k, n in counts.items.items() if n == 0]:
                 del counts.items[key]

@@ -47,4 +47,8 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])
     app.view_functions["auth.login"] = cast(Any, throttle(app.view_functions["auth.login"]))
     api.install(app)
+    if app.config.get("HSAR_WARM", not app.testing):  # hsar serve: handles and statistics ready early
+        from . import shared
+
+        shared.warm(app)
     return app

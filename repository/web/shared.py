@@ -81,6 +81,25 @@ class Shared:
             self._repo, self._states = None, {}
 
 
+def warm(app: Flask) -> threading.Thread:
+    """Open the shared handles and count the statistics census in a background thread, so the first
+    requests after ``hsar serve`` starts do not pay for them (a census of 200,000 archives takes seconds)."""
+
+    def run() -> None:
+        from ..services import stats
+
+        try:
+            repo = of(app).repository()
+            repo.search  # noqa: B018 - opens the index
+            stats.census(repo)
+        except Exception:  # noqa: BLE001 - a request will meet (and report) the same problem
+            app.logger.warning("warming the shared handles failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="hsar-warm", daemon=True)
+    thread.start()
+    return thread
+
+
 def install(app: Flask) -> Shared:
     shared = Shared(app.config["HSAR_HOME"])
     app.extensions["hsar.shared"] = shared
