@@ -1,6 +1,7 @@
 """Web benchmark: the search API and pages of ``hsar serve`` over N synthetic archives, against the library.
 
     .venv/bin/python bench/web.py --archives 200000      # or --quick (5,000 archives)
+    .venv/bin/python bench/web.py --workdir W --build-only, then --workdir W --reuse  # build once, load often
 
 Build (timed, never by ingesting SIPs): a home made by ``hsar init`` (Tantivy); N synthetic archives from
 ``bench/search.py``'s generator written into the catalogue as bulk inserts of the rows its own writer
