@@ -280,3 +280,26 @@ def test_token_last_used_is_written_at_most_once_a_minute(web_home: Path) -> Non
         assert verify_token(state, plaintext) is not None
         later = next(t for t in list_tokens(state, "robot-lastused") if t.id == token.id).last_used
         assert later is not None and later > first - timedelta(seconds=1)
+
+
+def test_the_shared_repository_is_reopened_when_a_reindex_replaces_the_index(app, login, monkeypatch) -> None:
+    from repository.search.opening import open_engine
+    from repository.web import shared
+
+    login("admin").get("/search?q=住房")
+    handles = shared.of(app)
+    repo = handles.repository()
+    monkeypatch.setattr(shared, "CHECK_SECONDS", 0.0)
+    assert handles.repository() is repo  # the same index folder: kept
+    kind = str(repo.cfg["search.engine"])
+    folder = repo.paths.index / kind
+    moved = folder.with_name(kind + ".kept")
+    folder.rename(moved)  # what a reindex does: a new folder at the same path
+    try:
+        open_engine(kind, repo.paths.index).close()
+        assert handles.repository() is not repo
+    finally:
+        import shutil
+
+        shutil.rmtree(folder)
+        moved.rename(folder)
