@@ -303,3 +303,35 @@ def test_the_shared_repository_is_reopened_when_a_reindex_replaces_the_index(app
 
         shutil.rmtree(folder)
         moved.rename(folder)
+
+
+def test_may_ingest_into_is_ingest_rights_and_scope() -> None:
+    from repository.access import Principal, Role, may_ingest_into
+
+    assert may_ingest_into(Principal("a", Role.ARCHIVIST, "320102"), "320102008")
+    assert not may_ingest_into(Principal("a", Role.ARCHIVIST, "320102"), "320115")
+    assert may_ingest_into(Principal("root", Role.ADMIN, "000000"), "320115")
+    assert not may_ingest_into(Principal("r", Role.RESEARCHER, "320100"), "320102")
+
+
+def test_the_division_of_a_packaged_sip_is_read_without_unpacking(tmp_path: Path) -> None:
+    import shutil
+    import tarfile
+
+    from repository.demo.generate import write_demo_data
+    from repository.services.uploads import sip_division
+
+    root = tmp_path / "sips"
+    write_demo_data(root, households=1, units=0, seed=11, defects=False)
+    entry = json.loads((root / "demo_manifest.json").read_text("utf-8"))["sips"][0]
+    sip = root / entry["path"]
+    expected = sip_division(sip)
+    assert expected is not None and len(expected) in (6, 9)
+    zipped = Path(shutil.make_archive(str(tmp_path / "z"), "zip", root_dir=sip.parent, base_dir=sip.name))
+    tarred = tmp_path / "t.tar.gz"
+    with tarfile.open(tarred, "w:gz") as tf:
+        tf.add(sip, arcname=sip.name)
+    assert sip_division(zipped) == sip_division(tarred) == expected
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"PK\x03\x04 nothing")
+    assert sip_division(junk) is None  # left to the ingest job's validation
