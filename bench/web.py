@@ -1,6 +1,7 @@
 """Web benchmark: the search API and pages of ``hsar serve`` over N synthetic archives, against the library.
 
     .venv/bin/python bench/web.py --archives 200000      # or --quick (5,000 archives)
+    .venv/bin/python bench/web.py --workdir W --build-only, then --workdir W --reuse  # build once, load often
 
 Build (timed, never by ingesting SIPs): a home made by ``hsar init`` (Tantivy); N synthetic archives from
 ``bench/search.py``'s generator written into the catalogue as bulk inserts of the rows its own writer
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import multiprocessing as mp
 import os
 import random
@@ -169,6 +171,19 @@ def build(home: Path, size: int, seed: int) -> Built:
     return out
 
 
+def save_built(path: Path, built: Built, tokens: dict[str, str], build_s: float) -> None:
+    data = {"built": {**vars(built), "div_years": [list(d) for d in built.div_years]}, "tokens": tokens,
+            "build_s": build_s}
+    path.write_text(json.dumps(data), "utf-8")
+
+
+def load_built(path: Path) -> tuple[Built, dict[str, str], float]:
+    data = json.loads(path.read_text("utf-8"))
+    b = data["built"]
+    built = Built(b["ids"], b["names"], b["archives"], [(d, int(y)) for d, y in b["div_years"]], b["seconds"])
+    return built, data["tokens"], float(data["build_s"])
+
+
 # -- serving and the client ---------------------------------------------------------------------------------
 
 
@@ -216,7 +231,8 @@ def login(port: int, username: str) -> str:
     body = resp.read().decode()
     cookie = resp.getheader("Set-Cookie", "").split(";")[0]
     token = re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)
-    form = urllib.parse.urlencode({"csrf_token": token, "next": "", "username": username, "password": PASSWORD})
+    form = urllib.parse.urlencode({"csrf_token": token, "next": "", "username": username, "password": PASSWORD,
+                                   "purpose_kind": "work", "purpose_note": "bench"})
     conn.request("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
     resp = conn.getresponse()
     resp.read()
@@ -389,22 +405,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=4, help="waitress threads per server process")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workdir", type=Path, default=None, help="default: a temporary directory, removed after")
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse the home a previous run left in --workdir (built.json beside it), skipping the build")
+    ap.add_argument("--build-only", action="store_true", help="build the home in --workdir and stop")
     args = ap.parse_args(argv)
     if args.quick:
         args.archives, args.requests, args.seconds = 5_000, 120, 8.0
     work = args.workdir or Path(tempfile.mkdtemp(prefix="hsar-bench-web-"))
     home = work / "home"
-    if home.exists():
+    saved = work / "built.json"
+    reuse = args.reuse and args.workdir is not None and saved.is_file() and home.is_dir()
+    if home.exists() and not reuse:
         shutil.rmtree(home)
     servers: list[tuple[subprocess.Popen, int]] = []
     try:
         t0 = time.perf_counter()
-        built = build(home, args.archives, args.seed)
-        for user, role, division in (("bench-admin", "admin", "000000"), ("bench-district", "archivist", "320102")):
-            hsar(home, "user", "add", user, "--role", role, "--division", division, "--password-stdin",
-                 stdin=PASSWORD + "\n")
-        tokens = {u: hsar(home, "user", "token", u).splitlines()[-1] for u in ("bench-admin", "bench-district")}
-        build_s = time.perf_counter() - t0
+        if reuse:
+            built, tokens, build_s = load_built(saved)
+            print(f"(reusing the home in {work}, built earlier)")
+        else:
+            built = build(home, args.archives, args.seed)
+            for user, role, division in (("bench-admin", "admin", "000000"),
+                                         ("bench-district", "archivist", "320102")):
+                hsar(home, "user", "add", user, "--role", role, "--division", division, "--password-stdin",
+                     stdin=PASSWORD + "\n")
+            tokens = {u: hsar(home, "user", "token", u).splitlines()[-1] for u in ("bench-admin", "bench-district")}
+            build_s = time.perf_counter() - t0
+            save_built(saved, built, tokens, build_s)
+        if args.build_only:
+            return 0
         load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"== {args.archives:,} archives; build {build_s:.1f} s (init {built.seconds['init']:.1f} s; archives "
               f"{built.seconds['archives']:.1f} s = {args.archives / built.seconds['archives']:,.0f}/s, of which "

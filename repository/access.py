@@ -123,6 +123,12 @@ def may(principal: Principal, action: Action) -> bool:
     return action in _PERMISSIONS.get(principal.role, frozenset())
 
 
+def may_ingest_into(principal: Principal, archive_division: str) -> bool:
+    """Whether ``principal`` may ingest a SIP whose archive lies in ``archive_division``: ingest rights and
+    the division inside the scope (an archivist is refused a SIP they could not see once ingested)."""
+    return may(principal, Action.INGEST) and may_see(principal, archive_division)
+
+
 def sees_personal_data(principal: Principal) -> bool:
     """Resident IDs, names, phones and incomes unmasked: administrators and archivists only."""
     return principal.role in (Role.ADMIN, Role.ARCHIVIST)

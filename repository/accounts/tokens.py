@@ -3,7 +3,8 @@
 A token is ``hsar_`` and 43 URL-safe characters (256 random bits from :mod:`secrets`); the plaintext is
 returned once by :func:`create_token` and never stored. SHA-256 (not argon2) is enough for a random 256-bit
 secret and lets :func:`verify_token` find the token by its hash in one indexed look-up. A token works while it
-is not revoked and its user is active; each use records ``last_used``.
+is not revoked and its user is active; its use records ``last_used``, at most once a minute
+(:data:`TOUCH_EVERY`), so a busy client does not make every request a database write.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 
 from ..errors import AccountError
 from ..state import tables as t
@@ -21,6 +22,8 @@ from ..state.db import State
 from .users import User, _user, get_user, utc
 
 PREFIX = "hsar_"
+#: ``last_used`` is written when it is older than this (or empty): a use is recorded to the minute
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -69,16 +72,23 @@ def create_token(state: State, username: str, name: str = "default") -> tuple[To
     return _token(row), plaintext
 
 
+_VERIFY = (select(t.tokens.c.id.label("token_id"), t.tokens.c.last_used, t.users).join(t.users)
+           .where(t.tokens.c.token_hash == bindparam("hash"), t.tokens.c.revoked.is_(None)))
+
+
 def verify_token(state: State, token: str) -> User | None:
-    """The active user a live token belongs to (its ``last_used`` is recorded), else ``None``."""
+    """The active user a live token belongs to, else ``None``. Its ``last_used`` is recorded when older than
+    :data:`TOUCH_EVERY` (a read-only look-up otherwise)."""
     if not isinstance(token, str) or not token.startswith(PREFIX):
         return None
-    with state.transaction(write=True) as conn:
-        row = conn.execute(select(t.tokens.c.id.label("token_id"), t.users).join(t.users)
-                           .where(t.tokens.c.token_hash == token_hash(token), t.tokens.c.revoked.is_(None))).first()
-        if row is None or not row.active:
-            return None
-        conn.execute(update(t.tokens).where(t.tokens.c.id == row.token_id).values(last_used=datetime.now(UTC)))
+    with state.transaction() as conn:
+        row = conn.execute(_VERIFY, {"hash": token_hash(token)}).first()
+    if row is None or not row.active:
+        return None
+    now = datetime.now(UTC)
+    if row.last_used is None or now - utc(row.last_used) >= TOUCH_EVERY:
+        with state.transaction(write=True) as conn:
+            conn.execute(update(t.tokens).where(t.tokens.c.id == row.token_id).values(last_used=now))
     return _user(row)
 
 

@@ -7,11 +7,12 @@ statistics service's job (:mod:`repository.services.stats`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, select
 
 from . import tables as t
 from .read import _division_filter
@@ -59,49 +60,120 @@ def _key(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def counts_by(conn: Connection, name: str, prefixes: Iterable[str] | None) -> Counts:
-    """Archives and their items counted by the archive column ``name`` (a key of :data:`BY`)."""
-    column, a, i = BY[name], t.archives, t.items
-    scope = _division_filter(prefixes)
-    archives = _scoped(select(column, func.count()).group_by(column), scope)
-    items = _scoped(select(column, func.count(i.c.id)).join(i, i.c.archive_id == a.c.id).group_by(column), scope)
-    return Counts({_key(k): n for k, n in conn.execute(archives)}, {_key(k): n for k, n in conn.execute(items)})
-
-
-def items_by_class(conn: Connection, prefixes: Iterable[str] | None) -> dict[str, int]:
+def _archive_rows(conn: Connection) -> list[tuple[Any, ...]]:
+    """``(division, type, security, status, year, archives, items)`` for every combination found."""
     a, i = t.archives, t.items
-    query = select(i.c.material_class, func.count()).join(a, a.c.id == i.c.archive_id).group_by(i.c.material_class)
-    return {_key(k): n for k, n in conn.execute(_scoped(query, _division_filter(prefixes)))}
+    per_archive = select(i.c.archive_id, func.count().label("n")).group_by(i.c.archive_id).subquery()
+    columns = [a.c.division, *(BY[k] for k in BY if k != "division")]
+    query = (select(*columns, func.count(), func.coalesce(func.sum(per_archive.c.n), 0))
+             .select_from(a.outerjoin(per_archive, per_archive.c.archive_id == a.c.id)).group_by(*columns))
+    return [tuple(row) for row in conn.execute(query)]
 
 
-def _items_where(conn: Connection, condition: ColumnElement[bool], prefixes: Iterable[str] | None) -> int:
-    a, i = t.archives, t.items
-    query = select(func.count()).select_from(i.join(a, a.c.id == i.c.archive_id)).where(condition)
-    return int(conn.scalar(_scoped(query, _division_filter(prefixes))) or 0)
-
-
-def coverage(conn: Connection, prefixes: Iterable[str] | None) -> dict[str, tuple[int, int]]:
-    """Items with and without paper references, and with and without a file in the head version
-    (digitised), as ``{"paper": (with, without), "digitised": (with, without)}``."""
+def _item_rows(conn: Connection) -> list[tuple[Any, ...]]:
+    """``(division, material class, has paper references, digitised, items)``: digitised is an item with a
+    file in its archive's head version."""
     a, i, p, f, v = t.archives, t.items, t.paper_refs, t.files, t.versions
-    total = _items_where(conn, true(), prefixes)
     paper = exists().where(and_(p.c.archive_id == i.c.archive_id, p.c.item_number == i.c.number))
     head_file = exists().where(and_(f.c.archive_id == i.c.archive_id, f.c.item_number == i.c.number,
-                                    f.c.version_id == v.c.id, v.c.archive_id == a.c.id, v.c.seq == a.c.head_seq))
-    with_paper = _items_where(conn, paper, prefixes)
-    digitised = _items_where(conn, head_file, prefixes)
-    return {"paper": (with_paper, total - with_paper), "digitised": (digitised, total - digitised)}
+                                    f.c.version_id == v.c.id))
+    has_paper, digitised = paper.label("paper"), head_file.label("digitised")
+    query = (select(a.c.division, i.c.material_class, has_paper, digitised, func.count())
+             .select_from(i.join(a, a.c.id == i.c.archive_id)
+                          .join(v, and_(v.c.archive_id == a.c.id, v.c.seq == a.c.head_seq)))
+             .group_by(a.c.division, i.c.material_class, has_paper, digitised))
+    return [tuple(row) for row in conn.execute(query)]
 
 
-def formats(conn: Connection, prefixes: Iterable[str] | None) -> list[FormatCount]:
-    """Files of head versions by format (PUID and name): how many, how many bytes; largest first."""
+def _format_rows(conn: Connection) -> list[tuple[Any, ...]]:
+    """``(division, PUID, format name, files, bytes)`` of the files of head versions."""
     a, f, v = t.archives, t.files, t.versions
-    query = (select(f.c.puid, f.c.format_name, func.count(), func.coalesce(func.sum(f.c.size), 0))
-             .join(v, v.c.id == f.c.version_id).join(a, and_(a.c.id == v.c.archive_id, a.c.head_seq == v.c.seq))
-             .group_by(f.c.puid, f.c.format_name))
-    rows = [FormatCount(_key(puid), _key(name), int(n), int(size))
-            for puid, name, n, size in conn.execute(_scoped(query, _division_filter(prefixes)))]
-    return sorted(rows, key=lambda r: (-r.bytes, r.puid))
+    query = (select(a.c.division, f.c.puid, f.c.format_name, func.count(), func.coalesce(func.sum(f.c.size), 0))
+             .select_from(f.join(v, v.c.id == f.c.version_id)
+                          .join(a, and_(a.c.id == v.c.archive_id, a.c.head_seq == v.c.seq)))
+             .group_by(a.c.division, f.c.puid, f.c.format_name))
+    return [tuple(row) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class Census:
+    """Every count of the statistics page for the whole catalogue, each row by division code, so that one
+    census (three queries, each one pass) serves every scope: :meth:`scoped` sums the rows inside it."""
+
+    archive_rows: list[tuple[Any, ...]]
+    item_rows: list[tuple[Any, ...]]
+    format_rows: list[tuple[Any, ...]]
+    _scoped: dict[tuple[str, ...] | None, Figures] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def _by_division(self) -> dict[str, dict[tuple[str, str], tuple[int, int]]]:
+        """Per column of :data:`BY`: (division, value) -> (archives, items); far fewer rows than the
+        combinations of :attr:`archive_rows`, so a scope is summed quickly."""
+        out: dict[str, dict[tuple[str, str], tuple[int, int]]] = {name: {} for name in BY}
+        for division, *values, archives, items in self.archive_rows:
+            for name, value in zip(BY, (division, *values), strict=True):
+                key = (division, _key(value))
+                a, i = out[name].get(key, (0, 0))
+                out[name][key] = (a + int(archives), i + int(items))
+        return out
+
+    def scoped(self, prefixes: Iterable[str] | None) -> Figures:
+        """The figures of the divisions starting with one of ``prefixes`` (None: all; empty: none); each
+        scope summed once per census."""
+        scope = None if prefixes is None else tuple(prefixes)
+        found = self._scoped.get(scope)
+        if found is None:
+            found = self._scoped[scope] = self._sum(scope)
+        return found
+
+    def _sum(self, scope: tuple[str, ...] | None) -> Figures:
+        def inside(division: str) -> bool:
+            return scope is None or division.startswith(scope)
+
+        by: dict[str, Counts] = {name: Counts({}, {}) for name in BY}
+        for name, rows in self._by_division.items():
+            counts = by[name]
+            for (division, key), (archives, items) in rows.items():
+                if inside(division):
+                    counts.archives[key] = counts.archives.get(key, 0) + archives
+                    counts.items[key] = counts.items.get(key, 0) + items
+        for counts in by.values():  # as a group-by over items: a value without items has no items entry
+            for key in [k for k, n in counts.items.items() if n == 0]:
+                del counts.items[key]
+        classes: dict[str, int] = {}
+        paper, digitised, total = 0, 0, 0
+        for division, material_class, has_paper, has_file, n in self.item_rows:
+            if inside(division):
+                classes[_key(material_class)] = classes.get(_key(material_class), 0) + int(n)
+                total += int(n)
+                paper += int(n) if has_paper else 0
+                digitised += int(n) if has_file else 0
+        found: dict[tuple[str, str], list[int]] = {}
+        for division, puid, name, files, size in self.format_rows:
+            if inside(division):
+                sums = found.setdefault((_key(puid), _key(name)), [0, 0])
+                sums[0] += int(files)
+                sums[1] += int(size)
+        formats = sorted((FormatCount(puid, name, n, size) for (puid, name), (n, size) in found.items()),
+                         key=lambda r: (-r.bytes, r.puid))
+        return Figures(by, classes, {"paper": (paper, total - paper), "digitised": (digitised, total - digitised)},
+                       formats)
+
+
+def census(catalog: Catalog) -> Census:
+    """Count the whole catalogue once (in one read transaction)."""
+    with catalog.transaction() as conn:
+        return Census(_archive_rows(conn), _item_rows(conn), _format_rows(conn))
+
+
+def change_mark(catalog: Catalog) -> tuple[int, ...]:
+    """A cheap mark that changes whenever archives or versions are recorded, replaced or removed (the
+    number of archives, of versions and the highest version id): a census is reused while it is the same."""
+    a, v = t.archives, t.versions
+    with catalog.transaction() as conn:
+        row = conn.execute(select(select(func.count()).select_from(a).scalar_subquery(), func.count(),
+                                  func.coalesce(func.max(v.c.id), 0)).select_from(v)).one()
+    return tuple(int(x) for x in row)
 
 
 def audit_runs(conn: Connection, prefixes: Iterable[str] | None, *, failed_only: bool = False,
@@ -129,10 +201,8 @@ class Figures:
 
 
 def figures(catalog: Catalog, prefixes: Iterable[str] | None) -> Figures:
-    scope = None if prefixes is None else list(prefixes)
-    with catalog.transaction() as conn:
-        return Figures({name: counts_by(conn, name, scope) for name in BY}, items_by_class(conn, scope),
-                       coverage(conn, scope), formats(conn, scope))
+    """The figures within ``prefixes``, counted now (:mod:`repository.services.stats` reuses a census)."""
+    return census(catalog).scoped(prefixes)
 
 
 def recent_runs(catalog: Catalog, prefixes: Iterable[str] | None, *, failed_only: bool = False,

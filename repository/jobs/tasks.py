@@ -68,11 +68,26 @@ def run_ingest(repo: Repository, job: Job, progress: Progress, stop: threading.E
         done[0] += 1
         progress(done[0], len(sips))
 
-    outcomes = ingest(repo, sips, workers=1, progress=one)
+    try:
+        outcomes = ingest(repo, sips, workers=1, progress=one)
+    except HsarError as exc:
+        if exc.code not in BUSY_CODES:  # a busy home: the job is tried again and needs its files
+            _discard(repo, sips)
+        raise
+    _discard(repo, sips)
     rows = [{"sip": Path(o.sip).name, "status": o.status, "archive_id": o.archive_id, "version": o.version,
              "issues": sorted({i.code for i in o.issues}), "report": o.report} for o in outcomes]
     counts = {s: sum(r["status"] == s for r in rows) for s in ("ingested", "duplicate", "rejected")}
     return {"sips": rows, "counts": counts}
+
+
+def _discard(repo: Repository, sips: list[Path]) -> None:
+    """Uploaded SIPs (``jobs/uploads/``) are removed once their job has ended, ingested or not (a rejected
+    SIP's report is in rejected/); SIPs named from elsewhere (``hsar`` paths) are left alone."""
+    from .uploads import discard_upload
+
+    for sip in sips:
+        discard_upload(repo.cfg, sip)
 
 
 def run_audit_job(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:

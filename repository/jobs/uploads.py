@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,23 @@ def safe_name(filename: str | None) -> str:
     nothing usable is left); ingest recognises packages by their content, so the name is only a label."""
     base = _UNSAFE.sub("_", (filename or "").replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
     return base[:200] or "upload"
+
+
+def uploads_dir(cfg: Config) -> Path:
+    return jobs_dir(cfg) / "uploads"
+
+
+def discard_upload(cfg: Config, path: str | Path) -> bool:
+    """Remove an uploaded SIP (``<home>/jobs/uploads/<sha256>/<name>``) with its folder, once its job has
+    ended; a path anywhere else is never touched. True when something was removed."""
+    try:
+        folder = Path(path).resolve().parent
+        if folder.parent != uploads_dir(cfg).resolve() or not folder.is_dir():
+            return False
+    except OSError:
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True
 
 
 def receive_upload(cfg: Config, source: BinaryIO, filename: str | None) -> Upload:

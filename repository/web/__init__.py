@@ -23,7 +23,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     """The application for the repository home ``home``; its users are the accounts of the home's state
     database (``hsar user add``). ``settings`` override Flask settings (tests: ``TESTING``,
     ``WTF_CSRF_ENABLED``; deployment: ``HSAR_HTTPS`` marks cookies Secure)."""
-    from . import api, context, errors, i18n, security
+    from . import api, context, errors, i18n, purpose, security
     from .views import admin, archives, audit, auth, disposal, ingest, ocr, search, stats, transfer
 
     app = Flask(__name__)
@@ -49,7 +49,12 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     app.register_blueprint(disposal.bp)  # retention and disposal (two people), tombstones
     app.register_blueprint(transfer.bp)  # the export action (移交) and its downloads
     app.register_blueprint(ocr.bp)  # OCR text of scanned pages, starting an OCR job
+    app.register_blueprint(purpose.bp)  # the purpose of use (利用目的) asked before a registered use
     throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", "10 per minute"), methods=["POST"])
     app.view_functions["auth.login"] = cast(Any, throttle(app.view_functions["auth.login"]))
     api.install(app)
+    if app.config.get("HSAR_WARM", not app.testing):  # hsar serve: handles and statistics ready early
+        from . import shared
+
+        shared.warm(app)
     return app

@@ -1,15 +1,16 @@
-"""What a request works with: the home's Repository (opened on first use, closed on teardown), the
+"""What a request works with: the home's Repository (one per application, shared by its requests), the
 signed-in user (Flask-Login: an active account of the state database, looked up again on every request, so
 a disabled account's session ends at its next request) and the home's configuration."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 from flask_login import LoginManager, UserMixin, current_user
 
 from ..accounts.users import User as Account
 from ..config import Config
 from ..home import Repository
+from . import shared
 from .gateway import accounts
 from .gateway.access import Principal
 
@@ -37,9 +38,8 @@ def config() -> Config:
 
 
 def repo() -> Repository:
-    if "hsar_repo" not in g:
-        g.hsar_repo = Repository.open(current_app.config["HSAR_HOME"])
-    return g.hsar_repo
+    """The application's shared Repository (:mod:`.shared`): opened once, used by every request."""
+    return shared.of(current_app).repository()
 
 
 def home() -> str:
@@ -48,12 +48,6 @@ def home() -> str:
 
 def principal() -> Principal:
     return current_user.principal
-
-
-def _close(_exc: BaseException | None) -> None:
-    opened = g.pop("hsar_repo", None)
-    if opened is not None:
-        opened.close()
 
 
 def _load(username: str) -> User | None:
@@ -66,4 +60,4 @@ def install(app: Flask) -> None:
     manager.login_view = "auth.login"
     manager.login_message = None  # the login page says why itself
     manager.user_loader(_load)
-    app.teardown_appcontext(_close)
+    shared.install(app)

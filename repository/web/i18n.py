@@ -10,7 +10,7 @@ import html
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, session
+from flask import Flask, g, session
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -20,9 +20,15 @@ ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def current_lang() -> str:
-    if getattr(current_user, "is_authenticated", False):
-        return messages.normalise_lang(current_user.lang)
-    return messages.normalise_lang(session.get("lang"))
+    """The language of this request (worked out once per request: a page asks it for every text)."""
+    found = g.get("hsar_lang")
+    if found is None:
+        if getattr(current_user, "is_authenticated", False):
+            found = messages.normalise_lang(current_user.lang)
+        else:
+            found = messages.normalise_lang(session.get("lang"))
+        g.hsar_lang = found
+    return found
 
 
 def t(key: str, **params: object) -> str:
@@ -30,8 +36,12 @@ def t(key: str, **params: object) -> str:
     return messages.text(key, current_lang(), **params)
 
 
+#: label kinds of the pages kept under the shared label names of labels.json (one copy of each label)
+SHARED_KINDS = {"web.security": "security_type"}
+
+
 def label(kind: str, value: object) -> str:
-    return messages.label(kind, value, current_lang())
+    return messages.label(SHARED_KINDS.get(kind, kind), value, current_lang())
 
 
 def local_time(value: datetime | str | None, with_seconds: bool = False) -> str:

@@ -24,7 +24,7 @@ def login(home, monkeypatch):
     def sign_in(username: str):  # noqa: ANN202 - a FlaskClient
         client = app.test_client()
         token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
-        response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+        response = client.post("/login", data={"username": username, "password": PASSWORD, "purpose_kind": "work", "csrf_token": token})
         assert response.status_code == 302
         return client
 

@@ -236,6 +236,7 @@ def log_in(page, account: Account) -> None:
     page.goto("/login")
     page.fill("input[name=username]", account.username)
     page.fill("input[name=password]", account.password)
+    page.check("input[name=purpose_kind][value=work]")  # the purpose of use (利用目的) for the register
     page.click("section.login button[type=submit]")
     page.wait_for_load_state()
     assert "/login" not in page.url, f"{account.username} could not sign in: {page.inner_text('body')[:500]}"

@@ -35,7 +35,7 @@ def web_home(ocr_home: OcrHome, tmp_path_factory: pytest.TempPathFactory, ih) ->
 
 def _client(home: Path, username: str) -> FlaskClient:
     client = create_app(home, {"TESTING": True, "SECRET_KEY": "test"}).test_client()
-    response = client.post("/login", data={"username": username, "password": web.PASSWORD,
+    response = client.post("/login", data={"username": username, "password": web.PASSWORD, "purpose_kind": "work",
                                            "csrf_token": web.csrf_token(client)})
     assert response.status_code == 302
     return client

@@ -40,7 +40,7 @@ def login(password: str) -> Callable[[Path, str], FlaskClient]:
     def client_of(home: Path, username: str) -> FlaskClient:
         client = create_app(home, {"TESTING": True, "SECRET_KEY": "test"}).test_client()
         token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
-        done = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+        done = client.post("/login", data={"username": username, "password": password, "purpose_kind": "work", "csrf_token": token})
         assert done.status_code in (302, 303)
         return client
 

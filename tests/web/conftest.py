@@ -85,7 +85,7 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
 def login(app: Flask) -> Callable[[str], FlaskClient]:
     def sign_in(username: str) -> FlaskClient:
         client = app.test_client()
-        response = client.post("/login", data={"username": username, "password": PASSWORD,
+        response = client.post("/login", data={"username": username, "password": PASSWORD, "purpose_kind": "work",
                                                "csrf_token": csrf_token(client)})
         assert response.status_code == 302, response.get_data(as_text=True)
         return client

@@ -53,7 +53,7 @@ def api(app: Flask, tokens: dict[str, str]) -> Any:  # noqa: ANN401
     class Caller:
         def __init__(self, user: str) -> None:
             self.client: FlaskClient = app.test_client()
-            self.headers = {"Authorization": f"Bearer {tokens[user]}"}
+            self.headers = {"Authorization": f"Bearer {tokens[user]}", "X-HSAR-Purpose": "api-test"}
 
         def get(self, path: str, **kw: Any) -> Any:  # noqa: ANN401
             return self.client.get(path, headers=self.headers, **kw)

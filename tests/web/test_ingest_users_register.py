@@ -48,7 +48,7 @@ def fresh(tmp_path: Path, wh) -> Flask:  # noqa: ANN001
 
 def _sign_in(app: Flask, wh, username: str, password: str | None = None) -> tuple[FlaskClient, int]:  # noqa: ANN001
     client = app.test_client()
-    response = client.post("/login", data={"username": username, "password": password or wh.PASSWORD,
+    response = client.post("/login", data={"username": username, "password": password or wh.PASSWORD, "purpose_kind": "work",
                                            "csrf_token": wh.csrf_token(client)})
     return client, response.status_code
 
@@ -59,14 +59,20 @@ def _upload(client: FlaskClient, wh, path: Path):  # noqa: ANN001, ANN202
                            content_type="multipart/form-data")
 
 
+def _uploads(app: Flask) -> list[Path]:
+    folder = Path(app.config["HSAR_HOME"]) / "jobs" / "uploads"
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+
+
 def test_upload_is_one_job_even_posted_twice_and_the_job_page_shows_the_archive(fresh, wh, demo_zip) -> None:
-    client, status = _sign_in(fresh, wh, "xuanwu")
+    client, status = _sign_in(fresh, wh, "admin")
     assert status == 302
     page = client.get("/ingest").get_data(as_text=True)
     assert 'enctype="multipart/form-data"' in page and "ingest.js" in page and "<script>" not in page
     first, second = _upload(client, wh, demo_zip), _upload(client, wh, demo_zip)
     assert first.status_code == 303 and first.headers["Location"] == second.headers["Location"]
     job_id = first.headers["Location"].rsplit("/", 1)[1]
+    assert len(_uploads(fresh)) == 1  # kept while the job needs it
     cfg = load_config(fresh.config["HSAR_HOME"])
     with JobQueue(cfg) as queue:
         assert [j.id for j in queue.list()] == [job_id]  # recorded once
@@ -77,21 +83,48 @@ def test_upload_is_one_job_even_posted_twice_and_the_job_page_shows_the_archive(
         execute(queue, job_id, threading.Event())  # what `hsar worker` does with the message
     polled = client.get(f"/jobs/{job_id}.json").get_json()
     assert polled["state"] == "done" and polled["finished"] is True, polled
+    assert _uploads(fresh) == []  # the uploaded SIP is removed once its job has ended
     [row] = polled["sips"]
     assert row["status"] == "ingested" and row["version"] == "v1" and row["url"].endswith(row["archive_id"])
     page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert "已完成" in page and "已入库" in page and f'href="/archives/{row["archive_id"]}"' in page
     for issue in row["issues"]:  # every code explained in Chinese from codes.json
         assert issue["code"] in page and issue["text"] and issue["text"] != issue["code"]
-    # (the demo household lies in 320115, outside this archivist's scope: the archive page is 404 to them)
-    assert client.get(row["url"]).status_code == 404
-    # another archivist's view: the job does not exist; an administrator sees it
+    assert client.get(row["url"]).status_code == 200
+    # the same bytes again: the finished job, and no copy left behind in uploads/
+    again = _upload(client, wh, demo_zip)
+    assert again.headers["Location"].endswith(job_id) and _uploads(fresh) == []
+    # an archivist of another division: the job does not exist for them
     other, _ = _sign_in(fresh, wh, "jianye")
     assert other.get(f"/jobs/{job_id}").status_code == 404
     assert other.get(f"/jobs/{job_id}.json").status_code == 404
     assert job_id[:8] not in other.get("/jobs").get_data(as_text=True)
-    admin, _ = _sign_in(fresh, wh, "admin")
-    assert admin.get(f"/jobs/{job_id}").status_code == 200 and admin.get(row["url"]).status_code == 200
+
+
+def test_upload_of_an_archive_outside_the_archivists_division_is_refused(fresh, wh, demo_zip) -> None:
+    """The demo household lies in 320115 (江宁区); 玄武区's archivist is refused at upload, with the reason,
+    rather than given a job that makes an archive they could then not see. Nothing is queued or kept."""
+    client, _ = _sign_in(fresh, wh, "xuanwu")
+    refused = _upload(client, wh, demo_zip)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 403 and "320115" in text and "320102" in text and "不在您的范围" in text
+    with JobQueue(load_config(fresh.config["HSAR_HOME"])) as queue:
+        assert queue.list() == [] and list(queue.huey.pending()) == []
+    assert _uploads(fresh) == []
+
+
+def test_an_upload_whose_ingest_fails_is_removed_too(fresh, wh, tmp_path) -> None:
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    client, _ = _sign_in(fresh, wh, "admin")
+    job_id = _upload(client, wh, broken).headers["Location"].rsplit("/", 1)[1]
+    assert len(_uploads(fresh)) == 1
+    with JobQueue(load_config(fresh.config["HSAR_HOME"])) as queue:
+        execute(queue, job_id, threading.Event())
+    polled = client.get(f"/jobs/{job_id}.json").get_json()
+    assert polled["finished"] is True and polled["state"] in ("done", "failed"), polled
+    assert polled["state"] == "failed" or polled["sips"][0]["status"] == "rejected"
+    assert _uploads(fresh) == []
 
 
 def test_upload_without_csrf_or_without_files_is_refused(fresh, wh, demo_zip) -> None:

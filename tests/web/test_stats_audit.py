@@ -134,7 +134,7 @@ def own_app(web_home: Path, tmp_path: Path) -> Flask:
 def own_login(own_app: Flask, wh: Any) -> Login:  # noqa: ANN401
     def sign_in(username: str) -> FlaskClient:
         client = own_app.test_client()
-        response = client.post("/login", data={"username": username, "password": wh.PASSWORD,
+        response = client.post("/login", data={"username": username, "password": wh.PASSWORD, "purpose_kind": "work",
                                                "csrf_token": wh.csrf_token(client)})
         assert response.status_code == 302
         return client

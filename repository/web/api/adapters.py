@@ -4,7 +4,8 @@ and jobs. Every decision asks :mod:`repository.access` (through :mod:`..gateway.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,8 @@ from ...jobs.queue import JobQueue
 from ...jobs.records import Job
 from ...search.results import SearchRequest
 from ...services import auditlog
-from ...state.db import open_state
+from ...state.db import State
+from .. import shared
 from ..gateway import access, searching
 from ..gateway.access import Action, Principal, Role
 
@@ -28,6 +30,11 @@ class Refused(Exception):
     def __init__(self, status: int, code: str, key: str, **params: object) -> None:
         super().__init__(code)
         self.status, self.code, self.key, self.params = status, code, key, params
+
+
+@contextmanager
+def _state(repo: Repository) -> Iterator[State]:
+    yield shared.state(repo.cfg.state_url)
 
 
 def not_found() -> Refused:
@@ -43,7 +50,7 @@ class Caller:
 
 def token_caller(repo: Repository, token: str) -> Caller | None:
     """The active user of a live bearer token (its use is recorded), else None."""
-    with open_state(repo.cfg.state_url) as state:
+    with _state(repo) as state:
         user = verify_token(state, token)
     return None if user is None else Caller(user.principal, user.lang, True)
 
@@ -61,7 +68,7 @@ def search(repo: Repository, principal: Principal, args: Mapping[str, Any]) -> d
     facets = tuple(args["facet"].split(",")) if args.get("facet") else searching.FACETS
     request = SearchRequest(query=args.get("q") or "", filters=filters, division=access.scope_division(principal),
                             facets=facets, sort=args.get("sort"), page=args["page"], per_page=args["per_page"])
-    result = repo.search.search(request, divisions=tree)
+    result = repo.search.search(searching.guarded(principal, request), divisions=tree)
     if not access.sees_personal_data(principal):
         result = searching._masked(repo, result)  # noqa: SLF001 - the page's own masking, shared on purpose
     names = {code: d.name for code in searching._codes(result) if (d := tree.get(code)) is not None}  # noqa: SLF001
@@ -73,7 +80,7 @@ def search(repo: Repository, principal: Principal, args: Mapping[str, Any]) -> d
 
 
 def record_download(repo: Repository, principal: Principal, archive_id: str, path: str, purpose: str) -> None:
-    with open_state(repo.cfg.state_url) as state:
+    with _state(repo) as state:
         record_use(state, principal, "download", archive_id, purpose, item=path,
                    masked=not access.sees_personal_data(principal))
 
@@ -89,7 +96,7 @@ def register(repo: Repository, principal: Principal, args: Mapping[str, Any]) ->
     """Access-register entries, filtered; a principal below the national scope sees the uses of archives in
     its scope only."""
     require(principal, Action.READ_REGISTER)
-    with open_state(repo.cfg.state_url) as state:
+    with _state(repo) as state:
         entries = list_uses(state, username=args.get("username"), archive_id=args.get("archive"),
                             action=args.get("action"), limit=args["limit"], offset=args["offset"])
     if principal.division == access.NATIONAL:

@@ -62,7 +62,7 @@ TEXT = {"type": "string", "maxLength": 500}
 class Param:
     name: str
     schema: Schema
-    where: str = "query"  # query or path
+    where: str = "query"  # query, path or header
     required: bool = False
     default: Any = None  # noqa: ANN401 - the parsed value's type
 
@@ -116,15 +116,20 @@ SEARCH_PARAMS = (
     Param("facet", {"type": "string", "maxLength": 200, "pattern": FACET_PATTERN}),
 )
 
+#: the purpose of use (利用目的) of a registered use: a query parameter or a header (required when the use is
+#: registered: a document download, an unmasked record; 400 API-PURPOSE without it)
+PURPOSE = (Param("purpose", {"type": "string", "maxLength": 200}),
+           Param("X-HSAR-Purpose", {"type": "string", "maxLength": 200}, "header"))
+
 ROUTES: tuple[Route, ...] = (
     Route("openapi", "GET", "/openapi.json", "This OpenAPI document", errors=(), auth=False),
     Route("search", "GET", "/search", "Search within the token user's scope (as the search page)",
           SEARCH_PARAMS, (200, SEARCH)),
     Route("archive", "GET", "/archives/<archive_id>", "One archive as the user may see it (masked for researchers)",
-          (_path("archive_id"),), (200, ARCHIVE), (401, 404)),
+          (_path("archive_id"), *PURPOSE), (200, ARCHIVE), (400, 401, 404)),
     Route("download", "GET", "/archives/<archive_id>/files/<path:path>",
           "Download a document (registered in the access register)",
-          (_path("archive_id"), _path("path"), Param("purpose", {"type": "string", "maxLength": 200})),
+          (_path("archive_id"), _path("path"), *PURPOSE),
           (200, None), (400, 401, 404)),
     Route("audit_log", "GET", "/audit/log", "The last entries of the audit log (auditors, admins)",
           (Param("count", {"type": "integer", "minimum": 1, "maximum": 1000}, default=50),),

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, request, send_file
 
+from .. import purpose
 from ..context import repo
 from ..gateway import archives
 from . import adapters, spec
@@ -34,8 +35,20 @@ def search() -> Response:
         raise Refused(400, exc.code, "", text=exc.render(g.api_caller.lang)) from None
 
 
+def _purpose() -> str | None:
+    return purpose.from_api(request.args, request.headers)
+
+
+def _no_purpose() -> Refused:
+    return Refused(400, "API-PURPOSE", "web_more.api.purpose_required")
+
+
 def archive(archive_id: str) -> Response:
-    page = archives.archive_page(repo(), g.api_caller.principal, archive_id, purpose="API view")
+    _args("archive")
+    try:
+        page = archives.archive_page(repo(), g.api_caller.principal, archive_id, _purpose())
+    except archives.PurposeNeeded:
+        raise _no_purpose() from None
     if page is None:
         raise not_found()
     return jsonify({"archive": page.data, "view": page.view, "division_name": page.division_name,
@@ -44,7 +57,7 @@ def archive(archive_id: str) -> Response:
 
 
 def download(archive_id: str, path: str) -> Response:
-    args = _args("download")
+    _args("download")
     principal = g.api_caller.principal
     try:
         doc = archives.document(repo(), principal, archive_id, path)
@@ -52,7 +65,10 @@ def download(archive_id: str, path: str) -> Response:
         doc = None  # a document the user may not open does not exist for them (404, as an unknown one)
     if doc is None:
         raise not_found()
-    adapters.record_download(repo(), principal, archive_id, path, args.get("purpose") or "API download")
+    given = _purpose()
+    if given is None:
+        raise _no_purpose()
+    adapters.record_download(repo(), principal, archive_id, path, given)
     response = send_file(doc.file, mimetype=doc.media_type, as_attachment=True,
                          download_name=path.rsplit("/", 1)[-1], conditional=True)
     response.headers["Cache-Control"] = "private, no-store"

@@ -10,6 +10,7 @@ from ...access import (
     Role,
     View,
     may,
+    may_ingest_into,
     may_open_documents,
     may_see,
     must_register,
@@ -20,5 +21,5 @@ from ...access import (
     view_of,
 )
 
-__all__ = ["NATIONAL", "Action", "Principal", "Role", "View", "may", "may_open_documents", "may_see",
+__all__ = ["NATIONAL", "Action", "Principal", "Role", "View", "may", "may_ingest_into", "may_open_documents", "may_see",
            "must_register", "scope_division", "scope_prefixes", "sees_personal_data", "valid_scope", "view_of"]

@@ -14,21 +14,17 @@ from datetime import datetime
 from ...accounts import register, users
 from ...config import Config
 from ...divisions import tree_for
-from ...state.db import State, open_state
+from ...state.db import State
+from .. import shared
 from .access import Principal
 
 REGISTER_PAGE = 50
-#: the purpose registered for a use made in the pages, where no purpose is asked
-WEB_PURPOSE = "网页查阅"
 
 
 @contextmanager
 def _state(cfg: Config) -> Iterator[State]:
-    state = open_state(cfg.state_url)
-    try:
-        yield state
-    finally:
-        state.close()
+    """The state database, shared by the application's requests (one engine and pool, not one per call)."""
+    yield shared.state(cfg.state_url)
 
 
 def active_user(cfg: Config, username: str) -> users.User | None:
@@ -52,7 +48,7 @@ def set_lang(cfg: Config, username: str, lang: str) -> users.User:
 
 
 def record_use(cfg: Config, principal: Principal, action: str, archive_id: str, *, item: str | None = None,
-               masked: bool = False, purpose: str = WEB_PURPOSE) -> register.RegisterEntry:
+               masked: bool = False, purpose: str) -> register.RegisterEntry:
     """One access-register entry (hash-chained, in the state database)."""
     with _state(cfg) as state:
         return register.record_use(state, principal, action, archive_id, purpose, item=item, masked=masked)

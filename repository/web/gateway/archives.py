@@ -60,10 +60,15 @@ def _visible(repo: Repository, principal: Principal, archive_id: str) -> Any:  #
     return view
 
 
+class PurposeNeeded(Exception):
+    """The use would go into the access register and no purpose of use (利用目的) was given."""
+
+
 def archive_page(repo: Repository, principal: Principal, archive_id: str,
-                 purpose: str = accounts.WEB_PURPOSE) -> ArchivePage | None:
+                 purpose: str | None) -> ArchivePage | None:
     """The archive as ``principal`` may see it; None when it does not exist or lies outside the scope.
-    A full (unmasked) record is a use that goes into the access register, for ``purpose``."""
+    A full (unmasked) record is a use that goes into the access register, for ``purpose``
+    (:class:`PurposeNeeded` when that is None; nothing is shown or recorded)."""
     view = _visible(repo, principal, archive_id)
     if view is None:
         return None
@@ -75,6 +80,8 @@ def archive_page(repo: Repository, principal: Principal, archive_id: str,
         data["description"] = {k: v for k, v in data["description"].items() if k not in _PERSONAL}
         data.update(files=[], events=[], relations=[])
     if access.must_register(shown, documents=False):
+        if purpose is None:
+            raise PurposeNeeded(archive_id)
         accounts.record_use(repo.cfg, principal, "view", archive_id, purpose=purpose)
     for f in data["files"]:
         f["viewer"] = VIEWERS.get(Path(f["path"]).suffix.lower(), "download")
@@ -109,8 +116,7 @@ def document(repo: Repository, principal: Principal, archive_id: str, path: str)
                     VIEWERS.get(suffix, "download"))
 
 
-def register_use(repo: Repository, principal: Principal, doc: Document, action: str,
-                 purpose: str = accounts.WEB_PURPOSE) -> None:
+def register_use(repo: Repository, principal: Principal, doc: Document, action: str, purpose: str) -> None:
     """One access-register entry for a view or download of ``doc`` (``masked``: as a user without
     personal data, i.e. a researcher or an auditor, used it)."""
     accounts.record_use(repo.cfg, principal, action, doc.archive_id, item=doc.path, purpose=purpose,

@@ -16,7 +16,8 @@ from typing import IO, Any, BinaryIO, cast
 from ... import codes, messages
 from ...config import Config
 from ...jobs import Job, JobQueue
-from ...jobs.uploads import receive_upload
+from ...jobs.uploads import discard_upload, receive_upload
+from ...services.uploads import sip_division
 from . import access
 from .access import Principal
 
@@ -31,14 +32,35 @@ class Incoming:
     filename: str | None
 
 
+class OutOfScope(Exception):
+    """An uploaded SIP describes an archive outside the uploader's division scope: nothing was queued."""
+
+    def __init__(self, sip: str, division: str) -> None:
+        super().__init__(sip)
+        self.sip, self.division = sip, division
+
+
 def submit_uploads(cfg: Config, principal: Principal, files: Iterable[Incoming]) -> list[Job]:
-    """One ingest job per file (the same bytes again: the same job)."""
-    jobs: list[Job] = []
+    """One ingest job per file (the same bytes again: the same job). Every file is checked first: one whose
+    archive lies outside the principal's scope (:func:`access.may_ingest_into`) refuses the whole upload
+    (:class:`OutOfScope`; nothing queued, the received files removed unless a job already holds them)."""
     with JobQueue(cfg) as queue:
-        for incoming in files:
-            upload = receive_upload(cfg, cast(BinaryIO, incoming.stream), incoming.filename)
-            jobs.append(queue.submit("ingest", {"paths": [str(upload.path)]}, user=principal.username,
-                                     dedupe_key=upload.dedupe_key))
+        received = [(incoming, receive_upload(cfg, cast(BinaryIO, incoming.stream), incoming.filename))
+                    for incoming in files]
+        for incoming, upload in received:
+            division = sip_division(upload.path)
+            if division is not None and not access.may_ingest_into(principal, division):
+                for _, other in received:
+                    if queue.records.by_dedupe_key(other.dedupe_key) is None:
+                        discard_upload(cfg, other.path)
+                raise OutOfScope(upload.path.name if incoming.filename is None else incoming.filename, division)
+        jobs: list[Job] = []
+        for _, upload in received:
+            job = queue.submit("ingest", {"paths": [str(upload.path)]}, user=principal.username,
+                               dedupe_key=upload.dedupe_key)
+            if job.finished:  # the same bytes were ingested by a job that has ended: this copy is not needed
+                discard_upload(cfg, upload.path)
+            jobs.append(job)
     return jobs
 
 

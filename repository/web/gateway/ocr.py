@@ -16,7 +16,7 @@ from ...privacy import mask_text
 from ...services.ocr import archive_ocr
 from . import access, accounts
 from .access import Principal
-from .archives import Document, Withheld, _visible, register_use
+from .archives import Document, PurposeNeeded, Withheld, _visible, register_use
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def _pages(found: list, masked: bool) -> list[dict[str, object]]:
     return [{"page": p.page, "text": mask_text(p.text) if masked else p.text, "error": p.error} for p in found]
 
 
-def ocr_files(repo: Repository, principal: Principal, archive_id: str) -> list[OcrFile] | None:
+def ocr_files(repo: Repository, principal: Principal, archive_id: str, purpose: str | None) -> list[OcrFile] | None:
     """Each scanned file's OCR pages; None when the archive is not there for this user;
     :class:`~.archives.Withheld` when the user sees its catalogue entry only."""
     view = _visible(repo, principal, archive_id)
@@ -41,11 +41,13 @@ def ocr_files(repo: Repository, principal: Principal, archive_id: str) -> list[O
         raise Withheld(archive_id)
     found = archive_ocr(repo, archive_id)
     masked = not access.sees_personal_data(principal)
+    if found.pages and purpose is None:
+        raise PurposeNeeded(archive_id)  # each file shown is a registered use: ask the purpose first
     files = []
     for path in sorted(found.pages):
         files.append(OcrFile(path, found.engines.get(path, ""), _pages(found.pages[path], masked),
                              path.lower().endswith((".tif", ".tiff"))))
-        accounts.record_use(repo.cfg, principal, "view", archive_id, item=path, purpose=accounts.WEB_PURPOSE,
+        accounts.record_use(repo.cfg, principal, "view", archive_id, item=path, purpose=purpose or "",
                             masked=masked)
     return files
 

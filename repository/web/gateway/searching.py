@@ -10,14 +10,18 @@ this module names them.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ...divisions import tree_for
+from ...errors import QuerySyntaxError
 from ...home import Repository
 from ...search.masking import mask_result
+from ...search.query import parse
 from ...search.results import SearchRequest, SearchResult
+from ...search.schema import lookup
 from . import access, people
 from .access import Principal
 
@@ -51,13 +55,43 @@ def search(repo: Repository, principal: Principal, query: str, fields: Mapping[s
     filters = {name: value.strip() for name, value in fields.items() if name in ADVANCED and value.strip()}
     request = SearchRequest(query=query, filters=filters, division=access.scope_division(principal), facets=FACETS,
                             sort=sort if sort in SORTS else None, page=page, per_page=PER_PAGE)
-    result = repo.search.search(request, divisions=tree)
+    result = repo.search.search(guarded(principal, request), divisions=tree)
     if not access.sees_personal_data(principal):
         result = _masked(repo, result)
     names = {code: d.name for code in _codes(result) if (d := tree.get(code)) is not None}
     facets = {name: _facet(name, counts, tree, principal) for name, counts in result.facets.items()}
     pages = max(1, -(-result.total // PER_PAGE))
     return SearchPage(result, facets, names, pages)
+
+
+#: a resident identity number (GB 11643: 18 characters, or the old 15 digits) inside a query word
+_RESIDENT_ID = re.compile(r"\d{17}[\dXx]|\d{15}")
+#: what a search that may not look at resident IDs runs instead: an archive id no archive has, so the answer
+#: (no hits, total 0, empty facets) is the engine's own answer to a query that matches nothing
+_NO_ARCHIVE = {"archive": "-"}
+
+
+def asks_resident_id(request: SearchRequest) -> bool:
+    """Whether ``request`` searches by resident identity number: the ``id`` field or filter, or an
+    ID-shaped word in any field (the index has the numbers in its all-fields text as well)."""
+    if any(lookup(name) is not None and lookup(name).index_field == "resident_id"  # type: ignore[union-attr]
+           for name, value in request.filters.items() if value):
+        return True
+    try:
+        atoms = parse(request.query).atoms
+    except QuerySyntaxError:
+        return False  # refused by the search itself, with its message
+    return any((a.field is not None and a.field.index_field == "resident_id") or _RESIDENT_ID.search(a.value)
+               for a in atoms)
+
+
+def guarded(principal: Principal, request: SearchRequest) -> SearchRequest:
+    """``request`` as ``principal`` may run it: a user who does not see personal data (researchers,
+    auditors) cannot search by resident ID. Such a search gets exactly the answer of a search matching
+    nothing (not a refusal, and no count), so it tells nothing of whether the number is in the repository."""
+    if access.sees_personal_data(principal) or not asks_resident_id(request):
+        return request
+    return replace(request, query="", filters=_NO_ARCHIVE)
 
 
 def _masked(repo: Repository, result: SearchResult) -> SearchResult:

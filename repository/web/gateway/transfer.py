@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ... import messages
 from ...errors import HsarError
 from ...home import Repository
 from ...jobs import Job, JobQueue
@@ -48,5 +49,6 @@ def export_file(repo: Repository, principal: Principal, job_id: str, name: str) 
     if not path.is_file():
         return None
     for archive_id in job.params.get("archives", []):  # every download is a use (利用登记)
-        record_use(repo.cfg, principal, "download", archive_id, item=name)
+        record_use(repo.cfg, principal, "download", archive_id, item=name,
+                   purpose=messages.text("transfer.purpose", "zh"))  # the package of a transfer (移交)
     return path

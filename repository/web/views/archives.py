@@ -2,14 +2,21 @@
 items by material class, versions, household-unit links, PREMIS events, last audit, signature, the
 four-property report; documents shown in the page (PDF inline, TIFF pages as images, JPEG) or downloaded.
 
-An archive outside the user's scope is a 404 (never 403); every document view or download is registered.
+An archive outside the user's scope is a 404 (never 403). Every use goes into the access register with the
+session's purpose of use (:mod:`..purpose`, asked first when missing): one line per document view (opening
+the viewer; its TIFF page images, the PDF frame's range requests and paging add none, see
+:func:`_register_view`), one per download, one per unmasked record shown.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request, send_file
-from flask_login import login_required
+import time
 
+from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, session, url_for
+from flask_login import login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from .. import purpose
 from ..context import principal, repo
 from ..errors import error_page
 from ..gateway import archives
@@ -17,11 +24,19 @@ from ..i18n import t
 
 bp = Blueprint("archives", __name__, url_prefix="/archives")
 
+#: a document viewed again in the same session within this many seconds is the same view (one register line)
+VIEW_SECONDS = 30 * 60
+_VIEWED = "hsar_viewed"  # session key: "archive|path" -> when its view was registered (epoch seconds)
+_VIEWED_MAX = 50
+
 
 @bp.route("/<archive_id>")
 @login_required
-def show(archive_id: str) -> str | tuple[str, int]:
-    page = archives.archive_page(repo(), principal(), archive_id)
+def show(archive_id: str) -> str | tuple[str, int] | BaseResponse:
+    try:
+        page = archives.archive_page(repo(), principal(), archive_id, purpose.current())
+    except archives.PurposeNeeded:
+        return redirect(url_for("purpose.ask", next=request.full_path.rstrip("?")))
     if page is None:
         from .disposal import tombstone_page
 
@@ -29,7 +44,7 @@ def show(archive_id: str) -> str | tuple[str, int]:
         if gone is None:
             abort(404)
         return gone
-    return render_template("archive.html", page=page, a=page.data)
+    return render_template("archive.html", page=page, a=page.data, purpose=purpose.current())
 
 
 def _document(archive_id: str, path: str) -> archives.Document:
@@ -42,12 +57,30 @@ def _document(archive_id: str, path: str) -> archives.Document:
     return doc
 
 
+def _register_view(doc: archives.Document) -> None:
+    """One register line per view of a document in this session: again only after :data:`VIEW_SECONDS`."""
+    key, now = f"{doc.archive_id}|{doc.path}", time.time()
+    seen = dict(session.get(_VIEWED) or {})
+    last = seen.get(key)
+    if isinstance(last, int | float) and now - last < VIEW_SECONDS:
+        return
+    archives.register_use(repo(), principal(), doc, "view", purpose.current() or "")
+    seen[key] = now
+    if len(seen) > _VIEWED_MAX:
+        seen = dict(sorted(seen.items(), key=lambda kv: kv[1])[-_VIEWED_MAX:])
+    session[_VIEWED] = seen
+
+
 @bp.route("/<archive_id>/files/<path:path>")
 @login_required
+@purpose.required
 def document(archive_id: str, path: str) -> Response:
     doc = _document(archive_id, path)
     download = request.args.get("download") == "1" or doc.viewer in ("download", "tiff")
-    archives.register_use(repo(), principal(), doc, "download" if download else "view")
+    if download:
+        archives.register_use(repo(), principal(), doc, "download", purpose.current() or "")
+    else:
+        _register_view(doc)
     response = send_file(doc.file, mimetype=doc.media_type, as_attachment=download,
                          download_name=path.rsplit("/", 1)[-1], conditional=True)
     response.headers["Cache-Control"] = "private, no-store"
@@ -56,6 +89,7 @@ def document(archive_id: str, path: str) -> Response:
 
 @bp.route("/<archive_id>/view/<path:path>")
 @login_required
+@purpose.required
 def viewer(archive_id: str, path: str) -> str | tuple[str, int]:
     """A document in the page: a PDF in a frame, an image, a TIFF page by page (server-side paging)."""
     doc = _document(archive_id, path)
@@ -66,6 +100,8 @@ def viewer(archive_id: str, path: str) -> str | tuple[str, int]:
     number = int(raw) if raw.isdigit() and len(raw) < 6 else 0
     if not 1 <= number <= count:
         return error_page(404, "WEB-NO-PAGE", t("web.archive.no_page"))
+    if doc.viewer == "tiff":
+        _register_view(doc)
     from ..gateway.ocr import page_text
 
     return render_template("viewer.html", doc=doc, number=number, count=count,
@@ -74,6 +110,7 @@ def viewer(archive_id: str, path: str) -> str | tuple[str, int]:
 
 @bp.route("/<archive_id>/page-image/<int:number>/<path:path>")
 @login_required
+@purpose.required
 def page_image(archive_id: str, number: int, path: str) -> Response:
     doc = _document(archive_id, path)
     if doc.viewer != "tiff":
@@ -81,5 +118,5 @@ def page_image(archive_id: str, number: int, path: str) -> Response:
     png = archives.tiff_page_png(doc, number)
     if png is None:
         abort(404)
-    archives.register_use(repo(), principal(), doc, "view")
+    _register_view(doc)  # the viewer registered it already, unless the image is fetched on its own
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, no-store"})

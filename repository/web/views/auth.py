@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from ...messages import LANGS
+from .. import purpose
 from ..context import User, config
 from ..gateway import accounts
 from ..i18n import t
@@ -24,14 +25,15 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
-        return render_template("login.html", next=request.args.get("next", ""))
+        return render_template("login.html", next=request.args.get("next", ""), kinds=purpose.KINDS)
     username = request.form.get("username", "").strip()[:100]
     account = accounts.authenticate(config(), username, request.form.get("password", "")[:1000])
     if account is None:
         return render_template("login.html", next=request.form.get("next", ""), username=username,
-                               error=t("web.login.failed")), 401
+                               error=t("web.login.failed"), kinds=purpose.KINDS), 401
     session.clear()
     login_user(User(account))
+    purpose.remember(request.form.get("purpose_kind"), request.form.get("purpose_note"))  # optional here
     return redirect(_safe_next(request.form.get("next")))
 
 

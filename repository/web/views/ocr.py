@@ -6,24 +6,27 @@ An archive outside the user's scope is a 404; a researcher who sees only the cat
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from .. import purpose
 from ..context import principal, repo
 from ..gateway import ocr as gateway
-from ..gateway.archives import Withheld
+from ..gateway.archives import PurposeNeeded, Withheld
 
 bp = Blueprint("ocr", __name__)
 
 
 @bp.route("/archives/<archive_id>/ocr", methods=["GET"])
 @login_required
-def text(archive_id: str) -> str:
+def text(archive_id: str) -> str | Response:
     try:
-        files = gateway.ocr_files(repo(), principal(), archive_id)
+        files = gateway.ocr_files(repo(), principal(), archive_id, purpose.current())
     except Withheld:
         abort(403)
+    except PurposeNeeded:
+        return redirect(url_for("purpose.ask", next=request.full_path.rstrip("?")))
     if files is None:
         abort(404)
     return render_template("ocr.html", archive_id=archive_id, files=files,

@@ -61,21 +61,64 @@ def page() -> str:
                            chart_data=_chart_data(tables))
 
 
+def _sheet(key: str, table: service.StatTable) -> list[list[str | int]]:
+    """The table ``key`` as rows (a header first) for CSV and XLSX: label, code (divisions, formats), numbers."""
+    head: list[str | int] = [t(f"web_stats.column.{'format' if key == 'formats' else 'value'}")]
+    if key in ("division", "formats"):
+        head.append(t("web_stats.column.code"))
+    rows: list[list[str | int]] = [head + [t(f"web_stats.column.{c}") for c in table.columns]]
+    for row in table.rows:
+        first: list[str | int] = [row_label(key, row)]
+        if key in ("division", "formats"):
+            first.append(row.value)
+        rows.append(first + list(row.numbers))
+    return rows
+
+
+def _download(body: bytes | str, mimetype: str, name: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}",
+                                                      "Cache-Control": "private, no-store"})
+
+
 @bp.route("/<key>.csv")
 @login_required
 def table_csv(key: str) -> Response:
     if key not in service.TABLES:
         abort(404)
-    table = _tables()[key]
     out = io.StringIO()
-    writer = csv.writer(out)
-    head = [t(f"web_stats.column.{'format' if key == 'formats' else 'value'}")]
-    if key in ("division", "formats"):
-        head.append(t("web_stats.column.code"))
-    writer.writerow(head + [t(f"web_stats.column.{c}") for c in table.columns])
-    for row in table.rows:
-        first = [row_label(key, row)] + ([row.value] if key in ("division", "formats") else [])
-        writer.writerow(first + [str(n) for n in row.numbers])
+    csv.writer(out).writerows(_sheet(key, _tables()[key]))
     body = "\ufeff" + out.getvalue()  # a BOM, so spreadsheet programs read the Chinese as UTF-8
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=hsar-stats-{key}.csv", "Cache-Control": "private, no-store"})
+    return _download(body, "text/csv", f"hsar-stats-{key}.csv")
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _workbook(sheets: dict[str, list[list[str | int]]]) -> bytes:
+    from openpyxl import Workbook  # type: ignore[import-untyped]  # no stubs; pyproject's list left to others
+
+    book = Workbook(write_only=True)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title=title[:31])
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@bp.route("/<key>.xlsx")
+@login_required
+def table_xlsx(key: str) -> Response:
+    """One table as an XLSX workbook (openpyxl), numbers as numbers."""
+    if key not in service.TABLES:
+        abort(404)
+    return _download(_workbook({key: _sheet(key, _tables()[key])}), XLSX, f"hsar-stats-{key}.xlsx")
+
+
+@bp.route("/all.xlsx")
+@login_required
+def workbook() -> Response:
+    """Every table, one sheet each."""
+    tables = _tables()
+    return _download(_workbook({key: _sheet(key, tables[key]) for key in service.TABLES}), XLSX, "hsar-stats.xlsx")

@@ -1,0 +1,121 @@
+"""What one application shares between its requests and threads: the home's :class:`Repository` (its
+catalogue engine, search engine and store handles, thread-safe) and the state database (one SQLAlchemy engine
+and connection pool), each made once per application instead of once per request.
+
+Opening them per request cost more than the search itself (a new engine per request: settings re-read, the
+index re-opened, every SQL statement compiled afresh; see docs/BENCHMARKS.md, "Web"). A shared Repository
+still sees what other processes write: the catalogue and state are databases read afresh by every query, and
+the search engines pick up other processes' commits; when ``hsar reindex`` replaces the index folder (a new
+folder at the same path), :func:`repository` notices within :data:`CHECK_SECONDS` and opens a new Repository.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from ..home import Repository
+from ..state.db import State, open_state
+
+#: how often (seconds) the shared Repository checks whether its index folder was replaced (by a reindex)
+CHECK_SECONDS = 2.0
+_GUARD = threading.Lock()
+
+
+class Shared:
+    """The handles of one application (``app.extensions["hsar.shared"]``)."""
+
+    def __init__(self, home: str) -> None:
+        self.home = home
+        self._repo: Repository | None = None
+        self._index_id: Any = None
+        self._checked = 0.0
+        self._states: dict[str, State] = {}
+        self._lock = threading.Lock()
+
+    def _index_identity(self, repo: Repository) -> Any:  # noqa: ANN401 - an (inode, device) pair or None
+        folder = Path(repo.paths.index) / str(repo.cfg["search.engine"])
+        try:
+            st = folder.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_dev)
+
+    def repository(self) -> Repository:
+        now = time.monotonic()
+        repo = self._repo
+        if repo is not None and now - self._checked < CHECK_SECONDS:
+            return repo
+        with self._lock:
+            if self._repo is None:
+                self._repo = Repository.open(self.home)
+                self._index_id = self._index_identity(self._repo)
+            elif now - self._checked >= CHECK_SECONDS:
+                found = self._index_identity(self._repo)
+                if found != self._index_id:  # replaced by a reindex: open afresh (the old one is left to the GC,
+                    self._repo = Repository.open(self.home)  # a request may still be using it)
+                    self._index_id = self._index_identity(self._repo)
+            self._checked = now
+            return self._repo
+
+    def state(self, url: str) -> State:
+        found = self._states.get(url)
+        if found is None:
+            with self._lock:
+                found = self._states.get(url)
+                if found is None:
+                    found = self._states[url] = open_state(url)
+        return found
+
+    def close(self) -> None:
+        """Close every handle (tests; a server process just ends)."""
+        with self._lock:
+            if self._repo is not None:
+                self._repo.close()
+            for state in self._states.values():
+                state.close()
+            self._repo, self._states = None, {}
+
+
+def warm(app: Flask) -> threading.Thread:
+    """Open the shared handles and count the statistics census in a background thread, so the first
+    requests after ``hsar serve`` starts do not pay for them (a census of 200,000 archives takes seconds)."""
+
+    def run() -> None:
+        from ..services import stats
+
+        try:
+            repo = of(app).repository()
+            repo.search  # noqa: B018 - opens the index
+            stats.census(repo)
+        except Exception:  # noqa: BLE001 - a request will meet (and report) the same problem
+            app.logger.warning("warming the shared handles failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="hsar-warm", daemon=True)
+    thread.start()
+    return thread
+
+
+def install(app: Flask) -> Shared:
+    shared = Shared(app.config["HSAR_HOME"])
+    app.extensions["hsar.shared"] = shared
+    return shared
+
+
+def of(app: Flask) -> Shared:
+    found = app.extensions.get("hsar.shared")
+    if found is None:
+        with _GUARD:
+            found = app.extensions.get("hsar.shared") or install(app)
+    return found
+
+
+def state(url: str) -> State:
+    """The state database at ``url``, shared by the current application's requests."""
+    from flask import current_app
+
+    return of(current_app).state(url)
