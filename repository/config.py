@@ -59,6 +59,9 @@ def _number(value: float) -> str:
 SETTINGS: tuple[Setting, ...] = (
     Setting("repository.name", str, "住房保障档案库", "本库名称（审计报告与告警标题中）",
             "Name of this repository (in audit reports and alert subjects)"),
+    Setting("repository.language", str, "both", "审计报告与告警邮件的语言：zh、en 或 both（先中文，后英文）",
+            "Language of audit reports and alert mail: zh, en or both (Chinese, then English)",
+            choices=("zh", "en", "both")),
     Setting("repository.institution", str, "示范市住房保障中心", "保管机构名称", "Holding institution"),
     Setting("repository.contact", str, "", "保管机构联系地址（URI 或电子邮箱），记入每个 OCFL 版本的 user.address",
             "Holding institution's contact (URI or e-mail), the user address of every OCFL version"),
