@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .. import messages
 from ..errors import UsageError
 from .base import Context, cli, emit_json, pass_ctx
 from .exits import Exit
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
     from ..audit.result import AuditRun
     from ..audit.scheduler import JobRun
     from ..services.auditlog import LogLine
-
-_RESULT = {"intact": ("完好", "intact"), "repaired": ("已修复", "repaired"), "failed": ("失败", "failed")}
-
 
 class _Progress:
     """A progress bar on stderr (archives done, megabytes hashed), made when the run knows its length."""
@@ -45,7 +43,7 @@ class _Progress:
         if self.bar is None:
             self.bar = click.progressbar(length=max(total, 1), file=sys.stderr, show_pos=True)
             self.bar.__enter__()
-        self.bar.label = self.c.t(f"审计 {hashed / 1e6:,.0f} MB", f"audit {hashed / 1e6:,.0f} MB")
+        self.bar.label = self.c.text("cli.audit.bar", mb=f"{hashed / 1e6:,.0f}")
         self.bar.update(1)
 
     def close(self) -> None:
@@ -57,29 +55,27 @@ def _render_run(c: Context, run: AuditRun) -> None:
     for archive in run.archives:
         if archive.result == "intact" and not archive.findings:
             continue
-        label = _RESULT[archive.result][0 if c.lang == "zh" else 1]
+        label = messages.label("verdict", archive.result, c.lang)
         click.echo(f"{archive.archive_id} ({archive.head or '-'}): {label}")
         for finding in archive.findings:
-            state = c.t("已修复", "repaired") if finding.repaired else c.t("未修复", "open")
+            state = messages.label("verdict", "repaired" if finding.repaired else "open", c.lang)
             click.echo(f"  {finding.copy}: {render_issue(c, finding.issue)} [{state}]")
     for item in run.issues:
         click.echo(render_issue(c, item))
     for note in run.notes:
-        click.echo(c.t(f"备注：{note}", f"note: {note}"))
+        click.echo(c.text("cli.audit.note", note=note))
     for alert in run.alerts:
-        click.echo(c.t(f"告警 {alert.channel}：{'已发送' if alert.ok else '失败'} {alert.detail}",
-                       f"alert {alert.channel}: {'sent' if alert.ok else 'FAILED'} {alert.detail}"))
+        click.echo(c.text("cli.audit.alert_sent" if alert.ok else "cli.audit.alert_failed", channel=alert.channel,
+                          detail=alert.detail))
     n, mb = run.counts(), run.bytes_checked / 1e6
     rate = mb / run.seconds if run.seconds else 0.0
     mark = "✔" if run.ok else "✘"
-    click.echo(c.t(f"{mark} 检查 {len(run.archives)} 件档案：完好 {n['intact']}，已修复 {n['repaired']}，失败 {n['failed']}；"
-                   f"{run.files_checked} 个文件，{mb:,.1f} MB，{rate:,.1f} MB/s",
-                   f"{mark} {len(run.archives)} archives checked: {n['intact']} intact, {n['repaired']} repaired, "
-                   f"{n['failed']} failed; {run.files_checked} files, {mb:,.1f} MB, {rate:,.1f} MB/s"))
+    click.echo(c.text("cli.audit.summary", mark=mark, count=len(run.archives), **n, files=run.files_checked,
+                      mb=f"{mb:,.1f}", rate=f"{rate:,.1f}"))
     if run.skipped:
-        click.echo(c.t(f"预算用尽，{run.skipped} 件留待下次", f"budget reached: {run.skipped} left for the next run"))
+        click.echo(c.text("cli.audit.budget", count=run.skipped))
     for path in run.reports:
-        click.echo(c.t(f"报告：{path}", f"report: {path}"))
+        click.echo(c.text("cli.report", path=path))
 
 
 @cli.group("audit", invoke_without_command=True)
@@ -107,10 +103,7 @@ def audit_cmd(ctx: click.Context, due: bool, check_all: bool, archives: tuple[st
                                           ("--json", as_json)) if value]
         if given:
             sub, names = ctx.invoked_subcommand, " ".join(given)
-            raise UsageError(c.t(f"{names} 是 `hsar audit` 本身的选项，不能用于 `hsar audit {sub}`；"
-                                 f"`{sub}` 的选项写在它后面，如 `hsar audit log --verify --json`",
-                                 f"{names}: options of `hsar audit` itself, not of `hsar audit {sub}`; "
-                                 f"put the options of `{sub}` after it, e.g. `hsar audit log --verify --json`"))
+            raise UsageError(msgid="cli.audit.misplaced_options", names=names, sub=sub)
         return
     from ..services.audit import audit, selection
 
@@ -177,8 +170,7 @@ def log_cmd(c: Context, verify: bool, tail: int, as_json: bool) -> None:
             else:
                 for item in result.issues:
                     click.echo(render_issue(c, item))
-                click.echo(c.t(f"{'✔ 日志完好' if result.ok else '✘ 日志被改动'}：{result.entries} 条",
-                               f"{'✔ log intact' if result.ok else '✘ log tampered with'}: {result.entries} entries"))
+                click.echo(c.text("cli.log.intact" if result.ok else "cli.log.tampered", count=result.entries))
             raise SystemExit(Exit.of(result.ok))
         lines = log_tail(repo, tail)
     _print_tail(lines, as_json)
@@ -210,19 +202,16 @@ def replicate_cmd(c: Context, as_json: bool) -> None:
     else:
         for replica in result.replicas:
             if replica.error:
-                click.echo(c.t(f"副本不可用 {replica.label}：{replica.error}", f"replica {replica.label} unusable: {replica.error}"))
+                click.echo(c.text("cli.replicate.unusable", label=replica.label, error=replica.error))
         for item in result.copied:
-            click.echo(c.t(f"已复制 {item.object_id} {', '.join(item.versions)} → {item.replica}",
-                           f"copied {item.object_id} {', '.join(item.versions)} -> {item.replica}"))
+            click.echo(c.text("cli.replicate.copied", object=item.object_id, versions=", ".join(item.versions),
+                              replica=item.replica))
         for item in result.errors:
-            click.echo(c.t(f"失败 {item.object_id} → {item.replica}：{item.error}",
-                           f"failed {item.object_id} -> {item.replica}: {item.error}"))
+            click.echo(c.text("cli.replicate.failed", object=item.object_id, replica=item.replica, error=item.error))
         unusable = sum(1 for r in result.replicas if r.error)
-        mark = "✔" if result.ok else "✘"
-        click.echo(c.t(f"{mark} 检查 {result.checked} 件，复制 {len(result.copied)} 件，失败 {len(result.errors)} 件"
-                       + (f"；{unusable} 个副本不可用" if unusable else ""),
-                       f"{mark} {result.checked} objects checked, {len(result.copied)} copied, {len(result.errors)} "
-                       "failed" + (f"; {unusable} replicas unusable" if unusable else "")))
+        click.echo(c.text("cli.replicate.summary_unusable" if unusable else "cli.replicate.summary",
+                          mark="✔" if result.ok else "✘", checked=result.checked, copied=len(result.copied),
+                          failed=len(result.errors), unusable=unusable))
     raise SystemExit(Exit.of(result.ok))
 
 
@@ -254,38 +243,32 @@ def scheduler_cmd(c: Context, list_only: bool) -> None:
 
     def announce(upcoming: dict[str, datetime]) -> None:
         for name, when in upcoming.items():
-            click.echo(c.t(f"任务 {name} 下次运行 {when:%Y-%m-%d %H:%M %z}",
-                           f"job {name} next runs {when:%Y-%m-%d %H:%M %z}"))
+            click.echo(c.text("cli.scheduler.next", name=name, when=f"{when:%Y-%m-%d %H:%M %z}"))
         sys.stdout.flush()
 
     if list_only:
         announce(scheduler.upcoming())
         return
     scheduler.run(on_start=announce)
-    click.echo(c.t("定时任务已停止", "scheduler stopped"))
+    click.echo(c.text("cli.scheduler.stopped"))
 
 
 def _job_line(c: Context, run: JobRun, stopped: bool) -> str:
     """One line per job run; an audit's says what it checked (of what it selected), what it left, where the
     report is, and whether the scheduler stopped it early."""
     if not run.ok:
-        return c.t(f"任务 {run.job}：出错 {run.error}", f"job {run.job}: error {run.error}")
-    verdict = getattr(run.result, "ok", True)
-    zh = ("已停止" if stopped else "完成") + ("" if verdict else "，发现问题")
-    en = ("stopped" if stopped else "done") + ("" if verdict else ", problems found")
-    if run.job != "audit" or run.result is None:
-        return c.t(f"任务 {run.job}：{zh}", f"job {run.job}: {en}")
-    result = run.result
-    n, checked = result.counts(), len(result.archives)
-    zh += (f"：检查 {checked}/{result.selected} 件档案，完好 {n['intact']}，已修复 {n['repaired']}，"
-           f"失败 {n['failed']}")
-    en += (f": {checked} of {result.selected} archives checked, {n['intact']} intact, {n['repaired']} repaired, "
-           f"{n['failed']} failed")
-    if result.skipped:
-        zh += f"；{result.skipped} 件未检查，" + ("留待下次运行" if stopped else "预算用尽，留待下次")
-        en += f"; {result.skipped} not checked, " + ("left for the next run" if stopped
-                                                      else "budget reached, left for the next run")
-    if result.reports:
-        zh += f"；报告：{'、'.join(result.reports)}"
-        en += f"; report: {', '.join(result.reports)}"
-    return c.t(f"任务 {run.job}：{zh}", f"job {run.job}: {en}")
+        return c.text("cli.job.error", job=run.job, error=run.error)
+    state = c.text("cli.job.stopped" if stopped else "cli.job.done")
+    if not getattr(run.result, "ok", True):
+        state = c.text("cli.job.problems", state=state)
+    if run.job == "audit" and run.result is not None:
+        result = run.result
+        state = c.text("cli.job.audit", state=state, checked=len(result.archives), selected=result.selected,
+                       **result.counts())
+        if result.skipped:
+            state = c.text("cli.job.left_stopped" if stopped else "cli.job.left_budget", state=state,
+                           count=result.skipped)
+        if result.reports:
+            state = c.text("cli.job.reports", state=state,
+                           paths=c.text("cli.list_separator").join(result.reports))
+    return c.text("cli.job.line", job=run.job, state=state)

@@ -4,21 +4,23 @@ Exit codes: :class:`.exits.Exit` (defined once there). Errors are shown as one c
 in the user's language (:meth:`HsarError.render`), never as a traceback (``--debug`` shows one for developers).
 
 Click's own argument errors (an unknown option, a value out of range, a missing argument), for the options of
-the group and of every subcommand, are shown the same way: ``错误 error [USAGE]: <click's message>`` and a
-bilingual hint to ``--help`` on the next line, exit 2. ``--help`` and ``--version`` exit 0.
+the group and of every subcommand, are shown the same way: ``错误 [USAGE]：<click's message>`` (``error [USAGE]:
+…`` with ``--lang en``) and a hint to ``--help`` on the next line, exit 2. ``--help`` and ``--version`` exit 0.
+Every text comes from the message catalogue (``data/messages/cli.json``) in ``--lang``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import traceback
 from typing import Any
 
 import click
 
-from .. import __version__, config
+from .. import __version__, config, messages
 from ..errors import ConfigError, HsarError, UsageError
 from ..home import Repository
 from .exits import Exit
@@ -41,8 +43,9 @@ class Context:
             self._cfg = config.load(self.home)
         return self._cfg
 
-    def t(self, zh: str, en: str) -> str:
-        return zh if self.lang == "zh" else en
+    def text(self, key: str, /, **params: object) -> str:
+        """The catalogue's message ``key`` in this command's ``--lang``."""
+        return messages.text(key, self.lang, **params)
 
     def repo(self) -> Repository:
         """The home's handles (nothing opened or written yet); use it as a context manager."""
@@ -85,11 +88,27 @@ def one_line_usage(exc: click.UsageError) -> click.UsageError:
     def show(file: Any = None) -> None:  # noqa: ANN401 - click's signature
         command = exc.ctx.command_path if exc.ctx is not None else "hsar"
         message = " ".join(exc.format_message().split())
-        click.echo(f"错误 error [USAGE]: {message}", file=file, err=True)
-        click.echo(f"用 {command} --help 查看用法 / see {command} --help", file=file, err=True)
+        lang = _lang_of(exc.ctx)
+        click.echo(messages.text("cli.error", lang, code="USAGE", message=message), file=file, err=True)
+        click.echo(messages.text("cli.usage_hint", lang, command=command), file=file, err=True)
 
     exc.show = show  # type: ignore[method-assign]
     return exc
+
+
+def _lang_of(ctx: click.Context | None) -> str:
+    """The ``--lang`` of the command line being run, also before its context was made (``HSAR_LANG``, or
+    ``--lang`` in the arguments), so that even an error in parsing the options is shown in that language."""
+    obj = ctx.find_object(Context) if ctx is not None else None
+    if obj is not None:
+        return obj.lang
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return messages.normalise_lang(args[i + 1])
+        if arg.startswith("--lang="):
+            return messages.normalise_lang(arg.split("=", 1)[1])
+    return messages.normalise_lang(os.environ.get("HSAR_LANG"))
 
 
 class _NamesItsCommand:
@@ -132,16 +151,17 @@ class HsarGroup(_NamesItsCommand, click.Group):
             raise
         except HsarError as exc:
             obj = ctx.find_object(Context)
-            click.echo(f"错误 error [{exc.code}]: {exc.render(obj.lang if obj else None)}", err=True)
+            lang = obj.lang if obj else _lang_of(ctx)
+            click.echo(messages.text("cli.error", lang, code=exc.code, message=exc.render(lang)), err=True)
             ctx.exit(Exit.USAGE if isinstance(exc, (UsageError, ConfigError)) else Exit.BAD)
         except KeyboardInterrupt:
-            click.echo("已中断 interrupted", err=True)
+            click.echo(messages.text("cli.interrupted", _lang_of(ctx)), err=True)
             ctx.exit(Exit.INTERRUPTED)
         except Exception as exc:  # noqa: BLE001 - the last line of defence before a user sees a traceback
             obj = ctx.find_object(Context)
             if obj is not None and obj.debug:
                 traceback.print_exc()
-            click.echo(f"内部错误 internal error [INTERNAL]: {type(exc).__name__}: {exc}", err=True)
+            click.echo(messages.text("cli.internal", _lang_of(ctx), detail=f"{type(exc).__name__}: {exc}"), err=True)
             ctx.exit(Exit.INTERNAL)
 
 

@@ -18,6 +18,6 @@ def init(c: Context, force: bool) -> None:
 
     result = init_home(c.home, force=force)
     for line in result.created:
-        click.echo(c.t(f"已创建 {line}", f"created {line}"))
+        click.echo(c.text("cli.init.created", line=line))
     for line in result.kept:
-        click.echo(c.t(f"已存在，保留 {line}", f"kept existing {line}"))
+        click.echo(c.text("cli.init.kept", line=line))

@@ -96,7 +96,7 @@ def search_cmd(c: Context, query: tuple[str, ...], division: str | None, archive
     if as_json:
         emit_json(result.to_dict())
         return
-    click.echo(c.t(f"共 {result.total} 件", f"{result.total} archives"))
+    click.echo(c.text("cli.search.total", total=result.total))
     for hit in result.hits:
         click.echo(f"• {hit.title}  [{hit.archive_id}]  {hit.division}")
         for p in hit.paper:
@@ -124,7 +124,7 @@ def reindex_cmd(c: Context, batch: int) -> None:
 
     def progress(done: int, total: int) -> None:
         if not bars:
-            bars.append(click.progressbar(length=total, label=c.t("重建索引", "reindex"), file=sys.stderr,
+            bars.append(click.progressbar(length=total, label=c.text("cli.reindex.bar"), file=sys.stderr,
                                           hidden=not sys.stderr.isatty()))
             bars[0].__enter__()
         bars[0].update(done - seen[0])
@@ -136,4 +136,4 @@ def reindex_cmd(c: Context, batch: int) -> None:
     finally:
         if bars:
             bars[0].__exit__(None, None, None)
-    click.echo(c.t(f"已由存储重建 {result.indexed} 件档案的索引", f"reindexed {result.indexed} archives from storage"))
+    click.echo(c.text("cli.reindex.done", count=result.indexed))

@@ -6,18 +6,15 @@ from pathlib import Path
 
 import click
 
-from ..codes import Issue, Report, Severity
+from ..codes import Issue, Report
+from ..messages import label
 from .base import Context, cli, emit_json, pass_ctx
 from .exits import Exit
 
-_SEVERITY = {Severity.ERROR: ("错误", "error"), Severity.WARNING: ("警告", "warning"), Severity.INFO: ("提示", "info")}
-
 
 def render_issue(c: Context, i: Issue) -> str:
-    label = _SEVERITY[i.severity][0 if c.lang == "zh" else 1]
-    message = i.message if c.lang == "zh" else i.message_in("en")
     where = f" {i.path}" if i.path else ""
-    return f"[{i.code}] {label}{where}: {message}"
+    return f"[{i.code}] {label('severity', i.severity.value, c.lang)}{where}: {i.message_in(c.lang)}"
 
 
 def render_report(c: Context, name: str, report: Report) -> None:
@@ -25,10 +22,9 @@ def render_report(c: Context, name: str, report: Report) -> None:
         click.echo(render_issue(c, i))
     errors, warnings = len(report.errors), len(report.warnings)
     if report.valid:
-        click.echo(c.t(f"✔ {name}：有效（{warnings} 个警告）", f"✔ {name}: valid ({warnings} warnings)"))
+        click.echo(c.text("cli.sip.valid", name=name, warnings=warnings))
     else:
-        click.echo(c.t(f"✘ {name}：无效（{errors} 个错误，{warnings} 个警告）",
-                       f"✘ {name}: invalid ({errors} errors, {warnings} warnings)"))
+        click.echo(c.text("cli.sip.invalid", name=name, errors=errors, warnings=warnings))
 
 
 @cli.group()
@@ -78,7 +74,7 @@ def build_cmd(c: Context, documents: Path, metadata: Path, out: Path, source_org
 
     org = source_organization or c.cfg["repository.institution"]
     bag = build(documents, metadata, out, source_organization=org, algorithms=algorithms)
-    click.echo(c.t(f"已生成提交包 {bag}", f"built SIP {bag}"))
+    click.echo(c.text("cli.sip.built", bag=bag))
 
 
 @cli.command("demo-data")
@@ -93,4 +89,4 @@ def demo_data(c: Context, out: Path, households: int, units: int, seed: int, def
     from ..services.sips import demo_data as write
 
     written = write(out, households=households, units=units, seed=seed, defects=defects)
-    click.echo(c.t(f"已写入 {len(written.sips)} 个提交包到 {out}", f"wrote {len(written.sips)} SIPs to {out}"))
+    click.echo(c.text("cli.demo.written", count=len(written.sips), out=out))

@@ -81,7 +81,7 @@ def test_scheduler_process_shuts_down_cleanly_on_sigterm(home):
                                    ("--archive", "HH-001", "--sample", "1"), ("--all", "--sample", "1")])
 def test_every_combination_of_selections_is_refused_alike(home, modes):
     zh = hsar(home, "audit", *modes)
-    assert zh.exit_code == 2 and "错误 error [USAGE]: --due、--all、--archive、--sample 只能选一个" in zh.output
+    assert zh.exit_code == 2 and "错误 [USAGE]: --due、--all、--archive、--sample 只能选一个" in zh.output
     en = hsar(home, "--lang", "en", "audit", *modes)
     assert en.exit_code == 2 and "[USAGE]: choose one of --due, --all, --archive, --sample (got --" in en.output
     assert not (home / "reports").exists()  # nothing ran

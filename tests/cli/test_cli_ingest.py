@@ -259,7 +259,7 @@ def test_another_ingest_running_is_said_in_the_interface_language(sips, home):
         holder.stdout.close()
     assert result.exit_code == 1
     [line] = result.stderr.strip().splitlines()
-    assert line == "错误 error [ING-BUSY]: another ingest is running in this home; try again when it has finished"
+    assert line == "error [ING-BUSY]: another ingest is running in this home; try again when it has finished"
     for rebuilt in rebuilds:  # a rebuild would lose what the ingest records meanwhile: refused alike
         assert rebuilt.exit_code == 1 and "[ING-BUSY]" in rebuilt.output, rebuilt.output
 
