@@ -23,6 +23,8 @@ from .base import Context, cli, emit_json, pass_ctx
 from .exits import Exit
 from .sip import render_issue
 
+MAX_TAIL = 1_000_000_000  # --tail beyond this is a usage error (Python's deque cannot hold more than 2**63 - 1)
+
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
@@ -150,7 +152,8 @@ def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
 
 @audit_cmd.command("log")
 @click.option("--verify", is_flag=True, help="校验哈希链 Verify the hash chain, its head and the report anchors.")
-@click.option("--tail", default=10, show_default=True, type=click.IntRange(0), help="显示最后 N 条 Show the last N entries.")
+@click.option("--tail", default=10, show_default=True, type=click.IntRange(0, MAX_TAIL),
+              help="显示最后 N 条 Show the last N entries.")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON Print JSON.")
 @pass_ctx
 def log_cmd(c: Context, verify: bool, tail: int, as_json: bool) -> None:

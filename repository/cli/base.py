@@ -32,6 +32,8 @@ class Context:
     """What every command gets: the home, the language and (lazily) the settings."""
 
     def __init__(self, home: str | None, lang: str, debug: bool) -> None:
+        if home == "" or (home is None and os.environ.get("HSAR_HOME") == ""):
+            raise UsageError(msgid="cli.home_empty")  # would silently mean ./hsar-data
         self.home = config.resolve_home(home)
         self.lang = lang
         self.debug = debug
@@ -102,6 +104,9 @@ def _lang_of(ctx: click.Context | None) -> str:
     obj = ctx.find_object(Context) if ctx is not None else None
     if obj is not None:
         return obj.lang
+    given = ctx.find_root().params.get("lang") if ctx is not None else None
+    if isinstance(given, str):
+        return messages.normalise_lang(given)
     args = sys.argv[1:]
     for i, arg in enumerate(args):
         if arg == "--lang" and i + 1 < len(args):
@@ -153,7 +158,7 @@ class HsarGroup(_NamesItsCommand, click.Group):
             obj = ctx.find_object(Context)
             lang = obj.lang if obj else _lang_of(ctx)
             click.echo(messages.text("cli.error", lang, code=exc.code, message=exc.render(lang)), err=True)
-            ctx.exit(Exit.USAGE if isinstance(exc, (UsageError, ConfigError)) else Exit.BAD)
+            ctx.exit(Exit.for_error(exc.code, isinstance(exc, (UsageError, ConfigError))))
         except KeyboardInterrupt:
             click.echo(messages.text("cli.interrupted", _lang_of(ctx)), err=True)
             ctx.exit(Exit.INTERRUPTED)
@@ -175,5 +180,5 @@ class HsarGroup(_NamesItsCommand, click.Group):
 @click.pass_context
 def cli(ctx: click.Context, home: str | None, lang: str, debug: bool) -> None:
     """hsar：住房保障档案数字保存库 / digital-preservation repository for housing-security archives."""
-    ctx.obj = Context(home, lang, debug)
+    ctx.obj = Context(home, lang, debug)  # before anything that may fail, so errors are shown in --lang
     route_library_logs(debug)

@@ -25,12 +25,11 @@ from typing import Any
 
 from huey.exceptions import RetryTask
 
-from ..errors import HsarError
+from ..errors import BUSY_CODES, HsarError
 from ..home import Repository
 from .queue import LEASE_BEAT, JobQueue
 from .records import Job, JobRecords
 
-BUSY_CODES = ("ING-BUSY", "AUDIT-BUSY")
 BUSY_DELAY = 5.0  # seconds before a job that found the home busy is tried again
 _TURNS = {"ingest": threading.Lock(), "audit": threading.Lock()}
 _TURNS["reindex"] = _TURNS["ingest"]
