@@ -23,6 +23,7 @@ import click
 from .. import __version__, config, messages
 from ..errors import ConfigError, HsarError, UsageError
 from ..home import Repository
+from ..home.layout import owner_only
 from .exits import Exit
 
 LANGS = ("zh", "en")
@@ -180,5 +181,6 @@ class HsarGroup(_NamesItsCommand, click.Group):
 @click.pass_context
 def cli(ctx: click.Context, home: str | None, lang: str, debug: bool) -> None:
     """hsar：住房保障档案数字保存库 / digital-preservation repository for housing-security archives."""
+    owner_only()  # a home holds personal data: everything any command creates in it is owner-only
     ctx.obj = Context(home, lang, debug)  # before anything that may fail, so errors are shown in --lang
     route_library_logs(debug)

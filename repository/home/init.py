@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config
-from .layout import SUBDIRS, HomePaths
+from .layout import SUBDIRS, HomePaths, owner_only
 
 
 @dataclass
@@ -51,6 +51,7 @@ def init_home(home: Path, *, force: bool = False) -> InitResult:
         held = next((root for root in _storage_roots(home) if _holds_objects(root)), None)
         if held is not None:
             raise UsageError(code="INIT-FORCE", msgid="home.init_force", root=held)
+    owner_only()
     try:
         return _create(home, force)
     except OSError as exc:  # a home where nothing can be written (/proc, a read-only disk, a file in the way)
