@@ -201,6 +201,9 @@ def test_reindex_skips_an_unreadable_description_and_keeps_the_rest(ingested_hom
 
 def test_a_damaged_index_says_run_reindex_and_reindex_repairs_it(ingested_home: Path, tmp_path: Path) -> None:
     home = copy_home(ingested_home, tmp_path / "damaged")
+    settings = home / "hsar.toml"  # Whoosh stays selectable: this damage is in its files
+    settings.write_text(settings.read_text("utf-8").replace('engine = "tantivy"', 'engine = "whoosh"'), "utf-8")
+    assert CliRunner().invoke(cli, ["--home", str(home), "reindex"]).exit_code == 0
     whoosh = home / "index" / "whoosh"
     for toc in whoosh.glob("*.toc"):
         toc.unlink()  # the segments stay: not an empty index, a damaged one
