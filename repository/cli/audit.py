@@ -7,6 +7,7 @@ date; log: the chain verifies), BAD when anything is damaged, repaired, unrepair
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
@@ -19,7 +20,7 @@ import click
 
 from .. import messages
 from ..errors import UsageError
-from .base import Context, cli, emit_json, pass_ctx
+from .base import Context, cli, emit_json, emit_result, json_option, pass_ctx
 from .exits import Exit
 from .sip import render_issue
 
@@ -220,8 +221,9 @@ def replicate_cmd(c: Context, as_json: bool) -> None:
 
 @cli.command("scheduler")
 @click.option("--list", "list_only", is_flag=True, help="只显示下次运行时间 Only show when each job runs next.")
+@json_option("With --list: the next run of each job; else one envelope per job run (JSON Lines).")
 @pass_ctx
-def scheduler_cmd(c: Context, list_only: bool) -> None:
+def scheduler_cmd(c: Context, list_only: bool, as_json: bool) -> None:
     """定时任务 Run the periodic jobs (scheduler.audit, scheduler.replicate) until SIGTERM or Ctrl-C.
 
     Instead of this process, cron or a systemd timer can run the same jobs:
@@ -238,7 +240,15 @@ def scheduler_cmd(c: Context, list_only: bool) -> None:
 
     def report(run: JobRun) -> None:
         stopped = run.ok and getattr(run.result, "skipped", 0) > 0 and scheduler.stop_event.is_set()
-        click.echo(f"{run.finished:%Y-%m-%d %H:%M} " + _job_line(c, run, stopped))
+        if as_json:
+            detail = (run.result.summary(c.lang) if hasattr(run.result, "summary") else
+                      run.result.to_dict() if hasattr(run.result, "to_dict") else None)
+            click.echo(json.dumps({"schema": "hsar/scheduler-run/1", "ok": bool(run.ok and getattr(
+                run.result, "ok", True)), "result": {"job": run.job, "finished": run.finished.isoformat(),
+                                                     "stopped": stopped, "error": run.error or None,
+                                                     "detail": detail}}, ensure_ascii=False, default=str))
+        else:
+            click.echo(f"{run.finished:%Y-%m-%d %H:%M} " + _job_line(c, run, stopped))
         sys.stdout.flush()
 
     # ConfigError (exit 2): not a home, a bad schedule, or nothing scheduled
@@ -249,11 +259,16 @@ def scheduler_cmd(c: Context, list_only: bool) -> None:
             click.echo(c.text("cli.scheduler.next", name=name, when=f"{when:%Y-%m-%d %H:%M %z}"))
         sys.stdout.flush()
 
+    if list_only and as_json:
+        emit_result("scheduler-list", {"jobs": [{"name": name, "next": when.isoformat()}
+                                                for name, when in scheduler.upcoming().items()]})
+        return
     if list_only:
         announce(scheduler.upcoming())
         return
-    scheduler.run(on_start=announce)
-    click.echo(c.text("cli.scheduler.stopped"))
+    scheduler.run(on_start=None if as_json else announce)
+    if not as_json:
+        click.echo(c.text("cli.scheduler.stopped"))
 
 
 def _job_line(c: Context, run: JobRun, stopped: bool) -> str:

@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -79,6 +80,22 @@ def route_library_logs(debug: bool) -> None:
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+#: ``--json`` of the commands added with issue #15 prints one envelope; its JSON Schema per command is
+#: ``docs/schemas/<command>.schema.json`` (checked by tests/cli/test_cli_json.py).
+ENVELOPE_VERSION = 1
+
+
+def emit_result(command: str, result: Any, *, ok: bool = True) -> None:  # noqa: ANN401 - any JSON value
+    """Print ``{"schema": "hsar/<command>/1", "ok": …, "result": …}``."""
+    emit_json({"schema": f"hsar/{command}/{ENVELOPE_VERSION}", "ok": ok, "result": result})
+
+
+def json_option(what: str = "Print the result as JSON (one envelope: schema, ok, result)."
+                ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--json`` flag of a command printing :func:`emit_result`."""
+    return click.option("--json", "as_json", is_flag=True, help=f"输出 JSON {what}")
 
 
 def one_line_usage(exc: click.UsageError) -> click.UsageError:

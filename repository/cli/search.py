@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .base import Context, HsarCommand, cli, emit_json, pass_ctx
+from .base import Context, HsarCommand, cli, emit_json, emit_result, json_option, pass_ctx
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -114,8 +114,9 @@ def search_cmd(c: Context, query: tuple[str, ...], division: str | None, archive
 
 @cli.command("reindex")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1), help="每批文档数 Documents per batch.")
+@json_option()
 @pass_ctx
-def reindex_cmd(c: Context, batch: int) -> None:
+def reindex_cmd(c: Context, batch: int, as_json: bool) -> None:
     """由存储重建检索索引 Rebuild the search index from the OCFL store alone."""
     from ..services.search import reindex
 
@@ -125,7 +126,7 @@ def reindex_cmd(c: Context, batch: int) -> None:
     def progress(done: int, total: int) -> None:
         if not bars:
             bars.append(click.progressbar(length=total, label=c.text("cli.reindex.bar"), file=sys.stderr,
-                                          hidden=not sys.stderr.isatty()))
+                                          hidden=as_json or not sys.stderr.isatty()))
             bars[0].__enter__()
         bars[0].update(done - seen[0])
         seen[0] = done
@@ -136,4 +137,8 @@ def reindex_cmd(c: Context, batch: int) -> None:
     finally:
         if bars:
             bars[0].__exit__(None, None, None)
+    if as_json:
+        emit_result("reindex", {"indexed": result.indexed, "in_store": result.in_store,
+                                "recovered": list(result.recovered)})
+        return
     click.echo(c.text("cli.reindex.done", count=result.indexed))

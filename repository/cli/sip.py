@@ -8,7 +8,7 @@ import click
 
 from ..codes import Issue, Report
 from ..messages import label
-from .base import Context, cli, emit_json, pass_ctx
+from .base import Context, cli, emit_json, emit_result, json_option, pass_ctx
 from .exits import Exit
 
 
@@ -62,9 +62,10 @@ def validate_cmd(c: Context, path: Path, as_json: bool, bagit_only: bool) -> Non
               help="提交单位 Source-Organization (default: repository.institution).")
 @click.option("--algorithm", "algorithms", multiple=True, type=click.Choice(["sha512", "sha256"]),
               default=["sha512"], show_default=True, help="清单算法 Manifest algorithm (repeatable).")
+@json_option()
 @pass_ctx
 def build_cmd(c: Context, documents: Path, metadata: Path, out: Path, source_organization: str | None,
-              algorithms: tuple[str, ...]) -> None:
+              algorithms: tuple[str, ...], as_json: bool) -> None:
     """生成提交包 Build a profile-conformant SIP in OUT from a folder of DOCUMENTS and a METADATA file.
 
     METADATA is the descriptive XML, or a JSON or CSV export of a housing-security management system
@@ -74,6 +75,9 @@ def build_cmd(c: Context, documents: Path, metadata: Path, out: Path, source_org
 
     org = source_organization or c.cfg["repository.institution"]
     bag = build(documents, metadata, out, source_organization=org, algorithms=algorithms)
+    if as_json:
+        emit_result("sip-build", {"bag": str(bag), "algorithms": list(algorithms)})
+        return
     click.echo(c.text("cli.sip.built", bag=bag))
 
 
@@ -83,10 +87,14 @@ def build_cmd(c: Context, documents: Path, metadata: Path, out: Path, source_org
 @click.option("--units", default=5, show_default=True, type=click.IntRange(0, 100000), help="房档数 Housing units.")
 @click.option("--seed", default=1, show_default=True, type=int, help="随机种子 Seed (same seed, same bytes).")
 @click.option("--defects", is_flag=True, help="另生成每类缺陷一个无效包 Also write one invalid SIP per defect class.")
+@json_option()
 @pass_ctx
-def demo_data(c: Context, out: Path, households: int, units: int, seed: int, defects: bool) -> None:
+def demo_data(c: Context, out: Path, households: int, units: int, seed: int, defects: bool, as_json: bool) -> None:
     """生成演示提交包 Write realistic, deterministic demo SIPs into OUT (names sort in ingest order)."""
     from ..services.sips import demo_data as write
 
     written = write(out, households=households, units=units, seed=seed, defects=defects)
+    if as_json:
+        emit_result("demo-data", {"out": str(out), "sips": [str(p) for p in written.sips]})
+        return
     click.echo(c.text("cli.demo.written", count=len(written.sips), out=out))

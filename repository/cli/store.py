@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .. import messages
-from .base import Context, cli, emit_json, pass_ctx
+from .base import Context, cli, emit_json, emit_result, json_option, pass_ctx
 from .exits import Exit
 from .sip import render_issue
 
@@ -92,13 +92,18 @@ def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
 
 
 @cli.command("rebuild-catalog")
+@json_option()
 @pass_ctx
-def rebuild_catalog_cmd(c: Context) -> None:
+def rebuild_catalog_cmd(c: Context, as_json: bool) -> None:
     """由存储重建目录 Rebuild the catalogue from the OCFL store alone."""
     from ..services.catalog import rebuild_catalog
 
     with c.repo() as repo:
         result = rebuild_catalog(repo)
+    if as_json:
+        emit_result("rebuild-catalog", {"archives": result.archives, "recovered": list(result.recovered),
+                                        "set_aside": str(result.set_aside) if result.set_aside else None})
+        return
     if result.set_aside is not None:
         moved = result.set_aside
         click.echo(c.text("cli.catalog.set_aside", moved=moved), err=True)
