@@ -135,6 +135,9 @@ def shown(value: object, lang: str | None = DEFAULT_LANG) -> object:
         return value.render(lang)
     if isinstance(value, tuple):
         return "; ".join(str(shown(v, lang)) for v in value)
+    render = getattr(value, "message_in", None)  # an issue (codes.Issue): its text in that language
+    if callable(render):
+        return render(normalise_lang(lang))
     return value
 
 

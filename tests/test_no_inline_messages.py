@@ -46,8 +46,8 @@ PENDING: dict[str, int] = {}
 
 def _strings(path: Path) -> list[tuple[int, str]]:
     tree = ast.parse(path.read_text("utf-8"))
-    docs = {id(k.value) for node in ast.walk(tree) if isinstance(node, ast.Call)
-            for k in node.keywords if k.arg == "help" and isinstance(k.value, ast.Constant)}
+    docs = {id(part) for node in ast.walk(tree) if isinstance(node, ast.Call)
+            for k in node.keywords if k.arg == "help" for part in ast.walk(k.value)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
             first = node.body[0]

@@ -151,8 +151,8 @@ def test_demo_data_with_nothing_to_write_is_a_valid_empty_set(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(("field", "value", "named"), [
-    ("title", "申请\x01书", "items[0].title (材料题名)"),
-    ("files", ["申请\n书.pdf"], "items[0].files (文件)"),
+    ("title", "申请\x01书", "items[0].title（材料题名）"),
+    ("files", ["申请\n书.pdf"], "items[0].files（文件）"),
 ])
 def test_build_refuses_control_characters_naming_the_field(tmp_path: Path, field: str, value: object,
                                                            named: str) -> None:
@@ -170,6 +170,9 @@ def test_build_refuses_control_characters_naming_the_field(tmp_path: Path, field
     [line] = out.strip().splitlines()
     assert line.startswith("错误 [BUILD-METADATA]: ") and named in line and "U+00" in line
     assert not (tmp_path / "built").exists()
+    code, out = run("--lang", "en", "sip", "build", str(docs), str(export), str(tmp_path / "built"))
+    [line] = out.strip().splitlines()
+    assert line.startswith("error [BUILD-METADATA]: ") and "holds control characters" in line and "含有" not in line
 
 
 def test_a_payload_name_with_a_control_character_is_invalid(tmp_path: Path) -> None:
