@@ -22,41 +22,34 @@ from .. import messages
 from ..errors import UsageError
 from .base import Context, cli, emit_json, emit_result, json_option, pass_ctx
 from .exits import Exit
+from .progress import Bar
 from .sip import render_issue
 
 MAX_TAIL = 1_000_000_000  # --tail beyond this is a usage error (Python's deque cannot hold more than 2**63 - 1)
 
 if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
 
     from ..audit.result import AuditRun
     from ..audit.scheduler import JobRun
     from ..services.auditlog import LogLine
 
-class _Progress:
-    """A progress bar on stderr (archives done, megabytes hashed), made when the run knows its length."""
+class _Progress(Bar):
+    """The audit's bar on stderr (archives done, megabytes hashed), made when the run knows its length."""
 
     def __init__(self, c: Context, show: bool) -> None:
-        self.c, self.show = c, show
-        self.bar: ProgressBar[int] | None = None
+        super().__init__(show and c.verbosity >= 0)
+        self.c = c
 
     def __call__(self, done: int, total: int, hashed: int, object_id: str) -> None:
-        if not self.show:
-            return
-        if self.bar is None:
-            self.bar = click.progressbar(length=max(total, 1), file=sys.stderr, show_pos=True)
-            self.bar.__enter__()
-        self.bar.label = self.c.text("cli.audit.bar", mb=f"{hashed / 1e6:,.0f}")
-        self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
+        self.start(total)
+        self.update(1, self.c.text("cli.audit.bar", mb=f"{hashed / 1e6:,.0f}"))
 
 
 def _render_run(c: Context, run: AuditRun) -> None:
+    """The run's result lines: archives not intact with their findings (with -v every archive; with -q none),
+    run issues, notes, alerts, the summary and the reports."""
     for archive in run.archives:
-        if archive.result == "intact" and not archive.findings:
+        if c.verbosity < 0 or (archive.result == "intact" and not archive.findings and c.verbosity < 1):
             continue
         label = messages.label("verdict", archive.result, c.lang)
         click.echo(f"{archive.archive_id} ({archive.head or '-'}): {label}")
@@ -112,7 +105,7 @@ def audit_cmd(ctx: click.Context, due: bool, check_all: bool, archives: tuple[st
 
     chosen = selection([m for m, given in (("due", due), ("all", check_all)) if given], archives, sample,
                        repair=not no_repair)
-    progress = _Progress(c, not as_json and sys.stderr.isatty())
+    progress = _Progress(c, not as_json)
     stop = threading.Event()
     with c.repo() as repo, _stop_on_sigterm(stop):
         try:

@@ -33,12 +33,13 @@ LANGS = ("zh", "en")
 class Context:
     """What every command gets: the home, the language and (lazily) the settings."""
 
-    def __init__(self, home: str | None, lang: str, debug: bool) -> None:
+    def __init__(self, home: str | None, lang: str, debug: bool, verbosity: int = 0) -> None:
         if home == "" or (home is None and os.environ.get("HSAR_HOME") == ""):
             raise UsageError(msgid="cli.home_empty")  # would silently mean ./hsar-data
         self.home = config.resolve_home(home)
         self.lang = lang
         self.debug = debug
+        self.verbosity = verbosity  # -1 with -q (results only, no progress), 0, 1 with -v (more detail)
         self._cfg: config.Config | None = None
 
     @property
@@ -193,11 +194,15 @@ class HsarGroup(_NamesItsCommand, click.Group):
               help="仓库主目录 Repository home (default ./hsar-data; env HSAR_HOME).")
 @click.option("--lang", envvar="HSAR_LANG", type=click.Choice(LANGS), default="zh", show_default=True,
               help="界面语言 Interface language.")
+@click.option("-q", "--quiet", is_flag=True, help="只输出结果：无进度条、无逐项明细 Results only: no progress, no per-item lines.")
+@click.option("-v", "--verbose", is_flag=True, help="更多明细（如完好的档案、提示级问题） More detail (intact archives, info issues).")
 @click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="hsar")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, lang: str, debug: bool) -> None:
+def cli(ctx: click.Context, home: str | None, lang: str, quiet: bool, verbose: bool, debug: bool) -> None:
     """hsar：住房保障档案数字保存库 / digital-preservation repository for housing-security archives."""
     owner_only()  # a home holds personal data: everything any command creates in it is owner-only
-    ctx.obj = Context(home, lang, debug)  # before anything that may fail, so errors are shown in --lang
+    if quiet and verbose:
+        raise UsageError(msgid="cli.quiet_verbose")
+    ctx.obj = Context(home, lang, debug, -1 if quiet else 1 if verbose else 0)  # before anything that may fail, so errors are shown in --lang
     route_library_logs(debug)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import html
-import sys
 from typing import TYPE_CHECKING
 
 import click
 
 from .base import Context, HsarCommand, cli, emit_json, emit_result, json_option, pass_ctx
+from .progress import Bar
 
 if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
+    pass
 
 
 class QueryCommand(HsarCommand):
@@ -120,23 +120,16 @@ def reindex_cmd(c: Context, batch: int, as_json: bool) -> None:
     """由存储重建检索索引 Rebuild the search index from the OCFL store alone."""
     from ..services.search import reindex
 
-    bars: list[ProgressBar[int]] = []  # made when the store's size is known (after the lock and recovery)
+    bar = Bar(not as_json and c.verbosity >= 0, c.text("cli.reindex.bar"))  # drawn once the store's size is known
     seen = [0]
 
     def progress(done: int, total: int) -> None:
-        if not bars:
-            bars.append(click.progressbar(length=total, label=c.text("cli.reindex.bar"), file=sys.stderr,
-                                          hidden=as_json or not sys.stderr.isatty()))
-            bars[0].__enter__()
-        bars[0].update(done - seen[0])
+        bar.start(total)
+        bar.update(done - seen[0])
         seen[0] = done
 
-    try:
-        with c.repo() as repo:
-            result = reindex(repo, batch=batch, progress=progress)
-    finally:
-        if bars:
-            bars[0].__exit__(None, None, None)
+    with bar, c.repo() as repo:
+        result = reindex(repo, batch=batch, progress=progress)
     if as_json:
         emit_result("reindex", {"indexed": result.indexed, "in_store": result.in_store,
                                 "recovered": list(result.recovered)})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ import click
 from .. import messages
 from .base import Context, cli, emit_json, emit_result, json_option, pass_ctx
 from .exits import Exit
+from .progress import Bar
 from .sip import render_issue
 
 if TYPE_CHECKING:
@@ -40,33 +40,35 @@ def ingest_cmd(c: Context, paths: tuple[Path, ...], as_json: bool, workers: int)
         click.echo(c.text("cli.ingest.skipped", paths=", ".join(str(p) for p in found.skipped)), err=True)
     if not found.sips:
         raise UsageError(msgid="services.no_sips")
-    with c.repo() as repo:
-        show_bar = not as_json and sys.stderr.isatty()
-        with click.progressbar(length=len(found.sips), label=c.text("cli.ingest.bar"), file=sys.stderr,
-                               hidden=not show_bar) as bar:
-            def progress(outcome: IngestOutcome) -> None:
-                bar.update(1)
-                if as_json:  # one line per SIP, so a consumer can read the stream as it comes
-                    click.echo(json.dumps(outcome.to_dict(c.lang), ensure_ascii=False, default=str))
-                else:
-                    _render_outcome(c, outcome)
+    with c.repo() as repo, Bar(not as_json and c.verbosity >= 0, c.text("cli.ingest.bar")) as bar:
+        bar.start(len(found.sips))
 
-            summary = ingest(repo, found.sips, workers=workers, progress=progress)
+        def progress(outcome: IngestOutcome) -> None:
+            if as_json:  # one line per SIP, so a consumer can read the stream as it comes
+                bar.echo(json.dumps(outcome.to_dict(c.lang), ensure_ascii=False, default=str))
+            else:
+                _render_outcome(c, outcome, bar)
+            bar.update(1)
+
+        summary = ingest(repo, found.sips, workers=workers, progress=progress)
     counts = summary.counts
     if not as_json:
         click.echo(c.text("cli.ingest.summary", total=len(summary.outcomes), **counts))
     raise SystemExit(Exit.of(summary.ok))
 
 
-def _render_outcome(c: Context, outcome: IngestOutcome) -> None:
+def _render_outcome(c: Context, outcome: IngestOutcome, bar: Bar) -> None:
+    """One SIP's lines: with -q only a rejected one's; with -v its information issues too."""
+    if c.verbosity < 0 and outcome.status != "rejected":
+        return
     label = messages.label("ingest_status", outcome.status, c.lang)
     where = f" → {outcome.archive_id} {outcome.version}" if outcome.version else ""
-    click.echo(f"{'✘' if outcome.status == 'rejected' else '✔'} {Path(outcome.sip).name}: {label}{where}")
-    for i in outcome.issues:
-        if outcome.status == "rejected" or i.severity.value != "info":
-            click.echo("    " + render_issue(c, i))
+    lines = [f"{'✘' if outcome.status == 'rejected' else '✔'} {Path(outcome.sip).name}: {label}{where}"]
+    lines += ["    " + render_issue(c, i) for i in outcome.issues
+              if outcome.status == "rejected" or i.severity.value != "info" or c.verbosity > 0]
     if outcome.report:
-        click.echo("    " + c.text("cli.report", path=outcome.report))
+        lines.append("    " + c.text("cli.report", path=outcome.report))
+    bar.echo("\n".join(lines))
 
 
 @cli.command("show")
