@@ -68,3 +68,24 @@ def test_the_scheduler_run_envelope_is_described() -> None:
     jsonschema.validate({"schema": "hsar/scheduler-run/1", "ok": True,
                          "result": {"job": "replicate", "finished": "2025-03-01T02:00:00+00:00", "stopped": False,
                                     "error": None, "detail": {"ok": True}}}, schema)
+
+
+def test_user_commands_print_their_envelopes(tmp_path: Path) -> None:
+    home = str(tmp_path / "home")
+    _json("--home", home, "init", "--json")
+    runner = CliRunner()
+
+    def run(*args: str, stdin: str | None = None) -> dict:
+        result = runner.invoke(cli, ["--home", home, "user", *args, "--json"], input=stdin)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    added = _check("user-add", run("add", "robot", "--role", "researcher", "--division", "320102",
+                                   "--password-stdin", stdin="s3cret-pass-1\n"))
+    assert added == {"username": "robot", "role": "researcher", "division": "320102", "display_name": "robot",
+                     "lang": "zh"}
+    assert _check("user-passwd", run("passwd", "robot", "--password-stdin", stdin="s3cret-pass-2\n")) == {
+        "username": "robot"}
+    token = _check("user-token", run("token", "robot", "--name", "ci"))
+    assert token["name"] == "ci" and len(token["token"]) >= 20
+    assert _check("user-disable", run("disable", "robot")) == {"username": "robot"}
