@@ -35,7 +35,6 @@ VOCABULARY = {
     "search/schema.py": "Chinese field names and synonyms a query may use",
     "search/documents.py": "address words indexed with a unit",
     "search/analysis.py": "CJK code-point ranges",
-    "search/results.py": "paper-reference labels of hits (to move to the catalogue: pending)",
     "preservation/pki.py": "names of the demo certificates, written into them",
     "preservation/premis.py": "the holding institution's role in PREMIS, written into the AIP",
     "config.py": "descriptions of settings, written into hsar.toml (to move to the catalogue: pending)",
