@@ -98,7 +98,7 @@ class Text:
         return {lang: self.render(lang) for lang in LANGS}
 
     def to_dict(self) -> dict[str, object]:
-        return {"key": self.key, "params": {name: _param_json(value) for name, value in self.params}}
+        return {"key": self.key, "params": {name: param_json(value) for name, value in self.params}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Text:
@@ -110,11 +110,13 @@ class Text:
         return self.render(DEFAULT_LANG)
 
 
-def _param_json(value: object) -> object:
+def param_json(value: object) -> object:
+    """A message parameter in JSON form (a :class:`Text` as its key and parameters), which :func:`text` renders
+    again in any language: so a message stored as JSON (a job's error) is still shown per reader."""
     if isinstance(value, Text):
         return value.to_dict()
     if isinstance(value, tuple | list):
-        return [_param_json(v) for v in value]
+        return [param_json(v) for v in value]
     return str(value) if isinstance(value, Label) else value
 
 
@@ -133,8 +135,10 @@ def shown(value: object, lang: str | None = DEFAULT_LANG) -> object:
         return label(value.kind, value.value, lang)
     if isinstance(value, Text):
         return value.render(lang)
-    if isinstance(value, tuple):
+    if isinstance(value, tuple | list):
         return "; ".join(str(shown(v, lang)) for v in value)
+    if isinstance(value, Mapping) and isinstance(value.get("key"), str) and value["key"] in catalogue():
+        return Text.from_dict(value).render(lang)  # the JSON form of a Text (param_json)
     render = getattr(value, "message_in", None)  # an issue (codes.Issue): its text in that language
     if callable(render):
         return render(normalise_lang(lang))

@@ -25,6 +25,7 @@ from typing import Any
 
 from huey.exceptions import RetryTask
 
+from .. import messages
 from ..errors import BUSY_CODES, HsarError
 from ..home import Repository
 from .queue import LEASE_BEAT, JobQueue
@@ -143,7 +144,8 @@ def error_result(exc: BaseException) -> dict[str, Any]:
     a page renders it in its reader's language."""
     code = exc.code if isinstance(exc, HsarError) else "INTERNAL"
     msgid = exc.msgid if isinstance(exc, HsarError) else None
-    params = {k: str(v) for k, v in exc.params.items()} if isinstance(exc, HsarError) else {}
+    params = ({k: messages.param_json(v) if isinstance(v, messages.Text | tuple) else str(v)
+               for k, v in exc.params.items()} if isinstance(exc, HsarError) else {})
     return {"error": {"code": code, "msgid": msgid, "params": params, "text": str(exc)}}
 
 

@@ -61,3 +61,17 @@ def test_a_text_round_trips_through_json():
     back = Text.from_dict(json.loads(json.dumps(text.to_dict())))
     assert back == text and back.render("en") == "digest differs: a.pdf; empty signature file"
     assert back.render("zh") == "摘要不同：a.pdf; 签名文件为空"
+
+
+def test_a_job_error_with_text_details_is_shown_in_each_readers_language():
+    from repository.errors import IngestError
+    from repository.jobs.tasks import error_result
+    from repository.messages import text
+
+    problems = (Text.of("build.document_undescribed", document="a.pdf"), Text.of("signature.empty"))
+    stored = json.loads(json.dumps(error_result(IngestError("", "BUILD-DOCUMENT", msgid="build.documents_mismatch",
+                                                            documents="docs", problems=problems))))
+    error = stored["error"]
+    assert text(error["msgid"], "en", **error["params"]) == (
+        "docs does not match the metadata: document a.pdf is not described by the metadata; empty signature file")
+    assert text(error["msgid"], "zh", **error["params"]) == "docs 与元数据不符：元数据未描述的文件 a.pdf; 签名文件为空"
