@@ -14,6 +14,8 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
+from .messages import Label, Text, shown
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -41,9 +43,13 @@ def catalogue() -> dict[str, CodeInfo]:
     }
 
 
-class _Blank(dict):
+class _Blank(dict[str, object]):
     def __missing__(self, key: str) -> str:
         return "?"
+
+
+#: An issue's parameter: a plain text, or a :class:`~repository.messages.Text` / ``Label`` shown per language.
+Param = str | Text | Label
 
 
 #: Every code :func:`issue` has built in this process (the test suite checks each code is raised somewhere).
@@ -52,22 +58,32 @@ RAISED: set[str] = set()
 
 @dataclass(frozen=True)
 class Issue:
-    """One problem found in a package: stable ``code``, ``severity``, message and path."""
+    """One problem found in a package: stable ``code``, ``severity``, message and path.
+
+    ``message`` is the zh-CN text; :meth:`message_in` renders any language from the code's templates and
+    ``params``, whose :class:`~repository.messages.Text` values (a detail such as a signature's reason) are
+    rendered in that language too. Plain frozen values: an issue pickles across processes."""
 
     code: str
     severity: Severity
     message: str
     path: str = ""
-    params: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    params: tuple[tuple[str, Param], ...] = field(default=(), compare=False)
 
-    def to_dict(self, lang: str = "zh") -> dict[str, str]:
+    def to_dict(self, lang: str = "zh", *, both: bool = False) -> dict[str, object]:
+        """The JSON form: ``message`` in ``lang``; with ``both``, ``messages`` holds it in every language
+        (for files read by people of either language)."""
         message = self.message if lang.startswith("zh") else self.message_in(lang)
-        return {"code": self.code, "severity": self.severity.value, "message": message, "path": self.path}
+        out: dict[str, object] = {"code": self.code, "severity": self.severity.value, "message": message,
+                                  "path": self.path}
+        if both:
+            out["messages"] = {"zh": self.message_in("zh"), "en": self.message_in("en")}
+        return out
 
     def message_in(self, lang: str) -> str:
         info = catalogue()[self.code]
         template = info.zh if lang.startswith("zh") else info.en
-        return template.format_map(_Blank(dict(self.params)))
+        return template.format_map(_Blank({k: shown(v, lang) for k, v in self.params}))
 
 
 def issue(code: str, path: str = "", *, severity: Severity | None = None, **params: object) -> Issue:
@@ -77,8 +93,10 @@ def issue(code: str, path: str = "", *, severity: Severity | None = None, **para
     """
     info = catalogue()[code]
     RAISED.add(code)
-    str_params = tuple((k, str(v)) for k, v in params.items())
-    return Issue(code, severity or info.severity, info.zh.format_map(_Blank(dict(str_params))), path, str_params)
+    kept: tuple[tuple[str, Param], ...] = tuple((k, v if isinstance(v, Text | Label) else str(v))
+                                                for k, v in params.items())
+    return Issue(code, severity or info.severity, info.zh.format_map(_Blank({k: shown(v, "zh") for k, v in kept})),
+                 path, kept)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import sys
 import threading
 
 from .errors import HsarError
+from .messages import Text
 
 TYPE_CHECKING = False  # not typing's: a worker process does not import typing (nor signal, json) at start
 if TYPE_CHECKING:
@@ -112,12 +113,12 @@ def open_regular(path: str | bytes | os.PathLike[str], follow_symlinks: bool = F
         fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise OSError(errno.ELOOP, "符号链接，不跟随 / refusing to follow a symbolic link", os.fspath(path)) from None
+            raise OSError(errno.ELOOP, Text.of("file.symlink"), os.fspath(path)) from None
         raise
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        raise OSError(errno.EINVAL, "不是普通文件 / not a regular file", os.fspath(path))
+        raise OSError(errno.EINVAL, Text.of("file.not_regular"), os.fspath(path))
     return fd, info
 
 

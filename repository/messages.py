@@ -52,6 +52,12 @@ def catalogue() -> dict[str, dict[str, str]]:
     return entries
 
 
+def langs_for(setting: object) -> tuple[str, ...]:
+    """The languages of a text written for whoever reads it (an audit report, an alert mail), from a setting
+    naming one language or ``both``."""
+    return LANGS if setting == "both" else (str(setting),) if setting in LANGS else LANGS[:1]
+
+
 def normalise_lang(lang: str | None) -> str:
     """``zh``, ``zh-CN``, ``zh_Hans`` … -> ``zh``; ``en-GB`` -> ``en``; anything else -> the default (zh)."""
     base = (lang or "").replace("_", "-").split("-")[0].lower()
@@ -69,15 +75,84 @@ class Label:
         return label(self.kind, self.value, "en")
 
 
+@dataclass(frozen=True)
+class Text:
+    """A message not yet rendered: its ``key`` and ``params``, shown in whichever language a reader wants.
+
+    Library code hands a :class:`Text` where a person will read a sentence (an issue's detail, a signature's
+    reason); the edge renders it with :meth:`render` (or :func:`text`, when it is a parameter of another
+    message). Frozen and made of plain values, so it pickles across processes; :meth:`to_dict` is its JSON
+    form (key and parameters) and :meth:`from_dict` reads it back. ``str()`` gives the default language."""
+
+    key: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    @classmethod
+    def of(cls, key: str, /, **params: object) -> Text:
+        return cls(key, tuple(params.items()))
+
+    def render(self, lang: str | None = DEFAULT_LANG) -> str:
+        return text(self.key, lang, **dict(self.params))
+
+    def both(self) -> dict[str, str]:
+        return {lang: self.render(lang) for lang in LANGS}
+
+    def to_dict(self) -> dict[str, object]:
+        return {"key": self.key, "params": {name: param_json(value) for name, value in self.params}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Text:
+        raw = data.get("params")
+        params = raw if isinstance(raw, Mapping) else {}
+        return cls(str(data["key"]), tuple((str(k), _param_value(v)) for k, v in params.items()))
+
+    def __str__(self) -> str:
+        return self.render(DEFAULT_LANG)
+
+
+def param_json(value: object) -> object:
+    """A message parameter in JSON form (a :class:`Text` as its key and parameters), which :func:`text` renders
+    again in any language: so a message stored as JSON (a job's error) is still shown per reader."""
+    if isinstance(value, Text):
+        return value.to_dict()
+    if isinstance(value, tuple | list):
+        return [param_json(v) for v in value]
+    return str(value) if isinstance(value, Label) else value
+
+
+def _param_value(value: object) -> object:
+    if isinstance(value, Mapping) and "key" in value:
+        return Text.from_dict(value)
+    if isinstance(value, list):
+        return tuple(_param_value(v) for v in value)
+    return value
+
+
+def shown(value: object, lang: str | None = DEFAULT_LANG) -> object:
+    """A parameter as a reader of ``lang`` sees it: a :class:`Label` or :class:`Text` rendered, a tuple of
+    them joined with ``"; "``, anything else as is."""
+    if isinstance(value, Label):
+        return label(value.kind, value.value, lang)
+    if isinstance(value, Text):
+        return value.render(lang)
+    if isinstance(value, tuple | list):
+        return "; ".join(str(shown(v, lang)) for v in value)
+    if isinstance(value, Mapping) and isinstance(value.get("key"), str) and value["key"] in catalogue():
+        return Text.from_dict(value).render(lang)  # the JSON form of a Text (param_json)
+    render = getattr(value, "message_in", None)  # an issue (codes.Issue): its text in that language
+    if callable(render):
+        return render(normalise_lang(lang))
+    return value
+
+
 def text(key: str, lang: str | None = DEFAULT_LANG, /, **params: object) -> str:
     """The message ``key`` in ``lang`` with ``params`` filled in (an unknown key is a defect: KeyError).
 
-    A :class:`Label` parameter is shown as the label in ``lang``."""
+    A :class:`Label` or :class:`Text` parameter is shown in ``lang`` (a tuple of them joined with "; ")."""
     template = catalogue()[key][normalise_lang(lang)]
     if not params:
         return template
-    shown = {name: label(v.kind, v.value, lang) if isinstance(v, Label) else v for name, v in params.items()}
-    return template.format_map(_Blank(shown))
+    return template.format_map(_Blank({name: shown(v, lang) for name, v in params.items()}))
 
 
 def has(key: str) -> bool:

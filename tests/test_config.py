@@ -17,7 +17,7 @@ from repository.errors import ConfigError
 def test_defaults_without_a_file(tmp_path: Path) -> None:
     cfg = config.load(tmp_path, environ={})
     assert cfg["audit.interval_days"] == 90
-    assert cfg["search.engine"] == "whoosh"
+    assert cfg["search.engine"] == "tantivy"  # the default since issue #15
     assert cfg.catalog_url == f"sqlite:///{tmp_path.resolve() / 'catalog.sqlite'}"
     assert cfg.path("storage.root") == (tmp_path / "storage").resolve()
 
@@ -36,9 +36,9 @@ def test_rendered_toml_parses_and_loads_to_the_defaults(tmp_path: Path) -> None:
 
 def test_file_and_environment_override(tmp_path: Path) -> None:
     (tmp_path / "hsar.toml").write_text('[audit]\ninterval_days = 30\n[storage]\nreplicas = ["/mnt/b"]\n', "utf-8")
-    cfg = config.load(tmp_path, environ={"HSAR_AUDIT_INTERVAL_DAYS": "7", "HSAR_SEARCH_ENGINE": "tantivy"})
+    cfg = config.load(tmp_path, environ={"HSAR_AUDIT_INTERVAL_DAYS": "7", "HSAR_SEARCH_ENGINE": "whoosh"})
     assert cfg["audit.interval_days"] == 7
-    assert cfg["search.engine"] == "tantivy"
+    assert cfg["search.engine"] == "whoosh"
     assert cfg["storage.replicas"] == ["/mnt/b"]
 
 

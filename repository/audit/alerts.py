@@ -4,7 +4,8 @@
 as JSON on standard input and as environment variables (``HSAR_ALERT_SUBJECT``, ``HSAR_AUDIT_OK``,
 ``HSAR_AUDIT_FAILED``, ``HSAR_AUDIT_REPAIRED``, ``HSAR_AUDIT_REPORT``, ``HSAR_AUDIT_RUN``), e.g.
 ``/usr/local/bin/notify-ops --channel archive``. ``alerts.smtp_host`` (with ``smtp_port``, ``mail_from``,
-``mail_to``) sends a plain-text mail in Chinese and English. A failing alert never raises: each channel's
+``mail_to``) sends a plain-text mail in the language of ``repository.language`` (with ``both``, the whole
+mail in Chinese and then in English; the subject in Chinese). Texts come from the catalogue (``audit.alert.*``). A failing alert never raises: each channel's
 outcome is returned, and the audit records it in its report.
 
 The command runs in its own session (process group) with temporary files, not pipes, for its output: only
@@ -30,6 +31,7 @@ from email.message import EmailMessage
 from typing import IO, Any
 
 from ..config import Config
+from ..messages import LANGS, langs_for, text
 
 COMMAND_TIMEOUT = 60
 SMTP_TIMEOUT = 30
@@ -49,31 +51,46 @@ class AlertOutcome:
         return {"channel": self.channel, "ok": self.ok, "detail": self.detail}
 
 
-def alert_subject(summary: Mapping[str, Any]) -> str:
+def alert_subject(summary: Mapping[str, Any], lang: str = LANGS[0]) -> str:
     counts = summary.get("counts", {})
-    return (f"[{summary.get('repository') or 'hsar'}] 审计发现问题 audit found problems: "
-            f"{counts.get('failed', 0)} 失败 failed, "
-            f"{counts.get('repaired', 0)} 已修复 repaired ({summary.get('run_id', '?')})")
+    return text("audit.alert.subject", lang, repository=summary.get("repository") or "hsar",
+                failed=counts.get("failed", 0), repaired=counts.get("repaired", 0), run=summary.get("run_id", "?"))
 
 
-def alert_body(summary: Mapping[str, Any]) -> str:
-    lines = [alert_subject(summary), ""]
-    lines.append(f"检查档案 archives checked: {summary.get('archives_checked', 0)}")
-    for key, label in (("failed", "未能修复 failed (no good copy left)"), ("repaired", "已修复 repaired")):
+def _issue_text(item: Mapping[str, Any], lang: str) -> str:
+    messages = item.get("messages")
+    if isinstance(messages, Mapping) and isinstance(messages.get(lang), str):
+        return str(messages[lang])
+    return str(item.get("message"))
+
+
+def _body_in(summary: Mapping[str, Any], lang: str) -> list[str]:
+    lines = [alert_subject(summary, lang), "",
+             text("audit.alert.checked", lang, count=summary.get("archives_checked", 0))]
+    for key in ("failed", "repaired"):
         values = summary.get(key) or []
         if values:
-            lines.append(f"{label}: {', '.join(values[:100])}" + (" …" if len(values) > 100 else ""))
+            lines.append(f"{text('audit.alert.' + key, lang)}: {', '.join(values[:100])}"
+                         + (" …" if len(values) > 100 else ""))
     for item in summary.get("issues") or []:
-        lines.append(f"[{item.get('code')}] {item.get('message')}")
+        lines.append(f"[{item.get('code')}] {_issue_text(item, lang)}")
     for path in summary.get("reports") or []:
-        lines.append(f"报告 report: {path}")
-    lines += ["", json.dumps(summary, ensure_ascii=False, indent=2, default=str)]
+        lines.append(text("audit.alert.report", lang, path=path))
+    return lines
+
+
+def alert_body(summary: Mapping[str, Any], langs: tuple[str, ...] = LANGS) -> str:
+    """The mail's text: the summary in each of ``langs`` (each part in one language), then the JSON."""
+    lines: list[str] = []
+    for lang in langs:
+        lines += [*_body_in(summary, lang), ""]
+    lines += [json.dumps(summary, ensure_ascii=False, indent=2, default=str)]
     return "\n".join(lines) + "\n"
 
 
-def _environment(summary: Mapping[str, Any]) -> dict[str, str]:
+def _environment(summary: Mapping[str, Any], lang: str) -> dict[str, str]:
     reports = summary.get("reports") or []
-    return {**os.environ, "HSAR_ALERT_SUBJECT": alert_subject(summary),
+    return {**os.environ, "HSAR_ALERT_SUBJECT": alert_subject(summary, lang),
             "HSAR_AUDIT_OK": "1" if summary.get("ok") else "0",
             "HSAR_AUDIT_FAILED": str(summary.get("counts", {}).get("failed", 0)),
             "HSAR_AUDIT_REPAIRED": str(summary.get("counts", {}).get("repaired", 0)),
@@ -105,7 +122,7 @@ def _kill_group(pgid: int) -> None:
 
 
 def run_command(command: str, summary: Mapping[str, Any], *, timeout: float | None = None,
-                stop: threading.Event | None = None) -> AlertOutcome:
+                stop: threading.Event | None = None, lang: str = LANGS[0]) -> AlertOutcome:
     """Run ``command`` with the summary on stdin; a non-zero exit, a timeout or a missing program is recorded.
 
     The command runs in a session (process group) of its own, its stdin, stdout and stderr are temporary
@@ -127,7 +144,7 @@ def run_command(command: str, summary: Mapping[str, Any], *, timeout: float | No
                 tempfile.TemporaryFile() as stderr:
             stdin.write(json.dumps(summary, ensure_ascii=False, default=str).encode("utf-8"))
             stdin.seek(0)
-            process = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, env=_environment(summary),
+            process = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, env=_environment(summary, lang),
                                        start_new_session=True)
             ended = _wait(process, argv, COMMAND_TIMEOUT if timeout is None else timeout, stop)
             tail = _tail(stderr) or _tail(stdout)
@@ -189,9 +206,11 @@ def send_alerts(cfg: Config, summary: Mapping[str, Any], *, stop: threading.Even
 
     ``stop`` set (the scheduler shutting down) kills a running alert command at once; it is recorded as not
     delivered."""
+    langs = langs_for(cfg["repository.language"])
     outcomes = []
     if str(cfg["alerts.command"]).strip():
-        outcomes.append(run_command(str(cfg["alerts.command"]), summary, timeout=command_timeout, stop=stop))
+        outcomes.append(run_command(str(cfg["alerts.command"]), summary, timeout=command_timeout, stop=stop,
+                                    lang=langs[0]))
     host = str(cfg["alerts.smtp_host"]).strip()
     if host:
         recipients = [str(r) for r in cfg["alerts.mail_to"]]
@@ -200,5 +219,5 @@ def send_alerts(cfg: Config, summary: Mapping[str, Any], *, stop: threading.Even
             outcomes.append(AlertOutcome("mail", False, "alerts.mail_to is empty"))
         else:
             outcomes.append(send_mail(host, int(cfg["alerts.smtp_port"]), sender, recipients,
-                                      alert_subject(summary), alert_body(summary)))
+                                      alert_subject(summary, langs[0]), alert_body(summary, langs)))
     return tuple(outcomes)

@@ -186,7 +186,8 @@ class AuditRun:
         return max((self.finished - self.started).total_seconds(), 0.0)
 
     def summary(self, lang: str = "zh") -> dict[str, Any]:
-        """The short form sent to alerts and printed by the CLI."""
+        """The short form sent to alerts and printed by the CLI (each issue's text in ``lang`` and, under
+        ``messages``, in every language)."""
         return {
             "repository": self.repository, "run_id": self.run_id, "mode": self.mode, "ok": self.ok,
             "started": self.started.isoformat(), "finished": self.finished.isoformat(), "counts": self.counts(),
@@ -195,7 +196,7 @@ class AuditRun:
             "bytes_checked": self.bytes_checked, "seconds": round(self.seconds, 3),
             "failed": [a.archive_id for a in self.archives if a.result == "failed"],
             "repaired": [a.archive_id for a in self.archives if a.result == "repaired"],
-            "issues": [i.to_dict(lang) for i in self.issues], "notes": list(self.notes),
+            "issues": [i.to_dict(lang, both=True) for i in self.issues], "notes": list(self.notes),
             "reports": list(self.reports), "log_head": self.log_head.to_dict() if self.log_head else None,
         }
 

@@ -43,6 +43,7 @@ from ..codes import issue
 from ..errors import PreservationError, UsageError
 from ..fixity import iter_hash_jobs
 from ..home import HomePaths
+from ..messages import Text, langs_for
 from ..preservation import signing  # noqa: F401 - see below
 from ..preservation.copies import (
     scan_copy,
@@ -246,8 +247,7 @@ def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Pr
             run.opener.join()  # never left running past the run (it sets the repository's catalogue)
         issues += [issue("AUD029", detail=why) for why in run.opener.failures]
         issues += tombstone_issues(usable, repo.trust_roots)  # disposed archives: tombstones, not objects
-        issues += [issue("AUD017", str(c.root), copy=c.label, detail="存储根在审计期间消失 / the storage root "
-                         "disappeared during the audit") for c in usable.values()
+        issues += [issue("AUD017", str(c.root), copy=c.label, detail=Text.of("audit.root_vanished")) for c in usable.values()
                    if not is_storage_root(c.root)]
     return AuditRun(run.run_id, selection.mode, now, run.at(),
                     tuple((c.label, str(c.root), c.error) for c in copies), archives, tuple(issues + more),
@@ -267,5 +267,5 @@ def run_audit(repo: Repository, selection: Selection, *, now: datetime, progress
     if alert and not result.ok:
         result = replace(result, alerts=send_alerts(repo.cfg, result.summary(), stop=stop))
     if report:
-        write_reports(paths, result)
+        write_reports(paths, result, langs_for(repo.cfg["repository.language"]))
     return result

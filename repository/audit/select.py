@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from ..codes import Issue, issue
 from ..errors import HsarError, UsageError
+from ..messages import Text
 from ..preservation.copies import Copy, printable, read_small
 from ..preservation.ids import archive_key, object_id
 from ..preservation.ocfl_inventory import INVENTORY
@@ -97,9 +98,6 @@ def due_selection(candidates: Iterable[DueCandidate], *, now: datetime, interval
     return DueSelection(tuple(c.object_id for c in chosen), cap, used, len(eligible), overdue)
 
 
-_HIERARCHY = {"stray": "不属于任何对象 / outside every object (OCFL E072)",
-              "empty": "目录中没有对象 / a directory holding no object (OCFL E073)",
-              "unreadable": "无法列出 / cannot be listed"}
 HIERARCHY_LIMIT = 100  # hierarchy issues listed per copy; the rest are counted in one more
 
 
@@ -128,7 +126,7 @@ def object_ids(copies: Iterable[Copy], catalog: Catalog | None, problems: list[I
         for kind, path in copy.store.walk_hierarchy():
             where = printable(os.path.relpath(path, copy.store.root))
             if kind != "object":
-                found.append(issue("AUD028", where, copy=copy.label, file=where, detail=_HIERARCHY[kind]))
+                found.append(issue("AUD028", where, copy=copy.label, file=where, detail=Text.of(f"audit.hierarchy.{kind}")))
                 continue
             oid = _stored_id(path)
             if oid is None:
@@ -136,12 +134,13 @@ def object_ids(copies: Iterable[Copy], catalog: Catalog | None, problems: list[I
             ids.add(oid)
             expected = copy.store.object_root(oid)
             if expected != path:
-                detail = f"对象 {oid} 应在 / object {oid} belongs at {os.path.relpath(expected, copy.store.root)}"
+                detail = Text.of("audit.hierarchy.misplaced", object=oid,
+                                 expected=os.path.relpath(expected, copy.store.root))
                 found.append(issue("AUD028", where, copy=copy.label, file=where, detail=detail))
         if problems is not None:
             problems += found[:HIERARCHY_LIMIT]
             if len(found) > HIERARCHY_LIMIT:
-                more = f"另有 {len(found) - HIERARCHY_LIMIT} 处 / {len(found) - HIERARCHY_LIMIT} more"
+                more = Text.of("audit.hierarchy.more", count=len(found) - HIERARCHY_LIMIT)
                 problems.append(issue("AUD028", "", copy=copy.label, file="…", detail=more))
     if catalog is not None:
         try:

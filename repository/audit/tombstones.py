@@ -18,13 +18,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..codes import Issue, issue
+from ..messages import Text
 from ..preservation.copies import PRIMARY, Copy
 from ..preservation.ids import archive_key
 from ..preservation.signing import verify_detached
 from ..preservation.tombstone import SIGNATURE_FILE, TOMBSTONE_FILE, StoredTombstone, read_tombstones
 
 
-def _trust_problem(ts: StoredTombstone, trust_roots: list[Path]) -> tuple[str, str] | None:
+def _trust_problem(ts: StoredTombstone, trust_roots: list[Path]) -> tuple[str, str | Text] | None:
     """(code, detail) of what is wrong with a tombstone, None when it can be trusted."""
     if ts.data is None or ts.object_id is None or ts.archive_id is None:
         return "DSP004", TOMBSTONE_FILE

@@ -7,6 +7,7 @@ date; log: the chain verifies), BAD when anything is damaged, repaired, unrepair
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
@@ -17,69 +18,60 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .. import messages
 from ..errors import UsageError
-from .base import Context, cli, emit_json, pass_ctx
+from .base import Context, cli, emit_json, emit_result, json_option, pass_ctx
 from .exits import Exit
+from .progress import Bar
 from .sip import render_issue
 
+MAX_TAIL = 1_000_000_000  # --tail beyond this is a usage error (Python's deque cannot hold more than 2**63 - 1)
+
 if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
 
     from ..audit.result import AuditRun
     from ..audit.scheduler import JobRun
     from ..services.auditlog import LogLine
 
-_RESULT = {"intact": ("完好", "intact"), "repaired": ("已修复", "repaired"), "failed": ("失败", "failed")}
-
-
-class _Progress:
-    """A progress bar on stderr (archives done, megabytes hashed), made when the run knows its length."""
+class _Progress(Bar):
+    """The audit's bar on stderr (archives done, megabytes hashed), made when the run knows its length."""
 
     def __init__(self, c: Context, show: bool) -> None:
-        self.c, self.show = c, show
-        self.bar: ProgressBar[int] | None = None
+        super().__init__(show and c.verbosity >= 0)
+        self.c = c
 
     def __call__(self, done: int, total: int, hashed: int, object_id: str) -> None:
-        if not self.show:
-            return
-        if self.bar is None:
-            self.bar = click.progressbar(length=max(total, 1), file=sys.stderr, show_pos=True)
-            self.bar.__enter__()
-        self.bar.label = self.c.t(f"审计 {hashed / 1e6:,.0f} MB", f"audit {hashed / 1e6:,.0f} MB")
-        self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
+        self.start(total)
+        self.update(1, self.c.text("cli.audit.bar", mb=f"{hashed / 1e6:,.0f}"))
 
 
 def _render_run(c: Context, run: AuditRun) -> None:
+    """The run's result lines: archives not intact with their findings (with -v every archive; with -q none),
+    run issues, notes, alerts, the summary and the reports."""
     for archive in run.archives:
-        if archive.result == "intact" and not archive.findings:
+        if c.verbosity < 0 or (archive.result == "intact" and not archive.findings and c.verbosity < 1):
             continue
-        label = _RESULT[archive.result][0 if c.lang == "zh" else 1]
+        label = messages.label("verdict", archive.result, c.lang)
         click.echo(f"{archive.archive_id} ({archive.head or '-'}): {label}")
         for finding in archive.findings:
-            state = c.t("已修复", "repaired") if finding.repaired else c.t("未修复", "open")
+            state = messages.label("verdict", "repaired" if finding.repaired else "open", c.lang)
             click.echo(f"  {finding.copy}: {render_issue(c, finding.issue)} [{state}]")
     for item in run.issues:
         click.echo(render_issue(c, item))
     for note in run.notes:
-        click.echo(c.t(f"备注：{note}", f"note: {note}"))
+        click.echo(c.text("cli.audit.note", note=note))
     for alert in run.alerts:
-        click.echo(c.t(f"告警 {alert.channel}：{'已发送' if alert.ok else '失败'} {alert.detail}",
-                       f"alert {alert.channel}: {'sent' if alert.ok else 'FAILED'} {alert.detail}"))
+        click.echo(c.text("cli.audit.alert_sent" if alert.ok else "cli.audit.alert_failed", channel=alert.channel,
+                          detail=alert.detail))
     n, mb = run.counts(), run.bytes_checked / 1e6
     rate = mb / run.seconds if run.seconds else 0.0
     mark = "✔" if run.ok else "✘"
-    click.echo(c.t(f"{mark} 检查 {len(run.archives)} 件档案：完好 {n['intact']}，已修复 {n['repaired']}，失败 {n['failed']}；"
-                   f"{run.files_checked} 个文件，{mb:,.1f} MB，{rate:,.1f} MB/s",
-                   f"{mark} {len(run.archives)} archives checked: {n['intact']} intact, {n['repaired']} repaired, "
-                   f"{n['failed']} failed; {run.files_checked} files, {mb:,.1f} MB, {rate:,.1f} MB/s"))
+    click.echo(c.text("cli.audit.summary", mark=mark, count=len(run.archives), **n, files=run.files_checked,
+                      mb=f"{mb:,.1f}", rate=f"{rate:,.1f}"))
     if run.skipped:
-        click.echo(c.t(f"预算用尽，{run.skipped} 件留待下次", f"budget reached: {run.skipped} left for the next run"))
+        click.echo(c.text("cli.audit.budget", count=run.skipped))
     for path in run.reports:
-        click.echo(c.t(f"报告：{path}", f"report: {path}"))
+        click.echo(c.text("cli.report", path=path))
 
 
 @cli.group("audit", invoke_without_command=True)
@@ -107,16 +99,13 @@ def audit_cmd(ctx: click.Context, due: bool, check_all: bool, archives: tuple[st
                                           ("--json", as_json)) if value]
         if given:
             sub, names = ctx.invoked_subcommand, " ".join(given)
-            raise UsageError(c.t(f"{names} 是 `hsar audit` 本身的选项，不能用于 `hsar audit {sub}`；"
-                                 f"`{sub}` 的选项写在它后面，如 `hsar audit log --verify --json`",
-                                 f"{names}: options of `hsar audit` itself, not of `hsar audit {sub}`; "
-                                 f"put the options of `{sub}` after it, e.g. `hsar audit log --verify --json`"))
+            raise UsageError(msgid="cli.audit.misplaced_options", names=names, sub=sub)
         return
     from ..services.audit import audit, selection
 
     chosen = selection([m for m, given in (("due", due), ("all", check_all)) if given], archives, sample,
                        repair=not no_repair)
-    progress = _Progress(c, not as_json and sys.stderr.isatty())
+    progress = _Progress(c, not as_json)
     stop = threading.Event()
     with c.repo() as repo, _stop_on_sigterm(stop):
         try:
@@ -157,7 +146,8 @@ def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
 
 @audit_cmd.command("log")
 @click.option("--verify", is_flag=True, help="校验哈希链 Verify the hash chain, its head and the report anchors.")
-@click.option("--tail", default=10, show_default=True, type=click.IntRange(0), help="显示最后 N 条 Show the last N entries.")
+@click.option("--tail", default=10, show_default=True, type=click.IntRange(0, MAX_TAIL),
+              help="显示最后 N 条 Show the last N entries.")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON Print JSON.")
 @pass_ctx
 def log_cmd(c: Context, verify: bool, tail: int, as_json: bool) -> None:
@@ -177,8 +167,7 @@ def log_cmd(c: Context, verify: bool, tail: int, as_json: bool) -> None:
             else:
                 for item in result.issues:
                     click.echo(render_issue(c, item))
-                click.echo(c.t(f"{'✔ 日志完好' if result.ok else '✘ 日志被改动'}：{result.entries} 条",
-                               f"{'✔ log intact' if result.ok else '✘ log tampered with'}: {result.entries} entries"))
+                click.echo(c.text("cli.log.intact" if result.ok else "cli.log.tampered", count=result.entries))
             raise SystemExit(Exit.of(result.ok))
         lines = log_tail(repo, tail)
     _print_tail(lines, as_json)
@@ -210,26 +199,24 @@ def replicate_cmd(c: Context, as_json: bool) -> None:
     else:
         for replica in result.replicas:
             if replica.error:
-                click.echo(c.t(f"副本不可用 {replica.label}：{replica.error}", f"replica {replica.label} unusable: {replica.error}"))
+                click.echo(c.text("cli.replicate.unusable", label=replica.label, error=replica.error))
         for item in result.copied:
-            click.echo(c.t(f"已复制 {item.object_id} {', '.join(item.versions)} → {item.replica}",
-                           f"copied {item.object_id} {', '.join(item.versions)} -> {item.replica}"))
+            click.echo(c.text("cli.replicate.copied", object=item.object_id, versions=", ".join(item.versions),
+                              replica=item.replica))
         for item in result.errors:
-            click.echo(c.t(f"失败 {item.object_id} → {item.replica}：{item.error}",
-                           f"failed {item.object_id} -> {item.replica}: {item.error}"))
+            click.echo(c.text("cli.replicate.failed", object=item.object_id, replica=item.replica, error=item.error))
         unusable = sum(1 for r in result.replicas if r.error)
-        mark = "✔" if result.ok else "✘"
-        click.echo(c.t(f"{mark} 检查 {result.checked} 件，复制 {len(result.copied)} 件，失败 {len(result.errors)} 件"
-                       + (f"；{unusable} 个副本不可用" if unusable else ""),
-                       f"{mark} {result.checked} objects checked, {len(result.copied)} copied, {len(result.errors)} "
-                       "failed" + (f"; {unusable} replicas unusable" if unusable else "")))
+        click.echo(c.text("cli.replicate.summary_unusable" if unusable else "cli.replicate.summary",
+                          mark="✔" if result.ok else "✘", checked=result.checked, copied=len(result.copied),
+                          failed=len(result.errors), unusable=unusable))
     raise SystemExit(Exit.of(result.ok))
 
 
 @cli.command("scheduler")
 @click.option("--list", "list_only", is_flag=True, help="只显示下次运行时间 Only show when each job runs next.")
+@json_option("With --list: the next run of each job; else one envelope per job run (JSON Lines).")
 @pass_ctx
-def scheduler_cmd(c: Context, list_only: bool) -> None:
+def scheduler_cmd(c: Context, list_only: bool, as_json: bool) -> None:
     """定时任务 Run the periodic jobs (scheduler.audit, scheduler.replicate) until SIGTERM or Ctrl-C.
 
     Instead of this process, cron or a systemd timer can run the same jobs:
@@ -246,7 +233,15 @@ def scheduler_cmd(c: Context, list_only: bool) -> None:
 
     def report(run: JobRun) -> None:
         stopped = run.ok and getattr(run.result, "skipped", 0) > 0 and scheduler.stop_event.is_set()
-        click.echo(f"{run.finished:%Y-%m-%d %H:%M} " + _job_line(c, run, stopped))
+        if as_json:
+            detail = (run.result.summary(c.lang) if hasattr(run.result, "summary") else
+                      run.result.to_dict() if hasattr(run.result, "to_dict") else None)
+            click.echo(json.dumps({"schema": "hsar/scheduler-run/1", "ok": bool(run.ok and getattr(
+                run.result, "ok", True)), "result": {"job": run.job, "finished": run.finished.isoformat(),
+                                                     "stopped": stopped, "error": run.error or None,
+                                                     "detail": detail}}, ensure_ascii=False, default=str))
+        else:
+            click.echo(f"{run.finished:%Y-%m-%d %H:%M} " + _job_line(c, run, stopped))
         sys.stdout.flush()
 
     # ConfigError (exit 2): not a home, a bad schedule, or nothing scheduled
@@ -254,38 +249,37 @@ def scheduler_cmd(c: Context, list_only: bool) -> None:
 
     def announce(upcoming: dict[str, datetime]) -> None:
         for name, when in upcoming.items():
-            click.echo(c.t(f"任务 {name} 下次运行 {when:%Y-%m-%d %H:%M %z}",
-                           f"job {name} next runs {when:%Y-%m-%d %H:%M %z}"))
+            click.echo(c.text("cli.scheduler.next", name=name, when=f"{when:%Y-%m-%d %H:%M %z}"))
         sys.stdout.flush()
 
+    if list_only and as_json:
+        emit_result("scheduler-list", {"jobs": [{"name": name, "next": when.isoformat()}
+                                                for name, when in scheduler.upcoming().items()]})
+        return
     if list_only:
         announce(scheduler.upcoming())
         return
-    scheduler.run(on_start=announce)
-    click.echo(c.t("定时任务已停止", "scheduler stopped"))
+    scheduler.run(on_start=None if as_json else announce)
+    if not as_json:
+        click.echo(c.text("cli.scheduler.stopped"))
 
 
 def _job_line(c: Context, run: JobRun, stopped: bool) -> str:
     """One line per job run; an audit's says what it checked (of what it selected), what it left, where the
     report is, and whether the scheduler stopped it early."""
     if not run.ok:
-        return c.t(f"任务 {run.job}：出错 {run.error}", f"job {run.job}: error {run.error}")
-    verdict = getattr(run.result, "ok", True)
-    zh = ("已停止" if stopped else "完成") + ("" if verdict else "，发现问题")
-    en = ("stopped" if stopped else "done") + ("" if verdict else ", problems found")
-    if run.job != "audit" or run.result is None:
-        return c.t(f"任务 {run.job}：{zh}", f"job {run.job}: {en}")
-    result = run.result
-    n, checked = result.counts(), len(result.archives)
-    zh += (f"：检查 {checked}/{result.selected} 件档案，完好 {n['intact']}，已修复 {n['repaired']}，"
-           f"失败 {n['failed']}")
-    en += (f": {checked} of {result.selected} archives checked, {n['intact']} intact, {n['repaired']} repaired, "
-           f"{n['failed']} failed")
-    if result.skipped:
-        zh += f"；{result.skipped} 件未检查，" + ("留待下次运行" if stopped else "预算用尽，留待下次")
-        en += f"; {result.skipped} not checked, " + ("left for the next run" if stopped
-                                                      else "budget reached, left for the next run")
-    if result.reports:
-        zh += f"；报告：{'、'.join(result.reports)}"
-        en += f"; report: {', '.join(result.reports)}"
-    return c.t(f"任务 {run.job}：{zh}", f"job {run.job}: {en}")
+        return c.text("cli.job.error", job=run.job, error=run.error)
+    state = c.text("cli.job.stopped" if stopped else "cli.job.done")
+    if not getattr(run.result, "ok", True):
+        state = c.text("cli.job.problems", state=state)
+    if run.job == "audit" and run.result is not None:
+        result = run.result
+        state = c.text("cli.job.audit", state=state, checked=len(result.archives), selected=result.selected,
+                       **result.counts())
+        if result.skipped:
+            state = c.text("cli.job.left_stopped" if stopped else "cli.job.left_budget", state=state,
+                           count=result.skipped)
+        if result.reports:
+            state = c.text("cli.job.reports", state=state,
+                           paths=c.text("cli.list_separator").join(result.reports))
+    return c.text("cli.job.line", job=run.job, state=state)

@@ -4,23 +4,27 @@ Exit codes: :class:`.exits.Exit` (defined once there). Errors are shown as one c
 in the user's language (:meth:`HsarError.render`), never as a traceback (``--debug`` shows one for developers).
 
 Click's own argument errors (an unknown option, a value out of range, a missing argument), for the options of
-the group and of every subcommand, are shown the same way: ``错误 error [USAGE]: <click's message>`` and a
-bilingual hint to ``--help`` on the next line, exit 2. ``--help`` and ``--version`` exit 0.
+the group and of every subcommand, are shown the same way: ``错误 [USAGE]：<click's message>`` (``error [USAGE]:
+…`` with ``--lang en``) and a hint to ``--help`` on the next line, exit 2. ``--help`` and ``--version`` exit 0.
+Every text comes from the message catalogue (``data/messages/cli.json``) in ``--lang``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from .. import __version__, config
+from .. import __version__, config, messages
 from ..errors import ConfigError, HsarError, UsageError
 from ..home import Repository
+from ..home.layout import owner_only
 from .exits import Exit
 
 LANGS = ("zh", "en")
@@ -29,10 +33,13 @@ LANGS = ("zh", "en")
 class Context:
     """What every command gets: the home, the language and (lazily) the settings."""
 
-    def __init__(self, home: str | None, lang: str, debug: bool) -> None:
+    def __init__(self, home: str | None, lang: str, debug: bool, verbosity: int = 0) -> None:
+        if home == "" or (home is None and os.environ.get("HSAR_HOME") == ""):
+            raise UsageError(msgid="cli.home_empty")  # would silently mean ./hsar-data
         self.home = config.resolve_home(home)
         self.lang = lang
         self.debug = debug
+        self.verbosity = verbosity  # -1 with -q (results only, no progress), 0, 1 with -v (more detail)
         self._cfg: config.Config | None = None
 
     @property
@@ -41,8 +48,9 @@ class Context:
             self._cfg = config.load(self.home)
         return self._cfg
 
-    def t(self, zh: str, en: str) -> str:
-        return zh if self.lang == "zh" else en
+    def text(self, key: str, /, **params: object) -> str:
+        """The catalogue's message ``key`` in this command's ``--lang``."""
+        return messages.text(key, self.lang, **params)
 
     def repo(self) -> Repository:
         """The home's handles (nothing opened or written yet); use it as a context manager."""
@@ -75,6 +83,22 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+#: ``--json`` of the commands added with issue #15 prints one envelope; its JSON Schema per command is
+#: ``docs/schemas/<command>.schema.json`` (checked by tests/cli/test_cli_json.py).
+ENVELOPE_VERSION = 1
+
+
+def emit_result(command: str, result: Any, *, ok: bool = True) -> None:  # noqa: ANN401 - any JSON value
+    """Print ``{"schema": "hsar/<command>/1", "ok": …, "result": …}``."""
+    emit_json({"schema": f"hsar/{command}/{ENVELOPE_VERSION}", "ok": ok, "result": result})
+
+
+def json_option(what: str = "Print the result as JSON (one envelope: schema, ok, result)."
+                ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--json`` flag of a command printing :func:`emit_result`."""
+    return click.option("--json", "as_json", is_flag=True, help=f"输出 JSON {what}")
+
+
 def one_line_usage(exc: click.UsageError) -> click.UsageError:
     """Make click show ``exc`` as hsar's one-line error (code ``USAGE``) plus a hint, instead of its
     three-line English usage text; click's message, type and exit code (2) are kept. A group called without
@@ -85,11 +109,30 @@ def one_line_usage(exc: click.UsageError) -> click.UsageError:
     def show(file: Any = None) -> None:  # noqa: ANN401 - click's signature
         command = exc.ctx.command_path if exc.ctx is not None else "hsar"
         message = " ".join(exc.format_message().split())
-        click.echo(f"错误 error [USAGE]: {message}", file=file, err=True)
-        click.echo(f"用 {command} --help 查看用法 / see {command} --help", file=file, err=True)
+        lang = _lang_of(exc.ctx)
+        click.echo(messages.text("cli.error", lang, code="USAGE", message=message), file=file, err=True)
+        click.echo(messages.text("cli.usage_hint", lang, command=command), file=file, err=True)
 
     exc.show = show  # type: ignore[method-assign]
     return exc
+
+
+def _lang_of(ctx: click.Context | None) -> str:
+    """The ``--lang`` of the command line being run, also before its context was made (``HSAR_LANG``, or
+    ``--lang`` in the arguments), so that even an error in parsing the options is shown in that language."""
+    obj = ctx.find_object(Context) if ctx is not None else None
+    if obj is not None:
+        return obj.lang
+    given = ctx.find_root().params.get("lang") if ctx is not None else None
+    if isinstance(given, str):
+        return messages.normalise_lang(given)
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return messages.normalise_lang(args[i + 1])
+        if arg.startswith("--lang="):
+            return messages.normalise_lang(arg.split("=", 1)[1])
+    return messages.normalise_lang(os.environ.get("HSAR_LANG"))
 
 
 class _NamesItsCommand:
@@ -132,16 +175,17 @@ class HsarGroup(_NamesItsCommand, click.Group):
             raise
         except HsarError as exc:
             obj = ctx.find_object(Context)
-            click.echo(f"错误 error [{exc.code}]: {exc.render(obj.lang if obj else None)}", err=True)
-            ctx.exit(Exit.USAGE if isinstance(exc, (UsageError, ConfigError)) else Exit.BAD)
+            lang = obj.lang if obj else _lang_of(ctx)
+            click.echo(messages.text("cli.error", lang, code=exc.code, message=exc.render(lang)), err=True)
+            ctx.exit(Exit.for_error(exc.code, isinstance(exc, (UsageError, ConfigError))))
         except KeyboardInterrupt:
-            click.echo("已中断 interrupted", err=True)
+            click.echo(messages.text("cli.interrupted", _lang_of(ctx)), err=True)
             ctx.exit(Exit.INTERRUPTED)
         except Exception as exc:  # noqa: BLE001 - the last line of defence before a user sees a traceback
             obj = ctx.find_object(Context)
             if obj is not None and obj.debug:
                 traceback.print_exc()
-            click.echo(f"内部错误 internal error [INTERNAL]: {type(exc).__name__}: {exc}", err=True)
+            click.echo(messages.text("cli.internal", _lang_of(ctx), detail=f"{type(exc).__name__}: {exc}"), err=True)
             ctx.exit(Exit.INTERNAL)
 
 
@@ -150,10 +194,15 @@ class HsarGroup(_NamesItsCommand, click.Group):
               help="仓库主目录 Repository home (default ./hsar-data; env HSAR_HOME).")
 @click.option("--lang", envvar="HSAR_LANG", type=click.Choice(LANGS), default="zh", show_default=True,
               help="界面语言 Interface language.")
+@click.option("-q", "--quiet", is_flag=True, help="只输出结果：无进度条、无逐项明细 Results only: no progress, no per-item lines.")
+@click.option("-v", "--verbose", is_flag=True, help="更多明细（如完好的档案、提示级问题） More detail (intact archives, info issues).")
 @click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="hsar")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, lang: str, debug: bool) -> None:
+def cli(ctx: click.Context, home: str | None, lang: str, quiet: bool, verbose: bool, debug: bool) -> None:
     """hsar：住房保障档案数字保存库 / digital-preservation repository for housing-security archives."""
-    ctx.obj = Context(home, lang, debug)
+    owner_only()  # a home holds personal data: everything any command creates in it is owner-only
+    if quiet and verbose:
+        raise UsageError(msgid="cli.quiet_verbose")
+    ctx.obj = Context(home, lang, debug, -1 if quiet else 1 if verbose else 0)  # before anything that may fail, so errors are shown in --lang
     route_library_logs(debug)

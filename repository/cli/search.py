@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import html
-import sys
 from typing import TYPE_CHECKING
 
 import click
 
-from .base import Context, HsarCommand, cli, emit_json, pass_ctx
+from .base import Context, HsarCommand, cli, emit_json, emit_result, json_option, pass_ctx
+from .progress import Bar
 
 if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
+    pass
 
 
 class QueryCommand(HsarCommand):
@@ -96,7 +96,7 @@ def search_cmd(c: Context, query: tuple[str, ...], division: str | None, archive
     if as_json:
         emit_json(result.to_dict())
         return
-    click.echo(c.t(f"共 {result.total} 件", f"{result.total} archives"))
+    click.echo(c.text("cli.search.total", total=result.total))
     for hit in result.hits:
         click.echo(f"• {hit.title}  [{hit.archive_id}]  {hit.division}")
         for p in hit.paper:
@@ -116,26 +116,24 @@ def search_cmd(c: Context, query: tuple[str, ...], division: str | None, archive
 
 @cli.command("reindex")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1), help="每批文档数 Documents per batch.")
+@json_option()
 @pass_ctx
-def reindex_cmd(c: Context, batch: int) -> None:
+def reindex_cmd(c: Context, batch: int, as_json: bool) -> None:
     """由存储重建检索索引 Rebuild the search index from the OCFL store alone."""
     from ..services.search import reindex
 
-    bars: list[ProgressBar[int]] = []  # made when the store's size is known (after the lock and recovery)
+    bar = Bar(not as_json and c.verbosity >= 0, c.text("cli.reindex.bar"))  # drawn once the store's size is known
     seen = [0]
 
     def progress(done: int, total: int) -> None:
-        if not bars:
-            bars.append(click.progressbar(length=total, label=c.t("重建索引", "reindex"), file=sys.stderr,
-                                          hidden=not sys.stderr.isatty()))
-            bars[0].__enter__()
-        bars[0].update(done - seen[0])
+        bar.start(total)
+        bar.update(done - seen[0])
         seen[0] = done
 
-    try:
-        with c.repo() as repo:
-            result = reindex(repo, batch=batch, progress=progress)
-    finally:
-        if bars:
-            bars[0].__exit__(None, None, None)
-    click.echo(c.t(f"已由存储重建 {result.indexed} 件档案的索引", f"reindexed {result.indexed} archives from storage"))
+    with bar, c.repo() as repo:
+        result = reindex(repo, batch=batch, progress=progress)
+    if as_json:
+        emit_result("reindex", {"indexed": result.indexed, "in_store": result.in_store,
+                                "recovered": list(result.recovered)})
+        return
+    click.echo(c.text("cli.reindex.done", count=result.indexed))

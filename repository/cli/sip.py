@@ -6,18 +6,15 @@ from pathlib import Path
 
 import click
 
-from ..codes import Issue, Report, Severity
-from .base import Context, cli, emit_json, pass_ctx
+from ..codes import Issue, Report
+from ..messages import label
+from .base import Context, cli, emit_json, emit_result, json_option, pass_ctx
 from .exits import Exit
-
-_SEVERITY = {Severity.ERROR: ("错误", "error"), Severity.WARNING: ("警告", "warning"), Severity.INFO: ("提示", "info")}
 
 
 def render_issue(c: Context, i: Issue) -> str:
-    label = _SEVERITY[i.severity][0 if c.lang == "zh" else 1]
-    message = i.message if c.lang == "zh" else i.message_in("en")
     where = f" {i.path}" if i.path else ""
-    return f"[{i.code}] {label}{where}: {message}"
+    return f"[{i.code}] {label('severity', i.severity.value, c.lang)}{where}: {i.message_in(c.lang)}"
 
 
 def render_report(c: Context, name: str, report: Report) -> None:
@@ -25,10 +22,9 @@ def render_report(c: Context, name: str, report: Report) -> None:
         click.echo(render_issue(c, i))
     errors, warnings = len(report.errors), len(report.warnings)
     if report.valid:
-        click.echo(c.t(f"✔ {name}：有效（{warnings} 个警告）", f"✔ {name}: valid ({warnings} warnings)"))
+        click.echo(c.text("cli.sip.valid", name=name, warnings=warnings))
     else:
-        click.echo(c.t(f"✘ {name}：无效（{errors} 个错误，{warnings} 个警告）",
-                       f"✘ {name}: invalid ({errors} errors, {warnings} warnings)"))
+        click.echo(c.text("cli.sip.invalid", name=name, errors=errors, warnings=warnings))
 
 
 @cli.group()
@@ -66,9 +62,10 @@ def validate_cmd(c: Context, path: Path, as_json: bool, bagit_only: bool) -> Non
               help="提交单位 Source-Organization (default: repository.institution).")
 @click.option("--algorithm", "algorithms", multiple=True, type=click.Choice(["sha512", "sha256"]),
               default=["sha512"], show_default=True, help="清单算法 Manifest algorithm (repeatable).")
+@json_option()
 @pass_ctx
 def build_cmd(c: Context, documents: Path, metadata: Path, out: Path, source_organization: str | None,
-              algorithms: tuple[str, ...]) -> None:
+              algorithms: tuple[str, ...], as_json: bool) -> None:
     """生成提交包 Build a profile-conformant SIP in OUT from a folder of DOCUMENTS and a METADATA file.
 
     METADATA is the descriptive XML, or a JSON or CSV export of a housing-security management system
@@ -78,7 +75,10 @@ def build_cmd(c: Context, documents: Path, metadata: Path, out: Path, source_org
 
     org = source_organization or c.cfg["repository.institution"]
     bag = build(documents, metadata, out, source_organization=org, algorithms=algorithms)
-    click.echo(c.t(f"已生成提交包 {bag}", f"built SIP {bag}"))
+    if as_json:
+        emit_result("sip-build", {"bag": str(bag), "algorithms": list(algorithms)})
+        return
+    click.echo(c.text("cli.sip.built", bag=bag))
 
 
 @cli.command("demo-data")
@@ -87,10 +87,14 @@ def build_cmd(c: Context, documents: Path, metadata: Path, out: Path, source_org
 @click.option("--units", default=5, show_default=True, type=click.IntRange(0, 100000), help="房档数 Housing units.")
 @click.option("--seed", default=1, show_default=True, type=int, help="随机种子 Seed (same seed, same bytes).")
 @click.option("--defects", is_flag=True, help="另生成每类缺陷一个无效包 Also write one invalid SIP per defect class.")
+@json_option()
 @pass_ctx
-def demo_data(c: Context, out: Path, households: int, units: int, seed: int, defects: bool) -> None:
+def demo_data(c: Context, out: Path, households: int, units: int, seed: int, defects: bool, as_json: bool) -> None:
     """生成演示提交包 Write realistic, deterministic demo SIPs into OUT (names sort in ingest order)."""
     from ..services.sips import demo_data as write
 
     written = write(out, households=households, units=units, seed=seed, defects=defects)
-    click.echo(c.t(f"已写入 {len(written.sips)} 个提交包到 {out}", f"wrote {len(written.sips)} SIPs to {out}"))
+    if as_json:
+        emit_result("demo-data", {"out": str(out), "sips": [str(p) for p in written.sips]})
+        return
+    click.echo(c.text("cli.demo.written", count=len(written.sips), out=out))

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from .base import Context, cli, emit_json, pass_ctx
+from .. import messages
+from .base import Context, cli, emit_json, emit_result, json_option, pass_ctx
 from .exits import Exit
+from .progress import Bar
 from .sip import render_issue
 
 if TYPE_CHECKING:
     from ..ingest.pipeline import IngestOutcome
 
-_STATUS = {"ingested": ("已入库", "ingested"), "duplicate": ("重复，未变更", "duplicate, nothing changed"),
-           "rejected": ("已拒收", "rejected")}
 
 
 @cli.command("ingest")
@@ -38,40 +37,38 @@ def ingest_cmd(c: Context, paths: tuple[Path, ...], as_json: bool, workers: int)
 
     found = find_sips(paths)
     if found.skipped:
-        click.echo(c.t("已跳过（不是提交包）：", "skipped (not a bag or package): ")
-                   + ", ".join(str(p) for p in found.skipped), err=True)
+        click.echo(c.text("cli.ingest.skipped", paths=", ".join(str(p) for p in found.skipped)), err=True)
     if not found.sips:
         raise UsageError(msgid="services.no_sips")
-    with c.repo() as repo:
-        show_bar = not as_json and sys.stderr.isatty()
-        with click.progressbar(length=len(found.sips), label=c.t("入库", "ingest"), file=sys.stderr,
-                               hidden=not show_bar) as bar:
-            def progress(outcome: IngestOutcome) -> None:
-                bar.update(1)
-                if as_json:  # one line per SIP, so a consumer can read the stream as it comes
-                    click.echo(json.dumps(outcome.to_dict(c.lang), ensure_ascii=False, default=str))
-                else:
-                    _render_outcome(c, outcome)
+    with c.repo() as repo, Bar(not as_json and c.verbosity >= 0, c.text("cli.ingest.bar")) as bar:
+        bar.start(len(found.sips))
 
-            summary = ingest(repo, found.sips, workers=workers, progress=progress)
+        def progress(outcome: IngestOutcome) -> None:
+            if as_json:  # one line per SIP, so a consumer can read the stream as it comes
+                bar.echo(json.dumps(outcome.to_dict(c.lang), ensure_ascii=False, default=str))
+            else:
+                _render_outcome(c, outcome, bar)
+            bar.update(1)
+
+        summary = ingest(repo, found.sips, workers=workers, progress=progress)
     counts = summary.counts
     if not as_json:
-        click.echo(c.t(f"共 {len(summary.outcomes)} 个：入库 {counts['ingested']}，重复 {counts['duplicate']}，"
-                       f"拒收 {counts['rejected']}",
-                       f"{len(summary.outcomes)} SIPs: {counts['ingested']} ingested, {counts['duplicate']} duplicate, "
-                       f"{counts['rejected']} rejected"))
+        click.echo(c.text("cli.ingest.summary", total=len(summary.outcomes), **counts))
     raise SystemExit(Exit.of(summary.ok))
 
 
-def _render_outcome(c: Context, outcome: IngestOutcome) -> None:
-    label = _STATUS[outcome.status][0 if c.lang == "zh" else 1]
+def _render_outcome(c: Context, outcome: IngestOutcome, bar: Bar) -> None:
+    """One SIP's lines: with -q only a rejected one's; with -v its information issues too."""
+    if c.verbosity < 0 and outcome.status != "rejected":
+        return
+    label = messages.label("ingest_status", outcome.status, c.lang)
     where = f" → {outcome.archive_id} {outcome.version}" if outcome.version else ""
-    click.echo(f"{'✘' if outcome.status == 'rejected' else '✔'} {Path(outcome.sip).name}: {label}{where}")
-    for i in outcome.issues:
-        if outcome.status == "rejected" or i.severity.value != "info":
-            click.echo("    " + render_issue(c, i))
+    lines = [f"{'✘' if outcome.status == 'rejected' else '✔'} {Path(outcome.sip).name}: {label}{where}"]
+    lines += ["    " + render_issue(c, i) for i in outcome.issues
+              if outcome.status == "rejected" or i.severity.value != "info" or c.verbosity > 0]
     if outcome.report:
-        click.echo("    " + c.t(f"报告：{outcome.report}", f"report: {outcome.report}"))
+        lines.append("    " + c.text("cli.report", path=outcome.report))
+    bar.echo("\n".join(lines))
 
 
 @cli.command("show")
@@ -93,20 +90,23 @@ def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
         emit_json({**(mask_value(view.to_dict()) if mask else view.to_dict()), "object_path": where})
     else:
         click.echo(render_text(view, reveal_ids=not mask, lang=c.lang))
-        click.echo(c.t(f"存储位置（OCFL 对象）：{where}", f"Stored at (OCFL object): {where}"))
+        click.echo(c.text("cli.show.stored_at", where=where))
 
 
 @cli.command("rebuild-catalog")
+@json_option()
 @pass_ctx
-def rebuild_catalog_cmd(c: Context) -> None:
+def rebuild_catalog_cmd(c: Context, as_json: bool) -> None:
     """由存储重建目录 Rebuild the catalogue from the OCFL store alone."""
     from ..services.catalog import rebuild_catalog
 
     with c.repo() as repo:
         result = rebuild_catalog(repo)
+    if as_json:
+        emit_result("rebuild-catalog", {"archives": result.archives, "recovered": list(result.recovered),
+                                        "set_aside": str(result.set_aside) if result.set_aside else None})
+        return
     if result.set_aside is not None:
         moved = result.set_aside
-        click.echo(c.t(f"目录无法打开，已移至 {moved}，重新建立", f"the catalogue cannot be opened; moved to "
-                       f"{moved}, starting afresh"), err=True)
-    click.echo(c.t(f"已由存储重建 {result.archives} 件档案的目录",
-                   f"rebuilt the catalogue of {result.archives} archives from storage"))
+        click.echo(c.text("cli.catalog.set_aside", moved=moved), err=True)
+    click.echo(c.text("cli.catalog.rebuilt", count=result.archives))

@@ -17,7 +17,7 @@ import click
 from .. import messages
 from ..access import Role
 from ..errors import AccountError, HsarError
-from .base import Context, cli, emit_json, pass_ctx
+from .base import Context, cli, emit_json, emit_result, json_option, pass_ctx
 
 if TYPE_CHECKING:
     from ..state.db import State
@@ -61,9 +61,10 @@ def user() -> None:
 @click.option("--lang", "user_lang", type=click.Choice(messages.LANGS), default="zh", show_default=True,
               help="界面语言 Interface language of the user.")
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码 Read the password from stdin.")
+@json_option()
 @pass_ctx
 def add_cmd(c: Context, username: str, role: str, division: str, display_name: str | None, user_lang: str,
-            password_stdin: bool) -> None:
+            password_stdin: bool, as_json: bool) -> None:
     """新建用户 Add a user (password from a prompt, or --password-stdin)."""
     from ..accounts.users import add_user, check_division, check_username
     from ..divisions import tree_for
@@ -75,6 +76,10 @@ def add_cmd(c: Context, username: str, role: str, division: str, display_name: s
         password = _password(c, password_stdin)
         made = add_user(state, username, role, division, display_name=display_name, password=password,
                         lang=user_lang, tree=tree)
+    if as_json:
+        emit_result("user-add", {"username": made.username, "role": made.role.value, "division": made.division,
+                                 "display_name": made.display_name, "lang": made.lang})
+        return
     click.echo(messages.text("user.added", c.lang, username=made.username,
                              role=messages.label("role", made.role, c.lang), division=made.division))
 
@@ -103,21 +108,26 @@ def list_cmd(c: Context, as_json: bool) -> None:
 
 @user.command("disable")
 @click.argument("username")
+@json_option()
 @pass_ctx
-def disable_cmd(c: Context, username: str) -> None:
+def disable_cmd(c: Context, username: str, as_json: bool) -> None:
     """停用用户（其令牌同时失效） Disable a user and its tokens."""
     from ..accounts.users import disable_user
 
     with _state(c) as state:
         disable_user(state, username)
+    if as_json:
+        emit_result("user-disable", {"username": username})
+        return
     click.echo(messages.text("user.disabled", c.lang, username=username))
 
 
 @user.command("passwd")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码 Read the password from stdin.")
+@json_option()
 @pass_ctx
-def passwd_cmd(c: Context, username: str, password_stdin: bool) -> None:
+def passwd_cmd(c: Context, username: str, password_stdin: bool, as_json: bool) -> None:
     """更改密码 Set a user's password."""
     from ..accounts.users import get_user, set_password
 
@@ -125,18 +135,25 @@ def passwd_cmd(c: Context, username: str, password_stdin: bool) -> None:
         if get_user(state, username) is None:
             raise AccountError(msgid="accounts.unknown_user", code="ACC-UNKNOWN", username=username)
         set_password(state, username, _password(c, password_stdin))
+    if as_json:
+        emit_result("user-passwd", {"username": username})
+        return
     click.echo(messages.text("user.password_set", c.lang, username=username))
 
 
 @user.command("token")
 @click.argument("username")
 @click.option("--name", "token_name", default="default", show_default=True, help="令牌名称 Token name.")
+@json_option("The token is in result.token (printed once).")
 @pass_ctx
-def token_cmd(c: Context, username: str, token_name: str) -> None:
+def token_cmd(c: Context, username: str, token_name: str, as_json: bool) -> None:
     """为机器访问生成令牌（只显示一次） Make a bearer token (printed once)."""
     from ..accounts.tokens import create_token
 
     with _state(c) as state:
         made, plaintext = create_token(state, username, token_name)
+    if as_json:
+        emit_result("user-token", {"username": username, "name": made.name, "token": plaintext})
+        return
     click.echo(messages.text("user.token_made", c.lang, username=username, name=made.name), err=True)
     click.echo(plaintext)

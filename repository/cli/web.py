@@ -27,6 +27,5 @@ def serve_cmd(c: Context, host: str, port: int, threads: int, https: bool) -> No
 
     Repository.open(c.home).close()  # not a home: a clear error now, not at the first request
     app = create_app(c.home, {"HSAR_HTTPS": https})
-    click.echo(c.t(f"网页服务：http://{host}:{port}/（Ctrl-C 停止）", f"serving on http://{host}:{port}/ (Ctrl-C stops)"),
-               err=True)
+    click.echo(c.text("cli.serve.serving", host=host, port=port), err=True)
     serve(app, host=host, port=port, threads=threads, ident="hsar")

@@ -40,6 +40,10 @@ sub-type), date*/item_date/形成日期, pages*/item_pages/页数, files*/item_f
 
 Files are paths relative to the documents folder. A path starting with ``data/`` is kept as the bag path;
 any other goes to ``data/<class>/<file name>``.
+
+A key or column that is none of these is refused (a misspelt field would otherwise be lost silently), and
+every problem of an export is reported at once: :class:`ExportError` carries each as a message of the
+catalogue (``export.*``), shown in the reader's language.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..bags.scan import CONTROL_CHARS, codepoints
+from ..messages import Text
 from ..model import (
     MATERIAL_CLASS_LABELS,
     RETENTION_LABELS,
@@ -78,10 +83,17 @@ from ..model import (
     Unit,
     Volume,
 )
+from .export_errors import ExportError, Gather
 
 
-class ExportError(ValueError):
-    """The export cannot be converted; the message names the field."""
+def _refuse_unknown(record: Mapping[str, Any], known: set[str], where: str = "") -> None:
+    unknown = sorted(str(k) for k in record if str(k or "").strip() not in known)
+    if unknown:
+        raise ExportError(Text.of("export.unknown_keys", where=where, keys=", ".join(unknown)))
+
+
+def _names(table: Mapping[str, str], prefix: str = "") -> set[str]:
+    return {prefix + k for k in table} | {p + zh for zh in table.values() for p in {prefix, ""}} | set(_ALIASES)
 
 
 ARCHIVE_FIELDS: dict[str, str] = {
@@ -138,14 +150,14 @@ class _Fields:
     def __init__(self, record: dict[str, Any], table: Mapping[str, str], where: str) -> None:
         self.record, self.table, self.where = record, table, where
 
-    def fail(self, key: str, why: str) -> ExportError:
-        return ExportError(f"{self.where}{key} ({self.table.get(key, key)}): {why}")
+    def fail(self, key: str, why: str, /, **params: object) -> ExportError:
+        return ExportError(Text.of("export.field", where=self.where, field=key, label=self.table.get(key, key),
+                                   why=Text.of(f"export.{why}", **params)))
 
     def _xml_safe(self, key: str, value: str) -> str:
         bad = _NOT_XML.findall(value)
         if bad:
-            raise self.fail(key, f"含有 XML 不能容纳的控制字符 {codepoints(bad)} / holds control characters XML "
-                                 f"cannot hold: {codepoints(bad)}")
+            raise self.fail(key, "control_chars", chars=codepoints(bad))
         return value
 
     def text(self, key: str, default: str | None = None) -> str:
@@ -163,7 +175,7 @@ class _Fields:
         try:
             return int(str(value).strip())
         except (TypeError, ValueError):
-            raise self.fail(key, f"not a whole number: {value!r}") from None
+            raise self.fail(key, "not_integer", value=repr(value)) from None
 
     def day(self, key: str, default: date | None = None) -> date:
         value = self.optional(key)
@@ -175,12 +187,12 @@ class _Fields:
         try:
             return date(int(m[1]), int(m[2]), int(m[3])) if m else date.fromisoformat(value)
         except ValueError:
-            raise self.fail(key, f"not a date: {value!r}") from None
+            raise self.fail(key, "not_date", value=repr(value)) from None
 
     def choice(self, key: str, table: Mapping[str, Any], default: str | None = None) -> Any:
         value = self.text(key, default)
         if value not in table:
-            raise self.fail(key, f"{value!r} is not one of {', '.join(table)}")
+            raise self.fail(key, "not_one_of", value=repr(value), choices=", ".join(table))
         return table[value]
 
     def entries(self, key: str, parts: tuple[str, ...]) -> list[dict[str, str]]:
@@ -190,7 +202,7 @@ class _Fields:
             value = [dict(zip(parts, (p.strip() for p in entry.split("|")), strict=False))
                      for entry in re.split(r"[;；]", value) if entry.strip()]
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.fail(key, "expected a list of objects or an 'a|b;c|d' cell")
+            raise self.fail(key, "not_entries")
         return value
 
 
@@ -202,7 +214,7 @@ def _shelf(f: _Fields) -> Shelf:
     value = f.text("shelf")
     m = re.fullmatch(r"(\w+?)\s*[-库]\s*(\d+)\s*[-排]\s*(\d+)\s*[-柜]\s*(\d+)\s*格?", value)
     if not m:
-        raise f.fail("shelf", f"expected 1-3-2-4 or 1库3排2柜4格, got {value!r}")
+        raise f.fail("shelf", "shelf", value=repr(value))
     return Shelf(m[1], int(m[2]), int(m[3]), int(m[4]))
 
 
@@ -227,7 +239,7 @@ def _household(f: _Fields) -> Household:
         sub = _Fields(s, {"status": "状态", "since": "起始日期"}, f"{f.where}statuses[{i}].")
         changes.append(StatusChange(sub.choice("status", statuses), sub.day("since")))
     if not changes:
-        raise f.fail("statuses", "at least one status is required")
+        raise f.fail("statuses", "no_status")
     return Household(Person(f.text("head_name"), f.text("head_resident_id")), tuple(members), f.text("address"),
                      f.text("income_band"), f.text("housing_situation"), f.text("security_type"), tuple(changes))
 
@@ -236,7 +248,7 @@ def _unit(f: _Fields) -> Unit:
     try:
         area = round(float(f.text("area")), 2)
     except ValueError:
-        raise f.fail("area", f"not a number: {f.record.get('area')!r}") from None
+        raise f.fail("area", "not_number", value=repr(f.record.get("area"))) from None
     return Unit(f.text("project"), f.text("estate"), f.text("address"), f.text("building"), f.text("entrance"),
                 f.text("room"), f.text("layout"), area, f.text("source"), f.text("ownership"), f.text("housing_type"))
 
@@ -261,75 +273,87 @@ def _files(f: _Fields, cls: MaterialClass, sources: dict[str, str]) -> tuple[str
     value = f.record.get("files")
     names = re.split(r"[;；]", value) if isinstance(value, str) else value
     if not isinstance(names, list) or not [n for n in names if str(n).strip()]:
-        raise f.fail("files", "at least one file is required")
+        raise f.fail("files", "no_files")
     paths = []
     for name in (str(n).strip() for n in names if str(n).strip()):
         bad = CONTROL_CHARS.findall(name) + _NOT_XML.findall(name)  # what PAY004 would refuse, and XML
         if bad:
-            raise f.fail("files", f"{name!r} 含有控制字符 {codepoints(bad)} / {name!r} holds control characters: "
-                                  f"{codepoints(bad)}")
+            raise f.fail("files", "file_control", name=repr(name), chars=codepoints(bad))
         given = PurePosixPath(name.replace("\\", "/"))
         if given.is_absolute() or ".." in given.parts:
-            raise f.fail("files", f"{name!r} must be relative to the documents folder, without '..'")
+            raise f.fail("files", "file_relative", name=repr(name))
         bag_path = str(given) if given.parts[0] == "data" else f"data/{cls.value}/{given.name}"
         if bag_path in sources:
-            raise f.fail("files", f"{name!r} and {sources[bag_path]!r} would both become {bag_path}")
+            raise f.fail("files", "file_twice", name=repr(name), other=repr(sources[bag_path]), path=bag_path)
         sources[bag_path] = str(given)
         paths.append(bag_path)
     return tuple(paths)
 
 
-def _items(raw_items: list[Any], volume: Volume, sources: dict[str, str]) -> tuple[Item, ...]:
+def _items(raw_items: list[Any], volume: Volume, sources: dict[str, str], gather: Gather) -> tuple[Item, ...]:
     if not isinstance(raw_items, list) or not raw_items:
-        raise ExportError("items: at least one item is required")
+        raise ExportError(Text.of("export.no_items"))
     items, next_page = [], 1
     for i, raw in enumerate(raw_items):
         if not isinstance(raw, Mapping):
-            raise ExportError(f"items[{i}]: expected an object")
+            gather.texts.append(Text.of("export.item_not_object", index=i))
+            continue
+        gather(lambda raw=raw, i=i: _refuse_unknown(raw, _names(ITEM_FIELDS), f"items[{i}]: "))
         f = _Fields(_canonical(raw, ITEM_FIELDS), ITEM_FIELDS, f"items[{i}].")
-        cls = _class(f)
-        pages = f.integer("pages")
-        start = f.integer("page_start", next_page)
-        end = f.integer("page_end", start + pages - 1)
-        number = f.integer("number", i + 1)
+        cls = gather(lambda f=f: _class(f), MaterialClass.APPLICATION)
+        pages = gather(lambda f=f: f.integer("pages"), 1)
+        start = gather(lambda f=f, n=next_page: f.integer("page_start", n), next_page)
+        end = gather(lambda f=f, s=start, p=pages: f.integer("page_end", s + p - 1), start + pages - 1)
+        number = gather(lambda f=f, n=i + 1: f.integer("number", n), i + 1)
         paper = PaperRef(volume.catalogue, volume.number, number, start, end, volume.box, volume.shelf)
-        subtype = f.text("subtype")
-        items.append(Item(number, cls, subtype, f.text("title", subtype), f.day("date"), pages,
-                          _files(f, cls, sources), paper))
+        subtype = gather(lambda f=f: f.text("subtype"), "")
+        title = gather(lambda f=f, s=subtype: f.text("title", s or None), "")
+        when = gather(lambda f=f: f.day("date"), date.min)
+        files = gather(lambda f=f, c=cls: _files(f, c, sources), ())
+        items.append(Item(number, cls, subtype, title, when, pages, files, paper))
         next_page = end + 1
     return tuple(items)
 
 
+_NO_SHELF = Shelf("?", 1, 1, 1)
+
+
 def convert(record: Mapping[str, Any]) -> Converted:
-    """One export record (canonical or Chinese keys, with ``items``) into an archive and its file sources."""
+    """One export record (canonical or Chinese keys, with ``items``) into an archive and its file sources;
+    :class:`ExportError` with every problem found when it cannot be converted."""
     if not isinstance(record, Mapping):
-        raise ExportError("expected one JSON object describing one archive")
+        raise ExportError(Text.of("export.not_object"))
+    gather = Gather()
+    gather(lambda: _refuse_unknown(record, _names(ARCHIVE_FIELDS) | {"items", "材料"}))
     f = _Fields(_canonical(record, ARCHIVE_FIELDS), ARCHIVE_FIELDS, "")
-    kind = f.choice("type", _TYPES)
-    supplement_of = f.optional("supplement_of")
-    package = f.choice("package_type", {p.value: p for p in PackageType},
-                       "supplement-sip" if supplement_of else f"{kind.value}-sip")
-    volume = _volume(f)
-    retention, start = _retention(f), f.day("start")
-    year = f.integer("year", start.year)
+    kind = gather(lambda: f.choice("type", _TYPES), ArchiveType.HOUSEHOLD)
+    supplement_of = gather(lambda: f.optional("supplement_of"))
+    package = gather(lambda: f.choice("package_type", {p.value: p for p in PackageType},
+                                      "supplement-sip" if supplement_of else f"{kind.value}-sip"), PackageType.HOUSEHOLD_SIP)
+    volume = gather(lambda: _volume(f), Volume("?", "?", "?", _NO_SHELF, False, None))
+    retention = gather(lambda: _retention(f), Retention.PERMANENT)
+    start = gather(lambda: f.day("start"), date.min)
+    year = gather(lambda: f.integer("year", start.year), start.year)
     serial = (re.findall(r"\d+", volume.number) or ["1"])[-1].zfill(4)
     category = "ZF" if kind is ArchiveType.HOUSEHOLD else "FY"
-    household = _household(f) if kind is ArchiveType.HOUSEHOLD and "head_name" in f.record else None
-    unit = _unit(f) if kind is ArchiveType.UNIT and "project" in f.record else None
+    household = gather(lambda: _household(f)) if kind is ArchiveType.HOUSEHOLD and "head_name" in f.record else None
+    unit = gather(lambda: _unit(f)) if kind is ArchiveType.UNIT and "project" in f.record else None
     default_title = (f"{household.head.name}户住房保障档案" if household else
                      f"{unit.estate}{unit.building}栋{unit.room}室房源档案" if unit else None)
     sources: dict[str, str] = {}
-    items = _items(record.get("items") or record.get("材料") or [], volume, sources)
-    supplement = None
-    if supplement_of:
-        supplement = SupplementOf(supplement_of, volume.original_volume or f.text("original_volume"),
-                                  f.optional("supplement_reason"))
-    archive = Archive(
-        f.text("identifier"), kind, package, f.text("title", default_title), f.text("division"),
-        f.text("institution"), f.text("fonds"), f.text("reference_code", f"{f.text('fonds')}-{category}·{year}-"
-                                                    f"{retention.value}-{serial}"),
-        year, retention, f.choice("access", _ACCESS, "restricted"), start,
-        f.day("end") if f.optional("end") else None, volume, items, household, unit, _relations(f), supplement)
+    items = gather(lambda: _items(record.get("items") or record.get("材料") or [], volume, sources, gather), ())
+    supplement = gather(lambda: SupplementOf(supplement_of, volume.original_volume or f.text("original_volume"),
+                                             f.optional("supplement_reason")) if supplement_of else None)
+    fonds = gather(lambda: f.text("fonds"), "")
+    values = [gather(lambda key=key: f.text(key), "") for key in ("identifier", "division", "institution")]
+    title = gather(lambda: f.text("title", default_title), "")
+    reference = gather(lambda: f.text("reference_code", f"{fonds}-{category}·{year}-{retention.value}-{serial}"), "")
+    access = gather(lambda: f.choice("access", _ACCESS, "restricted"), Access.RESTRICTED)
+    end = gather(lambda: f.day("end") if f.optional("end") else None)
+    relations = gather(lambda: _relations(f), ())
+    gather.check()
+    archive = Archive(values[0], kind, package, title, values[1], values[2], fonds, reference, year, retention,
+                      access, start, end, volume, items, household, unit, relations, supplement)
     return Converted(archive, sources)
 
 
@@ -338,20 +362,22 @@ def archive_from_json(text: str) -> Converted:
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ExportError(f"not valid JSON: {exc}") from None
+        raise ExportError(Text.of("export.not_json", detail=str(exc))) from None
     return convert(record)
 
 
 def archive_from_csv(text: str) -> Converted:
     """Convert a CSV export (one row per item, archive columns repeated on every row)."""
-    rows = [r for r in csv.DictReader(io.StringIO(text)) if any((v or "").strip() for v in r.values())]
+    reader = csv.DictReader(io.StringIO(text))
+    rows = [r for r in reader if any((v or "").strip() for v in r.values() if isinstance(v, str))]
     if not rows:
-        raise ExportError("the CSV has no rows (one row per item is expected)")
+        raise ExportError(Text.of("export.csv_empty"))
+    _refuse_unknown(dict.fromkeys(reader.fieldnames or ()), _names(ARCHIVE_FIELDS) | _names(ITEM_FIELDS, "item_"))
     archives = [_canonical(r, ARCHIVE_FIELDS) for r in rows]
     for n, other in enumerate(archives[1:], start=3):
         differing = sorted(k for k in set(archives[0]) | set(other) if archives[0].get(k) != other.get(k))
         if differing:
-            raise ExportError(f"line {n}: archive columns differ from line 2: {', '.join(differing)}")
+            raise ExportError(Text.of("export.csv_differs", line=n, fields=", ".join(differing)))
     item_columns = {f"item_{key}": zh for key, zh in ITEM_FIELDS.items()}
     items = [_canonical(r, item_columns) for r in rows]
     record = dict(archives[0]) | {"items": [{k.removeprefix("item_"): v for k, v in i.items()} for i in items]}

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .. import config
 from .init import InitResult, init_home
-from .layout import INTENT_PREFIX, INTENT_SUFFIX, LAYOUT, HomePaths
+from .layout import INTENT_PREFIX, INTENT_SUFFIX, LAYOUT, HomePaths, owner_only
 
 if TYPE_CHECKING:
     from pyhanko.sign.signers import Signer
@@ -99,6 +99,7 @@ class Repository:
         cfg = config.load(home)
         if not HomePaths.of(cfg.home).settings.is_file():
             raise ConfigError(msgid="home.not_a_home", home=cfg.home)
+        owner_only()  # whatever the home's work creates from here on is owner-only
         return cls(cfg)
 
     @property

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config
-from .layout import SUBDIRS, HomePaths
+from .layout import SUBDIRS, HomePaths, owner_only
 
 
 @dataclass
@@ -41,19 +41,34 @@ def init_home(home: Path, *, force: bool = False) -> InitResult:
 
     ``force`` rewrites ``hsar.toml`` and the demo PKI, and is refused (UsageError INIT-FORCE, nothing
     written) once the store or a replica holds an object: every stored version is signed with the current
-    key, and a new CA would make each of them fail its audit (AUD010).
+    key, and a new CA would make each of them fail its audit (AUD010). A home where nothing can be written
+    (``/proc``, a read-only disk) is an HsarError ``INIT-WRITE`` naming the path and the cause.
     """
-    from ..catalog.store import Catalog
     from ..errors import UsageError
-    from ..preservation.ocfl import OcflStore
-    from ..preservation.pki import create_demo_pki
-    from ..state.db import upgrade_state
 
     home = Path(home)
     if force:
         held = next((root for root in _storage_roots(home) if _holds_objects(root)), None)
         if held is not None:
             raise UsageError(code="INIT-FORCE", msgid="home.init_force", root=held)
+    owner_only()
+    try:
+        return _create(home, force)
+    except OSError as exc:  # a home where nothing can be written (/proc, a read-only disk, a file in the way)
+        from ..errors import HsarError
+        from ..messages import printable
+
+        raise HsarError(code="INIT-WRITE", msgid="cli.init_unwritable", home=printable(str(home)),
+                        detail=printable(f"{exc.strerror or exc}: {exc.filename}" if exc.filename
+                                         else str(exc.strerror or exc))) from None
+
+
+def _create(home: Path, force: bool) -> InitResult:
+    from ..catalog.store import Catalog
+    from ..preservation.ocfl import OcflStore
+    from ..preservation.pki import create_demo_pki
+    from ..state.db import upgrade_state
+
     result = InitResult()
     home.mkdir(parents=True, exist_ok=True)
     paths = HomePaths.of(home)

@@ -6,6 +6,7 @@ layout is changed here alone.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,18 @@ LAYOUT = {
     "default_storage": "storage",
     "exports": "exports",  # transfer packages made by export jobs of the web, one folder per job
 }
+#: Everything a home holds is its owner's alone: archives of low-income households, resident IDs, the signing
+#: key. The home's work runs with this umask (set by :func:`owner_only`), so every file and folder it creates
+#: (store, catalogue, index, reports, rejected reports, logs, state database, jobs) is owner-only.
+UMASK = 0o077
+
+
+def owner_only() -> None:
+    """Make what this process creates from now on owner-only (umask 077). Called where the home's work starts:
+    the command line (every command, ``serve``, ``worker``), :meth:`Repository.open` and ``init``."""
+    os.umask(UMASK)
+
+
 SUBDIRS = ("staging", "rejected", "reports")  # made by init besides the storage root and the keys
 INTENT_PREFIX, INTENT_SUFFIX = "intent-", ".json"
 

@@ -25,12 +25,12 @@ from typing import Any
 
 from huey.exceptions import RetryTask
 
-from ..errors import HsarError
+from .. import messages
+from ..errors import BUSY_CODES, HsarError
 from ..home import Repository
 from .queue import LEASE_BEAT, JobQueue
 from .records import Job, JobRecords
 
-BUSY_CODES = ("ING-BUSY", "AUDIT-BUSY")
 BUSY_DELAY = 5.0  # seconds before a job that found the home busy is tried again
 _TURNS = {"ingest": threading.Lock(), "audit": threading.Lock()}
 _TURNS["reindex"] = _TURNS["ingest"]
@@ -213,7 +213,8 @@ def error_result(exc: BaseException) -> dict[str, Any]:
     a page renders it in its reader's language."""
     code = exc.code if isinstance(exc, HsarError) else "INTERNAL"
     msgid = exc.msgid if isinstance(exc, HsarError) else None
-    params = {k: str(v) for k, v in exc.params.items()} if isinstance(exc, HsarError) else {}
+    params = ({k: messages.param_json(v) if isinstance(v, messages.Text | tuple) else str(v)
+               for k, v in exc.params.items()} if isinstance(exc, HsarError) else {})
     return {"error": {"code": code, "msgid": msgid, "params": params, "text": str(exc)}}
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..codes import Issue, issue
 from ..errors import SigningError
-from ..messages import printable
+from ..messages import Text, printable
 from .ocfl import OcflStore
 from .ocfl_inventory import INVENTORY, SIDECAR, sidecar_for
 from .ocfl_layout import OBJECT_DECLARATION
@@ -75,7 +75,9 @@ class Finding:
         return self.copy, self.issue.path
 
     def to_dict(self, lang: str = "zh") -> dict[str, Any]:
-        return {**self.issue.to_dict(lang), "copy": self.copy, "repaired": self.repaired, "source": self.source}
+        """The JSON form; ``messages`` holds the issue's text in every language."""
+        return {**self.issue.to_dict(lang, both=True), "copy": self.copy, "repaired": self.repaired,
+                "source": self.source}
 
 
 @dataclass
@@ -251,7 +253,7 @@ class VersionLock:
 
     version: str
     code: str | None
-    detail: str = ""
+    detail: str | Text = ""
 
 
 class Evidence:
@@ -291,11 +293,11 @@ class Evidence:
         from .signing import check_lock
 
         if SIGNATURE_MANIFEST not in state or SIGNATURE_FILE not in state:
-            return VersionLock(vname, "AUD010", "版本中没有签名文件 / the version has no signature files")
+            return VersionLock(vname, "AUD010", Text.of("lock.no_signature_files"))
         manifest = self.read_verified(state[SIGNATURE_MANIFEST])
         p7s = self.read_verified(state[SIGNATURE_FILE])
         if manifest is None or p7s is None:
-            return VersionLock(vname, "AUD010", "没有与清单相符的签名文件副本 / no copy of the signature files matches the inventory")
+            return VersionLock(vname, "AUD010", Text.of("lock.no_matching_copy"))
         try:
             at = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
         except ValueError:
@@ -303,11 +305,11 @@ class Evidence:
         try:
             status: LockStatus = check_lock(state, manifest, p7s, self.trust_roots, at=at)
         except SigningError as exc:  # e.g. an unreadable trust root: the lock cannot be evaluated
-            return VersionLock(vname, "AUD010", f"无法验证 / could not be evaluated: {exc}")
+            return VersionLock(vname, "AUD010", Text.of("lock.not_evaluated", detail=str(exc)))
         if not status.signature.bottom_line:
-            return VersionLock(vname, "AUD010", status.signature.reason or "签名无效 / signature not valid")
+            return VersionLock(vname, "AUD010", status.signature.reason or Text.of("lock.signature_invalid"))
         if not status.manifest_matches:
-            return VersionLock(vname, "AUD011", "; ".join(status.problems)[:500])
+            return VersionLock(vname, "AUD011", Text.of("signature.problems", problems=status.problems[:20]))
         return VersionLock(vname, None)
 
     def matching_content(self, inv: Mapping[str, Any]) -> int:

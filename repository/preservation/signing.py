@@ -34,6 +34,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from ..errors import SigningError
+from ..messages import Text
 from .aip_layout import SIGNATURE_FILE, SIGNATURE_MANIFEST, SIGNATURE_PATHS
 from .cms_verify import CmsStatus, validate_detached
 from .signing_keys import load_certs
@@ -70,14 +71,14 @@ class SignatureStatus:
     signing_time: datetime | None = None  # signer-reported signingTime attribute (not a trusted timestamp)
     digest_algorithm: str | None = None
     signer_fingerprint: str | None = None  # SHA-256 of the signer certificate (DER), hex
-    reason: str | None = None  # why bottom_line is False; None when it is True
+    reason: Text | None = None  # why bottom_line is False; None when it is True
 
     @property
     def bottom_line(self) -> bool:
         return self.intact and self.valid and self.trusted
 
     @classmethod
-    def failed(cls, reason: str) -> SignatureStatus:
+    def failed(cls, reason: Text) -> SignatureStatus:
         return cls(intact=False, valid=False, trusted=False, reason=reason)
 
 
@@ -106,14 +107,14 @@ class LockStatus:
         return self.manifest_matches and self.signature.bottom_line
 
     @property
-    def problems(self) -> tuple[str, ...]:
-        """Human-readable reasons, empty when :attr:`bottom_line` is True."""
-        out = [f"签名清单无法读取 / manifest unreadable: {self.manifest_error}"] if self.manifest_error else []
-        out += [f"版本状态中没有 / missing from the state: {p}" for p in self.missing]
-        out += [f"签名清单中没有 / not in the manifest: {p}" for p in self.extra]
-        out += [f"摘要不同 / digest differs: {p}" for p in self.changed]
+    def problems(self) -> tuple[Text, ...]:
+        """The reasons, as messages for people; empty when :attr:`bottom_line` is True."""
+        out = [Text.of("signature.manifest_unreadable", detail=self.manifest_error)] if self.manifest_error else []
+        out += [Text.of("signature.missing_from_state", path=p) for p in self.missing]
+        out += [Text.of("signature.not_in_manifest", path=p) for p in self.extra]
+        out += [Text.of("signature.digest_differs", path=p) for p in self.changed]
         if not self.signature.bottom_line:
-            out.append(f"签名 / signature: {self.signature.reason}")
+            out.append(Text.of("signature.reason", reason=self.signature.reason or ""))
         return tuple(out)
 
 
@@ -195,17 +196,22 @@ def verify_detached(
     try:
         signed_data = _signed_data(signature)
     except (ValueError, TypeError, KeyError) as exc:
-        return SignatureStatus.failed(f"签名格式错误 / malformed signature: {exc}")
+        return SignatureStatus.failed(Text.of("signature.malformed", detail=_detail(exc)))
     try:
         status = validate_detached(data, signed_data, roots, at)
     except Exception as exc:  # noqa: BLE001 - hostile CMS can make pyHanko/asn1crypto raise any kind of error
-        return SignatureStatus.failed(f"签名格式错误 / malformed signature: {type(exc).__name__}: {exc}")
+        return SignatureStatus.failed(Text.of("signature.malformed", detail=f"{type(exc).__name__}: {exc}"))
     return _status_from_pyhanko(status)
+
+
+def _detail(exc: Exception) -> Text | str:
+    """An exception's message: the catalogue text it carries (ours), else its own words (a library's)."""
+    return exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Text) else str(exc)
 
 
 def _signed_data(signature: bytes) -> cms.SignedData:
     if not signature:
-        raise ValueError("签名文件为空 / empty signature file")
+        raise ValueError(Text.of("signature.empty"))
     _check_structure(signature)
     info = cms.ContentInfo.load(signature, strict=True)
     if info["content_type"].native != "signed_data":
@@ -228,12 +234,12 @@ def _check_structure(signature: bytes) -> None:
 def _status_from_pyhanko(status: CmsStatus) -> SignatureStatus:
     cert = status.signing_cert
     if not status.intact:
-        reason = "content does not match the signed digest (changed content, or a signature over other content)"
+        reason: Text | None = Text.of("signature.content_changed")
     elif not status.valid:
-        reason = "signature value does not verify with the signer's certificate"
+        reason = Text.of("signature.value_invalid")
     elif not status.trusted:
-        detail = status.trust_problem or "no path to a trust root"
-        reason = f"signer certificate not trusted ({detail}): {cert.subject.human_friendly}"
+        reason = Text.of("signature.untrusted", subject=cert.subject.human_friendly,
+                         detail=status.trust_problem or Text.of("signature.no_path"))
     else:
         reason = None
     return SignatureStatus(

@@ -10,8 +10,8 @@ item's paper reference; ``found_on`` lists the scanned pages ``{"file", "page"}`
 item numbers); ``highlights`` maps a field (title, name, address, estate, resident_id, ref, item_title,
 text) to an HTML-escaped fragment whose matches are wrapped in ``<em>…</em>``.
 
-:data:`LABELS` names those keys for people, in Chinese and English (``hsar search`` shows them in the
-``--lang`` language; the JSON keeps the keys).
+:func:`label` names those keys for people (message catalogue, ``search_label.*``; ``hsar search`` shows
+them in the ``--lang`` language; the JSON keeps the keys).
 """
 
 from __future__ import annotations
@@ -20,28 +20,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-#: key of a paper volume, a highlight or a facet -> (zh, en) label
-LABELS: Mapping[str, tuple[str, str]] = {
-    # paper volumes (纸质案卷)
-    "paper": ("纸质", "paper"), "reference_code": ("档号", "reference code"), "fonds": ("全宗号", "fonds"),
-    "catalogue": ("目录号", "catalogue"), "volume": ("案卷号", "volume"), "items": ("件号", "items"),
-    "box": ("盒号", "box"), "shelf": ("存放位置", "shelf"), "original_volume": ("原案卷号", "original volume"),
-    # highlights
-    "title": ("题名", "title"), "name": ("姓名", "name"), "resident_id": ("身份证号", "resident ID"),
-    "ref": ("档号", "reference code"), "address": ("地址", "address"), "estate": ("小区", "estate"),
-    "item_title": ("材料题名", "item title"), "text": ("全文", "text"),
-    "found_on": ("见于扫描页", "found on scanned page"),
-    # facets
-    "class": ("门类", "class"), "subtype": ("材料名称", "subtype"), "year": ("年度", "year"),
-    "type": ("档案类型", "type"), "security": ("保障方式", "security type"), "status": ("保障状态", "status"),
-    "retention": ("保管期限", "retention"), "access": ("开放状态", "access"), "division": ("行政区划", "division"),
-}
+from .. import messages
 
 
 def label(key: str, lang: str) -> str:
-    """The label of a result key in ``lang`` (``zh`` or ``en``); the key itself when it has none."""
-    zh, en = LABELS.get(key, (key, key))
-    return en if lang == "en" else zh
+    """The label of a result key in ``lang`` (``zh`` or ``en``): the catalogue's ``search_label.<key>``; the key
+    itself when it has none."""
+    return messages.label("search_label", key, lang)
 
 
 @dataclass(frozen=True)

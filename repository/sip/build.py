@@ -16,8 +16,10 @@ Fonds-Number, Original-Volume) are derived from the archive, and BagIt-Profile-I
 renamed into place, so ``out`` is either complete or absent.
 
 Refusals raise :class:`~repository.errors.IngestError` with a stable ``code``: ``BUILD-EXISTS`` (out exists),
-``BUILD-DOCUMENT`` (a named document is missing, or its path escapes ``documents``), ``BUILD-METADATA`` (the
-metadata cannot be read or converted, or the result would fail validation: XSD, Schematron, rules).
+``BUILD-DOCUMENT`` (documents named by the metadata that are missing, and documents in the folder the metadata
+does not describe, all of them in one message; or a path escaping ``documents``), ``BUILD-METADATA`` (the
+metadata cannot be read or converted, or the result would fail validation: XSD, Schematron, rules; every
+problem at once). Their texts are messages of the catalogue, shown in the reader's language.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ..codes import Severity
 from ..description.exports import Converted, ExportError, archive_from_csv, archive_from_json
 from ..description.validate import validate_descriptive
 from ..errors import IngestError
+from ..messages import Text
 from ..model import Archive
 from ..preservation.aip_layout import DESCRIPTIVE as DESCRIPTIVE_PATH
 
@@ -68,14 +71,15 @@ def bag_info_for(archive: Archive, *, source_organization: str, bagging_date: da
     return info
 
 
-def metadata_errors(xml: bytes) -> list[str]:
-    """The errors validation would report for ``xml`` (XSD, Schematron, domain rules), as ``CODE: message``.
+def metadata_errors(xml: bytes) -> list[Text]:
+    """The errors validation would report for ``xml`` (XSD, Schematron, domain rules), as ``CODE: message``
+    in any language.
 
     RUL003 (division not in the tree) is left to ingest: it depends on the receiving repository's tree.
     """
     result = validate_descriptive(xml)
-    return [f"{i.code}: {i.message_in('en')}" for i in result.issues
-            if i.severity is Severity.ERROR and i.code != "RUL003"]
+    return [Text.of("build.issue", code=i.code, issue=i)
+            for i in result.issues if i.severity is Severity.ERROR and i.code != "RUL003"]
 
 
 def write_sip(
@@ -139,14 +143,15 @@ def load_metadata(metadata: Path) -> Converted:
             return archive_from_json(text)
         return archive_from_csv(text)
     except ExportError as exc:
-        raise _refuse("BUILD-METADATA", "build.metadata_invalid", metadata=str(metadata), detail=str(exc)) from None
+        raise _refuse("BUILD-METADATA", "build.metadata_invalid", metadata=str(metadata), detail=exc.args[0]) from None
 
 
 def _from_xml(raw: bytes) -> Converted:
     result = validate_descriptive(raw)
     if result.archive is None:
-        detail = "; ".join(f"{i.code}: {i.message_in('en')}" for i in result.issues[:3])
-        raise ExportError(f"descriptive XML cannot be read: {detail}")
+        detail = tuple(Text.of("build.issue", code=i.code, issue=i)
+                       for i in result.issues[:3])
+        raise ExportError(Text.of("export.xml_unreadable", detail=detail))
     archive = result.archive
     return Converted(archive, {p: p.removeprefix("data/") for p in archive.files()})
 
@@ -157,7 +162,7 @@ def _decode(raw: bytes, path: Path) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ExportError(f"{path} is neither UTF-8 nor GB18030 text")
+    raise ExportError(Text.of("export.encoding", path=str(path)))
 
 
 def _source_of(documents: Path, bag_path: str, given: str) -> Path:
@@ -172,7 +177,39 @@ def _source_of(documents: Path, bag_path: str, given: str) -> Path:
     for candidate in candidates:
         if candidate.is_file() and not candidate.is_symlink():
             return candidate
-    raise _refuse("BUILD-DOCUMENT", "build.document_missing", document=str(candidates[0]), path=bag_path)
+    raise _Missing(Text.of("build.document_missing", document=str(candidates[0]), path=bag_path))
+
+
+class _Missing(Exception):
+    """A document the metadata names is not in the folder (gathered: every one is reported)."""
+
+
+def _in_folder(documents: Path) -> set[Path]:
+    """Every file under ``documents`` (hidden files and folders left out), walked without recursion."""
+    found: set[Path] = set()
+    for folder, dirs, files in os.walk(documents):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.update(Path(folder, f) for f in files if not f.startswith("."))
+    return found
+
+
+def _payload(documents: Path, archive: Archive, sources: Mapping[str, str]) -> dict[str, Path | bytes]:
+    """Each bag path's document; BUILD-DOCUMENT naming every described document that is missing and every
+    document in the folder that the metadata does not describe."""
+    payload: dict[str, Path | bytes] = {}
+    problems: list[Text] = []
+    for bag_path in archive.files():
+        try:
+            payload[bag_path] = _source_of(documents, bag_path, sources.get(bag_path, bag_path))
+        except _Missing as exc:
+            problems.append(exc.args[0])
+    used = {Path(p) for p in payload.values() if isinstance(p, Path)}
+    problems += [Text.of("build.document_undescribed", document=str(p.relative_to(documents)))
+                 for p in sorted(_in_folder(documents) - used)]
+    if problems:
+        raise _refuse("BUILD-DOCUMENT", "build.documents_mismatch", documents=str(documents),
+                      problems=tuple(problems))
+    return payload
 
 
 def build_sip(
@@ -202,10 +239,7 @@ def build_sip(
         raise _refuse("BUILD-METADATA", "build.not_xml", metadata=str(metadata), detail=str(exc)) from None
     errors = metadata_errors(xml)
     if errors:
-        raise _refuse("BUILD-METADATA", "build.would_not_validate", metadata=str(metadata),
-                      detail="; ".join(errors[:5]))
-    payload: dict[str, Path | bytes] = {}
-    for bag_path in archive.files():
-        payload[bag_path] = _source_of(documents, bag_path, converted.sources.get(bag_path, bag_path))
+        raise _refuse("BUILD-METADATA", "build.would_not_validate", metadata=str(metadata), detail=tuple(errors))
+    payload = _payload(documents, archive, converted.sources)
     return write_sip(archive, payload, out, source_organization=source_organization, algorithms=algorithms,
                      bagging_date=bagging_date or date.today(), xml=xml)

@@ -227,7 +227,7 @@ def _check_locks(checked: CheckedPackage, inventory: dict[str, Any], trust_roots
         status = check_lock(state, manifest, p7s, trust_roots, at=at)
         signature = status.signature
         if not status.manifest_matches or not (signature.intact and signature.valid):
-            detail = "; ".join(status.problems)[:300]
+            detail = "; ".join(str(p) for p in status.problems)[:300]
             checked.issues.append(issue("TRF004", vname, version=vname, detail=detail))
         elif not signature.trusted:
             code = "TRF005" if untrusted == "refuse" else "TRF006"

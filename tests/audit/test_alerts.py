@@ -44,7 +44,32 @@ def test_command_receives_the_summary_on_stdin_and_in_its_environment(tmp_path):
 
 def test_the_subject_names_the_repository():
     subject = alerts.alert_subject({**SUMMARY, "repository": "南京市住房保障档案库"})
-    assert subject.startswith("[南京市住房保障档案库] 审计发现问题") and "1 失败 failed" in subject
+    assert subject.startswith("[南京市住房保障档案库] 审计发现问题") and "1 件失败" in subject
+    assert alerts.alert_subject(SUMMARY, "en") == "[hsar] audit found problems: 1 failed, 1 repaired (20250301T020000Z)"
+
+
+BILINGUAL_ISSUE = {"code": "AUD010", "message": "签名无效",
+                   "messages": {"zh": "签名无效", "en": "signature not valid"}}
+
+
+@pytest.mark.parametrize("language, present, absent", [
+    ("zh", ["审计发现问题", "检查档案：7", "签名无效"], ["audit found", "Archives checked", "not valid"]),
+    ("en", ["audit found problems", "Archives checked: 7", "signature not valid"], ["审计", "检查档案", "签名无效"]),
+])
+def test_the_mail_is_in_the_configured_language_only(language, present, absent):
+    summary = {**SUMMARY, "issues": [BILINGUAL_ISSUE]}
+    text = alerts.alert_body(summary, (language,)).split("\n\n{")[0]  # the JSON after it is data, not text
+    assert all(p in text for p in present) and not any(a in text for a in absent), text
+
+
+def test_a_mail_in_both_languages_has_a_whole_part_in_each_and_no_mixed_line():
+    summary = {**SUMMARY, "issues": [BILINGUAL_ISSUE]}
+    text = alerts.alert_body(summary).split("\n\n{")[0]
+    zh, en = text.split("\n\n[hsar] audit")
+    assert "检查档案：7" in zh and "Archives checked: 7" in en
+    for line in text.splitlines():
+        has_zh = any("\u4e00" <= ch <= "\u9fff" for ch in line)
+        assert not (has_zh and any(w in line for w in ("failed", "checked", "Repaired", "signature"))), line
 
 
 @pytest.mark.parametrize("command, expected", [
@@ -160,9 +185,19 @@ def test_mail_is_sent_through_smtp(tmp_path, fake_smtp):
     (address, message), = fake_smtp.sent
     assert address == ("mail.example.org", 2525)
     assert message["To"] == "ops@example.org, archive@example.org" and message["From"] == "hsar@example.org"
-    assert "1 失败 failed" in message["Subject"]
+    assert "1 件失败" in message["Subject"]
     body = message.get_content()
     assert "HH-001" in body and "AUD017" in body and "/srv/hsar/reports/a.html" in body
+
+
+def test_mail_follows_repository_language(tmp_path, fake_smtp):
+    (tmp_path / "hsar.toml").write_text('[repository]\nlanguage = "en"\n[alerts]\nsmtp_host = "mail.example.org"\n'
+                                        'mail_to = ["ops@example.org"]\n', "utf-8")
+    (outcome,) = alerts.send_alerts(load(tmp_path, environ={}), {**SUMMARY, "issues": [BILINGUAL_ISSUE]})
+    (_address, message), = fake_smtp.sent
+    body = message.get_content().split("\n\n{")[0]
+    assert outcome.ok and message["Subject"].startswith("[hsar] audit found problems: 1 failed")
+    assert "signature not valid" in body and "签名" not in body and "检查档案" not in body
 
 
 def test_mail_failures_are_recorded(tmp_path, fake_smtp):

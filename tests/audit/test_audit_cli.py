@@ -81,7 +81,7 @@ def test_scheduler_process_shuts_down_cleanly_on_sigterm(home):
                                    ("--archive", "HH-001", "--sample", "1"), ("--all", "--sample", "1")])
 def test_every_combination_of_selections_is_refused_alike(home, modes):
     zh = hsar(home, "audit", *modes)
-    assert zh.exit_code == 2 and "错误 error [USAGE]: --due、--all、--archive、--sample 只能选一个" in zh.output
+    assert zh.exit_code == 2 and "错误 [USAGE]: --due、--all、--archive、--sample 只能选一个" in zh.output
     en = hsar(home, "--lang", "en", "audit", *modes)
     assert en.exit_code == 2 and "[USAGE]: choose one of --due, --all, --archive, --sample (got --" in en.output
     assert not (home / "reports").exists()  # nothing ran
@@ -239,3 +239,24 @@ def test_a_worker_forked_during_an_audit_does_not_hold_its_lock(home):
     finally:
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
+
+
+def test_a_busy_home_exits_75_so_cron_can_tell_it_from_a_failure(home):
+    import fcntl
+
+    from repository.home import HomePaths
+
+    lock = HomePaths.of(home).audit_lock
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another audit runs
+        result = hsar(home, "--lang", "en", "audit", "--all")
+    assert result.exit_code == 75, result.output  # EX_TEMPFAIL, not 1
+    assert result.stderr.strip() == "error [AUDIT-BUSY]: another audit is running in this home"
+
+
+def test_a_tail_too_large_for_python_is_a_usage_error(home):
+    result = hsar(home, "audit", "log", "--tail", "99999999999999999999")
+    assert result.exit_code == 2 and "[USAGE]" in result.stderr and "--tail" in result.stderr, result.output
+    assert "OverflowError" not in result.output and "INTERNAL" not in result.output
+    assert hsar(home, "audit", "log", "--tail", "1000000000").exit_code == 0

@@ -154,11 +154,12 @@ def test_the_storage_hierarchy_holds_only_objects_where_the_layout_puts_them(rep
     (store / "abc" / "def").mkdir(parents=True)  # ends in no object
     (store / "README.txt").write_text("a storage root may hold its own files")  # allowed (OCFL 1.1 §4.1)
     run = run_audit(repo, Selection("all", repair=False), now=NOW)
-    hierarchy = {i.path: dict(i.params)["detail"] for i in run.issues if i.code == "AUD028"}
+    hierarchy = {i.path: str(dict(i.params)["detail"]) for i in run.issues if i.code == "AUD028"}
     rel = os.path.relpath(object_root(repo).parent / "notes.txt", store)
     left = os.path.relpath(object_root(repo, object_id=HH2).parent, store)  # the move left it empty
     assert set(hierarchy) == {"elsewhere/HH-002", rel, "abc/def", left}, hierarchy
     assert "E072" in hierarchy[rel] and "E073" in hierarchy["abc/def"]
+    assert hierarchy["abc/def"] == "目录中没有对象（OCFL E073）"  # rendered per reader: the zh text alone
     assert HH2 in hierarchy["elsewhere/HH-002"] and not run.ok
     assert codes_of(run, HH2) == {"AUD001": "primary"}  # not where the layout puts it: missing there
     only_one = run_audit(repo, Selection("archive", (HH1,), repair=False), now=NOW)

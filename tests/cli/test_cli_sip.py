@@ -135,7 +135,7 @@ def test_init_force_keeps_the_keys_of_a_home_that_holds_archives(tmp_path: Path)
     code, out = run("--home", str(home), "--lang", "en", "init", "--force")
     assert code == 2
     [line] = out.strip().splitlines()
-    assert line.startswith("错误 error [INIT-FORCE]: ") and "already holds archives" in line
+    assert line.startswith("error [INIT-FORCE]: ") and "already holds archives" in line
     assert "without --force" in line
     assert {p.name: p.read_bytes() for p in [toml, *sorted((home / "keys").iterdir())]} == before
     code, out = run("--home", str(home), "init")  # completing the home is still fine
@@ -151,8 +151,8 @@ def test_demo_data_with_nothing_to_write_is_a_valid_empty_set(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(("field", "value", "named"), [
-    ("title", "申请\x01书", "items[0].title (材料题名)"),
-    ("files", ["申请\n书.pdf"], "items[0].files (文件)"),
+    ("title", "申请\x01书", "items[0].title（材料题名）"),
+    ("files", ["申请\n书.pdf"], "items[0].files（文件）"),
 ])
 def test_build_refuses_control_characters_naming_the_field(tmp_path: Path, field: str, value: object,
                                                            named: str) -> None:
@@ -168,8 +168,11 @@ def test_build_refuses_control_characters_naming_the_field(tmp_path: Path, field
     code, out = run("sip", "build", str(docs), str(export), str(tmp_path / "built"))
     assert code == 1, out
     [line] = out.strip().splitlines()
-    assert line.startswith("错误 error [BUILD-METADATA]: ") and named in line and "U+00" in line
+    assert line.startswith("错误 [BUILD-METADATA]: ") and named in line and "U+00" in line
     assert not (tmp_path / "built").exists()
+    code, out = run("--lang", "en", "sip", "build", str(docs), str(export), str(tmp_path / "built"))
+    [line] = out.strip().splitlines()
+    assert line.startswith("error [BUILD-METADATA]: ") and "holds control characters" in line and "含有" not in line
 
 
 def test_a_payload_name_with_a_control_character_is_invalid(tmp_path: Path) -> None:

@@ -124,10 +124,10 @@ def test_a_negated_word_needs_no_double_dash_and_options_stand_anywhere(ingested
 
 def test_an_unknown_option_is_refused_not_searched(ingested_home: Path) -> None:
     code, out = search(ingested_home, "住房", "--bogus", "--json")
-    assert code == 2 and "错误 error [USAGE]: No such option '--bogus'" in out and '"total"' not in out
+    assert code == 2 and "错误 [USAGE]: No such option '--bogus'" in out and '"total"' not in out
     code, out = search(ingested_home, "住房", "--division")
     assert code == 2 and "[USAGE]" in out and "'--division' requires an argument" in out
-    assert " search --help 查看用法 / see " in out
+    assert " search --help 查看用法" in out
     code, out = search(ingested_home, "住房", "-h")
     assert code == 0 and " search [OPTIONS] [QUERY]...\n" in out
 
@@ -135,7 +135,7 @@ def test_an_unknown_option_is_refused_not_searched(ingested_home: Path) -> None:
 def test_a_query_with_nothing_searchable_is_a_query_error(ingested_home: Path) -> None:
     for query in ("😀", "，", "!!!，。、？", ":", "-😀"):
         code, out = search(ingested_home, query)
-        assert code == 2 and "错误 error [QUERY]: " in out, (query, out)
+        assert code == 2 and "错误 [QUERY]: " in out, (query, out)
         assert "没有可检索的内容" in out and "nothing searchable is left" not in out  # zh only (--lang)
         assert "共" not in out
     code, out = search(ingested_home, "孙 😀")  # something is left: searched
@@ -201,6 +201,9 @@ def test_reindex_skips_an_unreadable_description_and_keeps_the_rest(ingested_hom
 
 def test_a_damaged_index_says_run_reindex_and_reindex_repairs_it(ingested_home: Path, tmp_path: Path) -> None:
     home = copy_home(ingested_home, tmp_path / "damaged")
+    settings = home / "hsar.toml"  # Whoosh stays selectable: this damage is in its files
+    settings.write_text(settings.read_text("utf-8").replace('engine = "tantivy"', 'engine = "whoosh"'), "utf-8")
+    assert CliRunner().invoke(cli, ["--home", str(home), "reindex"]).exit_code == 0
     whoosh = home / "index" / "whoosh"
     for toc in whoosh.glob("*.toc"):
         toc.unlink()  # the segments stay: not an empty index, a damaged one

@@ -17,6 +17,7 @@ from freezegun import freeze_time
 
 from repository.config import load
 from repository.errors import SigningError
+from repository.messages import Text
 from repository.preservation.pki import create_demo_pki
 from repository.preservation.signing import (
     SIGNATURE_FILE,
@@ -135,7 +136,7 @@ def test_tampered_manifest_is_not_intact(signer, roots):
     forged = manifest.replace(STATE["metadata/archive.xml"].encode(), _sha("forged").encode())
     status = verify_detached(forged, p7s, roots, at=SIGNED_AT)
     assert not status.intact and not status.bottom_line
-    assert "does not match" in status.reason
+    assert "does not match" in status.reason.render("en")
 
 
 def test_signature_of_another_version_is_not_intact(signer, roots):
@@ -149,7 +150,7 @@ def test_untrusted_ca_is_not_trusted(rogue, roots):
     status = verify_detached(manifest, p7s, roots, at=SIGNED_AT)
     assert status.intact and status.valid
     assert not status.trusted and not status.bottom_line
-    assert "not trusted" in status.reason
+    assert "not trusted" in status.reason.render("en")
 
 
 def test_empty_trust_store_trusts_nothing(signer):
@@ -187,7 +188,8 @@ def test_certificate_as_signature_is_malformed(signer, roots):
     manifest, _ = _lock(signer)
     der = x509.load_pem_x509_certificate(roots[0].read_bytes()).public_bytes(serialization.Encoding.DER)
     status = verify_detached(manifest, der, roots, at=SIGNED_AT)
-    assert not status.bottom_line and "malformed signature" in status.reason and status.reason.startswith("签名格式错误")
+    assert not status.bottom_line and status.reason.key == "signature.malformed"
+    assert status.reason.render("en").startswith("malformed signature") and str(status.reason).startswith("签名格式错误")
 
 
 def test_missing_trust_root_is_an_error(signer, tmp_path):
@@ -330,7 +332,9 @@ def test_check_lock_lists_missing_extra_and_changed(signer, roots):
     assert status.extra == ("data/dynamic/年度复核.pdf",)
     assert status.changed == ("metadata/archive.xml",)
     assert status.signature.bottom_line and not status.bottom_line
-    assert "摘要不同 / digest differs: metadata/archive.xml" in status.problems
+    assert Text.of("signature.digest_differs", path="metadata/archive.xml") in status.problems
+    assert "摘要不同：metadata/archive.xml" in [p.render("zh") for p in status.problems]
+    assert "digest differs: metadata/archive.xml" in [p.render("en") for p in status.problems]
 
 
 def test_check_lock_notices_substituted_signature_files(signer, roots):
@@ -350,7 +354,7 @@ def test_resigned_version_is_detected(signer, rogue, roots):
     assert status.manifest_matches
     assert status.signature.intact and status.signature.valid and not status.signature.trusted
     assert not status.bottom_line
-    assert any("not trusted" in p for p in status.problems)
+    assert any("not trusted" in p.render("en") for p in status.problems)
 
 
 def test_check_lock_with_garbage(signer, roots):

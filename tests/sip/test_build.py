@@ -42,6 +42,15 @@ def documents(tmp_path: Path) -> Path:
     return docs
 
 
+def _only(documents: Path, *names: str) -> None:
+    """Leave in ``documents`` only the files ``names`` (a build refuses documents the metadata leaves out)."""
+    for path in sorted(documents.rglob("*"), reverse=True):
+        if path.is_file() and path.relative_to(documents).as_posix() not in names:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
 def _build(documents: Path, metadata: Path, out: Path, **kw) -> Path:
     return build_sip(documents, metadata, out, source_organization=ORG, bagging_date=DAY, **kw)
 
@@ -121,6 +130,7 @@ def test_supplement_from_json(documents: Path, tmp_path: Path) -> None:
                         "页数": 1, "文件": "审核表.pdf"}]
     path = tmp_path / "supplement.json"
     path.write_text(json.dumps(record, ensure_ascii=False), "utf-8")
+    _only(documents, "审核表.pdf")  # the folder holds what the supplement describes, nothing else
     bag = _build(documents, path, tmp_path / "sip")
     report = validate_sip(bag).report
     assert report.errors == [], [i.to_dict("en") for i in report.errors]
@@ -196,9 +206,62 @@ def test_unit_archive_from_json(documents: Path, tmp_path: Path) -> None:
     }
     path = tmp_path / "unit.json"
     path.write_text(json.dumps(record, ensure_ascii=False), "utf-8")
+    _only(documents, "审核表.pdf")
     bag = _build(documents, path, tmp_path / "sip")
     _assert_valid(bag)
     archive = load_metadata(path).archive
     assert archive.title == "幸福里公租房小区3栋502室房源档案"
     assert archive.reference_code == "J001-FY·2018-Y-0009" and archive.unit.area == 45.6
     assert _bag_info(bag)["BagIt-Profile-Identifier"] == ["https://hsar.example.org/profiles/unit-sip-1.0.json"]
+
+
+def test_every_document_problem_is_reported_at_once(documents: Path, tmp_path: Path) -> None:
+    (documents / "审核表.pdf").unlink()
+    (documents / "扫描件" / "多余.pdf").write_bytes(b"%PDF-1.4 not described")
+    (documents / "备注.txt").write_text("not described either", "utf-8")
+    with pytest.raises(IngestError) as caught:
+        _build(documents, JSON_EXPORT, tmp_path / "sip")
+    err = caught.value
+    assert err.code == "BUILD-DOCUMENT"
+    en, zh = err.render("en"), err.render("zh")
+    assert "审核表.pdf" in en and "(for data/review/审核表.pdf) does not exist" in en
+    assert "document 扫描件/多余.pdf is not described by the metadata" in en and "备注.txt is not described" in en
+    assert "元数据未描述的文件 扫描件/多余.pdf" in zh and "does not" not in zh
+    assert not (tmp_path / "sip").exists()
+
+
+def test_every_metadata_error_is_reported_at_once_in_either_language(documents: Path, tmp_path: Path) -> None:
+    record = json.loads(JSON_EXPORT.read_text("utf-8"))
+    record.pop("division")
+    record.update(start="2021-02-30", type="household", access="secret")
+    record["items"][0].update(pages="two")
+    record["items"][1].update(files=["../../etc/passwd"])
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(record, ensure_ascii=False), "utf-8")
+    with pytest.raises(IngestError) as caught:
+        _build(documents, path, tmp_path / "sip")
+    en, zh = caught.value.render("en"), caught.value.render("zh")
+    for words in ("division (行政区划代码): required", "start (起始日期): not a date", "access (开放状态): 'secret'",
+                  "items[0].pages (页数): not a whole number", "items[1].files (文件): '../../etc/passwd' must be"):
+        assert words in en, en
+    assert "5 errors" in en and "5 处错误" in zh and "必填" in zh and "required" not in zh
+
+
+@pytest.mark.parametrize("kind", ["json", "csv"])
+def test_unknown_keys_in_an_export_are_refused(documents: Path, tmp_path: Path, kind: str) -> None:
+    if kind == "json":
+        record = json.loads(JSON_EXPORT.read_text("utf-8"))
+        record["divison"] = "320102002"  # misspelt: would be lost silently
+        record["items"][0]["remark"] = "x"
+        path = tmp_path / "export.json"
+        path.write_text(json.dumps(record, ensure_ascii=False), "utf-8")
+    else:
+        rows = CSV_EXPORT.read_text("utf-8").splitlines()
+        rows = [rows[0] + ",备注"] + [r + ",x" for r in rows[1:]]
+        path = tmp_path / "export.csv"
+        path.write_text("\n".join(rows) + "\n", "utf-8")
+    with pytest.raises(IngestError) as caught:
+        _build(documents, path, tmp_path / "sip")
+    en = caught.value.render("en")
+    assert caught.value.code == "BUILD-METADATA" and "unknown fields: " in en
+    assert ("divison" in en and "items[0]: unknown fields: remark" in en) if kind == "json" else "备注" in en
