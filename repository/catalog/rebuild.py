@@ -30,6 +30,7 @@ from ..descriptive import parse
 from ..errors import CatalogError, HsarError
 from ..model import Archive
 from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS
+from ..preservation.ocfl_inventory import version_infos
 from ..preservation.premis_read import parse_premis
 from .records import EventRecord, FileRecord, VersionRecord, version_seq
 from .store import Catalog
@@ -50,7 +51,10 @@ class _Store(Protocol):
 
     def versions(self, object_id: str) -> list[VersionInfo]: ...
 
-    def content_path(self, object_id: str, logical_path: str, version: str | None = None) -> Path: ...
+    def inventory(self, object_id: str) -> dict[str, Any]: ...
+
+    def content_paths(self, object_id: str, version: str | None = None, *,
+                      inventory: dict[str, Any] | None = None) -> dict[str, Path]: ...
 
 
 def summarize_checks(report: dict[str, Any]) -> dict[str, Any]:
@@ -81,13 +85,18 @@ class _ObjectReader:
 
     def __init__(self, store: _Store, object_id: str, policy_of: PolicyOf | None) -> None:
         self.store, self.object_id, self.policy_of = store, object_id, policy_of
-        self.infos = sorted(store.versions(object_id), key=lambda i: i.number)
+        self.inventory = store.inventory(object_id)  # read once for the object, not once per file
+        self.infos = sorted(version_infos(self.inventory), key=lambda i: i.number)
+        self._paths: dict[str, dict[str, Path]] = {}
+
+    def _where(self, path: str, version: str) -> Path | None:
+        if version not in self._paths:
+            self._paths = {version: self.store.content_paths(self.object_id, version, inventory=self.inventory)}
+        return self._paths[version].get(path)
 
     def _read(self, path: str, version: str) -> bytes | None:
-        info = next(i for i in self.infos if _version_name(i) == version)
-        if path not in info.state:
-            return None
-        return self.store.content_path(self.object_id, path, version).read_bytes()
+        where = self._where(path, version)
+        return None if where is None else where.read_bytes()
 
     def _premis(self, version: str) -> tuple[list, list, list]:
         data = self._read(PREMIS, version)
@@ -122,7 +131,8 @@ class _ObjectReader:
         records = []
         for path in sorted(p for p in info.state if p.startswith(PAYLOAD_PREFIX)):
             obj = by_path.get(path)
-            size = obj.size if obj is not None else self.store.content_path(self.object_id, path, vname).stat().st_size
+            where = self._where(path, vname) if obj is None else None
+            size = obj.size if obj is not None else where.stat().st_size if where is not None else 0
             puid = obj.puid if obj is not None else None
             records.append(FileRecord(
                 path=path, size=size, sha512=info.state[path], puid=puid,

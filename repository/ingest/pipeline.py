@@ -35,7 +35,7 @@ from ..errors import HsarError
 from ..home import Repository, policy_of
 from ..model import Archive
 from ..preservation.ids import object_id
-from ..preservation.ocfl_inventory import logical_path_problems
+from ..preservation.ocfl_inventory import logical_path_problems, logical_state
 from ..preservation.ocfl_layout import replace_atomic
 from .ahead import Ahead, prepared_sips
 from .aip import DESCRIPTIVE, PREMIS, PreviousVersion, build_version
@@ -107,16 +107,17 @@ def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> Non
         index_archive(repo, archive_id)
         return
     oid, store = object_id(archive_id), repo.store
-    head = store.head(oid)
-    assert head is not None, oid  # the version was committed before its index entry is written
+    inventory = store.inventory(oid)  # read once for the whole step: it grows with the archive
+    head = inventory["head"]  # the version was committed before its index entry is written
     if ahead.document is not None and head == "v1":
         repo.search.replace(ahead.document)
         return
-    rest = {p: d for p, d in store.state(oid).items() if p not in ahead.examined}
+    paths = store.content_paths(oid, inventory=inventory)
+    rest = {p: d for p, d in logical_state(inventory).items() if p not in ahead.examined}
     known = _KNOWN_TEXTS.lookup({p: d for p, d in rest.items() if p.startswith("data/")})
-    texts = {**stored_texts(store, oid, {p: d for p, d in rest.items() if p not in known}),
+    texts = {**stored_texts(paths, [p for p in rest if p not in known]),
              **{p: t for p, t in known.items() if t}, **ahead.texts}
-    archive = parse(store.content_path(oid, INDEXED_DESCRIPTION).read_bytes())
+    archive = parse(paths[INDEXED_DESCRIPTION].read_bytes())
     repo.search.replace(archive_document(archive, version=head, texts={p: texts[p] for p in sorted(texts)}))
 
 
@@ -144,11 +145,11 @@ def _reject(repo: Repository, prepared: Prepared, extra: Iterable[Issue] = ()) -
 
 
 def _previous(repo: Repository, oid: str) -> PreviousVersion:
-    store = repo.store
-    state = store.state(oid)
-    content = {p: store.content_path(oid, p) for p in state if p.startswith("data/")}
-    premis = store.content_path(oid, PREMIS).read_bytes() if PREMIS in state else None
-    archive = parse(store.content_path(oid, DESCRIPTIVE).read_bytes())
+    inventory = repo.store.inventory(oid)  # read once, not once per file
+    state, paths = logical_state(inventory), repo.store.content_paths(oid, inventory=inventory)
+    content = {p: paths[p] for p in state if p.startswith("data/")}
+    premis = paths[PREMIS].read_bytes() if PREMIS in paths else None
+    archive = parse(paths[DESCRIPTIVE].read_bytes())
     return PreviousVersion(state, content, premis, archive)
 
 

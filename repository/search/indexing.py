@@ -7,7 +7,7 @@ with bounded size and time; scanned images are found through their metadata.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -50,16 +50,24 @@ def pdf_texts(files: Mapping[str, Path]) -> dict[str, str]:
     return texts
 
 
-def stored_texts(store: OcflStore, oid: str, state: dict[str, str]) -> dict[str, str]:
-    """Extracted text of every born-digital PDF in the state (payload path -> text)."""
-    return pdf_texts({p: store.content_path(oid, p) for p in state if p.startswith("data/")})
+def stored_texts(paths: Mapping[str, Path], wanted: Iterable[str] | None = None) -> dict[str, str]:
+    """Extracted text of every born-digital PDF among the payload files of ``paths`` (logical path -> where
+    it is stored, from :meth:`OcflStore.content_paths`: one inventory reading for the whole version), or of
+    the ``wanted`` ones only (payload path -> text)."""
+    names = paths if wanted is None else wanted
+    return pdf_texts({p: paths[p] for p in names if p.startswith("data/")})
 
 
 def stored_document(store: OcflStore, oid: str) -> SearchDocument:
-    """The search document of an object's head version, from storage alone."""
-    state = store.state(oid)
-    archive = parse(store.content_path(oid, DESCRIPTIVE).read_bytes())
-    return archive_document(archive, version=store.head(oid) or "", texts=stored_texts(store, oid, state))  # state() raised if absent
+    """The search document of an object's head version, from storage alone (one inventory reading)."""
+    from ..errors import PreservationError
+
+    inventory = store.inventory(oid)
+    paths = store.content_paths(oid, inventory=inventory)
+    if DESCRIPTIVE not in paths:
+        raise PreservationError(f"{oid} has no file {DESCRIPTIVE!r}", "OCFL-NOT-FOUND")
+    archive = parse(paths[DESCRIPTIVE].read_bytes())
+    return archive_document(archive, version=inventory["head"], texts=stored_texts(paths))
 
 
 def index_archive(repo: IndexedHome, archive_id: str) -> None:
