@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .. import messages
 from ..errors import UsageError
 from .base import Context, cli, emit_json, pass_ctx
 from .exits import Exit
@@ -76,7 +77,9 @@ def _render_run(c: Context, run: AuditRun) -> None:
                    f"{run.files_checked} 个文件，{mb:,.1f} MB，{rate:,.1f} MB/s",
                    f"{mark} {len(run.archives)} archives checked: {n['intact']} intact, {n['repaired']} repaired, "
                    f"{n['failed']} failed; {run.files_checked} files, {mb:,.1f} MB, {rate:,.1f} MB/s"))
-    if run.skipped:
+    if run.stopped:
+        click.echo(messages.text("faults.audit_stopped", c.lang, skipped=run.skipped))
+    elif run.skipped:
         click.echo(c.t(f"预算用尽，{run.skipped} 件留待下次", f"budget reached: {run.skipped} left for the next run"))
     for path in run.reports:
         click.echo(c.t(f"报告：{path}", f"report: {path}"))
@@ -132,7 +135,7 @@ def audit_cmd(ctx: click.Context, due: bool, check_all: bool, archives: tuple[st
         emit_json(data)
     else:
         _render_run(c, run)
-    raise SystemExit(Exit.of(run.ok))
+    raise SystemExit(Exit.STOPPED if run.stopped else Exit.of(run.ok))
 
 
 @contextmanager

@@ -9,13 +9,16 @@ class Exit(IntEnum):
     """0 success; 1 the input was checked and found bad (invalid SIP, failed audit, rejected ingest, tampered
     log) or the command could not be done (any other :class:`~repository.errors.HsarError`); 2 unusable
     arguments or configuration (:class:`~repository.errors.UsageError`, :class:`~repository.errors.ConfigError`,
-    click's usage errors); 3 an internal error; 130 interrupted (Ctrl-C, a second SIGTERM)."""
+    click's usage errors); 3 an internal error; 130 interrupted (Ctrl-C, a second SIGTERM); 143 stopped: a
+    SIGTERM ended ``hsar audit`` cleanly before every selected archive was checked (what was checked is
+    recorded and reported; the rest was not audited: 128 + SIGTERM, as a shell reports a process it ended)."""
 
     OK = 0
     BAD = 1
     USAGE = 2
     INTERNAL = 3
     INTERRUPTED = 130
+    STOPPED = 143
 
     @classmethod
     def of(cls, ok: bool) -> Exit:
