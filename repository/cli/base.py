@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from .. import __version__, config
-from ..errors import ConfigError, HsarError, UsageError
+from ..errors import ConfigError, HsarError, UsageError, environment_fault
 from ..home import Repository
 from .exits import Exit
 
@@ -132,6 +132,8 @@ class HsarGroup(_NamesItsCommand, click.Group):
             raise
         except HsarError as exc:
             obj = ctx.find_object(Context)
+            if not isinstance(exc, (UsageError, ConfigError)):  # a full disk, a read-only home: named
+                exc = environment_fault(exc, obj.home if obj else None) or exc
             click.echo(f"错误 error [{exc.code}]: {exc.render(obj.lang if obj else None)}", err=True)
             ctx.exit(Exit.USAGE if isinstance(exc, (UsageError, ConfigError)) else Exit.BAD)
         except KeyboardInterrupt:
@@ -139,6 +141,10 @@ class HsarGroup(_NamesItsCommand, click.Group):
             ctx.exit(Exit.INTERRUPTED)
         except Exception as exc:  # noqa: BLE001 - the last line of defence before a user sees a traceback
             obj = ctx.find_object(Context)
+            fault = environment_fault(exc, obj.home if obj else None)  # a full disk, a read-only home: exit 1
+            if fault is not None:
+                click.echo(f"错误 error [{fault.code}]: {fault.render(obj.lang if obj else None)}", err=True)
+                ctx.exit(Exit.BAD)
             if obj is not None and obj.debug:
                 traceback.print_exc()
             click.echo(f"内部错误 internal error [INTERNAL]: {type(exc).__name__}: {exc}", err=True)

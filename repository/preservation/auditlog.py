@@ -23,6 +23,7 @@ before the next append, so new entries never join it.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -162,8 +163,14 @@ class AuditLog:
             try:
                 self._set_aside_torn_tail(fd)
                 start = os.fstat(fd).st_size  # appends are serialised by the lock: the lines go here
-                os.write(fd, b"".join(lines))
-                os.fsync(fd)
+                data = b"".join(lines)
+                try:
+                    if os.write(fd, data) != len(data):  # a full disk may take part of it
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+                    os.fsync(fd)
+                except OSError:
+                    os.ftruncate(fd, start)  # nothing half-written: the log ends where it did
+                    raise
             finally:
                 os.close(fd)
             offset = start + sum(len(line) for line in lines[:-1])
