@@ -31,7 +31,7 @@ from ..errors import CatalogError, HsarError
 from ..model import Archive
 from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS
 from ..preservation.ocfl_inventory import version_infos
-from ..preservation.premis_read import parse_premis
+from ..preservation.premis_read import parse_premis, premis_event_ids
 from .records import EventRecord, FileRecord, VersionRecord, version_seq
 from .store import Catalog
 
@@ -102,11 +102,22 @@ class _ObjectReader:
         data = self._read(PREMIS, version)
         return parse_premis(data) if data is not None else ([], [], [])
 
-    def records(self) -> Iterator[VersionRecord]:
+    def records(self, only: str | None = None) -> Iterator[VersionRecord]:
+        """Every version's record, oldest first; with ``only``, that version's alone (the versions before it
+        are read just for what it needs: where each file was added, which events were recorded already)."""
         added: dict[str, tuple[str, str]] = {}  # path -> (digest, version whose content it is)
         known_events: set[str] = set()
         for info in self.infos:
             vname = _version_name(info)
+            if only is not None and version_seq(vname) != version_seq(only):
+                for path, digest in info.state.items():
+                    if added.get(path, ("", ""))[0] != digest:
+                        added[path] = (digest, vname)
+                premis = self._read(PREMIS, vname)
+                known_events.update(premis_event_ids(premis) if premis is not None else ())
+                if version_seq(vname) > version_seq(only):
+                    return
+                continue
             data = self._read(DESCRIPTIVE, vname)
             if data is None:
                 raise CatalogError(f"{self.object_id} {vname}: no {DESCRIPTIVE}")
@@ -187,15 +198,12 @@ def object_records(store: _Store, object_id: str, policy_of: PolicyOf | None = N
 def version_record(store: _Store, object_id: str, version: str | None = None,
                    policy_of: PolicyOf | None = None) -> VersionRecord:
     """The record of one version (default the head): what ingest passes to ``Catalog.record_version``."""
-    records = object_records(store, object_id, policy_of)
-    if not records:
+    reader = _ObjectReader(store, object_id, policy_of)
+    if not reader.infos:
         raise CatalogError(f"{object_id} has no versions")
-    if version is None:
-        return records[-1]
-    wanted = version_seq(version)
-    for rec in records:
-        if version_seq(rec.version) == wanted:
-            return rec
+    wanted = version or _version_name(reader.infos[-1])
+    for rec in reader.records(only=wanted):  # the others are not parsed: a long history costs little
+        return rec
     raise CatalogError(f"{object_id} has no version {version}")
 
 
