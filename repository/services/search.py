@@ -8,9 +8,10 @@ meanwhile would be lost from the new index.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..divisions import tree_for
+from ..errors import SearchError
 from ..home import Repository
 from ..search.indexing import reindex_from_store
 from ..search.masking import mask_result
@@ -25,8 +26,24 @@ def search(repo: Repository, request: SearchRequest, *, mask: bool = False) -> S
     """The hits, facets and total of ``request`` over every division (the CLI runs as the local
     administrator); ``mask`` masks resident ID numbers in the result."""
     repo.recover_if_idle()
+    gap = index_gap(repo)
     result = repo.search.search(request, divisions=tree_for(repo.cfg))
-    return mask_result(result) if mask else result
+    result = mask_result(result) if mask else result
+    return replace(result, behind=gap) if gap else result
+
+
+def index_gap(repo: Repository) -> tuple[int, int] | None:
+    """``(indexed, catalogued)`` when the index holds fewer archives than the catalogue (the engine was
+    switched and never rebuilt, an index write failed, a disk filled), else None. An index holding none of
+    them cannot answer at all: SearchError SEARCH-STALE, naming ``hsar reindex``, instead of a search that
+    quietly finds nothing; a partial one answers, with the gap in the result for the caller to report."""
+    indexed, catalogued = repo.search.count(), repo.catalog.archive_count()
+    if indexed >= catalogued:
+        return None
+    if indexed == 0:
+        raise SearchError(code="SEARCH-STALE", msgid="faults.index_behind", indexed=indexed,
+                          catalogued=catalogued, engine=repo.cfg["search.engine"])
+    return indexed, catalogued
 
 
 @dataclass(frozen=True)

@@ -215,3 +215,30 @@ def test_a_damaged_index_says_run_reindex_and_reindex_repairs_it(ingested_home: 
     code, found = search(home, "--json")
     with Repository.open(home) as repo:
         assert code == 0 and found["total"] == len(repo.catalog.archive_ids())
+
+
+def test_an_index_that_cannot_know_is_reported_with_the_command_to_run(ingested_home: Path, tmp_path: Path,
+                                                                        monkeypatch) -> None:
+    """Tantivy selected before any reindex, or an index emptied by a failed write: not "0 hits" with exit 0."""
+    home = copy_home(ingested_home, tmp_path / "home")
+    archive_id, _archive = _household(home)
+    monkeypatch.setenv("HSAR_SEARCH_ENGINE", "tantivy" if "whoosh" in _engine(home) else "whoosh")
+    code, output = search(home, archive_id)
+    assert code == 1 and "[SEARCH-STALE]" in str(output) and "hsar reindex" in str(output), output
+    monkeypatch.delenv("HSAR_SEARCH_ENGINE")
+    with Repository.open(home) as repo:  # the catalogue has an archive the index lost
+        repo.search.delete(archive_id)
+        repo.search.commit()
+    lost = CliRunner().invoke(cli, ["--home", str(home), "--lang", "en", "search", archive_id])
+    assert lost.exit_code == 0 and "hsar reindex" in lost.stderr  # the others answer; the gap is reported
+    code, found = search(home, archive_id, "--json")
+    assert found["index_behind"]["indexed"] == found["index_behind"]["catalogued"] - 1  # type: ignore[index]
+    assert CliRunner().invoke(cli, ["--home", str(home), "reindex"]).exit_code == 0
+    code, found = search(home, archive_id, "--json")
+    assert code == 0 and archive_id in [h["archive_id"] for h in found["hits"]]  # type: ignore[index]
+    assert "index_behind" not in found
+
+
+def _engine(home: Path) -> str:
+    with Repository.open(home) as repo:
+        return str(repo.cfg["search.engine"])
