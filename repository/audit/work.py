@@ -32,6 +32,7 @@ from ..preservation.copies import (
 )
 from ..preservation.ids import archive_key
 from ..preservation.ocfl_inventory import INVENTORY
+from ..preservation.ocfl_txn import objects_being_written
 from .record import record_results
 from .repair import Repair, apply_repairs, catch_up, plan_copy
 from .result import ArchiveResult, archive_events, bc_report, resolve, verdict
@@ -174,6 +175,8 @@ def judge(run: Run, work: Work) -> tuple[list[Finding], list[Repair], Candidate 
     evidence = Evidence(work.scans, work.hashes, run.repo.trust_roots)
     cands = candidates(work.object_id, evidence)
     ref = choose_reference(cands, evidence)
+    if work.object_id in objects_being_written(run.repo.staging):  # an ingest is committing a version
+        return [Finding(issue("AUD030", INVENTORY), "*")], [], ref  # judged and repaired by the next audit
     findings = [] if ref is not None else [Finding(issue("AUD015", INVENTORY), "*")]
     findings += lock_findings(cands) + lost_versions(run, work, ref)
     by_bytes = {c.data: c for c in cands}
