@@ -98,7 +98,10 @@ def run_reindex(repo: Repository, job: Job, progress: Progress, stop: threading.
     with ingest_lock(repo):  # an ingest meanwhile would be lost (ING-BUSY)
         total = sum(1 for _ in repo.store.iter_object_roots())
         progress(0, total, force=True)
-        engine = open_engine(repo.cfg["search.engine"], repo.cfg.path("search.index"), rebuild=True)
+        from ..search.idkeys import load_key
+
+        engine = open_engine(repo.cfg["search.engine"], repo.cfg.path("search.index"), rebuild=True,
+                             id_key=load_key(repo.paths.index_key))
         try:
             count = reindex_from_store(engine, repo.store, batch=job.params["batch"],
                                        progress=lambda done: progress(done, total))

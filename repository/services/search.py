@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from ..divisions import tree_for
 from ..errors import SearchError
 from ..home import Repository
+from ..search.idkeys import load_key
 from ..search.indexing import reindex_from_store
 from ..search.masking import mask_result
 from ..search.opening import open_engine
@@ -59,7 +60,8 @@ def reindex(repo: Repository, *, batch: int = 500, progress: ReindexProgress | N
         recovered = tuple(repo.recover())
         repo.close()  # the engine recovery used: its directory is replaced below
         total = sum(1 for _ in repo.store.iter_object_roots())
-        engine = open_engine(repo.cfg["search.engine"], repo.paths.index, rebuild=True)
+        engine = open_engine(repo.cfg["search.engine"], repo.paths.index, rebuild=True,
+                             id_key=load_key(repo.paths.index_key))
         try:
             count = reindex_from_store(engine, repo.store, batch=batch,
                                        progress=(lambda done: progress(done, total)) if progress else None)

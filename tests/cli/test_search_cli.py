@@ -242,3 +242,25 @@ def test_an_index_that_cannot_know_is_reported_with_the_command_to_run(ingested_
 def _engine(home: Path) -> str:
     with Repository.open(home) as repo:
         return str(repo.cfg["search.engine"])
+
+
+def test_the_index_never_holds_a_resident_id_yet_finds_it_exactly(ingested_home: Path, tmp_path: Path) -> None:
+    """A keyed digest (HMAC-SHA256 with the home's owner-only secret) stands for each number in the index."""
+    import stat
+
+    home = copy_home(ingested_home, tmp_path / "home")
+    archive_id, archive = _household(home)
+    ids = [archive.household.head.resident_id, *(m.resident_id for m in archive.household.members)]
+    assert CliRunner().invoke(cli, ["--home", str(home), "reindex"]).exit_code == 0
+    key = home / "keys" / "index-id.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_bytes()) == 32
+    with Repository.open(home) as repo:
+        index = repo.paths.index
+    blobs = b"".join(p.read_bytes() for p in index.rglob("*") if p.is_file())
+    for resident_id in ids:
+        assert resident_id.encode() not in blobs, resident_id
+        assert resident_id[6:14].encode() not in blobs  # not even the birth date part
+        code, found = search(home, f"id:{resident_id}", "--json")
+        assert code == 0 and archive_id in [h["archive_id"] for h in found["hits"]]  # type: ignore[index]
+    code, found = search(home, f"id:{ids[0][:-1]}0" if ids[0][-1] != "0" else f"id:{ids[0][:-1]}1", "--json")
+    assert code == 0 and archive_id not in [h["archive_id"] for h in found["hits"]]  # type: ignore[index]
