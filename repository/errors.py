@@ -116,7 +116,7 @@ def environment_fault(exc: BaseException, home: object = None) -> EnvironmentFau
 
     if home is not None and not isinstance(exc, EnvironmentFault):
         try:
-            read_only = bool(os.statvfs(os.fspath(home)).f_flag & os.ST_RDONLY)  # type: ignore[arg-type]
+            read_only = bool(os.statvfs(str(home)).f_flag & os.ST_RDONLY)
         except (OSError, TypeError):
             read_only = False
         if read_only:

@@ -36,7 +36,7 @@ def _text(element: etree._Element, path: str) -> str | None:
         found = element.find(path, NSMAP)
     else:
         for step in path.split("/"):
-            found = _child(found, qname(step.removeprefix("premis:")))  # type: ignore[arg-type]
+            found = _child(found, qname(step.removeprefix("premis:")))
             if found is None:
                 break
     return None if found is None else (found.text or "")
