@@ -99,6 +99,7 @@ def _record(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> No
 def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> None:
     """Replace the archive's search document: the one built ahead for a new v1, else made from the stored
     head, extracting text only from the PDFs the worker has not read already (the same text either way)."""
+    from ..divisions import tree_for
     from ..search.documents import archive_document
     from ..search.indexing import DESCRIPTIVE as INDEXED_DESCRIPTION
     from ..search.indexing import index_archive, stored_texts
@@ -118,7 +119,8 @@ def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> Non
     texts = {**stored_texts(paths, [p for p in rest if p not in known]),
              **{p: t for p, t in known.items() if t}, **ahead.texts}
     archive = parse(paths[INDEXED_DESCRIPTION].read_bytes())
-    repo.search.replace(archive_document(archive, version=head, texts={p: texts[p] for p in sorted(texts)}))
+    repo.search.replace(archive_document(archive, version=head, texts={p: texts[p] for p in sorted(texts)},
+                                         tree=tree_for(repo.cfg)))  # repository.divisions, not the bundled tree
 
 
 #: Index text by SHA-512 of the files workers examined in this process's ingests (see :mod:`.texts`).

@@ -91,6 +91,7 @@ def run_audit_job(repo: Repository, job: Job, progress: Progress, stop: threadin
 
 
 def run_reindex(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
+    from ..divisions import tree_for
     from ..ingest.pipeline import ingest_lock
     from ..search.indexing import reindex_from_store
     from ..search.opening import open_engine
@@ -103,7 +104,7 @@ def run_reindex(repo: Repository, job: Job, progress: Progress, stop: threading.
         engine = open_engine(repo.cfg["search.engine"], repo.cfg.path("search.index"), rebuild=True,
                              id_key=load_key(repo.paths.index_key))
         try:
-            count = reindex_from_store(engine, repo.store, batch=job.params["batch"],
+            count = reindex_from_store(engine, repo.store, batch=job.params["batch"], tree=tree_for(repo.cfg),
                                        progress=lambda done: progress(done, total))
         finally:
             engine.close()

@@ -63,7 +63,7 @@ def reindex(repo: Repository, *, batch: int = 500, progress: ReindexProgress | N
         engine = open_engine(repo.cfg["search.engine"], repo.paths.index, rebuild=True,
                              id_key=load_key(repo.paths.index_key))
         try:
-            count = reindex_from_store(engine, repo.store, batch=batch,
+            count = reindex_from_store(engine, repo.store, batch=batch, tree=tree_for(repo.cfg),
                                        progress=(lambda done: progress(done, total)) if progress else None)
         finally:
             engine.close()

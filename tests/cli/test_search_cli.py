@@ -264,3 +264,21 @@ def test_the_index_never_holds_a_resident_id_yet_finds_it_exactly(ingested_home:
         assert code == 0 and archive_id in [h["archive_id"] for h in found["hits"]]  # type: ignore[index]
     code, found = search(home, f"id:{ids[0][:-1]}0" if ids[0][-1] != "0" else f"id:{ids[0][:-1]}1", "--json")
     assert code == 0 and archive_id not in [h["archive_id"] for h in found["hits"]]  # type: ignore[index]
+
+
+def test_search_documents_use_the_repositorys_division_tree(ingested_home: Path, tmp_path: Path) -> None:
+    """``repository.divisions`` names the divisions in documents (reindex), not the bundled demo tree."""
+    home = copy_home(ingested_home, tmp_path / "home")
+    archive_id, archive = _household(home)
+    street = archive.division
+    entries = [{"code": "320000", "name": "江苏省", "parent": None},
+               {"code": "320100", "name": "南京市", "parent": "320000"},
+               {"code": street[:6], "name": "试验新区", "parent": "320100"},
+               {"code": street, "name": "试验街道", "parent": street[:6]}]
+    (home / "divisions.json").write_text(json.dumps(entries, ensure_ascii=False), "utf-8")
+    settings = home / "hsar.toml"
+    settings.write_text(settings.read_text("utf-8").replace('divisions = ""', 'divisions = "divisions.json"'),
+                        "utf-8")
+    assert CliRunner().invoke(cli, ["--home", str(home), "reindex"]).exit_code == 0
+    code, found = search(home, "试验街道", "--json")
+    assert code == 0 and archive_id in [h["archive_id"] for h in found["hits"]]  # type: ignore[index]
