@@ -101,3 +101,28 @@ def test_show_on_a_really_read_only_home_names_the_cause(ingested_home: Path, re
     before = sorted(p.relative_to(source).as_posix() for p in source.rglob("*"))
     assert hsar(target / "home", "audit", "--all").exit_code == 1
     assert sorted(p.relative_to(source).as_posix() for p in source.rglob("*")) == before
+
+
+def test_a_full_disk_while_receiving_a_sip_names_the_cause_and_stores_nothing(demo, home: Path,
+                                                                            monkeypatch) -> None:
+    from repository.bags import receive
+
+    sip = demo.sips("household")[0]
+    real_copy = receive.copy_and_hash
+    calls = []
+
+    def full_disk(source, target, *args, **kwargs):  # noqa: ANN001, ANN202
+        calls.append(target)
+        if len(calls) == 2:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            Path(target).write_bytes(b"half")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+        return real_copy(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(receive, "copy_and_hash", full_disk)
+    result = hsar(home, "ingest", str(sip))
+    assert calls and result.exit_code == 1, result.output
+    assert "[ENV-NOSPACE]" in result.output and "INTERNAL" not in result.output
+    assert not [p for p in (home / "storage").rglob("*") if p.is_file() and "extensions" not in p.parts
+                and p.name not in ("0=ocfl_1.1", "ocfl_layout.json", "ocfl_1.1.md")]  # nothing stored
+    assert [p.name for p in (home / "staging").iterdir()] in ([], [".ingest.lock"])  # nothing half-written
