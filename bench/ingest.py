@@ -7,12 +7,18 @@
     and copied by ``cp -r``. Prints MB/s of each and ratio = ingest time / (bagit + cp time). Goal: <= 1.5.
 (c) peak memory (ru_maxrss) of the ingesting process and of its largest child, small SIPs vs large SIPs:
     it should stay flat as SIP size grows (bytes are streamed and hashed while copying).
+(d) cost that grows with the archive: the same supplement of a few files ingested into archives of 100, 2,000
+    and 20,000 files (``--growth``). The peer is the work no ingest can avoid: parsing and rewriting that
+    archive's inventory once (``json.load`` + ``json.dump`` of ``inventory.json``) plus the same supplement to
+    the small archive. Goal: the 20,000-file supplement <= 1.5 x that peer; ``hsar reindex`` of the
+    20,000-file home is timed too. ``--growth-only`` runs (d) alone.
 
 Each ingest runs in a fresh child process on a fresh home (``hsar init`` not timed). The page cache is warm
 for every contender alike (the SIPs were just written). Ingest fsyncs every stored file and directory; the
 peers do not.
 
     .venv/bin/python bench/ingest.py --households 300 --big-mb 1024 --out /tmp/hsar-bench-ingest
+    .venv/bin/python bench/ingest.py --growth-only --growth 100,2000,20000
 """
 
 from __future__ import annotations
@@ -144,6 +150,96 @@ def run_peers(sips: list[Path], scratch: Path) -> tuple[float, float]:
     return bagit_seconds, cp_seconds
 
 
+# ----------------------------------------------------------------------------------- (d) growth
+
+
+def _tiny_tiff(path: Path, n: int) -> None:
+    from PIL import Image
+
+    Image.frombytes("L", (8, 8), n.to_bytes(8, "big") * 8).save(path, "TIFF")
+
+
+def make_growth(out: Path, sizes: list[int], seed: int) -> tuple[dict[int, Path], Path]:
+    """One demo household re-bagged with ``size`` payload files (tiny distinct TIFFs on its first item) for each
+    size, and the demo supplement that extends it (a few files: the same SIP for every size)."""
+    from repository.demo.generate import write_demo_data
+    from repository.descriptive import parse
+    from repository.sip.build import write_sip
+
+    base = out / "base"
+    write_demo_data(base, households=12, units=0, seed=seed)
+    supplement = next(p for p in _sips(base) if "-supplement-" in p.name)
+    wanted = parse((supplement / "metadata/descriptive.xml").read_bytes()).supplement_of
+    assert wanted is not None
+    original = next(p for p in _sips(base) if p.name.endswith(wanted.archive))
+    archive = parse((original / "metadata/descriptive.xml").read_bytes())
+    payload = {p.relative_to(original).as_posix(): p for p in (original / "data").rglob("*") if p.is_file()}
+    first = archive.items[0]
+    folder = first.files[0].rsplit("/", 1)[0]
+    tiffs = out / "tiffs"
+    tiffs.mkdir()
+    bags = {}
+    for size in sizes:
+        extra = [f"{folder}/{first.number:04d}-page-{k:05d}.tif" for k in range(max(0, size - len(payload)))]
+        for k, path in enumerate(extra):
+            source = tiffs / f"{k:05d}.tif"
+            if not source.exists():
+                _tiny_tiff(source, k)
+            payload[path] = source
+        items = (dataclasses.replace(first, files=first.files + tuple(extra)), *archive.items[1:])
+        bags[size] = write_sip(dataclasses.replace(archive, items=items),
+                               dict(payload),
+                               out / f"original-{size}", source_organization=archive.institution,
+                               bagging_date=date(2025, 1, 2))
+        for path in extra:
+            del payload[path]
+    return bags, supplement
+
+
+def _inventory_round_trip(home: Path) -> tuple[float, int]:
+    """Seconds to parse and rewrite the largest ``inventory.json`` under ``home`` once, and its size."""
+    inventory = max(home.rglob("inventory.json"), key=lambda p: p.stat().st_size)
+    started = time.perf_counter()
+    data = json.loads(inventory.read_bytes())
+    (home / "inventory-copy.json").write_text(json.dumps(data, indent=2, sort_keys=True), "utf-8")
+    seconds = time.perf_counter() - started
+    (home / "inventory-copy.json").unlink()
+    return seconds, inventory.stat().st_size
+
+
+def _reindex_seconds(home: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import sys; from repository.cli import main; sys.exit(main())", "--home", str(home), "reindex"], check=True,
+                   capture_output=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    return time.perf_counter() - started
+
+
+def run_growth(out: Path, sizes: list[int], seed: int) -> None:
+    bags, supplement = make_growth(out / "growth", sizes, seed)
+    print(f"(d) a supplement of {len(list((supplement / 'data').rglob('*.*')))} file(s) to archives of "
+          f"{', '.join(f'{s:,}' for s in sizes)} files (--workers 1):")
+    results = {}
+    for size in sizes:
+        home = out / f"home-growth-{size}"
+        first = run_ingest(home, [bags[size]], workers=1)
+        listing = home.parent / f"{home.name}-sips.txt"
+        listing.write_text(str(supplement), "utf-8")
+        done = subprocess.run([sys.executable, __file__, "--child", str(home), str(listing), "1"],
+                              capture_output=True, text=True, check=True)
+        second = json.loads(done.stdout)
+        round_trip, inventory_bytes = _inventory_round_trip(home)
+        reindex = _reindex_seconds(home)
+        results[size] = (second["seconds"], round_trip)
+        print(f"    {size:>6,} files: original {first['seconds']:.1f} s, supplement {second['seconds']:.2f} s "
+              f"{second['statuses']}, inventory {inventory_bytes / 1e6:.1f} MB parsed+rewritten in "
+              f"{round_trip:.2f} s, reindex {reindex:.2f} s")
+        shutil.rmtree(home)
+    small, large = min(sizes), max(sizes)
+    peer = results[large][1] + results[small][0]
+    print(f"    ratio: supplement to {large:,} files / (inventory round trip + supplement to {small:,} files) = "
+          f"{results[large][0]:.2f} / {peer:.2f} = {results[large][0] / peer:.2f} (goal <= 1.5)")
+
+
 # ----------------------------------------------------------------------------------------------- main
 
 
@@ -154,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-sip-mb", type=int, default=200, help="MB of scans per large SIP")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("/tmp/hsar-bench-ingest"))
+    parser.add_argument("--growth", default="100,2000,20000", help="archive sizes (files) for (d)")
+    parser.add_argument("--growth-only", action="store_true", help="run (d) alone")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -163,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     print(f"# hsar ingest benchmark ({os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
+    sizes = sorted(int(s) for s in args.growth.split(","))
+    if args.growth_only:
+        run_growth(out, sizes, args.seed)
+        shutil.rmtree(out)
+        return 0
 
     small = make_small(out / "small", args.households, args.seed)
     small_bytes = sum(_size(s) for s in small)
@@ -193,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{b['maxrss_kb'] / 1024:.0f} MiB / {b['children_maxrss_kb'] / 1024:.0f} MiB")
     print(f"    --workers 2, small: {a['maxrss_kb'] / 1024:.0f} / {a['children_maxrss_kb'] / 1024:.0f} MiB; "
           f"large: {b2['maxrss_kb'] / 1024:.0f} / {b2['children_maxrss_kb'] / 1024:.0f} MiB")
+    run_growth(out, sizes, args.seed)
     shutil.rmtree(out)
     return 0
 

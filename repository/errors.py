@@ -119,3 +119,55 @@ class QuerySyntaxError(SearchRequestError):
 
 class DisposalError(HsarError):
     """A disposal (销毁) step refused: not due, the same person approving, no such proposal, a copy unusable."""
+
+
+class EnvironmentFault(HsarError):
+    """The machine, not the input or hsar, stopped the operation: a full disk (``ENV-NOSPACE``) or a home on a
+    read-only file system (``ENV-READONLY``). The edge shows it as a bad-input error (exit 1), naming the cause."""
+
+    code = "ENV"
+
+
+_SQLITE_FAULTS = (("database or disk is full", "ENV-NOSPACE"), ("readonly database", "ENV-READONLY"),
+                  ("read-only file system", "ENV-READONLY"))
+
+
+def environment_fault(exc: BaseException, home: object = None) -> EnvironmentFault | None:
+    """The :class:`EnvironmentFault` behind ``exc`` (itself, its causes and contexts, a database driver's
+    original error), or None when no full disk or read-only file system is among them. With ``home`` (a path),
+    any failure while the home is on a read-only file system is that (SQLite says only "unable to open
+    database file" when it cannot make its WAL index there)."""
+    import errno
+    import os
+
+    if home is not None and not isinstance(exc, EnvironmentFault):
+        try:
+            read_only = bool(os.statvfs(str(home)).f_flag & os.ST_RDONLY)
+        except (OSError, TypeError):
+            read_only = False
+        if read_only:
+            return _fault("ENV-READONLY", f"{home}: {exc}")
+
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, EnvironmentFault):
+            return item
+        if isinstance(item, OSError) and item.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            code = "ENV-READONLY" if item.errno == errno.EROFS else "ENV-NOSPACE"
+            return _fault(code, f"{item.strerror or item}" + (f": {item.filename}" if item.filename else ""))
+        text = str(item).lower()
+        for needle, code in _SQLITE_FAULTS:
+            if needle in text and type(item).__name__ in {"OperationalError", "DatabaseError"}:
+                return _fault(code, str(item).splitlines()[0])
+        todo += [item.__cause__, item.__context__, getattr(item, "orig", None)]
+    return None
+
+
+def _fault(code: str, detail: str) -> EnvironmentFault:
+    key = "faults.read_only" if code == "ENV-READONLY" else "faults.no_space"
+    return EnvironmentFault(code=code, msgid=key, detail=detail)

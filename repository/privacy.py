@@ -25,7 +25,14 @@ NAME_FIELDS = frozenset({"name", "head_name", "display_name", "applicant", "tena
 PHONE_FIELDS = frozenset({"phone", "telephone", "mobile", "contact_phone"})
 INCOME_FIELDS = frozenset({"income", "income_band", "annual_income", "monthly_income", "household_income", "income_per_capita"})
 ID_FIELDS = frozenset({"resident_id", "head_resident_id", "id_number"})
-_ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")  # 18-character and old 15-digit
+# An identity number however it is written: ASCII or full-width digits (０-９), single spaces, full-width spaces or
+# hyphens inside ("110101 1990 0101 1234"), a check character X; and a longer run of digits that may hold one.
+# Any run of 15 or more digits is masked (old 15-digit, 18-character, and longer runs alike).
+_DIGIT = "0-9\uff10-\uff19"
+_ID = re.compile(rf"(?<![{_DIGIT}A-Za-z\uff21-\uff3a\uff41-\uff5a])[{_DIGIT}](?:[ \u3000-]?[{_DIGIT}])*"
+                 rf"(?:[ \u3000-]?[XxＸｘ])?(?![{_DIGIT}A-Za-z\uff21-\uff3a\uff41-\uff5a])")
+_ID_CHAR = re.compile(rf"[{_DIGIT}XxＸｘ]")
+MIN_ID_DIGITS = 15
 
 
 def mask_resident_id(value: str) -> str:
@@ -46,8 +53,12 @@ def mask_text(text: str) -> str:
     masked = list(plain)
     found = False
     for m in _ID.finditer(plain):
+        positions = [m.start() + k.start() for k in _ID_CHAR.finditer(m.group())]
+        if len(positions) < MIN_ID_DIGITS:
+            continue
         found = True
-        masked[m.start():m.end()] = mask_resident_id(m.group())
+        for at in positions[6:-4]:  # the six-digit division and the last four stay, as mask_resident_id does
+            masked[at] = "*"
     if not found:
         return text
     out, pos = [], 0

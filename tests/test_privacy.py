@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from repository.privacy import mask_income, mask_name, mask_phone, mask_record
+from repository.privacy import mask_income, mask_name, mask_phone, mask_record, mask_text
 
 
 @pytest.mark.parametrize(("name", "masked"), [
@@ -42,3 +42,21 @@ def test_a_record_is_masked_by_field_and_in_free_text():
         "note": "欧阳*（110105********0022）申请变更", "year": 2021, "active": True, "end": None,
     }
     assert record["household"]["head"]["name"] == "王建国"  # the input is not changed
+
+
+@pytest.mark.parametrize(("text", "hidden"), [
+    ("身份证号１１０１０１１９９００１０１１２３４，", "１１０１０１********１２３４"),  # full-width digits
+    ("ID 110101 1990 0101 1234 end", "110101 **** **** 1234"),  # spaces inside
+    ("ID 110101-19900101-1234 end", "110101-********-1234"),  # hyphens inside
+    ("账号9911010119900101123455", "991101************3455"),  # inside a longer run of digits
+    ("证号11010119900101123X。", "110101********123X"),
+])
+def test_ids_however_written_are_masked(text: str, hidden: str) -> None:
+    masked = mask_text(text)
+    assert hidden in masked, masked
+    assert "19900101" not in masked.replace(" ", "").replace("-", "") and "１９９００１０１" not in masked
+
+
+def test_short_numbers_and_dates_are_left_alone() -> None:
+    text = "电话 025-84561234，日期 2020-01-01，件号 0001"
+    assert mask_text(text) == text

@@ -162,6 +162,7 @@ class AuditRun:
     reports: tuple[str, ...] = ()
     alerts: tuple[AlertOutcome, ...] = ()
     repository: str = ""  # repository.name, in reports and alerts (one mailbox may serve several homes)
+    stopped: bool = False  # a stop request (SIGTERM) ended the run before every selected archive was started
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(RESULTS, 0)
@@ -192,7 +193,8 @@ class AuditRun:
             "repository": self.repository, "run_id": self.run_id, "mode": self.mode, "ok": self.ok,
             "started": self.started.isoformat(), "finished": self.finished.isoformat(), "counts": self.counts(),
             "archives_checked": len(self.archives),
-            "selected": self.selected, "skipped": self.skipped, "files_checked": self.files_checked,
+            "selected": self.selected, "skipped": self.skipped, "stopped": self.stopped,
+            "files_checked": self.files_checked,
             "bytes_checked": self.bytes_checked, "seconds": round(self.seconds, 3),
             "failed": [a.archive_id for a in self.archives if a.result == "failed"],
             "repaired": [a.archive_id for a in self.archives if a.result == "repaired"],

@@ -252,7 +252,8 @@ def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Pr
     return AuditRun(run.run_id, selection.mode, now, run.at(),
                     tuple((c.label, str(c.root), c.error) for c in copies), archives, tuple(issues + more),
                     tuple(run.notes), len(ids), run.skipped, run.log.head(),
-                    repository=repo.cfg["repository.name"])
+                    repository=repo.cfg["repository.name"],
+                    stopped=bool(run.skipped and stop is not None and stop.is_set()))
 
 
 def run_audit(repo: Repository, selection: Selection, *, now: datetime, progress: Progress | None = None,

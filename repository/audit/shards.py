@@ -14,10 +14,13 @@ writer. A time budget (``audit.budget_seconds``) or a stop request ends the run 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING
+
+from .lifecycle import start_worker
 
 if TYPE_CHECKING:
     from .result import ArchiveResult
@@ -60,7 +63,8 @@ def audit_in_shards(run: _Run, ids: list[str], progress: Callable[..., None] | N
     hashed = submitted = 0
     pending: deque[Future[tuple[list[ArchiveResult], list[str]]]] = deque()
     _RUN, _PIPELINE = run, pipeline
-    pool = ProcessPoolExecutor(max_workers=run.processes, mp_context=mp.get_context("fork"))
+    pool = ProcessPoolExecutor(max_workers=run.processes, mp_context=mp.get_context("fork"),
+                               initializer=start_worker, initargs=(os.getpid(),))  # they end with this process
     try:
         def submit() -> None:
             nonlocal submitted

@@ -32,6 +32,7 @@ from ..preservation.copies import (
 )
 from ..preservation.ids import archive_key
 from ..preservation.ocfl_inventory import INVENTORY
+from ..preservation.ocfl_txn import objects_being_written
 from .record import record_results
 from .repair import Repair, apply_repairs, catch_up, plan_copy
 from .result import ArchiveResult, archive_events, bc_report, resolve, verdict
@@ -76,6 +77,7 @@ class Run:
     notes: list[str] = field(default_factory=list)
     skipped: int = 0
     heads: dict[str, int] | None = None  # newest version the catalogue saw, per archive (see known_heads)
+    log_heads: dict[str, int] = field(default_factory=dict)  # newest version the audit log says was verified
     clock_start: float = field(default_factory=lambda: time.monotonic())
 
     @property
@@ -97,6 +99,7 @@ class Run:
         """:func:`repository.catalog.audits.known_heads`, read once per run ({} without a catalogue)."""
         if self.heads is None:
             self.heads = {}
+            self.log_heads = self.log.verified_heads()  # evidence that outlives a lost catalogue (AUD031)
             catalog = self.catalog
             if catalog is not None:
                 from ..catalog.audits import known_heads
@@ -189,12 +192,16 @@ def lost_versions(run: Run, work: Work, ref: Candidate | None) -> list[Finding]:
     reveal. A copy changed since its scan gets AUD018 instead (ingest commits storage before the catalogue)."""
     if ref is None or ref.inventory is None:  # a reference is verified: it has an inventory
         return []
-    want = run.known_heads().get(archive_key(work.object_id), 0)
-    if want <= len(ref.inventory["versions"]):
+    key = archive_key(work.object_id)
+    want = run.known_heads().get(key, 0)
+    logged = run.log_heads.get(key, 0)
+    if max(want, logged) <= len(ref.inventory["versions"]):
         return []
     if changed_since_scan(work):
         return [Finding(issue("AUD018", INVENTORY, detail="inventory.json changed"), "*")]
-    return [Finding(issue("AUD025", INVENTORY, want=f"v{want}", have=ref.inventory["head"]), "*")]
+    if want > len(ref.inventory["versions"]):
+        return [Finding(issue("AUD025", INVENTORY, want=f"v{want}", have=ref.inventory["head"]), "*")]
+    return [Finding(issue("AUD031", INVENTORY, want=f"v{logged}", have=ref.inventory["head"]), "*")]
 
 
 def judge(run: Run, work: Work) -> tuple[list[Finding], list[Repair], Candidate | None]:
@@ -203,6 +210,8 @@ def judge(run: Run, work: Work) -> tuple[list[Finding], list[Repair], Candidate 
     evidence = Evidence(work.scans, work.hashes, run.repo.trust_roots)
     cands = candidates(work.object_id, evidence)
     ref = choose_reference(cands, evidence)
+    if work.object_id in objects_being_written(run.repo.staging):  # an ingest is committing a version
+        return [Finding(issue("AUD030", INVENTORY), "*")], [], ref  # judged and repaired by the next audit
     oversized = [Finding(found("AUD040", rel, size=size, limit=run.max_inventory), label)
                  for label, scan in work.scans.items() for rel, size in sorted(scan.oversized.items())]
     findings = oversized + ([] if ref is not None else [Finding(issue("AUD015", INVENTORY), "*")])

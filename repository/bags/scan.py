@@ -131,6 +131,16 @@ def _check_collisions(tree: Tree, rel: str, names: list[str]) -> None:
     for name in names:
         groups[nfc(name).casefold()].append(name)
     for group in groups.values():
+        first = sorted(group)[0]
         for name in sorted(group)[1:]:
             path = display(f"{rel}/{name}" if rel else name)
-            tree.issues.append(issue("BAG025", path, name=path))
+            tree.issues.append(issue("BAG025", path, name=f"{_spelled(name)} / {_spelled(first)}"))
+
+
+def _spelled(name: str) -> str:
+    """A name as a person can tell it from its twin: NFC and NFD forms look alike, so a non-ASCII name also
+    shows its form and its code points (``é.txt [NFD: e\\u0301.txt]``)."""
+    if name.isascii():
+        return name
+    form = next((f for f in ("NFC", "NFD") if unicodedata.is_normalized(f, name)), "mixed")
+    return f"{name} [{form}: {name.encode('ascii', 'backslashreplace').decode('ascii')}]"

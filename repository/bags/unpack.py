@@ -327,9 +327,16 @@ def extract(path: Path, plan: Survey, dest: Path, algorithms: tuple[str, ...], l
         raise _refuse("PKG008", path.name, detail=str(exc) or type(exc).__name__) from None
     except OSError as exc:
         if exc.errno in _PACKAGE_ERRNOS:
-            raise _refuse("PKG008", path.name, detail=f"{exc.strerror}: {exc.filename}") from None
+            raise _refuse("PKG008", path.name, detail=f"{exc.strerror}: {_in_package(exc.filename, dest)}") from None
         raise
     return writer.files
+
+
+def _in_package(filename: object, dest: Path) -> str:
+    """A path the OS named, as the member it is in the package: never the staging path it was written to."""
+    text = os.fsdecode(filename) if isinstance(filename, (str, bytes)) else ""
+    prefix = str(dest) + os.sep
+    return text[len(prefix):] if text.startswith(prefix) else os.path.basename(text)
 
 
 def _extract_zip(path: Path, plan: Survey, writer: _Writer) -> None:

@@ -153,6 +153,10 @@ def archive_ids(conn: Connection) -> list[str]:
     return list(conn.scalars(select(t.archives.c.id).order_by(t.archives.c.id)))
 
 
+def archive_count(conn: Connection) -> int:
+    return int(conn.scalar(select(func.count()).select_from(t.archives)) or 0)
+
+
 def _counts(conn: Connection, column: ColumnElement[Any], scope: ColumnElement[bool] | None) -> dict[str, int]:
     query = select(column, func.count()).group_by(column).order_by(column)
     if scope is not None:

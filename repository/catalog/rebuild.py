@@ -30,7 +30,8 @@ from ..descriptive import parse
 from ..errors import CatalogError, HsarError
 from ..model import Archive
 from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS
-from ..preservation.premis_read import parse_premis
+from ..preservation.ocfl_inventory import version_infos
+from ..preservation.premis_read import parse_premis, premis_event_ids
 from .records import EventRecord, FileRecord, VersionRecord, version_seq
 from .store import Catalog
 
@@ -50,7 +51,10 @@ class _Store(Protocol):
 
     def versions(self, object_id: str) -> list[VersionInfo]: ...
 
-    def content_path(self, object_id: str, logical_path: str, version: str | None = None) -> Path: ...
+    def inventory(self, object_id: str) -> dict[str, Any]: ...
+
+    def content_paths(self, object_id: str, version: str | None = None, *,
+                      inventory: dict[str, Any] | None = None) -> dict[str, Path]: ...
 
 
 def summarize_checks(report: dict[str, Any]) -> dict[str, Any]:
@@ -81,23 +85,39 @@ class _ObjectReader:
 
     def __init__(self, store: _Store, object_id: str, policy_of: PolicyOf | None) -> None:
         self.store, self.object_id, self.policy_of = store, object_id, policy_of
-        self.infos = sorted(store.versions(object_id), key=lambda i: i.number)
+        self.inventory = store.inventory(object_id)  # read once for the object, not once per file
+        self.infos = sorted(version_infos(self.inventory), key=lambda i: i.number)
+        self._paths: dict[str, dict[str, Path]] = {}
+
+    def _where(self, path: str, version: str) -> Path | None:
+        if version not in self._paths:
+            self._paths = {version: self.store.content_paths(self.object_id, version, inventory=self.inventory)}
+        return self._paths[version].get(path)
 
     def _read(self, path: str, version: str) -> bytes | None:
-        info = next(i for i in self.infos if _version_name(i) == version)
-        if path not in info.state:
-            return None
-        return self.store.content_path(self.object_id, path, version).read_bytes()
+        where = self._where(path, version)
+        return None if where is None else where.read_bytes()
 
     def _premis(self, version: str) -> tuple[list, list, list]:
         data = self._read(PREMIS, version)
         return parse_premis(data) if data is not None else ([], [], [])
 
-    def records(self) -> Iterator[VersionRecord]:
+    def records(self, only: str | None = None) -> Iterator[VersionRecord]:
+        """Every version's record, oldest first; with ``only``, that version's alone (the versions before it
+        are read just for what it needs: where each file was added, which events were recorded already)."""
         added: dict[str, tuple[str, str]] = {}  # path -> (digest, version whose content it is)
         known_events: set[str] = set()
         for info in self.infos:
             vname = _version_name(info)
+            if only is not None and version_seq(vname) != version_seq(only):
+                for path, digest in info.state.items():
+                    if added.get(path, ("", ""))[0] != digest:
+                        added[path] = (digest, vname)
+                premis = self._read(PREMIS, vname)
+                known_events.update(premis_event_ids(premis) if premis is not None else ())
+                if version_seq(vname) > version_seq(only):
+                    return
+                continue
             data = self._read(DESCRIPTIVE, vname)
             if data is None:
                 raise CatalogError(f"{self.object_id} {vname}: no {DESCRIPTIVE}")
@@ -122,7 +142,8 @@ class _ObjectReader:
         records = []
         for path in sorted(p for p in info.state if p.startswith(PAYLOAD_PREFIX)):
             obj = by_path.get(path)
-            size = obj.size if obj is not None else self.store.content_path(self.object_id, path, vname).stat().st_size
+            where = self._where(path, vname) if obj is None else None
+            size = obj.size if obj is not None else where.stat().st_size if where is not None else 0
             puid = obj.puid if obj is not None else None
             records.append(FileRecord(
                 path=path, size=size, sha512=info.state[path], puid=puid,
@@ -177,15 +198,12 @@ def object_records(store: _Store, object_id: str, policy_of: PolicyOf | None = N
 def version_record(store: _Store, object_id: str, version: str | None = None,
                    policy_of: PolicyOf | None = None) -> VersionRecord:
     """The record of one version (default the head): what ingest passes to ``Catalog.record_version``."""
-    records = object_records(store, object_id, policy_of)
-    if not records:
+    reader = _ObjectReader(store, object_id, policy_of)
+    if not reader.infos:
         raise CatalogError(f"{object_id} has no versions")
-    if version is None:
-        return records[-1]
-    wanted = version_seq(version)
-    for rec in records:
-        if version_seq(rec.version) == wanted:
-            return rec
+    wanted = version or _version_name(reader.infos[-1])
+    for rec in reader.records(only=wanted):  # the others are not parsed: a long history costs little
+        return rec
     raise CatalogError(f"{object_id} has no version {version}")
 
 

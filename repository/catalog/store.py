@@ -168,6 +168,10 @@ class Catalog:
         with self.transaction() as conn:
             return read.archive_ids(conn)
 
+    def archive_count(self) -> int:
+        with self.transaction() as conn:
+            return read.archive_count(conn)
+
     def archives_of_person(self, resident_id: str) -> list[tuple[str, str]]:
         """``(archive id, "head"|"member")`` for a resident ID: finds a person already in another household."""
         with self.transaction() as conn:

@@ -68,7 +68,9 @@ def _render_run(c: Context, run: AuditRun) -> None:
     mark = "✔" if run.ok else "✘"
     click.echo(c.text("cli.audit.summary", mark=mark, count=len(run.archives), **n, files=run.files_checked,
                       mb=f"{mb:,.1f}", rate=f"{rate:,.1f}"))
-    if run.skipped:
+    if run.stopped:
+        click.echo(c.text("faults.audit_stopped", skipped=run.skipped))
+    elif run.skipped:
         click.echo(c.text("cli.audit.budget", count=run.skipped))
     for path in run.reports:
         click.echo(c.text("cli.report", path=path))
@@ -121,7 +123,7 @@ def audit_cmd(ctx: click.Context, due: bool, check_all: bool, archives: tuple[st
         emit_json(data)
     else:
         _render_run(c, run)
-    raise SystemExit(Exit.of(run.ok))
+    raise SystemExit(Exit.STOPPED if run.stopped else Exit.of(run.ok))
 
 
 @contextmanager

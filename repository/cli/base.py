@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from .. import __version__, config, messages
-from ..errors import ConfigError, HsarError, UsageError
+from ..errors import ConfigError, HsarError, UsageError, environment_fault
 from ..home import Repository
 from ..home.layout import owner_only
 from .exits import Exit
@@ -175,6 +175,8 @@ class HsarGroup(_NamesItsCommand, click.Group):
             raise
         except HsarError as exc:
             obj = ctx.find_object(Context)
+            if not isinstance(exc, (UsageError, ConfigError)):  # a full disk, a read-only home: named
+                exc = environment_fault(exc, obj.home if obj else None) or exc
             lang = obj.lang if obj else _lang_of(ctx)
             click.echo(messages.text("cli.error", lang, code=exc.code, message=exc.render(lang)), err=True)
             ctx.exit(Exit.for_error(exc.code, isinstance(exc, (UsageError, ConfigError))))
@@ -183,6 +185,10 @@ class HsarGroup(_NamesItsCommand, click.Group):
             ctx.exit(Exit.INTERRUPTED)
         except Exception as exc:  # noqa: BLE001 - the last line of defence before a user sees a traceback
             obj = ctx.find_object(Context)
+            fault = environment_fault(exc, obj.home if obj else None)  # a full disk, a read-only home: exit 1
+            if fault is not None:
+                click.echo(f"错误 error [{fault.code}]: {fault.render(obj.lang if obj else None)}", err=True)
+                ctx.exit(Exit.BAD)
             if obj is not None and obj.debug:
                 traceback.print_exc()
             click.echo(messages.text("cli.internal", _lang_of(ctx), detail=f"{type(exc).__name__}: {exc}"), err=True)

@@ -13,7 +13,9 @@ class Exit(IntEnum):
     arguments or configuration (:class:`~repository.errors.UsageError`, :class:`~repository.errors.ConfigError`,
     click's usage errors); 3 an internal error; 75 the home is busy (another ingest or audit holds its lock:
     ``ING-BUSY``, ``AUDIT-BUSY``; EX_TEMPFAIL of ``sysexits.h``, so cron and systemd can tell "try again
-    later" from a failure); 130 interrupted (Ctrl-C, a second SIGTERM)."""
+    later" from a failure); 130 interrupted (Ctrl-C, a second SIGTERM); 143 stopped: a
+    SIGTERM ended ``hsar audit`` cleanly before every selected archive was checked (what was checked is
+    recorded and reported; the rest was not audited: 128 + SIGTERM, as a shell reports a process it ended)."""
 
     OK = 0
     BAD = 1
@@ -21,6 +23,7 @@ class Exit(IntEnum):
     INTERNAL = 3
     BUSY = 75
     INTERRUPTED = 130
+    STOPPED = 143
 
     @classmethod
     def of(cls, ok: bool) -> Exit:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .. import messages
 from .base import Context, HsarCommand, cli, emit_json, emit_result, json_option, pass_ctx
 from .progress import Bar
 
@@ -93,7 +94,10 @@ def search_cmd(c: Context, query: tuple[str, ...], division: str | None, archive
                             page=page, per_page=per_page)
     with c.repo() as repo:
         result = search(repo, request, mask=mask)
-    if as_json:
+    if result.behind is not None and not as_json:  # the index lacks archives: say so, and what fixes it
+        click.echo(messages.text("faults.index_behind", c.lang, indexed=result.behind[0],
+                                 catalogued=result.behind[1], engine=c.cfg["search.engine"]), err=True)
+    if as_json:  # with "index_behind" when the index lacks archives
         emit_json(result.to_dict())
         return
     click.echo(c.text("cli.search.total", total=result.total))

@@ -202,9 +202,11 @@ class Repository:
 
     @property
     def search(self) -> SearchEngine:
+        from ..search.idkeys import load_key
         from ..search.opening import open_engine
 
-        return self._handle("_engine", lambda: open_engine(self.cfg["search.engine"], self.paths.index))
+        return self._handle("_engine", lambda: open_engine(self.cfg["search.engine"], self.paths.index,
+                                                          id_key=load_key(self.paths.index_key)))
 
     @property
     def signer(self) -> Signer:

@@ -91,6 +91,11 @@ def _create(home: Path, force: bool) -> InitResult:
     else:
         create_demo_pki(keys, organisation=cfg["repository.institution"], force=force)
         result.created.append(str(paths.ca))
+    if not paths.index_key.exists():  # the secret of the index's identity-number digests (owner-only)
+        from ..search.idkeys import load_key
+
+        load_key(paths.index_key)
+        result.created.append(str(paths.index_key))
     with Catalog(cfg.catalog_url) as catalog:
         catalog.create()
     result.created.append(cfg.catalog_url)

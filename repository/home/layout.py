@@ -22,6 +22,7 @@ LAYOUT = {
     "reports": "reports",
     "keys": "keys",
     "ca": "keys/ca.pem",
+    "index_key": "keys/index-id.key",
     "audit": "audit",
     "audit_log": "audit/log.jsonl",
     "audit_lock": "audit/.audit.lock",
@@ -58,6 +59,7 @@ class HomePaths:
     reports: Path
     keys: Path
     ca: Path
+    index_key: Path
     audit: Path
     audit_log: Path
     audit_lock: Path

@@ -82,6 +82,7 @@ def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:
         return Ahead()
     archive = prepared.archive
     assert archive is not None
+    from ..divisions import tree_for
     from ..preservation.ocfl import OcflStore
     from ..search.documents import archive_document
 
@@ -95,7 +96,7 @@ def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:
         files = build_version(prepared, archive, None, version="v1", now=created,
                               institution=cfg["repository.institution"], signer=signer)
         stored = parse(files[DESCRIPTIVE].path.read_bytes())  # the description exactly as it will be stored
-        document = archive_document(stored, version="v1", texts=texts)
+        document = archive_document(stored, version="v1", texts=texts, tree=tree_for(cfg))  # repository.divisions
     except HsarError as exc:  # e.g. a path the signed manifest cannot hold: this SIP is rejected, not the batch
         fault = sip_fault(exc)
         if fault is None:

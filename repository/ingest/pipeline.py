@@ -36,7 +36,7 @@ from ..home import Repository, policy_of
 from ..model import Archive
 from ..preservation.aip_layout import DERIVATIVES_PREFIX
 from ..preservation.ids import object_id
-from ..preservation.ocfl_inventory import logical_path_problems
+from ..preservation.ocfl_inventory import logical_path_problems, logical_state
 from ..preservation.ocfl_layout import replace_atomic
 from ..preservation.tombstone import read_tombstone
 from .ahead import Ahead, prepared_sips
@@ -101,27 +101,30 @@ def _record(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> No
 def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> None:
     """Replace the archive's search document: the one built ahead for a new v1, else made from the stored
     head, extracting text only from the PDFs the worker has not read already (the same text either way)."""
+    from ..divisions import tree_for
     from ..search.documents import archive_document
     from ..search.indexing import DESCRIPTIVE as INDEXED_DESCRIPTION
     from ..search.indexing import index_archive, stored_texts
-    from ..search.ocrtext import stored_page_texts
+    from ..search.ocrtext import page_texts, pages_at
 
     if ahead is None:
         index_archive(repo, archive_id)
         return
     oid, store = object_id(archive_id), repo.store
-    head = store.head(oid)
-    assert head is not None, oid  # the version was committed before its index entry is written
+    inventory = store.inventory(oid)  # read once for the whole step: it grows with the archive
+    head = inventory["head"]  # the version was committed before its index entry is written
     if ahead.document is not None and head == "v1":
         repo.search.replace(ahead.document)
         return
-    rest = {p: d for p, d in store.state(oid).items() if p not in ahead.examined}
+    paths = store.content_paths(oid, inventory=inventory)
+    rest = {p: d for p, d in logical_state(inventory).items() if p not in ahead.examined}
     known = _KNOWN_TEXTS.lookup({p: d for p, d in rest.items() if p.startswith("data/")})
-    texts = {**stored_texts(store, oid, {p: d for p, d in rest.items() if p not in known}),
+    texts = {**stored_texts(paths, [p for p in rest if p not in known]),
              **{p: t for p, t in known.items() if t}, **ahead.texts}
-    archive = parse(store.content_path(oid, INDEXED_DESCRIPTION).read_bytes())
+    archive = parse(paths[INDEXED_DESCRIPTION].read_bytes())
     repo.search.replace(archive_document(archive, version=head, texts={p: texts[p] for p in sorted(texts)},
-                                         pages=stored_page_texts(store, oid)))  # OCR text carried forward
+                                         pages=page_texts(pages_at(paths)),  # OCR text carried forward
+                                         tree=tree_for(repo.cfg)))  # repository.divisions, not the bundled tree
 
 
 #: Index text by SHA-512 of the files workers examined in this process's ingests (see :mod:`.texts`).
@@ -148,11 +151,11 @@ def _reject(repo: Repository, prepared: Prepared, extra: Iterable[Issue] = ()) -
 
 
 def _previous(repo: Repository, oid: str) -> PreviousVersion:
-    store = repo.store
-    state = store.state(oid)
-    content = {p: store.content_path(oid, p) for p in state if p.startswith(("data/", DERIVATIVES_PREFIX))}
-    premis = store.content_path(oid, PREMIS).read_bytes() if PREMIS in state else None
-    archive = parse(store.content_path(oid, DESCRIPTIVE).read_bytes())
+    inventory = repo.store.inventory(oid)  # read once, not once per file
+    state, paths = logical_state(inventory), repo.store.content_paths(oid, inventory=inventory)
+    content = {p: paths[p] for p in state if p.startswith(("data/", DERIVATIVES_PREFIX))}
+    premis = paths[PREMIS].read_bytes() if PREMIS in paths else None
+    archive = parse(paths[DESCRIPTIVE].read_bytes())
     return PreviousVersion(state, content, premis, archive)
 
 

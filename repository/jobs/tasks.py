@@ -108,6 +108,7 @@ def run_audit_job(repo: Repository, job: Job, progress: Progress, stop: threadin
 
 
 def run_reindex(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
+    from ..divisions import tree_for
     from ..ingest.pipeline import ingest_lock
     from ..search.indexing import reindex_from_store
     from ..search.opening import open_engine
@@ -115,9 +116,12 @@ def run_reindex(repo: Repository, job: Job, progress: Progress, stop: threading.
     with ingest_lock(repo):  # an ingest meanwhile would be lost (ING-BUSY)
         total = sum(1 for _ in repo.store.iter_object_roots())
         progress(0, total, force=True)
-        engine = open_engine(repo.cfg["search.engine"], repo.cfg.path("search.index"), rebuild=True)
+        from ..search.idkeys import load_key
+
+        engine = open_engine(repo.cfg["search.engine"], repo.cfg.path("search.index"), rebuild=True,
+                             id_key=load_key(repo.paths.index_key))
         try:
-            count = reindex_from_store(engine, repo.store, batch=job.params["batch"],
+            count = reindex_from_store(engine, repo.store, batch=job.params["batch"], tree=tree_for(repo.cfg),
                                        progress=lambda done: progress(done, total))
         finally:
             engine.close()

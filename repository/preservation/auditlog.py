@@ -23,10 +23,12 @@ before the next append, so new entries never join it.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,6 +98,9 @@ def entry_hash(entry: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical({k: v for k, v in entry.items() if k != "hash"})).hexdigest()
 
 
+_LOCKS = re.compile(r"locks of (v\d+(?:, v\d+)*) checked")  # the audit's signature-check event detail
+
+
 class AuditLog:
     """The hash-chained log in ``directory`` (normally ``<home>/audit``)."""
 
@@ -162,8 +167,14 @@ class AuditLog:
             try:
                 self._set_aside_torn_tail(fd)
                 start = os.fstat(fd).st_size  # appends are serialised by the lock: the lines go here
-                os.write(fd, b"".join(lines))
-                os.fsync(fd)
+                data = b"".join(lines)
+                try:
+                    if os.write(fd, data) != len(data):  # a full disk may take part of it
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+                    os.fsync(fd)
+                except OSError:
+                    os.ftruncate(fd, start)  # nothing half-written: the log ends where it did
+                    raise
             finally:
                 os.close(fd)
             offset = start + sum(len(line) for line in lines[:-1])
@@ -222,9 +233,10 @@ class AuditLog:
                 head = LogHead(head.seq + 1, entry["hash"])
         return head if following else None
 
-    def _entries(self, offset: int = 0) -> Iterator[tuple[int, Any]]:
+    def _entries(self, offset: int = 0, only: bytes | None = None) -> Iterator[tuple[int, Any]]:
         """(line number, parsed JSON or None) for every line from byte ``offset`` on (numbered from there),
-        streamed. An offset inside a line yields the rest of that line first (it cannot parse as the head)."""
+        streamed; with ``only``, the lines holding those bytes. An offset inside a line yields the rest of that
+        line first (it cannot parse as the head)."""
         try:
             handle = open(self.path, "rb")
         except FileNotFoundError:
@@ -232,10 +244,29 @@ class AuditLog:
         with handle:
             handle.seek(offset)
             for number, raw in enumerate(handle, 1):
+                if only is not None and only not in raw:
+                    continue
                 try:
                     yield number, json.loads(raw)
                 except (ValueError, RecursionError):
                     yield number, None
+
+    def verified_heads(self) -> dict[str, int]:
+        """``{archive id: the newest version an audit verified}``, from the log's successful signature checks
+        ("locks of v1, v2 checked"): evidence that outlives a lost catalogue (an entry whose hash does not
+        hold is not evidence). Lines without that event are skipped before parsing."""
+        heads: dict[str, int] = {}
+        for _number, entry in self._entries(only=b'"digital signature validation"'):
+            if not isinstance(entry, dict) or entry.get("hash") != entry_hash(entry):
+                continue
+            event, archive_id = entry.get("event"), entry.get("archive_id")
+            if not isinstance(event, dict) or not isinstance(archive_id, str) or event.get("outcome") != "success":
+                continue
+            found = _LOCKS.match(str(event.get("detail", "")))
+            if found:
+                newest = max(int(v) for v in re.findall(r"v(\d+)", found.group(1)))
+                heads[archive_id] = max(heads.get(archive_id, 0), newest)
+        return heads
 
     def verify(self, anchors: Iterable[LogHead] = ()) -> LogVerification:
         """Check every line's hash, the chain, the recorded head and the ``anchors`` (from reports/catalogue)."""

@@ -47,6 +47,7 @@ from repository.preservation.ocfl_inventory import (
     logical_state,
     next_inventory,
     sidecar_for,
+    stored_paths,
     user_block,
     version_infos,
 )
@@ -67,15 +68,8 @@ from repository.preservation.ocfl_txn import (
 )
 from repository.preservation.ocfl_validate import validate_with_ocfl_py
 
-__all__ = [
-    "HeadChangedError",
-    "OcflStore",
-    "SourceFile",
-    "UNSET",
-    "VersionInfo",
-    "VersionResult",
-    "validate_with_ocfl_py",
-]
+__all__ = ["HeadChangedError", "OcflStore", "SourceFile", "UNSET", "VersionInfo", "VersionResult",
+           "validate_with_ocfl_py"]
 
 
 class _Unset(Enum):
@@ -189,11 +183,17 @@ class OcflStore:
             )
         return self.object_root(object_id) / paths[0]
 
+    def content_paths(self, object_id: str, version: str | None = None, *,
+                      inventory: dict[str, Any] | None = None) -> dict[str, Path]:
+        """``{logical path: where it is stored}`` for every file of ``version``, reading the inventory once."""
+        root, inventory = self.object_root(object_id), inventory or self.inventory(object_id)
+        return {path: root / content for path, content in stored_paths(inventory, version).items()}
+
     def open_file(self, object_id: str, logical_path: str, version: str | None = None) -> BinaryIO:
         return open(self.content_path(object_id, logical_path, version), "rb")
 
     def content_files(self, object_id: str) -> dict[str, str]:
-        """``{content path relative to the object root: sha512}`` for every stored file (for audit)."""
+        """``{content path relative to the object root: sha512}`` of every stored file."""
         manifest = self.inventory(object_id)["manifest"]
         return {path: digest.lower() for digest, paths in manifest.items() for path in paths}
 

@@ -220,6 +220,24 @@ def logical_state(inventory: dict[str, Any], version: str | None = None) -> dict
     return {path: digest.lower() for digest, paths in block.items() for path in paths}
 
 
+def stored_paths(inventory: dict[str, Any], version: str | None = None) -> dict[str, str]:
+    """``{logical path: content path relative to the object root}`` of ``version`` (default the head), from
+    one parsed inventory: callers touching many files of a version read the inventory once, not per file."""
+    vname = version or inventory["head"]
+    try:
+        block = inventory["versions"][vname]["state"]
+    except KeyError as exc:
+        raise PreservationError(f"{inventory['id']} has no version {vname}", "OCFL-NOT-FOUND") from exc
+    manifest = inventory["manifest"]
+    found: dict[str, str] = {}
+    for digest, paths in block.items():
+        content = manifest.get(digest) or manifest.get(digest.upper()) or manifest.get(digest.lower())
+        if not content:
+            raise PreservationError(f"{inventory['id']}: digest of {paths[0]!r} not in manifest", "OCFL-INVENTORY")
+        found.update((path, content[0]) for path in paths)
+    return found
+
+
 def version_infos(inventory: dict[str, Any]) -> list[VersionInfo]:
     infos = []
     for vname, block in inventory["versions"].items():

@@ -267,6 +267,28 @@ def _dead_transactions(staging: Path) -> Iterator[tuple[Path, Path, int | None]]
         yield entry, lock, fd
 
 
+def objects_being_written(staging: Path) -> set[str]:
+    """Ids of the objects a live writer is committing: transactions in ``staging`` whose lock is held and whose
+    intent names an object. Between moving ``vN/`` into the object and replacing its inventory such an object
+    looks damaged (a version directory the inventory does not list): an audit must not judge or repair it."""
+    busy: set[str] = set()
+    try:
+        entries = sorted(staging.iterdir())
+    except OSError:
+        return busy
+    for entry in entries:
+        if not entry.name.startswith(TXN_PREFIX) or not entry.is_dir():
+            continue
+        fd = _try_lock(entry.with_name(entry.name + LOCK_SUFFIX))
+        if fd is not None:
+            os.close(fd)  # nobody holds it: a dead transaction, recovery's business
+            continue
+        intent = _read_intent(entry)
+        if intent is not None and isinstance(intent.get("object_id"), str):
+            busy.add(intent["object_id"])
+    return busy
+
+
 def _read_intent(txn_dir: Path) -> dict[str, Any] | None:
     try:
         intent = json.loads((txn_dir / INTENT).read_text("utf-8"))

@@ -20,8 +20,25 @@ def _parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=True)
 
 
+def _child(element: etree._Element, tag: str) -> etree._Element | None:
+    for child in element:
+        if child.tag == tag:
+            return child
+    return None
+
+
 def _text(element: etree._Element, path: str) -> str | None:
-    found = element.find(path, NSMAP)
+    """The text at ``path`` (``premis:a/premis:b``): a walk over children, about four times faster than
+    ElementPath, which a document of 20,000 files asks hundreds of thousands of times; paths with predicates
+    go to ElementPath."""
+    found: etree._Element | None = element
+    if "[" in path:
+        found = element.find(path, NSMAP)
+    else:
+        for step in path.split("/"):
+            found = _child(found, qname(step.removeprefix("premis:")))
+            if found is None:
+                break
     return None if found is None else (found.text or "")
 
 
@@ -54,6 +71,12 @@ def parse_premis(data: bytes) -> tuple[list[PremisObject], list[PremisEvent], li
     root = _premis_root(data)
     return (_read_all(root, "object", _parse_object), _read_all(root, "event", _parse_event),
             _read_all(root, "agent", _parse_agent))
+
+
+def premis_event_ids(data: bytes) -> list[str]:
+    """The identifiers of the events alone (what a later version's record needs of an earlier one)."""
+    return [str(v) for v in _premis_root(data).xpath(
+        "premis:event/premis:eventIdentifier/premis:eventIdentifierValue/text()", namespaces=NSMAP)]
 
 
 def parse_premis_objects(data: bytes) -> list[PremisObject]:

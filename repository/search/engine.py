@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ..errors import SearchRequestError
 from . import hits as hit_rendering
 from .documents import SearchDocument
+from .idkeys import digest_query
 from .plan import Node, build, match_spec
 from .query import parse
 from .results import Hit, SearchRequest, SearchResult
@@ -44,6 +45,7 @@ class SearchEngine(ABC):
     """One search index. Documents are keyed by ``archive_id``; writes become visible on :meth:`commit`."""
 
     kind: str = ""
+    id_key: bytes | None = None  # the home's secret for identity-number digests (see .idkeys)
 
     @abstractmethod
     def add(self, docs: Iterable[SearchDocument]) -> int:
@@ -86,7 +88,7 @@ class SearchEngine(ABC):
         """
         facets = _check(request)
         parsed = parse(request.query)
-        node = build(parsed, request.filters, request.division, divisions=divisions)
+        node = digest_query(build(parsed, request.filters, request.division, divisions=divisions), self.id_key)
         sort = SORTS.get(request.sort or "") if request.sort not in (None, "", "relevance") else None
         offset = (request.page - 1) * request.per_page
         raw = self._execute(node, facets=[BY_NAME[f].index_field for f in facets], sort=sort, offset=offset,

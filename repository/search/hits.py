@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..privacy import mask_text
 from . import analysis
 from .plan import MatchSpec
 from .results import Hit
@@ -89,7 +90,8 @@ def matching_items(items: list[dict[str, Any]], spec: MatchSpec,
 
 def _highlights(data: Mapping[str, Any], items: list[dict[str, Any]], spec: MatchSpec) -> dict[str, str]:
     words = _pattern(spec.words)
-    ids = _pattern((*spec.words, *spec.keywords))
+    ids = _pattern((*spec.words, *spec.keywords, *(mask_text(k) for k in spec.keywords)))  # the index holds
+    # identity numbers masked (see .idkeys): a number asked for lights up in its masked form
     fields = {
         "title": (data["title"], words), "name": ("、".join(data["names"]), words),
         "resident_id": ("、".join(data["ids"]), ids), "ref": (data["ref"], ids),

@@ -7,7 +7,7 @@ with bounded size and time; scanned pages by the OCR text stored beside them (:m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,9 +17,11 @@ from ..formats.pdfsig import is_pdf
 from ..preservation.aip_layout import DESCRIPTIVE
 from .documents import SearchDocument, archive_document
 from .engine import SearchEngine, reindex
-from .ocrtext import stored_page_texts
+from .ocrtext import page_texts, pages_at
 
 if TYPE_CHECKING:
+    from ..config import Config
+    from ..divisions import DivisionTree
     from ..preservation.ocfl import OcflStore
 MAX_PDF_BYTES = 50 * 1024 * 1024
 MAX_PDF_PAGES = 200
@@ -34,6 +36,9 @@ class IndexedHome(Protocol):
 
     @property
     def search(self) -> SearchEngine: ...
+
+    @property
+    def cfg(self) -> Config: ...
 
 
 def pdf_texts(files: Mapping[str, Path]) -> dict[str, str]:
@@ -51,28 +56,37 @@ def pdf_texts(files: Mapping[str, Path]) -> dict[str, str]:
     return texts
 
 
-def stored_texts(store: OcflStore, oid: str, state: dict[str, str]) -> dict[str, str]:
-    """Extracted text of every born-digital PDF in the state (payload path -> text)."""
-    return pdf_texts({p: store.content_path(oid, p) for p in state if p.startswith("data/")})
+def stored_texts(paths: Mapping[str, Path], wanted: Iterable[str] | None = None) -> dict[str, str]:
+    """Extracted text of every born-digital PDF among the payload files of ``paths`` (logical path -> where
+    it is stored, from :meth:`OcflStore.content_paths`: one inventory reading for the whole version), or of
+    the ``wanted`` ones only (payload path -> text)."""
+    names = paths if wanted is None else wanted
+    return pdf_texts({p: paths[p] for p in names if p.startswith("data/")})
 
 
-def stored_document(store: OcflStore, oid: str) -> SearchDocument:
-    """The search document of an object's head version, from storage alone."""
-    state = store.state(oid)
-    archive = parse(store.content_path(oid, DESCRIPTIVE).read_bytes())
-    return archive_document(archive, version=store.head(oid) or "", texts=stored_texts(store, oid, state),  # state() raised if absent
-                            pages=stored_page_texts(store, oid, state))
+def stored_document(store: OcflStore, oid: str, tree: DivisionTree | None = None) -> SearchDocument:
+    """The search document of an object's head version, from storage alone (one inventory reading)."""
+    from ..errors import PreservationError
+
+    inventory = store.inventory(oid)
+    paths = store.content_paths(oid, inventory=inventory)
+    if DESCRIPTIVE not in paths:
+        raise PreservationError(f"{oid} has no file {DESCRIPTIVE!r}", "OCFL-NOT-FOUND")
+    archive = parse(paths[DESCRIPTIVE].read_bytes())
+    return archive_document(archive, version=inventory["head"], texts=stored_texts(paths),
+                            pages=page_texts(pages_at(paths)), tree=tree)
 
 
 def index_archive(repo: IndexedHome, archive_id: str) -> None:
     """Replace the archive's document (the caller commits, once per batch)."""
+    from ..divisions import tree_for
     from ..preservation.ids import object_id
 
-    repo.search.replace(stored_document(repo.store, object_id(archive_id)))
+    repo.search.replace(stored_document(repo.store, object_id(archive_id), tree_for(repo.cfg)))
 
 
-def documents_from_store(store: OcflStore, failures: dict[str, str] | None = None
-                         ) -> Iterator[SearchDocument]:
+def documents_from_store(store: OcflStore, failures: dict[str, str] | None = None,
+                         tree: DivisionTree | None = None) -> Iterator[SearchDocument]:
     """The document of every object in the store; with ``failures``, an object that cannot be read (a broken
     inventory or description) is recorded there (``{object root or id: why}``) and skipped, else it raises."""
     from ..preservation.ocfl_inventory import INVENTORY, load_inventory
@@ -87,7 +101,7 @@ def documents_from_store(store: OcflStore, failures: dict[str, str] | None = Non
             failures[str(root)] = f"{type(exc).__name__}: {exc}"
     for oid in sorted(ids):
         try:
-            document = stored_document(store, oid)
+            document = stored_document(store, oid, tree)
         except Exception as exc:  # noqa: BLE001 - lxml, OCFL and description errors alike
             if failures is None:
                 raise
@@ -97,12 +111,12 @@ def documents_from_store(store: OcflStore, failures: dict[str, str] | None = Non
 
 
 def reindex_from_store(engine: SearchEngine, store: OcflStore, *, batch: int = 500,
-                       progress: Callable[[int], None] | None = None) -> int:
+                       progress: Callable[[int], None] | None = None, tree: DivisionTree | None = None) -> int:
     """Rebuild the whole index from the store; returns the number of archives indexed. Objects that cannot be
     read are skipped; after the others are indexed and committed they are reported together in one
     :class:`~repository.errors.SearchError` (``failures``), as ``hsar rebuild-catalog`` does."""
     failures: dict[str, str] = {}
-    count = reindex(engine, documents_from_store(store, failures), batch=batch, progress=progress)
+    count = reindex(engine, documents_from_store(store, failures, tree), batch=batch, progress=progress)
     if failures:
         error = SearchError(msgid="search.reindex_failures", count=count, failed=len(failures),
                             details="; ".join(f"{k}: {v}" for k, v in sorted(failures.items())))

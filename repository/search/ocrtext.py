@@ -51,7 +51,13 @@ def derivative_paths(store: OcflStore, oid: str) -> tuple[dict[str, str], dict[s
 
 def stored_pages(store: OcflStore, oid: str, state: Mapping[str, str] | None = None) -> dict[str, list[OcrPage]]:
     """payload path -> its OCR pages in order, for the head (``state``, when given, must be the head's)."""
-    _state, where = derivative_paths(store, oid)
+    return pages_at(derivative_paths(store, oid)[1])
+
+
+def pages_at(paths: Mapping[str, Path]) -> dict[str, list[OcrPage]]:
+    """payload path -> its OCR pages in order, from ``paths`` (logical path -> where it is stored, e.g.
+    :meth:`OcflStore.content_paths` of the head: the caller's one inventory reading)."""
+    where = {p: f for p, f in paths.items() if p.startswith(OCR_PREFIX)}
     found: dict[str, list[OcrPage]] = {}
     for path in sorted(p for p in where if p.endswith(OCR_RECORD_SUFFIX)):
         try:
@@ -75,9 +81,3 @@ def _page(where: Mapping[str, Path], source: str, entry: dict) -> OcrPage:
 def page_texts(pages: Mapping[str, list[OcrPage]]) -> dict[str, tuple[tuple[int, str], ...]]:
     """payload path -> (page number, text) of each page read, what :func:`~.documents.archive_document` takes."""
     return {source: tuple((p.page, p.text) for p in found if p.text) for source, found in pages.items()}
-
-
-def stored_page_texts(store: OcflStore, oid: str, state: Mapping[str, str] | None = None
-                      ) -> dict[str, tuple[tuple[int, str], ...]]:
-    """:func:`page_texts` of :func:`stored_pages`."""
-    return page_texts(stored_pages(store, oid, state))

@@ -14,11 +14,13 @@ from ..errors import SearchError
 from .engine import ENGINES, SearchEngine
 
 
-def open_engine(kind: str, index_dir: str | Path, *, rebuild: bool = False) -> SearchEngine:
+def open_engine(kind: str, index_dir: str | Path, *, rebuild: bool = False, id_key: bytes | None = None
+                ) -> SearchEngine:
     """Open (creating if needed) the ``kind`` index in ``<index_dir>/<kind>``.
 
     ``rebuild`` first removes that directory: ``hsar reindex`` uses it, so an index of an older schema
-    never stands in the way.
+    never stands in the way. ``id_key`` (the home's secret, :mod:`.idkeys`) makes the index hold identity
+    numbers as keyed digests only.
     """
     if kind not in ENGINES:
         raise SearchError(msgid="search.unknown_engine", kind=repr(kind), engines=", ".join(ENGINES))
@@ -34,7 +36,9 @@ def open_engine(kind: str, index_dir: str | Path, *, rebuild: bool = False) -> S
     else:
         from .tantivy_engine import TantivyEngine as engine_class
     try:
-        return engine_class(path)
+        engine = engine_class(path)
+        engine.id_key = id_key
+        return engine
     except SearchError:
         raise
     except Exception as exc:  # noqa: BLE001 - each engine fails in its own ways on a damaged index

@@ -70,6 +70,10 @@ class SearchResult:
     total: int
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
+    behind: tuple[int, int] | None = None  # (indexed, catalogued) when the index lacks archives
 
     def to_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "hits": [h.to_dict() for h in self.hits], "facets": self.facets}
+        data = {"total": self.total, "hits": [h.to_dict() for h in self.hits], "facets": self.facets}
+        if self.behind is not None:
+            data["index_behind"] = {"indexed": self.behind[0], "catalogued": self.behind[1]}
+        return data

@@ -19,6 +19,7 @@ import tantivy
 from ..errors import SearchError
 from .documents import SearchDocument, canonical_value, sort_key
 from .engine import RawResult, SearchEngine
+from .idkeys import protect
 from .plan import And, MatchAll, Node, Or, Phrase, Prefix, Term, Terms
 from .schema import (
     ARCHIVE_ID,
@@ -89,6 +90,7 @@ class TantivyEngine(SearchEngine):
         return self._writer
 
     def _doc(self, doc: SearchDocument) -> tantivy.Document:
+        doc = protect(doc, self.id_key)
         data: dict[str, object] = {k: list(v) for k, v in doc.keywords.items() if v}
         data.update({k: v for k, v in doc.text.items() if v})
         data[SORT_YEAR] = sort_key(doc)

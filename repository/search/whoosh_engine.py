@@ -21,6 +21,7 @@ from whoosh.index import LockError
 from ..errors import SearchError
 from .documents import SearchDocument, canonical_value, sort_key
 from .engine import RawResult, SearchEngine
+from .idkeys import protect
 from .plan import And, MatchAll, Node, Or, Phrase, Prefix, Term, Terms
 from .schema import ARCHIVE_ID, KEYWORD_FIELDS, PAYLOAD, PHRASE, SCHEMA_VERSION, SORT_YEAR, TEXT_FIELDS
 
@@ -87,12 +88,12 @@ class WhooshEngine(SearchEngine):
     def add(self, docs: Iterable[SearchDocument]) -> int:
         writer, n = self._w(), 0
         for doc in docs:
-            writer.add_document(**self._fields(doc))
+            writer.add_document(**self._fields(protect(doc, self.id_key)))
             n += 1
         return n
 
     def replace(self, doc: SearchDocument) -> None:
-        self._w().update_document(**self._fields(doc))
+        self._w().update_document(**self._fields(protect(doc, self.id_key)))
 
     def delete(self, archive_id: str) -> None:
         self._w().delete_by_term(ARCHIVE_ID, canonical_value(ARCHIVE_ID, archive_id))

@@ -8,10 +8,12 @@ meanwhile would be lost from the new index.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..divisions import tree_for
+from ..errors import SearchError
 from ..home import Repository
+from ..search.idkeys import load_key
 from ..search.indexing import reindex_from_store
 from ..search.masking import mask_result
 from ..search.opening import open_engine
@@ -25,8 +27,24 @@ def search(repo: Repository, request: SearchRequest, *, mask: bool = False) -> S
     """The hits, facets and total of ``request`` over every division (the CLI runs as the local
     administrator); ``mask`` masks resident ID numbers in the result."""
     repo.recover_if_idle()
+    gap = index_gap(repo)
     result = repo.search.search(request, divisions=tree_for(repo.cfg))
-    return mask_result(result) if mask else result
+    result = mask_result(result) if mask else result
+    return replace(result, behind=gap) if gap else result
+
+
+def index_gap(repo: Repository) -> tuple[int, int] | None:
+    """``(indexed, catalogued)`` when the index holds fewer archives than the catalogue (the engine was
+    switched and never rebuilt, an index write failed, a disk filled), else None. An index holding none of
+    them cannot answer at all: SearchError SEARCH-STALE, naming ``hsar reindex``, instead of a search that
+    quietly finds nothing; a partial one answers, with the gap in the result for the caller to report."""
+    indexed, catalogued = repo.search.count(), repo.catalog.archive_count()
+    if indexed >= catalogued:
+        return None
+    if indexed == 0:
+        raise SearchError(code="SEARCH-STALE", msgid="faults.index_behind", indexed=indexed,
+                          catalogued=catalogued, engine=repo.cfg["search.engine"])
+    return indexed, catalogued
 
 
 @dataclass(frozen=True)
@@ -42,9 +60,10 @@ def reindex(repo: Repository, *, batch: int = 500, progress: ReindexProgress | N
         recovered = tuple(repo.recover())
         repo.close()  # the engine recovery used: its directory is replaced below
         total = sum(1 for _ in repo.store.iter_object_roots())
-        engine = open_engine(repo.cfg["search.engine"], repo.paths.index, rebuild=True)
+        engine = open_engine(repo.cfg["search.engine"], repo.paths.index, rebuild=True,
+                             id_key=load_key(repo.paths.index_key))
         try:
-            count = reindex_from_store(engine, repo.store, batch=batch,
+            count = reindex_from_store(engine, repo.store, batch=batch, tree=tree_for(repo.cfg),
                                        progress=(lambda done: progress(done, total)) if progress else None)
         finally:
             engine.close()

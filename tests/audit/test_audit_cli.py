@@ -198,25 +198,29 @@ def test_stopping_the_scheduler_kills_a_running_alert_command(home, repo, toml_w
 
 
 def test_sigterm_ends_an_audit_like_a_stop_with_its_results_recorded(home, monkeypatch):
+    """A stopped audit is not a passed one: it says "stopped", not "budget reached", and exits 143."""
     import os
     import signal
 
     from repository.audit import run as audit_module
 
-    real, sent = audit_module.finish, []
+    real, sent = audit_module.scan_copy, []
 
-    def finish_then_terminate(run, work):
-        result = real(run, work)
+    def scan_then_terminate(label, root):
         if not sent:
             sent.append(os.kill(os.getpid(), signal.SIGTERM))  # what systemd sends when it stops the unit
-        return result
+        return real(label, root)
 
-    monkeypatch.setattr(audit_module, "finish", finish_then_terminate)
+    monkeypatch.setattr(audit_module, "scan_copy", scan_then_terminate)
     result = hsar(home, "--lang", "en", "audit", "--all", "--json")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 143, result.output
     data = json.loads(result.output)
-    assert data["archives_checked"] + data["skipped"] == 2 and len(data["reports"]) == 2 and sent
+    assert data["archives_checked"] == 1 and data["skipped"] == 1 and data["stopped"] and sent
+    assert len(data["reports"]) == 2  # what was checked is recorded and reported
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is the command's only
+    sent.clear()
+    text = hsar(home, "--lang", "en", "audit", "--all")
+    assert text.exit_code == 143 and "audit stopped" in text.output and "budget" not in text.output
 
 
 def test_a_worker_forked_during_an_audit_does_not_hold_its_lock(home):

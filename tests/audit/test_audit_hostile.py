@@ -214,3 +214,28 @@ def test_an_unusable_catalogue_fails_the_run_instead_of_hiding_lost_versions(hom
     assert not run.ok and failure.severity.value == "error"
     assert all(a.result == "intact" for a in run.archives)  # every byte was still checked
     assert AuditLog(home / "audit").verify().ok  # and recorded in the log
+
+
+def test_a_rollback_stays_caught_when_the_catalogue_is_lost_too(home):
+    """Delete the last version (every copy), put back the previous inventory, delete catalog.sqlite and
+    make it anew: the hash-chained audit log still records that v2 was verified (AUD031)."""
+    from click.testing import CliRunner
+
+    from repository.cli import cli
+
+    with Repository.open(home) as repo:
+        first = run_audit(repo, Selection("all"), now=NOW)
+        assert first.ok and {a.object_id: a.head for a in first.archives}[HH1] == "v2"
+        for where in ("primary", "replica1"):
+            roll_back(object_root(repo, where))
+    (home / "catalog.sqlite").unlink()
+    for extra in home.glob("catalog.sqlite-*"):
+        extra.unlink()
+    with Repository.open(home) as repo:  # the fixture's stand-in descriptions cannot be catalogued: an
+        repo.create_catalog()  # empty catalogue (what rebuild-catalog gives of these objects: v1 at most)
+        run = run_audit(repo, Selection("all"), now=NOW)
+    assert codes_of(run) == {"AUD031": "*"} and not run.ok
+    assert "v2" in {a.object_id: a for a in run.archives}[HH1].findings[0].issue.message
+    assert {a.object_id: a.result for a in run.archives}[HH2] == "intact"
+    audited = CliRunner().invoke(cli, ["--home", str(home), "audit", "--all", "--no-repair"])
+    assert audited.exit_code == 1 and "AUD031" in audited.output

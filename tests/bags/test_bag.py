@@ -489,6 +489,8 @@ def test_names_differing_only_by_normalisation_are_a_collision(tmp_path):
     result = validate_bag(bag)
     assert result.codes() == {"BAG025"} and result.valid
     assert len(result.payload) == 2
+    (message,) = [i.message for i in result.issues]  # the twins look alike: the message tells them apart
+    assert "NFC: caf\\xe9.txt" in message and "NFD: cafe\\u0301.txt" in message, message
 
 
 def test_manifest_listing_both_forms_of_one_file_is_a_duplicate(tmp_path):

@@ -465,3 +465,17 @@ def test_open_package_reads_a_directory_in_place(tmp_path):
         assert bag_dir == bag
     with open_package(bag.parent, LIMITS, tmp_path) as bag_dir:  # a folder holding just the bag folder
         assert bag_dir == bag
+
+
+def test_a_member_name_over_255_bytes_is_refused_without_a_temporary_path(tmp_path):
+    long_name = "档" * 90 + ".pdf"  # 274 bytes in UTF-8: over NAME_MAX, though the path as a whole is short
+    bag = make_bag(tmp_path / "src")
+    path = write_tar(tmp_path / "p.tar.gz", [*bag_members(bag), (f"mybag/data/{long_name}", b"x")])
+    temp_parent = tmp_path / "tmp"
+    temp_parent.mkdir()
+    with pytest.raises(UnsafePackageError) as caught, open_package(path, LIMITS, temp_parent):
+        pass
+    text = " ".join([str(caught.value), *(i.message for i in caught.value.issues)])
+    assert str(temp_parent) not in text and str(tmp_path) not in text, text
+    assert f"data/{long_name}" in text
+    assert list(temp_parent.iterdir()) == []

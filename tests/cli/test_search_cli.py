@@ -218,3 +218,70 @@ def test_a_damaged_index_says_run_reindex_and_reindex_repairs_it(ingested_home: 
     code, found = search(home, "--json")
     with Repository.open(home) as repo:
         assert code == 0 and found["total"] == len(repo.catalog.archive_ids())
+
+
+def test_an_index_that_cannot_know_is_reported_with_the_command_to_run(ingested_home: Path, tmp_path: Path,
+                                                                        monkeypatch) -> None:
+    """Tantivy selected before any reindex, or an index emptied by a failed write: not "0 hits" with exit 0."""
+    home = copy_home(ingested_home, tmp_path / "home")
+    archive_id, _archive = _household(home)
+    monkeypatch.setenv("HSAR_SEARCH_ENGINE", "tantivy" if "whoosh" in _engine(home) else "whoosh")
+    code, output = search(home, archive_id)
+    assert code == 1 and "[SEARCH-STALE]" in str(output) and "hsar reindex" in str(output), output
+    monkeypatch.delenv("HSAR_SEARCH_ENGINE")
+    with Repository.open(home) as repo:  # the catalogue has an archive the index lost
+        repo.search.delete(archive_id)
+        repo.search.commit()
+    lost = CliRunner().invoke(cli, ["--home", str(home), "--lang", "en", "search", archive_id])
+    assert lost.exit_code == 0 and "hsar reindex" in lost.stderr  # the others answer; the gap is reported
+    code, found = search(home, archive_id, "--json")
+    assert found["index_behind"]["indexed"] == found["index_behind"]["catalogued"] - 1  # type: ignore[index]
+    assert CliRunner().invoke(cli, ["--home", str(home), "reindex"]).exit_code == 0
+    code, found = search(home, archive_id, "--json")
+    assert code == 0 and archive_id in [h["archive_id"] for h in found["hits"]]  # type: ignore[index]
+    assert "index_behind" not in found
+
+
+def _engine(home: Path) -> str:
+    with Repository.open(home) as repo:
+        return str(repo.cfg["search.engine"])
+
+
+def test_the_index_never_holds_a_resident_id_yet_finds_it_exactly(ingested_home: Path, tmp_path: Path) -> None:
+    """A keyed digest (HMAC-SHA256 with the home's owner-only secret) stands for each number in the index."""
+    import stat
+
+    home = copy_home(ingested_home, tmp_path / "home")
+    archive_id, archive = _household(home)
+    ids = [archive.household.head.resident_id, *(m.resident_id for m in archive.household.members)]
+    assert CliRunner().invoke(cli, ["--home", str(home), "reindex"]).exit_code == 0
+    key = home / "keys" / "index-id.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_bytes()) == 32
+    with Repository.open(home) as repo:
+        index = repo.paths.index
+    blobs = b"".join(p.read_bytes() for p in index.rglob("*") if p.is_file())
+    for resident_id in ids:
+        assert resident_id.encode() not in blobs, resident_id
+        assert resident_id[6:14].encode() not in blobs  # not even the birth date part
+        code, found = search(home, f"id:{resident_id}", "--json")
+        assert code == 0 and archive_id in [h["archive_id"] for h in found["hits"]]  # type: ignore[index]
+    code, found = search(home, f"id:{ids[0][:-1]}0" if ids[0][-1] != "0" else f"id:{ids[0][:-1]}1", "--json")
+    assert code == 0 and archive_id not in [h["archive_id"] for h in found["hits"]]  # type: ignore[index]
+
+
+def test_search_documents_use_the_repositorys_division_tree(ingested_home: Path, tmp_path: Path) -> None:
+    """``repository.divisions`` names the divisions in documents (reindex), not the bundled demo tree."""
+    home = copy_home(ingested_home, tmp_path / "home")
+    archive_id, archive = _household(home)
+    street = archive.division
+    entries = [{"code": "320000", "name": "江苏省", "parent": None},
+               {"code": "320100", "name": "南京市", "parent": "320000"},
+               {"code": street[:6], "name": "试验新区", "parent": "320100"},
+               {"code": street, "name": "试验街道", "parent": street[:6]}]
+    (home / "divisions.json").write_text(json.dumps(entries, ensure_ascii=False), "utf-8")
+    settings = home / "hsar.toml"
+    settings.write_text(settings.read_text("utf-8").replace('divisions = ""', 'divisions = "divisions.json"'),
+                        "utf-8")
+    assert CliRunner().invoke(cli, ["--home", str(home), "reindex"]).exit_code == 0
+    code, found = search(home, "试验街道", "--json")
+    assert code == 0 and archive_id in [h["archive_id"] for h in found["hits"]]  # type: ignore[index]
