@@ -187,7 +187,8 @@ class HsarGroup(_NamesItsCommand, click.Group):
             obj = ctx.find_object(Context)
             fault = environment_fault(exc, obj.home if obj else None)  # a full disk, a read-only home: exit 1
             if fault is not None:
-                click.echo(f"错误 error [{fault.code}]: {fault.render(obj.lang if obj else None)}", err=True)
+                lang = obj.lang if obj else _lang_of(ctx)
+                click.echo(messages.text("cli.error", lang, code=fault.code, message=fault.render(lang)), err=True)
                 ctx.exit(Exit.BAD)
             if obj is not None and obj.debug:
                 traceback.print_exc()

@@ -49,6 +49,8 @@ def test_a_full_disk_while_building_a_sip_leaves_no_partial_bag(demo, tmp_path: 
     from repository.sip import build
 
     sip = demo.sips("household")[0]
+    docs = tmp_path / "docs"  # the SIP's documents only: sip build refuses files its metadata does not describe
+    shutil.copytree(sip / "data", docs / "data")
     real_copy = shutil.copyfile
     calls = []
 
@@ -62,7 +64,7 @@ def test_a_full_disk_while_building_a_sip_leaves_no_partial_bag(demo, tmp_path: 
     monkeypatch.setattr(build.shutil, "copyfile", full_disk)
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["--home", str(tmp_path / "h"), "--lang", "en", "sip", "build",
-                                      str(sip), str(sip / "metadata" / "descriptive.xml"), str(out / "bag")])
+                                      str(docs), str(sip / "metadata" / "descriptive.xml"), str(out / "bag")])
     assert calls, result.output
     assert result.exit_code == 1, result.output
     assert "[ENV-NOSPACE]" in result.output and "INTERNAL" not in result.output
