@@ -27,6 +27,11 @@ class HsarError(Exception):
         if code is not None:
             self.code = code
 
+    def as_text(self) -> messages.Text | str:
+        """The message not yet rendered (a :class:`~repository.messages.Text`), to pass on as a parameter of
+        another message; the plain text of an error raised the older way."""
+        return messages.Text.of(self.msgid, **self.params) if self.msgid else str(self)
+
     def render(self, lang: str | None = messages.DEFAULT_LANG) -> str:
         """The message in ``lang`` (zh or en)."""
         return messages.text(self.msgid, lang, **self.params) if self.msgid else str(self)

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import HsarError
+from ..messages import Text
 from ..preservation.auditlog import event_record
 from .result import ArchiveResult
 
@@ -45,5 +46,5 @@ def record_results(run: _Run, results: list[ArchiveResult]) -> list[ArchiveResul
     try:
         record_audits(run.catalog, rows)
     except HsarError as exc:
-        run.notes.append(f"catalogue: {exc}")
+        run.notes.append(Text.of("audit.note.catalogue", detail=exc.as_text()))
     return results

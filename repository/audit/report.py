@@ -107,7 +107,7 @@ def _part(run: AuditRun, lang: str, others: tuple[str, ...]) -> str:
     copies = "".join(f"<li>{_e(name)}: <code>{_e(root)}</code>{' — ' + _e(err) if err else ''}</li>"
                      for name, root, err in run.copies)
     issues = "".join(f"<li><code>{_e(i.code)}</code> {_e(i.message_in(lang))}</li>" for i in run.issues)
-    notes = "".join(f"<li>{_e(n)}</li>" for n in run.notes)
+    notes = "".join(f"<li>{_e(n.render(lang))}</li>" for n in run.notes)
     alerts = "".join(f"<li>{_e(a.channel)}: {t('alert_ok') if a.ok else t('alert_failed')} {_e(a.detail)}</li>"
                      for a in run.alerts)
     details = "".join(_archive_rows(a, lang) for a in run.archives if a.result != "intact")

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..codes import Issue, Severity
+from ..messages import Text
 from ..preservation.auditlog import LogHead
 from ..preservation.copies import Finding
 from ..preservation.four_properties import CheckReport, build_report
@@ -155,7 +156,7 @@ class AuditRun:
     copies: tuple[tuple[str, str, str | None], ...]  # (label, root, error)
     archives: tuple[ArchiveResult, ...]
     issues: tuple[Issue, ...] = ()
-    notes: tuple[str, ...] = ()
+    notes: tuple[Text, ...] = ()  # what the run could not do, rendered per reader
     selected: int = 0
     skipped: int = 0  # selected but not started (budget or stop)
     log_head: LogHead | None = None
@@ -198,7 +199,7 @@ class AuditRun:
             "bytes_checked": self.bytes_checked, "seconds": round(self.seconds, 3),
             "failed": [a.archive_id for a in self.archives if a.result == "failed"],
             "repaired": [a.archive_id for a in self.archives if a.result == "repaired"],
-            "issues": [i.to_dict(lang, both=True) for i in self.issues], "notes": list(self.notes),
+            "issues": [i.to_dict(lang, both=True) for i in self.issues], "notes": [n.render(lang) for n in self.notes],
             "reports": list(self.reports), "log_head": self.log_head.to_dict() if self.log_head else None,
         }
 

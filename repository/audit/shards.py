@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
+from ..messages import Text
 from .lifecycle import start_worker
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def use_shards(processes: int, selected: int) -> bool:
     return _FORK and processes > 1 and selected >= SHARD_MIN
 
 
-def _audit_shard(ids: list[str]) -> tuple[list[ArchiveResult], list[str]]:
+def _audit_shard(ids: list[str]) -> tuple[list[ArchiveResult], list[Text]]:
     """In a worker: audit ``ids`` like the in-process run, recording nothing; the results and notes."""
     run, pipeline = _RUN, _PIPELINE
     assert run is not None and pipeline is not None
@@ -61,7 +62,7 @@ def audit_in_shards(run: _Run, ids: list[str], progress: Callable[..., None] | N
     shards = [ids[i:i + SHARD_SIZE] for i in range(0, len(ids), SHARD_SIZE)]
     results: list[ArchiveResult] = []
     hashed = submitted = 0
-    pending: deque[Future[tuple[list[ArchiveResult], list[str]]]] = deque()
+    pending: deque[Future[tuple[list[ArchiveResult], list[Text]]]] = deque()
     _RUN, _PIPELINE = run, pipeline
     pool = ProcessPoolExecutor(max_workers=run.processes, mp_context=mp.get_context("fork"),
                                initializer=start_worker, initargs=(os.getpid(),))  # they end with this process

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..codes import issue
 from ..errors import HsarError, PreservationError
+from ..messages import Text
 from ..preservation import signing  # noqa: F401 - see below
 from ..preservation.aip_layout import PREMIS as PREMIS_PATH
 from ..preservation.auditlog import AuditLog
@@ -48,13 +49,13 @@ if TYPE_CHECKING:
 
 
 
-def _open_policy(repo: Repository, notes: list[str]) -> FormatPolicy | None:
+def _open_policy(repo: Repository, notes: list[Text]) -> FormatPolicy | None:
     try:
         from ..formats.policy import FormatPolicy
 
         return FormatPolicy.from_config(repo.cfg)
     except (HsarError, ImportError) as exc:
-        notes.append(f"format policy not evaluated: {exc}")
+        notes.append(Text.of("audit.note.policy", detail=exc.as_text() if isinstance(exc, HsarError) else str(exc)))
         return None
 
 
@@ -74,7 +75,7 @@ class Run:
     record: bool = True  # False in a shard worker: the parent records every result
     max_inventory: int = 0  # audit.max_inventory_bytes: a larger inventory.json is not parsed (AUD040; 0: no limit)
     _policy: FormatPolicy | None | Literal[False] = False  # False: not loaded yet (loading imports the identification stack: do it lazily)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
     skipped: int = 0
     heads: dict[str, int] | None = None  # newest version the catalogue saw, per archive (see known_heads)
     log_heads: dict[str, int] = field(default_factory=dict)  # newest version the audit log says was verified
@@ -107,7 +108,7 @@ class Run:
                 try:
                     self.heads = known_heads(catalog)
                 except HsarError as exc:
-                    self.notes.append(f"versions known to the catalogue not compared: {exc}")
+                    self.notes.append(Text.of("audit.note.heads", detail=exc.as_text()))
         return self.heads
 
     def at(self) -> datetime:
