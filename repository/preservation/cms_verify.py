@@ -83,7 +83,8 @@ _PATHS_GUARD = threading.Lock()
 path_validations = 0
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
+def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a pyHanko coroutine to completion, also when the caller already runs an event loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -242,7 +243,7 @@ def _validate_path(cert: x509.Certificate, others: list[x509.Certificate], roots
     context = ValidationContext(trust_roots=roots, allow_fetching=False, moment=moment, revocation_mode="soft-fail")
     validator = CertificateValidator(cert, intermediate_certs=others, validation_context=context)
     try:
-        path = _run(validator.async_validate_path())
+        path = run_coroutine(validator.async_validate_path())
     except PathBuildingError:
         return _PathResult("NO_CERTIFICATE_CHAIN_FOUND", moment, moment)
     except (PathValidationError, ValidationError) as exc:

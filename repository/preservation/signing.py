@@ -18,16 +18,14 @@ unusable signing key), as :class:`~repository.errors.SigningError`.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import re
-from collections.abc import Coroutine, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
@@ -36,7 +34,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from ..errors import SigningError
 from ..messages import Text
 from .aip_layout import SIGNATURE_FILE, SIGNATURE_MANIFEST, SIGNATURE_PATHS
-from .cms_verify import CmsStatus, validate_detached
+from .cms_verify import CmsStatus, run_coroutine, validate_detached
 from .signing_keys import load_certs
 from .signing_keys import load_signer as load_signer  # the signing API in one place for callers
 
@@ -57,7 +55,6 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401 - ``Signer`` for callers that
 
 _SHA512_HEX = re.compile(r"[0-9a-f]{128}")
 _MANIFEST_LINE = re.compile(r"([0-9a-f]{128})  (.+)")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -121,16 +118,6 @@ class LockStatus:
 # --------------------------------------------------------------------------------------------- loading
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a pyHanko coroutine to completion, also when the caller already runs an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
 def sign_detached(
     data: bytes,
     signer: Signer,
@@ -146,7 +133,7 @@ def sign_detached(
         moment = moment.replace(tzinfo=UTC)
     attrs = PdfCMSSignedAttributes(signing_time=moment)
     try:
-        content_info = _run(
+        content_info = run_coroutine(
             signer.async_sign_general_data(data, digest_algorithm, detached=True, signed_attr_settings=attrs)
         )
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:

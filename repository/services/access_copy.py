@@ -36,6 +36,7 @@ from ..home import Repository
 from ..preservation.ids import object_id
 from ..privacy import mask_record
 from ..state.db import open_state
+from .people import masked as masked_for_researchers
 
 FORMATS = ("pdf", "jpeg")  # what TIFF pages become
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -100,22 +101,12 @@ def _check(req: CopyRequest, view: ArchiveView) -> tuple[int, ...]:
     return tuple(sorted(set(req.items)))
 
 
-def _people(repo: Repository, view: ArchiveView) -> list[Any]:
-    """The household records of the archive and of the archives linked to it (whose names to mask)."""
-    found = [to_plain(view.archive.household)] if view.archive.household else []
-    for relation in view.relations:
-        other = repo.catalog.show(relation.other)
-        if other is not None and other.archive.household:
-            found.append(to_plain(other.archive.household))
-    return found
-
-
 def _description(repo: Repository, view: ArchiveView, items: Sequence[int], masked: bool) -> bytes:
     data = view.to_dict()
     data.pop("events", None)  # preservation history is not part of an access copy
     data["files"] = [f for f in data["files"] if f.get("item_number") in items]
     if masked:
-        data = mask_record({"people": _people(repo, view), "value": data})["value"]
+        data = masked_for_researchers(repo, view, data)
     return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
 
 

@@ -18,7 +18,8 @@ from ...catalog.audits import last_checked
 from ...divisions import tree_for
 from ...home import Repository
 from ...preservation.ids import object_id
-from . import access, accounts, people
+from ...services import people
+from . import access, accounts
 from .access import Principal
 
 _PERSONAL = ("household", "unit", "relations", "supplement_of")

@@ -22,7 +22,8 @@ from ...search.masking import mask_result
 from ...search.query import parse
 from ...search.results import SearchRequest, SearchResult
 from ...search.schema import lookup
-from . import access, people
+from ...services import people
+from . import access
 from .access import Principal
 
 #: advanced-search fields of the form -> index query fields

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...catalog.serial import to_plain
-from ...home import Repository
-from ...privacy import mask_record
+from ..catalog.serial import to_plain
+from ..home import Repository
+from ..privacy import mask_record
 
 
 def people(repo: Repository, view: Any) -> list[Any]:  # noqa: ANN401 - catalog ArchiveView
