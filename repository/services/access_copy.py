@@ -28,13 +28,11 @@ from typing import IO, Any
 
 from .. import access, messages
 from ..accounts.register import record_use
-from ..catalog.serial import to_plain
 from ..catalog.views import ArchiveView
 from ..errors import AccessCopyError, HsarError
 from ..formats.pages import TIFF_SUFFIXES
 from ..home import Repository
 from ..preservation.ids import object_id
-from ..privacy import mask_record
 from ..state.db import open_state
 from .people import masked as masked_for_researchers
 
@@ -147,14 +145,12 @@ def _documents(repo: Repository, view: ArchiveView, items: Sequence[int], fmt: s
     return found
 
 
-def _readme(view: ArchiveView, principal: access.Principal, req: CopyRequest, masked: bool,
+def _readme(view: ArchiveView, title: str, principal: access.Principal, req: CopyRequest, masked: bool,
             entries: Sequence[CopyEntry], when: datetime, lang: str) -> bytes:
     def line(key: str, **params: object) -> str:
         return messages.text(key, lang, **params)
 
     a = view.archive
-    title = mask_record({"people": [to_plain(a.household)] if a.household else [], "value": a.title})["value"] \
-        if masked else a.title
     lines = [line("dip.readme.heading"), "",
              line("dip.readme.archive", archive=a.identifier, title=title, reference=a.reference_code),
              line("dip.readme.purpose", purpose=req.purpose.strip()),
@@ -185,8 +181,9 @@ def write_access_copy(repo: Repository, principal: access.Principal, req: CopyRe
     made: list[tuple[str, int | None, str | None, bytes]] = list(_documents(repo, view, items, req.image_format))
     made.append(("description.json", None, None, description))
     entries = tuple(CopyEntry(n, i, s, len(d), hashlib.sha256(d).hexdigest()) for n, i, s, d in made)
+    title = masked_for_researchers(repo, view, view.archive.title) if masked else view.archive.title
     with zipfile.ZipFile(stream, "w") as zf:
-        _add(zf, "README.txt", _readme(view, principal, req, masked, entries, when, lang))
+        _add(zf, "README.txt", _readme(view, title, principal, req, masked, entries, when, lang))
         for name, _item, _source, data in made:
             _add(zf, name, data)
     chosen = None if req.items is None else ",".join(map(str, items))
