@@ -17,7 +17,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -152,6 +152,14 @@ class HsarCommand(_NamesItsCommand, click.Command):
     """Every ``hsar`` command (the class :meth:`HsarGroup.command` makes)."""
 
 
+def _fail(ctx: click.Context, exc: HsarError) -> NoReturn:
+    """One line ``错误 [CODE]: message`` in the command's language, and the exit its code calls for."""
+    obj = ctx.find_object(Context)
+    lang = obj.lang if obj else _lang_of(ctx)
+    click.echo(messages.text("cli.error", lang, code=exc.code, message=exc.render(lang)), err=True)
+    ctx.exit(Exit.for_error(exc.code, isinstance(exc, (UsageError, ConfigError))))
+
+
 class HsarGroup(_NamesItsCommand, click.Group):
     """Turns library errors and click's usage errors into one-line messages and exit codes instead of
     tracebacks and usage texts. Its commands are :class:`HsarCommand` and its groups ``HsarGroup`` again."""
@@ -177,9 +185,7 @@ class HsarGroup(_NamesItsCommand, click.Group):
             obj = ctx.find_object(Context)
             if not isinstance(exc, (UsageError, ConfigError)):  # a full disk, a read-only home: named
                 exc = environment_fault(exc, obj.home if obj else None) or exc
-            lang = obj.lang if obj else _lang_of(ctx)
-            click.echo(messages.text("cli.error", lang, code=exc.code, message=exc.render(lang)), err=True)
-            ctx.exit(Exit.for_error(exc.code, isinstance(exc, (UsageError, ConfigError))))
+            _fail(ctx, exc)
         except KeyboardInterrupt:
             click.echo(messages.text("cli.interrupted", _lang_of(ctx)), err=True)
             ctx.exit(Exit.INTERRUPTED)
@@ -187,9 +193,7 @@ class HsarGroup(_NamesItsCommand, click.Group):
             obj = ctx.find_object(Context)
             fault = environment_fault(exc, obj.home if obj else None)  # a full disk, a read-only home: exit 1
             if fault is not None:
-                lang = obj.lang if obj else _lang_of(ctx)
-                click.echo(messages.text("cli.error", lang, code=fault.code, message=fault.render(lang)), err=True)
-                ctx.exit(Exit.BAD)
+                _fail(ctx, fault)
             if obj is not None and obj.debug:
                 traceback.print_exc()
             click.echo(messages.text("cli.internal", _lang_of(ctx), detail=f"{type(exc).__name__}: {exc}"), err=True)
