@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 MAX_PAGES = 2000
+RULES = 1  # raise when which PDFs count as scans changes (a cached verdict names it)
 MAX_PIXELS = 400_000_000  # a larger page is refused (decompression-bomb guard), not read
 _TIFF = (b"II*\0", b"MM\0*")
 _JPEG = b"\xff\xd8\xff"
