@@ -104,6 +104,16 @@ def _pdf_pages(path: Path, workdir: Path, stem: str) -> list[ScanPage]:
     return pages if scanned else []
 
 
+def pixels(image: Path) -> int:
+    """Width × height of a page image from its header (0 when unreadable): how long tesseract will take,
+    roughly, so the largest pages can be started first."""
+    try:
+        with Image.open(image) as img:
+            return int(img.width * img.height)
+    except Exception:  # noqa: BLE001 - any image PIL cannot open just goes last
+        return 0
+
+
 def page_images(path: Path, workdir: Path, stem: str = "page") -> list[ScanPage]:
     """The pages of ``path`` to read, in order (empty: not a scan); extra images go under ``workdir``."""
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import IngestError
-from ..formats.scanpages import MAX_PAGES, RULES, ScanPage, page_images, scan_kind
+from ..formats.scanpages import MAX_PAGES, RULES, ScanPage, page_images, pixels, scan_kind
 from ..formats.tesseract import EngineInfo, PageText, engine_info, recognize
 from ..home import Repository
 from ..preservation.aip_layout import OCR_RECORD_SUFFIX
@@ -162,13 +162,27 @@ class _Reading:
 
 def _start_reading(repo: Repository, archive_id: str, engine: EngineInfo, pool: ThreadPoolExecutor,
                    tmp: Path) -> _Reading:
-    """Find the archive's pages to read and queue each one in ``pool``."""
+    """Find the archive's pages to read and queue each one in ``pool``, the largest first: the pool is a queue
+    for the whole run, and a long page started last would leave one core idle at the end."""
     reading = _Reading(archive_id, Path(tempfile.mkdtemp(prefix="a-", dir=tmp)))
+    found = []
     for n, (path, digest, stored) in enumerate(pending(repo, archive_id, engine)):
         pages = scan_pages(repo, stored, reading.workdir, stem=f"f{n:05d}")
         if pages:
-            queued = [(p, pool.submit(recognize, p.image, engine.language) if p.image else None) for p in pages]
-            reading.files.append((path, digest, queued))
+            found.append((path, digest, pages))
+    images = [p.image for _path, _digest, pages in found for p in pages if p.image is not None]
+    futures = {i: pool.submit(recognize, images[i], engine.language)
+               for i in sorted(range(len(images)), key=lambda i: -pixels(images[i]))}
+    n = 0
+    for path, digest, pages in found:
+        queued: list[tuple[ScanPage, Future[PageText] | None]] = []
+        for page in pages:
+            if page.image is None:
+                queued.append((page, None))
+            else:
+                queued.append((page, futures[n]))
+                n += 1
+        reading.files.append((path, digest, queued))
     return reading
 
 
