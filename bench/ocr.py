@@ -11,7 +11,9 @@ template home, then in alternating rounds measures on a fresh copy of that home:
   (tesseract reads every page of a multi-page TIFF itself), ``OMP_THREAD_LIMIT=1`` as for hsar, so both use
   two processes of one thread each.
 
-It prints pages, seconds and pages/s of each, the ratio hsar / peer (goal >= 0.9) and peak memory (hsar's
+It prints pages, seconds and pages/s of each, the ratio hsar / peer (goal >= 0.9), the CPU seconds of hsar's
+own process (every thread: finding and splitting pages, signing, storing, indexing; the first round also loads
+pyhanko, jieba and the signer) beside those of the tesseract processes of each, and peak memory (hsar's
 process, and the largest tesseract child of either).
 
     .venv/bin/python bench/ocr.py --households 4 --rounds 2
@@ -75,20 +77,30 @@ def run_hsar(template: Path, work: Path) -> dict[str, float]:
     shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(template, home, symlinks=True)
     with Repository.open(home) as repo:
+        own, children = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         outcomes = ocr_archives(repo, workers=2)
         seconds = time.perf_counter() - start
+        own, children = _cpu(resource.RUSAGE_SELF) - own, _cpu(resource.RUSAGE_CHILDREN) - children
     assert all(o.status == "added" for o in outcomes), [o.to_dict() for o in outcomes]
-    return {"pages": sum(o.pages for o in outcomes), "seconds": seconds}
+    return {"pages": sum(o.pages for o in outcomes), "seconds": seconds, "own_cpu": own, "children_cpu": children}
+
+
+def _cpu(who: int) -> float:
+    """User + system CPU seconds of this process (all its threads) or of its waited-for children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_peer(files: list[Path], pages: int) -> dict[str, float]:
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
     listing = b"\0".join(str(f).encode() for f in files)
+    children = _cpu(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(["xargs", "-0", "-P2", "-n1", "sh", "-c", 'tesseract "$0" stdout -l chi_sim --psm 3'],
                    input=listing, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return {"pages": pages, "seconds": time.perf_counter() - start}
+    seconds = time.perf_counter() - start
+    return {"pages": pages, "seconds": seconds, "children_cpu": _cpu(resource.RUSAGE_CHILDREN) - children}
 
 
 def _tesseract_peak(image: Path) -> float:
@@ -124,7 +136,8 @@ def main() -> None:
     archives = len([p for p in (root / "sips").iterdir() if p.is_dir() and "-supplement-" not in p.name])
     files, pages = _scan_files(template)
     print(f"{engine.label}; {archives} archives, {len(files)} scan files, {pages} pages; load {os.getloadavg()}")
-    rows = []
+    rows: list[float] = []
+    cpu: list[float] = []
     for n in range(1, args.rounds + 1):
         peer = run_peer(files, pages)
         hsar = run_hsar(template, root)
@@ -134,11 +147,14 @@ def main() -> None:
         print(f"round {n}: hsar {hsar['pages']:.0f} pages in {hsar['seconds']:.1f} s = "
               f"{hsar['pages'] / hsar['seconds']:.2f} pages/s; xargs -P2 tesseract {peer['seconds']:.1f} s = "
               f"{peer['pages'] / peer['seconds']:.2f} pages/s; ratio {ratio:.2f} (goal >= 0.9)")
+        print(f"         CPU: hsar's own process {hsar['own_cpu']:.2f} s, its tesseract children "
+              f"{hsar['children_cpu']:.1f} s; the peer's tesseract processes {peer['children_cpu']:.1f} s")
+        cpu.append(round(hsar["own_cpu"], 2))
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child = _tesseract_peak(max(files, key=lambda f: f.stat().st_size))
     print(f"peak memory: hsar process {me:.0f} MiB (tesseract processes apart); one tesseract process on the "
           f"largest scan {child:.0f} MiB (two run at a time, in both)")
-    print(json.dumps({"ratios": [round(r, 3) for r in rows], "pages": pages, "engine": engine.label,
+    print(json.dumps({"ratios": [round(r, 3) for r in rows], "own_cpu_s": cpu, "pages": pages, "engine": engine.label,
                       "peak_mib": round(me), "child_peak_mib": round(child)}))
     if args.out is None:
         shutil.rmtree(root, ignore_errors=True)

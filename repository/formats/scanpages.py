@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 MAX_PAGES = 2000
+RULES = 1  # raise when which PDFs count as scans changes (a cached verdict names it)
 MAX_PIXELS = 400_000_000  # a larger page is refused (decompression-bomb guard), not read
 _TIFF = (b"II*\0", b"MM\0*")
 _JPEG = b"\xff\xd8\xff"
@@ -101,6 +102,16 @@ def _pdf_pages(path: Path, workdir: Path, stem: str) -> list[ScanPage]:
         target.write_bytes(best.data)
         pages.append(ScanPage(number, target))
     return pages if scanned else []
+
+
+def pixels(image: Path) -> int:
+    """Width × height of a page image from its header (0 when unreadable): how long tesseract will take,
+    roughly, so the largest pages can be started first."""
+    try:
+        with Image.open(image) as img:
+            return int(img.width * img.height)
+    except Exception:  # noqa: BLE001 - any image PIL cannot open just goes last
+        return 0
 
 
 def page_images(path: Path, workdir: Path, stem: str = "page") -> list[ScanPage]:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from ..catalog.store import Catalog
     from ..preservation.ocfl import OcflStore
     from ..search.engine import SearchEngine
+    from ..search.textcache import TextCache
 
 _Handle = TypeVar("_Handle")
 
@@ -213,6 +214,13 @@ class Repository:
         from ..preservation.signing import load_signer
 
         return self._handle("_signer", lambda: load_signer(self.cfg))
+
+    @property
+    def text_cache(self) -> TextCache:
+        """PDF texts and scan verdicts by SHA-512 (``cache/texts/``): what indexing and OCR need not redo."""
+        from ..search.textcache import TextCache
+
+        return TextCache(self.paths.text_cache)
 
     @property
     def trust_roots(self) -> list[Path]:

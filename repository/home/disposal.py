@@ -101,6 +101,7 @@ def carry_out(repo: Repository, path: Path, *, recovering: bool = False) -> str:
     repo.search.delete(archive_id)
     repo.search.commit()
     repo.search.close()  # drops a kept searcher: Whoosh's Searcher.refresh() misses deletions in old segments
+    repo.text_cache.forget(f["sha512"] for f in tombstone["removed"]["files"])  # its PDFs' texts too
     log = AuditLog(repo.paths.audit)
     record = intent["log_record"]
     if not (recovering and _logged(log, record["event"]["identifier"])):

@@ -30,6 +30,7 @@ LAYOUT = {
     "catalog_file": "catalog.sqlite",
     "default_storage": "storage",
     "exports": "exports",  # transfer packages made by export jobs of the web, one folder per job
+    "text_cache": "cache/texts",  # PDF texts and scan verdicts by SHA-512: a cache (repository.search.textcache)
 }
 #: Everything a home holds is its owner's alone: archives of low-income households, resident IDs, the signing
 #: key. The home's work runs with this umask (set by :func:`owner_only`), so every file and folder it creates
@@ -67,6 +68,7 @@ class HomePaths:
     catalog_file: Path
     default_storage: Path
     exports: Path
+    text_cache: Path
     storage: Path
     index: Path
 

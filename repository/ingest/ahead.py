@@ -63,12 +63,16 @@ def _signer(cfg: Config) -> Signer:
     return _SIGNERS[key]
 
 
-def _payload_texts(prepared: Prepared) -> dict[str, str]:
-    """Index text of the SIP's born-digital PDFs, with the bounds the index uses for stored files."""
+def _payload_texts(prepared: Prepared, cfg: Config) -> dict[str, str]:
+    """Index text of the SIP's born-digital PDFs, with the bounds the index uses for stored files (through
+    the home's text cache: the same bytes stored need not be read again when a later version is indexed)."""
+    from ..home.layout import HomePaths
     from ..search.indexing import pdf_texts
+    from ..search.textcache import TextCache
 
     assert prepared.bag_dir is not None
-    return pdf_texts({path: prepared.bag_dir / path for path in prepared.payload})
+    cache = TextCache(HomePaths.of(cfg.home, cfg).text_cache)
+    return pdf_texts({path: prepared.bag_dir / path for path in prepared.payload}, cache)
 
 
 def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:
@@ -86,7 +90,7 @@ def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:
     from ..preservation.ocfl import OcflStore
     from ..search.documents import archive_document
 
-    texts = _payload_texts(prepared)
+    texts = _payload_texts(prepared, cfg)
     examined = frozenset(prepared.payload)
     if archive.is_supplement or OcflStore(cfg.path("storage.root")).exists(object_id(archive.identifier)):
         return Ahead(texts, examined)

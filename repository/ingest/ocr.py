@@ -14,6 +14,7 @@ ingest (then ``ING-BUSY``), and re-checks against the head it finds, so an inges
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -27,13 +28,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import IngestError
-from ..formats.scanpages import ScanPage, page_images, scan_kind
+from ..formats.scanpages import MAX_PAGES, RULES, ScanPage, page_images, pixels, scan_kind
 from ..formats.tesseract import EngineInfo, PageText, engine_info, recognize
 from ..home import Repository
 from ..preservation.aip_layout import OCR_RECORD_SUFFIX
 from ..preservation.ids import archive_key, object_id
 from ..preservation.ocfl_inventory import logical_state
 from ..search.ocrtext import derivative_paths, stored_path
+from ..search.textcache import PDF_SCAN, pypdf_version
 from .ocr_version import FileText, PageResult, commit_ocr, is_current
 
 LOCK_WAIT_SECONDS = 120.0
@@ -108,6 +110,32 @@ def pending(repo: Repository, archive_id: str, engine: EngineInfo) -> list[tuple
     return todo
 
 
+def _sha512(path: Path) -> str | None:
+    digest = hashlib.sha512()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def scan_pages(repo: Repository, stored: Path, workdir: Path, stem: str) -> list[ScanPage]:
+    """:func:`page_images` of a stored file, but a PDF found born digital before (same bytes, by SHA-512 of
+    what is read now, in the home's text cache) is not parsed again: a repeated run reads no PDF."""
+    if scan_kind(stored) != "pdf":
+        return page_images(stored, workdir, stem=stem)
+    cache, digest = repo.text_cache, _sha512(stored)
+    rules = f"pypdf {pypdf_version()}; rules {RULES}; pages {MAX_PAGES}"
+    if digest is not None and cache.get(PDF_SCAN, digest, rules) is False:
+        return []
+    pages = page_images(stored, workdir, stem=stem)
+    if digest is not None and not pages:
+        cache.put(PDF_SCAN, digest, rules, False)
+    return pages
+
+
 @dataclass
 class _Reading:
     """One archive's pages on their way through the pool: what each scanned file's pages will be read as."""
@@ -134,13 +162,27 @@ class _Reading:
 
 def _start_reading(repo: Repository, archive_id: str, engine: EngineInfo, pool: ThreadPoolExecutor,
                    tmp: Path) -> _Reading:
-    """Find the archive's pages to read and queue each one in ``pool``."""
+    """Find the archive's pages to read and queue each one in ``pool``, the largest first: the pool is a queue
+    for the whole run, and a long page started last would leave one core idle at the end."""
     reading = _Reading(archive_id, Path(tempfile.mkdtemp(prefix="a-", dir=tmp)))
+    found = []
     for n, (path, digest, stored) in enumerate(pending(repo, archive_id, engine)):
-        pages = page_images(stored, reading.workdir, stem=f"f{n:05d}")
+        pages = scan_pages(repo, stored, reading.workdir, stem=f"f{n:05d}")
         if pages:
-            queued = [(p, pool.submit(recognize, p.image, engine.language) if p.image else None) for p in pages]
-            reading.files.append((path, digest, queued))
+            found.append((path, digest, pages))
+    images = [p.image for _path, _digest, pages in found for p in pages if p.image is not None]
+    futures = {i: pool.submit(recognize, images[i], engine.language)
+               for i in sorted(range(len(images)), key=lambda i: -pixels(images[i]))}
+    n = 0
+    for path, digest, pages in found:
+        queued: list[tuple[ScanPage, Future[PageText] | None]] = []
+        for page in pages:
+            if page.image is None:
+                queued.append((page, None))
+            else:
+                queued.append((page, futures[n]))
+                n += 1
+        reading.files.append((path, digest, queued))
     return reading
 
 

@@ -119,7 +119,7 @@ def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> Non
     paths = store.content_paths(oid, inventory=inventory)
     rest = {p: d for p, d in logical_state(inventory).items() if p not in ahead.examined}
     known = _KNOWN_TEXTS.lookup({p: d for p, d in rest.items() if p.startswith("data/")})
-    texts = {**stored_texts(paths, [p for p in rest if p not in known]),
+    texts = {**stored_texts(paths, [p for p in rest if p not in known], repo.text_cache),
              **{p: t for p, t in known.items() if t}, **ahead.texts}
     archive = parse(paths[INDEXED_DESCRIPTION].read_bytes())
     repo.search.replace(archive_document(archive, version=head, texts={p: texts[p] for p in sorted(texts)},

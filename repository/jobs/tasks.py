@@ -122,6 +122,7 @@ def run_reindex(repo: Repository, job: Job, progress: Progress, stop: threading.
                              id_key=load_key(repo.paths.index_key))
         try:
             count = reindex_from_store(engine, repo.store, batch=job.params["batch"], tree=tree_for(repo.cfg),
+                                       cache=repo.text_cache,
                                        progress=lambda done: progress(done, total))
         finally:
             engine.close()

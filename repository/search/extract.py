@@ -9,6 +9,8 @@ about damaged files are kept off the console.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import os
 import signal
@@ -17,12 +19,14 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 200
 MAX_CHARS = 200_000
 TIMEOUT_SECONDS = 10.0
+RULES = 1  # raise when the text taken from the same bytes changes (a cached text names it)
 
 logging.getLogger("pypdf").addHandler(logging.NullHandler())
 logging.getLogger("pypdf").propagate = False
@@ -55,47 +59,85 @@ def _alarm(seconds: float) -> Iterator[None]:
             signal.signal(signal.SIGALRM, previous)
 
 
-def _pages(path: Path, out: list[str], max_pages: int, max_chars: int, deadline: float) -> None:
+@dataclass(frozen=True)
+class Extracted:
+    """What :func:`extract_pdf` took from a file: its ``text``; the SHA-512 of the bytes it was taken from
+    (None: nothing read, the file is missing, unreadable or over the size bound); ``complete``: False when
+    that, or when time ran out or pypdf failed, so the same bytes may give more text another time (such a
+    text is not kept in a cache)."""
+
+    text: str
+    sha512: str | None
+    complete: bool
+
+
+def _pages(data: bytes, out: list[str], max_pages: int, max_chars: int, deadline: float) -> bool:
+    """Append the pages' text to ``out``; False when the deadline cut the reading short."""
     from pypdf import PdfReader
 
-    reader = PdfReader(str(path), strict=False)
+    reader = PdfReader(io.BytesIO(data), strict=False)
     if reader.is_encrypted:
         try:
             reader.decrypt("")
         except Exception:  # noqa: BLE001 - any failure means "no text"
-            return
+            return True
     size = 0
     for i, page in enumerate(reader.pages):
-        if i >= max_pages or size >= max_chars or time.monotonic() > deadline:
+        if i >= max_pages or size >= max_chars:
             break
+        if time.monotonic() > deadline:
+            return False
         try:
             text = page.extract_text() or ""
         except Exception:  # noqa: BLE001 - a broken page is skipped, the rest still counts
             continue
         out.append(text)
         size += len(text)
+    return True
 
 
 def extract_pdf_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES, max_pages: int = MAX_PAGES,
                      timeout_seconds: float = TIMEOUT_SECONDS, max_chars: int = MAX_CHARS) -> str:
     """The text of the PDF at ``path`` (pages joined by newlines), or ``""`` when there is none to take."""
-    p = Path(path)
+    return extract_pdf(path, max_bytes=max_bytes, max_pages=max_pages, timeout_seconds=timeout_seconds,
+                       max_chars=max_chars).text
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes | None:
+    """The bytes of ``path`` if it is a file of at most ``max_bytes`` (None: not a file, unreadable or larger:
+    no text is taken from it)."""
     try:
-        if not p.is_file() or p.stat().st_size > max_bytes:
-            return ""
-        with open(p, "rb") as fh:
-            if not fh.read(1024).lstrip().startswith(b"%PDF"):
-                return ""
+        if not path.is_file() or path.stat().st_size > max_bytes:
+            return None
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
     except OSError:
-        return ""
+        return None
+    return data if len(data) <= max_bytes else None
+
+
+def extract_pdf(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES, max_pages: int = MAX_PAGES,
+                timeout_seconds: float = TIMEOUT_SECONDS, max_chars: int = MAX_CHARS,
+                data: bytes | None = None, sha512: str | None = None) -> Extracted:
+    """:func:`extract_pdf_text` with the SHA-512 of the bytes read and whether the text is all there is to
+    take from them (``data``: the file's bytes, when the caller has read them already, and ``sha512``
+    their digest, when it has computed it from them)."""
+    if data is None:
+        data, sha512 = read_bounded(Path(path), max_bytes), None
+        if data is None:
+            return Extracted("", None, False)
+    digest = sha512 or hashlib.sha512(data).hexdigest()
+    if not data[:1024].lstrip().startswith(b"%PDF"):
+        return Extracted("", digest, True)
     pages: list[str] = []
+    complete = True
     try:
         with warnings.catch_warnings(), _alarm(timeout_seconds):
             warnings.simplefilter("ignore")
-            _pages(p, pages, max_pages, max_chars, time.monotonic() + timeout_seconds)
+            complete = _pages(data, pages, max_pages, max_chars, time.monotonic() + timeout_seconds)
     except _Timeout:
-        pass  # keep the pages read in time
+        complete = False  # keep the pages read in time
     except Exception:  # noqa: BLE001 - "never raises on a broken PDF"
-        return ""
+        return Extracted("", digest, False)
     text = "\n".join(t.strip() for t in pages if t and t.strip())
-    return text[:max_chars]
+    return Extracted(text[:max_chars], digest, complete)

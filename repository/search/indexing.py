@@ -2,11 +2,13 @@
 
 The index is a cache (DESIGN principle 1): ingest replaces an archive's document after each version, and
 ``hsar reindex`` rebuilds every document from the OCFL store alone. Text of born-digital PDFs is extracted
-with bounded size and time; scanned pages by the OCR text stored beside them (:mod:`.ocrtext`).
+with bounded size and time, once per distinct bytes (:mod:`.textcache`, given one); scanned pages by the
+OCR text stored beside them (:mod:`.ocrtext`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -18,6 +20,7 @@ from ..preservation.aip_layout import DESCRIPTIVE
 from .documents import SearchDocument, archive_document
 from .engine import SearchEngine, reindex
 from .ocrtext import page_texts, pages_at
+from .textcache import PDF_TEXT, TextCache, pypdf_version
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -40,31 +43,61 @@ class IndexedHome(Protocol):
     @property
     def cfg(self) -> Config: ...
 
+    @property
+    def text_cache(self) -> TextCache | None: ...
 
-def pdf_texts(files: Mapping[str, Path]) -> dict[str, str]:
-    """Index text of every born-digital PDF among ``files`` (name -> file), with the index's bounds;
-    names without text are left out."""
-    from .extract import extract_pdf_text
 
+def text_extractor() -> str:
+    """What a cached PDF text was made with: pypdf's version, the extraction rules and the index's bounds."""
+    from .extract import MAX_CHARS, RULES
+
+    return f"pypdf {pypdf_version()}; rules {RULES}; bytes {MAX_PDF_BYTES}; pages {MAX_PDF_PAGES}; chars {MAX_CHARS}"
+
+
+def pdf_text(path: Path, cache: TextCache | None = None) -> str:
+    """Index text of the PDF at ``path`` with the index's bounds; with ``cache``, taken from it when these
+    bytes (by SHA-512 of what is read now) were extracted before, else extracted and kept there."""
+    from .extract import extract_pdf, extract_pdf_text, read_bounded
+
+    if cache is None:
+        return extract_pdf_text(path, max_bytes=MAX_PDF_BYTES, max_pages=MAX_PDF_PAGES, timeout_seconds=PDF_SECONDS)
+    data = read_bounded(path, MAX_PDF_BYTES)
+    if data is None:
+        return ""
+    digest, extractor = hashlib.sha512(data).hexdigest(), text_extractor()
+    known = cache.get(PDF_TEXT, digest, extractor)
+    if isinstance(known, str):
+        return known
+    got = extract_pdf(path, max_bytes=MAX_PDF_BYTES, max_pages=MAX_PDF_PAGES, timeout_seconds=PDF_SECONDS,
+                      data=data, sha512=digest)
+    if got.complete:
+        cache.put(PDF_TEXT, digest, extractor, got.text)
+    return got.text
+
+
+def pdf_texts(files: Mapping[str, Path], cache: TextCache | None = None) -> dict[str, str]:
+    """Index text of every born-digital PDF among ``files`` (name -> file), with the index's bounds (and
+    ``cache``, see :func:`pdf_text`); names without text are left out."""
     texts = {}
     for name in sorted(files):
         if is_pdf(files[name]):
-            text = extract_pdf_text(files[name], max_bytes=MAX_PDF_BYTES, max_pages=MAX_PDF_PAGES,
-                                    timeout_seconds=PDF_SECONDS)
+            text = pdf_text(files[name], cache)
             if text:
                 texts[name] = text
     return texts
 
 
-def stored_texts(paths: Mapping[str, Path], wanted: Iterable[str] | None = None) -> dict[str, str]:
+def stored_texts(paths: Mapping[str, Path], wanted: Iterable[str] | None = None,
+                 cache: TextCache | None = None) -> dict[str, str]:
     """Extracted text of every born-digital PDF among the payload files of ``paths`` (logical path -> where
     it is stored, from :meth:`OcflStore.content_paths`: one inventory reading for the whole version), or of
     the ``wanted`` ones only (payload path -> text)."""
     names = paths if wanted is None else wanted
-    return pdf_texts({p: paths[p] for p in names if p.startswith("data/")})
+    return pdf_texts({p: paths[p] for p in names if p.startswith("data/")}, cache)
 
 
-def stored_document(store: OcflStore, oid: str, tree: DivisionTree | None = None) -> SearchDocument:
+def stored_document(store: OcflStore, oid: str, tree: DivisionTree | None = None,
+                    cache: TextCache | None = None) -> SearchDocument:
     """The search document of an object's head version, from storage alone (one inventory reading)."""
     from ..errors import PreservationError
 
@@ -73,7 +106,7 @@ def stored_document(store: OcflStore, oid: str, tree: DivisionTree | None = None
     if DESCRIPTIVE not in paths:
         raise PreservationError(f"{oid} has no file {DESCRIPTIVE!r}", "OCFL-NOT-FOUND")
     archive = parse(paths[DESCRIPTIVE].read_bytes())
-    return archive_document(archive, version=inventory["head"], texts=stored_texts(paths),
+    return archive_document(archive, version=inventory["head"], texts=stored_texts(paths, cache=cache),
                             pages=page_texts(pages_at(paths)), tree=tree)
 
 
@@ -82,11 +115,12 @@ def index_archive(repo: IndexedHome, archive_id: str) -> None:
     from ..divisions import tree_for
     from ..preservation.ids import object_id
 
-    repo.search.replace(stored_document(repo.store, object_id(archive_id), tree_for(repo.cfg)))
+    repo.search.replace(stored_document(repo.store, object_id(archive_id), tree_for(repo.cfg), repo.text_cache))
 
 
 def documents_from_store(store: OcflStore, failures: dict[str, str] | None = None,
-                         tree: DivisionTree | None = None) -> Iterator[SearchDocument]:
+                         tree: DivisionTree | None = None, cache: TextCache | None = None
+                         ) -> Iterator[SearchDocument]:
     """The document of every object in the store; with ``failures``, an object that cannot be read (a broken
     inventory or description) is recorded there (``{object root or id: why}``) and skipped, else it raises."""
     from ..preservation.ocfl_inventory import INVENTORY, load_inventory
@@ -101,7 +135,7 @@ def documents_from_store(store: OcflStore, failures: dict[str, str] | None = Non
             failures[str(root)] = f"{type(exc).__name__}: {exc}"
     for oid in sorted(ids):
         try:
-            document = stored_document(store, oid, tree)
+            document = stored_document(store, oid, tree, cache)
         except Exception as exc:  # noqa: BLE001 - lxml, OCFL and description errors alike
             if failures is None:
                 raise
@@ -111,12 +145,14 @@ def documents_from_store(store: OcflStore, failures: dict[str, str] | None = Non
 
 
 def reindex_from_store(engine: SearchEngine, store: OcflStore, *, batch: int = 500,
-                       progress: Callable[[int], None] | None = None, tree: DivisionTree | None = None) -> int:
+                       progress: Callable[[int], None] | None = None, tree: DivisionTree | None = None,
+                       cache: TextCache | None = None) -> int:
     """Rebuild the whole index from the store; returns the number of archives indexed. Objects that cannot be
     read are skipped; after the others are indexed and committed they are reported together in one
-    :class:`~repository.errors.SearchError` (``failures``), as ``hsar rebuild-catalog`` does."""
+    :class:`~repository.errors.SearchError` (``failures``), as ``hsar rebuild-catalog`` does. With ``cache``
+    (the home's :class:`.TextCache`) PDF texts are taken from it and missing ones are put back."""
     failures: dict[str, str] = {}
-    count = reindex(engine, documents_from_store(store, failures, tree), batch=batch, progress=progress)
+    count = reindex(engine, documents_from_store(store, failures, tree, cache), batch=batch, progress=progress)
     if failures:
         error = SearchError(msgid="search.reindex_failures", count=count, failed=len(failures),
                             details="; ".join(f"{k}: {v}" for k, v in sorted(failures.items())))

@@ -64,6 +64,7 @@ def reindex(repo: Repository, *, batch: int = 500, progress: ReindexProgress | N
                              id_key=load_key(repo.paths.index_key))
         try:
             count = reindex_from_store(engine, repo.store, batch=batch, tree=tree_for(repo.cfg),
+                                       cache=repo.text_cache,
                                        progress=(lambda done: progress(done, total)) if progress else None)
         finally:
             engine.close()
