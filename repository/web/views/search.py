@@ -8,7 +8,8 @@ from typing import Any
 from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 
-from ...errors import SearchRequestError
+from ...errors import SearchError, SearchRequestError
+from ...services.index_check import check_index
 from ..context import principal, repo
 from ..errors import error_page
 from ..gateway import searching
@@ -46,12 +47,14 @@ def search() -> str | tuple[str, int]:
         return url_for("search.search", **params)
 
     try:
+        behind = check_index(repo())  # as `hsar search`: an index behind the catalogue is said so, never 0 hits
         found = searching.search(repo(), principal(), args.get("q", ""), fields, args.get("sort"), page)
-    except SearchRequestError as exc:
+    except SearchError as exc:  # a bad request (400), or an index that cannot answer (SEARCH-STALE: 503)
         from ..i18n import current_lang
 
         return render_template("search.html", args=args, found=None, link=link, page=page,
                                sorts=searching.SORTS, advanced=searching.ADVANCED,
-                               error=exc.render(current_lang()), code=exc.code), 400
+                               error=exc.render(current_lang()), code=exc.code
+                               ), 400 if isinstance(exc, SearchRequestError) else 503
     return render_template("search.html", args=args, found=found, link=link, page=page, sorts=searching.SORTS,
-                           advanced=searching.ADVANCED, error=None, code=None)
+                           advanced=searching.ADVANCED, error=None, code=None, behind=behind)
