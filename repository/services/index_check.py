@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from .. import messages
 from ..catalog import statistics
 from ..errors import SearchError
 from ..home import Repository
@@ -30,6 +31,14 @@ class IndexGap:
     indexed: int
     catalogued: int
     engine: str
+    national: bool = True  # False: asked for a user of one division, who is told no count of the whole
+
+    def text(self, lang: str | None) -> str:
+        """What to tell the user, in ``lang``: the counts only to a user who sees every division."""
+        if self.national:
+            return messages.text("faults.index_behind", lang, indexed=self.indexed, catalogued=self.catalogued,
+                                 engine=self.engine)
+        return messages.text("smallfix.index_behind_scoped", lang, engine=self.engine)
 
 
 def catalogued(repo: Repository, indexed: int) -> int:
@@ -47,15 +56,18 @@ def catalogued(repo: Repository, indexed: int) -> int:
     return count
 
 
-def check_index(repo: Repository) -> IndexGap | None:
+def check_index(repo: Repository, *, national: bool = True) -> IndexGap | None:
     """None when the index holds every archive of the catalogue; an :class:`IndexGap` when it lacks some;
-    SearchError ``SEARCH-STALE`` (naming ``hsar reindex``) when it holds none of them and cannot answer."""
+    SearchError ``SEARCH-STALE`` (naming ``hsar reindex``) when it holds none of them and cannot answer.
+    Not ``national`` (a user of one division), the message names no count of the whole catalogue."""
     indexed = repo.search.count()
     count = catalogued(repo, indexed)
     if indexed >= count:
         return None
     engine = str(repo.cfg["search.engine"])
+    if indexed == 0 and not national:
+        raise SearchError(code="SEARCH-STALE", msgid="smallfix.index_behind_scoped", engine=engine)
     if indexed == 0:
         raise SearchError(code="SEARCH-STALE", msgid="faults.index_behind", indexed=indexed, catalogued=count,
                           engine=engine)
-    return IndexGap(indexed, count, engine)
+    return IndexGap(indexed, count, engine, national)

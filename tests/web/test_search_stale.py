@@ -27,12 +27,12 @@ def own_home(web_home: Path, tmp_path: Path) -> Path:
     return home
 
 
-def _clients(home: Path, wh: Any) -> tuple[Flask, Any, dict[str, str]]:  # noqa: ANN401
+def _clients(home: Path, wh: Any, user: str = "admin") -> tuple[Flask, Any, dict[str, str]]:  # noqa: ANN401
     app = create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
     with open_state(load_config(home).state_url) as state:
-        token = create_token(state, "admin", "stale test")[1]
+        token = create_token(state, user, "stale test")[1]
     page = app.test_client()
-    assert page.post("/login", data={"username": "admin", "password": wh.PASSWORD, "purpose_kind": "work",
+    assert page.post("/login", data={"username": user, "password": wh.PASSWORD, "purpose_kind": "work",
                                      "csrf_token": wh.csrf_token(page)}).status_code == 302
     return page, app.test_client(), {"Authorization": f"Bearer {token}", "X-HSAR-Purpose": "test"}
 
@@ -64,6 +64,11 @@ def test_an_index_lacking_an_archive_answers_and_says_so(own_home: Path, wh: Any
     assert found["total"] == catalogued - 1
     assert found["index_behind"]["indexed"] == catalogued - 1 and found["index_behind"]["catalogued"] == catalogued
     assert "hsar reindex" in found["index_behind"]["message"]
+    page, api, headers = _clients(own_home, wh, "xuanwu")  # one district's archivist: no count of the whole
+    shown = page.get("/search").get_data(as_text=True)
+    assert 'id="index-behind"' in shown and not any(c.isdigit() for c in shown.split('id="index-behind"')[1].split("</p>")[0])
+    found = api.get("/api/v1/search", headers=headers).get_json()
+    assert set(found["index_behind"]) == {"message"} and "hsar reindex" in found["index_behind"]["message"]
 
 
 def test_a_current_index_says_nothing_and_the_catalogue_is_counted_once(own_home: Path, wh: Any,

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, request, send_file
 
-from ... import messages
+from ... import access
 from .. import purpose
 from ..context import repo
 from ..gateway import archives
@@ -32,15 +32,15 @@ def search() -> Response:
 
     args = _args("search")
     try:
-        behind = check_index(repo())  # as `hsar search`: an index behind the catalogue is said so, never 0 hits
+        national = access.scope_division(g.api_caller.principal) is None  # others are told no count of the whole
+        behind = check_index(repo(), national=national)  # as `hsar search`: said so, never 0 hits
         found = adapters.search(repo(), g.api_caller.principal, args)
     except SearchError as exc:  # a bad request (400), or an index that cannot answer (SEARCH-STALE: 503)
         status = 400 if isinstance(exc, SearchRequestError) else 503
         raise Refused(status, exc.code, "", text=exc.render(g.api_caller.lang)) from None
     if behind is not None:
-        found["index_behind"] = {"indexed": behind.indexed, "catalogued": behind.catalogued,
-                                 "message": messages.text("faults.index_behind", g.api_caller.lang,
-                                                          **vars(behind))}
+        counts = {"indexed": behind.indexed, "catalogued": behind.catalogued} if national else {}
+        found["index_behind"] = {**counts, "message": behind.text(g.api_caller.lang)}
     return jsonify(found)
 
 

@@ -8,11 +8,13 @@ from typing import Any
 from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 
+from ... import access
 from ...errors import SearchError, SearchRequestError
 from ...services.index_check import check_index
 from ..context import principal, repo
 from ..errors import error_page
 from ..gateway import searching
+from ..i18n import current_lang
 
 bp = Blueprint("search", __name__)
 
@@ -47,14 +49,13 @@ def search() -> str | tuple[str, int]:
         return url_for("search.search", **params)
 
     try:
-        behind = check_index(repo())  # as `hsar search`: an index behind the catalogue is said so, never 0 hits
+        behind = check_index(repo(), national=access.scope_division(principal()) is None)  # as `hsar search`
         found = searching.search(repo(), principal(), args.get("q", ""), fields, args.get("sort"), page)
     except SearchError as exc:  # a bad request (400), or an index that cannot answer (SEARCH-STALE: 503)
-        from ..i18n import current_lang
-
         return render_template("search.html", args=args, found=None, link=link, page=page,
                                sorts=searching.SORTS, advanced=searching.ADVANCED,
                                error=exc.render(current_lang()), code=exc.code
                                ), 400 if isinstance(exc, SearchRequestError) else 503
     return render_template("search.html", args=args, found=found, link=link, page=page, sorts=searching.SORTS,
-                           advanced=searching.ADVANCED, error=None, code=None, behind=behind)
+                           advanced=searching.ADVANCED, error=None, code=None,
+                           behind=behind.text(current_lang()) if behind else None)
