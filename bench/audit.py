@@ -51,6 +51,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from repository import quiet_third_party_warnings  # noqa: E402
+
+quiet_third_party_warnings(sys.argv[1:])  # pyHanko's DSA deprecation and the like: as the CLI does
 
 MB = 1_000_000
 BLOCK = os.urandom(1 << 24)  # 16 MiB of noise, sliced per file (every file gets a unique header)

@@ -33,6 +33,9 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from repository import quiet_third_party_warnings  # noqa: E402
+
+quiet_third_party_warnings(sys.argv[1:])  # pyHanko's DSA deprecation and the like: as the CLI does
 
 from repository.formats.identify import Identifier, pronom_candidates  # noqa: E402
 

@@ -33,6 +33,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from repository import quiet_third_party_warnings  # noqa: E402
+
+quiet_third_party_warnings(sys.argv[1:])  # pyHanko's DSA deprecation and the like: as the CLI does
 
 
 def _template(root: Path, households: int, seed: int) -> tuple[Path, int]:

@@ -35,6 +35,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from repository import quiet_third_party_warnings  # noqa: E402
+
+quiet_third_party_warnings(sys.argv[1:])  # pyHanko's DSA deprecation and the like: as the CLI does
 
 from repository.divisions import default_tree  # noqa: E402
 from repository.model import (  # noqa: E402

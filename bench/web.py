@@ -44,6 +44,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from repository import quiet_third_party_warnings  # noqa: E402
+
+quiet_third_party_warnings(sys.argv[1:])  # pyHanko's DSA deprecation and the like: as the CLI does
 
 from search import BROAD, Generator, pct  # noqa: E402  (bench/search.py)
 from sqlalchemy import insert  # noqa: E402

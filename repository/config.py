@@ -166,10 +166,34 @@ class Config:
 
     @property
     def state_url(self) -> str:
-        return self._values["state.url"] or f"sqlite:///{self.home.resolve() / 'state.sqlite'}"
+        """The state database's URL; the home's own SQLite file is opened read-only (an immutable URI
+        filename: no lock, no WAL index) when the home cannot be written, so reading it works there."""
+        if self._values["state.url"]:
+            return str(self._values["state.url"])
+        file = self.home.resolve() / "state.sqlite"
+        if file.is_file() and home_read_only(self.home):
+            return read_only_sqlite_url(file)
+        return f"sqlite:///{file}"
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self._values)
+
+
+def home_read_only(home: Path) -> bool:
+    """Whether ``home`` cannot be written: on a read-only file system, or without write permission for us."""
+    try:
+        if os.statvfs(home).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return not os.access(home, os.W_OK)
+
+
+def read_only_sqlite_url(file: Path) -> str:
+    """A SQLAlchemy URL opening the SQLite ``file`` read-only and immutable (a URI filename)."""
+    from urllib.parse import quote
+
+    return f"sqlite:///file:{quote(str(file.resolve()))}?mode=ro&immutable=1&uri=true"
 
 
 def _coerce(setting: Setting, value: Any, source: str) -> Any:

@@ -31,7 +31,7 @@ import itertools
 import os
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -56,7 +56,28 @@ HEX_LENGTHS: dict[str, int] = {
 
 __all__ = ["BATCH_BYTES", "BATCH_FILES", "CHUNK_SIZE", "HEX_LENGTHS", "SUPPORTED_ALGORITHMS", "WEAK_ALGORITHMS",
            "FileDigest", "HashJob", "LimitExceeded", "UnsupportedAlgorithm", "check_algorithms", "copy_and_hash",
-           "hash_file", "hash_many", "hash_stream", "iter_hash_jobs", "open_regular"]
+           "hash_file", "hash_many", "hash_stream", "iter_hash_jobs", "metered", "open_regular"]
+
+#: Told the size of each chunk as it is written (byte progress: ``hsar ingest`` on a terminal); may be called
+#: from several threads at once.
+ByteProgress = Callable[[int], None]
+
+
+class _Metered:
+    """A sink that tells ``on_bytes`` how many bytes each write passed on."""
+
+    def __init__(self, sink: BinaryIO, on_bytes: ByteProgress) -> None:
+        self.sink, self.on_bytes = sink, on_bytes
+
+    def write(self, chunk: bytes) -> int:
+        written = self.sink.write(chunk)
+        self.on_bytes(len(chunk))
+        return written
+
+
+def metered(sink: BinaryIO, on_bytes: ByteProgress | None) -> BinaryIO:
+    """``sink``, or with ``on_bytes`` a sink telling it the size of every chunk written."""
+    return sink if on_bytes is None else _Metered(sink, on_bytes)  # type: ignore[return-value]
 
 
 class UnsupportedAlgorithm(HsarError, ValueError):
@@ -118,11 +139,13 @@ def copy_and_hash(
     fsync: bool = False,
     follow_symlinks: bool = False,
     preserve_mtime: bool = True,
+    on_bytes: ByteProgress | None = None,
 ) -> FileDigest:
     """Copy ``src`` to the new file ``dst`` (which must not exist), hashing the bytes as they pass.
 
     Each byte is read once. ``dst`` is created exclusively and never through a symbolic link; on any error
-    the partial ``dst`` is removed. ``fsync`` makes the copy durable before returning.
+    the partial ``dst`` is removed. ``fsync`` makes the copy durable before returning. ``on_bytes`` is told
+    the size of each chunk copied.
     """
     fd, info = _open_regular(Path(src), follow_symlinks)
     out_flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -130,7 +153,7 @@ def copy_and_hash(
         out_fd = os.open(dst, out_flags, 0o666)
         try:
             with os.fdopen(out_fd, "wb") as sink:
-                result = hash_stream(source, algorithms, sink=sink)
+                result = hash_stream(source, algorithms, sink=metered(sink, on_bytes))
                 sink.flush()
                 if fsync:
                     os.fsync(sink.fileno())

@@ -113,6 +113,8 @@ class _Worker:
             self.process.kill()
             self.reader.join()
         self.process.wait()
+        if self.process.stdout is not None:  # its reader has ended: nothing reads it any more
+            self.process.stdout.close()
 
     def close(self, kill: bool) -> None:
         self.end(kill)

@@ -41,19 +41,29 @@ def sqlite_file(url: str) -> Path | None:
     database = parsed.database or ""
     if database in ("", ":memory:") or "mode=memory" in url:
         return None
+    if database.startswith("file:") and parsed.query.get("uri") == "true":  # a URI filename (read-only opening)
+        from urllib.parse import unquote
+
+        return Path(unquote(database[len("file:"):]))
     return Path(database).expanduser()
+
+
+def read_only_url(url: str) -> bool:
+    """Whether ``url`` opens its SQLite file read-only (``mode=ro`` in a URI filename)."""
+    return make_url(url).query.get("mode") == "ro"
 
 
 def sqlite_engine(url: str, file: Path | None) -> Engine:
     """An engine for the SQLite database ``file`` (``None``: in memory, one shared connection)."""
     kwargs: dict[str, Any] = {} if file else {"poolclass": StaticPool}
     engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+    writable = file is not None and not read_only_url(url)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:  # noqa: ANN401 - DB-API objects (untyped)
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _on_begin)
         cursor = dbapi_connection.cursor()
-        if file is not None:
+        if writable:
             cursor.execute("PRAGMA journal_mode=WAL")  # persistent: a no-op once the file is in WAL mode
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

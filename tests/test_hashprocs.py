@@ -272,3 +272,30 @@ def test_workers_end_at_once_when_the_run_ends_and_one_that_does_not_is_killed(t
                                                                        for p in paths}
     assert [w.process.returncode for w in workers] == [-signal.SIGKILL] * 2 and stubborn.pids() == []
     assert stubborn.deaths == []  # their answers all came: nothing was hashed twice
+
+
+UNCLOSED = """
+import gc, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from repository import fixity
+fixity.PROCESS_MIN_BYTES = 0
+paths = [Path(name) for name in sys.argv[2:]]
+jobs = lambda: ((p, ("sha512",), p.stat().st_size) for p in paths)
+assert len(list(fixity.iter_hash_jobs(jobs(), 2, processes=True))) == len(paths)
+early = fixity.iter_hash_jobs(jobs(), 2, processes=True)
+next(early)
+early.close()
+assert len(list(fixity.iter_hash_jobs(jobs(), 2))) == len(paths)
+gc.collect()
+"""
+
+
+def test_hashing_leaves_no_file_open_behind(tmp_path):
+    """The workers' output pipes are closed when they end (``-W error::ResourceWarning`` reports nothing)."""
+    paths = _files(tmp_path, [f"f{i}" for i in range(12)], size=200_000)
+    done = subprocess.run([sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", UNCLOSED,
+                           str(Path(hashprocs.__file__).resolve().parent.parent), *map(str, paths)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "ResourceWarning" not in done.stderr, done.stderr

@@ -33,7 +33,7 @@ from typing import IO, Any
 
 from ..codes import Issue, issue
 from ..errors import IngestError, UnsafePackageError
-from ..fixity import HEX_LENGTHS, FileDigest, check_algorithms, copy_and_hash
+from ..fixity import HEX_LENGTHS, ByteProgress, FileDigest, check_algorithms, copy_and_hash
 from . import tagfiles, unpack
 from .scan import display
 from .unpack import Limits
@@ -116,11 +116,13 @@ def receive(
     limits: Limits,
     algorithms: Sequence[str] = ("sha256", "sha512"),
     workers: int = 2,
+    on_bytes: ByteProgress | None = None,
 ) -> Received:
     """Bring the SIP at ``path`` into ``staging_dir`` (absent or empty), hashing while copying.
 
     Digests are computed for ``algorithms`` plus every manifest algorithm the bag uses, so validation and
     ingest never read the files again. The bag lands in ``staging_dir/bag``. Raises UnsafePackageError.
+    ``on_bytes`` is told the size of every chunk copied (from the copying threads).
     """
     path, staging = Path(path), Path(staging_dir)
     kind = detect_kind(path)
@@ -138,9 +140,9 @@ def receive(
     bag_dir = staging / BAG_FOLDER
     try:
         if kind == "dir":
-            files = _copy_dir(plan, bag_dir, algs, workers)
+            files = _copy_dir(plan, bag_dir, algs, workers, on_bytes)
         else:
-            files = unpack.extract(path, survey, bag_dir, algs, limits)
+            files = unpack.extract(path, survey, bag_dir, algs, limits, on_bytes)
     except BaseException:
         shutil.rmtree(bag_dir, ignore_errors=True)
         if created:
@@ -206,7 +208,8 @@ def _plan_dir(path: Path) -> _DirPlan:
 EARLY_FSYNC_BYTES = 8 << 20
 
 
-def _copy_dir(plan: _DirPlan, bag_dir: Path, algs: tuple[str, ...], workers: int) -> dict[str, FileDigest]:
+def _copy_dir(plan: _DirPlan, bag_dir: Path, algs: tuple[str, ...], workers: int,
+              on_bytes: ByteProgress | None = None) -> dict[str, FileDigest]:
     """Copy the planned tree into ``bag_dir``, hashing while copying, on ``workers`` threads."""
     bag_dir.mkdir()
     for folder in sorted(plan.folders):
@@ -218,7 +221,7 @@ def _copy_dir(plan: _DirPlan, bag_dir: Path, algs: tuple[str, ...], workers: int
             # again before its rename, but then finds it clean instead of waiting for the whole write-back.
             source = plan.root / rel
             durable = os.lstat(source).st_size >= EARLY_FSYNC_BYTES  # a hint only: copy_and_hash checks
-            return rel, copy_and_hash(source, bag_dir / rel, algs, fsync=durable)
+            return rel, copy_and_hash(source, bag_dir / rel, algs, fsync=durable, on_bytes=on_bytes)
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.EINVAL):  # became a link or special file meanwhile
                 raise _refuse("PKG004", display(rel), member=display(rel)) from None

@@ -33,7 +33,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..codes import Issue, Severity, issue
 from ..errors import UnsafePackageError
-from ..fixity import FileDigest, LimitExceeded, hash_stream
+from ..fixity import ByteProgress, FileDigest, LimitExceeded, hash_stream, metered
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -283,8 +283,10 @@ def _refuse(code: str, path: str, **params: object) -> UnsafePackageError:
 class _Writer:
     """Writes members under ``dest`` with one shared byte budget."""
 
-    def __init__(self, dest: Path, algorithms: tuple[str, ...], limits: Limits) -> None:
+    def __init__(self, dest: Path, algorithms: tuple[str, ...], limits: Limits,
+                 on_bytes: ByteProgress | None = None) -> None:
         self.dest = dest
+        self.on_bytes = on_bytes
         self.algorithms = algorithms
         self.limit = limits.max_unpacked_bytes
         self.used = 0
@@ -299,7 +301,7 @@ class _Writer:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         with os.fdopen(os.open(target, flags, 0o666), "wb") as out:
             try:
-                size, digests = hash_stream(stream, self.algorithms, sink=out, limit=self.limit - self.used)
+                size, digests = hash_stream(stream, self.algorithms, sink=metered(out, self.on_bytes), limit=self.limit - self.used)
             except LimitExceeded as exc:
                 raise _refuse("PKG005", member.raw, size=self.used + exc.size, limit=self.limit) from None
         self.used += size
@@ -310,13 +312,13 @@ class _Writer:
         self.files[rel] = (size, digests)
 
 
-def extract(path: Path, plan: Survey, dest: Path, algorithms: tuple[str, ...], limits: Limits
-            ) -> dict[str, FileDigest]:
+def extract(path: Path, plan: Survey, dest: Path, algorithms: tuple[str, ...], limits: Limits,
+            on_bytes: ByteProgress | None = None) -> dict[str, FileDigest]:
     """Extract the bag members of a surveyed package into the new directory ``dest``; digests per bag path.
 
     Raises :class:`UnsafePackageError` (PKG005, PKG008) when the archive is not what its headers said.
     """
-    writer = _Writer(dest, algorithms, limits)
+    writer = _Writer(dest, algorithms, limits, on_bytes)
     dest.mkdir(parents=True)
     try:
         if plan.kind == "zip":

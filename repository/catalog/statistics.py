@@ -176,6 +176,13 @@ def change_mark(catalog: Catalog) -> tuple[int, ...]:
     return tuple(int(x) for x in row)
 
 
+def latest_version_id(catalog: Catalog) -> int:
+    """The highest version id (0 for none): one index look-up, which grows with every version recorded
+    (:mod:`repository.services.index_check` recounts the archives only when it moves)."""
+    with catalog.transaction() as conn:
+        return int(conn.scalar(select(func.max(t.versions.c.id))) or 0)
+
+
 def audit_runs(conn: Connection, prefixes: Iterable[str] | None, *, failed_only: bool = False,
                limit: int = 50) -> list[AuditRun]:
     """The latest audit runs of archives in scope, newest first (``failed_only``: results other than ok)."""

@@ -9,16 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 
-
-def quiet_third_party_warnings(argv: list[str]) -> None:
-    """Warnings raised in other packages' code (pyHanko's import under cryptography >= 51, jieba's use of
-    pkg_resources, ...) never reach a user's terminal; ``--debug`` shows them. hsar's own warnings stay."""
-    if "--debug" in argv:
-        return
-    warnings.filterwarnings("ignore", module=r"(?!repository(\.|$))")
-
+from .. import quiet_third_party_warnings
 
 quiet_third_party_warnings(sys.argv[1:])  # before the command modules import pyHanko and jieba
 

@@ -28,6 +28,14 @@ from ..home.layout import owner_only
 from .exits import Exit
 
 LANGS = ("zh", "en")
+#: Codes of hsar's errors that may hide a home that cannot be written (a database or index that could not be
+#: opened, say): on a read-only home they are ENV-READONLY. Any other error is an answer (NOT-FOUND,
+#: SEARCH-STALE, ...) that a read-only home, where reading works, gives as any home does.
+_OPENING_CODES = frozenset({"HSAR", "CATALOG", "STATE", "SEARCH", "PRESERVATION", "OCFL-IO"})
+
+
+def _maybe_unwritable(exc: HsarError) -> bool:
+    return exc.code in _OPENING_CODES or "unable to open" in str(exc)
 
 
 class Context:
@@ -184,7 +192,7 @@ class HsarGroup(_NamesItsCommand, click.Group):
         except HsarError as exc:
             obj = ctx.find_object(Context)
             if not isinstance(exc, (UsageError, ConfigError)):  # a full disk, a read-only home: named
-                exc = environment_fault(exc, obj.home if obj else None) or exc
+                exc = environment_fault(exc, obj.home if obj and _maybe_unwritable(exc) else None) or exc
             _fail(ctx, exc)
         except KeyboardInterrupt:
             click.echo(messages.text("cli.interrupted", _lang_of(ctx)), err=True)

@@ -90,7 +90,9 @@ def build_cmd(c: Context, documents: Path, metadata: Path, out: Path, source_org
 @json_option()
 @pass_ctx
 def demo_data(c: Context, out: Path, households: int, units: int, seed: int, defects: bool, as_json: bool) -> None:
-    """生成演示提交包 Write realistic, deterministic demo SIPs into OUT (names sort in ingest order)."""
+    """生成演示提交包 Write realistic, deterministic demo SIPs into OUT (names sort in ingest order).
+
+    Needs the optional `demo` extra (reportlab): pip install 'hsar[demo]'."""
     from ..services.sips import demo_data as write
 
     written = write(out, households=households, units=units, seed=seed, defects=defects)

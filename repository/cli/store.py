@@ -31,26 +31,35 @@ def ingest_cmd(c: Context, paths: tuple[Path, ...], as_json: bool, workers: int)
 
     A folder that is not itself a bag is expanded to the bags and packages inside it, sorted by name.
     Exit 0 when every SIP was ingested or was an exact duplicate, 1 when any was rejected.
+    On a terminal a bar counts the SIPs' bytes as they are received (not with -q, --json or when piped).
     """
     from ..errors import UsageError
-    from ..services.ingest import find_sips, ingest
+    from ..services.ingest import find_sips, ingest, sip_bytes
 
     found = find_sips(paths)
     if found.skipped:
         click.echo(c.text("cli.ingest.skipped", paths=", ".join(str(p) for p in found.skipped)), err=True)
     if not found.sips:
         raise UsageError(msgid="services.no_sips")
-    with c.repo() as repo, Bar(not as_json and c.verbosity >= 0, c.text("cli.ingest.bar")) as bar:
-        bar.start(len(found.sips))
+    with c.repo() as repo, Bar(not as_json and c.verbosity >= 0, c.text("cli.ingest.bar"), in_bytes=True) as bar:
+        sizes = [sip_bytes(s) for s in found.sips] if bar.shown else [0] * len(found.sips)
+        bar.start(sum(sizes))
+        done = [0, 0]  # SIPs told, their bytes: the bytes coming in are the next SIP's
+
+        def on_bytes(count: int) -> None:
+            bar.add(count, upto=done[1] + sizes[min(done[0], len(sizes) - 1)])
 
         def progress(outcome: IngestOutcome) -> None:
             if as_json:  # one line per SIP, so a consumer can read the stream as it comes
                 bar.echo(json.dumps(outcome.to_dict(c.lang), ensure_ascii=False, default=str))
             else:
                 _render_outcome(c, outcome, bar)
-            bar.update(1)
+            done[1] += sizes[min(done[0], len(sizes) - 1)]
+            done[0] += 1
+            bar.move_to(done[1])
 
-        summary = ingest(repo, found.sips, workers=workers, progress=progress)
+        summary = ingest(repo, found.sips, workers=workers, progress=progress,
+                         on_bytes=on_bytes if bar.shown else None)
     counts = summary.counts
     if not as_json:
         click.echo(c.text("cli.ingest.summary", total=len(summary.outcomes), **counts))

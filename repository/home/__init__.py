@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .. import config
 from .init import InitResult, init_home
 from .layout import INTENT_PREFIX, INTENT_SUFFIX, LAYOUT, HomePaths, owner_only
+from .readonly import index_copy, is_read_only, read_only_sqlite_url
 
 if TYPE_CHECKING:
     from pyhanko.sign.signers import Signer
@@ -91,6 +92,8 @@ class Repository:
         self._catalog: Catalog | None = None
         self._engine: SearchEngine | None = None
         self._signer: Signer | None = None
+        self._read_only: bool | None = None
+        self._index_copy: Path | None = None  # a read-only home's index, copied to be searched
 
     @classmethod
     def open(cls, home: Path | str | None = None) -> Repository:
@@ -102,6 +105,13 @@ class Repository:
             raise ConfigError(msgid="home.not_a_home", home=cfg.home)
         owner_only()  # whatever the home's work creates from here on is owner-only
         return cls(cfg)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the home cannot be written (:mod:`.readonly`): its catalogue is then opened read-only."""
+        if self._read_only is None:
+            self._read_only = is_read_only(self.home)
+        return self._read_only
 
     @property
     def staging(self) -> Path:
@@ -157,6 +167,8 @@ class Repository:
         if (parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") and "mode=memory" not in url
                 and (not Path(database).is_file() or Path(database).stat().st_size == 0)):
             raise missing  # connecting would create the file (or, empty, make it a WAL database)
+        if self.read_only and parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
+            url = read_only_sqlite_url(Path(database))  # no WAL index can be made beside it: read it as it is
         catalog = Catalog(url)
         try:
             found = catalog.schema_version()
@@ -206,8 +218,13 @@ class Repository:
         from ..search.idkeys import load_key
         from ..search.opening import open_engine
 
-        return self._handle("_engine", lambda: open_engine(self.cfg["search.engine"], self.paths.index,
-                                                          id_key=load_key(self.paths.index_key)))
+        def make() -> SearchEngine:
+            index, kind = self.paths.index, self.cfg["search.engine"]
+            if self.read_only:  # opening writes beside the index: search a private copy of it
+                index = self._index_copy = index_copy(index, kind)
+            return open_engine(kind, index, id_key=load_key(self.paths.index_key))
+
+        return self._handle("_engine", make)
 
     @property
     def signer(self) -> Signer:
@@ -322,6 +339,9 @@ class Repository:
             if self._engine is not None and hasattr(self._engine, "close"):
                 self._engine.close()
                 self._engine = None
+            if self._index_copy is not None:
+                shutil.rmtree(self._index_copy, ignore_errors=True)
+                self._index_copy = None
 
     def __enter__(self) -> Repository:
         return self

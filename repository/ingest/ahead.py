@@ -26,6 +26,7 @@ from ..codes import Issue
 from ..config import Config
 from ..descriptive import parse
 from ..errors import HsarError
+from ..fixity import ByteProgress
 from ..preservation.ids import object_id
 from ..preservation.ocfl import SourceFile
 
@@ -109,9 +110,9 @@ def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:
     return Ahead(texts, examined, created, files, document)
 
 
-def _prepare_job(args: tuple[str, Config, str]) -> tuple[Prepared, Ahead]:
+def _prepare_job(args: tuple[str, Config, str], on_bytes: ByteProgress | None = None) -> tuple[Prepared, Ahead]:
     sip, cfg, staging = args
-    prepared = prepare(Path(sip), cfg, Path(staging))
+    prepared = prepare(Path(sip), cfg, Path(staging), on_bytes=on_bytes)
     try:
         return prepared, work_ahead(prepared, cfg)
     except BaseException:
@@ -159,15 +160,17 @@ def warm_up(cfg: Config) -> None:
     _warm_analyser()
 
 
-def prepared_sips(jobs: list[tuple[str, Config, str]], workers: int) -> Generator[tuple[Prepared, Ahead]]:
+def prepared_sips(jobs: list[tuple[str, Config, str]], workers: int, on_bytes: ByteProgress | None = None
+                  ) -> Generator[tuple[Prepared, Ahead]]:
     """Prepared SIPs in the order given; with workers, at most ``AHEAD_PER_WORKER`` each ahead of the
-    consumer, so staging never holds more than a few received copies however long the batch."""
+    consumer, so staging never holds more than a few received copies however long the batch. ``on_bytes`` is
+    told the bytes each SIP's receipt copies, one SIP after the other (without worker processes only)."""
     if not jobs:
         return
     if workers <= 1:
         start_warm_up()  # the dictionary loads while the first SIP is received
         for job in jobs:
-            yield _prepare_job(job)
+            yield _prepare_job(job, on_bytes)
         return
     warm_up(jobs[0][1])  # before forking: the workers start warm
     pool = ProcessPoolExecutor(max_workers=workers)

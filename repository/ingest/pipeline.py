@@ -32,6 +32,7 @@ from ..codes import Issue, Report, issue
 from ..description.rules import continuity_issues
 from ..descriptive import merge, parse
 from ..errors import HsarError
+from ..fixity import ByteProgress
 from ..home import Repository, policy_of
 from ..model import Archive
 from ..preservation.aip_layout import DERIVATIVES_PREFIX
@@ -257,14 +258,16 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
     return IngestOutcome(prepared.sip, "ingested", archive.identifier, result.version, all_issues)
 
 
-def ingest(repo: Repository, sips: Iterable[Path], *, workers: int = 1, progress: Progress | None = None
-           ) -> list[IngestOutcome]:
-    """Ingest SIPs in the order given (a supplement after the archive it extends)."""
+def ingest(repo: Repository, sips: Iterable[Path], *, workers: int = 1, progress: Progress | None = None,
+           on_bytes: ByteProgress | None = None) -> list[IngestOutcome]:
+    """Ingest SIPs in the order given (a supplement after the archive it extends); ``on_bytes`` is told the
+    bytes received of the SIP being received, which is the one after the last ``progress`` told (``workers``
+    1; with worker processes it is never called)."""
     outcomes: list[IngestOutcome] = []
     with ingest_lock(repo):
         recover(repo)
         jobs = [(str(s), repo.cfg, str(repo.staging)) for s in sips]
-        prepared_iter = prepared_sips(jobs, workers)
+        prepared_iter = prepared_sips(jobs, workers, on_bytes if workers <= 1 else None)
         indexed: set[str] = set()  # archives whose documents wait in the uncommitted index batch
         try:
             for prepared, ahead in prepared_iter:

@@ -20,6 +20,7 @@ from ..bags.receive import Limits, receive
 from ..codes import Issue, Report, issue
 from ..config import Config
 from ..errors import ConfigError, HsarError, UnsafePackageError
+from ..fixity import ByteProgress
 from ..model import Archive
 from ..preservation.aip_layout import PREMIS
 from ..preservation.four_properties import CheckReport, build_report
@@ -115,7 +116,8 @@ def sip_fault(exc: HsarError) -> Issue | None:
     return issue("ING007", "", detail=f"{exc} [{exc.code}]")
 
 
-def prepare(sip: Path, cfg: Config, staging: Path, *, now: datetime | None = None) -> Prepared:
+def prepare(sip: Path, cfg: Config, staging: Path, *, now: datetime | None = None,
+            on_bytes: ByteProgress | None = None) -> Prepared:
     """Receive, validate, identify and check one SIP; never raises for bad input (see ``report``).
 
     An error raised while working on this SIP (an unreadable file, say) becomes its rejection (ING007, see
@@ -127,7 +129,7 @@ def prepare(sip: Path, cfg: Config, staging: Path, *, now: datetime | None = Non
     workdir.mkdir(parents=True)
     name = sip_name(sip)
     try:
-        return _prepare(sip, cfg, workdir, name, now)
+        return _prepare(sip, cfg, workdir, name, now, on_bytes)
     except HsarError as exc:
         fault = sip_fault(exc)
         if fault is None:
@@ -139,9 +141,11 @@ def prepare(sip: Path, cfg: Config, staging: Path, *, now: datetime | None = Non
         raise
 
 
-def _prepare(sip: Path, cfg: Config, workdir: Path, name: str, now: datetime) -> Prepared:
+def _prepare(sip: Path, cfg: Config, workdir: Path, name: str, now: datetime,
+             on_bytes: ByteProgress | None = None) -> Prepared:
     try:
-        got = receive(sip, workdir, limits=Limits.from_config(cfg), algorithms=RECEIVE_ALGORITHMS)
+        got = receive(sip, workdir, limits=Limits.from_config(cfg), algorithms=RECEIVE_ALGORITHMS,
+                      on_bytes=on_bytes)
     except UnsafePackageError as exc:
         return Prepared(str(sip), name, workdir, None, Report(_refusal_issues(sip, exc)), None,
                         received=now.isoformat())

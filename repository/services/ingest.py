@@ -8,11 +8,15 @@ being left out without a word.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
+from ..fixity import ByteProgress
 from ..home import Repository
 from ..ingest.pipeline import IngestOutcome
 from ..ingest.pipeline import ingest as run_ingest
@@ -69,16 +73,34 @@ def find_sips(paths: Iterable[Path]) -> FoundSips:
     return FoundSips(tuple(sips), tuple(skipped))
 
 
-def ingest(repo: Repository, sips: Sequence[Path], *, workers: int = 1, progress: IngestProgress | None = None
-           ) -> IngestSummary:
+def sip_bytes(sip: Path) -> int:
+    """The bytes of a SIP as it lies on disk (a folder's regular files, a package's own size): what a byte
+    progress bar counts up to (a package may unpack to more; its receipt is counted up to this)."""
+    if not sip.is_dir():
+        return sip.stat().st_size if sip.is_file() else 0
+    total = 0
+    for folder, _dirs, names in os.walk(sip):
+        for name in names:
+            with contextlib.suppress(OSError):
+                info = os.lstat(os.path.join(folder, name))
+                total += info.st_size if stat.S_ISREG(info.st_mode) else 0
+    return total
+
+
+def ingest(repo: Repository, sips: Sequence[Path], *, workers: int = 1, progress: IngestProgress | None = None,
+           on_bytes: ByteProgress | None = None) -> IngestSummary:
     """Ingest ``sips`` in the order given (a supplement after the archive it extends), under the home lock
-    (IngestError ING-BUSY while another ingest runs), recovering first; UsageError when there are none."""
+    (IngestError ING-BUSY while another ingest runs), recovering first; UsageError when there are none.
+
+    ``on_bytes`` is told the bytes copied while the SIP after the last one ``progress`` was told of is received
+    (a large SIP's progress in bytes), from the copying threads; with worker processes, and for transfer
+    packages, it is not called."""
     if not sips:
         raise UsageError(msgid="services.no_sips")
     from ..transfer.verify import is_transfer_package
 
     if not any(is_transfer_package(s) for s in sips):
-        return IngestSummary(tuple(run_ingest(repo, sips, workers=workers, progress=progress)))
+        return IngestSummary(tuple(run_ingest(repo, sips, workers=workers, progress=progress, on_bytes=on_bytes)))
     from ..transfer.receive import receive_packages
 
     return IngestSummary(tuple(receive_packages(repo, sips, workers=workers, progress=progress)))

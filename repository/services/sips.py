@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..codes import Report
 from ..config import Config
-from ..demo.generate import write_demo_data
+from ..errors import EnvironmentFault
 from ..sip.build import build_sip
 from ..sip.validate import validate_sip
 
@@ -28,6 +28,10 @@ def build(documents: Path, metadata: Path, out: Path, *, source_organization: st
                      algorithms=tuple(algorithms))
 
 
+#: Top-level modules of the packages of pyproject's ``demo`` extra.
+DEMO_EXTRA = frozenset({"reportlab"})
+
+
 @dataclass(frozen=True)
 class DemoData:
     out: Path
@@ -36,6 +40,15 @@ class DemoData:
 
 def demo_data(out: Path, *, households: int = 10, units: int = 5, seed: int = 1, defects: bool = False
               ) -> DemoData:
-    """Realistic, deterministic demo SIPs in ``out`` (names sort in ingest order)."""
+    """Realistic, deterministic demo SIPs in ``out`` (names sort in ingest order).
+
+    The demo's drawing packages (reportlab) are the ``demo`` extra, imported here only: without them every
+    other command works, and this one is the error ``ENV-NOEXTRA`` naming the extra."""
+    try:
+        from ..demo.generate import write_demo_data
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in DEMO_EXTRA:
+            raise
+        raise EnvironmentFault(msgid="smallfix.no_demo_extra", code="ENV-NOEXTRA", package=exc.name) from exc
     paths = write_demo_data(out, households=households, units=units, seed=seed, defects=defects)
     return DemoData(out, tuple(paths))

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, request, send_file
 
+from ... import access
 from .. import purpose
 from ..context import repo
 from ..gateway import archives
@@ -26,13 +27,21 @@ def openapi() -> Response:
 
 
 def search() -> Response:
-    from ...errors import SearchRequestError
+    from ...errors import SearchError, SearchRequestError
+    from ...services.index_check import check_index
 
     args = _args("search")
     try:
-        return jsonify(adapters.search(repo(), g.api_caller.principal, args))
-    except SearchRequestError as exc:
-        raise Refused(400, exc.code, "", text=exc.render(g.api_caller.lang)) from None
+        national = access.scope_division(g.api_caller.principal) is None  # others are told no count of the whole
+        behind = check_index(repo(), national=national)  # as `hsar search`: said so, never 0 hits
+        found = adapters.search(repo(), g.api_caller.principal, args)
+    except SearchError as exc:  # a bad request (400), or an index that cannot answer (SEARCH-STALE: 503)
+        status = 400 if isinstance(exc, SearchRequestError) else 503
+        raise Refused(status, exc.code, "", text=exc.render(g.api_caller.lang)) from None
+    if behind is not None:
+        counts = {"indexed": behind.indexed, "catalogued": behind.catalogued} if national else {}
+        found["index_behind"] = {**counts, "message": behind.text(g.api_caller.lang)}
+    return jsonify(found)
 
 
 def _purpose() -> str | None:

@@ -8,10 +8,13 @@ from typing import Any
 from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 
-from ...errors import SearchRequestError
+from ... import access
+from ...errors import SearchError, SearchRequestError
+from ...services.index_check import check_index
 from ..context import principal, repo
 from ..errors import error_page
 from ..gateway import searching
+from ..i18n import current_lang
 
 bp = Blueprint("search", __name__)
 
@@ -46,12 +49,13 @@ def search() -> str | tuple[str, int]:
         return url_for("search.search", **params)
 
     try:
+        behind = check_index(repo(), national=access.scope_division(principal()) is None)  # as `hsar search`
         found = searching.search(repo(), principal(), args.get("q", ""), fields, args.get("sort"), page)
-    except SearchRequestError as exc:
-        from ..i18n import current_lang
-
+    except SearchError as exc:  # a bad request (400), or an index that cannot answer (SEARCH-STALE: 503)
         return render_template("search.html", args=args, found=None, link=link, page=page,
                                sorts=searching.SORTS, advanced=searching.ADVANCED,
-                               error=exc.render(current_lang()), code=exc.code), 400
+                               error=exc.render(current_lang()), code=exc.code
+                               ), 400 if isinstance(exc, SearchRequestError) else 503
     return render_template("search.html", args=args, found=found, link=link, page=page, sorts=searching.SORTS,
-                           advanced=searching.ADVANCED, error=None, code=None)
+                           advanced=searching.ADVANCED, error=None, code=None,
+                           behind=behind.text(current_lang()) if behind else None)
