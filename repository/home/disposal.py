@@ -61,6 +61,19 @@ def intents(repo: Repository) -> list[Path]:
     return sorted(repo.paths.staging.glob(f"{PREFIX}*{SUFFIX}"))
 
 
+def pending_objects(repo: Repository) -> dict[str, str]:
+    """``{object id: archive id}`` of approved disposals whose intent is still in staging (interrupted, or
+    being carried out): the audit leaves them alone (DSP006) until recovery has finished them."""
+    found = {}
+    for path in intents(repo):
+        try:
+            intent = json.loads(path.read_text("utf-8"))
+            found[str(intent["object_id"])] = str(intent["archive_id"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # unreadable: recovery reports it
+    return found
+
+
 def write_intent(repo: Repository, proposal_id: int, intent: dict[str, Any]) -> Path:
     """Step 1: the intent, durable and whole (written beside, then renamed)."""
     target = intent_path(repo, proposal_id)

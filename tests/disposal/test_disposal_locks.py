@@ -148,3 +148,43 @@ def test_an_audit_after_a_disposal_and_a_rebuild_finds_the_tombstone_and_nothing
     for copy in ("storage", "replica1"):
         assert read_tombstone(home / copy, object_id(plan.leaving)) is not None
         assert tombstone_dir(home / copy, object_id(plan.leaving)).is_dir()
+
+
+@pytest.mark.parametrize("mode", ["all", "due"])
+def test_an_audit_after_a_disposal_cut_short_reports_it_once_and_judges_nothing_half_removed(repo, home, plan,
+                                                                                            monkeypatch, mode):
+    """Killed after the replica lost the object and the primary not yet (tombstones in both, catalogue not
+    updated): the audit reports DSP006 for it, nothing else (no DSP002 for the primary still holding it, no
+    object missing from the replica), repairs nothing; recovery then finishes it and the audit is clean."""
+    from repository.audit.run import Selection, run_audit
+    from repository.home import disposal as steps
+    from repository.preservation import tombstone
+
+    class Killed(BaseException):
+        pass
+
+    calls = []
+    real = tombstone.remove_object
+
+    def die_after_the_replica(store, oid, staging):  # noqa: ANN001, ANN202
+        calls.append(store.root)
+        if len(calls) == 2:
+            raise Killed
+        return real(store, oid, staging)
+
+    proposal = disposal.propose(repo, plan.unit, "期满", "alice", today=datetime(2060, 1, 1).date())
+    monkeypatch.setattr(steps, "remove_object", die_after_the_replica)
+    with pytest.raises(Killed):
+        disposal.approve(repo, proposal.id, "bob", today=datetime(2060, 1, 1).date())
+    monkeypatch.undo()
+    oid = object_id(plan.unit)
+    assert repo.store.exists(oid) and not (home / "replica1" / tombstone_dir(home / "replica1", oid).name).exists()
+    before = tree(home / "replica1")
+    run = run_audit(repo, Selection(mode), now=datetime.now(UTC), alert=False, report=False)
+    assert [(i.code, dict(i.params).get("archive")) for i in run.issues if i.severity.value != "info"
+            ] == [("DSP006", plan.unit)]  # (info: AUD027, archives left for the next --due run's budget)
+    assert plan.unit not in {a.archive_id for a in run.archives} and run.ok  # a warning: nothing is wrong
+    assert tree(home / "replica1") == before  # nothing repaired back into the replica
+    assert any("finished the disposal" in n for n in repo.recover_if_idle())
+    again = run_audit(repo, Selection(mode), now=datetime.now(UTC), alert=False, report=False)
+    assert again.ok and not [i for i in again.issues if i.severity.value != "info"]
