@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,7 +156,8 @@ def reconcile_paper(repo: Repository, prefixes: Sequence[str]) -> Reconciliation
     rows, items = _register(repo), _electronic(repo)
     m = match(rows, items)
     findings = [f for f in reconcile(m, _stored_pages(repo, prefixes)) if in_scope(f.division, prefixes)]
-    totals = {code: sum(1 for f in findings if f.code == code) for code in CODES}
+    counted = Counter(f.code for f in findings)
+    totals = {code: counted[code] for code in CODES}
     paper = sum(1 for r in rows if in_scope(m.division_of_row(r), prefixes))
     electronic = sum(1 for e in items if in_scope(e.division, prefixes))
     return Reconciliation(tuple(findings), rolled_up(findings, tree_for(repo.cfg), prefixes), totals, paper,
