@@ -37,9 +37,9 @@ class HsarError(Exception):
         return messages.text(self.msgid, lang, **self.params) if self.msgid else str(self)
 
 
-#: Codes of errors that say "the home is busy, try again later" (another ingest or audit holds its lock): not a
-#: failure of the input; the CLI exits with EX_TEMPFAIL (75) and the job queue retries.
-BUSY_CODES = frozenset({"ING-BUSY", "AUDIT-BUSY"})
+#: Codes of errors that say "the home is busy, try again later" (another ingest, audit or disposal holds its
+#: lock): not a failure of the input; the CLI exits with EX_TEMPFAIL (75) and the job queue retries.
+BUSY_CODES = frozenset({"ING-BUSY", "AUDIT-BUSY", "DSP-BUSY"})
 
 
 class ConfigError(HsarError):

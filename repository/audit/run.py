@@ -43,6 +43,7 @@ from ..codes import issue
 from ..errors import PreservationError, UsageError
 from ..fixity import iter_hash_jobs
 from ..home import HomePaths
+from ..home.disposal import pending_objects
 from ..messages import Text, langs_for
 from ..preservation import signing  # noqa: F401 - see below
 from ..preservation.copies import (
@@ -227,14 +228,15 @@ def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Pr
         run.hash_processes = repo.cfg["audit.hashing"] == "processes"
         run.opener = CatalogOpener(repo)
         issues = [issue("AUD017", str(c.root), copy=c.label, detail=c.error) for c in copies if c.error]
+        pending = pending_objects(repo)  # disposals cut short: DSP006 until recovery finishes them
         try:
             if selection.mode == "all":  # start on what storage holds; then what only the catalogue knows
                 ids, more = select(selection, usable, None, repo.cfg, now)
-                later = lambda: catalogued_only(run.catalog, ids)  # noqa: E731
+                later = lambda: [i for i in catalogued_only(run.catalog, ids) if i not in pending]  # noqa: E731
             else:
                 ids, more = select(selection, usable, run.catalog, repo.cfg, now)
                 later = None
-            ids = without_disposed(ids, usable)  # a disposed object back in a copy: DSP002, never repaired
+            ids = without_disposed(ids, usable, pending)  # a disposed object back in a copy: DSP002, never repaired
             if use_shards(run.processes, len(ids)):
                 if later is not None:
                     ids += later()  # waits for the catalogue: no thread of this run is left when workers fork
@@ -246,7 +248,7 @@ def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Pr
         finally:
             run.opener.join()  # never left running past the run (it sets the repository's catalogue)
         issues += [issue("AUD029", detail=why) for why in run.opener.failures]
-        issues += tombstone_issues(usable, repo.trust_roots)  # disposed archives: tombstones, not objects
+        issues += tombstone_issues(usable, repo.trust_roots, pending)  # disposed archives: tombstones, not objects
         issues += [issue("AUD017", str(c.root), copy=c.label, detail=Text.of("audit.root_vanished")) for c in usable.values()
                    if not is_storage_root(c.root)]
     return AuditRun(run.run_id, selection.mode, now, run.at(),

@@ -10,6 +10,10 @@ nor the catalogue lists it), so its absence is no failure. What is checked, in e
   (error);
 - every replica holds each tombstone the primary holds: DSP003 (warning; the next disposal or recovery writes
   it again).
+
+An approved disposal whose intent is still in staging (a crash cut it short; a running one holds the audit
+lock, so no audit sees it) may have removed the object from some copies and not others: such an object is
+neither audited nor judged by its tombstones, only reported (DSP006, a warning) until recovery finishes it.
 """
 
 from __future__ import annotations
@@ -37,17 +41,21 @@ def _trust_problem(ts: StoredTombstone, trust_roots: list[Path]) -> tuple[str, s
     return None if status.bottom_line else ("DSP001", status.reason or "")
 
 
-def without_disposed(ids: list[str], copies: Mapping[str, Copy]) -> list[str]:
-    """``ids`` less the objects a tombstone of any copy says were disposed of: they are not audited (nor
-    repaired from a copy that still has them, which would spread them again); :func:`tombstone_issues`
-    reports them instead."""
-    disposed = {ts.object_id for copy in copies.values() for ts in read_tombstones(copy.root)}
+def without_disposed(ids: list[str], copies: Mapping[str, Copy], pending: Mapping[str, str] | None = None
+                     ) -> list[str]:
+    """``ids`` less the objects a tombstone of any copy says were disposed of, and those of ``pending``
+    disposals (object id -> archive id): they are not audited (nor repaired from a copy that still has them,
+    which would spread them again); :func:`tombstone_issues` reports them instead."""
+    disposed = {ts.object_id for copy in copies.values() for ts in read_tombstones(copy.root)} | set(pending or ())
     return [i for i in ids if i not in disposed] if disposed else ids
 
 
-def tombstone_issues(copies: Mapping[str, Copy], trust_roots: list[Path]) -> list[Issue]:
-    """Issues of the tombstones of every usable copy (label -> copy)."""
-    found: list[Issue] = []
+def tombstone_issues(copies: Mapping[str, Copy], trust_roots: list[Path], pending: Mapping[str, str] | None = None
+                     ) -> list[Issue]:
+    """Issues of the tombstones of every usable copy (label -> copy); an object of a ``pending`` disposal
+    gets DSP006 and no other."""
+    pending = pending or {}
+    found: list[Issue] = [issue("DSP006", oid, archive=aid) for oid, aid in sorted(pending.items())]
     held: dict[str, set[str]] = {}
     for label, copy in copies.items():
         if copy.store is None:
@@ -57,6 +65,8 @@ def tombstone_issues(copies: Mapping[str, Copy], trust_roots: list[Path]) -> lis
             problem = _trust_problem(ts, trust_roots)
             if ts.object_id is not None:
                 held[label].add(ts.object_id)  # there, trusted or not (DSP001 says which)
+            if ts.object_id in pending:
+                continue
             if problem is not None:
                 found.append(issue(problem[0], str(ts.directory), copy=label, detail=problem[1]))
                 continue
@@ -67,6 +77,6 @@ def tombstone_issues(copies: Mapping[str, Copy], trust_roots: list[Path]) -> lis
     for label, ids in held.items():
         if label == PRIMARY:
             continue
-        for missing in sorted(held.get(PRIMARY, set()) - ids):
+        for missing in sorted(held.get(PRIMARY, set()) - ids - set(pending)):
             found.append(issue("DSP003", missing, copy=label, archive=archive_key(missing)))
     return found

@@ -1,5 +1,6 @@
 """The paper references of every described item, read from the catalogue in one query (for the dual-track
-coverage on the statistics page: no archive view is built, no stored file opened)."""
+coverage on the statistics page: no archive view is built, no stored file opened); and every archive's
+description, also in one query (for reconciliation, which needs each item's pages, box, shelf and files)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ..model import Archive
 from . import tables as t
+from .serial import from_plain
 from .store import Catalog
 
 
@@ -32,3 +35,12 @@ def paper_keys(catalog: Catalog) -> list[ItemPaperKey]:
              .join(p, p.c.archive_id == a.c.id).order_by(a.c.id, p.c.item_number))
     with catalog.transaction() as conn:
         return [ItemPaperKey(*row) for row in conn.execute(query)]
+
+
+def descriptions(catalog: Catalog) -> list[Archive]:
+    """The current description of every catalogued archive, by identifier, in one query (not one per archive:
+    reconciliation of a large catalogue reads them all)."""
+    a = t.archives
+    with catalog.transaction() as conn:
+        return [from_plain(Archive, row.description) for row in conn.execute(
+            select(a.c.description).order_by(a.c.id))]

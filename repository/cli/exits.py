@@ -12,7 +12,7 @@ class Exit(IntEnum):
     log) or the command could not be done (any other :class:`~repository.errors.HsarError`); 2 unusable
     arguments or configuration (:class:`~repository.errors.UsageError`, :class:`~repository.errors.ConfigError`,
     click's usage errors); 3 an internal error; 75 the home is busy (another ingest or audit holds its lock:
-    ``ING-BUSY``, ``AUDIT-BUSY``; EX_TEMPFAIL of ``sysexits.h``, so cron and systemd can tell "try again
+    ``ING-BUSY``, ``AUDIT-BUSY``, ``DSP-BUSY``; EX_TEMPFAIL of ``sysexits.h``, so cron and systemd can tell "try again
     later" from a failure); 130 interrupted (Ctrl-C, a second SIGTERM); 143 stopped: a
     SIGTERM ended ``hsar audit`` cleanly before every selected archive was checked (what was checked is
     recorded and reported; the rest was not audited: 128 + SIGTERM, as a shell reports a process it ended)."""

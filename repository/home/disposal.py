@@ -12,9 +12,13 @@ Order of the steps (DESIGN principle 2, nothing half-removed):
 5. the deletion event is appended to the hash-chained **audit log** (once: recovery looks for it first);
 6. the **proposal** is marked disposed in the state database, and the intent removed.
 
+Steps 2-6 run holding the home lock and :func:`disposal_locks` (the audit lock and, exclusively, the
+store-readers lock of :mod:`repository.preservation.storelock`): no ingest, OCR commit, audit, export or
+replication runs meanwhile, and one that is running refuses the disposal (DSP-BUSY, nothing removed).
+
 A crash anywhere after step 1 is finished by :func:`finish_disposals`, which :meth:`Repository.recover` runs
-(every command that reads the store recovers first); before step 1 nothing has changed. Every step is
-idempotent. A replica that cannot be opened stops the disposal before anything is removed, and an interrupted
+(every command that reads the store recovers first), when those locks are free; before step 1 nothing has
+changed. Every step is idempotent. A replica that cannot be opened stops the disposal before anything is removed, and an interrupted
 one keeps its intent until the replica is back.
 """
 
@@ -23,6 +27,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +36,7 @@ from ..errors import DisposalError
 from ..preservation.auditlog import AuditLog
 from ..preservation.ocfl_layout import fsync_path, write_durable
 from ..preservation.replica import open_copies
+from ..preservation.storelock import disposing
 from ..preservation.tombstone import remove_object, write_tombstone
 
 if TYPE_CHECKING:
@@ -38,12 +45,33 @@ if TYPE_CHECKING:
 PREFIX, SUFFIX = "dispose-", ".json"
 
 
+@contextmanager
+def disposal_locks(repo: Repository) -> Iterator[None]:
+    """The audit lock and the store-readers lock, exclusively (DSP-BUSY when an audit, an export, an OCR run
+    or replication holds one); re-entrant in the thread holding them. Take it holding :meth:`Repository.lock`."""
+    with disposing(repo.paths.readers_lock, repo.paths.audit_lock):
+        yield
+
+
 def intent_path(repo: Repository, proposal_id: int) -> Path:
     return repo.paths.staging / f"{PREFIX}{proposal_id}{SUFFIX}"
 
 
 def intents(repo: Repository) -> list[Path]:
     return sorted(repo.paths.staging.glob(f"{PREFIX}*{SUFFIX}"))
+
+
+def pending_objects(repo: Repository) -> dict[str, str]:
+    """``{object id: archive id}`` of approved disposals whose intent is still in staging (interrupted, or
+    being carried out): the audit leaves them alone (DSP006) until recovery has finished them."""
+    found = {}
+    for path in intents(repo):
+        try:
+            intent = json.loads(path.read_text("utf-8"))
+            found[str(intent["object_id"])] = str(intent["archive_id"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # unreadable: recovery reports it
+    return found
 
 
 def write_intent(repo: Repository, proposal_id: int, intent: dict[str, Any]) -> Path:
@@ -126,11 +154,18 @@ def finish_disposals(repo: Repository) -> list[str]:
     for partial in repo.paths.staging.glob(f".{PREFIX}*{SUFFIX}.tmp"):  # killed while writing the intent
         partial.unlink(missing_ok=True)
         done.append(f"removed {partial.name}")
-    for path in intents(repo):
-        try:
-            archive_id = carry_out(repo, path, recovering=True)
-        except (DisposalError, OSError) as exc:
-            done.append(f"could not finish disposal {path.name}: {exc}")
-            continue
-        done.append(f"finished the disposal of {archive_id}")
+    pending = intents(repo)
+    if not pending:
+        return done
+    try:
+        with disposal_locks(repo):
+            for path in pending:
+                try:
+                    archive_id = carry_out(repo, path, recovering=True)
+                except (DisposalError, OSError) as exc:
+                    done.append(f"could not finish disposal {path.name}: {exc}")
+                    continue
+                done.append(f"finished the disposal of {archive_id}")
+    except DisposalError as exc:  # DSP-BUSY: an audit or a reader is running; the intents wait for them
+        done.append(f"could not finish disposals yet: {exc}")
     return done

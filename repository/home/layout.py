@@ -26,6 +26,7 @@ LAYOUT = {
     "audit": "audit",
     "audit_log": "audit/log.jsonl",
     "audit_lock": "audit/.audit.lock",
+    "readers_lock": "audit/.readers.lock",  # held shared by exports, OCR runs, replication; a disposal's alone
     "quarantine": "audit/quarantine",
     "catalog_file": "catalog.sqlite",
     "default_storage": "storage",
@@ -64,6 +65,7 @@ class HomePaths:
     audit: Path
     audit_log: Path
     audit_lock: Path
+    readers_lock: Path
     quarantine: Path
     catalog_file: Path
     default_storage: Path

@@ -34,6 +34,7 @@ from ..home import Repository
 from ..preservation.aip_layout import OCR_RECORD_SUFFIX
 from ..preservation.ids import archive_key, object_id
 from ..preservation.ocfl_inventory import logical_state
+from ..preservation.storelock import reading_store
 from ..search.ocrtext import derivative_paths, stored_path
 from ..search.textcache import PDF_SCAN, pypdf_version
 from .ocr_version import FileText, PageResult, commit_ocr, is_current
@@ -248,8 +249,9 @@ def ocr_archives(repo: Repository, archive_ids: Iterable[str] | None = None, *, 
         if progress:
             progress(len(outcomes), len(ids))
 
-    with ThreadPoolExecutor(max_workers=workers or repo.cfg["ocr.workers"], thread_name_prefix="ocr") as pool, \
-            tempfile.TemporaryDirectory(prefix="hsar-ocr-") as tmp:
+    with reading_store(repo.paths.readers_lock), \
+            ThreadPoolExecutor(max_workers=workers or repo.cfg["ocr.workers"], thread_name_prefix="ocr") as pool, \
+            tempfile.TemporaryDirectory(prefix="hsar-ocr-") as tmp:  # no disposal meanwhile (DSP-BUSY)
         try:
             for archive_id in ids:
                 if stop is not None and stop():

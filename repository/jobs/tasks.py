@@ -143,7 +143,9 @@ def run_export(repo: Repository, job: Job, progress: Progress, stop: threading.E
     from ..transfer.bundle import zip_folder
     from ..transfer.export import export_archives
     from ..transfer.scope import check_export
+    from .exports import prune_exports
 
+    prune_exports(repo.cfg, progress.records)  # outputs of older export jobs past transfer.keep_exports_days
     p = job.params
     principal = Principal(p["user"], Role(p["role"]), p["division"])
     ids = check_export(repo, principal, p["archives"])

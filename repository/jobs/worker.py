@@ -3,7 +3,8 @@
 Jobs run in threads of this process (``workers`` of them): the workflows start processes of their own
 (format identification, hashing, audit shards), which daemonic process workers may not. On start, and every
 :data:`SWEEP_INTERVAL` seconds, the worker sweeps the records for jobs whose worker died
-(:meth:`JobQueue.sweep`).
+(:meth:`JobQueue.sweep`) and removes the outputs of export jobs kept longer than ``transfer.keep_exports_days``
+(:func:`repository.jobs.exports.prune_exports`).
 
 Shutdown: SIGTERM or SIGINT (Ctrl-C) stops taking jobs, asks running audits to stop after the archive being
 checked, and waits for running jobs to finish; a second signal stops at once. A job cut short that way, or
@@ -24,6 +25,7 @@ from typing import Any
 
 from huey.consumer import Consumer
 
+from .exports import prune_exports
 from .queue import JobQueue
 from .tasks import execute
 
@@ -53,13 +55,27 @@ def _default_signals_in_child() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def _prune(queue: JobQueue) -> None:
+    """Export outputs past their retention (``transfer.keep_exports_days``)."""
+    try:
+        prune_exports(queue.cfg, queue.records)
+    except Exception:  # noqa: BLE001 - the next sweep tries again
+        _log.exception("removing expired export outputs failed")
+
+
+def _sweep(queue: JobQueue) -> None:
+    """Jobs whose worker died, then export outputs past their retention."""
+    try:
+        queue.sweep()
+    except Exception:  # noqa: BLE001 - the next sweep tries again
+        _log.exception("sweeping lost jobs failed")
+    _prune(queue)
+
+
 def _sweeper(queue: JobQueue, stop: threading.Event) -> threading.Thread:
     def loop() -> None:
         while not stop.wait(SWEEP_INTERVAL):
-            try:
-                queue.sweep()
-            except Exception:  # noqa: BLE001 - the next sweep tries again
-                _log.exception("sweeping lost jobs failed")
+            _sweep(queue)
 
     thread = threading.Thread(target=loop, name="hsar-sweeper", daemon=True)
     thread.start()
@@ -77,6 +93,7 @@ def run_worker(home: Path | str | None, *, workers: int = 1,
     holder.append(queue)
     try:
         swept = queue.sweep()
+        _prune(queue)
         if started is not None:
             started(queue, swept)
         consumer = _Consumer(queue.huey, stop, workers=workers, worker_type="thread", periodic=False,

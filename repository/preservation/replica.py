@@ -44,6 +44,7 @@ from .ocfl_inventory import INVENTORY, SIDECAR, load_inventory
 from .ocfl_layout import OBJECT_DECLARATION, fsync_path, is_storage_root, replace_atomic, write_durable
 from .ocfl_txn import Transaction, reconcile_object
 from .premis import PremisEvent, hsar_agent
+from .storelock import reading_store
 from .tombstone import sync_tombstones
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ class AuditPaths(Protocol):
 
     @property
     def audit(self) -> Path: ...
+
+    @property
+    def readers_lock(self) -> Path: ...
 
 
 class StoreHome(Protocol):
@@ -274,8 +278,14 @@ def replicate(repo: StoreHome, *, object_ids: Iterable[str] | None = None, now: 
     """Bring every replica up to date with the primary; log each copy made.
 
     ``object_ids`` limits the work to those objects: ingest calls ``replicate(repo, object_ids=[oid])`` after
-    committing a version, and the scheduled ``hsar replicate`` catches up whatever that missed.
+    committing a version, and the scheduled ``hsar replicate`` catches up whatever that missed. It holds the
+    store-readers lock shared: never while a disposal removes objects (DSP-BUSY), which it would copy back.
     """
+    with reading_store(repo.paths.readers_lock):
+        return _replicate(repo, object_ids, now)
+
+
+def _replicate(repo: StoreHome, object_ids: Iterable[str] | None, now: datetime | None) -> ReplicationResult:
     copies = open_copies(repo, create_replicas=True)
     primary, replicas = copies[0], copies[1:]
     assert primary.store is not None

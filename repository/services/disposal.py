@@ -33,7 +33,7 @@ from ..catalog.disposals import Disposal, get_disposal, list_disposals, retentio
 from ..descriptive import parse
 from ..errors import DisposalError
 from ..home import Repository
-from ..home.disposal import carry_out, make_intent, usable_copies, write_intent
+from ..home.disposal import carry_out, disposal_locks, make_intent, usable_copies, write_intent
 from ..home.tombstones import build_tombstone
 from ..preservation.aip_layout import DESCRIPTIVE
 from ..preservation.auditlog import event_record
@@ -157,12 +157,14 @@ def _pending(state: State, proposal_id: int, user: User) -> Proposal:
 
 def approve(repo: Repository, proposal_id: int, username: str, *, today: date | None = None,
             now: datetime | None = None) -> Disposed:
-    """Approve a pending proposal as a second person and carry the disposal out (under the home lock)."""
+    """Approve a pending proposal as a second person and carry the disposal out, under the home lock and with
+    no audit, export, OCR run or replication running (ING-BUSY or DSP-BUSY at once otherwise: nothing changed,
+    the proposal stays pending)."""
     now = now or datetime.now(UTC)
     with _state(repo) as state:
         user = acting_user(state, username)
         _pending(state, proposal_id, user)  # refused at once, before waiting for the home
-    with repo.lock():
+    with repo.lock(), disposal_locks(repo):
         if repo.needs_recovery():
             repo.recover()
         with _state(repo) as state:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,14 +59,11 @@ def import_register(repo: Repository, path: Path | None = None, *, data: bytes |
 
 
 def _electronic(repo: Repository) -> list[Electronic]:
-    found = []
-    for archive_id in repo.catalog.archive_ids():
-        view = repo.catalog.show(archive_id)
-        if view is None:
-            continue
-        a = view.archive
-        found += [Electronic(a.identifier, a.division, a.fonds, a.reference_code, item) for item in a.items]
-    return found
+    """Every described item of the catalogue, its descriptions read in one query."""
+    from ..catalog.paper import descriptions
+
+    return [Electronic(a.identifier, a.division, a.fonds, a.reference_code, item)
+            for a in descriptions(repo.catalog) for item in a.items]
 
 
 def _register(repo: Repository) -> list[RegisterRow]:
@@ -79,12 +77,25 @@ def in_scope(division: str, prefixes: Sequence[str]) -> bool:
 
 
 def _stored_pages(repo: Repository, prefixes: Sequence[str]) -> Any:  # noqa: ANN401 - Callable
+    """Pages stored for an item (in scope, with files); each archive's inventory read once, not once a file."""
+    where: dict[str, dict[str, Path] | None] = {}
+
+    def paths_of(archive_id: str) -> dict[str, Path] | None:
+        if archive_id not in where:
+            try:
+                where[archive_id] = repo.store.content_paths(object_id(archive_id))
+            except Exception:  # noqa: BLE001 - an object the store cannot give is the audit's business
+                where[archive_id] = None
+        return where[archive_id]
+
     def stored(e: Electronic) -> int | None:
         if not in_scope(e.division, prefixes) or not e.item.files:
             return None
-        oid = object_id(e.archive_id)
+        paths = paths_of(e.archive_id)
+        if paths is None or any(f not in paths for f in e.item.files):
+            return None
         try:
-            return pages_of(repo.store.content_path(oid, path) for path in e.item.files)
+            return pages_of(paths[f] for f in e.item.files)
         except Exception:  # noqa: BLE001 - a file the store cannot give is the audit's business, not this count
             return None
     return stored
@@ -145,7 +156,8 @@ def reconcile_paper(repo: Repository, prefixes: Sequence[str]) -> Reconciliation
     rows, items = _register(repo), _electronic(repo)
     m = match(rows, items)
     findings = [f for f in reconcile(m, _stored_pages(repo, prefixes)) if in_scope(f.division, prefixes)]
-    totals = {code: sum(1 for f in findings if f.code == code) for code in CODES}
+    counted = Counter(f.code for f in findings)
+    totals = {code: counted[code] for code in CODES}
     paper = sum(1 for r in rows if in_scope(m.division_of_row(r), prefixes))
     electronic = sum(1 for e in items if in_scope(e.division, prefixes))
     return Reconciliation(tuple(findings), rolled_up(findings, tree_for(repo.cfg), prefixes), totals, paper,

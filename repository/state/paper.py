@@ -59,4 +59,4 @@ def read_register(state: State) -> list[RegisterRow]:
     query = select(c.fonds, c.catalogue, c.volume, c.item, c.pages, c.box, c.shelf, c.reference_code,
                    c.archive_id, c.line).order_by(c.fonds, c.catalogue, c.volume, c.item, c.line)
     with state.transaction() as conn:
-        return [RegisterRow(**row._asdict()) for row in conn.execute(query)]
+        return [RegisterRow(*tuple(row)) for row in conn.execute(query)]  # the columns in the fields' order

@@ -10,7 +10,9 @@ reflinks: a transfer package leaves the machine.
 
 The export reads one snapshot of the object: the root inventory is read once and only what it names is
 copied (version directories are immutable once committed), so an ingest running meanwhile is not a
-problem and no lock is taken.
+problem. A disposal is: the export holds the store-readers lock shared
+(:func:`repository.preservation.storelock.reading_store`), so no disposal removes an object while it is being
+copied, and an export started during a disposal is refused with DSP-BUSY (exit 75; a job is tried again).
 
 Where the export event goes (DESIGN principle 3 with principle 1): an export changes nothing in the archive,
 so it does not make a new version (which would also change the package's own version count and signatures
@@ -53,6 +55,7 @@ from ..preservation.premis import (
     standard_agents,
 )
 from ..preservation.premis_read import parse_premis
+from ..preservation.storelock import reading_store
 from . import layout
 from .lists import ExportedArchive, write_lists
 
@@ -87,7 +90,12 @@ def export_archives(repo: Repository, archive_ids: Sequence[str], out: Path, *, 
     """Export ``archive_ids`` (each held by the store; access was decided by the caller) into ``out``; each
     archive's export is also a use (``export``, purpose 移交) in the access register (利用登记)."""
     check_out(out)
-    ids = list(dict.fromkeys(archive_ids))
+    with reading_store(repo.paths.readers_lock):  # no disposal meanwhile (DSP-BUSY while one runs)
+        return _export_archives(repo, list(dict.fromkeys(archive_ids)), out, principal, now)
+
+
+def _export_archives(repo: Repository, ids: list[str], out: Path, principal: Principal, now: datetime | None
+                     ) -> ExportResult:
     for archive_id in ids:
         if not repo.store.exists(object_id(archive_id)):
             raise HsarError(msgid="services.not_found", code="NOT-FOUND", archive=archive_id)

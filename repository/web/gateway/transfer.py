@@ -32,11 +32,12 @@ def submit_export(repo: Repository, principal: Principal, archive_id: str) -> Jo
 
 def export_files(repo: Repository, principal: Principal, job_id: str) -> list[str]:
     """The downloads of a finished export job ``principal`` may see (theirs, or any for an administrator):
-    one zip per package, then the transfer list (XML, CSV); empty otherwise."""
+    one zip per package, then the transfer list (XML, CSV), while they are kept; empty otherwise."""
     job = job_for(repo.cfg, principal, job_id)
     if job is None or job.kind != "export" or job.state != "done" or not isinstance(job.result, dict):
         return []
-    return [str(n) for n in job.result.get("files", [])]
+    folder = repo.paths.exports / job.id  # gone after transfer.keep_exports_days (repository/jobs/exports.py)
+    return [str(n) for n in job.result.get("files", []) if (folder / str(n)).is_file()]
 
 
 def export_file(repo: Repository, principal: Principal, job_id: str, name: str) -> Path | None:
