@@ -1,14 +1,22 @@
 """The search page: one box, advanced fields, facets (division names, rolled up the tree), highlights,
-paper references on every hit, paging and sort; the URL carries the whole search, so it can be shared."""
+paper references on every hit, paging and sort; the URL carries the whole search, so it can be shared.
+
+The page's rows (facet links and labels, the labels of hits) are worked out here in one pass and handed to
+the template ready to print: a page of 20 hits and some hundred facet values would otherwise call the
+translation and URL helpers from the template for every one of them (most of the page's time)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 
+from ... import messages
 from ...errors import SearchRequestError
+from .. import i18n
 from ..context import principal, repo
 from ..errors import error_page
 from ..gateway import searching
@@ -16,6 +24,9 @@ from ..gateway import searching
 bp = Blueprint("search", __name__)
 
 MAX_QUERY = 500
+#: the characters werkzeug's URL builder leaves unescaped in a query string (``werkzeug.urls._urlencode``)
+_SAFE = "!$'()*,/:;?@"
+PAPER_KEYS = ("reference_code", "catalogue", "volume", "original_volume", "box", "shelf", "items")
 
 
 def _page(raw: str | None) -> int | None:
@@ -30,6 +41,33 @@ def _args() -> dict[str, str]:
     return {k: v[:MAX_QUERY] for k in keep if (v := request.args.get(k, "").strip())}
 
 
+def query_link(base: str, args: Mapping[str, str], page: int, changes: Mapping[str, str | int | None]) -> str:
+    """``url_for("search.search", **params)`` of the search ``args`` at ``page`` with ``changes`` (page 1 left
+    out), built as werkzeug builds it (same order and escaping) from the page's own URL ``base``."""
+    merged = {**args, "page": page, **changes}
+    items = [(k, v) for k, v in merged.items() if v not in (None, "") and not (k == "page" and v == 1)]
+    return f"{base}?{urlencode(items, safe=_SAFE)}" if items else base
+
+
+def facet_rows(found: searching.SearchPage, link: Any) -> list[tuple[str, list[tuple[int, str, str, str]]]]:  # noqa: ANN401
+    """Per facet with values: its title and, per value, (indent depth, link, label, count)."""
+    lang = i18n.current_lang()
+    rows = []
+    for name, values in found.facets.items():
+        if not values:
+            continue
+        if name == "division":
+            names = found.division_names
+            shown = [(min(v.depth, 4), link(**{name: v.value, "page": 1}), names.get(v.value, v.value),
+                      i18n.number(v.count)) for v in values]
+        else:
+            kind = i18n.SHARED_KINDS.get("web." + name, "web." + name)
+            shown = [(min(v.depth, 4), link(**{name: v.value, "page": 1}), messages.label(kind, v.value, lang),
+                      i18n.number(v.count)) for v in values]
+        rows.append((i18n.t("web.field." + name), shown))
+    return rows
+
+
 @bp.route("/search")
 @login_required
 def search() -> str | tuple[str, int]:
@@ -38,20 +76,19 @@ def search() -> str | tuple[str, int]:
     if page is None or any(len(request.args.get(k, "")) > MAX_QUERY for k in args):
         return error_page(400, "WEB-SEARCH-INPUT")
     fields = {k: v for k, v in args.items() if k in searching.ADVANCED}
+    base = url_for("search.search")
 
     def link(**changes: str | int | None) -> str:
-        merged = {**args, "page": page, **changes}
-        params: dict[str, Any] = {k: v for k, v in merged.items()
-                                  if v not in (None, "") and not (k == "page" and v == 1)}
-        return url_for("search.search", **params)
+        return query_link(base, args, page, changes)
 
     try:
         found = searching.search(repo(), principal(), args.get("q", ""), fields, args.get("sort"), page)
     except SearchRequestError as exc:
-        from ..i18n import current_lang
-
         return render_template("search.html", args=args, found=None, link=link, page=page,
                                sorts=searching.SORTS, advanced=searching.ADVANCED,
-                               error=exc.render(current_lang()), code=exc.code), 400
+                               error=exc.render(i18n.current_lang()), code=exc.code), 400
+    labels = {"paper": {k: i18n.t("web.paper." + k) for k in PAPER_KEYS}, "paper_title": i18n.t("web.paper.title"),
+              "highlight": {k: i18n.t("web.highlight." + k) for h in found.result.hits for k in h.highlights}}
     return render_template("search.html", args=args, found=found, link=link, page=page, sorts=searching.SORTS,
-                           advanced=searching.ADVANCED, error=None, code=None)
+                           advanced=searching.ADVANCED, error=None, code=None, facet_rows=facet_rows(found, link),
+                           labels=labels, paper_keys=PAPER_KEYS)
