@@ -7,7 +7,7 @@ translation and URL helpers from the template for every one of them (most of the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -49,22 +49,61 @@ def query_link(base: str, args: Mapping[str, str], page: int, changes: Mapping[s
     return f"{base}?{urlencode(items, safe=_SAFE)}" if items else base
 
 
-def facet_rows(found: searching.SearchPage, link: Any) -> list[tuple[str, list[tuple[int, str, str, str]]]]:  # noqa: ANN401
+def facet_links(base: str, args: Mapping[str, str], name: str) -> Callable[[str], str]:
+    """``value -> query_link(base, args, page, {name: value, "page": 1})`` for one facet, its other
+    parameters encoded once (a facet may list hundreds of values)."""
+    pairs = [(k, urlencode([(k, v)], safe=_SAFE)) for k, v in args.items() if v not in (None, "")]
+    keys = [k for k, _ in pairs]
+    at = keys.index(name) if name in keys else len(keys)  # a new parameter goes last ("page" 1 is left out)
+    before = [p for _, p in pairs[:at]]
+    after = [p for _, p in pairs[at + 1:]]
+
+    def link(value: str) -> str:
+        parts = [*before, urlencode([(name, value)], safe=_SAFE), *after] if value not in (None, "") else [
+            *before, *after]
+        return f"{base}?{'&'.join(parts)}" if parts else base
+
+    return link
+
+
+def facet_rows(found: searching.SearchPage, base: str,
+               args: Mapping[str, str]) -> list[tuple[str, list[tuple[int, str, str, str]]]]:
     """Per facet with values: its title and, per value, (indent depth, link, label, count)."""
     lang = i18n.current_lang()
+    number = i18n.number
     rows = []
     for name, values in found.facets.items():
         if not values:
             continue
+        link = facet_links(base, args, name)
         if name == "division":
             names = found.division_names
-            shown = [(min(v.depth, 4), link(**{name: v.value, "page": 1}), names.get(v.value, v.value),
-                      i18n.number(v.count)) for v in values]
+            shown = [(min(v.depth, 4), link(v.value), names.get(v.value, v.value), number(v.count)) for v in values]
         else:
             kind = i18n.SHARED_KINDS.get("web." + name, "web." + name)
-            shown = [(min(v.depth, 4), link(**{name: v.value, "page": 1}), messages.label(kind, v.value, lang),
-                      i18n.number(v.count)) for v in values]
+            shown = [(min(v.depth, 4), link(v.value), messages.label(kind, v.value, lang), number(v.count))
+                     for v in values]
         rows.append((i18n.t("web.field." + name), shown))
+    return rows
+
+
+def hit_rows(found: searching.SearchPage, labels: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Per hit: the hit, its link, its type's label, its division's name, per paper volume its (label, value)
+    pairs, and (link, text) of each scanned page its words were found on."""
+    lang = i18n.current_lang()
+    names = found.division_names
+    paper_labels = labels["paper"]
+    rows = []
+    for hit in found.result.hits:
+        papers = [[(paper_labels[k], ", ".join(map(str, p[k])) if k == "items" else p[k])
+                   for k in PAPER_KEYS if p.get(k) not in (None, "", [])] for p in hit.paper]
+        pages = [(url_for("archives.viewer", archive_id=hit.archive_id, path=f["file"],
+                          page=f["page"] if f["file"].lower().endswith((".tif", ".tiff")) else None),
+                  messages.text("ocr.hit.page", lang, file=f["file"].rsplit("/", 1)[-1], page=f["page"]))
+                 for item in hit.items for f in item.get("found_on", [])]
+        rows.append((hit, url_for("archives.show", archive_id=hit.archive_id),
+                     messages.label(i18n.SHARED_KINDS.get("web.type", "web.type"), hit.type, lang),
+                     names.get(hit.division, hit.division), papers, pages))
     return rows
 
 
@@ -90,5 +129,5 @@ def search() -> str | tuple[str, int]:
     labels = {"paper": {k: i18n.t("web.paper." + k) for k in PAPER_KEYS}, "paper_title": i18n.t("web.paper.title"),
               "highlight": {k: i18n.t("web.highlight." + k) for h in found.result.hits for k in h.highlights}}
     return render_template("search.html", args=args, found=found, link=link, page=page, sorts=searching.SORTS,
-                           advanced=searching.ADVANCED, error=None, code=None, facet_rows=facet_rows(found, link),
-                           labels=labels, paper_keys=PAPER_KEYS)
+                           advanced=searching.ADVANCED, error=None, code=None,
+                           facet_rows=facet_rows(found, base, args), hit_rows=hit_rows(found, labels), labels=labels)
