@@ -3,6 +3,7 @@ gateway or adapter function, answer JSON. Access is decided below (gateways, ada
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request, send_file
@@ -30,7 +31,9 @@ def search() -> Response:
 
     args = _args("search")
     try:
-        return jsonify(adapters.search(repo(), g.api_caller.principal, args))
+        found = adapters.search(repo(), g.api_caller.principal, args)
+        # one compact dump, UTF-8 as it is (not sorted, not \u-escaped: a fifth smaller and quicker than jsonify)
+        return Response(json.dumps(found, ensure_ascii=False, separators=(",", ":")), mimetype="application/json")
     except SearchRequestError as exc:
         raise Refused(400, exc.code, "", text=exc.render(g.api_caller.lang)) from None
 
