@@ -107,3 +107,21 @@ def test_cached_results_keep_each_users_scope_and_masking(app: Flask, tokens: di
     assert all(h["division"].startswith("320102") for h in xuanwu["hits"])
     assert "320105" not in {f["value"] for f in xuanwu["facets"]["division"]}
     assert _get(app, tokens["c-admin"], "/api/v1/search?per_page=100").get_json() == everything
+
+
+@pytest.mark.parametrize("args", [{}, {"q": "王秀英 OR 李强", "sort": "-year"}, {"q": 'a&b=c+d/e*"f"', "division": "320102"},
+                                  {"type": "household", "q": "租金", "year": "2019..2021"}])
+@pytest.mark.parametrize("name", ["division", "type", "year"])
+def test_the_pages_facet_links_are_the_urls_flask_would_build(app: Flask, args: dict[str, str], name: str) -> None:
+    from flask import url_for
+
+    from repository.web.views.search import facet_links, query_link
+
+    with app.test_request_context("/search"):
+        base = url_for("search.search")
+        link = facet_links(base, args, name)
+        for value in ("320102", "公共租赁住房", "a b&c", ""):
+            expected = url_for("search.search", **{k: v for k, v in {**args, "page": 1, name: value}.items()
+                                                   if v not in (None, "") and not (k == "page" and v == 1)})
+            assert link(value) == expected == query_link(base, args, 1, {name: value, "page": 1})
+        assert query_link(base, args, 3, {"page": 4}) == url_for("search.search", **{**args, "page": 4})
