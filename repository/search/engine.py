@@ -93,8 +93,8 @@ class SearchEngine(ABC):
         offset = (request.page - 1) * request.per_page
         raw = self._execute(node, facets=[BY_NAME[f].index_field for f in facets], sort=sort, offset=offset,
                             limit=request.per_page)
-        spec = match_spec(parsed, request.filters)
-        page: list[Hit] = [hit_rendering.render(p, s, spec, request.highlight) for p, s in raw.page]
+        renderer = hit_rendering.Renderer(match_spec(parsed, request.filters), request.highlight)
+        page: list[Hit] = [renderer.render(p, s) for p, s in raw.page]
         by_index = {f: BY_NAME[f].index_field for f in facets}
         counts = {f: _sorted(raw.facets.get(ix, {})) for f, ix in by_index.items()}
         return SearchResult(raw.total, page, counts)

@@ -4,6 +4,11 @@ Analysed fields hold space-joined jieba tokens and use Tantivy's ``whitespace`` 
 except ``phrase``); exact-match fields use the ``raw`` tokenizer and, when they can be facets, are fast fields
 so facet counts come from one terms aggregation. The payload is a stored bytes field. One writer is opened
 on the first write and released on :meth:`commit`, so other processes may write between commits.
+
+What a query answered (the page's payloads and total; the facet counts, apart, so the next page of a search
+reuses them) is kept in a :class:`~.resultcache.ResultCache` per index generation: the identity of
+``meta.json``, which Tantivy replaces on every commit, by this process or another. A search that sees a new
+generation reloads the reader first, so it never answers from an index older than the one on disk.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from .documents import SearchDocument, canonical_value, sort_key
 from .engine import RawResult, SearchEngine
 from .idkeys import protect
 from .plan import And, MatchAll, Node, Or, Phrase, Prefix, Term, Terms
+from .resultcache import MAX_PAGE, ResultCache
 from .schema import (
     ARCHIVE_ID,
     FACET_INDEX_FIELDS,
@@ -33,6 +39,7 @@ from .schema import (
 )
 
 MARKER = "hsar-schema.json"
+META = "meta.json"  # Tantivy's own list of committed segments, replaced on every commit
 _META = ("\\", ".", "+", "*", "?", "(", ")", "|", "[", "]", "{", "}", "^", "$", "#", "&", "-", "~")
 FACET_BUCKETS = 10_000
 
@@ -65,6 +72,8 @@ class TantivyEngine(SearchEngine):
         self._schema = _schema()
         self._writer: tantivy.IndexWriter | None = None
         self._index = self._open()
+        self.results = ResultCache()
+        self._generation = self._stamp()
 
     def _open(self) -> tantivy.Index:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -80,6 +89,22 @@ class TantivyEngine(SearchEngine):
             partial.write_text(json.dumps({"engine": self.kind, "schema": SCHEMA_VERSION}), "utf-8")
             os.replace(partial, marker)
         return index
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path / META)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def generation(self) -> tuple[int, int, int] | None:
+        """The index's current generation; when it moved since the last search, the reader is reloaded first
+        (so every search after a commit, here or in another process, sees it)."""
+        stamp = self._stamp()
+        if stamp != self._generation:
+            self._index.reload()
+            self._generation = stamp
+        return stamp
 
     def _w(self) -> tantivy.IndexWriter:
         if self._writer is None:
@@ -117,6 +142,7 @@ class TantivyEngine(SearchEngine):
             self._writer.wait_merging_threads()
             self._writer = None
         self._index.reload()
+        self.results.clear()
 
     def clear(self) -> None:
         writer = self._w()
@@ -161,10 +187,8 @@ class TantivyEngine(SearchEngine):
         out = searcher.aggregate(query, aggs)
         return {f: {b["key"]: int(b["doc_count"]) for b in out.get(f, {}).get("buckets", [])} for f in fields}
 
-    def _execute(self, node: Node, *, facets: Sequence[str], sort: tuple[str, bool] | None, offset: int,
-                 limit: int) -> RawResult:
-        query = self._q(node)
-        searcher = self._index.searcher()
+    def _page(self, searcher: tantivy.Searcher, query: tantivy.Query, sort: tuple[str, bool] | None, offset: int,
+              limit: int) -> tuple[int, list[tuple[str, float]]]:
         if sort is None:
             result = searcher.search(query, limit, count=True, offset=offset)
         else:
@@ -174,4 +198,28 @@ class TantivyEngine(SearchEngine):
         for score, address in result.hits:
             payload = bytes(searcher.doc(address)[PAYLOAD][0]).decode("utf-8")
             page.append((payload, float(score) if sort is None else 0.0))
-        return RawResult(int(result.count or 0), page, self._facets(searcher, query, facets))  # type: ignore[attr-defined]  # count: missing from tantivy.pyi
+        return int(result.count or 0), page  # type: ignore[attr-defined]  # count: missing from tantivy.pyi
+
+    def _execute(self, node: Node, *, facets: Sequence[str], sort: tuple[str, bool] | None, offset: int,
+                 limit: int) -> RawResult:
+        generation = self.generation()
+        state: dict[str, tantivy.Searcher | tantivy.Query] = {}
+
+        def searcher_and_query() -> tuple[tantivy.Searcher, tantivy.Query]:
+            if not state:  # one searcher for both parts, made only when one of them is not cached
+                state["searcher"], state["query"] = self._index.searcher(), self._q(node)
+            return state["searcher"], state["query"]  # type: ignore[return-value]
+
+        def page() -> tuple[int, list[tuple[str, float]]]:
+            return self._page(*searcher_and_query(), sort, offset, limit)
+
+        def counts() -> dict[str, dict[str, int]]:
+            return self._facets(*searcher_and_query(), facets)
+
+        fields = tuple(facets)
+        if limit <= MAX_PAGE:
+            total, hits = self.results.get(generation, ("page", node, sort, offset, limit), page)
+        else:
+            total, hits = page()
+        found = self.results.get(generation, ("facets", node, fields), counts) if fields else {}
+        return RawResult(total, list(hits), found)

@@ -20,6 +20,7 @@ from flask import Flask
 
 from ..home import Repository
 from ..state.db import State, open_state
+from .tokencache import TokenCache
 
 #: how often (seconds) the shared Repository checks whether its index folder was replaced (by a reindex)
 CHECK_SECONDS = 2.0
@@ -35,6 +36,7 @@ class Shared:
         self._index_id: Any = None
         self._checked = 0.0
         self._states: dict[str, State] = {}
+        self._tokens: dict[str, TokenCache[Any]] = {}
         self._lock = threading.Lock()
 
     def _index_identity(self, repo: Repository) -> Any:  # noqa: ANN401 - an (inode, device) pair or None
@@ -71,6 +73,15 @@ class Shared:
                     found = self._states[url] = open_state(url)
         return found
 
+    def tokens(self, url: str) -> TokenCache[Any]:
+        found = self._tokens.get(url)
+        if found is None:
+            with self._lock:
+                found = self._tokens.get(url)
+                if found is None:
+                    found = self._tokens[url] = TokenCache(url)
+        return found
+
     def close(self) -> None:
         """Close every handle (tests; a server process just ends)."""
         with self._lock:
@@ -78,7 +89,9 @@ class Shared:
                 self._repo.close()
             for state in self._states.values():
                 state.close()
-            self._repo, self._states = None, {}
+            for tokens in self._tokens.values():
+                tokens.close()
+            self._repo, self._states, self._tokens = None, {}, {}
 
 
 def warm(app: Flask) -> threading.Thread:
@@ -112,6 +125,13 @@ def of(app: Flask) -> Shared:
         with _GUARD:
             found = app.extensions.get("hsar.shared") or install(app)
     return found
+
+
+def token_cache(url: str) -> TokenCache[Any]:
+    """The verified bearer tokens of the state database at ``url``, for the current application."""
+    from flask import current_app
+
+    return of(current_app).tokens(url)
 
 
 def state(url: str) -> State:

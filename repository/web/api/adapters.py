@@ -49,10 +49,15 @@ class Caller:
 
 
 def token_caller(repo: Repository, token: str) -> Caller | None:
-    """The active user of a live bearer token (its use is recorded), else None."""
-    with _state(repo) as state:
-        user = verify_token(state, token)
-    return None if user is None else Caller(user.principal, user.lang, True)
+    """The active user of a live bearer token (its use is recorded), else None. A verified token is
+    remembered for a few seconds while the state database stands still (:mod:`..tokencache`)."""
+
+    def verify() -> Caller | None:
+        with _state(repo) as state:
+            user = verify_token(state, token)
+        return None if user is None else Caller(user.principal, user.lang, True)
+
+    return shared.token_cache(repo.cfg.state_url).caller(token, verify)
 
 
 def require(principal: Principal, action: Action, *, roles: Sequence[Role] | None = None) -> None:

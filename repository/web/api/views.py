@@ -3,6 +3,7 @@ gateway or adapter function, answer JSON. Access is decided below (gateways, ada
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request, send_file
@@ -41,7 +42,8 @@ def search() -> Response:
     if behind is not None:
         counts = {"indexed": behind.indexed, "catalogued": behind.catalogued} if national else {}
         found["index_behind"] = {**counts, "message": behind.text(g.api_caller.lang)}
-    return jsonify(found)
+    # one compact dump, UTF-8 as it is (not sorted, not \u-escaped: a fifth smaller and quicker than jsonify)
+    return Response(json.dumps(found, ensure_ascii=False, separators=(",", ":")), mimetype="application/json")
 
 
 def _purpose() -> str | None:

@@ -121,8 +121,8 @@ def _codes(result: SearchResult) -> set[str]:
 def _facet(name: str, counts: Mapping[str, int], tree: Any, principal: Principal) -> list[FacetValue]:  # noqa: ANN401
     if name != "division":
         return [FacetValue(v, n, 0) for v, n in counts.items()]
-    # the tree below the user's scope, in tree order (parents before children)
-    shown = [c for c in counts if access.may_see(principal, c)]
-    top = min((len(tree.ancestors(c)) for c in shown), default=0)
-    ordered = sorted(shown, key=lambda c: tree.ancestors(c))
-    return [FacetValue(c, counts[c], max(0, len(tree.ancestors(c)) - top)) for c in ordered]
+    # the tree below the user's scope, in tree order (parents before children); each code's chain looked up once
+    chains = {c: tree.ancestors(c) for c in counts if access.may_see(principal, c)}
+    top = min((len(chain) for chain in chains.values()), default=0)
+    ordered = sorted(chains, key=chains.__getitem__)
+    return [FacetValue(c, counts[c], max(0, len(chains[c]) - top)) for c in ordered]

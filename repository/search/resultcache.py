@@ -1,0 +1,62 @@
+"""A small cache of what a search engine answered, per index generation, shared by a process's threads.
+
+The web application keeps one engine per process and its searches repeat: a common word, the empty query of a
+division's search page, the next page of the same search. What the engine answers (total, the page's stored
+payloads, the facet counts) depends only on the engine-neutral query — which holds every filter and the
+user's division scope — and on the index's state; never on who asks. So it is kept here under the query and the
+index generation, and a result never crosses scopes (the scope is part of the query). Rendering the hits,
+highlights and masking for the user who asks still run on every request, after the cache.
+
+An index generation is an opaque value that changes on every commit (for Tantivy: the identity of its
+``meta.json``, rewritten on each commit by any process); entries of an older generation are dropped at the
+first look-up that sees the new one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: entries kept (least recently used dropped first); a page entry is at most :data:`MAX_PAGE` payloads
+ENTRIES = 256
+MAX_PAGE = 100
+
+
+class ResultCache:
+    """Least-recently-used values under ``(generation, key)``; a new generation empties it."""
+
+    def __init__(self, entries: int = ENTRIES) -> None:
+        self.entries = entries
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._generation: Hashable = None
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def get(self, generation: Hashable, key: Hashable, compute: Callable[[], T]) -> T:
+        """The value under ``key`` in ``generation``, computed (outside the lock) and kept when missing."""
+        full = (generation, key)
+        with self._lock:
+            if generation != self._generation:
+                self._data.clear()
+                self._generation = generation
+            found = self._data.get(full, self)
+            if found is not self:
+                self._data.move_to_end(full)
+                self.hits += 1
+                return found
+            self.misses += 1
+        value = compute()
+        with self._lock:
+            if generation == self._generation and self.entries > 0:
+                self._data[full] = value
+                while len(self._data) > self.entries:
+                    self._data.popitem(last=False)
+        return value

@@ -1,0 +1,97 @@
+"""Bearer tokens already verified, remembered for a few seconds per process, while the accounts stand still.
+
+Every API request shows its token; checking it is a look-up in the state database (a transaction, a join of
+tokens and users), a fair share of a short search. Here a verified token's caller is kept for at most
+:data:`TTL` seconds, under the token's SHA-256 (never the token itself), and only while the state database has
+not changed: SQLite's ``PRAGMA data_version`` (asked on a connection of this cache's own) moves whenever any
+other connection, of this process or another (``hsar user disable``, ``hsar user token --revoke``, the users
+page), commits. So a disabled account or a revoked token is refused at its next request, and a token is never
+answered for another one's user. A state database other than a SQLite file (PostgreSQL) is asked every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from sqlalchemy.engine import make_url
+
+T = TypeVar("T")
+
+#: seconds a verified token is trusted without asking the database (its last use is recorded to the minute)
+TTL = 10.0
+#: tokens remembered at most (each a hash and a caller)
+ENTRIES = 1024
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite state database URL; None for any other database (or an in-memory one)."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - not a URL we can watch: no cache
+        return None
+    if not parsed.drivername.startswith("sqlite") or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    return path if path.is_file() else None
+
+
+class TokenCache(Generic[T]):
+    """Callers of verified tokens of one state database, valid while its ``data_version`` holds."""
+
+    def __init__(self, url: str, ttl: float = TTL) -> None:
+        self.path = sqlite_file(url)
+        self.ttl = ttl
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._entries: dict[str, tuple[float, T]] = {}
+
+    def _data_version(self) -> int | None:
+        if self.path is None:
+            return None
+        with self._lock:
+            try:
+                if self._conn is None:
+                    self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error:
+                return None
+
+    def caller(self, token: str, verify: Callable[[], T | None]) -> T | None:
+        """The caller of ``token``: remembered, or ``verify()`` (remembered when it is not None)."""
+        version = self._data_version()
+        if version is None:
+            return verify()
+        key = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            if version != self._version:
+                self._entries.clear()
+                self._version = version
+            found = self._entries.get(key)
+            if found is not None and found[0] > now:
+                return found[1]
+        caller = verify()
+        if caller is None:
+            return None
+        after = self._data_version()
+        with self._lock:
+            # remembered only when nothing was committed while it was verified (a disable meanwhile, or the
+            # token's own use being recorded: the next request verifies again)
+            if after == version == self._version:
+                if len(self._entries) >= ENTRIES:
+                    self._entries.clear()
+                self._entries[key] = (now + self.ttl, caller)
+        return caller
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
