@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import tables as t
 from .store import Catalog
@@ -32,3 +32,11 @@ def paper_keys(catalog: Catalog) -> list[ItemPaperKey]:
              .join(p, p.c.archive_id == a.c.id).order_by(a.c.id, p.c.item_number))
     with catalog.transaction() as conn:
         return [ItemPaperKey(*row) for row in conn.execute(query)]
+
+
+def keys_by_division(catalog: Catalog) -> dict[str, int]:
+    """How many items :func:`paper_keys` lists, per division code (one grouped query)."""
+    a, p = t.archives, t.paper_refs
+    query = select(a.c.division, func.count()).select_from(p.join(a, a.c.id == p.c.archive_id)).group_by(a.c.division)
+    with catalog.transaction() as conn:
+        return {str(d): int(n) for d, n in conn.execute(query)}
