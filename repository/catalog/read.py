@@ -9,7 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Row,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from ..model import CLASSES_BY_TYPE, Archive, MaterialClass, PaperRef, Shelf, Volume
 from . import tables as t
@@ -28,11 +42,10 @@ from .views import (
     class_label,
 )
 
-
 # The statements of :func:`show`, built once (building a statement cost about as much as running it); the
 # archive's identifier is their one parameter. Six statements: the archive, its versions, items with their
 # paper references, the head version's files, events, and relations both ways (one UNION ALL).
-_ID = bindparam("archive_id")
+_ID: BindParameter[str] = bindparam("archive_id", type_=String())
 _ARCHIVE = select(t.archives).where(t.archives.c.id == _ID)
 _VERSIONS = select(t.versions).where(t.versions.c.archive_id == _ID).order_by(t.versions.c.seq)
 _ITEMS = (select(t.items, t.paper_refs.c.catalogue, t.paper_refs.c.volume, t.paper_refs.c.item,
