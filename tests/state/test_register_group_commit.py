@@ -17,6 +17,7 @@ from repository.access import Principal, Role
 from repository.accounts import register
 from repository.accounts.register import list_uses, record_use, verify_register
 from repository.errors import AccountError, StateError
+from repository.state.db import open_state
 
 THREADS, EACH = 4, 15
 READER = Principal("li", Role.ARCHIVIST, "320102")
@@ -141,3 +142,16 @@ def test_a_register_that_stays_busy_is_a_coded_error(state, monkeypatch) -> None
     with pytest.raises(AccountError) as caught:
         record_use(state, READER, "view", "a", "课题研究")
     assert caught.value.code == "ACC-BUSY"
+
+
+def test_the_sqlite_state_database_commits_durably(tmp_path) -> None:
+    from sqlalchemy import text
+
+    from repository.state.db import upgrade_state
+
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    upgrade_state(url)
+    with open_state(url) as state, state.transaction() as conn:
+        pragma = {name: conn.execute(text(f"PRAGMA {name}")).scalar()
+                  for name in ("journal_mode", "synchronous", "busy_timeout")}
+    assert pragma == {"journal_mode": "wal", "synchronous": 2, "busy_timeout": 30_000}  # 2: FULL
