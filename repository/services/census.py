@@ -24,7 +24,7 @@ from ..state.paper import register_mark
 from .paper import CoverageCounts, coverage_counts
 
 #: how long a page waits for a recount before it shows the previous counts
-WAIT_SECONDS = 0.25
+WAIT_SECONDS = 0.15
 
 
 @dataclass(frozen=True)
