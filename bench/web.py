@@ -411,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reuse", action="store_true",
                     help="reuse the home a previous run left in --workdir (built.json beside it), skipping the build")
     ap.add_argument("--build-only", action="store_true", help="build the home in --workdir and stop")
+    ap.add_argument("--pages-only", action="store_true",
+                    help="measure the archive and statistics pages only (no searches, no throughput)")
     args = ap.parse_args(argv)
     if args.quick:
         args.archives, args.requests, args.seconds = 5_000, 120, 8.0
@@ -471,39 +473,42 @@ def main(argv: list[str] | None = None) -> int:
             params = {"q": r["query"], **r.get("filters", {})}
             return "/search?" + urllib.parse.urlencode({k: v for k, v in params.items() if v})
 
-        # warm both servers (engine, templates, jieba) before anything is timed
-        load(ports, [api_path(r) for r in classes["broad+facets"][:8]], bearer, 16, 60)
-        load(ports, [page_path(r) for r in classes["broad+facets"][:8]], page, 16, 60)
-        goals = {"id": 50, "name": 50, "division+year": 50, "broad+facets": 150}
-        print(f"\n-- search, {CONCURRENCY} concurrent clients, 2 server processes x {args.threads} threads "
-              f"(at most {args.requests} requests or {args.seconds:.0f} s per line)")
-        runs: dict[str, Run] = {}
-        for cls, reqs in classes.items():
-            runs[cls] = load(ports, [api_path(r) for r in reqs], bearer, args.requests, args.seconds)
-            report_line(f"API  {cls} (admin)", runs[cls], goals[cls])
-        report_line("API  broad+facets (district)",
-                    load(ports, [api_path(r) for r in classes["broad+facets"]], district, args.requests,
-                         args.seconds), 150)
-        for cls, reqs in classes.items():
-            report_line(f"page {cls} (admin)",
-                        load(ports, [page_path(r) for r in reqs], page, args.requests, args.seconds), goals[cls])
+        if not args.pages_only:  # the searches and the throughput
+            # warm both servers (engine, templates, jieba) before anything is timed
+            load(ports, [api_path(r) for r in classes["broad+facets"][:8]], bearer, 16, 60)
+            load(ports, [page_path(r) for r in classes["broad+facets"][:8]], page, 16, 60)
+            goals = {"id": 50, "name": 50, "division+year": 50, "broad+facets": 150}
+            print(f"\n-- search, {CONCURRENCY} concurrent clients, 2 server processes x {args.threads} threads "
+                  f"(at most {args.requests} requests or {args.seconds:.0f} s per line)")
+            runs: dict[str, Run] = {}
+            for cls, reqs in classes.items():
+                runs[cls] = load(ports, [api_path(r) for r in reqs], bearer, args.requests, args.seconds)
+                report_line(f"API  {cls} (admin)", runs[cls], goals[cls])
+            report_line("API  broad+facets (district)",
+                        load(ports, [api_path(r) for r in classes["broad+facets"]], district, args.requests,
+                             args.seconds), 150)
+            for cls, reqs in classes.items():
+                report_line(f"page {cls} (admin)",
+                            load(ports, [page_path(r) for r in reqs], page, args.requests, args.seconds), goals[cls])
 
-        # the web layer's cost: the same mix, over HTTP and by the search service, 8 at a time in 2 processes
-        mix = [r for reqs in classes.values() for r in reqs]
-        random.Random(args.seed + 2).shuffle(mix)
-        mix_reqs = [{**r, "facets": FACETS} for r in mix]
-        big = len(mix) * 4
-        api_run = load(ports, [api_path(r) for r in mix], bearer, big, args.seconds)
-        direct_qps, direct_mem = direct(home, mix_reqs * 4, args.seconds)
-        ratio = api_run.rate / direct_qps if direct_qps else 0.0
-        print(f"\n-- throughput, the mix of the four classes ({len(mix)} queries, facets on), {args.seconds:.0f} s each")
-        print(f"API over HTTP (2 x hsar serve)       {api_run.rate:8.1f} queries/s  (p95 {pct(api_run.latencies, 95):.1f} ms)")
-        print(f"search service direct (2 processes)  {direct_qps:8.1f} queries/s  (peak memory {direct_mem / 2**20:,.0f} MiB"
-              " per process)")
-        print(f"ratio API / direct                   {ratio:8.2f}   goal >= 0.8: "
-              f"{'met' if ratio >= 0.8 else f'MISSED by {0.8 - ratio:.2f}'}")
+            # the web layer's cost: the same mix, over HTTP and by the search service, 8 at a time in 2 processes
+            mix = [r for reqs in classes.values() for r in reqs]
+            random.Random(args.seed + 2).shuffle(mix)
+            mix_reqs = [{**r, "facets": FACETS} for r in mix]
+            big = len(mix) * 4
+            api_run = load(ports, [api_path(r) for r in mix], bearer, big, args.seconds)
+            direct_qps, direct_mem = direct(home, mix_reqs * 4, args.seconds)
+            ratio = api_run.rate / direct_qps if direct_qps else 0.0
+            print(f"\n-- throughput, the mix of the four classes ({len(mix)} queries, facets on), {args.seconds:.0f} s each")
+            print(f"API over HTTP (2 x hsar serve)       {api_run.rate:8.1f} queries/s  (p95 {pct(api_run.latencies, 95):.1f} ms)")
+            print(f"search service direct (2 processes)  {direct_qps:8.1f} queries/s  (peak memory {direct_mem / 2**20:,.0f} MiB"
+                  " per process)")
+            print(f"ratio API / direct                   {ratio:8.2f}   goal >= 0.8: "
+                  f"{'met' if ratio >= 0.8 else f'MISSED by {0.8 - ratio:.2f}'}")
 
         print("\n-- pages")
+        if args.pages_only:  # warm both servers as the searches would have
+            load(ports, [f"/archives/{q(a)}" for a in built.archives[:8]], page, 16, 60)
         arch = load(ports, [f"/archives/{q(a)}" for a in built.archives], page, args.requests, args.seconds)
         report_line("archive page (admin)", arch, 50)
         stats_times = []

@@ -8,8 +8,14 @@ spaces) of the entry without ``hash``. Changing an entry breaks its hash; deleti
 ``seq``/``prev_hash`` of the next; :func:`verify_register` reports both. (Deleting the newest entries leaves a
 shorter valid chain: compare :func:`verify_register`'s head with one noted earlier, ``expected_head``.)
 
-Appends run in one write transaction that reads the head and inserts the next ``seq`` (its primary key): two
-writers at once cannot both take a number; the loser retries.
+Appends are group-committed: the entries that threads of one process append at the same moment are written
+together, in one write transaction that reads the head, chains them and inserts them (one commit, one fsync,
+for the lot). The first thread to find no batch being written writes the queue; the others wait for it and
+each returns only once its own entry is committed, so a page that registers a view is answered after its line
+is on disk. Across processes the write transaction serialises the batches: SQLite's write lock
+(``BEGIN IMMEDIATE``) or, on PostgreSQL, a lock on the register table (``SHARE ROW EXCLUSIVE``: writers wait
+for each other, readers do not); ``seq`` is the primary key besides, and a batch that still meets a taken
+number is chained again on the new head.
 """
 
 from __future__ import annotations
@@ -18,13 +24,15 @@ import csv
 import hashlib
 import io
 import json
+import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Connection, Row, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..access import Principal
@@ -102,21 +110,107 @@ def record_use(state: State, principal: Principal, action: str, archive_id: str,
     if not isinstance(purpose, str) or not purpose.strip():
         raise AccountError(msgid="accounts.no_purpose", code="ACC-PURPOSE")
     when = utc(at) if at is not None else datetime.now(UTC)
+    fields = {"at": when, "username": principal.username, "role": str(principal.role), "action": action,
+              "archive_id": archive_id, "item": item, "purpose": purpose.strip(), "masked": bool(masked)}
+    return _writer_of(state).append(state, fields)
+
+
+class _Pending:
+    """One entry waiting in a process's queue: its fields, and once its batch is committed, the entry (or the
+    error that the batch met)."""
+
+    __slots__ = ("entry", "error", "fields")
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+        self.entry: RegisterEntry | None = None
+        self.error: BaseException | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.entry is not None or self.error is not None
+
+
+class _GroupCommit:
+    """The append queue of one :class:`State` (see the module's text)."""
+
+    def __init__(self) -> None:
+        self._queue: list[_Pending] = []
+        self._changed = threading.Condition()  # guards _queue and _busy
+        self._busy = False  # a thread is writing a batch
+
+    def append(self, state: State, fields: dict[str, Any]) -> RegisterEntry:
+        mine = _Pending(fields)
+        batch: list[_Pending] = []
+        with self._changed:
+            self._queue.append(mine)
+            while not mine.done:
+                if not self._busy:  # nobody is writing: write everything queued, ours included
+                    self._busy, batch, self._queue = True, self._queue, []
+                    break
+                self._changed.wait()
+        if batch:
+            try:
+                _write_batch(state, batch)
+            finally:
+                with self._changed:
+                    for pending in batch:  # never leave a waiting thread without an answer
+                        if not pending.done:
+                            pending.error = AccountError(msgid="accounts.register_busy", code="ACC-BUSY")
+                    self._busy = False
+                    self._changed.notify_all()
+        if mine.error is not None:
+            raise mine.error
+        assert mine.entry is not None  # noqa: S101 - _write_batch gives every pending entry one of the two
+        return mine.entry
+
+
+_WRITERS: weakref.WeakKeyDictionary[State, _GroupCommit] = weakref.WeakKeyDictionary()
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer_of(state: State) -> _GroupCommit:
+    with _WRITERS_LOCK:
+        found = _WRITERS.get(state)
+        if found is None:
+            found = _WRITERS[state] = _GroupCommit()
+        return found
+
+
+def _chain(conn: Connection, batch: list[_Pending]) -> list[dict[str, Any]]:
+    """The rows of ``batch`` chained on the register's head (read in this write transaction)."""
+    if conn.dialect.name == "postgresql":  # writers of every process one after another; readers go on
+        conn.execute(text("LOCK TABLE access_register IN SHARE ROW EXCLUSIVE MODE"))
+    head = conn.execute(select(t.access_register.c.seq, t.access_register.c.hash)
+                        .order_by(t.access_register.c.seq.desc()).limit(1)).first()
+    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    rows = []
+    for pending in batch:
+        seq += 1
+        row = {**pending.fields, "seq": seq, "prev_hash": prev}
+        row["hash"] = prev = entry_hash(row)
+        rows.append(row)
+    return rows
+
+
+def _write_batch(state: State, batch: list[_Pending]) -> None:
+    """Append ``batch`` in one transaction; every pending entry gets its entry or the error met."""
+    error: BaseException = AccountError(msgid="accounts.register_busy", code="ACC-BUSY")
     for _attempt in range(RETRIES):
         try:
             with state.transaction(write=True) as conn:
-                head = conn.execute(select(t.access_register.c.seq, t.access_register.c.hash)
-                                    .order_by(t.access_register.c.seq.desc()).limit(1)).first()
-                fields = {"seq": head.seq + 1 if head else 1, "at": when, "username": principal.username,
-                          "role": str(principal.role), "action": action, "archive_id": archive_id,
-                          "item": item, "purpose": purpose.strip(), "masked": bool(masked),
-                          "prev_hash": head.hash if head else GENESIS}
-                fields["hash"] = entry_hash(fields)
-                conn.execute(insert(t.access_register).values(**fields))
-                return RegisterEntry(**fields)  # type: ignore[arg-type]  # the row just written, field by field
-        except IntegrityError:  # another writer took this seq first (PostgreSQL): read the new head and retry
+                rows = _chain(conn, batch)
+                conn.execute(insert(t.access_register), rows)
+        except IntegrityError:  # another writer took these numbers first: chain again on the new head
             continue
-    raise AccountError(msgid="accounts.register_busy", code="ACC-BUSY")
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting thread, raised there
+            error = exc
+            break
+        for pending, row in zip(batch, rows, strict=True):
+            pending.entry = RegisterEntry(**row)
+        return
+    for pending in batch:
+        pending.error = error
 
 
 def list_uses(state: State, *, username: str | None = None, archive_id: str | None = None,

@@ -92,6 +92,17 @@ def last_checked(catalog: Catalog) -> dict[str, tuple[datetime, int]]:
         return {row.archive_id: (utc(row.finished), int(row.bytes_checked or 0)) for row in conn.execute(query)}
 
 
+def last_check(catalog: Catalog, archive_id: str) -> tuple[datetime, int] | None:
+    """:func:`last_checked` of one archive (its newest finished row, by the ``(archive_id, finished)``
+    index; the archive page asks for one archive, not the whole table)."""
+    a = t.audits.c
+    query = (select(a.finished, a.bytes_checked).where(a.archive_id == archive_id, a.finished.is_not(None))
+             .order_by(a.finished.desc()).limit(1))
+    with catalog.transaction() as conn:
+        row = conn.execute(query).first()
+    return (utc(row.finished), int(row.bytes_checked or 0)) if row is not None else None
+
+
 def audited_versions() -> Select[Any]:
     """Each (archive, version) an audit recorded, once: answered from the ``(archive_id, version)`` index
     alone (the table has a row per archive and run and grows with every audit)."""

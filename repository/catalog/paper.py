@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..model import Archive
 from . import tables as t
@@ -44,3 +44,11 @@ def descriptions(catalog: Catalog) -> list[Archive]:
     with catalog.transaction() as conn:
         return [from_plain(Archive, row.description) for row in conn.execute(
             select(a.c.description).order_by(a.c.id))]
+
+
+def keys_by_division(catalog: Catalog) -> dict[str, int]:
+    """How many items :func:`paper_keys` lists, per division code (one grouped query)."""
+    a, p = t.archives, t.paper_refs
+    query = select(a.c.division, func.count()).select_from(p.join(a, a.c.id == p.c.archive_id)).group_by(a.c.division)
+    with catalog.transaction() as conn:
+        return {str(d): int(n) for d, n in conn.execute(query)}

@@ -9,7 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Row,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from ..model import CLASSES_BY_TYPE, Archive, MaterialClass, PaperRef, Shelf, Volume
 from . import tables as t
@@ -28,17 +42,51 @@ from .views import (
     class_label,
 )
 
+# The statements of :func:`show`, built once (building a statement cost about as much as running it); the
+# archive's identifier is their one parameter. Six statements: the archive, its versions, items with their
+# paper references, the head version's files, events, and relations both ways (one UNION ALL).
+_ID: BindParameter[str] = bindparam("archive_id", type_=String())
+_ARCHIVE = select(t.archives).where(t.archives.c.id == _ID)
+_VERSIONS = select(t.versions).where(t.versions.c.archive_id == _ID).order_by(t.versions.c.seq)
+_ITEMS = (select(t.items, t.paper_refs.c.catalogue, t.paper_refs.c.volume, t.paper_refs.c.item,
+                 t.paper_refs.c.page_start, t.paper_refs.c.page_end, t.paper_refs.c.box, t.paper_refs.c.shelf_store,
+                 t.paper_refs.c.shelf_row, t.paper_refs.c.shelf_cabinet, t.paper_refs.c.shelf_cell)
+          .join(t.paper_refs, and_(t.paper_refs.c.archive_id == t.items.c.archive_id,
+                                   t.paper_refs.c.item_number == t.items.c.number))
+          .where(t.items.c.archive_id == _ID).order_by(t.items.c.number))
+_FILES = (select(t.files).join(t.versions, t.versions.c.id == t.files.c.version_id)
+          .join(t.archives, and_(t.archives.c.id == t.versions.c.archive_id, t.archives.c.head_seq == t.versions.c.seq))
+          .where(t.versions.c.archive_id == _ID).order_by(t.files.c.path))
+_EVENTS = (select(t.events, t.versions.c.number.label("version")).join(t.versions, t.versions.c.id == t.events.c.version_id)
+           .where(t.events.c.archive_id == _ID).order_by(t.events.c.datetime, t.events.c.identifier))
+
+
+def _relations_query() -> Any:  # noqa: ANN401 - a compound select
+    r, a = t.relations, t.archives
+    outgoing = (select(literal("out").label("direction"), r.c.type, r.c.target.label("other"), a.c.title,
+                       r.c.start_date, r.c.end_date)
+                .outerjoin(a, a.c.id == r.c.target).where(r.c.archive_id == _ID))
+    incoming = (select(literal("in").label("direction"), r.c.type, r.c.archive_id.label("other"), a.c.title,
+                       r.c.start_date, r.c.end_date)
+                .join(a, a.c.id == r.c.archive_id).where(r.c.target == _ID))
+    both = union_all(outgoing, incoming).subquery()
+    order = case((both.c.direction == "out", 0), else_=1)
+    return select(both).order_by(order, both.c.start_date, both.c.other, both.c.type)
+
+
+_RELATIONS = _relations_query()
+
 
 def show(conn: Connection, archive_id: str) -> ArchiveView | None:
-    row = conn.execute(select(t.archives).where(t.archives.c.id == archive_id)).first()
+    params = {"archive_id": archive_id}
+    row = conn.execute(_ARCHIVE, params).first()
     if row is None:
         return None
     archive = from_plain(Archive, row.description)
     return ArchiveView(
         archive=archive, head_version=row.head_version, created=utc(row.created), updated=utc(row.updated),
-        versions=_versions(conn, archive_id), items_by_class=_items(conn, archive),
-        files=_files(conn, archive_id, row.head_version), events=_events(conn, archive_id),
-        relations=_relations(conn, archive_id),
+        versions=_versions(conn, params), items_by_class=_items(conn, archive, params),
+        files=_files(conn, params), events=_events(conn, params), relations=_relations(conn, params),
     )
 
 
@@ -46,13 +94,12 @@ def _shelf(row: Row[Any]) -> Shelf:
     return Shelf(row.shelf_store, row.shelf_row, row.shelf_cabinet, row.shelf_cell)
 
 
-def _versions(conn: Connection, archive_id: str) -> tuple[VersionView, ...]:
-    rows = conn.execute(select(t.versions).where(t.versions.c.archive_id == archive_id).order_by(t.versions.c.seq))
+def _versions(conn: Connection, params: dict[str, str]) -> tuple[VersionView, ...]:
     return tuple(
         VersionView(number=r.number, created=utc(r.created), message=r.message, user=r.ocfl_user,
                     sip_name=r.sip_name, package_type=r.package_type, file_count=r.file_count, bytes=r.bytes,
                     checks=r.checks, volume=_volume(r))
-        for r in rows)
+        for r in conn.execute(_VERSIONS, params))
 
 
 def _volume(r: Row[Any]) -> Volume | None:
@@ -62,15 +109,10 @@ def _volume(r: Row[Any]) -> Volume | None:
                   r.original_volume)
 
 
-def _items(conn: Connection, archive: Archive) -> tuple[ClassGroup, ...]:
-    i, p = t.items, t.paper_refs
-    query = (select(i, p.c.catalogue, p.c.volume, p.c.item, p.c.page_start, p.c.page_end, p.c.box,
-                    p.c.shelf_store, p.c.shelf_row, p.c.shelf_cabinet, p.c.shelf_cell)
-             .join(p, and_(p.c.archive_id == i.c.archive_id, p.c.item_number == i.c.number))
-             .where(i.c.archive_id == archive.identifier).order_by(i.c.number))
+def _items(conn: Connection, archive: Archive, params: dict[str, str]) -> tuple[ClassGroup, ...]:
     files_of = {item.number: item.files for item in archive.items}
     by_class: dict[MaterialClass, list[ItemView]] = {}
-    for r in conn.execute(query):
+    for r in conn.execute(_ITEMS, params):
         paper = PaperRef(r.catalogue, r.volume, r.item, r.page_start, r.page_end, r.box, _shelf(r))
         view = ItemView(number=r.number, material_class=MaterialClass(r.material_class), subtype=r.subtype,
                         title=r.title, date=r.date, pages=r.pages, paper=paper,
@@ -81,41 +123,25 @@ def _items(conn: Connection, archive: Archive) -> tuple[ClassGroup, ...]:
     return tuple(ClassGroup(c, class_label(c), tuple(by_class.get(c, ()))) for c in order)
 
 
-def _files(conn: Connection, archive_id: str, head: str) -> tuple[FileView, ...]:
-    f, v = t.files, t.versions
-    query = (select(f).join(v, v.c.id == f.c.version_id)
-             .where(v.c.archive_id == archive_id, v.c.number == head).order_by(f.c.path))
+def _files(conn: Connection, params: dict[str, str]) -> tuple[FileView, ...]:
     return tuple(
         FileView(path=r.path, size=r.size, sha512=r.sha512, puid=r.puid, format_name=r.format_name,
                  format_version=r.format_version, policy=r.policy, item_number=r.item_number,
                  version_added=r.version_added)
-        for r in conn.execute(query))
+        for r in conn.execute(_FILES, params))
 
 
-def _events(conn: Connection, archive_id: str) -> tuple[EventView, ...]:
-    e, v = t.events, t.versions
-    query = (select(e, v.c.number.label("version")).join(v, v.c.id == e.c.version_id)
-             .where(e.c.archive_id == archive_id).order_by(e.c.datetime, e.c.identifier))
+def _events(conn: Connection, params: dict[str, str]) -> tuple[EventView, ...]:
     return tuple(
         EventView(identifier=r.identifier, type=r.type, datetime=utc(r.datetime), outcome=r.outcome,
                   outcome_detail=r.outcome_detail, detail=r.detail, agent=r.agent, object_path=r.object_path,
                   version=r.version)
-        for r in conn.execute(query))
+        for r in conn.execute(_EVENTS, params))
 
 
-def _relations(conn: Connection, archive_id: str) -> tuple[RelationView, ...]:
-    r, a = t.relations, t.archives
-    outgoing = (select(r.c.type, r.c.target.label("other"), a.c.title, r.c.start_date, r.c.end_date)
-                .outerjoin(a, a.c.id == r.c.target).where(r.c.archive_id == archive_id)
-                .order_by(r.c.start_date, r.c.target, r.c.type))
-    incoming = (select(r.c.type, r.c.archive_id.label("other"), a.c.title, r.c.start_date, r.c.end_date)
-                .join(a, a.c.id == r.c.archive_id).where(r.c.target == archive_id)
-                .order_by(r.c.start_date, r.c.archive_id, r.c.type))
-    views = []
-    for direction, query in (("out", outgoing), ("in", incoming)):
-        views += [RelationView(direction, x.type, x.other, x.title, x.start_date, x.end_date)
-                  for x in conn.execute(query)]
-    return tuple(views)
+def _relations(conn: Connection, params: dict[str, str]) -> tuple[RelationView, ...]:
+    return tuple(RelationView(x.direction, x.type, x.other, x.title, x.start_date, x.end_date)
+                 for x in conn.execute(_RELATIONS, params))
 
 
 def _division_filter(prefixes: Iterable[str] | None) -> ColumnElement[bool] | None:

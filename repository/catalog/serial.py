@@ -18,10 +18,25 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass type (None for any other type): looked up once per type."""
+    if dataclasses.is_dataclass(cls):
+        return tuple(f.name for f in dataclasses.fields(cls))
+    return None
+
+
 def to_plain(value: Any) -> Any:  # noqa: ANN401 - any JSON value
     """``value`` as JSON-ready dicts, lists, strings and numbers."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    cls = type(value)
+    if cls in _PLAIN:
+        return value
+    names = _field_names(cls)  # type: ignore[arg-type]  # a type is hashable
+    if names is not None:
+        return {name: to_plain(getattr(value, name)) for name in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -40,33 +55,52 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def from_plain(cls: type[T], data: Any) -> T:  # noqa: ANN401 - any JSON value
     """Rebuild a dataclass value of type ``cls`` from :func:`to_plain` output."""
-    return _decode(cls, data)
+    return _decoder(cls)(data)  # type: ignore[arg-type]  # a type is hashable
 
 
-def _decode(tp: Any, data: Any) -> Any:  # noqa: ANN401 - a type annotation, any JSON value
-    if data is None:
-        return None
+Decoder = typing.Callable[[Any], Any]
+
+
+def _optional(inner: Decoder) -> Decoder:
+    return lambda data: None if data is None else inner(data)
+
+
+@cache
+def _decoder(tp: Any) -> Decoder:  # noqa: ANN401 - a type annotation
+    """The function that rebuilds a value of annotation ``tp`` (None stays None), made once per annotation:
+    reading the annotation on every value cost more than the values (the archive page decodes a description
+    of a few hundred fields per view)."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _decode(inner[0], data)
-    if origin is tuple:
-        args = typing.get_args(tp)
-        return tuple(_decode(args[0], v) for v in data)
-    if origin is list:
-        return [_decode(typing.get_args(tp)[0], v) for v in data]
+        return _decoder(inner[0])
+    if origin is tuple or origin is list:
+        item, kind = _decoder(typing.get_args(tp)[0]), origin
+        return _optional(lambda data: kind(item(v) for v in data))
     if origin is dict:
-        return dict(data)
+        return _optional(dict)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        hints = _hints(tp)
-        return tp(**{f.name: _decode(hints[f.name], data[f.name])
-                     for f in dataclasses.fields(tp) if f.name in data})
+        return _dataclass_decoder(tp)
     if isinstance(tp, type) and issubclass(tp, Enum):
-        return tp(data)
+        return _optional(tp)
     if tp is datetime:
-        return datetime.fromisoformat(data)
+        return _optional(datetime.fromisoformat)
     if tp is date:
-        return date.fromisoformat(data)
+        return _optional(date.fromisoformat)
     if tp is float:
-        return float(data)
-    return data
+        return _optional(float)
+    return lambda data: data
+
+
+def _dataclass_decoder(cls: type) -> Decoder:
+    hints = _hints(cls)
+    plan: list[tuple[str, Decoder]] = []
+
+    def decode(data: Any) -> Any:  # noqa: ANN401 - a JSON object
+        if data is None:
+            return None
+        if not plan:  # filled on first use: a field's type may be this very class (made lazily, no recursion)
+            plan[:] = [(f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls)]
+        return cls(**{name: dec(data[name]) for name, dec in plan if name in data})
+
+    return decode

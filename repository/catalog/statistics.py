@@ -72,16 +72,17 @@ def _archive_rows(conn: Connection) -> list[tuple[Any, ...]]:
 
 def _item_rows(conn: Connection) -> list[tuple[Any, ...]]:
     """``(division, material class, has paper references, digitised, items)``: digitised is an item with a
-    file in its archive's head version."""
+    file in its archive's head version. One pass over ``ix_items_census`` with two index look-ups per item
+    (``paper_refs``' unique key, ``ix_files_census``); grouped outside, so each test runs once per item."""
     a, i, p, f, v = t.archives, t.items, t.paper_refs, t.files, t.versions
     paper = exists().where(and_(p.c.archive_id == i.c.archive_id, p.c.item_number == i.c.number))
-    head_file = exists().where(and_(f.c.archive_id == i.c.archive_id, f.c.item_number == i.c.number,
-                                    f.c.version_id == v.c.id))
-    has_paper, digitised = paper.label("paper"), head_file.label("digitised")
-    query = (select(a.c.division, i.c.material_class, has_paper, digitised, func.count())
-             .select_from(i.join(a, a.c.id == i.c.archive_id)
-                          .join(v, and_(v.c.archive_id == a.c.id, v.c.seq == a.c.head_seq)))
-             .group_by(a.c.division, i.c.material_class, has_paper, digitised))
+    head_file = exists().where(and_(f.c.version_id == v.c.id, f.c.item_number == i.c.number))
+    per_item = (select(a.c.division, i.c.material_class, paper.label("paper"), head_file.label("digitised"))
+                .select_from(i.join(a, a.c.id == i.c.archive_id)
+                             .join(v, and_(v.c.archive_id == a.c.id, v.c.seq == a.c.head_seq)))).subquery()
+    c = per_item.c
+    query = (select(c.division, c.material_class, c.paper, c.digitised, func.count())
+             .group_by(c.division, c.material_class, c.paper, c.digitised))
     return [tuple(row) for row in conn.execute(query)]
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, create_engine, delete, insert, select
+from sqlalchemy import Connection, Engine, create_engine, delete, insert, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 
@@ -93,13 +93,26 @@ class Catalog:
         """Create missing tables and stamp the schema version; refuse a catalogue of another version."""
         with self.transaction(write=True) as conn:
             t.metadata.create_all(conn)
-            for index in t.audits.indexes:  # indexes added later reach catalogues made before them
+            for index in t.LATER_INDEXES:  # indexes added later reach catalogues made before them
                 index.create(conn, checkfirst=True)
             found = conn.scalar(select(t.schema_version.c.version).order_by(t.schema_version.c.version.desc()))
             if found is None:
                 conn.execute(insert(t.schema_version).values(version=t.SCHEMA_VERSION, applied=datetime.now(UTC)))
             elif found != t.SCHEMA_VERSION:
                 raise CatalogError(f"catalogue schema version {found}, this hsar needs {t.SCHEMA_VERSION}")
+
+    def add_missing_indexes(self) -> list[str]:
+        """Create the indexes of :data:`~repository.catalog.tables.LATER_INDEXES` that an existing catalogue
+        lacks (``hsar serve`` at start); the names of those made. Nothing else changes."""
+        with self.transaction() as conn:
+            have = {ix["name"] for table in {str(getattr(i.table, "name", "")) for i in t.LATER_INDEXES}
+                    for ix in inspect(conn).get_indexes(table)}
+        missing = [i for i in t.LATER_INDEXES if i.name not in have]
+        if missing:
+            with self.transaction(write=True) as conn:
+                for index in missing:
+                    index.create(conn, checkfirst=True)
+        return [str(i.name) for i in missing]
 
     def schema_version(self) -> int | None:
         with self.transaction() as conn:

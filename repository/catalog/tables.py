@@ -117,6 +117,8 @@ archives = Table(
     Index(None, "reference_code"),
     Index(None, "head_resident_id"),
     Index(None, "estate", "building", "room"),
+    # the statistics census reads archives, items and files from these alone (covering: no table row read)
+    Index("ix_archives_census", "division", "type", "security_type", "status", "year", "id", "head_seq"),
 )
 
 event.listen(archives, "after_create", DDL(
@@ -160,6 +162,7 @@ items = Table(
     Column("version_added", String(16), nullable=False),
     UniqueConstraint("archive_id", "number"),
     Index(None, "material_class"),
+    Index("ix_items_census", "archive_id", "number", "material_class"),
 )
 
 paper_refs = Table(
@@ -197,6 +200,7 @@ files = Table(
     Index(None, "archive_id"),
     Index(None, "puid"),
     Index(None, "sha512"),
+    Index("ix_files_census", "version_id", "item_number", "puid", "format_name", "size"),
 )
 
 events = Table(
@@ -277,3 +281,9 @@ disposals = Table(  # archives disposed of (销毁): read from the store's tombs
 
 #: Tables filled from the store; ``clear()`` and ``rebuild()`` touch only these (children cascade).
 DERIVED = (archives, versions, items, paper_refs, files, events, relations, people, disposals)
+
+
+#: indexes added after catalogues were first made: :meth:`~repository.catalog.store.Catalog.create` (``hsar
+#: init``, ``hsar rebuild-catalog``) and ``hsar serve`` at start add the missing ones to an existing catalogue
+LATER_INDEXES = (*audits.indexes, *(i for table in (archives, items, files) for i in table.indexes
+                                    if i.name in ("ix_archives_census", "ix_items_census", "ix_files_census")))

@@ -185,22 +185,52 @@ class PaperCoverage:
     electronic_referenced: int
 
 
-def paper_coverage(repo: Repository, prefixes: Sequence[str]) -> PaperCoverage:
-    """Paper items of the register with an electronic copy, and electronic items whose paper reference is
-    in the register, within ``prefixes`` (one catalogue query; no archive view built, no stored file opened)."""
-    from ..catalog.paper import paper_keys
+@dataclass(frozen=True)
+class CoverageCounts:
+    """The dual-track coverage of the whole catalogue by division code (``''``: a register row whose archive
+    is not catalogued), so one count serves every scope: :meth:`scoped` sums the divisions inside it."""
 
-    rows, items = _register(repo), paper_keys(repo.catalog)
+    paper: dict[str, tuple[int, int]]  # division -> (paper items of the register, of them digitised)
+    electronic: dict[str, tuple[int, int]]  # division -> (catalogued items, of them in the register)
+
+    def scoped(self, prefixes: Sequence[str]) -> PaperCoverage:
+        paper = [v for d, v in self.paper.items() if in_scope(d, prefixes)]
+        mine = [v for d, v in self.electronic.items() if in_scope(d, prefixes)]
+        return PaperCoverage(sum(n for n, _ in paper), sum(k for _, k in paper), sum(n for n, _ in mine),
+                             sum(k for _, k in mine))
+
+
+def coverage_counts(repo: Repository) -> CoverageCounts:
+    """Paper items of the register with an electronic copy, and electronic items whose paper reference is in
+    the register, per division (the register and one catalogue query; no archive view built, no stored file
+    opened; with an empty register, a count of the items per division)."""
+    from ..catalog.paper import keys_by_division, paper_keys
+
+    rows = _register(repo)
+    if not rows:
+        return CoverageCounts({}, {d: (n, 0) for d, n in keys_by_division(repo.catalog).items()})
+    items = paper_keys(repo.catalog)
     paper_rows: dict[tuple[str, str, str, int], RegisterRow] = {}
     for row in rows:
         paper_rows.setdefault(row.key, row)
     electronic = {i.key: i.division for i in items}
     divisions = {i.archive_id: i.division for i in items}
-    paper = [k for k, r in paper_rows.items()
-             if in_scope(electronic.get(k) or divisions.get(r.archive_id or "", ""), prefixes)]
-    mine = [i for i in items if in_scope(i.division, prefixes)]
-    return PaperCoverage(len(paper), sum(1 for k in paper if k in electronic), len(mine),
-                         sum(1 for i in mine if i.key in paper_rows))
+    paper: dict[str, tuple[int, int]] = {}
+    for k, r in paper_rows.items():
+        d = electronic.get(k) or divisions.get(r.archive_id or "", "")
+        n, digitised = paper.get(d, (0, 0))
+        paper[d] = (n + 1, digitised + (k in electronic))
+    mine: dict[str, tuple[int, int]] = {}
+    for i in items:
+        n, referenced = mine.get(i.division, (0, 0))
+        mine[i.division] = (n + 1, referenced + (i.key in paper_rows))
+    return CoverageCounts(paper, mine)
+
+
+def paper_coverage(repo: Repository, prefixes: Sequence[str]) -> PaperCoverage:
+    """The dual-track coverage within ``prefixes``, counted now (the statistics page reuses a count:
+    :mod:`repository.services.census`)."""
+    return coverage_counts(repo).scoped(prefixes)
 
 
 def demo_register(sips: Path, out: Path, *, planted: bool = False) -> list[tuple[str, str]]:

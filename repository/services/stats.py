@@ -7,7 +7,6 @@ the audit overview (recent runs, failures, what is due, the log's state, reports
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from ..divisions import DivisionTree, tree_for
 from ..home import Repository
 from ..preservation.auditlog import LogVerification
 from . import auditlog
+from . import census as counts
 
 #: the tables of the statistics page, in page order
 TABLES = ("division", "type", "security", "status", "year", "class", "paper", "digitised", "formats")
@@ -70,32 +70,19 @@ def _divisions(archives: dict[str, int], items: dict[str, int], tree: DivisionTr
     return StatTable("division", ("archives", "items"), tuple(rows))
 
 
-_CENSUS: dict[str, tuple[tuple[int, ...], figures_of.Census]] = {}  # catalogue URL -> (change mark, census)
-_CENSUS_LOCK = threading.Lock()
-
-
 def census(repo: Repository) -> figures_of.Census:
-    """The catalogue's census, counted again only when the catalogue has changed since (its change mark):
-    one census per process serves every user and scope, and a page asks the database only for the mark."""
-    url = repo.catalog.url
-    mark = figures_of.change_mark(repo.catalog)
-    found = _CENSUS.get(url)
-    if found is not None and found[0] == mark:
-        return found[1]
-    with _CENSUS_LOCK:  # one count at a time; a request that waited finds the new census
-        found = _CENSUS.get(url)
-        if found is not None and found[0] == mark:
-            return found[1]
-        counted = figures_of.census(repo.catalog)
-        after = figures_of.change_mark(repo.catalog)
-        if after == mark:  # nothing recorded while counting: the census is that mark's
-            _CENSUS[url] = (mark, counted)
-        return counted
+    """The catalogue's census, counted again only when the catalogue (or the paper register) has changed
+    since: one census per process serves every user and scope (:mod:`.census`); waits for a recount."""
+    counted = counts.latest(repo, wait=None).counted
+    assert counted is not None  # noqa: S101 - latest(wait=None) returns a count or raises
+    return counted.census
 
 
-def statistics(repo: Repository, prefixes: Sequence[str]) -> dict[str, StatTable]:
-    """Every table of :data:`TABLES` within ``prefixes`` (an empty list counts nothing)."""
-    found = census(repo).scoped(prefixes)
+def statistics(repo: Repository, prefixes: Sequence[str],
+               found_census: figures_of.Census | None = None) -> dict[str, StatTable]:
+    """Every table of :data:`TABLES` within ``prefixes`` (an empty list counts nothing), from
+    ``found_census`` (default: :func:`census`, waiting for a recount)."""
+    found = (found_census or census(repo)).scoped(prefixes)
     tree = tree_for(repo.cfg)
     by = found.by
     tables = {"division": _divisions(by["division"].archives, by["division"].items, tree, prefixes)}

@@ -60,3 +60,12 @@ def read_register(state: State) -> list[RegisterRow]:
                    c.archive_id, c.line).order_by(c.fonds, c.catalogue, c.volume, c.item, c.line)
     with state.transaction() as conn:
         return [RegisterRow(*tuple(row)) for row in conn.execute(query)]  # the columns in the fields' order
+
+
+def register_mark(state: State) -> tuple[object, ...]:
+    """A cheap mark that changes with every import (rows, highest id, newest import time): counts derived
+    from the register are reused while it is the same."""
+    c = t.paper_register.c
+    with state.transaction() as conn:
+        row = conn.execute(select(func.count(), func.max(c.id), func.max(c.imported))).one()
+    return (int(row[0]), row[1], str(row[2]))

@@ -95,8 +95,9 @@ class Shared:
 
 
 def warm(app: Flask) -> threading.Thread:
-    """Open the shared handles and count the statistics census in a background thread, so the first
-    requests after ``hsar serve`` starts do not pay for them (a census of 200,000 archives takes seconds)."""
+    """Open the shared handles, add the catalogue indexes an older catalogue lacks (once: seconds at 200,000
+    archives) and count the statistics census in a background thread, so the first requests after ``hsar
+    serve`` starts do not pay for them (a census of 200,000 archives takes seconds)."""
 
     def run() -> None:
         from ..services import stats
@@ -104,6 +105,7 @@ def warm(app: Flask) -> threading.Thread:
         try:
             repo = of(app).repository()
             repo.search  # noqa: B018 - opens the index
+            repo.catalog.add_missing_indexes()  # a catalogue made before the census indexes gets them
             stats.census(repo)
         except Exception:  # noqa: BLE001 - a request will meet (and report) the same problem
             app.logger.warning("warming the shared handles failed", exc_info=True)

@@ -33,7 +33,7 @@ def test_division_prefix_index_uses_pattern_ops_on_postgresql_only(pg_url, tmp_p
         catalog.create()
         with catalog._engine.connect() as conn:
             definitions = conn.execute(text("SELECT indexdef FROM pg_indexes WHERE tablename = 'archives'")).scalars()
-            division = [d for d in definitions if "(division" in d]
+            division = [d for d in definitions if "(division" in d and "ix_archives_census" not in d]
     assert len(division) == 1 and "varchar_pattern_ops" in division[0]
     with Catalog(f"sqlite:///{tmp_path / 'c.sqlite'}") as catalog:
         catalog.create()

@@ -11,10 +11,11 @@ from __future__ import annotations
 import io
 import mimetypes
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ...catalog.audits import last_checked
+from ...catalog.audits import last_check
 from ...divisions import tree_for
 from ...home import Repository
 from ...preservation.ids import object_id
@@ -28,7 +29,7 @@ _PERSONAL = ("household", "unit", "relations", "supplement_of")
 VIEWERS = {".pdf": "pdf", ".jpg": "image", ".jpeg": "image", ".png": "image", ".tif": "tiff", ".tiff": "tiff"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # (cached_property writes to __dict__, which frozen allows)
 class ArchivePage:
     """What the archive page shows: the plain (JSON-ready, masked when required) view and verdicts."""
 
@@ -40,7 +41,7 @@ class ArchivePage:
     checks: dict[str, Any] | None  # the four-property report of the head version
     view: str  # full, masked or entry (repository.access.View)
 
-    @property
+    @cached_property
     def files_by_path(self) -> dict[str, dict[str, Any]]:
         return {f["path"]: f for f in self.data["files"]}
 
@@ -92,7 +93,7 @@ def archive_page(repo: Repository, principal: Principal, archive_id: str,
         if not r["visible"]:
             r["other_title"] = None
     signature = next((e for e in reversed(data["events"]) if "signature" in e["type"]), None)
-    audited = last_checked(repo.catalog).get(archive_id)
+    audited = last_check(repo.catalog, archive_id)
     checks = view.versions[-1].checks if view.versions else None
     may_open = access.may_open_documents(principal, view.archive.access.value)
     return ArchivePage(data, tree_for(repo.cfg).path_name(view.archive.division), may_open,

@@ -18,6 +18,7 @@ from flask_login import login_required
 from ...divisions import tree_for
 from ...errors import AccessCopyError, HsarError, PaperError
 from ...services import access_copy, paper
+from ...services import census as counts
 from ..context import principal, repo
 from ..errors import error_page
 from ..gateway import access
@@ -46,7 +47,8 @@ def _coverage() -> paper.PaperCoverage | None:
     user = principal()
     if not access.may(user, access.Action.SEARCH):
         return None
-    return paper.paper_coverage(repo(), access.scope_prefixes(user))
+    counted = counts.latest(repo(), wait=0).counted  # the statistics page's counts (services.census)
+    return counted.coverage.scoped(access.scope_prefixes(user)) if counted is not None else None
 
 
 def _scope() -> list[str]:

@@ -8,10 +8,11 @@ import csv
 import io
 import json
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, g, render_template
 from flask_login import login_required
 
 from ... import access
+from ...services import census as counts
 from ...services import stats as service
 from ..context import principal, repo
 from ..i18n import label, t
@@ -19,11 +20,18 @@ from ..i18n import label, t
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 
 
-def _tables() -> dict[str, service.StatTable]:
+def _tables(wait: float | None = None) -> dict[str, service.StatTable]:
+    """The tables within the user's scope; from the previous counts when a recount takes longer than
+    ``wait`` seconds (None: wait for it), and then ``g.hsar_counted_at`` is when they were counted."""
     user = principal()
     if not access.may(user, access.Action.SEARCH):
         abort(403)
-    return service.statistics(repo(), access.scope_prefixes(user))
+    answer = counts.latest(repo(), wait)
+    if answer.counted is None:
+        return {}
+    if not answer.fresh:
+        g.hsar_counted_at = answer.counted.at
+    return service.statistics(repo(), access.scope_prefixes(user), answer.counted.census)
 
 
 def row_label(key: str, row: service.StatRow) -> str:
@@ -56,9 +64,10 @@ def _chart_data(tables: dict[str, service.StatTable]) -> str:
 @bp.route("")
 @login_required
 def page() -> str:
-    tables = _tables()
-    return render_template("stats.html", tables=tables, order=service.TABLES, row_label=row_label,
-                           chart_data=_chart_data(tables))
+    tables = _tables(counts.WAIT_SECONDS)  # a page never waits for a whole recount (services.census)
+    return render_template("stats.html", tables=tables, order=service.TABLES if tables else (),
+                           row_label=row_label, chart_data=_chart_data(tables),
+                           counted_at=g.get("hsar_counted_at"), counting=not tables)
 
 
 def _sheet(key: str, table: service.StatTable) -> list[list[str | int]]:
