@@ -77,7 +77,11 @@ def _regions(data: bytes) -> tuple[bytes, bytes, bytes] | None:
     agents = body.find(MARK + _AGENT, max(events, 0))
     end_objects = min(i for i in (events, agents, len(body)) if i >= 0)
     end_events = agents if agents >= 0 else len(body)
-    return body[:end_objects], body[end_objects:end_events], body[end_events:]
+    regions = body[:end_objects], body[end_objects:end_events], body[end_events:]
+    for region, kind in zip(regions, _KINDS, strict=True):  # every element in its run, none of another kind
+        if region.count(MARK) != region.count(MARK + kind):
+            return None
+    return regions
 
 
 def _objects(region: bytes) -> list[tuple[str, str, bytes]] | None:
