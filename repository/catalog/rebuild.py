@@ -20,7 +20,7 @@ Which facts come from where:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,7 +32,8 @@ from ..model import Archive
 from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS
 from ..preservation.ocfl_inventory import version_infos
 from ..preservation.premis_read import parse_premis, premis_event_ids
-from .records import EventRecord, FileRecord, VersionRecord, version_seq
+from ..preservation.premis_splice import event_ids, read_parts
+from .records import CarriedFiles, EventRecord, FileRecord, VersionRecord, version_seq
 from .store import Catalog
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class _Store(Protocol):
     def inventory(self, object_id: str) -> dict[str, Any]: ...
 
     def content_paths(self, object_id: str, version: str | None = None, *,
-                      inventory: dict[str, Any] | None = None) -> dict[str, Path]: ...
+                      inventory: dict[str, Any] | None = None) -> Mapping[str, Path]: ...
 
 
 def summarize_checks(report: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +88,7 @@ class _ObjectReader:
         self.store, self.object_id, self.policy_of = store, object_id, policy_of
         self.inventory = store.inventory(object_id)  # read once for the object, not once per file
         self.infos = sorted(version_infos(self.inventory), key=lambda i: i.number)
-        self._paths: dict[str, dict[str, Path]] = {}
+        self._paths: dict[str, Mapping[str, Path]] = {}
 
     def _where(self, path: str, version: str) -> Path | None:
         if version not in self._paths:
@@ -98,49 +99,67 @@ class _ObjectReader:
         where = self._where(path, version)
         return None if where is None else where.read_bytes()
 
-    def _premis(self, version: str) -> tuple[list, list, list]:
+    def _premis(self, version: str, objects: set[str] | None, known: set[str]) -> tuple[list, list, list]:
+        """The version's PREMIS objects (those at ``objects``; all for ``None``), agents and the events not in
+        ``known``: only those elements are parsed when the document has the shape ingest writes."""
         data = self._read(PREMIS, version)
-        return parse_premis(data) if data is not None else ([], [], [])
+        if data is None:
+            return [], [], []
+        parts = read_parts(data, objects, known)
+        return parts if parts is not None else parse_premis(data)
 
-    def records(self, only: str | None = None) -> Iterator[VersionRecord]:
+    def _event_ids(self, version: str) -> list[str]:
+        data = self._read(PREMIS, version)
+        if data is None:
+            return []
+        ids = event_ids(data)
+        return ids if ids is not None else premis_event_ids(data)
+
+    def records(self, only: str | None = None, *, carry: bool = False) -> Iterator[VersionRecord]:
         """Every version's record, oldest first; with ``only``, that version's alone (the versions before it
-        are read just for what it needs: where each file was added, which events were recorded already)."""
+        are read just for what it needs: where each file was added, which events were recorded already).
+        ``carry`` (with ``only``): the record names the payload files unchanged since the version before as
+        carried (:class:`~.records.CarriedFiles`) and reads the PREMIS objects of the others alone."""
         added: dict[str, tuple[str, str]] = {}  # path -> (digest, version whose content it is)
         known_events: set[str] = set()
+        before: VersionInfo | None = None
         for info in self.infos:
             vname = _version_name(info)
             if only is not None and version_seq(vname) != version_seq(only):
                 for path, digest in info.state.items():
                     if added.get(path, ("", ""))[0] != digest:
                         added[path] = (digest, vname)
-                premis = self._read(PREMIS, vname)
-                known_events.update(premis_event_ids(premis) if premis is not None else ())
+                known_events.update(self._event_ids(vname))
                 if version_seq(vname) > version_seq(only):
                     return
+                before = info
                 continue
             data = self._read(DESCRIPTIVE, vname)
             if data is None:
                 raise CatalogError(f"{self.object_id} {vname}: no {DESCRIPTIVE}")
             archive = _parse_descriptive(data, f"{self.object_id} {vname}")
-            objects, events, agents = self._premis(vname)
             for path, digest in info.state.items():
                 if added.get(path, ("", ""))[0] != digest:
                     added[path] = (digest, vname)
+            carried = _carried(info, before, self.policy_of) if carry and before is not None else None
+            wanted = None if carried is None else {p for p in info.state if p.startswith(PAYLOAD_PREFIX)
+                                                   and (before.state.get(p) if before else None) != info.state[p]}
+            objects, events, agents = self._premis(vname, wanted, known_events)
             report = _parse_checks(self._read(CHECKS, vname), f"{self.object_id} {vname}")
             yield VersionRecord(
                 archive=archive, version=vname, created=info.created, message=info.message,
-                sip_name=sip_name_of(report), files=self._files(info, vname, archive, objects, added),
+                sip_name=sip_name_of(report), files=self._files(info, vname, archive, objects, added, wanted),
                 events=_events(events, agents, known_events), checks_summary=summarize_checks(report),
-                user=_user(info),
+                user=_user(info), carried=carried,
             )
             known_events.update(e.identifier for e in events)
 
     def _files(self, info: VersionInfo, vname: str, archive: Archive, objects: list,
-               added: dict[str, tuple[str, str]]) -> list[FileRecord]:
+               added: dict[str, tuple[str, str]], only: set[str] | None = None) -> list[FileRecord]:
         by_path = {o.identifier: o for o in objects}
         item_of = {f: item.number for item in archive.items for f in item.files}
         records = []
-        for path in sorted(p for p in info.state if p.startswith(PAYLOAD_PREFIX)):
+        for path in sorted(p for p in (info.state if only is None else only) if p.startswith(PAYLOAD_PREFIX)):
             obj = by_path.get(path)
             where = self._where(path, vname) if obj is None else None
             size = obj.size if obj is not None else where.stat().st_size if where is not None else 0
@@ -151,6 +170,14 @@ class _ObjectReader:
                 policy=self.policy_of(puid) if self.policy_of else None, item_number=item_of.get(path),
                 version_added=added[path][1], format_version=obj.format_version if obj is not None else None))
         return records
+
+
+def _carried(info: VersionInfo, before: VersionInfo, policy_of: PolicyOf | None) -> CarriedFiles:
+    """The payload files ``info`` shares unchanged with ``before``: carried over in the catalogue."""
+    payload = [p for p in info.state if p.startswith(PAYLOAD_PREFIX)]
+    same = sum(before.state.get(p) == info.state[p] for p in payload)
+    exclude = frozenset(p for p, d in before.state.items() if p.startswith(PAYLOAD_PREFIX) and info.state.get(p) != d)
+    return CarriedFiles(_version_name(before), exclude, same, policy_of)
 
 
 def _parse_descriptive(data: bytes, where: str) -> Archive:
@@ -196,13 +223,15 @@ def object_records(store: _Store, object_id: str, policy_of: PolicyOf | None = N
 
 
 def version_record(store: _Store, object_id: str, version: str | None = None,
-                   policy_of: PolicyOf | None = None) -> VersionRecord:
-    """The record of one version (default the head): what ingest passes to ``Catalog.record_version``."""
+                   policy_of: PolicyOf | None = None, *, carry: bool = False) -> VersionRecord:
+    """The record of one version (default the head): what ingest passes to ``Catalog.record_version``; with
+    ``carry``, the files unchanged since the version before are carried over (see :class:`~.records.CarriedFiles`;
+    the catalogue raises :class:`~.records.CarryUnavailable` when it does not hold that version as expected)."""
     reader = _ObjectReader(store, object_id, policy_of)
     if not reader.infos:
         raise CatalogError(f"{object_id} has no versions")
     wanted = version or _version_name(reader.infos[-1])
-    for rec in reader.records(only=wanted):  # the others are not parsed: a long history costs little
+    for rec in reader.records(only=wanted, carry=carry):  # the others are not parsed: a long history costs little
         return rec
     raise CatalogError(f"{object_id} has no version {version}")
 

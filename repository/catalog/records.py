@@ -9,14 +9,20 @@ give the same answers, so the meaning of each field is fixed here:
   new ones; ``version_added`` names the version in which the file's present content first appeared.
 - ``events``: the PREMIS events this version added to ``metadata/premis.xml``.
 - ``checks_summary``: the summary of this SIP's four-property report (``metadata/checks.json``).
+- ``carried`` (ingest of a supplement only): when set, ``files`` holds only the payload files new or changed
+  in this version, and the others are the file rows of ``carried.version`` already in the catalogue, copied
+  there (:class:`CarriedFiles`); the catalogue refuses with :class:`CarryUnavailable` when it cannot, and the
+  caller then gives the whole record.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..errors import CatalogError
 from ..model import Archive
 
 
@@ -64,6 +70,23 @@ class EventRecord:
     outcome_detail: str | None = None
 
 
+class CarryUnavailable(CatalogError):
+    """The file rows a record says to carry over are not in the catalogue as expected (the caller then
+    records the whole version)."""
+
+
+@dataclass(frozen=True)
+class CarriedFiles:
+    """The payload files a version shares, unchanged, with ``version`` before it: every file row of that
+    version but those at ``exclude`` (changed or removed since), ``count`` rows in all; their format policy is
+    derived again by ``policy_of`` (the setting may have changed since)."""
+
+    version: str
+    exclude: frozenset[str]
+    count: int
+    policy_of: Callable[[str | None], str | None] | None = None
+
+
 @dataclass(frozen=True)
 class VersionRecord:
     """Everything the catalogue stores about one version of one archive."""
@@ -77,6 +100,7 @@ class VersionRecord:
     events: list[EventRecord]
     checks_summary: dict[str, Any] = field(default_factory=dict)
     user: str | None = None
+    carried: CarriedFiles | None = None
 
     @property
     def archive_id(self) -> str:

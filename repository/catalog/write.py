@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, func, insert, literal, select, update
 
 from ..errors import CatalogError
 from ..model import Archive, Shelf
 from . import tables as t
-from .records import VersionRecord, utc, version_seq
+from .records import CarryUnavailable, VersionRecord, utc, version_seq
 from .serial import to_plain
 
 
@@ -45,6 +45,8 @@ def record(conn: Connection, rec: VersionRecord) -> bool:
     version_id = conn.execute(insert(t.versions).values(**_version_row(rec, seq))
                               .returning(t.versions.c.id)).scalar_one()
     _insert_files(conn, version_id, rec)
+    if rec.carried is not None:
+        _carry_files(conn, version_id, rec)
     _insert_events(conn, version_id, rec)
     return True
 
@@ -53,7 +55,8 @@ def _check_same(conn: Connection, version_id: int, rec: VersionRecord) -> None:
     stored = {(r.path, r.sha512) for r in conn.execute(select(t.files.c.path, t.files.c.sha512)
                                                          .where(t.files.c.version_id == version_id))}
     given = {(f.path, f.sha512) for f in rec.files}
-    if stored != given:
+    carried = rec.carried.count if rec.carried is not None else 0
+    if not given <= stored or len(stored) != len(given) + carried:
         raise CatalogError(f"{rec.archive_id} {rec.version} is already catalogued with other files; "
                            "rebuild the catalogue from the store")
 
@@ -142,6 +145,40 @@ def _insert_files(conn: Connection, version_id: int, rec: VersionRecord) -> None
          "sha512": f.sha512, "puid": f.puid, "format_name": f.format_name, "format_version": f.format_version,
          "policy": f.policy, "item_number": f.item_number, "version_added": f.version_added}
         for f in rec.files])
+
+
+_CARRIED = ("archive_id", "path", "size", "sha512", "puid", "format_name", "format_version", "policy",
+            "item_number", "version_added")
+
+
+def _carry_files(conn: Connection, version_id: int, rec: VersionRecord) -> None:
+    """Copy the unchanged files' rows of the version before (INSERT ... SELECT, nothing built in Python), derive
+    their policy again, and count the version's files and bytes; :class:`CarryUnavailable` (the transaction is
+    rolled back) when that version's rows are not there as the record expects."""
+    carried = rec.carried
+    assert carried is not None
+    if len(carried.exclude) > 900:  # bound parameters: a version that changed this much is recorded whole
+        raise CarryUnavailable(f"{rec.archive_id} {rec.version}: too many changed files to carry rows over")
+    previous = conn.scalar(select(t.versions.c.id).where(t.versions.c.archive_id == rec.archive_id,
+                                                         t.versions.c.number == carried.version))
+    if previous is None:
+        raise CarryUnavailable(f"{rec.archive_id} {carried.version} is not catalogued")
+    columns = [t.files.c[name] for name in _CARRIED]
+    rows = (select(*columns[:1], literal(version_id), *columns[1:])
+            .where(t.files.c.version_id == previous, t.files.c.path.not_in(sorted(carried.exclude))))
+    done = conn.execute(insert(t.files).from_select(["archive_id", "version_id", *_CARRIED[1:]], rows))
+    if done.rowcount != carried.count:
+        raise CarryUnavailable(f"{rec.archive_id} {carried.version}: {done.rowcount} file rows, "
+                               f"{carried.count} expected")
+    if carried.policy_of is not None:
+        for puid in conn.scalars(select(t.files.c.puid).where(t.files.c.version_id == version_id).distinct()).all():
+            match = t.files.c.puid.is_(None) if puid is None else t.files.c.puid == puid
+            policy = carried.policy_of(puid)
+            conn.execute(update(t.files).where(t.files.c.version_id == version_id, match,
+                                               t.files.c.policy.is_distinct_from(policy)).values(policy=policy))
+    count, size = conn.execute(select(func.count(), func.coalesce(func.sum(t.files.c.size), 0))
+                               .where(t.files.c.version_id == version_id)).one()
+    conn.execute(update(t.versions).where(t.versions.c.id == version_id).values(file_count=count, bytes=size))
 
 
 def _insert_events(conn: Connection, version_id: int, rec: VersionRecord) -> None:

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..descriptive import to_xml
+from ..errors import PreservationError
 from ..model import Archive
 from ..preservation.aip_layout import (
     CHECKS,
@@ -41,6 +42,7 @@ from ..preservation.premis import (
     standard_agents,
 )
 from ..preservation.premis_read import parse_premis
+from ..preservation.premis_splice import splice_premis, split_premis
 from ..preservation.signing import SIGNATURE_FILE, SIGNATURE_MANIFEST, Signer, lock_version
 from .formats import FileInfo
 from .prepare import Prepared
@@ -55,9 +57,14 @@ class PreviousVersion:
     """What the new version carries forward from the head."""
 
     state: Mapping[str, str]  # logical path -> sha512
-    content: Mapping[str, Path]  # logical path -> a stored copy of its bytes
+    content: Mapping[str, Path]  # logical path -> a stored copy of its bytes (at least the payload, derivatives)
     premis: bytes | None
     archive: Archive | None
+
+
+#: The size of a file carried from the previous version: the store holds its bytes already and never copies
+#: them again, so nobody needs the size (a PREMIS object made for it afresh measures the file).
+STORED = -1
 
 
 def _own_format(path: str) -> tuple[str | None, str]:
@@ -104,21 +111,48 @@ def _events(prepared: Prepared, version: str, new_paths: Sequence[str], when: da
     return events
 
 
+def _new_object(path: str, src: SourceFile, infos: Mapping[str, FileInfo]) -> PremisObject:
+    info = infos.get(path)
+    puid, name = (info.puid, info.format_name) if info and info.puid else _own_format(path)
+    size = src.size if src.size != STORED else src.path.stat().st_size
+    return PremisObject(path, path.rsplit("/", 1)[-1], size, src.sha512, puid, name or "",
+                        info.format_version if info else None)
+
+
+def _described(files: Mapping[str, SourceFile]) -> list[str]:
+    """The paths PREMIS describes: every file of the state but the PREMIS file itself and the lock."""
+    return [p for p in sorted(files) if p != PREMIS and not p.startswith(SIGNATURE_DIR)]
+
+
 def _objects(files: Mapping[str, SourceFile], infos: Mapping[str, FileInfo], carried: Mapping[str, PremisObject]
              ) -> list[PremisObject]:
     objects = []
-    for path in sorted(files):
-        if path == PREMIS or path.startswith(SIGNATURE_DIR):
-            continue
+    for path in _described(files):
         src = files[path]
         if path in carried and carried[path].sha512 == src.sha512:
             objects.append(carried[path])
-            continue
-        info = infos.get(path)
-        puid, name = (info.puid, info.format_name) if info and info.puid else _own_format(path)
-        objects.append(PremisObject(path, path.rsplit("/", 1)[-1], src.size, src.sha512, puid, name or "",
-                                    info.format_version if info else None))
+        else:
+            objects.append(_new_object(path, src, infos))
     return objects
+
+
+def _premis(files: Mapping[str, SourceFile], infos: Mapping[str, FileInfo], previous: bytes | None,
+            new_events: list[PremisEvent], agents: list[PremisAgent]) -> bytes:
+    """The version's cumulative PREMIS. The previous document, when :func:`render_premis` wrote it, is carried
+    forward as bytes, only the new objects and events rendered (:mod:`~repository.preservation.premis_splice`:
+    the same bytes, without parsing and rendering every object of a large archive again); else it is parsed
+    and the whole document rendered."""
+    parts = split_premis(previous) if previous else None
+    if parts is None:
+        old_objects, old_events, old_agents = parse_premis(previous) if previous else ([], [], [])
+        objects = _objects(files, infos, {o.identifier: o for o in old_objects})
+        return render_premis(objects, old_events + new_events, merge_by_identifier(old_agents, agents))
+    digests = {ident: digest for ident, digest, _ in parts.objects}
+    listed = [(p, files[p].sha512, None if digests.get(p) == files[p].sha512 else _new_object(p, files[p], infos))
+              for p in _described(files)]
+    if not listed:
+        raise PreservationError("a PREMIS document needs at least one object")
+    return splice_premis(parts, listed, new_events, agents)
 
 
 def build_version(
@@ -137,8 +171,7 @@ def build_version(
     if previous:
         for path, digest in previous.state.items():
             if path.startswith((PAYLOAD_PREFIX, DERIVATIVES_PREFIX)):  # OCR text stays with its pages
-                stored = previous.content[path]
-                files[path] = SourceFile(stored, digest, stored.stat().st_size)
+                files[path] = SourceFile(previous.content[path], digest, STORED)
     infos: dict[str, FileInfo] = {}
     for path, info in prepared.payload.items():
         files[path] = SourceFile(prepared.bag_dir / path, info.sha512, info.size)
@@ -148,16 +181,9 @@ def build_version(
     files[DESCRIPTIVE] = _write(prepared.workdir, DESCRIPTIVE, to_xml(merged))
     files[CHECKS] = _write(prepared.workdir, CHECKS, prepared.checks.to_json())
     new_paths = sorted(p for p in files if not previous or previous.state.get(p) != files[p].sha512)
-    old_objects: list[PremisObject] = []
-    old_events: list[PremisEvent] = []
-    old_agents: list[PremisAgent] = []
-    if previous and previous.premis:
-        old_objects, old_events, old_agents = parse_premis(previous.premis)
-    carried = {o.identifier: o for o in old_objects}
-    objects = _objects(files, infos, carried)
-    events = old_events + _events(prepared, version, new_paths, now, institution)
-    agents = merge_by_identifier(old_agents, standard_agents(institution))
-    files[PREMIS] = _write(prepared.workdir, PREMIS, render_premis(objects, events, agents))
+    events = _events(prepared, version, new_paths, now, institution)
+    premis = _premis(files, infos, previous.premis if previous else None, events, standard_agents(institution))
+    files[PREMIS] = _write(prepared.workdir, PREMIS, premis)
     manifest, p7s = lock_version({p: f.sha512 for p, f in files.items()}, signer, signing_time=now)
     files[SIGNATURE_MANIFEST] = _write(prepared.workdir, SIGNATURE_MANIFEST, manifest)
     files[SIGNATURE_FILE] = _write(prepared.workdir, SIGNATURE_FILE, p7s)

@@ -35,7 +35,6 @@ from ..errors import HsarError
 from ..fixity import ByteProgress
 from ..home import Repository, policy_of
 from ..model import Archive
-from ..preservation.aip_layout import DERIVATIVES_PREFIX
 from ..preservation.ids import object_id
 from ..preservation.ocfl_inventory import logical_path_problems, logical_state
 from ..preservation.ocfl_layout import replace_atomic
@@ -93,9 +92,13 @@ def _finish_intents(repo: Repository) -> None:
 def _record(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> None:
     """Catalogue the archive's head version from storage (the same path rebuild takes), then index it."""
     from ..catalog.rebuild import version_record
+    from ..catalog.records import CarryUnavailable
 
-    rec = version_record(repo.store, object_id(archive_id), policy_of=policy_of(repo.cfg))
-    repo.catalog.record_version(rec)
+    oid, policies = object_id(archive_id), policy_of(repo.cfg)
+    try:  # the unchanged files' rows are copied from the version before, in SQL
+        repo.catalog.record_version(version_record(repo.store, oid, policy_of=policies, carry=True))
+    except CarryUnavailable:  # that version is not catalogued as expected: record this one whole
+        repo.catalog.record_version(version_record(repo.store, oid, policy_of=policies))
     _index(repo, archive_id, ahead)
 
 
@@ -154,10 +157,9 @@ def _reject(repo: Repository, prepared: Prepared, extra: Iterable[Issue] = ()) -
 def _previous(repo: Repository, oid: str) -> PreviousVersion:
     inventory = repo.store.inventory(oid)  # read once, not once per file
     state, paths = logical_state(inventory), repo.store.content_paths(oid, inventory=inventory)
-    content = {p: paths[p] for p in state if p.startswith(("data/", DERIVATIVES_PREFIX))}
     premis = paths[PREMIS].read_bytes() if PREMIS in paths else None
     archive = parse(paths[DESCRIPTIVE].read_bytes())
-    return PreviousVersion(state, content, premis, archive)
+    return PreviousVersion(state, paths, premis, archive)
 
 
 def _decide(repo: Repository, prepared: Prepared) -> tuple[str, list[Issue], PreviousVersion | None]:

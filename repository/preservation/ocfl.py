@@ -40,6 +40,8 @@ from repository.preservation.ocfl_build import SourceFile, checked_state, write_
 from repository.preservation.ocfl_inventory import (
     INVENTORY,
     SIDECAR,
+    ContentPaths,
+    InventoryCache,
     VersionInfo,
     diff_states,
     format_created,
@@ -121,10 +123,11 @@ class VersionResult:
 
 
 class OcflStore:
-    """An OCFL 1.1 storage root. Readers always read from disk: storage is the truth."""
+    """An OCFL 1.1 storage root. Readers always read from disk: storage is the truth (the inventory read last
+    is used again only while its file is the same, :class:`InventoryCache`)."""
 
     def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+        self.root, self._last = Path(root), InventoryCache()
         self.layout = read_storage_root(self.root)
 
     @classmethod
@@ -145,9 +148,9 @@ class OcflStore:
 
     def _inventory_or_none(self, object_id: str) -> dict[str, Any] | None:
         path = self.object_root(object_id) / INVENTORY
-        if not path.is_file():
+        inventory = self._last.load(path)
+        if inventory is None:
             return None
-        inventory = load_inventory(path)
         if inventory["id"] != object_id:
             raise PreservationError(f"{path} holds {inventory['id']!r}, not {object_id!r}", "OCFL-ID")
         return inventory
@@ -184,10 +187,10 @@ class OcflStore:
         return self.object_root(object_id) / paths[0]
 
     def content_paths(self, object_id: str, version: str | None = None, *,
-                      inventory: dict[str, Any] | None = None) -> dict[str, Path]:
+                      inventory: dict[str, Any] | None = None) -> ContentPaths:
         """``{logical path: where it is stored}`` for every file of ``version``, reading the inventory once."""
-        root, inventory = self.object_root(object_id), inventory or self.inventory(object_id)
-        return {path: root / content for path, content in stored_paths(inventory, version).items()}
+        inventory = inventory or self.inventory(object_id)
+        return ContentPaths(self.object_root(object_id), stored_paths(inventory, version))
 
     def open_file(self, object_id: str, logical_path: str, version: str | None = None) -> BinaryIO:
         return open(self.content_path(object_id, logical_path, version), "rb")

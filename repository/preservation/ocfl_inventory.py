@@ -20,10 +20,12 @@ stored once per digest at ``vN/content/<first logical path with that digest>``.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+import stat
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,6 +200,34 @@ def load_inventory(path: Path) -> dict[str, Any]:
     return inventory
 
 
+class InventoryCache:
+    """The inventory read last, used again while its file is the very same one (device, inode, size, change and
+    modification times): a supplement's steps each ask for the root inventory, which grows with the archive
+    (12 MB for 20,000 files), and the store only ever replaces it by a rename (a new inode). Callers must not
+    modify the dict they get."""
+
+    def __init__(self) -> None:
+        self._key: tuple[str, int, int, int, int, int] | None = None
+        self._inventory: dict[str, Any] | None = None
+
+    def load(self, path: Path) -> dict[str, Any] | None:
+        """:func:`load_inventory` of ``path``, or ``None`` if it is not a file."""
+        try:
+            st = path.stat()
+        except OSError as exc:  # as Path.is_file: missing is None, other faults are raised
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+                return None
+            raise
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if key != self._key or self._inventory is None:
+            self._key, self._inventory = None, None
+            inventory = load_inventory(path)
+            self._key, self._inventory = key, inventory
+        return self._inventory
+
+
 def read_sidecar(path: Path) -> str | None:
     """The digest a sidecar states, or None if it is missing or malformed."""
     try:
@@ -218,6 +248,26 @@ def logical_state(inventory: dict[str, Any], version: str | None = None) -> dict
     except KeyError as exc:
         raise PreservationError(f"{inventory['id']} has no version {vname}", "OCFL-NOT-FOUND") from exc
     return {path: digest.lower() for digest, paths in block.items() for path in paths}
+
+
+class ContentPaths(Mapping[str, Path]):
+    """``{logical path: where it is stored}`` of one version, each ``Path`` made when it is asked for: an
+    archive of 20,000 files has as many, and most callers look at a few (the description, PREMIS, new files)."""
+
+    def __init__(self, root: Path, stored: dict[str, str]) -> None:
+        self._root, self._stored = root, stored
+
+    def __getitem__(self, path: str) -> Path:
+        return self._root / self._stored[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._stored
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stored)
+
+    def __len__(self) -> int:
+        return len(self._stored)
 
 
 def stored_paths(inventory: dict[str, Any], version: str | None = None) -> dict[str, str]:

@@ -299,6 +299,13 @@ def render_premis(
     objects = list(objects)
     if not objects:
         raise PreservationError("a PREMIS document needs at least one object")
+    return render_elements(objects, events, agents)
+
+
+def render_elements(
+    objects: Iterable[PremisObject], events: Iterable[PremisEvent], agents: Iterable[PremisAgent]
+) -> bytes:
+    """:func:`render_premis` without its check that there is an object (for parts of a document)."""
     root = etree.Element(qname("premis"), nsmap=NSMAP, version="3.0")
     try:
         for obj in objects:

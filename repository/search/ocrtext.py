@@ -57,7 +57,7 @@ def stored_pages(store: OcflStore, oid: str, state: Mapping[str, str] | None = N
 def pages_at(paths: Mapping[str, Path]) -> dict[str, list[OcrPage]]:
     """payload path -> its OCR pages in order, from ``paths`` (logical path -> where it is stored, e.g.
     :meth:`OcflStore.content_paths` of the head: the caller's one inventory reading)."""
-    where = {p: f for p, f in paths.items() if p.startswith(OCR_PREFIX)}
+    where = {p: paths[p] for p in paths if p.startswith(OCR_PREFIX)}  # not a Path per file: most are not OCR
     found: dict[str, list[OcrPage]] = {}
     for path in sorted(p for p in where if p.endswith(OCR_RECORD_SUFFIX)):
         try:
