@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,9 +78,9 @@ def in_scope(division: str, prefixes: Sequence[str]) -> bool:
 
 def _stored_pages(repo: Repository, prefixes: Sequence[str]) -> Any:  # noqa: ANN401 - Callable
     """Pages stored for an item (in scope, with files); each archive's inventory read once, not once a file."""
-    where: dict[str, dict[str, Path] | None] = {}
+    where: dict[str, Mapping[str, Path] | None] = {}
 
-    def paths_of(archive_id: str) -> dict[str, Path] | None:
+    def paths_of(archive_id: str) -> Mapping[str, Path] | None:
         if archive_id not in where:
             try:
                 where[archive_id] = repo.store.content_paths(object_id(archive_id))
