@@ -74,6 +74,7 @@ class Run:
     processes: int = 1  # audit.processes: worker processes for a large selection (see .shards)
     hash_processes: bool = False  # audit.hashing = "processes": hash in worker processes (repository.hashprocs)
     record: bool = True  # False in a shard worker: the parent records every result
+    inline: bool = False  # True in a shard worker: archives are hashed and judged on one thread
     max_inventory: int = 0  # audit.max_inventory_bytes: a larger inventory.json is not parsed (AUD040; 0: no limit)
     _policy: FormatPolicy | None | Literal[False] = False  # False: not loaded yet
     _refused: frozenset[str] | None = None  # the policy's refused PUIDs (see refused)
