@@ -17,6 +17,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -34,8 +35,6 @@ class _Blank(dict[str, object]):
 @cache
 def catalogue() -> dict[str, dict[str, str]]:
     """Every message, loaded once from ``data/messages/*.json``; keys starting with ``_`` are comments."""
-    from importlib import resources  # here: hash worker processes import this module and never load texts
-
     entries: dict[str, dict[str, str]] = {}
     folder = resources.files("repository").joinpath("data/messages")
     for item in sorted(folder.iterdir(), key=lambda i: i.name):

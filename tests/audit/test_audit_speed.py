@@ -27,12 +27,6 @@ def test_the_audit_command_loads_no_mail_nor_package_metadata_nor_signer_stack()
         assert module not in loaded, module
 
 
-def test_a_hash_worker_starts_without_importlib_resources() -> None:
-    loaded = _loaded("from repository.hashcore import serve", "-I", "-S")
-    assert "repository.hashcore" in loaded
-    assert "importlib.resources" not in loaded
-
-
 @pytest.mark.parametrize(("document", "named"), [
     (b"<?xml version='1.0' encoding='UTF-8'?><p><k>fmt/1</k><k>fmt/180</k></p>", False),
     (b"<?xml version='1.0' encoding='UTF-8'?><p><k>fmt/18</k></p>", True),
