@@ -20,7 +20,6 @@ import json
 import os
 import shlex
 import signal
-import smtplib
 import subprocess
 import tempfile
 import threading
@@ -185,6 +184,8 @@ def _wait(process: subprocess.Popen[bytes], argv: list[str], timeout: float, sto
 def send_mail(host: str, port: int, sender: str, recipients: list[str], subject: str, body: str, *,
               timeout: float = SMTP_TIMEOUT) -> AlertOutcome:
     """Send one plain-text UTF-8 mail; any SMTP or network error is recorded, not raised."""
+    import smtplib  # here: every audit loads this module, few send mail
+
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender

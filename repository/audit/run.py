@@ -117,6 +117,26 @@ class _Judge(threading.Thread):
         return self.results
 
 
+class _Inline:
+    """The judge of a shard worker: in the thread that hashes, one archive after the other. The shards are the
+    parallelism there; a judging thread and hashing threads beside it only pass the interpreter lock about."""
+
+    def __init__(self, run: Run, progress: Progress | None, ids: list[str]) -> None:
+        self.audit_run, self.progress, self.ids = run, progress, ids
+        self.results: list[ArchiveResult] = []
+
+    def start(self) -> None:
+        pass
+
+    def put(self, work: Work, hashed: int) -> None:
+        self.results.append(finish(self.audit_run, work))
+        if self.progress is not None:
+            self.progress(len(self.results), len(self.ids), hashed, work.object_id)
+
+    def finish(self, *, abort: bool = False) -> list[ArchiveResult]:
+        return self.results
+
+
 def _pipeline(run: Run, ids: list[str], progress: Progress | None,
               later: Callable[[], list[str]] | None = None) -> list[ArchiveResult]:
     """Hash, judge and record the archives ``ids``, then those ``later`` returns (appended to ``ids``)."""
@@ -153,7 +173,8 @@ def _pipeline(run: Run, ids: list[str], progress: Progress | None,
                 ready.append(oid)
             yield from ((path, ("sha512",), size) for path, _label, _rel, size in paths)
 
-    judge, hashed = _Judge(run, progress, ids), 0
+    judge: _Judge | _Inline = _Inline(run, progress, ids) if run.inline else _Judge(run, progress, ids)
+    hashed = 0
     judge.start()
     try:
         for path, outcome in iter_hash_jobs(jobs(), run.workers, processes=run.hash_processes):

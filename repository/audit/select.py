@@ -21,7 +21,7 @@ import os
 import random
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -103,8 +103,12 @@ HIERARCHY_LIMIT = 100  # hierarchy issues listed per copy; the rest are counted 
 
 def _stored_id(object_root: Path) -> str | None:
     """The id in the root inventory, else in the newest version inventory that can be read."""
-    for rel in [INVENTORY] + sorted((p.relative_to(object_root).as_posix() for p in
-                                     object_root.glob("v*/" + INVENTORY)), reverse=True):
+    def names() -> Iterator[str]:
+        yield INVENTORY
+        yield from sorted((p.relative_to(object_root).as_posix() for p in object_root.glob("v*/" + INVENTORY)),
+                          reverse=True)  # only when the root inventory does not name the object
+
+    for rel in names():
         try:
             value = json.loads(read_small(object_root / rel) or b"null")["id"]
         except (ValueError, TypeError, KeyError, RecursionError):

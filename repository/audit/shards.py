@@ -4,11 +4,11 @@ Per archive the audit is Python work on one thread: the version locks checked wi
 repair planning, the BC report. On a store of many small archives that thread, not hashing, sets the pace
 and the second core idles. With ``audit.processes`` > 1 and at least ``SHARD_MIN`` archives selected, the
 run forks its workers before any thread of its own is running; each worker audits shards of ``SHARD_SIZE``
-archives exactly as the in-process run does (scan, hash on ``audit.workers`` threads, judge, repair) but
-records nothing. The parent appends every result to the hash-chained audit log and the catalogue, shard by
-shard in the order of the selection (one log write and one transaction per shard), so both keep a single
-writer. A time budget (``audit.budget_seconds``) or a stop request ends the run between shards. Where
-``fork`` is unavailable the run stays in-process.
+archives exactly as the in-process run does (scan, hash, judge, repair), one archive after another on one
+thread, but records nothing. The parent appends every result to the hash-chained audit log and the
+catalogue, shard by shard in the order of the selection (one log write and one transaction per shard), so
+both keep a single writer. A time budget (``audit.budget_seconds``) or a stop request ends the run between
+shards. Where ``fork`` is unavailable the run stays in-process.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def _audit_shard(ids: list[str]) -> tuple[list[ArchiveResult], list[Text]]:
     run, pipeline = _RUN, _PIPELINE
     assert run is not None and pipeline is not None
     run.record, run.opener, run.stop, run.budget_seconds = False, None, None, 0.0
-    run.hash_processes = False  # the shards are the parallelism: a pair of hash processes per shard costs more
+    run.hash_processes = False  # the shards are the parallelism: a pair of hash processes per shard costs more,
+    run.workers, run.inline = 1, True  # and so do hashing and judging threads beside this one
     notes_before = len(run.notes)
     results = pipeline(run, list(ids), None)
     return results, run.notes[notes_before:]

@@ -6,6 +6,7 @@ what is lost or changed, what to repair, and the archive's result with its PREMI
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -73,8 +74,10 @@ class Run:
     processes: int = 1  # audit.processes: worker processes for a large selection (see .shards)
     hash_processes: bool = False  # audit.hashing = "processes": hash in worker processes (repository.hashprocs)
     record: bool = True  # False in a shard worker: the parent records every result
+    inline: bool = False  # True in a shard worker: archives are hashed and judged on one thread
     max_inventory: int = 0  # audit.max_inventory_bytes: a larger inventory.json is not parsed (AUD040; 0: no limit)
-    _policy: FormatPolicy | None | Literal[False] = False  # False: not loaded yet (loading imports the identification stack: do it lazily)
+    _policy: FormatPolicy | None | Literal[False] = False  # False: not loaded yet
+    _refused: frozenset[str] | None = None  # the policy's refused PUIDs (see refused)
     notes: list[Text] = field(default_factory=list)
     skipped: int = 0
     heads: dict[str, int] | None = None  # newest version the catalogue saw, per archive (see known_heads)
@@ -95,6 +98,15 @@ class Run:
         if self._policy is False:
             self._policy = _open_policy(self.repo, self.notes)
         return self._policy
+
+    @property
+    def refused(self) -> frozenset[str]:
+        """The PUIDs the format policy refuses (none without a policy)."""
+        if self._refused is None:
+            policy = self.policy
+            self._refused = frozenset(p for p, (level, _why) in policy.classes.items()
+                                      if level == "refused") if policy is not None else frozenset()
+        return self._refused
 
     def known_heads(self) -> dict[str, int]:
         """:func:`repository.catalog.audits.known_heads`, read once per run ({} without a catalogue)."""
@@ -138,7 +150,7 @@ def format_findings(run: Run, ref: Candidate | None, evidence: Evidence) -> list
     """AUD016 for payload files whose recorded PUID the format policy now refuses (BC-3-2)."""
     digest = state_of(ref.inventory, ref.inventory["head"]).get(PREMIS_PATH) if ref is not None and ref.inventory is not None else None
     data = evidence.read_verified(digest) if digest else None
-    if data is None or run.policy is None:
+    if data is None or run.policy is None or not may_name(data, run.refused):
         return []
     from ..preservation.premis_read import object_puids
 
@@ -148,6 +160,37 @@ def format_findings(run: Run, ref: Candidate | None, evidence: Evidence) -> list
         return []
     return [Finding(found("AUD016", identifier, puid=puid), "*") for identifier, puid in puids.items()
             if identifier.startswith("data/") and run.policy.level_of(puid) == "refused"]
+
+
+_PLAIN_PUID = re.compile(r"[A-Za-z0-9/._-]+")
+_ENCODING = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
+
+
+@functools.lru_cache(maxsize=8)
+def _naming(puids: frozenset[str]) -> re.Pattern[bytes] | None:
+    """``>PUID<`` for any of ``puids`` (longest first): one scan of a document for all of them; None when a
+    PUID holds a character XML may write otherwise (only letters, digits and ``/._-`` are searched for)."""
+    if not all(_PLAIN_PUID.fullmatch(p) for p in puids):
+        return None
+    names = sorted((p.encode("ascii") for p in puids), key=len, reverse=True)
+    return re.compile(b">(?:" + b"|".join(re.escape(n) for n in names) + b")<")
+
+
+def may_name(premis: bytes, puids: frozenset[str]) -> bool:
+    """Can the PREMIS document ``premis`` record one of ``puids``? False only when it certainly does not: a
+    UTF-8 or ASCII document (it starts with ``<``) without character references or CDATA, in which no
+    ``>PUID<`` occurs (a PUID is the whole of a text node, and every text node of such a document stands
+    between ``>`` and ``<``). Parsing a document costs several times more than this scan, and nearly every
+    archive names no refused format."""
+    if not puids:
+        return False
+    if not premis.startswith(b"<") or b"&#" in premis or b"<![CDATA[" in premis:
+        return True
+    declared = _ENCODING.match(premis)
+    if declared is not None and declared.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
+        return True  # another encoding may write a PUID's characters otherwise (UTF-7)
+    pattern = _naming(puids)
+    return pattern is None or pattern.search(premis) is not None
 
 
 def warm_signer_cache(run: Run, object_id: str) -> None:

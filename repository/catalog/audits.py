@@ -11,7 +11,7 @@ which archives a ``--due`` run checks first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,44 +41,79 @@ class AuditRecord:
     events: tuple[EventRecord, ...] = ()
 
 
-def _version_id(conn: Connection, archive_id: str, version: str | None) -> int | None:
-    """The ``versions`` row the events hang on: the audited head, else the newest catalogued version."""
-    if version is not None:
-        found = conn.scalar(select(t.versions.c.id).where(t.versions.c.archive_id == archive_id,
-                                                          t.versions.c.number == version))
-        if found is not None:
-            return found
-    return conn.scalar(select(t.versions.c.id).where(t.versions.c.archive_id == archive_id)
-                       .order_by(t.versions.c.seq.desc()).limit(1))
+_CHUNK = 500  # values per IN (...) list: well under every SQLite build's limit on bound parameters
 
 
-def _insert_events(conn: Connection, rec: AuditRecord) -> int:
-    version_id = _version_id(conn, rec.archive_id, rec.version)
-    if version_id is None or not rec.events:
-        return 0
-    known = set(conn.scalars(select(t.events.c.identifier).where(t.events.c.archive_id == rec.archive_id)))
-    rows = [{"archive_id": rec.archive_id, "version_id": version_id, "identifier": e.identifier, "type": e.type,
-             "datetime": utc(e.datetime), "outcome": e.outcome, "outcome_detail": e.outcome_detail,
-             "detail": e.detail, "agent": e.agent, "object_path": e.object_path}
-            for e in rec.events if e.identifier not in known]
-    if rows:
-        conn.execute(insert(t.events), rows)
-    return len(rows)
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]
+
+
+def _version_ids(conn: Connection, recs: Sequence[AuditRecord]) -> dict[tuple[str, str | None], int]:
+    """``{(archive id, audited head): versions row id}`` for the records with events: the row of the audited
+    head, else of the newest catalogued version (archives not catalogued are left out)."""
+    ids = sorted({rec.archive_id for rec in recs if rec.events})
+    versions: dict[str, dict[str, int]] = {}
+    newest: dict[str, tuple[int, int]] = {}
+    columns = (t.versions.c.archive_id, t.versions.c.number, t.versions.c.id, t.versions.c.seq)
+    for chunk in _chunks(ids):
+        for archive_id, number, row_id, seq in conn.execute(select(*columns).where(t.versions.c.archive_id.in_(chunk))):
+            versions.setdefault(archive_id, {})[number] = row_id
+            if archive_id not in newest or seq > newest[archive_id][0]:
+                newest[archive_id] = (seq, row_id)
+    found: dict[tuple[str, str | None], int] = {}
+    for rec in recs:
+        row_id = versions.get(rec.archive_id, {}).get(rec.version) if rec.version is not None else None
+        if row_id is None and rec.archive_id in newest:
+            row_id = newest[rec.archive_id][1]
+        if row_id is not None:
+            found[(rec.archive_id, rec.version)] = row_id
+    return found
+
+
+def _known_events(conn: Connection, recs: Sequence[AuditRecord]) -> set[tuple[str, str]]:
+    """The ``(archive id, event identifier)`` pairs of these records' events already in ``events``."""
+    pairs = {(rec.archive_id, e.identifier) for rec in recs for e in rec.events}
+    ids, identifiers = sorted({a for a, _ in pairs}), sorted({i for _, i in pairs})
+    known: set[tuple[str, str]] = set()
+    for id_chunk in _chunks(ids):
+        for identifier_chunk in _chunks(identifiers):
+            query = select(t.events.c.archive_id, t.events.c.identifier).where(
+                t.events.c.archive_id.in_(id_chunk), t.events.c.identifier.in_(identifier_chunk))
+            known.update((a, i) for a, i in conn.execute(query) if (a, i) in pairs)
+    return known
 
 
 def record_audits(catalog: Catalog, recs: Sequence[AuditRecord]) -> int:
     """Insert each audit row and its events (when the archive is catalogued), all in one transaction; the
-    number of events stored."""
-    stored = 0
+    number of events stored. A few statements for the whole batch (rows in one ``executemany`` each), not a
+    few per archive: a sharded audit of many small archives records them here, in one process."""
+    if not recs:
+        return 0
     with catalog.transaction(write=True) as conn:
+        conn.execute(insert(t.audits), [
+            {"archive_id": rec.archive_id, "version": rec.version, "started": utc(rec.started),
+             "finished": utc(rec.finished), "result": rec.result, "files_checked": rec.files_checked,
+             "bytes_checked": rec.bytes_checked, "signature_ok": rec.signature_ok,
+             "repaired_from": rec.repaired_from, "agent": rec.agent, "detail": rec.detail} for rec in recs])
+        version_ids = _version_ids(conn, recs)
+        known = _known_events(conn, recs)
+        rows = []
         for rec in recs:
-            conn.execute(insert(t.audits).values(
-                archive_id=rec.archive_id, version=rec.version, started=utc(rec.started),
-                finished=utc(rec.finished), result=rec.result, files_checked=rec.files_checked,
-                bytes_checked=rec.bytes_checked, signature_ok=rec.signature_ok, repaired_from=rec.repaired_from,
-                agent=rec.agent, detail=rec.detail))
-            stored += _insert_events(conn, rec)
-    return stored
+            version_id = version_ids.get((rec.archive_id, rec.version))
+            if version_id is None:
+                continue
+            for e in rec.events:
+                if (rec.archive_id, e.identifier) in known:
+                    continue
+                known.add((rec.archive_id, e.identifier))
+                rows.append({"archive_id": rec.archive_id, "version_id": version_id, "identifier": e.identifier,
+                             "type": e.type, "datetime": utc(e.datetime), "outcome": e.outcome,
+                             "outcome_detail": e.outcome_detail, "detail": e.detail, "agent": e.agent,
+                             "object_path": e.object_path})
+        if rows:
+            conn.execute(insert(t.events), rows)
+    return len(rows)
 
 
 def last_checked(catalog: Catalog) -> dict[str, tuple[datetime, int]]:

@@ -21,13 +21,16 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..codes import Issue, Severity, issue
 from ..config import Config
 from ..errors import ConfigError
 from ..resources import DATA_DIR
-from .identify import FormatFact
-from .pdfsig import EmbeddedSignature
+
+if TYPE_CHECKING:  # types only: the audit's format check loads a policy without the identification stack
+    from .identify import FormatFact
+    from .pdfsig import EmbeddedSignature
 
 BUNDLED_POLICY = DATA_DIR / "format_policy.json"
 LEVELS = ("preservation", "acceptable", "refused")

@@ -93,16 +93,33 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
-def _fingerprint(cert: x509.Certificate) -> bytes:
-    return hashlib.sha256(cert.dump()).digest()
-
-
 _CERTS: dict[bytes, x509.Certificate] = {}  # every version embeds the same few certificates: parsed once
+_DER: dict[int, tuple[x509.Certificate, bytes, bytes]] = {}  # id -> (certificate, its DER, sha256 of it)
+
+
+def _der(cert: x509.Certificate) -> tuple[bytes, bytes]:
+    """``(DER, sha256 of it)`` of ``cert``, kept per certificate object: ``dump()`` of a parsed certificate
+    walks all of it to see whether it was changed, and every check asks for the same few certificates."""
+    known = _DER.get(id(cert))
+    if known is not None and known[0] is cert:
+        return known[1], known[2]
+    der = cert.dump()
+    digest = hashlib.sha256(der).digest()
+    with _PATHS_GUARD:
+        if len(_DER) >= _CACHE_MAX:
+            _DER.clear()
+        _DER[id(cert)] = (cert, der, digest)
+    return der, digest
+
+
+def fingerprint(cert: x509.Certificate) -> bytes:
+    """SHA-256 of the certificate's DER."""
+    return _der(cert)[1]
 
 
 def _parsed(cert: x509.Certificate) -> x509.Certificate:
     """The already parsed certificate with the same DER bytes as ``cert`` (or ``cert``, kept for next time)."""
-    der = cert.dump()
+    der = cert.dump()  # an embedded certificate is not parsed yet: its bytes as received
     with _PATHS_GUARD:
         known = _CERTS.get(der)
         if known is None:
@@ -110,6 +127,15 @@ def _parsed(cert: x509.Certificate) -> x509.Certificate:
                 _CERTS.clear()
             known = _CERTS[der] = cert
     return known
+
+
+def _set_of(contents: bytes) -> bytes:
+    """The DER of a SET OF with these contents (RFC 5652 §5.4: the signed attributes are signed as a SET OF,
+    not with the [0] tag they are stored under)."""
+    size = len(contents)
+    length = bytes([size]) if size < 0x80 else bytes([0x80 | (size.bit_length() + 7) // 8]) + size.to_bytes(
+        (size.bit_length() + 7) // 8, "big")
+    return b"\x31" + length + contents
 
 
 def _signer_cert(signed_data: cms.SignedData, sid: cms.SignerIdentifier) -> tuple[x509.Certificate, list[x509.Certificate]]:
@@ -150,7 +176,7 @@ def _check_ess(attrs: dict[str, list[Any]], cert: x509.Certificate) -> None:
             continue
         certid = _one(attrs, name)["certs"][0]
         algorithm = default_hash or certid["hash_algorithm"]["algorithm"].native
-        if hashlib.new(algorithm, cert.dump()).digest() != certid["cert_hash"].native:
+        if hashlib.new(algorithm, _der(cert)[0]).digest() != certid["cert_hash"].native:
             raise ValueError("signing certificate attribute does not match the signer's certificate")
         issuer_serial = certid["issuer_serial"]
         if issuer_serial:
@@ -204,7 +230,7 @@ def validate_detached(data: bytes, signed_data: cms.SignedData, roots: list[x509
         embedded = _one(attrs, "message_digest").native
         if "signing_time" in attrs:
             signing_time = _one(attrs, "signing_time").native
-        signed, prehashed = signed_attrs.untag().dump(), False
+        signed, prehashed = _set_of(signed_attrs.contents), False
     try:
         DefaultSignatureValidator().validate_signature(
             signer_info["signature"].native, signed, cert.public_key, signer_info["signature_algorithm"],
@@ -223,7 +249,7 @@ def validate_detached(data: bytes, signed_data: cms.SignedData, roots: list[x509
 def trust_problem(cert: x509.Certificate, others: list[x509.Certificate], roots: list[x509.Certificate],
                   moment: datetime) -> str | None:
     """Why ``cert`` is not trusted at ``moment`` (None: trusted), from the cache when it can answer."""
-    key = (_fingerprint(cert), frozenset(map(_fingerprint, roots)), frozenset(map(_fingerprint, others)), POLICY)
+    key = (fingerprint(cert), frozenset(map(fingerprint, roots)), frozenset(map(fingerprint, others)), POLICY)
     with _PATHS_GUARD:
         cached = _PATHS.get(key) or _PATHS.get((*key, moment))
     if cached is not None and cached.covers(moment):

@@ -186,8 +186,10 @@ def sidecar_matches(sidecar: bytes | None, inventory: bytes | None) -> bool:
 
 def _safe_content_path(path: object, versions: Mapping[str, Any]) -> bool:
     match = _CONTENT.fullmatch(path) if isinstance(path, str) else None
-    return match is not None and match.group(1) in versions and all(
-        part not in ("", ".", "..") for part in match.group(2).split("/"))
+    if match is None or match.group(1) not in versions:
+        return False
+    wrapped = f"/{match.group(2)}/"  # no empty, "." or ".." part
+    return "//" not in wrapped and "/./" not in wrapped and "/../" not in wrapped
 
 
 def parse_inventory(data: bytes | None, object_id: str) -> tuple[dict[str, Any] | None, str | None]:

@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from typing import NamedTuple, TypeVar
 
 from lxml import etree
@@ -170,6 +169,8 @@ class PremisAgent:
 
 @functools.cache  # every audited archive names its agents: reading the installed metadata cost 5 ms each
 def _package_version(distribution: str) -> str | None:
+    from importlib import metadata  # here: importing it cost every `hsar audit` start a few hundredths
+
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:

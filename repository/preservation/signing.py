@@ -34,7 +34,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from ..errors import SigningError
 from ..messages import Text
 from .aip_layout import SIGNATURE_FILE, SIGNATURE_MANIFEST, SIGNATURE_PATHS
-from .cms_verify import CmsStatus, run_coroutine, validate_detached
+from .cms_verify import CmsStatus, fingerprint, run_coroutine, validate_detached
 from .signing_keys import load_certs
 from .signing_keys import load_signer as load_signer  # the signing API in one place for callers
 
@@ -199,8 +199,8 @@ def _detail(exc: Exception) -> Text | str:
 def _signed_data(signature: bytes) -> cms.SignedData:
     if not signature:
         raise ValueError(Text.of("signature.empty"))
-    _check_structure(signature)
     info = cms.ContentInfo.load(signature, strict=True)
+    _check_structure(info)
     if info["content_type"].native != "signed_data":
         raise ValueError(f"not a CMS SignedData object ({info['content_type'].native})")
     signed_data = info["content"]
@@ -209,13 +209,14 @@ def _signed_data(signature: bytes) -> cms.SignedData:
     return signed_data
 
 
-def _check_structure(signature: bytes) -> None:
-    """Parse the structure of every field (tags, lengths, types) of a throwaway copy, so structural errors
-    surface here as "malformed signature". Not ``.native``: with pyHanko loaded, decoding every value to
-    Python cost about 100 ms per signature; pyHanko decodes the values it validates, and a malformed one
-    is a "malformed signature" status. Not on the object pyHanko gets: it copies the certificates it uses,
-    and a copy of fully parsed children is re-encoded field by field (a third of each check)."""
-    cms.ContentInfo.load(signature, strict=True)["content"]._parse_children(recurse=True)
+def _check_structure(info: cms.ContentInfo) -> None:
+    """Parse the structure of every field (tags, lengths, types), so structural errors surface here as
+    "malformed signature". Not ``.native``: decoding every value to Python cost about 100 ms per signature;
+    :mod:`.cms_verify` decodes the values it validates, and a malformed one is a "malformed signature".
+    The parsed object is the one validated (parsing it twice cost a third of a check): nothing copies or
+    re-encodes its parsed parts there (:func:`.cms_verify.validate_detached` takes the DER it hashes and
+    fingerprints as it was received)."""
+    info["content"]._parse_children(recurse=True)
 
 
 def _status_from_pyhanko(status: CmsStatus) -> SignatureStatus:
@@ -236,7 +237,7 @@ def _status_from_pyhanko(status: CmsStatus) -> SignatureStatus:
         signer_subject=cert.subject.human_friendly,
         signing_time=status.signer_reported_dt,
         digest_algorithm=status.md_algorithm,
-        signer_fingerprint=hashlib.sha256(cert.dump()).hexdigest(),
+        signer_fingerprint=fingerprint(cert).hex(),
         reason=reason,
     )
 
