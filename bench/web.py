@@ -413,7 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build-only", action="store_true", help="build the home in --workdir and stop")
     ap.add_argument("--pages-only", action="store_true",
                     help="measure the archive and statistics pages only (no searches, no throughput)")
+    ap.add_argument("--result-cache", type=int, default=None,
+                    help="search.result_cache for the servers and the direct processes (0: every search uncached)")
     args = ap.parse_args(argv)
+    if args.result_cache is not None:  # inherited by both servers and the direct processes
+        os.environ["HSAR_SEARCH_RESULT_CACHE"] = str(args.result_cache)
     if args.quick:
         args.archives, args.requests, args.seconds = 5_000, 120, 8.0
     work = args.workdir or Path(tempfile.mkdtemp(prefix="hsar-bench-web-"))
@@ -446,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
               f" the rest generation and jieba); {os.cpu_count()} cores, load average {load_avg}")
         index_mb = sum(p.stat().st_size for p in (home / "index").rglob("*") if p.is_file()) / 1e6
         catalog_mb = (home / "catalog.sqlite").stat().st_size / 1e6
-        print(f"   catalogue {catalog_mb:,.0f} MB, index {index_mb:,.0f} MB")
+        print(f"   catalogue {catalog_mb:,.0f} MB, index {index_mb:,.0f} MB; search.result_cache "
+              f"{os.environ.get('HSAR_SEARCH_RESULT_CACHE', 'default (256)')}")
 
         servers = start_servers(home, 2, args.threads)
         ports = [port for _, port in servers]

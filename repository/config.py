@@ -108,6 +108,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Search engine: tantivy (default) or whoosh (pure Python, for small repositories)",
             ("whoosh", "tantivy")),
     Setting("search.index", str, "index", "检索索引目录（相对库目录）", "Search index directory (relative to the home)"),
+    Setting("search.result_cache", int, 256, "每个进程缓存的检索答案数（Tantivy；0 为不缓存）",
+            "Search answers kept per process (Tantivy; 0 = none)", minimum=0),
     Setting("audit.interval_days", int, 90, "每件档案至少每隔多少天检查一次", "Check every archive at least this often (days)",
             minimum=1, maximum=36500),
     Setting("audit.budget_bytes", int, 0, "每次 --due 审计最多读取字节数（0 为按间隔平均分配）",

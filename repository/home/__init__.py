@@ -222,7 +222,11 @@ class Repository:
             index, kind = self.paths.index, self.cfg["search.engine"]
             if self.read_only:  # opening writes beside the index: search a private copy of it
                 index = self._index_copy = index_copy(index, kind)
-            return open_engine(kind, index, id_key=load_key(self.paths.index_key))
+            engine = open_engine(kind, index, id_key=load_key(self.paths.index_key))
+            cache = getattr(engine, "results", None)
+            if cache is not None:  # answers kept per process (search/resultcache.py); 0 keeps none
+                cache.entries = self.cfg["search.result_cache"]
+            return engine
 
         return self._handle("_engine", make)
 
