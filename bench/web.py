@@ -516,17 +516,21 @@ def main(argv: list[str] | None = None) -> int:
             load(ports, [f"/archives/{q(a)}" for a in built.archives[:8]], page, 16, 60)
         arch = load(ports, [f"/archives/{q(a)}" for a in built.archives], page, args.requests, args.seconds)
         report_line("archive page (admin)", arch, 50)
-        stats_times = []
+        stats_times, not_current = [], 0
         conn = http.client.HTTPConnection("127.0.0.1", ports[0], timeout=120)
         for _ in range(5):
             t = time.perf_counter()
             conn.request("GET", "/stats", headers=page)
             resp = conn.getresponse()
-            resp.read()
+            body = resp.read()
             stats_times.append((time.perf_counter() - t) * 1000)
             if resp.status != 200:
                 print(f"   statistics page: HTTP {resp.status}")
+            # a page answered while the census is still counting shows earlier figures or none: say so
+            not_current += b'id="stats-counting"' in body or b'id="stats-stale"' in body
         conn.close()
+        if not_current:
+            print(f"   statistics page: {not_current} of 5 answers showed figures still being counted")
         print(f"statistics page (sequential, 5)    first {stats_times[0]:.0f} ms, median "
               f"{sorted(stats_times)[2]:.0f} ms, max {max(stats_times):.0f} ms  goal <= 300 ms: "
               f"{'met' if max(stats_times) <= 300 else f'MISSED by {max(stats_times) - 300:,.0f} ms'}")
