@@ -125,3 +125,17 @@ def test_the_pages_facet_links_are_the_urls_flask_would_build(app: Flask, args: 
                                                    if v not in (None, "") and not (k == "page" and v == 1)})
             assert link(value) == expected == query_link(base, args, 1, {name: value, "page": 1})
         assert query_link(base, args, 3, {"page": 4}) == url_for("search.search", **{**args, "page": 4})
+
+
+def test_a_disabled_users_session_ends_at_its_next_request(app: Flask, tantivy_home: Path, login: Any) -> None:
+    from .conftest import PASSWORD
+
+    with open_state(load_config(tantivy_home).state_url) as state:
+        if get_user(state, "c-session") is None:
+            add_user(state, "c-session", "researcher", "000000", password=PASSWORD)
+    client = login("c-session")
+    for _ in range(3):  # looked up, then remembered while the state database stands still
+        assert client.get("/search").status_code == 200
+    with open_state(load_config(tantivy_home).state_url) as state:  # another process's connection
+        disable_user(state, "c-session")
+    assert client.get("/search").status_code == 302  # to the login page
