@@ -16,6 +16,7 @@ blob) gives a status with ``evaluated=False``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -81,13 +82,19 @@ def _has_markers(path: Path) -> bool:
     return False
 
 
-def is_pdf(path: Path) -> bool:
-    """A PDF by its header, which readers accept anywhere in the first 1 KiB (ISO 32000 practice)."""
+def is_pdf(path: Path | str) -> bool:
+    """A PDF by its header, which readers accept anywhere in the first 1 KiB (ISO 32000 practice). Plain
+    descriptors, no buffered file object: the index asks this of every file of an archive."""
     try:
-        with open(path, "rb") as handle:
-            return b"%PDF-" in handle.read(1024)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return False
+    try:
+        return b"%PDF-" in os.read(fd, 1024)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def load_trust_roots(paths: list[Path]) -> list:

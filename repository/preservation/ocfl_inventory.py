@@ -23,6 +23,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
 import re
 import stat
 from collections.abc import Iterator, Mapping
@@ -165,8 +166,32 @@ def next_inventory(
 
 
 def serialize(inventory: dict[str, Any]) -> bytes:
-    """UTF-8 JSON, readable (Chinese paths are not escaped)."""
-    return (json.dumps(inventory, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    """UTF-8 JSON, readable (Chinese paths are not escaped): one line per key, per version and per entry of
+    the manifest, the fixity blocks and each version's state.
+
+    Not ``json.dumps(indent=2)``: with an indent Python's JSON encoder falls back to its pure-Python loop,
+    which took 0.6 s for the 12 MB inventory of a 20,000-file archive on every version added to it; each
+    entry here is encoded by the C encoder, and the layout stays as readable (a line per file)."""
+    return (_layout(inventory, 0, _BLOCKS) + "\n").encode("utf-8")
+
+
+#: the inventory's keys whose values are laid out one entry per line, nested: versions -> vN -> state
+_BLOCKS: dict[str, Any] = {"manifest": {}, "fixity": {"*": {}}, "versions": {"*": {"state": {}}}}
+
+
+def _layout(value: Any, depth: int, blocks: dict[str, Any] | None) -> str:  # noqa: ANN401 - JSON value
+    """``value`` as JSON at ``depth``: a dict with ``blocks`` (a plan: key -> plan of its value, ``"*"`` any key;
+    ``{}`` a leaf block, one line per entry) is spread over lines, everything else is one C-encoded value."""
+    if blocks is None or not isinstance(value, dict) or not value:
+        return json.dumps(value, ensure_ascii=False)
+    pad, inner = "  " * depth, "  " * (depth + 1)
+    lines = []
+    for key, item in value.items():
+        nested = blocks.get(key, blocks.get("*")) if blocks else None
+        text = _layout(item, depth + 1, nested) if nested is not None or not blocks else json.dumps(
+            item, ensure_ascii=False)
+        lines.append(f"{inner}{json.dumps(key, ensure_ascii=False)}: {text}")
+    return "{\n" + ",\n".join(lines) + "\n" + pad + "}"
 
 
 def sidecar_for(inventory_bytes: bytes) -> tuple[str, bytes]:
@@ -256,9 +281,16 @@ class ContentPaths(Mapping[str, Path]):
 
     def __init__(self, root: Path, stored: dict[str, str]) -> None:
         self._root, self._stored = root, stored
+        self._prefix: str | None = None
 
     def __getitem__(self, path: str) -> Path:
         return self._root / self._stored[path]
+
+    def location(self, path: str) -> str:
+        """Where ``path`` is stored, as a str: for callers that only open it (no ``Path`` made)."""
+        if self._prefix is None:
+            self._prefix = str(self._root) + os.sep
+        return self._prefix + self._stored[path]
 
     def __contains__(self, path: object) -> bool:
         return path in self._stored

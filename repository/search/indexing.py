@@ -79,8 +79,9 @@ def pdf_texts(files: Mapping[str, Path], cache: TextCache | None = None) -> dict
     """Index text of every born-digital PDF among ``files`` (name -> file), with the index's bounds (and
     ``cache``, see :func:`pdf_text`); names without text are left out."""
     texts = {}
+    located = getattr(files, "location", None)  # a store's ContentPaths: a str, no Path per file asked
     for name in sorted(files):
-        if is_pdf(files[name]):
+        if is_pdf(located(name) if located else files[name]):
             text = pdf_text(files[name], cache)
             if text:
                 texts[name] = text
@@ -93,7 +94,25 @@ def stored_texts(paths: Mapping[str, Path], wanted: Iterable[str] | None = None,
     it is stored, from :meth:`OcflStore.content_paths`: one inventory reading for the whole version), or of
     the ``wanted`` ones only (payload path -> text)."""
     names = paths if wanted is None else wanted
-    return pdf_texts({p: paths[p] for p in names if p.startswith("data/")}, cache)
+    return pdf_texts(_Payload(paths, [p for p in names if p.startswith("data/")]), cache)
+
+
+class _Payload(Mapping[str, Path]):
+    """The payload files among ``names`` of ``paths``, without making a ``Path`` for each (20,000 in a large
+    archive, of which few are PDFs); ``location`` gives the str of one, as ``ContentPaths`` does."""
+
+    def __init__(self, paths: Mapping[str, Path], names: list[str]) -> None:
+        self._paths, self._names = paths, names
+        self.location: Callable[[str], Path | str] = getattr(paths, "location", paths.__getitem__)
+
+    def __getitem__(self, name: str) -> Path:
+        return self._paths[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def stored_document(store: OcflStore, oid: str, tree: DivisionTree | None = None,
