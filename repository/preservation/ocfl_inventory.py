@@ -169,9 +169,10 @@ def serialize(inventory: dict[str, Any]) -> bytes:
     """UTF-8 JSON, readable (Chinese paths are not escaped): one line per key, per version and per entry of
     the manifest, the fixity blocks and each version's state.
 
-    Not ``json.dumps(indent=2)``: with an indent Python's JSON encoder falls back to its pure-Python loop,
-    which took 0.6 s for the 12 MB inventory of a 20,000-file archive on every version added to it; each
-    entry here is encoded by the C encoder, and the layout stays as readable (a line per file)."""
+    Not ``json.dumps(indent=2)``: with an indent Python's JSON encoder runs its pure-Python loop and puts
+    every path on a line of its own. Here each string goes through the C string encoder: for an inventory of
+    20,000 files in three versions, 0.14-0.21 s instead of 0.21-0.28 s, and 13.0 MB instead of 14.5 MB to
+    write and hash on every version (a cProfile run had suggested more: its overhead inflated the loop)."""
     return (_layout(inventory, 0, _BLOCKS) + "\n").encode("utf-8")
 
 
@@ -185,13 +186,28 @@ def _layout(value: Any, depth: int, blocks: dict[str, Any] | None) -> str:  # no
     if blocks is None or not isinstance(value, dict) or not value:
         return json.dumps(value, ensure_ascii=False)
     pad, inner = "  " * depth, "  " * (depth + 1)
+    if not blocks:  # a leaf block: digest -> paths, tens of thousands of entries
+        return "{\n" + ",\n".join(f"{inner}{_string(key)}: {_paths(item)}" for key, item in value.items()) + (
+            "\n" + pad + "}")
     lines = []
     for key, item in value.items():
-        nested = blocks.get(key, blocks.get("*")) if blocks else None
-        text = _layout(item, depth + 1, nested) if nested is not None or not blocks else json.dumps(
-            item, ensure_ascii=False)
-        lines.append(f"{inner}{json.dumps(key, ensure_ascii=False)}: {text}")
+        nested = blocks.get(key, blocks.get("*"))
+        lines.append(f"{inner}{_string(key)}: {_layout(item, depth + 1, nested)}")
     return "{\n" + ",\n".join(lines) + "\n" + pad + "}"
+
+
+def _string(value: Any) -> str:  # noqa: ANN401 - a key, a str in every inventory we write
+    return _encode_str(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _paths(value: Any) -> str:  # noqa: ANN401 - a list of paths in every inventory we write
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "[" + ", ".join(map(_encode_str, value)) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+#: the JSON encoder's own string encoder (C), as ``json.dumps(ensure_ascii=False)`` uses it
+_encode_str = json.encoder.encode_basestring
 
 
 def sidecar_for(inventory_bytes: bytes) -> tuple[str, bytes]:
