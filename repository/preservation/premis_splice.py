@@ -107,18 +107,23 @@ def _named(region: bytes, kind: bytes, tag: bytes) -> list[tuple[str, bytes]] | 
 
 def split_premis(data: bytes) -> PremisParts | None:
     """The top-level elements of a document :func:`render_premis` wrote, or ``None`` for any other shape."""
+    return _split(data, None)
+
+
+def _split(data: bytes, objects: Collection[str] | None) -> PremisParts | None:
+    """The top-level elements (of the objects named in ``objects``; every one for ``None``) as bytes."""
     regions = _regions(data)
     if regions is None:
         return None
     try:
-        objects = _objects(regions[0])
+        found = _objects(regions[0]) if objects is None else _object_chunks(regions[0], objects)
         events = _named(regions[1], _EVENT, b"eventIdentifierValue")
         agents = _named(regions[2], _AGENT, b"agentIdentifierValue")
     except UnicodeDecodeError:
         return None
-    if objects is None or events is None or agents is None:
+    if found is None or events is None or agents is None:
         return None
-    return PremisParts(objects, events, agents)
+    return PremisParts(found, events, agents)
 
 
 def rendered_parts(objects: Iterable[PremisObject], events: Iterable[PremisEvent],
@@ -183,18 +188,10 @@ def read_parts(data: bytes, objects: Collection[str] | None, skip_events: Collec
                ) -> tuple[list[PremisObject], list[PremisEvent], list[PremisAgent]] | None:
     """Objects (those named in ``objects``; every one for ``None``), events (but those in ``skip_events``) and
     agents of a document, parsing those elements alone; ``None`` for a document of another shape."""
-    regions = _regions(data)
-    if regions is None:
+    parts = _split(data, objects)
+    if parts is None:
         return None
-    try:
-        found = _objects(regions[0]) if objects is None else _object_chunks(regions[0], objects)
-        events = _named(regions[1], _EVENT, b"eventIdentifierValue")
-        agents = _named(regions[2], _AGENT, b"agentIdentifierValue")
-    except UnicodeDecodeError:
-        return None
-    if found is None or events is None or agents is None:
-        return None
-    wanted = PremisParts(found, [e for e in events if e[0] not in skip_events], agents)
+    wanted = PremisParts(parts.objects, [e for e in parts.events if e[0] not in skip_events], parts.agents)
     if not (wanted.objects or wanted.events or wanted.agents):
         return [], [], []
     return parse_premis(wanted.to_bytes())

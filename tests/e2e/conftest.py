@@ -11,6 +11,7 @@ in the README. A new role or division scope is one line of :data:`ACCOUNTS`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -146,17 +147,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(demo: tuple[Path, Path]) -> Iterator[str]:
-    """``hsar serve`` on a free loopback port; its base URL once it answers; stopped at the end."""
-    home, _ = demo
+@contextlib.contextmanager
+def serving(home: Path, secret: str) -> Iterator[str]:
+    """``hsar serve`` of ``home`` on a free loopback port; its base URL once it answers; stopped after."""
     port = _free_port()
-    env = _env() | {"HSAR_SECRET_KEY": "e2e"}
     log = home / "serve.log"
     with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen([sys.executable, "-c", "import sys; from repository.cli import main; sys.exit(main())",
                                  "--home", str(home), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+                                env=_env() | {"HSAR_SECRET_KEY": secret}, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(proc, url + "/login", log)
@@ -168,6 +167,13 @@ def server(demo: tuple[Path, Path]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(demo: tuple[Path, Path]) -> Iterator[str]:
+    """The shared demo home served (:func:`serving`) for the whole session."""
+    with serving(demo[0], "e2e") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

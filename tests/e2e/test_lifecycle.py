@@ -18,8 +18,6 @@ import dataclasses
 import io
 import json
 import shutil
-import subprocess
-import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -87,24 +85,8 @@ def life(e2e: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Life:
 @pytest.fixture(scope="module")
 def life_server(life: Life, e2e: ModuleType) -> Iterator[str]:
     """``hsar serve`` on the module's home (as conftest's ``server`` does for the shared one)."""
-    port = e2e._free_port()
-    log = life.home / "serve.log"
-    with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen([sys.executable, "-c", "import sys; from repository.cli import main; sys.exit(main())",
-                                 "--home", str(life.home), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=e2e._env() | {"HSAR_SECRET_KEY": "e2e-life"}, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        e2e._wait_until_up(proc, url + "/login", log)
+    with e2e.serving(life.home, "e2e-life") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture
