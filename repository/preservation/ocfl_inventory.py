@@ -297,15 +297,13 @@ class ContentPaths(Mapping[str, Path]):
 
     def __init__(self, root: Path, stored: dict[str, str]) -> None:
         self._root, self._stored = root, stored
-        self._prefix: str | None = None
+        self._prefix = str(root) + os.sep
 
     def __getitem__(self, path: str) -> Path:
         return self._root / self._stored[path]
 
     def location(self, path: str) -> str:
         """Where ``path`` is stored, as a str: for callers that only open it (no ``Path`` made)."""
-        if self._prefix is None:
-            self._prefix = str(self._root) + os.sep
         return self._prefix + self._stored[path]
 
     def __contains__(self, path: object) -> bool:

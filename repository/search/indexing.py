@@ -78,13 +78,16 @@ def pdf_text(path: Path, cache: TextCache | None = None) -> str:
 def pdf_texts(files: Mapping[str, Path], cache: TextCache | None = None) -> dict[str, str]:
     """Index text of every born-digital PDF among ``files`` (name -> file), with the index's bounds (and
     ``cache``, see :func:`pdf_text`); names without text are left out."""
+    return _texts_of([name for name in sorted(files) if is_pdf(files[name])], files, cache)
+
+
+def _texts_of(names: Iterable[str], files: Mapping[str, Path], cache: TextCache | None) -> dict[str, str]:
+    """Text of the PDFs ``names`` of ``files`` (those without text left out)."""
     texts = {}
-    located = getattr(files, "location", None)  # a store's ContentPaths: a str, no Path per file asked
-    for name in sorted(files):
-        if is_pdf(located(name) if located else files[name]):
-            text = pdf_text(files[name], cache)
-            if text:
-                texts[name] = text
+    for name in names:
+        text = pdf_text(files[name], cache)
+        if text:
+            texts[name] = text
     return texts
 
 
@@ -94,25 +97,9 @@ def stored_texts(paths: Mapping[str, Path], wanted: Iterable[str] | None = None,
     it is stored, from :meth:`OcflStore.content_paths`: one inventory reading for the whole version), or of
     the ``wanted`` ones only (payload path -> text)."""
     names = paths if wanted is None else wanted
-    return pdf_texts(_Payload(paths, [p for p in names if p.startswith("data/")]), cache)
-
-
-class _Payload(Mapping[str, Path]):
-    """The payload files among ``names`` of ``paths``, without making a ``Path`` for each (20,000 in a large
-    archive, of which few are PDFs); ``location`` gives the str of one, as ``ContentPaths`` does."""
-
-    def __init__(self, paths: Mapping[str, Path], names: list[str]) -> None:
-        self._paths, self._names = paths, names
-        self.location: Callable[[str], Path | str] = getattr(paths, "location", paths.__getitem__)
-
-    def __getitem__(self, name: str) -> Path:
-        return self._paths[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
+    # a store's ContentPaths gives each file's place as a str: no Path made for the many files that are no PDF
+    where: Callable[[str], Path | str] = getattr(paths, "location", paths.__getitem__)
+    return _texts_of(sorted(p for p in names if p.startswith("data/") and is_pdf(where(p))), paths, cache)
 
 
 def stored_document(store: OcflStore, oid: str, tree: DivisionTree | None = None,
