@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 _CLEAR_LINE = "\r\x1b[K"
-REDRAW_SECONDS = 0.1  # a bar in bytes is redrawn at most this often
+REDRAW_SECONDS = 0.1  # a bar in bytes is redrawn this often, and whenever its whole percent moves
 
 
 def human_bytes(count: float) -> str:
@@ -48,6 +48,7 @@ class Bar:
         self.bar: ProgressBar[int] | None = None
         self._lock = threading.RLock()
         self._drawn = 0.0
+        self._percent = -1  # the whole percent last drawn
 
     def start(self, length: int) -> None:
         if self.shown and self.bar is None:
@@ -68,7 +69,8 @@ class Bar:
                 self.bar.update(steps)
 
     def add(self, steps: int, *, upto: int | None = None) -> None:
-        """Advance by ``steps`` (from any thread), not past ``upto``; redrawn at most every ``REDRAW_SECONDS``."""
+        """Advance by ``steps`` (from any thread), not past ``upto``; redrawn when the whole percent moves (at
+        most 100 times a bar, so a fast copy of a large file still shows it moving) or ``REDRAW_SECONDS`` passed."""
         if self.bar is None:
             return
         with self._lock:
@@ -77,9 +79,9 @@ class Bar:
                 return
             limit = min(bar.length or 0, upto if upto is not None else bar.length or 0)
             bar.pos = max(bar.pos, min(bar.pos + steps, limit))
-            now = time.monotonic()
-            if now - self._drawn >= REDRAW_SECONDS:
-                self._drawn = now
+            now, percent = time.monotonic(), bar.pos * 100 // max(bar.length or 1, 1)
+            if percent != self._percent or now - self._drawn >= REDRAW_SECONDS:
+                self._drawn, self._percent = now, percent
                 bar.render_progress()
 
     def move_to(self, position: int) -> None:

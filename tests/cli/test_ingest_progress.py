@@ -111,3 +111,18 @@ def test_the_byte_bar_never_goes_past_a_sip_it_has_not_finished(monkeypatch) -> 
     assert bar.bar.pos == 150 and bar._position(None) == f"{human_bytes(150)}/{human_bytes(300)}"
     bar.close()
     assert human_bytes(1_234_567) == "1.2 MB" and human_bytes(999) == "999 B"
+
+
+def test_a_fast_copy_still_moves_the_byte_bar_once_a_percent(monkeypatch) -> None:
+    """A large file copied from the page cache in less than REDRAW_SECONDS was drawn at 0 % and at its end only
+    (a flaky run of the pty test above): the bar is also drawn whenever its whole percent moves."""
+    monkeypatch.setattr("repository.cli.progress.on_terminal", lambda: True)
+    bar = Bar(True, "ingest", in_bytes=True)
+    bar.start(50 << 20)
+    assert bar.bar is not None
+    drawn: list[int] = []
+    monkeypatch.setattr(bar.bar, "render_progress", lambda: drawn.append(bar.bar.pos))  # type: ignore[union-attr]
+    for _ in range(50):  # 1 MiB chunks, all well within one REDRAW_SECONDS
+        bar.add(1 << 20)
+    bar.close()
+    assert len(drawn) == 50 and all(0 < pos < 50 << 20 for pos in drawn[:-1])  # once a percent (2 % a chunk)
