@@ -15,7 +15,7 @@ Writes are buffered until :meth:`SearchEngine.commit`; a search sees committed d
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import SearchRequestError
@@ -91,13 +91,26 @@ class SearchEngine(ABC):
         node = digest_query(build(parsed, request.filters, request.division, divisions=divisions), self.id_key)
         sort = SORTS.get(request.sort or "") if request.sort not in (None, "", "relevance") else None
         offset = (request.page - 1) * request.per_page
-        raw = self._execute(node, facets=[BY_NAME[f].index_field for f in facets], sort=sort, offset=offset,
-                            limit=request.per_page)
-        renderer = hit_rendering.Renderer(match_spec(parsed, request.filters), request.highlight)
-        page: list[Hit] = [renderer.render(p, s) for p, s in raw.page]
-        by_index = {f: BY_NAME[f].index_field for f in facets}
-        counts = {f: _sorted(raw.facets.get(ix, {})) for f, ix in by_index.items()}
-        return SearchResult(raw.total, page, counts)
+
+        def answer() -> SearchResult:
+            raw = self._execute(node, facets=[BY_NAME[f].index_field for f in facets], sort=sort, offset=offset,
+                                limit=request.per_page)
+            renderer = hit_rendering.Renderer(match_spec(parsed, request.filters), request.highlight)
+            page: list[Hit] = [renderer.render(p, s) for p, s in raw.page]
+            by_index = {f: BY_NAME[f].index_field for f in facets}
+            counts = {f: _sorted(raw.facets.get(ix, {})) for f, ix in by_index.items()}
+            return SearchResult(raw.total, page, counts)
+
+        # the rendered answer depends on the query (node: every filter and the scope) and on what the hits are
+        # rendered for (the words to light up and the item conditions come from the query text and filters)
+        key = ("answer", node, request.query, _frozen(request.filters), request.highlight, tuple(facets), sort,
+               offset, request.per_page)
+        return self._remembered(key, request.per_page, answer)
+
+    def _remembered(self, key: tuple[object, ...], limit: int, compute: Callable[[], SearchResult]) -> SearchResult:
+        """``compute()``, or what it gave for ``key`` before, when the engine keeps answers (Tantivy: its
+        result cache, per index generation). A kept answer is shared: its callers never change it."""
+        return compute()
 
     def __enter__(self) -> SearchEngine:
         return self
@@ -118,6 +131,11 @@ def _check(request: SearchRequest) -> list[str]:
     if unknown:
         raise SearchRequestError(msgid="search.unknown_facet", facet=repr(unknown[0]), facets=", ".join(FACETS))
     return list(dict.fromkeys(facets))
+
+
+def _frozen(filters: Mapping[str, str | Sequence[str]]) -> tuple[tuple[str, object], ...]:
+    """The filters of a request as a hashable key, in their order."""
+    return tuple((k, v if isinstance(v, str) else tuple(v)) for k, v in filters.items())
 
 
 def _sorted(counts: dict[str, int]) -> dict[str, int]:

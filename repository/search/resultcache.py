@@ -4,8 +4,9 @@ The web application keeps one engine per process and its searches repeat: a comm
 division's search page, the next page of the same search. What the engine answers (total, the page's stored
 payloads, the facet counts) depends only on the engine-neutral query — which holds every filter and the
 user's division scope — and on the index's state; never on who asks. So it is kept here under the query and the
-index generation, and a result never crosses scopes (the scope is part of the query). Rendering the hits,
-highlights and masking for the user who asks still run on every request, after the cache.
+index generation, and a result never crosses scopes (the scope is part of the query). The rendered answer (hits
+with their highlights) is kept too, under the query and the text and filters it lights up; masking for the user
+who asks still runs on every request, after the cache, on a copy (a kept answer is never changed).
 
 An index generation is an opaque value that changes on every commit (for Tantivy: the identity of its
 ``meta.json``, rewritten on each commit by any process); entries of an older generation are dropped at the

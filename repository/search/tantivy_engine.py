@@ -6,7 +6,8 @@ so facet counts come from one terms aggregation. The payload is a stored bytes f
 on the first write and released on :meth:`commit`, so other processes may write between commits.
 
 What a query answered (the page's payloads and total; the facet counts, apart, so the next page of a search
-reuses them) is kept in a :class:`~.resultcache.ResultCache` per index generation: the identity of
+reuses them; and the whole rendered answer, hits with their highlights, so a repeated search renders nothing
+again) is kept in a :class:`~.resultcache.ResultCache` per index generation: the identity of
 ``meta.json``, which Tantivy replaces on every commit, by this process or another. A search that sees a new
 generation reloads the reader first, so it never answers from an index older than the one on disk.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import tantivy
@@ -27,6 +28,7 @@ from .engine import RawResult, SearchEngine
 from .idkeys import protect
 from .plan import And, MatchAll, Node, Or, Phrase, Prefix, Term, Terms
 from .resultcache import MAX_PAGE, ResultCache
+from .results import SearchResult
 from .schema import (
     ARCHIVE_ID,
     FACET_INDEX_FIELDS,
@@ -199,6 +201,11 @@ class TantivyEngine(SearchEngine):
             payload = bytes(searcher.doc(address)[PAYLOAD][0]).decode("utf-8")
             page.append((payload, float(score) if sort is None else 0.0))
         return int(result.count or 0), page  # type: ignore[attr-defined]  # count: missing from tantivy.pyi
+
+    def _remembered(self, key: tuple[object, ...], limit: int, compute: Callable[[], SearchResult]) -> SearchResult:
+        if limit > MAX_PAGE:
+            return compute()
+        return self.results.get(self.generation(), key, compute)
 
     def _execute(self, node: Node, *, facets: Sequence[str], sort: tuple[str, bool] | None, offset: int,
                  limit: int) -> RawResult:

@@ -32,11 +32,19 @@ def test_a_repeated_search_is_answered_from_the_cache_with_the_same_result(engin
     first = engine.search(request)
     hits = engine.results.hits
     again = engine.search(request)
-    assert engine.results.hits == hits + 2  # the page and the facet counts
+    assert engine.results.hits == hits + 1  # the whole rendered answer: hits, highlights, facet counts
     assert again == first and again.total > 0
     page_two = engine.search(replace(request, page=2, per_page=1))
-    assert engine.results.hits == hits + 3  # the next page reuses the facet counts, not the page
+    assert engine.results.hits == hits + 2  # the next page reuses the facet counts, not the page
     assert page_two.facets == first.facets and ids(page_two) == ids(first)[1:2]
+
+
+def test_a_kept_answer_is_rendered_for_what_was_asked(engine) -> None:
+    lit = engine.search(SearchRequest("幸福家园"))
+    plain = engine.search(SearchRequest("幸福家园", highlight=False))
+    assert ids(plain) == ids(lit) and any(h.highlights for h in lit.hits)
+    assert not any(h.highlights for h in plain.hits)  # not the highlighted answer kept for the same query
+    assert engine.search(SearchRequest("幸福家园")) == lit
 
 
 def test_the_cache_never_answers_for_another_scope_or_filter(engine) -> None:
