@@ -2,7 +2,8 @@
 request (issue 15), as ``hsar search`` does (:func:`repository.services.search.index_gap`), but cheap: the
 archives in the catalogue are counted again only when the catalogue's latest version id or the index's
 document count has moved since the last count (or it is older than :data:`RECOUNT_SECONDS`), so a request asks
-the database for one indexed maximum and the index for its document count, never for a full count.
+the index for its document count and, at most once per :data:`MARK_SECONDS`, the database for one indexed
+maximum; never for a full count.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ from ..home import Repository
 #: a count older than this is taken again even if nothing moved (an archive removed from the catalogue
 #: alone, say by ``rebuild-catalog``, moves neither mark)
 RECOUNT_SECONDS = 60.0
+#: the catalogue's latest version id is asked again after this long (a search request asks no SQL in between;
+#: an archive catalogued meanwhile is seen within this time, or at once when the index count moves)
+MARK_SECONDS = 1.0
 
 _COUNTS: dict[tuple[str, str], tuple[tuple[int, int], float, int]] = {}  # (catalogue, index) -> (mark, when, n)
+_MARKS: dict[str, tuple[int, float]] = {}  # catalogue -> (latest version id, when asked)
 _LOCK = threading.Lock()
 
 
@@ -44,10 +49,16 @@ class IndexGap:
 def catalogued(repo: Repository, indexed: int) -> int:
     """Archives in the catalogue, counted again only when a mark moved or the count is old."""
     key = (repo.catalog.url, str(repo.paths.index))
-    mark = (statistics.latest_version_id(repo.catalog), indexed)
     now = time.monotonic()
     with _LOCK:
-        found = _COUNTS.get(key)
+        found, latest = _COUNTS.get(key), _MARKS.get(key[0])
+    if latest is not None and now - latest[1] < MARK_SECONDS:
+        version = latest[0]  # asked less than MARK_SECONDS ago
+    else:
+        version = statistics.latest_version_id(repo.catalog)
+        with _LOCK:
+            _MARKS[key[0]] = (version, now)
+    mark = (version, indexed)
     if found is not None and found[0] == mark and now - found[1] < RECOUNT_SECONDS:
         return found[2]
     count = repo.catalog.archive_count()

@@ -7,8 +7,10 @@ archive's people are those of its own household record and of every archive link
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from ..catalog import households
 from ..catalog.serial import to_plain
 from ..home import Repository
 from ..privacy import mask_record
@@ -27,7 +29,20 @@ def people(repo: Repository, view: Any) -> list[Any]:  # noqa: ANN401 - catalog 
     return found
 
 
+def people_of(repo: Repository, archive_ids: Iterable[str]) -> dict[str, list[Any]]:
+    """:func:`people` of many archives at once (a page of search hits), in at most three catalogue queries:
+    per archive id, its household record and those of the archives linked to it (none for an archive no
+    longer catalogued)."""
+    return dict(households.with_links(repo.catalog, archive_ids))
+
+
+def masked_with(found: list[Any], value: Any) -> Any:  # noqa: ANN401 - JSON-ready value
+    """``value`` masked as :func:`masked` masks it, with the archive's people ``found`` already looked up
+    (:func:`people`, :func:`people_of`)."""
+    return mask_record({"people": found, "value": value})["value"]
+
+
 def masked(repo: Repository, view: Any, value: Any) -> Any:  # noqa: ANN401 - JSON-ready value
     """``value`` as a researcher sees it: resident IDs, phones, incomes masked, and every name of the
     people of ``view`` (its own and of its linked archives) masked wherever it appears."""
-    return mask_record({"people": people(repo, view), "value": value})["value"]
+    return masked_with(people(repo, view), value)

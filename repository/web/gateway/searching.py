@@ -97,14 +97,14 @@ def guarded(principal: Principal, request: SearchRequest) -> SearchRequest:
 
 def _masked(repo: Repository, result: SearchResult) -> SearchResult:
     """As a principal without personal data sees it: identity numbers masked everywhere, and the names of
-    each archive's people (looked up in the catalogue: its household's, and for a unit archive its tenants'
-    and buyers', the households linked to it) masked in every string of its hit. Highlight marks are
+    each archive's people (looked up in the catalogue for the whole page at once: its household's, and for a
+    unit archive its tenants' and buyers', the households linked to it) masked in every string of its hit. Highlight marks are
     dropped first, so a mark inside a name does not shield it from the mask."""
     hits = []
+    found = people.people_of(repo, [h.archive_id for h in result.hits])  # the page's people, in a few queries
     for hit in mask_result(result).hits:
-        view = repo.catalog.show(hit.archive_id)
         plain = hit.to_dict() | {"highlights": {k: _plain(v) for k, v in hit.highlights.items()}}
-        masked = people.masked(repo, view, plain)
+        masked = people.masked_with(found[hit.archive_id], plain)
         hits.append(replace(hit, title=masked["title"], items=tuple(masked["items"]),
                             paper=tuple(masked["paper"]), highlights=masked["highlights"]))
     return replace(result, hits=hits)
