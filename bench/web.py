@@ -55,6 +55,7 @@ from repository.catalog import tables  # noqa: E402
 from repository.catalog import write as w  # noqa: E402
 from repository.catalog.records import FileRecord, VersionRecord  # noqa: E402
 from repository.search import SearchRequest, build_documents, open_engine  # noqa: E402
+from repository.search.idkeys import load_key  # noqa: E402
 
 HSAR = [sys.executable, "-c", "import sys; from repository.cli import main; sys.argv[0] = \"hsar\"; main()"]
 CONCURRENCY = 8
@@ -151,7 +152,9 @@ def build(home: Path, size: int, seed: int) -> Built:
             flush()
 
     t0 = time.perf_counter()
-    engine = open_engine("tantivy", repo.paths.index, rebuild=True)
+    # the home's identity-number key, as `hsar reindex` opens the engine: without it the index holds the numbers
+    # undigested while the servers digest the asked one, and every search by resident ID finds nothing
+    engine = open_engine("tantivy", repo.paths.index, rebuild=True, id_key=load_key(repo.paths.index_key))
     batch: list = []
     index_s = 0.0
     for doc in build_documents(sources(), workers=2, chunksize=200):

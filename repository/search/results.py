@@ -55,7 +55,13 @@ class Hit:
     type: str = ""
     version: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, copy: bool = True) -> dict[str, Any]:
+        """The hit as JSON-ready values; ``copy=False`` hands out its own items, paper and highlights (no
+        copies: for a caller that only serialises them, such as the JSON API)."""
+        if not copy:
+            return {"archive_id": self.archive_id, "title": self.title, "division": self.division,
+                    "items": self.items, "paper": self.paper, "highlights": self.highlights, "type": self.type,
+                    "version": self.version, "score": round(self.score, 4)}
         return {"archive_id": self.archive_id, "title": self.title, "division": self.division,
                 "items": [dict(i) for i in self.items], "paper": [dict(p) for p in self.paper],
                 "highlights": dict(self.highlights), "type": self.type, "version": self.version,

@@ -67,7 +67,7 @@ def require(principal: Principal, action: Action, *, roles: Sequence[Role] | Non
 
 def search(repo: Repository, principal: Principal, args: Mapping[str, Any]) -> dict[str, Any]:
     """As :func:`..gateway.searching.search` (same scope, masking and facets), with ``per_page`` and a
-    chosen subset of facets."""
+    chosen subset of facets. The answer shares the (possibly cached) hits' values: it is only serialised."""
     tree = tree_for(repo.cfg)
     filters = {k: v.strip() for k in searching.ADVANCED if isinstance(v := args.get(k), str) and v.strip()}
     facets = tuple(args["facet"].split(",")) if args.get("facet") else searching.FACETS
@@ -80,7 +80,7 @@ def search(repo: Repository, principal: Principal, args: Mapping[str, Any]) -> d
     shown = {name: [vars(f) for f in searching._facet(name, counts, tree, principal)]  # noqa: SLF001
              for name, counts in result.facets.items()}
     return {"total": result.total, "page": args["page"], "per_page": args["per_page"],
-            "pages": max(1, -(-result.total // args["per_page"])), "hits": [h.to_dict() for h in result.hits],
+            "pages": max(1, -(-result.total // args["per_page"])), "hits": [h.to_dict(copy=False) for h in result.hits],
             "facets": shown, "division_names": names}
 
 

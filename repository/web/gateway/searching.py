@@ -13,6 +13,7 @@ import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from ...divisions import tree_for
@@ -121,8 +122,20 @@ def _codes(result: SearchResult) -> set[str]:
 def _facet(name: str, counts: Mapping[str, int], tree: Any, principal: Principal) -> list[FacetValue]:  # noqa: ANN401
     if name != "division":
         return [FacetValue(v, n, 0) for v, n in counts.items()]
-    # the tree below the user's scope, in tree order (parents before children); each code's chain looked up once
-    chains = {c: tree.ancestors(c) for c in counts if access.may_see(principal, c)}
+    return list(_division_facet(tree, principal, tuple(counts.items())))
+
+
+@lru_cache(maxsize=1024)
+def _division_facet(tree: Any, principal: Principal, counts: tuple[tuple[str, int], ...]) -> tuple[FacetValue, ...]:  # noqa: ANN401
+    """The division facet of ``counts`` for ``principal``: the tree below its scope, in tree order (parents
+    before children). Remembered per tree, user and counts: a repeated search (and the empty search of a
+    division's page) rolls nothing up again."""
+    chains = {c: _chain(tree, c) for c, _n in counts if access.may_see(principal, c)}
     top = min((len(chain) for chain in chains.values()), default=0)
-    ordered = sorted(chains, key=chains.__getitem__)
-    return [FacetValue(c, counts[c], max(0, len(chains[c]) - top)) for c in ordered]
+    found = dict(counts)
+    return tuple(FacetValue(c, found[c], max(0, len(chains[c]) - top)) for c in sorted(chains, key=chains.__getitem__))
+
+
+@lru_cache(maxsize=65_536)
+def _chain(tree: Any, code: str) -> tuple[str, ...]:  # noqa: ANN401
+    return tuple(tree.ancestors(code))
