@@ -8,11 +8,13 @@ translation and URL helpers from the template for every one of them (most of the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
+from markupsafe import Markup, escape
 
 from ... import access, messages
 from ...errors import SearchError, SearchRequestError
@@ -27,6 +29,7 @@ bp = Blueprint("search", __name__)
 MAX_QUERY = 500
 #: the characters werkzeug's URL builder leaves unescaped in a query string (``werkzeug.urls._urlencode``)
 _SAFE = "!$'()*,/:;?@"
+_e = escape  # as Jinja's autoescape escapes every printed value
 PAPER_KEYS = ("reference_code", "catalogue", "volume", "original_volume", "box", "shelf", "items")
 
 
@@ -50,26 +53,31 @@ def query_link(base: str, args: Mapping[str, str], page: int, changes: Mapping[s
     return f"{base}?{urlencode(items, safe=_SAFE)}" if items else base
 
 
+@lru_cache(maxsize=16_384)
+def _pair(name: str, value: str) -> str:
+    """``name=value`` encoded as werkzeug's URL builder encodes it (facet values repeat from page to page)."""
+    return urlencode([(name, value)], safe=_SAFE)
+
+
 def facet_links(base: str, args: Mapping[str, str], name: str) -> Callable[[str], str]:
     """``value -> query_link(base, args, page, {name: value, "page": 1})`` for one facet, its other
     parameters encoded once (a facet may list hundreds of values)."""
     pairs = [(k, urlencode([(k, v)], safe=_SAFE)) for k, v in args.items() if v not in (None, "")]
     keys = [k for k, _ in pairs]
     at = keys.index(name) if name in keys else len(keys)  # a new parameter goes last ("page" 1 is left out)
-    before = [p for _, p in pairs[:at]]
-    after = [p for _, p in pairs[at + 1:]]
+    before = "&".join(p for _, p in pairs[:at])
+    after = "&".join(p for _, p in pairs[at + 1:])
 
     def link(value: str) -> str:
-        parts = [*before, urlencode([(name, value)], safe=_SAFE), *after] if value not in (None, "") else [
-            *before, *after]
+        parts = [p for p in (before, _pair(name, value) if value not in (None, "") else "", after) if p]
         return f"{base}?{'&'.join(parts)}" if parts else base
 
     return link
 
 
-def facet_rows(found: searching.SearchPage, base: str,
-               args: Mapping[str, str]) -> list[tuple[str, list[tuple[int, str, str, str]]]]:
-    """Per facet with values: its title and, per value, (indent depth, link, label, count)."""
+def facet_rows(found: searching.SearchPage, base: str, args: Mapping[str, str]) -> list[tuple[str, Markup]]:
+    """Per facet with values: its title and its list items (``<li>`` per value: indent depth, link, label and
+    count), as HTML escaped here in one pass (a facet may list hundreds of values)."""
     lang = i18n.current_lang()
     number = i18n.number
     rows = []
@@ -79,32 +87,45 @@ def facet_rows(found: searching.SearchPage, base: str,
         link = facet_links(base, args, name)
         if name == "division":
             names = found.division_names
-            shown = [(min(v.depth, 4), link(v.value), names.get(v.value, v.value), number(v.count)) for v in values]
+            labels = [names.get(v.value, v.value) for v in values]
         else:
             kind = i18n.SHARED_KINDS.get("web." + name, "web." + name)
-            shown = [(min(v.depth, 4), link(v.value), messages.label(kind, v.value, lang), number(v.count))
-                     for v in values]
-        rows.append((i18n.t("web.field." + name), shown))
+            labels = [messages.label(kind, v.value, lang) for v in values]
+        items = "".join(f'<li class="depth-{min(v.depth, 4)}"><a href="{_e(link(v.value))}">{_e(text)}</a> '
+                        f'<span class="count">{_e(number(v.count))}</span></li>' for v, text in zip(values, labels, strict=True))
+        rows.append((i18n.t("web.field." + name), Markup(items)))
     return rows
 
 
-def hit_rows(found: searching.SearchPage, labels: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """Per hit: the hit, its link, its type's label, its division's name, per paper volume its (label, value)
-    pairs, and (link, text) of each scanned page its words were found on."""
+def hit_rows(found: searching.SearchPage, labels: Mapping[str, Any]) -> list[Markup]:
+    """Per hit, its ``<article>``: its link and title, its type's label, its division's name and id, per paper
+    volume its labelled values, its highlights, and a link to each scanned page its words were found on; as
+    HTML escaped here in one pass (the template prints it)."""
     lang = i18n.current_lang()
     names = found.division_names
-    paper_labels = labels["paper"]
+    paper_labels, paper_title, lit = labels["paper"], _e(labels["paper_title"]), labels["highlight"]
+    kind_of = i18n.SHARED_KINDS.get("web.type", "web.type")
     rows = []
     for hit in found.result.hits:
-        papers = [[(paper_labels[k], ", ".join(map(str, p[k])) if k == "items" else p[k])
-                   for k in PAPER_KEYS if p.get(k) not in (None, "", [])] for p in hit.paper]
-        pages = [(url_for("archives.viewer", archive_id=hit.archive_id, path=f["file"],
-                          page=f["page"] if f["file"].lower().endswith((".tif", ".tiff")) else None),
-                  messages.text("ocr.hit.page", lang, file=f["file"].rsplit("/", 1)[-1], page=f["page"]))
-                 for item in hit.items for f in item.get("found_on", [])]
-        rows.append((hit, url_for("archives.show", archive_id=hit.archive_id),
-                     messages.label(i18n.SHARED_KINDS.get("web.type", "web.type"), hit.type, lang),
-                     names.get(hit.division, hit.division), papers, pages))
+        out = [f'<article class="hit"><h2><a href="{_e(url_for("archives.show", archive_id=hit.archive_id))}">'
+               f'{_e(hit.title)}</a></h2><p class="meta">{_e(messages.label(kind_of, hit.type, lang))} · '
+               f'{_e(names.get(hit.division, hit.division))} · <code>{_e(hit.archive_id)}</code></p>']
+        for p in hit.paper:
+            spans = "".join(f"<span>{_e(paper_labels[k])} {_e(', '.join(map(str, p[k])) if k == 'items' else p[k])}"
+                            "</span>" for k in PAPER_KEYS if p.get(k) not in (None, "", []))
+            out.append(f'<p class="paper">{paper_title}: {spans}</p>')
+        if hit.highlights:
+            out.append('<dl class="highlights">' + "".join(
+                f"<dt>{_e(lit[field])}</dt><dd>{i18n.highlight(fragment)}</dd>"
+                for field, fragment in hit.highlights.items()) + "</dl>")
+        for item in hit.items:
+            for f in item.get("found_on", []):
+                href = url_for("archives.viewer", archive_id=hit.archive_id, path=f["file"],
+                               page=f["page"] if f["file"].lower().endswith((".tif", ".tiff")) else None)
+                text = messages.text("ocr.hit.page", lang, file=f["file"].rsplit("/", 1)[-1], page=f["page"])
+                out.append(f'<p class="found-on"><a href="{_e(href)}">{_e(text)}</a></p>')
+        out.append("</article>")
+        rows.append(Markup("".join(out)))
     return rows
 
 
