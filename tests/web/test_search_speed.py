@@ -104,3 +104,13 @@ def test_an_administrators_search_asks_the_catalogue_nothing_while_nothing_moves
     with _statements(app) as seen:
         assert client.get("/api/v1/search", headers=headers).status_code == 200
     assert [s.split()[1] for s in seen if s != "BEGIN"] == ["max(versions.id)"]
+
+
+@pytest.mark.parametrize("archive_id", ["HH-320102001-0000001", "hh-320102-2022-0001", "a b/c?d#e%f", "档案·甲&乙=丙", "x;y@z!"])
+def test_the_pages_archive_links_are_the_urls_flask_would_build(app: Flask, archive_id: str) -> None:
+    from flask import url_for
+
+    from repository.web.views.search import archive_links
+
+    with app.test_request_context("/search"):
+        assert archive_links()(archive_id) == url_for("archives.show", archive_id=archive_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
@@ -97,6 +97,19 @@ def facet_rows(found: searching.SearchPage, base: str, args: Mapping[str, str]) 
     return rows
 
 
+#: the characters the route's converter leaves unquoted in a path segment (werkzeug ``BaseConverter.to_url``)
+_SEGMENT_SAFE = "!$&'()*+,/:;=@"
+
+
+def archive_links() -> Callable[[str], str]:
+    """``archive_id -> url_for("archives.show", archive_id=archive_id)`` for the hits of one page: the URL
+    built once, each id quoted as the route's converter quotes it (one URL per hit would cost more than the
+    rest of its row)."""
+    probe = url_for("archives.show", archive_id="0")
+    prefix = probe[:-1]
+    return lambda archive_id: prefix + quote(archive_id, safe=_SEGMENT_SAFE)
+
+
 def hit_rows(found: searching.SearchPage, labels: Mapping[str, Any]) -> list[Markup]:
     """Per hit, its ``<article>``: its link and title, its type's label, its division's name and id, per paper
     volume its labelled values, its highlights, and a link to each scanned page its words were found on; as
@@ -105,9 +118,10 @@ def hit_rows(found: searching.SearchPage, labels: Mapping[str, Any]) -> list[Mar
     names = found.division_names
     paper_labels, paper_title, lit = labels["paper"], _e(labels["paper_title"]), labels["highlight"]
     kind_of = i18n.SHARED_KINDS.get("web.type", "web.type")
+    show = archive_links()
     rows = []
     for hit in found.result.hits:
-        out = [f'<article class="hit"><h2><a href="{_e(url_for("archives.show", archive_id=hit.archive_id))}">'
+        out = [f'<article class="hit"><h2><a href="{_e(show(hit.archive_id))}">'
                f'{_e(hit.title)}</a></h2><p class="meta">{_e(messages.label(kind_of, hit.type, lang))} · '
                f'{_e(names.get(hit.division, hit.division))} · <code>{_e(hit.archive_id)}</code></p>']
         for p in hit.paper:
