@@ -114,3 +114,16 @@ def test_the_pages_archive_links_are_the_urls_flask_would_build(app: Flask, arch
 
     with app.test_request_context("/search"):
         assert archive_links()(archive_id) == url_for("archives.show", archive_id=archive_id)
+
+
+@pytest.mark.parametrize("value", ["", "plain 文本", "<b>&'\"</b>", "&amp; &lt;", 12345, "a\u2028b", "<em>x</em>"])
+def test_the_pages_escaping_is_jinjas(value: object) -> None:
+    from markupsafe import escape
+
+    from repository.web import i18n
+    from repository.web.views.search import _e, _lit
+
+    assert _e(value) == str(escape(value))
+    if isinstance(value, str):
+        fragment = f"…{value}<em>{value}</em>&amp;<em>m</em>"
+        assert _lit(fragment) == str(i18n.highlight(fragment))

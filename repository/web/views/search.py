@@ -7,6 +7,7 @@ translation and URL helpers from the template for every one of them (most of the
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -14,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from ... import access, messages
 from ...errors import SearchError, SearchRequestError
@@ -29,7 +30,20 @@ bp = Blueprint("search", __name__)
 MAX_QUERY = 500
 #: the characters werkzeug's URL builder leaves unescaped in a query string (``werkzeug.urls._urlencode``)
 _SAFE = "!$'()*,/:;?@"
-_e = escape  # as Jinja's autoescape escapes every printed value
+
+
+def _e(value: object) -> str:
+    """``value`` HTML-escaped exactly as Jinja's autoescape (markupsafe) escapes a printed value, as a plain
+    string (a page escapes a thousand values: markupsafe's Markup objects cost more than the escaping)."""
+    text = value if isinstance(value, str) else str(value)
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;")
+            .replace('"', "&#34;"))
+
+
+def _lit(fragment: str) -> str:
+    """A highlight fragment as :func:`..i18n.highlight` prints it: only its ``<em>`` marks kept as markup."""
+    return _e(html.unescape(fragment)).replace("&lt;em&gt;", "<em>").replace("&lt;/em&gt;", "</em>")
+
 PAPER_KEYS = ("reference_code", "catalogue", "volume", "original_volume", "box", "shelf", "items")
 
 
@@ -130,7 +144,7 @@ def hit_rows(found: searching.SearchPage, labels: Mapping[str, Any]) -> list[Mar
             out.append(f'<p class="paper">{paper_title}: {spans}</p>')
         if hit.highlights:
             out.append('<dl class="highlights">' + "".join(
-                f"<dt>{_e(lit[field])}</dt><dd>{i18n.highlight(fragment)}</dd>"
+                f"<dt>{_e(lit[field])}</dt><dd>{_lit(fragment)}</dd>"
                 for field, fragment in hit.highlights.items()) + "</dl>")
         for item in hit.items:
             for f in item.get("found_on", []):
@@ -165,7 +179,7 @@ def search() -> str | tuple[str, int]:
                                error=exc.render(i18n.current_lang()), code=exc.code
                                ), 400 if isinstance(exc, SearchRequestError) else 503
     labels = {"paper": {k: i18n.t("web.paper." + k) for k in PAPER_KEYS}, "paper_title": i18n.t("web.paper.title"),
-              "highlight": {k: i18n.t("web.highlight." + k) for h in found.result.hits for k in h.highlights}}
+              "highlight": {k: i18n.t("web.highlight." + k) for k in {k for h in found.result.hits for k in h.highlights}}}
     return render_template("search.html", args=args, found=found, link=link, page=page, sorts=searching.SORTS,
                            advanced=searching.ADVANCED, error=None, code=None,
                            facet_rows=facet_rows(found, base, args), hit_rows=hit_rows(found, labels), labels=labels,
