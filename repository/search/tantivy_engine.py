@@ -198,8 +198,8 @@ class TantivyEngine(SearchEngine):
             result = searcher.search(query, limit, count=True, offset=offset, order_by_field=sort[0], order=order)
         page = []
         for score, address in result.hits:
-            stored: bytes = searcher.doc(address).get_first(PAYLOAD)  # every document has its payload
-            payload = stored.decode("utf-8")
+            stored = searcher.doc(address).get_first(PAYLOAD)  # bytes: every document has its payload
+            payload = bytes(stored or b"").decode("utf-8")
             page.append((payload, float(score) if sort is None else 0.0))
         return int(result.count or 0), page  # type: ignore[attr-defined]  # count: missing from tantivy.pyi
 
