@@ -6,8 +6,8 @@ so facet counts come from one terms aggregation. The payload is a stored bytes f
 on the first write and released on :meth:`commit`, so other processes may write between commits.
 
 What a query answered (the page's payloads and total; the facet counts, apart, so the next page of a search
-reuses them; and the whole rendered answer, hits with their highlights, so a repeated search renders nothing
-again) is kept in a :class:`~.resultcache.ResultCache` per index generation: the identity of
+reuses them; and, once a search is asked again, its whole rendered answer, hits with their highlights, pickled,
+so a repeated search renders nothing again) is kept in a :class:`~.resultcache.ResultCache` per index generation: the identity of
 ``meta.json``, which Tantivy replaces on every commit, by this process or another. A search that sees a new
 generation reloads the reader first, so it never answers from an index older than the one on disk.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -57,6 +58,10 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field(SORT_YEAR, tokenizer_name="raw", index_option="basic", fast=True)
     sb.add_bytes_field(PAYLOAD, stored=True)
     return sb.build()
+
+
+def _pack(answer: SearchResult) -> bytes:
+    return pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _regex_escape(text: str) -> str:
@@ -206,7 +211,7 @@ class TantivyEngine(SearchEngine):
     def _remembered(self, key: tuple[object, ...], limit: int, compute: Callable[[], SearchResult]) -> SearchResult:
         if limit > MAX_PAGE:
             return compute()
-        return self.results.get(self.generation(), key, compute)
+        return self.results.again(self.generation(), key, compute, _pack, pickle.loads)
 
     def _execute(self, node: Node, *, facets: Sequence[str], sort: tuple[str, bool] | None, offset: int,
                  limit: int) -> RawResult:

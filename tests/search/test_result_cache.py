@@ -32,17 +32,35 @@ def test_a_repeated_search_is_answered_from_the_cache_with_the_same_result(engin
     first = engine.search(request)
     hits = engine.results.hits
     again = engine.search(request)
-    assert engine.results.hits == hits + 1  # the whole rendered answer: hits, highlights, facet counts
+    assert engine.results.hits == hits + 2  # the page and the facet counts (rendered again, and now kept)
     assert again == first and again.total > 0
+    assert engine.search(request) == first
+    assert engine.results.hits == hits + 3  # the whole rendered answer: hits, highlights, facet counts
     page_two = engine.search(replace(request, page=2, per_page=1))
-    assert engine.results.hits == hits + 2  # the next page reuses the facet counts, not the page
+    assert engine.results.hits == hits + 4  # the next page reuses the facet counts, not the page
     assert page_two.facets == first.facets and ids(page_two) == ids(first)[1:2]
+
+
+def test_a_rendered_answer_is_kept_once_asked_again_and_as_a_copy(engine) -> None:
+    def answers() -> list:
+        return [v for (_gen, key), v in engine.results._data.items() if key[0] == "answer"]  # noqa: SLF001
+
+    first = engine.search(SearchRequest("幸福家园"))
+    engine.search(SearchRequest("住房"))
+    assert answers() == []  # searches asked once keep only the engine's payloads and counts, no rendered hits
+    engine.search(SearchRequest("幸福家园"))
+    [kept] = answers()
+    assert isinstance(kept, bytes)  # pickled: nothing for the garbage collector to walk
+    one, two = engine.search(SearchRequest("幸福家园")), engine.search(SearchRequest("幸福家园"))
+    assert one == two == first and one.hits[0] is not two.hits[0]  # each caller has its own copy
 
 
 def test_a_kept_answer_is_rendered_for_what_was_asked(engine) -> None:
     lit = engine.search(SearchRequest("幸福家园"))
     plain = engine.search(SearchRequest("幸福家园", highlight=False))
     assert ids(plain) == ids(lit) and any(h.highlights for h in lit.hits)
+    assert engine.search(SearchRequest("幸福家园")) == lit  # now kept
+    plain = engine.search(SearchRequest("幸福家园", highlight=False))
     assert not any(h.highlights for h in plain.hits)  # not the highlighted answer kept for the same query
     assert engine.search(SearchRequest("幸福家园")) == lit
 

@@ -127,3 +127,25 @@ def test_the_pages_escaping_is_jinjas(value: object) -> None:
     if isinstance(value, str):
         fragment = f"…{value}<em>{value}</em>&amp;<em>m</em>"
         assert _lit(fragment) == str(i18n.highlight(fragment))
+
+
+def test_hsar_serve_keeps_what_start_up_made_out_of_the_collectors_full_passes(web_home: Path, monkeypatch) -> None:
+    import gc
+
+    import waitress
+    from click.testing import CliRunner
+
+    from repository.cli import cli
+
+    seen = {}
+
+    def serve(app: Flask, **options: Any) -> None:  # noqa: ANN401
+        seen["frozen"] = gc.get_freeze_count()
+
+    monkeypatch.setattr(waitress, "serve", serve)
+    try:
+        done = CliRunner().invoke(cli, ["--home", str(web_home), "serve", "--port", "5999"], prog_name="hsar")
+    finally:
+        gc.unfreeze()
+    assert done.exit_code == 0, done.output
+    assert seen["frozen"] > 10_000  # the app, its modules and catalogues: not walked by every full collection

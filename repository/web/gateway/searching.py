@@ -122,18 +122,11 @@ def _codes(result: SearchResult) -> set[str]:
 def _facet(name: str, counts: Mapping[str, int], tree: Any, principal: Principal) -> list[FacetValue]:  # noqa: ANN401
     if name != "division":
         return [FacetValue(v, n, 0) for v, n in counts.items()]
-    return list(_division_facet(tree, principal, tuple(counts.items())))
-
-
-@lru_cache(maxsize=1024)
-def _division_facet(tree: Any, principal: Principal, counts: tuple[tuple[str, int], ...]) -> tuple[FacetValue, ...]:  # noqa: ANN401
-    """The division facet of ``counts`` for ``principal``: the tree below its scope, in tree order (parents
-    before children). Remembered per tree, user and counts: a repeated search (and the empty search of a
-    division's page) rolls nothing up again."""
-    chains = {c: _chain(tree, c) for c, _n in counts if access.may_see(principal, c)}
+    # the tree below the user's scope, in tree order (parents before children); each code's chain remembered
+    chains = {c: _chain(tree, c) for c in counts if access.may_see(principal, c)}
     top = min((len(chain) for chain in chains.values()), default=0)
-    found = dict(counts)
-    return tuple(FacetValue(c, found[c], max(0, len(chains[c]) - top)) for c in sorted(chains, key=chains.__getitem__))
+    ordered = sorted(chains, key=chains.__getitem__)
+    return [FacetValue(c, counts[c], max(0, len(chains[c]) - top)) for c in ordered]
 
 
 @lru_cache(maxsize=65_536)
