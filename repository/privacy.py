@@ -45,8 +45,12 @@ def mask_resident_id(value: str) -> str:
 def mask_text(text: str) -> str:
     """Mask every identity number in ``text``, which may carry ``<em>`` highlight tags (a tag inside a
     number does not hide it from the mask)."""
-    if not text:
-        return text
+    if len(text) < MIN_ID_DIGITS or len(_ID_CHAR.findall(text)) < MIN_ID_DIGITS:
+        return text  # too few digits (and check characters) in the whole text for any number to be masked
+    return _mask_ids(text)
+
+
+def _mask_ids(text: str) -> str:
     parts = _TAG.split(text)
     tags = _TAG.findall(text)
     plain = "".join(parts)
@@ -116,7 +120,7 @@ def mask_record(value: Any) -> Any:  # noqa: ANN401 - any JSON-ready value
     masked by field name; resident IDs and the record's names masked in every other string."""
     names: set[str] = set()
     _collect_names(value, names)
-    return _mask(value, sorted(names, key=len, reverse=True))
+    return _mask(value, [(n, mask_name(n)) for n in sorted(names, key=len, reverse=True)])
 
 
 def _collect_names(value: Any, names: set[str]) -> None:  # noqa: ANN401
@@ -131,13 +135,13 @@ def _collect_names(value: Any, names: set[str]) -> None:  # noqa: ANN401
             _collect_names(v, names)
 
 
-def _mask_string(text: str, names: list[str]) -> str:
-    for name in names:
-        text = text.replace(name, mask_name(name))
+def _mask_string(text: str, names: list[tuple[str, str]]) -> str:
+    for name, masked in names:
+        text = text.replace(name, masked)
     return mask_text(text)
 
 
-def _mask(value: Any, names: list[str]) -> Any:  # noqa: ANN401
+def _mask(value: Any, names: list[tuple[str, str]]) -> Any:  # noqa: ANN401
     if isinstance(value, dict):
         return {k: _mask_field(k, v, names) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -145,7 +149,7 @@ def _mask(value: Any, names: list[str]) -> Any:  # noqa: ANN401
     return _mask_string(value, names) if isinstance(value, str) else value
 
 
-def _mask_field(key: object, value: Any, names: list[str]) -> Any:  # noqa: ANN401
+def _mask_field(key: object, value: Any, names: list[tuple[str, str]]) -> Any:  # noqa: ANN401
     if value is None or isinstance(value, bool):
         return value
     if key in INCOME_FIELDS:

@@ -149,3 +149,18 @@ def test_hsar_serve_keeps_what_start_up_made_out_of_the_collectors_full_passes(w
         gc.unfreeze()
     assert done.exit_code == 0, done.output
     assert seen["frozen"] > 10_000  # the app, its modules and catalogues: not walked by every full collection
+
+
+def test_masking_skips_only_texts_too_short_of_digits_to_hold_a_number() -> None:
+    import random
+
+    from repository import privacy
+
+    rng = random.Random(5)
+    pieces = ["1", "2", "9", "０", "９", "X", "x", "Ｘ", " ", "\u3000", "-", "<em>", "</em>", "王", "户", "A", "，"]
+    samples = ["", "110101199001011234", "1101011990010112", "11010119900101123X", "110101 1990 0101 123x",
+               "证号１１０１０１１９９００１０１１２３４。", "<em>1101</em>01199001011234", "1101011990010"]
+    samples += ["".join(rng.choice(pieces) for _ in range(rng.randint(10, 40))) for _ in range(20_000)]
+    for text in samples:
+        assert privacy.mask_text(text) == privacy._mask_ids(text) if text else text == "", repr(text)  # noqa: SLF001
+    assert privacy.mask_text("身份证号110101199001011234") == "身份证号110101********1234"
