@@ -222,6 +222,25 @@ def start_servers(home: Path, count: int, threads: int) -> list[tuple[subprocess
     return servers
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(servers: list[tuple[subprocess.Popen, int]], limit: float) -> float:
+    """Wait (at most ``limit`` seconds) until every server idles: its start-up work (the catalogue indexes, the
+    statistics census: tens of CPU seconds at 200,000 archives) otherwise runs beside the measured searches on
+    the same cores. Seconds waited."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < limit:
+        before = [cpu_seconds(proc.pid) for proc, _ in servers]
+        time.sleep(1.0)
+        if all(cpu_seconds(proc.pid) - b < 0.05 for (proc, _), b in zip(servers, before, strict=True)):
+            break
+    return time.perf_counter() - start
+
+
 def vm(pid: int, key: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key):
@@ -416,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build-only", action="store_true", help="build the home in --workdir and stop")
     ap.add_argument("--pages-only", action="store_true",
                     help="measure the archive and statistics pages only (no searches, no throughput)")
+    ap.add_argument("--settle", type=float, default=300.0,
+                    help="wait at most this many seconds for the servers' start-up work (census) to end before "
+                         "measuring; 0 measures at once")
     ap.add_argument("--result-cache", type=int, default=None,
                     help="search.result_cache for the servers and the direct processes (0: every search uncached)")
     args = ap.parse_args(argv)
@@ -457,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{os.environ.get('HSAR_SEARCH_RESULT_CACHE', 'default (256)')}")
 
         servers = start_servers(home, 2, args.threads)
+        if args.settle > 0:
+            print(f"   servers settled (start-up census done) after {settle(servers, args.settle):.0f} s")
         ports = [port for _, port in servers]
         cookie = login(ports[0], "bench-admin")
         bearer = {"Authorization": f"Bearer {tokens['bench-admin']}"}
