@@ -12,6 +12,7 @@ moves it into place atomically.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ from ..preservation.aip_layout import (
     SIP_PREFIX,
 )
 from ..preservation.ocfl import SourceFile
+from ..preservation.ocfl_inventory import ContentPaths
 from ..preservation.premis import (
     PremisAgent,
     PremisEvent,
@@ -57,7 +59,7 @@ class PreviousVersion:
     """What the new version carries forward from the head."""
 
     state: Mapping[str, str]  # logical path -> sha512
-    content: Mapping[str, Path]  # logical path -> a stored copy of its bytes (at least the payload, derivatives)
+    content: ContentPaths  # logical path -> a stored copy of its bytes (at least the payload, derivatives)
     premis: bytes | None
     archive: Archive | None
 
@@ -120,7 +122,7 @@ def _events(prepared: Prepared, version: str, new_paths: Sequence[str], when: da
 def _new_object(path: str, src: SourceFile, infos: Mapping[str, FileInfo]) -> PremisObject:
     info = infos.get(path)
     puid, name = (info.puid, info.format_name) if info and info.puid else _own_format(path)
-    size = src.size if src.size != STORED else src.path.stat().st_size
+    size = src.size if src.size != STORED else os.stat(src.path).st_size
     return PremisObject(path, path.rsplit("/", 1)[-1], size, src.sha512, puid, name or "",
                         info.format_version if info else None)
 
@@ -189,7 +191,7 @@ def build_version(
     if previous:
         for path, digest in previous.state.items():
             if path.startswith((PAYLOAD_PREFIX, DERIVATIVES_PREFIX)):  # OCR text stays with its pages
-                files[path] = SourceFile(previous.content[path], digest, STORED)
+                files[path] = SourceFile(previous.content.location(path), digest, STORED)
     infos: dict[str, FileInfo] = {}
     for path, info in prepared.payload.items():
         files[path] = SourceFile(prepared.bag_dir / path, info.sha512, info.size)

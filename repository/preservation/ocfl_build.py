@@ -26,9 +26,10 @@ from repository.preservation.ocfl_layout import OBJECT_DECLARATION, fsync_path, 
 
 @dataclass(frozen=True)
 class SourceFile:
-    """Bytes for one logical path, with the digest and size the caller measured while receiving them."""
+    """Bytes for one logical path, with the digest and size the caller measured while receiving them. ``path``
+    may be a str (a supplement names each of a large archive's stored files, and a ``Path`` costs more)."""
 
-    path: Path
+    path: Path | str
     sha512: str
     size: int
 
@@ -82,7 +83,7 @@ def write_inventories(obj_dir: Path, inventory: dict[str, Any], directories: set
 def place(source: SourceFile, target: Path, move: bool) -> None:
     """Copy (or move) one source into the version, durably, and check its size."""
     moved = False
-    if move and not source.path.is_symlink():  # never move a link into the store (E090)
+    if move and not os.path.islink(source.path):  # never move a link into the store (E090)
         try:
             os.rename(source.path, target)
             moved = True

@@ -88,12 +88,14 @@ def logical_path_problems(paths: list[str]) -> list[str]:
             problems.append(f"empty or non-text logical path {path!r}")
         elif path.startswith("/") or path.endswith("/"):
             problems.append(f"logical path begins or ends with '/': {path}")
-        elif any(part in ("", ".", "..") for part in path.split("/")):
+        elif _bad_element(path.split("/")):
             problems.append(f"logical path has an empty, '.' or '..' element: {path}")
         elif "\x00" in path:
             problems.append(f"logical path has a NUL character: {path!r}")
         else:
             good.add(path)
+    if not _directories(good) & good:  # no path lies inside another: the common case, checked in one pass
+        return problems
     for path in sorted(good):
         parts = path.split("/")
         for i in range(1, len(parts)):
@@ -101,6 +103,21 @@ def logical_path_problems(paths: list[str]) -> list[str]:
                 problems.append(f"logical path {path} lies inside file {'/'.join(parts[:i])}")
                 break
     return problems
+
+
+def _bad_element(parts: list[str]) -> bool:
+    return "" in parts or "." in parts or ".." in parts
+
+
+def _directories(paths: set[str]) -> set[str]:
+    """Every directory the paths lie in (each walked up once, however many files it holds)."""
+    found: set[str] = set()
+    for path in paths:
+        parent = path.rpartition("/")[0]
+        while parent and parent not in found:
+            found.add(parent)
+            parent = parent.rpartition("/")[0]
+    return found
 
 
 def format_created(created: datetime | None) -> str:
@@ -143,7 +160,7 @@ def next_inventory(
 
     ``state`` maps logical path -> normalised sha512; ``version_block`` holds created, message and user.
     """
-    manifest: dict[str, list[str]] = {k: list(v) for k, v in (previous or {}).get("manifest", {}).items()}
+    manifest: dict[str, list[str]] = dict((previous or {}).get("manifest", {}))  # lists shared, never changed
     versions: dict[str, Any] = dict((previous or {}).get("versions", {}))
     number = len(versions) + 1
     vname = version_name(number)

@@ -119,23 +119,17 @@ def premis_layout(data: bytes) -> PremisLayout | None:
         return None
     end = len(data) - len(FOOTER)
     layout = PremisLayout(data, [], [], [])
-    kind, at = 0, len(HEADER)
-    while at < end:  # ``at`` is the start of an element (a MARK)
+    at = _objects(layout, len(HEADER), end)
+    if at is None:
+        return None
+    kind = 0
+    while at < end:  # ``at`` is the start of an element (a MARK): events, then agents
         following = data.find(MARK, at + len(MARK), end)
         stop = following if following >= 0 else end
-        if kind == 0 and data.startswith(_OBJECT, at + len(MARK)):
-            head = _OBJECT_HEAD.match(data, at, stop)
-            if head is None or b"&#" in head.group(1):
-                return None
-            try:
-                layout.objects.append((_text(head.group(1)), head.group(2).decode("ascii"), at, stop))
-            except UnicodeDecodeError:
-                return None
-        elif kind <= 1 and data.startswith(_EVENT, at + len(MARK)):
-            kind = 1
+        if kind == 0 and data.startswith(_EVENT, at + len(MARK)):
             layout.events.append((at, stop))
         elif data.startswith(_AGENT, at + len(MARK)):
-            kind = 2
+            kind = 1
             ident = _value(data[at:min(stop, at + 4096)], b"agentIdentifierValue")
             if ident is None:
                 return None
@@ -143,9 +137,30 @@ def premis_layout(data: bytes) -> PremisLayout | None:
         else:
             return None
         at = stop
-    if layout.objects and data.find(b"&#", layout.objects[0][2], layout.objects[-1][3]) >= 0:
-        return None  # a character reference: rendering the parsed values would not give these bytes
     return layout
+
+
+def _objects(layout: PremisLayout, start: int, end: int) -> int | None:
+    """Fill in the objects from ``start`` on (each its identifier, digest and place); where the elements after
+    them begin, or ``None`` if an element there is not an object of :func:`render_premis`'s layout."""
+    data = layout.data
+    stop = data.find(MARK + _EVENT, start, end)
+    if stop < 0:
+        stop = data.find(MARK + _AGENT, start, end)
+    stop = end if stop < 0 else stop  # an agent before the first event is a mark no head matches (below)
+    heads = list(_OBJECT_HEAD.finditer(data, start, stop))
+    # each head holds one MARK, at its start: as many heads as marks means every element here is an object
+    if len(heads) != data.count(MARK, start, stop) or (heads and heads[0].start() != start):
+        return None
+    if heads and data.find(b"#", start, stop) >= 0 and data.find(b"&#", start, stop) >= 0:  # memchr first
+        return None  # a character reference: rendering the parsed values would not give these bytes
+    starts = [h.start() for h in heads] + [stop]
+    try:
+        layout.objects = [(_text(h.group(1)), h.group(2).decode("ascii"), starts[k], starts[k + 1])
+                          for k, h in enumerate(heads)]
+    except UnicodeDecodeError:
+        return None
+    return stop
 
 
 def split_premis(data: bytes) -> PremisParts | None:
