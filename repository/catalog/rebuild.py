@@ -131,9 +131,8 @@ class _ObjectReader:
             if only is not None and version_seq(vname) != version_seq(only):
                 if version_seq(vname) > version_seq(only):
                     return
-                for path, digest in info.state.items():
-                    if added.get(path, ("", ""))[0] != digest:
-                        added[path] = (digest, vname)
+                if not carry:  # with carry, the record names only files new in ``only``: added there
+                    _note_added(added, info, vname)
                 earlier.append(vname)
                 before = info
                 continue
@@ -141,12 +140,13 @@ class _ObjectReader:
             if data is None:
                 raise CatalogError(f"{self.object_id} {vname}: no {DESCRIPTIVE}")
             archive = _parse_descriptive(data, f"{self.object_id} {vname}")
-            for path, digest in info.state.items():
-                if added.get(path, ("", ""))[0] != digest:
-                    added[path] = (digest, vname)
             carried = _carried(info, before, self.policy_of) if carry and before is not None else None
             wanted = None if carried is None else {p for p in info.state if p.startswith(PAYLOAD_PREFIX)
                                                    and (before.state.get(p) if before else None) != info.state[p]}
+            if wanted is None:
+                _note_added(added, info, vname)
+            else:  # each differs from the version before: its content was added in this one
+                added.update((p, (info.state[p], vname)) for p in wanted)
             parts = _added_parts(premis_added, wanted) if premis_added is not None else None
             if parts is None:  # read from the store: this version's PREMIS, the earlier versions' event ids
                 for earlier_name in earlier:
@@ -179,6 +179,13 @@ class _ObjectReader:
                 policy=self.policy_of(puid) if self.policy_of else None, item_number=item_of.get(path),
                 version_added=added[path][1], format_version=obj.format_version if obj is not None else None))
         return records
+
+
+def _note_added(added: dict[str, tuple[str, str]], info: VersionInfo, vname: str) -> None:
+    """Record ``vname`` as where each file's content was added, for the files it changed."""
+    for path, digest in info.state.items():
+        if added.get(path, ("", ""))[0] != digest:
+            added[path] = (digest, vname)
 
 
 def _added_parts(premis_added: bytes, wanted: set[str] | None) -> tuple[list, list, list] | None:

@@ -310,8 +310,10 @@ class OcflStore:
             _step("content-written")
             digest = write_inventories(obj_dir, inventory, directories, first=head is None)
             _step("built")
+            written = (obj_dir / INVENTORY).stat()
             self._commit(object_id, txn.path / "object", inventory["head"], head)
             _step("committed")
+            self._last.written(self.object_root(object_id) / INVENTORY, inventory, written)
         except BaseException as exc:
             self._abandon(txn, object_id)
             if isinstance(exc, OSError):

@@ -26,7 +26,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +52,7 @@ class VersionInfo:
     created: datetime
     message: str
     user: tuple[str, str | None]
-    state: dict[str, str]  # logical path -> sha512
+    state: Mapping[str, str]  # logical path -> sha512 (from the inventory when first looked at)
 
     @property
     def name(self) -> str:
@@ -285,6 +285,21 @@ class InventoryCache:
             self._key, self._inventory = key, inventory
         return self._inventory
 
+    def written(self, path: Path, inventory: dict[str, Any], before: os.stat_result) -> None:
+        """``inventory`` is what was just written to ``path`` (serialized, made durable and renamed there; stat
+        before the rename ``before``): used as read while the file is that one, not parsed again. Nothing is
+        kept unless the file at ``path`` is still the one written (same device, inode, size and time)."""
+        self._key, self._inventory = None, None
+        try:
+            st = path.stat()
+        except OSError:
+            return
+        same = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == (
+            before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns)
+        if same and stat.S_ISREG(st.st_mode):
+            self._key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            self._inventory = inventory
+
 
 def read_sidecar(path: Path) -> str | None:
     """The digest a sidecar states, or None if it is missing or malformed."""
@@ -365,10 +380,45 @@ def version_infos(inventory: dict[str, Any]) -> list[VersionInfo]:
                 created=created,
                 message=block.get("message", ""),
                 user=(user.get("name", ""), user.get("address")),
-                state=logical_state(inventory, vname),
+                state=LazyState(inventory, vname),
             )
         )
     return sorted(infos, key=lambda info: info.number)
+
+
+class LazyState(Mapping[str, str]):
+    """:func:`logical_state` of one version, made when first looked at: listing an object's versions (their
+    names, times, messages) need not build a dict of every file for each of them."""
+
+    def __init__(self, inventory: dict[str, Any], version: str) -> None:
+        self._inventory, self._version = inventory, version
+        self._state: dict[str, str] | None = None
+
+    def _built(self) -> dict[str, str]:
+        if self._state is None:
+            self._state = logical_state(self._inventory, self._version)
+        return self._state
+
+    def __getitem__(self, path: str) -> str:
+        return self._built()[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._built())
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._built()
+
+    def get(self, path: str, default: Any = None) -> Any:  # noqa: ANN401 - as dict.get
+        return self._built().get(path, default)
+
+    def items(self) -> ItemsView[str, str]:
+        return self._built().items()
+
+    def __repr__(self) -> str:
+        return repr(self._built())
 
 
 def diff_states(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[list[str], list[str], list[str]]:
