@@ -73,6 +73,17 @@ def version_number(name: str) -> int | None:
 # ----------------------------------------------------------------------------------------- input checks
 
 
+def all_sha512_hex(digests: list[Any]) -> bool:
+    """Whether every value is a SHA-512 in hex (either case): one pass over them all, not a match each."""
+    if not all(type(d) is str and len(d) == 128 for d in digests):
+        return False
+    joined = "".join(digests)
+    return joined.isascii() and len(joined.encode("ascii").translate(None, _HEX_DIGITS)) == 0
+
+
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+
+
 def normalize_digest(digest: str) -> str:
     if not isinstance(digest, str) or not _SHA512.fullmatch(digest):
         raise PreservationError(f"not a sha512 hex digest: {digest!r}", "OCFL-DIGEST")
