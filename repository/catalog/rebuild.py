@@ -30,7 +30,7 @@ from ..descriptive import parse
 from ..errors import CatalogError, HsarError
 from ..model import Archive
 from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS
-from ..preservation.ocfl_inventory import version_infos
+from ..preservation.ocfl_versions import version_infos
 from ..preservation.premis_read import parse_premis, premis_event_ids
 from ..preservation.premis_splice import event_ids, read_parts
 from .records import CarriedFiles, EventRecord, FileRecord, VersionRecord, version_seq

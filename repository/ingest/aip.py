@@ -30,7 +30,7 @@ from ..preservation.aip_layout import (
     SIP_PREFIX,
 )
 from ..preservation.ocfl import SourceFile
-from ..preservation.ocfl_inventory import ContentPaths
+from ..preservation.ocfl_versions import ContentPaths
 from ..preservation.premis import (
     PremisAgent,
     PremisEvent,

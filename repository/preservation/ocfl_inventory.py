@@ -20,13 +20,10 @@ stored once per digest at ``vN/content/<first logical path with that digest>``.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
-import os
 import re
-import stat
-from collections.abc import ItemsView, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,9 +153,13 @@ def user_block(user: tuple[str, str | None]) -> dict[str, str]:
 def state_block(state: Mapping[str, str]) -> dict[str, list[str]]:
     """``{logical path: digest}`` -> the inventory form ``{digest: [logical paths]}``, sorted."""
     block: dict[str, list[str]] = {}
-    for path, digest in sorted(state.items()):
-        block.setdefault(digest, []).append(path)
-    return dict(sorted(block.items()))
+    for digest, path in sorted(zip(state.values(), state.keys(), strict=True)):  # one sort: by digest, then path
+        paths = block.get(digest)
+        if paths is None:
+            block[digest] = [path]
+        else:
+            paths.append(path)
+    return block
 
 
 def next_inventory(
@@ -269,49 +270,6 @@ def load_inventory(path: Path) -> dict[str, Any]:
     return inventory
 
 
-class InventoryCache:
-    """The inventory read last, used again while its file is the very same one (device, inode, size, change and
-    modification times): a supplement's steps each ask for the root inventory, which grows with the archive
-    (12 MB for 20,000 files), and the store only ever replaces it by a rename (a new inode). Callers must not
-    modify the dict they get."""
-
-    def __init__(self) -> None:
-        self._key: tuple[str, int, int, int, int, int] | None = None
-        self._inventory: dict[str, Any] | None = None
-
-    def load(self, path: Path) -> dict[str, Any] | None:
-        """:func:`load_inventory` of ``path``, or ``None`` if it is not a file."""
-        try:
-            st = path.stat()
-        except OSError as exc:  # as Path.is_file: missing is None, other faults are raised
-            if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
-                return None
-            raise
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        if key != self._key or self._inventory is None:
-            self._key, self._inventory = None, None
-            inventory = load_inventory(path)
-            self._key, self._inventory = key, inventory
-        return self._inventory
-
-    def written(self, path: Path, inventory: dict[str, Any], before: os.stat_result) -> None:
-        """``inventory`` is what was just written to ``path`` (serialized, made durable and renamed there; stat
-        before the rename ``before``): used as read while the file is that one, not parsed again. Nothing is
-        kept unless the file at ``path`` is still the one written (same device, inode, size and time)."""
-        self._key, self._inventory = None, None
-        try:
-            st = path.stat()
-        except OSError:
-            return
-        same = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == (
-            before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns)
-        if same and stat.S_ISREG(st.st_mode):
-            self._key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-            self._inventory = inventory
-
-
 def read_sidecar(path: Path) -> str | None:
     """The digest a sidecar states, or None if it is missing or malformed."""
     try:
@@ -334,31 +292,6 @@ def logical_state(inventory: dict[str, Any], version: str | None = None) -> dict
     return {path: digest.lower() for digest, paths in block.items() for path in paths}
 
 
-class ContentPaths(Mapping[str, Path]):
-    """``{logical path: where it is stored}`` of one version, each ``Path`` made when it is asked for: an
-    archive of 20,000 files has as many, and most callers look at a few (the description, PREMIS, new files)."""
-
-    def __init__(self, root: Path, stored: dict[str, str]) -> None:
-        self._root, self._stored = root, stored
-        self._prefix = str(root) + os.sep
-
-    def __getitem__(self, path: str) -> Path:
-        return self._root / self._stored[path]
-
-    def location(self, path: str) -> str:
-        """Where ``path`` is stored, as a str: for callers that only open it (no ``Path`` made)."""
-        return self._prefix + self._stored[path]
-
-    def __contains__(self, path: object) -> bool:
-        return path in self._stored
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._stored)
-
-    def __len__(self) -> int:
-        return len(self._stored)
-
-
 def stored_paths(inventory: dict[str, Any], version: str | None = None) -> dict[str, str]:
     """``{logical path: content path relative to the object root}`` of ``version`` (default the head), from
     one parsed inventory: callers touching many files of a version read the inventory once, not per file."""
@@ -375,61 +308,6 @@ def stored_paths(inventory: dict[str, Any], version: str | None = None) -> dict[
             raise PreservationError(f"{inventory['id']}: digest of {paths[0]!r} not in manifest", "OCFL-INVENTORY")
         found.update((path, content[0]) for path in paths)
     return found
-
-
-def version_infos(inventory: dict[str, Any]) -> list[VersionInfo]:
-    infos = []
-    for vname, block in inventory["versions"].items():
-        number = version_number(vname)
-        if number is None:
-            raise PreservationError(f"bad version name {vname!r} in {inventory['id']}", "OCFL-INVENTORY")
-        created = datetime.fromisoformat(block["created"].replace("Z", "+00:00"))
-        user = block.get("user") or {}
-        infos.append(
-            VersionInfo(
-                number=number,
-                created=created,
-                message=block.get("message", ""),
-                user=(user.get("name", ""), user.get("address")),
-                state=LazyState(inventory, vname),
-            )
-        )
-    return sorted(infos, key=lambda info: info.number)
-
-
-class LazyState(Mapping[str, str]):
-    """:func:`logical_state` of one version, made when first looked at: listing an object's versions (their
-    names, times, messages) need not build a dict of every file for each of them."""
-
-    def __init__(self, inventory: dict[str, Any], version: str) -> None:
-        self._inventory, self._version = inventory, version
-        self._state: dict[str, str] | None = None
-
-    def _built(self) -> dict[str, str]:
-        if self._state is None:
-            self._state = logical_state(self._inventory, self._version)
-        return self._state
-
-    def __getitem__(self, path: str) -> str:
-        return self._built()[path]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._built())
-
-    def __len__(self) -> int:
-        return len(self._built())
-
-    def __contains__(self, path: object) -> bool:
-        return path in self._built()
-
-    def get(self, path: str, default: Any = None) -> Any:  # noqa: ANN401 - as dict.get
-        return self._built().get(path, default)
-
-    def items(self) -> ItemsView[str, str]:
-        return self._built().items()
-
-    def __repr__(self) -> str:
-        return repr(self._built())
 
 
 def diff_states(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[list[str], list[str], list[str]]:
