@@ -30,7 +30,7 @@ from ..descriptive import parse
 from ..errors import CatalogError, HsarError
 from ..model import Archive
 from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS
-from ..preservation.ocfl_inventory import version_infos
+from ..preservation.ocfl_versions import version_infos
 from ..preservation.premis_read import parse_premis, premis_event_ids
 from ..preservation.premis_splice import event_ids, read_parts
 from .records import CarriedFiles, EventRecord, FileRecord, VersionRecord, version_seq
@@ -115,36 +115,45 @@ class _ObjectReader:
         ids = event_ids(data)
         return ids if ids is not None else premis_event_ids(data)
 
-    def records(self, only: str | None = None, *, carry: bool = False) -> Iterator[VersionRecord]:
+    def records(self, only: str | None = None, *, carry: bool = False,
+                premis_added: bytes | None = None) -> Iterator[VersionRecord]:
         """Every version's record, oldest first; with ``only``, that version's alone (the versions before it
         are read just for what it needs: where each file was added, which events were recorded already).
         ``carry`` (with ``only``): the record names the payload files unchanged since the version before as
-        carried (:class:`~.records.CarriedFiles`) and reads the PREMIS objects of the others alone."""
+        carried (:class:`~.records.CarriedFiles`) and reads the PREMIS objects of the others alone.
+        ``premis_added`` (with ``carry``): see :func:`version_record`."""
         added: dict[str, tuple[str, str]] = {}  # path -> (digest, version whose content it is)
         known_events: set[str] = set()
+        earlier: list[str] = []  # versions before ``only`` whose events are not read unless needed
         before: VersionInfo | None = None
         for info in self.infos:
             vname = _version_name(info)
             if only is not None and version_seq(vname) != version_seq(only):
-                for path, digest in info.state.items():
-                    if added.get(path, ("", ""))[0] != digest:
-                        added[path] = (digest, vname)
-                known_events.update(self._event_ids(vname))
                 if version_seq(vname) > version_seq(only):
                     return
+                if not carry:  # with carry, the record names only files new in ``only``: added there
+                    _note_added(added, info, vname)
+                earlier.append(vname)
                 before = info
                 continue
             data = self._read(DESCRIPTIVE, vname)
             if data is None:
                 raise CatalogError(f"{self.object_id} {vname}: no {DESCRIPTIVE}")
             archive = _parse_descriptive(data, f"{self.object_id} {vname}")
-            for path, digest in info.state.items():
-                if added.get(path, ("", ""))[0] != digest:
-                    added[path] = (digest, vname)
             carried = _carried(info, before, self.policy_of) if carry and before is not None else None
             wanted = None if carried is None else {p for p in info.state if p.startswith(PAYLOAD_PREFIX)
                                                    and (before.state.get(p) if before else None) != info.state[p]}
-            objects, events, agents = self._premis(vname, wanted, known_events)
+            if wanted is None:
+                _note_added(added, info, vname)
+            else:  # each differs from the version before: its content was added in this one
+                added.update((p, (info.state[p], vname)) for p in wanted)
+            parts = _added_parts(premis_added, wanted) if premis_added is not None else None
+            if parts is None:  # read from the store: this version's PREMIS, the earlier versions' event ids
+                for earlier_name in earlier:
+                    known_events.update(self._event_ids(earlier_name))
+                earlier.clear()
+                parts = self._premis(vname, wanted, known_events)
+            objects, events, agents = parts
             report = _parse_checks(self._read(CHECKS, vname), f"{self.object_id} {vname}")
             yield VersionRecord(
                 archive=archive, version=vname, created=info.created, message=info.message,
@@ -170,6 +179,22 @@ class _ObjectReader:
                 policy=self.policy_of(puid) if self.policy_of else None, item_number=item_of.get(path),
                 version_added=added[path][1], format_version=obj.format_version if obj is not None else None))
         return records
+
+
+def _note_added(added: dict[str, tuple[str, str]], info: VersionInfo, vname: str) -> None:
+    """Record ``vname`` as where each file's content was added, for the files it changed."""
+    for path, digest in info.state.items():
+        if added.get(path, ("", ""))[0] != digest:
+            added[path] = (digest, vname)
+
+
+def _added_parts(premis_added: bytes, wanted: set[str] | None) -> tuple[list, list, list] | None:
+    """The objects, events and agents of a version's PREMIS from the document of what it added, if it holds
+    an object for every file in ``wanted`` (``None``: every file, which it never holds)."""
+    if wanted is None:
+        return None
+    objects, events, agents = parse_premis(premis_added)
+    return (objects, events, agents) if wanted <= {o.identifier for o in objects} else None
 
 
 def _carried(info: VersionInfo, before: VersionInfo, policy_of: PolicyOf | None) -> CarriedFiles:
@@ -223,15 +248,23 @@ def object_records(store: _Store, object_id: str, policy_of: PolicyOf | None = N
 
 
 def version_record(store: _Store, object_id: str, version: str | None = None,
-                   policy_of: PolicyOf | None = None, *, carry: bool = False) -> VersionRecord:
+                   policy_of: PolicyOf | None = None, *, carry: bool = False,
+                   premis_added: bytes | None = None) -> VersionRecord:
     """The record of one version (default the head): what ingest passes to ``Catalog.record_version``; with
     ``carry``, the files unchanged since the version before are carried over (see :class:`~.records.CarriedFiles`;
-    the catalogue raises :class:`~.records.CarryUnavailable` when it does not hold that version as expected)."""
+    the catalogue raises :class:`~.records.CarryUnavailable` when it does not hold that version as expected).
+
+    ``premis_added`` (ingest, with ``carry``): a PREMIS document of the elements this version added to its
+    ``premis.xml`` (its new objects and events, every agent: :attr:`~repository.ingest.aip.BuiltVersion.premis_added`).
+    The record then takes its new files' objects and its events from it, and reads neither the stored
+    document (which holds the whole history) nor the earlier versions' event ids; the values are the same,
+    as those elements are the very bytes of the stored document and the events are new ones. When it lacks
+    an object the record needs, the stored documents are read as without it."""
     reader = _ObjectReader(store, object_id, policy_of)
     if not reader.infos:
         raise CatalogError(f"{object_id} has no versions")
     wanted = version or _version_name(reader.infos[-1])
-    for rec in reader.records(only=wanted, carry=carry):  # the others are not parsed: a long history costs little
+    for rec in reader.records(only=wanted, carry=carry, premis_added=premis_added):  # the others are not parsed
         return rec
     raise CatalogError(f"{object_id} has no version {version}")
 

@@ -8,6 +8,8 @@ always describe the highest version recorded, so an older version arriving late 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, literal, select, update
@@ -166,7 +168,8 @@ def _carry_files(conn: Connection, version_id: int, rec: VersionRecord) -> None:
     columns = [t.files.c[name] for name in _CARRIED]
     rows = (select(*columns[:1], literal(version_id), *columns[1:])
             .where(t.files.c.version_id == previous, t.files.c.path.not_in(sorted(carried.exclude))))
-    done = conn.execute(insert(t.files).from_select(["archive_id", "version_id", *_CARRIED[1:]], rows))
+    with _page_cache(conn):
+        done = conn.execute(insert(t.files).from_select(["archive_id", "version_id", *_CARRIED[1:]], rows))
     if done.rowcount != carried.count:
         raise CarryUnavailable(f"{rec.archive_id} {carried.version}: {done.rowcount} file rows, "
                                f"{carried.count} expected")
@@ -179,6 +182,26 @@ def _carry_files(conn: Connection, version_id: int, rec: VersionRecord) -> None:
     count, size = conn.execute(select(func.count(), func.coalesce(func.sum(t.files.c.size), 0))
                                .where(t.files.c.version_id == version_id)).one()
     conn.execute(update(t.versions).where(t.versions.c.id == version_id).values(file_count=count, bytes=size))
+
+
+#: SQLite page cache (KiB, as PRAGMA cache_size takes it negative) while rows are carried over: each row goes
+#: into every index of ``files``; with the default 2 MB the pages of those indexes are evicted and read back
+#: (20,000 rows: 0.13-0.15 CPU-s instead of 0.21-0.32)
+CARRY_CACHE_KIB = 65_536
+
+
+@contextmanager
+def _page_cache(conn: Connection) -> Iterator[None]:
+    """A larger SQLite page cache for the statement inside, the connection's own size back after it."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{CARRY_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
 
 
 def _insert_events(conn: Connection, version_id: int, rec: VersionRecord) -> None:

@@ -99,8 +99,8 @@ def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:
     signer = _signer(cfg)  # outside the guard: a signer that cannot be loaded stops the batch
     try:
         files = build_version(prepared, archive, None, version="v1", now=created,
-                              institution=cfg["repository.institution"], signer=signer)
-        stored = parse(files[DESCRIPTIVE].path.read_bytes())  # the description exactly as it will be stored
+                              institution=cfg["repository.institution"], signer=signer).files
+        stored = parse(Path(files[DESCRIPTIVE].path).read_bytes())  # the description exactly as it will be stored
         document = archive_document(stored, version="v1", texts=texts, tree=tree_for(cfg))  # repository.divisions
     except HsarError as exc:  # e.g. a path the signed manifest cannot hold: this SIP is rejected, not the batch
         fault = sip_fault(exc)

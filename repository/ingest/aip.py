@@ -12,6 +12,7 @@ moves it into place atomically.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ from ..preservation.aip_layout import (
     SIP_PREFIX,
 )
 from ..preservation.ocfl import SourceFile
+from ..preservation.ocfl_versions import ContentPaths
 from ..preservation.premis import (
     PremisAgent,
     PremisEvent,
@@ -42,7 +44,7 @@ from ..preservation.premis import (
     standard_agents,
 )
 from ..preservation.premis_read import parse_premis
-from ..preservation.premis_splice import splice_premis, split_premis
+from ..preservation.premis_splice import Chunk, premis_layout, splice
 from ..preservation.signing import SIGNATURE_FILE, SIGNATURE_MANIFEST, Signer, lock_version
 from .formats import FileInfo
 from .prepare import Prepared
@@ -57,7 +59,7 @@ class PreviousVersion:
     """What the new version carries forward from the head."""
 
     state: Mapping[str, str]  # logical path -> sha512
-    content: Mapping[str, Path]  # logical path -> a stored copy of its bytes (at least the payload, derivatives)
+    content: ContentPaths  # logical path -> a stored copy of its bytes (at least the payload, derivatives)
     premis: bytes | None
     archive: Archive | None
 
@@ -74,11 +76,17 @@ def _own_format(path: str) -> tuple[str | None, str]:
     return None, ""
 
 
-def _write(workdir: Path, logical: str, data: bytes) -> SourceFile:
+def _write(workdir: Path, logical: str, data: bytes | Sequence[Chunk]) -> SourceFile:
+    """Write ``data`` (bytes, or segments written one after the other) and hash it on the way."""
     target = workdir / "generated" / logical
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return SourceFile(target, hashlib.sha512(data).hexdigest(), len(data))
+    digest, size = hashlib.sha512(), 0
+    with target.open("wb") as out:
+        for segment in [data] if isinstance(data, bytes) else data:
+            out.write(segment)
+            digest.update(segment)
+            size += len(segment)
+    return SourceFile(target, digest.hexdigest(), size)
 
 
 def _events(prepared: Prepared, version: str, new_paths: Sequence[str], when: datetime, institution: str
@@ -114,7 +122,7 @@ def _events(prepared: Prepared, version: str, new_paths: Sequence[str], when: da
 def _new_object(path: str, src: SourceFile, infos: Mapping[str, FileInfo]) -> PremisObject:
     info = infos.get(path)
     puid, name = (info.puid, info.format_name) if info and info.puid else _own_format(path)
-    size = src.size if src.size != STORED else src.path.stat().st_size
+    size = src.size if src.size != STORED else os.stat(src.path).st_size
     return PremisObject(path, path.rsplit("/", 1)[-1], size, src.sha512, puid, name or "",
                         info.format_version if info else None)
 
@@ -137,22 +145,34 @@ def _objects(files: Mapping[str, SourceFile], infos: Mapping[str, FileInfo], car
 
 
 def _premis(files: Mapping[str, SourceFile], infos: Mapping[str, FileInfo], previous: bytes | None,
-            new_events: list[PremisEvent], agents: list[PremisAgent]) -> bytes:
-    """The version's cumulative PREMIS. The previous document, when :func:`render_premis` wrote it, is carried
-    forward as bytes, only the new objects and events rendered (:mod:`~repository.preservation.premis_splice`:
-    the same bytes, without parsing and rendering every object of a large archive again); else it is parsed
-    and the whole document rendered."""
-    parts = split_premis(previous) if previous else None
-    if parts is None:
+            new_events: list[PremisEvent], agents: list[PremisAgent]) -> tuple[list[Chunk], bytes | None]:
+    """The version's cumulative PREMIS as segments to write in order, and a document of what this version added
+    (its new objects and events, every agent; ``None`` when the whole document was rendered). The previous
+    document, when :func:`render_premis` wrote it, is carried forward as bytes, only the new objects and events
+    rendered (:mod:`~repository.preservation.premis_splice`: the same bytes, without parsing and rendering
+    every object of a large archive again); else it is parsed and the whole document rendered."""
+    layout = premis_layout(previous) if previous else None
+    if layout is None:
         old_objects, old_events, old_agents = parse_premis(previous) if previous else ([], [], [])
         objects = _objects(files, infos, {o.identifier: o for o in old_objects})
-        return render_premis(objects, old_events + new_events, merge_by_identifier(old_agents, agents))
-    digests = {ident: digest for ident, digest, _ in parts.objects}
+        return [render_premis(objects, old_events + new_events, merge_by_identifier(old_agents, agents))], None
+    digests = {ident: digest for ident, digest, _, _ in layout.objects}
     listed = [(p, files[p].sha512, None if digests.get(p) == files[p].sha512 else _new_object(p, files[p], infos))
               for p in _described(files)]
     if not listed:
         raise PreservationError("a PREMIS document needs at least one object")
-    return splice_premis(parts, listed, new_events, agents)
+    spliced = splice(layout, listed, new_events, agents)
+    return spliced.segments, spliced.added
+
+
+@dataclass(frozen=True)
+class BuiltVersion:
+    """A new version's files (logical path -> source, ready for ``add_version``) and, when its PREMIS was
+    carried forward from the previous version's, a PREMIS document of what it added: its new objects, its new
+    events and every agent (what the catalogue record needs; ``None`` when the whole document was rendered)."""
+
+    files: dict[str, SourceFile]
+    premis_added: bytes | None = None
 
 
 def build_version(
@@ -164,14 +184,14 @@ def build_version(
     now: datetime,
     institution: str,
     signer: Signer,
-) -> dict[str, SourceFile]:
-    """Every file of the new version's state, written under ``prepared.workdir``, ready for ``add_version``."""
+) -> BuiltVersion:
+    """Every file of the new version's state, written under ``prepared.workdir``."""
     assert prepared.bag_dir is not None and prepared.checks is not None
     files: dict[str, SourceFile] = {}
     if previous:
         for path, digest in previous.state.items():
             if path.startswith((PAYLOAD_PREFIX, DERIVATIVES_PREFIX)):  # OCR text stays with its pages
-                files[path] = SourceFile(previous.content[path], digest, STORED)
+                files[path] = SourceFile(previous.content.location(path), digest, STORED)
     infos: dict[str, FileInfo] = {}
     for path, info in prepared.payload.items():
         files[path] = SourceFile(prepared.bag_dir / path, info.sha512, info.size)
@@ -182,9 +202,10 @@ def build_version(
     files[CHECKS] = _write(prepared.workdir, CHECKS, prepared.checks.to_json())
     new_paths = sorted(p for p in files if not previous or previous.state.get(p) != files[p].sha512)
     events = _events(prepared, version, new_paths, now, institution)
-    premis = _premis(files, infos, previous.premis if previous else None, events, standard_agents(institution))
+    premis, added = _premis(files, infos, previous.premis if previous else None, events,
+                            standard_agents(institution))
     files[PREMIS] = _write(prepared.workdir, PREMIS, premis)
     manifest, p7s = lock_version({p: f.sha512 for p, f in files.items()}, signer, signing_time=now)
     files[SIGNATURE_MANIFEST] = _write(prepared.workdir, SIGNATURE_MANIFEST, manifest)
     files[SIGNATURE_FILE] = _write(prepared.workdir, SIGNATURE_FILE, p7s)
-    return files
+    return BuiltVersion(files, added)

@@ -40,8 +40,6 @@ from repository.preservation.ocfl_build import SourceFile, checked_state, write_
 from repository.preservation.ocfl_inventory import (
     INVENTORY,
     SIDECAR,
-    ContentPaths,
-    InventoryCache,
     VersionInfo,
     diff_states,
     format_created,
@@ -51,7 +49,6 @@ from repository.preservation.ocfl_inventory import (
     sidecar_for,
     stored_paths,
     user_block,
-    version_infos,
 )
 from repository.preservation.ocfl_layout import (
     LAYOUT_0003,
@@ -69,6 +66,7 @@ from repository.preservation.ocfl_txn import (
     recover_staging,
 )
 from repository.preservation.ocfl_validate import validate_with_ocfl_py
+from repository.preservation.ocfl_versions import ContentPaths, InventoryCache, version_infos
 
 __all__ = ["HeadChangedError", "OcflStore", "SourceFile", "UNSET", "VersionInfo", "VersionResult",
            "validate_with_ocfl_py"]
@@ -310,8 +308,10 @@ class OcflStore:
             _step("content-written")
             digest = write_inventories(obj_dir, inventory, directories, first=head is None)
             _step("built")
+            written = (obj_dir / INVENTORY).stat()
             self._commit(object_id, txn.path / "object", inventory["head"], head)
             _step("committed")
+            self._last.written(self.object_root(object_id) / INVENTORY, inventory, written)
         except BaseException as exc:
             self._abandon(txn, object_id)
             if isinstance(exc, OSError):

@@ -16,6 +16,7 @@ from repository.errors import PreservationError
 from repository.preservation.ocfl_inventory import (
     INVENTORY,
     SIDECAR,
+    all_sha512_hex,
     logical_path_problems,
     normalize_digest,
     serialize,
@@ -26,9 +27,10 @@ from repository.preservation.ocfl_layout import OBJECT_DECLARATION, fsync_path, 
 
 @dataclass(frozen=True)
 class SourceFile:
-    """Bytes for one logical path, with the digest and size the caller measured while receiving them."""
+    """Bytes for one logical path, with the digest and size the caller measured while receiving them. ``path``
+    may be a str (a supplement names each of a large archive's stored files, and a ``Path`` costs more)."""
 
-    path: Path
+    path: Path | str
     sha512: str
     size: int
 
@@ -37,6 +39,9 @@ class SourceFile:
 def checked_state(files: Mapping[str, SourceFile]) -> dict[str, str]:
     """``{logical path: sha512}``; PreservationError naming every bad path and digest at once."""
     problems = logical_path_problems(list(files))
+    digests = [source.sha512 for source in files.values()]
+    if not problems and all_sha512_hex(digests):  # the common case, checked in one pass
+        return dict(zip(files, [d.lower() for d in digests], strict=True))
     state = {}
     for path, source in files.items():
         try:
@@ -82,7 +87,7 @@ def write_inventories(obj_dir: Path, inventory: dict[str, Any], directories: set
 def place(source: SourceFile, target: Path, move: bool) -> None:
     """Copy (or move) one source into the version, durably, and check its size."""
     moved = False
-    if move and not source.path.is_symlink():  # never move a link into the store (E090)
+    if move and not os.path.islink(source.path):  # never move a link into the store (E090)
         try:
             os.rename(source.path, target)
             moved = True

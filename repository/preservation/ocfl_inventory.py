@@ -20,13 +20,10 @@ stored once per digest at ``vN/content/<first logical path with that digest>``.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
-import os
 import re
-import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +49,7 @@ class VersionInfo:
     created: datetime
     message: str
     user: tuple[str, str | None]
-    state: dict[str, str]  # logical path -> sha512
+    state: Mapping[str, str]  # logical path -> sha512 (from the inventory when first looked at)
 
     @property
     def name(self) -> str:
@@ -73,6 +70,17 @@ def version_number(name: str) -> int | None:
 # ----------------------------------------------------------------------------------------- input checks
 
 
+def all_sha512_hex(digests: list[Any]) -> bool:
+    """Whether every value is a SHA-512 in hex (either case): one pass over them all, not a match each."""
+    if not all(type(d) is str and len(d) == 128 for d in digests):
+        return False
+    joined = "".join(digests)
+    return joined.isascii() and len(joined.encode("ascii").translate(None, _HEX_DIGITS)) == 0
+
+
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+
+
 def normalize_digest(digest: str) -> str:
     if not isinstance(digest, str) or not _SHA512.fullmatch(digest):
         raise PreservationError(f"not a sha512 hex digest: {digest!r}", "OCFL-DIGEST")
@@ -88,12 +96,14 @@ def logical_path_problems(paths: list[str]) -> list[str]:
             problems.append(f"empty or non-text logical path {path!r}")
         elif path.startswith("/") or path.endswith("/"):
             problems.append(f"logical path begins or ends with '/': {path}")
-        elif any(part in ("", ".", "..") for part in path.split("/")):
+        elif _bad_element(path.split("/")):
             problems.append(f"logical path has an empty, '.' or '..' element: {path}")
         elif "\x00" in path:
             problems.append(f"logical path has a NUL character: {path!r}")
         else:
             good.add(path)
+    if not _directories(good) & good:  # no path lies inside another: the common case, checked in one pass
+        return problems
     for path in sorted(good):
         parts = path.split("/")
         for i in range(1, len(parts)):
@@ -101,6 +111,21 @@ def logical_path_problems(paths: list[str]) -> list[str]:
                 problems.append(f"logical path {path} lies inside file {'/'.join(parts[:i])}")
                 break
     return problems
+
+
+def _bad_element(parts: list[str]) -> bool:
+    return "" in parts or "." in parts or ".." in parts
+
+
+def _directories(paths: set[str]) -> set[str]:
+    """Every directory the paths lie in (each walked up once, however many files it holds)."""
+    found: set[str] = set()
+    for path in paths:
+        parent = path.rpartition("/")[0]
+        while parent and parent not in found:
+            found.add(parent)
+            parent = parent.rpartition("/")[0]
+    return found
 
 
 def format_created(created: datetime | None) -> str:
@@ -128,9 +153,13 @@ def user_block(user: tuple[str, str | None]) -> dict[str, str]:
 def state_block(state: Mapping[str, str]) -> dict[str, list[str]]:
     """``{logical path: digest}`` -> the inventory form ``{digest: [logical paths]}``, sorted."""
     block: dict[str, list[str]] = {}
-    for path, digest in sorted(state.items()):
-        block.setdefault(digest, []).append(path)
-    return dict(sorted(block.items()))
+    for digest, path in sorted(zip(state.values(), state.keys(), strict=True)):  # one sort: by digest, then path
+        paths = block.get(digest)
+        if paths is None:
+            block[digest] = [path]
+        else:
+            paths.append(path)
+    return block
 
 
 def next_inventory(
@@ -143,7 +172,7 @@ def next_inventory(
 
     ``state`` maps logical path -> normalised sha512; ``version_block`` holds created, message and user.
     """
-    manifest: dict[str, list[str]] = {k: list(v) for k, v in (previous or {}).get("manifest", {}).items()}
+    manifest: dict[str, list[str]] = dict((previous or {}).get("manifest", {}))  # lists shared, never changed
     versions: dict[str, Any] = dict((previous or {}).get("versions", {}))
     number = len(versions) + 1
     vname = version_name(number)
@@ -241,34 +270,6 @@ def load_inventory(path: Path) -> dict[str, Any]:
     return inventory
 
 
-class InventoryCache:
-    """The inventory read last, used again while its file is the very same one (device, inode, size, change and
-    modification times): a supplement's steps each ask for the root inventory, which grows with the archive
-    (12 MB for 20,000 files), and the store only ever replaces it by a rename (a new inode). Callers must not
-    modify the dict they get."""
-
-    def __init__(self) -> None:
-        self._key: tuple[str, int, int, int, int, int] | None = None
-        self._inventory: dict[str, Any] | None = None
-
-    def load(self, path: Path) -> dict[str, Any] | None:
-        """:func:`load_inventory` of ``path``, or ``None`` if it is not a file."""
-        try:
-            st = path.stat()
-        except OSError as exc:  # as Path.is_file: missing is None, other faults are raised
-            if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
-                return None
-            raise
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        if key != self._key or self._inventory is None:
-            self._key, self._inventory = None, None
-            inventory = load_inventory(path)
-            self._key, self._inventory = key, inventory
-        return self._inventory
-
-
 def read_sidecar(path: Path) -> str | None:
     """The digest a sidecar states, or None if it is missing or malformed."""
     try:
@@ -291,31 +292,6 @@ def logical_state(inventory: dict[str, Any], version: str | None = None) -> dict
     return {path: digest.lower() for digest, paths in block.items() for path in paths}
 
 
-class ContentPaths(Mapping[str, Path]):
-    """``{logical path: where it is stored}`` of one version, each ``Path`` made when it is asked for: an
-    archive of 20,000 files has as many, and most callers look at a few (the description, PREMIS, new files)."""
-
-    def __init__(self, root: Path, stored: dict[str, str]) -> None:
-        self._root, self._stored = root, stored
-        self._prefix = str(root) + os.sep
-
-    def __getitem__(self, path: str) -> Path:
-        return self._root / self._stored[path]
-
-    def location(self, path: str) -> str:
-        """Where ``path`` is stored, as a str: for callers that only open it (no ``Path`` made)."""
-        return self._prefix + self._stored[path]
-
-    def __contains__(self, path: object) -> bool:
-        return path in self._stored
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._stored)
-
-    def __len__(self) -> int:
-        return len(self._stored)
-
-
 def stored_paths(inventory: dict[str, Any], version: str | None = None) -> dict[str, str]:
     """``{logical path: content path relative to the object root}`` of ``version`` (default the head), from
     one parsed inventory: callers touching many files of a version read the inventory once, not per file."""
@@ -332,26 +308,6 @@ def stored_paths(inventory: dict[str, Any], version: str | None = None) -> dict[
             raise PreservationError(f"{inventory['id']}: digest of {paths[0]!r} not in manifest", "OCFL-INVENTORY")
         found.update((path, content[0]) for path in paths)
     return found
-
-
-def version_infos(inventory: dict[str, Any]) -> list[VersionInfo]:
-    infos = []
-    for vname, block in inventory["versions"].items():
-        number = version_number(vname)
-        if number is None:
-            raise PreservationError(f"bad version name {vname!r} in {inventory['id']}", "OCFL-INVENTORY")
-        created = datetime.fromisoformat(block["created"].replace("Z", "+00:00"))
-        user = block.get("user") or {}
-        infos.append(
-            VersionInfo(
-                number=number,
-                created=created,
-                message=block.get("message", ""),
-                user=(user.get("name", ""), user.get("address")),
-                state=logical_state(inventory, vname),
-            )
-        )
-    return sorted(infos, key=lambda info: info.number)
 
 
 def diff_states(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[list[str], list[str], list[str]]:

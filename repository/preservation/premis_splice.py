@@ -5,10 +5,15 @@ archive of 20,000 files, parsing the previous version's document into values and
 cost seconds per supplement. A document written by :func:`~.premis.render_premis` has a fixed shape: the
 declaration and root tag, then each top-level element (objects, then events, then agents) starting on a line
 ``"  <premis:…"`` (two spaces; text never holds a raw ``<``, so the marker cannot occur inside a value).
-:func:`split_premis` cuts such a document into its top-level elements as bytes; :func:`splice_premis` builds
-the next version's document from those bytes and the few new elements, byte for byte what
-``render_premis`` gives for the same objects, events and agents; :func:`read_parts` parses only the elements
-a caller asks for (the catalogue record of a version needs its new objects and events, not the history).
+
+:func:`premis_layout` finds every top-level element of such a document in one pass over its bytes (an offset
+per element, nothing copied; an object's identifier and digest read where :func:`render_premis` puts them);
+:func:`splice` builds the next version's document from the previous one and the few new elements as a list of
+byte segments (runs of the previous document, as views, and the new elements), byte for byte what
+``render_premis`` gives for the same objects, events and agents, for the caller to write and hash in one go;
+it also gives a small document of what the version added, which the catalogue record parses instead of the
+whole one. :func:`read_parts` parses only the elements a caller asks for (the catalogue record of a version
+needs its new objects and events, not the history).
 
 A document of any other shape (another writer, an older layout) gives ``None``: callers then parse it whole,
 as before.
@@ -19,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, unescape
+from xml.sax.saxutils import unescape
 
 from .premis import PremisAgent, PremisEvent, PremisObject, render_elements
 from .premis_read import parse_premis
@@ -30,20 +35,59 @@ FOOTER = b"\n</premis:premis>\n"
 EMPTY_ROOT = HEADER[:-1] + b"/>\n"  # what lxml writes for a root without children
 MARK = b"\n  <premis:"
 _OBJECT, _EVENT, _AGENT = b'object xsi:type="premis:file">', b"event>", b"agent>"
-_KINDS = (_OBJECT, _EVENT, _AGENT)
+
+Chunk = bytes | memoryview
+
+#: the start of an object as :func:`~.premis.render_premis` writes it, up to its SHA-512 (identifier, digest)
+_OBJECT_HEAD = re.compile(
+    rb'\n  <premis:object xsi:type="premis:file">\n    <premis:objectIdentifier>\n'
+    rb"      <premis:objectIdentifierType>[^<]*</premis:objectIdentifierType>\n"
+    rb"      <premis:objectIdentifierValue>([^<]*)</premis:objectIdentifierValue>\n"
+    rb"    </premis:objectIdentifier>\n    <premis:objectCharacteristics>\n      <premis:fixity>\n"
+    rb"        <premis:messageDigestAlgorithm [^>]*>SHA-512</premis:messageDigestAlgorithm>\n"
+    rb"        <premis:messageDigest>([^<]*)</premis:messageDigest>\n")
 
 
 @dataclass
 class PremisParts:
     """The top-level elements of a document, each as its bytes (starting with :data:`MARK`)."""
 
-    objects: list[tuple[str, str, bytes]]  # (identifier, SHA-512 as written, element)
-    events: list[tuple[str, bytes]]  # (identifier, element)
-    agents: list[tuple[str, bytes]]
+    objects: list[tuple[str, str, Chunk]]  # (identifier, SHA-512 as written, element)
+    events: list[tuple[str, Chunk]]  # (identifier, element)
+    agents: list[tuple[str, Chunk]]
 
     def to_bytes(self) -> bytes:
         return b"".join([HEADER, *(c for _, _, c in self.objects), *(c for _, c in self.events),
                          *(c for _, c in self.agents), FOOTER])
+
+
+@dataclass
+class PremisLayout:
+    """Where each top-level element of a document of :func:`render_premis`'s shape lies in its bytes."""
+
+    data: bytes
+    objects: list[tuple[str, str, int, int]]  # (identifier, SHA-512 as written, start, end)
+    events: list[tuple[int, int]]  # (start, end)
+    agents: list[tuple[str, int, int]]  # (identifier, start, end)
+
+    def chunk(self, start: int, end: int) -> memoryview:
+        return memoryview(self.data)[start:end]
+
+    def event_ids(self) -> list[str] | None:
+        ids = [_value(self.data[s:min(e, s + 4096)], b"eventIdentifierValue") for s, e in self.events]
+        return None if any(i is None for i in ids) else [i for i in ids if i is not None]
+
+
+@dataclass(frozen=True)
+class Spliced:
+    """The next document as segments to write in order, and a document of what it added: its newly rendered
+    objects, its new events and every agent it names (what the catalogue record of the version reads)."""
+
+    segments: list[Chunk]
+    added: bytes
+
+    def to_bytes(self) -> bytes:
+        return b"".join(self.segments)
 
 
 def _value(chunk: bytes, tag: bytes) -> str | None:
@@ -54,7 +98,10 @@ def _value(chunk: bytes, tag: bytes) -> str | None:
     end = chunk.find(b"</premis:" + tag + b">", start)
     if end < 0 or b"<" in chunk[start:end] or b"&#" in chunk[start:end]:
         return None
-    return _text(chunk[start:end])
+    try:
+        return _text(chunk[start:end])
+    except UnicodeDecodeError:
+        return None
 
 
 def _text(raw: bytes) -> str:
@@ -62,68 +109,75 @@ def _text(raw: bytes) -> str:
     return unescape(text) if "&" in text else text
 
 
-_OBJECT_ID = re.compile(rb"<premis:objectIdentifierValue>([^<]*)</premis:objectIdentifierValue>")
-_DIGEST = re.compile(rb"<premis:messageDigest>([^<]*)</premis:messageDigest>")
-
-
-def _regions(data: bytes) -> tuple[bytes, bytes, bytes] | None:
-    """The objects, the events and the agents of a document of our shape, each as one run of bytes."""
+def premis_layout(data: bytes) -> PremisLayout | None:
+    """The top-level elements of a document :func:`render_premis` wrote, found in one pass (each element from
+    its :data:`MARK` to the next; objects, then events, then agents, nothing else), or ``None`` for any other
+    shape."""
     if data == EMPTY_ROOT:
-        return b"", b"", b""
+        return PremisLayout(data, [], [], [])
     if not (data.startswith(HEADER) and data.endswith(FOOTER)) or not data.startswith(MARK, len(HEADER)):
         return None
-    body = data[len(HEADER):len(data) - len(FOOTER)]
-    events = body.find(MARK + _EVENT)
-    agents = body.find(MARK + _AGENT, max(events, 0))
-    end_objects = min(i for i in (events, agents, len(body)) if i >= 0)
-    end_events = agents if agents >= 0 else len(body)
-    regions = body[:end_objects], body[end_objects:end_events], body[end_events:]
-    for region, kind in zip(regions, _KINDS, strict=True):  # every element in its run, none of another kind
-        if region.count(MARK) != region.count(MARK + kind):
-            return None
-    return regions
-
-
-def _objects(region: bytes) -> list[tuple[str, str, bytes]] | None:
-    pieces = region.split(MARK)[1:]
-    ids, digests = _OBJECT_ID.findall(region), _DIGEST.findall(region)
-    if not (len(pieces) == len(ids) == len(digests)) or b"&#" in region:
+    end = len(data) - len(FOOTER)
+    layout = PremisLayout(data, [], [], [])
+    at = _objects(layout, len(HEADER), end)
+    if at is None:
         return None
-    if any(not p.startswith(_OBJECT) for p in pieces):
-        return None
-    return [(_text(i), d.decode("ascii"), MARK + p) for i, d, p in zip(ids, digests, pieces, strict=True)]
-
-
-def _named(region: bytes, kind: bytes, tag: bytes) -> list[tuple[str, bytes]] | None:
-    out = []
-    for piece in region.split(MARK)[1:]:
-        chunk = MARK + piece
-        ident = _value(chunk[:4096], tag) if piece.startswith(kind) else None
-        if ident is None:
+    kind = 0
+    while at < end:  # ``at`` is the start of an element (a MARK): events, then agents
+        following = data.find(MARK, at + len(MARK), end)
+        stop = following if following >= 0 else end
+        if kind == 0 and data.startswith(_EVENT, at + len(MARK)):
+            layout.events.append((at, stop))
+        elif data.startswith(_AGENT, at + len(MARK)):
+            kind = 1
+            ident = _value(data[at:min(stop, at + 4096)], b"agentIdentifierValue")
+            if ident is None:
+                return None
+            layout.agents.append((ident, at, stop))
+        else:
             return None
-        out.append((ident, chunk))
-    return out
+        at = stop
+    return layout
+
+
+def _objects(layout: PremisLayout, start: int, end: int) -> int | None:
+    """Fill in the objects from ``start`` on (each its identifier, digest and place); where the elements after
+    them begin, or ``None`` if an element there is not an object of :func:`render_premis`'s layout."""
+    data = layout.data
+    stop = data.find(MARK + _EVENT, start, end)
+    if stop < 0:
+        stop = data.find(MARK + _AGENT, start, end)
+    stop = end if stop < 0 else stop  # an agent before the first event is a mark no head matches (below)
+    heads = list(_OBJECT_HEAD.finditer(data, start, stop))
+    # each head holds one MARK, at its start: as many heads as marks means every element here is an object
+    if len(heads) != data.count(MARK, start, stop) or (heads and heads[0].start() != start):
+        return None
+    if heads and data.find(b"#", start, stop) >= 0 and data.find(b"&#", start, stop) >= 0:  # memchr first
+        return None  # a character reference: rendering the parsed values would not give these bytes
+    starts = [h.start() for h in heads] + [stop]
+    try:
+        layout.objects = [(_text(h.group(1)), h.group(2).decode("ascii"), starts[k], starts[k + 1])
+                          for k, h in enumerate(heads)]
+    except UnicodeDecodeError:
+        return None
+    return stop
 
 
 def split_premis(data: bytes) -> PremisParts | None:
     """The top-level elements of a document :func:`render_premis` wrote, or ``None`` for any other shape."""
-    return _split(data, None)
+    layout = premis_layout(data)
+    return None if layout is None else _parts(layout, None)
 
 
-def _split(data: bytes, objects: Collection[str] | None) -> PremisParts | None:
-    """The top-level elements (of the objects named in ``objects``; every one for ``None``) as bytes."""
-    regions = _regions(data)
-    if regions is None:
+def _parts(layout: PremisLayout, objects: Collection[str] | None) -> PremisParts | None:
+    """The elements (the objects at ``objects`` only, every one for ``None``) as views of the document."""
+    ids = layout.event_ids()
+    if ids is None:
         return None
-    try:
-        found = _objects(regions[0]) if objects is None else _object_chunks(regions[0], objects)
-        events = _named(regions[1], _EVENT, b"eventIdentifierValue")
-        agents = _named(regions[2], _AGENT, b"agentIdentifierValue")
-    except UnicodeDecodeError:
-        return None
-    if found is None or events is None or agents is None:
-        return None
-    return PremisParts(found, events, agents)
+    chunk = layout.chunk
+    return PremisParts([(i, d, chunk(s, e)) for i, d, s, e in layout.objects if objects is None or i in objects],
+                       [(i, chunk(s, e)) for i, (s, e) in zip(ids, layout.events, strict=True)],
+                       [(i, chunk(s, e)) for i, s, e in layout.agents])
 
 
 def rendered_parts(objects: Iterable[PremisObject], events: Iterable[PremisEvent],
@@ -134,61 +188,70 @@ def rendered_parts(objects: Iterable[PremisObject], events: Iterable[PremisEvent
     return parts
 
 
-def splice_premis(previous: PremisParts, objects: Iterable[tuple[str, str, PremisObject | None]],
-                  new_events: Iterable[PremisEvent], agents: Iterable[PremisAgent]) -> bytes:
+def splice(previous: PremisLayout, objects: Iterable[tuple[str, str, PremisObject | None]],
+           new_events: Iterable[PremisEvent], agents: Iterable[PremisAgent]) -> Spliced:
     """The next document: ``objects`` in order as (identifier, SHA-512, object), the element of ``previous``
     kept where it has the identifier and the same digest (``None`` asks for that), else the object rendered;
-    the previous events then ``new_events``; the previous agents then those of ``agents`` not among them."""
-    carried = {ident: (digest, chunk) for ident, digest, chunk in previous.objects}
-    order: list[tuple[str, str, bytes | None]] = []
+    the previous events then ``new_events``; the previous agents then those of ``agents`` not among them.
+    Consecutive kept elements are one segment, a view of the previous document (nothing copied)."""
+    carried = {ident: (digest, start, end) for ident, digest, start, end in previous.objects}
+    plan: list[tuple[int, int] | None] = []  # a run of the previous document, or None for the next rendered one
     fresh: list[PremisObject] = []
     for ident, digest, obj in objects:
         old = carried.get(ident)
         if old is not None and old[0] == digest:
-            order.append((ident, digest, old[1]))
+            plan.append((old[1], old[2]))
         else:
             assert obj is not None, f"no PREMIS object for {ident}"
-            order.append((ident, digest, None))
+            plan.append(None)
             fresh.append(obj)
-    seen: dict[str, bytes] = {}
-    for ident, chunk in previous.agents:
-        seen.setdefault(ident, chunk)
+    seen: dict[str, tuple[int, int]] = {}
+    for ident, start, end in previous.agents:
+        seen.setdefault(ident, (start, end))
     new = rendered_parts(fresh, new_events, [a for a in agents if a.identifier not in seen])
     rendered = iter(new.objects)
-    out = PremisParts([(i, d, c if c is not None else next(rendered)[2]) for i, d, c in order],
-                      previous.events + new.events, [*seen.items(), *new.agents])
-    return out.to_bytes()
+    segments: list[Chunk] = [HEADER]
+    run: tuple[int, int] | None = None
+    for place in plan:
+        if place is not None and run is not None and run[1] == place[0]:
+            run = (run[0], place[1])
+            continue
+        if run is not None:
+            segments.append(previous.chunk(*run))
+        run = place
+        if place is None:
+            segments.append(next(rendered)[2])
+    if run is not None:
+        segments.append(previous.chunk(*run))
+    if previous.events:  # contiguous: the elements between the objects and the agents are the events
+        segments.append(previous.chunk(previous.events[0][0], previous.events[-1][1]))
+    old_agents = [(ident, previous.chunk(*where)) for ident, where in seen.items()]
+    segments += [*(c for _, c in new.events), *(c for _, c in old_agents), *(c for _, c in new.agents), FOOTER]
+    added = PremisParts(new.objects, new.events, [*old_agents, *new.agents]).to_bytes()
+    return Spliced(segments, added)
+
+
+def splice_premis(previous: PremisParts, objects: Iterable[tuple[str, str, PremisObject | None]],
+                  new_events: Iterable[PremisEvent], agents: Iterable[PremisAgent]) -> bytes:
+    """:func:`splice` from the parts of a document (:func:`split_premis`), as bytes."""
+    layout = premis_layout(previous.to_bytes())
+    assert layout is not None, "PremisParts of another shape"
+    return splice(layout, objects, new_events, agents).to_bytes()
 
 
 def event_ids(data: bytes) -> list[str] | None:
     """The identifiers of a document's events, or ``None`` for a document not of :func:`render_premis`'s
-    shape (only the events are cut out: the objects before them are not looked at)."""
-    regions = _regions(data)
-    events = _named(regions[1], _EVENT, b"eventIdentifierValue") if regions is not None else None
-    return None if events is None else [ident for ident, _ in events]
-
-
-def _object_chunks(region: bytes, wanted: Collection[str]) -> list[tuple[str, str, bytes]] | None:
-    """The elements of the objects at ``wanted``, found by their identifier (each a search of the bytes)."""
-    found = []
-    for ident in sorted(wanted):
-        at = region.find(b"<premis:objectIdentifierValue>" + escape(ident).encode("utf-8") + b"<")
-        if at < 0:
-            continue
-        start, end = region.rfind(MARK, 0, at), region.find(MARK, at)
-        chunk = region[start:end if end >= 0 else len(region)]
-        parsed = _objects(chunk) if start >= 0 else None
-        if parsed is None or len(parsed) != 1:
-            return None
-        found.append(parsed[0])
-    return found
+    shape."""
+    layout = premis_layout(data)
+    return None if layout is None else layout.event_ids()
 
 
 def read_parts(data: bytes, objects: Collection[str] | None, skip_events: Collection[str]
                ) -> tuple[list[PremisObject], list[PremisEvent], list[PremisAgent]] | None:
     """Objects (those named in ``objects``; every one for ``None``), events (but those in ``skip_events``) and
     agents of a document, parsing those elements alone; ``None`` for a document of another shape."""
-    parts = _split(data, objects)
+    layout = premis_layout(data)
+    parts = None if layout is None else _parts(layout, objects)
     if parts is None:
         return None
     wanted = PremisParts(parts.objects, [e for e in parts.events if e[0] not in skip_events], parts.agents)

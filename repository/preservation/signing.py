@@ -35,6 +35,7 @@ from ..errors import SigningError
 from ..messages import Text
 from .aip_layout import SIGNATURE_FILE, SIGNATURE_MANIFEST, SIGNATURE_PATHS
 from .cms_verify import CmsStatus, fingerprint, run_coroutine, validate_detached
+from .ocfl_inventory import all_sha512_hex
 from .signing_keys import load_certs
 from .signing_keys import load_signer as load_signer  # the signing API in one place for callers
 
@@ -247,6 +248,13 @@ def _status_from_pyhanko(status: CmsStatus) -> SignatureStatus:
 
 def render_manifest(entries: Mapping[str, str]) -> bytes:
     """``<sha512>  <logical path>`` lines sorted by path, UTF-8, each ending in a newline."""
+    paths = sorted(entries)
+    digests = [entries[path] for path in paths]
+    if all_sha512_hex(digests) and all(paths) and not any("\n" in p or "\r" in p for p in paths):
+        try:  # the common case, checked in one pass (else each entry below, to name the first bad one)
+            return "".join([f"{d.lower()}  {p}\n" for d, p in zip(digests, paths, strict=True)]).encode("utf-8")
+        except UnicodeEncodeError:
+            pass
     lines = []
     for path in sorted(entries):
         digest = entries[path].lower()

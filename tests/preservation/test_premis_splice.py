@@ -19,7 +19,16 @@ from repository.preservation.premis import (
     standard_agents,
 )
 from repository.preservation.premis_read import parse_premis, premis_event_ids
-from repository.preservation.premis_splice import event_ids, read_parts, splice_premis, split_premis
+from repository.preservation.premis_splice import (
+    FOOTER,
+    HEADER,
+    event_ids,
+    premis_layout,
+    read_parts,
+    splice,
+    splice_premis,
+    split_premis,
+)
 
 WHEN = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
 ORG = "示范市住房保障中心"
@@ -64,13 +73,15 @@ def test_a_supplement_premis_from_the_previous_bytes_equals_the_one_from_parsed_
     files = {o.identifier: SourceFile(page, o.sha512, o.size) for o in objects if o.identifier != "metadata/sip/fetch.txt"}
     files["data/档案/新.tif"] = SourceFile(page, "ff" * 64, 10)
     new = [PremisEvent.new("ingestion", when=WHEN, agents=["hsar/2"], objects=["data/档案/新.tif"])]
-    fast = _premis(files, {}, previous, new, standard_agents(ORG))
-    monkeypatch.setattr("repository.ingest.aip.split_premis", lambda data: None)  # the old way: parse, render all
-    assert _premis(files, {}, previous, new, standard_agents(ORG)) == fast
+    segments, added = _premis(files, {}, previous, new, standard_agents(ORG))
+    fast = b"".join(segments)
+    assert added is not None
+    monkeypatch.setattr("repository.ingest.aip.premis_layout", lambda data: None)  # the old way: parse, render all
+    assert _premis(files, {}, previous, new, standard_agents(ORG)) == ([fast], None)
     compact = etree.tostring(etree.fromstring(previous), xml_declaration=True, encoding="UTF-8")
     monkeypatch.undo()
     assert split_premis(compact) is None  # not our layout (an older or another writer): parsed as before
-    assert parse_premis(_premis(files, {}, compact, new, standard_agents(ORG))) == parse_premis(fast)
+    assert parse_premis(b"".join(_premis(files, {}, compact, new, standard_agents(ORG))[0])) == parse_premis(fast)
 
 
 @pytest.mark.parametrize("change", [
@@ -95,3 +106,42 @@ def test_read_parts_parses_only_the_named_objects_and_the_new_events():
     assert read_parts(data, None, ()) == parse_premis(data)
     found = read_parts(data, {"data/a&b <1>.tif", "data/none.tif"}, {events[0].identifier})
     assert found == ([objects[0]], [events[1]], agents)
+
+
+def test_splice_carries_runs_of_the_previous_bytes_and_gives_a_document_of_what_it_added():
+    objects, events, agents = _history()
+    before = render_premis(objects, events, agents)
+    layout = premis_layout(before)
+    assert layout is not None and [o[0] for o in layout.objects] == [o.identifier for o in objects]
+    added = _obj("data/档案/新.tif", "ff" * 64)
+    now = [objects[0], objects[1], added, objects[2], objects[3]]
+    new_events = [PremisEvent.new("ingestion", when=WHEN, agents=["hsar/2"], objects=[added.identifier])]
+    new_agents = [PremisAgent("hsar/2", "hsar", "software", "2"), agents[1]]
+    spliced = splice(layout, [(o.identifier, o.sha512, None if o in objects else o) for o in now], new_events,
+                     new_agents)
+    assert spliced.to_bytes() == render_premis(now, events + new_events, merge_by_identifier(agents, new_agents))
+    carried = [s for s in spliced.segments if isinstance(s, memoryview) and s.obj is before]  # nothing copied
+    assert len(carried) == 5  # two runs of objects (around the new one), the events as one, each old agent
+    assert sum(map(len, carried)) == len(before) - len(HEADER) - len(FOOTER)  # every earlier element
+    assert parse_premis(spliced.added) == ([added], new_events, [*agents, new_agents[0]])
+
+
+def _agent_first(data: bytes) -> bytes:
+    """The first agent moved before the first event (a document of another order)."""
+    at, event = data.index(b"\n  <premis:agent>"), data.index(b"\n  <premis:event>")
+    end = data.index(b"\n  <premis:", at + 1)
+    return data[:event] + data[at:end] + data[event:at] + data[end:]
+
+
+@pytest.mark.parametrize("change", [
+    _agent_first,
+    lambda d: d.replace(b">SHA-512</premis:messageDigestAlgorithm>", b">MD5</premis:messageDigestAlgorithm>", 1),
+    lambda d: d.replace(b"Tagged Image File Format", b"Tagged Image File Format &#38;", 1),  # a reference
+    lambda d: d.replace(b"\n  <premis:event>", b"\n  <premis:rights>", 1),  # another kind of element
+    lambda d: d.replace(b"<premis:agentIdentifierValue>", b"<premis:agentIdentifierValue><x/>", 1),
+])
+def test_a_layout_of_another_shape_is_refused(change):
+    data = change(render_premis(*_history()))
+    assert data != render_premis(*_history())
+    assert premis_layout(data) is None
+    assert split_premis(data) is None and read_parts(data, None, ()) is None
