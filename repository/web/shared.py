@@ -20,6 +20,7 @@ from flask import Flask
 
 from ..home import Repository
 from ..state.db import State, open_state
+from .sessionusers import SessionUsers
 from .tokencache import TokenCache
 
 #: how often (seconds) the shared Repository checks whether its index folder was replaced (by a reindex)
@@ -37,6 +38,7 @@ class Shared:
         self._checked = 0.0
         self._states: dict[str, State] = {}
         self._tokens: dict[str, TokenCache[Any]] = {}
+        self._users: dict[str, SessionUsers[Any]] = {}
         self._lock = threading.Lock()
 
     def _index_identity(self, repo: Repository) -> Any:  # noqa: ANN401 - an (inode, device) pair or None
@@ -82,6 +84,15 @@ class Shared:
                     found = self._tokens[url] = TokenCache(url)
         return found
 
+    def session_users(self, url: str) -> SessionUsers[Any]:
+        found = self._users.get(url)
+        if found is None:
+            with self._lock:
+                found = self._users.get(url)
+                if found is None:
+                    found = self._users[url] = SessionUsers(url)
+        return found
+
     def close(self) -> None:
         """Close every handle (tests; a server process just ends)."""
         with self._lock:
@@ -91,7 +102,9 @@ class Shared:
                 state.close()
             for tokens in self._tokens.values():
                 tokens.close()
-            self._repo, self._states, self._tokens = None, {}, {}
+            for users in self._users.values():
+                users.close()
+            self._repo, self._states, self._tokens, self._users = None, {}, {}, {}
 
 
 def warm(app: Flask) -> threading.Thread:
@@ -134,6 +147,13 @@ def token_cache(url: str) -> TokenCache[Any]:
     from flask import current_app
 
     return of(current_app).tokens(url)
+
+
+def session_users(url: str) -> SessionUsers[Any]:
+    """The signed-in accounts of the state database at ``url``, for the current application."""
+    from flask import current_app
+
+    return of(current_app).session_users(url)
 
 
 def state(url: str) -> State:
