@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ...divisions import tree_for
 from ...home import Repository
@@ -43,6 +44,14 @@ class ArchivePage:
     @cached_property
     def files_by_path(self) -> dict[str, dict[str, Any]]:
         return {f["path"]: f for f in self.data["files"]}
+
+    @cached_property
+    def documents(self) -> dict[str, tuple[str, dict[str, Any] | None, str]]:
+        """Each item file's path -> (its name, its file of the head version or None, the path URL-quoted as
+        Jinja's ``urlencode`` filter quotes it): what the page's item rows show, worked out once per page."""
+        files = self.files_by_path
+        return {path: (path.rsplit("/", 1)[-1], files.get(path), quote(path, safe="/"))
+                for group in self.data["items_by_class"] for item in group["items"] for path in item["files"]}
 
 
 @dataclass(frozen=True)
