@@ -12,21 +12,38 @@ division of every linked archive (whether the user may see it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, select
 
-from ..model import CLASSES_BY_TYPE, RETENTION_LABELS, STATUS_LABELS, Archive, MaterialClass
+from ..model import (
+    CLASSES_BY_TYPE,
+    RETENTION_LABELS,
+    STATUS_LABELS,
+    Archive,
+    ArchiveType,
+    MaterialClass,
+    Retention,
+    Status,
+)
 from . import read
 from . import tables as t
 from .records import utc
-from .serial import from_plain, to_plain
+from .serial import normalised, to_plain
 from .views import class_label
 
-_LAST_AUDIT = (select(t.audits.c.finished, t.audits.c.bytes_checked)
-               .where(t.audits.c.archive_id == read._ID, t.audits.c.finished.is_not(None))
-               .order_by(t.audits.c.finished.desc()).limit(1))
+
+def _newest_audit(column: Any) -> Any:  # noqa: ANN401 - a column of audits -> its scalar subquery
+    """``column`` of the archive's newest finished audit (as catalog.audits.last_check), by its index."""
+    a = t.audits.c
+    return (select(column).where(a.archive_id == t.archives.c.id, a.finished.is_not(None))
+            .order_by(a.finished.desc()).limit(1).scalar_subquery())
+
+
+# the archive's row with its newest audit (one statement instead of two)
+_ARCHIVE = select(t.archives, _newest_audit(t.audits.c.finished).label("audit_finished"),
+                  _newest_audit(t.audits.c.bytes_checked).label("audit_bytes")).where(t.archives.c.id == read._ID)
 _DIVISIONS = select(t.archives.c.id, t.archives.c.division).where(t.archives.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -40,14 +57,14 @@ class PlainArchive:
 
 
 def read_plain(conn: Connection, archive_id: str) -> PlainArchive | None:
-    data = plain(conn, archive_id)
-    if data is None:
+    row = conn.execute(_ARCHIVE, {"archive_id": archive_id}).first()
+    if row is None:
         return None
-    audit = conn.execute(_LAST_AUDIT, {"archive_id": archive_id}).first()
+    data = _plain(conn, archive_id, row)
     others = sorted({r["other"] for r in data["relations"]})
     divisions = {r.id: r.division for r in conn.execute(_DIVISIONS, {"ids": others})} if others else {}
-    return PlainArchive(data, (utc(audit.finished), int(audit.bytes_checked or 0)) if audit is not None else None,
-                        divisions)
+    audited = (utc(row.audit_finished), int(row.audit_bytes or 0)) if row.audit_finished is not None else None
+    return PlainArchive(data, audited, divisions)
 
 
 def _shelf(r: Row[Any]) -> dict[str, Any]:
@@ -73,8 +90,8 @@ def _version(r: Row[Any]) -> dict[str, Any]:
             "checks": to_plain(r.checks), "volume": volume}
 
 
-def _groups(conn: Connection, archive: Archive, params: dict[str, str]) -> list[dict[str, Any]]:
-    files_of = {item.number: item.files for item in archive.items}
+def _groups(conn: Connection, archive_type: ArchiveType, files_of: dict[int, list[str]],
+            params: dict[str, str]) -> list[dict[str, Any]]:
     by_class: dict[MaterialClass, list[dict[str, Any]]] = {}
     for r in conn.execute(read._ITEMS, params):
         material = MaterialClass(r.material_class)
@@ -84,13 +101,13 @@ def _groups(conn: Connection, archive: Archive, params: dict[str, str]) -> list[
             "number": r.number, "material_class": material.value, "subtype": r.subtype, "title": r.title,
             "date": r.date.isoformat(), "pages": r.pages, "paper": paper, "files": list(files_of.get(r.number, ())),
             "version_added": r.version_added})
-    order = list(CLASSES_BY_TYPE.get(archive.type, ()))
+    order = list(CLASSES_BY_TYPE.get(archive_type, ()))
     order += [c for c in MaterialClass if c in by_class and c not in order]
     return [{"material_class": c.value, "label": class_label(c), "items": by_class.get(c, [])} for c in order]
 
 
-def _paper_references(archive: Archive, groups: list[dict[str, Any]]) -> dict[str, Any]:
-    """As :meth:`~.views.ArchiveView.paper_references`, from the plain item groups."""
+def _paper_references(description: dict[str, Any], groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """As :meth:`~.views.ArchiveView.paper_references`, from the plain description and item groups."""
     volumes: dict[tuple[str, str, str], dict[str, Any]] = {}
     items = []
     for group in groups:
@@ -102,10 +119,11 @@ def _paper_references(archive: Archive, groups: list[dict[str, Any]]) -> dict[st
                 "shelf_text": text, "items": []})
             entry["items"].append(i["number"])
             items.append({**p, "shelf": dict(p["shelf"]), "number": i["number"], "shelf_text": text})
+    volume = description["volume"]
     return {
-        "fonds": archive.fonds,
-        "reference_code": archive.reference_code,
-        "volume": to_plain(archive.volume) | {"shelf_text": str(archive.volume.shelf)},
+        "fonds": description["fonds"],
+        "reference_code": description["reference_code"],
+        "volume": {**volume, "shelf": dict(volume["shelf"]), "shelf_text": _shelf_text(volume["shelf"])},
         "volumes": sorted(volumes.values(), key=lambda v: min(v["items"])),
         "items": items,
     }
@@ -113,20 +131,22 @@ def _paper_references(archive: Archive, groups: list[dict[str, Any]]) -> dict[st
 
 def plain(conn: Connection, archive_id: str) -> dict[str, Any] | None:
     """``read.show(conn, archive_id).to_dict()``, without the typed view in between; None when not catalogued."""
+    row = conn.execute(read._ARCHIVE, {"archive_id": archive_id}).first()
+    return None if row is None else _plain(conn, archive_id, row)
+
+
+def _plain(conn: Connection, archive_id: str, row: Row[Any]) -> dict[str, Any]:
+    """:func:`plain` of the archive whose row of ``archives`` is ``row``."""
     params = {"archive_id": archive_id}
-    row = conn.execute(read._ARCHIVE, params).first()
-    if row is None:
-        return None
-    archive = from_plain(Archive, row.description)
-    description = to_plain(archive)
-    description.pop("items", None)
-    description["retention_label"] = RETENTION_LABELS[archive.retention]
-    if archive.household is not None:
-        current = archive.household.status
-        description["status"] = {"status": current.status.value, "label": STATUS_LABELS[current.status],
-                                 "since": current.since.isoformat()}
+    description = normalised(Archive, row.description)  # as to_plain(from_plain(Archive, ...)), no Archive made
+    files_of = {item["number"]: item["files"] for item in description.pop("items")}
+    description["retention_label"] = RETENTION_LABELS[Retention(description["retention"])]
+    if description["household"] is not None:  # the current status: the latest change (Household.status)
+        current = max(description["household"]["statuses"], key=lambda s: date.fromisoformat(s["since"]))
+        description["status"] = {"status": current["status"], "label": STATUS_LABELS[Status(current["status"])],
+                                 "since": current["since"]}
     versions = [_version(r) for r in conn.execute(read._VERSIONS, params)]
-    groups = _groups(conn, archive, params)
+    groups = _groups(conn, ArchiveType(description["type"]), files_of, params)
     files = [{"path": r.path, "size": r.size, "sha512": r.sha512, "puid": r.puid, "format_name": r.format_name,
               "format_version": r.format_version, "policy": r.policy, "item_number": r.item_number,
               "version_added": r.version_added} for r in conn.execute(read._FILES, params)]
@@ -136,12 +156,12 @@ def plain(conn: Connection, archive_id: str) -> dict[str, Any] | None:
     relations = [{"direction": x.direction, "type": x.type, "other": x.other, "other_title": x.title,
                   "start": _iso(x.start_date), "end": _iso(x.end_date)} for x in conn.execute(read._RELATIONS, params)]
     return {
-        "identifier": archive.identifier,
+        "identifier": description["identifier"],
         "head_version": row.head_version,
         "created": utc(row.created).isoformat(),
         "updated": utc(row.updated).isoformat(),
         "description": description,
-        "paper_references": _paper_references(archive, groups),
+        "paper_references": _paper_references(description, groups),
         "versions": versions,
         "items_by_class": groups,
         "files": files,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import mimetypes
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -103,8 +104,8 @@ def archive_page(repo: Repository, principal: Principal, archive_id: str,
         if purpose is None:
             raise PurposeNeeded(archive_id)
         accounts.record_use(repo.cfg, principal, "view", archive_id, purpose=purpose)
-    for f in data["files"]:
-        f["viewer"] = VIEWERS.get(Path(f["path"]).suffix.lower(), "download")
+    for f in data["files"]:  # (the name's suffix, as Path.suffix gives it, without a Path per file)
+        f["viewer"] = VIEWERS.get(os.path.splitext(f["path"])[1].lower(), "download")
     for r in data["relations"]:  # a linked archive outside the scope is not named
         other = found.divisions.get(r["other"])
         r["visible"] = other is not None and access.may_see(principal, other)
