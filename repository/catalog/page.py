@@ -25,6 +25,7 @@ from ..model import (
     ArchiveType,
     MaterialClass,
     Retention,
+    Shelf,
     Status,
 )
 from . import read
@@ -71,8 +72,8 @@ def _shelf(r: Row[Any]) -> dict[str, Any]:
     return {"store": r.shelf_store, "row": r.shelf_row, "cabinet": r.shelf_cabinet, "cell": r.shelf_cell}
 
 
-def _shelf_text(shelf: dict[str, Any]) -> str:  # as str(model.Shelf)
-    return f"{shelf['store']}库{shelf['row']}排{shelf['cabinet']}柜{shelf['cell']}格"
+def _shelf_text(shelf: dict[str, Any]) -> str:
+    return str(Shelf(**shelf))
 
 
 def _iso(value: Any) -> Any:  # noqa: ANN401 - a date, a datetime or None
