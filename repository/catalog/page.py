@@ -91,11 +91,14 @@ def _version(r: Row[Any]) -> dict[str, Any]:
             "checks": to_plain(r.checks), "volume": volume}
 
 
+_CLASSES = {c.value: c for c in MaterialClass}
+
+
 def _groups(conn: Connection, archive_type: ArchiveType, files_of: dict[int, list[str]],
             params: dict[str, str]) -> list[dict[str, Any]]:
     by_class: dict[MaterialClass, list[dict[str, Any]]] = {}
     for r in conn.execute(read._ITEMS, params):
-        material = MaterialClass(r.material_class)
+        material = _CLASSES.get(r.material_class) or MaterialClass(r.material_class)
         paper = {"catalogue": r.catalogue, "volume": r.volume, "item": r.item, "page_start": r.page_start,
                  "page_end": r.page_end, "box": r.box, "shelf": _shelf(r)}
         by_class.setdefault(material, []).append({

@@ -151,7 +151,8 @@ def _dataclass_normaliser(cls: type) -> Decoder:
         out = {}
         for name, norm, f in plan:
             if name in data:
-                out[name] = norm(data[name])
+                value = data[name]  # a string or number of a field kept as it is: no call (most fields)
+                out[name] = value if norm is to_plain and type(value) in _PLAIN else norm(value)
             elif f.default is not dataclasses.MISSING:
                 out[name] = to_plain(f.default)
             elif f.default_factory is not dataclasses.MISSING:
