@@ -11,6 +11,7 @@ import pytest
 
 from repository.accounts import users
 from repository.config import load as load_config
+from repository.state import tables as t
 from repository.state.db import open_state
 from repository.web import context, create_app
 
@@ -58,8 +59,18 @@ def test_a_deleted_account_ends_its_session(home, wh, archives) -> None:
     client = _client(home, wh, "xuanwu")
     client.get("/search")
     with open_state(load_config(home).state_url) as state, state.transaction(write=True) as conn:
-        from repository.state import tables as t
-
-        conn.execute(t.access_register.delete().where(t.access_register.c.username == "xuanwu"))
         conn.execute(t.users.delete().where(t.users.c.username == "xuanwu"))
     assert client.get(f"/archives/{target}").status_code == 302
+
+
+def test_a_state_database_that_is_not_a_sqlite_file_is_asked_every_time() -> None:
+    from repository.web.sessionusers import SessionUsers
+
+    calls: list[int] = []
+
+    def verify() -> str:
+        calls.append(1)
+        return "account"
+
+    users_of = SessionUsers("postgresql+psycopg://hsar@localhost/state")
+    assert [users_of.account("admin", verify) for _ in range(3)] == ["account"] * 3 and len(calls) == 3
