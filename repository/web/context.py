@@ -59,7 +59,7 @@ def _load(username: str) -> User | None:
     def verify() -> Account | None:
         return accounts.active_user(cfg, username)
 
-    account = shared.session_users(cfg.state_url).account(username, verify)
+    account = shared.session_users(shared.state_url(cfg)).account(username, verify)
     return User(account) if account else None
 
 
