@@ -128,9 +128,14 @@ def _param_value(value: object) -> object:
     return value
 
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def shown(value: object, lang: str | None = DEFAULT_LANG) -> object:
     """A parameter as a reader of ``lang`` sees it: a :class:`Label` or :class:`Text` rendered, a tuple of
     them joined with ``"; "``, anything else as is."""
+    if type(value) in _AS_IS:  # most parameters (a page fills in hundreds): no further test
+        return value
     if isinstance(value, Label):
         return label(value.kind, value.value, lang)
     if isinstance(value, Text):

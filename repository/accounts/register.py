@@ -177,12 +177,17 @@ def _writer_of(state: State) -> _GroupCommit:
         return found
 
 
+# built once: building a statement cost about as much as running it, on a path every archive view takes
+_HEAD = select(t.access_register.c.seq, t.access_register.c.hash).order_by(t.access_register.c.seq.desc()).limit(1)
+_APPEND = insert(t.access_register)
+_LOCK = text("LOCK TABLE access_register IN SHARE ROW EXCLUSIVE MODE")
+
+
 def _chain(conn: Connection, batch: list[_Pending]) -> list[dict[str, Any]]:
     """The rows of ``batch`` chained on the register's head (read in this write transaction)."""
     if conn.dialect.name == "postgresql":  # writers of every process one after another; readers go on
-        conn.execute(text("LOCK TABLE access_register IN SHARE ROW EXCLUSIVE MODE"))
-    head = conn.execute(select(t.access_register.c.seq, t.access_register.c.hash)
-                        .order_by(t.access_register.c.seq.desc()).limit(1)).first()
+        conn.execute(_LOCK)
+    head = conn.execute(_HEAD).first()
     seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
     rows = []
     for pending in batch:
@@ -200,7 +205,7 @@ def _write_batch(state: State, batch: list[_Pending]) -> None:
         try:
             with state.transaction(write=True) as conn:
                 rows = _chain(conn, batch)
-                conn.execute(insert(t.access_register), rows)
+                conn.execute(_APPEND, rows[0] if len(rows) == 1 else rows)
         except IntegrityError:  # another writer took these numbers first: chain again on the new head
             continue
         except Exception as exc:  # noqa: BLE001 - handed to every waiting thread, raised there

@@ -104,3 +104,61 @@ def _dataclass_decoder(cls: type) -> Decoder:
         return cls(**{name: dec(data[name]) for name, dec in plan if name in data})
 
     return decode
+
+
+def normalised(cls: type, data: Any) -> Any:  # noqa: ANN401 - a JSON value
+    """``to_plain(from_plain(cls, data))``, without building the dataclass values in between: what a value
+    stored as JSON reads back as (floats as floats, enum values checked, dates in ISO form, missing fields as
+    their defaults, unknown keys left out). The archive page reads each description so (a few hundred fields
+    per view, a third of the time of the two walks)."""
+    return _normaliser(cls)(data)
+
+
+@cache
+def _normaliser(tp: Any) -> Decoder:  # noqa: ANN401 - a type annotation
+    """As :func:`_decoder`, each step followed by what :func:`to_plain` makes of its value."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _normaliser(inner[0])
+    if origin is tuple or origin is list:
+        item = _normaliser(typing.get_args(tp)[0])
+        return _optional(lambda data: [item(v) for v in data])
+    if origin is dict:
+        return _optional(lambda data: to_plain(dict(data)))
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return _dataclass_normaliser(tp)
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return _optional(lambda data: tp(data).value)
+    if tp is datetime:
+        return _optional(lambda data: datetime.fromisoformat(data).isoformat())
+    if tp is date:
+        return _optional(lambda data: date.fromisoformat(data).isoformat())
+    if tp is float:
+        return _optional(float)
+    return to_plain
+
+
+def _dataclass_normaliser(cls: type) -> Decoder:
+    hints = _hints(cls)
+    plan: list[tuple[str, Decoder, dataclasses.Field[Any]]] = []
+
+    def normalise(data: Any) -> Any:  # noqa: ANN401 - a JSON object
+        if data is None:
+            return None
+        if not plan:  # filled on first use, as _dataclass_decoder's plan
+            plan[:] = [(f.name, _normaliser(hints[f.name]), f) for f in dataclasses.fields(cls)]
+        out = {}
+        for name, norm, f in plan:
+            if name in data:
+                value = data[name]  # a string or number of a field kept as it is: no call (most fields)
+                out[name] = value if norm is to_plain and type(value) in _PLAIN else norm(value)
+            elif f.default is not dataclasses.MISSING:
+                out[name] = to_plain(f.default)
+            elif f.default_factory is not dataclasses.MISSING:
+                out[name] = to_plain(f.default_factory())
+            else:  # as the constructor would
+                raise TypeError(f"{cls.__name__} needs {name}")
+        return out
+
+    return normalise

@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQL
 
 from ..errors import CatalogError
 from ..sqlengine import WRITE, normalize_url, safe_url, sqlite_engine, sqlite_file
-from . import read
+from . import page, read
 from . import tables as t
 from . import write as writer
 from .records import VersionRecord
@@ -170,6 +170,12 @@ class Catalog:
     def show(self, archive_id: str) -> ArchiveView | None:
         with self.transaction() as conn:
             return read.show(conn, archive_id)
+
+    def show_plain(self, archive_id: str) -> page.PlainArchive | None:
+        """What the archive page shows: ``show(archive_id).to_dict()`` read straight from the rows, the newest
+        audit and the divisions of the linked archives, from one snapshot (:mod:`.page`)."""
+        with self.transaction() as conn:
+            return page.read_plain(conn, archive_id)
 
     def list_archives(self, division_prefixes: Iterable[str] | None = None, type: str | None = None,
                       limit: int = 100, offset: int = 0) -> list[ArchiveSummary]:

@@ -32,6 +32,8 @@ LAYOUT = {
     "default_storage": "storage",
     "exports": "exports",  # transfer packages made by export jobs of the web, one folder per job
     "text_cache": "cache/texts",  # PDF texts and scan verdicts by SHA-512: a cache (repository.search.textcache)
+    "census_cache": "cache/census.json",  # the statistics census, shared by the home's processes (a cache)
+    "census_lock": "cache/.census.lock",  # held by the process counting it (repository.services.censusfile)
 }
 #: Everything a home holds is its owner's alone: archives of low-income households, resident IDs, the signing
 #: key. The home's work runs with this umask (set by :func:`owner_only`), so every file and folder it creates
@@ -71,6 +73,8 @@ class HomePaths:
     default_storage: Path
     exports: Path
     text_cache: Path
+    census_cache: Path
+    census_lock: Path
     storage: Path
     index: Path
 

@@ -9,6 +9,9 @@ moved (an ingest, a disposal, a register import), the first request starts a rec
 it gets the previous counts, marked not fresh, with the time they were counted (the page says so), or
 nothing when there are none yet (the first count after ``hsar serve`` starts, which the server begins at
 once). At 200,000 archives a count takes seconds: paying it inside a request would break the page's goal.
+
+A count is shared by every process of the home (:mod:`.censusfile`): the first to need one at the current
+marks counts it, under a file lock, and writes it to the home's cache folder; the others read it from there.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..catalog import statistics as figures_of
 from ..home import Repository
 from ..state.db import State, open_state
 from ..state.paper import register_mark
+from .censusfile import shared_count
 from .paper import CoverageCounts, coverage_counts
 
 #: how long a page waits for a recount before it shows the previous counts
@@ -59,10 +63,16 @@ def marks(repo: Repository) -> tuple[object, ...]:
     return (*figures_of.change_mark(repo.catalog), *register_mark(state))
 
 
+def _counted_now(repo: Repository) -> tuple[figures_of.Census, CoverageCounts, tuple[object, ...], datetime]:
+    at, before = datetime.now(UTC), marks(repo)
+    return figures_of.census(repo.catalog), coverage_counts(repo), before, at
+
+
 def _count(repo: Repository, url: str) -> None:
     try:
-        at, before = datetime.now(UTC), marks(repo)
-        counted = Counted(figures_of.census(repo.catalog), coverage_counts(repo), before, at)
+        found = shared_count(repo, lambda: marks(repo), lambda: _counted_now(repo))
+        found.census.scoped(None)  # its per-division sums made here, not by the first page that asks (0.25 s)
+        counted = Counted(found.census, found.coverage, found.marks, found.at)
         with _LOCK:  # kept with the marks from before counting: a change meanwhile makes it stale at once
             _DONE[url] = counted
             _FAILED.pop(url, None)

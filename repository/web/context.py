@@ -1,6 +1,6 @@
 """What a request works with: the home's Repository (one per application, shared by its requests), the
-signed-in user (Flask-Login: an active account of the state database, looked up again unless the state
-database stood still since, so a disabled account's session ends at its next request) and the home's configuration."""
+signed-in user (Flask-Login: an active account of the state database, looked up again unless its row stood
+still since, so a disabled account's session ends at its next request) and the home's configuration."""
 
 from __future__ import annotations
 
@@ -51,15 +51,15 @@ def principal() -> Principal:
 
 
 def _load(username: str) -> User | None:
-    """The signed-in account, remembered for a few seconds while the state database stands still
-    (:mod:`.tokencache`: a disable, a role or password change, by any process, is seen at the next request)."""
+    """The signed-in account, remembered while its row of the state database is unchanged
+    (:mod:`.sessionusers`: a disable, a role or password change, by any process, is seen at the next request;
+    the register lines pages write do not make it looked up again)."""
     cfg = config()
 
     def verify() -> Account | None:
         return accounts.active_user(cfg, username)
 
-    # "\0" keeps session users apart from bearer tokens in the one cache (a token never holds a NUL)
-    account = shared.token_cache(cfg.state_url).caller("\0session:" + username, verify)
+    account = shared.session_users(shared.state_url(cfg)).account(username, verify)
     return User(account) if account else None
 
 

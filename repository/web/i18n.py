@@ -79,6 +79,23 @@ def highlight(fragment: str) -> Markup:
     return Markup(str(escape(plain)).replace("&lt;em&gt;", "<em>").replace("&lt;/em&gt;", "</em>"))
 
 
+def _bound() -> dict[str, object]:
+    """``t`` and ``label`` bound to this request's language, for the template being rendered (a context
+    processor: worked out once per page, where the globals ask for the language on every text, a few
+    hundred times on an archive page). Templates imported without context use the globals, which say the same."""
+    lang = current_lang()
+    texts = messages.catalogue()
+
+    def bound_t(key: str, **params: object) -> str:
+        return messages.text(key, lang, **params) if params else texts[key][lang]
+
+    def bound_label(kind: str, value: object) -> str:
+        return messages.label(SHARED_KINDS.get(kind, kind), value, lang)
+
+    return {"t": bound_t, "label": bound_label}
+
+
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(t=t, label=label, current_lang=current_lang, langs=messages.LANGS)
+    app.context_processor(_bound)
     app.jinja_env.filters.update(local_time=local_time, number=number, size=size, highlight=highlight)

@@ -18,8 +18,10 @@ from typing import Any
 
 from flask import Flask
 
+from ..config import Config
 from ..home import Repository
 from ..state.db import State, open_state
+from .sessionusers import SessionUsers
 from .tokencache import TokenCache
 
 #: how often (seconds) the shared Repository checks whether its index folder was replaced (by a reindex)
@@ -37,6 +39,8 @@ class Shared:
         self._checked = 0.0
         self._states: dict[str, State] = {}
         self._tokens: dict[str, TokenCache[Any]] = {}
+        self._users: dict[str, SessionUsers[Any]] = {}
+        self._state_urls: dict[str, tuple[float, str]] = {}  # home -> (when worked out, the state URL)
         self._lock = threading.Lock()
 
     def _index_identity(self, repo: Repository) -> Any:  # noqa: ANN401 - an (inode, device) pair or None
@@ -82,6 +86,25 @@ class Shared:
                     found = self._tokens[url] = TokenCache(url)
         return found
 
+    def state_url_of(self, cfg: Config) -> str:
+        """``cfg.state_url``, worked out again at most every :data:`CHECK_SECONDS` (it resolves the home and
+        asks whether the home can be written: tens of microseconds, asked twice by every archive page)."""
+        now = time.monotonic()
+        key = str(cfg.home)
+        found = self._state_urls.get(key)
+        if found is None or now - found[0] >= CHECK_SECONDS:
+            found = self._state_urls[key] = (now, cfg.state_url)
+        return found[1]
+
+    def session_users(self, url: str) -> SessionUsers[Any]:
+        found = self._users.get(url)
+        if found is None:
+            with self._lock:
+                found = self._users.get(url)
+                if found is None:
+                    found = self._users[url] = SessionUsers(url)
+        return found
+
     def close(self) -> None:
         """Close every handle (tests; a server process just ends)."""
         with self._lock:
@@ -91,7 +114,9 @@ class Shared:
                 state.close()
             for tokens in self._tokens.values():
                 tokens.close()
-            self._repo, self._states, self._tokens = None, {}, {}
+            for users in self._users.values():
+                users.close()
+            self._repo, self._states, self._tokens, self._users = None, {}, {}, {}
 
 
 def warm(app: Flask) -> threading.Thread:
@@ -134,6 +159,20 @@ def token_cache(url: str) -> TokenCache[Any]:
     from flask import current_app
 
     return of(current_app).tokens(url)
+
+
+def session_users(url: str) -> SessionUsers[Any]:
+    """The signed-in accounts of the state database at ``url``, for the current application."""
+    from flask import current_app
+
+    return of(current_app).session_users(url)
+
+
+def state_url(cfg: Config) -> str:
+    """The state database's URL of ``cfg`` (:meth:`Shared.state_url_of`), for the current application."""
+    from flask import current_app
+
+    return of(current_app).state_url_of(cfg)
 
 
 def state(url: str) -> State:

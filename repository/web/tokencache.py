@@ -7,8 +7,8 @@ not changed: SQLite's ``PRAGMA data_version`` (asked on a connection of this cac
 other connection, of this process or another (``hsar user disable``, ``hsar user token --revoke``, the users
 page), commits. So a disabled account or a revoked token is refused at its next request, and a token is never
 answered for another one's user. A state database other than a SQLite file (PostgreSQL) is asked every time.
-The web's signed-in accounts are kept here too (:func:`repository.web.context._load`), under a key no token
-can have (it starts with a NUL), by the same rule.
+The web's signed-in accounts are kept apart, by their own row (:mod:`.sessionusers`): every archive page
+writes a register line, which moves ``data_version``.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ REGISTER_PAGE = 50
 @contextmanager
 def _state(cfg: Config) -> Iterator[State]:
     """The state database, shared by the application's requests (one engine and pool, not one per call)."""
-    yield shared.state(cfg.state_url)
+    yield shared.state(shared.state_url(cfg))
 
 
 def active_user(cfg: Config, username: str) -> users.User | None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import io
 import mimetypes
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from ...catalog.audits import last_check
 from ...divisions import tree_for
 from ...home import Repository
 from ...preservation.ids import object_id
@@ -45,6 +46,14 @@ class ArchivePage:
     def files_by_path(self) -> dict[str, dict[str, Any]]:
         return {f["path"]: f for f in self.data["files"]}
 
+    @cached_property
+    def documents(self) -> dict[str, tuple[str, dict[str, Any] | None, str]]:
+        """Each item file's path -> (its name, its file of the head version or None, the path URL-quoted as
+        Jinja's ``urlencode`` filter quotes it): what the page's item rows show, worked out once per page."""
+        files = self.files_by_path
+        return {path: (path.rsplit("/", 1)[-1], files.get(path), quote(path, safe="/"))
+                for group in self.data["items_by_class"] for item in group["items"] for path in item["files"]}
+
 
 @dataclass(frozen=True)
 class Document:
@@ -70,13 +79,23 @@ def archive_page(repo: Repository, principal: Principal, archive_id: str,
                  purpose: str | None) -> ArchivePage | None:
     """The archive as ``principal`` may see it; None when it does not exist or lies outside the scope.
     A full (unmasked) record is a use that goes into the access register, for ``purpose``
-    (:class:`PurposeNeeded` when that is None; nothing is shown or recorded)."""
-    view = _visible(repo, principal, archive_id)
-    if view is None:
+    (:class:`PurposeNeeded` when that is None; nothing is shown or recorded).
+
+    Read in its plain form with the newest audit and the linked archives' divisions, in one transaction
+    (``Catalog.show_plain``): the typed view is read as well only when the record is masked (its people)."""
+    found = repo.catalog.show_plain(archive_id)
+    if found is None:
         return None
-    shown = access.view_of(principal, view.archive.access.value)
-    data = view.to_dict()
+    data = found.data
+    division, access_value = data["description"]["division"], data["description"]["access"]
+    if not access.may_see(principal, division):
+        return None
+    shown = access.view_of(principal, access_value)
+    checks = data["versions"][-1]["checks"] if data["versions"] else None  # the head's four-property report
     if shown is not access.View.FULL:  # every name of its people, linked households' too (tenants, buyers)
+        view = _visible(repo, principal, archive_id)
+        if view is None:  # gone (or moved out of scope) since: as if never there
+            return None
         data = people.masked(repo, view, data)
     if shown is access.View.ENTRY:  # the catalogue entry: description, paper references, item list
         data["description"] = {k: v for k, v in data["description"].items() if k not in _PERSONAL}
@@ -85,19 +104,17 @@ def archive_page(repo: Repository, principal: Principal, archive_id: str,
         if purpose is None:
             raise PurposeNeeded(archive_id)
         accounts.record_use(repo.cfg, principal, "view", archive_id, purpose=purpose)
-    for f in data["files"]:
-        f["viewer"] = VIEWERS.get(Path(f["path"]).suffix.lower(), "download")
+    for f in data["files"]:  # (the name's suffix, as Path.suffix gives it, without a Path per file)
+        f["viewer"] = VIEWERS.get(os.path.splitext(f["path"])[1].lower(), "download")
     for r in data["relations"]:  # a linked archive outside the scope is not named
-        other = repo.catalog.show(r["other"])
-        r["visible"] = other is not None and access.may_see(principal, other.archive.division)
+        other = found.divisions.get(r["other"])
+        r["visible"] = other is not None and access.may_see(principal, other)
         if not r["visible"]:
             r["other_title"] = None
     signature = next((e for e in reversed(data["events"]) if "signature" in e["type"]), None)
-    audited = last_check(repo.catalog, archive_id)
-    checks = view.versions[-1].checks if view.versions else None
-    may_open = access.may_open_documents(principal, view.archive.access.value)
-    return ArchivePage(data, tree_for(repo.cfg).path_name(view.archive.division), may_open,
-                       audited[0] if audited else None, signature, checks, shown.value)
+    may_open = access.may_open_documents(principal, access_value)
+    return ArchivePage(data, tree_for(repo.cfg).path_name(division), may_open,
+                       found.last_audit[0] if found.last_audit else None, signature, checks, shown.value)
 
 
 class Withheld(Exception):
