@@ -21,13 +21,14 @@ if TYPE_CHECKING:
 def record_results(run: _Run, results: list[ArchiveResult]) -> list[ArchiveResult]:
     """Append the events to the audit log and the results to the catalogue, several archives in one write
     and one transaction (a failing catalogue is a note); each result gets its log anchor."""
-    from ..catalog.audits import AuditRecord, record_audits
+    from ..catalog.audits_sqlite import AuditRecord
     from ..catalog.records import EventRecord
 
     heads = run.log.append_groups([[event_record(e, object_id=r.object_id, archive_id=r.archive_id)
                                     for e in r.events] for r in results])
     results = [replace(r, log=head) for r, head in zip(results, heads, strict=True)]
-    if run.catalog is None:
+    catalog = run.catalog
+    if catalog is None:
         return results
     rows = []
     for result in results:
@@ -44,7 +45,7 @@ def record_results(run: _Run, results: list[ArchiveResult]) -> list[ArchiveResul
             result.archive_id, result.head, result.started, result.finished, result.result, result.files_checked,
             result.bytes_checked, result.signature_ok, ", ".join(sources) or None, "hsar", detail, events))
     try:
-        record_audits(run.catalog, rows)
+        catalog.record_audits(rows)
     except HsarError as exc:
         run.notes.append(Text.of("audit.note.catalogue", detail=exc.as_text()))
     return results
