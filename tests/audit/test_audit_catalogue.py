@@ -149,7 +149,7 @@ def test_hsar_audit_imports_no_sqlalchemy_nor_what_other_commands_use(home: Path
     assert done.returncode == 0, done.stdout + done.stderr
     loaded = set(out.read_text().split())
     for module in ("sqlalchemy", "repository.catalog.store", "repository.catalog.tables", "jieba", "flask",
-                   "tantivy", "whoosh", "pyhanko.sign", "aiohttp", "smtplib"):
+                   "tantivy", "whoosh", "pyhanko.sign", "aiohttp", "smtplib", "repository.model", "repository.cli.users"):
         assert module not in loaded, module
     assert "repository.catalog.audits_sqlite" in loaded
     with sqlite3.connect(home / "catalog.sqlite") as conn:  # the results were recorded all the same
