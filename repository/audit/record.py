@@ -21,8 +21,7 @@ if TYPE_CHECKING:
 def record_results(run: _Run, results: list[ArchiveResult]) -> list[ArchiveResult]:
     """Append the events to the audit log and the results to the catalogue, several archives in one write
     and one transaction (a failing catalogue is a note); each result gets its log anchor."""
-    from ..catalog.audits_sqlite import AuditRecord
-    from ..catalog.records import EventRecord
+    from ..catalog.audits_sqlite import AuditEvent, AuditRecord
 
     heads = run.log.append_groups([[event_record(e, object_id=r.object_id, archive_id=r.archive_id)
                                     for e in r.events] for r in results])
@@ -32,7 +31,7 @@ def record_results(run: _Run, results: list[ArchiveResult]) -> list[ArchiveResul
         return results
     rows = []
     for result in results:
-        events = tuple(EventRecord(e.identifier, e.type, e.datetime, e.outcome, e.detail,
+        events = tuple(AuditEvent(e.identifier, e.type, e.datetime, e.outcome, e.detail,
                                    "; ".join(a.identifier for a in e.agents),
                                    e.objects[0].identifier if e.objects else None, e.outcome_detail)
                        for e in result.events)

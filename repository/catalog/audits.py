@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, insert, select
 
 from . import tables as t
-from .audits_sqlite import AuditRecord, chunks, event_pairs, new_events, pick_versions, see_head
+from .audits_sqlite import AuditEvent, AuditRecord, chunks, event_pairs, new_events, pick_versions, see_head
 from .audits_sqlite import anchor_of as _anchor_of
 from .records import utc
 from .store import Catalog
 
-__all__ = ["AuditRecord", "CatalogAudits", "audited_versions", "known_heads", "last_audit_time", "last_check",
+__all__ = ["AuditEvent", "AuditRecord", "CatalogAudits", "audited_versions", "known_heads", "last_audit_time", "last_check",
            "last_checked", "log_anchors", "record_audits"]
 
 

@@ -26,18 +26,44 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import CatalogError
 
 if TYPE_CHECKING:
-    from .records import EventRecord
+    from typing import Protocol
+
+    class AuditCatalogue(Protocol):
+        """What an audit run asks of the catalogue (:class:`SqliteAudits`, or
+        :class:`repository.catalog.audits.CatalogAudits` over SQLAlchemy)."""
+
+        def archive_ids(self) -> list[str]: ...
+        def known_heads(self) -> dict[str, int]: ...
+        def last_checked(self) -> dict[str, tuple[datetime, int]]: ...
+        def record_audits(self, recs: Sequence[AuditRecord]) -> int: ...
+        def log_anchors(self) -> list[tuple[int, str]]: ...
+        def close(self) -> None: ...
+
 
 #: The catalogue schema this hsar reads and writes; equal to :data:`repository.catalog.tables.SCHEMA_VERSION`
 #: (a test holds them equal: importing ``tables`` imports SQLAlchemy).
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000  # as repository.sqlengine
 CHUNK = 500  # values per IN (...) list: well under every SQLite build's limit on bound parameters
+
+
+class AuditEvent(NamedTuple):
+    """One PREMIS event of an audited archive, as the ``events`` table stores it (the fields of
+    :class:`repository.catalog.records.EventRecord`, without importing the ingest's records)."""
+
+    identifier: str
+    type: str
+    datetime: datetime
+    outcome: str | None
+    detail: str | None
+    agent: str | None  # the linking agents' names joined by "; "
+    object_path: str | None
+    outcome_detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,18 +81,7 @@ class AuditRecord:
     repaired_from: str | None
     agent: str
     detail: dict[str, Any] = field(default_factory=dict)
-    events: tuple[EventRecord, ...] = ()
-
-
-class AuditCatalogue(Protocol):
-    """What an audit run asks of the catalogue."""
-
-    def archive_ids(self) -> list[str]: ...
-    def known_heads(self) -> dict[str, int]: ...
-    def last_checked(self) -> dict[str, tuple[datetime, int]]: ...
-    def record_audits(self, recs: Sequence[AuditRecord]) -> int: ...
-    def log_anchors(self) -> list[tuple[int, str]]: ...
-    def close(self) -> None: ...
+    events: tuple[AuditEvent, ...] = ()
 
 
 def utc(value: datetime) -> datetime:
@@ -114,7 +129,7 @@ def pick_versions(recs: Sequence[AuditRecord], rows: Iterable[tuple[str, str, in
 
 
 def new_events(recs: Sequence[AuditRecord], version_ids: dict[tuple[str, str | None], int],
-               known: set[tuple[str, str]]) -> list[tuple[AuditRecord, int, EventRecord]]:
+               known: set[tuple[str, str]]) -> list[tuple[AuditRecord, int, AuditEvent]]:
     """``(record, version row id, event)`` for each event to store: of a catalogued archive, not stored yet
     (``known``, which grows), once."""
     out = []

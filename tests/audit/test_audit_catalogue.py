@@ -16,8 +16,13 @@ import pytest
 from sqlalchemy import insert
 
 from repository.catalog import audits, tables
-from repository.catalog.audits_sqlite import SCHEMA_VERSION, AuditRecord, SqliteAudits, open_sqlite
-from repository.catalog.records import EventRecord
+from repository.catalog.audits_sqlite import (
+    SCHEMA_VERSION,
+    AuditEvent,
+    AuditRecord,
+    SqliteAudits,
+    open_sqlite,
+)
 from repository.catalog.store import Catalog
 from repository.errors import CatalogError
 
@@ -46,8 +51,8 @@ def _catalogue(path: Path) -> str:
     return url
 
 
-def _event(identifier: str, when: datetime) -> EventRecord:
-    return EventRecord(identifier, "fixity check", when, "success", "每个文件 every file", "hsar; 审计员",
+def _event(identifier: str, when: datetime) -> AuditEvent:
+    return AuditEvent(identifier, "fixity check", when, "success", "每个文件 every file", "hsar; 审计员",
                        "v2/content/data/a.pdf", "详情 outcome detail")
 
 
@@ -148,8 +153,10 @@ def test_hsar_audit_imports_no_sqlalchemy_nor_what_other_commands_use(home: Path
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert done.returncode == 0, done.stdout + done.stderr
     loaded = set(out.read_text().split())
-    for module in ("sqlalchemy", "repository.catalog.store", "repository.catalog.tables", "jieba", "flask",
-                   "tantivy", "whoosh", "pyhanko.sign", "aiohttp", "smtplib", "repository.model", "repository.cli.users"):
+    for module in ("sqlalchemy", "repository.catalog.store", "repository.catalog.tables", "repository.catalog.records",
+                   "jieba", "flask", "tantivy", "whoosh", "pyhanko.sign", "aiohttp", "smtplib", "email.message",
+                   "importlib.metadata", "lxml", "multiprocessing", "repository.audit.scheduler", "repository.model",
+                   "repository.cli.users"):
         assert module not in loaded, module
     assert "repository.catalog.audits_sqlite" in loaded
     with sqlite3.connect(home / "catalog.sqlite") as conn:  # the results were recorded all the same
