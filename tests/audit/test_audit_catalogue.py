@@ -156,6 +156,7 @@ def test_hsar_audit_imports_no_sqlalchemy_nor_what_other_commands_use(home: Path
     for module in ("sqlalchemy", "repository.catalog.store", "repository.catalog.tables", "repository.catalog.records",
                    "jieba", "flask", "tantivy", "whoosh", "pyhanko.sign", "aiohttp", "smtplib", "email.message",
                    "importlib.metadata", "lxml", "multiprocessing", "repository.audit.scheduler", "repository.model",
+                   "cryptography.x509",
                    "repository.cli.users"):
         assert module not in loaded, module
     assert "repository.catalog.audits_sqlite" in loaded
