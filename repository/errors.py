@@ -75,6 +75,18 @@ class SigningError(PreservationError):
     code = "SIGNING"
 
 
+class LimitExceeded(HsarError):
+    """A stream produced more bytes than the caller allowed; nothing past ``limit`` was written (raised by
+    :func:`repository.hashcore.feed`; defined here so that hash worker processes need not import this module)."""
+
+    code = "FIXITY-LIMIT"
+
+    def __init__(self, limit: int, size: int) -> None:
+        super().__init__(f"stream exceeds {limit} bytes (read {size})")
+        self.limit = limit
+        self.size = size
+
+
 class CatalogError(HsarError):
     code = "CATALOG"
 

@@ -35,8 +35,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from .errors import HsarError
-from .hashcore import CHUNK_SIZE, FileDigest, LimitExceeded, attempt, feed, hash_path, new_hashers
+from .errors import HsarError, LimitExceeded
+from .hashcore import CHUNK_SIZE, FileDigest, attempt, feed, hash_path, new_hashers
 from .hashcore import open_regular as _open_regular
 
 BATCH_FILES = 32  # most files per pool task

@@ -1,8 +1,9 @@
 """The standard-library core of file hashing, shared by :mod:`repository.fixity` and its hash worker processes.
 
-It imports nothing of hsar but :mod:`repository.errors` (and nothing outside the standard library), because
-:mod:`repository.hashprocs` starts it as ``python -I -S`` worker processes whose start-up is part of every
-audit. One read loop (:func:`feed`) serves every stream; :func:`hash_path` opens a file safely and hashes it.
+It imports nothing outside the standard library, and :mod:`repository.errors` and :mod:`repository.messages`
+only where an error is raised, because :mod:`repository.hashprocs` starts it as ``python -I -S`` worker
+processes whose start-up is part of every audit (importing those two took a worker 0.035 CPU-s, most of
+its start). One read loop (:func:`feed`) serves every stream; :func:`hash_path` opens a file safely and hashes it.
 
 Worker processes read files with ``read()`` into a reused buffer, like threads. They used to map files of
 32 KiB or more instead (no copy out of the page cache), but in three alternating comparisons in the same
@@ -20,9 +21,6 @@ import stat
 import sys
 import threading
 
-from .errors import HsarError
-from .messages import Text
-
 TYPE_CHECKING = False  # not typing's: a worker process does not import typing (nor signal, json) at start
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -36,17 +34,6 @@ if TYPE_CHECKING:
 CHUNK_SIZE = 1 << 20  # bytes per read() into a thread's reused buffer
 
 FileDigest = tuple[int, dict[str, str]]
-
-
-class LimitExceeded(HsarError):
-    """A stream produced more bytes than the caller allowed; nothing past ``limit`` was written."""
-
-    code = "FIXITY-LIMIT"
-
-    def __init__(self, limit: int, size: int) -> None:
-        super().__init__(f"stream exceeds {limit} bytes (read {size})")
-        self.limit = limit
-        self.size = size
 
 
 def new_hashers(algorithms: Sequence[str]) -> Hashers:
@@ -87,6 +74,8 @@ def feed(readinto: Callable[[bytearray], int], hashers: Hashers, *, sink: Binary
     try:
         while count := readinto(buffer):
             if limit is not None and size + count > limit:
+                from .errors import LimitExceeded
+
                 raise LimitExceeded(limit, size + count)
             size += count
             chunk = view[:count] if count < CHUNK_SIZE else buffer
@@ -113,11 +102,15 @@ def open_regular(path: str | bytes | os.PathLike[str], follow_symlinks: bool = F
         fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
+            from .messages import Text
+
             raise OSError(errno.ELOOP, Text.of("file.symlink"), os.fspath(path)) from None
         raise
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
+        from .messages import Text
+
         raise OSError(errno.EINVAL, Text.of("file.not_regular"), os.fspath(path))
     return fd, info
 
@@ -148,7 +141,8 @@ def attempt(path: P, algorithms: Sequence[str], hasher: Callable[[P, Sequence[st
 # Frames, both ways: a 4-byte big-endian length, then NUL-separated fields (no path contains NUL).
 # Request: task number, then per file its algorithms (comma-separated) and its path (raw bytes).
 # Answer: task number, then three fields per file: size, "alg=hex alg=hex", "" -- or, for a file that
-# could not be read, "E<errno>", the error message and the file name as the error gave it.
+# could not be read, "E<errno>", the error message and the file name as the error gave it ("T<errno>" and the
+# message's catalogue key instead, where the error carries a repository.messages.Text: a link, a FIFO).
 
 
 def write_frame(out: IO[bytes], fields: list[bytes]) -> None:
@@ -175,9 +169,12 @@ def answer(fields: list[bytes]) -> list[bytes]:
         try:
             size, digests = hash_path(path, algorithms)
         except OSError as exc:
-            name = exc.filename if exc.filename is not None else b""
-            out += [b"E%d" % (exc.errno or 0), (exc.strerror or "").encode("utf-8", "replace"),
-                    os.fsencode(name)]
+            name = os.fsencode(exc.filename if exc.filename is not None else b"")
+            key = getattr(exc.strerror, "key", None)  # a messages.Text without parameters (open_regular's)
+            if isinstance(key, str) and not getattr(exc.strerror, "params", ()):
+                out += [b"T%d" % (exc.errno or 0), key.encode("utf-8"), name]
+            else:
+                out += [b"E%d" % (exc.errno or 0), str(exc.strerror or "").encode("utf-8", "replace"), name]
         else:
             out += [b"%d" % size, " ".join(f"{a}={d}" for a, d in digests.items()).encode("ascii"), b""]
     return out

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .hashcore import FileDigest, attempt, read_frame, write_frame
+from .messages import Text
 
 Task = list[tuple[Path, tuple[str, ...]]]
 Outcome = FileDigest | OSError
@@ -54,6 +55,8 @@ def local_outcomes(task: Task) -> list[tuple[Path, Outcome]]:
 def _outcome(path: Path, size: bytes, detail: bytes, name: bytes) -> tuple[Path, Outcome]:
     if size.startswith(b"E"):
         return path, OSError(int(size[1:]), detail.decode("utf-8", "replace"), os.fsdecode(name) if name else None)
+    if size.startswith(b"T"):
+        return path, OSError(int(size[1:]), Text.of(detail.decode("utf-8")), os.fsdecode(name) if name else None)
     digests = dict(item.split("=", 1) for item in detail.decode("ascii").split())
     return path, (int(size), digests)
 

@@ -69,6 +69,7 @@ def test_processes_give_the_same_outcomes_as_threads(odd_files, monkeypatch):
     by_process = {p: _describe(o) for p, o in fixity.iter_hash_jobs(odd_files, 2, processes=True)}
     by_thread = {p: _describe(o) for p, o in fixity.iter_hash_jobs(odd_files, 2)}
     assert len(started) == 1 and by_process == by_thread and len(by_process) == len(odd_files)
+    assert started[0].deaths == []  # a refused link or FIFO is an answer, not a worker's end
     for path, _algs, _size in odd_files[:6]:  # the regular files: real digests
         assert by_process[path] == (path.stat().st_size, _digests(path.read_bytes()))
     assert by_process[odd_files[6][0]][1] == 40 or by_process[odd_files[6][0]][2].startswith("refusing")

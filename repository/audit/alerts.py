@@ -26,7 +26,6 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import IO, Any
 
 from ..config import Config
@@ -185,6 +184,7 @@ def send_mail(host: str, port: int, sender: str, recipients: list[str], subject:
               timeout: float = SMTP_TIMEOUT) -> AlertOutcome:
     """Send one plain-text UTF-8 mail; any SMTP or network error is recorded, not raised."""
     import smtplib  # here: every audit loads this module, few send mail
+    from email.message import EmailMessage
 
     message = EmailMessage()
     message["Subject"] = subject

@@ -19,13 +19,13 @@ if TYPE_CHECKING:
 
 def verify_log(repo: Repository) -> LogVerification:
     """Check the audit log's chain, its recorded head, and every entry named by a report or catalogue row."""
-    from ..catalog.audits import log_anchors
-
     anchors = report_anchors(repo.paths.reports)
     catalog = open_catalog(repo, [])  # without it, the reports' anchors are still checked
     if catalog is not None:
         try:
-            anchors += log_anchors(catalog)
+            anchors += catalog.log_anchors()
         except HsarError:
             pass
+        finally:
+            catalog.close()
     return AuditLog(repo.paths.audit).verify(LogHead(seq, digest) for seq, digest in anchors)

@@ -21,17 +21,17 @@ if TYPE_CHECKING:
 def record_results(run: _Run, results: list[ArchiveResult]) -> list[ArchiveResult]:
     """Append the events to the audit log and the results to the catalogue, several archives in one write
     and one transaction (a failing catalogue is a note); each result gets its log anchor."""
-    from ..catalog.audits import AuditRecord, record_audits
-    from ..catalog.records import EventRecord
+    from ..catalog.audits_sqlite import AuditEvent, AuditRecord
 
     heads = run.log.append_groups([[event_record(e, object_id=r.object_id, archive_id=r.archive_id)
                                     for e in r.events] for r in results])
     results = [replace(r, log=head) for r, head in zip(results, heads, strict=True)]
-    if run.catalog is None:
+    catalog = run.catalog
+    if catalog is None:
         return results
     rows = []
     for result in results:
-        events = tuple(EventRecord(e.identifier, e.type, e.datetime, e.outcome, e.detail,
+        events = tuple(AuditEvent(e.identifier, e.type, e.datetime, e.outcome, e.detail,
                                    "; ".join(a.identifier for a in e.agents),
                                    e.objects[0].identifier if e.objects else None, e.outcome_detail)
                        for e in result.events)
@@ -44,7 +44,7 @@ def record_results(run: _Run, results: list[ArchiveResult]) -> list[ArchiveResul
             result.archive_id, result.head, result.started, result.finished, result.result, result.files_checked,
             result.bytes_checked, result.signature_ok, ", ".join(sources) or None, "hsar", detail, events))
     try:
-        record_audits(run.catalog, rows)
+        catalog.record_audits(rows)
     except HsarError as exc:
         run.notes.append(Text.of("audit.note.catalogue", detail=exc.as_text()))
     return results

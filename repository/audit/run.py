@@ -267,7 +267,7 @@ def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Pr
             else:
                 archives = tuple(_pipeline(run, ids, progress, later=later))
         finally:
-            run.opener.join()  # never left running past the run (it sets the repository's catalogue)
+            run.opener.close()  # never left running or open past the run
         issues += [issue("AUD029", detail=why) for why in run.opener.failures]
         issues += tombstone_issues(usable, repo.trust_roots, pending)  # disposed archives: tombstones, not objects
         issues += [issue("AUD017", str(c.root), copy=c.label, detail=Text.of("audit.root_vanished")) for c in usable.values()

@@ -36,7 +36,7 @@ from ..preservation.ocfl_inventory import INVENTORY
 from ..preservation.ocfl_layout import walk
 
 if TYPE_CHECKING:
-    from ..catalog.store import Catalog
+    from ..catalog.audits_sqlite import AuditCatalogue
     from ..config import Config
     from ..home import Repository
 
@@ -118,7 +118,7 @@ def _stored_id(object_root: Path) -> str | None:
     return None
 
 
-def object_ids(copies: Iterable[Copy], catalog: Catalog | None, problems: list[Issue] | None = None
+def object_ids(copies: Iterable[Copy], catalog: AuditCatalogue | None, problems: list[Issue] | None = None
                ) -> list[str]:
     """Every object id held by any copy (read from any readable inventory) or known to the catalogue; with
     ``problems``, AUD028 for what the storage hierarchy must not hold, and for objects not where the storage
@@ -165,12 +165,11 @@ def _stored_size(copies: dict[str, Copy], object_id: str) -> int:
     return 0
 
 
-def _due(ids: list[str], copies: dict[str, Copy], catalog: Catalog | None, cfg: Config, now: datetime
+def _due(ids: list[str], copies: dict[str, Copy], catalog: AuditCatalogue | None, cfg: Config, now: datetime
          ) -> tuple[list[str], list[Issue]]:
-    from ..catalog.audits import last_checked
     from ..cron import CronSchedule
 
-    seen = last_checked(catalog) if catalog is not None else {}
+    seen = catalog.last_checked() if catalog is not None else {}
     cands = []
     for oid in ids:
         when, size = seen.get(archive_key(oid), (None, 0))
@@ -186,7 +185,7 @@ def _due(ids: list[str], copies: dict[str, Copy], catalog: Catalog | None, cfg: 
     return list(chosen.object_ids), issues
 
 
-def select(selection: Selection, copies: dict[str, Copy], catalog: Catalog | None, cfg: Config, now: datetime
+def select(selection: Selection, copies: dict[str, Copy], catalog: AuditCatalogue | None, cfg: Config, now: datetime
            ) -> tuple[list[str], list[Issue]]:
     """The object ids to check, in order, and run-level issues (AUD023, AUD027; AUD028 when the whole store is
     in view: ``all`` and ``due``)."""
@@ -209,31 +208,40 @@ def select(selection: Selection, copies: dict[str, Copy], catalog: Catalog | Non
     return due, hierarchy + issues
 
 
-def open_catalog(repo: Repository, failures: list[str]) -> Catalog | None:
-    """The repository's catalogue, or None with the reason in ``failures`` when it cannot be opened (results
-    then go to the audit log only, and the run reports AUD029)."""
+def open_catalog(repo: Repository, failures: list[str]) -> AuditCatalogue | None:
+    """The repository's catalogue as the audit asks it (:mod:`repository.catalog.audits_sqlite`), or None with
+    the reason in ``failures`` when it cannot be opened (results then go to the audit log only, and the run
+    reports AUD029). The home's own SQLite file is asked with ``sqlite3`` (no SQLAlchemy import at every audit
+    start); any other catalogue, or a read-only home's, through :attr:`Repository.catalog`. Close it after use."""
     try:
-        return repo.catalog
+        if not repo.cfg["catalog.url"] and not repo.read_only:
+            from ..catalog.audits_sqlite import open_sqlite
+
+            return open_sqlite(repo.cfg.catalog_url, repo.home)
+        from ..catalog.audits import CatalogAudits
+
+        return CatalogAudits(repo.catalog)
     except HsarError as exc:
         failures.append(str(exc))
         return None
 
 
-def catalogued_only(catalog: Catalog | None, held: list[str]) -> list[str]:
+def catalogued_only(catalog: AuditCatalogue | None, held: list[str]) -> list[str]:
     """Archives the catalogue knows that no copy holds (each is then reported missing), sorted."""
     known = set(held)
     return [oid for oid in object_ids((), catalog) if oid not in known]
 
 
 class CatalogOpener(threading.Thread):
-    """Opens the catalogue (importing SQLAlchemy takes a quarter of a second) while the store is listed and
-    the first files are hashed; :meth:`result` waits for it and re-raises what it could not handle."""
+    """Opens the catalogue (:func:`open_catalog`; through SQLAlchemy, whose import takes a quarter of a
+    second, unless it is the home's own SQLite file) while the store is listed and the first files are
+    hashed; :meth:`result` waits for it and re-raises what it could not handle."""
 
     def __init__(self, repo: Repository) -> None:
         super().__init__(name="hsar-audit-catalog", daemon=True)
         self.repo = repo
         self.failures: list[str] = []  # why the catalogue could not be opened
-        self._value: Catalog | None = None
+        self._value: AuditCatalogue | None = None
         self._error: BaseException | None = None
         self.start()
 
@@ -243,8 +251,15 @@ class CatalogOpener(threading.Thread):
         except BaseException as exc:  # noqa: BLE001 - handed to the thread that asks for the catalogue
             self._error = exc
 
-    def result(self) -> Catalog | None:
+    def result(self) -> AuditCatalogue | None:
         self.join()
         if self._error is not None:
             raise self._error
         return self._value
+
+    def close(self) -> None:
+        """Wait for the opening, then close what it opened (nothing to close when it failed)."""
+        self.join()
+        if self._value is not None:
+            self._value.close()
+            self._value = None

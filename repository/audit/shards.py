@@ -13,23 +13,21 @@ shards. Where ``fork`` is unavailable the run stays in-process.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
-from ..messages import Text
-from .lifecycle import start_worker
+if TYPE_CHECKING:  # multiprocessing and the pool are imported when a run is sharded (not at every start)
+    from concurrent.futures import Future
 
-if TYPE_CHECKING:
+    from ..messages import Text
     from .result import ArchiveResult
     from .work import Run as _Run
 
 SHARD_MIN = 64  # archives selected before workers pay for themselves (a fork and a pickled result each)
 SHARD_SIZE = 16  # archives per task
-_FORK = "fork" in mp.get_all_start_methods()
+_FORK = hasattr(os, "fork")  # multiprocessing offers the "fork" start method wherever os.fork exists
 
 #: The parent's run while it is sharded; forked workers find it here (it holds copies, settings and the
 #: run's time, none of which pickles well).
@@ -59,6 +57,11 @@ def audit_in_shards(run: _Run, ids: list[str], progress: Callable[..., None] | N
                     pipeline: Callable[..., list[ArchiveResult]]) -> list[ArchiveResult]:
     """Audit ``ids`` in ``run.processes`` forked workers; ``record`` each shard's results here (one log write
     and one catalogue transaction per shard), in selection order."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .lifecycle import start_worker
+
     global _RUN, _PIPELINE
     shards = [ids[i:i + SHARD_SIZE] for i in range(0, len(ids), SHARD_SIZE)]
     results: list[ArchiveResult] = []

@@ -43,7 +43,7 @@ from .select import (
 )
 
 if TYPE_CHECKING:
-    from ..catalog.store import Catalog
+    from ..catalog.audits_sqlite import AuditCatalogue
     from ..formats.policy import FormatPolicy
     from ..home import Repository
     from ..preservation.copies import Candidate
@@ -85,7 +85,7 @@ class Run:
     clock_start: float = field(default_factory=lambda: time.monotonic())
 
     @property
-    def catalog(self) -> Catalog | None:
+    def catalog(self) -> AuditCatalogue | None:
         """The catalogue once it is open (waits for the opening thread); None when it is unavailable."""
         return self.opener.result() if self.opener is not None else None
 
@@ -109,16 +109,15 @@ class Run:
         return self._refused
 
     def known_heads(self) -> dict[str, int]:
-        """:func:`repository.catalog.audits.known_heads`, read once per run ({} without a catalogue)."""
+        """The catalogue's ``known_heads`` (:mod:`repository.catalog.audits_sqlite`), read once per run ({}
+        without a catalogue)."""
         if self.heads is None:
             self.heads = {}
             self.log_heads = self.log.verified_heads()  # evidence that outlives a lost catalogue (AUD031)
             catalog = self.catalog
             if catalog is not None:
-                from ..catalog.audits import known_heads
-
                 try:
-                    self.heads = known_heads(catalog)
+                    self.heads = catalog.known_heads()
                 except HsarError as exc:
                     self.notes.append(Text.of("audit.note.heads", detail=exc.as_text()))
         return self.heads

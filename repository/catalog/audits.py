@@ -11,73 +11,40 @@ which archives a ``--due`` run checks first.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, func, insert, select
 
 from . import tables as t
-from .records import EventRecord, utc
+from .audits_sqlite import AuditEvent, AuditRecord, chunks, event_pairs, new_events, pick_versions, see_head
+from .audits_sqlite import anchor_of as _anchor_of
+from .records import utc
 from .store import Catalog
 
-
-@dataclass(frozen=True)
-class AuditRecord:
-    """One archive's audit outcome (``result``: intact, repaired or failed)."""
-
-    archive_id: str
-    version: str | None
-    started: datetime
-    finished: datetime
-    result: str
-    files_checked: int
-    bytes_checked: int
-    signature_ok: bool | None
-    repaired_from: str | None
-    agent: str
-    detail: dict[str, Any] = field(default_factory=dict)
-    events: tuple[EventRecord, ...] = ()
-
-
-_CHUNK = 500  # values per IN (...) list: well under every SQLite build's limit on bound parameters
-
-
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start:start + _CHUNK]
+__all__ = ["AuditEvent", "AuditRecord", "CatalogAudits", "audited_versions", "known_heads", "last_audit_time", "last_check",
+           "last_checked", "log_anchors", "record_audits"]
 
 
 def _version_ids(conn: Connection, recs: Sequence[AuditRecord]) -> dict[tuple[str, str | None], int]:
     """``{(archive id, audited head): versions row id}`` for the records with events: the row of the audited
     head, else of the newest catalogued version (archives not catalogued are left out)."""
     ids = sorted({rec.archive_id for rec in recs if rec.events})
-    versions: dict[str, dict[str, int]] = {}
-    newest: dict[str, tuple[int, int]] = {}
     columns = (t.versions.c.archive_id, t.versions.c.number, t.versions.c.id, t.versions.c.seq)
-    for chunk in _chunks(ids):
-        for archive_id, number, row_id, seq in conn.execute(select(*columns).where(t.versions.c.archive_id.in_(chunk))):
-            versions.setdefault(archive_id, {})[number] = row_id
-            if archive_id not in newest or seq > newest[archive_id][0]:
-                newest[archive_id] = (seq, row_id)
-    found: dict[tuple[str, str | None], int] = {}
-    for rec in recs:
-        row_id = versions.get(rec.archive_id, {}).get(rec.version) if rec.version is not None else None
-        if row_id is None and rec.archive_id in newest:
-            row_id = newest[rec.archive_id][1]
-        if row_id is not None:
-            found[(rec.archive_id, rec.version)] = row_id
-    return found
+    rows: list[tuple[str, str, int, int]] = []
+    for chunk in chunks(ids):
+        rows += ((a, n, i, s) for a, n, i, s in conn.execute(select(*columns).where(t.versions.c.archive_id.in_(chunk))))
+    return pick_versions(recs, rows)
 
 
 def _known_events(conn: Connection, recs: Sequence[AuditRecord]) -> set[tuple[str, str]]:
     """The ``(archive id, event identifier)`` pairs of these records' events already in ``events``."""
-    pairs = {(rec.archive_id, e.identifier) for rec in recs for e in rec.events}
+    pairs = event_pairs(recs)
     ids, identifiers = sorted({a for a, _ in pairs}), sorted({i for _, i in pairs})
     known: set[tuple[str, str]] = set()
-    for id_chunk in _chunks(ids):
-        for identifier_chunk in _chunks(identifiers):
+    for id_chunk in chunks(ids):
+        for identifier_chunk in chunks(identifiers):
             query = select(t.events.c.archive_id, t.events.c.identifier).where(
                 t.events.c.archive_id.in_(id_chunk), t.events.c.identifier.in_(identifier_chunk))
             known.update((a, i) for a, i in conn.execute(query) if (a, i) in pairs)
@@ -96,21 +63,11 @@ def record_audits(catalog: Catalog, recs: Sequence[AuditRecord]) -> int:
              "finished": utc(rec.finished), "result": rec.result, "files_checked": rec.files_checked,
              "bytes_checked": rec.bytes_checked, "signature_ok": rec.signature_ok,
              "repaired_from": rec.repaired_from, "agent": rec.agent, "detail": rec.detail} for rec in recs])
-        version_ids = _version_ids(conn, recs)
-        known = _known_events(conn, recs)
-        rows = []
-        for rec in recs:
-            version_id = version_ids.get((rec.archive_id, rec.version))
-            if version_id is None:
-                continue
-            for e in rec.events:
-                if (rec.archive_id, e.identifier) in known:
-                    continue
-                known.add((rec.archive_id, e.identifier))
-                rows.append({"archive_id": rec.archive_id, "version_id": version_id, "identifier": e.identifier,
-                             "type": e.type, "datetime": utc(e.datetime), "outcome": e.outcome,
-                             "outcome_detail": e.outcome_detail, "detail": e.detail, "agent": e.agent,
-                             "object_path": e.object_path})
+        rows = [{"archive_id": rec.archive_id, "version_id": version_id, "identifier": e.identifier,
+                 "type": e.type, "datetime": utc(e.datetime), "outcome": e.outcome,
+                 "outcome_detail": e.outcome_detail, "detail": e.detail, "agent": e.agent,
+                 "object_path": e.object_path}
+                for rec, version_id, e in new_events(recs, _version_ids(conn, recs), _known_events(conn, recs))]
         if rows:
             conn.execute(insert(t.events), rows)
     return len(rows)
@@ -149,17 +106,11 @@ def known_heads(catalog: Catalog) -> dict[str, int]:
     recorded audit verified, whichever is higher (``audits`` rows survive a catalogue rebuild). OCFL versions
     are never taken back, so a store holding fewer versions has lost some (the audit reports AUD025)."""
     heads: dict[str, int] = {}
-
-    def see(archive_id: str, version: str | None) -> None:
-        if version and version[:1] == "v" and version[1:].isdigit():
-            heads[archive_id] = max(heads.get(archive_id, 0), int(version[1:]))
-
     with catalog.transaction() as conn:
         for archive_id, version in conn.execute(select(t.archives.c.id, t.archives.c.head_version)):
-            see(archive_id, version)
+            see_head(heads, archive_id, version)
         for archive_id, version in conn.execute(audited_versions()):
-
-            see(archive_id, version)
+            see_head(heads, archive_id, version)
     return heads
 
 
@@ -175,7 +126,33 @@ def log_anchors(catalog: Catalog) -> list[tuple[int, str]]:
     anchors = []
     with catalog.transaction() as conn:
         for (detail,) in conn.execute(select(t.audits.c.detail)):
-            log = detail.get("log") if isinstance(detail, dict) else None
-            if isinstance(log, dict) and isinstance(log.get("seq"), int) and isinstance(log.get("hash"), str):
-                anchors.append((log["seq"], log["hash"]))
+            anchor = _anchor_of(detail)
+            if anchor is not None:
+                anchors.append(anchor)
     return anchors
+
+
+class CatalogAudits:
+    """:class:`~repository.catalog.audits_sqlite.AuditCatalogue` over a :class:`Catalog` (SQLAlchemy: any
+    catalogue URL); the catalogue stays open, it belongs to the repository."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def archive_ids(self) -> list[str]:
+        return self.catalog.archive_ids()
+
+    def known_heads(self) -> dict[str, int]:
+        return known_heads(self.catalog)
+
+    def last_checked(self) -> dict[str, tuple[datetime, int]]:
+        return last_checked(self.catalog)
+
+    def record_audits(self, recs: Sequence[AuditRecord]) -> int:
+        return record_audits(self.catalog, recs)
+
+    def log_anchors(self) -> list[tuple[int, str]]:
+        return log_anchors(self.catalog)
+
+    def close(self) -> None:
+        pass

@@ -20,10 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CatalogError
-from ..model import Archive
+
+if TYPE_CHECKING:  # for annotations only: the audit records events without importing the model
+    from ..model import Archive
 
 
 def utc(value: datetime) -> datetime:

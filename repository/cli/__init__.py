@@ -14,23 +14,19 @@ from .. import quiet_third_party_warnings
 
 quiet_third_party_warnings(sys.argv[1:])  # before the command modules import pyHanko and jieba
 
-from . import (  # noqa: E402, F401  (modules register their commands on import)
-    audit,
-    dip,
-    disposal,
-    home,
-    identify,
-    jobs,
-    ocr,
-    paper,
-    search,
-    sip,
-    store,
-    transfer,
-    users,
-    web,
-)
-from .base import cli  # noqa: E402
+from .base import LazyCommands, cli  # noqa: E402
+
+#: Which module of this package registers each top-level command: it is imported when its command is first
+#: asked for (``hsar audit`` imports the audit commands, not pyHanko's signer for ``hsar ingest``, nor the
+#: access rules of ``hsar user``); ``hsar --help`` and anything listing the commands import them all
+#: (tests/cli/test_cli_lazy.py holds this table to what the modules register).
+COMMANDS = {
+    "audit": "audit", "replicate": "audit", "scheduler": "audit", "access-copy": "dip", "disposal": "disposal",
+    "init": "home", "identify": "identify", "worker": "jobs", "job": "jobs", "ocr": "ocr", "paper": "paper",
+    "search": "search", "reindex": "search", "sip": "sip", "demo-data": "sip", "ingest": "store",
+    "show": "store", "rebuild-catalog": "store", "export": "transfer", "user": "users", "serve": "web",
+}
+cli.commands = LazyCommands(cli.commands, COMMANDS, __name__)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,4 +40,4 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(0) from None
 
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMANDS", "cli", "main"]

@@ -16,7 +16,8 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from importlib import import_module
 from typing import Any, NoReturn
 
 import click
@@ -154,6 +155,56 @@ class _NamesItsCommand:
             if exc.ctx is None:
                 exc.ctx = ctx
             raise
+
+
+class LazyCommands(dict[str, click.Command]):
+    """A group's command table whose commands are registered by importing their module when first asked for:
+    :meth:`get` and ``in`` import the module of that one command, listing the table imports them all."""
+
+    def __init__(self, commands: Mapping[str, click.Command], modules: dict[str, str], package: str) -> None:
+        super().__init__(commands)
+        self.modules, self.package = modules, package
+
+    def _load(self, name: object) -> None:
+        module = self.modules.get(name) if isinstance(name, str) else None
+        if module is not None and not dict.__contains__(self, name):
+            import_module(f"{self.package}.{module}")  # registers its commands here (add_command)
+
+    def _load_all(self) -> None:
+        for name in self.modules:
+            self._load(name)
+
+    def get(self, name: str, default: Any = None) -> Any:  # noqa: ANN401 - dict's signature
+        self._load(name)
+        return super().get(name, default)
+
+    def __getitem__(self, name: str) -> click.Command:
+        self._load(name)
+        return super().__getitem__(name)
+
+    def __contains__(self, name: object) -> bool:
+        self._load(name)
+        return super().__contains__(name)
+
+    def __iter__(self) -> Iterator[str]:
+        self._load_all()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._load_all()
+        return super().__len__()
+
+    def keys(self) -> Any:  # noqa: ANN401 - dict's view types
+        self._load_all()
+        return super().keys()
+
+    def values(self) -> Any:  # noqa: ANN401
+        self._load_all()
+        return super().values()
+
+    def items(self) -> Any:  # noqa: ANN401
+        self._load_all()
+        return super().items()
 
 
 class HsarCommand(_NamesItsCommand, click.Command):

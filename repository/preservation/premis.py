@@ -21,16 +21,18 @@ forward and the catalogue can be rebuilt from storage alone. Repair from a repli
 from __future__ import annotations
 
 import functools
+import importlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple, TypeVar
-
-from lxml import etree
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from .. import SOFTWARE, __version__
 from ..errors import PreservationError
+
+if TYPE_CHECKING:  # lxml is imported where a document is rendered
+    from lxml import etree
 
 DateTime = datetime  # for annotations inside PremisEvent, whose field ``datetime`` hides the class
 
@@ -167,8 +169,19 @@ class PremisAgent:
 # --------------------------------------------------------------------------------------------- agents
 
 
+#: Distributions that state their version in a module (read there: no metadata lookup, and ``hsar audit``, which
+#: names pyHanko in every signature event, never imports ``importlib.metadata``).
+_VERSION_MODULES = {"pyHanko": "pyhanko.version"}
+
+
 @functools.cache  # every audited archive names its agents: reading the installed metadata cost 5 ms each
 def _package_version(distribution: str) -> str | None:
+    module = _VERSION_MODULES.get(distribution)
+    if module is not None:
+        try:
+            return str(importlib.import_module(module).__version__)
+        except (ImportError, AttributeError):
+            pass
     from importlib import metadata  # here: importing it cost every `hsar audit` start a few hundredths
 
     try:
@@ -220,6 +233,8 @@ def qname(name: str) -> str:
 
 
 def _sub(parent: etree._Element, name: str, text: str | None = None, **attrib: str) -> etree._Element:
+    from lxml import etree
+
     element = etree.SubElement(parent, qname(name), attrib)
     if text is not None:
         element.text = text
@@ -307,6 +322,8 @@ def render_elements(
     objects: Iterable[PremisObject], events: Iterable[PremisEvent], agents: Iterable[PremisAgent]
 ) -> bytes:
     """:func:`render_premis` without its check that there is an object (for parts of a document)."""
+    from lxml import etree  # here: the audit names events and agents without rendering a document
+
     root = etree.Element(qname("premis"), nsmap=NSMAP, version="3.0")
     try:
         for obj in objects:

@@ -15,17 +15,19 @@ from typing import TYPE_CHECKING
 
 from asn1crypto import keys
 from asn1crypto import x509 as asn1_x509
-from cryptography import x509 as pyca_x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 
 from ..config import Config
 from ..errors import SigningError
 
 if TYPE_CHECKING:
+    from cryptography import x509 as pyca_x509
     from pyhanko.sign import signers
+
+# cryptography's X.509 module (a sixth of the instructions of an `hsar audit` process start, in callgrind) is
+# imported where a key is loaded for signing; reading trust roots for verification needs asn1crypto only.
 
 PKCS12_SUFFIXES = frozenset({".p12", ".pfx"})
 
@@ -85,7 +87,7 @@ def load_certs(paths: Iterable[Path], what: str, setting: str) -> list[asn1_x509
         try:
             loaded = list(load_certs_from_pemder_data(_read(path, what, setting)))
             for cert in loaded:
-                pyca_x509.load_der_x509_certificate(cert.dump())  # parse fully now, not at first use
+                cert.native  # noqa: B018 - parse every field now (asn1crypto parses lazily), not at first use
         except (ValueError, TypeError) as exc:
             raise SigningError(f"{path} is not a PEM or DER certificate file (setting {setting}): {exc}") from None
         certs += loaded
@@ -105,6 +107,8 @@ def _load_pem_key(path: Path, passphrase: bytes | None) -> keys.PrivateKeyInfo:
 def _load_pkcs12(
     path: Path, passphrase: bytes | None
 ) -> tuple[keys.PrivateKeyInfo, asn1_x509.Certificate, list[asn1_x509.Certificate]]:
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
     data = _read(path, "PKCS#12 file", "signing.key")
     try:
         key, cert, others = pkcs12.load_key_and_certificates(data, passphrase)
@@ -130,6 +134,8 @@ def _to_asn1(cert: pyca_x509.Certificate) -> asn1_x509.Certificate:
 
 
 def _check_key_matches(key: keys.PrivateKeyInfo, cert: asn1_x509.Certificate, key_path: Path) -> None:
+    from cryptography import x509 as pyca_x509
+
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     der = serialization.Encoding.DER
     private = serialization.load_der_private_key(key.dump(), password=None)

@@ -12,15 +12,17 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..audit import scheduler as scheduling
 from ..audit.result import AuditRun
 from ..audit.run import Progress, Selection, run_audit
-from ..audit.scheduler import JobRun, Scheduler
 from ..errors import UsageError
 from ..home import Repository
 from ..preservation.replica import ReplicationResult
 from ..preservation.replica import replicate as replicate_copies
+
+if TYPE_CHECKING:  # the scheduler (with the cron parser) is imported by the scheduler's use-cases only
+    from ..audit.scheduler import JobRun, Scheduler
 
 MODES = ("due", "all", "archive", "sample")
 
@@ -54,7 +56,9 @@ def scheduler(home: Path, *, on_run: Callable[[JobRun], None] | None = None) -> 
 
     Its ``upcoming()`` says when each job runs next; ``run(on_start=...)`` runs them until stopped.
     """
-    return Scheduler(scheduling.standard_jobs(home), on_run=on_run)  # looked up when called: tests replace it
+    from ..audit import scheduler as scheduling
+
+    return scheduling.Scheduler(scheduling.standard_jobs(home), on_run=on_run)  # looked up when called: tests replace it
 
 
 def next_runs(home: Path) -> dict[str, datetime]:

@@ -205,3 +205,16 @@ def test_event_times_keep_their_offset():
     _, parsed, _ = parse_premis(render_premis(objects, events, agents))
     assert parsed[0].datetime.utcoffset() == timedelta(hours=8)
     assert parsed[0].datetime == WHEN.astimezone(UTC)
+
+
+def test_the_pyhanko_agent_names_the_installed_version_without_reading_metadata(monkeypatch):
+    from repository.preservation import premis
+
+    premis._package_version.cache_clear()
+    monkeypatch.setattr(metadata, "version", lambda name: pytest.fail(f"metadata read for {name}"))
+    try:
+        agent = premis.pyhanko_agent()
+    finally:
+        monkeypatch.undo()
+        premis._package_version.cache_clear()
+    assert agent.version == metadata.version("pyHanko") and agent.identifier == f"pyHanko/{agent.version}"

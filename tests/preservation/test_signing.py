@@ -378,3 +378,16 @@ def test_trust_roots_are_reread_when_the_file_changes(signer, roots, tmp_path):
         verify_detached(manifest, p7s, roots, at=SIGNED_AT)
     roots[0].write_bytes(saved)
     assert verify_detached(manifest, p7s, roots, at=SIGNED_AT).bottom_line
+
+
+def test_a_trust_root_broken_inside_is_refused_when_read_not_when_used(signer, roots, tmp_path):
+    """asn1crypto reads a certificate lazily: one whose outer structure holds but whose validity dates are not
+    dates must be refused as the file is read (a SigningError naming it), not fail inside path validation."""
+    der = bytearray(x509.load_pem_x509_certificate(roots[0].read_bytes()).public_bytes(serialization.Encoding.DER))
+    at = der.index(b"\x17\x0d")  # the first UTCTime (notBefore): YYMMDDHHMMSSZ
+    der[at + 4:at + 6] = b"99"  # month 99, same length: every enclosing length still holds
+    broken = tmp_path / "broken.der"
+    broken.write_bytes(bytes(der))
+    manifest, p7s = _lock(signer)
+    with pytest.raises(SigningError, match="broken.der is not a PEM or DER certificate file"):
+        verify_detached(manifest, p7s, [broken], at=SIGNED_AT)
