@@ -24,6 +24,7 @@ peers do not.
 from __future__ import annotations
 
 import argparse
+import compileall
 import dataclasses
 import json
 import os
@@ -269,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(Path(args.child[0]), Path(args.child[1]), int(args.child[2]))
         return 0
+    # hsar's modules imported from bytecode, as an installed hsar imports them (pip compiles them on install):
+    # with PYTHONDONTWRITEBYTECODE set, or after a change, the first measured ingest would also compile what
+    # it imports from source (a supplement to 100 files measured 2.05 s so, 1.44 s from bytecode)
+    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "repository"), quiet=1)
     out = args.out
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
