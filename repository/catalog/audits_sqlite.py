@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import CatalogError
+from .schemacheck import checked
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -294,17 +295,4 @@ def open_sqlite(url: str, home: Path) -> SqliteAudits:
     missing = CatalogError(msgid="home.no_catalogue", code="HOME-CATALOG", url=url, home=home)
     if not path.is_file() or path.stat().st_size == 0:
         raise missing  # connecting would create the file (or, empty, make it a WAL database)
-    catalog = SqliteAudits(path, url)
-    try:
-        found = catalog.schema_version()
-    except CatalogError as exc:
-        catalog.close()
-        if "no such table" in str(exc):
-            raise missing from None
-        raise
-    if found != SCHEMA_VERSION:
-        catalog.close()
-        if found is None:
-            raise missing
-        raise CatalogError(f"catalogue schema version {found}, this hsar needs {SCHEMA_VERSION}")
-    return catalog
+    return checked(SqliteAudits(path, url), missing, SCHEMA_VERSION)

@@ -154,6 +154,7 @@ class Repository:
     def _open_catalog(self) -> Catalog:
         from sqlalchemy.engine import make_url
 
+        from ..catalog.schemacheck import checked
         from ..catalog.store import Catalog
         from ..catalog.tables import SCHEMA_VERSION
         from ..errors import CatalogError
@@ -169,20 +170,7 @@ class Repository:
             raise missing  # connecting would create the file (or, empty, make it a WAL database)
         if self.read_only and parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
             url = read_only_sqlite_url(Path(database))  # no WAL index can be made beside it: read it as it is
-        catalog = Catalog(url)
-        try:
-            found = catalog.schema_version()
-        except CatalogError as exc:
-            catalog.close()
-            if "no such table" in str(exc) or "UndefinedTable" in str(exc):
-                raise missing from None
-            raise
-        if found != SCHEMA_VERSION:
-            catalog.close()
-            if found is None:
-                raise missing
-            raise CatalogError(f"catalogue schema version {found}, this hsar needs {SCHEMA_VERSION}")
-        return catalog
+        return checked(Catalog(url), missing, SCHEMA_VERSION)
 
     def create_catalog(self) -> Catalog:
         """Open the catalogue creating its missing tables (``init`` and ``rebuild-catalog`` only)."""

@@ -14,41 +14,26 @@ through its engine every time.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from .tokencache import sqlite_file
+from .tokencache import Watched, remember
 
 T = TypeVar("T")
 
-#: accounts remembered at most (a row and an account each)
-ENTRIES = 1024
 _ROW = "SELECT * FROM users WHERE username = ?"
 
 
-class SessionUsers(Generic[T]):
+class SessionUsers(Watched, Generic[T]):
     """Accounts of one state database, each valid while its ``users`` row is unchanged."""
 
     def __init__(self, url: str) -> None:
-        self.path = sqlite_file(url)
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+        super().__init__(url)
         self._entries: dict[str, tuple[tuple[Any, ...], T]] = {}
 
     def _row(self, username: str) -> tuple[Any, ...] | None:
         """The account's row as it is now (None: no such row, or the file cannot be read this way)."""
-        if self.path is None:
-            return None
-        with self._lock:
-            try:
-                if self._conn is None:
-                    self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-                found = self._conn.execute(_ROW, (username,)).fetchone()
-            except sqlite3.Error:
-                return None
-        return tuple(found) if found is not None else None
+        return self._fetch(_ROW, (username,))
 
     def account(self, username: str, verify: Callable[[], T | None]) -> T | None:
         """The account signed in as ``username``: remembered while its row stands still, else ``verify()``."""
@@ -64,13 +49,5 @@ class SessionUsers(Generic[T]):
             if account is None:
                 self._entries.pop(username, None)
             else:
-                if len(self._entries) >= ENTRIES:
-                    self._entries.clear()
-                self._entries[username] = (row, account)
+                remember(self._entries, username, (row, account))
         return account
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None

@@ -19,15 +19,16 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import make_url
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 #: seconds a verified token is trusted without asking the database (its last use is recorded to the minute)
 TTL = 10.0
-#: tokens remembered at most (each a hash and a caller)
+#: entries a cache here keeps at most (tokens: a hash and a caller; sessions: a row and an account)
 ENTRIES = 1024
 
 
@@ -43,27 +44,54 @@ def sqlite_file(url: str) -> Path | None:
     return path if path.is_file() else None
 
 
-class TokenCache(Generic[T]):
-    """Callers of verified tokens of one state database, valid while its ``data_version`` holds."""
+class Watched:
+    """A connection of a cache's own to a SQLite state database file, for the one cheap question the cache
+    asks on every request; closed with :meth:`close`."""
 
-    def __init__(self, url: str, ttl: float = TTL) -> None:
+    def __init__(self, url: str) -> None:
         self.path = sqlite_file(url)
-        self.ttl = ttl
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        self._version: int | None = None
-        self._entries: dict[str, tuple[float, T]] = {}
 
-    def _data_version(self) -> int | None:
+    def _fetch(self, sql: str, params: tuple[object, ...] = ()) -> tuple[Any, ...] | None:
+        """The first row of ``sql`` (None: no row, not a SQLite file, or it cannot be read this way)."""
         if self.path is None:
             return None
         with self._lock:
             try:
                 if self._conn is None:
                     self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-                return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+                found = self._conn.execute(sql, params).fetchone()
             except sqlite3.Error:
                 return None
+        return tuple(found) if found is not None else None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def remember(entries: dict[str, V], key: str, value: V) -> None:
+    """Keep ``value`` under ``key``, forgetting all when :data:`ENTRIES` are kept (caller holds the lock)."""
+    if len(entries) >= ENTRIES:
+        entries.clear()
+    entries[key] = value
+
+
+class TokenCache(Watched, Generic[T]):
+    """Callers of verified tokens of one state database, valid while its ``data_version`` holds."""
+
+    def __init__(self, url: str, ttl: float = TTL) -> None:
+        super().__init__(url)
+        self.ttl = ttl
+        self._version: int | None = None
+        self._entries: dict[str, tuple[float, T]] = {}
+
+    def _data_version(self) -> int | None:
+        row = self._fetch("PRAGMA data_version")
+        return None if row is None else int(row[0])
 
     def caller(self, token: str, verify: Callable[[], T | None]) -> T | None:
         """The caller of ``token``: remembered, or ``verify()`` (remembered when it is not None)."""
@@ -87,13 +115,5 @@ class TokenCache(Generic[T]):
             # remembered only when nothing was committed while it was verified (a disable meanwhile, or the
             # token's own use being recorded: the next request verifies again)
             if after == version == self._version:
-                if len(self._entries) >= ENTRIES:
-                    self._entries.clear()
-                self._entries[key] = (now + self.ttl, caller)
+                remember(self._entries, key, (now + self.ttl, caller))
         return caller
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
