@@ -10,7 +10,15 @@ the engine (add, one commit); an admin (whole city) and a district archivist, ea
 
 Serve: two ``hsar serve`` processes (waitress, 4 threads each) on two loopback ports; the client (Python
 threads, http.client keep-alive, bounded in requests and seconds) sends each request round-robin to them,
-8 at a time. Measured, beside the goals:
+8 at a time. Every measured line also shows the client's CPU per request (and in cores): the client runs on the
+servers' cores. ``--client wrk`` (Debian: ``apt-get install wrk``) sends the measured lines by wrk instead: one
+wrk per server port, 1 thread and 4 keep-alive connections each (8 in all), its Lua script ``bench/web_wrk.lua``
+cycling through the same paths (every other one for each port) with the same bearer token or session cookie.
+wrk bounds only time (``--seconds``); the script stops each wrk after half the line's ``--requests`` answers.
+Latencies: the two wrk histograms merged (exact p50/p95 over both) after taking out the coordinated-omission
+samples wrk 4 adds to them (its own corrected p95 is shown beside); req/s: the two summed. Any answer other
+than 200, or a lost connection, fails the line (and the run: exit 1). Warm-ups, the statistics page and the
+first load stay with the Python client. Measured, beside the goals:
 
 - p50/p95 of the search API and the search page for selective queries (resident ID, name, division + year)
   and broad ones (a common word, with the six facets) — goals <= 50 ms selective, <= 150 ms broad;
