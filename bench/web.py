@@ -384,7 +384,7 @@ def load_wrk(ports: list[int], paths: list[str], headers: dict[str, str], reques
     (exact percentiles over both); rate: the two processes' rates summed; client CPU: wrk's own, to "stop"."""
     work = Path(tempfile.mkdtemp(prefix="hsar-bench-wrk-"))
     share = -(-requests // len(ports))
-    procs, seen = [], []
+    procs, seen, errs = [], [], []
     try:
         for j, port in enumerate(ports):
             part = work / f"paths-{j}.txt"
@@ -394,7 +394,8 @@ def load_wrk(ports: list[int], paths: list[str], headers: dict[str, str], reques
             for key, value in headers.items():
                 cmd += ["-H", f"{key}: {value}"]
             cmd += [f"http://127.0.0.1:{port}", "--", str(part), str(share)]
-            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            errs.append(tempfile.TemporaryFile())  # noqa: SIM115 - read after wrk ends; a pipe could fill
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errs[-1], text=True))
             seen.append({})
 
         def read(proc: subprocess.Popen, got: dict) -> None:
@@ -433,9 +434,11 @@ def load_wrk(ports: list[int], paths: list[str], headers: dict[str, str], reques
     errors, nbytes, rate, cpu = 0, 0, 0.0, 0.0
     statuses: dict = {}
     corrected_p95 = []
-    for proc, got in zip(procs, seen, strict=True):
+    for proc, got, err in zip(procs, seen, errs, strict=True):
+        err.seek(0)
         if "json" not in got:
-            raise SystemExit(f"wrk gave no result (exit {proc.returncode}): {proc.stderr.read().strip()}")
+            raise SystemExit(f"wrk gave no result (exit {proc.returncode}): {err.read().decode().strip()}")
+        err.close()
         out = got["json"]
         corrected_p95.append(out["p95_us"] / 1000)
         raw = uncorrect({int(us): n for us, n in out["histogram"].items()}, out["duration_us"], out["requests"])
