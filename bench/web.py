@@ -10,7 +10,15 @@ the engine (add, one commit); an admin (whole city) and a district archivist, ea
 
 Serve: two ``hsar serve`` processes (waitress, 4 threads each) on two loopback ports; the client (Python
 threads, http.client keep-alive, bounded in requests and seconds) sends each request round-robin to them,
-8 at a time. Measured, beside the goals:
+8 at a time. Every measured line also shows the client's CPU per request (and in cores): the client runs on the
+servers' cores. ``--client wrk`` (Debian: ``apt-get install wrk``) sends the measured lines by wrk instead: one
+wrk per server port, 1 thread and 4 keep-alive connections each (8 in all), its Lua script ``bench/web_wrk.lua``
+cycling through the same paths (every other one for each port) with the same bearer token or session cookie.
+wrk bounds only time (``--seconds``); the script stops each wrk after half the line's ``--requests`` answers.
+Latencies: the two wrk histograms merged (exact p50/p95 over both) after taking out the coordinated-omission
+samples wrk 4 adds to them (its own corrected p95 is shown beside); req/s: the two summed. Any answer other
+than 200, or a lost connection, fails the line (and the run: exit 1). Warm-ups, the statistics page and the
+first load stay with the Python client. Measured, beside the goals:
 
 - p50/p95 of the search API and the search page for selective queries (resident ID, name, division + year)
   and broad ones (a common word, with the six facets) — goals <= 50 ms selective, <= 150 ms broad;
@@ -30,7 +38,9 @@ import multiprocessing as mp
 import os
 import random
 import re
+import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -59,6 +69,10 @@ from repository.search.idkeys import load_key  # noqa: E402
 
 HSAR = [sys.executable, "-c", "import sys; from repository.cli import main; sys.argv[0] = \"hsar\"; main()"]
 CONCURRENCY = 8
+WRK_LUA = Path(__file__).resolve().parent / "web_wrk.lua"
+WRK_CONNECTIONS = CONCURRENCY // 2  # per server port: one wrk per port, 8 connections in all
+CLIENT = {"kind": "python"}  # --client: who sends the measured lines
+FAILED: list[str] = []  # lines with a non-200 answer or a socket error under --client wrk (exit 1)
 PASSWORD = "bench-web-password-1"  # noqa: S105 - a throwaway account on a throwaway home
 REFUSALS: dict[str, int] = {}  # error codes in the bodies of non-200 answers, over the whole run
 FACETS = ("division", "type", "class", "year", "security", "status")  # the page's and the API's default
@@ -273,10 +287,19 @@ class Run:
     errors: int
     bytes: int
     statuses: dict = field(default_factory=dict)
+    client_cpu: float = 0.0  # CPU seconds (user + system) the load generator spent on the line
+    note: str = ""
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def client_cpu_text(self) -> str:
+        sent = len(self.latencies) + self.errors
+        if not sent or not self.seconds:
+            return ""
+        return (f"client CPU per request {self.client_cpu / sent * 1000:.2f} ms "
+                f"({self.client_cpu / self.seconds:.2f} cores)")
 
 
 def load(ports: list[int], paths: list[str], headers: dict[str, str], requests: int, max_s: float) -> Run:
@@ -329,12 +352,133 @@ def load(ports: list[int], paths: list[str], headers: dict[str, str], requests: 
             c.close()
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(CONCURRENCY)]
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # the whole process: all client threads, GIL and parsing
     start = time.perf_counter()
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    return Run(lat, time.perf_counter() - start, state["errors"], state["bytes"], statuses)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
+    return Run(lat, seconds, state["errors"], state["bytes"], statuses, cpu)
+
+
+def measure(ports: list[int], paths: list[str], headers: dict[str, str], requests: int, max_s: float) -> Run:
+    """A measured line, by the client --client names (warm-ups always use the Python client)."""
+    if CLIENT["kind"] == "wrk":
+        return load_wrk(ports, paths, headers, requests, max_s)
+    return load(ports, paths, headers, requests, max_s)
+
+
+def wrk_check() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("--client wrk: wrk is not installed (Debian: apt-get install wrk)")
+
+
+def load_wrk(ports: list[int], paths: list[str], headers: dict[str, str], requests: int, max_s: float) -> Run:
+    """The line by wrk: one process per port (1 thread, WRK_CONNECTIONS keep-alive connections), each cycling
+    through its half of ``paths`` (every other one, as the round-robin sends them) with ``headers``. wrk has no
+    request bound, only a duration: the Lua script stops each after its share of ``requests`` answers and prints
+    "stop", and we interrupt it (SIGINT), else it ends at ``max_s``. Latencies: the two wrk histograms merged
+    (exact percentiles over both); rate: the two processes' rates summed; client CPU: wrk's own, to "stop"."""
+    work = Path(tempfile.mkdtemp(prefix="hsar-bench-wrk-"))
+    share = -(-requests // len(ports))
+    procs, seen, errs = [], [], []
+    try:
+        for j, port in enumerate(ports):
+            part = work / f"paths-{j}.txt"
+            part.write_text("\n".join(paths[j::len(ports)] or paths) + "\n", "ascii")
+            cmd = ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{max(1, round(max_s))}s", "--timeout", "30s",
+                   "-s", str(WRK_LUA)]
+            for key, value in headers.items():
+                cmd += ["-H", f"{key}: {value}"]
+            cmd += [f"http://127.0.0.1:{port}", "--", str(part), str(share)]
+            errs.append(tempfile.TemporaryFile())  # noqa: SIM115 - read after wrk ends; a pipe could fill
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errs[-1], text=True))
+            seen.append({})
+
+        def read(proc: subprocess.Popen, got: dict) -> None:
+            for line in proc.stdout:
+                now = time.perf_counter()
+                word, _, clock = line.strip().partition(" ")
+                if word == "start":
+                    got["start"], got["cpu0"] = now, float(clock)
+                elif word in ("stop", "end") and "end" not in got:
+                    got["end"], got["cpu"] = now, float(clock)
+                    if word == "stop":  # wrk's main thread sleeps to the end of -d: wake it
+                        proc.send_signal(signal.SIGINT)
+                elif word.startswith("{"):
+                    got["json"] = json.loads(line)
+
+        readers = [threading.Thread(target=read, args=(p, g)) for p, g in zip(procs, seen, strict=True)]
+        for th in readers:
+            th.start()
+        for proc, got in zip(procs, seen, strict=True):
+            deadline = time.monotonic() + max_s + 120
+            while proc.poll() is None:
+                if time.monotonic() > deadline:
+                    proc.kill()
+                elif "end" in got and time.perf_counter() - got.get("sigint", got["end"]) > 5:
+                    got["sigint"] = time.perf_counter()  # a SIGINT before wrk's main thread slept: again
+                    proc.send_signal(signal.SIGINT)
+                time.sleep(0.05)
+        for th in readers:
+            th.join()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+    lat: list[float] = []
+    errors, nbytes, rate, cpu = 0, 0, 0.0, 0.0
+    statuses: dict = {}
+    corrected_p95 = []
+    for proc, got, err in zip(procs, seen, errs, strict=True):
+        err.seek(0)
+        if "json" not in got:
+            raise SystemExit(f"wrk gave no result (exit {proc.returncode}): {err.read().decode().strip()}")
+        err.close()
+        out = got["json"]
+        corrected_p95.append(out["p95_us"] / 1000)
+        raw = uncorrect({int(us): n for us, n in out["histogram"].items()}, out["duration_us"], out["requests"])
+        if sum(raw.values()) != out["requests"] - out["errors"]["timeout"]:
+            raise SystemExit(f"wrk's histogram: {sum(raw.values())} latencies once its coordinated-omission "
+                             f"samples are taken out, for {out['requests']} answers")
+        for us, count in raw.items():
+            lat += [us / 1000] * count
+        for pair in out["non200_statuses"].split():
+            status, count = pair.split("=")
+            statuses[int(status)] = statuses.get(int(status), 0) + int(count)
+        sockets = {k: v for k, v in out["errors"].items() if k != "status" and v}
+        for kind, count in sockets.items():
+            statuses[kind] = statuses.get(kind, 0) + count
+        errors += out["non200"] + sum(sockets.values())
+        nbytes += out["bytes"]
+        elapsed = got["end"] - got["start"]
+        rate += out["requests"] / elapsed if elapsed > 0 else 0.0
+        cpu += got["cpu"] - got["cpu0"]
+    answered = len(lat)
+    return Run(lat, answered / rate if rate else 0.0, errors, nbytes, statuses, cpu,
+               note=f"wrk's own p95 (coordinated-omission corrected; worse of the two) {max(corrected_p95):.1f} ms")
+
+
+def uncorrect(hist: dict[int, int], duration_us: int, requests: int) -> dict[int, int]:
+    """The latencies wrk measured, from the histogram its ``done()`` sees: wrk 4 adds, for every latency n >= 2E
+    (E = duration / (requests / connections), integer arithmetic), the samples n - E, n - 2E, ... down to
+    above E (its stats_correct). Undone from the top down: what sits at m > E, less what was added to it from
+    m + E, m + 2E, ... (already uncorrected), is what was measured."""
+    per_conn = requests // WRK_CONNECTIONS
+    step = duration_us // per_conn if per_conn else 0
+    if step <= 0:
+        return dict(hist)
+    top = max(hist, default=0)
+    raw: dict[int, int] = {}
+    for m in sorted(hist, reverse=True):
+        added = sum(raw.get(n, 0) for n in range(m + step, top + 1, step)) if m > step else 0
+        if hist[m] - added > 0:
+            raw[m] = hist[m] - added
+    return raw
 
 
 # -- the library directly (the peer) ------------------------------------------------------------------------
@@ -412,6 +556,12 @@ def first_load(port: int, cookie: str, path: str) -> tuple[int, int, list[str]]:
 
 
 def report_line(label: str, run: Run, goal: float | None) -> None:
+    failed = CLIENT["kind"] == "wrk" and run.errors
+    if failed:  # wrk's latencies count every answer, refusals too: the line means nothing
+        FAILED.append(label)
+        print(f"{label:34} FAILED: {run.errors} answers not 200 or lost {run.statuses} (of "
+              f"{len(run.latencies)} answered)")
+        return
     if not run.latencies:
         print(f"{label:34} no answers ({run.errors} errors)")
         return
@@ -419,6 +569,7 @@ def report_line(label: str, run: Run, goal: float | None) -> None:
     verdict = "" if goal is None else f"  goal p95 <= {goal:.0f} ms: {'met' if p95 <= goal else f'MISSED by {p95 - goal:,.0f} ms ({p95 / goal:.1f}x)'}"
     print(f"{label:34} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  {run.rate:7.1f} req/s  n={len(run.latencies)}"
           f"{f' errors={run.statuses}' if run.errors else ''}{verdict}")
+    print(f"{'':34} {run.client_cpu_text()}{f'; {run.note}' if run.note else ''}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -440,7 +591,14 @@ def main(argv: list[str] | None = None) -> int:
                          "measuring; 0 measures at once")
     ap.add_argument("--result-cache", type=int, default=None,
                     help="search.result_cache for the servers and the direct processes (0: every search uncached)")
+    ap.add_argument("--client", choices=("python", "wrk"), default="python",
+                    help="load generator of the measured lines: python (threads, http.client keep-alive, on the "
+                         "servers' cores, its CPU shown per line) or wrk (one per server, 4 connections each, "
+                         f"Lua script {WRK_LUA.name}; Debian: apt-get install wrk)")
     args = ap.parse_args(argv)
+    CLIENT["kind"] = args.client
+    if args.client == "wrk" and not args.build_only:
+        wrk_check()
     if args.result_cache is not None:  # inherited by both servers and the direct processes
         os.environ["HSAR_SEARCH_RESULT_CACHE"] = str(args.result_cache)
     if args.quick:
@@ -512,27 +670,38 @@ def main(argv: list[str] | None = None) -> int:
             goals = {"id": 50, "name": 50, "division+year": 50, "broad+facets": 150}
             print(f"\n-- search, {CONCURRENCY} concurrent clients, 2 server processes x {args.threads} threads "
                   f"(at most {args.requests} requests or {args.seconds:.0f} s per line)")
+            if args.client == "wrk":
+                print(f"   client: wrk, one per server (1 thread, {WRK_CONNECTIONS} connections each), each stopped by "
+                      "its Lua script after half the line's requests (wrk itself bounds only time); p50/p95 of "
+                      "both wrk histograms merged, req/s summed")
+            else:
+                print("   client: Python threads (http.client keep-alive) in this process, on the servers' cores")
             runs: dict[str, Run] = {}
             for cls, reqs in classes.items():
-                runs[cls] = load(ports, [api_path(r) for r in reqs], bearer, args.requests, args.seconds)
+                runs[cls] = measure(ports, [api_path(r) for r in reqs], bearer, args.requests, args.seconds)
                 report_line(f"API  {cls} (admin)", runs[cls], goals[cls])
             report_line("API  broad+facets (district)",
-                        load(ports, [api_path(r) for r in classes["broad+facets"]], district, args.requests,
+                        measure(ports, [api_path(r) for r in classes["broad+facets"]], district, args.requests,
                              args.seconds), 150)
             for cls, reqs in classes.items():
                 report_line(f"page {cls} (admin)",
-                            load(ports, [page_path(r) for r in reqs], page, args.requests, args.seconds), goals[cls])
+                            measure(ports, [page_path(r) for r in reqs], page, args.requests, args.seconds),
+                            goals[cls])
 
             # the web layer's cost: the same mix, over HTTP and by the search service, 8 at a time in 2 processes
             mix = [r for reqs in classes.values() for r in reqs]
             random.Random(args.seed + 2).shuffle(mix)
             mix_reqs = [{**r, "facets": FACETS} for r in mix]
             big = len(mix) * 4
-            api_run = load(ports, [api_path(r) for r in mix], bearer, big, args.seconds)
+            api_run = measure(ports, [api_path(r) for r in mix], bearer, big, args.seconds)
             direct_qps, direct_mem = direct(home, mix_reqs * 4, args.seconds)
             ratio = api_run.rate / direct_qps if direct_qps else 0.0
             print(f"\n-- throughput, the mix of the four classes ({len(mix)} queries, facets on), {args.seconds:.0f} s each")
-            print(f"API over HTTP (2 x hsar serve)       {api_run.rate:8.1f} queries/s  (p95 {pct(api_run.latencies, 95):.1f} ms)")
+            if CLIENT["kind"] == "wrk" and api_run.errors:
+                FAILED.append("throughput mix")
+                print(f"API over HTTP: FAILED, {api_run.errors} answers not 200 or lost {api_run.statuses}")
+            print(f"API over HTTP (2 x hsar serve)       {api_run.rate:8.1f} queries/s  (p95 {pct(api_run.latencies, 95):.1f} ms;"
+                  f" {api_run.client_cpu_text()})")
             print(f"search service direct (2 processes)  {direct_qps:8.1f} queries/s  (peak memory {direct_mem / 2**20:,.0f} MiB"
                   " per process)")
             print(f"ratio API / direct                   {ratio:8.2f}   goal >= 0.8: "
@@ -541,7 +710,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n-- pages")
         if args.pages_only:  # warm both servers as the searches would have
             load(ports, [f"/archives/{q(a)}" for a in built.archives[:8]], page, 16, 60)
-        arch = load(ports, [f"/archives/{q(a)}" for a in built.archives], page, args.requests, args.seconds)
+        arch = measure(ports, [f"/archives/{q(a)}" for a in built.archives], page, args.requests, args.seconds)
         report_line("archive page (admin)", arch, 50)
         stats_times, not_current = [], 0
         conn = http.client.HTTPConnection("127.0.0.1", ports[0], timeout=120)
@@ -571,6 +740,9 @@ def main(argv: list[str] | None = None) -> int:
         if REFUSALS:
             print(f"error codes of the non-200 answers: {REFUSALS} (the server logs no traceback; run one "
                   "server in-process with logging on to see them)")
+        if FAILED:
+            print(f"FAILED (wrk saw answers other than 200, or lost connections): {', '.join(FAILED)}")
+            return 1
     finally:
         for proc, _ in servers:
             proc.terminate()
