@@ -21,6 +21,7 @@ import contextlib
 import functools
 import io
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -206,7 +207,10 @@ class Identifier:
 
         self.engine.handle_matches = capture
         sink = io.StringIO()
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        # Fido.identify_file (1.6.1) opens the file and never closes it: the handle is dropped when the call
+        # returns, and its ResourceWarning is FIDO's, not ours (hsar's own matching reads files in `with`)
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
             self.engine.identify_file(os.fspath(path))
         return found
 
