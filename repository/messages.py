@@ -60,6 +60,8 @@ def langs_for(setting: object) -> tuple[str, ...]:
 
 def normalise_lang(lang: str | None) -> str:
     """``zh``, ``zh-CN``, ``zh_Hans`` … -> ``zh``; ``en-GB`` -> ``en``; anything else -> the default (zh)."""
+    if lang is not None and lang in LANGS:  # the common case (every text of a page asks): no string work
+        return lang
     base = (lang or "").replace("_", "-").split("-")[0].lower()
     return base if base in LANGS else DEFAULT_LANG
 

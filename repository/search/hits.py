@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -44,8 +45,11 @@ def _half(match: re.Match[str]) -> str:
 def _nfkc_lower(text: str) -> str:
     """:func:`analysis.normalize`, quicker on Chinese text: its full-width commas and colons (which send
     NFKC down its slow path for the whole text) are first replaced by the ASCII characters NFKC gives them.
-    The same result: replacing a character by its compatibility decomposition leaves the NFKC form as it is."""
+    The same result: replacing a character by its compatibility decomposition leaves the NFKC form as it is;
+    a text already in NFKC (the quick check) is only lower-cased, as NFKC would leave it unchanged."""
     if text.isascii():
+        return text.lower()
+    if unicodedata.is_normalized("NFKC", text):  # most names, titles and addresses: no NFKC pass at all
         return text.lower()
     for wide, narrow in _COMMON_WIDE:
         if wide in text:

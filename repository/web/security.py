@@ -44,5 +44,11 @@ def install(app: Flask) -> Limiter:
         app.after_request(_hsts)
     CSRFProtect(app)
     app.after_request(_headers)
-    return Limiter(get_remote_address, app=app, storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
-                   default_limits=[])
+    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
+                      default_limits=[])
+    # No application, default or blueprint limits: the only limits are those a view is decorated with
+    # (``limiter.limit``), which the decorator checks itself. The limiter's check before every request would
+    # resolve an empty list of limits on each of them, so it is not run (unless a setting adds such limits).
+    if not any(app.config.get(k) for k in ("RATELIMIT_APPLICATION", "RATELIMIT_DEFAULT")):
+        app.before_request_funcs[None].remove(limiter._check_request_limit)  # noqa: SLF001
+    return limiter

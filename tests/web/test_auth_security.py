@@ -109,3 +109,10 @@ def test_language_switch_needs_csrf_changes_the_page_and_sticks_to_the_account(w
         assert get_user(state, "polyglot").lang == "en"
     again = login("polyglot")  # a new session: the account's language
     assert 'lang="en"' in again.get("/search").get_data(as_text=True)
+
+
+def test_a_limit_set_for_every_request_is_still_checked_before_each(wh, web_home: Path) -> None:
+    """The limiter's per-request check is left out only while no setting asks for limits on every request."""
+    app = create_app(web_home, {"TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_APPLICATION": "2 per minute"})
+    client = app.test_client()
+    assert [client.get("/login").status_code for _ in range(3)] == [200, 200, 429]

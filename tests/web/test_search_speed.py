@@ -164,3 +164,15 @@ def test_masking_skips_only_texts_too_short_of_digits_to_hold_a_number() -> None
     for text in samples:
         assert privacy.mask_text(text) == privacy._mask_ids(text) if text else text == "", repr(text)  # noqa: SLF001
     assert privacy.mask_text("身份证号110101199001011234") == "身份证号110101********1234"
+
+
+def test_nfkc_quick_path_gives_the_full_normal_form() -> None:
+    """Texts already in NFKC are only lower-cased; every other text still gets the full pass (same result)."""
+    import unicodedata
+
+    from repository.search import analysis
+    from repository.search.hits import _nfkc_lower
+
+    texts = ["张三 南京市玄武区", "Ｚｈａｎｇ　三，（甲）", "ＡＢＣ住房", "⼀号楼", "丽水苑 ＩＩ 期", "ß Straße Ǆ", "①号", "ﬁle 住"]
+    for text in texts:
+        assert _nfkc_lower(text) == analysis.normalize(text) == unicodedata.normalize("NFKC", text).lower()

@@ -34,7 +34,7 @@ class Refused(Exception):
 
 @contextmanager
 def _state(repo: Repository) -> Iterator[State]:
-    yield shared.state(repo.cfg.state_url)
+    yield shared.state(shared.state_url(repo.cfg))
 
 
 def not_found() -> Refused:
@@ -57,7 +57,7 @@ def token_caller(repo: Repository, token: str) -> Caller | None:
             user = verify_token(state, token)
         return None if user is None else Caller(user.principal, user.lang, True)
 
-    return shared.token_cache(repo.cfg.state_url).caller(token, verify)
+    return shared.token_cache(shared.state_url(repo.cfg)).caller(token, verify)
 
 
 def require(principal: Principal, action: Action, *, roles: Sequence[Role] | None = None) -> None:

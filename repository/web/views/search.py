@@ -17,6 +17,11 @@ from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import Markup
 
+try:  # markupsafe's own escaping, the one Jinja's autoescape applies, without wrapping its answer in Markup
+    from markupsafe._speedups import _escape_inner
+except ImportError:  # pragma: no cover - a markupsafe built without its C extension
+    from markupsafe._native import _escape_inner
+
 from ... import access, messages
 from ...errors import SearchError, SearchRequestError
 from ...services.index_check import check_index
@@ -35,9 +40,10 @@ _SAFE = "!$'()*,/:;?@"
 def _e(value: object) -> str:
     """``value`` HTML-escaped exactly as Jinja's autoescape (markupsafe) escapes a printed value, as a plain
     string (a page escapes a thousand values: markupsafe's Markup objects cost more than the escaping)."""
-    text = value if isinstance(value, str) else str(value)
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;")
-            .replace('"', "&#34;"))
+    text = value if type(value) is str else str(value)
+    if type(text) is not str:  # a str subclass (Markup): its own replace would escape again
+        text = str.__str__(text)
+    return _escape_inner(text)
 
 
 def _lit(fragment: str) -> str:

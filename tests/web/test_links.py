@@ -1,0 +1,35 @@
+"""The templates' url_for keeps parameterless links and static files; they equal Flask's, per script root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import url_for
+
+from repository.web import create_app
+
+ENDPOINTS = ("search.search", "stats.page", "audit.page", "auth.logout", "auth.set_lang", "ingest.form",
+             "ingest.jobs", "admin.users", "admin.register", "paper.page", "disposal.page")
+
+
+def test_kept_links_are_flasks_own_under_each_script_root(web_home: Path) -> None:
+    app = create_app(web_home, {"TESTING": True, "SECRET_KEY": "x"})
+    kept = app.jinja_env.globals["url_for"]
+    for root in ("", "/hsar", "/other/root"):
+        for _ in range(2):  # built, then kept
+            with app.test_request_context("/search", base_url=f"http://localhost{root}"):
+                for endpoint in ENDPOINTS:
+                    assert kept(endpoint) == url_for(endpoint)
+                    assert kept(endpoint).startswith(root + "/")
+                assert kept("static", filename="app.css") == url_for("static", filename="app.css")
+                assert kept("archives.show", archive_id="A-1") == url_for("archives.show", archive_id="A-1")
+
+
+def test_links_follow_url_defaults_when_any_are_registered(web_home: Path) -> None:
+    app = create_app(web_home, {"TESTING": True, "SECRET_KEY": "x"})
+    kept = app.jinja_env.globals["url_for"]
+    with app.test_request_context("/search"):
+        assert kept("search.search") == "/search"
+    app.url_defaults(lambda endpoint, values: values.setdefault("q", "x") if endpoint == "search.search" else None)
+    with app.test_request_context("/search"):
+        assert kept("search.search") == url_for("search.search") == "/search?q=x"
