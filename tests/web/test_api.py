@@ -111,6 +111,8 @@ def test_search_answers_as_the_search_page(api: Any, archives: dict[str, Any]) -
     assert {h["archive_id"] for h in body["hits"]} == set(archives)
     assert all(h["paper"] for h in body["hits"])  # paper references on every hit
     assert set(body["facets"]) == {"division", "type", "class", "year", "security", "status"}
+    names = list(body["division_names"])  # in code order, the same in every process (not a set's order)
+    assert len(names) > 2 and names == sorted(names)
     paged = api("admin").get("/api/v1/search?per_page=2&page=2&sort=id&facet=type").get_json()
     assert paged["per_page"] == 2 and paged["page"] == 2 and len(paged["hits"]) == min(2, len(archives) - 2)
     assert set(paged["facets"]) == {"type"}

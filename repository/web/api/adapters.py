@@ -76,7 +76,7 @@ def search(repo: Repository, principal: Principal, args: Mapping[str, Any]) -> d
     result = repo.search.search(searching.guarded(principal, request), divisions=tree)
     if not access.sees_personal_data(principal):
         result = searching._masked(repo, result)  # noqa: SLF001 - the page's own masking, shared on purpose
-    names = {code: d.name for code in searching._codes(result) if (d := tree.get(code)) is not None}  # noqa: SLF001
+    names = {code: d.name for code in sorted(searching._codes(result)) if (d := tree.get(code)) is not None}  # noqa: SLF001
     shown = {name: [vars(f) for f in searching._facet(name, counts, tree, principal)]  # noqa: SLF001
              for name, counts in result.facets.items()}
     return {"total": result.total, "page": args["page"], "per_page": args["per_page"],
