@@ -704,8 +704,8 @@ def main(argv: list[str] | None = None) -> int:
                   f" {api_run.client_cpu_text()})")
             print(f"search service direct (2 processes)  {direct_qps:8.1f} queries/s  (peak memory {direct_mem / 2**20:,.0f} MiB"
                   " per process)")
-            print(f"ratio API / direct                   {ratio:8.2f}   goal >= 0.8: "
-                  f"{'met' if ratio >= 0.8 else f'MISSED by {0.8 - ratio:.2f}'}")
+            print(f"ratio API / direct                   {ratio:8.3f}   goal >= 0.8: "
+                  f"{'met' if ratio >= 0.8 else f'MISSED by {0.8 - ratio:.3f}'}")
 
         print("\n-- pages")
         if args.pages_only:  # warm both servers as the searches would have
