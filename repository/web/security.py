@@ -49,6 +49,10 @@ def install(app: Flask) -> Limiter:
     # No application, default or blueprint limits: the only limits are those a view is decorated with
     # (``limiter.limit``), which the decorator checks itself. The limiter's check before every request would
     # resolve an empty list of limits on each of them, so it is not run (unless a setting adds such limits).
-    if not any(app.config.get(k) for k in ("RATELIMIT_APPLICATION", "RATELIMIT_DEFAULT")):
-        app.before_request_funcs[None].remove(limiter._check_request_limit)  # noqa: SLF001
+    # A limit on a whole blueprint (``limiter.limit(bp)``) is checked there too: adding one needs this check.
+    # Kept when a later Flask-Limiter names or installs its check otherwise: slower, never unthrottled.
+    check = getattr(limiter, "_check_request_limit", None)
+    hooks = app.before_request_funcs.get(None, [])
+    if not any(app.config.get(k) for k in ("RATELIMIT_APPLICATION", "RATELIMIT_DEFAULT")) and check in hooks:
+        hooks.remove(check)
     return limiter
