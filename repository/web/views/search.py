@@ -19,8 +19,14 @@ from markupsafe import Markup
 
 try:  # markupsafe's own escaping, the one Jinja's autoescape applies, without wrapping its answer in Markup
     from markupsafe._speedups import _escape_inner
-except ImportError:  # pragma: no cover - a markupsafe built without its C extension
-    from markupsafe._native import _escape_inner
+except ImportError:  # pragma: no cover - a markupsafe built without its C extension, or one that moved it
+    try:
+        from markupsafe._native import _escape_inner
+    except ImportError:
+        from markupsafe import escape as _public_escape
+
+        def _escape_inner(s: str, /) -> str:
+            return str(_public_escape(s))
 
 from ... import access, messages
 from ...errors import SearchError, SearchRequestError
