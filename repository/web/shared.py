@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask
 
@@ -23,6 +24,8 @@ from ..home import Repository
 from ..state.db import State, open_state
 from .sessionusers import SessionUsers
 from .tokencache import TokenCache
+
+H = TypeVar("H")
 
 #: how often (seconds) the shared Repository checks whether its index folder was replaced (by a reindex)
 CHECK_SECONDS = 2.0
@@ -68,23 +71,21 @@ class Shared:
             self._checked = now
             return self._repo
 
-    def state(self, url: str) -> State:
-        found = self._states.get(url)
+    def _once(self, table: dict[str, H], url: str, make: Callable[[str], H]) -> H:
+        """``table``'s handle of ``url``, made by ``make`` the first time (once, however many threads ask)."""
+        found = table.get(url)
         if found is None:
             with self._lock:
-                found = self._states.get(url)
+                found = table.get(url)
                 if found is None:
-                    found = self._states[url] = open_state(url)
+                    found = table[url] = make(url)
         return found
 
+    def state(self, url: str) -> State:
+        return self._once(self._states, url, open_state)
+
     def tokens(self, url: str) -> TokenCache[Any]:
-        found = self._tokens.get(url)
-        if found is None:
-            with self._lock:
-                found = self._tokens.get(url)
-                if found is None:
-                    found = self._tokens[url] = TokenCache(url)
-        return found
+        return self._once(self._tokens, url, TokenCache)
 
     def state_url_of(self, cfg: Config) -> str:
         """``cfg.state_url``, worked out again at most every :data:`CHECK_SECONDS` (it resolves the home and
@@ -97,13 +98,7 @@ class Shared:
         return found[1]
 
     def session_users(self, url: str) -> SessionUsers[Any]:
-        found = self._users.get(url)
-        if found is None:
-            with self._lock:
-                found = self._users.get(url)
-                if found is None:
-                    found = self._users[url] = SessionUsers(url)
-        return found
+        return self._once(self._users, url, SessionUsers)
 
     def close(self) -> None:
         """Close every handle (tests; a server process just ends)."""
