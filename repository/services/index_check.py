@@ -72,10 +72,14 @@ def check_index(repo: Repository, *, national: bool = True) -> IndexGap | None:
     SearchError ``SEARCH-STALE`` (naming ``hsar reindex``) when it holds none of them and cannot answer.
     Not ``national`` (a user of one division), the message names no count of the whole catalogue."""
     indexed = repo.search.count()
-    count = catalogued(repo, indexed)
+    return judged(indexed, catalogued(repo, indexed), str(repo.cfg["search.engine"]), national=national)
+
+
+def judged(indexed: int, count: int, engine: str, *, national: bool = True) -> IndexGap | None:
+    """The rule of :func:`check_index` (and of ``hsar search``) for an index of ``engine`` holding ``indexed``
+    of the ``count`` catalogued archives."""
     if indexed >= count:
         return None
-    engine = str(repo.cfg["search.engine"])
     if indexed == 0 and not national:
         raise SearchError(code="SEARCH-STALE", msgid="smallfix.index_behind_scoped", engine=engine)
     if indexed == 0:

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..divisions import tree_for
-from ..errors import SearchError
 from ..home import Repository
 from ..search.idkeys import load_key
 from ..search.indexing import reindex_from_store
 from ..search.masking import mask_result
 from ..search.opening import open_engine
 from ..search.results import SearchRequest, SearchResult
+from .index_check import judged
 
 #: ``(archives done, archives in the store)`` after each batch of :func:`reindex`.
 ReindexProgress = Callable[[int, int], None]
@@ -38,13 +38,8 @@ def index_gap(repo: Repository) -> tuple[int, int] | None:
     switched and never rebuilt, an index write failed, a disk filled), else None. An index holding none of
     them cannot answer at all: SearchError SEARCH-STALE, naming ``hsar reindex``, instead of a search that
     quietly finds nothing; a partial one answers, with the gap in the result for the caller to report."""
-    indexed, catalogued = repo.search.count(), repo.catalog.archive_count()
-    if indexed >= catalogued:
-        return None
-    if indexed == 0:
-        raise SearchError(code="SEARCH-STALE", msgid="faults.index_behind", indexed=indexed,
-                          catalogued=catalogued, engine=repo.cfg["search.engine"])
-    return indexed, catalogued
+    gap = judged(repo.search.count(), repo.catalog.archive_count(), str(repo.cfg["search.engine"]))
+    return None if gap is None else (gap.indexed, gap.catalogued)
 
 
 @dataclass(frozen=True)
