@@ -52,15 +52,8 @@ class ResultCache:
         (bytes) gives the garbage collector nothing to walk and each caller a copy of its own."""
         full = (generation, key)
         with self._lock:
-            if generation != self._generation:
-                self._data.clear()
-                self._asked.clear()
-                self._generation = generation
-            found = self._data.get(full, self)
-            if found is not self:
-                self._data.move_to_end(full)
-                self.hits += 1
-            else:
+            found = self._found(generation, full)
+            if found is self:
                 self.misses += 1
                 mark = hash(full)  # a collision only keeps an answer one search early
                 repeated = mark in self._asked
@@ -71,31 +64,40 @@ class ResultCache:
             return unpack(found)
         value = compute()
         if repeated and self.entries > 0:
-            packed = pack(value)
-            with self._lock:
-                if generation == self._generation:
-                    self._data[full] = packed
-                    while len(self._data) > self.entries:
-                        self._data.popitem(last=False)
+            self._keep(generation, full, pack(value))
         return value
 
     def get(self, generation: Hashable, key: Hashable, compute: Callable[[], T]) -> T:
         """The value under ``key`` in ``generation``, computed (outside the lock) and kept when missing."""
         full = (generation, key)
         with self._lock:
-            if generation != self._generation:
-                self._data.clear()
-                self._generation = generation
-            found = self._data.get(full, self)
+            found = self._found(generation, full)
             if found is not self:
-                self._data.move_to_end(full)
-                self.hits += 1
                 return found
             self.misses += 1
         value = compute()
+        if self.entries > 0:
+            self._keep(generation, full, value)
+        return value
+
+    def _found(self, generation: Hashable, full: Hashable) -> Any:  # noqa: ANN401 - a kept value, or self
+        """What is kept under ``full`` (counted as a hit), or ``self``; a new ``generation`` forgets all (the
+        caller holds the lock)."""
+        if generation != self._generation:
+            self._data.clear()
+            self._asked.clear()
+            self._generation = generation
+        found = self._data.get(full, self)
+        if found is not self:
+            self._data.move_to_end(full)
+            self.hits += 1
+        return found
+
+    def _keep(self, generation: Hashable, full: Hashable, value: Any) -> None:  # noqa: ANN401
+        """Keep ``value`` under ``full`` unless the generation moved meanwhile, the oldest dropped past
+        :attr:`entries`."""
         with self._lock:
-            if generation == self._generation and self.entries > 0:
+            if generation == self._generation:
                 self._data[full] = value
                 while len(self._data) > self.entries:
                     self._data.popitem(last=False)
-        return value
