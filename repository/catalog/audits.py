@@ -23,7 +23,7 @@ from .audits_sqlite import anchor_of as _anchor_of
 from .records import utc
 from .store import Catalog
 
-__all__ = ["AuditEvent", "AuditRecord", "CatalogAudits", "audited_versions", "known_heads", "last_audit_time", "last_check",
+__all__ = ["AuditEvent", "AuditRecord", "CatalogAudits", "audited_versions", "known_heads", "last_audit_time",
            "last_checked", "log_anchors", "record_audits"]
 
 
@@ -82,17 +82,6 @@ def last_checked(catalog: Catalog) -> dict[str, tuple[datetime, int]]:
                    & (t.audits.c.finished == newest.c.finished)))
     with catalog.transaction() as conn:
         return {row.archive_id: (utc(row.finished), int(row.bytes_checked or 0)) for row in conn.execute(query)}
-
-
-def last_check(catalog: Catalog, archive_id: str) -> tuple[datetime, int] | None:
-    """:func:`last_checked` of one archive (its newest finished row, by the ``(archive_id, finished)``
-    index; the archive page asks for one archive, not the whole table)."""
-    a = t.audits.c
-    query = (select(a.finished, a.bytes_checked).where(a.archive_id == archive_id, a.finished.is_not(None))
-             .order_by(a.finished.desc()).limit(1))
-    with catalog.transaction() as conn:
-        row = conn.execute(query).first()
-    return (utc(row.finished), int(row.bytes_checked or 0)) if row is not None else None
 
 
 def audited_versions() -> Select[Any]:

@@ -36,7 +36,7 @@ from .views import class_label
 
 
 def _newest_audit(column: Any) -> Any:  # noqa: ANN401 - a column of audits -> its scalar subquery
-    """``column`` of the archive's newest finished audit (as catalog.audits.last_check), by its index."""
+    """``column`` of the archive's newest finished audit (as catalog.audits.last_checked gives it per archive), by its index."""
     a = t.audits.c
     return (select(column).where(a.archive_id == t.archives.c.id, a.finished.is_not(None))
             .order_by(a.finished.desc()).limit(1).scalar_subquery())
@@ -53,7 +53,7 @@ class PlainArchive:
     """The plain view (``ArchiveView.to_dict()``), its newest audit and the divisions of its linked archives."""
 
     data: dict[str, Any]
-    last_audit: tuple[datetime, int] | None  # (finished, bytes checked), as catalog.audits.last_check
+    last_audit: tuple[datetime, int] | None  # (finished, bytes checked), as catalog.audits.last_checked
     divisions: dict[str, str]  # linked archive id -> its division (a linked id not catalogued is absent)
 
 
