@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from typing import Any
 
 from ..catalog.statistics import Census
 from ..home import Repository
+from ..preservation.ocfl_layout import replace_atomic
 from ..sqlengine import safe_url
 from .paper import CoverageCounts
 
@@ -85,14 +84,7 @@ def _write(path: Path, catalog: str, found: Shared) -> None:
             "electronic": {d: list(v) for d, v in found.coverage.electronic.items()}}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".census-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_atomic(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
     except (OSError, TypeError, ValueError):  # a cache that cannot be written: this process keeps its count
         return
 
