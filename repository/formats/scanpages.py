@@ -11,6 +11,7 @@ is a scan is not a scan at all (:func:`page_images` gives no pages).
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,6 +119,12 @@ def page_images(path: Path, workdir: Path, stem: str = "page") -> list[ScanPage]
     """The pages of ``path`` to read, in order (empty: not a scan); extra images go under ``workdir``."""
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     kind = scan_kind(path)
+    with warnings.catch_warnings():  # Pillow warns of a damaged file: the page's note says it already
+        warnings.simplefilter("ignore")
+        return _pages(path, kind, workdir, stem)
+
+
+def _pages(path: Path, kind: str | None, workdir: Path, stem: str) -> list[ScanPage]:
     try:
         if kind in ("jpeg", "png"):
             return [ScanPage(1, path)]
