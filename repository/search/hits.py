@@ -15,7 +15,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -211,8 +210,10 @@ def _hit_item(item: Mapping[str, Any], pattern: re.Pattern[str] | None) -> dict[
 #: what the fast path joins with (the separator; the space and the semicolons of the texts it stands for):
 #: a query word holding one of them could match across parts, so such a query takes the plain path
 _JOINERS = (_SEP, " ", ";", "\uff1b")
-_TEXTS = 4  # title, names, address, estate; then each item's title, subtype and text
-_item_values = itemgetter(*_ITEM_KEYS)
+_TEXTS = 6  # title, names, identity numbers, reference code, address, estate; then each item's title, subtype, text
+#: a stored item's keys, the hit's item keys and its text (and where its scanned pages are in the text)
+_STORED_ITEM = frozenset((*_ITEM_KEYS, "text"))
+_STORED_SCANNED = _STORED_ITEM | {"ocr"}
 
 
 class Renderer:
@@ -267,9 +268,11 @@ class Renderer:
     def _joined(self, data: Mapping[str, Any]) -> tuple[tuple[dict[str, Any], ...], dict[str, str]] | None:
         """What :meth:`render` gives (items, highlights) from one normalisation and one scan of the hit's word
         texts joined, instead of one per text and item; None (the plain path) when a text's normal form
-        differs in length (then matches are mapped back per character) or the join could change a text."""
+        differs in length (then matches are mapped back per character) or the join could change a text.
+        ``data`` is the hit's own decoded payload: its matching items become the hit's (their texts dropped)."""
         items = data["items"]
-        texts = [data["title"], "、".join(data["names"]), data["address"], data["estate"]]
+        texts = [data["title"], "、".join(data["names"]), "、".join(data["ids"]), data["ref"], data["address"],
+                 data["estate"]]
         for i in items:
             texts += (i["title"], i["subtype"], i.get("text", ""))
         norm = _aligned_normal(texts)
@@ -288,31 +291,35 @@ class Renderer:
         else:
             matched = sorted(worded)
         out = []
+        lit = self._lit(data, items, matched, texts, found) if self.highlight else {}
         for j in matched:
             item = items[j]
-            hit_item = dict(zip(_ITEM_KEYS, _item_values(item), strict=True))
             ocr = item.get("ocr")
+            if item.keys() == _STORED_ITEM or item.keys() == _STORED_SCANNED:  # decoded for this hit alone: its own
+                del item["text"]
+                item.pop("ocr", None)
+                hit_item = item
+            else:
+                hit_item = {k: item[k] for k in _ITEM_KEYS}
             if ocr:
                 at = [s for s, _e in found.get(_TEXTS + 3 * j + 2, ())]
                 pages = [{"file": f, "page": n} for f, n, s, e in ocr if any(s <= a < e for a in at)]
                 if pages:
                     hit_item["found_on"] = pages
             out.append(hit_item)
-        return tuple(out), (self._lit(data, items, matched, texts, found) if self.highlight else {})
+        return tuple(out), lit
 
     def _lit(self, data: Mapping[str, Any], items: list[dict[str, Any]], matched: list[int], texts: list[str],
              found: dict[int, list[tuple[int, int]]]) -> dict[str, str]:
         """:meth:`highlights` from the joined scan's matches (``found``: text number -> its spans)."""
         out: dict[str, str] = {}
-        for key, k in (("title", 0), ("name", 1)):
-            if k in found:
-                out[key] = _fragment(texts[k], found[k])
-        for key, text in (("resident_id", "、".join(data["ids"])), ("ref", data["ref"])):
-            f = fragment(text, self.ids)
-            if f is not None:
-                out[key] = f
-        for key, k in (("address", 2), ("estate", 3)):
-            if k in found:
+        same = self.ids is self.words  # no identifier asked for: the scan's matches are the identifiers' too
+        for key, k in (("title", 0), ("name", 1), ("resident_id", 2), ("ref", 3), ("address", 4), ("estate", 5)):
+            if k in (2, 3) and not same:
+                f = fragment(texts[k], self.ids)
+                if f is not None:
+                    out[key] = f
+            elif k in found:
                 out[key] = _fragment(texts[k], found[k])
         spans, at = [], 0
         for j in matched:

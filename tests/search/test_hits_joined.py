@@ -46,7 +46,8 @@ def _payload(rng: random.Random, odd_ones: bool) -> dict[str, Any]:
 
 def _words(rng: random.Random, data: dict[str, Any]) -> tuple[str, ...]:
     """Query words as a search makes them (normalised), cut from the payload's own texts so they match."""
-    texts = [data["title"], data["address"], *data["names"], *(i["text"] for i in data["items"])]
+    texts = [data["title"], data["address"], data["ref"], *data["names"], *data["ids"],
+             *(i["text"] for i in data["items"])]
     words = []
     for _ in range(rng.randint(1, 3)):
         text = hits._nfkc_lower(rng.choice(texts))  # noqa: SLF001
@@ -71,10 +72,11 @@ def test_the_joined_scan_renders_as_the_text_by_text_one(odd: bool) -> None:
         data = _payload(rng, odd)
         payload = json.dumps(data, ensure_ascii=False).encode("utf-8")
         conditions = (("class", frozenset({"review"})),) if rng.random() < 0.3 else ()
-        spec = MatchSpec(words=_words(rng, data), item_conditions=conditions)
+        keywords = ("a001-zf",) if rng.random() < 0.2 else ()  # an identifier asked for: its own pattern
+        spec = MatchSpec(words=_words(rng, data), keywords=keywords, item_conditions=conditions)
         fast, plain = _both(spec, payload, highlight=rng.random() < 0.9)
         assert fast == plain, (spec, data)
-        joined += hits.Renderer(spec)._joined(data) is not None  # noqa: SLF001
+        joined += hits.Renderer(spec)._joined(json.loads(payload)) is not None  # noqa: SLF001
         lit += bool(fast.highlights)
     assert joined > (1000 if odd else 2900) and lit > 2000  # the fast path is what was compared, and it lit up
 
@@ -87,8 +89,9 @@ def test_ordinary_chinese_hits_take_the_joined_path_and_light_up_every_field() -
     data["items"][0].update(title="吕红梅审核记录", subtype="审核记录",
                             text="经审核，吕红梅家庭符合租金补贴保障条件，<已公示>。", ocr=[["s.pdf", 3, 0, 40]])
     renderer = hits.Renderer(MatchSpec(words=("吕红梅", "吕", "红梅")))
-    assert renderer._joined(data) is not None  # noqa: SLF001 - the fast path is the one taken
-    fast, plain = _both(renderer.spec, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    payload = json.dumps(data, ensure_ascii=False).encode("utf-8")
+    assert renderer._joined(json.loads(payload)) is not None  # noqa: SLF001 - the fast path is the one taken
+    fast, plain = _both(renderer.spec, payload)
     assert fast == plain
     assert fast.highlights["title"] == "<em>吕红梅</em>户住房保障档案"
     assert fast.highlights["name"] == "<em>吕红梅</em>、李四"
