@@ -207,13 +207,24 @@ def _hit_item(item: Mapping[str, Any], pattern: re.Pattern[str] | None) -> dict[
     return out
 
 
+#: a stored item's keys, the hit's item keys and its text (and where its scanned pages are in the text)
+_STORED_ITEM = frozenset((*_ITEM_KEYS, "text"))
+_STORED_SCANNED = _STORED_ITEM | {"ocr"}
+
+
+def _own_hit_item(item: dict[str, Any], pattern: re.Pattern[str] | None) -> dict[str, Any]:
+    """:func:`_hit_item` of an item decoded for this hit alone: the item itself, its text dropped, when it holds
+    the stored keys only (no copy)."""
+    if item.keys() != _STORED_ITEM:
+        return _hit_item(item, pattern)  # scanned pages to name, or keys of another shape
+    del item["text"]
+    return item
+
+
 #: what the fast path joins with (the separator; the space and the semicolons of the texts it stands for):
 #: a query word holding one of them could match across parts, so such a query takes the plain path
 _JOINERS = (_SEP, " ", ";", "\uff1b")
 _TEXTS = 6  # title, names, identity numbers, reference code, address, estate; then each item's title, subtype, text
-#: a stored item's keys, the hit's item keys and its text (and where its scanned pages are in the text)
-_STORED_ITEM = frozenset((*_ITEM_KEYS, "text"))
-_STORED_SCANNED = _STORED_ITEM | {"ocr"}
 
 
 class Renderer:
@@ -257,8 +268,8 @@ class Renderer:
         if joined is None:
             pattern = self.words
             matched = matching_items(data["items"], self.spec, pattern)
-            items = tuple(_hit_item(i, pattern) for i in matched)
             highlights = self.highlights(data, matched) if self.highlight else {}
+            items = tuple(_own_hit_item(i, pattern) for i in matched)
         else:
             items, highlights = joined
         return Hit(archive_id=data["id"], title=data["title"], division=data["division"], items=items,
