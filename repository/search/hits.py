@@ -5,7 +5,9 @@ query's words are found (case- and width-insensitively) in the stored title, nam
 item titles and item text, and wrapped in ``<em>…</em>`` in an HTML-escaped fragment.
 
 A search renders its page of hits with one :class:`Renderer`: what depends only on the query (the compiled
-word and identifier patterns, the item conditions) is worked out once for the page, not once per hit.
+word and identifier patterns, the item conditions) is worked out once for the page, not once per hit. Each hit's
+texts are normalised and scanned once, joined (:meth:`Renderer._joined`); a hit whose texts could not be joined
+without changing a match (a normal form of another length, say) is scanned text by text, with the same result.
 """
 
 from __future__ import annotations
