@@ -34,10 +34,11 @@ MAX_WINDOW = 100_000  # deepest hit a page may reach
 
 @dataclass(frozen=True)
 class RawResult:
-    """What an engine returns: total matches, (payload, score) of the page, counts per facet index field."""
+    """What an engine returns: total matches, (payload, score) of the page, counts per facet index field. A
+    payload is the stored JSON, as text or as UTF-8 bytes (:meth:`.hits.Renderer.render` takes either)."""
 
     total: int
-    page: list[tuple[str, float]]
+    page: list[tuple[str, float]] | list[tuple[bytes, float]]
     facets: dict[str, dict[str, int]]
 
 

@@ -5,18 +5,21 @@ query's words are found (case- and width-insensitively) in the stored title, nam
 item titles and item text, and wrapped in ``<em>…</em>`` in an HTML-escaped fragment.
 
 A search renders its page of hits with one :class:`Renderer`: what depends only on the query (the compiled
-word and identifier patterns, the item conditions) is worked out once for the page, not once per hit.
+word and identifier patterns, the item conditions) is worked out once for the page, not once per hit. Each hit's
+texts are normalised and scanned once, joined (:meth:`Renderer._joined`); a hit whose texts could not be joined
+without changing a match (a normal form of another length, say) is scanned text by text, with the same result.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from ..privacy import mask_text
 from . import analysis
@@ -70,6 +73,36 @@ def _normalize(text: str) -> str:
     return _normalize_short(text) if len(text) <= _SHORT else _nfkc_lower(text)
 
 
+#: joins a hit's texts for one normalisation and one pattern scan (:meth:`Renderer._joined`): a character NFKC
+#: and lower-casing leave alone and never combine with a neighbour, so the joined text's normal form is its
+#: parts' normal forms joined, and a match never crosses it
+_SEP = "\x00"
+_SIGMA = "\u03a3"  # the one character whose lower case depends on its neighbours (final sigma)
+
+
+def _aligned_normal(texts: list[str]) -> str | None:
+    """The normal form of ``texts`` joined by :data:`_SEP` when each text's normal form (:func:`_normalize`) is
+    as long as the text, so a position in one is the same in the other; else None."""
+    blob = _SEP.join(texts)
+    if blob.isascii():
+        return blob.lower() if blob.count(_SEP) == len(texts) - 1 else None
+    if blob.count(_SEP) != len(texts) - 1 or _SIGMA in blob:
+        return None
+    text = blob
+    for wide, narrow in _COMMON_WIDE:  # as _nfkc_lower: each replaced by the one character NFKC gives it
+        if wide in text:
+            text = text.replace(wide, narrow)
+    if _FULL_WIDTH.search(text) is not None:
+        text = _FULL_WIDTH.sub(_half, text)
+    if unicodedata.is_normalized("NFKC", text):
+        norm = text.lower()  # lower case never shortens a character: equal totals mean equal parts
+        return norm if len(norm) == len(blob) else None
+    norm = analysis.normalize(text)
+    if len(norm) != len(blob) or list(map(len, norm.split(_SEP))) != list(map(len, texts)):
+        return None
+    return norm
+
+
 def _normalized_with_map(text: str) -> tuple[str, list[int] | None]:
     """Normalised text and, when its length differs, the original index of each normalised character."""
     norm = _normalize(text)
@@ -109,19 +142,29 @@ def fragment(text: str, pattern: re.Pattern[str] | None, width: int = FRAGMENT_C
     if not text or pattern is None:
         return None
     spans = _spans(text, pattern)
-    if not spans:
-        return None
+    return _fragment(text, spans, width) if spans else None
+
+
+def _fragment(text: str, spans: list[tuple[int, int]], width: int = FRAGMENT_CHARS) -> str:
+    """The fragment of ``text`` around the first of its (non-empty, ordered) match ``spans``."""
     start = 0 if len(text) <= width else max(0, min(spans[0][0] - width // 4, len(text) - width))
     end = min(len(text), start + width)
+    window = text[start:end]
+    escape = _escape if "&" in window or "<" in window or ">" in window else _as_is
     out = ["…" if start else ""]
     pos = start
     for s, e in spans:
         if s < pos or e > end:
             continue
-        out += [_escape(text[pos:s], quote=False), "<em>", _escape(text[s:e], quote=False), "</em>"]
+        out += [escape(text[pos:s], quote=False), "<em>", escape(text[s:e], quote=False), "</em>"]
         pos = e
-    out += [_escape(text[pos:end], quote=False), "…" if end < len(text) else ""]
+    out += [escape(text[pos:end], quote=False), "…" if end < len(text) else ""]
     return "".join(out).replace("</em><em>", "")
+
+
+def _as_is(text: str, quote: bool = False) -> str:
+    """:func:`html.escape` of a text holding none of ``&<>`` (quotes are left as they are)."""
+    return text
 
 
 def _item_ok(item: Mapping[str, Any], spec: MatchSpec) -> bool:
@@ -166,6 +209,26 @@ def _hit_item(item: Mapping[str, Any], pattern: re.Pattern[str] | None) -> dict[
     return out
 
 
+#: a stored item's keys, the hit's item keys and its text (and where its scanned pages are in the text)
+_STORED_ITEM = frozenset((*_ITEM_KEYS, "text"))
+_STORED_SCANNED = _STORED_ITEM | {"ocr"}
+
+
+def _own_hit_item(item: dict[str, Any], pattern: re.Pattern[str] | None) -> dict[str, Any]:
+    """:func:`_hit_item` of an item decoded for this hit alone: the item itself, its text dropped, when it holds
+    the stored keys only (no copy)."""
+    if item.keys() != _STORED_ITEM:
+        return _hit_item(item, pattern)  # scanned pages to name, or keys of another shape
+    del item["text"]
+    return item
+
+
+#: what the fast path joins with (the separator; the space and the semicolons of the texts it stands for):
+#: a query word holding one of them could match across parts, so such a query takes the plain path
+_JOINERS = (_SEP, " ", ";", "\uff1b")
+_TEXTS = 6  # title, names, identity numbers, reference code, address, estate; then each item's title, subtype, text
+
+
 class Renderer:
     """Renders the hits of one query (:class:`MatchSpec`): its patterns compiled once for the whole page."""
 
@@ -174,6 +237,7 @@ class Renderer:
         self.words = _pattern(spec.words)
         # the index holds identity numbers masked (see .idkeys): a number asked for lights up in its masked form
         self.ids = _pattern((*spec.words, *spec.keywords, *(mask_text(k) for k in spec.keywords)))
+        self.joinable = self.words is not None and not any(j in w for w in spec.words for j in _JOINERS)
 
     def highlights(self, data: Mapping[str, Any], items: list[dict[str, Any]]) -> dict[str, str]:
         words, ids = self.words, self.ids
@@ -198,18 +262,92 @@ class Renderer:
                     break
         return out
 
-    def render(self, payload: str, score: float) -> Hit:
+    def render(self, payload: str | bytes, score: float) -> Hit:
         """The :class:`Hit` of one stored payload; an item matched in a scanned page's OCR text names the page
         (``found_on``)."""
-        data = json.loads(payload)
-        pattern = self.words
-        items = matching_items(data["items"], self.spec, pattern)
-        return Hit(archive_id=data["id"], title=data["title"], division=data["division"],
-                   items=tuple(_hit_item(i, pattern) for i in items), paper=tuple(data["paper"]),
-                   highlights=self.highlights(data, items) if self.highlight else {},
-                   score=float(score), type=data["type"], version=data["version"])
+        data = orjson.loads(payload)
+        joined = self._joined(data) if self.joinable else None
+        if joined is None:
+            pattern = self.words
+            matched = matching_items(data["items"], self.spec, pattern)
+            highlights = self.highlights(data, matched) if self.highlight else {}
+            items = tuple(_own_hit_item(i, pattern) for i in matched)
+        else:
+            items, highlights = joined
+        return Hit(archive_id=data["id"], title=data["title"], division=data["division"], items=items,
+                   paper=tuple(data["paper"]), highlights=highlights, score=float(score), type=data["type"],
+                   version=data["version"])
+
+    def _joined(self, data: Mapping[str, Any]) -> tuple[tuple[dict[str, Any], ...], dict[str, str]] | None:
+        """What :meth:`render` gives (items, highlights) from one normalisation and one scan of the hit's word
+        texts joined, instead of one per text and item; None (the plain path) when a text's normal form
+        differs in length (then matches are mapped back per character) or the join could change a text.
+        ``data`` is the hit's own decoded payload: its matching items become the hit's (their texts dropped)."""
+        items = data["items"]
+        texts = [data["title"], "、".join(data["names"]), "、".join(data["ids"]), data["ref"], data["address"],
+                 data["estate"]]
+        for i in items:
+            texts += (i["title"], i["subtype"], i.get("text", ""))
+        norm = _aligned_normal(texts)
+        if norm is None:
+            return None
+        found: dict[int, list[tuple[int, int]]] = {}
+        for m in self.words.finditer(norm):  # type: ignore[union-attr]  # joinable: words is a pattern
+            s, e = m.span()
+            base = norm.rfind(_SEP, 0, s) + 1
+            found.setdefault(norm.count(_SEP, 0, s), []).append((s - base, e - base))
+        spec = self.spec
+        worded = {(k - _TEXTS) // 3 for k in found if k >= _TEXTS}
+        if spec.item_conditions:
+            candidates = [j for j in range(len(items)) if _item_ok(items[j], spec)]
+            matched = [j for j in candidates if j in worded] or candidates
+        else:
+            matched = sorted(worded)
+        out = []
+        lit = self._lit(data, items, matched, texts, found) if self.highlight else {}
+        for j in matched:
+            item = items[j]
+            ocr = item.get("ocr")
+            if item.keys() == _STORED_ITEM or item.keys() == _STORED_SCANNED:  # decoded for this hit alone: its own
+                del item["text"]
+                item.pop("ocr", None)
+                hit_item = item
+            else:
+                hit_item = {k: item[k] for k in _ITEM_KEYS}
+            if ocr:
+                at = [s for s, _e in found.get(_TEXTS + 3 * j + 2, ())]
+                pages = [{"file": f, "page": n} for f, n, s, e in ocr if any(s <= a < e for a in at)]
+                if pages:
+                    hit_item["found_on"] = pages
+            out.append(hit_item)
+        return tuple(out), lit
+
+    def _lit(self, data: Mapping[str, Any], items: list[dict[str, Any]], matched: list[int], texts: list[str],
+             found: dict[int, list[tuple[int, int]]]) -> dict[str, str]:
+        """:meth:`highlights` from the joined scan's matches (``found``: text number -> its spans)."""
+        out: dict[str, str] = {}
+        same = self.ids is self.words  # no identifier asked for: the scan's matches are the identifiers' too
+        for key, k in (("title", 0), ("name", 1), ("resident_id", 2), ("ref", 3), ("address", 4), ("estate", 5)):
+            if k in (2, 3) and not same:
+                f = fragment(texts[k], self.ids)
+                if f is not None:
+                    out[key] = f
+            elif k in found:
+                out[key] = _fragment(texts[k], found[k])
+        spans, at = [], 0
+        for j in matched:
+            spans += [(s + at, e + at) for s, e in found.get(_TEXTS + 3 * j, ())]
+            at += len(items[j]["title"]) + 1
+        if spans:
+            out["item_title"] = _fragment("；".join(items[j]["title"] for j in matched), spans)
+        for j in matched:
+            k = _TEXTS + 3 * j + 2
+            if k in found:
+                out["text"] = _fragment(texts[k], found[k])
+                break
+        return out
 
 
-def render(payload: str, score: float, spec: MatchSpec, highlight: bool = True) -> Hit:
+def render(payload: str | bytes, score: float, spec: MatchSpec, highlight: bool = True) -> Hit:
     """The :class:`Hit` of one stored payload (one hit; a page of them: :class:`Renderer`)."""
     return Renderer(spec, highlight).render(payload, score)

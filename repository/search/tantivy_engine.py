@@ -195,7 +195,7 @@ class TantivyEngine(SearchEngine):
         return {f: {b["key"]: int(b["doc_count"]) for b in out.get(f, {}).get("buckets", [])} for f in fields}
 
     def _page(self, searcher: tantivy.Searcher, query: tantivy.Query, sort: tuple[str, bool] | None, offset: int,
-              limit: int) -> tuple[int, list[tuple[str, float]]]:
+              limit: int) -> tuple[int, list[tuple[bytes, float]]]:
         if sort is None:
             result = searcher.search(query, limit, count=True, offset=offset)
         else:
@@ -203,9 +203,9 @@ class TantivyEngine(SearchEngine):
             result = searcher.search(query, limit, count=True, offset=offset, order_by_field=sort[0], order=order)
         page = []
         for score, address in result.hits:
-            stored = searcher.doc(address).get_first(PAYLOAD)  # bytes: every document has its payload
-            payload = bytes(stored or b"").decode("utf-8")
-            page.append((payload, float(score) if sort is None else 0.0))
+            stored = searcher.doc(address).get_first(PAYLOAD)  # every document has its payload
+            # UTF-8 JSON as stored: hit rendering decodes it (orjson) without a str in between
+            page.append((bytes(stored or b""), float(score) if sort is None else 0.0))
         return int(result.count or 0), page  # type: ignore[attr-defined]  # count: missing from tantivy.pyi
 
     def _remembered(self, key: tuple[object, ...], limit: int, compute: Callable[[], SearchResult]) -> SearchResult:
@@ -223,7 +223,7 @@ class TantivyEngine(SearchEngine):
                 state["searcher"], state["query"] = self._index.searcher(), self._q(node)
             return state["searcher"], state["query"]  # type: ignore[return-value]
 
-        def page() -> tuple[int, list[tuple[str, float]]]:
+        def page() -> tuple[int, list[tuple[bytes, float]]]:
             return self._page(*searcher_and_query(), sort, offset, limit)
 
         def counts() -> dict[str, dict[str, int]]:

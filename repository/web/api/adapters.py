@@ -77,7 +77,7 @@ def search(repo: Repository, principal: Principal, args: Mapping[str, Any]) -> d
     if not access.sees_personal_data(principal):
         result = searching._masked(repo, result)  # noqa: SLF001 - the page's own masking, shared on purpose
     names = {code: d.name for code in sorted(searching._codes(result)) if (d := tree.get(code)) is not None}  # noqa: SLF001
-    shown = {name: [vars(f) for f in searching._facet(name, counts, tree, principal)]  # noqa: SLF001
+    shown = {name: [{"value": v, "count": n, "depth": d} for v, n, d in searching.facet_rows(name, counts, tree, principal)]
              for name, counts in result.facets.items()}
     return {"total": result.total, "page": args["page"], "per_page": args["per_page"],
             "pages": max(1, -(-result.total // args["per_page"])), "hits": [h.to_dict(copy=False) for h in result.hits],

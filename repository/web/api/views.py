@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from flask import Response, current_app, g, jsonify, request, send_file
 
 from ... import access
@@ -42,8 +43,18 @@ def search() -> Response:
     if behind is not None:
         counts = {"indexed": behind.indexed, "catalogued": behind.catalogued} if national else {}
         found["index_behind"] = {**counts, "message": behind.text(g.api_caller.lang)}
-    # one compact dump, UTF-8 as it is (not sorted, not \u-escaped: a fifth smaller and quicker than jsonify)
-    return Response(json.dumps(found, ensure_ascii=False, separators=(",", ":")), mimetype="application/json")
+    return answer(found)
+
+
+def answer(value: Any) -> Response:  # noqa: ANN401 - any JSON-ready value
+    """``value`` as a compact JSON answer, UTF-8 as it is (not sorted, not \\u-escaped: a fifth smaller than
+    jsonify's), by orjson (several times quicker than the json module); a value orjson refuses (an integer
+    beyond 64 bits, a key not a string) by the json module, the same JSON."""
+    try:
+        body = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(body, mimetype="application/json")
 
 
 def _purpose() -> str | None:

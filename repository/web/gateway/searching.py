@@ -120,13 +120,20 @@ def _codes(result: SearchResult) -> set[str]:
 
 
 def _facet(name: str, counts: Mapping[str, int], tree: Any, principal: Principal) -> list[FacetValue]:  # noqa: ANN401
+    return [FacetValue(v, n, d) for v, n, d in facet_rows(name, counts, tree, principal)]
+
+
+def facet_rows(name: str, counts: Mapping[str, int], tree: Any,  # noqa: ANN401
+               principal: Principal) -> list[tuple[str, int, int]]:
+    """``(value, count, depth)`` of one facet as ``principal`` sees it (the page's :class:`FacetValue`, the API's
+    objects): divisions in scope only, in tree order, ``depth`` below the top one shown; others as counted."""
     if name != "division":
-        return [FacetValue(v, n, 0) for v, n in counts.items()]
+        return [(v, n, 0) for v, n in counts.items()]
     # the tree below the user's scope, in tree order (parents before children); each code's chain remembered
     chains = {c: _chain(tree, c) for c in counts if access.may_see(principal, c)}
     top = min((len(chain) for chain in chains.values()), default=0)
     ordered = sorted(chains, key=chains.__getitem__)
-    return [FacetValue(c, counts[c], max(0, len(chains[c]) - top)) for c in ordered]
+    return [(c, counts[c], max(0, len(chains[c]) - top)) for c in ordered]
 
 
 @lru_cache(maxsize=65_536)
