@@ -1,5 +1,6 @@
 """Is the search index behind the catalogue? The check the web's search page and search API run on every
-request (issue 15), as ``hsar search`` does (:func:`repository.services.search.index_gap`), but cheap: the
+request (issue 15), and ``hsar search`` and the library's search too (:func:`repository.services.search.index_gap`,
+one count in a one-shot process), cheap in a long-running one: the
 archives in the catalogue are counted again only when the catalogue's latest version id or the index's
 document count has moved since the last count (or it is older than :data:`RECOUNT_SECONDS`), so a request asks
 the index for its document count and, at most once per :data:`MARK_SECONDS`, the database for one indexed

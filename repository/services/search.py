@@ -17,7 +17,7 @@ from ..search.indexing import reindex_from_store
 from ..search.masking import mask_result
 from ..search.opening import open_engine
 from ..search.results import SearchRequest, SearchResult
-from .index_check import judged
+from .index_check import catalogued, judged
 
 #: ``(archives done, archives in the store)`` after each batch of :func:`reindex`.
 ReindexProgress = Callable[[int, int], None]
@@ -38,7 +38,8 @@ def index_gap(repo: Repository) -> tuple[int, int] | None:
     switched and never rebuilt, an index write failed, a disk filled), else None. An index holding none of
     them cannot answer at all: SearchError SEARCH-STALE, naming ``hsar reindex``, instead of a search that
     quietly finds nothing; a partial one answers, with the gap in the result for the caller to report."""
-    gap = judged(repo.search.count(), repo.catalog.archive_count(), str(repo.cfg["search.engine"]))
+    indexed = repo.search.count()
+    gap = judged(indexed, catalogued(repo, indexed), str(repo.cfg["search.engine"]))
     return None if gap is None else (gap.indexed, gap.catalogued)
 
 
