@@ -209,9 +209,9 @@ def _write_item(items: etree._Element, item: Item) -> None:
     _sub(el, "title", item.title)
     _sub(el, "date", item.date.isoformat())
     _sub(el, "pages", item.pages)
-    files = _sub(el, "files")
-    for f in item.files:
-        _sub(files, "file", f)
+    files, file_tag = _sub(el, "files"), _NS + "file"
+    for f in item.files:  # what _sub does for a text without attributes (an archive may list 20,000 files)
+        etree.SubElement(files, file_tag).text = str(f)
     p = item.paper
     paper = _sub(el, "paper", catalogue=p.catalogue, volume=p.volume, item=p.item, pageStart=p.page_start,
                  pageEnd=p.page_end, box=p.box)
