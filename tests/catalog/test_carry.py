@@ -58,3 +58,18 @@ def test_carried_rows_equal_the_whole_records_rows_with_the_policy_of_now(catalo
     assert _rows(catalog, archive, "v2") == _expected(whole)
     assert {r[6] for r in _rows(catalog, archive, "v1")[1:]} == {"stale"}  # the version before is untouched
     assert not catalog.record_version(hh2)  # recorded already: nothing changes
+
+
+def test_the_unused_digest_index_is_not_made_and_create_drops_it_from_older_catalogues(catalog):
+    from sqlalchemy import inspect
+
+    def names() -> set[str]:
+        with catalog.transaction() as conn:
+            return {ix["name"] for ix in inspect(conn).get_indexes("files")}
+
+    assert "ix_files_sha512" not in names() and "ix_files_census" in names()
+    with catalog.transaction(write=True) as conn:  # as catalogues were made before
+        conn.exec_driver_sql("CREATE INDEX ix_files_sha512 ON files (sha512)")
+    assert "ix_files_sha512" in names()
+    catalog.create()
+    assert "ix_files_sha512" not in names() and "ix_files_census" in names()
