@@ -140,9 +140,11 @@ def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> Non
     rest = {p: d for p, d in payload.items() if p not in ahead.examined}
     known = _KNOWN_TEXTS.lookup(rest)
     unknown = {p: d for p, d in rest.items() if p not in known}
-    verdicts = header_verdicts(paths, unknown, headers.judged(unknown))
+    judged = headers.judged(unknown)
+    verdicts = header_verdicts(paths, unknown, judged)
     for path, pdf in verdicts.items():
-        headers.learn(unknown[path], pdf)
+        if path not in judged:  # opened now
+            headers.learn(unknown[path], pdf)
     texts = {**stored_texts(paths, cache=repo.text_cache, verdicts=verdicts),
              **{p: t for p, t in known.items() if t}, **ahead.texts}
     archive = parse(paths[INDEXED_DESCRIPTION].read_bytes())

@@ -86,8 +86,8 @@ class PdfHeaders:
         if len(wanted) < KEPT_FROM:
             return False
         kept = self._kept
-        lacking = sum(d not in kept for d in wanted)
-        if kept and lacking <= stale_after(len(wanted)) and len(kept) == len(wanted) - lacking:
+        held = len(kept.keys() & wanted)
+        if kept and len(wanted) - held <= stale_after(len(wanted)) and len(kept) == held:
             return False
         verdicts = {d: v for d, v in self.verdicts.items() if d in wanted}
         cache.put(PDF_HEADERS, _key(self.object_id), RULE,
