@@ -100,3 +100,8 @@ class PdfHeaders:
 def stale_after(files: int) -> int:
     """How many of an archive's ``files`` may lack a kept verdict before the entry is written again."""
     return max(16, files // 64)
+
+
+def forget(cache: TextCache | None, object_id: str) -> bool:
+    """Drop the archive's entry (disposal); whether there was one."""
+    return cache is not None and cache.forget([_key(object_id)]) > 0
