@@ -5,20 +5,23 @@ header within the first KiB). That is a pure function of the bytes, yet deciding
 supplement of a few files to an archive of 20,000 that was 20,000 opens, reads and closes (0.2-0.35 s), the
 largest cost of the index step that grew with the archive. So each time an ingest indexes a large archive it
 keeps, for the archive, the digests of its payload whose bytes are PDFs and of those that are not (one entry
-of :class:`~.textcache.TextCache`, kind ``pdf-headers``, found by the SHA-512 of the object id; each digest by its
-first 128 bits, which no one can make two files share: a quarter of the bytes to read and write); the next
-supplement opens only the files whose digest it does not hold. The entry is written again when the verdicts
-it lacks are more than :func:`stale_after` (one in 64 of the payload files): a supplement of a few files opens
-those few and writes nothing, instead of rewriting the archive's whole entry each time. The answer is the one opening the file gives:
-the verdict was made by :func:`is_pdf` on bytes of that digest, either a SIP's file hashed while it was received
-(the ingest worker examines every payload file of its SIP) or a stored file whose digest the inventory records;
-the format a file was identified as (its PUID) is not used, since a file identified as, say, TIFF can still
-hold a PDF header in its first KiB (a polyglot), and ``hsar reindex`` would then read its text.
+of :class:`~.textcache.TextCache`, kind ``pdf-headers``, found by the SHA-512 of the object id; each digest by
+its first 128 bits, which no one can make two files share: a quarter of the bytes to read and write), and the
+next supplement opens only the files whose digest it does not hold.
 
-As with the rest of the text cache, nothing here is not derivable from the store: a missing or damaged entry
-means the files are opened as before (and the entry written again), a rule other than this one (``is_pdf``'s
-window changed) misses. It is kept only for archives of :data:`KEPT_FROM` payload files or more; opening
-the files of a small archive costs less than reading an entry.
+The answer is the one opening the file gives: the verdict was made by :func:`is_pdf` on bytes of that digest,
+either a SIP's file hashed while it was received (the ingest worker examines every payload file of its SIP) or
+a stored file whose digest the inventory records (the digests the audit verifies). The format a file was
+identified as (its PUID) is not used: a PDF behind two newlines is identified as plain text, a polyglot as
+TIFF, and ``hsar reindex`` reads the text of both.
+
+The entry is written again only when the verdicts it lacks are more than :func:`stale_after` (one in 64 of the
+payload files): a supplement of a few files opens those few and writes nothing, instead of rewriting the
+archive's whole entry each time. As with the rest of the text cache, nothing here is not derivable from the
+store: a missing or damaged entry means the files are opened as before (and the entry written again), a rule
+other than this one (``is_pdf``'s window changed) misses, disposal drops the entry. It is kept only for
+archives of :data:`KEPT_FROM` payload files or more; opening the files of a small archive costs less than
+reading an entry.
 """
 
 from __future__ import annotations
