@@ -12,8 +12,8 @@ next supplement opens only the files whose digest it does not hold.
 The answer is the one opening the file gives: the verdict was made by :func:`is_pdf` on bytes of that digest,
 either a SIP's file hashed while it was received (the ingest worker examines every payload file of its SIP) or
 a stored file whose digest the inventory records (the digests the audit verifies). The format a file was
-identified as (its PUID) is not used: a PDF behind two newlines is identified as plain text, a polyglot as
-TIFF, and ``hsar reindex`` reads the text of both.
+identified as (its PUID) is not used: a PDF behind two newlines is identified as plain text (FIDO's PDF
+signatures want the header at byte 0), and ``hsar reindex`` reads its text.
 
 The entry is written again only when the verdicts it lacks are more than :func:`stale_after` (one in 64 of the
 payload files): a supplement of a few files opens those few and writes nothing, instead of rewriting the
