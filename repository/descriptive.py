@@ -158,8 +158,21 @@ def from_element(root: etree._Element) -> Archive:
 
 
 def parse(data: bytes) -> Archive:
-    """Read an already-validated descriptive XML document."""
-    return from_element(etree.fromstring(data, safe_parser()))
+    """Read an already-validated descriptive XML document. The same bytes parsed last give the same (immutable)
+    :class:`Archive` again without parsing: a supplement's catalogue record and its index both read the new
+    version's description, which lists every file of the archive."""
+    global _LAST_PARSED
+    last = _LAST_PARSED
+    if last is not None and last[0] == data:
+        return last[1]
+    archive = from_element(etree.fromstring(data, safe_parser()))
+    if type(data) is bytes:  # immutable: a bytearray could change under the memo
+        _LAST_PARSED = (data, archive)
+    return archive
+
+
+#: the document :func:`parse` read last, and what it gave (replaced as a whole: safe between threads)
+_LAST_PARSED: tuple[bytes, Archive] | None = None
 
 
 def read_descriptive(path: str | Path) -> Archive:
@@ -209,9 +222,9 @@ def _write_item(items: etree._Element, item: Item) -> None:
     _sub(el, "title", item.title)
     _sub(el, "date", item.date.isoformat())
     _sub(el, "pages", item.pages)
-    files = _sub(el, "files")
-    for f in item.files:
-        _sub(files, "file", f)
+    files, file_tag = _sub(el, "files"), _NS + "file"
+    for f in item.files:  # what _sub does for a text without attributes (an archive may list 20,000 files)
+        etree.SubElement(files, file_tag).text = str(f)
     p = item.paper
     paper = _sub(el, "paper", catalogue=p.catalogue, volume=p.volume, item=p.item, pageStart=p.page_start,
                  pageEnd=p.page_end, box=p.box)

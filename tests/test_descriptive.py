@@ -152,3 +152,15 @@ def test_merge_refuses_what_cannot_be_merged(household, review):
     unit = read_descriptive(EXAMPLES / "unit-valid.xml")
     with pytest.raises(IngestError):
         merge(unit, dataclasses.replace(review, supplement_of=SupplementOf(unit.identifier, "2019-0001")))
+
+
+def test_the_same_bytes_parsed_again_give_the_same_archive_and_other_bytes_their_own():
+    from repository import descriptive
+
+    data = descriptive.to_xml(_full_archive())
+    first = descriptive.parse(data)
+    assert descriptive.parse(bytes(data)) is first  # equal bytes: not parsed again
+    other = data.replace(b"<title>", b"<title>X", 1)
+    assert descriptive.parse(other) != first and descriptive.parse(other).title.startswith("X")
+    assert descriptive.parse(bytearray(data)) == first  # not kept: a bytearray may change
+    assert descriptive.parse(data) == first

@@ -95,6 +95,8 @@ class Catalog:
             t.metadata.create_all(conn)
             for index in t.LATER_INDEXES:  # indexes added later reach catalogues made before them
                 index.create(conn, checkfirst=True)
+            for name in t.OBSOLETE_INDEXES:  # and those no longer needed leave them
+                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
             found = conn.scalar(select(t.schema_version.c.version).order_by(t.schema_version.c.version.desc()))
             if found is None:
                 conn.execute(insert(t.schema_version).values(version=t.SCHEMA_VERSION, applied=datetime.now(UTC)))

@@ -199,7 +199,8 @@ files = Table(
     UniqueConstraint("version_id", "path"),
     Index(None, "archive_id"),
     Index(None, "puid"),
-    Index(None, "sha512"),
+    # no index on sha512: no query reads files by digest, and every version's rows went into it at random
+    # places (128 hex digits each): half the cost of a supplement's carried rows (OBSOLETE_INDEXES)
     Index("ix_files_census", "version_id", "item_number", "puid", "format_name", "size"),
 )
 
@@ -282,6 +283,10 @@ disposals = Table(  # archives disposed of (销毁): read from the store's tombs
 #: Tables filled from the store; ``clear()`` and ``rebuild()`` touch only these (children cascade).
 DERIVED = (archives, versions, items, paper_refs, files, events, relations, people, disposals)
 
+
+#: indexes catalogues were once made with and no longer need: :meth:`~repository.catalog.store.Catalog.create`
+#: drops them (``hsar init``, ``hsar rebuild-catalog``)
+OBSOLETE_INDEXES = ("ix_files_sha512",)
 
 #: indexes added after catalogues were first made: :meth:`~repository.catalog.store.Catalog.create` (``hsar
 #: init``, ``hsar rebuild-catalog``) and ``hsar serve`` at start add the missing ones to an existing catalogue

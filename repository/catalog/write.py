@@ -8,11 +8,11 @@ always describe the highest version recorded, so an older version arriving late 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, Table, case, delete, func, insert, literal, select, update
 
 from ..errors import CatalogError
 from ..model import Archive, Shelf
@@ -165,16 +165,23 @@ def _carry_files(conn: Connection, version_id: int, rec: VersionRecord) -> None:
                                                          t.versions.c.number == carried.version))
     if previous is None:
         raise CarryUnavailable(f"{rec.archive_id} {carried.version} is not catalogued")
-    columns = [t.files.c[name] for name in _CARRIED]
+    columns: list[Any] = [t.files.c[name] for name in _CARRIED]
+    policy_at = _CARRIED.index("policy")
+    puids: list[str | None] = []
+    if carried.policy_of is not None:  # the policy derived in the same statement, while the PUIDs are few
+        puids = list(conn.scalars(select(t.files.c.puid).where(t.files.c.version_id == previous).distinct()))
+        if len(puids) <= MAX_POLICY_CASES:
+            columns[policy_at] = _policy_case(puids, carried.policy_of)
     rows = (select(*columns[:1], literal(version_id), *columns[1:])
             .where(t.files.c.version_id == previous, t.files.c.path.not_in(sorted(carried.exclude))))
     with _page_cache(conn):
-        done = conn.execute(insert(t.files).from_select(["archive_id", "version_id", *_CARRIED[1:]], rows))
+        done = conn.execute(insert(t.files).from_select(["archive_id", "version_id", *_CARRIED[1:]], rows),
+                            execution_options={"preserve_rowcount": True})  # else -1 with psycopg: never carried
     if done.rowcount != carried.count:
         raise CarryUnavailable(f"{rec.archive_id} {carried.version}: {done.rowcount} file rows, "
                                f"{carried.count} expected")
-    if carried.policy_of is not None:
-        for puid in conn.scalars(select(t.files.c.puid).where(t.files.c.version_id == version_id).distinct()).all():
+    if carried.policy_of is not None and len(puids) > MAX_POLICY_CASES:
+        for puid in puids:
             match = t.files.c.puid.is_(None) if puid is None else t.files.c.puid == puid
             policy = carried.policy_of(puid)
             conn.execute(update(t.files).where(t.files.c.version_id == version_id, match,
@@ -182,6 +189,19 @@ def _carry_files(conn: Connection, version_id: int, rec: VersionRecord) -> None:
     count, size = conn.execute(select(func.count(), func.coalesce(func.sum(t.files.c.size), 0))
                                .where(t.files.c.version_id == version_id)).one()
     conn.execute(update(t.versions).where(t.versions.c.id == version_id).values(file_count=count, bytes=size))
+
+
+#: carried rows take their format policy in the statement that copies them when their PUIDs are at most this
+#: many (one CASE branch each), else by an UPDATE per PUID afterwards (each a scan of the version's rows)
+MAX_POLICY_CASES = 64
+
+
+def _policy_case(puids: list[str | None], policy_of: Callable[[str | None], str | None]) -> Any:  # noqa: ANN401
+    """``policy_of(puid)`` of each row as SQL: one branch per PUID (``IS NULL`` for none); a PUID not among
+    ``puids`` keeps its row's policy."""
+    whens = [(t.files.c.puid.is_(None) if puid is None else t.files.c.puid == puid,
+              literal(policy_of(puid), t.files.c.policy.type)) for puid in puids]
+    return case(*whens, else_=t.files.c.policy) if whens else t.files.c.policy
 
 
 #: SQLite page cache (KiB, as PRAGMA cache_size takes it negative) while rows are carried over: each row goes

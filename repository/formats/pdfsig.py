@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # pyHanko is imported when a PDF is checked, not with this mo
 
 _MARKERS = (b"/ByteRange", b"/DocTimeStamp")
 _CHUNK = 1 << 20
+#: :func:`is_pdf` looks for the header in this many first bytes (what it decided is kept by digest in the home's
+#: text cache, :mod:`repository.search.pdfheaders`, under a rule naming this window)
+PDF_HEADER_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def is_pdf(path: Path | str) -> bool:
     except OSError:
         return False
     try:
-        return b"%PDF-" in os.read(fd, 1024)
+        return b"%PDF-" in os.read(fd, PDF_HEADER_BYTES)
     except OSError:
         return False
     finally:

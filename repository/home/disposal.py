@@ -114,6 +114,7 @@ def carry_out(repo: Repository, path: Path, *, recovering: bool = False) -> str:
     """Steps 2-6 from the intent at ``path``; the archive id."""
     from ..accounts.proposals import DISPOSED, decide
     from ..catalog.disposals import record_disposal
+    from ..search.pdfheaders import forget as forget_pdf_headers
     from ..state.db import open_state
 
     intent = json.loads(path.read_text("utf-8"))
@@ -130,6 +131,7 @@ def carry_out(repo: Repository, path: Path, *, recovering: bool = False) -> str:
     repo.search.commit()
     repo.search.close()  # drops a kept searcher: Whoosh's Searcher.refresh() misses deletions in old segments
     repo.text_cache.forget(f["sha512"] for f in tombstone["removed"]["files"])  # its PDFs' texts too
+    forget_pdf_headers(repo.text_cache, oid)  # and which of its files were PDFs
     log = AuditLog(repo.paths.audit)
     record = intent["log_record"]
     if not (recovering and _logged(log, record["event"]["identifier"])):

@@ -45,6 +45,7 @@ class Ahead:
 
     texts: dict[str, str] = field(default_factory=dict)  # index text of the SIP's own PDFs (non-empty only)
     examined: frozenset[str] = frozenset()  # payload paths whose text was looked for
+    pdfs: frozenset[str] = frozenset()  # those of them that are PDFs by their header (formats.pdfsig.is_pdf)
     created: datetime | None = None  # when v1 was built
     v1: dict[str, SourceFile] | None = None  # the whole v1 state, signed: only if the archive was not held
     document: SearchDocument | None = None  # the search document of that v1
@@ -64,16 +65,19 @@ def _signer(cfg: Config) -> Signer:
     return _SIGNERS[key]
 
 
-def _payload_texts(prepared: Prepared, cfg: Config) -> dict[str, str]:
+def _payload_texts(prepared: Prepared, cfg: Config) -> tuple[dict[str, str], frozenset[str]]:
     """Index text of the SIP's born-digital PDFs, with the bounds the index uses for stored files (through
-    the home's text cache: the same bytes stored need not be read again when a later version is indexed)."""
+    the home's text cache: the same bytes stored need not be read again when a later version is indexed),
+    and the payload paths that are PDFs by their header."""
     from ..home.layout import HomePaths
-    from ..search.indexing import pdf_texts
+    from ..search.indexing import pdf_names, pdf_texts
     from ..search.textcache import TextCache
 
     assert prepared.bag_dir is not None
     cache = TextCache(HomePaths.of(cfg.home, cfg).text_cache)
-    return pdf_texts({path: prepared.bag_dir / path for path in prepared.payload}, cache)
+    files = {path: prepared.bag_dir / path for path in prepared.payload}
+    names = pdf_names(files)
+    return pdf_texts(files, cache, names), frozenset(names)
 
 
 def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:
@@ -91,10 +95,10 @@ def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:
     from ..preservation.ocfl import OcflStore
     from ..search.documents import archive_document
 
-    texts = _payload_texts(prepared, cfg)
+    texts, pdfs = _payload_texts(prepared, cfg)
     examined = frozenset(prepared.payload)
     if archive.is_supplement or OcflStore(cfg.path("storage.root")).exists(object_id(archive.identifier)):
-        return Ahead(texts, examined)
+        return Ahead(texts, examined, pdfs)
     created = datetime.fromisoformat(prepared.received) if prepared.received else datetime.now(UTC)
     signer = _signer(cfg)  # outside the guard: a signer that cannot be loaded stops the batch
     try:
@@ -106,8 +110,8 @@ def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:
         fault = sip_fault(exc)
         if fault is None:
             raise
-        return Ahead(texts, examined, fault=fault)
-    return Ahead(texts, examined, created, files, document)
+        return Ahead(texts, examined, pdfs, fault=fault)
+    return Ahead(texts, examined, pdfs, created, files, document)
 
 
 def _prepare_job(args: tuple[str, Config, str], on_bytes: ByteProgress | None = None) -> tuple[Prepared, Ahead]:

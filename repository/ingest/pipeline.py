@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..codes import Issue, Report, issue
 from ..description.rules import continuity_issues
@@ -43,6 +44,9 @@ from .ahead import Ahead, prepared_sips
 from .aip import DESCRIPTIVE, PREMIS, PreviousVersion, build_version
 from .prepare import Prepared, discard, sip_fault
 from .texts import KnownTexts
+
+if TYPE_CHECKING:
+    from ..search.pdfheaders import PdfHeaders
 
 Progress = Callable[["IngestOutcome"], None]
 
@@ -108,12 +112,15 @@ def _record(repo: Repository, archive_id: str, ahead: Ahead | None = None, premi
 
 def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> None:
     """Replace the archive's search document: the one built ahead for a new v1, else made from the stored
-    head, extracting text only from the PDFs the worker has not read already (the same text either way)."""
+    head, extracting text only from the PDFs the worker has not read already (the same text either way), and
+    opening only the stored files whose bytes are not known to be PDFs or not (:mod:`~repository.search.pdfheaders`:
+    the verdict opening them would give)."""
     from ..divisions import tree_for
     from ..search.documents import archive_document
     from ..search.indexing import DESCRIPTIVE as INDEXED_DESCRIPTION
-    from ..search.indexing import index_archive, stored_texts
+    from ..search.indexing import header_verdicts, index_archive, stored_texts
     from ..search.ocrtext import page_texts, pages_at
+    from ..search.pdfheaders import KEPT_FROM
 
     if ahead is None:
         index_archive(repo, archive_id)
@@ -123,16 +130,45 @@ def _index(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> Non
     head = inventory["head"]  # the version was committed before its index entry is written
     if ahead.document is not None and head == "v1":
         repo.search.replace(ahead.document)
+        if len(ahead.examined) >= KEPT_FROM:  # what the worker found, kept for the next version's index
+            payload = _payload(inventory)
+            _headers(repo, oid, payload, ahead).keep(repo.text_cache, payload.values())
         return
     paths = store.content_paths(oid, inventory=inventory)
-    rest = {p: d for p, d in logical_state(inventory).items() if p not in ahead.examined}
-    known = _KNOWN_TEXTS.lookup({p: d for p, d in rest.items() if p.startswith("data/")})
-    texts = {**stored_texts(paths, [p for p in rest if p not in known], repo.text_cache),
+    payload = _payload(inventory)
+    headers = _headers(repo, oid, payload, ahead)
+    rest = {p: d for p, d in payload.items() if p not in ahead.examined}
+    known = _KNOWN_TEXTS.lookup(rest)
+    unknown = {p: d for p, d in rest.items() if p not in known}
+    judged = headers.judged(unknown)
+    verdicts = header_verdicts(paths, unknown, judged)
+    for path, pdf in verdicts.items():
+        if path not in judged:  # opened now
+            headers.learn(unknown[path], pdf)
+    texts = {**stored_texts(paths, cache=repo.text_cache, verdicts=verdicts),
              **{p: t for p, t in known.items() if t}, **ahead.texts}
     archive = parse(paths[INDEXED_DESCRIPTION].read_bytes())
     repo.search.replace(archive_document(archive, version=head, texts={p: texts[p] for p in sorted(texts)},
                                          pages=page_texts(pages_at(paths)),  # OCR text carried forward
                                          tree=tree_for(repo.cfg)))  # repository.divisions, not the bundled tree
+    if len(payload) >= KEPT_FROM:
+        headers.keep(repo.text_cache, payload.values())
+
+
+def _payload(inventory: dict[str, Any]) -> dict[str, str]:
+    """``{payload path: sha512}`` of the head."""
+    return {p: d for p, d in logical_state(inventory).items() if p.startswith("data/")}
+
+
+def _headers(repo: Repository, oid: str, payload: dict[str, str], ahead: Ahead) -> PdfHeaders:
+    """The PDF verdicts kept for the archive, with those the worker made on its SIP's files."""
+    from ..search.pdfheaders import KEPT_FROM, PdfHeaders
+
+    headers = PdfHeaders.load(repo.text_cache, oid) if len(payload) >= KEPT_FROM else PdfHeaders(oid)
+    for path in ahead.examined:
+        if path in payload:
+            headers.learn(payload[path], path in ahead.pdfs)
+    return headers
 
 
 #: Index text by SHA-512 of the files workers examined in this process's ingests (see :mod:`.texts`).

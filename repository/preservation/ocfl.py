@@ -47,7 +47,6 @@ from repository.preservation.ocfl_inventory import (
     logical_state,
     next_inventory,
     sidecar_for,
-    stored_paths,
     user_block,
 )
 from repository.preservation.ocfl_layout import (
@@ -188,7 +187,7 @@ class OcflStore:
                       inventory: dict[str, Any] | None = None) -> ContentPaths:
         """``{logical path: where it is stored}`` for every file of ``version``, reading the inventory once."""
         inventory = inventory or self.inventory(object_id)
-        return ContentPaths(self.object_root(object_id), stored_paths(inventory, version))
+        return ContentPaths(self.object_root(object_id), self._last.stored_paths(inventory, version))
 
     def open_file(self, object_id: str, logical_path: str, version: str | None = None) -> BinaryIO:
         return open(self.content_path(object_id, logical_path, version), "rb")

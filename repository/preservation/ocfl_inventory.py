@@ -89,6 +89,10 @@ def normalize_digest(digest: str) -> str:
 
 def logical_path_problems(paths: list[str]) -> list[str]:
     """Every reason these logical paths cannot form one version state (E052, E053, E095); empty if fine."""
+    if _all_plain(paths):  # the common case, checked in one pass over the joined paths
+        plain = set(paths)
+        if not _directories(plain) & plain:
+            return []
     problems: list[str] = []
     good: set[str] = set()
     for path in paths:
@@ -111,6 +115,17 @@ def logical_path_problems(paths: list[str]) -> list[str]:
                 problems.append(f"logical path {path} lies inside file {'/'.join(parts[:i])}")
                 break
     return problems
+
+
+def _all_plain(paths: list[str]) -> bool:
+    """Whether every path is a non-empty str without a NUL, without a leading or trailing '/' and without an
+    empty, '.' or '..' element: joined as ``/p1/\\0/p2/...`` the text then holds no ``//``, ``/./`` nor ``/../``
+    and as many NULs as the separators put there."""
+    if not all(type(p) is str for p in paths):
+        return False
+    joined = "/" + "/\x00/".join(paths) + "/"
+    return (joined.count("\x00") == len(paths) - 1 and "//" not in joined and "/./" not in joined
+            and "/../" not in joined)
 
 
 def _bad_element(parts: list[str]) -> bool:
@@ -177,8 +192,8 @@ def next_inventory(
     number = len(versions) + 1
     vname = version_name(number)
     new_content: dict[str, str] = {}
-    for path, digest in sorted(state.items()):
-        if digest not in manifest:
+    for path, digest in sorted((p, d) for p, d in state.items() if d not in manifest):  # new content alone sorted
+        if digest not in manifest:  # a digest two new paths share is stored once, at the first of them
             content_path = f"{vname}/{CONTENT_DIRECTORY}/{path}"
             manifest[digest] = [content_path]
             new_content[content_path] = digest
@@ -301,12 +316,15 @@ def stored_paths(inventory: dict[str, Any], version: str | None = None) -> dict[
     except KeyError as exc:
         raise PreservationError(f"{inventory['id']} has no version {vname}", "OCFL-NOT-FOUND") from exc
     manifest = inventory["manifest"]
+    get = manifest.get
     found: dict[str, str] = {}
     for digest, paths in block.items():
-        content = manifest.get(digest) or manifest.get(digest.upper()) or manifest.get(digest.lower())
+        content = get(digest) or get(digest.upper()) or get(digest.lower())
         if not content:
             raise PreservationError(f"{inventory['id']}: digest of {paths[0]!r} not in manifest", "OCFL-INVENTORY")
-        found.update((path, content[0]) for path in paths)
+        first = content[0]
+        for path in paths:  # a plain loop: most digests have one path, a generator per entry cost more
+            found[path] = first
     return found
 
 

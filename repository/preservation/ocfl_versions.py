@@ -13,18 +13,26 @@ from pathlib import Path
 from typing import Any
 
 from repository.errors import PreservationError
-from repository.preservation.ocfl_inventory import VersionInfo, load_inventory, logical_state, version_number
+from repository.preservation.ocfl_inventory import (
+    VersionInfo,
+    load_inventory,
+    logical_state,
+    stored_paths,
+    version_number,
+)
 
 
 class InventoryCache:
     """The inventory read last, used again while its file is the very same one (device, inode, size, change and
     modification times): a supplement's steps each ask for the root inventory, which grows with the archive
     (12 MB for 20,000 files), and the store only ever replaces it by a rename (a new inode). Callers must not
-    modify the dict they get."""
+    modify the dict they get. Where each file of a version of it is stored is made once too
+    (:meth:`stored_paths`: the supplement's catalogue record and its index both ask for the head's)."""
 
     def __init__(self) -> None:
         self._key: tuple[str, int, int, int, int, int] | None = None
         self._inventory: dict[str, Any] | None = None
+        self._stored: dict[str, dict[str, str]] = {}
 
     def load(self, path: Path) -> dict[str, Any] | None:
         """:func:`load_inventory` of ``path``, or ``None`` if it is not a file."""
@@ -38,16 +46,26 @@ class InventoryCache:
             return None
         key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         if key != self._key or self._inventory is None:
-            self._key, self._inventory = None, None
+            self._key, self._inventory, self._stored = None, None, {}
             inventory = load_inventory(path)
             self._key, self._inventory = key, inventory
         return self._inventory
+
+    def stored_paths(self, inventory: dict[str, Any], version: str | None = None) -> dict[str, str]:
+        """:func:`stored_paths` of ``inventory``, made once per version while it is the one kept here (callers
+        must not modify it)."""
+        if inventory is not self._inventory:
+            return stored_paths(inventory, version)
+        vname = version or inventory["head"]
+        if vname not in self._stored:
+            self._stored[vname] = stored_paths(inventory, vname)
+        return self._stored[vname]
 
     def written(self, path: Path, inventory: dict[str, Any], before: os.stat_result) -> None:
         """``inventory`` is what was just written to ``path`` (serialized, made durable and renamed there; stat
         before the rename ``before``): used as read while the file is that one, not parsed again. Nothing is
         kept unless the file at ``path`` is still the one written (same device, inode, size and time)."""
-        self._key, self._inventory = None, None
+        self._key, self._inventory, self._stored = None, None, {}
         try:
             st = path.stat()
         except OSError:

@@ -75,10 +75,17 @@ def pdf_text(path: Path, cache: TextCache | None = None) -> str:
     return got.text
 
 
-def pdf_texts(files: Mapping[str, Path], cache: TextCache | None = None) -> dict[str, str]:
+def pdf_names(files: Mapping[str, Path]) -> list[str]:
+    """The names of ``files`` (name -> file) that are PDFs by their header (:func:`is_pdf`), sorted."""
+    return [name for name in sorted(files) if is_pdf(files[name])]
+
+
+def pdf_texts(files: Mapping[str, Path], cache: TextCache | None = None, names: Iterable[str] | None = None
+              ) -> dict[str, str]:
     """Index text of every born-digital PDF among ``files`` (name -> file), with the index's bounds (and
-    ``cache``, see :func:`pdf_text`); names without text are left out."""
-    return _texts_of([name for name in sorted(files) if is_pdf(files[name])], files, cache)
+    ``cache``, see :func:`pdf_text`); names without text are left out. ``names``: the PDFs among them when
+    known already (:func:`pdf_names`)."""
+    return _texts_of(pdf_names(files) if names is None else names, files, cache)
 
 
 def _texts_of(names: Iterable[str], files: Mapping[str, Path], cache: TextCache | None) -> dict[str, str]:
@@ -91,15 +98,26 @@ def _texts_of(names: Iterable[str], files: Mapping[str, Path], cache: TextCache 
     return texts
 
 
-def stored_texts(paths: Mapping[str, Path], wanted: Iterable[str] | None = None,
-                 cache: TextCache | None = None) -> dict[str, str]:
-    """Extracted text of every born-digital PDF among the payload files of ``paths`` (logical path -> where
-    it is stored, from :meth:`OcflStore.content_paths`: one inventory reading for the whole version), or of
-    the ``wanted`` ones only (payload path -> text)."""
-    names = paths if wanted is None else wanted
+def header_verdicts(paths: Mapping[str, Path], names: Iterable[str],
+                    judged: Mapping[str, bool] | None = None) -> dict[str, bool]:
+    """``{path: whether it is a PDF by its header}`` for the payload files (``data/``) among ``names``: from
+    ``judged`` (verdicts on the same bytes made before, :mod:`.pdfheaders`) where it has one, else by opening
+    the stored file (``paths`` as for :func:`stored_texts`)."""
     # a store's ContentPaths gives each file's place as a str: no Path made for the many files that are no PDF
     where: Callable[[str], Path | str] = getattr(paths, "location", paths.__getitem__)
-    return _texts_of(sorted(p for p in names if p.startswith("data/") and is_pdf(where(p))), paths, cache)
+    known = judged or {}
+    return {p: known[p] if p in known else is_pdf(where(p)) for p in names if p.startswith("data/")}
+
+
+def stored_texts(paths: Mapping[str, Path], wanted: Iterable[str] | None = None,
+                 cache: TextCache | None = None, verdicts: Mapping[str, bool] | None = None) -> dict[str, str]:
+    """Extracted text of every born-digital PDF among the payload files of ``paths`` (logical path -> where
+    it is stored, from :meth:`OcflStore.content_paths`: one inventory reading for the whole version), or of
+    the ``wanted`` ones only (payload path -> text); ``verdicts`` (:func:`header_verdicts` of them) when made
+    already."""
+    if verdicts is None:
+        verdicts = header_verdicts(paths, paths if wanted is None else wanted)
+    return _texts_of(sorted(p for p, pdf in verdicts.items() if pdf), paths, cache)
 
 
 def stored_document(store: OcflStore, oid: str, tree: DivisionTree | None = None,

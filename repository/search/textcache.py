@@ -27,7 +27,8 @@ from pathlib import Path
 FORMAT = 1
 PDF_TEXT = "pdf-text"  # value: the extracted text ("" for none)
 PDF_SCAN = "pdf-scan"  # value: whether the PDF has a scanned page to read (False: born digital)
-KINDS = (PDF_TEXT, PDF_SCAN)
+PDF_HEADERS = "pdf-headers"  # one archive's payload by the digest of its id: which bytes are PDFs by their header
+KINDS = (PDF_TEXT, PDF_SCAN, PDF_HEADERS)
 _HEX = frozenset("0123456789abcdef")
 
 

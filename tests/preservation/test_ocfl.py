@@ -321,3 +321,24 @@ def test_recover_scan_prunes_empty_tuple_directories(store: OcflStore, home: Pat
     assert "removed empty directory abc" in actions
     assert not (store.root / "abc").exists()
     assert_valid(store)
+
+
+def test_where_files_are_stored_is_made_once_per_version_and_never_outlives_its_inventory(store: OcflStore,
+                                                                                        home: Path):
+    from repository.preservation.ocfl_inventory import stored_paths
+
+    add(store, home, V1)
+    first = store.content_paths(OBJ)
+    assert store.content_paths(OBJ)._stored is first._stored  # the head's, made once
+    assert dict(store.content_paths(OBJ, "v1")) == dict(first)
+    add(store, home, V2)  # a new inventory: the paths of its head are made from it
+    head = store.content_paths(OBJ)
+    assert head._stored is not first._stored
+    assert {p: str(w) for p, w in head.items()} == {
+        p: str(store.object_root(OBJ) / c) for p, c in stored_paths(json.loads(
+            (store.object_root(OBJ) / "inventory.json").read_bytes())).items()}
+    assert head["a.txt"].read_bytes() == b"alpha 2" and "c.txt" not in head and "c.txt" in first
+    assert dict(store.content_paths(OBJ, "v1")) == dict(first)
+    other = json.loads((store.object_root(OBJ) / "inventory.json").read_bytes())  # not the one kept: made anew
+    assert store.content_paths(OBJ, inventory=other)._stored == head._stored
+    assert store.content_paths(OBJ, inventory=other)._stored is not head._stored

@@ -39,12 +39,16 @@ def _problems_one_by_one(paths: list[str]) -> list[str]:
 @pytest.mark.parametrize("extra", [
     [], ["data/a"], ["data/a/b/c/d.tif"], ["data"], ["data/a/./x", "data//x", "/x", "x/", "", "a\x00b"],
     ["data/a/b", "data/a/b/c", "data/a/b/c/d"], ["metadata/档案", "metadata/档案/页.tif"],
+    # each alone: what the joined one-pass test must not let through
+    ["a/\x00/b"], ["\x00"], ["data/x\x00"], ["./x"], ["x/."], ["x/.."], ["../x"], ["data/a/b/"], ["/"], ["//"],
+    [""], [None], [7], ["data/.../x"], ["data/..x/.y"],
 ])
 def test_logical_path_problems_in_one_pass_name_what_the_path_by_path_check_named(extra):
     paths = [f"data/a/b/{i:03d}.tif" for i in range(200)] + [f"data/c/{i}.pdf" for i in range(50)] + extra
     random.Random(7).shuffle(paths)
     assert logical_path_problems(paths) == _problems_one_by_one(paths)
-    assert bool(logical_path_problems(paths)) == bool(extra and extra != ["data/a/b/c/d.tif"])
+    harmless = (["data/a/b/c/d.tif"], ["data/.../x"], ["data/..x/.y"])
+    assert bool(logical_path_problems(paths)) == bool(extra and extra not in harmless)
 
 
 def test_digests_checked_in_one_pass():
@@ -70,3 +74,36 @@ def test_state_block_sorts_digests_and_their_paths():
     assert list(block) == sorted(set(digests))
     assert all(paths == sorted(paths) for paths in block.values())
     assert {p: d for d, paths in block.items() for p in paths} == state
+
+
+def _next_inventory_sorting_every_path(previous: dict, state: dict[str, str], block: dict) -> tuple[dict, dict]:
+    """next_inventory as it was written before: every path of the state sorted to find the new content."""
+    manifest = dict(previous["manifest"])
+    versions = dict(previous["versions"])
+    vname = f"v{len(versions) + 1}"
+    new_content = {}
+    for path, digest in sorted(state.items()):
+        if digest not in manifest:
+            manifest[digest] = [f"{vname}/content/{path}"]
+            new_content[f"{vname}/content/{path}"] = digest
+    versions[vname] = {**block, "state": state_block(state)}
+    return {"id": previous["id"], "type": previous["type"], "digestAlgorithm": "sha512", "head": vname,
+            "manifest": manifest, "versions": versions}, new_content
+
+
+def test_the_next_inventory_sorts_only_the_new_content_and_is_the_same():
+    from repository.preservation.ocfl_inventory import next_inventory, serialize
+
+    block = {"created": "2025-01-02T00:00:00Z", "message": "m", "user": {"name": "n"}}
+    rng = random.Random(11)
+    digest = [hashlib.sha512(bytes([i])).hexdigest() for i in range(60)]
+    first = {f"data/{rng.randrange(10**6):07d}.tif": digest[i % 30] for i in range(80)}  # shared digests
+    v1, _ = next_inventory("urn:x", None, first, block)
+    second = dict(first)
+    second.update({f"data/new/{rng.randrange(10**6):07d}.tif": digest[rng.randrange(60)] for _ in range(40)})
+    items = list(second.items())
+    rng.shuffle(items)
+    got = next_inventory("urn:x", v1, dict(items), block)
+    want = _next_inventory_sorting_every_path(v1, dict(items), block)
+    assert got == want and serialize(got[0]) == serialize(want[0])
+    assert list(got[1]) == list(want[1]) and list(got[0]["manifest"]) == list(want[0]["manifest"])
