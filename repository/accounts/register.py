@@ -15,7 +15,8 @@ each returns only once its own entry is committed, so a page that registers a vi
 is on disk. Across processes the write transaction serialises the batches: SQLite's write lock
 (``BEGIN IMMEDIATE``) or, on PostgreSQL, a lock on the register table (``SHARE ROW EXCLUSIVE``: writers wait
 for each other, readers do not); ``seq`` is the primary key besides, and a batch that still meets a taken
-number is chained again on the new head.
+number is chained again on the new head. On SQLite the processes take turns on a lock file first
+(:mod:`.turns`), so a writer waits in the kernel's queue instead of SQLite's sleeping retries.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ..access import Principal
 from ..errors import AccountError
 from ..state import tables as t
 from ..state.db import State
+from .turns import Turns
 from .users import utc
 
 GENESIS = "0" * 64
@@ -134,7 +136,8 @@ class _Pending:
 class _GroupCommit:
     """The append queue of one :class:`State` (see the module's text)."""
 
-    def __init__(self) -> None:
+    def __init__(self, url: str) -> None:
+        self.turns = Turns(url)  # the turn among the processes writing to the same SQLite file
         self._queue: list[_Pending] = []
         self._changed = threading.Condition()  # guards _queue and _busy
         self._busy = False  # a thread is writing a batch
@@ -151,7 +154,8 @@ class _GroupCommit:
                 self._changed.wait()
         if batch:
             try:
-                _write_batch(state, batch)
+                with self.turns.turn():
+                    _write_batch(state, batch)
             finally:
                 with self._changed:
                     for pending in batch:  # never leave a waiting thread without an answer
@@ -173,7 +177,7 @@ def _writer_of(state: State) -> _GroupCommit:
     with _WRITERS_LOCK:
         found = _WRITERS.get(state)
         if found is None:
-            found = _WRITERS[state] = _GroupCommit()
+            found = _WRITERS[state] = _GroupCommit(state.url)
         return found
 
 
