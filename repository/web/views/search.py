@@ -17,23 +17,13 @@ from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import Markup
 
-try:  # markupsafe's own escaping, the one Jinja's autoescape applies, without wrapping its answer in Markup
-    from markupsafe._speedups import _escape_inner
-except ImportError:  # pragma: no cover - a markupsafe built without its C extension, or one that moved it
-    try:
-        from markupsafe._native import _escape_inner
-    except ImportError:
-        from markupsafe import escape as _public_escape
-
-        def _escape_inner(s: str, /) -> str:
-            return str(_public_escape(s))
-
 from ... import access, messages
 from ...errors import SearchError, SearchRequestError
 from ...services.index_check import check_index
 from .. import i18n
 from ..context import principal, repo
 from ..errors import error_page
+from ..escaping import escaped as _e
 from ..gateway import searching
 
 bp = Blueprint("search", __name__)
@@ -41,15 +31,6 @@ bp = Blueprint("search", __name__)
 MAX_QUERY = 500
 #: the characters werkzeug's URL builder leaves unescaped in a query string (``werkzeug.urls._urlencode``)
 _SAFE = "!$'()*,/:;?@"
-
-
-def _e(value: object) -> str:
-    """``value`` HTML-escaped exactly as Jinja's autoescape (markupsafe) escapes a printed value, as a plain
-    string (a page escapes a thousand values: markupsafe's Markup objects cost more than the escaping)."""
-    text = value if type(value) is str else str(value)
-    if type(text) is not str:  # a str subclass (Markup): its own replace would escape again
-        text = str.__str__(text)
-    return _escape_inner(text)
 
 
 def _lit(fragment: str) -> str:
