@@ -66,14 +66,24 @@ def _pair(name: str, value: str) -> str:
     return urlencode([(name, value)], safe=_SAFE)
 
 
-def facet_links(base: str, args: Mapping[str, str], name: str) -> Callable[[str], str]:
-    """``value -> query_link(base, args, page, {name: value, "page": 1})`` for one facet, its other
-    parameters encoded once (a facet may list hundreds of values)."""
+@lru_cache(maxsize=16_384)
+def _escaped_pair(name: str, value: str) -> str:
+    """:func:`_pair` HTML-escaped, for a link in the page."""
+    return _e(_pair(name, value))
+
+
+def _around(args: Mapping[str, str], name: str) -> tuple[str, str]:
+    """The encoded parameters of ``args`` before and after the place of ``name`` in a facet's links."""
     pairs = [(k, urlencode([(k, v)], safe=_SAFE)) for k, v in args.items() if v not in (None, "")]
     keys = [k for k, _ in pairs]
     at = keys.index(name) if name in keys else len(keys)  # a new parameter goes last ("page" 1 is left out)
-    before = "&".join(p for _, p in pairs[:at])
-    after = "&".join(p for _, p in pairs[at + 1:])
+    return "&".join(p for _, p in pairs[:at]), "&".join(p for _, p in pairs[at + 1:])
+
+
+def facet_links(base: str, args: Mapping[str, str], name: str) -> Callable[[str], str]:
+    """``value -> query_link(base, args, page, {name: value, "page": 1})`` for one facet, its other
+    parameters encoded once (a facet may list hundreds of values)."""
+    before, after = _around(args, name)
 
     def link(value: str) -> str:
         parts = [p for p in (before, _pair(name, value) if value not in (None, "") else "", after) if p]
@@ -98,8 +108,15 @@ def facet_rows(found: searching.SearchPage, base: str, args: Mapping[str, str]) 
         else:
             kind = i18n.SHARED_KINDS.get("web." + name, "web." + name)
             labels = [messages.label(kind, v.value, lang) for v in values]
-        items = "".join(f'<li class="depth-{min(v.depth, 4)}"><a href="{_e(link(v.value))}">{_e(text)}</a> '
-                        f'<span class="count">{_e(number(v.count))}</span></li>' for v, text in zip(values, labels, strict=True))
+        # a value's link is link(value): the facet's fixed prefix and suffix around the value's own pair, each
+        # escaped apart (escaping goes character by character), the pair's escaped form remembered with it
+        before, after = _around(args, name)
+        prefix, suffix = _e(f"{base}?{before}&" if before else f"{base}?"), _e(f"&{after}" if after else "")
+        items = "".join(f'<li class="depth-{min(v.depth, 4)}"><a href="'
+                        f'{prefix + _escaped_pair(name, v.value) + suffix if v.value else _e(link(v.value))}">'
+                        f'{_e(text)}</a> <span class="count">'
+                        f'{f"{v.count:,}" if type(v.count) is int else _e(number(v.count))}</span></li>'
+                        for v, text in zip(values, labels, strict=True))
         rows.append((i18n.t("web.field." + name), Markup(items)))
     return rows
 
