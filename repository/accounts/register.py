@@ -40,6 +40,7 @@ from ..access import Principal
 from ..errors import AccountError
 from ..state import tables as t
 from ..state.db import State
+from . import register_sqlite
 from .turns import Turns
 from .users import utc
 
@@ -187,12 +188,9 @@ _APPEND = insert(t.access_register)
 _LOCK = text("LOCK TABLE access_register IN SHARE ROW EXCLUSIVE MODE")
 
 
-def _chain(conn: Connection, batch: list[_Pending]) -> list[dict[str, Any]]:
-    """The rows of ``batch`` chained on the register's head (read in this write transaction)."""
-    if conn.dialect.name == "postgresql":  # writers of every process one after another; readers go on
-        conn.execute(_LOCK)
-    head = conn.execute(_HEAD).first()
-    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+def _chained(head: tuple[int, str] | None, batch: list[_Pending]) -> list[dict[str, Any]]:
+    """The rows of ``batch`` chained on the register's head ``(seq, hash)`` (None: the register is empty)."""
+    seq, prev = head if head else (0, GENESIS)
     rows = []
     for pending in batch:
         seq += 1
@@ -202,14 +200,25 @@ def _chain(conn: Connection, batch: list[_Pending]) -> list[dict[str, Any]]:
     return rows
 
 
+def _chain(conn: Connection, batch: list[_Pending]) -> list[dict[str, Any]]:
+    """The rows of ``batch`` chained on the register's head (read in this write transaction)."""
+    if conn.dialect.name == "postgresql":  # writers of every process one after another; readers go on
+        conn.execute(_LOCK)
+    head = conn.execute(_HEAD).first()
+    return _chained((head.seq, head.hash) if head else None, batch)
+
+
 def _write_batch(state: State, batch: list[_Pending]) -> None:
     """Append ``batch`` in one transaction; every pending entry gets its entry or the error met."""
     error: BaseException = AccountError(msgid="accounts.register_busy", code="ACC-BUSY")
     for _attempt in range(RETRIES):
         try:
-            with state.transaction(write=True) as conn:
-                rows = _chain(conn, batch)
-                conn.execute(_APPEND, rows[0] if len(rows) == 1 else rows)
+            if register_sqlite.usable(state):  # a SQLite file: on a pooled connection itself (cheaper)
+                rows = register_sqlite.append(state, lambda head: _chained(head, batch))
+            else:
+                with state.transaction(write=True) as conn:
+                    rows = _chain(conn, batch)
+                    conn.execute(_APPEND, rows[0] if len(rows) == 1 else rows)
         except IntegrityError:  # another writer took these numbers first: chain again on the new head
             continue
         except Exception as exc:  # noqa: BLE001 - handed to every waiting thread, raised there
