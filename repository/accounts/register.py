@@ -15,7 +15,8 @@ each returns only once its own entry is committed, so a page that registers a vi
 is on disk. Across processes the write transaction serialises the batches: SQLite's write lock
 (``BEGIN IMMEDIATE``) or, on PostgreSQL, a lock on the register table (``SHARE ROW EXCLUSIVE``: writers wait
 for each other, readers do not); ``seq`` is the primary key besides, and a batch that still meets a taken
-number is chained again on the new head.
+number is chained again on the new head. On SQLite the processes take turns on a lock file first
+(:mod:`.turns`), so a writer waits in the kernel's queue instead of SQLite's sleeping retries.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from ..access import Principal
 from ..errors import AccountError
 from ..state import tables as t
 from ..state.db import State
+from . import register_sqlite
+from .turns import Turns
 from .users import utc
 
 GENESIS = "0" * 64
@@ -134,7 +137,8 @@ class _Pending:
 class _GroupCommit:
     """The append queue of one :class:`State` (see the module's text)."""
 
-    def __init__(self) -> None:
+    def __init__(self, url: str) -> None:
+        self.turns = Turns(url)  # the turn among the processes writing to the same SQLite file
         self._queue: list[_Pending] = []
         self._changed = threading.Condition()  # guards _queue and _busy
         self._busy = False  # a thread is writing a batch
@@ -151,7 +155,8 @@ class _GroupCommit:
                 self._changed.wait()
         if batch:
             try:
-                _write_batch(state, batch)
+                with self.turns.turn():
+                    _write_batch(state, batch)
             finally:
                 with self._changed:
                     for pending in batch:  # never leave a waiting thread without an answer
@@ -173,7 +178,7 @@ def _writer_of(state: State) -> _GroupCommit:
     with _WRITERS_LOCK:
         found = _WRITERS.get(state)
         if found is None:
-            found = _WRITERS[state] = _GroupCommit()
+            found = _WRITERS[state] = _GroupCommit(state.url)
         return found
 
 
@@ -183,12 +188,9 @@ _APPEND = insert(t.access_register)
 _LOCK = text("LOCK TABLE access_register IN SHARE ROW EXCLUSIVE MODE")
 
 
-def _chain(conn: Connection, batch: list[_Pending]) -> list[dict[str, Any]]:
-    """The rows of ``batch`` chained on the register's head (read in this write transaction)."""
-    if conn.dialect.name == "postgresql":  # writers of every process one after another; readers go on
-        conn.execute(_LOCK)
-    head = conn.execute(_HEAD).first()
-    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+def _chained(head: tuple[int, str] | None, batch: list[_Pending]) -> list[dict[str, Any]]:
+    """The rows of ``batch`` chained on the register's head ``(seq, hash)`` (None: the register is empty)."""
+    seq, prev = head if head else (0, GENESIS)
     rows = []
     for pending in batch:
         seq += 1
@@ -198,14 +200,25 @@ def _chain(conn: Connection, batch: list[_Pending]) -> list[dict[str, Any]]:
     return rows
 
 
+def _chain(conn: Connection, batch: list[_Pending]) -> list[dict[str, Any]]:
+    """The rows of ``batch`` chained on the register's head (read in this write transaction)."""
+    if conn.dialect.name == "postgresql":  # writers of every process one after another; readers go on
+        conn.execute(_LOCK)
+    head = conn.execute(_HEAD).first()
+    return _chained((head.seq, head.hash) if head else None, batch)
+
+
 def _write_batch(state: State, batch: list[_Pending]) -> None:
     """Append ``batch`` in one transaction; every pending entry gets its entry or the error met."""
     error: BaseException = AccountError(msgid="accounts.register_busy", code="ACC-BUSY")
     for _attempt in range(RETRIES):
         try:
-            with state.transaction(write=True) as conn:
-                rows = _chain(conn, batch)
-                conn.execute(_APPEND, rows[0] if len(rows) == 1 else rows)
+            if register_sqlite.usable(state):  # a SQLite file: on a pooled connection itself (cheaper)
+                rows = register_sqlite.append(state, lambda head: _chained(head, batch))
+            else:
+                with state.transaction(write=True) as conn:
+                    rows = _chain(conn, batch)
+                    conn.execute(_APPEND, rows[0] if len(rows) == 1 else rows)
         except IntegrityError:  # another writer took these numbers first: chain again on the new head
             continue
         except Exception as exc:  # noqa: BLE001 - handed to every waiting thread, raised there

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from ..model import (
     CLASSES_BY_TYPE,
@@ -30,6 +30,7 @@ from ..model import (
 )
 from . import read
 from . import tables as t
+from .rawrows import Prepared
 from .records import utc
 from .serial import normalised, to_plain
 from .views import class_label
@@ -46,6 +47,10 @@ def _newest_audit(column: Any) -> Any:  # noqa: ANN401 - a column of audits -> i
 _ARCHIVE = select(t.archives, _newest_audit(t.audits.c.finished).label("audit_finished"),
                   _newest_audit(t.audits.c.bytes_checked).label("audit_bytes")).where(t.archives.c.id == read._ID)
 _DIVISIONS = select(t.archives.c.id, t.archives.c.division).where(t.archives.c.id.in_(bindparam("ids", expanding=True)))
+# the page's statements, run on SQLite's own cursor (:mod:`.rawrows`: the same rows, without SQLAlchemy's cost per
+# statement); plain() (the API, the rebuild comparison) runs the archive's row through SQLAlchemy as before
+_PAGE_ARCHIVE, _VERSIONS, _ITEMS, _FILES, _EVENTS, _RELATIONS = (
+    Prepared(s) for s in (_ARCHIVE, read._VERSIONS, read._ITEMS, read._FILES, read._EVENTS, read._RELATIONS))
 
 
 @dataclass(frozen=True)
@@ -58,9 +63,10 @@ class PlainArchive:
 
 
 def read_plain(conn: Connection, archive_id: str) -> PlainArchive | None:
-    row = conn.execute(_ARCHIVE, {"archive_id": archive_id}).first()
-    if row is None:
+    found = _PAGE_ARCHIVE.rows(conn, {"archive_id": archive_id})
+    if not found:
         return None
+    row = found[0]
     data = _plain(conn, archive_id, row)
     others = sorted({r["other"] for r in data["relations"]})
     divisions = {r.id: r.division for r in conn.execute(_DIVISIONS, {"ids": others})} if others else {}
@@ -68,7 +74,7 @@ def read_plain(conn: Connection, archive_id: str) -> PlainArchive | None:
     return PlainArchive(data, audited, divisions)
 
 
-def _shelf(r: Row[Any]) -> dict[str, Any]:
+def _shelf(r: Any) -> dict[str, Any]:
     return {"store": r.shelf_store, "row": r.shelf_row, "cabinet": r.shelf_cabinet, "cell": r.shelf_cell}
 
 
@@ -80,7 +86,7 @@ def _iso(value: Any) -> Any:  # noqa: ANN401 - a date, a datetime or None
     return None if value is None else value.isoformat()
 
 
-def _version(r: Row[Any]) -> dict[str, Any]:
+def _version(r: Any) -> dict[str, Any]:
     volume = None
     if r.volume_number is not None:
         volume = {"catalogue": r.volume_catalogue, "number": r.volume_number, "box": r.volume_box,
@@ -97,7 +103,7 @@ _CLASSES = {c.value: c for c in MaterialClass}
 def _groups(conn: Connection, archive_type: ArchiveType, files_of: dict[int, list[str]],
             params: dict[str, str]) -> list[dict[str, Any]]:
     by_class: dict[MaterialClass, list[dict[str, Any]]] = {}
-    for r in conn.execute(read._ITEMS, params):
+    for r in _ITEMS.rows(conn, params):
         material = _CLASSES.get(r.material_class) or MaterialClass(r.material_class)
         paper = {"catalogue": r.catalogue, "volume": r.volume, "item": r.item, "page_start": r.page_start,
                  "page_end": r.page_end, "box": r.box, "shelf": _shelf(r)}
@@ -139,7 +145,7 @@ def plain(conn: Connection, archive_id: str) -> dict[str, Any] | None:
     return None if row is None else _plain(conn, archive_id, row)
 
 
-def _plain(conn: Connection, archive_id: str, row: Row[Any]) -> dict[str, Any]:
+def _plain(conn: Connection, archive_id: str, row: Any) -> dict[str, Any]:
     """:func:`plain` of the archive whose row of ``archives`` is ``row``."""
     params = {"archive_id": archive_id}
     description = normalised(Archive, row.description)  # as to_plain(from_plain(Archive, ...)), no Archive made
@@ -149,16 +155,16 @@ def _plain(conn: Connection, archive_id: str, row: Row[Any]) -> dict[str, Any]:
         current = max(description["household"]["statuses"], key=lambda s: date.fromisoformat(s["since"]))
         description["status"] = {"status": current["status"], "label": STATUS_LABELS[Status(current["status"])],
                                  "since": current["since"]}
-    versions = [_version(r) for r in conn.execute(read._VERSIONS, params)]
+    versions = [_version(r) for r in _VERSIONS.rows(conn, params)]
     groups = _groups(conn, ArchiveType(description["type"]), files_of, params)
     files = [{"path": r.path, "size": r.size, "sha512": r.sha512, "puid": r.puid, "format_name": r.format_name,
               "format_version": r.format_version, "policy": r.policy, "item_number": r.item_number,
-              "version_added": r.version_added} for r in conn.execute(read._FILES, params)]
+              "version_added": r.version_added} for r in _FILES.rows(conn, params)]
     events = [{"identifier": r.identifier, "type": r.type, "datetime": utc(r.datetime).isoformat(),
                "outcome": r.outcome, "outcome_detail": r.outcome_detail, "detail": r.detail, "agent": r.agent,
-               "object_path": r.object_path, "version": r.version} for r in conn.execute(read._EVENTS, params)]
+               "object_path": r.object_path, "version": r.version} for r in _EVENTS.rows(conn, params)]
     relations = [{"direction": x.direction, "type": x.type, "other": x.other, "other_title": x.title,
-                  "start": _iso(x.start_date), "end": _iso(x.end_date)} for x in conn.execute(read._RELATIONS, params)]
+                  "start": _iso(x.start_date), "end": _iso(x.end_date)} for x in _RELATIONS.rows(conn, params)]
     return {
         "identifier": description["identifier"],
         "head_version": row.head_version,

@@ -123,6 +123,11 @@ class State:
     def dialect(self) -> str:
         return self._engine.dialect.name
 
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for a caller that runs a prebuilt statement on a pooled DB-API connection)."""
+        return self._engine
+
     def close(self) -> None:
         self._engine.dispose()
 

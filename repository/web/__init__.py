@@ -23,7 +23,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     """The application for the repository home ``home``; its users are the accounts of the home's state
     database (``hsar user add``). ``settings`` override Flask settings (tests: ``TESTING``,
     ``WTF_CSRF_ENABLED``; deployment: ``HSAR_HTTPS`` marks cookies Secure)."""
-    from . import api, context, errors, i18n, links, purpose, security
+    from . import api, context, errors, header, i18n, links, purpose, security, sessions
     from .views import admin, archives, audit, auth, disposal, ingest, ocr, search, stats, transfer
 
     app = Flask(__name__)
@@ -34,8 +34,10 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     app.config.update(settings or {})
     app.extensions["hsar.config"] = cfg
     limiter = security.install(app)
+    sessions.install(app)  # a verified session cookie remembered (web/sessions.py)
     i18n.install(app)
     links.install(app)  # the templates' url_for: parameterless links built once
+    header.install(app)  # every page's header, made once per language and user
     context.install(app)
     errors.install(app)
     for blueprint in (auth.bp, search.bp, archives.bp):

@@ -68,16 +68,16 @@ def test_two_processes_appending_at_once_keep_one_valid_chain(state, state_url, 
 def test_threads_of_one_process_share_a_transaction_and_wait_for_their_commit(state, monkeypatch) -> None:
     batches: list[int] = []
     first_in, release = threading.Event(), threading.Event()
-    chain = register._chain
+    chain = register._chained
 
-    def slow_chain(conn, batch):
+    def slow_chain(head, batch):
         batches.append(len(batch))
         if len(batches) == 1:  # hold the first batch open while the others queue
             first_in.set()
             assert release.wait(30)
-        return chain(conn, batch)
+        return chain(head, batch)
 
-    monkeypatch.setattr(register, "_chain", slow_chain)
+    monkeypatch.setattr(register, "_chained", slow_chain)
     results: dict[int, object] = {}
 
     def use(k: int) -> None:
@@ -103,10 +103,10 @@ def test_threads_of_one_process_share_a_transaction_and_wait_for_their_commit(st
 
 
 def test_a_failed_batch_fails_every_use_in_it_and_writes_nothing(state, monkeypatch) -> None:
-    def broken(conn, batch):
+    def broken(head, batch):
         raise StateError(msgid="state.unreadable", url="x", detail="disk full")
 
-    monkeypatch.setattr(register, "_chain", broken)
+    monkeypatch.setattr(register, "_chained", broken)
     with pytest.raises(StateError):
         record_use(state, READER, "view", "a", "课题研究")
     monkeypatch.undo()
@@ -117,28 +117,26 @@ def test_a_failed_batch_fails_every_use_in_it_and_writes_nothing(state, monkeypa
 
 def test_a_taken_number_is_chained_again_on_the_new_head(state, monkeypatch) -> None:
     """A writer the lock did not hold off (a database without it) meets the primary key and re-chains."""
-    chain, calls = register._chain, []
+    other = record_use(state, READER, "view", "other", "课题研究")  # seq 1, written by "another writer"
+    chain, heads = register._chained, []
 
-    def racing(conn, batch):
-        rows = chain(conn, batch)
-        if not calls:  # the first attempt: another writer commits seq 1 meanwhile (here: in this transaction)
-            calls.append(1)
-            conn.execute(register.insert(register.t.access_register), [{**rows[0], "archive_id": "other"}])
-        return rows
+    def racing(head, batch):
+        heads.append(head)
+        return chain(None if len(heads) == 1 else head, batch)  # the first attempt chains on a head it missed
 
-    monkeypatch.setattr(register, "_chain", racing)
+    monkeypatch.setattr(register, "_chained", racing)
     entry = record_use(state, READER, "view", "mine", "课题研究")
-    assert entry.archive_id == "mine" and entry.seq == 1  # the racing row was rolled back with its batch
-    assert verify_register(state).ok
+    assert heads == [(1, other.hash)] * 2 and entry.archive_id == "mine" and entry.seq == 2
+    assert [e.archive_id for e in list_uses(state)] == ["other", "mine"] and verify_register(state).ok
 
 
 def test_a_register_that_stays_busy_is_a_coded_error(state, monkeypatch) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    def always_taken(conn, batch):
+    def always_taken(head, batch):
         raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed: access_register.seq"))
 
-    monkeypatch.setattr(register, "_chain", always_taken)
+    monkeypatch.setattr(register, "_chained", always_taken)
     with pytest.raises(AccountError) as caught:
         record_use(state, READER, "view", "a", "课题研究")
     assert caught.value.code == "ACC-BUSY"

@@ -31,10 +31,10 @@ def test_a_view_whose_register_line_fails_shows_nothing(login, archives, web_hom
     client = login("admin")
     before = len(_uses(web_home))
 
-    def full_disk(conn, batch):
+    def full_disk(head, batch):
         raise StateError(msgid="state.unreadable", url="state", detail="disk full")
 
-    monkeypatch.setattr(register, "_chain", full_disk)
+    monkeypatch.setattr(register, "_chained", full_disk)
     page = client.get(f"/archives/{view.identifier}")
     assert page.status_code == 500
     body = page.get_data(as_text=True)

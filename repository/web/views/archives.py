@@ -20,7 +20,8 @@ from .. import purpose
 from ..context import principal, repo
 from ..errors import error_page
 from ..gateway import archives
-from ..i18n import t
+from ..i18n import current_lang, t
+from .archive_rows import item_rows
 
 bp = Blueprint("archives", __name__, url_prefix="/archives")
 
@@ -44,7 +45,8 @@ def show(archive_id: str) -> str | tuple[str, int] | BaseResponse:
         if gone is None:
             abort(404)
         return gone
-    return render_template("archive.html", page=page, a=page.data, purpose=purpose.current())
+    return render_template("archive.html", page=page, a=page.data, purpose=purpose.current(),
+                           item_rows=item_rows(page, current_lang()))
 
 
 def _document(archive_id: str, path: str) -> archives.Document:

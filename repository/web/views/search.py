@@ -17,23 +17,13 @@ from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import Markup
 
-try:  # markupsafe's own escaping, the one Jinja's autoescape applies, without wrapping its answer in Markup
-    from markupsafe._speedups import _escape_inner
-except ImportError:  # pragma: no cover - a markupsafe built without its C extension, or one that moved it
-    try:
-        from markupsafe._native import _escape_inner
-    except ImportError:
-        from markupsafe import escape as _public_escape
-
-        def _escape_inner(s: str, /) -> str:
-            return str(_public_escape(s))
-
 from ... import access, messages
 from ...errors import SearchError, SearchRequestError
 from ...services.index_check import check_index
 from .. import i18n
 from ..context import principal, repo
 from ..errors import error_page
+from ..escaping import escaped as _e
 from ..gateway import searching
 
 bp = Blueprint("search", __name__)
@@ -41,15 +31,6 @@ bp = Blueprint("search", __name__)
 MAX_QUERY = 500
 #: the characters werkzeug's URL builder leaves unescaped in a query string (``werkzeug.urls._urlencode``)
 _SAFE = "!$'()*,/:;?@"
-
-
-def _e(value: object) -> str:
-    """``value`` HTML-escaped exactly as Jinja's autoescape (markupsafe) escapes a printed value, as a plain
-    string (a page escapes a thousand values: markupsafe's Markup objects cost more than the escaping)."""
-    text = value if type(value) is str else str(value)
-    if type(text) is not str:  # a str subclass (Markup): its own replace would escape again
-        text = str.__str__(text)
-    return _escape_inner(text)
 
 
 def _lit(fragment: str) -> str:
@@ -85,14 +66,24 @@ def _pair(name: str, value: str) -> str:
     return urlencode([(name, value)], safe=_SAFE)
 
 
-def facet_links(base: str, args: Mapping[str, str], name: str) -> Callable[[str], str]:
-    """``value -> query_link(base, args, page, {name: value, "page": 1})`` for one facet, its other
-    parameters encoded once (a facet may list hundreds of values)."""
+@lru_cache(maxsize=16_384)
+def _escaped_pair(name: str, value: str) -> str:
+    """:func:`_pair` HTML-escaped, for a link in the page."""
+    return _e(_pair(name, value))
+
+
+def _around(args: Mapping[str, str], name: str) -> tuple[str, str]:
+    """The encoded parameters of ``args`` before and after the place of ``name`` in a facet's links."""
     pairs = [(k, urlencode([(k, v)], safe=_SAFE)) for k, v in args.items() if v not in (None, "")]
     keys = [k for k, _ in pairs]
     at = keys.index(name) if name in keys else len(keys)  # a new parameter goes last ("page" 1 is left out)
-    before = "&".join(p for _, p in pairs[:at])
-    after = "&".join(p for _, p in pairs[at + 1:])
+    return "&".join(p for _, p in pairs[:at]), "&".join(p for _, p in pairs[at + 1:])
+
+
+def facet_links(base: str, args: Mapping[str, str], name: str) -> Callable[[str], str]:
+    """``value -> query_link(base, args, page, {name: value, "page": 1})`` for one facet, its other
+    parameters encoded once (a facet may list hundreds of values)."""
+    before, after = _around(args, name)
 
     def link(value: str) -> str:
         parts = [p for p in (before, _pair(name, value) if value not in (None, "") else "", after) if p]
@@ -117,8 +108,15 @@ def facet_rows(found: searching.SearchPage, base: str, args: Mapping[str, str]) 
         else:
             kind = i18n.SHARED_KINDS.get("web." + name, "web." + name)
             labels = [messages.label(kind, v.value, lang) for v in values]
-        items = "".join(f'<li class="depth-{min(v.depth, 4)}"><a href="{_e(link(v.value))}">{_e(text)}</a> '
-                        f'<span class="count">{_e(number(v.count))}</span></li>' for v, text in zip(values, labels, strict=True))
+        # a value's link is link(value): the facet's fixed prefix and suffix around the value's own pair, each
+        # escaped apart (escaping goes character by character), the pair's escaped form remembered with it
+        before, after = _around(args, name)
+        prefix, suffix = _e(f"{base}?{before}&" if before else f"{base}?"), _e(f"&{after}" if after else "")
+        items = "".join(f'<li class="depth-{min(v.depth, 4)}"><a href="'
+                        f'{prefix + _escaped_pair(name, v.value) + suffix if v.value else _e(link(v.value))}">'
+                        f'{_e(text)}</a> <span class="count">'
+                        f'{f"{v.count:,}" if type(v.count) is int else _e(number(v.count))}</span></li>'
+                        for v, text in zip(values, labels, strict=True))
         rows.append((i18n.t("web.field." + name), Markup(items)))
     return rows
 
