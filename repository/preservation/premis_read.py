@@ -84,25 +84,6 @@ def parse_premis_objects(data: bytes) -> list[PremisObject]:
     return _read_all(_premis_root(data), "object", _parse_object)
 
 
-_PUIDS = etree.XPath(
-    "premis:object/premis:objectIdentifier/premis:objectIdentifierValue/text() | premis:object/"
-    "premis:objectCharacteristics/premis:format/premis:formatRegistry[premis:formatRegistryName='PRONOM']/"
-    "premis:formatRegistryKey/text()", namespaces=NSMAP)
-
-
-def object_puids(data: bytes) -> dict[str, str]:
-    """``{object identifier: PRONOM PUID}`` of the objects that record one (the audit's format check: one
-    compiled XPath instead of the full objects)."""
-    out: dict[str, str] = {}
-    current: str | None = None
-    for text in _PUIDS(_premis_root(data)):
-        if text.getparent().tag == qname("objectIdentifierValue"):
-            current = str(text)
-        elif current is not None:
-            out[current] = str(text)
-    return out
-
-
 def _parse_object(element: etree._Element) -> PremisObject:
     chars = "premis:objectCharacteristics/"
     fmt = chars + "premis:format/"
