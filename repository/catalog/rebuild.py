@@ -36,7 +36,7 @@ from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS_CUMULATIVE, pr
 from ..preservation.ocfl_versions import version_infos
 from ..preservation.premis_history import current_objects
 from ..preservation.premis_read import parse_premis, premis_event_ids
-from ..preservation.premis_splice import event_ids, read_parts
+from ..preservation.premis_cumulative import event_ids, read_parts
 from .records import CarriedFiles, EventRecord, FileRecord, VersionRecord, version_seq
 from .store import Catalog
 
