@@ -129,9 +129,9 @@ def version_premis(objects: Sequence[PremisObject], events: Sequence[PremisEvent
 
 def _objects(files: Mapping[str, SourceFile], infos: Mapping[str, FileInfo], new_paths: Sequence[str]
              ) -> list[PremisObject]:
-    """The objects of the files this version added or changed; when it changed none (a SIP that repeats the
+    """The objects of the files this version added or changed (``new_paths``); when it changed none (a SIP that repeats the
     head's description), the description's object again, as a PREMIS document needs one."""
-    paths = [p for p in new_paths if described(p)] or [DESCRIPTIVE]
+    paths = list(new_paths) or [DESCRIPTIVE]
     return [_new_object(path, files[path], infos) for path in paths]
 
 

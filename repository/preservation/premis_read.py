@@ -1,5 +1,7 @@
-"""Reading PREMIS 3.0 preservation metadata back (``metadata/premis.xml`` of a stored version) into the values of
-:mod:`repository.preservation.premis`: safely parsed (no entities, no network), every required element checked.
+"""Reading one PREMIS 3.0 document back (a version's ``metadata/premis/vN.xml``, an older cumulative
+``metadata/premis.xml``, a transfer package's) into the values of :mod:`repository.preservation.premis`: safely
+parsed (no entities, no network), every required element checked. A version's whole history is merged from
+its documents by :mod:`.premis_history`.
 """
 
 from __future__ import annotations
