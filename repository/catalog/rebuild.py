@@ -34,9 +34,9 @@ from ..errors import CatalogError, HsarError
 from ..model import Archive
 from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS_CUMULATIVE, premis_documents, premis_path
 from ..preservation.ocfl_versions import version_infos
+from ..preservation.premis_cumulative import event_ids, read_parts
 from ..preservation.premis_history import current_objects
 from ..preservation.premis_read import parse_premis, premis_event_ids
-from ..preservation.premis_cumulative import event_ids, read_parts
 from .records import CarriedFiles, EventRecord, FileRecord, VersionRecord, version_seq
 from .store import Catalog
 

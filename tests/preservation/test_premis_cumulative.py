@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from repository.preservation.premis import PremisAgent, PremisEvent, PremisObject, render_premis
-from repository.preservation.premis_read import parse_premis, premis_event_ids
 from repository.preservation.premis_cumulative import event_ids, premis_layout, read_parts
+from repository.preservation.premis_read import parse_premis, premis_event_ids
 
 WHEN = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
 ORG = "示范市住房保障中心"
