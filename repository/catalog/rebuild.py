@@ -35,7 +35,7 @@ from ..model import Archive
 from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS_CUMULATIVE, premis_documents, premis_path
 from ..preservation.ocfl_versions import version_infos
 from ..preservation.premis_cumulative import event_ids, read_parts
-from ..preservation.premis_history import current_objects
+from ..preservation.premis_history import PremisHistory, current_objects
 from ..preservation.premis_read import parse_premis, premis_event_ids
 from .records import CarriedFiles, EventRecord, FileRecord, VersionRecord, version_seq
 from .store import Catalog
@@ -141,7 +141,7 @@ class _ObjectReader:
         added: dict[str, tuple[str, str]] = {}  # path -> (digest, version whose content it is)
         known_events: set[str] = set()
         earlier: list[str] = []  # versions before ``only`` whose events are not read unless needed
-        latest: dict[str, Any] = {}  # every version read: the newest PREMIS object of each path so far
+        history = PremisHistory()  # every version read in order: the newest PREMIS object of each path so far
         before: VersionInfo | None = None
         for info in self.infos:
             vname = _version_name(info)
@@ -168,8 +168,8 @@ class _ObjectReader:
             if own is not None:
                 objects, events, agents = own
                 if only is None:  # every version read in order: the objects so far are at hand
-                    latest.update((o.identifier, o) for o in objects)
-                    objects = list(latest.values())
+                    history.add(objects, (), ())
+                    objects = history.objects()
                 elif wanted is None or not wanted <= {o.identifier for o in objects}:
                     objects = self._current(info, vname)
             else:  # stored with a cumulative document: the earlier versions' event ids tell the new events
@@ -177,7 +177,8 @@ class _ObjectReader:
                     known_events.update(self._event_ids(earlier_name))
                 earlier.clear()
                 objects, events, agents = self._premis(vname, wanted, known_events)
-                latest = {o.identifier: o for o in objects}
+                history = PremisHistory()  # the cumulative document holds every current object
+                history.add(objects, (), ())
             report = _parse_checks(self._read(CHECKS, vname), f"{self.object_id} {vname}")
             yield VersionRecord(
                 archive=archive, version=vname, created=info.created, message=info.message,

@@ -13,8 +13,10 @@ read as the first document. Merged:
 - agents: every document's, the first of each identifier.
 
 Every reader of PREMIS in the store goes through here: the catalogue (:mod:`repository.catalog.rebuild`), the
-audit's format check, the transfer export and the OCR version. Documents are read as bytes by the caller
-(:func:`merge_documents`, :func:`current_objects`) or from the store (:func:`read_history`).
+audit's format check, the transfer export (the OCR version and ingest write their own document and read none).
+Documents are read as bytes by the caller (:func:`merge_documents`, :func:`current_objects`) or from the store
+(:func:`read_history`); the catalogue merges version after version with :class:`PremisHistory` as it reads them,
+and reads a version stored with a cumulative document (its whole history) in parts (:mod:`.premis_cumulative`).
 """
 
 from __future__ import annotations
