@@ -19,7 +19,7 @@ from ..codes import issue
 from ..errors import HsarError, PreservationError
 from ..messages import Text
 from ..preservation import signing  # noqa: F401 - see below
-from ..preservation.aip_layout import PREMIS as PREMIS_PATH
+from ..preservation.aip_layout import premis_documents
 from ..preservation.auditlog import AuditLog
 from ..preservation.copies import (
     Copy,
@@ -146,19 +146,23 @@ class Work:
 
 
 def format_findings(run: Run, ref: Candidate | None, evidence: Evidence) -> list[Finding]:
-    """AUD016 for payload files whose recorded PUID the format policy now refuses (BC-3-2)."""
-    digest = state_of(ref.inventory, ref.inventory["head"]).get(PREMIS_PATH) if ref is not None and ref.inventory is not None else None
-    data = evidence.read_verified(digest) if digest else None
-    if data is None or run.policy is None or not may_name(data, run.refused):
+    """AUD016 for payload files whose current PREMIS object records a PUID the format policy now refuses
+    (BC-3-2), from the head's PREMIS documents (:mod:`repository.preservation.premis_history`)."""
+    if ref is None or ref.inventory is None:
         return []
-    from ..preservation.premis_read import object_puids
+    state = state_of(ref.inventory, ref.inventory["head"])
+    documents = [evidence.read_verified(state[path]) for path in premis_documents(state)]
+    read = [data for data in documents if data is not None]
+    if not read or run.policy is None or not any(may_name(data, run.refused) for data in read):
+        return []
+    from ..preservation.premis_history import current_objects
 
     try:
-        puids = object_puids(data)
+        objects = current_objects(read, state)
     except PreservationError:
         return []
-    return [Finding(found("AUD016", identifier, puid=puid), "*") for identifier, puid in puids.items()
-            if identifier.startswith("data/") and run.policy.level_of(puid) == "refused"]
+    return [Finding(found("AUD016", o.identifier, puid=o.puid), "*") for o in objects
+            if o.puid and o.identifier.startswith("data/") and run.policy.level_of(o.puid) == "refused"]
 
 
 _PLAIN_PUID = re.compile(r"[A-Za-z0-9/._-]+")

@@ -1,18 +1,21 @@
 """Rebuilding the catalogue from the OCFL store alone (DESIGN.md principle 1: storage is the truth).
 
 Each version's logical state is self-describing: ``metadata/descriptive.xml`` (the current merged
-description), ``metadata/premis.xml`` (every object and every event so far), ``metadata/checks.json`` (the
-four-property report of that SIP). From them and the inventory this module makes the same
-:class:`~repository.catalog.records.VersionRecord` values ingest records, so a rebuilt catalogue answers
-exactly as the original did. Ingest should build its record with :func:`version_record` too: then the two
-agree by construction.
+description), its own PREMIS document ``metadata/premis/vN.xml`` (the objects of the files it added or changed,
+its events, the agents they name; the earlier versions' documents are in its state too, see
+:mod:`repository.preservation.premis_history`), ``metadata/checks.json`` (the four-property report of that SIP).
+From them and the inventory this module makes the same :class:`~repository.catalog.records.VersionRecord`
+values ingest records, so a rebuilt catalogue answers exactly as the original did. Ingest builds its record
+with :func:`version_record` too: then the two agree by construction.
 
 Which facts come from where:
 
 - files: the ``data/...`` paths of the version's state; digest from the inventory, size and format from the
-  PREMIS object of that logical path (size from the stored bytes when PREMIS lacks it), item number from the
-  description, ``version_added`` from the inventory's version history;
-- events: those in this version's ``premis.xml`` that the previous version's did not carry;
+  current PREMIS object of that logical path (size from the stored bytes when PREMIS lacks it), item number
+  from the description, ``version_added`` from the inventory's version history;
+- events: those of the version's own document. A version stored before per-version documents has one
+  cumulative ``metadata/premis.xml`` (every object and event so far): its events are those the previous
+  version's document did not carry;
 - SIP name: ``subject.sip`` (or ``sip_name``/``package``/``name``) of ``checks.json``;
 - format policy: not kept in the store yet; pass ``policy_of`` (PUID -> policy) to derive it.
 """
@@ -29,10 +32,11 @@ from lxml import etree
 from ..descriptive import parse
 from ..errors import CatalogError, HsarError
 from ..model import Archive
-from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS
+from ..preservation.aip_layout import CHECKS, DESCRIPTIVE, PREMIS_CUMULATIVE, premis_documents, premis_path
 from ..preservation.ocfl_versions import version_infos
+from ..preservation.premis_cumulative import event_ids, read_parts
+from ..preservation.premis_history import PremisHistory, current_objects
 from ..preservation.premis_read import parse_premis, premis_event_ids
-from ..preservation.premis_splice import event_ids, read_parts
 from .records import CarriedFiles, EventRecord, FileRecord, VersionRecord, version_seq
 from .store import Catalog
 
@@ -100,31 +104,44 @@ class _ObjectReader:
         return None if where is None else where.read_bytes()
 
     def _premis(self, version: str, objects: set[str] | None, known: set[str]) -> tuple[list, list, list]:
-        """The version's PREMIS objects (those at ``objects``; all for ``None``), agents and the events not in
-        ``known``: only those elements are parsed when the document has the shape ingest writes."""
-        data = self._read(PREMIS, version)
+        """A version stored with a cumulative document: its PREMIS objects (those at ``objects``; all for
+        ``None``), agents and the events not in ``known``; only those elements are parsed when the document has
+        the shape ingest wrote."""
+        data = self._read(PREMIS_CUMULATIVE, version)
         if data is None:
             return [], [], []
         parts = read_parts(data, objects, known)
         return parts if parts is not None else parse_premis(data)
 
+    def _own(self, info: VersionInfo, version: str) -> tuple[list, list, list] | None:
+        """The objects, events and agents of the version's own PREMIS document; ``None`` for a version
+        stored with a cumulative one."""
+        data = self._read(premis_path(version), version) if premis_path(version) in info.state else None
+        return None if data is None else parse_premis(data)
+
+    def _current(self, info: VersionInfo, version: str) -> list:
+        """The current PREMIS objects of the version's state, from every PREMIS document in it."""
+        docs = [self._read(p, version) for p in premis_documents(info.state)]
+        return current_objects([d for d in docs if d is not None], info.state)
+
     def _event_ids(self, version: str) -> list[str]:
-        data = self._read(PREMIS, version)
+        own = self._read(premis_path(version), version)
+        data = own if own is not None else self._read(PREMIS_CUMULATIVE, version)
         if data is None:
             return []
         ids = event_ids(data)
         return ids if ids is not None else premis_event_ids(data)
 
-    def records(self, only: str | None = None, *, carry: bool = False,
-                premis_added: bytes | None = None) -> Iterator[VersionRecord]:
+    def records(self, only: str | None = None, *, carry: bool = False) -> Iterator[VersionRecord]:
         """Every version's record, oldest first; with ``only``, that version's alone (the versions before it
-        are read just for what it needs: where each file was added, which events were recorded already).
-        ``carry`` (with ``only``): the record names the payload files unchanged since the version before as
-        carried (:class:`~.records.CarriedFiles`) and reads the PREMIS objects of the others alone.
-        ``premis_added`` (with ``carry``): see :func:`version_record`."""
+        are read just for what it needs: where each file was added, and for a version stored with a
+        cumulative PREMIS document which events were recorded already). ``carry`` (with ``only``): the record
+        names the payload files unchanged since the version before as carried (:class:`~.records.CarriedFiles`)
+        and reads the PREMIS objects of the others alone."""
         added: dict[str, tuple[str, str]] = {}  # path -> (digest, version whose content it is)
         known_events: set[str] = set()
         earlier: list[str] = []  # versions before ``only`` whose events are not read unless needed
+        history = PremisHistory()  # every version read in order: the newest PREMIS object of each path so far
         before: VersionInfo | None = None
         for info in self.infos:
             vname = _version_name(info)
@@ -147,13 +164,21 @@ class _ObjectReader:
                 _note_added(added, info, vname)
             else:  # each differs from the version before: its content was added in this one
                 added.update((p, (info.state[p], vname)) for p in wanted)
-            parts = _added_parts(premis_added, wanted) if premis_added is not None else None
-            if parts is None:  # read from the store: this version's PREMIS, the earlier versions' event ids
+            own = self._own(info, vname)
+            if own is not None:
+                objects, events, agents = own
+                if only is None:  # every version read in order: the objects so far are at hand
+                    history.add(objects, (), ())
+                    objects = history.objects()
+                elif wanted is None or not wanted <= {o.identifier for o in objects}:
+                    objects = self._current(info, vname)
+            else:  # stored with a cumulative document: the earlier versions' event ids tell the new events
                 for earlier_name in earlier:
                     known_events.update(self._event_ids(earlier_name))
                 earlier.clear()
-                parts = self._premis(vname, wanted, known_events)
-            objects, events, agents = parts
+                objects, events, agents = self._premis(vname, wanted, known_events)
+                history = PremisHistory()  # the cumulative document holds every current object
+                history.add(objects, (), ())
             report = _parse_checks(self._read(CHECKS, vname), f"{self.object_id} {vname}")
             yield VersionRecord(
                 archive=archive, version=vname, created=info.created, message=info.message,
@@ -186,15 +211,6 @@ def _note_added(added: dict[str, tuple[str, str]], info: VersionInfo, vname: str
     for path, digest in info.state.items():
         if added.get(path, ("", ""))[0] != digest:
             added[path] = (digest, vname)
-
-
-def _added_parts(premis_added: bytes, wanted: set[str] | None) -> tuple[list, list, list] | None:
-    """The objects, events and agents of a version's PREMIS from the document of what it added, if it holds
-    an object for every file in ``wanted`` (``None``: every file, which it never holds)."""
-    if wanted is None:
-        return None
-    objects, events, agents = parse_premis(premis_added)
-    return (objects, events, agents) if wanted <= {o.identifier for o in objects} else None
 
 
 def _carried(info: VersionInfo, before: VersionInfo, policy_of: PolicyOf | None) -> CarriedFiles:
@@ -248,23 +264,15 @@ def object_records(store: _Store, object_id: str, policy_of: PolicyOf | None = N
 
 
 def version_record(store: _Store, object_id: str, version: str | None = None,
-                   policy_of: PolicyOf | None = None, *, carry: bool = False,
-                   premis_added: bytes | None = None) -> VersionRecord:
+                   policy_of: PolicyOf | None = None, *, carry: bool = False) -> VersionRecord:
     """The record of one version (default the head): what ingest passes to ``Catalog.record_version``; with
     ``carry``, the files unchanged since the version before are carried over (see :class:`~.records.CarriedFiles`;
-    the catalogue raises :class:`~.records.CarryUnavailable` when it does not hold that version as expected).
-
-    ``premis_added`` (ingest, with ``carry``): a PREMIS document of the elements this version added to its
-    ``premis.xml`` (its new objects and events, every agent: :attr:`~repository.ingest.aip.BuiltVersion.premis_added`).
-    The record then takes its new files' objects and its events from it, and reads neither the stored
-    document (which holds the whole history) nor the earlier versions' event ids; the values are the same,
-    as those elements are the very bytes of the stored document and the events are new ones. When it lacks
-    an object the record needs, the stored documents are read as without it."""
+    the catalogue raises :class:`~.records.CarryUnavailable` when it does not hold that version as expected)."""
     reader = _ObjectReader(store, object_id, policy_of)
     if not reader.infos:
         raise CatalogError(f"{object_id} has no versions")
     wanted = version or _version_name(reader.infos[-1])
-    for rec in reader.records(only=wanted, carry=carry, premis_added=premis_added):  # the others are not parsed
+    for rec in reader.records(only=wanted, carry=carry):  # the others are not parsed
         return rec
     raise CatalogError(f"{object_id} has no version {version}")
 

@@ -7,7 +7,8 @@ give the same answers, so the meaning of each field is fixed here:
 - ``archive``: the archive's *current merged* description at this version (``metadata/descriptive.xml``).
 - ``files``: the payload files (``data/...``) of this version's logical state, all of them, not only the
   new ones; ``version_added`` names the version in which the file's present content first appeared.
-- ``events``: the PREMIS events this version added to ``metadata/premis.xml``.
+- ``events``: the PREMIS events of this version (those of its own ``metadata/premis/vN.xml``; for a version
+  stored with a cumulative ``metadata/premis.xml``, those it added to it).
 - ``checks_summary``: the summary of this SIP's four-property report (``metadata/checks.json``).
 - ``carried`` (ingest of a supplement only): when set, ``files`` holds only the payload files new or changed
   in this version, and the others are the file rows of ``carried.version`` already in the catalogue, copied

@@ -2,8 +2,10 @@
 
 A version's logical state holds the payload of every version so far (``data/...``, material is appended,
 never replaced), the SIP's own tag files under ``metadata/sip/``, ``metadata/descriptive.xml`` (the archive's
-current description, paper references intact), ``metadata/premis.xml`` (PREMIS 3: every object of the state,
-every event so far, the agents), ``metadata/checks.json`` (the SIP's four-property report) and the version's
+current description, paper references intact), ``metadata/premis/vN.xml`` (PREMIS 3 of this version alone: the
+objects of the files it added or changed, its events, the agents they name; the earlier versions' documents,
+and an older object's cumulative ``metadata/premis.xml``, are carried by reference: see
+:mod:`repository.preservation.premis_history`), ``metadata/checks.json`` (the SIP's four-property report) and the version's
 lock: ``signature/manifest-sha512.txt`` over every other file and its detached CMS signature
 ``signature/manifest-sha512.txt.p7s``. Everything is written to a work directory first; the OCFL store then
 moves it into place atomically.
@@ -19,15 +21,14 @@ from datetime import datetime
 from pathlib import Path
 
 from ..descriptive import to_xml
-from ..errors import PreservationError
 from ..model import Archive
 from ..preservation.aip_layout import (
     CHECKS,
     DERIVATIVES_PREFIX,
     DESCRIPTIVE,
-    PREMIS,
-    SIGNATURE_DIR,
     SIP_PREFIX,
+    is_premis,
+    premis_path,
 )
 from ..preservation.ocfl import SourceFile
 from ..preservation.ocfl_versions import ContentPaths
@@ -38,13 +39,11 @@ from ..preservation.premis import (
     fido_agent,
     hsar_agent,
     institution_agent,
-    merge_by_identifier,
     pyhanko_agent,
     render_premis,
     standard_agents,
 )
-from ..preservation.premis_read import parse_premis
-from ..preservation.premis_splice import Chunk, premis_layout, splice
+from ..preservation.premis_history import described
 from ..preservation.signing import SIGNATURE_FILE, SIGNATURE_MANIFEST, Signer, lock_version
 from .formats import FileInfo
 from .prepare import Prepared
@@ -60,7 +59,6 @@ class PreviousVersion:
 
     state: Mapping[str, str]  # logical path -> sha512
     content: ContentPaths  # logical path -> a stored copy of its bytes (at least the payload, derivatives)
-    premis: bytes | None
     archive: Archive | None
 
 
@@ -76,17 +74,11 @@ def _own_format(path: str) -> tuple[str | None, str]:
     return None, ""
 
 
-def _write(workdir: Path, logical: str, data: bytes | Sequence[Chunk]) -> SourceFile:
-    """Write ``data`` (bytes, or segments written one after the other) and hash it on the way."""
+def _write(workdir: Path, logical: str, data: bytes) -> SourceFile:
     target = workdir / "generated" / logical
     target.parent.mkdir(parents=True, exist_ok=True)
-    digest, size = hashlib.sha512(), 0
-    with target.open("wb") as out:
-        for segment in [data] if isinstance(data, bytes) else data:
-            out.write(segment)
-            digest.update(segment)
-            size += len(segment)
-    return SourceFile(target, digest.hexdigest(), size)
+    target.write_bytes(data)
+    return SourceFile(target, hashlib.sha512(data).hexdigest(), len(data))
 
 
 def _events(prepared: Prepared, version: str, new_paths: Sequence[str], when: datetime, institution: str
@@ -127,52 +119,27 @@ def _new_object(path: str, src: SourceFile, infos: Mapping[str, FileInfo]) -> Pr
                         info.format_version if info else None)
 
 
-def _described(files: Mapping[str, SourceFile]) -> list[str]:
-    """The paths PREMIS describes: every file of the state but the PREMIS file itself and the lock."""
-    return [p for p in sorted(files) if p != PREMIS and not p.startswith(SIGNATURE_DIR)]
+def version_premis(objects: Sequence[PremisObject], events: Sequence[PremisEvent],
+                   agents: Sequence[PremisAgent]) -> bytes:
+    """A version's own PREMIS document: ``objects`` (of the files it added or changed), its ``events`` and
+    those of ``agents`` the events name."""
+    named = {link.identifier for event in events for link in event.agents}
+    return render_premis(objects, events, [a for a in agents if a.identifier in named])
 
 
-def _objects(files: Mapping[str, SourceFile], infos: Mapping[str, FileInfo], carried: Mapping[str, PremisObject]
+def _objects(files: Mapping[str, SourceFile], infos: Mapping[str, FileInfo], new_paths: Sequence[str]
              ) -> list[PremisObject]:
-    objects = []
-    for path in _described(files):
-        src = files[path]
-        if path in carried and carried[path].sha512 == src.sha512:
-            objects.append(carried[path])
-        else:
-            objects.append(_new_object(path, src, infos))
-    return objects
-
-
-def _premis(files: Mapping[str, SourceFile], infos: Mapping[str, FileInfo], previous: bytes | None,
-            new_events: list[PremisEvent], agents: list[PremisAgent]) -> tuple[list[Chunk], bytes | None]:
-    """The version's cumulative PREMIS as segments to write in order, and a document of what this version added
-    (its new objects and events, every agent; ``None`` when the whole document was rendered). The previous
-    document, when :func:`render_premis` wrote it, is carried forward as bytes, only the new objects and events
-    rendered (:mod:`~repository.preservation.premis_splice`: the same bytes, without parsing and rendering
-    every object of a large archive again); else it is parsed and the whole document rendered."""
-    layout = premis_layout(previous) if previous else None
-    if layout is None:
-        old_objects, old_events, old_agents = parse_premis(previous) if previous else ([], [], [])
-        objects = _objects(files, infos, {o.identifier: o for o in old_objects})
-        return [render_premis(objects, old_events + new_events, merge_by_identifier(old_agents, agents))], None
-    digests = {ident: digest for ident, digest, _, _ in layout.objects}
-    listed = [(p, files[p].sha512, None if digests.get(p) == files[p].sha512 else _new_object(p, files[p], infos))
-              for p in _described(files)]
-    if not listed:
-        raise PreservationError("a PREMIS document needs at least one object")
-    spliced = splice(layout, listed, new_events, agents)
-    return spliced.segments, spliced.added
+    """The objects of the files this version added or changed (``new_paths``); when it changed none (a SIP that repeats the
+    head's description), the description's object again, as a PREMIS document needs one."""
+    paths = list(new_paths) or [DESCRIPTIVE]
+    return [_new_object(path, files[path], infos) for path in paths]
 
 
 @dataclass(frozen=True)
 class BuiltVersion:
-    """A new version's files (logical path -> source, ready for ``add_version``) and, when its PREMIS was
-    carried forward from the previous version's, a PREMIS document of what it added: its new objects, its new
-    events and every agent (what the catalogue record needs; ``None`` when the whole document was rendered)."""
+    """A new version's files (logical path -> source, ready for ``add_version``)."""
 
     files: dict[str, SourceFile]
-    premis_added: bytes | None = None
 
 
 def build_version(
@@ -190,7 +157,7 @@ def build_version(
     files: dict[str, SourceFile] = {}
     if previous:
         for path, digest in previous.state.items():
-            if path.startswith((PAYLOAD_PREFIX, DERIVATIVES_PREFIX)):  # OCR text stays with its pages
+            if path.startswith((PAYLOAD_PREFIX, DERIVATIVES_PREFIX)) or is_premis(path):  # by reference
                 files[path] = SourceFile(previous.content.location(path), digest, STORED)
     infos: dict[str, FileInfo] = {}
     for path, info in prepared.payload.items():
@@ -200,12 +167,11 @@ def build_version(
         files[SIP_PREFIX + path] = SourceFile(prepared.bag_dir / path, info.sha512, info.size)
     files[DESCRIPTIVE] = _write(prepared.workdir, DESCRIPTIVE, to_xml(merged))
     files[CHECKS] = _write(prepared.workdir, CHECKS, prepared.checks.to_json())
-    new_paths = sorted(p for p in files if not previous or previous.state.get(p) != files[p].sha512)
+    new_paths = sorted(p for p in files if described(p) and (not previous or previous.state.get(p) != files[p].sha512))
     events = _events(prepared, version, new_paths, now, institution)
-    premis, added = _premis(files, infos, previous.premis if previous else None, events,
-                            standard_agents(institution))
-    files[PREMIS] = _write(prepared.workdir, PREMIS, premis)
+    premis = version_premis(_objects(files, infos, new_paths), events, standard_agents(institution))
+    files[premis_path(version)] = _write(prepared.workdir, premis_path(version), premis)
     manifest, p7s = lock_version({p: f.sha512 for p, f in files.items()}, signer, signing_time=now)
     files[SIGNATURE_MANIFEST] = _write(prepared.workdir, SIGNATURE_MANIFEST, manifest)
     files[SIGNATURE_FILE] = _write(prepared.workdir, SIGNATURE_FILE, p7s)
-    return BuiltVersion(files, added)
+    return BuiltVersion(files)

@@ -3,8 +3,9 @@
 What it adds (paths in :mod:`repository.preservation.aip_layout`): for each payload file read,
 ``derivatives/ocr/<path>.p0001.txt`` … (UTF-8 text of each page read) and ``derivatives/ocr/<path>.ocr.json``
 (the record: source path and SHA-512, tool, version, model, every page with its text file or why it has
-none). A file read again (a newer tool or model) has its old derivatives replaced. ``metadata/premis.xml``
-gets an object for each new file and one PREMIS *creation* event per payload file, linking the source
+none). A file read again (a newer tool or model) has its old derivatives replaced. The version's own PREMIS
+document ``metadata/premis/vN.xml`` holds an object for each new file and one *creation* event per payload file
+(the earlier versions' documents are carried by reference), linking the source
 (role source) and its derivatives (role outcome), with the tool, its version and the model as outcome
 detail; then the version is locked like every other (signed manifest, *digital signature generation*
 event). Payload and every other file are carried as they are: the original bytes are never touched.
@@ -28,12 +29,12 @@ from ..formats.tesseract import EngineInfo
 from ..home import Repository
 from ..preservation.aip_layout import (
     OCR_PREFIX,
-    PREMIS,
     SIGNATURE_DIR,
     SIGNATURE_FILE,
     SIGNATURE_MANIFEST,
     ocr_page_path,
     ocr_record_path,
+    premis_path,
 )
 from ..preservation.ids import object_id
 from ..preservation.ocfl import SourceFile
@@ -44,15 +45,13 @@ from ..preservation.premis import (
     PremisEvent,
     PremisObject,
     hsar_agent,
-    merge_by_identifier,
     pyhanko_agent,
-    render_premis,
     software_agent,
     standard_agents,
 )
-from ..preservation.premis_read import parse_premis
 from ..preservation.signing import lock_version
 from ..search.ocrtext import stored_path
+from .aip import version_premis
 
 TEXT_FORMAT = ("x-fmt/111", "Plain Text File")
 JSON_FORMAT = ("fmt/817", "JSON Data Interchange Format")
@@ -114,18 +113,13 @@ def _derivatives(workdir: Path, texts: Sequence[FileText], engine: EngineInfo, w
     return out
 
 
-def _objects(files: Mapping[str, SourceFile], carried: Mapping[str, PremisObject]) -> list[PremisObject]:
+def _objects(made: Mapping[str, Mapping[str, SourceFile]]) -> list[PremisObject]:
+    """The objects of the files this version adds: the derivatives."""
+    files = {path: src for new in made.values() for path, src in new.items()}
     objects = []
     for path in sorted(files):
-        if path == PREMIS or path.startswith(SIGNATURE_DIR):
-            continue
-        src = files[path]
-        old = carried.get(path)
-        if old is not None and old.sha512 == src.sha512:
-            objects.append(old)
-            continue
         puid, name = JSON_FORMAT if path.endswith(".json") else TEXT_FORMAT
-        objects.append(PremisObject(path, path.rsplit("/", 1)[-1], src.size, src.sha512, puid, name))
+        objects.append(PremisObject(path, path.rsplit("/", 1)[-1], files[path].size, files[path].sha512, puid, name))
     return objects
 
 
@@ -155,17 +149,14 @@ def build_ocr_version(repo: Repository, archive_id: str, texts: Sequence[FileTex
     state, root = logical_state(inventory), store.object_root(oid)
     again = tuple(OCR_PREFIX + t.source + suffix for t in texts for suffix in (".p", ".ocr.json"))
     files = {p: SourceFile(path, d, path.stat().st_size) for p, d in state.items()
-             if p != PREMIS and not p.startswith(SIGNATURE_DIR) and not p.startswith(again)
+             if not p.startswith(SIGNATURE_DIR) and not p.startswith(again)
              for path in (stored_path(root, inventory, d),)}
     made = _derivatives(workdir, texts, engine, when)
     for new in made.values():
         files.update(new)
-    old_objects, old_events, old_agents = parse_premis(stored_path(root, inventory, state[PREMIS]).read_bytes())
-    objects = _objects(files, {o.identifier: o for o in old_objects})
-    events = old_events + _events(made, texts, engine, version, when)
-    institution = repo.cfg["repository.institution"]
-    agents = merge_by_identifier(old_agents, standard_agents(institution), [tesseract_agent(engine)])
-    files[PREMIS] = _write(workdir, PREMIS, render_premis(objects, events, agents))
+    events = _events(made, texts, engine, version, when)
+    agents = [*standard_agents(repo.cfg["repository.institution"]), tesseract_agent(engine)]
+    files[premis_path(version)] = _write(workdir, premis_path(version), version_premis(_objects(made), events, agents))
     manifest, p7s = lock_version({p: f.sha512 for p, f in files.items()}, repo.signer, signing_time=when)
     files[SIGNATURE_MANIFEST] = _write(workdir, SIGNATURE_MANIFEST, manifest)
     files[SIGNATURE_FILE] = _write(workdir, SIGNATURE_FILE, p7s)

@@ -41,7 +41,7 @@ from ..preservation.ocfl_inventory import logical_path_problems, logical_state
 from ..preservation.ocfl_layout import replace_atomic
 from ..preservation.tombstone import read_tombstone
 from .ahead import Ahead, prepared_sips
-from .aip import DESCRIPTIVE, PREMIS, PreviousVersion, build_version
+from .aip import DESCRIPTIVE, PreviousVersion, build_version
 from .prepare import Prepared, discard, sip_fault
 from .texts import KnownTexts
 
@@ -93,18 +93,15 @@ def _finish_intents(repo: Repository) -> None:
     repo.finish_intents()
 
 
-def _record(repo: Repository, archive_id: str, ahead: Ahead | None = None, premis_added: bytes | None = None
-            ) -> None:
-    """Catalogue the archive's head version from storage (the same path rebuild takes), then index it.
-    ``premis_added`` is the PREMIS of what the version added, as :func:`build_version` gave it: the record
-    then reads the stored ``premis.xml`` neither of this version nor of the earlier ones."""
+def _record(repo: Repository, archive_id: str, ahead: Ahead | None = None) -> None:
+    """Catalogue the archive's head version from storage (the same path rebuild takes), then index it. The
+    record reads the version's own PREMIS document, not the earlier ones."""
     from ..catalog.rebuild import version_record
     from ..catalog.records import CarryUnavailable
 
     oid, policies = object_id(archive_id), policy_of(repo.cfg)
     try:  # the unchanged files' rows are copied from the version before, in SQL
-        repo.catalog.record_version(version_record(repo.store, oid, policy_of=policies, carry=True,
-                                                   premis_added=premis_added))
+        repo.catalog.record_version(version_record(repo.store, oid, policy_of=policies, carry=True))
     except CarryUnavailable:  # that version is not catalogued as expected: record this one whole
         repo.catalog.record_version(version_record(repo.store, oid, policy_of=policies))
     _index(repo, archive_id, ahead)
@@ -197,9 +194,8 @@ def _reject(repo: Repository, prepared: Prepared, extra: Iterable[Issue] = ()) -
 def _previous(repo: Repository, oid: str) -> PreviousVersion:
     inventory = repo.store.inventory(oid)  # read once, not once per file
     state, paths = logical_state(inventory), repo.store.content_paths(oid, inventory=inventory)
-    premis = paths[PREMIS].read_bytes() if PREMIS in paths else None
     archive = parse(paths[DESCRIPTIVE].read_bytes())
-    return PreviousVersion(state, paths, premis, archive)
+    return PreviousVersion(state, paths, archive)
 
 
 def _decide(repo: Repository, prepared: Prepared) -> tuple[str, list[Issue], PreviousVersion | None]:
@@ -272,7 +268,6 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
     oid = object_id(archive.identifier)
     head = repo.store.head(oid)
     version = f"v{int(head[1:]) + 1}" if head else "v1"
-    premis_added = None
     if decision == "new" and ahead is not None and ahead.v1 is not None and ahead.created is not None:
         files, now = ahead.v1, ahead.created  # built by the worker for exactly this case
     else:
@@ -282,7 +277,7 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
             merged = merge(previous.archive, archive) if previous and previous.archive else archive
             built = build_version(prepared, merged, previous, version=version, now=now,
                                   institution=repo.cfg["repository.institution"], signer=signer)
-            files, premis_added = built.files, built.premis_added
+            files = built.files
         except HsarError as exc:
             fault = sip_fault(exc)
             if fault is None:
@@ -297,9 +292,7 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
                                     created=now, move=True, expected_head=head)
     if ahead is not None:
         _remember_texts(prepared, ahead)
-    if result.unchanged or result.version != version:  # not the version built here: read what is stored
-        premis_added = None
-    _record(repo, archive.identifier, ahead, premis_added)  # the intent stays until the index batch is committed
+    _record(repo, archive.identifier, ahead)  # the intent stays until the index batch is committed
     all_issues = tuple(prepared.report.issues) + tuple(issues)
     return IngestOutcome(prepared.sip, "ingested", archive.identifier, result.version, all_issues)
 

@@ -22,7 +22,7 @@ from ..config import Config
 from ..errors import ConfigError, HsarError, UnsafePackageError
 from ..fixity import ByteProgress
 from ..model import Archive
-from ..preservation.aip_layout import PREMIS
+from ..preservation.aip_layout import PREMIS_PREFIX
 from ..preservation.four_properties import CheckReport, build_report
 from ..sip.validate import Validation, validate_bag_dir
 from .formats import FileInfo, assess_formats
@@ -81,7 +81,7 @@ def _evidence(validation: Validation, payload: dict[str, FileInfo], archive: Arc
         "GD-2-1": {"items": len(archive.items) if archive else 0, "files": len(payload)},
         "GD-2-2": {"payload_oxum": f"{total}.{len(payload)}", "declared": bag.info("Payload-Oxum") if bag else []},
         "GD-3-2": {"formats": sorted({f.puid or "unknown" for f in payload.values()})},
-        "GD-4-3": {"recorded_as": PREMIS, "agents": ["hsar", "FIDO", "pyHanko"]},
+        "GD-4-3": {"recorded_as": PREMIS_PREFIX, "agents": ["hsar", "FIDO", "pyHanko"]},
     }
 
 

@@ -1,7 +1,11 @@
-"""PREMIS 3.0 preservation metadata (``metadata/premis.xml`` of every version), written and read with lxml.
+"""PREMIS 3.0 preservation metadata, written with lxml (read back by :mod:`.premis_read`).
 
 Follows the PREMIS Data Dictionary for Preservation Metadata, version 3.0, and its XML schema
-(``http://www.loc.gov/premis/v3``). Each version's file carries:
+(``http://www.loc.gov/premis/v3``). Each version of an AIP stores a document of its own,
+``metadata/premis/vN.xml`` (:mod:`.aip_layout`): the objects of the files that version added or changed, its
+events and the agents they name; the history of a version is the documents in its state merged in version
+order (:mod:`.premis_history`; objects stored earlier hold one cumulative ``metadata/premis.xml`` as the history
+up to their last version of that layout). A document carries:
 
 * objects (``xsi:type="file"``): identifier of type ``hsar-logical-path`` (the logical path in the OCFL state),
   originalName (the path in the SIP), objectCharacteristics with fixity (SHA-512), size and format
@@ -13,8 +17,8 @@ Follows the PREMIS Data Dictionary for Preservation Metadata, version 3.0, and i
 * agents: software (hsar, FIDO, pyHanko, with versions) and the holding institution, typed from
   ``.../agentType``.
 
-:func:`parse_premis` reads back what :func:`render_premis` writes, so a new version carries earlier events
-forward and the catalogue can be rebuilt from storage alone. Repair from a replica is recorded as
+:func:`~.premis_read.parse_premis` reads back what :func:`render_premis` writes, so the catalogue can be
+rebuilt from storage alone. Repair from a replica is recorded as
 "recovery"; copying to a replica as "replication"; the version lock as "digital signature generation".
 """
 
@@ -312,18 +316,11 @@ def render_premis(
     objects: Iterable[PremisObject], events: Iterable[PremisEvent], agents: Iterable[PremisAgent]
 ) -> bytes:
     """A ``<premis version="3.0">`` document (UTF-8, with declaration): objects, then events, then agents."""
+    from lxml import etree  # here: the audit names events and agents without rendering a document
+
     objects = list(objects)
     if not objects:
         raise PreservationError("a PREMIS document needs at least one object")
-    return render_elements(objects, events, agents)
-
-
-def render_elements(
-    objects: Iterable[PremisObject], events: Iterable[PremisEvent], agents: Iterable[PremisAgent]
-) -> bytes:
-    """:func:`render_premis` without its check that there is an object (for parts of a document)."""
-    from lxml import etree  # here: the audit names events and agents without rendering a document
-
     root = etree.Element(qname("premis"), nsmap=NSMAP, version="3.0")
     try:
         for obj in objects:
@@ -335,6 +332,3 @@ def render_elements(
     except ValueError as exc:  # lxml refuses control characters and other non-XML text
         raise PreservationError(f"value cannot be written to PREMIS XML: {exc}") from None
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-
-
-# --------------------------------------------------------------------------------------------- reading

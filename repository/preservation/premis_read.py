@@ -1,5 +1,7 @@
-"""Reading PREMIS 3.0 preservation metadata back (``metadata/premis.xml`` of a stored version) into the values of
-:mod:`repository.preservation.premis`: safely parsed (no entities, no network), every required element checked.
+"""Reading one PREMIS 3.0 document back (a version's ``metadata/premis/vN.xml``, an older cumulative
+``metadata/premis.xml``, a transfer package's) into the values of :mod:`repository.preservation.premis`: safely
+parsed (no entities, no network), every required element checked. A version's whole history is merged from
+its documents by :mod:`.premis_history`.
 """
 
 from __future__ import annotations
@@ -82,25 +84,6 @@ def premis_event_ids(data: bytes) -> list[str]:
 def parse_premis_objects(data: bytes) -> list[PremisObject]:
     """The objects alone (what the audit's format check needs; the events are most of a long history)."""
     return _read_all(_premis_root(data), "object", _parse_object)
-
-
-_PUIDS = etree.XPath(
-    "premis:object/premis:objectIdentifier/premis:objectIdentifierValue/text() | premis:object/"
-    "premis:objectCharacteristics/premis:format/premis:formatRegistry[premis:formatRegistryName='PRONOM']/"
-    "premis:formatRegistryKey/text()", namespaces=NSMAP)
-
-
-def object_puids(data: bytes) -> dict[str, str]:
-    """``{object identifier: PRONOM PUID}`` of the objects that record one (the audit's format check: one
-    compiled XPath instead of the full objects)."""
-    out: dict[str, str] = {}
-    current: str | None = None
-    for text in _PUIDS(_premis_root(data)):
-        if text.getparent().tag == qname("objectIdentifierValue"):
-            current = str(text)
-        elif current is not None:
-            out[current] = str(text)
-    return out
 
 
 def _parse_object(element: etree._Element) -> PremisObject:

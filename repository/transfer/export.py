@@ -42,7 +42,7 @@ from ..descriptive import parse
 from ..errors import HsarError, PreservationError
 from ..fixity import copy_and_hash
 from ..home import Repository
-from ..preservation.aip_layout import DESCRIPTIVE, PREMIS
+from ..preservation.aip_layout import DESCRIPTIVE, premis_documents
 from ..preservation.auditlog import AuditLog, event_record
 from ..preservation.ids import object_id
 from ..preservation.ocfl_inventory import INVENTORY, logical_state, sidecar_for
@@ -50,11 +50,9 @@ from ..preservation.premis import (
     PremisEvent,
     hsar_agent,
     institution_agent,
-    merge_by_identifier,
-    render_premis,
     standard_agents,
 )
-from ..preservation.premis_read import parse_premis
+from ..preservation.premis_history import merge_documents
 from ..preservation.storelock import reading_store
 from . import layout
 from .lists import ExportedArchive, write_lists
@@ -128,8 +126,7 @@ def export_archive(repo: Repository, archive_id: str, out: Path, *, user: str, n
             agents=[hsar_agent().identifier, (institution_agent(institution).identifier, "implementer")],
             detail=f"transfer package {name}: {len(inventory['versions'])} versions, head {inventory['head']}, "
                    f"exported by {user}")
-        head_premis = _snapshot_file(work, inventory, PREMIS)  # the copied head, not a newer one
-        premis = _package_premis(head_premis, event, institution)
+        premis = _package_premis(work, inventory, event, institution)  # the copied head, not a newer one
         premis_path = work / layout.TRANSFER_PREMIS
         premis_path.parent.mkdir(parents=True)
         premis_path.write_bytes(premis)
@@ -219,7 +216,9 @@ def _size(path: Path) -> int:
         return 0  # copy() reports it
 
 
-def _package_premis(head_premis: bytes, event: PremisEvent, institution: str) -> bytes:
-    objects, events, agents = parse_premis(head_premis)
-    return render_premis(objects, merge_by_identifier(events, [event]),
-                         merge_by_identifier(agents, standard_agents(institution)))
+def _package_premis(work: Path, inventory: dict[str, Any], event: PremisEvent, institution: str) -> bytes:
+    """One PREMIS document: the merged history of the copied head (its PREMIS documents, oldest first) and
+    the export event."""
+    state = logical_state(inventory)
+    history = merge_documents(_snapshot_file(work, inventory, path) for path in premis_documents(state))
+    return history.to_xml(state, [event], standard_agents(institution))

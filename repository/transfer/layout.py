@@ -11,7 +11,7 @@ A bag::
     bagit.txt  bag-info.txt  manifest-sha512.txt  tagmanifest-sha512.txt
     data/object/             the archive's OCFL 1.1 object, copied byte for byte (inventory, sidecar, every
                              version directory): all content, descriptive XML, PREMIS, checks, signatures
-    data/transfer/premis.xml PREMIS 3: the head's objects and history plus the export event
+    data/transfer/premis.xml PREMIS 3: the head's merged history (its per-version documents) plus the export event
 
 ``bag-info.txt`` names the package type (:data:`PACKAGE_TYPE` in :data:`TYPE_TAG`), the archive, the OCFL
 object id, the number of versions and the sending institution.

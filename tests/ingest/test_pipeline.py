@@ -21,9 +21,11 @@ import pytest
 from repository.catalog.rebuild import rebuild
 from repository.descriptive import parse
 from repository.home import Repository
-from repository.ingest.aip import DESCRIPTIVE, PREMIS
+from repository.ingest.aip import DESCRIPTIVE
 from repository.ingest.pipeline import ingest, policy_of
+from repository.preservation.aip_layout import premis_path
 from repository.preservation.ids import object_id
+from repository.preservation.premis_history import read_history
 from repository.preservation.premis_read import parse_premis
 from repository.preservation.signing import (
     SIGNATURE_FILE,
@@ -66,8 +68,11 @@ def test_every_premis_document_is_xsd_valid(ingested_home, ih):
     with Repository.open(ingested_home) as repo:
         for oid in repo.store.iter_object_ids():
             for info in repo.store.versions(oid):
-                doc = etree.parse(str(repo.store.content_path(oid, PREMIS, info.name)))
+                doc = etree.parse(str(repo.store.content_path(oid, premis_path(info.name), info.name)))
                 assert schema.validate(doc), f"{oid} {info.name}: {schema.error_log}"
+                history, state = read_history(repo.store, oid, info.name)
+                merged = etree.fromstring(history.to_xml(state))
+                assert schema.validate(merged), f"{oid} {info.name} merged: {schema.error_log}"
                 checked += 1
     assert checked == 10
 
@@ -193,10 +198,11 @@ def test_supplement_creates_v2_and_both_versions_stay_readable(demo, repo, ih):
     described_v1 = parse(store.content_path(oid, DESCRIPTIVE, "v1").read_bytes())
     described_v2 = parse(store.content_path(oid, DESCRIPTIVE, "v2").read_bytes())
     assert {i.number for i in described_v1.items} < {i.number for i in described_v2.items}
-    _, events_v1, _ = parse_premis(store.content_path(oid, PREMIS, "v1").read_bytes())
-    _, events_v2, _ = parse_premis(store.content_path(oid, PREMIS, "v2").read_bytes())
-    assert [e.identifier for e in events_v2[: len(events_v1)]] == [e.identifier for e in events_v1]
-    assert sum(e.type == "ingestion" for e in events_v2) == 2
+    _, events_v1, _ = parse_premis(store.content_path(oid, premis_path("v1"), "v1").read_bytes())
+    _, own_v2, _ = parse_premis(store.content_path(oid, premis_path("v2"), "v2").read_bytes())
+    events_v2 = read_history(store, oid, "v2")[0].events
+    assert [e.identifier for e in events_v2] == [e.identifier for e in events_v1 + own_v2]
+    assert sum(e.type == "ingestion" for e in events_v2) == 2 and sum(e.type == "ingestion" for e in own_v2) == 1
     view = repo.catalog.show(archive)
     assert [v.number for v in view.versions] == ["v1", "v2"] and view.head_version == "v2"
     assert {f.path for f in view.files} == {p for p in v2 if p.startswith("data/")}

@@ -18,8 +18,9 @@ import pytest
 from repository.formats.scanpages import page_images, scan_kind
 from repository.formats.tesseract import engine_info, recognize, recognize_all, tidy
 from repository.home import Repository
-from repository.preservation.aip_layout import PREMIS, ocr_page_path, ocr_record_path
+from repository.preservation.aip_layout import OCR_PREFIX, ocr_page_path, ocr_record_path, premis_path
 from repository.preservation.ids import object_id
+from repository.preservation.premis_history import read_history
 from repository.preservation.premis_read import parse_premis
 
 from .conftest import SCAN_PHRASE, OcrHome
@@ -133,7 +134,11 @@ def test_ocr_adds_one_signed_version_with_the_text_of_each_page(ocr_home: OcrHom
         assert SCAN_PHRASE in text and accuracy(text, truth[0]) >= 0.95
         scans = [p for p in v1 if p.startswith("data/") and p.endswith((".tif", ".jpg"))]
         assert len(scans) >= 4 and all(ocr_record_path(p) in v2 for p in scans)
-        _objects, events, agents = parse_premis(store.content_path(oid, PREMIS).read_bytes())
+        objects, events, agents = parse_premis(store.content_path(oid, premis_path("v2")).read_bytes())
+        assert objects and all(o.identifier.startswith(OCR_PREFIX) for o in objects)  # only what the version added
+        assert sorted(o.identifier for o in objects) == sorted(p for p in v2 if p.startswith(OCR_PREFIX))
+        history, state = read_history(store, oid)
+        assert {o.identifier for o in history.objects(state)} >= {o.identifier for o in objects} | set(scans)
         created = [e for e in events if e.type == "creation"]
         assert len(created) == len(scans)
         mine = next(e for e in created if (source, "source") in e.objects)

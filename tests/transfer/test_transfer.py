@@ -133,7 +133,7 @@ def test_the_package_and_the_transfer_list(sender: Path, tmp_path: Path) -> None
     assert "Hsar-Versions: 4" in info
     manifest = (bag / "manifest-sha512.txt").read_text("utf-8")
     for member in ("data/object/v1/content/signature/manifest-sha512.txt.p7s",
-                   "data/object/v4/content/metadata/premis.xml", "data/object/v1/content/metadata/checks.json",
+                   "data/object/v4/content/metadata/premis/v4.xml", "data/object/v1/content/metadata/checks.json",
                    "data/object/v1/content/metadata/descriptive.xml", "data/object/inventory.json",
                    "data/transfer/premis.xml"):
         assert f"  {member}\n" in manifest, member

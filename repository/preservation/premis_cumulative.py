@@ -1,32 +1,26 @@
-"""PREMIS documents handled as bytes: carrying an earlier version's ``premis.xml`` forward without parsing it.
+"""Reading a cumulative PREMIS document (``metadata/premis.xml``, the layout before per-version documents) in
+parts, without parsing all of it.
 
-A supplement's ``premis.xml`` holds every object and every event so far, so it grows with the archive: on an
-archive of 20,000 files, parsing the previous version's document into values and rendering all of them again
-cost seconds per supplement. A document written by :func:`~.premis.render_premis` has a fixed shape: the
-declaration and root tag, then each top-level element (objects, then events, then agents) starting on a line
-``"  <premis:…"`` (two spaces; text never holds a raw ``<``, so the marker cannot occur inside a value).
+Objects stored before per-version PREMIS documents hold, in every version, one document with every object and
+every event so far; the catalogue record of such a version needs its new events (and, for a supplement, its
+new objects) alone. A document written by :func:`~.premis.render_premis` has a fixed shape: the declaration and
+root tag, then each top-level element (objects, then events, then agents) starting on a line ``"  <premis:…"``
+(two spaces; text never holds a raw ``<``, so the marker cannot occur inside a value).
 
 :func:`premis_layout` finds every top-level element of such a document in one pass over its bytes (an offset
 per element, nothing copied; an object's identifier and digest read where :func:`render_premis` puts them);
-:func:`splice` builds the next version's document from the previous one and the few new elements as a list of
-byte segments (runs of the previous document, as views, and the new elements), byte for byte what
-``render_premis`` gives for the same objects, events and agents, for the caller to write and hash in one go;
-it also gives a small document of what the version added, which the catalogue record parses instead of the
-whole one. :func:`read_parts` parses only the elements a caller asks for (the catalogue record of a version
-needs its new objects and events, not the history).
-
-A document of any other shape (another writer, an older layout) gives ``None``: callers then parse it whole,
-as before.
+:func:`read_parts` parses only the elements a caller asks for and :func:`event_ids` gives the events'
+identifiers. A document of any other shape (another writer) gives ``None``: callers then parse it whole.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from xml.sax.saxutils import unescape
 
-from .premis import PremisAgent, PremisEvent, PremisObject, render_elements
+from .premis import PremisAgent, PremisEvent, PremisObject
 from .premis_read import parse_premis
 
 HEADER = (b"<?xml version='1.0' encoding='UTF-8'?>\n<premis:premis xmlns:premis=\"http://www.loc.gov/premis/v3\" "
@@ -76,18 +70,6 @@ class PremisLayout:
     def event_ids(self) -> list[str] | None:
         ids = [_value(self.data[s:min(e, s + 4096)], b"eventIdentifierValue") for s, e in self.events]
         return None if any(i is None for i in ids) else [i for i in ids if i is not None]
-
-
-@dataclass(frozen=True)
-class Spliced:
-    """The next document as segments to write in order, and a document of what it added: its newly rendered
-    objects, its new events and every agent it names (what the catalogue record of the version reads)."""
-
-    segments: list[Chunk]
-    added: bytes
-
-    def to_bytes(self) -> bytes:
-        return b"".join(self.segments)
 
 
 def _value(chunk: bytes, tag: bytes) -> str | None:
@@ -163,12 +145,6 @@ def _objects(layout: PremisLayout, start: int, end: int) -> int | None:
     return stop
 
 
-def split_premis(data: bytes) -> PremisParts | None:
-    """The top-level elements of a document :func:`render_premis` wrote, or ``None`` for any other shape."""
-    layout = premis_layout(data)
-    return None if layout is None else _parts(layout, None)
-
-
 def _parts(layout: PremisLayout, objects: Collection[str] | None) -> PremisParts | None:
     """The elements (the objects at ``objects`` only, every one for ``None``) as views of the document."""
     ids = layout.event_ids()
@@ -178,65 +154,6 @@ def _parts(layout: PremisLayout, objects: Collection[str] | None) -> PremisParts
     return PremisParts([(i, d, chunk(s, e)) for i, d, s, e in layout.objects if objects is None or i in objects],
                        [(i, chunk(s, e)) for i, (s, e) in zip(ids, layout.events, strict=True)],
                        [(i, chunk(s, e)) for i, s, e in layout.agents])
-
-
-def rendered_parts(objects: Iterable[PremisObject], events: Iterable[PremisEvent],
-                   agents: Iterable[PremisAgent]) -> PremisParts:
-    """New elements rendered as :func:`render_premis` renders them, cut into parts."""
-    parts = split_premis(render_elements(objects, events, agents))
-    assert parts is not None, "render_premis changed its layout: update premis_splice"
-    return parts
-
-
-def splice(previous: PremisLayout, objects: Iterable[tuple[str, str, PremisObject | None]],
-           new_events: Iterable[PremisEvent], agents: Iterable[PremisAgent]) -> Spliced:
-    """The next document: ``objects`` in order as (identifier, SHA-512, object), the element of ``previous``
-    kept where it has the identifier and the same digest (``None`` asks for that), else the object rendered;
-    the previous events then ``new_events``; the previous agents then those of ``agents`` not among them.
-    Consecutive kept elements are one segment, a view of the previous document (nothing copied)."""
-    carried = {ident: (digest, start, end) for ident, digest, start, end in previous.objects}
-    plan: list[tuple[int, int] | None] = []  # a run of the previous document, or None for the next rendered one
-    fresh: list[PremisObject] = []
-    for ident, digest, obj in objects:
-        old = carried.get(ident)
-        if old is not None and old[0] == digest:
-            plan.append((old[1], old[2]))
-        else:
-            assert obj is not None, f"no PREMIS object for {ident}"
-            plan.append(None)
-            fresh.append(obj)
-    seen: dict[str, tuple[int, int]] = {}
-    for ident, start, end in previous.agents:
-        seen.setdefault(ident, (start, end))
-    new = rendered_parts(fresh, new_events, [a for a in agents if a.identifier not in seen])
-    rendered = iter(new.objects)
-    segments: list[Chunk] = [HEADER]
-    run: tuple[int, int] | None = None
-    for place in plan:
-        if place is not None and run is not None and run[1] == place[0]:
-            run = (run[0], place[1])
-            continue
-        if run is not None:
-            segments.append(previous.chunk(*run))
-        run = place
-        if place is None:
-            segments.append(next(rendered)[2])
-    if run is not None:
-        segments.append(previous.chunk(*run))
-    if previous.events:  # contiguous: the elements between the objects and the agents are the events
-        segments.append(previous.chunk(previous.events[0][0], previous.events[-1][1]))
-    old_agents = [(ident, previous.chunk(*where)) for ident, where in seen.items()]
-    segments += [*(c for _, c in new.events), *(c for _, c in old_agents), *(c for _, c in new.agents), FOOTER]
-    added = PremisParts(new.objects, new.events, [*old_agents, *new.agents]).to_bytes()
-    return Spliced(segments, added)
-
-
-def splice_premis(previous: PremisParts, objects: Iterable[tuple[str, str, PremisObject | None]],
-                  new_events: Iterable[PremisEvent], agents: Iterable[PremisAgent]) -> bytes:
-    """:func:`splice` from the parts of a document (:func:`split_premis`), as bytes."""
-    layout = premis_layout(previous.to_bytes())
-    assert layout is not None, "PremisParts of another shape"
-    return splice(layout, objects, new_events, agents).to_bytes()
 
 
 def event_ids(data: bytes) -> list[str] | None:
