@@ -172,6 +172,8 @@ class _Masker:
         self.names = [(n, mask_name(n)) for n in sorted(names, key=len, reverse=True)]
         self.ids_first = ids_first
         self.ascii_safe = not any(n.isascii() for n in names)  # no name can occur in an ASCII string
+        # an ASCII string shorter than this holds neither a name nor an identity number: left as it is
+        self.short = MIN_ID_DIGITS if self.ascii_safe else 0
         self.seen: dict[str, str] = {}
 
     def text(self, text: str) -> str:
@@ -191,12 +193,13 @@ class _Masker:
         if kind is dict:
             if not _FIELDS.isdisjoint(value):
                 return {k: self.field(k, v) for k, v in value.items()}
-            get, text, mask = self.seen.get, self.text, self.mask
-            return {k: (get(v) or text(v)) if type(v) is str else v if type(v) in _PLAIN else mask(v)
-                    for k, v in value.items()}
+            get, text, mask, short = self.seen.get, self.text, self.mask, self.short
+            return {k: ((get(v) or text(v)) if len(v) >= short or not v.isascii() else v)
+                    if type(v) is str else v if type(v) in _PLAIN else mask(v) for k, v in value.items()}
         if kind is list or kind is tuple:
-            get, text, mask = self.seen.get, self.text, self.mask
-            out = [(get(v) or text(v)) if type(v) is str else v if type(v) in _PLAIN else mask(v) for v in value]
+            get, text, mask, short = self.seen.get, self.text, self.mask, self.short
+            out = [((get(v) or text(v)) if len(v) >= short or not v.isascii() else v)
+                   if type(v) is str else v if type(v) in _PLAIN else mask(v) for v in value]
             return out if kind is list else tuple(out)
         if isinstance(value, str):
             return self.text(value)

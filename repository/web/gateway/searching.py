@@ -105,7 +105,8 @@ def _masked(repo: Repository, result: SearchResult) -> SearchResult:
     hits = []
     found = people.people_of(repo, [h.archive_id for h in result.hits])  # the page's people, in a few queries
     for hit in result.hits:
-        plain = {"title": hit.title, "items": [dict(i) for i in hit.items], "paper": [dict(p) for p in hit.paper],
+        plain = {"title": hit.title, "items": [i if type(i) is dict else dict(i) for i in hit.items],
+                 "paper": [p if type(p) is dict else dict(p) for p in hit.paper],  # read, never changed
                  "highlights": {k: _plain(v) for k, v in hit.highlights.items()}}
         masked = people.masked_with(found[hit.archive_id], plain, ids_first=True)
         hits.append(replace(hit, title=masked["title"], items=tuple(masked["items"]),
@@ -114,6 +115,8 @@ def _masked(repo: Repository, result: SearchResult) -> SearchResult:
 
 
 def _plain(fragment: str) -> str:
+    if "<" not in fragment and ">" not in fragment and "&" not in fragment:
+        return fragment  # no mark and no entity: unescaping and escaping again would give it back
     return html.escape(html.unescape(fragment.replace("<em>", "").replace("</em>", "")), quote=False)
 
 
