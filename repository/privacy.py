@@ -7,7 +7,9 @@ division prefix and the last four characters, hide the rest — ``11010119900101
 For researchers (利用者, :mod:`repository.access`) more is masked: a person's name shows the surname and one
 ``*`` (王建国 -> 王*; compound surnames 复姓 such as 欧阳, 司马, 诸葛 keep both characters: 欧阳娜娜 -> 欧阳*),
 a phone number its first three and last four digits (138****5678), an income nothing (``***``).
-:func:`mask_record` applies all of it to a record by its field names, and the ID rule to every other string.
+:func:`mask_record` applies all of it to a record by its field names, and the ID rule to every other string;
+:func:`mask_with_people` does the same with the names of the archive's people (a researcher's search hit, in one
+pass: each string once, names then identity numbers, short ASCII strings skipped).
 """
 
 from __future__ import annotations
@@ -147,7 +149,11 @@ _ODD_NAME = re.compile(rf"[{_DIGIT}A-Za-z\uff21-\uff3a\uff41-\uff5a \u3000*-]")
 
 
 def _collect_names(value: Any, names: set[str]) -> None:  # noqa: ANN401
-    if isinstance(value, dict):
+    if type(value) is dict and NAME_FIELDS.isdisjoint(value):  # most dicts: no name here, only maybe below
+        for v in value.values():
+            if type(v) not in _SCALARS:
+                _collect_names(v, names)
+    elif isinstance(value, dict):
         for k, v in value.items():
             if k in NAME_FIELDS and isinstance(v, str) and len(v.strip()) > 1:
                 names.add(v.strip())
