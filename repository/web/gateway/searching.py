@@ -101,12 +101,12 @@ def _masked(repo: Repository, result: SearchResult) -> SearchResult:
     unit archive its tenants' and buyers', the households linked to it) masked in every string of its hit. Highlight marks are
     dropped first, so a mark inside a name does not shield it from the mask. One pass over each hit (names, then
     identity numbers, in the strings that can hold them; ``ids_first``: the same answer as masking the numbers
-    first with :func:`repository.search.masking.mask_result`, as this did until 2026-12)."""
+    first with :func:`repository.search.masking.mask_result`, as the former two passes did)."""
     hits = []
     found = people.people_of(repo, [h.archive_id for h in result.hits])  # the page's people, in a few queries
     for hit in result.hits:
         plain = {"title": hit.title, "items": [i if type(i) is dict else dict(i) for i in hit.items],
-                 "paper": [p if type(p) is dict else dict(p) for p in hit.paper],  # read, never changed
+                 "paper": [p if type(p) is dict else dict(p) for p in hit.paper],  # only read: masking makes new ones
                  "highlights": {k: _plain(v) for k, v in hit.highlights.items()}}
         masked = people.masked_with(found[hit.archive_id], plain, ids_first=True)
         hits.append(replace(hit, title=masked["title"], items=tuple(masked["items"]),
