@@ -7,7 +7,9 @@ division prefix and the last four characters, hide the rest — ``11010119900101
 For researchers (利用者, :mod:`repository.access`) more is masked: a person's name shows the surname and one
 ``*`` (王建国 -> 王*; compound surnames 复姓 such as 欧阳, 司马, 诸葛 keep both characters: 欧阳娜娜 -> 欧阳*),
 a phone number its first three and last four digits (138****5678), an income nothing (``***``).
-:func:`mask_record` applies all of it to a record by its field names, and the ID rule to every other string.
+:func:`mask_record` applies all of it to a record by its field names, and the ID rule to every other string;
+:func:`mask_with_people` does the same with the names of the archive's people (a researcher's search hit, in one
+pass: each string once, names then identity numbers, short ASCII strings skipped).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ _DIGIT = "0-9\uff10-\uff19"
 _ID = re.compile(rf"(?<![{_DIGIT}A-Za-z\uff21-\uff3a\uff41-\uff5a])[{_DIGIT}](?:[ \u3000-]?[{_DIGIT}])*"
                  rf"(?:[ \u3000-]?[XxＸｘ])?(?![{_DIGIT}A-Za-z\uff21-\uff3a\uff41-\uff5a])")
 _ID_CHAR = re.compile(rf"[{_DIGIT}XxＸｘ]")
+# MIN_ID_DIGITS characters of _ID_CHAR anywhere in a text (possessive: one linear scan, no list built)
+_ENOUGH_ID_CHARS = re.compile(rf"(?:[^{_DIGIT}XxＸｘ]*+[{_DIGIT}XxＸｘ]){{{15}}}")
 MIN_ID_DIGITS = 15
 
 
@@ -45,7 +49,7 @@ def mask_resident_id(value: str) -> str:
 def mask_text(text: str) -> str:
     """Mask every identity number in ``text``, which may carry ``<em>`` highlight tags (a tag inside a
     number does not hide it from the mask)."""
-    if len(text) < MIN_ID_DIGITS or len(_ID_CHAR.findall(text)) < MIN_ID_DIGITS:
+    if len(text) < MIN_ID_DIGITS or _ENOUGH_ID_CHARS.match(text) is None:
         return text  # too few digits (and check characters) in the whole text for any number to be masked
     return _mask_ids(text)
 
@@ -118,48 +122,115 @@ def mask_income(_value: object) -> str:
 def mask_record(value: Any) -> Any:  # noqa: ANN401 - any JSON-ready value
     """A record (JSON-ready dicts and lists) as a researcher sees it: names, phones, incomes and resident IDs
     masked by field name; resident IDs and the record's names masked in every other string."""
+    return mask_with_people((), value)
+
+
+def mask_with_people(people: Any, value: Any, *, ids_first: bool = False) -> Any:  # noqa: ANN401 - JSON-ready
+    """``value`` masked as :func:`mask_record` masks it, with the names of ``people`` (household records, JSON-ready:
+    the archive's people) masked in its strings as well; ``people`` themselves are only read, not masked.
+
+    ``ids_first``: as if every identity number in ``value`` had been masked before (:func:`mask_value`, as search
+    hits are), in one pass: a phone field's value is masked as a text first; and in the rare record whose names
+    hold a character an identity number is made of or bounded by (a digit, a Latin letter, a space or hyphen, the
+    mask's ``*``), where the order of the two masks matters, the identity numbers are masked first indeed."""
     names: set[str] = set()
+    _collect_names(people, names)
     _collect_names(value, names)
-    return _mask(value, [(n, mask_name(n)) for n in sorted(names, key=len, reverse=True)])
+    if ids_first and any(_ODD_NAME.search(n) for n in names):
+        value = mask_value(value)
+        names = set()
+        _collect_names(people, names)
+        _collect_names(value, names)
+    return _Masker(names, ids_first=ids_first).mask(value)
+
+
+# a character of (or next to) an identity number, as _ID reads it, and the mask's own "*"
+_ODD_NAME = re.compile(rf"[{_DIGIT}A-Za-z\uff21-\uff3a\uff41-\uff5a \u3000*-]")
 
 
 def _collect_names(value: Any, names: set[str]) -> None:  # noqa: ANN401
-    if isinstance(value, dict):
+    if type(value) is dict and NAME_FIELDS.isdisjoint(value):  # most dicts: no name here, only maybe below
+        for v in value.values():
+            if type(v) not in _SCALARS:
+                _collect_names(v, names)
+    elif isinstance(value, dict):
         for k, v in value.items():
             if k in NAME_FIELDS and isinstance(v, str) and len(v.strip()) > 1:
                 names.add(v.strip())
-            else:
+            elif type(v) not in _SCALARS:
                 _collect_names(v, names)
     elif isinstance(value, (list, tuple)):
         for v in value:
-            _collect_names(v, names)
+            if type(v) not in _SCALARS:
+                _collect_names(v, names)
 
 
-def _mask_string(text: str, names: list[tuple[str, str]]) -> str:
-    for name, masked in names:
-        text = text.replace(name, masked)
-    return mask_text(text)
+_PLAIN = frozenset({int, float, bool, type(None)})  # left as they are, whatever their key (incomes aside)
+_SCALARS = _PLAIN | {str}  # no names below these
 
 
-def _mask(value: Any, names: list[tuple[str, str]]) -> Any:  # noqa: ANN401
-    if isinstance(value, dict):
-        return {k: _mask_field(k, v, names) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_mask(v, names) for v in value)
-    return _mask_string(value, names) if isinstance(value, str) else value
+class _Masker:
+    """One record's masking: its names (longest first, each replaced in turn, as they always were), and the
+    masks of the strings already seen in it (hits repeat their names, classes, boxes and shelves)."""
 
+    def __init__(self, names: set[str], *, ids_first: bool = False) -> None:
+        # longest first; equal-length names in the order the set iterates (the order they were always replaced in)
+        self.names = [(n, mask_name(n)) for n in sorted(names, key=len, reverse=True)]
+        self.ids_first = ids_first
+        self.ascii_safe = not any(n.isascii() for n in names)  # no name can occur in an ASCII string
+        # an ASCII string shorter than this holds neither a name nor an identity number: left as it is
+        self.short = MIN_ID_DIGITS if self.ascii_safe else 0
+        self.seen: dict[str, str] = {}
 
-def _mask_field(key: object, value: Any, names: list[tuple[str, str]]) -> Any:  # noqa: ANN401
-    if value is None or isinstance(value, bool):
+    def text(self, text: str) -> str:
+        done = text
+        if self.names and not (self.ascii_safe and text.isascii()):
+            for name, masked in self.names:
+                if name in done:
+                    done = done.replace(name, masked)
+        done = self.seen[text] = mask_text(done)
+        return done
+
+    def mask(self, value: Any) -> Any:  # noqa: ANN401
+        """``value`` masked: a string by :meth:`text`, a dict's values by their keys (:meth:`field`)."""
+        kind = type(value)
+        if kind is str:
+            return self.seen.get(value) or self.text(value)
+        if kind is dict:
+            if not _FIELDS.isdisjoint(value):
+                return {k: self.field(k, v) for k, v in value.items()}
+            get, text, mask, short = self.seen.get, self.text, self.mask, self.short
+            return {k: ((get(v) or text(v)) if len(v) >= short or not v.isascii() else v)
+                    if type(v) is str else v if type(v) in _PLAIN else mask(v) for k, v in value.items()}
+        if kind is list or kind is tuple:
+            get, text, mask, short = self.seen.get, self.text, self.mask, self.short
+            out = [((get(v) or text(v)) if len(v) >= short or not v.isascii() else v)
+                   if type(v) is str else v if type(v) in _PLAIN else mask(v) for v in value]
+            return out if kind is list else tuple(out)
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.field(k, v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.mask(v) for v in value)
         return value
-    if key in INCOME_FIELDS:
-        return mask_income(value)
-    if not isinstance(value, str):
-        return _mask(value, names)
-    if key in NAME_FIELDS:
-        return mask_name(value)
-    if key in PHONE_FIELDS:
-        return mask_phone(value)
-    if key in ID_FIELDS:
-        return mask_resident_id(value)
-    return _mask_string(value, names)
+
+    def field(self, key: object, value: Any) -> Any:  # noqa: ANN401
+        if isinstance(value, str):
+            if key in INCOME_FIELDS:
+                return mask_income(value)
+            if key in NAME_FIELDS:
+                return mask_name(value)
+            if key in PHONE_FIELDS:
+                return mask_phone(mask_text(value) if self.ids_first else value)
+            if key in ID_FIELDS:
+                return mask_resident_id(value)
+            return self.mask(value)
+        if value is None or isinstance(value, bool):
+            return value
+        if key in INCOME_FIELDS:
+            return mask_income(value)
+        return self.mask(value)
+
+
+_FIELDS = NAME_FIELDS | PHONE_FIELDS | INCOME_FIELDS | ID_FIELDS  # masked by their own rule

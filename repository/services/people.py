@@ -13,7 +13,7 @@ from typing import Any
 from ..catalog import households
 from ..catalog.serial import to_plain
 from ..home import Repository
-from ..privacy import mask_record
+from ..privacy import mask_with_people
 
 
 def people(repo: Repository, view: Any) -> list[Any]:  # noqa: ANN401 - catalog ArchiveView
@@ -36,10 +36,11 @@ def people_of(repo: Repository, archive_ids: Iterable[str]) -> dict[str, list[An
     return dict(households.with_links(repo.catalog, archive_ids))
 
 
-def masked_with(found: list[Any], value: Any) -> Any:  # noqa: ANN401 - JSON-ready value
+def masked_with(found: list[Any], value: Any, *, ids_first: bool = False) -> Any:  # noqa: ANN401 - JSON-ready value
     """``value`` masked as :func:`masked` masks it, with the archive's people ``found`` already looked up
-    (:func:`people`, :func:`people_of`)."""
-    return mask_record({"people": found, "value": value})["value"]
+    (:func:`people`, :func:`people_of`); ``ids_first``: as :func:`repository.privacy.mask_with_people` (a search
+    hit, masked in one pass as if its identity numbers had been masked before)."""
+    return mask_with_people(found, value, ids_first=ids_first)
 
 
 def masked(repo: Repository, view: Any, value: Any) -> Any:  # noqa: ANN401 - JSON-ready value
