@@ -58,11 +58,17 @@ def protect(doc: SearchDocument, key: bytes | None) -> SearchDocument:
         return doc
     raw = set(doc.keywords.get(ID_FIELD, ()))
     digests = {v: digest(key, v) for v in raw}
+    # the archive's identifier is its key (its page's address, what a hit links to), not personal data: kept as
+    # it is, though it may hold 15 digits or more (HH-320106010-0001479) that the identity-number mask would hide
+    kept = {i.replace(" ", "") for i in doc.keywords.get("archive_id", ())}
     keywords = {**doc.keywords, ID_FIELD: tuple(digests[v] for v in doc.keywords.get(ID_FIELD, ()))}
     fields = {}
     for name, text in doc.text.items():  # space-joined tokens: masked one by one (digit words stay apart)
-        fields[name] = " ".join(digests.get(t) or digests.get(t.upper()) or mask_text(t) for t in text.split(" "))
-    payload = json.dumps(mask_value(json.loads(doc.payload)), ensure_ascii=False, separators=(",", ":"))
+        fields[name] = " ".join(digests.get(t) or digests.get(t.upper()) or (t if t in kept else mask_text(t))
+                                for t in text.split(" "))
+    data = mask_value(json.loads(doc.payload))
+    data["id"] = doc.archive_id
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return replace(doc, keywords=keywords, text=fields, payload=payload)
 
 
