@@ -11,7 +11,9 @@
     and 20,000 files (``--growth``). The peer is the work no ingest can avoid: parsing and rewriting that
     archive's inventory once (``json.load`` + ``json.dump`` of ``inventory.json``) plus the same supplement to
     the small archive. Goal: the 20,000-file supplement <= 1.5 x that peer; ``hsar reindex`` of the
-    20,000-file home is timed too. ``--growth-only`` runs (d) alone.
+    20,000-file home is timed too. Each size's original is ingested once; the supplements run in
+    ``--growth-rounds`` interleaved rounds (each on a fresh copy of every size's home) and the medians are
+    compared, as single runs on a shared host drift by a third. ``--growth-only`` runs (d) alone.
 
 Each ingest runs in a fresh child process on a fresh home (``hsar init`` not timed). The page cache is warm
 for every contender alike (the SIPs were just written). Ingest fsyncs every stored file and directory; the
@@ -30,6 +32,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -224,27 +227,42 @@ def _reindex_seconds(home: Path) -> float:
     return time.perf_counter() - started
 
 
-def run_growth(out: Path, sizes: list[int], seed: int) -> None:
+def run_growth(out: Path, sizes: list[int], seed: int, rounds: int = 5) -> None:
+    """(d): each size's original ingested once; then ``rounds`` rounds, each the supplement to a fresh copy of
+    every size's home in turn (interleaved, so a slow spell of the shared host falls on all sizes alike) and the
+    inventory round trip; medians of the rounds."""
     bags, supplement = make_growth(out / "growth", sizes, seed)
     print(f"(d) a supplement of {len(list((supplement / 'data').rglob('*.*')))} file(s) to archives of "
-          f"{', '.join(f'{s:,}' for s in sizes)} files (--workers 1):")
+          f"{', '.join(f'{s:,}' for s in sizes)} files (--workers 1), median of {rounds} interleaved rounds, each "
+          "on a fresh copy of the home:")
+    originals, runs = {}, {size: [] for size in sizes}
+    for size in sizes:
+        originals[size] = run_ingest(out / f"home-growth-{size}", [bags[size]], workers=1)
+    for _ in range(rounds):
+        for size in sizes:
+            home = out / f"home-growth-{size}"
+            trial = out / f"trial-{size}"
+            shutil.rmtree(trial, ignore_errors=True)
+            shutil.copytree(home, trial, symlinks=True)
+            listing = out / f"trial-{size}-sips.txt"
+            listing.write_text(str(supplement), "utf-8")
+            done = subprocess.run([sys.executable, __file__, "--child", str(trial), str(listing), "1"],
+                                  capture_output=True, text=True, check=True)
+            second = json.loads(done.stdout)
+            round_trip, round_trip_cpu, inventory_bytes = _inventory_round_trip(trial)
+            runs[size].append((second["seconds"], round_trip, second["cpu_seconds"], round_trip_cpu,
+                               inventory_bytes, second["statuses"]))
+            shutil.rmtree(trial)
     results = {}
     for size in sizes:
-        home = out / f"home-growth-{size}"
-        first = run_ingest(home, [bags[size]], workers=1)
-        listing = home.parent / f"{home.name}-sips.txt"
-        listing.write_text(str(supplement), "utf-8")
-        done = subprocess.run([sys.executable, __file__, "--child", str(home), str(listing), "1"],
-                              capture_output=True, text=True, check=True)
-        second = json.loads(done.stdout)
-        round_trip, round_trip_cpu, inventory_bytes = _inventory_round_trip(home)
-        reindex = _reindex_seconds(home)
-        results[size] = (second["seconds"], round_trip, second["cpu_seconds"], round_trip_cpu)
-        print(f"    {size:>6,} files: original {first['seconds']:.1f} s, supplement {second['seconds']:.2f} s "
-              f"(CPU {second['cpu_seconds']:.2f} s) "
-              f"{second['statuses']}, inventory {inventory_bytes / 1e6:.1f} MB parsed+rewritten in "
-              f"{round_trip:.2f} s (CPU {round_trip_cpu:.2f} s), reindex {reindex:.2f} s")
-        shutil.rmtree(home)
+        med = [statistics.median(r[k] for r in runs[size]) for k in range(4)]
+        results[size] = med
+        reindex = _reindex_seconds(out / f"home-growth-{size}")
+        spread = ", ".join(f"{r[0]:.2f}" for r in runs[size])
+        print(f"    {size:>6,} files: original {originals[size]['seconds']:.1f} s, supplement {med[0]:.2f} s "
+              f"(CPU {med[2]:.2f} s; rounds {spread}) {runs[size][0][5]}, inventory {runs[size][0][4] / 1e6:.1f} MB "
+              f"parsed+rewritten in {med[1]:.2f} s (CPU {med[3]:.2f} s), reindex {reindex:.2f} s")
+        shutil.rmtree(out / f"home-growth-{size}")
     small, large = min(sizes), max(sizes)
     peer = results[large][1] + results[small][0]
     print(f"    ratio: supplement to {large:,} files / (inventory round trip + supplement to {small:,} files) = "
@@ -265,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/hsar-bench-ingest"))
     parser.add_argument("--growth", default="100,2000,20000", help="archive sizes (files) for (d)")
     parser.add_argument("--growth-only", action="store_true", help="run (d) alone")
+    parser.add_argument("--growth-rounds", type=int, default=5, help="interleaved rounds of (d), median reported")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -280,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# hsar ingest benchmark ({os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
     sizes = sorted(int(s) for s in args.growth.split(","))
     if args.growth_only:
-        run_growth(out, sizes, args.seed)
+        run_growth(out, sizes, args.seed, args.growth_rounds)
         shutil.rmtree(out)
         return 0
 
@@ -313,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{b['maxrss_kb'] / 1024:.0f} MiB / {b['children_maxrss_kb'] / 1024:.0f} MiB")
     print(f"    --workers 2, small: {a['maxrss_kb'] / 1024:.0f} / {a['children_maxrss_kb'] / 1024:.0f} MiB; "
           f"large: {b2['maxrss_kb'] / 1024:.0f} / {b2['children_maxrss_kb'] / 1024:.0f} MiB")
-    run_growth(out, sizes, args.seed)
+    run_growth(out, sizes, args.seed, args.growth_rounds)
     shutil.rmtree(out)
     return 0
 
