@@ -53,7 +53,7 @@ def build_small_home(home: Path, households: int = 230, units: int = 70, seed: i
     sips = home.parent / "sips"
     shutil.rmtree(sips, ignore_errors=True)
     run = lambda *args: subprocess.run([*HSAR, *args], check=True, env=_env(), stdout=subprocess.DEVNULL)  # noqa: E731
-    run("demo-data", "--out", str(sips), "--households", str(households), "--units", str(units), "--seed", str(seed))
+    run("demo-data", str(sips), "--households", str(households), "--units", str(units), "--seed", str(seed))
     run("--home", str(home), "init")
     run("--home", str(home), "ingest", "--workers", "2", *sorted(str(p) for p in sips.iterdir() if p.is_dir()
                                                                     and p.name[0].isdigit()))
