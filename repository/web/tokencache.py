@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy.engine import make_url
+from .. import sqlengine
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -33,15 +33,13 @@ ENTRIES = 1024
 
 
 def sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite state database URL; None for any other database (or an in-memory one)."""
+    """The existing file of a SQLite state database URL (:func:`repository.sqlengine.sqlite_file`); None for
+    any other database, an in-memory one, or a URL that cannot be read."""
     try:
-        parsed = make_url(url)
+        path = sqlengine.sqlite_file(url)
     except Exception:  # noqa: BLE001 - not a URL we can watch: no cache
         return None
-    if not parsed.drivername.startswith("sqlite") or not parsed.database or parsed.database == ":memory:":
-        return None
-    path = Path(parsed.database)
-    return path if path.is_file() else None
+    return path if path is not None and path.is_file() else None
 
 
 class Watched:
