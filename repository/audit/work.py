@@ -148,12 +148,12 @@ class Work:
 def format_findings(run: Run, ref: Candidate | None, evidence: Evidence) -> list[Finding]:
     """AUD016 for payload files whose current PREMIS object records a PUID the format policy now refuses
     (BC-3-2), from the head's PREMIS documents (:mod:`repository.preservation.premis_history`)."""
-    if ref is None or ref.inventory is None:
-        return []
+    if ref is None or ref.inventory is None or run.policy is None or not run.refused:
+        return []  # no refused format: nothing to find, no document read (may_name would say so of each)
     state = state_of(ref.inventory, ref.inventory["head"])
     documents = [evidence.read_verified(state[path]) for path in premis_documents(state)]
     read = [data for data in documents if data is not None]
-    if not read or run.policy is None or not any(may_name(data, run.refused) for data in read):
+    if not read or not any(may_name(data, run.refused) for data in read):
         return []
     from ..preservation.premis_history import current_objects
 
