@@ -15,7 +15,8 @@ Design, for 10 GB packages on two shared cores:
   flight; files whose size the caller knows to be small travel in batches (up to ``BATCH_FILES`` files and
   ``BATCH_BYTES`` bytes per task), since for a 200 KB file the hand-offs between threads cost a third as
   much as hashing it; a file of unknown or large size is a task of its own, so the threads stay balanced;
-- a file is read straight from its descriptor (``os.readv`` into the thread's buffer), with no file object;
+- a file is read straight from its descriptor (``os.readv`` into the thread's buffer), with no file object
+  (hash worker processes map the larger files instead: :mod:`repository.hashcore`);
 - files are opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked with ``fstat``: a symbolic link or a FIFO
   planted in a package is refused instead of followed or blocked on;
 - the audit, whose own Python work would hold the hashing threads up at the interpreter lock, hashes in

@@ -5,11 +5,14 @@ only where an error is raised, because :mod:`repository.hashprocs` starts it as 
 processes whose start-up is part of every audit (importing those two took a worker 0.035 CPU-s, most of
 its start). One read loop (:func:`feed`) serves every stream; :func:`hash_path` opens a file safely and hashes it.
 
-Worker processes read files with ``read()`` into a reused buffer, like threads. They used to map files of
-32 KiB or more instead (no copy out of the page cache), but in three alternating comparisons in the same
-worker processes on the audit benchmark's store, reading was as fast (0.84 of the two-core hashlib ceiling
-both ways) or faster (0.90-0.92 against 0.84-0.87): docs/BENCHMARKS.md, fourth session. And a file that
-shrinks under a mapping kills the reader with SIGBUS, where ``read()`` reports a short file.
+Worker processes map each file of ``MAP_MIN_BYTES`` or more (``mmap``) and hash the mapping, where threads
+read into a buffer: hashlib then reads the page cache's own pages, without first copying every byte into
+the buffer (the copy is most of a read()'s system time). Over the audit benchmark's 2.4 GB store, two bare
+processes mapping used 3.7-4.4 CPU-s where two reading used 4.4-5.2 (docs/BENCHMARKS.md, eleventh session;
+the fourth session had measured reading as fast, by wall time against an in-memory ceiling). A file that
+shrinks under a mapping kills the reader with SIGBUS, where ``read()`` reports a short file: only worker
+processes map, and a worker that dies costs :mod:`repository.hashprocs` a re-read of its files in the
+parent, whose outcome (the short file's digest) is the one reported. Threads, in the parent, never map.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     Hashers = list[tuple[str, Any]]  # (algorithm, hashlib object)
 
 CHUNK_SIZE = 1 << 20  # bytes per read() into a thread's reused buffer
+MAP_MIN_BYTES = CHUNK_SIZE  # a worker process maps files of at least this size (smaller ones: one read)
 
 FileDigest = tuple[int, dict[str, str]]
 
@@ -115,16 +119,42 @@ def open_regular(path: str | bytes | os.PathLike[str], follow_symlinks: bool = F
     return fd, info
 
 
-def hash_path(path: str | bytes | os.PathLike[str], algorithms: Sequence[str], *, follow_symlinks: bool = False
-              ) -> FileDigest:
-    """``(size, {algorithm: hex digest})`` of one regular file (see :func:`open_regular`), read to its end."""
-    fd, _info = open_regular(path, follow_symlinks)
+def hash_path(path: str | bytes | os.PathLike[str], algorithms: Sequence[str], *, follow_symlinks: bool = False,
+              mapped: bool = False) -> FileDigest:
+    """``(size, {algorithm: hex digest})`` of one regular file (see :func:`open_regular`), read to its end.
+
+    With ``mapped`` (worker processes only: see the module's notes on SIGBUS), a file of ``MAP_MIN_BYTES`` or
+    more is hashed through a mapping of the size ``fstat`` gave, then read from there to its end."""
+    fd, info = open_regular(path, follow_symlinks)
     try:
         hashers = new_hashers(algorithms)
-        size = feed(lambda buffer: os.readv(fd, (buffer,)), hashers)
+        size = _feed_mapping(fd, info.st_size, hashers) if mapped and info.st_size >= MAP_MIN_BYTES else 0
+        size += feed(lambda buffer: os.readv(fd, (buffer,)), hashers)
         return size, {name: hasher.hexdigest() for name, hasher in hashers}
     finally:
         os.close(fd)
+
+
+def _feed_mapping(fd: int, size: int, hashers: Hashers) -> int:
+    """Hash the first ``size`` bytes of ``fd`` through a read-only mapping, leave the offset past them and
+    return ``size``; 0 (nothing hashed, offset unmoved) when the file is already shorter than that."""
+    import mmap
+
+    try:
+        mapping = mmap.mmap(fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+    except ValueError:  # shrunk since fstat (mmap checks the length against the file's): read it instead
+        return 0
+    with mapping:
+        if len(hashers) == 1:
+            hashers[0][1].update(mapping)
+        else:  # chunk by chunk, so that every algorithm reads each chunk while it is in the CPU's cache
+            with memoryview(mapping) as view:
+                for start in range(0, size, CHUNK_SIZE):
+                    with view[start:start + CHUNK_SIZE] as chunk:
+                        for _, hasher in hashers:
+                            hasher.update(chunk)
+    os.lseek(fd, size, os.SEEK_SET)
+    return size
 
 
 def attempt(path: P, algorithms: Sequence[str], hasher: Callable[[P, Sequence[str]], FileDigest] = hash_path
@@ -167,7 +197,7 @@ def answer(fields: list[bytes]) -> list[bytes]:
     for index in range(1, len(fields) - 1, 2):
         algorithms, path = fields[index].decode("ascii").split(","), fields[index + 1]
         try:
-            size, digests = hash_path(path, algorithms)
+            size, digests = hash_path(path, algorithms, mapped=True)
         except OSError as exc:
             name = os.fsencode(exc.filename if exc.filename is not None else b"")
             key = getattr(exc.strerror, "key", None)  # a messages.Text without parameters (open_regular's)

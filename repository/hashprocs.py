@@ -3,7 +3,7 @@
 Threads share one interpreter lock: while an audit's own Python work runs (signature checks, judging,
 writing the log and the catalogue, and in a fresh process importing pyHanko and SQLAlchemy), a hashing
 thread waits for the lock between two chunks, and both cores are no longer hashing. Worker processes do not
-wait on the parent (they read files as threads do: :mod:`repository.hashcore`).
+wait on the parent (they map the larger files where threads read them: :mod:`repository.hashcore`).
 
 Each worker is ``python -I -S`` running :func:`repository.hashcore.serve` (standard library only; started
 with ``subprocess``, so no fork of a threaded parent, in a session of its own), fed tasks as frames on its

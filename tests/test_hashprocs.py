@@ -300,3 +300,72 @@ def test_hashing_leaves_no_file_open_behind(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "ResourceWarning" not in done.stderr, done.stderr
+
+
+# --------------------------------------------------------------- mapped files (worker processes only)
+
+@pytest.mark.parametrize("size", [hashcore.MAP_MIN_BYTES - 1, hashcore.MAP_MIN_BYTES, 3 * hashcore.CHUNK_SIZE + 17])
+@pytest.mark.parametrize("algorithms", [("sha512",), ALGS])
+def test_a_mapped_file_hashes_as_a_read_one(tmp_path, size, algorithms, monkeypatch):
+    path = _files(tmp_path, ["f"], size)[0]
+    mapped = []
+    real = hashcore._feed_mapping
+    monkeypatch.setattr(hashcore, "_feed_mapping", lambda *args: mapped.append(args[1]) or real(*args))
+    expected = (size, _digests(path.read_bytes(), algorithms))
+    assert hashcore.hash_path(path, algorithms, mapped=True) == expected == hashcore.hash_path(path, algorithms)
+    assert mapped == ([size] if size >= hashcore.MAP_MIN_BYTES else [])  # only the mapped=True call, large files
+
+
+def _stale_size(monkeypatch, size: int) -> None:
+    """open_regular reports ``size`` (as fstat would have before the file changed)."""
+    real = hashcore.open_regular
+
+    def open_regular(path, follow_symlinks=False):
+        fd, info = real(path, follow_symlinks)
+        return fd, os.stat_result((*info[:6], size, *info[7:]))
+
+    monkeypatch.setattr(hashcore, "open_regular", open_regular)
+
+
+def test_bytes_written_after_fstat_are_read_after_the_mapping(tmp_path, monkeypatch):
+    path = _files(tmp_path, ["grown"], 2 * hashcore.CHUNK_SIZE + 5)[0]
+    _stale_size(monkeypatch, hashcore.MAP_MIN_BYTES + 3)  # the file grew between fstat and the mapping
+    assert hashcore.hash_path(path, ALGS, mapped=True) == (path.stat().st_size, _digests(path.read_bytes()))
+
+
+def test_a_file_shorter_than_fstat_said_is_read_instead_of_mapped(tmp_path, monkeypatch):
+    path = _files(tmp_path, ["shrunk"], hashcore.MAP_MIN_BYTES + 10)[0]
+    _stale_size(monkeypatch, 4 * hashcore.MAP_MIN_BYTES)  # it shrank before the mapping was made
+    assert hashcore.hash_path(path, ALGS, mapped=True) == (path.stat().st_size, _digests(path.read_bytes()))
+
+
+# Each file a worker maps is marked "<file>.mapped"; a "cut*" file is cut to 1,000 bytes once it is mapped,
+# so the worker dies of SIGBUS as hashlib reads past the new end.
+CUTTING_BOOT = """
+import mmap, os, sys
+sys.path.insert(0, sys.argv[1])
+from repository import hashcore
+real_mmap = mmap.mmap
+def cutting(fd, length, **options):
+    mapping = real_mmap(fd, length, **options)
+    name = os.readlink(f"/proc/self/fd/{fd}")
+    open(name + ".mapped", "w").close()
+    if os.path.basename(name).startswith("cut"):
+        os.truncate(name, 1000)
+    return mapping
+mmap.mmap = cutting
+hashcore.serve()
+"""
+
+
+def test_workers_map_large_files_and_one_cut_short_under_its_mapping_is_reread_here(tmp_path, monkeypatch):
+    monkeypatch.setattr(hashprocs, "_BOOT", CUTTING_BOOT)
+    large = _files(tmp_path, ["large"], 3 * hashcore.CHUNK_SIZE)[0]
+    small = _files(tmp_path, ["small"], 5000)[0]
+    cut = _files(tmp_path, ["cut"], 2 * hashcore.CHUNK_SIZE)[0]
+    pool = hashprocs.ProcessPool(2).start()
+    outcomes = dict(pool.run(iter([([(p, ("sha512",))], p.stat().st_size) for p in (large, small, cut)])))
+    assert cut.stat().st_size == 1000  # cut while mapped: the worker died, and the file was re-read here
+    assert outcomes == {p: (p.stat().st_size, _digests(p.read_bytes(), ("sha512",))) for p in (large, small, cut)}
+    assert pool.deaths == [-signal.SIGBUS]
+    assert (tmp_path / "large.mapped").exists() and not (tmp_path / "small.mapped").exists()
