@@ -34,8 +34,10 @@ class RememberingSessionInterface(SecureCookieSessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         value = request.cookies.get(self.get_cookie_name(app))
-        if not value or not app.secret_key:
+        if not app.secret_key:
             return super().open_session(app, request)
+        if not value:  # no cookie (a bearer-token API call, a first visit): an empty session, as Flask's
+            return self.session_class()  # would give once it had built its signing serializer for nothing
         max_age = int(app.permanent_session_lifetime.total_seconds())
         key = (value, app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
         found = self._kept.get(key)

@@ -70,3 +70,20 @@ def test_forged_foreign_and_expired_cookies_are_refused(web_home) -> None:
 def test_signed_in_pages_work_through_it(login) -> None:
     client = login("admin")
     assert all(client.get("/search").status_code == 200 for _ in range(3))
+
+
+def test_a_request_without_a_cookie_gets_the_empty_session_flask_gives(web_home, monkeypatch) -> None:
+    app = _app(web_home)
+    built = []
+    real = RememberingSessionInterface.get_signing_serializer
+    monkeypatch.setattr(RememberingSessionInterface, "get_signing_serializer",
+                        lambda self, a: built.append(1) or real(self, a))
+    client = app.test_client()
+    assert client.get("/_get").get_data(as_text=True) == "([], None)"
+    assert built == []  # no cookie: no signing serializer made to open it
+    opened = app.session_interface.open_session(app, app.test_request_context("/").request)
+    flask_own = super(RememberingSessionInterface, app.session_interface).open_session(
+        app, app.test_request_context("/").request)
+    assert type(opened) is type(flask_own) and dict(opened) == dict(flask_own) == {} and not opened.modified
+    client.get("/_set")  # and a session started without a cookie is written as before
+    assert client.get("/_get").get_data(as_text=True) == "([('a', 1)], 'en')"
