@@ -7,7 +7,9 @@ division prefix and the last four characters, hide the rest — ``11010119900101
 For researchers (利用者, :mod:`repository.access`) more is masked: a person's name shows the surname and one
 ``*`` (王建国 -> 王*; compound surnames 复姓 such as 欧阳, 司马, 诸葛 keep both characters: 欧阳娜娜 -> 欧阳*),
 a phone number its first three and last four digits (138****5678), an income nothing (``***``).
-:func:`mask_record` applies all of it to a record by its field names, and the ID rule to every other string;
+:func:`mask_record` applies all of it to a record by its field names, and to every other string the ID rule and
+:func:`mask_personal_text` (phone numbers, and the names and incomes a form labels: 申请人：张三 -> 申请人：张*,
+月收入：3200元 -> 月收入：***, in extracted document text whoever they belong to);
 :func:`mask_with_people` does the same with the names of the archive's people (a researcher's search hit, in one
 pass: each string once, names then identity numbers, short ASCII strings skipped).
 """
@@ -66,6 +68,102 @@ def _mask_ids(text: str) -> str:
             continue
         found = True
         for at in positions[6:-4]:  # the six-digit division and the last four stay, as mask_resident_id does
+            masked[at] = "*"
+    if not found:
+        return text
+    out, pos = [], 0
+    for i, part in enumerate(parts):
+        out.append("".join(masked[pos:pos + len(part)]))
+        pos += len(part)
+        if i < len(tags):
+            out.append(tags[i])
+    return "".join(out)
+
+
+# A phone number in text: a mobile number (11 digits, 1[3-9]…) or a landline with its area code (0 + 2-3 digits,
+# then 7-8), ASCII or full-width digits, single spaces or hyphens inside; any other run of 10-14 digits (a number
+# written without its area code; runs of 15 or more are the identity-number rule's); and the digits a search
+# fragment's "…" cut from a longer number, at its start or its end (…8099686414, 15662472…): never a piece of a
+# longer run of digits. Each keeps its first three and last four digits; a cut run only its outer digits.
+_D = f"[{_DIGIT}]"
+_PHONE = re.compile(rf"(?<=…)(?P<head>{_D}{{5,}})(?![{_DIGIT}*])"  # "*": an identity number's mask goes on
+                    rf"|(?<![{_DIGIT}])(?P<tail>{_D}{{5,}})(?=…)"
+                    rf"|(?<![{_DIGIT}])(?:[1１][3-9３-９]{_D}(?:[ \u3000-]?{_D}){{8}}"
+                    rf"|[0０]{_D}{{2,3}}[-－ \u3000]?{_D}{{3,4}}[ \u3000-]?{_D}{{4}}|{_D}{{10,14}})(?![{_DIGIT}])")
+_PHONE_CHAR = re.compile(_D)
+MIN_PHONE_DIGITS = 5  # the fewest digits masked as (a cut piece of) a phone number
+_ENOUGH_PHONE_DIGITS = re.compile(rf"(?:[^{_DIGIT}]*+[{_DIGIT}]){{{MIN_PHONE_DIGITS}}}")
+# What a form labels as a person's name or an income: the label, an optional closing bracket, then a colon or
+# a line break or space (PDF forms extract as "承租人\n田素芳\n"), then the name (2-4 Han characters, as masking
+# takes them: a name run on into other text loses a character or two more) or the amount or income class.
+# Highlight marks may sit anywhere. A "name" that is another field's label (表头: 姓名\n关系) is left alone.
+_NAME_LABELS = ("户主姓名|申请人姓名|配偶姓名|共同申请人|家庭成员|姓名|户主|申请人|承租人|购房人|买受人|配偶|联系人|"
+                "代理人|委托人|受托人|监护人")
+_INCOME_LABELS = "家庭年收入|家庭月收入|人均月收入|人均年收入|人均收入|家庭收入|月收入|年收入|月工资|工资|收入"
+_EM = "(?:</?em>)?"
+_AFTER = rf"{_EM}[)）]?{_EM}(?:[：:]|\s)(?:\s|</?em>)*"
+_LABELLED_NAME = re.compile(rf"(?:{_NAME_LABELS}){_AFTER}"
+                            rf"(?P<name>[\u4e00-\u9fff](?:{_EM}[\u4e00-\u9fff·]){{1,3}}{_EM})")
+_LABELLED_INCOME = re.compile(rf"(?:{_INCOME_LABELS}){_AFTER}"
+                              rf"(?P<amount>(?:[{_DIGIT}]|</?em>)(?:[{_DIGIT},，.．]|</?em>)*(?:\s*(?:万元|元))?)"
+                              rf"|(?:收入类别|收入情况){_AFTER}(?P<band>(?:[\u4e00-\u9fff]|</?em>){{2,10}})")
+_NOT_NAMES = ("身份", "证件", "家庭", "联系", "收入", "保障", "申请", "性别", "民族", "住址", "地址", "电话", "签字",
+              "签名", "本人", "关系", "与申", "与户", "出生", "年龄", "工作", "单位", "户籍", "人口", "日期", "情况",
+              "信息", "类别", "所属", "现住", "入住", "职业", "备注", "意见", "承诺", "房屋", "证号", "居民")
+_LABEL_START = re.compile(rf"(?:{_NAME_LABELS}|{_INCOME_LABELS}|收入类别|收入情况)")
+
+
+def mask_personal_text(text: str) -> str:
+    """Phone numbers, and the names and incomes a form labels, masked in free text; a name found after its label
+    is masked wherever else it occurs in the same text too (a form names its tenant again in a table). The text
+    may carry ``<em>`` highlight marks: they are kept, a masked part's own marks placed after it."""
+    if _LABEL_START.search(text) is not None:
+        names: set[str] = set()
+        text = _LABELLED_NAME.sub(lambda m: _masked_name(m, names), text)
+        text = _LABELLED_INCOME.sub(_masked_income, text)
+        for name in sorted(names, key=len, reverse=True):
+            if name in text:
+                text = text.replace(name, mask_name(name))
+    if len(text) >= MIN_PHONE_DIGITS and _ENOUGH_PHONE_DIGITS.match(text) is not None:
+        text = _mask_phones(text)
+    return text
+
+
+def _replaced(m: re.Match[str], group: str, masked: str) -> str:
+    """The match with ``group`` replaced by ``masked``, the group's highlight marks after it."""
+    start, end, at = m.start(group), m.end(group), m.start()
+    whole = m.group()
+    return whole[:start - at] + masked + "".join(_TAG.findall(whole[start - at:end - at])) + whole[end - at:]
+
+
+def _masked_name(m: re.Match[str], names: set[str]) -> str:
+    name = _TAG.sub("", m.group("name"))
+    if name.startswith(_NOT_NAMES):
+        return m.group()
+    names.add(name)
+    return _replaced(m, "name", mask_name(name))
+
+
+def _masked_income(m: re.Match[str]) -> str:
+    return _replaced(m, "amount" if m.group("amount") is not None else "band", mask_income(None))
+
+
+def _mask_phones(text: str) -> str:
+    parts = _TAG.split(text)
+    tags = _TAG.findall(text)
+    plain = "".join(parts)
+    masked = list(plain)
+    found = False
+    for m in _PHONE.finditer(plain):
+        positions = [m.start() + k.start() for k in _PHONE_CHAR.finditer(m.group())]
+        found = True
+        if m.group("head") is not None:  # the end of a cut number: its last four digits stay
+            hidden = positions[:-4]
+        elif m.group("tail") is not None:  # its start: the first three
+            hidden = positions[3:]
+        else:  # the first three and the last four digits stay, as mask_phone does
+            hidden = positions[3:-4]
+        for at in hidden:
             masked[at] = "*"
     if not found:
         return text
@@ -178,8 +276,8 @@ class _Masker:
         self.names = [(n, mask_name(n)) for n in sorted(names, key=len, reverse=True)]
         self.ids_first = ids_first
         self.ascii_safe = not any(n.isascii() for n in names)  # no name can occur in an ASCII string
-        # an ASCII string shorter than this holds neither a name nor an identity number: left as it is
-        self.short = MIN_ID_DIGITS if self.ascii_safe else 0
+        # an ASCII string shorter than this holds neither a name, an identity number nor a phone number: left as it is
+        self.short = MIN_PHONE_DIGITS if self.ascii_safe else 0
         self.seen: dict[str, str] = {}
 
     def text(self, text: str) -> str:
@@ -188,7 +286,7 @@ class _Masker:
             for name, masked in self.names:
                 if name in done:
                     done = done.replace(name, masked)
-        done = self.seen[text] = mask_text(done)
+        done = self.seen[text] = mask_personal_text(mask_text(done))
         return done
 
     def mask(self, value: Any) -> Any:  # noqa: ANN401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from repository.privacy import mask_income, mask_name, mask_phone, mask_record, mask_text
+from repository.privacy import mask_income, mask_name, mask_personal_text, mask_phone, mask_record, mask_text
 
 
 @pytest.mark.parametrize(("name", "masked"), [
@@ -60,3 +60,38 @@ def test_ids_however_written_are_masked(text: str, hidden: str) -> None:
 def test_short_numbers_and_dates_are_left_alone() -> None:
     text = "电话 025-84561234，日期 2020-01-01，件号 0001"
     assert mask_text(text) == text
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("联系电话：13812345678，", "联系电话：138****5678，"),
+    ("手机 138 1234 5678 号", "手机 138 **** 5678 号"),
+    ("电话０２５－８４５６１２３４。", "电话０２５－****１２３４。"),  # full-width digits and hyphen
+    ("电话 <em>138</em>12345678", "电话 <em>138</em>****5678"),  # a highlight inside the number
+    ("申请人：张三 身份证", "申请人：张* 身份证"),
+    ("乙方（承租人）：欧阳娜娜，", "乙方（承租人）：欧阳*，"),
+    ("申请人：<em>张三</em>", "申请人：<em>张*</em>"),
+    # a PDF form as extracted: label and value on their own lines; the tenant named again in a table
+    ("承租人\n田素芳\n入住日期\n2022年3月11日\n联系电话\n13467329996\n姓名\n关系\n身份证号\n田素芳\n本人",
+     "承租人\n田*\n入住日期\n2022年3月11日\n联系电话\n134****9996\n姓名\n关系\n身份证号\n田*\n本人"),
+    ("收入类别\n最低生活保障\n人均月收入\n860 元\n现住址", "收入类别\n***\n人均月收入\n***\n现住址"),
+    ("月收入：3,200元，人均收入: 1500", "月收入：***，人均收入: ***"),
+    ("申请家庭人均月收入 1500 元，符合", "申请家庭人均月收入 ***，符合"),
+    ("收入：<em>3200</em>元", "收入：<em>***</em>"),
+    # a search fragment's "…" cut a number: its outer digits only
+    ("…8099686414\n家庭人口", "…******6414\n家庭人口"), ("联系电话\n15662472…", "联系电话\n156*****…"),
+    ("…320118********842X\n", "…320118********842X\n"),  # an identity number's mask goes on: left as it is
+])
+def test_phones_and_labelled_names_and_incomes_in_free_text_are_masked(text: str, masked: str) -> None:
+    assert mask_personal_text(text) == masked
+    assert mask_record({"note": text}) == {"note": masked}  # and so in every record a researcher is shown
+
+
+@pytest.mark.parametrize("text", [
+    "日期 2020-01-01，件号 0001，档号 A001-ZF·2019-Y-0001",
+    "HH-320106010-0001479 UN-320113-0001",  # archive identifiers
+    "家庭成员情况\n姓名\n与申请人关系\n性别",  # a table's header: labels, not names
+    "本人及共同申请的家庭成员郑重承诺：所申报的家庭成员、户籍、收入、住房和财产情况真实",
+    "编号 201911256，面积 36.36 平方米",  # nine digits or fewer, not cut by a fragment: not a phone
+])
+def test_free_text_without_personal_data_is_left_as_it_is(text: str) -> None:
+    assert mask_personal_text(text) == text

@@ -72,7 +72,7 @@ def _old_collect(value: Any, names: set[str]) -> None:  # noqa: ANN401
 def _old_string(text: str, names: list[tuple[str, str]]) -> str:
     for name, masked in names:
         text = text.replace(name, masked)
-    return _old_mask_text(text)
+    return privacy.mask_personal_text(_old_mask_text(text))  # phones, labelled names and incomes: added since
 
 
 def _old_mask(value: Any, names: list[tuple[str, str]]) -> Any:  # noqa: ANN401

@@ -186,3 +186,28 @@ def test_opening_a_document_is_on_the_register_page(login, archives, web_home) -
     assert path in page and "登记链校验通过" in page
     api = login("admin").get(f"/api/v1/register?username=xuanwu&archive={household.identifier}").get_json()
     assert any(e["seq"] == entry.seq and e["item"] == path for e in api["entries"])
+
+
+def test_researcher_sees_phones_incomes_and_labelled_names_in_document_text_masked(login, archives) -> None:
+    import re
+
+    phone = re.compile(r"\d{7}")  # a phone number, or seven of its digits where a fragment cut it
+    income = re.compile(r"人均月收入\s*\d")
+
+    def shown_text(client, query: str) -> tuple[str, str]:
+        """The hits' highlight texts of the API, and the text of the page's hits (marks and links left out)."""
+        api = client.get(f"/api/v1/search?q={query}").get_json()
+        page = client.get(f"/search?q={query}").get_data(as_text=True).split('class="hits"')[1]
+        page = re.sub(r"<[^>]*>", "", page)  # tags, with the links' division codes and identifiers in them
+        return " ".join(re.sub(r"</?em>", "", v) for h in api["hits"] for v in h["highlights"].values()), page
+
+    admin, reader = login("admin"), login("reader")
+    for query in ("联系电话", "人均月收入"):
+        assert all(phone.search(t) or income.search(t) for t in shown_text(admin, query))  # the forms hold them
+        for text in shown_text(reader, query):
+            assert phone.search(text) is None and income.search(text) is None, (query, text)
+        assert re.search(r"1[3-9]\d\*{4}\d{4}", shown_text(reader, "联系电话")[0])  # masked as a phone field is
+    tenants = set(re.findall(r"承租人\s+(\S{2,4})\s", shown_text(admin, "承租人")[0]))
+    assert tenants  # named after their label in the units' forms ...
+    for text in shown_text(reader, "承租人"):
+        assert not any(t in text for t in tenants)  # ... and masked there
