@@ -80,6 +80,7 @@ def test_short_numbers_and_dates_are_left_alone() -> None:
     # a search fragment's "…" cut a number: its outer digits only
     ("…8099686414\n家庭人口", "…******6414\n家庭人口"), ("联系电话\n15662472…", "联系电话\n156*****…"),
     ("…320118********842X\n", "…320118********842X\n"),  # an identity number's mask goes on: left as it is
+    ("…199001011234，", "…********1234，"), ("身份证号 11010119900…", "身份证号 110********…"),  # cut numbers
 ])
 def test_phones_and_labelled_names_and_incomes_in_free_text_are_masked(text: str, masked: str) -> None:
     assert mask_personal_text(text) == masked
