@@ -144,6 +144,8 @@ def _feed_mapping(fd: int, size: int, hashers: Hashers) -> int:
         mapping = mmap.mmap(fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
     except ValueError:  # shrunk since fstat (mmap checks the length against the file's): read it instead
         return 0
+    except OSError:  # a file system that cannot map (ENODEV), no address space left: read it instead
+        return 0
     with mapping:
         if len(hashers) == 1:
             hashers[0][1].update(mapping)

@@ -369,3 +369,15 @@ def test_workers_map_large_files_and_one_cut_short_under_its_mapping_is_reread_h
     assert outcomes == {p: (p.stat().st_size, _digests(p.read_bytes(), ("sha512",))) for p in (large, small, cut)}
     assert pool.deaths == [-signal.SIGBUS]
     assert (tmp_path / "large.mapped").exists() and not (tmp_path / "small.mapped").exists()
+
+
+def test_a_file_that_cannot_be_mapped_is_read_instead(tmp_path, monkeypatch):
+    import mmap
+
+    path = _files(tmp_path, ["unmappable"], 2 * hashcore.CHUNK_SIZE)[0]
+
+    def refuse(*_args, **_options):
+        raise OSError(19, "No such device")  # ENODEV: a file system without mmap
+
+    monkeypatch.setattr(mmap, "mmap", refuse)
+    assert hashcore.hash_path(path, ALGS, mapped=True) == (path.stat().st_size, _digests(path.read_bytes()))
