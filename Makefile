@@ -97,7 +97,7 @@ test-latest: system-deps
 	rm -rf .venv-latest
 	$(PY) -m venv .venv-latest
 	.venv-latest/bin/pip install -q --disable-pip-version-check --upgrade pip
-	.venv-latest/bin/pip install -q --disable-pip-version-check --upgrade -e '.[test,postgres,demo]'
+	.venv-latest/bin/pip install -q --disable-pip-version-check --upgrade -e '.[test,postgres,demo,pkcs11]'
 	.venv-latest/bin/pytest
 
 lint: venv
