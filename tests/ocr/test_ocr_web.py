@@ -107,3 +107,15 @@ def test_an_administrator_queues_an_ocr_job(web_home: Path, ocr_home: OcrHome) -
         job = queue.get(job_id)
     assert job is not None and (job.kind, job.params, job.username) == (
         "ocr", {"archives": [ocr_home.archive_id], "all": False}, "admin")
+
+
+def test_ocr_text_is_masked_for_researchers_as_their_search_highlights_are() -> None:
+    from repository.web.gateway import ocr as gateway
+
+    class Page:
+        page, error = 1, ""
+        text = "申请人\n孟海波\n身份证号\n320103197605179439\n联系电话\n17888527317\n人均月收入\n860 元"
+
+    [masked] = gateway._pages([Page()], masked=True)  # noqa: SLF001
+    assert masked["text"] == "申请人\n孟*\n身份证号\n320103********9439\n联系电话\n178****7317\n人均月收入\n***"
+    assert gateway._pages([Page()], masked=False)[0]["text"] == Page.text  # noqa: SLF001

@@ -1,7 +1,8 @@
 """The OCR text of an archive's scanned pages as a signed-in user may read it, and starting an OCR job.
 
 The text is a document's content: shown only to those who may open the archive's documents
-(:func:`.access.may_open_documents`), with resident ID numbers masked for those who never see personal data,
+(:func:`.access.may_open_documents`), with resident ID numbers, phone numbers and what a form labels as a name
+or an income masked for those who never see personal data (:func:`_masked`, as in their search highlights),
 and every file shown is a use in the access register. Starting a job is an archivist's (or an
 administrator's) act, the same right as ingest; ``hsar worker`` runs it.
 """
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 from ...home import Repository
 from ...jobs import Job, JobQueue
-from ...privacy import mask_text
+from ...privacy import mask_personal_text, mask_text
 from ...services.ocr import archive_ocr
 from . import access, accounts
 from .access import Principal
@@ -27,8 +28,12 @@ class OcrFile:
     paged: bool  # the viewer shows it page by page (a TIFF)
 
 
+def _masked(text: str) -> str:
+    return mask_personal_text(mask_text(text))
+
+
 def _pages(found: list, masked: bool) -> list[dict[str, object]]:
-    return [{"page": p.page, "text": mask_text(p.text) if masked else p.text, "error": p.error} for p in found]
+    return [{"page": p.page, "text": _masked(p.text) if masked else p.text, "error": p.error} for p in found]
 
 
 def ocr_files(repo: Repository, principal: Principal, archive_id: str, purpose: str | None) -> list[OcrFile] | None:
@@ -58,7 +63,7 @@ def page_text(repo: Repository, principal: Principal, doc: Document, number: int
     page = next((p for p in found if p.page == number and p.text), None)
     if page is None:
         return None
-    return page.text if access.sees_personal_data(principal) else mask_text(page.text)
+    return page.text if access.sees_personal_data(principal) else _masked(page.text)
 
 
 def may_start(principal: Principal) -> bool:
