@@ -24,6 +24,7 @@ from .. import i18n
 from ..context import principal, repo
 from ..errors import error_page
 from ..escaping import escaped as _e
+from ..escaping import escaped_text as text_e
 from ..gateway import searching
 from .search_form import search_form
 
@@ -80,9 +81,16 @@ def _escaped_pair(name: str, value: str) -> str:
     return _e(_pair(name, value))
 
 
-def _around(args: Mapping[str, str], name: str) -> tuple[str, str]:
-    """The encoded parameters of ``args`` before and after the place of ``name`` in a facet's links."""
-    pairs = [(k, urlencode([(k, v)], safe=_SAFE)) for k, v in args.items() if v not in (None, "")]
+def _encoded(args: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Each parameter of ``args`` with its encoded ``name=value`` pair."""
+    return [(k, _pair(k, v)) for k, v in args.items() if v not in (None, "")]
+
+
+def _around(args: Mapping[str, str], name: str,
+            pairs: list[tuple[str, str]] | None = None) -> tuple[str, str]:
+    """The encoded parameters of ``args`` (``pairs``: as :func:`_encoded` gives them) before and after the
+    place of ``name`` in a facet's links."""
+    pairs = _encoded(args) if pairs is None else pairs
     keys = [k for k, _ in pairs]
     at = keys.index(name) if name in keys else len(keys)  # a new parameter goes last ("page" 1 is left out)
     return "&".join(p for _, p in pairs[:at]), "&".join(p for _, p in pairs[at + 1:])
@@ -118,23 +126,22 @@ def facet_rows(found: searching.SearchPage, base: str, args: Mapping[str, str]) 
     lang = i18n.current_lang()
     texts = messages.catalogue()
     number = i18n.number
+    pairs = _encoded(args)  # the search's own parameters, encoded once for every facet
     rows = []
     for name, values in found.facets.items():
         if not values:
             continue
-        if name == "division":
-            names = found.division_names
-            labels = [names.get(v.value, v.value) for v in values]
-        else:
-            kind = i18n.SHARED_KINDS.get("web." + name, "web." + name)
-            labels = [_facet_label(kind, v.value, lang) for v in values]
+        division = name == "division"
+        names = found.division_names
+        kind = i18n.SHARED_KINDS.get("web." + name, "web." + name)
         # a value's link is facet_links(...)(value): the facet's fixed prefix and suffix around the value's own
         # pair, each escaped apart (escaping goes character by character), the pair's escaped form remembered
-        before, after = _around(args, name)
+        before, after = _around(args, name, pairs)
         prefix, suffix = _e(f"{base}?{before}&" if before else f"{base}?"), _e(f"&{after}" if after else "")
         items = []
-        for v, text in zip(values, labels, strict=True):
+        for v in values:
             value, count = v.value, v.count
+            text = names.get(value, value) if division else _facet_label(kind, value, lang)
             if value:
                 pair, label = _facet_value(name, value, text)
                 href = prefix + pair + suffix
@@ -200,14 +207,18 @@ def hit_rows(found: searching.SearchPage) -> list[Markup]:
         where = divisions.get(division)
         if where is None:
             where = divisions[division] = _e(names.get(division, division))
-        out = [f'<article class="hit"><h2><a href="{href}">{_e(hit.title)}</a></h2><p class="meta">'
+        title = hit.title
+        out = [f'<article class="hit"><h2><a href="{href}">{text_e(title) if type(title) is str else _e(title)}'
+               '</a></h2><p class="meta">'
                f'{_type_label(kind_of, hit.type, lang)} · {where} · <code>{shown_id}</code></p>']
         for p in hit.paper:
             spans = []
             for k, label in paper_labels:
                 value = p.get(k)
-                if value not in _EMPTY:
-                    spans.append(f"<span>{label}{_e(', '.join(map(str, value)) if k == 'items' else value)}</span>")
+                if value or value not in _EMPTY:  # (a true JSON value is none of them)
+                    if k == "items":
+                        value = ", ".join(map(str, value))
+                    spans.append(f"<span>{label}{text_e(value) if type(value) is str else _e(value)}</span>")
             out.append(f'<p class="paper">{paper_title}: {"".join(spans)}</p>')
         if hit.highlights:
             out.append('<dl class="highlights">' + "".join(
