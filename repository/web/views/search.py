@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, render_template, request, url_for
@@ -183,7 +184,7 @@ def _type_label(kind: str, value: str, lang: str) -> str:
     return _e(messages.label(kind, value, lang))
 
 
-_EMPTY = (None, "", [])  # paper values not shown
+_EMPTY: tuple[object, ...] = (None, "", [])  # paper values not shown
 
 
 def hit_rows(found: searching.SearchPage) -> list[Markup]:
@@ -214,7 +215,7 @@ def hit_rows(found: searching.SearchPage) -> list[Markup]:
         for p in hit.paper:
             spans = []
             for k, label in paper_labels:
-                value = p.get(k)
+                value: Any = p.get(k)
                 if value or value not in _EMPTY:  # (a true JSON value is none of them)
                     if k == "items":
                         value = ", ".join(map(str, value))
