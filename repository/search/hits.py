@@ -15,8 +15,10 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 import orjson
@@ -147,24 +149,29 @@ def fragment(text: str, pattern: re.Pattern[str] | None, width: int = FRAGMENT_C
 
 def _fragment(text: str, spans: list[tuple[int, int]], width: int = FRAGMENT_CHARS) -> str:
     """The fragment of ``text`` around the first of its (non-empty, ordered) match ``spans``."""
-    start = 0 if len(text) <= width else max(0, min(spans[0][0] - width // 4, len(text) - width))
-    end = min(len(text), start + width)
-    window = text[start:end]
-    escape = _escape if "&" in window or "<" in window or ">" in window else _as_is
-    out = ["…" if start else ""]
+    size = len(text)
+    start = 0 if size <= width else max(0, min(spans[0][0] - width // 4, size - width))
+    end = min(size, start + width)
+    out = ["…"] if start else []
     pos = start
-    for s, e in spans:
-        if s < pos or e > end:
-            continue
-        out += [escape(text[pos:s], quote=False), "<em>", escape(text[s:e], quote=False), "</em>"]
-        pos = e
-    out += [escape(text[pos:end], quote=False), "…" if end < len(text) else ""]
+    window = text[start:end] if start or end < size else text
+    if "&" in window or "<" in window or ">" in window:
+        for s, e in spans:
+            if s < pos or e > end:
+                continue
+            out += [_escape(text[pos:s], quote=False), "<em>", _escape(text[s:e], quote=False), "</em>"]
+            pos = e
+        out.append(_escape(text[pos:end], quote=False))
+    else:  # nothing to escape (most texts)
+        for s, e in spans:
+            if s < pos or e > end:
+                continue
+            out += [text[pos:s], "<em>", text[s:e], "</em>"]
+            pos = e
+        out.append(text[pos:end])
+    if end < size:
+        out.append("…")
     return "".join(out).replace("</em><em>", "")
-
-
-def _as_is(text: str, quote: bool = False) -> str:
-    """:func:`html.escape` of a text holding none of ``&<>`` (quotes are left as they are)."""
-    return text
 
 
 def _item_ok(item: Mapping[str, Any], spec: MatchSpec) -> bool:
@@ -291,11 +298,17 @@ class Renderer:
         norm = _aligned_normal(texts)
         if norm is None:
             return None
+        # where each text ends in the joined text (after its separator): a match in text k starts before ends[k]
+        ends = list(accumulate([len(t) + 1 for t in texts]))
         found: dict[int, list[tuple[int, int]]] = {}
         for m in self.words.finditer(norm):  # type: ignore[union-attr]  # joinable: words is a pattern
             s, e = m.span()
-            base = norm.rfind(_SEP, 0, s) + 1
-            found.setdefault(norm.count(_SEP, 0, s), []).append((s - base, e - base))
+            k = bisect_right(ends, s)  # no word holds the separator: a match lies inside one text
+            base = ends[k - 1] if k else 0
+            if k in found:
+                found[k].append((s - base, e - base))
+            else:
+                found[k] = [(s - base, e - base)]
         spec = self.spec
         worded = {(k - _TEXTS) // 3 for k in found if k >= _TEXTS}
         if spec.item_conditions:
@@ -334,12 +347,15 @@ class Renderer:
                     out[key] = f
             elif k in found:
                 out[key] = _fragment(texts[k], found[k])
-        spans, at = [], 0
-        for j in matched:
-            spans += [(s + at, e + at) for s, e in found.get(_TEXTS + 3 * j, ())]
-            at += len(items[j]["title"]) + 1
-        if spans:
-            out["item_title"] = _fragment("；".join(items[j]["title"] for j in matched), spans)
+        if any(_TEXTS + 3 * j in found for j in matched):
+            spans, at, titles = [], 0, []
+            for j in matched:
+                title = texts[_TEXTS + 3 * j]
+                if _TEXTS + 3 * j in found:
+                    spans += [(s + at, e + at) for s, e in found[_TEXTS + 3 * j]]
+                at += len(title) + 1
+                titles.append(title)
+            out["item_title"] = _fragment("；".join(titles), spans)
         for j in matched:
             k = _TEXTS + 3 * j + 2
             if k in found:
