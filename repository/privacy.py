@@ -17,6 +17,7 @@ pass: each string once, names then identity numbers, short ASCII strings skipped
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 _TAG = re.compile(r"</?em>")  # highlight tags in search fragments
@@ -57,20 +58,28 @@ def mask_text(text: str) -> str:
 
 
 def _mask_ids(text: str) -> str:
+    def hidden(plain: str) -> list[int]:
+        out: list[int] = []
+        for m in _ID.finditer(plain):
+            positions = [m.start() + k.start() for k in _ID_CHAR.finditer(m.group())]
+            if len(positions) >= MIN_ID_DIGITS:  # the six-digit division and the last four stay, as mask_resident_id
+                out += positions[6:-4]
+        return out
+    return _starred(text, hidden)
+
+
+def _starred(text: str, hidden: Callable[[str], list[int]]) -> str:
+    """``text`` with ``*`` at the positions ``hidden`` finds in its plain form (the highlight marks left out), the
+    marks kept where they were; ``text`` itself when nothing is hidden."""
     parts = _TAG.split(text)
-    tags = _TAG.findall(text)
     plain = "".join(parts)
-    masked = list(plain)
-    found = False
-    for m in _ID.finditer(plain):
-        positions = [m.start() + k.start() for k in _ID_CHAR.finditer(m.group())]
-        if len(positions) < MIN_ID_DIGITS:
-            continue
-        found = True
-        for at in positions[6:-4]:  # the six-digit division and the last four stay, as mask_resident_id does
-            masked[at] = "*"
-    if not found:
+    positions = hidden(plain)
+    if not positions:
         return text
+    masked = list(plain)
+    for at in positions:
+        masked[at] = "*"
+    tags = _TAG.findall(text)
     out, pos = [], 0
     for i, part in enumerate(parts):
         out.append("".join(masked[pos:pos + len(part)]))
@@ -149,31 +158,18 @@ def _masked_income(m: re.Match[str]) -> str:
 
 
 def _mask_phones(text: str) -> str:
-    parts = _TAG.split(text)
-    tags = _TAG.findall(text)
-    plain = "".join(parts)
-    masked = list(plain)
-    found = False
-    for m in _PHONE.finditer(plain):
-        positions = [m.start() + k.start() for k in _PHONE_CHAR.finditer(m.group())]
-        found = True
-        if m.group("head") is not None:  # the end of a cut number: its last four digits stay
-            hidden = positions[:-4]
-        elif m.group("tail") is not None:  # its start: the first three
-            hidden = positions[3:]
-        else:  # the first three and the last four digits stay, as mask_phone does
-            hidden = positions[3:-4]
-        for at in hidden:
-            masked[at] = "*"
-    if not found:
-        return text
-    out, pos = [], 0
-    for i, part in enumerate(parts):
-        out.append("".join(masked[pos:pos + len(part)]))
-        pos += len(part)
-        if i < len(tags):
-            out.append(tags[i])
-    return "".join(out)
+    def hidden(plain: str) -> list[int]:
+        out: list[int] = []
+        for m in _PHONE.finditer(plain):
+            positions = [m.start() + k.start() for k in _PHONE_CHAR.finditer(m.group())]
+            if m.group("head") is not None:  # the end of a cut number: its last four digits stay
+                out += positions[:-4]
+            elif m.group("tail") is not None:  # its start: the first three
+                out += positions[3:]
+            else:  # the first three and the last four digits stay, as mask_phone does
+                out += positions[3:-4]
+        return out
+    return _starred(text, hidden)
 
 
 def mask_value(value: Any) -> Any:  # noqa: ANN401 - any JSON-ready value
