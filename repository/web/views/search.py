@@ -27,6 +27,7 @@ from ..errors import error_page
 from ..escaping import escaped as _e
 from ..escaping import escaped_text as text_e
 from ..gateway import searching
+from ..links import SEGMENT_SAFE
 from .search_form import search_form
 
 bp = Blueprint("search", __name__)
@@ -154,8 +155,6 @@ def facet_rows(found: searching.SearchPage, base: str, args: Mapping[str, str]) 
     return rows
 
 
-#: the characters the route's converter leaves unquoted in a path segment (werkzeug ``BaseConverter.to_url``)
-_SEGMENT_SAFE = "!$&'()*+,/:;=@"
 #: an archive id the converter leaves as it is and escaping too (no ``&``, ``'``, ``"``, ``<`` or ``>``)
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_.~!$()*+,/:;=@-]*")
 
@@ -166,7 +165,7 @@ def archive_links() -> Callable[[str], str]:
     rest of its row)."""
     probe = url_for("archives.show", archive_id="0")
     prefix = probe[:-1]
-    return lambda archive_id: prefix + quote(archive_id, safe=_SEGMENT_SAFE)
+    return lambda archive_id: prefix + quote(archive_id, safe=SEGMENT_SAFE)
 
 
 @lru_cache(maxsize=8)
@@ -204,7 +203,7 @@ def hit_rows(found: searching.SearchPage) -> list[Markup]:
         if plain_id(archive_id):  # quoted and escaped as it is (most ids)
             href, shown_id = show + archive_id, archive_id
         else:
-            href, shown_id = show + _e(quote(archive_id, safe=_SEGMENT_SAFE)), _e(archive_id)
+            href, shown_id = show + _e(quote(archive_id, safe=SEGMENT_SAFE)), _e(archive_id)
         where = divisions.get(division)
         if where is None:
             where = divisions[division] = _e(names.get(division, division))
