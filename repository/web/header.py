@@ -20,6 +20,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from .i18n import current_lang
+from .kept import kept
 
 #: the places of the per-request values in a kept header (characters no escaped value contains)
 CSRF, NEXT = "\x00hsar-csrf\x00", "\x00hsar-next\x00"
@@ -43,14 +44,7 @@ def make(app: Flask) -> str:
 def page_header() -> Markup:
     """This request's header (the kept one of its key, its CSRF token and path put in)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    kept: dict[tuple[Any, ...], str] = app.extensions.setdefault("hsar.headers", {})
-    key = _key()
-    found = kept.get(key)
-    if found is None:
-        found = make(app)
-        if len(kept) >= MAX_KEPT:
-            kept.clear()
-        kept[key] = found
+    found = kept(app, "hsar.headers", _key(), lambda: make(app), MAX_KEPT)
     path = request.full_path if request.method == "GET" else ""
     return Markup(found.replace(CSRF, str(escape(generate_csrf()))).replace(NEXT, str(escape(path))))
 

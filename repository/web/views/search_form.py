@@ -19,6 +19,7 @@ from markupsafe import Markup
 from ..escaping import escaped
 from ..gateway import searching
 from ..i18n import current_lang
+from ..kept import kept
 
 MARK = "\x00"  # around each place's name in the rendered partial (no catalogue text or URL holds it)
 MAX_KEPT = 64  # languages x script roots
@@ -42,14 +43,7 @@ def _marked() -> tuple[str, ...]:
 
 def search_form(args: Mapping[str, str]) -> Markup:
     """The form with the search ``args`` in it (as the partial prints them)."""
-    kept: dict[tuple[str, str], tuple[str, ...]] = current_app.extensions.setdefault("hsar.search_form", {})
-    key = (current_lang(), request.script_root)
-    parts = kept.get(key)
-    if parts is None:
-        parts = _marked()
-        if len(kept) >= MAX_KEPT:
-            kept.clear()
-        kept[key] = parts
+    parts = kept(current_app, "hsar.search_form", (current_lang(), request.script_root), _marked, MAX_KEPT)
     sort = args.get("sort", "relevance")
     opened = any(k in args for k in searching.ADVANCED)
     out = []
