@@ -122,6 +122,12 @@ _NOT_NAMES = ("身份", "证件", "家庭", "联系", "收入", "保障", "申�
 _LABEL_START = re.compile(rf"(?:{_NAME_LABELS}|{_INCOME_LABELS}|收入类别|收入情况)")
 
 
+def mask_free_text(text: str) -> str:
+    """Free text as a researcher sees it when no names of people are known for it: identity numbers
+    (:func:`mask_text`), then phone numbers and labelled names and incomes (:func:`mask_personal_text`)."""
+    return mask_personal_text(mask_text(text))
+
+
 def mask_personal_text(text: str) -> str:
     """Phone numbers, and the names and incomes a form labels, masked in free text; a name found after its label
     is masked wherever else it occurs in the same text too (a form names its tenant again in a table). The text
@@ -282,7 +288,7 @@ class _Masker:
             for name, masked in self.names:
                 if name in done:
                     done = done.replace(name, masked)
-        done = self.seen[text] = mask_personal_text(mask_text(done))
+        done = self.seen[text] = mask_free_text(done)
         return done
 
     def mask(self, value: Any) -> Any:  # noqa: ANN401

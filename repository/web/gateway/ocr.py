@@ -2,7 +2,8 @@
 
 The text is a document's content: shown only to those who may open the archive's documents
 (:func:`.access.may_open_documents`), with resident ID numbers, phone numbers and what a form labels as a name
-or an income masked for those who never see personal data (:func:`_masked`, as in their search highlights),
+or an income masked for those who never see personal data (:func:`repository.privacy.mask_free_text`; the names
+of the archive's people are masked only where a form labels them, unlike in search highlights),
 and every file shown is a use in the access register. Starting a job is an archivist's (or an
 administrator's) act, the same right as ingest; ``hsar worker`` runs it.
 """
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from ...home import Repository
 from ...jobs import Job, JobQueue
-from ...privacy import mask_personal_text, mask_text
+from ...privacy import mask_free_text
 from ...services.ocr import archive_ocr
 from . import access, accounts
 from .access import Principal
@@ -28,12 +29,8 @@ class OcrFile:
     paged: bool  # the viewer shows it page by page (a TIFF)
 
 
-def _masked(text: str) -> str:
-    return mask_personal_text(mask_text(text))
-
-
 def _pages(found: list, masked: bool) -> list[dict[str, object]]:
-    return [{"page": p.page, "text": _masked(p.text) if masked else p.text, "error": p.error} for p in found]
+    return [{"page": p.page, "text": mask_free_text(p.text) if masked else p.text, "error": p.error} for p in found]
 
 
 def ocr_files(repo: Repository, principal: Principal, archive_id: str, purpose: str | None) -> list[OcrFile] | None:
@@ -63,7 +60,7 @@ def page_text(repo: Repository, principal: Principal, doc: Document, number: int
     page = next((p for p in found if p.page == number and p.text), None)
     if page is None:
         return None
-    return page.text if access.sees_personal_data(principal) else _masked(page.text)
+    return page.text if access.sees_personal_data(principal) else mask_free_text(page.text)
 
 
 def may_start(principal: Principal) -> bool:
