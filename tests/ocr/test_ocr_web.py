@@ -48,6 +48,13 @@ def _resident_id(home: Path, archive_id: str) -> str:
         return view.archive.household.head.resident_id
 
 
+def _head_name(home: Path, archive_id: str) -> str:
+    with Repository.open(home) as repo:
+        view = repo.catalog.show(archive_id)
+        assert view is not None and view.archive.household is not None
+        return view.archive.household.head.name
+
+
 def test_the_archive_page_links_to_the_text_of_its_scans(web_home: Path, ocr_home: OcrHome) -> None:
     admin = _client(web_home, "admin")
     page = admin.get(f"/archives/{ocr_home.archive_id}").get_data(as_text=True)
@@ -81,6 +88,7 @@ def test_researchers_read_masked_text_and_cannot_start_a_job(web_home: Path, ocr
     if response.status_code == 200:  # an open archive: the text, ID numbers masked
         body = response.get_data(as_text=True)
         assert SCAN_PHRASE in body and rid not in body and rid[:6] + "********" + rid[-4:] in body
+        assert _head_name(web_home, ocr_home.archive_id) not in body  # the head's name, labelled or not
         assert "ocr-start" not in body and "csrf_token" not in body.split("<main", 1)[-1]
     else:  # a restricted one: the catalogue entry only
         assert response.status_code == 403
@@ -114,8 +122,15 @@ def test_ocr_text_is_masked_for_researchers_as_their_search_highlights_are() -> 
 
     class Page:
         page, error = 1, ""
-        text = "申请人\n孟海波\n身份证号\n320103197605179439\n联系电话\n17888527317\n人均月收入\n860 元"
+        text = ("申请人\n孟海波\n身份证号\n320103197605179439\n联系电话\n17888527317\n人均月收入\n860 元\n"
+                "经审核，同意赵静怡一家承租。")
 
-    [masked] = gateway._pages([Page()], masked=True)  # noqa: SLF001
-    assert masked["text"] == "申请人\n孟*\n身份证号\n320103********9439\n联系电话\n178****7317\n人均月收入\n***"
-    assert gateway._pages([Page()], masked=False)[0]["text"] == Page.text  # noqa: SLF001
+    # the archive's people (its household and a linked one's): their names are masked where no label precedes
+    known = [{"head": {"name": "孟海波", "resident_id": "320103197605179439"},
+              "members": [{"name": "赵静怡", "resident_id": "320103198001010023", "relation": "配偶"}]}]
+    [masked] = gateway._pages([Page()], known)  # noqa: SLF001
+    assert masked["text"] == ("申请人\n孟*\n身份证号\n320103********9439\n联系电话\n178****7317\n人均月收入\n***\n"
+                              "经审核，同意赵*一家承租。")
+    [labelled_only] = gateway._pages([Page()], [])  # noqa: SLF001  # nobody known: labels still mask
+    assert "孟*" in labelled_only["text"] and "赵静怡" in labelled_only["text"]
+    assert gateway._pages([Page()], None)[0]["text"] == Page.text  # noqa: SLF001

@@ -1,9 +1,9 @@
 """The OCR text of an archive's scanned pages as a signed-in user may read it, and starting an OCR job.
 
 The text is a document's content: shown only to those who may open the archive's documents
-(:func:`.access.may_open_documents`), with resident ID numbers, phone numbers and what a form labels as a name
-or an income masked for those who never see personal data (:func:`repository.privacy.mask_free_text`; the names
-of the archive's people are masked only where a form labels them, unlike in search highlights),
+(:func:`.access.may_open_documents`), masked for those who never see personal data as search highlights are
+(:func:`repository.services.people.masked`): resident ID numbers, phone numbers, what a form labels as a name or
+an income, and the names of the archive's people (its own and its linked archives'), labelled or not;
 and every file shown is a use in the access register. Starting a job is an archivist's (or an
 administrator's) act, the same right as ingest; ``hsar worker`` runs it.
 """
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from ...home import Repository
 from ...jobs import Job, JobQueue
-from ...privacy import mask_free_text
 from ...services.ocr import archive_ocr
+from ...services.people import masked_with, people
 from . import access, accounts
 from .access import Principal
 from .archives import Document, PurposeNeeded, Withheld, _visible, register_use
@@ -29,8 +29,10 @@ class OcrFile:
     paged: bool  # the viewer shows it page by page (a TIFF)
 
 
-def _pages(found: list, masked: bool) -> list[dict[str, object]]:
-    return [{"page": p.page, "text": mask_free_text(p.text) if masked else p.text, "error": p.error} for p in found]
+def _pages(found: list, known: list | None) -> list[dict[str, object]]:
+    """The pages as shown: with ``known`` (the archive's people, looked up once), masked."""
+    return [{"page": p.page, "text": p.text if known is None else masked_with(known, p.text), "error": p.error}
+            for p in found]
 
 
 def ocr_files(repo: Repository, principal: Principal, archive_id: str, purpose: str | None) -> list[OcrFile] | None:
@@ -45,9 +47,10 @@ def ocr_files(repo: Repository, principal: Principal, archive_id: str, purpose: 
     masked = not access.sees_personal_data(principal)
     if found.pages and purpose is None:
         raise PurposeNeeded(archive_id)  # each file shown is a registered use: ask the purpose first
+    known = people(repo, view) if masked else None
     files = []
     for path in sorted(found.pages):
-        files.append(OcrFile(path, found.engines.get(path, ""), _pages(found.pages[path], masked),
+        files.append(OcrFile(path, found.engines.get(path, ""), _pages(found.pages[path], known),
                              path.lower().endswith((".tif", ".tiff"))))
         accounts.record_use(repo.cfg, principal, "view", archive_id, item=path, purpose=purpose or "",
                             masked=masked)
@@ -60,7 +63,9 @@ def page_text(repo: Repository, principal: Principal, doc: Document, number: int
     page = next((p for p in found if p.page == number and p.text), None)
     if page is None:
         return None
-    return page.text if access.sees_personal_data(principal) else mask_free_text(page.text)
+    if access.sees_personal_data(principal):
+        return page.text
+    return masked_with(people(repo, repo.catalog.show(doc.archive_id)), page.text)
 
 
 def may_start(principal: Principal) -> bool:
