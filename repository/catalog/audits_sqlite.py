@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import CatalogError
 from .schemacheck import checked
+from .version import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -46,9 +47,6 @@ if TYPE_CHECKING:
         def close(self) -> None: ...
 
 
-#: The catalogue schema this hsar reads and writes; equal to :data:`repository.catalog.tables.SCHEMA_VERSION`
-#: (a test holds them equal: importing ``tables`` imports SQLAlchemy).
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000  # as repository.sqlengine
 CHUNK = 500  # values per IN (...) list: well under every SQLite build's limit on bound parameters
 

@@ -33,7 +33,7 @@ from sqlalchemy import (
     event,
 )
 
-SCHEMA_VERSION = 1
+from .version import SCHEMA_VERSION as SCHEMA_VERSION  # re-exported: catalog.store checks it here
 
 # SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid; PostgreSQL gets 64-bit keys.
 ID = BigInteger().with_variant(Integer(), "sqlite")

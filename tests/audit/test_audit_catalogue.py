@@ -17,7 +17,6 @@ from sqlalchemy import insert
 
 from repository.catalog import audits, tables
 from repository.catalog.audits_sqlite import (
-    SCHEMA_VERSION,
     AuditEvent,
     AuditRecord,
     SqliteAudits,
@@ -100,7 +99,6 @@ def test_sqlite3_and_sqlalchemy_write_the_same_rows_and_read_the_same_answers(tm
 
 
 def test_the_plain_catalogue_is_refused_as_the_repository_refuses_it(tmp_path: Path) -> None:
-    assert SCHEMA_VERSION == tables.SCHEMA_VERSION
     missing = tmp_path / "none.sqlite"
     with pytest.raises(CatalogError) as info:
         open_sqlite(f"sqlite:///{missing}", tmp_path)
