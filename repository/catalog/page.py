@@ -33,7 +33,7 @@ from . import tables as t
 from .rawrows import Prepared
 from .records import utc
 from .serial import normalised, to_plain
-from .views import class_label
+from .views import class_label, volumes_in_order
 
 
 def _newest_audit(column: Any) -> Any:  # noqa: ANN401 - a column of audits -> its scalar subquery
@@ -134,7 +134,7 @@ def _paper_references(description: dict[str, Any], groups: list[dict[str, Any]])
         "fonds": description["fonds"],
         "reference_code": description["reference_code"],
         "volume": {**volume, "shelf": dict(volume["shelf"]), "shelf_text": _shelf_text(volume["shelf"])},
-        "volumes": sorted(volumes.values(), key=lambda v: min(v["items"])),
+        "volumes": volumes_in_order(volumes.values()),
         "items": items,
     }
 

@@ -6,6 +6,7 @@ Datetimes are UTC-aware whatever the database returned.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -20,6 +21,15 @@ from ..model import (
     Volume,
 )
 from .serial import to_plain
+
+
+def volumes_in_order(volumes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The paper volumes an archive's items are bound in (``{"items": [numbers], ...}``), each volume's item
+    numbers ascending, the volumes by their first item: as the paper is filed, not as the items are grouped."""
+    found = list(volumes)
+    for v in found:
+        v["items"].sort()
+    return sorted(found, key=lambda v: v["items"][0])
 
 
 @dataclass(frozen=True)
@@ -134,7 +144,7 @@ class ArchiveView:
             "reference_code": a.reference_code,
             "volume": to_plain(a.volume) | {"shelf_text": str(a.volume.shelf)},
             # every paper volume the items are bound in (separately filed supplements add volumes, 另行立卷)
-            "volumes": sorted(volumes.values(), key=lambda v: min(v["items"])),
+            "volumes": volumes_in_order(volumes.values()),
             "items": [to_plain(i.paper) | {"number": i.number, "shelf_text": str(i.paper.shelf)}
                       for g in self.items_by_class for i in g.items],
         }

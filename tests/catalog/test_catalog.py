@@ -112,6 +112,20 @@ def test_items_by_class_with_paper_references(catalog, records, build):
                                                                                     (4, 2, 4)]
 
 
+def test_a_volumes_item_numbers_are_listed_as_filed_not_as_grouped(catalog, build):
+    # item 4, bound in the second volume after item 3, is an application: grouped before item 3 (a review)
+    hh = build.household(2)
+    items = list(hh.items)
+    items[3] = dataclasses.replace(items[3], material_class=MaterialClass.APPLICATION)
+    catalog.record_version(build.make_record(dataclasses.replace(hh, items=tuple(items)), 1, build.T1))
+    view = catalog.show(build.HH)
+    assert [[i.number for i in g.items] for g in view.items_by_class if g.items] == [[1, 2, 4], [3]]
+    volumes = [(v["volume"], v["items"]) for v in view.paper_references()["volumes"]]
+    assert volumes == [("2021-0001", [1, 2]), ("2023-0007", [3, 4])]  # not [4, 3]
+    plain = catalog.show_plain(build.HH)
+    assert plain is not None and [v["items"] for v in plain.data["paper_references"]["volumes"]] == [[1, 2], [3, 4]]
+
+
 def test_unit_items_by_class(catalog, records, build):
     catalog.record_version(records["un1"])
     view = catalog.show(build.UN)
