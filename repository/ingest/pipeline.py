@@ -22,7 +22,7 @@ them when its decision confirms the archive is new, and builds the version itsel
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,10 +59,12 @@ class IngestOutcome:
     version: str | None
     issues: tuple[Issue, ...] = ()
     report: str | None = None  # path of the rejection report
+    checks: Mapping[str, Any] | None = None  # the four-property report's verdicts (CheckReport.summary)
 
     def to_dict(self, lang: str = "zh") -> dict[str, object]:
         return {"sip": self.sip, "status": self.status, "archive_id": self.archive_id, "version": self.version,
-                "issues": [i.to_dict(lang) for i in self.issues], "report": self.report}
+                "issues": [i.to_dict(lang) for i in self.issues], "report": self.report,
+                "checks": dict(self.checks) if self.checks is not None else None}
 
 
 @contextmanager
@@ -179,6 +181,11 @@ def _remember_texts(prepared: Prepared, ahead: Ahead) -> None:
             _KNOWN_TEXTS.remember(info.sha512, ahead.texts.get(path))
 
 
+def _verdicts(prepared: Prepared) -> dict[str, Any] | None:
+    """The SIP's four-property verdicts (none when it could not even be read as a bag)."""
+    return prepared.checks.summary() if prepared.checks is not None else None
+
+
 def _reject(repo: Repository, prepared: Prepared, extra: Iterable[Issue] = ()) -> IngestOutcome:
     issues = tuple(prepared.report.issues) + tuple(extra)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -188,7 +195,7 @@ def _reject(repo: Repository, prepared: Prepared, extra: Iterable[Issue] = ()) -
             "checks": prepared.checks.to_dict() if prepared.checks else None}
     target.write_text(json.dumps(body, ensure_ascii=False, indent=2), "utf-8")
     archive_id = prepared.archive.identifier if prepared.archive else None
-    return IngestOutcome(prepared.sip, "rejected", archive_id, None, issues, str(target))
+    return IngestOutcome(prepared.sip, "rejected", archive_id, None, issues, str(target), _verdicts(prepared))
 
 
 def _previous(repo: Repository, oid: str) -> PreviousVersion:
@@ -260,7 +267,7 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
     decision, issues, previous = _decide(repo, prepared)
     if decision == "duplicate":  # named by the version it was ingested as, not the archive's newest
         same = [v.name for v in repo.store.versions(object_id(archive.identifier)) if prepared.fingerprint in v.message]
-        return IngestOutcome(prepared.sip, "duplicate", archive.identifier, same[0])
+        return IngestOutcome(prepared.sip, "duplicate", archive.identifier, same[0], checks=_verdicts(prepared))
     if decision == "reject" or any(i.severity.value == "error" for i in issues):
         return _reject(repo, prepared, issues)
     if decision == "new" and ahead is not None and ahead.fault is not None:
@@ -294,7 +301,8 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
         _remember_texts(prepared, ahead)
     _record(repo, archive.identifier, ahead)  # the intent stays until the index batch is committed
     all_issues = tuple(prepared.report.issues) + tuple(issues)
-    return IngestOutcome(prepared.sip, "ingested", archive.identifier, result.version, all_issues)
+    return IngestOutcome(prepared.sip, "ingested", archive.identifier, result.version, all_issues,
+                         checks=_verdicts(prepared))
 
 
 def ingest(repo: Repository, sips: Iterable[Path], *, workers: int = 1, progress: Progress | None = None,

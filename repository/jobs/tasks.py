@@ -76,7 +76,8 @@ def run_ingest(repo: Repository, job: Job, progress: Progress, stop: threading.E
         raise
     _discard(repo, sips)
     rows = [{"sip": Path(o.sip).name, "status": o.status, "archive_id": o.archive_id, "version": o.version,
-             "issues": sorted({i.code for i in o.issues}), "report": o.report} for o in outcomes]
+             "issues": sorted({i.code for i in o.issues}), "report": o.report,
+             "checks": dict(o.checks) if o.checks is not None else None} for o in outcomes]
     counts = {s: sum(r["status"] == s for r in rows) for s in ("ingested", "duplicate", "rejected")}
     return {"sips": rows, "counts": counts}
 

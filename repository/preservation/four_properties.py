@@ -65,6 +65,13 @@ class CheckReport:
             "items": [i.to_dict() for i in self.items],
         }
 
+    def summary(self) -> dict[str, Any]:
+        """The verdicts without the evidence (what a job keeps of each SIP's report): the overall result, each
+        property's and each item's (``code``, ``group``, ``result``); names come from :func:`definitions`."""
+        return {"standard": "DA/T 70-2018", "stage": self.stage, "result": self.result,
+                "groups": self.group_results(),
+                "items": [{"code": i.code, "group": i.group, "result": i.result} for i in self.items]}
+
     def to_json(self) -> bytes:
         return (json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
 

@@ -31,7 +31,7 @@ from repository.descriptive import read_descriptive
 from repository.home import Repository, init_home
 from repository.sip.build import write_sip
 
-KEYS = {"sip", "status", "archive_id", "version", "issues", "report"}
+KEYS = {"sip", "status", "archive_id", "version", "issues", "report", "checks"}
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +83,7 @@ def test_json_is_one_object_per_sip_per_line_and_exit_0(sips, home):
         assert set(obj) == KEYS
         assert obj["sip"] == str(sip) and obj["status"] == "ingested" and obj["report"] is None
         assert obj["archive_id"] and obj["version"].startswith("v") and isinstance(obj["issues"], list)
+        assert obj["checks"]["result"] in ("pass", "warn") and len(obj["checks"]["groups"]) == 4  # 四性检测
     versions: dict[str, list[str]] = {}
     for obj in out:
         versions.setdefault(obj["archive_id"], []).append(obj["version"])

@@ -90,6 +90,13 @@ def test_upload_is_one_job_even_posted_twice_and_the_job_page_shows_the_archive(
     assert "已完成" in page and "已入库" in page and f'href="/archives/{row["archive_id"]}"' in page
     for issue in row["issues"]:  # every code explained in Chinese from codes.json
         assert issue["code"] in page and issue["text"] and issue["text"] != issue["code"]
+    # the SIP's four-property report (四性检测): each property's verdict and every item, named in Chinese
+    checks = row["checks"]
+    assert checks["standard"] == "DA/T 70-2018" and set(checks["groups"]) == {
+        "authenticity", "integrity", "usability", "security"}
+    assert "四性检测（DA/T 70-2018）" in page and "真实性" in page and "安全性" in page
+    assert len(checks["items"]) >= 10 and all(i["name"] and i["name"] in page for i in checks["items"])
+    assert "固化信息（摘要）有效性检测" in page and f"全部 {len(checks['items'])} 项检测" in page
     assert client.get(row["url"]).status_code == 200
     # the same bytes again: the finished job, and no copy left behind in uploads/
     again = _upload(client, wh, demo_zip)
@@ -99,6 +106,36 @@ def test_upload_is_one_job_even_posted_twice_and_the_job_page_shows_the_archive(
     assert other.get(f"/jobs/{job_id}").status_code == 404
     assert other.get(f"/jobs/{job_id}.json").status_code == 404
     assert job_id[:8] not in other.get("/jobs").get_data(as_text=True)
+
+
+def test_a_rejected_sips_job_page_shows_which_four_property_checks_failed(fresh, wh, demo_zip, tmp_path) -> None:
+    import zipfile
+
+    work = tmp_path / "sip"
+    with zipfile.ZipFile(demo_zip) as z:
+        z.extractall(work)
+    [bag] = [p for p in work.iterdir() if p.is_dir()]
+    payload = next(p for p in sorted((bag / "data").rglob("*.pdf")))
+    payload.write_bytes(payload.read_bytes() + b"%% changed after the manifest was written")  # a digest mismatch
+    broken = Path(shutil.make_archive(str(tmp_path / bag.name), "zip", root_dir=work, base_dir=bag.name))
+    client, _ = _sign_in(fresh, wh, "admin")
+    job_id = _upload(client, wh, broken).headers["Location"].rsplit("/", 1)[1]
+    with JobQueue(load_config(fresh.config["HSAR_HOME"])) as queue:
+        execute(queue, job_id, threading.Event())
+    [row] = client.get(f"/jobs/{job_id}.json").get_json()["sips"]
+    assert row["status"] == "rejected" and row["checks"]["result"] == "fail"
+    assert row["checks"]["groups"]["authenticity"] == "fail"
+    first = row["checks"]["items"][0]  # failed items first
+    assert (first["code"], first["result"], first["name"]) == ("GD-1-1", "fail", "固化信息（摘要）有效性检测")
+    assert [i["result"] for i in row["checks"]["items"]] == sorted(
+        (i["result"] for i in row["checks"]["items"]), key=["fail", "warn", "pass"].index)
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "已拒收" in page or "拒收" in page
+    section = page.split('class="sip-checks"', 1)[1]
+    assert "<details open>" in section and '<td class="verdict-fail">未通过</td>' in section
+    client.post("/lang", data={"lang": "en", "csrf_token": wh.csrf_token(client, "/search")})
+    english = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "Digests match the manifests" in english and "<th>authenticity</th>" in english and "固化信息" not in english
 
 
 def test_upload_of_an_archive_outside_the_archivists_division_is_refused(fresh, wh, demo_zip) -> None:

@@ -17,6 +17,7 @@ from ... import codes, messages
 from ...config import Config
 from ...jobs import Job, JobQueue
 from ...jobs.uploads import discard_upload, receive_upload
+from ...preservation.four_properties import RESULTS, definitions
 from ...services.uploads import sip_division
 from . import access
 from .access import Principal
@@ -100,8 +101,29 @@ def _error(result: Any, lang: str) -> dict[str, str] | None:  # noqa: ANN401 - a
     return {"code": str(error.get("code", "")), "text": text}
 
 
+def check_view(found: Any, lang: str) -> dict[str, Any] | None:  # noqa: ANN401 - a job's JSON value
+    """A SIP's four-property verdicts as a job keeps them (:meth:`CheckReport.summary`), each item named in
+    ``lang`` (``data/four_properties.json``), failed items first, then warnings, then passes, each kind in the
+    standard's order; None when the SIP had no report (it could not be read as a bag)."""
+    if not isinstance(found, dict) or not isinstance(found.get("items"), list):
+        return None
+    key = "zh" if lang == "zh" else "en"
+    names = {d["code"]: d[key] for d in definitions()["items"]}
+    rank = {r: -n for n, r in enumerate(RESULTS)}  # fail, warn, pass
+    items = [{"code": str(i.get("code", "")), "name": names.get(str(i.get("code")), str(i.get("code", ""))),
+              "group": str(i.get("group", "")), "result": str(i.get("result", ""))}
+             for i in found["items"] if isinstance(i, dict)]
+    items.sort(key=lambda i: rank.get(i["result"], 1))
+    groups = found.get("groups")
+    if not isinstance(groups, dict):
+        groups = {}
+    return {"standard": str(found.get("standard", "")), "result": str(found.get("result", "")),
+            "groups": {str(g): str(r) for g, r in groups.items()}, "items": items}
+
+
 def job_view(job: Job, lang: str) -> dict[str, Any]:
-    """What the job page and its JSON show: state, progress, per-SIP results with explained issue codes."""
+    """What the job page and its JSON show: state, progress, per-SIP results with explained issue codes and
+    the four-property verdicts."""
     rows = []
     result = job.result if isinstance(job.result, dict) else {}
     for row in result.get("sips", []):
@@ -109,7 +131,7 @@ def job_view(job: Job, lang: str) -> dict[str, Any]:
                    "severity": str(codes.catalogue()[c].severity) if c in codes.catalogue() else ""}
                   for c in row.get("issues", [])]
         rows.append({"sip": row.get("sip"), "status": row.get("status"), "archive_id": row.get("archive_id"),
-                     "version": row.get("version"), "issues": issues})
+                     "version": row.get("version"), "issues": issues, "checks": check_view(row.get("checks"), lang)})
     return {"id": job.id, "kind": job.kind, "state": job.state, "finished": job.finished,
             "username": job.username, "progress": {"done": job.progress_done, "total": job.progress_total},
             "sips": rows, "counts": result.get("counts", {}), "error": _error(job.result, lang),
