@@ -34,8 +34,9 @@ ID_FIELDS = frozenset({"resident_id", "head_resident_id", "id_number"})
 # hyphens inside ("110101 1990 0101 1234"), a check character X; and a longer run of digits that may hold one.
 # Any run of 15 or more digits is masked (old 15-digit, 18-character, and longer runs alike).
 _DIGIT = "0-9\uff10-\uff19"
-_ID = re.compile(rf"(?<![{_DIGIT}A-Za-z\uff21-\uff3a\uff41-\uff5a])[{_DIGIT}](?:[ \u3000-]?[{_DIGIT}])*"
-                 rf"(?:[ \u3000-]?[XxＸｘ])?(?![{_DIGIT}A-Za-z\uff21-\uff3a\uff41-\uff5a])")
+_LATIN = "A-Za-z\uff21-\uff3a\uff41-\uff5a"  # a number run on into Latin letters is a code (a digest), not a number
+_ID = re.compile(rf"(?<![{_DIGIT}{_LATIN}])[{_DIGIT}](?:[ \u3000-]?[{_DIGIT}])*"
+                 rf"(?:[ \u3000-]?[XxＸｘ])?(?![{_DIGIT}{_LATIN}])")
 _ID_CHAR = re.compile(rf"[{_DIGIT}XxＸｘ]")
 # MIN_ID_DIGITS characters of _ID_CHAR anywhere in a text (possessive: one linear scan, no list built)
 _ENOUGH_ID_CHARS = re.compile(rf"(?:[^{_DIGIT}XxＸｘ]*+[{_DIGIT}XxＸｘ]){{{15}}}")
@@ -93,12 +94,12 @@ def _starred(text: str, hidden: Callable[[str], list[int]]) -> str:
 # then 7-8), ASCII or full-width digits, single spaces or hyphens inside; any other run of 10-14 digits (a number
 # written without its area code; runs of 15 or more are the identity-number rule's); and the digits a search
 # fragment's "…" cut from a longer number, at its start or its end (…8099686414, 15662472…): never a piece of a
-# longer run of digits. Each keeps its first three and last four digits; a cut run only its outer digits.
+# longer run of digits, nor of a code that runs digits and Latin letters together (a SHA-512 digest in hex). Each keeps its first three and last four digits; a cut run only its outer digits.
 _D = f"[{_DIGIT}]"
-_PHONE = re.compile(rf"(?<=…)(?P<head>{_D}{{5,}})(?![{_DIGIT}*])"  # "*": an identity number's mask goes on
-                    rf"|(?<![{_DIGIT}])(?P<tail>{_D}{{5,}})(?=…)"
-                    rf"|(?<![{_DIGIT}])(?:[1１][3-9３-９]{_D}(?:[ \u3000-]?{_D}){{8}}"
-                    rf"|[0０]{_D}{{2,3}}[-－ \u3000]?{_D}{{3,4}}[ \u3000-]?{_D}{{4}}|{_D}{{10,14}})(?![{_DIGIT}])")
+_PHONE = re.compile(rf"(?<=…)(?P<head>{_D}{{5,}})(?![{_DIGIT}{_LATIN}*])"  # "*": an identity number's mask goes on
+                    rf"|(?<![{_DIGIT}{_LATIN}])(?P<tail>{_D}{{5,}})(?=…)"
+                    rf"|(?<![{_DIGIT}{_LATIN}])(?:[1１][3-9３-９]{_D}(?:[ \u3000-]?{_D}){{8}}"
+                    rf"|[0０]{_D}{{2,3}}[-－ \u3000]?{_D}{{3,4}}[ \u3000-]?{_D}{{4}}|{_D}{{10,14}})(?![{_DIGIT}{_LATIN}])")
 _PHONE_CHAR = re.compile(_D)
 MIN_PHONE_DIGITS = 5  # the fewest digits masked as (a cut piece of) a phone number
 _ENOUGH_PHONE_DIGITS = re.compile(rf"(?:[^{_DIGIT}]*+[{_DIGIT}]){{{MIN_PHONE_DIGITS}}}")
