@@ -68,6 +68,8 @@ def test_restricted_archive_is_a_catalogue_entry_for_a_researcher(login, archive
     household = _first(archives, "3201", "restricted")
     page = client.get(f"/archives/{household.identifier}").get_data(as_text=True)
     assert household.archive.reference_code in page and "仅可查看目录信息" in page
+    # a catalogue entry: no preservation history, and no "unsigned" verdict it could not back
+    assert "保存事件" not in page and "数字签名" not in page and "无签名记录" not in page
     path = household.files[0].path
     before = len(_uses(web_home))
     response = client.get(f"/archives/{household.identifier}/files/{path}")
@@ -96,6 +98,13 @@ def test_archive_page_for_an_archivist(login, archives, web_home) -> None:
     page = client.get(f"/archives/{household.identifier}").get_data(as_text=True)
     assert household.archive.household.head.resident_id in page  # archivists see personal data
     assert "四性检测" in page and "真实性" in page and "保存事件" in page
+    assert "<td>接收入库</td>" in page and "<td>ingestion</td>" not in page  # PREMIS event types in Chinese
+    added: dict[str, list[int]] = {}  # the version timeline: what each version added, by 件号
+    for group in household.items_by_class:
+        for item in group.items:
+            added.setdefault(item.version_added, []).append(item.number)
+    for numbers in added.values():
+        assert "新增件号 " + ", ".join(map(str, sorted(numbers))) in page
     for group in household.items_by_class:
         assert group.label in page
     shelf = household.archive.volume.shelf

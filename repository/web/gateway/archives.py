@@ -47,6 +47,16 @@ class ArchivePage:
         return {f["path"]: f for f in self.data["files"]}
 
     @cached_property
+    def added(self) -> dict[str, list[int]]:
+        """Each version -> the item numbers (件号) it added, ascending: what the version timeline says each
+        supplement brought."""
+        out: dict[str, list[int]] = {}
+        for group in self.data["items_by_class"]:
+            for item in group["items"]:
+                out.setdefault(item.get("version_added") or "", []).append(item["number"])
+        return {v: sorted(numbers) for v, numbers in out.items()}
+
+    @cached_property
     def documents(self) -> dict[str, tuple[str, dict[str, Any] | None, str]]:
         """Each item file's path -> (its name, its file of the head version or None, the path URL-quoted as
         Jinja's ``urlencode`` filter quotes it): what the page's item rows show, worked out once per page."""
