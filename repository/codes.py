@@ -8,6 +8,7 @@ gather all of them before answering, as bagit-python and ocfl-py do; nothing her
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -41,6 +42,18 @@ def catalogue() -> dict[str, CodeInfo]:
         for code, v in raw.items()
         if not code.startswith("_")
     }
+
+
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def explanation(code: str, lang: str) -> str:
+    """What ``code`` means, from codes.json in ``lang``, its placeholders (whose values a job or an audit run
+    does not keep) shown as …; the code itself when unknown."""
+    info = catalogue().get(code)
+    if info is None:
+        return code
+    return _PLACEHOLDER.sub("…", info.zh if lang == "zh" else info.en)
 
 
 class _Blank(dict[str, object]):

@@ -6,7 +6,7 @@ statistics service's job (:mod:`repository.services.stats`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -50,6 +50,13 @@ class AuditRun:
     files_checked: int
     bytes_checked: int
     detail: Any  # noqa: ANN401 - problems found, by code (JSON)
+    repaired_from: str | None = None  # the copies a repair was made from (replica1, …)
+
+    @property
+    def codes(self) -> list[str]:
+        """The issue codes the run found (its detail's ``codes``)."""
+        found = self.detail.get("codes") if isinstance(self.detail, dict) else None
+        return [str(c) for c in found] if isinstance(found, list) else []
 
 
 def _scoped(query: Select[Any], scope: ColumnElement[bool] | None) -> Select[Any]:
@@ -184,17 +191,23 @@ def latest_version_id(catalog: Catalog) -> int:
         return int(conn.scalar(select(func.max(t.versions.c.id))) or 0)
 
 
-def audit_runs(conn: Connection, prefixes: Iterable[str] | None, *, failed_only: bool = False,
+#: audit results (repository.audit.result.RESULTS, and "error" for a run that could not finish) by kind
+FAILED_RESULTS = ("failed", "error")
+REPAIRED_RESULTS = ("repaired",)
+
+
+def audit_runs(conn: Connection, prefixes: Iterable[str] | None, *, results: Sequence[str] | None = None,
                limit: int = 50) -> list[AuditRun]:
-    """The latest audit runs of archives in scope, newest first (``failed_only``: results other than ok)."""
+    """The latest audit runs of archives in scope, newest first; ``results``: only runs with one of them
+    (:data:`FAILED_RESULTS`, :data:`REPAIRED_RESULTS`)."""
     a, r = t.archives, t.audits
     query = (select(r.c.archive_id, r.c.version, r.c.started, r.c.finished, r.c.result, r.c.files_checked,
-                    r.c.bytes_checked, r.c.detail).join(a, a.c.id == r.c.archive_id)
+                    r.c.bytes_checked, r.c.detail, r.c.repaired_from).join(a, a.c.id == r.c.archive_id)
              .order_by(r.c.started.desc(), r.c.id.desc()).limit(limit))
-    if failed_only:
-        query = query.where(r.c.result != "ok")
+    if results is not None:
+        query = query.where(r.c.result.in_(list(results)))
     return [AuditRun(row.archive_id, row.version, utc(row.started), utc(row.finished) if row.finished else None,
-                     row.result, row.files_checked, row.bytes_checked, row.detail)
+                     row.result, row.files_checked, row.bytes_checked, row.detail, row.repaired_from)
             for row in conn.execute(_scoped(query, _division_filter(prefixes)))]
 
 
@@ -213,7 +226,7 @@ def figures(catalog: Catalog, prefixes: Iterable[str] | None) -> Figures:
     return census(catalog).scoped(prefixes)
 
 
-def recent_runs(catalog: Catalog, prefixes: Iterable[str] | None, *, failed_only: bool = False,
+def recent_runs(catalog: Catalog, prefixes: Iterable[str] | None, *, results: Sequence[str] | None = None,
                 limit: int = 50) -> list[AuditRun]:
     with catalog.transaction() as conn:
-        return audit_runs(conn, None if prefixes is None else list(prefixes), failed_only=failed_only, limit=limit)
+        return audit_runs(conn, None if prefixes is None else list(prefixes), results=results, limit=limit)

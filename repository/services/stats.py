@@ -10,6 +10,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from ..catalog import statistics as figures_of
@@ -20,6 +21,7 @@ from ..home import Repository
 from ..preservation.auditlog import LogVerification
 from . import auditlog
 from . import census as counts
+from .replicas import ReplicaState, replica_states
 
 #: the tables of the statistics page, in page order
 TABLES = ("division", "type", "security", "status", "year", "class", "paper", "digitised", "formats")
@@ -107,11 +109,13 @@ class DueArchive:
 @dataclass(frozen=True)
 class AuditOverview:
     runs: list[AuditRun]
-    failures: list[AuditRun]
+    failures: list[AuditRun]  # failed (or could not finish): the newest, in scope
+    repairs: list[AuditRun]  # repaired from a replica (or its damage quarantined): the newest, in scope
     due: list[DueArchive]
     interval_days: int
     log: LogVerification
     reports: list[str]  # report file names in reports/, newest first
+    replicas: list[ReplicaState]  # storage.replicas, read only
 
 
 def _due(repo: Repository, ids: Sequence[str], now: datetime) -> tuple[list[DueArchive], int]:
@@ -162,7 +166,7 @@ def audit_overview(repo: Repository, prefixes: Sequence[str], *, now: datetime |
     in_scope = _scope_ids(repo, prefixes)
     due, days = _due(repo, in_scope, now or datetime.now(UTC))
     national = list(prefixes) == [""]
-    return AuditOverview(figures_of.recent_runs(repo.catalog, prefixes, limit=30),
-                         figures_of.recent_runs(repo.catalog, prefixes, failed_only=True, limit=30),
-                         due, days, auditlog.verify(repo),
-                         report_names(repo, None if national else in_scope))
+    runs = partial(figures_of.recent_runs, repo.catalog, prefixes, limit=30)
+    return AuditOverview(runs(), runs(results=figures_of.FAILED_RESULTS), runs(results=figures_of.REPAIRED_RESULTS),
+                         due, days, auditlog.verify(repo), report_names(repo, None if national else in_scope),
+                         replica_states(repo))

@@ -195,3 +195,66 @@ def test_start_an_audit_job_in_scope_only(own_app: Flask, own_login: Login, arch
     assert [(j.params["archives"], j.params["mode"], j.username) for j in jobs] == [([mine], "archive", "xuanwu")]
     auditor = own_login("auditor")
     assert auditor.post("/audit/start", data={"archive": mine}).status_code in (400, 403)
+
+
+def _payload(object_root: Path) -> Path:
+    return next(p for p in sorted((object_root / "v1" / "content").rglob("*")) if p.is_file() and "/data/" in p.as_posix())
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[10] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_failures_repairs_and_replicas(web_home: Path, tmp_path: Path, wh: Any,  # noqa: ANN401
+                                       archives: dict[str, Any]) -> None:
+    """Failures list failed runs only (an intact run is no failure), each code explained; repairs name the
+    replica they came from; replicas show each configured root, usable or not, and its newest copy."""
+    home = tmp_path / "home"
+    shutil.copytree(web_home, home)
+    good, gone = tmp_path / "replica", tmp_path / "unmounted" / "replica"
+    toml = home / "hsar.toml"
+    toml.write_text(re.sub(r"(?m)^replicas = \[.*\]$", f'replicas = ["{good}", "{gone}"]', toml.read_text("utf-8")),
+                    "utf-8")
+    repaired, failed = sorted(_in(archives, "320105"))[:2]
+    from repository.preservation.ids import object_id
+
+    with Repository.open(home) as repo:
+        copied = audit_service.replicate(repo)
+        assert copied.copied and [c.label for c in copied.replicas if c.error] == ["replica2"]
+        roots = {a: repo.store.object_root(object_id(a)) for a in (repaired, failed)}
+        _flip(_payload(roots[repaired]))  # damaged in the primary only: repaired from replica1
+        _flip(_payload(roots[failed]))  # and in both copies: failed
+        _flip(_payload(good / roots[failed].relative_to(repo.store.root)))
+        intact = sorted(_in(archives, "320102"))[0]
+        run = audit_service.audit(repo, audit_service.selection([], [repaired, failed, intact]))
+    assert {a.archive_id: a.result for a in run.archives} == {repaired: "repaired", failed: "failed", intact: "intact"}
+
+    app = create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
+
+    def page(username: str) -> str:
+        client = app.test_client()
+        client.post("/login", data={"username": username, "password": wh.PASSWORD, "purpose_kind": "work",
+                                    "csrf_token": wh.csrf_token(client)})
+        return client.get("/audit").get_data(as_text=True)
+
+    def section(html: str, name: str) -> str:
+        return html.split(f'id="audit-{name}"')[1].split("</section>")[0]
+
+    html = page("admin")
+    failures, repairs, replicas = (section(html, n) for n in ("failures", "repairs", "replicas"))
+    assert failed in failures and repaired not in failures and intact not in failures
+    assert repaired in repairs and "replica1" in repairs and failed not in repairs
+    from repository.codes import explanation
+
+    found = {f.code for a in run.archives if a.archive_id == failed for f in a.findings}
+    assert found and "未通过" in failures and "已修复" in repairs
+    for code in found:  # every code the run found, explained in Chinese
+        assert f">{code}</code> {explanation(code, 'zh')}" in failures and explanation(code, "zh") != code
+    assert "完好" in section(html, "runs")  # an intact run, labelled in Chinese
+    assert "replica1" in replicas and str(good) in replicas and "可用" in replicas
+    assert "replica2" in replicas and "不可用" in replicas and str(gone) in replicas and "从未" in replicas
+    assert re.search(r"replica1</td>.*?<td>\d{4}-\d\d-\d\d \d\d:\d\d</td><td class=\"num\">[1-9]", replicas, re.S)
+    other = page("xuanwu")  # another district: neither run is theirs
+    assert failed not in section(other, "failures") and repaired not in section(other, "repairs")

@@ -8,7 +8,6 @@ the job recorded first instead of ingesting twice. The pages never run a job: ``
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, cast
@@ -21,8 +20,6 @@ from ...preservation.four_properties import RESULTS, definitions
 from ...services.uploads import sip_division
 from . import access
 from .access import Principal
-
-_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
 @dataclass(frozen=True)
@@ -84,12 +81,8 @@ def jobs_of(cfg: Config, principal: Principal, limit: int = 50) -> list[Job]:
 
 
 def code_text(code: str, lang: str) -> str:
-    """An issue code's explanation from codes.json in ``lang`` (placeholders, whose values a job does not
-    keep, shown as …)."""
-    info = codes.catalogue().get(code)
-    if info is None:
-        return code
-    return _PLACEHOLDER.sub("…", info.zh if lang == "zh" else info.en)
+    """An issue code's explanation in ``lang`` (:func:`repository.codes.explanation`)."""
+    return codes.explanation(code, lang)
 
 
 def _error(result: Any, lang: str) -> dict[str, str] | None:  # noqa: ANN401 - a job's JSON result

@@ -8,12 +8,12 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from ... import access
+from ... import access, codes
 from ...jobs.queue import JobQueue
 from ...services import stats as service
 from ..context import home, principal, repo
 from ..errors import error_page
-from ..i18n import t
+from ..i18n import current_lang, t
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -38,7 +38,8 @@ def _nav() -> dict[str, object]:
 def page() -> str:
     user = _require(access.Action.AUDIT)
     overview = service.audit_overview(repo(), access.scope_prefixes(user))
-    return render_template("audit.html", o=overview,
+    lang = current_lang()
+    return render_template("audit.html", o=overview, explain=lambda code: codes.explanation(code, lang),
                            reports=access.may(user, access.Action.READ_REPORTS),
                            may_start=access.may(user, access.Action.START_AUDIT))
 
