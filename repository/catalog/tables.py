@@ -253,7 +253,7 @@ audits = Table(
     Column("version", String(16)),  # head version checked
     Column("started", _tz(), nullable=False),
     Column("finished", _tz()),
-    Column("result", String(16), nullable=False),  # ok / failed / repaired / error
+    Column("result", String(16), nullable=False),  # intact / repaired / failed (audit.result.RESULTS)
     Column("files_checked", Integer, nullable=False, default=0),
     Column("bytes_checked", BigInteger, nullable=False, default=0),
     Column("signature_ok", Boolean),
