@@ -126,8 +126,12 @@ def list_users(state: State) -> list[User]:
         return [_user(r) for r in conn.execute(select(t.users).order_by(t.users.c.username))]
 
 
-def _change(state: State, username: str, **values: object) -> User:
+def _change(state: State, username: str, *, keep_admin: bool = False, **values: object) -> User:
+    """Update the account's row; ``keep_admin``: in the same transaction, refuse when it would leave no active
+    administrator (:func:`_keep_an_admin`)."""
     with state.transaction(write=True) as conn:
+        if keep_admin:
+            _keep_an_admin(conn, username)
         done = conn.execute(update(t.users).where(t.users.c.username == username)
                             .values(updated=datetime.now(UTC), **values))
         if done.rowcount == 0:
@@ -137,9 +141,49 @@ def _change(state: State, username: str, **values: object) -> User:
         return _user(row)
 
 
+def _active_admins(conn: Connection) -> set[str]:
+    users = t.users
+    return {r.username for r in conn.execute(select(users.c.username).where(
+        users.c.role == Role.ADMIN.value, users.c.active.is_(True)))}
+
+
+def _keep_an_admin(conn: Connection, username: str) -> None:
+    """Refuse a change that would leave no active administrator (ACC-LAST-ADMIN): nobody could then manage
+    accounts from the web, and the repository would be run from the shell alone."""
+    if _active_admins(conn) == {username}:
+        raise AccountError(msgid="accounts.last_admin", code="ACC-LAST-ADMIN", username=username)
+
+
 def disable_user(state: State, username: str) -> User:
-    """The account can no longer log in nor use its tokens (it stays, for the register)."""
-    return _change(state, username, active=False)
+    """The account can no longer log in nor use its tokens (it stays, for the register). The last active
+    administrator is not disabled (ACC-LAST-ADMIN)."""
+    return _change(state, username, keep_admin=True, active=False)
+
+
+def enable_user(state: State, username: str) -> User:
+    """A disabled account may log in again (its tokens too, unless revoked or expired)."""
+    return _change(state, username, active=True)
+
+
+def set_scope(state: State, username: str, *, role: str | None = None, division: str | None = None,
+              tree: Container[str] | None = None) -> User:
+    """Change an account's role and/or division scope (seen at its next request, in every process); the last
+    active administrator keeps the role (ACC-LAST-ADMIN)."""
+    values: dict[str, object] = {}
+    if role is not None:
+        values["role"] = check_role(role).value
+    if division is not None:
+        values["division"] = check_division(division, tree)
+    if not values:
+        return _existing(state, username)
+    return _change(state, username, keep_admin=values.get("role", Role.ADMIN.value) != Role.ADMIN.value, **values)
+
+
+def _existing(state: State, username: str) -> User:
+    found = get_user(state, username)
+    if found is None:
+        raise AccountError(msgid="accounts.unknown_user", code="ACC-UNKNOWN", username=username)
+    return found
 
 
 def set_password(state: State, username: str, password: str) -> User:

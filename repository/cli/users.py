@@ -1,4 +1,5 @@
-"""``hsar user``: accounts from the shell (add, list, disable, passwd, token); the first administrator is made here.
+"""``hsar user``: accounts from the shell (add, list, disable, enable, set, passwd, token); the first administrator
+is made here.
 
 Passwords come from a hidden prompt with confirmation, or one line of standard input (``--password-stdin``,
 for scripts). A token is printed once and never again (only its hash is kept). Texts come from the message
@@ -120,6 +121,45 @@ def disable_cmd(c: Context, username: str, as_json: bool) -> None:
         emit_result("user-disable", {"username": username})
         return
     click.echo(messages.text("user.disabled", c.lang, username=username))
+
+
+@user.command("enable")
+@click.argument("username")
+@json_option()
+@pass_ctx
+def enable_cmd(c: Context, username: str, as_json: bool) -> None:
+    """重新启用已停用的用户 Enable a disabled user again."""
+    from ..accounts.users import enable_user
+
+    with _state(c) as state:
+        enable_user(state, username)
+    if as_json:
+        emit_result("user-enable", {"username": username})
+        return
+    click.echo(messages.text("user.enabled", c.lang, username=username))
+
+
+@user.command("set")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), help="新角色 New role.")
+@click.option("--division", help="新的管辖区划（GB/T 2260；全国为 000000） New division scope.")
+@json_option()
+@pass_ctx
+def set_cmd(c: Context, username: str, role: str | None, division: str | None, as_json: bool) -> None:
+    """更改用户的角色或管辖区划（下一次请求起生效） Change a user's role or division scope (from its next request).
+
+    The last active administrator keeps its role (ACC-LAST-ADMIN)."""
+    from ..accounts.users import set_scope
+    from ..divisions import tree_for
+
+    with _state(c) as state:
+        changed = set_scope(state, username, role=role, division=division, tree=tree_for(c.cfg))
+    if as_json:
+        emit_result("user-set", {"username": changed.username, "role": changed.role.value,
+                                 "division": changed.division})
+        return
+    click.echo(messages.text("user.scope_set", c.lang, username=changed.username,
+                             role=messages.label("role", changed.role, c.lang), division=changed.division))
 
 
 @user.command("passwd")

@@ -89,3 +89,6 @@ def test_user_commands_print_their_envelopes(tmp_path: Path) -> None:
     token = _check("user-token", run("token", "robot", "--name", "ci"))
     assert token["name"] == "ci" and len(token["token"]) >= 20
     assert _check("user-disable", run("disable", "robot")) == {"username": "robot"}
+    assert _check("user-enable", run("enable", "robot")) == {"username": "robot"}
+    assert _check("user-set", run("set", "robot", "--role", "auditor", "--division", "320100")) == {
+        "username": "robot", "role": "auditor", "division": "320100"}

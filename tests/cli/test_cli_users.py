@@ -70,6 +70,28 @@ def test_passwd_token_disable(home):
         assert verify_token(state, token) is None and authenticate(state, "robot", "a-new-password") is None
 
 
+def test_set_role_and_scope_enable_and_the_last_administrator(home):
+    hsar(home, "user", "add", "liu", "--role", "researcher", "--division", "320102", "--password-stdin",
+         stdin=PW + "\n")
+    result = hsar(home, "user", "set", "liu", "--role", "auditor", "--division", "320105")
+    assert result.exit_code == 0 and "用户 liu：审计员，320105" in result.output, result.output
+    result = hsar(home, "user", "set", "liu", "--division", "320100", "--json")
+    assert json.loads(result.output)["result"] == {"username": "liu", "role": "auditor", "division": "320100"}
+    assert hsar(home, "user", "disable", "liu").exit_code == 0
+    result = hsar(home, "user", "enable", "liu")
+    assert result.exit_code == 0 and "已启用用户 liu" in result.output
+    with _state(home) as state:
+        assert authenticate(state, "liu", PW).principal.division == "320100"
+    # "admin" (made first) is the only active administrator: it keeps its role and stays enabled
+    for args in (("set", "admin", "--role", "archivist"), ("disable", "admin")):
+        result = hsar(home, "user", *args)
+        assert result.exit_code == 1 and "[ACC-LAST-ADMIN]" in result.output, result.output
+    assert hsar(home, "user", "set", "liu", "--role", "admin").exit_code == 0  # a second administrator …
+    assert hsar(home, "user", "set", "admin", "--role", "archivist").exit_code == 0  # … and the first may go
+    assert hsar(home, "user", "set", "liu", "--role", "researcher").exit_code == 1  # now liu is the last one
+    assert hsar(home, "user", "set", "admin", "--role", "admin").exit_code == 0
+
+
 @pytest.mark.parametrize(("args", "stdin", "code", "message"), [
     (("add", "Bad Name", "--role", "admin", "--division", "320102"), PW, 1, "[ACC-USERNAME]: 用户名 'Bad Name' 不可用"),
     (("add", "ok", "--role", "admin", "--division", "32010"), PW, 1, "[ACC-DIVISION]"),
@@ -80,6 +102,9 @@ def test_passwd_token_disable(home):
     (("disable", "nobody"), None, 1, "[ACC-UNKNOWN]: 用户 nobody 不存在"),
     (("passwd", "nobody", "--password-stdin"), PW, 1, "[ACC-UNKNOWN]"),
     (("token", "nobody"), None, 1, "[ACC-UNKNOWN]"),
+    (("enable", "nobody"), None, 1, "[ACC-UNKNOWN]"),
+    (("set", "nobody", "--role", "auditor"), None, 1, "[ACC-UNKNOWN]"),
+    (("set", "admin", "--division", "32010"), None, 1, "[ACC-DIVISION]"),
 ])
 def test_bad_input_is_one_coded_line(home, args, stdin, code, message):
     result = hsar(home, "user", *args, stdin=stdin)

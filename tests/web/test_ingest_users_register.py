@@ -223,6 +223,34 @@ def test_admin_adds_a_user_who_can_sign_in_until_disabled(fresh, wh) -> None:
     assert user.get("/search").status_code == 302  # the session of a disabled account ends too
 
 
+def test_admin_changes_a_users_role_and_scope_and_enables_them_again(fresh, wh) -> None:
+    admin, _ = _sign_in(fresh, wh, "admin")
+    token = wh.csrf_token(admin, "/users")
+    page = admin.get("/users").get_data(as_text=True)
+    new_user_form = page.split('action="/users"', 1)[1]
+    assert '<option value="researcher" selected>' in new_user_form  # a new account starts with the least rights
+    assert "玄武区" in page  # scopes named, not only coded
+    reader, _ = _sign_in(fresh, wh, "reader")
+    assert reader.get("/ingest").status_code == 403
+    assert admin.post("/users/reader/scope", data={"role": "archivist", "division": "320102"}).status_code == 400
+    changed = admin.post("/users/reader/scope", data={"role": "archivist", "division": "320102", "csrf_token": token})
+    assert changed.status_code == 303
+    assert reader.get("/ingest").status_code == 200  # the same session, at its next request: an archivist now
+    bad = admin.post("/users/reader/scope", data={"role": "archivist", "division": "999999", "csrf_token": token})
+    assert bad.status_code == 400 and "999999" in bad.get_data(as_text=True)
+    # the only active administrator keeps the role and cannot be disabled
+    for refused in (admin.post("/users/admin/scope", data={"role": "auditor", "division": "000000", "csrf_token": token}),
+                    admin.post("/users/admin/disable", data={"csrf_token": token})):
+        assert refused.status_code == 400 and "唯一启用的管理员" in refused.get_data(as_text=True)
+    assert admin.get("/users").status_code == 200  # still an administrator
+    assert admin.post("/users/reader/disable", data={"csrf_token": token}).status_code == 303
+    assert reader.get("/search").status_code == 302
+    assert 'action="/users/reader/enable"' in admin.get("/users").get_data(as_text=True)
+    assert admin.post("/users/reader/enable", data={}).status_code == 400  # no CSRF token
+    assert admin.post("/users/reader/enable", data={"csrf_token": token}).status_code == 303
+    assert _sign_in(fresh, wh, "reader")[1] == 302
+
+
 def test_register_lists_filters_exports_and_verifies(fresh, wh) -> None:
     cfg = load_config(fresh.config["HSAR_HOME"])
     reader = Principal("reader", Role.RESEARCHER, "320100")

@@ -72,6 +72,17 @@ def disable_user(cfg: Config, username: str) -> users.User:
         return users.disable_user(state, username)
 
 
+def enable_user(cfg: Config, username: str) -> users.User:
+    with _state(cfg) as state:
+        return users.enable_user(state, username)
+
+
+def set_scope(cfg: Config, username: str, role: str, division: str) -> users.User:
+    """The account's role and division scope (ACC-LAST-ADMIN: the last active administrator keeps its role)."""
+    with _state(cfg) as state:
+        return users.set_scope(state, username, role=role, division=division, tree=tree_for(cfg))
+
+
 def set_password(cfg: Config, username: str, password: str) -> users.User:
     with _state(cfg) as state:
         return users.set_password(state, username, password)

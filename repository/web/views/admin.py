@@ -1,4 +1,5 @@
-"""Administration pages: the accounts (administrators: list, add, disable, reset a password) and the access
+"""Administration pages: the accounts (administrators: list, add, change the role and division scope, disable and
+enable, reset a password) and the access
 register (利用登记; auditors and administrators: filters, paging, CSV export, the chain's verification).
 Every form carries a CSRF token; every page asks :mod:`repository.access` first."""
 
@@ -10,6 +11,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from ...divisions import tree_for
 from ...errors import AccountError
 from ..context import principal, repo
 from ..gateway import access
@@ -25,7 +27,10 @@ def _require(action: access.Action) -> None:
 
 
 def _users_page(error: str | None = None, notice: str | None = None, status: int = 200) -> tuple[str, int]:
-    return render_template("users.html", users=gateway.list_users(repo().cfg), roles=list(access.Role),
+    found = gateway.list_users(repo().cfg)
+    tree = tree_for(repo().cfg)
+    names = {u.division: known.name for u in found if (known := tree.get(u.division)) is not None}
+    return render_template("users.html", users=found, roles=list(access.Role), division_names=names,
                            error=error, notice=notice), status
 
 
@@ -36,7 +41,8 @@ def users() -> tuple[str, int]:
     return _users_page(notice=t(request.args["done"]) if request.args.get("done") in _NOTICES else None)
 
 
-_NOTICES = ("web_ingest.users.added", "web_ingest.users.disabled", "web_ingest.users.password_set")
+_NOTICES = ("web_ingest.users.added", "web_ingest.users.disabled", "web_ingest.users.enabled",
+            "web_ingest.users.scope_set", "web_ingest.users.password_set")
 
 
 def _field(name: str, limit: int = 200) -> str:
@@ -64,6 +70,28 @@ def disable_user(username: str) -> Response | tuple[str, int]:
     except AccountError as exc:
         return _users_page(error=exc.render(current_lang()), status=400)
     return redirect(url_for("admin.users", done="web_ingest.users.disabled"), 303)
+
+
+@bp.route("/users/<username>/enable", methods=["POST"])
+@login_required
+def enable_user(username: str) -> Response | tuple[str, int]:
+    _require(access.Action.MANAGE_USERS)
+    try:
+        gateway.enable_user(repo().cfg, username[:64])
+    except AccountError as exc:
+        return _users_page(error=exc.render(current_lang()), status=400)
+    return redirect(url_for("admin.users", done="web_ingest.users.enabled"), 303)
+
+
+@bp.route("/users/<username>/scope", methods=["POST"])
+@login_required
+def set_scope(username: str) -> Response | tuple[str, int]:
+    _require(access.Action.MANAGE_USERS)
+    try:
+        gateway.set_scope(repo().cfg, username[:64], _field("role", 20), _field("division", 12))
+    except AccountError as exc:
+        return _users_page(error=exc.render(current_lang()), status=400)
+    return redirect(url_for("admin.users", done="web_ingest.users.scope_set"), 303)
 
 
 @bp.route("/users/<username>/password", methods=["POST"])
