@@ -5,6 +5,7 @@ Every form carries a CSRF token; every page asks :mod:`repository.access` first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -49,60 +50,50 @@ def _field(name: str, limit: int = 200) -> str:
     return request.form.get(name, "").strip()[:limit]
 
 
+def _account_change(change: Callable[[], object], done: str) -> Response | tuple[str, int]:
+    """Run one change of the users page (administrators only): back to the page with ``done`` as its notice,
+    or the page again with the refusal's message (400) and nothing changed."""
+    _require(access.Action.MANAGE_USERS)
+    try:
+        change()
+    except AccountError as exc:
+        return _users_page(error=exc.render(current_lang()), status=400)
+    return redirect(url_for("admin.users", done=done), 303)
+
+
 @bp.route("/users", methods=["POST"])
 @login_required
 def add_user() -> Response | tuple[str, int]:
-    _require(access.Action.MANAGE_USERS)
-    try:
-        gateway.add_user(repo().cfg, _field("username", 64), _field("role", 20), _field("division", 12),
-                         request.form.get("password", "")[:1000], _field("display_name"))
-    except AccountError as exc:
-        return _users_page(error=exc.render(current_lang()), status=400)
-    return redirect(url_for("admin.users", done="web_ingest.users.added"), 303)
+    return _account_change(lambda: gateway.add_user(
+        repo().cfg, _field("username", 64), _field("role", 20), _field("division", 12),
+        request.form.get("password", "")[:1000], _field("display_name")), "web_ingest.users.added")
 
 
 @bp.route("/users/<username>/disable", methods=["POST"])
 @login_required
 def disable_user(username: str) -> Response | tuple[str, int]:
-    _require(access.Action.MANAGE_USERS)
-    try:
-        gateway.disable_user(repo().cfg, username[:64])
-    except AccountError as exc:
-        return _users_page(error=exc.render(current_lang()), status=400)
-    return redirect(url_for("admin.users", done="web_ingest.users.disabled"), 303)
+    return _account_change(lambda: gateway.disable_user(repo().cfg, username[:64]), "web_ingest.users.disabled")
 
 
 @bp.route("/users/<username>/enable", methods=["POST"])
 @login_required
 def enable_user(username: str) -> Response | tuple[str, int]:
-    _require(access.Action.MANAGE_USERS)
-    try:
-        gateway.enable_user(repo().cfg, username[:64])
-    except AccountError as exc:
-        return _users_page(error=exc.render(current_lang()), status=400)
-    return redirect(url_for("admin.users", done="web_ingest.users.enabled"), 303)
+    return _account_change(lambda: gateway.enable_user(repo().cfg, username[:64]), "web_ingest.users.enabled")
 
 
 @bp.route("/users/<username>/scope", methods=["POST"])
 @login_required
 def set_scope(username: str) -> Response | tuple[str, int]:
-    _require(access.Action.MANAGE_USERS)
-    try:
-        gateway.set_scope(repo().cfg, username[:64], _field("role", 20), _field("division", 12))
-    except AccountError as exc:
-        return _users_page(error=exc.render(current_lang()), status=400)
-    return redirect(url_for("admin.users", done="web_ingest.users.scope_set"), 303)
+    return _account_change(lambda: gateway.set_scope(repo().cfg, username[:64], _field("role", 20),
+                                                     _field("division", 12)), "web_ingest.users.scope_set")
 
 
 @bp.route("/users/<username>/password", methods=["POST"])
 @login_required
 def reset_password(username: str) -> Response | tuple[str, int]:
-    _require(access.Action.MANAGE_USERS)
-    try:
-        gateway.set_password(repo().cfg, username[:64], request.form.get("password", "")[:1000])
-    except AccountError as exc:
-        return _users_page(error=exc.render(current_lang()), status=400)
-    return redirect(url_for("admin.users", done="web_ingest.users.password_set"), 303)
+    return _account_change(lambda: gateway.set_password(repo().cfg, username[:64],
+                                                        request.form.get("password", "")[:1000]),
+                           "web_ingest.users.password_set")
 
 
 def _day(name: str, *, end: bool = False) -> datetime | None:
