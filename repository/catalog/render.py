@@ -76,14 +76,16 @@ def _join(*parts: str | None) -> str:
 
 def _rest(view: ArchiveView, t: _Labels) -> list[str]:
     lines = [t.versions]
-    lines += [f"  {v.number} {v.created:%Y-%m-%d %H:%M:%SZ}  {v.file_count} files {v.bytes} bytes"
-              f"  {v.message}  {v.sip_name}  {(v.checks or {}).get('result', '')}" for v in view.versions]
+    lines += [f"  {v.number} {v.created:%Y-%m-%d %H:%M:%SZ}  "
+              + messages.text("show.file_count", t.lang, files=v.file_count, bytes=v.bytes)
+              + f"  {v.message}  {v.sip_name}  {(v.checks or {}).get('result', '')}" for v in view.versions]
     lines.append(f"{t.files} (files of {view.head_version}, {view.total_bytes} bytes):" if not t.en
                  else f"files of {view.head_version} ({view.total_bytes} bytes):")
     lines += ["  " + _join(f.path, str(f.size), f.puid or "-", f.format_name, f.format_version, f.policy)
               for f in view.files]
     lines.append(t.events)
-    lines += ["  " + _join(f"{e.datetime:%Y-%m-%d %H:%M:%SZ}", e.type, e.outcome, e.agent, e.object_path,
+    lines += ["  " + _join(f"{e.datetime:%Y-%m-%d %H:%M:%SZ}", t.of("premis.event", e.type),
+                           t.of("premis.outcome", e.outcome), e.agent, e.object_path,
                            f"[{e.version}]") for e in view.events]
     lines.append(t.relations)
     lines += [f"  {'→' if r.direction == 'out' else '←'} {r.type} {r.other} {r.other_title or t.uncatalogued}"
