@@ -7,8 +7,9 @@ line, the chain, its recorded head and the anchors in the audit reports (:mod:`r
 from __future__ import annotations
 
 import json
-from collections import deque
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
 from ..audit.logcheck import verify_log
@@ -27,16 +28,64 @@ class LogLine:
         return cast("dict[str, object]", json.loads(self.raw))
 
 
+_BLOCK = 1 << 16
+
+
 def tail(repo: Repository, count: int = 10) -> tuple[LogLine, ...]:
-    """The last ``count`` lines of the log, oldest first (none when there is no log yet)."""
-    lines: deque[str] = deque(maxlen=count)
+    """The last ``count`` lines of the log, oldest first (none when there is no log yet); read from its end,
+    block by block, so a long log costs no more than a short one."""
     path = repo.paths.audit_log
-    if count and path.exists():
-        with open(path, encoding="utf-8") as handle:
-            lines.extend(line.rstrip("\n") for line in handle)
-    return tuple(LogLine(line) for line in lines)
+    if count <= 0 or not path.exists():
+        return ()
+    with open(path, "rb") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        data, start = b"", end
+        while start > 0 and data.count(b"\n") <= count:
+            step = min(_BLOCK, start)
+            start -= step
+            handle.seek(start)
+            data = handle.read(step) + data
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the newline that ends the last line
+    if start > 0:
+        lines = lines[1:]  # the first piece may be the end of a longer line
+    return tuple(LogLine(raw.decode("utf-8", "replace")) for raw in lines[-count:])
 
 
 def verify(repo: Repository) -> LogVerification:
     """The log's verification: ``ok``, entries, and an issue for each line altered, inserted or deleted."""
     return verify_log(repo)
+
+
+#: per process: the log's verification, with the state of the files it read (see :func:`verified`)
+_VERIFIED: dict[Path, tuple[tuple[object, ...], LogVerification]] = {}
+
+
+def _files_state(repo: Repository) -> tuple[object, ...]:
+    found: list[object] = []
+    for path in (repo.paths.audit_log, repo.paths.audit / "head.json", repo.paths.reports):
+        try:
+            st = os.stat(path)
+        except OSError:
+            found.append(None)
+            continue
+        # the change time too: a write in place that keeps the size and puts the modification time back still
+        # moves it (utime cannot set it)
+        found.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return tuple(found)
+
+
+def verified(repo: Repository) -> LogVerification:
+    """:func:`verify`, remembered in this process while the log, its recorded head and the reports folder (the
+    anchors) are as they were: the audit page shows the log's state at every load, and verifying a long log
+    reads and hashes every line (seconds at hundreds of thousands of entries). Any append, any write to the
+    log, or a new report verifies it again in full."""
+    state = _files_state(repo)
+    known = _VERIFIED.get(repo.paths.audit_log)
+    if known is not None and known[0] == state:
+        return known[1]
+    result = verify(repo)
+    if _files_state(repo) == state:  # not changed while it was read: worth remembering
+        _VERIFIED[repo.paths.audit_log] = (state, result)
+    return result

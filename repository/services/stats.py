@@ -168,5 +168,5 @@ def audit_overview(repo: Repository, prefixes: Sequence[str], *, now: datetime |
     national = list(prefixes) == [""]
     runs = partial(figures_of.recent_runs, repo.catalog, prefixes, limit=30)
     return AuditOverview(runs(), runs(results=figures_of.FAILED_RESULTS), runs(results=figures_of.REPAIRED_RESULTS),
-                         due, days, auditlog.verify(repo), report_names(repo, None if national else in_scope),
+                         due, days, auditlog.verified(repo), report_names(repo, None if national else in_scope),
                          replica_states(repo))

@@ -88,6 +88,37 @@ def test_audit_log_tail_and_verify(ingested_home: Path, tmp_path: Path) -> None:
         assert not auditlog.verify(repo).ok
 
 
+def test_the_tail_is_read_from_the_end_and_the_pages_verification_is_remembered_until_the_log_changes(
+        ingested_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    home = shutil.copytree(ingested_home, tmp_path / "home", symlinks=True)
+    with Repository.open(home) as repo:
+        run = auditing.audit(repo, auditing.selection(["all"]))
+        log = repo.paths.audit_log
+        whole = log.read_text("utf-8").splitlines()
+        monkeypatch.setattr(auditlog, "_BLOCK", 64)  # lines longer than a block, many blocks
+        for count in (1, 2, 3, len(whole) - 1, len(whole), len(whole) + 5):
+            assert [line.raw for line in auditlog.tail(repo, count)] == whole[-count:]
+        assert auditlog.tail(repo, 0) == ()
+        calls = []
+        real = auditlog.verify_log
+        monkeypatch.setattr(auditlog, "verify_log", lambda r: calls.append(1) or real(r))
+        assert run.ok and auditlog.verified(repo).ok and auditlog.verified(repo).ok
+        assert len(calls) == 1  # nothing changed: remembered
+        auditing.audit(repo, auditing.selection(["all"]))  # appends
+        assert auditlog.verified(repo).ok and len(calls) == 2
+        # an entry altered in place, same size, its modification time put back: the change time still moved
+        data, st = bytearray(log.read_bytes()), log.stat()
+        at = data.index(b'"outcome":"success"')
+        data[at + 11:at + 18] = b"SUCCESS"
+        log.write_bytes(bytes(data))
+        os.utime(log, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert log.stat().st_size == st.st_size and log.stat().st_mtime_ns == st.st_mtime_ns
+        found = auditlog.verified(repo)
+        assert not found.ok and [i.code for i in found.issues] == ["AUD019"] and len(calls) == 3
+
+
 def test_audit_selection_takes_one_mode() -> None:
     assert auditing.selection([]).mode == "due"
     assert auditing.selection([], ("HH-1",)).archives == ("HH-1",)
