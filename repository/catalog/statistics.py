@@ -230,3 +230,27 @@ def recent_runs(catalog: Catalog, prefixes: Iterable[str] | None, *, results: Se
                 limit: int = 50) -> list[AuditRun]:
     with catalog.transaction() as conn:
         return audit_runs(conn, None if prefixes is None else list(prefixes), results=results, limit=limit)
+
+
+def due_archives(catalog: Catalog, prefixes: Iterable[str] | None, before: datetime, *, limit: int = 100
+                 ) -> tuple[int, list[tuple[str, datetime | None]]]:
+    """Archives in scope with no audit finished since ``before``: how many, and the first ``limit`` of them
+    (never audited first, then the longest unchecked; by identifier within each), answered by the catalogue
+    from the audits' ``(archive_id, finished)`` index rather than by listing every archive."""
+    a, r = t.archives, t.audits
+    checked_since = exists().where(r.c.archive_id == a.c.id, r.c.finished >= before)
+    last = select(func.max(r.c.finished)).where(r.c.archive_id == a.c.id).scalar_subquery()
+    scope = _division_filter(None if prefixes is None else list(prefixes))
+    count = _scoped(select(func.count()).select_from(a).where(~checked_since), scope)
+    never = exists().where(r.c.archive_id == a.c.id)
+    with catalog.transaction() as conn:
+        total = int(conn.execute(count).scalar_one())
+        shown: list[tuple[str, datetime | None]] = [
+            (row.id, None) for row in conn.execute(_scoped(select(a.c.id).where(~never), scope)
+                                                   .order_by(a.c.id).limit(limit))]
+        if len(shown) < limit:  # then those checked before, the longest unchecked first
+            stale = _scoped(select(a.c.id, last.label("last")).where(never, ~checked_since), scope)
+            shown += [(row.id, utc(row.last)) for row in conn.execute(
+                stale.order_by(last, a.c.id).limit(limit - len(shown)))]
+    return total, shown
+

@@ -14,7 +14,6 @@ from functools import partial
 from pathlib import Path
 
 from ..catalog import statistics as figures_of
-from ..catalog.audits import last_checked
 from ..catalog.statistics import AuditRun
 from ..divisions import DivisionTree, tree_for
 from ..home import Repository
@@ -111,19 +110,22 @@ class AuditOverview:
     runs: list[AuditRun]
     failures: list[AuditRun]  # failed (or could not finish): the newest, in scope
     repairs: list[AuditRun]  # repaired from a replica (or its damage quarantined): the newest, in scope
-    due: list[DueArchive]
+    due: list[DueArchive]  # the first DUE_SHOWN: never audited, then the longest unchecked
+    due_total: int
     interval_days: int
     log: LogVerification
     reports: list[str]  # report file names in reports/, newest first
     replicas: list[ReplicaState]  # storage.replicas, read only
 
 
-def _due(repo: Repository, ids: Sequence[str], now: datetime) -> tuple[list[DueArchive], int]:
+#: due archives the audit page lists (the count covers them all)
+DUE_SHOWN = 100
+
+
+def _due(repo: Repository, prefixes: Sequence[str], now: datetime) -> tuple[int, list[DueArchive], int]:
     days = int(repo.cfg["audit.interval_days"])
-    seen = last_checked(repo.catalog)
-    limit = now - timedelta(days=days)
-    due = [DueArchive(i, seen[i][0] if i in seen else None) for i in ids if i not in seen or seen[i][0] < limit]
-    return due, days
+    total, shown = figures_of.due_archives(repo.catalog, prefixes, now - timedelta(days=days), limit=DUE_SHOWN)
+    return total, [DueArchive(i, when) for i, when in shown], days
 
 
 def _report_archives(folder: Path, name: str) -> set[str] | None:
@@ -163,10 +165,10 @@ def report_file(repo: Repository, name: str, prefixes: Sequence[str]) -> Path | 
 
 
 def audit_overview(repo: Repository, prefixes: Sequence[str], *, now: datetime | None = None) -> AuditOverview:
-    in_scope = _scope_ids(repo, prefixes)
-    due, days = _due(repo, in_scope, now or datetime.now(UTC))
+    due_total, due, days = _due(repo, prefixes, now or datetime.now(UTC))
     national = list(prefixes) == [""]
+    in_scope = None if national else _scope_ids(repo, prefixes)  # the reports a district user may see
     runs = partial(figures_of.recent_runs, repo.catalog, prefixes, limit=30)
     return AuditOverview(runs(), runs(results=figures_of.FAILED_RESULTS), runs(results=figures_of.REPAIRED_RESULTS),
-                         due, days, auditlog.verified(repo), report_names(repo, None if national else in_scope),
+                         due, due_total, days, auditlog.verified(repo), report_names(repo, in_scope),
                          replica_states(repo))

@@ -89,3 +89,23 @@ def test_a_stored_description_reads_back_as_the_typed_walk_makes_it(build):
     broken["access"] = "nope"  # not a value of the enum: refused alike
     with pytest.raises(ValueError):
         normalised(Archive, broken)
+
+
+def test_due_archives_are_counted_and_the_longest_due_listed_first(catalog, records, build):
+    from datetime import timedelta
+
+    from repository.catalog.statistics import due_archives
+
+    for rec in records.values():
+        catalog.record_version(rec)
+    now = datetime(2024, 6, 1, tzinfo=UTC)
+    assert due_archives(catalog, None, now) == (2, [(build.HH, None), (build.UN, None)])  # never audited
+    _audit(catalog, build.HH, now - timedelta(days=200), 10)  # checked long ago: due, after the never-checked
+    assert due_archives(catalog, None, now) == (2, [(build.UN, None), (build.HH, now - timedelta(days=200))])
+    assert due_archives(catalog, None, now, limit=1) == (2, [(build.UN, None)])  # counted all, listed one
+    _audit(catalog, build.UN, now - timedelta(days=300), 10)
+    _audit(catalog, build.UN, now + timedelta(days=1), 10)  # checked since: not due, whatever came before
+    assert due_archives(catalog, None, now) == (1, [(build.HH, now - timedelta(days=200))])
+    assert due_archives(catalog, [build.household(1).division], now) == (1, [(build.HH, now - timedelta(days=200))])
+    assert due_archives(catalog, ["999999"], now) == (0, [])  # another scope: nothing
+    assert due_archives(catalog, [], now) == (0, [])  # an empty scope sees nothing

@@ -258,3 +258,13 @@ def test_failures_repairs_and_replicas(web_home: Path, tmp_path: Path, wh: Any, 
     assert re.search(r"replica1</td>.*?<td>\d{4}-\d\d-\d\d \d\d:\d\d</td><td class=\"num\">[1-9]", replicas, re.S)
     other = page("xuanwu")  # another district: neither run is theirs
     assert failed not in section(other, "failures") and repaired not in section(other, "repairs")
+
+
+def test_the_due_list_is_counted_and_bounded(login: Login, archives: dict[str, Any],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from repository.services import stats
+
+    monkeypatch.setattr(stats, "DUE_SHOWN", 1)  # at 200,000 archives the page once listed every one (24 MB)
+    due = login("admin").get("/audit").get_data(as_text=True).split('id="audit-due"')[1].split("</section>")[0]
+    assert f"共 {len(archives)} 件待审计" in due and "以下列出最先到期的 1 件" in due
+    assert due.count("<tr><td><a href=") == 1
