@@ -264,3 +264,19 @@ def test_two_sips_in_one_request_are_two_jobs(fresh: Any, demo_zip: Path, tmp_pa
     assert response.status_code == 202 and "Location" not in response.headers
     ids = [j["id"] for j in response.get_json()]
     assert len(set(ids)) == 2 and sorted(_queued(app)[0]) == sorted(ids)
+
+
+def test_any_bytes_under_any_file_name_are_a_job_never_a_server_error(fresh: Any) -> None:  # noqa: ANN401
+    """As on the ingest page, a package is judged by its ingest job, not at upload: bytes that are no SIP are
+    queued (the job rejects them), each under a safe name inside the home's uploads folder."""
+    app, made = fresh
+    client, auth = app.test_client(), {"Authorization": f"Bearer {made['admin']}"}
+    names = ["../../outside.zip", "档案 包.tar", "x" * 400, "..", "a\\b\\c.zip", " . "]
+    for n, name in enumerate(names):
+        response = client.post("/api/v1/ingest", headers=auth, content_type="multipart/form-data",
+                               data={"sips": (io.BytesIO(bytes([n]) * (n + 1) + b"\xff\xfe"), name)})
+        assert response.status_code == 202, (name, response.get_data(as_text=True))
+    uploads = (Path(app.config["HSAR_HOME"]) / "jobs" / "uploads").resolve()
+    kept = _uploads(app)
+    assert len(kept) == len(names) == len(_queued(app)[0])
+    assert all(p.resolve().parent.parent == uploads and len(p.name) <= 200 for p in kept)
