@@ -72,6 +72,7 @@ def test_a_district_users_statistics_hold_its_subtree_only(api: Any, archives: d
     assert (divisions[0]["value"], divisions[0]["name"], divisions[0]["depth"]) == ("320102", "玄武区", 0)
     assert divisions[0]["numbers"]["archives"] == len(_in(archives, "320102"))
     assert sum(r["numbers"]["archives"] for r in body["tables"]["type"]["rows"]) == len(_in(archives, "320102"))
+    assert api("admin").get("/api/v1/statistics").get_json()["scope"] == {"division": "000000", "name": "全国"}
     city = api("reader").get("/api/v1/statistics").get_json()["tables"]["division"]["rows"]
     by_code = {r["value"]: r for r in city}
     assert by_code["320100"]["numbers"]["archives"] == len(_in(archives, "3201"))

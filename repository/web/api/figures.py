@@ -25,7 +25,9 @@ def statistics(repo: Repository, principal: Principal, lang: str) -> dict[str, A
     require(principal, Action.SEARCH)
     tables = service.statistics(repo, access.scope_prefixes(principal))
     known = tree_for(repo.cfg).get(principal.division)
-    return {"scope": {"division": principal.division, "name": known.name if known else principal.division},
+    name = messages.text("api_more.national", lang) if principal.division == access.NATIONAL \
+        else known.name if known else principal.division
+    return {"scope": {"division": principal.division, "name": name},
             "order": list(service.TABLES),
             "tables": {key: {"title": messages.text(f"web_stats.table.{key}", lang), "columns": list(table.columns),
                              "rows": [{"value": row.value, "name": row.name, "label": row_label(key, row),

@@ -63,7 +63,7 @@ JOB_REQUEST: Schema = {"type": "object", "required": ["kind"], "properties": {
 JOBS: Schema = {"type": "array", "minItems": 1, "items": JOB}
 #: the ingest form: one or more SIP files (zip or tar) in the field ``sips``, as the ingest page sends them
 UPLOAD: Schema = {"type": "object", "required": ["sips"], "properties": {
-    "sips": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"type": "string", "format": "binary"}}}}
+    "sips": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}}}
 
 _COUNT = {"type": "integer", "minimum": 0}
 _WHEN = {"type": "string", "nullable": True}
