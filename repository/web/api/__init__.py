@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from ... import messages
 from ..context import repo
-from . import spec, views
+from . import spec, uploads, views
 from .adapters import Caller, Refused, token_caller
 
 bp = Blueprint("api", __name__, url_prefix=spec.PREFIX)
@@ -76,6 +76,7 @@ def _authenticate() -> None:
     if caller is None:
         raise Refused(401, "API-UNAUTHORIZED", "api.unauthorized")
     g.api_caller = caller
+    g.hsar_lang = messages.normalise_lang(caller.lang)  # the pages' texts and labels, in the caller's language
 
 
 def _build() -> None:
@@ -97,6 +98,7 @@ def install(app: Flask) -> None:
     from ..errors import _http as page_error
 
     app.register_blueprint(bp)
+    app.before_request_funcs.setdefault(None, []).insert(0, uploads.upload_limit)  # before any form is read
     csrf = app.extensions.get("csrf")
     if isinstance(csrf, CSRFProtect):
         csrf.exempt(bp)  # cookies are not accepted for state-changing API requests (see _authenticate)

@@ -60,6 +60,47 @@ REGISTER: Schema = {"type": "object", "required": ["entries"],
                     "properties": {"entries": {"type": "array", "items": REGISTER_ENTRY}}}
 JOB_REQUEST: Schema = {"type": "object", "required": ["kind"], "properties": {
     "kind": {"type": "string", "enum": ["audit", "reindex"]}, "params": OBJECT}}
+JOBS: Schema = {"type": "array", "minItems": 1, "items": JOB}
+#: the ingest form: one or more SIP files (zip or tar) in the field ``sips``, as the ingest page sends them
+UPLOAD: Schema = {"type": "object", "required": ["sips"], "properties": {
+    "sips": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}}}
+
+_COUNT = {"type": "integer", "minimum": 0}
+_WHEN = {"type": "string", "nullable": True}
+STAT_ROW: Schema = {"type": "object", "required": ["value", "name", "label", "depth", "numbers"], "properties": {
+    "value": {"type": "string"}, "name": {"type": "string"}, "label": {"type": "string"},
+    "depth": {"type": "integer", "minimum": 0},
+    "numbers": {"type": "object", "additionalProperties": _COUNT}}}
+STAT_TABLE: Schema = {"type": "object", "required": ["title", "columns", "rows"], "properties": {
+    "title": {"type": "string"},
+    "columns": {"type": "array", "items": {"type": "string", "enum": ["archives", "items", "files", "bytes"]}},
+    "rows": {"type": "array", "items": STAT_ROW}}}
+STATISTICS: Schema = {"type": "object", "required": ["scope", "order", "tables"], "properties": {
+    "scope": {"type": "object", "required": ["division", "name"],
+              "properties": {"division": {"type": "string"}, "name": {"type": "string"}}},
+    "order": {"type": "array", "items": {"type": "string"}},
+    "tables": {"type": "object", "additionalProperties": STAT_TABLE}}}
+EXPLAINED: Schema = {"type": "object", "required": ["code", "text"], "properties": {
+    "code": {"type": "string"}, "text": {"type": "string"}}}
+AUDIT_RUN: Schema = {"type": "object", "required": ["archive_id", "started", "result", "issues"], "properties": {
+    "archive_id": {"type": "string"}, "version": {"type": "string", "nullable": True},
+    "started": {"type": "string"}, "finished": _WHEN, "result": {"type": "string"},
+    "files_checked": _COUNT, "bytes_checked": _COUNT, "repaired_from": {"type": "string", "nullable": True},
+    "issues": {"type": "array", "items": EXPLAINED}}}
+AUDITS: Schema = {"type": "object", "required": ["log", "runs", "failures", "repairs", "due", "interval_days",
+                                                 "replicas", "reports"], "properties": {
+    "log": {"type": "object", "required": ["ok", "entries", "issues"], "properties": {
+        "ok": {"type": "boolean"}, "entries": _COUNT, "head": {"type": "object", "nullable": True},
+        "beyond_head": _COUNT, "issues": {"type": "array", "items": OBJECT}}},
+    "runs": {"type": "array", "items": AUDIT_RUN}, "failures": {"type": "array", "items": AUDIT_RUN},
+    "repairs": {"type": "array", "items": AUDIT_RUN},
+    "due": {"type": "array", "items": {"type": "object", "required": ["archive_id", "last_checked"], "properties": {
+        "archive_id": {"type": "string"}, "last_checked": _WHEN}}},
+    "interval_days": {"type": "integer"},
+    "replicas": {"type": "array", "items": {"type": "object", "required": ["label", "root", "usable"], "properties": {
+        "label": {"type": "string"}, "root": {"type": "string"}, "usable": {"type": "boolean"},
+        "last_copy": _WHEN, "copies": _COUNT}}},
+    "reports": {"type": "array", "items": {"type": "string"}}}}
 
 TEXT = {"type": "string", "maxLength": 500}
 
@@ -100,6 +141,7 @@ class Route:
     errors: tuple[int, ...] = (400, 401)
     auth: bool = True
     body: Schema | None = None
+    body_type: str = "application/json"  # the request body's media type
 
     @property
     def path(self) -> str:
@@ -150,6 +192,16 @@ ROUTES: tuple[Route, ...] = (
           (400, 401, 403, 404), body=JOB_REQUEST),
     Route("job", "GET", "/jobs/<job_id>", "A job's state and result (own jobs; admins: all)",
           (_path("job_id"),), (200, JOB), (401, 404)),
+    Route("ingest", "POST", "/ingest",
+          "Upload SIP files (zip, tar) as the ingest page does: one ingest job each, the same bytes again the same "
+          "job (archivists, admins; an archive outside the division scope: 403 API-INGEST-SCOPE, nothing queued)",
+          (), (202, JOBS), (400, 401, 403, 413), body=UPLOAD, body_type="multipart/form-data"),
+    Route("statistics", "GET", "/statistics", "The statistics page's tables within the user's division scope",
+          (), (200, STATISTICS), (401, 403)),
+    Route("audits", "GET", "/audits",
+          "The audit page: runs, failures and repairs (codes explained), what is due, the audit log's state, "
+          "replicas and reports, within the division scope (auditors, archivists, admins)",
+          (), (200, AUDITS), (401, 403)),
 )
 
 BY_NAME: Mapping[str, Route] = {r.name: r for r in ROUTES}
@@ -185,7 +237,7 @@ def _operation(route: Route) -> dict[str, Any]:
     if not route.auth:
         op["security"] = []
     if route.body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
+        op["requestBody"] = {"required": True, "content": {route.body_type: {"schema": route.body}}}
     return op
 
 

@@ -13,7 +13,9 @@ from ... import access
 from .. import purpose
 from ..context import repo
 from ..gateway import archives
-from . import adapters, spec
+from ..gateway.access import Action
+from ..gateway.jobs import Incoming
+from . import adapters, figures, spec, uploads
 from .adapters import Refused, not_found
 
 
@@ -121,3 +123,23 @@ def submit_job() -> tuple[Response, int]:
 
 def job(job_id: str) -> Response:
     return jsonify(adapters.job(repo(), g.api_caller.principal, job_id))
+
+
+def ingest() -> tuple[Response, int]:
+    principal = g.api_caller.principal
+    adapters.require(principal, Action.INGEST)  # before the form (perhaps gigabytes) is read
+    files = [Incoming(f.stream, f.filename) for f in request.files.getlist(uploads.FIELD) if f.filename]
+    jobs = uploads.ingest(repo(), principal, files)
+    current_app.logger.info("ingest jobs %s submitted by %s", ", ".join(j["id"] for j in jobs), principal.username)
+    response = answer(jobs)
+    if len(jobs) == 1:
+        response.headers["Location"] = f"{spec.PREFIX}/jobs/{jobs[0]['id']}"
+    return response, 202
+
+
+def statistics() -> Response:
+    return answer(figures.statistics(repo(), g.api_caller.principal, g.api_caller.lang))
+
+
+def audits() -> Response:
+    return answer(figures.audits(repo(), g.api_caller.principal, g.api_caller.lang))
