@@ -138,6 +138,7 @@ def test_audits_are_scoped_failures_are_failed_runs_and_codes_are_explained(
         explanation(i["code"], "en") for i in failure["issues"]]
     due = {d["archive_id"] for d in body["due"]}
     assert intact not in due and broken not in due and set(_in(archives, "320105")[2:]) <= due
+    assert body["due_total"] == len(due)  # all listed: fewer than the page lists
     names = [Path(p).name for p in run.reports]
     assert names and set(names) <= set(body["reports"])
     other = audits("xuanwu")  # another district's runs, failures and reports do not exist for them

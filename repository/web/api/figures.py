@@ -46,14 +46,15 @@ def _run(run: AuditRun, lang: str) -> dict[str, Any]:
 def audits(repo: Repository, principal: Principal, lang: str) -> dict[str, Any]:
     """The audit page for ``principal`` (auditors, archivists, administrators; others 403): the newest runs,
     the failed runs and the repairs (each issue code explained in ``lang``, a repair with the copy it came
-    from), what is due, the audit log's verification, the replicas and the report names in scope."""
+    from), what is due (``due_total`` archives; ``due`` the longest due of them, never audited first), the audit
+    log's verification, the replicas and the report names in scope."""
     require(principal, Action.AUDIT)
     o = service.audit_overview(repo, access.scope_prefixes(principal))
     return {"log": o.log.to_dict(lang),
             "runs": [_run(r, lang) for r in o.runs], "failures": [_run(r, lang) for r in o.failures],
             "repairs": [_run(r, lang) for r in o.repairs],
             "due": [{"archive_id": d.archive_id, "last_checked": iso(d.last_checked)} for d in o.due],
-            "interval_days": o.interval_days,
+            "due_total": o.due_total, "interval_days": o.interval_days,
             "replicas": [{"label": r.label, "root": r.root, "usable": r.usable, "last_copy": iso(r.last_copy),
                           "copies": r.copies} for r in o.replicas],
             "reports": o.reports if access.may(principal, Action.READ_REPORTS) else []}

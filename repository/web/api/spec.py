@@ -87,8 +87,8 @@ AUDIT_RUN: Schema = {"type": "object", "required": ["archive_id", "started", "re
     "started": {"type": "string"}, "finished": _WHEN, "result": {"type": "string"},
     "files_checked": _COUNT, "bytes_checked": _COUNT, "repaired_from": {"type": "string", "nullable": True},
     "issues": {"type": "array", "items": EXPLAINED}}}
-AUDITS: Schema = {"type": "object", "required": ["log", "runs", "failures", "repairs", "due", "interval_days",
-                                                 "replicas", "reports"], "properties": {
+AUDITS: Schema = {"type": "object", "required": ["log", "runs", "failures", "repairs", "due", "due_total",
+                                                 "interval_days", "replicas", "reports"], "properties": {
     "log": {"type": "object", "required": ["ok", "entries", "issues"], "properties": {
         "ok": {"type": "boolean"}, "entries": _COUNT, "head": {"type": "object", "nullable": True},
         "beyond_head": _COUNT, "issues": {"type": "array", "items": OBJECT}}},
@@ -96,7 +96,7 @@ AUDITS: Schema = {"type": "object", "required": ["log", "runs", "failures", "rep
     "repairs": {"type": "array", "items": AUDIT_RUN},
     "due": {"type": "array", "items": {"type": "object", "required": ["archive_id", "last_checked"], "properties": {
         "archive_id": {"type": "string"}, "last_checked": _WHEN}}},
-    "interval_days": {"type": "integer"},
+    "due_total": _COUNT, "interval_days": {"type": "integer"},
     "replicas": {"type": "array", "items": {"type": "object", "required": ["label", "root", "usable"], "properties": {
         "label": {"type": "string"}, "root": {"type": "string"}, "usable": {"type": "boolean"},
         "last_copy": _WHEN, "copies": _COUNT}}},
