@@ -263,10 +263,35 @@ def export_csv(entries: Iterable[RegisterEntry]) -> str:
 def verify_register(state: State, expected_head: tuple[int, str] | None = None) -> RegisterVerification:
     """Check every entry's hash and its link to the one before; ``expected_head`` (``seq``, ``hash``) noted
     earlier must still be in the chain."""
-    problems: list[tuple[int, str]] = []
-    prev_seq, prev_hash, checked, seen = 0, GENESIS, 0, {}
+    return _verify(state, None, expected_head)
+
+
+def verify_register_after(state: State, earlier: RegisterVerification | None) -> RegisterVerification:
+    """:func:`verify_register`, continuing from an ``earlier`` verification of the same register: only the
+    entries after its head are read and checked, when that head is still in the register unchanged; otherwise
+    (or with no ``earlier``) the whole chain. For a page that shows the register's state at every load: an
+    append-only chain grows at its end. A row altered below the earlier head is found by the next whole pass,
+    which the caller schedules."""
+    if earlier is not None and earlier.checked:
+        with state.transaction() as conn:
+            found = conn.execute(select(t.access_register.c.hash)
+                                 .where(t.access_register.c.seq == earlier.head_seq)).scalar_one_or_none()
+        if found == earlier.head_hash:
+            return _verify(state, earlier, None)
+    return _verify(state, None, None)
+
+
+def _verify(state: State, earlier: RegisterVerification | None,
+            expected_head: tuple[int, str] | None) -> RegisterVerification:
+    problems: list[tuple[int, str]] = list(earlier.problems) if earlier else []
+    prev_seq, prev_hash, checked = (0, GENESIS, 0) if earlier is None else (
+        earlier.head_seq, earlier.head_hash, earlier.checked)
+    seen: dict[int, str] = {}
+    query = select(t.access_register).order_by(t.access_register.c.seq)
+    if earlier is not None:
+        query = query.where(t.access_register.c.seq > earlier.head_seq)
     with state.transaction() as conn:
-        for row in conn.execute(select(t.access_register).order_by(t.access_register.c.seq)):
+        for row in conn.execute(query):
             entry = _entry(row)
             checked += 1
             if entry.seq != prev_seq + 1:

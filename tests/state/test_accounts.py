@@ -16,6 +16,7 @@ from repository.accounts.register import (
     list_uses,
     record_use,
     verify_register,
+    verify_register_after,
 )
 from repository.accounts.tokens import create_token, list_tokens, revoke_token, verify_token
 from repository.accounts.users import (
@@ -171,6 +172,28 @@ def test_the_register_detects_changes_and_deletions(state):
     with state.transaction(write=True) as conn:
         conn.execute(t.access_register.delete().where(t.access_register.c.seq >= 2))
     assert not verify_register(state, expected_head=(3, entries[2].hash)).ok
+
+
+def test_the_register_is_verified_again_from_where_the_last_look_ended(state):
+    entries = _fill(state)
+    first = verify_register(state)
+    more = record_use(state, ARCHIVIST, "view", "hh-9", "年度复核", at=T0 + timedelta(days=3))
+    again = verify_register_after(state, first)
+    assert again == verify_register(state) and (again.checked, again.head_seq, again.head_hash) == (4, 4, more.hash)
+    assert verify_register_after(state, again) == again  # nothing new
+    assert verify_register_after(state, None) == again  # no earlier look: the whole chain
+    # an entry appended with a broken link is found among the new ones
+    with state.transaction(write=True) as conn:
+        conn.execute(update(t.access_register).where(t.access_register.c.seq == 4).values(prev_hash="0" * 64))
+    assert verify_register_after(state, first).problems == ((4, "prev_hash does not match the entry before"),
+                                                            (4, "hash does not match the entry (altered)"))
+    # the earlier head itself changed: the whole chain is read again, and the change found
+    with state.transaction(write=True) as conn:
+        conn.execute(update(t.access_register).where(t.access_register.c.seq == 3).values(purpose="其他"))
+        conn.execute(update(t.access_register).where(t.access_register.c.seq == 3).values(
+            hash=entry_hash(entries[2].to_dict() | {"at": entries[2].at, "purpose": "其他"})))
+    assert (4, "prev_hash does not match the entry before") in verify_register_after(state, first).problems
+    assert verify_register_after(state, first).checked == 4
 
 
 def test_register_input_is_checked_and_exported_as_csv(state):

@@ -251,6 +251,30 @@ def test_admin_changes_a_users_role_and_scope_and_enables_them_again(fresh, wh) 
     assert _sign_in(fresh, wh, "reader")[1] == 302
 
 
+def test_the_register_page_checks_new_entries_at_each_load_and_the_whole_chain_in_turn(fresh, wh, monkeypatch) -> None:
+    from sqlalchemy import update
+
+    from repository.state import tables as st
+    from repository.web.gateway import accounts as gateway
+
+    cfg = load_config(fresh.config["HSAR_HOME"])
+    reader = Principal("reader", Role.RESEARCHER, "320100")
+    with open_state(cfg.state_url) as state:
+        for n in range(3):
+            record_use(state, reader, "view", f"A-{n}", "复核")
+    auditor, _ = _sign_in(fresh, wh, "auditor")
+    assert "登记链校验通过（共 3 条）" in auditor.get("/register").get_data(as_text=True)
+    with open_state(cfg.state_url) as state:
+        record_use(state, reader, "view", "A-3", "复核")
+        with state.transaction(write=True) as conn:  # an old entry altered behind the page's back
+            conn.execute(update(st.access_register).where(st.access_register.c.seq == 1).values(purpose="其他"))
+    page = auditor.get("/register").get_data(as_text=True)
+    assert "登记链校验通过（共 4 条）" in page  # only the new entry was read …
+    monkeypatch.setattr(gateway, "REGISTER_FULL_EVERY", 0.0)  # … until the next whole pass is due
+    page = auditor.get("/register").get_data(as_text=True)
+    assert "登记链校验通过" not in page and "altered" in page
+
+
 def test_register_lists_filters_exports_and_verifies(fresh, wh) -> None:
     cfg = load_config(fresh.config["HSAR_HOME"])
     reader = Principal("reader", Role.RESEARCHER, "320100")
