@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select
 
+from ..model import ArchiveType, Retention, Status
 from . import tables as t
 from .records import utc
 from .store import Catalog
@@ -71,14 +72,21 @@ def _scope(column: Any, prefixes: Iterable[str] | None) -> Any:  # noqa: ANN401 
     return or_(*(column.startswith(p, autoescape=True) for p in prefixes))
 
 
-def retention_rows(catalog: Catalog, prefixes: Iterable[str] | None = None) -> list[RetentionRow]:
-    """Retention facts of every catalogued archive (in the division scope ``prefixes``, None: all)."""
+def retention_rows(catalog: Catalog, prefixes: Iterable[str] | None = None, *,
+                   could_be_due: bool = False) -> list[RetentionRow]:
+    """Retention facts of every catalogued archive (in the division scope ``prefixes``, None: all).
+    ``could_be_due``: only the archives whose term can have ended (:func:`repository.retention.term`): not
+    permanent, and a household archive only once it has exited security; the others' term never ends, and at
+    200,000 archives reading them cost most of the disposal page's time."""
     a = t.archives
     query = select(a.c.id, a.c.reference_code, a.c.title, a.c.division, a.c.type, a.c.retention, a.c.year,
                    a.c.end_date, a.c.status, a.c.status_since).order_by(a.c.division, a.c.reference_code)
     scope = _scope(a.c.division, prefixes)
     if scope is not None:
         query = query.where(scope)
+    if could_be_due:
+        query = query.where(a.c.retention != Retention.PERMANENT.value,
+                            or_(a.c.type != ArchiveType.HOUSEHOLD.value, a.c.status == Status.EXITED.value))
     with catalog.transaction() as conn:
         return [RetentionRow(r.id, r.reference_code, r.title, r.division, r.type, r.retention, r.year,
                              r.end_date, r.status, r.status_since) for r in conn.execute(query)]

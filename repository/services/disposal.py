@@ -107,7 +107,7 @@ def due(repo: Repository, principal: Principal | None = None, *, today: date | N
     with _state(repo) as state:
         pending = {p.archive_id: p.id for p in list_proposals(state, [PENDING])}
     found = []
-    for r in retention_rows(repo.catalog, prefixes):
+    for r in retention_rows(repo.catalog, prefixes, could_be_due=True):
         kept = term(r.retention, r.type, r.year, r.end, r.status, r.status_since)
         if kept.due(today):
             found.append(DueArchive(r.archive_id, r.reference_code, r.title, r.division, r.type, kept,

@@ -69,6 +69,16 @@ def test_due_lists_the_archives_whose_retention_ended(repo, plan):
     assert plan.leaving not in {d.archive_id for d in disposal.due(repo, today=date.fromordinal(day_before))}
     carol = disposal.user_principal(repo, "carol")
     assert disposal.due(repo, carol, today=LATER) == []  # division-scoped
+    # the catalogue reads only the archives whose term can end: exactly those the term says are due, any day
+    from repository.catalog.disposals import retention_rows
+
+    every = retention_rows(repo.catalog)
+    candidates = {r.archive_id for r in retention_rows(repo.catalog, could_be_due=True)}
+    assert candidates < {r.archive_id for r in every}  # some are never due (permanent, not exited)
+    for day in (LATER, date(9999, 12, 31)):
+        ended = {r.archive_id for r in every
+                 if term(r.retention, r.type, r.year, r.end, r.status, r.status_since).due(day)}
+        assert ended <= candidates and ended == {d.archive_id for d in disposal.due(repo, today=day)}
 
 
 # ------------------------------------------------------------------------------------- two people
