@@ -1,0 +1,66 @@
+"""Defects found by walking the life-cycle pages as each role (jobs, OCR, disposal, paper, errors, English),
+each pinned by a test that failed before its fix."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from repository import messages
+from repository.jobs import KINDS, JobQueue
+from repository.web import create_app
+
+
+@pytest.fixture
+def own_app(web_home: Path, tmp_path: Path) -> Flask:
+    home = tmp_path / "home"
+    shutil.copytree(web_home, home)
+    return create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
+
+
+def _client(app: Flask, wh: Any, username: str) -> FlaskClient:  # noqa: ANN401
+    client = app.test_client()
+    response = client.post("/login", data={"username": username, "password": wh.PASSWORD, "purpose_kind": "work",
+                                           "csrf_token": wh.csrf_token(client)})
+    assert response.status_code == 302
+    return client
+
+
+def _in(archives: dict[str, Any], prefix: str) -> str:  # noqa: ANN401
+    return sorted(i for i, v in archives.items() if v.archive.division.startswith(prefix))[0]
+
+
+def test_jobs_list_names_export_and_ocr_jobs(own_app: Flask, wh: Any, archives: dict[str, Any]) -> None:  # noqa: ANN401
+    """The jobs list answered 500 as soon as an export (移交) or OCR job existed: their kinds had no label."""
+    for kind in KINDS:
+        assert f"web_ingest.kind.{kind}" in messages.catalogue(), kind
+    target = _in(archives, "320105")
+    with JobQueue.open(Path(own_app.config["HSAR_HOME"])) as queue:
+        queue.records.create("export", {"archives": [target]}, username="admin")
+        queue.records.create("ocr", {"archives": [target], "all": False}, username="admin")
+    response = _client(own_app, wh, "admin").get("/jobs")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "移交导出" in html and "文字识别" in html
+
+
+def test_ocr_job_page_shows_what_was_read(own_app: Flask, wh: Any, archives: dict[str, Any]) -> None:  # noqa: ANN401
+    """A finished OCR job's page showed only "done 1 / 1": not which archive, nor the version, files and
+    pages read; now it names the job's kind and archives and links each outcome to the archive's OCR text."""
+    target = _in(archives, "320105")
+    with JobQueue.open(Path(own_app.config["HSAR_HOME"])) as queue:
+        job, _ = queue.records.create("ocr", {"archives": [target], "all": False}, username="jianye")
+        assert queue.records.claim(job.id)
+        assert queue.records.finish(job.id, {
+            "archives": [{"archive_id": target, "status": "added", "version": "v2", "files": 3, "pages": 5,
+                          "failed_pages": 1}], "counts": {"added": 1, "unchanged": 0}, "pages": 5, "failed_pages": 1})
+    html = _client(own_app, wh, "jianye").get(f"/jobs/{job.id}").get_data(as_text=True)
+    what = html.split('id="job-what"', 1)[1].split("</p>", 1)[0]
+    assert "文字识别" in what and f'href="/archives/{target}"' in what
+    assert f'href="/archives/{target}/ocr"' in html
+    assert f"{target}：已识别 v2（3 个文件，5 页，失败 1 页）" in html
