@@ -3,7 +3,9 @@ traceback (bad HTTP input is answered, not crashed on)."""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from typing import NoReturn
+
+from flask import Flask, abort, make_response, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +28,12 @@ def error_page(status: int, code: str | None = None, message: str | None = None)
     default_code, key = PAGES.get(status, PAGES[500] if status >= 500 else PAGES[400])
     return render_template("error.html", status=status, code=code or default_code,
                            message=message or t(key)), status
+
+
+def withheld() -> NoReturn:
+    """403 for a restricted archive's contents a researcher sees as a catalogue entry only (the generic 403
+    text names no reason: it is also the answer of pages a role may not open at all)."""
+    abort(make_response(error_page(403, message=t("web_review.error.withheld"))))
 
 
 def _http(exc: HTTPException) -> tuple[str, int]:

@@ -64,3 +64,22 @@ def test_ocr_job_page_shows_what_was_read(own_app: Flask, wh: Any, archives: dic
     assert "文字识别" in what and f'href="/archives/{target}"' in what
     assert f'href="/archives/{target}/ocr"' in html
     assert f"{target}：已识别 v2（3 个文件，5 页，失败 1 页）" in html
+
+
+def test_forbidden_pages_say_what_is_forbidden(login: Any, archives: dict[str, Any]) -> None:  # noqa: ANN401
+    """Every 403 said "restricted archives are shown as catalogue entries only", also on the register, the
+    users, disposal and paper pages, which have nothing to do with restricted archives; that reason is now
+    given only where it is the reason (a researcher opening a restricted archive's document or OCR text)."""
+    reader = login("reader")
+    for path in ("/register", "/users", "/disposal", "/paper"):
+        response = reader.get(path)
+        assert response.status_code == 403, path
+        html = response.get_data(as_text=True)
+        assert "您的角色无权打开此页面或执行此操作" in html and "目录信息" not in html, path
+    restricted = next(i for i, v in archives.items() if v.archive.access.value == "restricted" and v.files)
+    path = next(f.path for f in archives[restricted].files)
+    for url in (f"/archives/{restricted}/view/{path}", f"/archives/{restricted}/files/{path}",
+                f"/archives/{restricted}/ocr"):
+        response = reader.get(url)
+        assert response.status_code == 403, url
+        assert "控制使用的档案仅提供目录信息" in response.get_data(as_text=True), url

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .. import purpose
 from ..context import principal, repo
-from ..errors import error_page
+from ..errors import error_page, withheld
 from ..gateway import archives
 from ..i18n import current_lang, t
 from .archive_rows import item_rows
@@ -53,7 +53,7 @@ def _document(archive_id: str, path: str) -> archives.Document:
     try:
         doc = archives.document(repo(), principal(), archive_id, path)
     except archives.Withheld:
-        abort(403)
+        withheld()
     if doc is None:
         abort(404)
     return doc

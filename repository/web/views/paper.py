@@ -20,7 +20,7 @@ from ...errors import AccessCopyError, HsarError, PaperError
 from ...services import access_copy, paper
 from ...services import census as counts
 from ..context import principal, repo
-from ..errors import error_page
+from ..errors import error_page, withheld
 from ..gateway import access
 from ..i18n import current_lang
 
@@ -114,7 +114,7 @@ def access_copy_download(archive_id: str) -> Response | tuple[str, int]:
     except AccessCopyError as exc:
         spool.close()
         if exc.code == "DIP-WITHHELD":
-            abort(403)
+            withheld()
         return error_page(400, exc.code, exc.render(current_lang()))
     except HsarError as exc:
         spool.close()
