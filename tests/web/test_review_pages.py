@@ -119,3 +119,26 @@ def _token(client: FlaskClient, path: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
     assert found is not None
     return found.group(1)
+
+
+def test_purpose_is_shown_in_the_readers_language(own_app: Flask, wh: Any, archives: dict[str, Any]) -> None:  # noqa: ANN401
+    """The register keeps a chosen purpose by its Chinese label; the English archive page said "Purpose of use
+    this session: 工作查考" and the English register listed 工作查考 and 移交."""
+    from repository.access import Principal, Role
+    from repository.accounts.register import record_use
+    from repository.config import load
+    from repository.state.db import open_state
+
+    target = _in(archives, "320105")
+    admin = _client(own_app, wh, "admin")
+    admin.post("/lang", data={"lang": "en", "csrf_token": _token(admin, "/search")})
+    page = admin.get(f"/archives/{target}").get_data(as_text=True)
+    current = page.split('class="purpose-current"', 1)[1].split("</p>", 1)[0]
+    assert "work reference" in current and "工作查考" not in current
+    with open_state(load(Path(own_app.config["HSAR_HOME"])).state_url) as state:
+        admin_principal = Principal("admin", Role.ADMIN, "000000")
+        record_use(state, admin_principal, "export", target, "移交")
+        record_use(state, admin_principal, "view", target, "其他：复核2024年资格")
+    cells = re.findall(r"<td>(.*?)</td>", admin.get(f"/register?archive={target}").get_data(as_text=True))
+    assert "work reference" in cells and "transfer" in cells and "other: 复核2024年资格" in cells
+    assert "工作查考" not in cells and "移交" not in cells
