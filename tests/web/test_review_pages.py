@@ -142,3 +142,24 @@ def test_purpose_is_shown_in_the_readers_language(own_app: Flask, wh: Any, archi
     cells = re.findall(r"<td>(.*?)</td>", admin.get(f"/register?archive={target}").get_data(as_text=True))
     assert "work reference" in cells and "transfer" in cells and "other: 复核2024年资格" in cells
     assert "工作查考" not in cells and "移交" not in cells
+
+
+def test_access_copy_refusal_keeps_the_form(login: Any, wh: Any, archives: dict[str, Any]) -> None:  # noqa: ANN401
+    """A refused access copy (no such item, no purpose, items not numbers) was a bare error page linking to
+    the search: what was typed was lost, and "abc" as items gave only "the request's parameters are not valid".
+    Now the archive page comes back with the refusal beside the form and the values given."""
+    target = _in(archives, "320105")
+    client = login("jianye")
+    token = wh.csrf_token(client, f"/archives/{target}")
+    for items in ("1, 999", "abc"):
+        response = client.post(f"/archives/{target}/access-copy",
+                               data={"csrf_token": token, "purpose": "复核资格", "items": items, "format": "jpeg",
+                                     "mask": "1"})
+        assert response.status_code == 400
+        html = response.get_data(as_text=True)
+        error = re.search(r'id="access-copy-error">(.*?)</p>', html)
+        assert error is not None and "DIP-ITEMS" in error.group(1), items
+        form = html.split('id="access-copy"', 1)[1].split("</form>", 1)[0]
+        assert 'value="复核资格"' in form and f'value="{items}"' in form
+        assert '<option value="jpeg" selected>' in form and 'value="1" checked' in form
+    assert "件号应为以逗号分隔的正整数：abc" in html
