@@ -89,8 +89,10 @@ def upload() -> tuple[str, int]:
         abort(403)
     sent = request.files.get("register")
     name = (sent.filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1] if sent else ""
-    if sent is None or not name or not name.lower().endswith(REGISTER_SUFFIXES):
+    if sent is None or not name:
         return _page(400, problems=[], error_key="paper.web.no_file")
+    if not name.lower().endswith(REGISTER_SUFFIXES):  # a file was chosen: say why it is not taken
+        return _page(400, problems=[], error=t("web_review.paper.suffix", name=name, suffixes=", ".join(REGISTER_SUFFIXES)))
     try:
         done = paper.import_register(repo(), data=sent.read(REGISTER_LIMIT + 1), name=name)
     except PaperError as exc:

@@ -1,0 +1,34 @@
+"""The register upload's refusal of a file that is neither CSV nor XLSX said "choose a file", as if none had
+been chosen (found by the review of the life-cycle pages)."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from repository.web import create_app
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _client(home: Path, username: str, password: str):  # noqa: ANN202 - a FlaskClient
+    client = create_app(home, {"TESTING": True, "SECRET_KEY": "test"}).test_client()
+    token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
+    done = client.post("/login", data={"username": username, "password": password, "purpose_kind": "work",
+                                       "csrf_token": token})
+    assert done.status_code in (302, 303)
+    return client
+
+
+def test_a_register_of_another_kind_is_named_with_the_reason(paper_home: Path, password: str) -> None:
+    client = _client(paper_home, "jianye", password)
+    token = TOKEN.search(client.get("/paper").get_data(as_text=True)).group(1)
+    refused = client.post("/paper/import", data={"register": (io.BytesIO(b"%PDF-1.7"), "登记表.pdf"),
+                                                 "csrf_token": token}, content_type="multipart/form-data")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "登记表.pdf 不是 CSV 或 XLSX 文件（文件名须以 .csv, .xlsx, .xlsm 结尾）" in html
+    assert "请选择文件" not in html
+    empty = client.post("/paper/import", data={"csrf_token": token}, content_type="multipart/form-data")
+    assert empty.status_code == 400 and "请选择文件" in empty.get_data(as_text=True)
