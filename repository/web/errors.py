@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from flask import Flask, abort, make_response, render_template
+from flask import Flask, abort, has_request_context, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import HsarError, UsageError
-from .i18n import t
+from .i18n import size, t
 
 #: HTTP status -> (stable code, message key)
 PAGES = {
@@ -37,6 +37,10 @@ def withheld() -> NoReturn:
 
 
 def _http(exc: HTTPException) -> tuple[str, int]:
+    if exc.code == 413:  # name the limit the request went over (an upload's: the ingest or register form's)
+        limit = request.max_content_length if has_request_context() else None
+        if limit:
+            return error_page(413, message=t("web_review.error.too_large", limit=size(limit)))
     return error_page(exc.code or 500)
 
 

@@ -32,3 +32,15 @@ def test_a_register_of_another_kind_is_named_with_the_reason(paper_home: Path, p
     assert "请选择文件" not in html
     empty = client.post("/paper/import", data={"csrf_token": token}, content_type="multipart/form-data")
     assert empty.status_code == 400 and "请选择文件" in empty.get_data(as_text=True)
+
+
+def test_a_register_over_the_limit_is_told_the_limit(paper_home: Path, password: str) -> None:
+    """413 said only "the request is too large", not how large an upload may be."""
+    from repository.web.views.paper import REGISTER_LIMIT
+
+    client = _client(paper_home, "jianye", password)
+    token = TOKEN.search(client.get("/paper").get_data(as_text=True)).group(1)
+    refused = client.post("/paper/import", data={"register": (io.BytesIO(b"a" * (REGISTER_LIMIT + 1)), "big.csv"),
+                                                 "csrf_token": token}, content_type="multipart/form-data")
+    assert refused.status_code == 413
+    assert "请求过大：一次上传不得超过 32.0 MB" in refused.get_data(as_text=True)
