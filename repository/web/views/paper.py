@@ -111,7 +111,7 @@ def _copy_refused(code: str, text: str) -> tuple[str, int] | WerkzeugResponse:
 
 @bp.route("/archives/<archive_id>/access-copy", methods=["POST"])
 @login_required
-def access_copy_download(archive_id: str) -> Response | tuple[str, int]:
+def access_copy_download(archive_id: str) -> Response | tuple[str, int] | WerkzeugResponse:
     """The zip of an access copy; the purpose is required (the form asks for it)."""
     raw_items = request.form.get("items", "").strip()[:500]
     parts = [p.strip() for p in raw_items.split(",") if p.strip()]
