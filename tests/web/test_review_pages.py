@@ -163,3 +163,18 @@ def test_access_copy_refusal_keeps_the_form(login: Any, wh: Any, archives: dict[
         assert 'value="复核资格"' in form and f'value="{items}"' in form
         assert '<option value="jpeg" selected>' in form and 'value="1" checked' in form
     assert "件号应为以逗号分隔的正整数：abc" in html
+
+
+def test_jobs_list_says_what_each_job_did(own_app: Flask, wh: Any, archives: dict[str, Any]) -> None:  # noqa: ANN401
+    """An upload whose every SIP was rejected was listed as "done" and nothing else."""
+    target = _in(archives, "320105")
+    with JobQueue.open(Path(own_app.config["HSAR_HOME"])) as queue:
+        ingest, _ = queue.records.create("ingest", {"paths": ["/nowhere/bad.zip"]}, username="jianye")
+        export, _ = queue.records.create("export", {"archives": [target]}, username="jianye")
+        for job, result in ((ingest, {"sips": [], "counts": {"ingested": 0, "duplicate": 0, "rejected": 1}}),
+                            (export, {"archives": [], "totals": {"archives": 1, "versions": 1}})):
+            assert queue.records.claim(job.id) and queue.records.finish(job.id, result)
+    html = _client(own_app, wh, "jianye").get("/jobs").get_data(as_text=True)
+    rows = {r.split("/jobs/", 1)[1][:36]: r for r in html.split("<tr>")[2:]}
+    assert "共 1 个：入库 0，重复 0，拒收 1" in rows[ingest.id]
+    assert "已导出 1 件档案" in rows[export.id]

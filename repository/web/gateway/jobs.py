@@ -136,6 +136,22 @@ def _ocr_lines(result: dict[str, Any], lang: str) -> list[dict[str, str]]:
     return lines
 
 
+def _summary(kind: str, result: dict[str, Any], lang: str) -> str | None:
+    """One line of what a finished job did, for the jobs list (an ingest job whose every SIP was rejected is
+    still "done": the list said only that)."""
+    counts = result.get("counts")
+    if kind == "ingest" and isinstance(counts, dict):
+        return messages.text("cli.ingest.summary", lang, total=sum(int(v) for v in counts.values()),
+                             **{k: int(counts.get(k, 0)) for k in ("ingested", "duplicate", "rejected")})
+    if kind == "ocr" and isinstance(counts, dict):
+        return messages.text("ocr.summary", lang, total=sum(int(v) for v in counts.values()),
+                             added=int(counts.get("added", 0)), unchanged=int(counts.get("unchanged", 0)))
+    totals = result.get("totals")
+    if kind == "export" and isinstance(totals, dict):
+        return messages.text("web_review.job.exported", lang, archives=int(totals.get("archives", 0)))
+    return None
+
+
 def job_view(job: Job, lang: str) -> dict[str, Any]:
     """What the job page and its JSON show: state, progress, per-SIP results with explained issue codes and
     the four-property verdicts."""
@@ -149,6 +165,7 @@ def job_view(job: Job, lang: str) -> dict[str, Any]:
                      "version": row.get("version"), "issues": issues, "checks": check_view(row.get("checks"), lang)})
     return {"id": job.id, "kind": job.kind, "state": job.state, "finished": job.finished,
             "archives": _archives(job), "ocr": _ocr_lines(result, lang),
+            "summary": _summary(job.kind, result, lang),
             "username": job.username, "progress": {"done": job.progress_done, "total": job.progress_total},
             "sips": rows, "counts": result.get("counts", {}), "error": _error(job.result, lang),
             "created_at": job.created_at.isoformat(),
