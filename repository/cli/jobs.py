@@ -75,7 +75,7 @@ def job_list_cmd(c: Context, state: str | None, kind: str | None, limit: int, as
         code = f" [{job.error_code}]" if job.error_code else ""
         click.echo(f"{job.id}  {messages.label('job_kind', job.kind, c.lang)}  "
                    f"{messages.label('job_state', job.state, c.lang)}{code}  {_progress(job)}  "
-                   f"{job.created_at:%Y-%m-%d %H:%M:%S}")
+                   f"{job.created_at.isoformat(timespec='seconds')}")  # with its offset, as every other listing
 
 
 @job_group.command("show")
