@@ -63,7 +63,7 @@ def _page(status: int = 200, **extra: object) -> tuple[str, int]:
     result = paper.reconcile_paper(repo(), _scope())
     may_import = access.may(principal(), access.Action.INGEST)
     return render_template("paper.html", result=result, codes=paper.CODES, may_import=may_import,
-                           lang=current_lang(), **extra), status
+                           lang=current_lang(), tree=tree_for(repo().cfg), **extra), status
 
 
 @bp.route("/paper")
