@@ -57,3 +57,25 @@ def test_tombstone_page_items_pages_shelf_and_wrapping(home, plan):
     assert '<ul class="versions">' in html  # a version's message holds a SIP's SHA-512: it must wrap
     css = _client(home, "bob").get("/static/app.css").get_data(as_text=True)
     assert re.search(r"\.tombstone \.versions li[^{]*\{[^}]*overflow-wrap: anywhere", css)
+
+
+def test_each_decision_says_which_proposal_and_archive(home, plan, monkeypatch):
+    """After proposing, approving or rejecting, the page said only "done"."""
+    monkeypatch.setattr(service, "_today", lambda: date(2060, 1, 1))
+    alice, bob = _client(home, "alice"), _client(home, "bob")
+
+    def post(client, path: str, **data: str) -> str:  # noqa: ANN001
+        token = TOKEN.search(client.get("/disposal").get_data(as_text=True)).group(1)
+        return client.post(path, data={"csrf_token": token, **data}, follow_redirects=True).get_data(as_text=True)
+
+    proposed = post(alice, "/disposal/propose", archive=plan.unit, reason="期满鉴定")
+    with service.Repository.open(home) as repo:
+        (pending,) = service.proposals(repo, None, ["pending"])
+    assert f"已提交销毁申请 {pending.id}（档案 {plan.unit}）" in proposed
+    rejected = post(bob, f"/disposal/{pending.id}/reject", note="仍需保存")
+    assert f"申请 {pending.id} 已驳回，档案 {plan.unit} 未作任何改动。" in rejected
+    post(alice, "/disposal/propose", archive=plan.unit, reason="再次鉴定")
+    with service.Repository.open(home) as repo:
+        (again,) = service.proposals(repo, None, ["pending"])
+    approved = post(bob, f"/disposal/{again.id}/approve")
+    assert f"申请 {again.id} 已批准：档案 {plan.unit} 已销毁" in approved
