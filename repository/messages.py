@@ -18,9 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
+#: the zone of every time shown to a person (China Standard Time, as the pages show it); stored times stay UTC
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 class CatalogueError(Exception):

@@ -24,7 +24,7 @@ def _t(c: Context, key: str, **params: object) -> str:
               help="同时运行的作业数（线程）Jobs run at the same time (threads).")
 @pass_ctx
 def worker_cmd(c: Context, workers: int) -> None:
-    """运行后台作业 Run background jobs (ingest, audit, reindex) until SIGTERM or Ctrl-C.
+    """运行后台作业 Run background jobs (ingest, audit, reindex, export, OCR) until SIGTERM or Ctrl-C.
 
     The queue is SQLite in <home>/jobs/ unless jobs.url names a Redis server. On start the worker marks
     the jobs of workers that died as queued again (or failed, JOB-LOST, after jobs.attempts attempts).
@@ -75,7 +75,7 @@ def job_list_cmd(c: Context, state: str | None, kind: str | None, limit: int, as
         code = f" [{job.error_code}]" if job.error_code else ""
         click.echo(f"{job.id}  {messages.label('job_kind', job.kind, c.lang)}  "
                    f"{messages.label('job_state', job.state, c.lang)}{code}  {_progress(job)}  "
-                   f"{job.created_at:%Y-%m-%d %H:%M:%S}")
+                   f"{job.created_at.isoformat(timespec='seconds')}")  # with its offset, as every other listing
 
 
 @job_group.command("show")

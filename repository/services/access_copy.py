@@ -154,7 +154,7 @@ def _readme(view: ArchiveView, title: str, principal: access.Principal, req: Cop
     lines = [line("dip.readme.heading"), "",
              line("dip.readme.archive", archive=a.identifier, title=title, reference=a.reference_code),
              line("dip.readme.purpose", purpose=req.purpose.strip()),
-             line("dip.readme.made", user=principal.username, when=when.isoformat(timespec="seconds")),
+             line("dip.readme.made", user=principal.username, when=when.astimezone(messages.LOCAL_ZONE).isoformat(timespec="seconds")),
              line("dip.readme.masked" if masked else "dip.readme.unmasked"), "", line("dip.readme.contents")]
     for e in entries:
         origin = f" <- {e.source}" if e.source else ""

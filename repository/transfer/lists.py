@@ -74,8 +74,9 @@ def render_csv(archives: Sequence[ExportedArchive], *, lang: str = "zh") -> byte
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([messages.text(f"transfer.list.{c}", lang) for c in COLUMNS])
-    for seq, a in enumerate(archives, 1):
-        writer.writerow([seq, *(getattr(a, c) for c in COLUMNS[1:])])
+    for seq, a in enumerate(archives, 1):  # the type by its name (住房保障对象档案), as a person reads the list
+        writer.writerow([seq, *(messages.label("archive_type", a.type, lang) if c == "type" else getattr(a, c)
+                                for c in COLUMNS[1:])])
     totals = _totals(archives)
     writer.writerow([messages.text("transfer.list.totals", lang), totals["archives"], "", "", "", "",
                      totals["versions"], "", totals["items"], totals["files"], totals["bytes"], "", ""])

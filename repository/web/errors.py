@@ -3,12 +3,14 @@ traceback (bad HTTP input is answered, not crashed on)."""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from typing import NoReturn
+
+from flask import Flask, abort, has_request_context, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import HsarError, UsageError
-from .i18n import t
+from .i18n import size, t
 
 #: HTTP status -> (stable code, message key)
 PAGES = {
@@ -28,7 +30,17 @@ def error_page(status: int, code: str | None = None, message: str | None = None)
                            message=message or t(key)), status
 
 
+def withheld() -> NoReturn:
+    """403 for a restricted archive's contents a researcher sees as a catalogue entry only (the generic 403
+    text names no reason: it is also the answer of pages a role may not open at all)."""
+    abort(make_response(error_page(403, message=t("web_review.error.withheld"))))
+
+
 def _http(exc: HTTPException) -> tuple[str, int]:
+    if exc.code == 413:  # name the limit the request went over (an upload's: the ingest or register form's)
+        limit = request.max_content_length if has_request_context() else None
+        if limit:
+            return error_page(413, message=t("web_review.error.too_large", limit=size(limit)))
     return error_page(exc.code or 500)
 
 

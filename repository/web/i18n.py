@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 
 from .. import messages
 
-ZONE = ZoneInfo("Asia/Shanghai")
+ZONE = messages.LOCAL_ZONE
 
 
 def current_lang() -> str:

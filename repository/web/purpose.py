@@ -37,6 +37,26 @@ def compose(kind: str | None, note: str | None) -> str | None:
     return f"{name}：{note}" if note else name
 
 
+@bp.app_template_filter("purpose_text")
+def shown(value: str | None) -> str:
+    """A register purpose in the reader's language: the register keeps a chosen kind by its Chinese label
+    (``工作查考：复核``, or ``移交`` for a transfer), which an English page shows as ``work reference: 复核``;
+    free text (the API's, an access copy's) is shown as written."""
+    from .i18n import current_lang
+
+    lang = current_lang()
+    if not value or lang == "zh":
+        return value or ""
+    keys = [f"web_more.purpose.kind.{kind}" for kind in KINDS] + ["transfer.purpose"]
+    for key in keys:
+        name = messages.text(key, "zh")
+        if value == name:
+            return messages.text(key, lang)
+        if value.startswith(name + "："):
+            return f"{messages.text(key, lang)}: {value[len(name) + 1:]}"
+    return value
+
+
 def current() -> str | None:
     """The purpose of this session, if given."""
     value = session.get(SESSION_KEY)

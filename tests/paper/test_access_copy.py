@@ -166,3 +166,12 @@ def test_the_command_line_makes_a_copy_for_an_account(paper_home: Path, tmp_path
     nobody = CliRunner().invoke(cli, ["--home", str(paper_home), "access-copy", unit, str(tmp_path / "c.zip"),
                                       "--purpose", "x", "--user", "ghost"])
     assert nobody.exit_code == 1 and "DIP-USER" in nobody.output and not (tmp_path / "c.zip").exists()
+
+
+def test_the_readme_gives_the_time_in_beijing_time(paper_home: Path) -> None:
+    """The README said when the copy was made in UTC (``2026-01-02T03:04:05+00:00``): a researcher reads
+    Beijing time, as every page shows it (found by the review of the access-copy pages)."""
+    unit = next(v for i, v in _archives(paper_home).items() if i.startswith("un-"))
+    copy, _ = _copy(paper_home, ADMIN, CopyRequest(unit.identifier, "维修核查"))
+    readme = copy.read("README.txt").decode("utf-8")
+    assert "2026-01-02T11:04:05+08:00" in readme and "+00:00" not in readme

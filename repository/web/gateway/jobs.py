@@ -114,6 +114,44 @@ def check_view(found: Any, lang: str) -> dict[str, Any] | None:  # noqa: ANN401 
             "groups": {str(g): str(r) for g, r in groups.items()}, "items": items}
 
 
+def _archives(job: Job) -> list[str] | None:
+    """The archives an export or OCR job was asked for (None: every archive, or a kind that names none)."""
+    named = job.params.get("archives")
+    return [str(a) for a in named[:100]] if isinstance(named, list) else None
+
+
+def _ocr_lines(result: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    """An OCR job's outcome per archive, as ``hsar ocr`` prints it (status, new version, files, pages)."""
+    lines = []
+    for row in result.get("archives", []) if isinstance(result.get("counts"), dict) else []:
+        if not isinstance(row, dict) or "status" not in row:
+            continue
+        status = messages.text(f"ocr.status.{row['status']}", lang) \
+            if f"ocr.status.{row['status']}" in messages.catalogue() else str(row["status"])
+        key = "ocr.line" if row["status"] == "added" else "ocr.line-other"
+        lines.append({"archive_id": str(row.get("archive_id", "")),
+                      "text": messages.text(key, lang, archive_id=row.get("archive_id", ""), status=status,
+                                            version=row.get("version", ""), files=row.get("files", 0),
+                                            pages=row.get("pages", 0), failed=row.get("failed_pages", 0))})
+    return lines
+
+
+def _summary(kind: str, result: dict[str, Any], lang: str) -> str | None:
+    """One line of what a finished job did, for the jobs list (an ingest job whose every SIP was rejected is
+    still "done": the list said only that)."""
+    counts = result.get("counts")
+    if kind == "ingest" and isinstance(counts, dict):
+        return messages.text("cli.ingest.summary", lang, total=sum(int(v) for v in counts.values()),
+                             **{k: int(counts.get(k, 0)) for k in ("ingested", "duplicate", "rejected")})
+    if kind == "ocr" and isinstance(counts, dict):
+        return messages.text("ocr.summary", lang, total=sum(int(v) for v in counts.values()),
+                             added=int(counts.get("added", 0)), unchanged=int(counts.get("unchanged", 0)))
+    totals = result.get("totals")
+    if kind == "export" and isinstance(totals, dict):
+        return messages.text("web_review.job.exported", lang, archives=int(totals.get("archives", 0)))
+    return None
+
+
 def job_view(job: Job, lang: str) -> dict[str, Any]:
     """What the job page and its JSON show: state, progress, per-SIP results with explained issue codes and
     the four-property verdicts."""
@@ -126,6 +164,8 @@ def job_view(job: Job, lang: str) -> dict[str, Any]:
         rows.append({"sip": row.get("sip"), "status": row.get("status"), "archive_id": row.get("archive_id"),
                      "version": row.get("version"), "issues": issues, "checks": check_view(row.get("checks"), lang)})
     return {"id": job.id, "kind": job.kind, "state": job.state, "finished": job.finished,
+            "archives": _archives(job), "ocr": _ocr_lines(result, lang),
+            "summary": _summary(job.kind, result, lang),
             "username": job.username, "progress": {"done": job.progress_done, "total": job.progress_total},
             "sips": rows, "counts": result.get("counts", {}), "error": _error(job.result, lang),
             "created_at": job.created_at.isoformat(),

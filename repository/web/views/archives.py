@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .. import purpose
 from ..context import principal, repo
-from ..errors import error_page
+from ..errors import error_page, withheld
 from ..gateway import archives
 from ..i18n import current_lang, t
 from .archive_rows import item_rows
@@ -34,6 +34,12 @@ _VIEWED_MAX = 50
 @bp.route("/<archive_id>")
 @login_required
 def show(archive_id: str) -> str | tuple[str, int] | BaseResponse:
+    return archive_response(archive_id)
+
+
+def archive_response(archive_id: str, status: int = 200, **extra: object) -> tuple[str, int] | BaseResponse:
+    """The archive page (``extra``: what a form of the page sends back with its refusal, e.g. the access
+    copy's error and the values given, so nothing typed is lost)."""
     try:
         page = archives.archive_page(repo(), principal(), archive_id, purpose.current())
     except archives.PurposeNeeded:
@@ -46,14 +52,14 @@ def show(archive_id: str) -> str | tuple[str, int] | BaseResponse:
             abort(404)
         return gone
     return render_template("archive.html", page=page, a=page.data, purpose=purpose.current(),
-                           item_rows=item_rows(page, current_lang()))
+                           item_rows=item_rows(page, current_lang()), **extra), status
 
 
 def _document(archive_id: str, path: str) -> archives.Document:
     try:
         doc = archives.document(repo(), principal(), archive_id, path)
     except archives.Withheld:
-        abort(403)
+        withheld()
     if doc is None:
         abort(404)
     return doc

@@ -8,6 +8,8 @@ due, already proposed ...) is shown as a notice with its code and changes nothin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -37,14 +39,19 @@ def _nav() -> dict[str, object]:
             and access.may(principal(), access.Action.DISPOSE)}
 
 
-def _done(action: str, run: object) -> WerkzeugResponse:
-    """Run ``run`` (a call of the service); flash its refusal or "done"; back to the page."""
+def _done(action: str, run: Callable[[], object]) -> WerkzeugResponse:
+    """Run ``run`` (a call of the service); flash its refusal or what was done (which proposal, which
+    archive: "done" alone left the user to find out); back to the page."""
     try:
-        run()  # type: ignore[operator]
+        made = run()
     except HsarError as exc:  # a refusal (DSP-...), or the home busy with an ingest (ING-BUSY)
         flash(f"[{exc.code}] {exc.render(current_lang())}", "error")
     else:
-        flash(t("web_disposal.done"))
+        proposal = made.proposal if isinstance(made, service.Disposed) else made
+        if isinstance(proposal, service.Proposal):
+            flash(t(f"web_review.disposal.done.{proposal.state}", proposal=proposal.id, archive=proposal.archive_id))
+        else:
+            flash(t("web_disposal.done"))
     return redirect(url_for("disposal.page") + f"#{action}", code=303)
 
 

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from .. import purpose
 from ..context import principal, repo
+from ..errors import withheld
 from ..gateway import ocr as gateway
 from ..gateway.archives import PurposeNeeded, Withheld
 
@@ -24,7 +25,7 @@ def text(archive_id: str) -> str | Response:
     try:
         files = gateway.ocr_files(repo(), principal(), archive_id, purpose.current())
     except Withheld:
-        abort(403)
+        withheld()
     except PurposeNeeded:
         return redirect(url_for("purpose.ask", next=request.full_path.rstrip("?")))
     if files is None:

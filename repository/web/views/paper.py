@@ -14,15 +14,16 @@ import tempfile
 from flask import Blueprint, Response, abort, render_template, request, send_file
 from flask.blueprints import BlueprintSetupState
 from flask_login import login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ...divisions import tree_for
 from ...errors import AccessCopyError, HsarError, PaperError
 from ...services import access_copy, paper
 from ...services import census as counts
 from ..context import principal, repo
-from ..errors import error_page
+from ..errors import withheld
 from ..gateway import access
-from ..i18n import current_lang
+from ..i18n import current_lang, t
 
 bp = Blueprint("paper", __name__)
 
@@ -62,7 +63,7 @@ def _page(status: int = 200, **extra: object) -> tuple[str, int]:
     result = paper.reconcile_paper(repo(), _scope())
     may_import = access.may(principal(), access.Action.INGEST)
     return render_template("paper.html", result=result, codes=paper.CODES, may_import=may_import,
-                           lang=current_lang(), **extra), status
+                           lang=current_lang(), tree=tree_for(repo().cfg), **extra), status
 
 
 @bp.route("/paper")
@@ -88,8 +89,10 @@ def upload() -> tuple[str, int]:
         abort(403)
     sent = request.files.get("register")
     name = (sent.filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1] if sent else ""
-    if sent is None or not name or not name.lower().endswith(REGISTER_SUFFIXES):
+    if sent is None or not name:
         return _page(400, problems=[], error_key="paper.web.no_file")
+    if not name.lower().endswith(REGISTER_SUFFIXES):  # a file was chosen: say why it is not taken
+        return _page(400, problems=[], error=t("web_review.paper.suffix", name=name, suffixes=", ".join(REGISTER_SUFFIXES)))
     try:
         done = paper.import_register(repo(), data=sent.read(REGISTER_LIMIT + 1), name=name)
     except PaperError as exc:
@@ -97,14 +100,23 @@ def upload() -> tuple[str, int]:
     return _page(imported=done)
 
 
+def _copy_refused(code: str, text: str) -> tuple[str, int] | WerkzeugResponse:
+    """The archive page again (400) with the refusal beside the access-copy form and the values given kept."""
+    from .archives import archive_response
+
+    kept = {k: request.form.get(k, "")[:500] for k in ("purpose", "items", "format", "mask")}
+    return archive_response(request.view_args["archive_id"] if request.view_args else "", 400,
+                            copy_error=f"[{code}] {text}", copy_form=kept)
+
+
 @bp.route("/archives/<archive_id>/access-copy", methods=["POST"])
 @login_required
-def access_copy_download(archive_id: str) -> Response | tuple[str, int]:
+def access_copy_download(archive_id: str) -> Response | tuple[str, int] | WerkzeugResponse:
     """The zip of an access copy; the purpose is required (the form asks for it)."""
     raw_items = request.form.get("items", "").strip()[:500]
     parts = [p.strip() for p in raw_items.split(",") if p.strip()]
     if not all(p.isdigit() and len(p) < 7 for p in parts):
-        abort(400)
+        return _copy_refused("DIP-ITEMS", t("dip.bad_items", value=raw_items))
     req = access_copy.CopyRequest(archive_id, request.form.get("purpose", "")[:1000],
                                   tuple(int(p) for p in parts) or None, request.form.get("mask") == "1",
                                   request.form.get("format", "pdf")[:8])
@@ -114,8 +126,8 @@ def access_copy_download(archive_id: str) -> Response | tuple[str, int]:
     except AccessCopyError as exc:
         spool.close()
         if exc.code == "DIP-WITHHELD":
-            abort(403)
-        return error_page(400, exc.code, exc.render(current_lang()))
+            withheld()
+        return _copy_refused(exc.code, exc.render(current_lang()))
     except HsarError as exc:
         spool.close()
         if exc.code == "NOT-FOUND":
