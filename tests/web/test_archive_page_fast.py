@@ -49,8 +49,14 @@ def test_the_session_account_is_remembered_until_its_row_changes(home, wh, archi
     looked_up.clear()
     page = client.get(f"/archives/{target}")
     assert looked_up == ["admin"] and '<html lang="en">' in page.get_data(as_text=True)
+    with open_state(load_config(home).state_url) as state:  # a role change is seen at the next request too
+        users.add_user(state, "admin2", "admin", "000000", password="another admin password")
+        users.set_scope(state, "admin", role="researcher")
+    looked_up.clear()
+    page = client.get(f"/archives/{target}")
+    assert looked_up == ["admin"] and "researcher" in page.get_data(as_text=True)
     with open_state(load_config(home).state_url) as state:
-        users.disable_user(state, "admin")
+        users.disable_user(state, "admin")  # (not the last administrator now: admin2 is one)
     assert client.get(f"/archives/{target}").status_code == 302  # to the login page
 
 
