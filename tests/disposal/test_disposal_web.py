@@ -66,3 +66,15 @@ def test_propose_refuse_self_approval_approve_and_show_the_tombstone(login, home
     assert alice.get(f"/disposal/tombstones/{plan.unit}").status_code == 410
     rejected = _post(bob, f"/disposal/{pending.id}/reject")
     assert "DSP-DECIDED" in rejected.get_data(as_text=True)
+
+
+def test_the_due_list_is_counted_and_bounded_longest_due_first(login, home, plan, monkeypatch):
+    from repository.web.views import disposal as view
+
+    monkeypatch.setattr(view, "DUE_SHOWN", 1)  # 13,420 due archives at 200,000 once made a 9.6 MB page
+    page = login("alice").get("/disposal").get_data(as_text=True)
+    due = page.split('id="due"')[1].split("</section>")[0]
+    assert "共 2 件档案保管期限已满；以下列出到期最早的 1 件" in due
+    with service.Repository.open(home) as repo:
+        first = min(service.due(repo, today=date(2060, 1, 1)), key=lambda d: (d.term.ends, d.archive_id))
+    assert [a for a in (plan.unit, plan.leaving) if a in due] == [first.archive_id]  # the longest due

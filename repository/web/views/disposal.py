@@ -9,6 +9,7 @@ due, already proposed ...) is shown as a notice with its code and changes nothin
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -19,6 +20,9 @@ from ...errors import HsarError
 from ...services import disposal as service
 from ..context import principal, repo
 from ..i18n import current_lang, t
+
+#: due archives the page lists, the longest due first (a city's repository has tens of thousands due at once)
+DUE_SHOWN = 200
 
 bp = Blueprint("disposal", __name__, url_prefix="/disposal")
 
@@ -60,7 +64,8 @@ def _done(action: str, run: Callable[[], object]) -> WerkzeugResponse:
 def page() -> str:
     user = _require()
     found = repo()
-    return render_template("disposal.html", due=service.due(found, user),
+    due = sorted(service.due(found, user), key=lambda d: (d.term.ends or date.max, d.archive_id))
+    return render_template("disposal.html", due=due[:DUE_SHOWN], due_total=len(due),
                            pending=service.proposals(found, user, ["pending"]),
                            decided=service.proposals(found, user, ["disposed", "rejected"])[:50],
                            me=user.username)
