@@ -57,6 +57,10 @@ class Progress:
 # ------------------------------------------------------------------------------------------ runners
 
 
+#: issues kept in full per SIP in an ingest job's result (the rest are counted; all are in the rejection report)
+MAX_DETAILS = 100
+
+
 def run_ingest(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
     from ..ingest.pipeline import ingest
 
@@ -77,6 +81,10 @@ def run_ingest(repo: Repository, job: Job, progress: Progress, stop: threading.E
     _discard(repo, sips)
     rows = [{"sip": Path(o.sip).name, "status": o.status, "archive_id": o.archive_id, "version": o.version,
              "issues": sorted({i.code for i in o.issues}), "report": o.report,
+             # each issue as found (path, message in both languages): why a package was rejected, for people
+             # who cannot read the rejection report in the home
+             "details": [i.to_dict(both=True) for i in o.issues[:MAX_DETAILS]],
+             "details_more": max(0, len(o.issues) - MAX_DETAILS),
              "checks": dict(o.checks) if o.checks is not None else None} for o in outcomes]
     counts = {s: sum(r["status"] == s for r in rows) for s in ("ingested", "duplicate", "rejected")}
     return {"sips": rows, "counts": counts}

@@ -131,6 +131,10 @@ def test_a_rejected_sips_job_page_shows_which_four_property_checks_failed(fresh,
         (i["result"] for i in row["checks"]["items"]), key=["fail", "warn", "pass"].index)
     page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert "已拒收" in page or "拒收" in page
+    # why, as found: the altered file named, the message rendered (not the code's template with its … gaps)
+    changed = f"data/{payload.relative_to(bag / 'data').as_posix()}"
+    [digest] = [i for i in row["issues"] if i["path"] == changed]
+    assert digest["text"] and "…" not in digest["text"] and digest["text"] in page and changed in page
     section = page.split('class="sip-checks"', 1)[1]
     assert "<details open>" in section and '<td class="verdict-fail">未通过</td>' in section
     client.post("/lang", data={"lang": "en", "csrf_token": wh.csrf_token(client, "/search")})

@@ -152,17 +152,36 @@ def _summary(kind: str, result: dict[str, Any], lang: str) -> str | None:
     return None
 
 
+def _issues(row: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    """A SIP's issues: each as found, with its path and its message in ``lang`` (a job of an older hsar kept
+    only the codes: then each code's explanation)."""
+    details = row.get("details")
+    if isinstance(details, list) and details:
+        out = []
+        for d in details:
+            if not isinstance(d, dict):
+                continue
+            code = str(d.get("code", ""))
+            both = d.get("messages")
+            shown = both.get("zh" if lang == "zh" else "en") if isinstance(both, dict) else None
+            text = shown or d.get("message") or code_text(code, lang)
+            out.append({"code": code, "text": str(text), "path": str(d.get("path") or ""),
+                        "severity": str(d.get("severity", ""))})
+        return out
+    return [{"code": c, "text": code_text(c, lang), "path": "",
+             "severity": str(codes.catalogue()[c].severity) if c in codes.catalogue() else ""}
+            for c in row.get("issues", [])]
+
+
 def job_view(job: Job, lang: str) -> dict[str, Any]:
     """What the job page and its JSON show: state, progress, per-SIP results with explained issue codes and
     the four-property verdicts."""
     rows = []
     result = job.result if isinstance(job.result, dict) else {}
     for row in result.get("sips", []):
-        issues = [{"code": c, "text": code_text(c, lang),
-                   "severity": str(codes.catalogue()[c].severity) if c in codes.catalogue() else ""}
-                  for c in row.get("issues", [])]
         rows.append({"sip": row.get("sip"), "status": row.get("status"), "archive_id": row.get("archive_id"),
-                     "version": row.get("version"), "issues": issues, "checks": check_view(row.get("checks"), lang)})
+                     "version": row.get("version"), "issues": _issues(row, lang),
+                     "more_issues": row.get("details_more") or 0, "checks": check_view(row.get("checks"), lang)})
     return {"id": job.id, "kind": job.kind, "state": job.state, "finished": job.finished,
             "archives": _archives(job), "ocr": _ocr_lines(result, lang),
             "summary": _summary(job.kind, result, lang),
