@@ -81,13 +81,30 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     return match.group(1)
 
 
+def signed_in(app: Flask, username: str) -> FlaskClient:
+    """A test client of ``app`` signed in as one of :data:`USERS` (purpose of use: work)."""
+    client = app.test_client()
+    response = client.post("/login", data={"username": username, "password": PASSWORD, "purpose_kind": "work",
+                                           "csrf_token": csrf_token(client)})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
 @pytest.fixture
 def login(app: Flask) -> Callable[[str], FlaskClient]:
-    def sign_in(username: str) -> FlaskClient:
-        client = app.test_client()
-        response = client.post("/login", data={"username": username, "password": PASSWORD, "purpose_kind": "work",
-                                               "csrf_token": csrf_token(client)})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return client
+    return lambda username: signed_in(app, username)
 
-    return sign_in
+
+@pytest.fixture(scope="session")
+def demo_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real demo household SIP (in 320115, 江宁区), zipped as a browser or a client would upload it."""
+    import shutil
+
+    from repository.demo.generate import write_demo_data
+
+    root = tmp_path_factory.mktemp("ingest-demo") / "sips"
+    write_demo_data(root, households=1, units=0, seed=11, defects=False)
+    sip = root / json.loads((root / "demo_manifest.json").read_text("utf-8"))["sips"][0]["path"]
+    if sip.is_file():
+        return sip
+    return Path(shutil.make_archive(str(root.parent / sip.name), "zip", root_dir=sip.parent, base_dir=sip.name))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import shutil
 import threading
 from collections.abc import Callable
@@ -149,19 +148,6 @@ def test_audits_are_scoped_failures_are_failed_runs_and_codes_are_explained(
 
 
 # ------------------------------------------------------------------------------------ ingest
-
-
-@pytest.fixture(scope="module")
-def demo_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One real demo household SIP (in 320115, 江宁区), zipped as a client would upload it."""
-    from repository.demo.generate import write_demo_data
-
-    root = tmp_path_factory.mktemp("api-ingest-demo") / "sips"
-    write_demo_data(root, households=1, units=0, seed=11, defects=False)
-    sip = root / json.loads((root / "demo_manifest.json").read_text("utf-8"))["sips"][0]["path"]
-    if sip.is_file():
-        return sip
-    return Path(shutil.make_archive(str(root.parent / sip.name), "zip", root_dir=sip.parent, base_dir=sip.name))
 
 
 @pytest.fixture

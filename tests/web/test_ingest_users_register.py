@@ -4,7 +4,6 @@ CSV export and its chain verification."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import threading
 from datetime import UTC, datetime
@@ -22,19 +21,6 @@ from repository.jobs import JobQueue
 from repository.jobs.tasks import execute
 from repository.state.db import open_state
 from repository.web import create_app
-
-
-@pytest.fixture(scope="module")
-def demo_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One real demo household SIP, zipped as a browser would upload it."""
-    from repository.demo.generate import write_demo_data
-
-    root = tmp_path_factory.mktemp("ingest-demo") / "sips"
-    write_demo_data(root, households=1, units=0, seed=11, defects=False)
-    sip = root / json.loads((root / "demo_manifest.json").read_text("utf-8"))["sips"][0]["path"]
-    if sip.is_file():
-        return sip
-    return Path(shutil.make_archive(str(root.parent / sip.name), "zip", root_dir=sip.parent, base_dir=sip.name))
 
 
 @pytest.fixture

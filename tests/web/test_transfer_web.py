@@ -28,11 +28,7 @@ def own_app(web_home: Path, tmp_path: Path) -> Flask:
 
 
 def _client(app: Flask, wh: Any, username: str) -> FlaskClient:  # noqa: ANN401
-    client = app.test_client()
-    response = client.post("/login", data={"username": username, "password": wh.PASSWORD, "purpose_kind": "work",
-                                           "csrf_token": wh.csrf_token(client)})
-    assert response.status_code == 302
-    return client
+    return wh.signed_in(app, username)
 
 
 def _in(archives: dict[str, Any], prefix: str) -> list[str]:
