@@ -146,6 +146,10 @@ def test_access_copy_refusal_keeps_the_form(login: Any, wh: Any, archives: dict[
     Now the archive page comes back with the refusal beside the form and the values given."""
     target = _in(archives, "320105")
     client = login("jianye")
+    fresh = client.get(f"/archives/{target}").get_data(as_text=True).split('id="access-copy"', 1)[1]
+    fresh = fresh.split("</form>", 1)[0]  # nothing kept yet: every field empty (not the dict's own items method)
+    assert 'name="purpose" required maxlength="500" value=""' in fresh
+    assert 'name="items" pattern="[0-9, ]*" maxlength="500" value=""' in fresh and "built-in" not in fresh
     token = wh.csrf_token(client, f"/archives/{target}")
     for items in ("1, 999", "abc"):
         response = client.post(f"/archives/{target}/access-copy",
