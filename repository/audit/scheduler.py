@@ -145,8 +145,16 @@ class Scheduler:
             return {}
         previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
         for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.signal(signum, lambda s, _frame: self.stop(s))
+            previous[signum] = signal.signal(signum, self._on_signal)
         return previous
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT: stop. The handler runs in the main thread between two bytecodes, perhaps while that
+        thread holds the stop event's own lock (inside ``Event.wait``, before it releases it to sleep); setting
+        the event here would then wait for that lock forever. So another thread sets it: it gets the lock as
+        soon as the main thread, back from the handler, lets go of it."""
+        self.signal = signum
+        threading.Thread(target=self.stop_event.set, name="hsar-scheduler-stop", daemon=True).start()
 
 
 def standard_jobs(home: Path | str | None) -> list[Job]:

@@ -90,7 +90,7 @@ def test_sigterm_stops_cleanly_after_the_running_job():
 
     def job(when, stop):
         os.kill(os.getpid(), signal.SIGTERM)
-        finished.append(stop.is_set())
+        finished.append(stop.wait(5))  # set by the handler's helper thread, at once
         return "finished"
 
     scheduler = Scheduler([Job("audit", CronSchedule.parse("*/5 * * * *"), job)], clock=clock)
@@ -98,6 +98,29 @@ def test_sigterm_stops_cleanly_after_the_running_job():
     assert [r.result for r in runs] == ["finished"] and finished == [True]
     assert scheduler.signal == signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) is previous  # handlers restored
+
+
+def test_a_signal_while_the_main_thread_holds_the_stop_events_lock_stops_instead_of_hanging():
+    """The handler runs in the main thread between bytecodes, maybe inside ``Event.wait`` before that lets go
+    of the event's lock: an ``Event.set`` in the handler then waited for that lock forever (a scheduler once
+    ignored SIGTERM this way). Run in a child process, so a hang is a failed test, not a stuck suite."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import os, signal\n"
+        "from repository.audit.scheduler import Scheduler\n"
+        "s = Scheduler([])\n"
+        "s._install()\n"
+        "with s.stop_event._cond:  # held, as inside Event.wait before it sleeps\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)  # the handler runs in this thread, the lock held\n"
+        "    sum(range(100_000))\n"
+        "assert s.stop_event.wait(10) and s.signal == signal.SIGTERM\n"
+        "print('stopped')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0 and done.stdout.strip() == "stopped", done.stderr
 
 
 def test_stop_from_another_thread_wakes_the_sleeping_loop():
