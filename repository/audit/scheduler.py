@@ -50,6 +50,12 @@ class Clock(Protocol):
     def sleep(self, seconds: float, stop: threading.Event) -> None: ...
 
 
+def set_from_handler(event: threading.Event) -> None:
+    """Set ``event`` from a signal handler: by a helper thread, since the handler may have interrupted the
+    main thread inside ``event.wait`` while it held the event's own (non-reentrant) lock."""
+    threading.Thread(target=event.set, name="hsar-stop", daemon=True).start()
+
+
 class SystemClock:
     """Local time; sleeping wakes early when ``stop`` is set."""
 
@@ -154,7 +160,7 @@ class Scheduler:
         the event here would then wait for that lock forever. So another thread sets it: it gets the lock as
         soon as the main thread, back from the handler, lets go of it."""
         self.signal = signum
-        threading.Thread(target=self.stop_event.set, name="hsar-scheduler-stop", daemon=True).start()
+        set_from_handler(self.stop_event)
 
 
 def standard_jobs(home: Path | str | None) -> list[Job]:
