@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..cron import CronSchedule
 from ..errors import ConfigError
+from ..stopping import set_from_handler
 
 if TYPE_CHECKING:
     from ..preservation.replica import ReplicationResult
@@ -48,12 +49,6 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
     def sleep(self, seconds: float, stop: threading.Event) -> None: ...
-
-
-def set_from_handler(event: threading.Event) -> None:
-    """Set ``event`` from a signal handler: by a helper thread, since the handler may have interrupted the
-    main thread inside ``event.wait`` while it held the event's own (non-reentrant) lock."""
-    threading.Thread(target=event.set, name="hsar-stop", daemon=True).start()
 
 
 class SystemClock:

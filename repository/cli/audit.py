@@ -131,7 +131,7 @@ def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
     """SIGTERM (systemd stopping a unit, ``timeout``) ends the run like the scheduler's stop: after the
     archives being checked, with their results recorded and the report written; a second SIGTERM interrupts
     at once (exit 130), as Ctrl-C does."""
-    from ..audit.scheduler import set_from_handler
+    from ..stopping import set_from_handler
 
     def handler(_signum: int, _frame: Any) -> None:  # noqa: ANN401
         if stop.is_set():
