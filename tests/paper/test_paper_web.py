@@ -67,6 +67,21 @@ def test_the_reconciliation_page_shows_the_users_division_only(planted_home: Pat
     assert login(planted_home, "reader").get("/paper.csv").status_code == 403
 
 
+def test_the_worklist_lists_the_first_findings_and_counts_them_all(planted_home: Path,
+                                                                  login: Callable[[Path, str], FlaskClient],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from repository.web.views import paper as view
+
+    monkeypatch.setattr(view, "SHOWN", 4)  # at 200,000 archives unreconciled, the page was 674 MB of rows
+    admin = login(planted_home, "admin")
+    page = admin.get("/paper").get_data(as_text=True)
+    assert page.count('<tr class="severity-') == 4 and "共 9 处差异；以下列出前 4 处" in page
+    rows = admin.get("/paper.csv").get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert len(rows) == 10  # the CSV keeps them all
+    monkeypatch.setattr(view, "SHOWN", 9)  # all listed: no "first N" line
+    assert 'id="paper-shown"' not in admin.get("/paper").get_data(as_text=True)
+
+
 def test_uploading_a_register_checks_every_row(demo, paper_home: Path, login: Callable[[Path, str], FlaskClient]) -> None:  # noqa: ANN001
     client = login(paper_home, "jianye")
     bad = "全宗号,目录号,案卷号,件号,页数,盒号\nJ001,1,v,x,1,B\nJ001,1,v,2,1,\n".encode()

@@ -32,6 +32,10 @@ REGISTER_LIMIT = 32 * 1024**2
 REGISTER_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 
 
+#: findings the page lists (the counts and the CSV cover them all): an unreconciled city is millions of rows
+SHOWN = 500
+
+
 def _upload_limit() -> None:
     if request.endpoint == "paper.upload" and request.method == "POST":
         request.max_content_length = REGISTER_LIMIT
@@ -62,7 +66,7 @@ def _scope() -> list[str]:
 def _page(status: int = 200, **extra: object) -> tuple[str, int]:
     result = paper.reconcile_paper(repo(), _scope())
     may_import = access.may(principal(), access.Action.INGEST)
-    return render_template("paper.html", result=result, codes=paper.CODES, may_import=may_import,
+    return render_template("paper.html", result=result, codes=paper.CODES, may_import=may_import, shown=SHOWN,
                            lang=current_lang(), tree=tree_for(repo().cfg), **extra), status
 
 
