@@ -121,9 +121,15 @@ def open_copies(repo: StoreHome, *, create_replicas: bool = False) -> list[Copy]
     store = repo.store
     store.recover(repo.staging)
     copies = [Copy(PRIMARY, store.root, store, repo.staging)]
-    for number, root in enumerate(repo.cfg.paths("storage.replicas"), 1):
-        copies.append(_open_replica(f"replica{number}", root, create_replicas))
+    for label, root in labelled_replicas(repo.cfg.paths("storage.replicas")):
+        copies.append(_open_replica(label, root, create_replicas))
     return copies
+
+
+def labelled_replicas(roots: Iterable[Path]) -> list[tuple[str, Path]]:
+    """Each ``storage.replicas`` root with the label the audit, its log and ``hsar replicate`` give it
+    (``replica1``, ``replica2`` … in the setting's order)."""
+    return [(f"replica{number}", Path(root)) for number, root in enumerate(roots, 1)]
 
 
 # ----------------------------------------------------------------------------------------- one object

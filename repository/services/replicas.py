@@ -11,6 +11,7 @@ from datetime import datetime
 
 from ..home import Repository
 from ..preservation.ocfl_layout import is_storage_root
+from ..preservation.replica import labelled_replicas
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,10 @@ class ReplicaState:
 
 def replica_states(repo: Repository) -> list[ReplicaState]:
     """Every configured replica, in order (none configured: an empty list)."""
-    roots = repo.cfg.paths("storage.replicas")
-    if not roots:
+    replicas = labelled_replicas(repo.cfg.paths("storage.replicas"))
+    if not replicas:
         return []
-    labels = [f"replica{n}" for n in range(1, len(roots) + 1)]
+    labels = [label for label, _root in replicas]
     newest: dict[str, datetime] = {}
     counts = dict.fromkeys(labels, 0)
     path = repo.paths.audit_log
@@ -48,4 +49,4 @@ def replica_states(repo: Repository) -> list[ReplicaState]:
                 if copy not in newest or when > newest[copy]:
                     newest[copy] = when
     return [ReplicaState(label, str(root), is_storage_root(root), newest.get(label), counts[label])
-            for label, root in zip(labels, roots, strict=True)]
+            for label, root in replicas]

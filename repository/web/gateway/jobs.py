@@ -80,11 +80,6 @@ def jobs_of(cfg: Config, principal: Principal, limit: int = 50) -> list[Job]:
         return queue.list(user=mine, limit=limit)
 
 
-def code_text(code: str, lang: str) -> str:
-    """An issue code's explanation in ``lang`` (:func:`repository.codes.explanation`)."""
-    return codes.explanation(code, lang)
-
-
 def _error(result: Any, lang: str) -> dict[str, str] | None:  # noqa: ANN401 - a job's JSON result
     error = result.get("error") if isinstance(result, dict) else None
     if not isinstance(error, dict):
@@ -164,11 +159,11 @@ def _issues(row: dict[str, Any], lang: str) -> list[dict[str, str]]:
             code = str(d.get("code", ""))
             both = d.get("messages")
             shown = both.get("zh" if lang == "zh" else "en") if isinstance(both, dict) else None
-            text = shown or d.get("message") or code_text(code, lang)
+            text = shown or d.get("message") or codes.explanation(code, lang)
             out.append({"code": code, "text": str(text), "path": str(d.get("path") or ""),
                         "severity": str(d.get("severity", ""))})
         return out
-    return [{"code": c, "text": code_text(c, lang), "path": "",
+    return [{"code": c, "text": codes.explanation(c, lang), "path": "",
              "severity": str(codes.catalogue()[c].severity) if c in codes.catalogue() else ""}
             for c in row.get("issues", [])]
 
