@@ -49,8 +49,9 @@ def households(conn: Connection, archive_ids: Iterable[str]) -> dict[str, dict[s
 
 def with_links(catalog: Catalog, archive_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
     """Per archive of ``archive_ids``: its household record and those of the archives linked to it (房户对接),
-    as the archive views would give them; an empty list for an archive no longer catalogued. At most three
-    queries, in one transaction, whatever the number of archives."""
+    as the archive views would give them. An archive the catalogue does not hold (no longer, or not yet: a
+    search index ahead of or behind the catalogue) is left out, so a caller can tell it from an archive with no
+    people. At most three queries, in one transaction, whatever the number of archives."""
     ids = list(dict.fromkeys(archive_ids))
     with catalog.transaction() as conn:
         own = households(conn, ids)
@@ -59,6 +60,7 @@ def with_links(catalog: Catalog, archive_ids: Iterable[str]) -> dict[str, list[d
         found = {**own, **households(conn, others)} if others else own
     out: dict[str, list[dict[str, Any]]] = {}
     for archive_id in ids:
-        records = [own.get(archive_id)] + [found.get(o) for o in links.get(archive_id, ())]
-        out[archive_id] = [r for r in records if r] if archive_id in own else []
+        if archive_id in own:
+            records = [own.get(archive_id)] + [found.get(o) for o in links.get(archive_id, ())]
+            out[archive_id] = [r for r in records if r]
     return out

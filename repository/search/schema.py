@@ -29,7 +29,10 @@ from ..model import (
 )
 
 E = TypeVar("E", bound=Enum)
-SCHEMA_VERSION = 1
+#: the index's format, in its marker file; an index of another version is refused (SEARCH: run ``hsar reindex``).
+#: 2: a hit's stored payload keeps the archive's identifier unmasked (an index of version 1 could hold it
+#: masked: hits linking to no page, and a researcher's names left unmasked for want of the archive's people)
+SCHEMA_VERSION = 2
 
 TEXT, KEYWORD, YEAR = "text", "keyword", "year"
 

@@ -31,8 +31,8 @@ def people(repo: Repository, view: Any) -> list[Any]:  # noqa: ANN401 - catalog 
 
 def people_of(repo: Repository, archive_ids: Iterable[str]) -> dict[str, list[Any]]:
     """:func:`people` of many archives at once (a page of search hits), in at most three catalogue queries:
-    per archive id, its household record and those of the archives linked to it (none for an archive no
-    longer catalogued)."""
+    per archive id, its household record and those of the archives linked to it. An archive the catalogue does
+    not hold is left out: nobody can say whose names it holds."""
     return dict(households.with_links(repo.catalog, archive_ids))
 
 

@@ -285,3 +285,23 @@ def test_search_documents_use_the_repositorys_division_tree(ingested_home: Path,
     assert CliRunner().invoke(cli, ["--home", str(home), "reindex"]).exit_code == 0
     code, found = search(home, "试验街道", "--json")
     assert code == 0 and archive_id in [h["archive_id"] for h in found["hits"]]  # type: ignore[index]
+
+
+def test_an_index_of_an_older_format_is_refused_until_reindexed(ingested_home: Path, tmp_path: Path) -> None:
+    """An index built by an hsar whose payloads differ (version 1 could hold archive identifiers masked) is
+    never searched: the search names ``hsar reindex``, which rebuilds it from storage in the current format."""
+    from repository.search.schema import SCHEMA_VERSION
+    from repository.search.tantivy_engine import MARKER
+
+    home = copy_home(ingested_home, tmp_path / "home")
+    [marker] = list((home / "index").rglob(MARKER))
+    stamp = json.loads(marker.read_text("utf-8"))
+    assert stamp["schema"] == SCHEMA_VERSION >= 2
+    marker.write_text(json.dumps({**stamp, "schema": 1}), "utf-8")
+    refused = CliRunner().invoke(cli, ["--home", str(home), "--lang", "en", "search", "住房"])
+    assert refused.exit_code != 0 and "another hsar version" in refused.output and "hsar reindex" in refused.output
+    result = CliRunner().invoke(cli, ["--home", str(home), "reindex"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(marker.read_text("utf-8"))["schema"] == SCHEMA_VERSION
+    code, found = search(home, "住房", "--json")
+    assert code == 0 and found["total"] > 0

@@ -84,3 +84,28 @@ def test_a_current_index_says_nothing_and_the_catalogue_is_counted_once(own_home
     monkeypatch.setattr(index_check, "RECOUNT_SECONDS", 0.0)
     page.get("/search")
     assert len(counted) == 2
+
+
+def test_a_hit_the_catalogue_no_longer_holds_is_not_shown_to_a_researcher(own_home: Path, wh: Any) -> None:
+    """Masking a researcher's hit needs the archive's people, from the catalogue. An archive the index still
+    holds but the catalogue does not (disposed, or an index behind) cannot be masked: it is left out of the
+    page, the API and the total, so its household's names never reach the researcher; the administrator, who
+    sees everything unmasked anyway, still finds it."""
+    with Repository.open(own_home) as repo:
+        views = [repo.catalog.show(i) for i in repo.catalog.archive_ids()]
+        gone = next(v for v in views if v is not None and v.archive.household)
+        head = gone.archive.household.head.name
+        catalogued = repo.catalog.archive_count()
+        assert repo.catalog.delete_archive(gone.archive.identifier)
+    page, api, headers = _clients(own_home, wh, "reader")
+    found = api.get("/api/v1/search?q=" + head, headers=headers).get_json()
+    assert gone.archive.identifier not in str(found) and head not in str(found)
+    everything = api.get("/api/v1/search?per_page=100", headers=headers).get_json()
+    assert everything["total"] == catalogued - 1
+    assert gone.archive.identifier not in {h["archive_id"] for h in everything["hits"]}
+    shown = page.get("/search?q=" + head).get_data(as_text=True)  # the page repeats the query; no hit of it
+    assert gone.archive.identifier not in shown and shown.count(head) == page.get("/search?q=" + head + "x").get_data(
+        as_text=True).count(head)
+    _page, api, headers = _clients(own_home, wh, "admin")
+    hits = api.get("/api/v1/search?q=" + head, headers=headers).get_json()["hits"]
+    assert gone.archive.identifier in {h["archive_id"] for h in hits}

@@ -101,17 +101,22 @@ def _masked(repo: Repository, result: SearchResult) -> SearchResult:
     unit archive its tenants' and buyers', the households linked to it) masked in every string of its hit. Highlight marks are
     dropped first, so a mark inside a name does not shield it from the mask. One pass over each hit (names, then
     identity numbers, in the strings that can hold them; ``ids_first``: the same answer as masking the numbers
-    first with :func:`repository.search.masking.mask_result`, as the former two passes did)."""
+    first with :func:`repository.search.masking.mask_result`, as the former two passes did). A hit of an archive
+    the catalogue does not hold is left out (and out of the total)."""
     hits = []
     found = people.people_of(repo, [h.archive_id for h in result.hits])  # the page's people, in a few queries
     for hit in result.hits:
+        if hit.archive_id not in found:
+            # the index knows an archive the catalogue does not (disposed, or an index behind or built by older
+            # code): whose names it holds is unknown, so it cannot be masked; its page would be a 404 anyway
+            continue
         plain = {"title": hit.title, "items": [i if type(i) is dict else dict(i) for i in hit.items],
                  "paper": [p if type(p) is dict else dict(p) for p in hit.paper],  # only read: masking makes new ones
                  "highlights": {k: _plain(v) for k, v in hit.highlights.items()}}
         masked = people.masked_with(found[hit.archive_id], plain, ids_first=True)
         hits.append(replace(hit, title=masked["title"], items=tuple(masked["items"]),
                             paper=tuple(masked["paper"]), highlights=masked["highlights"]))
-    return replace(result, hits=hits)
+    return replace(result, hits=hits, total=result.total - (len(result.hits) - len(hits)))
 
 
 def _plain(fragment: str) -> str:
