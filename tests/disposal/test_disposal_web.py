@@ -53,7 +53,7 @@ def test_propose_refuse_self_approval_approve_and_show_the_tombstone(login, home
     with service.Repository.open(home) as repo:
         assert repo.store.exists(object_id(plan.unit))
 
-    done = _post(bob, f"/disposal/{pending.id}/approve")
+    done = _post(bob, f"/disposal/{pending.id}/approve", confirm=plan.unit)  # typed on the confirmation page
     assert done.status_code == 200 and "DSP-" not in done.get_data(as_text=True)
     with service.Repository.open(home) as repo:
         assert not repo.store.exists(object_id(plan.unit))

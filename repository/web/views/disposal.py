@@ -80,11 +80,36 @@ def propose() -> WerkzeugResponse:
     return _done("pending", lambda: service.propose(repo(), archive_id, reason, user.username))
 
 
+@bp.route("/<int:proposal>/approve", methods=["GET"])
+@login_required
+def confirm(proposal: int) -> str | WerkzeugResponse:
+    """The confirmation before an approval destroys anything: the archive, its 档号, who proposed it and why,
+    what will be removed and what is kept (the signed tombstone); the approver types the archive's identifier.
+    A proposal the user may not approve (their own: DSP-SELF; decided, unknown) goes back to the page."""
+    user = _require()
+    try:
+        found = service.preview_approval(repo(), proposal, user.username)
+    except HsarError as exc:
+        flash(f"[{exc.code}] {exc.render(current_lang())}", "error")
+        return redirect(url_for("disposal.page") + "#pending", code=303)
+    return render_template("disposal_confirm.html", p=found.proposal, preview=found)
+
+
 @bp.route("/<int:proposal>/approve", methods=["POST"])
 @login_required
 def approve(proposal: int) -> WerkzeugResponse:
+    """Approve and dispose, only with the archive's identifier typed on the confirmation page (DSP-CONFIRM,
+    back to that page with nothing changed, otherwise)."""
     user = _require()
-    return _done("decided", lambda: service.approve(repo(), proposal, user.username))
+    typed = request.form.get("confirm", "")[:MAX_ID]
+    try:
+        made = service.approve(repo(), proposal, user.username, confirm=typed)
+    except HsarError as exc:
+        flash(f"[{exc.code}] {exc.render(current_lang())}", "error")
+        if exc.code == "DSP-CONFIRM":
+            return redirect(url_for("disposal.confirm", proposal=proposal), code=303)
+        return redirect(url_for("disposal.page") + "#decided", code=303)
+    return _done("decided", lambda: made)
 
 
 @bp.route("/<int:proposal>/reject", methods=["POST"])
