@@ -118,7 +118,8 @@ def _in_scope(principal: Principal | None, division: str) -> bool:
 
 def due(repo: Repository, principal: Principal | None = None, *, today: date | None = None) -> list[DueArchive]:
     """Catalogued archives whose retention has ended on ``today`` (default: today, UTC), in the principal's
-    division scope (None: all), with the id of a pending proposal where there is one."""
+    division scope (None: all), with the id of a pending proposal where there is one; the longest due first
+    (earliest end of retention, then identifier), as the disposal page and ``hsar disposal due`` list them."""
     repo.recover_if_idle()
     today = today or _today()
     prefixes = None if principal is None else scope_prefixes(principal)
@@ -130,7 +131,7 @@ def due(repo: Repository, principal: Principal | None = None, *, today: date | N
         if kept.due(today):
             found.append(DueArchive(r.archive_id, r.reference_code, r.title, r.division, r.type, kept,
                                     pending.get(r.archive_id)))
-    return found
+    return sorted(found, key=lambda d: (d.term.ends or date.max, d.archive_id))
 
 
 def _stored_term(repo: Repository, archive_id: str) -> RetentionTerm:

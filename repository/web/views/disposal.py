@@ -9,7 +9,6 @@ due, already proposed ...) is shown as a notice with its code and changes nothin
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -18,11 +17,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from ... import access
 from ...errors import HsarError
 from ...services import disposal as service
+from .. import shown
 from ..context import principal, repo
 from ..i18n import current_lang, t
-
-#: due archives the page lists, the longest due first (a city's repository has tens of thousands due at once)
-DUE_SHOWN = 200
 
 bp = Blueprint("disposal", __name__, url_prefix="/disposal")
 
@@ -64,8 +61,8 @@ def _done(action: str, run: Callable[[], object]) -> WerkzeugResponse:
 def page() -> str:
     user = _require()
     found = repo()
-    due = sorted(service.due(found, user), key=lambda d: (d.term.ends or date.max, d.archive_id))
-    return render_template("disposal.html", due=due[:DUE_SHOWN], due_total=len(due),
+    due = service.due(found, user)  # the longest due first; a city's repository has tens of thousands at once
+    return render_template("disposal.html", due=due[:shown.DISPOSAL_DUE], due_total=len(due),
                            pending=service.proposals(found, user, ["pending"]),
                            decided=service.proposals(found, user, ["disposed", "rejected"])[:50],
                            me=user.username)
@@ -130,7 +127,7 @@ def tombstone_page(archive_id: str) -> tuple[str, int] | None:
 @bp.route("/tombstones/<archive_id>")
 @login_required
 def tombstone(archive_id: str) -> tuple[str, int]:
-    shown = tombstone_page(archive_id)
-    if shown is None:
+    found = tombstone_page(archive_id)
+    if found is None:
         abort(404)
-    return shown
+    return found
