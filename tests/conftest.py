@@ -34,8 +34,8 @@ def _whole_suite(config: pytest.Config) -> bool:
 
 
 #: folders whose tests fail on a file left open (a ResourceWarning, or its "unraisable" report when the garbage
-#: collector finds the file; issue 13): the web pages' and the paper pages' tests
-CLOSE_EVERY_FILE = ("paper", "web")
+#: collector finds the file; issue 13): the tests of the web pages, the paper pages and disposal
+CLOSE_EVERY_FILE = ("disposal", "paper", "web")
 _LEFT_OPEN = (pytest.mark.filterwarnings("error::ResourceWarning"),
               pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning"))
 
