@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -24,6 +25,28 @@ LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 #: the zone of every time shown to a person (China Standard Time, as the pages show it); stored times stay UTC
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def local_time(value: datetime | date | str | None, with_seconds: bool = False, offset: bool = False) -> str:
+    """The one way a time is shown to a person: in :data:`LOCAL_ZONE` (Beijing time), never UTC ``Z``.
+
+    ``value`` is an aware time, a naive one (read as UTC, as the stores keep them) or an ISO 8601 string;
+    ``2026-12-06 18:54`` (pages), ``with_seconds`` ``2026-12-06 18:54:03``, ``offset`` adds the zone's offset
+    (``2026-12-06 18:54:03 +08:00``, the command line, whose output may be read anywhere). A date is shown as
+    is; a string that is not a time is shown unchanged; ``None`` or ``""`` as ``""``."""
+    if value is None or value == "":
+        return ""
+    moment: object = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(moment, datetime):
+        return moment.isoformat() if isinstance(moment, date) else str(moment)
+    local = (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).astimezone(LOCAL_ZONE)
+    shown = local.strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
+    return f"{shown} {local.isoformat(timespec='seconds')[19:]}" if offset else shown  # +08:00
 
 
 class CatalogueError(Exception):

@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..access import Principal
 from ..errors import AccountError
+from ..messages import Text
 from ..state import tables as t
 from ..state.db import State
 from . import register_sqlite
@@ -75,12 +76,42 @@ class RegisterEntry:
         return asdict(self) | {"at": self.at.isoformat()}
 
 
+class Broken(StrEnum):
+    """What can be wrong with the register's chain: a stable code each, its text in the message catalogue
+    (``register.problem.<code>``), so the page and any other reader show it in the reader's language."""
+
+    GAP = "REG-GAP"  # entries missing before this one (seq jumps)
+    LINK = "REG-LINK"  # prev_hash is not the hash of the entry before
+    ALTERED = "REG-ALTERED"  # the entry's hash does not match its fields
+    TRUNCATED = "REG-TRUNCATED"  # an entry noted earlier (expected_head) is gone or changed
+
+
+@dataclass(frozen=True)
+class RegisterProblem:
+    """One problem of the chain: the entry it is found at, its code, and the parameters of its text."""
+
+    seq: int
+    code: Broken
+    params: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def text(self) -> Text:
+        return Text(f"register.problem.{self.code}", (("seq", self.seq), *self.params))
+
+    def render(self, lang: str | None = None) -> str:
+        return self.text.render(lang)
+
+    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
+        """JSON form: ``seq``, ``code``, ``params`` and the ``message`` in ``lang``."""
+        return {"seq": self.seq, "code": str(self.code), "params": dict(self.params), "message": self.render(lang)}
+
+
 @dataclass(frozen=True)
 class RegisterVerification:
     checked: int
     head_seq: int
     head_hash: str
-    problems: tuple[tuple[int, str], ...] = field(default=())  # (seq, what is wrong)
+    problems: tuple[RegisterProblem, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -283,7 +314,7 @@ def verify_register_after(state: State, earlier: RegisterVerification | None) ->
 
 def _verify(state: State, earlier: RegisterVerification | None,
             expected_head: tuple[int, str] | None) -> RegisterVerification:
-    problems: list[tuple[int, str]] = list(earlier.problems) if earlier else []
+    problems: list[RegisterProblem] = list(earlier.problems) if earlier else []
     prev_seq, prev_hash, checked = (0, GENESIS, 0) if earlier is None else (
         earlier.head_seq, earlier.head_hash, earlier.checked)
     seen: dict[int, str] = {}
@@ -295,13 +326,14 @@ def _verify(state: State, earlier: RegisterVerification | None,
             entry = _entry(row)
             checked += 1
             if entry.seq != prev_seq + 1:
-                problems.append((entry.seq, f"missing entries {prev_seq + 1}…{entry.seq - 1}"))
+                problems.append(RegisterProblem(entry.seq, Broken.GAP, (("first", prev_seq + 1),
+                                                                        ("last", entry.seq - 1))))
             if entry.prev_hash != prev_hash:
-                problems.append((entry.seq, "prev_hash does not match the entry before"))
+                problems.append(RegisterProblem(entry.seq, Broken.LINK))
             if entry_hash(entry.to_dict() | {"at": entry.at}) != entry.hash:
-                problems.append((entry.seq, "hash does not match the entry (altered)"))
+                problems.append(RegisterProblem(entry.seq, Broken.ALTERED))
             seen[entry.seq] = entry.hash
             prev_seq, prev_hash = entry.seq, entry.hash
     if expected_head is not None and seen.get(expected_head[0]) != expected_head[1]:
-        problems.append((expected_head[0], "an entry noted earlier is gone or changed (truncated register)"))
+        problems.append(RegisterProblem(expected_head[0], Broken.TRUNCATED))
     return RegisterVerification(checked, prev_seq, prev_hash if checked else GENESIS, tuple(problems))

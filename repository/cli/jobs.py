@@ -75,7 +75,7 @@ def job_list_cmd(c: Context, state: str | None, kind: str | None, limit: int, as
         code = f" [{job.error_code}]" if job.error_code else ""
         click.echo(f"{job.id}  {messages.label('job_kind', job.kind, c.lang)}  "
                    f"{messages.label('job_state', job.state, c.lang)}{code}  {_progress(job)}  "
-                   f"{job.created_at.isoformat(timespec='seconds')}")  # with its offset, as every other listing
+                   f"{messages.local_time(job.created_at, True, offset=True)}")  # Beijing time, with its offset
 
 
 @job_group.command("show")
@@ -96,8 +96,10 @@ def job_show_cmd(c: Context, job_id: str, as_json: bool) -> None:
         return
     rows = [("kind", messages.label("job_kind", job.kind, c.lang)),
             ("state", messages.label("job_state", job.state, c.lang)), ("user", job.username),
-            ("progress", _progress(job)), ("attempts", job.attempts), ("created", job.created_at),
-            ("started", job.started_at), ("finished", job.finished_at), ("message", _message(c, job)),
+            ("progress", _progress(job)), ("attempts", job.attempts),
+            *((name, messages.local_time(at, True, offset=True)) for name, at in
+              (("created", job.created_at), ("started", job.started_at), ("finished", job.finished_at))),
+            ("message", _message(c, job)),
             ("error", job.error_code), ("params", json.dumps(dict(job.params), ensure_ascii=False)),
             ("result", json.dumps(job.result, ensure_ascii=False) if job.result is not None else None)]
     click.echo(job.id)

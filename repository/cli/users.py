@@ -1,5 +1,5 @@
-"""``hsar user``: accounts from the shell (add, list, disable, enable, set, passwd, token); the first administrator
-is made here.
+"""``hsar user``: accounts from the shell (add, list, disable, enable, set, passwd, token) and the access
+register's chain (verify-register); the first administrator is made here.
 
 Passwords come from a hidden prompt with confirmation, or one line of standard input (``--password-stdin``,
 for scripts). A token is printed once and never again (only its hash is kept). Texts come from the message
@@ -197,3 +197,36 @@ def token_cmd(c: Context, username: str, token_name: str, as_json: bool) -> None
         return
     click.echo(messages.text("user.token_made", c.lang, username=username, name=made.name), err=True)
     click.echo(plaintext)
+
+
+def _head(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64 or any(ch not in "0123456789abcdef" for ch in digest):
+        raise click.BadParameter(value, param_hint="--expect")
+    return int(seq), digest
+
+
+@user.command("verify-register")
+@click.option("--expect", "expected", metavar="SEQ:HASH", callback=_head,
+              help="先前记下的链头（须仍在链中） A head noted earlier, which must still be in the chain.")
+@json_option()
+@pass_ctx
+def verify_register_cmd(c: Context, expected: tuple[int, str] | None, as_json: bool) -> None:
+    """校验利用登记的哈希链 Verify the access register's hash chain: exit 0 intact, 1 broken."""
+    from ..accounts.register import verify_register
+    from .exits import Exit
+
+    with _state(c) as state:
+        found = verify_register(state, expected_head=expected)
+    if as_json:
+        emit_result("user-verify-register", {"checked": found.checked, "head": f"{found.head_seq}:{found.head_hash}",
+                                             "problems": [p.to_dict(c.lang) for p in found.problems]}, ok=found.ok)
+    else:
+        click.echo(messages.text("register.verified" if found.ok else "register.broken", c.lang,
+                                 checked=found.checked, count=len(found.problems),
+                                 head=f"{found.head_seq}:{found.head_hash}"))
+        for problem in found.problems:
+            click.echo(f"  [{problem.code}] {problem.render(c.lang)}")
+    raise SystemExit(Exit.of(found.ok))

@@ -75,6 +75,24 @@ class Disposed:
         return {"proposal": self.proposal.to_dict(), "archive_id": self.archive_id, "tombstone": str(self.tombstone)}
 
 
+@dataclass(frozen=True)
+class ApprovalPreview:
+    """What approving a pending proposal would destroy and what it keeps, shown to the approver to confirm
+    before anything is removed: the archive (title, 档号, division, retention term), the proposal (who, when,
+    why), what goes (every version, the head's files and bytes, from every copy) and the copies that keep
+    its signed tombstone."""
+
+    proposal: Proposal
+    title: str
+    type: str
+    term: RetentionTerm
+    versions: int
+    files: int
+    bytes: int
+    items: int
+    copies: tuple[str, ...]
+
+
 def _today() -> date:
     """Today in UTC: the day retention is judged on unless a caller names another."""
     return datetime.now(UTC).date()
@@ -100,7 +118,8 @@ def _in_scope(principal: Principal | None, division: str) -> bool:
 
 def due(repo: Repository, principal: Principal | None = None, *, today: date | None = None) -> list[DueArchive]:
     """Catalogued archives whose retention has ended on ``today`` (default: today, UTC), in the principal's
-    division scope (None: all), with the id of a pending proposal where there is one."""
+    division scope (None: all), with the id of a pending proposal where there is one; the longest due first
+    (earliest end of retention, then identifier), as the disposal page and ``hsar disposal due`` list them."""
     repo.recover_if_idle()
     today = today or _today()
     prefixes = None if principal is None else scope_prefixes(principal)
@@ -112,7 +131,7 @@ def due(repo: Repository, principal: Principal | None = None, *, today: date | N
         if kept.due(today):
             found.append(DueArchive(r.archive_id, r.reference_code, r.title, r.division, r.type, kept,
                                     pending.get(r.archive_id)))
-    return found
+    return sorted(found, key=lambda d: (d.term.ends or date.max, d.archive_id))
 
 
 def _stored_term(repo: Repository, archive_id: str) -> RetentionTerm:
@@ -155,15 +174,36 @@ def _pending(state: State, proposal_id: int, user: User) -> Proposal:
     return proposal
 
 
+def preview_approval(repo: Repository, proposal_id: int, username: str) -> ApprovalPreview:
+    """What :func:`approve` would remove and keep, for the approver's confirmation; refused as an approval
+    would be (DSP-USER, DSP-UNKNOWN, DSP-DECIDED, DSP-SELF, DSP-COPY). Nothing is changed."""
+    repo.recover_if_idle()
+    with _state(repo) as state:
+        proposal = _pending(state, proposal_id, acting_user(state, username))
+    view = repo.catalog.show(proposal.archive_id)
+    if view is None:
+        raise DisposalError(msgid="disposal.unknown_archive", code="DSP-UNKNOWN", archive=proposal.archive_id)
+    a = view.archive
+    return ApprovalPreview(proposal, a.title, a.type.value, _stored_term(repo, proposal.archive_id),
+                           len(view.versions), len(view.files), view.total_bytes,
+                           sum(len(g.items) for g in view.items_by_class),
+                           tuple(c.label for c in usable_copies(repo)))
+
+
 def approve(repo: Repository, proposal_id: int, username: str, *, today: date | None = None,
-            now: datetime | None = None) -> Disposed:
+            now: datetime | None = None, confirm: str | None = None) -> Disposed:
     """Approve a pending proposal as a second person and carry the disposal out, under the home lock and with
     no audit, export, OCR run or replication running (ING-BUSY or DSP-BUSY at once otherwise: nothing changed,
-    the proposal stays pending)."""
+    the proposal stays pending). ``confirm``, when given (the web's confirmation), must be the archive's
+    identifier as typed by the approver (DSP-CONFIRM otherwise, nothing changed); the command line names the
+    proposal itself and passes none."""
     now = now or datetime.now(UTC)
     with _state(repo) as state:
         user = acting_user(state, username)
-        _pending(state, proposal_id, user)  # refused at once, before waiting for the home
+        asked = _pending(state, proposal_id, user)  # refused at once, before waiting for the home
+    if confirm is not None and confirm.strip() != asked.archive_id:
+        raise DisposalError(msgid="disposal.confirm_mismatch", code="DSP-CONFIRM", proposal=proposal_id,
+                            archive=asked.archive_id)
     with repo.lock(), disposal_locks(repo):
         if repo.needs_recovery():
             repo.recover()

@@ -110,7 +110,7 @@ class AuditOverview:
     runs: list[AuditRun]
     failures: list[AuditRun]  # failed (or could not finish): the newest, in scope
     repairs: list[AuditRun]  # repaired from a replica (or its damage quarantined): the newest, in scope
-    due: list[DueArchive]  # the first DUE_SHOWN: never audited, then the longest unchecked
+    due: list[DueArchive]  # the first ``due_shown``: never audited, then the longest unchecked
     due_total: int
     interval_days: int
     log: LogVerification
@@ -118,13 +118,9 @@ class AuditOverview:
     replicas: list[ReplicaState]  # storage.replicas, read only
 
 
-#: due archives the audit page lists (the count covers them all)
-DUE_SHOWN = 100
-
-
-def _due(repo: Repository, prefixes: Sequence[str], now: datetime) -> tuple[int, list[DueArchive], int]:
+def _due(repo: Repository, prefixes: Sequence[str], now: datetime, limit: int) -> tuple[int, list[DueArchive], int]:
     days = int(repo.cfg["audit.interval_days"])
-    total, shown = figures_of.due_archives(repo.catalog, prefixes, now - timedelta(days=days), limit=DUE_SHOWN)
+    total, shown = figures_of.due_archives(repo.catalog, prefixes, now - timedelta(days=days), limit=limit)
     return total, [DueArchive(i, when) for i, when in shown], days
 
 
@@ -164,8 +160,10 @@ def report_file(repo: Repository, name: str, prefixes: Sequence[str]) -> Path | 
     return repo.paths.reports / name if name in listed else None
 
 
-def audit_overview(repo: Repository, prefixes: Sequence[str], *, now: datetime | None = None) -> AuditOverview:
-    due_total, due, days = _due(repo, prefixes, now or datetime.now(UTC))
+def audit_overview(repo: Repository, prefixes: Sequence[str], *, due_shown: int,
+                   now: datetime | None = None) -> AuditOverview:
+    """The audit page's figures; ``due`` lists the first ``due_shown`` archives due, ``due_total`` counts all."""
+    due_total, due, days = _due(repo, prefixes, now or datetime.now(UTC), due_shown)
     national = list(prefixes) == [""]
     in_scope = None if national else _scope_ids(repo, prefixes)  # the reports a district user may see
     runs = partial(figures_of.recent_runs, repo.catalog, prefixes, limit=30)

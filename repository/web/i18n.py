@@ -7,8 +7,6 @@ zh-CN is the default; a signed-in user's own language wins, then the language ch
 from __future__ import annotations
 
 import html
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask, g, session
 from flask_login import current_user
@@ -44,16 +42,8 @@ def label(kind: str, value: object) -> str:
     return messages.label(SHARED_KINDS.get(kind, kind), value, current_lang())
 
 
-def local_time(value: datetime | str | None, with_seconds: bool = False) -> str:
-    """A UTC time (or ISO string) as Beijing time ``2026-12-06 18:54`` (no ``Z``)."""
-    if value in (None, ""):
-        return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if isinstance(moment, datetime):
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-        return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
-    return moment.isoformat() if isinstance(moment, date) else str(moment)
+#: the one time formatter (Beijing time, no ``Z``), shared with the command line: :func:`messages.local_time`
+local_time = messages.local_time
 
 
 def number(value: int | float | None) -> str:

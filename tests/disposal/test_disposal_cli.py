@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 from click.testing import CliRunner
@@ -47,6 +48,7 @@ def test_two_people_dispose_from_the_shell(home, plan):
 
     shown = hsar(home, "--lang", "en", "show", plan.unit)
     assert shown.exit_code == 1 and "[DSP-DISPOSED]" in shown.output and "approved by bob" in shown.output
+    assert re.search(r"disposed of on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00 ", shown.output)  # Beijing time
     unit_sip = next(p for p in plan.sips.iterdir() if p.name.endswith(f"-unit-{plan.unit}"))
     again_in = hsar(home, "ingest", "--json", str(unit_sip))
     assert again_in.exit_code == 1 and json.loads(again_in.output)["status"] == "rejected"
@@ -54,7 +56,10 @@ def test_two_people_dispose_from_the_shell(home, plan):
     listed = hsar(home, "disposal", "list", "--json", "--state", "disposed")
     (row,) = json.loads(listed.output)
     assert (row["proposed_by"], row["decided_by"], row["state"]) == ("alice", "bob", "disposed")
-    assert "已销毁" in hsar(home, "disposal", "list").output
+    listed_text = hsar(home, "disposal", "list").output
+    assert "已销毁" in listed_text
+    assert re.search(r"申请人 alice  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00  办理人 bob  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00",
+                     listed_text), listed_text
 
     again = hsar(home, "disposal", "propose", plan.leaving, "--reason", "期满", "--user", "bob", "--today", LATER)
     second = next(p for p in json.loads(hsar(home, "disposal", "list", "--json").output) if p["state"] == "pending")

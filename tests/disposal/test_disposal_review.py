@@ -77,5 +77,5 @@ def test_each_decision_says_which_proposal_and_archive(home, plan, monkeypatch):
     post(alice, "/disposal/propose", archive=plan.unit, reason="再次鉴定")
     with service.Repository.open(home) as repo:
         (again,) = service.proposals(repo, None, ["pending"])
-    approved = post(bob, f"/disposal/{again.id}/approve")
+    approved = post(bob, f"/disposal/{again.id}/approve", confirm=plan.unit)
     assert f"申请 {again.id} 已批准：档案 {plan.unit} 已销毁" in approved

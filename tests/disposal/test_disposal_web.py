@@ -53,7 +53,7 @@ def test_propose_refuse_self_approval_approve_and_show_the_tombstone(login, home
     with service.Repository.open(home) as repo:
         assert repo.store.exists(object_id(plan.unit))
 
-    done = _post(bob, f"/disposal/{pending.id}/approve")
+    done = _post(bob, f"/disposal/{pending.id}/approve", confirm=plan.unit)  # typed on the confirmation page
     assert done.status_code == 200 and "DSP-" not in done.get_data(as_text=True)
     with service.Repository.open(home) as repo:
         assert not repo.store.exists(object_id(plan.unit))
@@ -69,12 +69,33 @@ def test_propose_refuse_self_approval_approve_and_show_the_tombstone(login, home
 
 
 def test_the_due_list_is_counted_and_bounded_longest_due_first(login, home, plan, monkeypatch):
-    from repository.web.views import disposal as view
+    from repository.web import shown
 
-    monkeypatch.setattr(view, "DUE_SHOWN", 1)  # 13,420 due archives at 200,000 once made a 9.6 MB page
+    monkeypatch.setattr(shown, "DISPOSAL_DUE", 1)  # 13,420 due archives at 200,000 once made a 9.6 MB page
     page = login("alice").get("/disposal").get_data(as_text=True)
     due = page.split('id="due"')[1].split("</section>")[0]
     assert "共 2 件档案保管期限已满；以下列出到期最早的 1 件" in due
     with service.Repository.open(home) as repo:
         first = min(service.due(repo, today=date(2060, 1, 1)), key=lambda d: (d.term.ends, d.archive_id))
     assert [a for a in (plan.unit, plan.leaving) if a in due] == [first.archive_id]  # the longest due
+
+
+def test_the_service_lists_the_longest_due_first_for_the_page_and_the_shell(home, plan, monkeypatch):
+    """The order was the page's own (the service and ``hsar disposal due`` listed the catalogue's order)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from repository.cli import cli
+
+    real = service.retention_rows
+    monkeypatch.setattr(service, "retention_rows", lambda *a, **k: list(reversed(list(real(*a, **k)))))
+    with service.Repository.open(home) as repo:
+        found = service.due(repo, today=date(2060, 1, 1))
+    assert len(found) == 2
+    assert found == sorted(found, key=lambda d: (d.term.ends, d.archive_id))
+    monkeypatch.setattr(service, "retention_rows", lambda *a, **k: real(*a, **k))  # the catalogue's order
+    with service.Repository.open(home) as repo:
+        assert service.due(repo, today=date(2060, 1, 1)) == found
+    listed = CliRunner().invoke(cli, ["--home", str(home), "disposal", "due", "--json", "--today", "2060-01-01"])
+    assert [d["archive_id"] for d in json.loads(listed.output)] == [d.archive_id for d in found]

@@ -4,7 +4,8 @@ home is left as the other end-to-end modules expect it).
 - the paper register page (``/paper``): a clerk uploads the demo's register with one discrepancy of each class
   planted, and the reconciliation lists each of them;
 - disposal (``/disposal``): one archivist proposes an archive whose retention has ended, approving it herself is
-  refused (``DSP-SELF``), a second archivist approves, and the archive's page shows its tombstone;
+  refused (``DSP-SELF``), a second archivist approves on the confirmation page (typing the archive's
+  identifier), and the archive's page shows its tombstone;
 - OCR: the archive's OCR page shows the text of each scanned page, the page viewer shows it beside the page,
   and starting OCR makes a job whose page the user lands on;
 - the access copy (利用副本) of an archive page downloads as a zip with its README.
@@ -159,9 +160,13 @@ def test_two_archivists_dispose_of_an_archive_and_self_approval_is_refused(life:
     li = as_user(SECOND)
     li.goto("/disposal")
     mine = li.locator("#pending tbody tr", has_text=life.due)
-    assert mine.locator("form[action$='/approve'] button").count() == 1
+    assert mine.locator("a[href$='/approve']").count() == 1  # to the confirmation: never a one-click disposal
     e2e.shoot(li, "disposal")
-    mine.locator("form[action$='/approve'] button").click()
+    mine.locator("a[href$='/approve']").click()
+    li.wait_for_load_state()
+    assert life.due in li.inner_text("main") and "不可撤销" in li.inner_text("main")
+    li.fill("input[name=confirm]", life.due)
+    li.locator("form.confirm button[type=submit]").click()
     li.wait_for_load_state()
     decided = li.locator("#decided tbody tr", has_text=life.due)
     assert decided.count() == 1 and "已销毁" in decided.inner_text() and "e2e-clerk-li" in decided.inner_text()

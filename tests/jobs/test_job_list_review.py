@@ -1,5 +1,6 @@
 """``hsar job list`` named export and OCR jobs by their code in a Chinese listing and gave the time without its
-offset (UTC read as local time); found by the review of the jobs pages."""
+offset (UTC read as local time); found by the review of the jobs pages. Times are Beijing time with the offset,
+as everywhere a person reads them (messages.local_time)."""
 
 from __future__ import annotations
 
@@ -23,4 +24,4 @@ def test_job_list_names_every_kind_and_gives_the_offset(home: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert len(lines) == 2 and "移交导出" in result.output and "文字识别" in result.output
-    assert all(re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$", line) for line in lines), lines
+    assert all(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00$", line) for line in lines), lines  # Beijing time

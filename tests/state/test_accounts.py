@@ -11,6 +11,8 @@ from sqlalchemy import select, update
 from repository.access import Principal, Role
 from repository.accounts.register import (
     GENESIS,
+    Broken,
+    RegisterProblem,
     entry_hash,
     export_csv,
     list_uses,
@@ -164,14 +166,27 @@ def test_the_register_detects_changes_and_deletions(state):
     entries = _fill(state)
     with state.transaction(write=True) as conn:
         conn.execute(update(t.access_register).where(t.access_register.c.seq == 1).values(purpose="其他"))
-    assert verify_register(state).problems == ((1, "hash does not match the entry (altered)"),)
+    assert verify_register(state).problems == (RegisterProblem(1, Broken.ALTERED),)
     forged = entry_hash(entries[0].to_dict() | {"at": entries[0].at, "purpose": "其他"})
     with state.transaction(write=True) as conn:  # rehashed to hide the change: the next link breaks
         conn.execute(update(t.access_register).where(t.access_register.c.seq == 1).values(hash=forged))
-    assert verify_register(state).problems == ((2, "prev_hash does not match the entry before"),)
+    assert verify_register(state).problems == (RegisterProblem(2, Broken.LINK),)
     with state.transaction(write=True) as conn:
         conn.execute(t.access_register.delete().where(t.access_register.c.seq >= 2))
-    assert not verify_register(state, expected_head=(3, entries[2].hash)).ok
+    assert verify_register(state, expected_head=(3, entries[2].hash)).problems == (RegisterProblem(3, Broken.TRUNCATED),)
+
+
+def test_the_registers_problems_have_codes_and_texts_in_both_languages(state):
+    _fill(state)
+    with state.transaction(write=True) as conn:  # entry 2 deleted: 3 follows 1
+        conn.execute(t.access_register.delete().where(t.access_register.c.seq == 2))
+    gap, link = verify_register(state).problems
+    assert (gap.seq, gap.code, dict(gap.params)) == (3, Broken.GAP, {"first": 2, "last": 2})
+    assert gap.render("zh") == "第 3 条之前缺少第 2…2 条记录"
+    assert gap.render("en") == "entries 2…2 are missing before entry 3"
+    assert link.code == "REG-LINK" and "prev_hash" in link.render("en") and "上一条" in link.render("zh")
+    assert gap.to_dict("en") == {"seq": 3, "code": "REG-GAP", "params": {"first": 2, "last": 2},
+                                 "message": "entries 2…2 are missing before entry 3"}
 
 
 def test_the_register_is_verified_again_from_where_the_last_look_ended(state):
@@ -185,14 +200,14 @@ def test_the_register_is_verified_again_from_where_the_last_look_ended(state):
     # an entry appended with a broken link is found among the new ones
     with state.transaction(write=True) as conn:
         conn.execute(update(t.access_register).where(t.access_register.c.seq == 4).values(prev_hash="0" * 64))
-    assert verify_register_after(state, first).problems == ((4, "prev_hash does not match the entry before"),
-                                                            (4, "hash does not match the entry (altered)"))
+    assert verify_register_after(state, first).problems == (RegisterProblem(4, Broken.LINK),
+                                                            RegisterProblem(4, Broken.ALTERED))
     # the earlier head itself changed: the whole chain is read again, and the change found
     with state.transaction(write=True) as conn:
         conn.execute(update(t.access_register).where(t.access_register.c.seq == 3).values(purpose="其他"))
         conn.execute(update(t.access_register).where(t.access_register.c.seq == 3).values(
             hash=entry_hash(entries[2].to_dict() | {"at": entries[2].at, "purpose": "其他"})))
-    assert (4, "prev_hash does not match the entry before") in verify_register_after(state, first).problems
+    assert RegisterProblem(4, Broken.LINK) in verify_register_after(state, first).problems
     assert verify_register_after(state, first).checked == 4
 
 

@@ -262,7 +262,8 @@ def test_the_register_page_checks_new_entries_at_each_load_and_the_whole_chain_i
     assert "登记链校验通过（共 4 条）" in page  # only the new entry was read …
     monkeypatch.setattr(gateway, "REGISTER_FULL_EVERY", 0.0)  # … until the next whole pass is due
     page = auditor.get("/register").get_data(as_text=True)
-    assert "登记链校验通过" not in page and "altered" in page
+    assert "登记链校验通过" not in page and "REG-ALTERED" in page
+    assert "第 1 条记录的哈希与其内容不符：该记录被改动" in page and "altered" not in page  # the reader's language
 
 
 def test_register_lists_filters_exports_and_verifies(fresh, wh) -> None:

@@ -39,7 +39,7 @@ def test_hsar_serve_answers_the_login_page(web_home: Path) -> None:
         assert server == "hsar"  # waitress (its ident), not the Flask development server
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)  # waits, and closes the pipes (left to the garbage collector otherwise)
 
 
 def test_hsar_serve_refuses_a_folder_that_is_not_a_home(tmp_path: Path) -> None:

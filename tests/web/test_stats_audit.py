@@ -262,9 +262,9 @@ def test_failures_repairs_and_replicas(web_home: Path, tmp_path: Path, wh: Any, 
 
 def test_the_due_list_is_counted_and_bounded(login: Login, archives: dict[str, Any],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from repository.services import stats
+    from repository.web import shown
 
-    monkeypatch.setattr(stats, "DUE_SHOWN", 1)  # at 200,000 archives the page once listed every one (24 MB)
+    monkeypatch.setattr(shown, "AUDIT_DUE", 1)  # at 200,000 archives the page once listed every one (24 MB)
     due = login("admin").get("/audit").get_data(as_text=True).split('id="audit-due"')[1].split("</section>")[0]
     assert f"共 {len(archives)} 件待审计" in due and "以下列出最先到期的 1 件" in due
     assert due.count("<tr><td><a href=") == 1

@@ -12,6 +12,7 @@ from ...catalog.statistics import AuditRun
 from ...divisions import tree_for
 from ...home import Repository
 from ...services import stats as service
+from .. import shown
 from ..gateway import access
 from ..gateway.access import Action, Principal
 from ..views.stats import row_label
@@ -49,7 +50,7 @@ def audits(repo: Repository, principal: Principal, lang: str) -> dict[str, Any]:
     from), what is due (``due_total`` archives; ``due`` the longest due of them, never audited first), the audit
     log's verification, the replicas and the report names in scope."""
     require(principal, Action.AUDIT)
-    o = service.audit_overview(repo, access.scope_prefixes(principal))
+    o = service.audit_overview(repo, access.scope_prefixes(principal), due_shown=shown.AUDIT_DUE)
     return {"log": o.log.to_dict(lang),
             "runs": [_run(r, lang) for r in o.runs], "failures": [_run(r, lang) for r in o.failures],
             "repairs": [_run(r, lang) for r in o.repairs],

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from ... import access, codes
 from ...jobs.queue import JobQueue
 from ...services import stats as service
+from .. import shown
 from ..context import home, principal, repo
 from ..errors import error_page
 from ..i18n import current_lang, t
@@ -37,7 +38,7 @@ def _nav() -> dict[str, object]:
 @login_required
 def page() -> str:
     user = _require(access.Action.AUDIT)
-    overview = service.audit_overview(repo(), access.scope_prefixes(user))
+    overview = service.audit_overview(repo(), access.scope_prefixes(user), due_shown=shown.AUDIT_DUE)
     lang = current_lang()
     return render_template("audit.html", o=overview, explain=lambda code: codes.explanation(code, lang),
                            reports=access.may(user, access.Action.READ_REPORTS),

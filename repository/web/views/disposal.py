@@ -9,7 +9,6 @@ due, already proposed ...) is shown as a notice with its code and changes nothin
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -18,11 +17,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from ... import access
 from ...errors import HsarError
 from ...services import disposal as service
+from .. import shown
 from ..context import principal, repo
 from ..i18n import current_lang, t
-
-#: due archives the page lists, the longest due first (a city's repository has tens of thousands due at once)
-DUE_SHOWN = 200
 
 bp = Blueprint("disposal", __name__, url_prefix="/disposal")
 
@@ -64,8 +61,8 @@ def _done(action: str, run: Callable[[], object]) -> WerkzeugResponse:
 def page() -> str:
     user = _require()
     found = repo()
-    due = sorted(service.due(found, user), key=lambda d: (d.term.ends or date.max, d.archive_id))
-    return render_template("disposal.html", due=due[:DUE_SHOWN], due_total=len(due),
+    due = service.due(found, user)  # the longest due first; a city's repository has tens of thousands at once
+    return render_template("disposal.html", due=due[:shown.DISPOSAL_DUE], due_total=len(due),
                            pending=service.proposals(found, user, ["pending"]),
                            decided=service.proposals(found, user, ["disposed", "rejected"])[:50],
                            me=user.username)
@@ -80,11 +77,36 @@ def propose() -> WerkzeugResponse:
     return _done("pending", lambda: service.propose(repo(), archive_id, reason, user.username))
 
 
+@bp.route("/<int:proposal>/approve", methods=["GET"])
+@login_required
+def confirm(proposal: int) -> str | WerkzeugResponse:
+    """The confirmation before an approval destroys anything: the archive, its 档号, who proposed it and why,
+    what will be removed and what is kept (the signed tombstone); the approver types the archive's identifier.
+    A proposal the user may not approve (their own: DSP-SELF; decided, unknown) goes back to the page."""
+    user = _require()
+    try:
+        found = service.preview_approval(repo(), proposal, user.username)
+    except HsarError as exc:
+        flash(f"[{exc.code}] {exc.render(current_lang())}", "error")
+        return redirect(url_for("disposal.page") + "#pending", code=303)
+    return render_template("disposal_confirm.html", p=found.proposal, preview=found)
+
+
 @bp.route("/<int:proposal>/approve", methods=["POST"])
 @login_required
 def approve(proposal: int) -> WerkzeugResponse:
+    """Approve and dispose, only with the archive's identifier typed on the confirmation page (DSP-CONFIRM,
+    back to that page with nothing changed, otherwise)."""
     user = _require()
-    return _done("decided", lambda: service.approve(repo(), proposal, user.username))
+    typed = request.form.get("confirm", "")[:MAX_ID]
+    try:
+        made = service.approve(repo(), proposal, user.username, confirm=typed)
+    except HsarError as exc:
+        flash(f"[{exc.code}] {exc.render(current_lang())}", "error")
+        if exc.code == "DSP-CONFIRM":
+            return redirect(url_for("disposal.confirm", proposal=proposal), code=303)
+        return redirect(url_for("disposal.page") + "#decided", code=303)
+    return _done("decided", lambda: made)
 
 
 @bp.route("/<int:proposal>/reject", methods=["POST"])
@@ -105,7 +127,7 @@ def tombstone_page(archive_id: str) -> tuple[str, int] | None:
 @bp.route("/tombstones/<archive_id>")
 @login_required
 def tombstone(archive_id: str) -> tuple[str, int]:
-    shown = tombstone_page(archive_id)
-    if shown is None:
+    found = tombstone_page(archive_id)
+    if found is None:
         abort(404)
-    return shown
+    return found
