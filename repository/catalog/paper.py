@@ -69,8 +69,9 @@ def item_rows(catalog: Catalog) -> Iterator[tuple[Any, ...]]:
                           .join(p, and_(p.c.archive_id == i.c.archive_id, p.c.item_number == i.c.number)))
              .order_by(a.c.id, i.c.number))
     with catalog.transaction() as conn:
-        for r in conn.execute(query):
-            yield (*r[:10], f"{r[10]}/{r[11]}/{r[12]}/{r[13]}")
+        for rows in conn.execute(query).partitions(10_000):
+            for r in rows:
+                yield (*r[:10], f"{r[10]}/{r[11]}/{r[12]}/{r[13]}")
 
 
 def item_files(catalog: Catalog, wanted: Collection[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, ...]]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ..codes import RAISED, Issue, catalogue, issue
@@ -212,5 +213,16 @@ def _order(f: Finding) -> tuple[str, str, tuple[tuple[int, int, str], ...], str]
 
 
 def _natural(ref: str) -> tuple[tuple[int, int, str], ...]:
-    """``J001/1/2019-0001/10`` after ``…/9``: numbers compared as numbers."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in ref.split("/"))
+    """``J001/1/2019-0001/10`` after ``…/9``: numbers compared as numbers (the volume's part worked out once
+    for all its items)."""
+    head, _, last = ref.rpartition("/")
+    return (_volume_key(head) if head else ()) + (_part(last),)
+
+
+def _part(part: str) -> tuple[int, int, str]:
+    return (0, int(part), "") if part.isdigit() else (1, 0, part)
+
+
+@lru_cache(maxsize=65536)
+def _volume_key(head: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple(_part(p) for p in head.split("/"))
