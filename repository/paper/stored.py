@@ -93,8 +93,11 @@ def write(path: Path, computed: Computed, *, started_by: str, job_id: str | None
             conn.commit()
         finally:
             conn.close()
-        with open(temp, "rb+") as done:
-            os.fsync(done.fileno())
+        fd = os.open(temp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)

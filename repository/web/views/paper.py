@@ -69,7 +69,8 @@ def _page(status: int = 200, **extra: object) -> tuple[str, int]:
     user = principal()
     scope = _scope()
     tree = tree_for(repo().cfg)
-    division = request.args.get("division", "")[:12] or None
+    asked = request.args.get("division", "")[:12]
+    division = asked if asked and paper_stored.narrowed(scope, asked) != scope else None  # within the scope only
     try:
         number = int(request.args.get("page", "1")[:9])
     except ValueError:
