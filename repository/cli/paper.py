@@ -78,8 +78,8 @@ def reconcile_cmd(c: Context, division: str | None, as_json: bool, as_csv: bool,
 
         with c.repo() as repo:
             made = store_now(repo, "shell")
-            where = repo.paths.paper_report
-        click.echo(messages.text("paperjob.stored", c.lang, file=where, register=made.register_rows,
+            report = repo.paths.paper_report
+        click.echo(messages.text("paperjob.stored", c.lang, file=report, register=made.register_rows,
                                  electronic=made.electronic_items))
         return
     if division is not None and not valid_scope(division):

@@ -82,7 +82,8 @@ class Finding:
 
     @property
     def issue(self) -> Issue:
-        return issue(self.code, self.ref, **dict(self.params))
+        params: dict[str, Any] = dict(self.params)
+        return issue(self.code, self.ref, **params)
 
     @property
     def severity(self) -> str:

@@ -18,8 +18,8 @@ from repository.demo.paper import plant, register_csv, register_of
 from repository.errors import PaperError
 from repository.formats.pages import page_count, pages_of
 from repository.home import Repository
-from repository.services import paper
 from repository.paper.reconcile import Electronic, match, reconcile
+from repository.services import paper
 from repository.state.db import open_state
 from repository.state.paper import read_register
 
