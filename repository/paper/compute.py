@@ -35,7 +35,11 @@ def electronic(repo: Repository) -> list[Electronic]:
     """Every described item, from the catalogue's item rows (no description decoded; files not read)."""
     from ..catalog.paper import item_rows
 
-    return [Electronic(*row) for row in item_rows(repo.catalog)]
+    seen: dict[str, str] = {}
+    one = seen.setdefault  # an archive's identifier, division, fonds, 档号, volume, box … held once, not per item
+    return [Electronic(one(a, a), one(d, d), one(f, f), one(r, r), n, pages, one(c, c), one(v, v), item, one(b, b),
+                       one(s, s))
+            for a, d, f, r, n, pages, c, v, item, b, s in item_rows(repo.catalog)]
 
 
 def electronic_from_descriptions(repo: Repository) -> list[Electronic]:

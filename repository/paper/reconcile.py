@@ -20,10 +20,11 @@ items builds no message.
 
 from __future__ import annotations
 
+import string
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from ..codes import RAISED, Issue, catalogue, issue
@@ -82,7 +83,12 @@ class Finding:
 
     @property
     def issue(self) -> Issue:
+        """The finding as an issue: its message's parameters, those it leaves out taken from the finding's own
+        fields (``ref``, ``archive``, ``item``: a PAP102, the bulk of an unreconciled repository, keeps none)."""
         params: dict[str, Any] = dict(self.params)
+        for name, value in (("ref", self.ref), ("archive", self.archive_id), ("item", self.item)):
+            if name not in params and value is not None and name in placeholders(self.code):
+                params[name] = str(value)
         return issue(self.code, self.ref, **params)
 
     @property
@@ -96,6 +102,13 @@ class Finding:
         return {"code": self.code, "severity": self.severity, "division": self.division,
                 "archive_id": self.archive_id, "item": self.item, "paper_ref": self.ref, "line": self.line,
                 "message": self.message(lang)}
+
+
+@cache
+def placeholders(code: str) -> frozenset[str]:
+    """The names in ``code``'s message, in either language."""
+    info = catalogue()[code]
+    return frozenset(n for text in (info.zh, info.en) for _, n, _, _ in string.Formatter().parse(text) if n)
 
 
 def finding(code: str, division: str, archive_id: str | None, item: int | None, ref: str, line: int | None, /,
@@ -202,10 +215,9 @@ def reconcile(m: Matching, stored: Callable[[Electronic], int | None]) -> list[F
     unmatched = [items[0] for key, items in m.electronic.items() if key not in m.paper]
     if unmatched:
         RAISED.add("PAP102")
-    for e in unmatched:  # the bulk of an unreconciled repository: built without the helper's keyword dict
-        ref = f"{e.fonds}/{e.catalogue}/{e.volume}/{e.paper_item}"
-        found.append(Finding("PAP102", (("ref", ref), ("archive", e.archive_id), ("item", str(e.number))),
-                             e.division, e.archive_id, e.number, ref, None))
+    for e in unmatched:  # the bulk of an unreconciled repository: its parameters are its fields (Finding.issue)
+        found.append(Finding("PAP102", (), e.division, e.archive_id, e.number,
+                             f"{e.fonds}/{e.catalogue}/{e.volume}/{e.paper_item}", None))
     return sorted(found, key=_order)
 
 

@@ -23,17 +23,16 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import string
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ..codes import catalogue
 from ..home import Repository
 from .compute import CODES, Computed, compute
+from .reconcile import placeholders
 
 FORMAT = 1
 _SCHEMA = """
@@ -181,18 +180,11 @@ class Stored:
 def _params(code: str, ref: str, archive_id: str | None, item: int | None, extra: str | None) -> dict[str, str]:
     params: dict[str, str] = json.loads(extra) if extra else {}
     columns = {"ref": ref, "archive": archive_id, "item": None if item is None else str(item)}
-    for name in _names(code):
+    for name in placeholders(code):
         value = columns.get(name)
         if name not in params and value is not None:
             params[name] = value
     return params
-
-
-@cache
-def _names(code: str) -> frozenset[str]:
-    """The placeholders of ``code``'s message (either language)."""
-    info = catalogue()[code]
-    return frozenset(n for text in (info.zh, info.en) for _, n, _, _ in string.Formatter().parse(text) if n)
 
 
 def render(row: dict[str, Any], lang: str) -> dict[str, Any]:
