@@ -71,6 +71,7 @@ def write(path: Path, computed: Computed, *, started_by: str, job_id: str | None
                 sum(computed.register_rows.values()), sum(computed.electronic_items.values()))
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temp.unlink(missing_ok=True)
+    _clear_leftovers(path)
     try:
         conn = sqlite3.connect(temp)
         try:
@@ -104,6 +105,18 @@ def write(path: Path, computed: Computed, *, started_by: str, job_id: str | None
     return made
 
 
+def _clear_leftovers(path: Path, age: float = 86400.0) -> None:
+    """Temporary files of runs that died (a killed worker) a day or more ago."""
+    import time
+
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if time.time() - leftover.stat().st_mtime > age:
+                leftover.unlink()
+        except OSError:
+            pass
+
+
 # ------------------------------------------------------------------------------------------ reading
 
 
@@ -135,9 +148,15 @@ class Stored:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
-        meta = {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM meta")}
-        self.made = Made(datetime.fromisoformat(meta["made_at"]), str(meta["started_by"]), meta.get("job_id"),
-                         tuple(meta["register_mark"]), int(meta["register_rows"]), int(meta["electronic_items"]))
+        try:
+            meta = {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM meta")}
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"stored reconciliation of format {meta.get('format')!r}")
+            self.made = Made(datetime.fromisoformat(meta["made_at"]), str(meta["started_by"]), meta.get("job_id"),
+                             tuple(meta["register_mark"]), int(meta["register_rows"]), int(meta["electronic_items"]))
+        except BaseException:
+            self.conn.close()
+            raise
 
     def close(self) -> None:
         self.conn.close()
@@ -202,10 +221,14 @@ class _Blank(dict[str, object]):
 
 
 def open_stored(path: Path) -> Stored | None:
-    """The stored result at ``path``, or None when there is none yet."""
+    """The stored result at ``path``, or None when there is none yet (or none this hsar can read: a damaged
+    file, or one of another format, is made again by the next run)."""
     if not path.is_file():
         return None
-    return Stored(path)
+    try:
+        return Stored(path)
+    except (sqlite3.DatabaseError, KeyError, ValueError, TypeError):
+        return None
 
 
 def reconcile_and_store(repo: Repository, *, started_by: str, job_id: str | None = None,

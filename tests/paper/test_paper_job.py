@@ -194,3 +194,14 @@ def test_the_command_line_stores_what_the_page_reads(planted: Path, login) -> No
     assert refused.exit_code == 2
     page = login(planted, "admin").get("/paper").get_data(as_text=True)
     assert page.count(ROW) == 10 and "由 shell 发起" in page
+
+
+def test_a_damaged_result_is_no_result(paper_home: Path, login, ph) -> None:  # noqa: ANN001
+    ph.store_reconciliation(paper_home)
+    with Repository.open(paper_home) as repo:
+        path = repo.paths.paper_report
+    path.write_bytes(b"not a database" * 100)
+    page = login(paper_home, "admin").get("/paper")
+    assert page.status_code == 200 and 'id="paper-none"' in page.get_data(as_text=True)
+    ph.store_reconciliation(paper_home)  # the next run replaces it
+    assert 'id="paper-made"' in login(paper_home, "admin").get("/paper").get_data(as_text=True)
