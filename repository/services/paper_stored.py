@@ -102,8 +102,10 @@ def stored_csv(repo: Repository, prefixes: Sequence[str], tree: DivisionTree, la
     """Every finding of the stored result within ``prefixes`` as CSV text (a header first), a batch of lines
     at a time, read from the stored file as it is sent; None when no result is stored yet."""
     path = repo.paths.paper_report
-    if open_stored(path) is None:
+    first = open_stored(path)
+    if first is None:
         return None
+    first.close()
 
     def lines() -> Iterator[str]:
         stored = open_stored(path)
