@@ -1,12 +1,16 @@
 """The paper references of every described item, read from the catalogue in one query (for the dual-track
-coverage on the statistics page: no archive view is built, no stored file opened); and every archive's
-description, also in one query (for reconciliation, which needs each item's pages, box, shelf and files)."""
+coverage on the statistics page: no archive view is built, no stored file opened); every item with what
+reconciliation compares (pages, box, shelf, the archive's identifier and 档号), also in one query, from the
+item rows (no description decoded); the files of chosen items (the head version's rows); and every archive's
+description (the slower path, kept to check the item rows against)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from ..model import Archive
 from . import tables as t
@@ -52,3 +56,37 @@ def keys_by_division(catalog: Catalog) -> dict[str, int]:
     query = select(a.c.division, func.count()).select_from(p.join(a, a.c.id == p.c.archive_id)).group_by(a.c.division)
     with catalog.transaction() as conn:
         return {str(d): int(n) for d, n in conn.execute(query)}
+
+
+def item_rows(catalog: Catalog) -> Iterator[tuple[Any, ...]]:
+    """Every described item as ``(archive id, division, fonds, 档号, item number, pages, catalogue, volume,
+    paper item, box, shelf "store/row/cabinet/cell")``, by archive and item number, in one query."""
+    a, i, p = t.archives, t.items, t.paper_refs
+    query = (select(a.c.id, a.c.division, a.c.fonds, a.c.reference_code, i.c.number, i.c.pages, p.c.catalogue,
+                    p.c.volume, p.c.item, p.c.box, p.c.shelf_store, p.c.shelf_row, p.c.shelf_cabinet,
+                    p.c.shelf_cell)
+             .select_from(i.join(a, a.c.id == i.c.archive_id)
+                          .join(p, and_(p.c.archive_id == i.c.archive_id, p.c.item_number == i.c.number)))
+             .order_by(a.c.id, i.c.number))
+    with catalog.transaction() as conn:
+        for rows in conn.execute(query).partitions(10_000):
+            for r in rows:
+                yield (*r[:10], f"{r[10]}/{r[11]}/{r[12]}/{r[13]}")
+
+
+def item_files(catalog: Catalog, wanted: Collection[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, ...]]:
+    """The stored files of each item ``(archive id, item number)`` of ``wanted``, from the head version's file
+    rows (one query; none when nothing is wanted)."""
+    if not wanted:
+        return {}
+    f, v, a = t.files, t.versions, t.archives
+    query = (select(f.c.archive_id, f.c.item_number, f.c.path)
+             .select_from(f.join(v, v.c.id == f.c.version_id)
+                          .join(a, and_(a.c.id == v.c.archive_id, a.c.head_seq == v.c.seq)))
+             .where(f.c.item_number.is_not(None)).order_by(f.c.archive_id, f.c.item_number, f.c.path))
+    found: dict[tuple[str, int], list[str]] = {}
+    with catalog.transaction() as conn:
+        for archive_id, number, path in conn.execute(query):
+            if (archive_id, number) in wanted:
+                found.setdefault((archive_id, number), []).append(path)
+    return {k: tuple(v) for k, v in found.items()}

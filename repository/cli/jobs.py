@@ -56,7 +56,7 @@ def _progress(job: Any) -> str:  # noqa: ANN401 - Job
 
 @job_group.command("list")
 @click.option("--state", type=click.Choice(["queued", "running", "done", "failed"]), help="只列此状态 Only this state.")
-@click.option("--kind", type=click.Choice(["ingest", "audit", "reindex", "export", "ocr"]), help="只列此类型 Only this kind.")
+@click.option("--kind", type=click.Choice(["ingest", "audit", "reindex", "export", "ocr", "paper"]), help="只列此类型 Only this kind.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000), help="最多条数 At most.")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON Print JSON.")
 @pass_ctx

@@ -3,6 +3,8 @@
 
 Exit codes (:mod:`.exits`): ``import`` 0 loaded, 1 a bad file (every bad row listed, nothing loaded);
 ``reconcile`` 0 whether or not it found anything (the findings are the answer), 1 when it could not run.
+``reconcile --store`` reconciles the whole repository and stores the result the ``/paper`` page reads (what
+the page's ``paper`` job does, run here in the shell).
 """
 
 from __future__ import annotations
@@ -48,13 +50,20 @@ def import_cmd(c: Context, file: Path) -> None:
 @click.option("--division", help="只核对该行政区划（含下级） Only this division and those below it.")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON Print JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="输出 CSV 工作清单 Print the worklist as CSV.")
+@click.option("--store", "store", is_flag=True,
+              help="核对整个仓库并保存结果（网页 /paper 读取） Reconcile the whole repository and store the result "
+                   "the /paper page shows (reports/paper-reconciliation.sqlite), as the page's job does.")
 @pass_ctx
-def reconcile_cmd(c: Context, division: str | None, as_json: bool, as_csv: bool) -> None:
+def reconcile_cmd(c: Context, division: str | None, as_json: bool, as_csv: bool, store: bool) -> None:
     """核对纸质与电子档案 Reconcile the paper register with the electronic archives.
 
     Reports paper items not yet digitised, electronic items with no paper reference, page counts that differ
     (register, description, scanned pages stored), paper references used twice, box or location
     disagreements and gaps in item numbers; counts per division, rolled up the division tree.
+
+    Runs now, in this shell. The web page /paper shows a stored result instead: an archivist starts it there
+    (a job run by `hsar worker`), or --store here writes it (whole repository; not with --division, --json or
+    --csv).
     """
     from ..access import Principal, Role, scope_prefixes, valid_scope
     from ..divisions import tree_for
@@ -62,6 +71,17 @@ def reconcile_cmd(c: Context, division: str | None, as_json: bool, as_csv: bool)
 
     if as_json and as_csv:
         raise UsageError(msgid="paper.one_format")
+    if store:
+        if as_json or as_csv or division is not None:
+            raise UsageError(msgid="paperjob.store_alone")
+        from ..services.paper_stored import store_now
+
+        with c.repo() as repo:
+            made = store_now(repo, "shell")
+            report = repo.paths.paper_report
+        click.echo(messages.text("paperjob.stored", c.lang, file=report, register=made.register_rows,
+                                 electronic=made.electronic_items))
+        return
     if division is not None and not valid_scope(division):
         raise UsageError(msgid="paper.bad_division", division=division)
     with c.repo() as repo:

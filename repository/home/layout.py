@@ -20,6 +20,7 @@ LAYOUT = {
     "ingest_lock": "staging/.ingest.lock",
     "rejected": "rejected",
     "reports": "reports",
+    "paper_report": "reports/paper-reconciliation.sqlite",  # the stored reconciliation (repository.paper.stored)
     "keys": "keys",
     "ca": "keys/ca.pem",
     "index_key": "keys/index-id.key",
@@ -61,6 +62,7 @@ class HomePaths:
     ingest_lock: Path
     rejected: Path
     reports: Path
+    paper_report: Path
     keys: Path
     ca: Path
     index_key: Path

@@ -63,9 +63,16 @@ def _ocr_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {"archives": list(archives), "all": everything}
 
 
+def _paper_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Reconciliation takes no parameter: it reconciles the whole repository (the submitter is the job's user)."""
+    if params:
+        raise JobParamsError(msgid="paperjob.params")
+    return {}
+
+
 def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The job's parameters, checked and normalised (JOB-PARAMS when unusable)."""
     if not isinstance(params, Mapping):
         raise JobParamsError(msgid="jobs.params-object")
     return {"ingest": _ingest_params, "audit": _audit_params, "reindex": _reindex_params,
-            "export": _export_params, "ocr": _ocr_params}[kind](params)
+            "export": _export_params, "ocr": _ocr_params, "paper": _paper_params}[kind](params)

@@ -36,6 +36,7 @@ _TURNS = {"ingest": threading.Lock(), "audit": threading.Lock()}
 _TURNS["reindex"] = _TURNS["ingest"]
 _TURNS["export"] = threading.Lock()  # exports read a snapshot of the store: no turn with ingest needed
 _TURNS["ocr"] = threading.Lock()  # reads outside the home lock, takes it only to commit each archive
+_TURNS["paper"] = threading.Lock()  # reads the register, catalogue and store; writes only its report
 
 
 # ------------------------------------------------------------------------------------------ progress
@@ -182,6 +183,16 @@ def run_ocr_job(repo: Repository, job: Job, progress: Progress, stop: threading.
     return OcrSummary(tuple(outcomes)).to_dict()
 
 
+def run_paper(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
+    """Dual-track reconciliation of the whole repository, stored in the home for the ``/paper`` page."""
+    from ..paper.stored import reconcile_and_store
+
+    made = reconcile_and_store(repo, started_by=job.username or "", job_id=job.id,
+                               progress=lambda done, total: progress(done, total, force=True))
+    return {"register_rows": made.register_rows, "electronic_items": made.electronic_items,
+            "made_at": made.made_at.isoformat()}
+
+
 def after_ingest(queue: JobQueue, job: Job, result: dict[str, Any]) -> None:
     """With ``ocr.after_ingest`` on, a successful ingest job queues an OCR job of the archives it stored."""
     if job.kind != "ingest" or not queue.cfg["ocr.after_ingest"]:
@@ -193,7 +204,7 @@ def after_ingest(queue: JobQueue, job: Job, result: dict[str, Any]) -> None:
 
 Runner = Callable[[Repository, Job, Progress, threading.Event], dict[str, Any]]
 RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex,
-                               "export": run_export, "ocr": run_ocr_job}
+                               "export": run_export, "ocr": run_ocr_job, "paper": run_paper}
 
 
 # ------------------------------------------------------------------------------------------ one job

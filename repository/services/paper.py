@@ -3,9 +3,10 @@ and the coverage the statistics page shows. CLI (``hsar paper``) and web (``/pap
 
 The register lives in the state database (it describes paper, so the store cannot rebuild it); see
 :mod:`repository.state.paper` for the re-import rule (a file replaces the register of every fonds it holds).
-Reconciliation reads the catalogue for the descriptions and the store for the scanned pages
-(:mod:`repository.formats.pages`). Scope: ``prefixes`` are :func:`repository.access.scope_prefixes` of the
-user (or of ``--division``); a finding belongs to the division of its archive, and a register row whose
+Reconciliation (:mod:`repository.paper.compute`) reads the catalogue's item rows and the store for the
+scanned pages (:mod:`repository.formats.pages`); :func:`reconcile_paper` runs it now (the command line),
+the page reads the result a ``paper`` job stored (:mod:`.paper_stored`). Scope: ``prefixes`` are
+:func:`repository.access.scope_prefixes` of the user (or of ``--division``); a finding belongs to the division of its archive, and a register row whose
 archive the catalogue does not know belongs to no division, so only the national scope sees it.
 """
 
@@ -20,16 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from ..divisions import DivisionTree, tree_for
-from ..formats.pages import pages_of
 from ..home import Repository
-from ..preservation.ids import object_id
+from ..paper.compute import CODES as CODES  # the workflow's, named here for the edges
+from ..paper.compute import compute
+from ..paper.compute import in_scope as in_scope
+from ..paper.reconcile import Finding
 from ..state.db import open_state
 from ..state.paper import RegisterRow, read_register, replace_register
-from .paper_reconcile import Electronic, Finding, match, reconcile
 from .paper_register import parse_register, read_register_file
 
-#: the finding codes, in the order of the count columns
-CODES = ("PAP101", "PAP102", "PAP103", "PAP104", "PAP105", "PAP106", "PAP107", "PAP108")
 CSV_FIELDS = ("code", "severity", "division", "division_name", "archive_id", "item", "paper_ref", "line",
               "message")
 
@@ -58,47 +58,9 @@ def import_register(repo: Repository, path: Path | None = None, *, data: bytes |
     return ImportResult(source, len(rows), tuple(sorted({r.fonds for r in rows})), replaced)
 
 
-def _electronic(repo: Repository) -> list[Electronic]:
-    """Every described item of the catalogue, its descriptions read in one query."""
-    from ..catalog.paper import descriptions
-
-    return [Electronic(a.identifier, a.division, a.fonds, a.reference_code, item)
-            for a in descriptions(repo.catalog) for item in a.items]
-
-
 def _register(repo: Repository) -> list[RegisterRow]:
     with open_state(repo.cfg.state_url) as state:
         return read_register(state)
-
-
-def in_scope(division: str, prefixes: Sequence[str]) -> bool:
-    """Whether a finding of ``division`` ('' for none known) lies within ``prefixes``."""
-    return any(division.startswith(p) for p in prefixes) if division else "" in prefixes
-
-
-def _stored_pages(repo: Repository, prefixes: Sequence[str]) -> Any:  # noqa: ANN401 - Callable
-    """Pages stored for an item (in scope, with files); each archive's inventory read once, not once a file."""
-    where: dict[str, Mapping[str, Path] | None] = {}
-
-    def paths_of(archive_id: str) -> Mapping[str, Path] | None:
-        if archive_id not in where:
-            try:
-                where[archive_id] = repo.store.content_paths(object_id(archive_id))
-            except Exception:  # noqa: BLE001 - an object the store cannot give is the audit's business
-                where[archive_id] = None
-        return where[archive_id]
-
-    def stored(e: Electronic) -> int | None:
-        if not in_scope(e.division, prefixes) or not e.item.files:
-            return None
-        paths = paths_of(e.archive_id)
-        if paths is None or any(f not in paths for f in e.item.files):
-            return None
-        try:
-            return pages_of(paths[f] for f in e.item.files)
-        except Exception:  # noqa: BLE001 - a file the store cannot give is the audit's business, not this count
-            return None
-    return stored
 
 
 @dataclass(frozen=True)
@@ -136,12 +98,30 @@ class Reconciliation:
 
 def rolled_up(findings: Sequence[Finding], tree: DivisionTree, prefixes: Sequence[str]) -> tuple[DivisionCounts, ...]:
     """Counts per division and code, each division with everything below it, within ``prefixes``."""
+    from ..paper.compute import count_by_division
+
+    return rolled_up_counts(count_by_division(findings), tree, prefixes)
+
+
+def rolled_up_counts(by_division: Mapping[str, Sequence[int]], tree: DivisionTree, prefixes: Sequence[str]
+                     ) -> tuple[DivisionCounts, ...]:
+    """``by_division`` (findings per division code, that division alone, per :data:`CODES`) rolled up the
+    tree within ``prefixes``: the ancestors of each division code asked once, not once per finding."""
     table: dict[str, list[int]] = {}
-    for f in findings:
-        for node in tree.ancestors(f.division) or [f.division]:
+    chains: dict[str, list[str]] = {}
+
+    def chain(code: str) -> list[str]:
+        if code not in chains:
+            chains[code] = list(tree.ancestors(code) or [code])
+        return chains[code]
+
+    for division, counts in by_division.items():
+        for node in chain(division):
             if in_scope(node, prefixes):
-                table.setdefault(node, [0] * len(CODES))[CODES.index(f.code)] += 1
-    order = sorted(table, key=lambda c: tree.ancestors(c) or [c])
+                row = table.setdefault(node, [0] * len(CODES))
+                for n, value in enumerate(counts):
+                    row[n] += value
+    order = sorted(table, key=chain)
     top = min((len(tree.ancestors(c)) for c in order if c), default=0)
     rows = []
     for code in order:
@@ -152,14 +132,14 @@ def rolled_up(findings: Sequence[Finding], tree: DivisionTree, prefixes: Sequenc
 
 
 def reconcile_paper(repo: Repository, prefixes: Sequence[str]) -> Reconciliation:
-    """The findings within ``prefixes`` and their counts per division (an empty list sees nothing)."""
-    rows, items = _register(repo), _electronic(repo)
-    m = match(rows, items)
-    findings = [f for f in reconcile(m, _stored_pages(repo, prefixes)) if in_scope(f.division, prefixes)]
+    """The findings within ``prefixes`` and their counts per division (an empty list sees nothing), computed
+    now (the command line; the page reads a stored result, :mod:`.paper_stored`)."""
+    done = compute(repo, prefixes)
+    findings = [f for f in done.findings if in_scope(f.division, prefixes)]
     counted = Counter(f.code for f in findings)
     totals = {code: counted[code] for code in CODES}
-    paper = sum(1 for r in rows if in_scope(m.division_of_row(r), prefixes))
-    electronic = sum(1 for e in items if in_scope(e.division, prefixes))
+    paper = sum(n for d, n in done.register_rows.items() if in_scope(d, prefixes))
+    electronic = sum(n for d, n in done.electronic_items.items() if in_scope(d, prefixes))
     return Reconciliation(tuple(findings), rolled_up(findings, tree_for(repo.cfg), prefixes), totals, paper,
                           electronic)
 

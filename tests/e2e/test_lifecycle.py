@@ -2,7 +2,7 @@
 home is left as the other end-to-end modules expect it).
 
 - the paper register page (``/paper``): a clerk uploads the demo's register with one discrepancy of each class
-  planted, and the reconciliation lists each of them;
+  planted, starts the reconciliation (a job, run by a worker started for it), and the page lists each of them;
 - disposal (``/disposal``): one archivist proposes an archive whose retention has ended, approving it herself is
   refused (``DSP-SELF``), a second archivist approves on the confirmation page (typing the archive's
   identifier), and the archive's page shows its tombstone;
@@ -15,10 +15,13 @@ Screenshots go to ``docs/screenshots/`` (paper, disposal, tombstone, OCR, viewer
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
 import shutil
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -109,6 +112,24 @@ def as_user(browser, life_server: str, e2e: ModuleType) -> Iterator[Callable[[tu
         context.close()
 
 
+@contextlib.contextmanager
+def _worker(home: Path, e2e: ModuleType) -> Iterator[None]:
+    """``hsar worker`` on ``home`` while the block runs (the module's home has none of its own)."""
+    log = home / "worker.log"
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; from repository.cli import main; sys.exit(main())",
+                                 "--home", str(home), "worker"], env=e2e._env(), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def test_a_clerk_uploads_the_paper_register_and_works_through_the_reconciliation(life: Life, as_user, e2e) -> None:
     page = as_user(FIRST)
     errors = e2e.console_errors(page)
@@ -118,6 +139,16 @@ def test_a_clerk_uploads_the_paper_register_and_works_through_the_reconciliation
     page.click("form[action='/paper/import'] button[type=submit]")
     page.wait_for_load_state()
     assert page.locator("p.notice[role=status]").is_visible()  # "imported N rows"
+    assert page.locator("#paper-none").is_visible()  # the page never reconciles: the paper job does
+    with _worker(life.home, e2e):
+        page.click("#paper-run button[type=submit]")
+        page.wait_for_load_state()
+        for _ in range(240):  # the worker runs the job; the page shows the stored result once it is there
+            if page.locator("#paper-worklist").count():
+                break
+            page.wait_for_timeout(500)
+            page.reload()
+    assert page.locator("#paper-made").is_visible() and page.locator("#paper-stale").count() == 0
     rows = page.locator("#paper-worklist tbody tr")
     listed = [(rows.nth(i).locator("td").nth(0).inner_text().strip(), rows.nth(i).locator("td").nth(4).inner_text())
               for i in range(rows.count())]

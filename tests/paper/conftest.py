@@ -47,3 +47,32 @@ def paper_home(ingested_home: Path, tmp_path: Path) -> Path:
 def password() -> str:
     """The password of every account of :data:`USERS`."""
     return PASSWORD
+
+
+def run_paper_jobs(home: Path) -> list:
+    """Run every queued reconciliation job of ``home`` here, as ``hsar worker`` would (its runner, its records);
+    the jobs as they ended."""
+    import threading
+
+    from repository.jobs import JobQueue
+    from repository.jobs.tasks import execute
+
+    with JobQueue.open(home) as queue:
+        queued = queue.list(state="queued", kind="paper")
+        for job in queued:
+            execute(queue, job.id, threading.Event())
+        return [queue.get(job.id) for job in queued]
+
+
+def store_reconciliation(home: Path, by: str = "admin") -> None:
+    """Reconcile ``home`` and store the result the page reads (what the job does)."""
+    from repository.home import Repository
+    from repository.paper.stored import reconcile_and_store
+
+    with Repository.open(home) as repo:
+        reconcile_and_store(repo, started_by=by)
+
+
+@pytest.fixture(scope="session")
+def ph():  # noqa: ANN201 - this module, for its helpers (conftest is not importable by name)
+    return sys.modules[__name__]

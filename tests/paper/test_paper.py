@@ -18,8 +18,8 @@ from repository.demo.paper import plant, register_csv, register_of
 from repository.errors import PaperError
 from repository.formats.pages import page_count, pages_of
 from repository.home import Repository
+from repository.paper.reconcile import Electronic, match, reconcile
 from repository.services import paper
-from repository.services.paper_reconcile import Electronic, match, reconcile
 from repository.state.db import open_state
 from repository.state.paper import read_register
 
@@ -103,7 +103,7 @@ def test_scanned_pages_stored_are_compared_with_register_and_description() -> No
     shelf = Shelf("1", 1, 1, 1)
     item = Item(1, MaterialClass.APPLICATION, "申请书", "申请书", __import__("datetime").date(2020, 1, 1), 3,
                 ("data/application/0001.tif",), PaperRef("1", "2020-0001", 1, 1, 3, "H-0001", shelf))
-    e = Electronic("hh-1", "320102008", "J001", "J001-ZF·2020-Y-0001", item)
+    e = Electronic.of("hh-1", "320102008", "J001", "J001-ZF·2020-Y-0001", item)
     row = RegisterRow("J001", "1", "2020-0001", 1, 3, "H-0001", "1/1/1/1", None, None, 1)
     m = match([row], [e])
     assert reconcile(m, lambda _e: 3) == []

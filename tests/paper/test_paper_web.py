@@ -1,6 +1,6 @@
-"""The web side of the dual track and of access copies: the reconciliation page and its CSV within the
-user's division (archivists, auditors, administrators), the register upload (archivists, administrators),
-the coverage on the statistics page, and the access-copy download of the archive page."""
+"""The web side of the dual track and of access copies: the reconciliation page (the stored result, paged) and
+its CSV within the user's division (archivists, auditors, administrators), the register upload (archivists,
+administrators), the coverage on the statistics page, and the access-copy download of the archive page."""
 
 from __future__ import annotations
 
@@ -23,13 +23,15 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def planted_home(demo, paper_home: Path) -> Path:  # noqa: ANN001
+def planted_home(demo, paper_home: Path, ph) -> Path:  # noqa: ANN001
+    """The demo home with the planted register imported and reconciled (the result stored)."""
     from repository.home import Repository
     from repository.services.paper import import_register
 
     rows, _ = plant(register_of(demo.root))
     with Repository.open(paper_home) as repo:
         import_register(repo, data=register_csv(rows), name="planted.csv")
+    ph.store_reconciliation(paper_home)
     return paper_home
 
 
@@ -67,22 +69,42 @@ def test_the_reconciliation_page_shows_the_users_division_only(planted_home: Pat
     assert login(planted_home, "reader").get("/paper.csv").status_code == 403
 
 
-def test_the_worklist_lists_the_first_findings_and_counts_them_all(planted_home: Path,
-                                                                  login: Callable[[Path, str], FlaskClient],
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_worklist_is_paged_and_counts_them_all(planted_home: Path, login: Callable[[Path, str], FlaskClient],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from repository.web.views import paper as view
 
-    monkeypatch.setattr(view, "SHOWN", 4)  # at 200,000 archives unreconciled, the page was 674 MB of rows
+    monkeypatch.setattr(view, "PER_PAGE", 4)  # at 200,000 archives unreconciled, one page was 674 MB of rows
     admin = login(planted_home, "admin")
-    page = admin.get("/paper").get_data(as_text=True)
-    assert page.count('<tr class="severity-') == 4 and "共 9 处差异；以下列出前 4 处" in page
+    first = admin.get("/paper").get_data(as_text=True)
+    assert first.count('<tr class="severity-') == 4 and "共 9 处差异，第 1 / 3 页" in first
+    assert 'href="/paper?page=2"' in first and 'rel="prev"' not in first
+    pages = [admin.get(f"/paper?page={n}").get_data(as_text=True) for n in (2, 3)]
+    assert [p.count('<tr class="severity-') for p in pages] == [4, 1]
+    assert 'href="/paper?page=1"' in pages[1 - 1] and 'rel="next"' not in pages[1]
+    listed = [r for page in (first, *pages) for r in re.findall(r'<tr class="severity-.*?</tr>', page, re.S)]
+    assert len(listed) == len(set(listed)) == 9  # every finding once, none twice
+    assert admin.get("/paper?page=99").get_data(as_text=True).count('<tr class="severity-') == 1  # the last page
+    assert admin.get("/paper?page=x").status_code == 200
     rows = admin.get("/paper.csv").get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert len(rows) == 10  # the CSV keeps them all
-    monkeypatch.setattr(view, "SHOWN", 9)  # all listed: no "first N" line
-    assert 'id="paper-shown"' not in admin.get("/paper").get_data(as_text=True)
+    jianye = login(planted_home, "jianye").get("/paper?page=2").get_data(as_text=True)
+    assert "共 6 处差异，第 2 / 2 页" in jianye and "320116" not in jianye
 
 
-def test_uploading_a_register_checks_every_row(demo, paper_home: Path, login: Callable[[Path, str], FlaskClient]) -> None:  # noqa: ANN001
+def test_the_division_filter_narrows_the_list_within_the_scope(planted_home: Path,
+                                                                login: Callable[[Path, str], FlaskClient]) -> None:
+    admin = login(planted_home, "admin")
+    narrowed = admin.get("/paper?division=320116").get_data(as_text=True)
+    assert narrowed.count('<tr class="severity-') == 3 and "共 3 处差异" in narrowed
+    assert 'href="/paper?page' not in narrowed
+    jianye = login(planted_home, "jianye")  # another district's code is no way out of the scope
+    other = jianye.get("/paper?division=320116").get_data(as_text=True)
+    worklist = other.split('id="paper-worklist"', 1)[1].split("</table>", 1)[0]
+    assert other.count('<tr class="severity-') == 6 and "320116" not in worklist and 'value="320116"' not in other
+
+
+def test_uploading_a_register_checks_every_row(demo, paper_home: Path, login: Callable[[Path, str], FlaskClient],  # noqa: ANN001
+                                               ph) -> None:  # noqa: ANN001
     client = login(paper_home, "jianye")
     bad = "全宗号,目录号,案卷号,件号,页数,盒号\nJ001,1,v,x,1,B\nJ001,1,v,2,1,\n".encode()
     token = _token(client, "/paper")
@@ -95,7 +117,12 @@ def test_uploading_a_register_checks_every_row(demo, paper_home: Path, login: Ca
     good = register_csv(register_of(demo.root))
     done = client.post("/paper/import", data={"register": (io.BytesIO(good), "register.csv"),
                                               "csrf_token": token}, content_type="multipart/form-data")
-    assert done.status_code == 200 and 'id="paper-clean"' in done.get_data(as_text=True)
+    assert done.status_code == 200 and 'id="paper-none"' in done.get_data(as_text=True)  # not reconciled yet
+    ran = client.post("/paper/run", data={"csrf_token": token})
+    assert ran.status_code == 303 and ran.headers["Location"].endswith("/paper")
+    (job,) = ph.run_paper_jobs(paper_home)
+    assert job.state == "done" and job.username == "jianye"
+    assert 'id="paper-clean"' in client.get("/paper").get_data(as_text=True)
     auditor = login(paper_home, "auditor")
     denied = auditor.post("/paper/import", data={"register": (io.BytesIO(good), "r.csv"),
                                                  "csrf_token": _token(auditor, "/paper")},

@@ -46,7 +46,7 @@ def test_a_register_over_the_limit_is_told_the_limit(paper_home: Path, password:
     assert "请求过大：一次上传不得超过 32.0 MB" in refused.get_data(as_text=True)
 
 
-def test_the_worklist_names_each_division(demo, paper_home: Path, password: str) -> None:  # noqa: ANN001
+def test_the_worklist_names_each_division(demo, paper_home: Path, password: str, ph) -> None:  # noqa: ANN001
     """The worklist gave a finding's division as a bare nine-digit code (the counts above it name them)."""
     from repository.demo.paper import plant, register_csv, register_of
     from repository.divisions import tree_for
@@ -57,6 +57,7 @@ def test_the_worklist_names_each_division(demo, paper_home: Path, password: str)
     with Repository.open(paper_home) as repo:
         import_register(repo, data=register_csv(rows), name="planted.csv")
         tree = tree_for(repo.cfg)
+    ph.store_reconciliation(paper_home)
     html = _client(paper_home, "admin", password).get("/paper").get_data(as_text=True)
     worklist = html.split('id="paper-worklist"', 1)[1].split("</table>", 1)[0]
     cells = [re.findall(r"<td>(.*?)</td>", row)[1] for row in worklist.split('<tr class="severity-')[1:]]

@@ -103,6 +103,11 @@ def test_english_texts_hold_no_chinese() -> None:
 
 
 def test_paper_page_in_english_has_no_chinese_heading(own_app: Flask, wh: Any) -> None:  # noqa: ANN401
+    from repository.home import Repository
+    from repository.paper.stored import reconcile_and_store
+
+    with Repository.open(Path(own_app.config["HSAR_HOME"])) as repo:  # the page shows a stored reconciliation
+        reconcile_and_store(repo, started_by="admin")
     admin = _client(own_app, wh, "admin")  # a copy of the home: the language is remembered per account
     admin.post("/lang", data={"lang": "en", "csrf_token": _token(admin, "/paper")})
     html = admin.get("/paper").get_data(as_text=True)

@@ -141,6 +141,9 @@ def _summary(kind: str, result: dict[str, Any], lang: str) -> str | None:
     if kind == "ocr" and isinstance(counts, dict):
         return messages.text("ocr.summary", lang, total=sum(int(v) for v in counts.values()),
                              added=int(counts.get("added", 0)), unchanged=int(counts.get("unchanged", 0)))
+    if kind == "paper" and "register_rows" in result:
+        return messages.text("paperjob.job_summary", lang, register=int(result["register_rows"]),
+                             electronic=int(result.get("electronic_items", 0)))
     totals = result.get("totals")
     if kind == "export" and isinstance(totals, dict):
         return messages.text("web_review.job.exported", lang, archives=int(totals.get("archives", 0)))

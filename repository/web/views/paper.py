@@ -1,7 +1,9 @@
 """The dual-track pages (双轨制): reconciliation of the paper register with the electronic archives (counts
-per division rolled up the tree, the worklist, a CSV download) for archivists, auditors and administrators,
-within their division scope; importing the register (upload) for archivists and administrators. And the
-access-copy download (利用副本, DIP) of an archive, for users who may open its documents.
+per division rolled up the tree, the worklist a page at a time, a CSV download) for archivists, auditors and
+administrators, within their division scope, read from the result the ``paper`` job stored (the page never
+reconciles: archivists and administrators start the job from it); importing the register (upload) for
+archivists and administrators. And the access-copy download (利用副本, DIP) of an archive, for users who may
+open its documents.
 
 Every page asks :mod:`repository.access` first; the views call :mod:`repository.services.paper` and
 :mod:`repository.services.access_copy` and render.
@@ -10,15 +12,16 @@ Every page asks :mod:`repository.access` first; the views call :mod:`repository.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 
-from flask import Blueprint, Response, abort, render_template, request, send_file
+from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_login import login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ...divisions import tree_for
 from ...errors import AccessCopyError, HsarError, PaperError
-from ...services import access_copy, paper
+from ...services import access_copy, paper, paper_stored
 from ...services import census as counts
 from ..context import principal, repo
 from ..errors import withheld
@@ -31,9 +34,8 @@ bp = Blueprint("paper", __name__)
 REGISTER_LIMIT = 32 * 1024**2
 REGISTER_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 
-
-#: findings the page lists (the counts and the CSV cover them all): an unreconciled city is millions of rows
-SHOWN = 500
+#: findings a page of the worklist lists (``?page=N``; the counts and the CSV cover them all)
+PER_PAGE = paper_stored.PER_PAGE
 
 
 def _upload_limit() -> None:
@@ -64,10 +66,23 @@ def _scope() -> list[str]:
 
 
 def _page(status: int = 200, **extra: object) -> tuple[str, int]:
-    result = paper.reconcile_paper(repo(), _scope())
-    may_import = access.may(principal(), access.Action.INGEST)
-    return render_template("paper.html", result=result, codes=paper.CODES, may_import=may_import, shown=SHOWN,
-                           lang=current_lang(), tree=tree_for(repo().cfg), **extra), status
+    user = principal()
+    scope = _scope()
+    tree = tree_for(repo().cfg)
+    asked = request.args.get("division", "")[:12]
+    division = asked if asked and paper_stored.narrowed(scope, asked) != scope else None  # within the scope only
+    try:
+        number = int(request.args.get("page", "1")[:9])
+    except ValueError:
+        number = 1
+    result = paper_stored.stored_page(repo(), scope, tree, page=number, per_page=PER_PAGE, division=division,
+                                      lang=current_lang())
+    may_run = access.may(user, access.Action.INGEST)
+    job = paper_stored.latest_job(repo().cfg)
+    return render_template("paper.html", result=result, codes=paper.CODES, may_import=may_run, may_run=may_run,
+                           job=job, job_visible=job is not None and (user.role is access.Role.ADMIN
+                                                                     or job.username == user.username),
+                           division=division or "", per_page=PER_PAGE, lang=current_lang(), tree=tree, **extra), status
 
 
 @bp.route("/paper")
@@ -76,12 +91,29 @@ def page() -> tuple[str, int]:
     return _page()
 
 
+@bp.route("/paper/run", methods=["POST"])
+@login_required
+def run() -> WerkzeugResponse:
+    """Start the reconciliation job (or find the one queued or running) and come back to the page."""
+    _scope()
+    if not access.may(principal(), access.Action.INGEST):
+        abort(403)
+    paper_stored.start_job(repo().cfg, principal().username)
+    return redirect(url_for("paper.page"), 303)
+
+
 @bp.route("/paper.csv")
 @login_required
 def worklist_csv() -> Response:
-    result = paper.reconcile_paper(repo(), _scope())
-    body = "\ufeff" + paper.findings_csv(result, tree_for(repo().cfg), current_lang())
-    return Response(body, mimetype="text/csv", headers={
+    lines = paper_stored.stored_csv(repo(), _scope(), tree_for(repo().cfg), current_lang())
+    if lines is None:
+        abort(404)
+
+    def body() -> Iterator[str]:
+        yield "\ufeff"
+        yield from lines
+
+    return Response(body(), mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=hsar-paper-worklist.csv", "Cache-Control": "private, no-store"})
 
 

@@ -1,0 +1,157 @@
+"""Use-cases of the stored reconciliation (双轨制核对结果): start the ``paper`` job, and read the result it
+stored within a user's division scope, one page of findings at a time, or all of them as CSV, streamed.
+
+The job reconciles the whole repository once (:func:`repository.paper.stored.reconcile_and_store`); every
+reader's scope is a filter of that one result (``prefixes`` of :func:`repository.access.scope_prefixes`): a
+finding outside it is neither shown nor counted, and a register row whose archive the catalogue does not
+know belongs to no division (the national scope alone sees it). A second start while a reconciliation is
+queued or running is that job, not another.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..config import Config
+from ..divisions import DivisionTree
+from ..home import Repository
+from ..jobs import Job, JobQueue
+from ..paper.compute import CODES, in_scope
+from ..paper.stored import Made, open_stored, reconcile_and_store, render
+from ..state.db import open_state
+from ..state.paper import register_mark
+from .paper import CSV_FIELDS, DivisionCounts, rolled_up_counts
+
+KIND = "paper"
+PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """What the ``/paper`` page shows of the latest stored result within one scope."""
+
+    made: Made
+    stale_since: datetime | None  # the register's import after the result was made (None: not stale)
+    divisions: tuple[DivisionCounts, ...]  # rolled up the division tree, within the scope
+    totals: dict[str, int]  # per code, within the scope
+    register_rows: int
+    electronic_items: int
+    findings: list[dict[str, Any]]  # this page's rows, messages in the reader's language
+    count: int  # findings within the scope (and the division filter)
+    page: int
+    pages: int
+
+    @property
+    def clean(self) -> bool:
+        return not any(self.totals.values())
+
+
+def _imported_at(mark: tuple[object, ...]) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(str(mark[2]))
+    except (IndexError, ValueError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def narrowed(prefixes: Sequence[str], division: str | None) -> list[str]:
+    """The scope ``prefixes`` narrowed to ``division`` (a filter of the page) when it lies within them;
+    the scope itself otherwise."""
+    from ..access import scope_prefix
+
+    if not division:
+        return list(prefixes)
+    prefix = scope_prefix(division)
+    if prefix is None or not prefix or not in_scope(division, prefixes):
+        return list(prefixes)
+    return [prefix]
+
+
+def stored_page(repo: Repository, prefixes: Sequence[str], tree: DivisionTree, *, page: int = 1,
+                per_page: int = PER_PAGE, division: str | None = None, lang: str = "zh") -> StoredPage | None:
+    """Page ``page`` of the latest stored result within ``prefixes`` (narrowed to ``division`` for the list,
+    the counts stay the scope's); None when no result is stored yet."""
+    stored = open_stored(repo.paths.paper_report)
+    if stored is None:
+        return None
+    with stored:
+        by_division = stored.counts(prefixes)
+        register_rows, electronic_items = stored.tallies(prefixes)
+        listed = narrowed(prefixes, division)
+        count = sum(sum(v) for d, v in by_division.items() if in_scope(d, listed))
+        pages = max(1, -(-count // per_page))
+        page = min(max(1, page), pages)
+        rows = [render(r, lang) for r in stored.findings(listed, offset=(page - 1) * per_page, limit=per_page)]
+        made = stored.made
+    with open_state(repo.cfg.state_url) as state:
+        mark = register_mark(state)
+    stale = (_imported_at(mark) or made.made_at) if tuple(mark) != tuple(made.register_mark) else None
+    totals = {code: sum(v[n] for v in by_division.values()) for n, code in enumerate(CODES)}
+    return StoredPage(made, stale,
+                      rolled_up_counts(by_division, tree, prefixes), totals, register_rows, electronic_items, rows,
+                      count, page, pages)
+
+
+def stored_csv(repo: Repository, prefixes: Sequence[str], tree: DivisionTree, lang: str = "zh"
+               ) -> Iterator[str] | None:
+    """Every finding of the stored result within ``prefixes`` as CSV text (a header first), a batch of lines
+    at a time, read from the stored file as it is sent; None when no result is stored yet."""
+    path = repo.paths.paper_report
+    first = open_stored(path)
+    if first is None:
+        return None
+    first.close()
+
+    def lines() -> Iterator[str]:
+        stored = open_stored(path)
+        if stored is None:  # removed meanwhile
+            return
+        with stored:
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+            writer.writeheader()
+            names: dict[str, str] = {}
+            for n, row in enumerate(stored.findings(prefixes), 1):
+                d = row["division"]
+                if d not in names:
+                    known = tree.get(d) if d else None
+                    names[d] = known.name if known else ""
+                writer.writerow(render(row, lang) | {"division_name": names[d]})
+                if n % 1000 == 0:
+                    yield out.getvalue()
+                    out.seek(0)
+                    out.truncate()
+            yield out.getvalue()
+    return lines()
+
+
+def store_now(repo: Repository, started_by: str) -> Made:
+    """Reconcile and store the result now, in this process (``hsar paper reconcile --store``)."""
+    return reconcile_and_store(repo, started_by=started_by)
+
+
+# ------------------------------------------------------------------------------------------ the job
+
+
+def latest_job(cfg: Config) -> Job | None:
+    """The newest reconciliation job, whatever its state."""
+    with JobQueue(cfg) as queue:
+        found = queue.list(kind=KIND, limit=1)
+    return found[0] if found else None
+
+
+def start_job(cfg: Config, username: str) -> tuple[Job, bool]:
+    """Queue a reconciliation of the whole repository: (the job, True); or, while one is queued or running,
+    (that job, False). Two starts at once make one job: both carry the key of the newest job before them."""
+    with JobQueue(cfg) as queue:
+        found = queue.list(kind=KIND, limit=1)
+        newest = found[0] if found else None
+        if newest is not None and not newest.finished:
+            return newest, False
+        job = queue.submit(KIND, {}, user=username, dedupe_key=f"paper-after-{newest.id if newest else 'none'}")
+    return job, newest is None or job.id != newest.id
