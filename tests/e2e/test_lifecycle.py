@@ -10,7 +10,7 @@ home is left as the other end-to-end modules expect it).
   and starting OCR makes a job whose page the user lands on;
 - the access copy (利用副本) of an archive page downloads as a zip with its README.
 
-Screenshots go to ``docs/screenshots/`` (paper, disposal, tombstone, OCR, viewer with text, access copy).
+Screenshots go to ``docs/screenshots/`` (paper, disposal, its confirmation, tombstone, OCR, viewer with text, access copy).
 """
 
 from __future__ import annotations
@@ -197,6 +197,7 @@ def test_two_archivists_dispose_of_an_archive_and_self_approval_is_refused(life:
     li.wait_for_load_state()
     assert life.due in li.inner_text("main") and "不可撤销" in li.inner_text("main")
     li.fill("input[name=confirm]", life.due)
+    e2e.shoot(li, "disposal-confirm")
     li.locator("form.confirm button[type=submit]").click()
     li.wait_for_load_state()
     decided = li.locator("#decided tbody tr", has_text=life.due)
