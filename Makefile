@@ -70,12 +70,14 @@ demo: venv
 	$(BIN)/hsar paper demo-register $(DEMO_SIPS) $(DEMO_SIPS)/paper-register.csv
 	$(HSAR) paper import $(DEMO_SIPS)/paper-register.csv
 	$(HSAR) paper reconcile
+	$(HSAR) paper reconcile --store
 	@for a in $(DEMO_ACCOUNTS); do set -- $$(echo "$$a" | tr : ' '); \
 	  echo "$$3" | $(HSAR) user add "$$2" --role "$$1" --division "$$4" --password-stdin || exit 1; done
 	@echo; printf '%-11s %-16s %-22s %s\n' role username password division; \
 	for a in $(DEMO_ACCOUNTS); do set -- $$(echo "$$a" | tr : ' '); printf '%-11s %-16s %-22s %s\n' "$$1" "$$2" "$$3" "$$4"; done; echo
 	@if [ "$(DEMO_SERVE)" != 0 ]; then \
-	  echo "demo at http://127.0.0.1:$(DEMO_PORT)/ (Ctrl-C stops)"; \
+	  echo "demo at http://127.0.0.1:$(DEMO_PORT)/ (Ctrl-C stops it and the hsar worker beside it)"; \
+	  $(HSAR) worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	  $(HSAR) serve --host 127.0.0.1 --port $(DEMO_PORT); \
 	fi
 

@@ -24,7 +24,8 @@ def _t(c: Context, key: str, **params: object) -> str:
               help="同时运行的作业数（线程）Jobs run at the same time (threads).")
 @pass_ctx
 def worker_cmd(c: Context, workers: int) -> None:
-    """运行后台作业 Run background jobs (ingest, audit, reindex, export, OCR) until SIGTERM or Ctrl-C.
+    """运行后台作业 Run background jobs (ingest, audit, reindex, export, OCR, paper reconciliation) until
+    SIGTERM or Ctrl-C.
 
     The queue is SQLite in <home>/jobs/ unless jobs.url names a Redis server. On start the worker marks
     the jobs of workers that died as queued again (or failed, JOB-LOST, after jobs.attempts attempts).
