@@ -9,13 +9,33 @@ suite runs (no ``-k``, no file arguments), the session fails if a code was never
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from repository.codes import RAISED, catalogue
 
 TESTS = Path(__file__).parent
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def sign_in() -> Callable[[Any, str, str], Any]:
+    """``sign_in(app, username, password)``: a test client of the Flask ``app`` signed in on the login page
+    (its CSRF token sent, purpose of use: work)."""
+
+    def signed(app: Any, username: str, password: str) -> Any:  # noqa: ANN401 - a Flask app, a FlaskClient
+        client = app.test_client()
+        token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+        done = client.post("/login", data={"username": username, "password": password, "purpose_kind": "work",
+                                           "csrf_token": token})
+        assert done.status_code in (302, 303), done.get_data(as_text=True)
+        return client
+
+    return signed
 
 
 @pytest.fixture(scope="session", autouse=True)

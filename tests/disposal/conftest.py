@@ -93,6 +93,19 @@ def home(disposal_template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def login(home: Path, monkeypatch: pytest.MonkeyPatch, sign_in):  # noqa: ANN001, ANN201
+    """``login(username)``: a test client of ``home`` signed in as that account; retention judged in 2060."""
+    from datetime import date
+
+    from repository.services import disposal as service
+    from repository.web import create_app
+
+    monkeypatch.setattr(service, "_today", lambda: date(2060, 1, 1))
+    app = create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
+    return lambda username: sign_in(app, username, PASSWORD)
+
+
+@pytest.fixture
 def repo(home: Path):
     from repository.home import Repository
 

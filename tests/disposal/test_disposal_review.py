@@ -8,26 +8,15 @@ import re
 from datetime import date
 
 from repository.services import disposal as service
-from repository.web import create_app
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-PASSWORD = "correct horse battery staple"
 
 
-def _client(home, username: str):  # noqa: ANN001, ANN202 - a FlaskClient
-    client = create_app(home, {"TESTING": True, "SECRET_KEY": "test"}).test_client()
-    token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "purpose_kind": "work",
-                                           "csrf_token": token})
-    assert response.status_code == 302
-    return client
 
-
-def test_disposal_page_labels_the_rejection_note_and_says_when_nothing_is_decided(home, plan, monkeypatch):
-    monkeypatch.setattr(service, "_today", lambda: date(2060, 1, 1))
+def test_disposal_page_labels_the_rejection_note_and_says_when_nothing_is_decided(home, plan, login):
     with service.Repository.open(home) as repo:
         service.propose(repo, plan.unit, "期满鉴定", "alice", today=date(2060, 1, 1))
-    html = _client(home, "bob").get("/disposal").get_data(as_text=True)
+    html = login("bob").get("/disposal").get_data(as_text=True)
     note = re.search(r'<input name="note"[^>]*>', html)
     assert note is not None and 'placeholder="驳回意见（可不填）"' in note.group(0)
     assert "销毁理由" not in note.group(0)  # it was labelled as the proposal's reason
@@ -37,13 +26,13 @@ def test_disposal_page_labels_the_rejection_note_and_says_when_nothing_is_decide
     assert f'href="/archives/{plan.unit}"' in pending
 
 
-def test_tombstone_page_items_pages_shelf_and_wrapping(home, plan):
+def test_tombstone_page_items_pages_shelf_and_wrapping(home, plan, login):
     today = date(2060, 1, 1)
     with service.Repository.open(home) as repo:
         proposal = service.propose(repo, plan.unit, "期满鉴定", "alice", today=today)
         service.approve(repo, proposal.id, "bob", today=today)
         tombstone = service.tombstone_of(repo, plan.unit).tombstone
-    html = _client(home, "bob").get(f"/disposal/tombstones/{plan.unit}").get_data(as_text=True)
+    html = login("bob").get(f"/disposal/tombstones/{plan.unit}").get_data(as_text=True)
     table = html.split("<thead>", 1)[1].split("</table>", 1)[0]
     heads = re.findall(r"<th>(.*?)</th>", table)
     assert heads == ["#", "目录号", "案卷号", "件号", "页号", "盒号", "存放位置"]
@@ -55,14 +44,13 @@ def test_tombstone_page_items_pages_shelf_and_wrapping(home, plan):
                      f"{shelf['store']}库{shelf['row']}排{shelf['cabinet']}柜{shelf['cell']}格"]
     assert f"全宗号 {tombstone['paper']['fonds']} · 目录号" in html
     assert '<ul class="versions">' in html  # a version's message holds a SIP's SHA-512: it must wrap
-    css = _client(home, "bob").get("/static/app.css").get_data(as_text=True)
+    css = login("bob").get("/static/app.css").get_data(as_text=True)
     assert re.search(r"\.tombstone \.versions li[^{]*\{[^}]*overflow-wrap: anywhere", css)
 
 
-def test_each_decision_says_which_proposal_and_archive(home, plan, monkeypatch):
+def test_each_decision_says_which_proposal_and_archive(home, plan, login):
     """After proposing, approving or rejecting, the page said only "done"."""
-    monkeypatch.setattr(service, "_today", lambda: date(2060, 1, 1))
-    alice, bob = _client(home, "alice"), _client(home, "bob")
+    alice, bob = login("alice"), login("bob")
 
     def post(client, path: str, **data: str) -> str:  # noqa: ANN001
         token = TOKEN.search(client.get("/disposal").get_data(as_text=True)).group(1)

@@ -6,29 +6,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import pytest
-
 from repository.preservation.ids import object_id
 from repository.services import disposal as service
-from repository.web import create_app
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-PASSWORD = "correct horse battery staple"
 
-
-@pytest.fixture
-def login(home, monkeypatch):
-    monkeypatch.setattr(service, "_today", lambda: date(2060, 1, 1))  # retention judged in 2060
-    app = create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
-
-    def sign_in(username: str):  # noqa: ANN202 - a FlaskClient
-        client = app.test_client()
-        token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
-        response = client.post("/login", data={"username": username, "password": PASSWORD, "purpose_kind": "work", "csrf_token": token})
-        assert response.status_code == 302
-        return client
-
-    return sign_in
 
 
 def _post(client, path: str, **data: str):  # noqa: ANN202 - a test response

@@ -161,12 +161,7 @@ def serving(home: Path, secret: str) -> Iterator[str]:
         _wait_until_up(proc, url + "/login", log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 15)
 
 
 @pytest.fixture(scope="session")
@@ -176,10 +171,19 @@ def server(demo: tuple[Path, Path]) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
-def worker(demo: tuple[Path, Path]) -> Iterator[Path]:
-    """``hsar worker`` on the session's home (runs the jobs the ingest page makes); its log; stopped at the end."""
-    home, _ = demo
+def stop(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM (a worker finishes its job step, a server its requests), then SIGKILL after ``timeout`` s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def working(home: Path) -> Iterator[Path]:
+    """``hsar worker`` on ``home`` while the block runs; its log."""
     log = home / "worker.log"
     with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen([sys.executable, "-c", "import sys; from repository.cli import main; sys.exit(main())",
@@ -190,12 +194,14 @@ def worker(demo: tuple[Path, Path]) -> Iterator[Path]:
             pytest.fail(f"hsar worker exited with {proc.returncode}:\n{log.read_text('utf-8')}")
         yield log
     finally:
-        proc.terminate()  # SIGTERM: the worker finishes its job step and stops
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 30)
+
+
+@pytest.fixture(scope="session")
+def worker(demo: tuple[Path, Path]) -> Iterator[Path]:
+    """``hsar worker`` on the session's home (runs the jobs the ingest page makes); its log; stopped at the end."""
+    with working(demo[0]) as log:
+        yield log
 
 
 def _wait_until_up(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 60) -> None:

@@ -15,13 +15,10 @@ Screenshots go to ``docs/screenshots/`` (paper, disposal, its confirmation, tomb
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import json
 import shutil
-import subprocess
-import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -112,24 +109,6 @@ def as_user(browser, life_server: str, e2e: ModuleType) -> Iterator[Callable[[tu
         context.close()
 
 
-@contextlib.contextmanager
-def _worker(home: Path, e2e: ModuleType) -> Iterator[None]:
-    """``hsar worker`` on ``home`` while the block runs (the module's home has none of its own)."""
-    log = home / "worker.log"
-    with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen([sys.executable, "-c", "import sys; from repository.cli import main; sys.exit(main())",
-                                 "--home", str(home), "worker"], env=e2e._env(), stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def test_a_clerk_uploads_the_paper_register_and_works_through_the_reconciliation(life: Life, as_user, e2e) -> None:
     page = as_user(FIRST)
     errors = e2e.console_errors(page)
@@ -140,7 +119,7 @@ def test_a_clerk_uploads_the_paper_register_and_works_through_the_reconciliation
     page.wait_for_load_state()
     assert page.locator("p.notice[role=status]").is_visible()  # "imported N rows"
     assert page.locator("#paper-none").is_visible()  # the page never reconciles: the paper job does
-    with _worker(life.home, e2e):
+    with e2e.working(life.home):  # the module's home has no worker of its own
         page.click("#paper-run button[type=submit]")
         page.wait_for_load_state()
         for _ in range(240):  # the worker runs the job; the page shows the stored result once it is there

@@ -49,6 +49,15 @@ def password() -> str:
     return PASSWORD
 
 
+@pytest.fixture
+def login(password: str, sign_in):  # noqa: ANN001, ANN201
+    """``login(home, username)``: a test client of ``home`` signed in as that account."""
+    from repository.web import create_app
+
+    return lambda home, username: sign_in(create_app(home, {"TESTING": True, "SECRET_KEY": "test"}), username,
+                                          password)
+
+
 def run_paper_jobs(home: Path) -> list:
     """Run every queued reconciliation job of ``home`` here, as ``hsar worker`` would (its runner, its records);
     the jobs as they ended."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,24 +20,11 @@ from repository.home import Repository
 from repository.paper import compute as computing
 from repository.paper.reconcile import match, reconcile
 from repository.services import paper, paper_stored
-from repository.web import create_app
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 HEADER = "全宗号,目录号,案卷号,件号,页数,盒号,存放位置,档号,档案标识\n"
 ROW = '<tr class="severity-'
 
-
-@pytest.fixture
-def login(password: str) -> Callable[[Path, str], FlaskClient]:
-    def client_of(home: Path, username: str) -> FlaskClient:
-        client = create_app(home, {"TESTING": True, "SECRET_KEY": "test"}).test_client()
-        token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
-        done = client.post("/login", data={"username": username, "password": password, "purpose_kind": "work",
-                                           "csrf_token": token})
-        assert done.status_code in (302, 303)
-        return client
-
-    return client_of
 
 
 def _token(client: FlaskClient) -> str:

@@ -17,7 +17,6 @@ from repository.config import load as load_config
 from repository.demo.paper import plant, register_csv, register_of
 from repository.state.db import open_state
 from repository.state.paper import read_register
-from repository.web import create_app
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -34,19 +33,6 @@ def planted_home(demo, paper_home: Path, ph) -> Path:  # noqa: ANN001
     ph.store_reconciliation(paper_home)
     return paper_home
 
-
-@pytest.fixture
-def login(password: str) -> Callable[[Path, str], FlaskClient]:
-    """``login(home, username)``: a test client signed in as that account."""
-
-    def client_of(home: Path, username: str) -> FlaskClient:
-        client = create_app(home, {"TESTING": True, "SECRET_KEY": "test"}).test_client()
-        token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
-        done = client.post("/login", data={"username": username, "password": password, "purpose_kind": "work", "csrf_token": token})
-        assert done.status_code in (302, 303)
-        return client
-
-    return client_of
 
 
 def _token(client: FlaskClient, path: str) -> str:

@@ -7,22 +7,12 @@ import io
 import re
 from pathlib import Path
 
-from repository.web import create_app
-
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def _client(home: Path, username: str, password: str):  # noqa: ANN202 - a FlaskClient
-    client = create_app(home, {"TESTING": True, "SECRET_KEY": "test"}).test_client()
-    token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
-    done = client.post("/login", data={"username": username, "password": password, "purpose_kind": "work",
-                                       "csrf_token": token})
-    assert done.status_code in (302, 303)
-    return client
 
-
-def test_a_register_of_another_kind_is_named_with_the_reason(paper_home: Path, password: str) -> None:
-    client = _client(paper_home, "jianye", password)
+def test_a_register_of_another_kind_is_named_with_the_reason(paper_home: Path, login) -> None:
+    client = login(paper_home, "jianye")
     token = TOKEN.search(client.get("/paper").get_data(as_text=True)).group(1)
     refused = client.post("/paper/import", data={"register": (io.BytesIO(b"%PDF-1.7"), "登记表.pdf"),
                                                  "csrf_token": token}, content_type="multipart/form-data")
@@ -34,11 +24,11 @@ def test_a_register_of_another_kind_is_named_with_the_reason(paper_home: Path, p
     assert empty.status_code == 400 and "请选择文件" in empty.get_data(as_text=True)
 
 
-def test_a_register_over_the_limit_is_told_the_limit(paper_home: Path, password: str) -> None:
+def test_a_register_over_the_limit_is_told_the_limit(paper_home: Path, login) -> None:
     """413 said only "the request is too large", not how large an upload may be."""
     from repository.web.views.paper import REGISTER_LIMIT
 
-    client = _client(paper_home, "jianye", password)
+    client = login(paper_home, "jianye")
     token = TOKEN.search(client.get("/paper").get_data(as_text=True)).group(1)
     refused = client.post("/paper/import", data={"register": (io.BytesIO(b"a" * (REGISTER_LIMIT + 1)), "big.csv"),
                                                  "csrf_token": token}, content_type="multipart/form-data")
@@ -46,7 +36,7 @@ def test_a_register_over_the_limit_is_told_the_limit(paper_home: Path, password:
     assert "请求过大：一次上传不得超过 32.0 MB" in refused.get_data(as_text=True)
 
 
-def test_the_worklist_names_each_division(demo, paper_home: Path, password: str, ph) -> None:  # noqa: ANN001
+def test_the_worklist_names_each_division(demo, paper_home: Path, login, ph) -> None:  # noqa: ANN001
     """The worklist gave a finding's division as a bare nine-digit code (the counts above it name them)."""
     from repository.demo.paper import plant, register_csv, register_of
     from repository.divisions import tree_for
@@ -58,7 +48,7 @@ def test_the_worklist_names_each_division(demo, paper_home: Path, password: str,
         import_register(repo, data=register_csv(rows), name="planted.csv")
         tree = tree_for(repo.cfg)
     ph.store_reconciliation(paper_home)
-    html = _client(paper_home, "admin", password).get("/paper").get_data(as_text=True)
+    html = login(paper_home, "admin").get("/paper").get_data(as_text=True)
     worklist = html.split('id="paper-worklist"', 1)[1].split("</table>", 1)[0]
     cells = [re.findall(r"<td>(.*?)</td>", row)[1] for row in worklist.split('<tr class="severity-')[1:]]
     assert cells
