@@ -96,6 +96,7 @@ class Computed:
     register_rows: dict[str, int]  # division code -> register rows
     electronic_items: dict[str, int]  # division code -> electronic items
     register_mark: tuple[object, ...]  # the register it read (changes with every import)
+    catalog_mark: tuple[int, ...] = ()  # the catalogue it read (changes with every ingest, supplement, disposal)
 
 
 def tallies(m: Matching, rows: Sequence[RegisterRow], items: Sequence[Electronic]
@@ -124,7 +125,10 @@ def compute(repo: Repository, prefixes: Sequence[str] = ("",),
     findings are of every division: filter them by scope to show them)."""
     step = progress or (lambda _done, _total: None)
     step(0, 4)
+    from ..catalog.statistics import change_mark
+
     rows, mark = register(repo)
+    catalogued = change_mark(repo.catalog)  # read first: what is recorded meanwhile makes the result stale
     items = electronic(repo)
     step(1, 4)
     m = match(rows, items)
@@ -136,4 +140,4 @@ def compute(repo: Repository, prefixes: Sequence[str] = ("",),
     findings = reconcile(m, stored_pages(repo, prefixes, files))
     step(3, 4)
     paper, mine = tallies(m, rows, items)
-    return Computed(findings, count_by_division(findings), paper, mine, mark)
+    return Computed(findings, count_by_division(findings), paper, mine, mark, catalogued)

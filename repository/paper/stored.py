@@ -55,6 +55,7 @@ class Made:
     register_mark: tuple[object, ...]
     register_rows: int
     electronic_items: int
+    catalog_mark: tuple[int, ...] = ()  # the catalogue it read (statistics.change_mark); () when not recorded
 
 
 def _extra(f_params: Sequence[tuple[str, str]], ref: str, archive_id: str | None, item: int | None) -> str | None:
@@ -68,7 +69,7 @@ def write(path: Path, computed: Computed, *, started_by: str, job_id: str | None
     """Write ``computed`` to ``path`` atomically (a temporary file in the same folder, renamed over it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     made = Made(made_at or datetime.now(UTC), started_by, job_id, computed.register_mark,
-                sum(computed.register_rows.values()), sum(computed.electronic_items.values()))
+                sum(computed.register_rows.values()), sum(computed.electronic_items.values()), computed.catalog_mark)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temp.unlink(missing_ok=True)
     _clear_leftovers(path)
@@ -78,7 +79,8 @@ def write(path: Path, computed: Computed, *, started_by: str, job_id: str | None
             conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
             meta = {"format": FORMAT, "made_at": made.made_at.isoformat(), "started_by": started_by,
                     "job_id": job_id, "register_mark": list(computed.register_mark),
-                    "register_rows": made.register_rows, "electronic_items": made.electronic_items}
+                    "register_rows": made.register_rows, "electronic_items": made.electronic_items,
+                    "catalog_mark": list(computed.catalog_mark)}
             conn.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v, ensure_ascii=False, default=str))
                                                                for k, v in meta.items()])
             divisions = set(computed.register_rows) | set(computed.electronic_items)
@@ -153,7 +155,8 @@ class Stored:
             if meta.get("format") != FORMAT:
                 raise ValueError(f"stored reconciliation of format {meta.get('format')!r}")
             self.made = Made(datetime.fromisoformat(meta["made_at"]), str(meta["started_by"]), meta.get("job_id"),
-                             tuple(meta["register_mark"]), int(meta["register_rows"]), int(meta["electronic_items"]))
+                             tuple(meta["register_mark"]), int(meta["register_rows"]), int(meta["electronic_items"]),
+                             tuple(int(n) for n in meta.get("catalog_mark") or ()))
         except BaseException:
             self.conn.close()
             raise

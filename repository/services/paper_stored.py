@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..catalog.statistics import change_mark
 from ..config import Config
 from ..divisions import DivisionTree
 from ..home import Repository
@@ -37,6 +38,7 @@ class StoredPage:
 
     made: Made
     stale_since: datetime | None  # the register's import after the result was made (None: not stale)
+    catalogue_changed: bool  # archives recorded, supplemented or removed since the result was made
     divisions: tuple[DivisionCounts, ...]  # rolled up the division tree, within the scope
     totals: dict[str, int]  # per code, within the scope
     register_rows: int
@@ -91,8 +93,9 @@ def stored_page(repo: Repository, prefixes: Sequence[str], tree: DivisionTree, *
     with open_state(repo.cfg.state_url) as state:
         mark = register_mark(state)
     stale = (_imported_at(mark) or made.made_at) if tuple(mark) != tuple(made.register_mark) else None
+    moved = bool(made.catalog_mark) and tuple(change_mark(repo.catalog)) != made.catalog_mark
     totals = {code: sum(v[n] for v in by_division.values()) for n, code in enumerate(CODES)}
-    return StoredPage(made, stale,
+    return StoredPage(made, stale, moved,
                       rolled_up_counts(by_division, tree, prefixes), totals, register_rows, electronic_items, rows,
                       count, page, pages)
 

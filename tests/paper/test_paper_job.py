@@ -114,6 +114,21 @@ def test_a_reimport_makes_the_result_stale(planted: Path, login, ph, demo) -> No
     assert 'id="paper-stale"' not in fresh and 'id="paper-clean"' in fresh
 
 
+def test_a_catalogue_change_makes_the_result_stale(planted: Path, login, ph) -> None:  # noqa: ANN001
+    """Archives recorded, supplemented or removed after the result was made (here one removed from the
+    catalogue, as a disposal removes it) may change its findings: the page says so until it is run again."""
+    ph.store_reconciliation(planted)
+    client = login(planted, "admin")
+    assert 'id="paper-stale-catalogue"' not in client.get("/paper").get_data(as_text=True)
+    with Repository.open(planted) as repo:
+        assert repo.catalog.delete_archive(sorted(repo.catalog.archive_ids())[0])
+    page = client.get("/paper").get_data(as_text=True)
+    assert 'id="paper-stale-catalogue"' in page and "又有档案入库、补充或销毁" in page
+    assert 'id="paper-stale"' not in page  # the register did not change
+    ph.store_reconciliation(planted)
+    assert 'id="paper-stale-catalogue"' not in client.get("/paper").get_data(as_text=True)
+
+
 def test_the_page_without_a_result_says_who_may_run_it(paper_home: Path, login) -> None:  # noqa: ANN001
     auditor = login(paper_home, "auditor")
     page = auditor.get("/paper").get_data(as_text=True)
