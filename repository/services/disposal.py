@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -116,6 +116,32 @@ def _in_scope(principal: Principal | None, division: str) -> bool:
     return principal is None or may_see(principal, division)
 
 
+#: per catalogue (its URL): the catalogue's change mark and the day of the last due list, and that list (every
+#: division, longest due first, no proposal): the disposal page is opened again and again while neither moves
+_DUE_SEEN: dict[str, tuple[tuple[object, ...], list[DueArchive]]] = {}
+
+
+def _due_everywhere(repo: Repository, today: date) -> list[DueArchive]:
+    """Every catalogued archive due on ``today``, longest due first: worked out again only when the catalogue
+    changed (an ingest, a supplement, a disposal, a rebuild: :func:`~repository.catalog.statistics.change_mark`)
+    or the day did; at 200,000 archives reading and judging the terms costs ~2 s, the mark ~20 ms."""
+    from ..catalog.statistics import change_mark
+
+    key = (*change_mark(repo.catalog), today)
+    where = str(repo.cfg.catalog_url)
+    seen = _DUE_SEEN.get(where)
+    if seen is not None and seen[0] == key:
+        return seen[1]
+    found = []
+    for r in retention_rows(repo.catalog, None, could_be_due=True):
+        kept = term(r.retention, r.type, r.year, r.end, r.status, r.status_since)
+        if kept.due(today):
+            found.append(DueArchive(r.archive_id, r.reference_code, r.title, r.division, r.type, kept, None))
+    found.sort(key=lambda d: (d.term.ends or date.max, d.archive_id))
+    _DUE_SEEN[where] = (key, found)
+    return found
+
+
 def due(repo: Repository, principal: Principal | None = None, *, today: date | None = None) -> list[DueArchive]:
     """Catalogued archives whose retention has ended on ``today`` (default: today, UTC), in the principal's
     division scope (None: all), with the id of a pending proposal where there is one; the longest due first
@@ -125,13 +151,9 @@ def due(repo: Repository, principal: Principal | None = None, *, today: date | N
     prefixes = None if principal is None else scope_prefixes(principal)
     with _state(repo) as state:
         pending = {p.archive_id: p.id for p in list_proposals(state, [PENDING])}
-    found = []
-    for r in retention_rows(repo.catalog, prefixes, could_be_due=True):
-        kept = term(r.retention, r.type, r.year, r.end, r.status, r.status_since)
-        if kept.due(today):
-            found.append(DueArchive(r.archive_id, r.reference_code, r.title, r.division, r.type, kept,
-                                    pending.get(r.archive_id)))
-    return sorted(found, key=lambda d: (d.term.ends or date.max, d.archive_id))
+    return [replace(d, proposal=pending.get(d.archive_id)) if d.archive_id in pending else d
+            for d in _due_everywhere(repo, today)
+            if prefixes is None or any(d.division.startswith(p) for p in prefixes)]
 
 
 def _stored_term(repo: Repository, archive_id: str) -> RetentionTerm:
