@@ -169,6 +169,9 @@ def access_copy_download(archive_id: str) -> Response | tuple[str, int] | Werkze
         if exc.code == "NOT-FOUND":
             abort(404)
         raise
+    except BaseException:  # any other failure (the app's error page answers it): the spool is ours to close
+        spool.close()
+        raise
     spool.seek(0)
     name = f"{made.archive_id}-access-copy.zip"
     response = send_file(spool, mimetype="application/zip", as_attachment=True, download_name=name)
