@@ -429,6 +429,9 @@ def load_wrk(ports: list[int], paths: list[str], headers: dict[str, str], reques
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
         shutil.rmtree(work, ignore_errors=True)
     lat: list[float] = []
     errors, nbytes, rate, cpu = 0, 0, 0.0, 0.0
@@ -436,9 +439,12 @@ def load_wrk(ports: list[int], paths: list[str], headers: dict[str, str], reques
     corrected_p95 = []
     for proc, got, err in zip(procs, seen, errs, strict=True):
         err.seek(0)
-        if "json" not in got:
-            raise SystemExit(f"wrk gave no result (exit {proc.returncode}): {err.read().decode().strip()}")
+        told = err.read().decode().strip()
         err.close()
+        if "json" not in got:
+            for other in errs:
+                other.close()
+            raise SystemExit(f"wrk gave no result (exit {proc.returncode}): {told}")
         out = got["json"]
         corrected_p95.append(out["p95_us"] / 1000)
         raw = uncorrect({int(us): n for us, n in out["histogram"].items()}, out["duration_us"], out["requests"])

@@ -53,13 +53,6 @@ def _whole_suite(config: pytest.Config) -> bool:
                                                                               for a in args)
 
 
-#: folders whose tests fail on a file left open (a ResourceWarning, or its "unraisable" report when the garbage
-#: collector finds the file; issue 13): the tests of the web pages, the paper pages and disposal
-CLOSE_EVERY_FILE = ("disposal", "paper", "web")
-_LEFT_OPEN = (pytest.mark.filterwarnings("error::ResourceWarning"),
-              pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning"))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _test_client_closes_like_a_server():
     """Flask's test client leaves what a WSGI server closes open: the response (a file sent with send_file
@@ -67,7 +60,8 @@ def _test_client_closes_like_a_server():
     (a temporary file for an upload over 500 KB). Left to the garbage collector they were reported as
     ResourceWarnings in whichever later test the collector ran (an upload refused with 413 in one test, in
     another's name). Here the client closes both once the response is read, as waitress does once it is sent:
-    a file still left open is one hsar opened, and fails the tests of :data:`CLOSE_EVERY_FILE`."""
+    a file still left open is one hsar opened, and fails the test (pyproject's filterwarnings make a
+    ResourceWarning, and pytest's report of one found later by the garbage collector, errors suite-wide)."""
     from flask.testing import FlaskClient
 
     real = FlaskClient.open
@@ -84,14 +78,6 @@ def _test_client_closes_like_a_server():
     patch.setattr(FlaskClient, "open", open_and_close)
     yield
     patch.undo()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    root = TESTS.resolve()
-    for item in items:
-        if item.path.is_relative_to(root) and item.path.relative_to(root).parts[0] in CLOSE_EVERY_FILE:
-            for mark in _LEFT_OPEN:
-                item.add_marker(mark)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -126,9 +126,10 @@ class Worker:
 
     def __init__(self, home: Path, log: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.log = log
-        self.proc = subprocess.Popen([str(hsar_command()), "--home", str(home), "--lang", "en", "worker", *args],
-                                     stdout=subprocess.DEVNULL, stderr=open(log, "ab"),  # noqa: SIM115
-                                     start_new_session=True, env={**os.environ, **(env or {})})
+        with open(log, "ab") as err:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen([str(hsar_command()), "--home", str(home), "--lang", "en", "worker", *args],
+                                         stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+                                         env={**os.environ, **(env or {})})
 
     def stop(self) -> int:
         """SIGTERM, as systemd stops a unit; the exit status."""
