@@ -120,9 +120,11 @@ def search_cmd(c: Context, query: tuple[str, ...], division: str | None, archive
 
 @cli.command("reindex")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1), help="每批文档数 Documents per batch.")
+@click.option("--force", is_flag=True,
+              help="存储为空而目录有档案时也重建 Rebuild even when the store holds no object but the catalogue lists archives.")
 @json_option()
 @pass_ctx
-def reindex_cmd(c: Context, batch: int, as_json: bool) -> None:
+def reindex_cmd(c: Context, batch: int, force: bool, as_json: bool) -> None:
     """由存储重建检索索引 Rebuild the search index from the OCFL store alone."""
     from ..services.search import reindex
 
@@ -135,7 +137,7 @@ def reindex_cmd(c: Context, batch: int, as_json: bool) -> None:
         seen[0] = done
 
     with bar, c.repo() as repo:
-        result = reindex(repo, batch=batch, progress=progress)
+        result = reindex(repo, batch=batch, progress=progress, force=force)
     if as_json:
         emit_result("reindex", {"indexed": result.indexed, "in_store": result.in_store,
                                 "recovered": list(result.recovered)})

@@ -103,14 +103,16 @@ def show_cmd(c: Context, archive_id: str, as_json: bool, mask: bool) -> None:
 
 
 @cli.command("rebuild-catalog")
+@click.option("--force", is_flag=True,
+              help="存储为空而目录有档案时也重建 Rebuild even when the store holds no object but the catalogue lists archives.")
 @json_option()
 @pass_ctx
-def rebuild_catalog_cmd(c: Context, as_json: bool) -> None:
+def rebuild_catalog_cmd(c: Context, force: bool, as_json: bool) -> None:
     """由存储重建目录 Rebuild the catalogue from the OCFL store alone."""
     from ..services.catalog import rebuild_catalog
 
     with c.repo() as repo:
-        result = rebuild_catalog(repo)
+        result = rebuild_catalog(repo, force=force)
     if as_json:
         emit_result("rebuild-catalog", {"archives": result.archives, "recovered": list(result.recovered),
                                         "set_aside": str(result.set_aside) if result.set_aside else None})

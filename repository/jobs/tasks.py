@@ -119,11 +119,13 @@ def run_audit_job(repo: Repository, job: Job, progress: Progress, stop: threadin
 
 def run_reindex(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
     from ..divisions import tree_for
+    from ..home.emptied import refuse_an_empty_store
     from ..ingest.pipeline import ingest_lock
     from ..search.indexing import reindex_from_store
     from ..search.opening import open_engine
 
     with ingest_lock(repo):  # an ingest meanwhile would be lost (ING-BUSY)
+        refuse_an_empty_store(repo, force=False)  # a half-mounted store would empty the index (STORE-EMPTY)
         total = sum(1 for _ in repo.store.iter_object_roots())
         progress(0, total, force=True)
         from ..search.idkeys import load_key

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..catalog.rebuild import rebuild
 from ..errors import CatalogError
 from ..home import Repository, policy_of
+from ..home.emptied import refuse_an_empty_store
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,11 @@ class RebuildResult:
     recovered: tuple[str, ...] = ()
 
 
-def rebuild_catalog(repo: Repository) -> RebuildResult:
+def rebuild_catalog(repo: Repository, *, force: bool = False) -> RebuildResult:
+    """Rebuild the catalogue from the store; a store with no object while the catalogue lists archives is
+    refused unless ``force`` (:func:`~repository.home.emptied.refuse_an_empty_store`)."""
     with repo.lock():
+        refuse_an_empty_store(repo, force=force)
         moved = None
         try:
             catalog = repo.create_catalog()

@@ -50,9 +50,15 @@ class ReindexResult:
     recovered: tuple[str, ...] = ()  # what recovery did first
 
 
-def reindex(repo: Repository, *, batch: int = 500, progress: ReindexProgress | None = None) -> ReindexResult:
-    """Replace the search index by one built from the store alone (an index of an older schema too)."""
+def reindex(repo: Repository, *, batch: int = 500, progress: ReindexProgress | None = None,
+            force: bool = False) -> ReindexResult:
+    """Replace the search index by one built from the store alone (an index of an older schema too); a store
+    with no object while the catalogue lists archives is refused unless ``force``
+    (:func:`~repository.home.emptied.refuse_an_empty_store`)."""
+    from ..home.emptied import refuse_an_empty_store
+
     with repo.lock():
+        refuse_an_empty_store(repo, force=force)
         recovered = tuple(repo.recover())
         repo.close()  # the engine recovery used: its directory is replaced below
         total = sum(1 for _ in repo.store.iter_object_roots())
