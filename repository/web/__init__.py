@@ -57,7 +57,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     app.view_functions["auth.login"] = cast(Any, throttle(app.view_functions["auth.login"]))
     api.install(app)
     if app.config.get("HSAR_WARM", not app.testing):  # hsar serve: handles and statistics ready early
-        from . import shared
+        from .warming import warm
 
-        shared.warm(app)
+        warm(app)
     return app

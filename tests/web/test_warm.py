@@ -11,7 +11,8 @@ import pytest
 
 from repository.accounts import register
 from repository.services import auditlog, disposal
-from repository.web import create_app, shared
+from repository.web import create_app
+from repository.web.warming import warm
 
 
 def test_the_warm_up_leaves_the_pages_nothing_to_verify_or_judge(web_home: Path, wh, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
@@ -20,7 +21,7 @@ def test_the_warm_up_leaves_the_pages_nothing_to_verify_or_judge(web_home: Path,
     for kept in (disposal._DUE_SEEN, auditlog._VERIFIED, accounts._VERIFIED):  # noqa: SLF001 - what earlier tests left
         kept.clear()
     app = create_app(web_home, {"TESTING": True, "SECRET_KEY": "test", "HSAR_WARM": False})
-    shared.warm(app).join(timeout=120)
+    warm(app).join(timeout=120)
     calls: list[str] = []
     real_rows, real_register, real_log = disposal.retention_rows, register.verify_register, auditlog.verify
     monkeypatch.setattr(disposal, "retention_rows", lambda *a, **k: calls.append("due") or real_rows(*a, **k))
