@@ -94,9 +94,15 @@ class Issue:
         return out
 
     def message_in(self, lang: str) -> str:
-        info = catalogue()[self.code]
-        template = info.zh if lang.startswith("zh") else info.en
-        return template.format_map(_Blank({k: shown(v, lang) for k, v in self.params}))
+        return message(self.code, lang, self.params)
+
+
+def message(code: str, lang: str, params: Iterable[tuple[str, Param]]) -> str:
+    """``code``'s message in ``lang`` (zh-CN for ``zh…``, else English) with ``params`` filled in (a missing
+    one shown as ``?``): what :class:`Issue` renders, for findings that keep only their code and parameters."""
+    info = catalogue()[code]
+    template = info.zh if lang.startswith("zh") else info.en
+    return template.format_map(_Blank({k: shown(v, lang) for k, v in params}))
 
 
 def issue(code: str, path: str = "", *, severity: Severity | None = None, **params: object) -> Issue:
@@ -108,8 +114,7 @@ def issue(code: str, path: str = "", *, severity: Severity | None = None, **para
     RAISED.add(code)
     kept: tuple[tuple[str, Param], ...] = tuple((k, v if isinstance(v, Text | Label) else str(v))
                                                 for k, v in params.items())
-    return Issue(code, severity or info.severity, info.zh.format_map(_Blank({k: shown(v, "zh") for k, v in kept})),
-                 path, kept)
+    return Issue(code, severity or info.severity, message(code, "zh", kept), path, kept)
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from ..codes import catalogue
 from ..home import Repository
 from .compute import CODES, Computed, compute
-from .reconcile import placeholders
+from .reconcile import Finding
 
 FORMAT = 1
 _SCHEMA = """
@@ -186,41 +184,17 @@ class Stored:
                                 f"FROM tallies WHERE {where}", args).fetchone()
         return int(row[0]), int(row[1])
 
-    def findings(self, prefixes: Sequence[str], *, offset: int = 0, limit: int | None = None
-                 ) -> Iterator[dict[str, Any]]:
-        """The findings within ``prefixes`` in worklist order, from ``offset`` (at most ``limit``), each as its
-        columns with ``params`` (all the message parameters)."""
+    def findings(self, prefixes: Sequence[str], *, offset: int = 0, limit: int | None = None) -> Iterator[Finding]:
+        """The findings within ``prefixes`` in worklist order, from ``offset`` (at most ``limit``), as they were
+        found (the parameters the row's columns hold come back from the finding's own fields when its message
+        is made: :attr:`Finding.issue`)."""
         where, args = _where(prefixes)
         query = (f"SELECT code, division, archive_id, item, ref, line, params FROM findings WHERE {where} "  # noqa: S608
                  f"ORDER BY division, seq LIMIT ? OFFSET ?")
         for code, division, archive_id, item, ref, line, params in self.conn.execute(
                 query, [*args, -1 if limit is None else limit, offset]):
-            yield {"code": code, "division": division, "archive_id": archive_id, "item": item, "paper_ref": ref,
-                   "line": line, "params": _params(code, ref, archive_id, item, params)}
-
-
-def _params(code: str, ref: str, archive_id: str | None, item: int | None, extra: str | None) -> dict[str, str]:
-    params: dict[str, str] = json.loads(extra) if extra else {}
-    columns = {"ref": ref, "archive": archive_id, "item": None if item is None else str(item)}
-    for name in placeholders(code):
-        value = columns.get(name)
-        if name not in params and value is not None:
-            params[name] = value
-    return params
-
-
-def render(row: dict[str, Any], lang: str) -> dict[str, Any]:
-    """A stored finding as a worklist row: severity and message (in ``lang``) from its code and parameters."""
-    info = catalogue()[row["code"]]
-    template = info.zh if lang == "zh" else info.en
-    return {"code": row["code"], "severity": info.severity.value, "division": row["division"],
-            "archive_id": row["archive_id"], "item": row["item"], "paper_ref": row["paper_ref"],
-            "line": row["line"], "message": template.format_map(_Blank(row["params"]))}
-
-
-class _Blank(dict[str, object]):
-    def __missing__(self, key: str) -> str:
-        return "?"
+            kept = tuple(json.loads(params).items()) if params else ()
+            yield Finding(code, kept, division, archive_id, item, ref, line)
 
 
 def open_stored(path: Path) -> Stored | None:

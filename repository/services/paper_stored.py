@@ -23,7 +23,7 @@ from ..divisions import DivisionTree
 from ..home import Repository
 from ..jobs import Job, JobQueue
 from ..paper.compute import CODES, in_scope
-from ..paper.stored import Made, open_stored, reconcile_and_store, render
+from ..paper.stored import Made, open_stored, reconcile_and_store
 from ..state.db import open_state
 from ..state.paper import register_mark
 from .paper import CSV_FIELDS, DivisionCounts, rolled_up_counts
@@ -88,7 +88,7 @@ def stored_page(repo: Repository, prefixes: Sequence[str], tree: DivisionTree, *
         count = sum(sum(v) for d, v in by_division.items() if in_scope(d, listed))
         pages = max(1, -(-count // per_page))
         page = min(max(1, page), pages)
-        rows = [render(r, lang) for r in stored.findings(listed, offset=(page - 1) * per_page, limit=per_page)]
+        rows = [f.to_dict(lang) for f in stored.findings(listed, offset=(page - 1) * per_page, limit=per_page)]
         made = stored.made
     with open_state(repo.cfg.state_url) as state:
         mark = register_mark(state)
@@ -119,12 +119,12 @@ def stored_csv(repo: Repository, prefixes: Sequence[str], tree: DivisionTree, la
             writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
             writer.writeheader()
             names: dict[str, str] = {}
-            for n, row in enumerate(stored.findings(prefixes), 1):
-                d = row["division"]
+            for n, found in enumerate(stored.findings(prefixes), 1):
+                d = found.division
                 if d not in names:
                     known = tree.get(d) if d else None
                     names[d] = known.name if known else ""
-                writer.writerow(render(row, lang) | {"division_name": names[d]})
+                writer.writerow(found.to_dict(lang) | {"division_name": names[d]})
                 if n % 1000 == 0:
                     yield out.getvalue()
                     out.seek(0)
