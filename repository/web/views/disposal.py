@@ -8,7 +8,7 @@ due, already proposed ...) is shown as a notice with its code and changes nothin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -40,13 +40,16 @@ def _nav() -> dict[str, object]:
             and access.may(principal(), access.Action.DISPOSE)}
 
 
-def _done(action: str, run: Callable[[], object]) -> WerkzeugResponse:
+def _done(action: str, run: Callable[[], object], *, again: Mapping[str, str] | None = None) -> WerkzeugResponse:
     """Run ``run`` (a call of the service); flash its refusal or what was done (which proposal, which
-    archive: "done" alone left the user to find out); back to the page."""
+    archive: "done" alone left the user to find out); back to the page, or, for a refusal whose code ``again``
+    names, to the address it gives (the form to fill in again)."""
     try:
         made = run()
     except HsarError as exc:  # a refusal (DSP-...), or the home busy with an ingest (ING-BUSY)
         flash(f"[{exc.code}] {exc.render(current_lang())}", "error")
+        if again and exc.code in again:
+            return redirect(again[exc.code], code=303)
     else:
         proposal = made.proposal if isinstance(made, service.Disposed) else made
         if isinstance(proposal, service.Proposal):
@@ -99,14 +102,8 @@ def approve(proposal: int) -> WerkzeugResponse:
     back to that page with nothing changed, otherwise)."""
     user = _require()
     typed = request.form.get("confirm", "")[:MAX_ID]
-    try:
-        made = service.approve(repo(), proposal, user.username, confirm=typed)
-    except HsarError as exc:
-        flash(f"[{exc.code}] {exc.render(current_lang())}", "error")
-        if exc.code == "DSP-CONFIRM":
-            return redirect(url_for("disposal.confirm", proposal=proposal), code=303)
-        return redirect(url_for("disposal.page") + "#decided", code=303)
-    return _done("decided", lambda: made)
+    return _done("decided", lambda: service.approve(repo(), proposal, user.username, confirm=typed),
+                 again={"DSP-CONFIRM": url_for("disposal.confirm", proposal=proposal)})
 
 
 @bp.route("/<int:proposal>/reject", methods=["POST"])
