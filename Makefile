@@ -25,7 +25,7 @@ $(BIN)/hsar: pyproject.toml requirements.lock
 venv: $(BIN)/hsar
 
 # PostgreSQL server binaries let the catalogue tests run against PostgreSQL too, redis-server the job tests
-# against Redis, wrk the load-client tests of bench/web.py (they skip without them).
+# against Redis, wrk the load-client tests of bench/web.py, nginx the reverse-proxy tests (they skip without them).
 # Installed only where we are root on Debian/Ubuntu and they are missing; nothing else is needed system-wide.
 system-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
@@ -41,6 +41,11 @@ system-deps:
 	@if ! command -v wrk >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	  echo "installing wrk for bench/web.py --client wrk and its tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	fi
+	@if ! command -v nginx >/dev/null 2>&1 && ! [ -x /usr/sbin/nginx ] && command -v apt-get >/dev/null 2>&1 \
+	    && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing nginx for the reverse-proxy tests (tests/web/test_proxy_nginx.py)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
 	fi
 	@if { ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; } \
 	    && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \

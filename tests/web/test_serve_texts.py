@@ -54,3 +54,11 @@ def test_every_text_key_in_the_templates_exists_in_both_languages() -> None:
     assert len(used) > 50
     missing = sorted(k for k in used if not messages.has(k))
     assert not missing
+
+
+def test_hsar_serve_takes_a_proxy_by_its_ip_address_only(web_home: Path) -> None:
+    for value in ("nginx.local", "*", "127.0.0.1/8"):
+        done = subprocess.run([HSAR, "--home", str(web_home), "--lang", "en", "serve", "--proxy", value],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert f"'{value}' is not an IP address" in done.stderr
