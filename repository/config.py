@@ -137,6 +137,11 @@ SETTINGS: tuple[Setting, ...] = (
             "the SQLite queue jobs/queue.sqlite in the home"),
     Setting("jobs.attempts", int, 3, "作业执行进程中断后最多尝试次数（含第一次）",
             "Most attempts at a job whose worker died (the first included)", minimum=1, maximum=100),
+    Setting("web.throttle_url", str, "", "登录限流计数的存储 URL（如 redis://127.0.0.1:6379/1：各网页服务进程、各台机器共用一个计数；"
+            "Redis 不可用时退回各进程内存）；空则每个进程在内存中各自计数",
+            "Where the login throttle counts (e.g. redis://127.0.0.1:6379/1: every hsar serve process, on every "
+            "machine, shares one count; each process's memory while Redis is unreachable); empty means each process "
+            "counts in its own memory"),
     Setting("ocr.after_ingest", bool, False, "入库作业成功后自动排入 OCR 作业（扫描页文字识别）",
             "Queue an OCR job (text of scanned pages) after every successful ingest job"),
     Setting("ocr.workers", int, 2, "同时运行的 tesseract 进程数（每个进程一个线程）",
@@ -271,6 +276,18 @@ def _check_alert_command(command: str, source: str) -> None:
                           command=repr(command)) from None
 
 
+#: the stores ``web.throttle_url`` may name (Flask-Limiter's storages this project installs: memory and Redis)
+THROTTLE_SCHEMES = ("memory", "redis", "rediss")
+
+
+def _check_throttle_url(url: str, source: str) -> None:
+    """``web.throttle_url`` is empty, ``memory://`` or a Redis URL: refuse now what the web application could
+    not count in (its first sign-in would fail otherwise)."""
+    if url and url.partition("://")[0].lower() not in THROTTLE_SCHEMES:
+        raise ConfigError(msgid="config.throttle_url", source=source, got=repr(url),
+                          schemes=", ".join(f"{s}://" for s in THROTTLE_SCHEMES))
+
+
 def _check_storage_roots(home: Path, values: dict[str, Any], sources: dict[str, str]) -> None:
     """The primary storage root and every replica must be distinct directories, none inside another: a copy
     that is the primary (or another replica) under a second name is no copy, and one OCFL storage root
@@ -331,6 +348,7 @@ def load(home: str | os.PathLike[str] | None = None, environ: dict[str, str] | N
             values[setting.key] = _coerce(setting, env[setting.env], setting.env)
             sources[setting.key] = setting.env
     _check_alert_command(str(values["alerts.command"]), sources.get("alerts.command", "alerts.command"))
+    _check_throttle_url(str(values["web.throttle_url"]), sources.get("web.throttle_url", "web.throttle_url"))
     _check_storage_roots(home_path, values, sources)
     return Config(home_path, values)
 

@@ -53,8 +53,11 @@ def install(app: Flask) -> Limiter:
         app.after_request(_hsts)
     CSRFProtect(app)
     app.after_request(_headers)
-    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
-                      default_limits=[])
+    # where attempts are counted: each process's memory, or one Redis for every process and machine
+    # (``web.throttle_url``), with each process's memory standing in while that Redis cannot be reached
+    storage = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    limiter = Limiter(get_remote_address, app=app, storage_uri=storage, default_limits=[],
+                      in_memory_fallback_enabled=not storage.startswith("memory://"))
     # No application, default or blueprint limits: the only limits are those a view is decorated with
     # (``limiter.limit``), which the decorator checks itself. The limiter's check before every request would
     # resolve an empty list of limits on each of them, so it is not run (unless a setting adds such limits).

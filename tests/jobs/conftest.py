@@ -1,8 +1,7 @@
 """Fixtures for the background-job tests: both queue backends, demo SIPs, homes, and a real ``hsar worker``.
 
-``backend`` runs a test with the embedded SQLite queue and with a throwaway ``redis-server`` (started from
-PATH for the session, no persistence, on a free port; the Redis half is skipped, with the reason, when
-``redis-server`` is missing: ``make system-deps`` installs it). The queue is chosen per home with the
+``backend`` runs a test with the embedded SQLite queue and with a throwaway ``redis-server`` (``redis_url``,
+tests/conftest.py: the Redis half is skipped, with the reason, when ``redis-server`` is missing). The queue is chosen per home with the
 environment variable ``HSAR_JOBS_URL``, which ``hsar worker`` subprocesses inherit.
 """
 
@@ -12,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,47 +24,10 @@ from repository.home import init_home
 from repository.jobs import Job, JobQueue
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _redis_ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def jh() -> ModuleType:
     """The helpers below (Worker, wait_for, hsar_command), for test modules: conftest is not importable."""
     return sys.modules[__name__]
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server not found on PATH; install it with `make system-deps` "
-                    "(apt-get install -y redis-server)")
-    port = _free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                             "no", "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not _redis_ping(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start on port {port}")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(params=["sqlite", "redis"])
