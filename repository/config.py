@@ -132,6 +132,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("alerts.mail_to", list, [], "告警收件人", "Alert recipients"),
     Setting("scheduler.audit", str, "0 2 * * *", "审计的 cron 计划", "Cron schedule of the audit"),
     Setting("scheduler.replicate", str, "30 1 * * *", "副本同步的 cron 计划", "Cron schedule of replication"),
+    Setting("scheduler.paper", str, "0 3 * * *", "双轨制核对的 cron 计划（保存的结果过期时才重新核对）",
+            "Cron schedule of the dual-track reconciliation (made again only when the stored result is out of "
+            "date)"),
     Setting("jobs.url", str, "", "后台作业队列的 Redis URL（如 redis://127.0.0.1:6379/0）；空则用库目录下的 SQLite 队列 "
             "jobs/queue.sqlite", "Redis URL of the background-job queue (e.g. redis://127.0.0.1:6379/0); empty means "
             "the SQLite queue jobs/queue.sqlite in the home"),

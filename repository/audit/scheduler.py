@@ -9,6 +9,7 @@ Equivalent system schedules, for sites that prefer them to ``hsar scheduler``::
     # crontab -e (user hsar)
     0 2 * * *   hsar --home /srv/hsar audit --due
     30 1 * * *  hsar --home /srv/hsar replicate
+    0 3 * * *   hsar --home /srv/hsar paper reconcile --store --when-changed
 
     # /etc/systemd/system/hsar-audit.service
     [Service]
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -158,12 +159,15 @@ class Scheduler:
         set_from_handler(self.stop_event)
 
 
-def standard_jobs(home: Path | str | None) -> list[Job]:
+def standard_jobs(home: Path | str | None,
+                  more: Sequence[tuple[str, str, Callable[[datetime, threading.Event], object]]] = ()) -> list[Job]:
     """The jobs ``hsar scheduler`` runs: ``audit --due`` on ``scheduler.audit``, replication on
-    ``scheduler.replicate`` (an empty setting disables a job). Each run opens the home afresh.
+    ``scheduler.replicate``, and ``more`` (name, schedule setting, run: the services layer adds the
+    dual-track reconciliation on ``scheduler.paper``); an empty setting disables a job. Each run opens the
+    home afresh.
 
     ConfigError when ``home`` is not a repository home (as for every command that opens one), when a schedule
-    is not a cron expression, or when both are empty (a scheduler with nothing to run is a mistake). The
+    is not a cron expression, or when all are empty (a scheduler with nothing to run is a mistake). The
     audit job hands the scheduler's stop event to :func:`run_audit`, which stops between archives."""
     from ..home import Repository
 
@@ -184,7 +188,7 @@ def standard_jobs(home: Path | str | None) -> list[Job]:
 
     jobs = []
     for name, key, run in (("audit", "scheduler.audit", audit_job), ("replicate", "scheduler.replicate",
-                                                                      replicate_job)):
+                                                                      replicate_job), *more):
         if str(cfg[key]).strip():
             jobs.append(Job(name, CronSchedule.parse(str(cfg[key])), run))
     if not jobs:

@@ -222,13 +222,16 @@ def replicate_cmd(c: Context, as_json: bool) -> None:
 @json_option("With --list: the next run of each job; else one envelope per job run (JSON Lines).")
 @pass_ctx
 def scheduler_cmd(c: Context, list_only: bool, as_json: bool) -> None:
-    """定时任务 Run the periodic jobs (scheduler.audit, scheduler.replicate) until SIGTERM or Ctrl-C.
+    """定时任务 Run the periodic jobs (scheduler.audit, scheduler.replicate, scheduler.paper) until SIGTERM or
+    Ctrl-C. The paper job reconciles the paper register with the archives again only when the stored result
+    is out of date.
 
     Instead of this process, cron or a systemd timer can run the same jobs:
 
     \b
     crontab:  0 2 * * *   hsar --home /srv/hsar audit --due
               30 1 * * *  hsar --home /srv/hsar replicate
+              0 3 * * *   hsar --home /srv/hsar paper reconcile --store --when-changed
     systemd:  hsar-audit.service  [Service] Type=oneshot
                                   ExecStart=/usr/local/bin/hsar --home /srv/hsar audit --due
               hsar-audit.timer    [Timer] OnCalendar=*-*-* 02:00:00  Persistent=true
@@ -277,6 +280,13 @@ def _job_line(c: Context, run: JobRun, stopped: bool) -> str:
     state = c.text("cli.job.stopped" if stopped else "cli.job.done")
     if not getattr(run.result, "ok", True):
         state = c.text("cli.job.problems", state=state)
+    if run.job == "paper" and run.result is not None:
+        made = run.result.made
+        if made is None:
+            state = c.text("cli.job.paper_current", state=state)
+        else:
+            state = c.text("cli.job.paper_made", state=state, why=c.text(f"cli.job.paper_why.{run.result.reason}"),
+                           register=made.register_rows, electronic=made.electronic_items)
     if run.job == "audit" and run.result is not None:
         result = run.result
         state = c.text("cli.job.audit", state=state, checked=len(result.archives), selected=result.selected,

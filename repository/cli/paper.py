@@ -53,8 +53,13 @@ def import_cmd(c: Context, file: Path) -> None:
 @click.option("--store", "store", is_flag=True,
               help="核对整个仓库并保存结果（网页 /paper 读取） Reconcile the whole repository and store the result "
                    "the /paper page shows (reports/paper-reconciliation.sqlite), as the page's job does.")
+@click.option("--when-changed", "when_changed", is_flag=True,
+              help="与 --store 同用：仅当保存的结果过期（登记表重新导入，或此后有档案入库、补充、销毁）时才核对 "
+                   "With --store: only when the stored result is out of date (the register imported again, or "
+                   "archives ingested, supplemented or disposed of since), as the scheduler's paper job does.")
 @pass_ctx
-def reconcile_cmd(c: Context, division: str | None, as_json: bool, as_csv: bool, store: bool) -> None:
+def reconcile_cmd(c: Context, division: str | None, as_json: bool, as_csv: bool, store: bool,
+                  when_changed: bool) -> None:
     """核对纸质与电子档案 Reconcile the paper register with the electronic archives.
 
     Reports paper items not yet digitised, electronic items with no paper reference, page counts that differ
@@ -71,14 +76,19 @@ def reconcile_cmd(c: Context, division: str | None, as_json: bool, as_csv: bool,
 
     if as_json and as_csv:
         raise UsageError(msgid="paper.one_format")
+    if when_changed and not store:
+        raise UsageError(msgid="paperjob.when_changed_alone")
     if store:
         if as_json or as_csv or division is not None:
             raise UsageError(msgid="paperjob.store_alone")
-        from ..services.paper_stored import store_now
+        from ..services.paper_stored import refresh, store_now
 
         with c.repo() as repo:
-            made = store_now(repo, "shell")
+            made = refresh(repo, "shell").made if when_changed else store_now(repo, "shell")
             report = repo.paths.paper_report
+        if made is None:
+            click.echo(messages.text("paperjob.current", c.lang, file=report))
+            return
         click.echo(messages.text("paperjob.stored", c.lang, file=report, register=made.register_rows,
                                  electronic=made.electronic_items))
         return

@@ -57,8 +57,10 @@ def scheduler(home: Path, *, on_run: Callable[[JobRun], None] | None = None) -> 
     Its ``upcoming()`` says when each job runs next; ``run(on_start=...)`` runs them until stopped.
     """
     from ..audit import scheduler as scheduling
+    from .paper_stored import scheduled_refresh
 
-    return scheduling.Scheduler(scheduling.standard_jobs(home), on_run=on_run)  # looked up when called: tests replace it
+    more = (("paper", "scheduler.paper", scheduled_refresh(home)),)
+    return scheduling.Scheduler(scheduling.standard_jobs(home, more), on_run=on_run)  # looked up when called: tests replace it
 
 
 def next_runs(home: Path) -> dict[str, datetime]:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ..catalog.statistics import change_mark
@@ -136,6 +138,62 @@ def stored_csv(repo: Repository, prefixes: Sequence[str], tree: DivisionTree, la
 def store_now(repo: Repository, started_by: str) -> Made:
     """Reconcile and store the result now, in this process (``hsar paper reconcile --store``)."""
     return reconcile_and_store(repo, started_by=started_by)
+
+
+#: why a stored result no longer answers for the repository (:func:`out_of_date`)
+MISSING, REGISTER, CATALOGUE = "missing", "register", "catalogue"
+
+
+def out_of_date(repo: Repository) -> str | None:
+    """Why the stored result is out of date: :data:`MISSING` (none stored, or none this hsar can read),
+    :data:`REGISTER` (the paper register imported again since), :data:`CATALOGUE` (archives ingested,
+    supplemented or disposed of since, or a result that did not record the catalogue it read); None when it
+    is current."""
+    stored = open_stored(repo.paths.paper_report)
+    if stored is None:
+        return MISSING
+    with stored:
+        made = stored.made
+    with open_state(repo.cfg.state_url) as state:
+        mark = register_mark(state)
+    if tuple(mark) != tuple(made.register_mark):
+        return REGISTER
+    if not made.catalog_mark or tuple(change_mark(repo.catalog)) != tuple(made.catalog_mark):
+        return CATALOGUE
+    return None
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What :func:`refresh` did: ``made`` again for ``reason``, or nothing (both None: it was current)."""
+
+    reason: str | None
+    made: Made | None
+
+    def to_dict(self) -> dict[str, Any]:
+        made = self.made
+        return {"reconciled": made is not None, "reason": self.reason,
+                "made_at": made.made_at.isoformat() if made else None,
+                "register_rows": made.register_rows if made else None,
+                "electronic_items": made.electronic_items if made else None}
+
+
+def refresh(repo: Repository, started_by: str) -> Refreshed:
+    """Reconcile and store the result again when it is out of date (:func:`out_of_date`); otherwise nothing
+    (``hsar paper reconcile --store --when-changed``, and the scheduler's ``paper`` job)."""
+    reason = out_of_date(repo)
+    if reason is None:
+        return Refreshed(None, None)
+    return Refreshed(reason, reconcile_and_store(repo, started_by=started_by))
+
+
+def scheduled_refresh(home: Path | str | None) -> Callable[[datetime, threading.Event], Refreshed]:
+    """The scheduler's ``paper`` job (``scheduler.paper``): :func:`refresh`, the home opened afresh each run."""
+
+    def run(scheduled: datetime, stop: threading.Event) -> Refreshed:
+        with Repository.open(home) as repo:
+            return refresh(repo, "scheduler")
+    return run
 
 
 # ------------------------------------------------------------------------------------------ the job

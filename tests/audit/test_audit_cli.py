@@ -103,13 +103,13 @@ def test_the_scheduler_needs_a_home_and_something_to_run(home, tmp_path, toml_wr
         missing = hsar(tmp_path / "nowhere", "--lang", "en", *args)
         assert missing.exit_code == 2 and "[CONFIG]" in missing.output and "is not a repository home" in missing.output
         assert "next runs" not in missing.output
-    toml_writer(home, scheduler={"audit": "", "replicate": ""})
+    toml_writer(home, scheduler={"audit": "", "replicate": "", "paper": ""})
     for args in (("scheduler", "--list"), ("scheduler",)):
         empty = hsar(home, *args)
         assert empty.exit_code == 2 and "[CONFIG]" in empty.output
-        assert "scheduler.audit 与 scheduler.replicate 均为空" in empty.output  # the error in --lang (zh)
+        assert "scheduler.audit、scheduler.replicate 与 scheduler.paper 均为空" in empty.output  # in --lang (zh)
         assert "no job to run" not in empty.output
-    assert "both empty: there is no job to run" in hsar(home, "--lang", "en", "scheduler").output
+    assert "all empty: there is no job to run" in hsar(home, "--lang", "en", "scheduler").output
 
 
 class FakeClock:
@@ -132,7 +132,7 @@ def stopping_jobs(monkeypatch, when_started=None) -> None:
 
     real = scheduler_module.standard_jobs
 
-    def jobs(home):
+    def jobs(home, more=()):
         def stopped(job):
             def run(scheduled, stop):
                 if when_started is None:
@@ -143,7 +143,7 @@ def stopping_jobs(monkeypatch, when_started=None) -> None:
 
             return scheduler_module.Job(job.name, job.schedule, run)
 
-        return [stopped(job) for job in real(home)]
+        return [stopped(job) for job in real(home, more)]
 
     monkeypatch.setattr(scheduler_module, "SystemClock", FakeClock)
     monkeypatch.setattr(scheduler_module, "standard_jobs", jobs)

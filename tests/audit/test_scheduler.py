@@ -142,6 +142,6 @@ def test_a_scheduler_with_nothing_scheduled_is_refused(tmp_path):
     with pytest.raises(ConfigError) as raised:
         standard_jobs(tmp_path)
     assert raised.value.code == "CONFIG"
-    assert "没有要运行的定时任务" in raised.value.render("zh") and "both empty: there is no job to run" in str(raised.value)
+    assert "没有要运行的定时任务" in raised.value.render("zh") and "all empty: there is no job to run" in str(raised.value)
     (tmp_path / "hsar.toml").write_text('[scheduler]\naudit = ""\n', "utf-8")
     assert [job.name for job in standard_jobs(tmp_path)] == ["replicate"]

@@ -43,7 +43,7 @@ def test_every_new_json_output_matches_its_schema(tmp_path: Path) -> None:
     rebuilt = _check("rebuild-catalog", _json("--home", home, "rebuild-catalog", "--json"))
     assert rebuilt["archives"] == 1 and rebuilt["set_aside"] is None
     listed = _check("scheduler-list", _json("--home", home, "scheduler", "--list", "--json"))
-    assert {job["name"] for job in listed["jobs"]} == {"audit", "replicate"}
+    assert {job["name"] for job in listed["jobs"]} == {"audit", "replicate", "paper"}
 
     export = METADATA_DIR / "examples" / "export-household.json"
     docs = tmp_path / "docs"

@@ -206,3 +206,84 @@ def test_a_damaged_result_is_no_result(paper_home: Path, login, ph) -> None:  # 
     assert page.status_code == 200 and 'id="paper-none"' in page.get_data(as_text=True)
     ph.store_reconciliation(paper_home)  # the next run replaces it
     assert 'id="paper-made"' in login(paper_home, "admin").get("/paper").get_data(as_text=True)
+
+
+def test_a_refresh_reconciles_only_what_is_out_of_date(planted: Path, demo) -> None:  # noqa: ANN001
+    """``refresh`` (the scheduler's paper job, ``--store --when-changed``) makes the result again when none is
+    stored, after a register import and after a catalogue change, and leaves a current one alone."""
+    report = None
+
+    def refreshed() -> paper_stored.Refreshed:
+        nonlocal report
+        with Repository.open(planted) as repo:
+            report = repo.paths.paper_report
+            return paper_stored.refresh(repo, "scheduler")
+
+    first = refreshed()
+    assert first.reason == paper_stored.MISSING and first.made is not None and first.made.started_by == "scheduler"
+    made_at = report.stat().st_mtime_ns
+    assert refreshed() == paper_stored.Refreshed(None, None) and report.stat().st_mtime_ns == made_at
+    _import(planted, register_csv(register_of(demo.root)), "clean.csv")
+    assert refreshed().reason == paper_stored.REGISTER
+    assert refreshed().made is None
+    with Repository.open(planted) as repo:
+        assert repo.catalog.delete_archive(sorted(repo.catalog.archive_ids())[0])
+    again = refreshed()
+    assert again.reason == paper_stored.CATALOGUE and again.to_dict()["reconciled"] is True
+    assert refreshed().to_dict() == {"reconciled": False, "reason": None, "made_at": None, "register_rows": None,
+                                     "electronic_items": None}
+
+
+def test_store_when_changed_on_the_command_line(planted: Path) -> None:
+    from repository.cli import cli
+
+    def run(*args: str):  # noqa: ANN202
+        return CliRunner().invoke(cli, ["--home", str(planted), "--lang", "en", "paper", "reconcile", *args])
+
+    made = run("--store", "--when-changed")
+    assert made.exit_code == 0 and "Reconciliation stored in" in made.output, made.output
+    current = run("--store", "--when-changed")
+    assert current.exit_code == 0 and "still current" in current.output and "nothing to do" in current.output
+    alone = run("--when-changed")
+    assert alone.exit_code == 2 and "--when-changed goes with --store only" in alone.output
+
+
+def test_the_scheduler_runs_the_reconciliation_when_it_is_out_of_date(planted: Path, monkeypatch) -> None:  # noqa: ANN001
+    """``hsar scheduler`` with only ``scheduler.paper`` (03:00): the run stores the reconciliation and says why;
+    it is the scheduler's line of that job (the clock starts at 01:00 UTC and sleeps instantly)."""
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    from repository.audit import scheduler as scheduler_module
+    from repository.cli import cli
+
+    class Clock:
+        moment = datetime(2025, 3, 1, 1, 0, tzinfo=UTC)
+
+        def now(self) -> datetime:
+            return self.moment
+
+        def sleep(self, seconds: float, stop: threading.Event) -> None:
+            type(self).moment += timedelta(seconds=seconds)
+
+    real = scheduler_module.standard_jobs
+
+    def jobs(home, more=()):  # noqa: ANN001, ANN202 - stopped once its first job ran, as SIGTERM would
+        def stopping(job):  # noqa: ANN001, ANN202
+            def run(scheduled, stop):  # noqa: ANN001, ANN202
+                stop.set()
+                return job.run(scheduled, stop)
+            return scheduler_module.Job(job.name, job.schedule, run)
+        return [stopping(job) for job in real(home, more)]
+
+    monkeypatch.setenv("HSAR_SCHEDULER_AUDIT", "")  # the paper job alone
+    monkeypatch.setenv("HSAR_SCHEDULER_REPLICATE", "")
+    monkeypatch.setattr(scheduler_module, "SystemClock", Clock)
+    monkeypatch.setattr(scheduler_module, "standard_jobs", jobs)
+    done = CliRunner().invoke(cli, ["--home", str(planted), "--lang", "en", "scheduler"])
+    assert done.exit_code == 0, done.output
+    (line,) = [x for x in done.output.splitlines() if " job paper: " in x]
+    assert line.startswith("2025-03-01 03:00 job paper: done: reconciled and stored again (none was stored; "
+                           "register: "), line
+    with Repository.open(planted) as repo:
+        assert paper_stored.out_of_date(repo) is None
