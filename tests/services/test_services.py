@@ -133,7 +133,7 @@ def test_replicate_without_replicas_and_next_runs(home: Path) -> None:
         result = auditing.replicate(repo)
     assert result.ok and result.replicas == ()
     upcoming = auditing.next_runs(home)
-    assert set(upcoming) <= {"audit", "replicate"} and upcoming
+    assert set(upcoming) == {"audit", "replicate", "paper"}
 
 
 def test_sip_validate_build_and_demo_data(demo, tmp_path: Path) -> None:  # noqa: ANN001
