@@ -10,10 +10,25 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".jp2", ".bmp", ".gif"})
 TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
+
+
+@lru_cache(maxsize=1)
+def counter() -> str:
+    """What counts the pages (this module's rules and the versions of pypdf and Pillow): a kept count is
+    used only by the same counter."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:  # pragma: no cover - both are dependencies
+            return "unknown"
+    return f"pages/1 pypdf/{of('pypdf')} pillow/{of('pillow')}"
 
 
 def page_count(path: Path) -> int | None:

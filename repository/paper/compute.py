@@ -1,7 +1,8 @@
 """Reconciling the whole repository once: the register (state database), every described item (the catalogue's
 item rows, one query) and, for the items the register matches, the scanned pages stored (each archive's
 inventory read once, each matched item's files opened to count their pages: the costly part once a register
-is imported, :func:`stored_pages`).
+is imported, :func:`stored_pages`; each file's count is kept by its SHA-512 in the home's cache, so a later
+run counts only files it has not seen).
 
 The result is national: findings in worklist order, and per division code (``''`` for a register row whose
 archive the catalogue does not know) the findings per code and the register rows and electronic items
@@ -10,14 +11,16 @@ counted, so that any scope's counts are a sum (:mod:`repository.paper.stored` ke
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..formats.pages import pages_of
+from ..formats.pages import counter, page_count
 from ..home import Repository
 from ..preservation.ids import object_id
+from ..search.textcache import PAGES, TextCache
 from ..state.db import open_state
 from ..state.paper import RegisterRow, read_register, register_mark
 from .reconcile import Electronic, Finding, Matching, match, reconcile
@@ -58,32 +61,65 @@ def register(repo: Repository) -> tuple[list[RegisterRow], tuple[object, ...]]:
 
 
 def stored_pages(repo: Repository, prefixes: Sequence[str],
-                 files: Mapping[tuple[str, int], tuple[str, ...]] | None = None
-                 ) -> Callable[[Electronic], int | None]:
-    """Pages stored for an item (in scope, with files): each archive's inventory read once, each of the item's
-    files opened to count its pages. ``files`` gives an item's files when the item does not carry them (the
-    item rows of the catalogue do not)."""
-    where: dict[str, Mapping[str, Path] | None] = {}
+                 files: Mapping[tuple[str, int], tuple[str, ...]] | None = None, *,
+                 cache: TextCache | None = None) -> Callable[[Electronic], int | None]:
+    """Pages stored for an item (in scope, with files): each archive's inventory read once; each of the item's
+    files counted once for all runs. ``files`` gives an item's files when the item does not carry them (the
+    item rows of the catalogue do not).
 
-    def paths_of(archive_id: str) -> Mapping[str, Path] | None:
+    A file's count is kept in the home's cache (``cache``, default the home's :class:`TextCache`, kind
+    ``pages``) under the SHA-512 of its bytes and looked up by the digest the head version's inventory gives
+    it, so a later run opens no file it has counted. A count is kept only when the bytes it was counted from
+    have that digest (the file is read whole once, to hash it): a damaged file's count is never kept under the
+    digest of the intact bytes, and a count that cannot be made (an unknown format, a file that does not parse)
+    is not kept."""
+    where: dict[str, tuple[Mapping[str, Path], Mapping[str, str]] | None] = {}
+    kept = repo.text_cache if cache is None else cache
+    by = counter()
+
+    def stored_of(archive_id: str) -> tuple[Mapping[str, Path], Mapping[str, str]] | None:
         if archive_id not in where:
             try:
-                where[archive_id] = repo.store.content_paths(object_id(archive_id))
+                oid = object_id(archive_id)
+                inventory = repo.store.inventory(oid)
+                state = inventory["versions"][inventory["head"]]["state"]
+                digests = {path: str(digest).lower() for digest, paths in state.items() for path in paths}
+                where[archive_id] = (repo.store.content_paths(oid, inventory=inventory), digests)
             except Exception:  # noqa: BLE001 - an object the store cannot give is the audit's business
                 where[archive_id] = None
         return where[archive_id]
+
+    def pages(path: Path, digest: str | None) -> int | None:
+        if digest is not None:
+            found = kept.get(PAGES, digest, by)
+            if type(found) is int:
+                return found
+        n = page_count(path)
+        if n is not None and digest is not None:
+            with path.open("rb") as fh:
+                read = hashlib.file_digest(fh, "sha512").hexdigest()
+            if read == digest:
+                kept.put(PAGES, digest, by, n)
+        return n
 
     def stored(e: Electronic) -> int | None:
         named = e.files or (files or {}).get((e.archive_id, e.number), ())
         if not in_scope(e.division, prefixes) or not named:
             return None
-        paths = paths_of(e.archive_id)
-        if paths is None or any(f not in paths for f in named):
+        found = stored_of(e.archive_id)
+        if found is None or any(f not in found[0] for f in named):
             return None
+        paths, digests = found
+        total = 0
         try:
-            return pages_of(paths[f] for f in named)
+            for f in named:
+                n = pages(paths[f], digests.get(f))
+                if n is None:
+                    return None
+                total += n
         except Exception:  # noqa: BLE001 - a file the store cannot give is the audit's business, not this count
             return None
+        return total
     return stored
 
 

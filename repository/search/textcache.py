@@ -7,6 +7,9 @@ again. An entry is found by the SHA-512 **of the bytes just read** (never by a d
 for), so a changed file never meets an old text; it also names the extractor (pypdf's version and the
 bounds: a newer one misses the old entries) and carries a checksum of its value, so a damaged entry is a miss
 and is written again. Texts cut short by the time bound, or of files that could not be read, are not kept.
+A page count (kind ``pages``, :mod:`repository.paper.compute`) is looked up by the digest the inventory gives
+a file, so a reconciliation opens no file it has counted; it is kept only under the SHA-512 of the bytes it
+was counted from, so it is always the count of the bytes that digest names.
 
 It is a cache (DESIGN principle 1): nothing in it is not derivable from the store; deleting the folder loses
 nothing, and indexing (``hsar reindex`` too) fills it again. Disposal drops the entries of the removed files.
@@ -28,7 +31,8 @@ FORMAT = 1
 PDF_TEXT = "pdf-text"  # value: the extracted text ("" for none)
 PDF_SCAN = "pdf-scan"  # value: whether the PDF has a scanned page to read (False: born digital)
 PDF_HEADERS = "pdf-headers"  # one archive's payload by the digest of its id: which bytes are PDFs by their header
-KINDS = (PDF_TEXT, PDF_SCAN, PDF_HEADERS)
+PAGES = "pages"  # value: the file's page count (repository.formats.pages), for dual-track reconciliation
+KINDS = (PDF_TEXT, PDF_SCAN, PDF_HEADERS, PAGES)
 _HEX = frozenset("0123456789abcdef")
 
 

@@ -287,3 +287,59 @@ def test_the_scheduler_runs_the_reconciliation_when_it_is_out_of_date(planted: P
                            "register: "), line
     with Repository.open(planted) as repo:
         assert paper_stored.out_of_date(repo) is None
+
+
+def test_each_stored_file_is_counted_once_for_all_runs(planted: Path, monkeypatch) -> None:  # noqa: ANN001
+    """A file's page count is kept by its SHA-512 (the home's cache, kind ``pages``): the next reconciliation
+    opens no file it counted, gives the same findings, and uses what is kept under each file's digest. A
+    damaged file is counted as it is, but its count is never kept under the intact bytes' digest."""
+    import shutil
+
+    from repository.formats import pages as pages_module
+    from repository.preservation.ids import object_id
+    from repository.search.textcache import PAGES
+
+    opened: list[Path] = []
+    real = pages_module.page_count
+
+    def counting(path: Path) -> int | None:
+        opened.append(path)
+        return real(path)
+
+    monkeypatch.setattr(computing, "page_count", counting)
+    with Repository.open(planted) as repo:
+        cache, by = repo.text_cache, pages_module.counter()
+        target = sorted(repo.catalog.archive_ids())[0]
+        inventory = repo.store.inventory(object_id(target))
+        paths = repo.store.content_paths(object_id(target), inventory=inventory)
+        digest_of = {p: d for d, ps in inventory["versions"][inventory["head"]]["state"].items() for p in ps}
+        scans = sorted(p for p in paths if p.lower().endswith((".tif", ".tiff")))
+        damaged = scans[0]
+        original = paths[damaged].read_bytes()
+        paths[damaged].write_bytes(original[:-1] + bytes([original[-1] ^ 0xFF]))  # still a TIFF, other bytes
+
+        first = computing.compute(repo)
+        counted = len(opened)
+        assert counted > 20
+        assert cache.get(PAGES, digest_of[damaged], by) is None  # counted, not kept
+        kept = [p for p in scans[1:] if cache.get(PAGES, digest_of[p], by) is not None]
+        assert kept == scans[1:]
+
+        opened.clear()
+        second = computing.compute(repo)
+        assert second.findings == first.findings
+        assert opened == [paths[damaged]]  # only the file whose count could not be kept is opened again
+
+        paths[damaged].write_bytes(original)  # repaired
+        shutil.rmtree(repo.paths.text_cache / PAGES)  # a cache: deleting it loses nothing
+        opened.clear()
+        third = computing.compute(repo)
+        assert len(opened) == counted and third.findings == first.findings
+        assert cache.get(PAGES, digest_of[damaged], by) is not None
+
+        # what is kept is what the next run uses, by digest: a count planted under one file's digest shows
+        cache.put(PAGES, digest_of[scans[1]], by, 999)
+        opened.clear()
+        planted_count = computing.compute(repo)
+        assert opened == []
+        assert planted_count.findings != first.findings  # 999 pages where the register says otherwise
