@@ -55,6 +55,13 @@ class StoredPage:
         return not any(self.totals.values())
 
 
+def _marks_now(repo: Repository) -> tuple[tuple[object, ...], tuple[int, ...]]:
+    """The register's and the catalogue's change marks now, to hold against those a stored result read."""
+    with open_state(repo.cfg.state_url) as state:
+        mark = register_mark(state)
+    return tuple(mark), tuple(change_mark(repo.catalog))
+
+
 def _imported_at(mark: tuple[object, ...]) -> datetime | None:
     try:
         when = datetime.fromisoformat(str(mark[2]))
@@ -92,10 +99,9 @@ def stored_page(repo: Repository, prefixes: Sequence[str], tree: DivisionTree, *
         page = min(max(1, page), pages)
         rows = [f.to_dict(lang) for f in stored.findings(listed, offset=(page - 1) * per_page, limit=per_page)]
         made = stored.made
-    with open_state(repo.cfg.state_url) as state:
-        mark = register_mark(state)
-    stale = (_imported_at(mark) or made.made_at) if tuple(mark) != tuple(made.register_mark) else None
-    moved = bool(made.catalog_mark) and tuple(change_mark(repo.catalog)) != made.catalog_mark
+    mark, catalogued = _marks_now(repo)
+    stale = (_imported_at(mark) or made.made_at) if mark != tuple(made.register_mark) else None
+    moved = bool(made.catalog_mark) and catalogued != tuple(made.catalog_mark)
     totals = {code: sum(v[n] for v in by_division.values()) for n, code in enumerate(CODES)}
     return StoredPage(made, stale, moved,
                       rolled_up_counts(by_division, tree, prefixes), totals, register_rows, electronic_items, rows,
@@ -154,11 +160,10 @@ def out_of_date(repo: Repository) -> str | None:
         return MISSING
     with stored:
         made = stored.made
-    with open_state(repo.cfg.state_url) as state:
-        mark = register_mark(state)
-    if tuple(mark) != tuple(made.register_mark):
+    mark, catalogued = _marks_now(repo)
+    if mark != tuple(made.register_mark):
         return REGISTER
-    if not made.catalog_mark or tuple(change_mark(repo.catalog)) != tuple(made.catalog_mark):
+    if not made.catalog_mark or catalogued != tuple(made.catalog_mark):
         return CATALOGUE
     return None
 
