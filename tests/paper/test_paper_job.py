@@ -343,3 +343,30 @@ def test_each_stored_file_is_counted_once_for_all_runs(planted: Path, monkeypatc
         planted_count = computing.compute(repo)
         assert opened == []
         assert planted_count.findings != first.findings  # 999 pages where the register says otherwise
+
+
+def test_the_scheduled_reconciliation_runs_in_a_child_process(planted: Path, monkeypatch) -> None:  # noqa: ANN001
+    """The scheduler's paper job forks for its run, so the memory of a large reconciliation goes back with the
+    child; what the child raised, or its death, becomes the run's error."""
+    import os
+    import threading
+    from datetime import UTC, datetime
+
+    run = paper_stored.scheduled_refresh(planted)
+    now, stop = datetime.now(UTC), threading.Event()
+    done = run(now, stop)
+    assert done.reason == paper_stored.MISSING and done.made is not None and done.made.started_by == "scheduler"
+    assert run(now, stop) == paper_stored.Refreshed(None, None)  # a child's work is what the next one sees
+
+    monkeypatch.setattr(paper_stored, "refresh", lambda repo, by: paper_stored.Refreshed(str(os.getpid()), None))
+    assert run(now, stop).reason != str(os.getpid())
+
+    def fails(repo, by):  # noqa: ANN001, ANN202
+        raise ValueError("the register is unreadable")
+
+    monkeypatch.setattr(paper_stored, "refresh", fails)
+    with pytest.raises(RuntimeError, match="ValueError: the register is unreadable"):
+        run(now, stop)
+    monkeypatch.setattr(paper_stored, "refresh", lambda repo, by: os._exit(3))
+    with pytest.raises(RuntimeError, match="ended without an answer \\(exit status 3\\)"):
+        run(now, stop)
