@@ -186,11 +186,18 @@ def run_ocr_job(repo: Repository, job: Job, progress: Progress, stop: threading.
 
 
 def run_paper(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
-    """Dual-track reconciliation of the whole repository, stored in the home for the ``/paper`` page."""
-    from ..paper.stored import reconcile_and_store
+    """Dual-track reconciliation of the whole repository, stored in the home for the ``/paper`` page; in a
+    child process forked for it, so the worker does not keep its memory (:mod:`.forked`)."""
+    from ..paper.stored import Made, reconcile_and_store
+    from .forked import in_child
 
-    made = reconcile_and_store(repo, started_by=job.username or "", job_id=job.id,
-                               progress=lambda done, total: progress(done, total, force=True))
+    home = repo.paths.home
+
+    def work(step: Callable[[int, int], None]) -> Made:
+        with Repository.open(home) as own:
+            return reconcile_and_store(own, started_by=job.username or "", job_id=job.id, progress=step)
+
+    made = in_child(work, lambda done, total: progress(done, total, force=True), name="hsar-paper-reconcile")
     return {"register_rows": made.register_rows, "electronic_items": made.electronic_items,
             "made_at": made.made_at.isoformat()}
 

@@ -194,42 +194,19 @@ def refresh(repo: Repository, started_by: str) -> Refreshed:
 
 def scheduled_refresh(home: Path | str | None) -> Callable[[datetime, threading.Event], Refreshed]:
     """The scheduler's ``paper`` job (``scheduler.paper``): :func:`refresh` in a child process forked for the
-    run, the home opened afresh. A reconciliation holds about 1 KB per electronic item while it runs (1.7 GB
-    at 200,000 archives of ten items) and Python keeps much of it afterwards (0.5 GB): the child gives it all
-    back when it ends, so the long-running scheduler stays small. What the child raised, or its death, is
-    raised here (the scheduler records it as the run's error)."""
+    run (:func:`repository.jobs.forked.in_child`), the home opened afresh, so the long-running scheduler does
+    not keep a large reconciliation's memory (1.7 GB at its peak at 200,000 archives, 0.5 GB kept after it in
+    one process). What the child raised, or its death, is raised here (the scheduler records it as the run's
+    error)."""
+    from ..jobs.forked import in_child
+
+    def work(_step: Callable[[int, int], None]) -> Refreshed:
+        with Repository.open(home) as repo:
+            return refresh(repo, "scheduler")
 
     def run(scheduled: datetime, stop: threading.Event) -> Refreshed:
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork")
-        receive, send = context.Pipe(duplex=False)
-        child = context.Process(target=_refresh_in_child, args=(home, send), name="hsar-paper-refresh")
-        child.start()
-        send.close()
-        try:
-            answer = receive.recv()
-        except EOFError:  # killed, or it died before it could answer
-            child.join()
-            answer = ("error", f"the reconciliation process ended without an answer (exit status {child.exitcode})")
-        finally:
-            receive.close()
-            child.join()
-        if answer[0] == "error":
-            raise RuntimeError(answer[1])
-        result: Refreshed = answer[1]
-        return result
+        return in_child(work, name="hsar-paper-refresh")
     return run
-
-
-def _refresh_in_child(home: Path | str | None, send: Any) -> None:  # noqa: ANN401 - a multiprocessing Connection
-    try:
-        with Repository.open(home) as repo:
-            answer: tuple[str, object] = ("done", refresh(repo, "scheduler"))
-    except Exception as exc:  # noqa: BLE001 - sent to the scheduler, which records it
-        answer = ("error", f"{type(exc).__name__}: {exc}")
-    send.send(answer)
-    send.close()
 
 
 # ------------------------------------------------------------------------------------------ the job

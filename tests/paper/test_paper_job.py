@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 
 from repository.demo.paper import plant, register_csv, register_of
 from repository.home import Repository
+from repository.jobs.forked import ForkedError
 from repository.paper import compute as computing
 from repository.paper.reconcile import match, reconcile
 from repository.services import paper, paper_stored
@@ -53,6 +54,7 @@ def test_the_job_stores_the_whole_repository_and_each_scope_reads_its_part(plant
     assert archivist.post("/paper/run", data={"csrf_token": _token(archivist)}).status_code == 303
     (job,) = ph.run_paper_jobs(planted)
     assert job.state == "done" and job.kind == "paper"
+    assert (job.progress_done, job.progress_total) == (4, 4)  # the forked run's progress, recorded here
     with Repository.open(planted) as repo:
         path = repo.paths.paper_report
         national = paper.reconcile_paper(repo, [""])  # the same reconciliation, now, in the shell
@@ -365,8 +367,8 @@ def test_the_scheduled_reconciliation_runs_in_a_child_process(planted: Path, mon
         raise ValueError("the register is unreadable")
 
     monkeypatch.setattr(paper_stored, "refresh", fails)
-    with pytest.raises(RuntimeError, match="ValueError: the register is unreadable"):
+    with pytest.raises(ValueError, match="the register is unreadable"):  # the child's own exception
         run(now, stop)
     monkeypatch.setattr(paper_stored, "refresh", lambda repo, by: os._exit(3))
-    with pytest.raises(RuntimeError, match="ended without an answer \\(exit status 3\\)"):
+    with pytest.raises(ForkedError, match="hsar-paper-refresh ended without an answer \\(exit status 3\\)"):
         run(now, stop)
