@@ -1,7 +1,8 @@
 """The worker (作业执行进程): Huey's consumer run in this process, behind ``hsar worker``.
 
 Jobs run in threads of this process (``workers`` of them): the workflows start processes of their own
-(format identification, hashing, audit shards), which daemonic process workers may not. On start, and every
+(format identification, hashing, audit shards, the dual-track reconciliation: :mod:`.forked`), which daemonic
+process workers may not. On start, and every
 :data:`SWEEP_INTERVAL` seconds, the worker sweeps the records for jobs whose worker died
 (:meth:`JobQueue.sweep`) and removes the outputs of export jobs kept longer than ``transfer.keep_exports_days``
 (:func:`repository.jobs.exports.prune_exports`).
