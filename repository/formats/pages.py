@@ -9,9 +9,12 @@ XML, office documents) answer ``None``: not a mismatch, only not known. Files ar
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".jp2", ".bmp", ".gif"})
 TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
@@ -57,11 +60,13 @@ def _count(path: Path, suffix: str) -> int | None:
     return None
 
 
-def pages_of(paths: Iterable[Path]) -> int | None:
-    """The pages of several files of one item, added up; ``None`` when any of them cannot be counted."""
+def pages_of(files: Iterable[T], count: Callable[[T], int | None] = page_count,  # type: ignore[assignment]  # T is Path
+             ) -> int | None:
+    """The pages of several files of one item, added up (each by ``count``, default :func:`page_count` of a
+    path); ``None`` when any of them cannot be counted."""
     total = 0
-    for path in paths:
-        n = page_count(path)
+    for f in files:
+        n = count(f)
         if n is None:
             return None
         total += n

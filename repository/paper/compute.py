@@ -11,15 +11,16 @@ counted, so that any scope's counts are a sum (:mod:`repository.paper.stored` ke
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..formats.pages import counter, page_count
+from ..fixity import hash_file
+from ..formats.pages import counter, page_count, pages_of
 from ..home import Repository
 from ..preservation.ids import object_id
+from ..preservation.ocfl_inventory import logical_state
 from ..search.textcache import PAGES, TextCache
 from ..state.db import open_state
 from ..state.paper import RegisterRow, read_register, register_mark
@@ -82,9 +83,7 @@ def stored_pages(repo: Repository, prefixes: Sequence[str],
             try:
                 oid = object_id(archive_id)
                 inventory = repo.store.inventory(oid)
-                state = inventory["versions"][inventory["head"]]["state"]
-                digests = {path: str(digest).lower() for digest, paths in state.items() for path in paths}
-                where[archive_id] = (repo.store.content_paths(oid, inventory=inventory), digests)
+                where[archive_id] = (repo.store.content_paths(oid, inventory=inventory), logical_state(inventory))
             except Exception:  # noqa: BLE001 - an object the store cannot give is the audit's business
                 where[archive_id] = None
         return where[archive_id]
@@ -95,11 +94,8 @@ def stored_pages(repo: Repository, prefixes: Sequence[str],
             if type(found) is int:
                 return found
         n = page_count(path)
-        if n is not None and digest is not None:
-            with path.open("rb") as fh:
-                read = hashlib.file_digest(fh, "sha512").hexdigest()
-            if read == digest:
-                kept.put(PAGES, digest, by, n)
+        if n is not None and digest is not None and hash_file(path, ["sha512"])[1]["sha512"] == digest:
+            kept.put(PAGES, digest, by, n)
         return n
 
     def stored(e: Electronic) -> int | None:
@@ -110,16 +106,10 @@ def stored_pages(repo: Repository, prefixes: Sequence[str],
         if found is None or any(f not in found[0] for f in named):
             return None
         paths, digests = found
-        total = 0
         try:
-            for f in named:
-                n = pages(paths[f], digests.get(f))
-                if n is None:
-                    return None
-                total += n
+            return pages_of(named, lambda f: pages(paths[f], digests.get(f)))
         except Exception:  # noqa: BLE001 - a file the store cannot give is the audit's business, not this count
             return None
-        return total
     return stored
 
 
