@@ -98,7 +98,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    """A function giving a loopback port free now (call it once for each port a test needs)."""
+    return _free_port
 
 
 def _redis_ping(port: int) -> bool:

@@ -40,12 +40,6 @@ PASSWORD = "proxy test password 1"
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian: apt-get install nginx)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def readme_site() -> str:
     """The nginx site the README shows (its one ``nginx`` code block)."""
     blocks = re.findall(r"```nginx\n(.*?)```", README.read_text("utf-8"), re.S)
@@ -125,7 +119,7 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int]) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("proxy")
     home = folder / "home"
     init_home(home)
@@ -134,7 +128,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     token = subprocess.run([HSAR, "--home", str(home), "user", "token", "boss"], text=True, check=True,
                            capture_output=True).stdout.strip().splitlines()[-1]
     ca, chain, key = _tls(folder)
-    server_port, http_port, https_port = _free_port(), _free_port(), _free_port()
+    server_port, http_port, https_port = free_port(), free_port(), free_port()
     env = {**os.environ, "HSAR_SECRET_KEY": "proxy-test-" + uuid.uuid4().hex}
     server = subprocess.Popen([HSAR, "--home", str(home), "serve", "--port", str(server_port), "--https",
                                "--proxy", "127.0.0.1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

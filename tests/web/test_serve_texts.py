@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from repository import messages
@@ -16,14 +16,8 @@ HSAR = str(Path(sys.executable).parent / "hsar")
 TEMPLATES = Path(__file__).resolve().parents[2] / "repository" / "web" / "templates"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_hsar_serve_answers_the_login_page(web_home: Path) -> None:
-    port = _free_port()
+def test_hsar_serve_answers_the_login_page(web_home: Path, free_port: Callable[[], int]) -> None:
+    port = free_port()
     proc = subprocess.Popen([HSAR, "--home", str(web_home), "serve", "--port",
                              str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

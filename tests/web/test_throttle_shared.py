@@ -4,6 +4,7 @@ be reached (never a 500, never unthrottled). Two applications stand for two ``hs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,11 +44,9 @@ def test_web_throttle_url_shares_one_count_between_processes(wh, web_home: Path,
     assert redis.Redis.from_url(url).dbsize() > 0
 
 
-def test_an_unreachable_throttle_store_falls_back_to_memory(wh, web_home: Path, monkeypatch: pytest.MonkeyPatch
-                                                           ) -> None:
-    from tests.conftest import _free_port
-
-    monkeypatch.setenv("HSAR_WEB_THROTTLE_URL", f"redis://127.0.0.1:{_free_port()}/0")  # nothing listens there
+def test_an_unreachable_throttle_store_falls_back_to_memory(wh, web_home: Path, free_port: Callable[[], int],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HSAR_WEB_THROTTLE_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
     assert _attempts(wh, create_app(web_home, LIMIT), 4) == [401, 401, 401, 429]
 
 
