@@ -13,8 +13,10 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +140,46 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+class FakeClock:
+    """Stands in for the scheduler's SystemClock: starts at 01:00 UTC, sleeps instantly."""
+
+    def __init__(self) -> None:
+        self.moment = datetime(2025, 3, 1, 1, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def sleep(self, seconds: float, stop: threading.Event) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def stop_the_scheduler(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """``stop_the_scheduler(when_started=None)``: ``hsar scheduler`` on :class:`FakeClock`, its jobs the real
+    ones (``standard_jobs``), with the scheduler stopped (as SIGTERM does) as soon as a job starts, or from
+    another thread once ``when_started(stop)`` decides."""
+
+    def stopping(when_started: Callable[[threading.Event], None] | None = None) -> None:
+        from repository.audit import scheduler as scheduler_module
+
+        real = scheduler_module.standard_jobs
+
+        def jobs(home, more=()):  # noqa: ANN001, ANN202
+            def stopped(job):  # noqa: ANN001, ANN202
+                def run(scheduled, stop):  # noqa: ANN001, ANN202
+                    if when_started is None:
+                        stop.set()
+                    else:
+                        threading.Thread(target=when_started, args=(stop,), daemon=True).start()
+                    return job.run(scheduled, stop)
+
+                return scheduler_module.Job(job.name, job.schedule, run)
+
+            return [stopped(job) for job in real(home, more)]
+
+        monkeypatch.setattr(scheduler_module, "SystemClock", FakeClock)
+        monkeypatch.setattr(scheduler_module, "standard_jobs", jobs)
+
+    return stopping

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -112,46 +110,9 @@ def test_the_scheduler_needs_a_home_and_something_to_run(home, tmp_path, toml_wr
     assert "all empty: there is no job to run" in hsar(home, "--lang", "en", "scheduler").output
 
 
-class FakeClock:
-    """Stands in for the scheduler's SystemClock: starts at 01:00 UTC, sleeps instantly."""
-
-    def __init__(self) -> None:
-        self.moment = datetime(2025, 3, 1, 1, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def sleep(self, seconds: float, stop: threading.Event) -> None:
-        self.moment += timedelta(seconds=seconds)
-
-
-def stopping_jobs(monkeypatch, when_started=None) -> None:
-    """``hsar scheduler``'s jobs, with the scheduler stopped (as SIGTERM does) as soon as a job starts, or
-    from another thread once ``when_started(stop)`` decides."""
-    from repository.audit import scheduler as scheduler_module
-
-    real = scheduler_module.standard_jobs
-
-    def jobs(home, more=()):
-        def stopped(job):
-            def run(scheduled, stop):
-                if when_started is None:
-                    stop.set()
-                else:
-                    threading.Thread(target=when_started, args=(stop,), daemon=True).start()
-                return job.run(scheduled, stop)
-
-            return scheduler_module.Job(job.name, job.schedule, run)
-
-        return [stopped(job) for job in real(home, more)]
-
-    monkeypatch.setattr(scheduler_module, "SystemClock", FakeClock)
-    monkeypatch.setattr(scheduler_module, "standard_jobs", jobs)
-
-
-def test_an_audit_the_scheduler_stopped_reports_what_it_checked(home, toml_writer, monkeypatch):
+def test_an_audit_the_scheduler_stopped_reports_what_it_checked(home, toml_writer, stop_the_scheduler):
     toml_writer(home, audit={"budget_bytes": 10**12}, scheduler={"replicate": ""})
-    stopping_jobs(monkeypatch)
+    stop_the_scheduler()
     en = hsar(home, "--lang", "en", "scheduler")
     assert en.exit_code == 0, en.output
     lines = en.output.splitlines()
@@ -167,7 +128,8 @@ def test_an_audit_the_scheduler_stopped_reports_what_it_checked(home, toml_write
     assert line.startswith("2025-03-01 02:00 任务 audit：完成：检查 1/1 件档案，完好 1，已修复 0，失败 0；报告：")
 
 
-def test_stopping_the_scheduler_kills_a_running_alert_command(home, repo, toml_writer, monkeypatch, tmp_path):
+def test_stopping_the_scheduler_kills_a_running_alert_command(home, repo, toml_writer, monkeypatch, tmp_path,
+                                                              stop_the_scheduler):
     from repository.audit import alerts
 
     started = tmp_path / "alert-started"
@@ -187,7 +149,7 @@ def test_stopping_the_scheduler_kills_a_running_alert_command(home, repo, toml_w
         stopped_at.append(time.monotonic())
         stop.set()
 
-    stopping_jobs(monkeypatch, stop_once_the_alert_runs)
+    stop_the_scheduler(stop_once_the_alert_runs)
     en = hsar(home, "--lang", "en", "scheduler")
     assert en.exit_code == 0, en.output
     assert stopped_at and time.monotonic() - stopped_at[0] < 1.0  # not the alert's whole timeout

@@ -250,38 +250,16 @@ def test_store_when_changed_on_the_command_line(planted: Path) -> None:
     assert alone.exit_code == 2 and "--when-changed goes with --store only" in alone.output
 
 
-def test_the_scheduler_runs_the_reconciliation_when_it_is_out_of_date(planted: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_the_scheduler_runs_the_reconciliation_when_it_is_out_of_date(planted: Path, monkeypatch,  # noqa: ANN001
+                                                                       stop_the_scheduler) -> None:  # noqa: ANN001
     """``hsar scheduler`` with only ``scheduler.paper`` (03:00): the run stores the reconciliation and says why;
-    it is the scheduler's line of that job (the clock starts at 01:00 UTC and sleeps instantly)."""
-    import threading
-    from datetime import UTC, datetime, timedelta
-
-    from repository.audit import scheduler as scheduler_module
+    it is the scheduler's line of that job (the clock starts at 01:00 UTC and sleeps instantly; the scheduler
+    stops once the job has started, as SIGTERM would)."""
     from repository.cli import cli
-
-    class Clock:
-        moment = datetime(2025, 3, 1, 1, 0, tzinfo=UTC)
-
-        def now(self) -> datetime:
-            return self.moment
-
-        def sleep(self, seconds: float, stop: threading.Event) -> None:
-            type(self).moment += timedelta(seconds=seconds)
-
-    real = scheduler_module.standard_jobs
-
-    def jobs(home, more=()):  # noqa: ANN001, ANN202 - stopped once its first job ran, as SIGTERM would
-        def stopping(job):  # noqa: ANN001, ANN202
-            def run(scheduled, stop):  # noqa: ANN001, ANN202
-                stop.set()
-                return job.run(scheduled, stop)
-            return scheduler_module.Job(job.name, job.schedule, run)
-        return [stopping(job) for job in real(home, more)]
 
     monkeypatch.setenv("HSAR_SCHEDULER_AUDIT", "")  # the paper job alone
     monkeypatch.setenv("HSAR_SCHEDULER_REPLICATE", "")
-    monkeypatch.setattr(scheduler_module, "SystemClock", Clock)
-    monkeypatch.setattr(scheduler_module, "standard_jobs", jobs)
+    stop_the_scheduler()
     done = CliRunner().invoke(cli, ["--home", str(planted), "--lang", "en", "scheduler"])
     assert done.exit_code == 0, done.output
     (line,) = [x for x in done.output.splitlines() if " job paper: " in x]
