@@ -31,7 +31,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     app.config["HSAR_HOME"] = str(cfg.home)
     app.config["SECRET_KEY"] = os.environ.get("HSAR_SECRET_KEY") or secrets.token_hex(32)
     app.config["MAX_CONTENT_LENGTH"] = 1 << 20
-    app.config["RATELIMIT_STORAGE_URI"] = cfg["web.throttle_url"] or "memory://"
+    app.config["RATELIMIT_STORAGE_URI"] = cfg["web.throttle_url"]  # empty: each process's memory (security.install)
     app.config.update(settings or {})
     app.extensions["hsar.config"] = cfg
     limiter = security.install(app)
