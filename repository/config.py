@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .errors import ConfigError
 from .messages import Label
@@ -279,6 +280,30 @@ def _check_alert_command(command: str, source: str) -> None:
                           command=repr(command)) from None
 
 
+#: query parameters of a URL that carry a secret (redis-py reads ``?password=``), hidden by :func:`safe_url`
+SECRET_PARAMETERS = frozenset({"password", "passwd", "pass", "secret", "token"})
+
+
+def safe_url(url: str) -> str:
+    """``url`` as it may be shown in a message or a log line: its password, and a secret in its query
+    (``?password=``), replaced by ``***``; the rest kept as written (SQLAlchemy, Redis and any other scheme)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # an unbalanced IPv6 bracket
+        return "<unparseable URL>"
+    shown = url
+    if password is not None:
+        userinfo, _, hostport = parts.netloc.rpartition("@")
+        shown = shown.replace(parts.netloc, f"{userinfo.partition(':')[0]}:***@{hostport}", 1)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name.lower() in SECRET_PARAMETERS for name, _ in pairs):
+        query = urlencode([(name, "***" if name.lower() in SECRET_PARAMETERS else value) for name, value in pairs],
+                          safe="*/")
+        shown = shown[:shown.index("?") + 1] + query + (f"#{parts.fragment}" if parts.fragment else "")
+    return shown
+
+
 #: the stores ``web.throttle_url`` may name (Flask-Limiter's storages this project installs: memory and Redis)
 THROTTLE_SCHEMES = ("memory", "redis", "rediss")
 
@@ -287,7 +312,7 @@ def _check_throttle_url(url: str, source: str) -> None:
     """``web.throttle_url`` is empty, ``memory://`` or a Redis URL: refuse now what the web application could
     not count in (its first sign-in would fail otherwise)."""
     if url and url.partition("://")[0].lower() not in THROTTLE_SCHEMES:
-        raise ConfigError(msgid="config.throttle_url", source=source, got=repr(url),
+        raise ConfigError(msgid="config.throttle_url", source=source, got=repr(safe_url(url)),
                           schemes=", ".join(f"{s}://" for s in THROTTLE_SCHEMES))
 
 

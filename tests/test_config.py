@@ -270,3 +270,25 @@ def test_worker_counts_have_a_ceiling(tmp_path, key):
     with pytest.raises(ConfigError, match="256"):
         config.load(tmp_path, environ={key: "5000"})
     assert config.load(tmp_path, environ={key: "256"})
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://hsar:s3cr%40t@db.example:5432/hsar", "postgresql://hsar:***@db.example:5432/hsar"),
+    ("redis://:s3cr%40t@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+    ("rediss://worker:s3cr%40t@redis/1?ssl_cert_reqs=required", "rediss://worker:***@redis/1?ssl_cert_reqs=required"),
+    ("unix://:s3cr%40t@/run/redis.sock?db=2", "unix://:***@/run/redis.sock?db=2"),
+    ("redis://redis/0?db=1&password=s3cr%40t#x", "redis://redis/0?db=1&password=***#x"),
+    ("sqlite:////srv/hsar/catalog.sqlite", "sqlite:////srv/hsar/catalog.sqlite"),
+    ("sqlite:///file:catalog.sqlite?mode=ro&uri=true", "sqlite:///file:catalog.sqlite?mode=ro&uri=true"),
+    ("redis://h:notaport/0", "redis://h:notaport/0"),
+    ("http://[::1", "<unparseable URL>"),
+])
+def test_a_url_is_shown_without_its_secrets(url: str, shown: str) -> None:
+    assert config.safe_url(url) == shown
+
+
+def test_a_refused_url_setting_never_echoes_its_password(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as refused:
+        config.load(tmp_path, environ={"HSAR_WEB_THROTTLE_URL": "memcached://u:s3cret@cache:11211?password=s3cret"})
+    text = refused.value.render("zh") + refused.value.render("en")
+    assert "s3cret" not in text and "memcached://u:***@cache:11211?password=***" in text

@@ -19,8 +19,9 @@ from sqlalchemy import Connection, Engine, create_engine, delete, insert, inspec
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 
+from ..config import safe_url
 from ..errors import CatalogError
-from ..sqlengine import WRITE, normalize_url, safe_url, sqlite_engine, sqlite_file
+from ..sqlengine import WRITE, normalize_url, sqlite_engine, sqlite_file
 from . import page, read
 from . import tables as t
 from . import write as writer

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from .. import messages
+from ..config import safe_url
 from .base import Context, cli, emit_json, pass_ctx
 
 
@@ -36,7 +37,7 @@ def worker_cmd(c: Context, workers: int) -> None:
     Repository.open(c.home).close()  # a home that is not one is a CONFIG error before anything is made
 
     def started(queue: Any, swept: list[Any]) -> None:  # noqa: ANN401
-        where = queue.cfg["jobs.url"] or str(queue.cfg.home.resolve() / "jobs" / "queue.sqlite")
+        where = safe_url(queue.cfg["jobs.url"]) if queue.cfg["jobs.url"] else str(queue.cfg.home.resolve() / "jobs" / "queue.sqlite")
         for job in swept:
             click.echo(_t(c, "jobs.worker-swept", job_id=job.id, kind=job.kind,
                           state=messages.label("job_state", job.state, c.lang)), err=True)

@@ -30,7 +30,7 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import TaskWrapper
 
 from .. import messages
-from ..config import Config
+from ..config import Config, safe_url
 from ..errors import HsarError
 from ..state.db import open_state
 from .params import JobParamsError, check_params
@@ -66,7 +66,7 @@ def make_huey(cfg: Config, run: Any = None) -> tuple[Huey, TaskWrapper]:  # noqa
     url = cfg["jobs.url"]
     if url:
         if not url.startswith(("redis://", "rediss://", "unix://")):
-            raise JobQueueError(msgid="jobs.url-invalid", url=url)
+            raise JobQueueError(msgid="jobs.url-invalid", url=safe_url(url))
         huey: Huey = RedisHuey("hsar", url=url, results=False)
     else:
         huey = SqliteHuey("hsar", filename=str(jobs_dir(cfg) / "queue.sqlite"), results=False, timeout=30)

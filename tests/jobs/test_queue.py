@@ -110,9 +110,10 @@ def test_a_queue_that_cannot_be_reached_fails_the_job(home: Path, monkeypatch: p
         assert caught.value.code == "JOB-QUEUE"
         [job] = q.list()
         assert (job.state, job.error_code) == ("failed", "JOB-QUEUE")
-    monkeypatch.setenv("HSAR_JOBS_URL", "http://example.org/")
-    with pytest.raises(JobQueueError):
+    monkeypatch.setenv("HSAR_JOBS_URL", "http://queue:s3cret@example.org/")
+    with pytest.raises(JobQueueError) as refused:
         JobQueue.open(home)
+    assert "http://queue:***@example.org/" in refused.value.render("en") and "s3cret" not in refused.value.render("zh")
 
 
 def test_the_same_upload_twice_has_one_place_and_one_key(home: Path) -> None:

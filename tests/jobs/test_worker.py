@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -124,3 +125,15 @@ def test_worker_refuses_a_home_that_is_not_one(tmp_path: Path, jh: ModuleType) -
     done = subprocess.run([str(jh.hsar_command()), "--home", str(tmp_path / "none"), "worker"], text=True,
                           capture_output=True, check=False, timeout=60)
     assert done.returncode == 2 and "[CONFIG]" in done.stderr and not (tmp_path / "none" / "jobs").exists()
+
+
+def test_the_worker_names_its_queue_without_the_password(home: Path, start_worker: Callable[..., Worker],
+                                                           free_port: Callable[[], int]) -> None:
+    """The start line goes to a log (journald): a Redis password in ``jobs.url`` is not written there."""
+    port = free_port()
+    worker = start_worker(env={"HSAR_JOBS_URL": f"redis://:s3cret@127.0.0.1:{port}/0"})
+    deadline = time.monotonic() + 60
+    while "worker started" not in worker.output() and time.monotonic() < deadline and worker.proc.poll() is None:
+        time.sleep(0.1)
+    assert worker.stop() == 0
+    assert f"queue redis://:***@127.0.0.1:{port}/0" in worker.output() and "s3cret" not in worker.output()
