@@ -22,11 +22,26 @@ def _safe_next(target: str | None) -> str:
     return url_for("search.search")
 
 
+def submitted_username() -> str:
+    """The account name a sign-in form gave, as it is looked up (trimmed, at most 100 characters)."""
+    return request.form.get("username", "").strip()[:100]
+
+
+def account_key() -> str:
+    """What the per-account login throttle counts under: the name tried, from whichever address."""
+    return "account:" + submitted_username()  # never empty: Flask-Limiter skips a limit with an empty key
+
+
+def failed(response: Response) -> bool:
+    """A sign-in that was refused for its name and password (the per-account throttle counts only these)."""
+    return response.status_code == 401
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""), kinds=purpose.KINDS)
-    username = request.form.get("username", "").strip()[:100]
+    username = submitted_username()
     account = accounts.authenticate(config(), username, request.form.get("password", "")[:1000])
     if account is None:
         return render_template("login.html", next=request.form.get("next", ""), username=username,
