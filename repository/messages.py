@@ -49,6 +49,12 @@ def local_time(value: datetime | date | str | None, with_seconds: bool = False, 
     return f"{shown} {local.isoformat(timespec='seconds')[19:]}" if offset else shown  # +08:00
 
 
+def local_stamp(value: datetime | date | str | None) -> str:
+    """A time as the command line and the text reports show it (output that may be read anywhere): Beijing
+    time to the second with its offset, ``2026-12-06 18:54:03 +08:00`` (:func:`local_time`)."""
+    return local_time(value, True, offset=True)
+
+
 class CatalogueError(Exception):
     """The shipped catalogue itself is broken (a duplicate key, a missing language): a defect of hsar."""
 

@@ -76,7 +76,7 @@ def _join(*parts: str | None) -> str:
 
 def _rest(view: ArchiveView, t: _Labels) -> list[str]:
     lines = [t.versions]
-    lines += [f"  {v.number} {messages.local_time(v.created, True, offset=True)}  "
+    lines += [f"  {v.number} {messages.local_stamp(v.created)}  "
               + messages.text("show.file_count", t.lang, files=v.file_count, bytes=v.bytes)
               + f"  {v.message}  {v.sip_name}  {(v.checks or {}).get('result', '')}" for v in view.versions]
     lines.append(f"{t.files} (files of {view.head_version}, {view.total_bytes} bytes):" if not t.en
@@ -84,7 +84,7 @@ def _rest(view: ArchiveView, t: _Labels) -> list[str]:
     lines += ["  " + _join(f.path, str(f.size), f.puid or "-", f.format_name, f.format_version, f.policy)
               for f in view.files]
     lines.append(t.events)
-    lines += ["  " + _join(messages.local_time(e.datetime, True, offset=True), t.of("premis.event", e.type),
+    lines += ["  " + _join(messages.local_stamp(e.datetime), t.of("premis.event", e.type),
                            t.of("premis.outcome", e.outcome), e.agent, e.object_path,
                            f"[{e.version}]") for e in view.events]
     lines.append(t.relations)

@@ -185,7 +185,7 @@ def _print_tail(lines: tuple[LogLine, ...], as_json: bool) -> None:
         entry = line.entry
         event = entry.get("event", {})
         assert isinstance(event, dict)
-        when = messages.local_time(str(event.get("datetime", "")), True, offset=True)
+        when = messages.local_stamp(str(event.get("datetime", "")))
         click.echo(f"#{entry.get('seq')} {when} {entry.get('archive_id') or entry.get('object_id')} "
                    f"{event.get('type')} {event.get('outcome')}: {event.get('detail', '')}")
 

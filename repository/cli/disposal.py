@@ -140,10 +140,10 @@ def list_cmd(c: Context, username: str | None, states: tuple[str, ...], as_json:
         click.echo(messages.text("disposal.list_none", c.lang))
     for p in found:
         decided = (messages.text("disposal.decided_by", c.lang, decided_by=p.decided_by,
-                                 decided_at=messages.local_time(p.decided_at, True, offset=True))
+                                 decided_at=messages.local_stamp(p.decided_at))
                    if p.decided_by and p.decided_at else "")
         click.echo(messages.text("disposal.list_line", c.lang, proposal=p.id,
                                  state=messages.label("disposal_state", p.state, c.lang), archive=p.archive_id,
                                  reference=p.reference_code, proposed_by=p.proposed_by,
-                                 proposed_at=messages.local_time(p.proposed_at, True, offset=True), decided=decided,
+                                 proposed_at=messages.local_stamp(p.proposed_at), decided=decided,
                                  reason=p.reason))

@@ -77,7 +77,7 @@ def job_list_cmd(c: Context, state: str | None, kind: str | None, limit: int, as
         code = f" [{job.error_code}]" if job.error_code else ""
         click.echo(f"{job.id}  {messages.label('job_kind', job.kind, c.lang)}  "
                    f"{messages.label('job_state', job.state, c.lang)}{code}  {_progress(job)}  "
-                   f"{messages.local_time(job.created_at, True, offset=True)}")  # Beijing time, with its offset
+                   f"{messages.local_stamp(job.created_at)}")  # Beijing time, with its offset
 
 
 @job_group.command("show")
@@ -99,7 +99,7 @@ def job_show_cmd(c: Context, job_id: str, as_json: bool) -> None:
     rows = [("kind", messages.label("job_kind", job.kind, c.lang)),
             ("state", messages.label("job_state", job.state, c.lang)), ("user", job.username),
             ("progress", _progress(job)), ("attempts", job.attempts),
-            *((name, messages.local_time(at, True, offset=True)) for name, at in
+            *((name, messages.local_stamp(at)) for name, at in
               (("created", job.created_at), ("started", job.started_at), ("finished", job.finished_at))),
             ("message", _message(c, job)),
             ("error", job.error_code), ("params", json.dumps(dict(job.params), ensure_ascii=False)),

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..catalog.views import ArchiveView
 from ..errors import HsarError
 from ..home import Repository
-from ..messages import local_time
+from ..messages import local_stamp
 from ..preservation.copies import printable
 from ..preservation.ids import object_id
 
@@ -32,7 +32,7 @@ def show(repo: Repository, archive_id: str) -> ArchiveView:
         gone = get_disposal(repo.catalog, archive_id) if shown == archive_id else None
         if gone is not None:  # the catalogue keeps it as disposed of: say so, and where its tombstone is
             raise DisposalError(msgid="disposal.shown_disposed", code="DSP-DISPOSED", archive=shown,
-                                when=local_time(gone.disposed_at, True, offset=True), approved_by=gone.approved_by,
+                                when=local_stamp(gone.disposed_at), approved_by=gone.approved_by,
                                 proposed_by=gone.proposed_by)
         raise HsarError(msgid="services.not_found", code="NOT-FOUND", archive=shown)
     return view

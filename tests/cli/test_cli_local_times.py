@@ -1,5 +1,5 @@
 """Times a person reads on the command line are Beijing time with the offset (``2026-12-06 18:54:03 +08:00``),
-formatted by the one formatter the pages use (:func:`repository.messages.local_time`); ``hsar show`` and
+formatted by the one formatter the pages use (:func:`repository.messages.local_time`, :func:`~repository.messages.local_stamp`); ``hsar show`` and
 ``hsar audit log`` printed UTC with ``Z``. JSON keeps ISO 8601 with its offset."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from repository.cli import cli
 from repository.home import Repository
-from repository.messages import local_time
+from repository.messages import local_stamp, local_time
 
 BEIJING = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00")
 
@@ -29,6 +29,7 @@ def test_the_one_formatter_shows_beijing_time() -> None:
     assert local_time("2026-01-01T16:30:00+00:00") == "2026-01-02 00:30"  # the pages
     assert local_time(datetime(2026, 1, 1, 16, 30, 5, tzinfo=UTC), True, offset=True) == "2026-01-02 00:30:05 +08:00"
     assert local_time(datetime(2026, 1, 1, 16, 30), offset=True) == "2026-01-02 00:30 +08:00"  # naive: UTC
+    assert local_stamp("2026-01-01T16:30:05Z") == "2026-01-02 00:30:05 +08:00"  # the command line's form
     assert local_time("2026-01-01T16:30:00Z", True) == "2026-01-02 00:30:00"
     assert local_time(date(2026, 1, 2)) == "2026-01-02" and local_time(None) == "" and local_time("?") == "?"
 
@@ -41,7 +42,7 @@ def test_show_and_the_audit_log_print_beijing_time(ingested_home: Path, tmp_path
     created = datetime.fromisoformat(view["versions"][0]["created"])  # JSON: ISO 8601 with its offset
     assert created.utcoffset() is not None
     shown = hsar(home, "show", archive_id)
-    assert f" {local_time(created, True, offset=True)} " in shown
+    assert f" {local_stamp(created)} " in shown
     times = [line for line in shown.splitlines() if BEIJING.search(line)]
     assert len(times) >= 2 and not re.search(r"\d\d:\d\d:\d\dZ", shown)  # versions and events
     hsar(home, "audit", "--all")
