@@ -34,6 +34,17 @@ def counter() -> str:
     return f"pages/1 pypdf/{of('pypdf')} pillow/{of('pillow')}"
 
 
+def counted_as_pdf(path: Path) -> bool:
+    """Whether :func:`page_count` counts the file at ``path`` as a PDF (by its suffix): the count another
+    reader of the same bytes may keep for it (the index's text extraction, :mod:`repository.search.extract`)."""
+    return path.suffix.lower() == ".pdf"
+
+
+def without_reading(path: Path) -> int | None:
+    """The pages of a file that its format alone tells (an image: one), without opening it; None otherwise."""
+    return 1 if path.suffix.lower() in IMAGE_SUFFIXES else None
+
+
 def page_count(path: Path) -> int | None:
     """How many pages the file at ``path`` holds, by its suffix; ``None`` when it cannot be told."""
     suffix = path.suffix.lower()
@@ -49,12 +60,11 @@ def _count(path: Path, suffix: str) -> int | None:
 
             with Image.open(path) as img:
                 return int(getattr(img, "n_frames", 1))
-        if suffix == ".pdf":
+        if counted_as_pdf(path):
             from pypdf import PdfReader
 
             return len(PdfReader(path).pages)
-        if suffix in IMAGE_SUFFIXES:
-            return 1
+        return without_reading(path)
     except Exception:  # noqa: BLE001 - any parse failure means "not known", never a crash of the caller
         return None
     return None

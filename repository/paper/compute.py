@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..fixity import hash_file
-from ..formats.pages import counter, page_count, pages_of
+from ..formats.pages import counter, page_count, pages_of, without_reading
 from ..home import Repository
 from ..preservation.ids import object_id
 from ..preservation.ocfl_inventory import logical_state
@@ -73,7 +73,8 @@ def stored_pages(repo: Repository, prefixes: Sequence[str],
     it, so a later run opens no file it has counted. A count is kept only when the bytes it was counted from
     have that digest (the file is read whole once, to hash it): a damaged file's count is never kept under the
     digest of the intact bytes, and a count that cannot be made (an unknown format, a file that does not parse)
-    is not kept."""
+    is not kept. A PDF's count is usually kept already: indexing parses each PDF at ingest and keeps it then
+    (:func:`repository.search.indexing.pdf_text`). An image is one page: never opened, hashed or kept."""
     where: dict[str, tuple[Mapping[str, Path], Mapping[str, str]] | None] = {}
     kept = repo.text_cache if cache is None else cache
     by = counter()
@@ -89,6 +90,9 @@ def stored_pages(repo: Repository, prefixes: Sequence[str],
         return where[archive_id]
 
     def pages(path: Path, digest: str | None) -> int | None:
+        fixed = without_reading(path)  # an image: one page, nothing to open, hash or keep
+        if fixed is not None:
+            return fixed
         if digest is not None:
             found = kept.get(PAGES, digest, by)
             if type(found) is int:

@@ -69,18 +69,28 @@ class Extracted:
     text: str
     sha512: str | None
     complete: bool
+    #: the pages pypdf finds in the file: what :func:`repository.formats.pages.page_count` answers for the same
+    #: bytes; None when not known (not a PDF, locked by a password, or its page tree did not parse)
+    pages: int | None = None
 
 
-def _pages(data: bytes, out: list[str], max_pages: int, max_chars: int, deadline: float) -> bool:
-    """Append the pages' text to ``out``; False when the deadline cut the reading short."""
+def _pages(data: bytes, out: list[str], max_pages: int, max_chars: int, deadline: float,
+           count: list[int] | None = None) -> bool:
+    """Append the pages' text to ``out`` (and to ``count`` the number of pages, when they can be read);
+    False when the deadline cut the reading short."""
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(data), strict=False)
     if reader.is_encrypted:
         try:
-            reader.decrypt("")
+            reader.decrypt("")  # what pypdf does by itself when a file opened without a password is read
         except Exception:  # noqa: BLE001 - any failure means "no text"
             return True
+    if count is not None:
+        try:
+            count.append(len(reader.pages))
+        except Exception:  # noqa: BLE001 - a page tree that does not parse: no count, and no text either
+            pass
     size = 0
     for i, page in enumerate(reader.pages):
         if i >= max_pages or size >= max_chars:
@@ -130,14 +140,15 @@ def extract_pdf(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES, max
     if not data[:1024].lstrip().startswith(b"%PDF"):
         return Extracted("", digest, True)
     pages: list[str] = []
+    count: list[int] = []
     complete = True
     try:
         with warnings.catch_warnings(), _alarm(timeout_seconds):
             warnings.simplefilter("ignore")
-            complete = _pages(data, pages, max_pages, max_chars, time.monotonic() + timeout_seconds)
+            complete = _pages(data, pages, max_pages, max_chars, time.monotonic() + timeout_seconds, count)
     except _Timeout:
         complete = False  # keep the pages read in time
     except Exception:  # noqa: BLE001 - "never raises on a broken PDF"
-        return Extracted("", digest, False)
+        return Extracted("", digest, False, count[0] if count else None)
     text = "\n".join(t.strip() for t in pages if t and t.strip())
-    return Extracted(text[:max_chars], digest, complete)
+    return Extracted(text[:max_chars], digest, complete, count[0] if count else None)

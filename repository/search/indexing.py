@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..descriptive import parse
 from ..errors import SearchError
+from ..formats.pages import counted_as_pdf
+from ..formats.pages import counter as page_counter
 from ..formats.pdfsig import is_pdf
 from ..preservation.aip_layout import DESCRIPTIVE
 from .documents import SearchDocument, archive_document
 from .engine import SearchEngine, reindex
 from .ocrtext import page_texts, pages_at
-from .textcache import PDF_TEXT, TextCache, pypdf_version
+from .textcache import PAGES, PDF_TEXT, TextCache, pypdf_version
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -72,6 +74,8 @@ def pdf_text(path: Path, cache: TextCache | None = None) -> str:
                       data=data, sha512=digest)
     if got.complete:
         cache.put(PDF_TEXT, digest, extractor, got.text)
+    if got.pages is not None and counted_as_pdf(path):  # the reconciliation's count of these bytes, kept now
+        cache.put(PAGES, digest, page_counter(), got.pages)
     return got.text
 
 

@@ -9,7 +9,8 @@ bounds: a newer one misses the old entries) and carries a checksum of its value,
 and is written again. Texts cut short by the time bound, or of files that could not be read, are not kept.
 A page count (kind ``pages``, :mod:`repository.paper.compute`) is looked up by the digest the inventory gives
 a file, so a reconciliation opens no file it has counted; it is kept only under the SHA-512 of the bytes it
-was counted from, so it is always the count of the bytes that digest names.
+was counted from, so it is always the count of the bytes that digest names. Indexing keeps a PDF's count when
+it parses the file for its text (at ingest), so the first reconciliation need not open it.
 
 It is a cache (DESIGN principle 1): nothing in it is not derivable from the store; deleting the folder loses
 nothing, and indexing (``hsar reindex`` too) fills it again. Disposal drops the entries of the removed files.
@@ -86,9 +87,12 @@ class TextCache:
                 "check": _check(value)}
         tmp = path.with_name(f".{digest[:16]}-{os.getpid()}-{secrets.token_hex(4)}.tmp")
         try:
-            for folder in (self.root.parent, self.root, path.parent.parent, path.parent):
-                folder.mkdir(mode=0o700, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileNotFoundError:  # the first entry of its folder: the folders made now, owner-only
+                for folder in (self.root.parent, self.root, path.parent.parent, path.parent):
+                    folder.mkdir(mode=0o700, exist_ok=True)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(json.dumps(body, ensure_ascii=False).encode("utf-8"))
             os.replace(tmp, path)

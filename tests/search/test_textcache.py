@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from repository.formats.pages import counter as page_counter
+from repository.formats.pages import page_count
 from repository.search import extract, indexing
 from repository.search.indexing import pdf_text, pdf_texts, text_extractor
-from repository.search.textcache import PDF_TEXT, TextCache
+from repository.search.textcache import PAGES, PDF_TEXT, TextCache
 
 from .conftest import make_pdf
 
@@ -32,7 +34,7 @@ class Counter:
 
 
 def entries(cache: TextCache) -> list[Path]:
-    return sorted(p for p in cache.root.rglob("*.json"))
+    return sorted(p for p in (cache.root / PDF_TEXT).rglob("*.json"))  # the texts (a .pdf also gets its pages)
 
 
 def test_a_text_is_extracted_once_per_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,7 +138,39 @@ def test_entries_are_owner_only_and_forgotten_on_disposal(tmp_path: Path) -> Non
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
     digest = entry.name.removesuffix(".json")
     assert cache.get(PDF_TEXT, digest, text_extractor()) == "诚信申报"
-    assert cache.forget([digest.upper(), "not-a-digest"]) == 1 and entries(cache) == []
+    assert cache.get(PAGES, digest, page_counter()) == 1  # the page count kept beside the text
+    assert cache.forget([digest.upper(), "not-a-digest"]) == 2 and entries(cache) == []
+    assert cache.get(PAGES, digest, page_counter()) is None
+
+
+def test_a_pdf_parsed_for_its_text_keeps_its_page_count(tmp_path: Path) -> None:
+    """What the dual-track reconciliation would count (formats.pages.page_count) is kept when indexing parses
+    a PDF, under the SHA-512 of those bytes: only for a file it counts as a PDF, and only when the pages can be
+    read (an encrypted file with an empty user password can; one locked by a password cannot)."""
+    import hashlib
+
+    from pypdf import PdfReader, PdfWriter
+
+    cache = TextCache(tmp_path / "texts")
+    pdf = make_pdf(tmp_path / "a.PDF", ["第一页", "第二页", "第三页"])
+    text = pdf_text(pdf, cache)
+    digest = hashlib.sha512(pdf.read_bytes()).hexdigest()
+    assert text and cache.get(PAGES, digest, page_counter()) == page_count(pdf) == 3
+
+    other = tmp_path / "b.dat"  # a PDF by its header, but page_count knows no .dat: nothing kept
+    other.write_bytes(make_pdf(tmp_path / "b.pdf", ["一", "二"]).read_bytes())
+    pdf_text(other, cache)
+    assert cache.get(PAGES, hashlib.sha512(other.read_bytes()).hexdigest(), page_counter()) is None
+
+    for password, pages in (("", 3), ("secret", None)):
+        writer = PdfWriter(clone_from=PdfReader(pdf))
+        writer.encrypt(user_password=password, owner_password="owner")
+        locked = tmp_path / f"locked-{password}.pdf"
+        with open(locked, "wb") as fh:
+            writer.write(fh)
+        assert pdf_text(locked, cache) == (text if pages else "")
+        assert cache.get(PAGES, hashlib.sha512(locked.read_bytes()).hexdigest(), page_counter()) == pages
+        assert page_count(locked) == pages
 
 
 def test_the_same_texts_with_and_without_the_cache(tmp_path: Path) -> None:
