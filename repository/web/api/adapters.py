@@ -17,7 +17,7 @@ from ...home import Repository
 from ...jobs.queue import JobQueue
 from ...jobs.records import Job
 from ...search.results import SearchRequest
-from ...services import auditlog
+from ...services import auditlog, paper_stored
 from ...state.db import State
 from .. import shared
 from ..gateway import access, searching
@@ -123,18 +123,24 @@ def audit_log(repo: Repository, principal: Principal, count: int) -> list[dict[s
     return out
 
 
-#: job kind -> what the principal must be allowed
-JOB_ACTIONS = {"audit": Action.START_AUDIT, "reindex": Action.MAINTAIN}
+#: job kind -> what the principal must be allowed (a reconciliation: who may start it on the paper page)
+JOB_ACTIONS = {"audit": Action.START_AUDIT, "reindex": Action.MAINTAIN, "paper": Action.INGEST}
 
 
 def submit_job(repo: Repository, principal: Principal, body: object) -> dict[str, Any]:
-    """Queue an audit or a reindex. Below the national scope an audit names archives, all in scope."""
+    """Queue an audit, a reindex or a reconciliation. Below the national scope an audit names archives, all in
+    scope. A reconciliation takes no parameters and covers the whole repository (each scope reads its part of
+    the stored result); while one is queued or running, that one is answered, as on the paper page."""
     if not isinstance(body, dict) or body.get("kind") not in JOB_ACTIONS:
         raise Refused(400, "API-JOB-KIND", "api.job_kind", kinds=", ".join(JOB_ACTIONS))
     kind, params = body["kind"], body.get("params", {})
     if not isinstance(params, dict):
         raise Refused(400, "API-JOB-PARAMS", "api.job_params")
     require(principal, JOB_ACTIONS[kind])
+    if kind == "paper":
+        if params:
+            raise Refused(400, "API-JOB-PARAMS", "api.job_params")
+        return job_dict(paper_stored.start_job(repo.cfg, principal.username)[0])
     if kind == "audit" and principal.division != access.NATIONAL:
         archives = params.get("archives")
         seen: dict[str, bool] = {}

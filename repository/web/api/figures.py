@@ -11,12 +11,13 @@ from ... import codes, messages
 from ...catalog.statistics import AuditRun
 from ...divisions import tree_for
 from ...home import Repository
+from ...services import paper_stored
 from ...services import stats as service
 from .. import shown
 from ..gateway import access
 from ..gateway.access import Action, Principal
 from ..views.stats import row_label
-from .adapters import iso, require
+from .adapters import iso, not_found, require
 
 
 def statistics(repo: Repository, principal: Principal, lang: str) -> dict[str, Any]:
@@ -59,3 +60,35 @@ def audits(repo: Repository, principal: Principal, lang: str) -> dict[str, Any]:
             "replicas": [{"label": r.label, "root": r.root, "usable": r.usable, "last_copy": iso(r.last_copy),
                           "copies": r.copies} for r in o.replicas],
             "reports": o.reports if access.may(principal, Action.READ_REPORTS) else []}
+
+
+def paper(repo: Repository, principal: Principal, lang: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The dual-track reconciliation page (``/paper``) for ``principal`` (auditors, archivists,
+    administrators; others 403): the latest stored result within the division scope (counts per code rolled up
+    the division tree, totals, the worklist a page at a time, messages in ``lang``), when and by whom it was
+    made and whether it is out of date. ``division`` narrows the worklist to a subtree of the scope; a
+    division outside the scope does not exist for the caller (404). ``stored`` is False until a reconciliation
+    has been stored (the ``paper`` job)."""
+    require(principal, Action.READ_REPORTS)
+    scope = access.scope_prefixes(principal)
+    division = args.get("division")
+    if division and not (access.valid_scope(division) and access.may_see(principal, division)):
+        raise not_found()  # not a division code, or one outside the scope
+    per_page = args["per_page"]
+    page = paper_stored.stored_page(repo, scope, tree_for(repo.cfg), page=args["page"], per_page=per_page,
+                                    division=division, lang=lang)
+    if page is None:
+        return {"stored": False, "made": None, "stale": None, "clean": True,
+                "totals": dict.fromkeys(paper_stored.CODES, 0), "register_rows": 0, "electronic_items": 0,
+                "divisions": [], "findings": [], "count": 0, "page": 1, "per_page": per_page, "pages": 1}
+    made = page.made
+    return {"stored": True,
+            "made": {"at": iso(made.made_at), "started_by": made.started_by, "job_id": made.job_id},
+            "stale": {"register_imported_at": iso(page.stale_since), "catalogue_changed": page.catalogue_changed},
+            "clean": page.clean, "totals": page.totals, "register_rows": page.register_rows,
+            "electronic_items": page.electronic_items,
+            "divisions": [{"division": d.code, "name": d.name, "depth": d.depth,
+                           "counts": dict(zip(paper_stored.CODES, d.counts, strict=True)), "total": d.total}
+                          for d in page.divisions],
+            "findings": page.findings, "count": page.count, "page": page.page, "per_page": per_page,
+            "pages": page.pages}

@@ -59,7 +59,7 @@ REGISTER_ENTRY: Schema = {"type": "object", "required": ["seq", "at", "username"
 REGISTER: Schema = {"type": "object", "required": ["entries"],
                     "properties": {"entries": {"type": "array", "items": REGISTER_ENTRY}}}
 JOB_REQUEST: Schema = {"type": "object", "required": ["kind"], "properties": {
-    "kind": {"type": "string", "enum": ["audit", "reindex"]}, "params": OBJECT}}
+    "kind": {"type": "string", "enum": ["audit", "reindex", "paper"]}, "params": OBJECT}}
 JOBS: Schema = {"type": "array", "minItems": 1, "items": JOB}
 #: the ingest form: one or more SIP files (zip or tar) in the field ``sips``, as the ingest page sends them
 UPLOAD: Schema = {"type": "object", "required": ["sips"], "properties": {
@@ -101,6 +101,27 @@ AUDITS: Schema = {"type": "object", "required": ["log", "runs", "failures", "rep
         "label": {"type": "string"}, "root": {"type": "string"}, "usable": {"type": "boolean"},
         "last_copy": _WHEN, "copies": _COUNT}}},
     "reports": {"type": "array", "items": {"type": "string"}}}}
+
+_CODE_COUNTS: Schema = {"type": "object", "additionalProperties": _COUNT}
+PAPER_FINDING: Schema = {"type": "object", "required": ["code", "severity", "division", "message"], "properties": {
+    "code": {"type": "string"}, "severity": {"type": "string"}, "division": {"type": "string"},
+    "archive_id": {"type": "string", "nullable": True}, "item": {"type": "integer", "nullable": True},
+    "paper_ref": {"type": "string"}, "line": {"type": "integer", "nullable": True}, "message": {"type": "string"}}}
+PAPER: Schema = {"type": "object", "required": ["stored", "made", "stale", "clean", "totals", "divisions", "findings",
+                                                "count", "page", "per_page", "pages"], "properties": {
+    "stored": {"type": "boolean"},
+    "made": {"type": "object", "nullable": True, "required": ["at", "started_by"], "properties": {
+        "at": {"type": "string"}, "started_by": {"type": "string"}, "job_id": {"type": "string", "nullable": True}}},
+    "stale": {"type": "object", "nullable": True, "required": ["register_imported_at", "catalogue_changed"],
+              "properties": {"register_imported_at": _WHEN, "catalogue_changed": {"type": "boolean"}}},
+    "clean": {"type": "boolean"}, "totals": _CODE_COUNTS, "register_rows": _COUNT, "electronic_items": _COUNT,
+    "divisions": {"type": "array", "items": {"type": "object", "required": ["division", "name", "depth", "counts"],
+                                             "properties": {"division": {"type": "string"}, "name": {"type": "string"},
+                                                            "depth": {"type": "integer", "minimum": 0},
+                                                            "counts": _CODE_COUNTS, "total": _COUNT}}},
+    "findings": {"type": "array", "items": PAPER_FINDING},
+    "count": _COUNT, "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1},
+    "pages": {"type": "integer", "minimum": 1}}}
 
 TEXT = {"type": "string", "maxLength": 500}
 
@@ -188,7 +209,9 @@ ROUTES: tuple[Route, ...] = (
            Param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, default=100),
            Param("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}, default=0)),
           (200, REGISTER), (400, 401, 403)),
-    Route("submit_job", "POST", "/jobs", "Start a background job (audit, reindex)", (), (202, JOB),
+    Route("submit_job", "POST", "/jobs",
+          "Start a background job: audit, reindex, or paper (the dual-track reconciliation of the whole repository; "
+          "while one is queued or running, that job is answered)", (), (202, JOB),
           (400, 401, 403, 404), body=JOB_REQUEST),
     Route("job", "GET", "/jobs/<job_id>", "A job's state and result (own jobs; admins: all)",
           (_path("job_id"),), (200, JOB), (401, 404)),
@@ -198,6 +221,13 @@ ROUTES: tuple[Route, ...] = (
           (), (202, JOBS), (400, 401, 403, 413), body=UPLOAD, body_type="multipart/form-data"),
     Route("statistics", "GET", "/statistics", "The statistics page's tables within the user's division scope",
           (), (200, STATISTICS), (401, 403)),
+    Route("paper", "GET", "/paper",
+          "The dual-track reconciliation (双轨制核对) as the paper page shows it: the latest stored result within the "
+          "division scope, its worklist a page at a time (auditors, archivists, admins; a division outside the "
+          "scope: 404)",
+          (Param("division", {"type": "string", "pattern": r"\d{6}(\d{3})?"}), _PAGE,
+           Param("per_page", {"type": "integer", "minimum": 1, "maximum": 500}, default=100)),
+          (200, PAPER), (400, 401, 403, 404)),
     Route("audits", "GET", "/audits",
           "The audit page: runs, failures and repairs (codes explained), what is due, the audit log's state, "
           "replicas and reports, within the division scope (auditors, archivists, admins)",

@@ -141,5 +141,9 @@ def statistics() -> Response:
     return answer(figures.statistics(repo(), g.api_caller.principal, g.api_caller.lang))
 
 
+def paper() -> Response:
+    return answer(figures.paper(repo(), g.api_caller.principal, g.api_caller.lang, _args("paper")))
+
+
 def audits() -> Response:
     return answer(figures.audits(repo(), g.api_caller.principal, g.api_caller.lang))
