@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from repository import config
 from repository.cli import cli
 from repository.errors import ConfigError
+from repository.safeurl import safe_url
 
 
 def test_defaults_without_a_file(tmp_path: Path) -> None:
@@ -284,7 +285,7 @@ def test_worker_counts_have_a_ceiling(tmp_path, key):
     ("http://[::1", "<unparseable URL>"),
 ])
 def test_a_url_is_shown_without_its_secrets(url: str, shown: str) -> None:
-    assert config.safe_url(url) == shown
+    assert safe_url(url) == shown
 
 
 def test_a_refused_url_setting_never_echoes_its_password(tmp_path: Path) -> None:

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from ..config import safe_url
 from ..errors import StateError
+from ..safeurl import safe_url
 from ..sqlengine import sqlite_file
 from ..state import tables as t
 from ..state.db import State

@@ -19,8 +19,8 @@ from sqlalchemy import Connection, Engine, create_engine, delete, insert, inspec
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 
-from ..config import safe_url
 from ..errors import CatalogError
+from ..safeurl import safe_url
 from ..sqlengine import WRITE, normalize_url, sqlite_engine, sqlite_file
 from . import page, read
 from . import tables as t

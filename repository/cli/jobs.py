@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from .. import messages
-from ..config import safe_url
+from ..safeurl import safe_url
 from .base import Context, cli, emit_json, pass_ctx
 
 

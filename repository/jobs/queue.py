@@ -30,8 +30,9 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import TaskWrapper
 
 from .. import messages
-from ..config import Config, safe_url
+from ..config import Config
 from ..errors import HsarError
+from ..safeurl import safe_url
 from ..state.db import open_state
 from .params import JobParamsError, check_params
 from .records import KINDS, STATES, Job, JobRecords

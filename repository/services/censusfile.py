@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog.statistics import Census
-from ..config import safe_url
 from ..home import Repository
 from ..preservation.ocfl_layout import replace_atomic
+from ..safeurl import safe_url
 from .paper import CoverageCounts
 
 FORMAT = 1  # the file's layout; a file of another is counted again

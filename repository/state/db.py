@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from ..config import safe_url
 from ..errors import StateError
+from ..safeurl import safe_url
 from ..sqlengine import WRITE, normalize_url, sqlite_engine, sqlite_file
 
 if TYPE_CHECKING:
