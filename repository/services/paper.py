@@ -74,6 +74,10 @@ class DivisionCounts:
     def total(self) -> int:
         return sum(self.counts)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"division": self.code, "name": self.name, "depth": self.depth,
+                "counts": dict(zip(CODES, self.counts, strict=True)), "total": self.total}
+
 
 @dataclass(frozen=True)
 class Reconciliation:
@@ -90,9 +94,7 @@ class Reconciliation:
     def to_dict(self, lang: str = "zh") -> dict[str, Any]:
         return {"clean": self.clean, "totals": self.totals, "register_rows": self.register_rows,
                 "electronic_items": self.electronic_items,
-                "divisions": [{"division": d.code, "name": d.name, "depth": d.depth,
-                               "counts": dict(zip(CODES, d.counts, strict=True)), "total": d.total}
-                              for d in self.divisions],
+                "divisions": [d.to_dict() for d in self.divisions],
                 "findings": [f.to_dict(lang) for f in self.findings]}
 
 

@@ -87,8 +87,6 @@ def paper(repo: Repository, principal: Principal, lang: str, args: dict[str, Any
             "stale": {"register_imported_at": iso(page.stale_since), "catalogue_changed": page.catalogue_changed},
             "clean": page.clean, "totals": page.totals, "register_rows": page.register_rows,
             "electronic_items": page.electronic_items,
-            "divisions": [{"division": d.code, "name": d.name, "depth": d.depth,
-                           "counts": dict(zip(paper_stored.CODES, d.counts, strict=True)), "total": d.total}
-                          for d in page.divisions],
+            "divisions": [d.to_dict() for d in page.divisions],
             "findings": page.findings, "count": page.count, "page": page.page, "per_page": per_page,
             "pages": page.pages}
