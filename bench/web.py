@@ -23,7 +23,9 @@ first load stay with the Python client. Measured, beside the goals:
 - p50/p95 of the search API and the search page for selective queries (resident ID, name, division + year)
   and broad ones (a common word, with the six facets) — goals <= 50 ms selective, <= 150 ms broad;
 - throughput of a mix of those API queries vs the same SearchRequests run by the search service in two
-  processes (4 threads each, one Repository each), same run, as a ratio (goal >= 0.8);
+  processes (4 threads each, one Repository each), same run, as a ratio (goal >= 0.8); and, to tell the
+  server's share from the application's, the same API requests handed to the web application as a WSGI call
+  in two such processes, with no socket and no HTTP server;
 - archive page p95 (goal <= 50 ms); statistics page time (sequential, goal <= 300 ms);
 - bytes of a first load of the search page and its static assets (goal <= 500 KB);
 - peak memory (VmHWM) of each server process.
@@ -490,12 +492,9 @@ def uncorrect(hist: dict[int, int], duration_us: int, requests: int) -> dict[int
 # -- the library directly (the peer) ------------------------------------------------------------------------
 
 
-def _direct_child(home: str, reqs: list[dict], threads: int, max_s: float, conn) -> None:
-    from repository.home import Repository
-    from repository.services import search as service
-
-    repo = Repository.open(home)
-    service.search(repo, SearchRequest(**reqs[0]))  # open the engine once, as a long-lived caller would
+def _pool(call, reqs: list, threads: int, max_s: float) -> tuple[int, float]:
+    """``call(r)`` for each of ``reqs`` by ``threads`` threads (each starting at its own place), until all are
+    done or ``max_s`` seconds pass; (calls done, seconds)."""
     lock = threading.Lock()
     counter = {"next": 0, "done": 0}
     deadline = time.perf_counter() + max_s
@@ -507,7 +506,7 @@ def _direct_child(home: str, reqs: list[dict], threads: int, max_s: float, conn)
                 counter["next"] += 1
             if i >= len(reqs):
                 break
-            service.search(repo, SearchRequest(**reqs[(i * 7 + k) % len(reqs)]))
+            call(reqs[(i * 7 + k) % len(reqs)])
             with lock:
                 counter["done"] += 1
 
@@ -517,18 +516,64 @@ def _direct_child(home: str, reqs: list[dict], threads: int, max_s: float, conn)
         th.start()
     for th in pool:
         th.join()
-    conn.send((counter["done"], time.perf_counter() - start, vm(os.getpid(), "VmHWM:")))
+    return counter["done"], time.perf_counter() - start
+
+
+def _direct_child(reqs: list[dict], threads: int, max_s: float, conn, home: str) -> None:
+    from repository.home import Repository
+    from repository.services import search as service
+
+    repo = Repository.open(home)
+    service.search(repo, SearchRequest(**reqs[0]))  # open the engine once, as a long-lived caller would
+    done, seconds = _pool(lambda r: service.search(repo, SearchRequest(**r)), reqs, threads, max_s)
+    conn.send((done, seconds, vm(os.getpid(), "VmHWM:")))
     conn.close()
 
 
-def direct(home: Path, reqs: list[dict], max_s: float) -> tuple[float, int]:
-    """Queries per second of the search service in 2 processes x 4 threads; and their peak memory."""
+def _wsgi_child(paths: list[str], threads: int, max_s: float, conn, home: str, token: str) -> None:
+    """The web application ``hsar serve`` runs, called as a WSGI application in this process: the request
+    as waitress would hand it over (bearer token, query string), the body read whole; no socket, no HTTP
+    server. What it answers is the most any server could make of this application."""
+    import io
+
+    from repository.web import create_app
+
+    app = create_app(home, {"HSAR_WARM": False})
+    failed: list[str] = []
+
+    def call(path: str) -> None:
+        route, _, query = path.partition("?")
+        environ = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": route, "QUERY_STRING": query,
+                   "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+                   "HTTP_HOST": "127.0.0.1", "HTTP_AUTHORIZATION": f"Bearer {token}", "REMOTE_ADDR": "127.0.0.1",
+                   "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(),
+                   "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True,
+                   "wsgi.run_once": False}
+        status: list[str] = []
+        body = app(environ, lambda s, h, e=None: status.append(s))
+        try:
+            b"".join(body)
+        finally:
+            getattr(body, "close", lambda: None)()
+        if not status[0].startswith("200"):
+            failed.append(status[0])
+
+    for path in paths[:16]:  # warm: the engine, jieba, the token
+        call(path)
+    failed.clear()
+    done, seconds = _pool(call, paths, threads, max_s)
+    conn.send((done - len(failed), seconds, vm(os.getpid(), "VmHWM:")))
+    conn.close()
+
+
+def in_two(target, parts: list[list], max_s: float, *extra) -> tuple[float, int]:
+    """``target(part, threads, max_s, conn, *extra)`` in two forked processes, one part of the requests and
+    CONCURRENCY/2 threads each: calls per second of both together, and the larger peak memory."""
     ctx = mp.get_context("fork")
-    half = [reqs[0::2], reqs[1::2]]
     pipes, procs = [], []
-    for part in half:
+    for part in parts:
         parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_direct_child, args=(str(home), part, CONCURRENCY // 2, max_s, child))
+        proc = ctx.Process(target=target, args=(part, CONCURRENCY // 2, max_s, child, *extra))
         proc.start()
         pipes.append(parent)
         procs.append(proc)
@@ -536,6 +581,17 @@ def direct(home: Path, reqs: list[dict], max_s: float) -> tuple[float, int]:
     for proc in procs:
         proc.join()
     return sum(r[0] / r[1] for r in results), max(r[2] for r in results)
+
+
+def direct(home: Path, reqs: list[dict], max_s: float) -> tuple[float, int]:
+    """Queries per second of the search service in 2 processes x 4 threads; and their peak memory."""
+    return in_two(_direct_child, [reqs[0::2], reqs[1::2]], max_s, str(home))
+
+
+def in_process(home: Path, paths: list[str], token: str, max_s: float) -> tuple[float, int]:
+    """Answers per second of the search API called as a WSGI application (no server) in 2 processes x 4
+    threads (:func:`_wsgi_child`); and their peak memory."""
+    return in_two(_wsgi_child, [paths[0::2], paths[1::2]], max_s, str(home), token)
 
 
 # -- the run ------------------------------------------------------------------------------------------------
@@ -701,6 +757,7 @@ def main(argv: list[str] | None = None) -> int:
             big = len(mix) * 4
             api_run = measure(ports, [api_path(r) for r in mix], bearer, big, args.seconds)
             direct_qps, direct_mem = direct(home, mix_reqs * 4, args.seconds)
+            wsgi_qps, _ = in_process(home, [api_path(r) for r in mix] * 4, tokens["bench-admin"], args.seconds)
             ratio = api_run.rate / direct_qps if direct_qps else 0.0
             print(f"\n-- throughput, the mix of the four classes ({len(mix)} queries, facets on), {args.seconds:.0f} s each")
             if CLIENT["kind"] == "wrk" and api_run.errors:
@@ -712,6 +769,9 @@ def main(argv: list[str] | None = None) -> int:
                   " per process)")
             print(f"ratio API / direct                   {ratio:8.3f}   goal >= 0.8: "
                   f"{'met' if ratio >= 0.8 else f'MISSED by {0.8 - ratio:.3f}'}")
+            print(f"API in process, no server            {wsgi_qps:8.1f} queries/s  (the same app called as WSGI, 2 "
+                  f"processes x {CONCURRENCY // 2} threads: no socket, no HTTP; {wsgi_qps / direct_qps if direct_qps else 0:.3f}"
+                  " of direct, the most any server could reach with this app)")
 
         print("\n-- pages")
         if args.pages_only:  # warm both servers as the searches would have
