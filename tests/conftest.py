@@ -118,26 +118,50 @@ def _redis_ping(port: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throwaway ``redis-server`` for the session (from PATH, no persistence, on a free port), database 0; the
-    test is skipped, with the reason, when it is missing (``make system-deps`` installs it)."""
+def _start_redis(port: int, folder: Path) -> subprocess.Popen:
+    """A throwaway ``redis-server`` (from PATH, no persistence) on ``port``, answering PING; the test is
+    skipped, with the reason, when it is missing (``make system-deps`` installs it)."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server not found on PATH; install it with `make system-deps` "
                     "(apt-get install -y redis-server)")
-    port = _free_port()
-    folder = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
                              "no", "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not _redis_ping(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait(timeout=10)
+            pytest.fail(f"redis-server did not start on port {port}")
+        time.sleep(0.05)
+    return proc
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway ``redis-server`` for the session (on a free port), database 0 (:func:`_start_redis`)."""
+    port = _free_port()
+    proc = _start_redis(port, tmp_path_factory.mktemp("redis"))
     try:
-        deadline = time.monotonic() + 10
-        while not _redis_ping(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start on port {port}")
-            time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def start_redis(tmp_path: Path) -> Iterator[Callable[[int], subprocess.Popen]]:
+    """``start_redis(port)``: a throwaway ``redis-server`` on that port, from now until the test ends."""
+    started: list[subprocess.Popen] = []
+
+    def start(port: int) -> subprocess.Popen:
+        folder = tmp_path / f"redis-{port}"
+        folder.mkdir(exist_ok=True)
+        started.append(_start_redis(port, folder))
+        return started[-1]
+
+    yield start
+    for proc in started:
         proc.terminate()
         proc.wait(timeout=10)
 

@@ -30,20 +30,31 @@ def worker_cmd(c: Context, workers: int) -> None:
 
     The queue is SQLite in <home>/jobs/ unless jobs.url names a Redis server. On start the worker marks
     the jobs of workers that died as queued again (or failed, JOB-LOST, after jobs.attempts attempts).
+    While the queue cannot be read (a Redis that is down or was never there) the worker keeps trying, every
+    second, and says so once ([JOB-QUEUE] on stderr), and once more when it can read it again.
     """
     from ..home import Repository
     from ..jobs.worker import run_worker
 
     Repository.open(c.home).close()  # a home that is not one is a CONFIG error before anything is made
 
+    where: list[str] = []
+
     def started(queue: Any, swept: list[Any]) -> None:  # noqa: ANN401
-        where = safe_url(queue.cfg["jobs.url"]) if queue.cfg["jobs.url"] else str(queue.cfg.home.resolve() / "jobs" / "queue.sqlite")
+        where.append(safe_url(queue.cfg["jobs.url"]) if queue.cfg["jobs.url"]
+                     else str(queue.cfg.home.resolve() / "jobs" / "queue.sqlite"))
         for job in swept:
             click.echo(_t(c, "jobs.worker-swept", job_id=job.id, kind=job.kind,
                           state=messages.label("job_state", job.state, c.lang)), err=True)
-        click.echo(_t(c, "jobs.worker-started", workers=workers, queue=where), err=True)
+        click.echo(_t(c, "jobs.worker-started", workers=workers, queue=where[0]), err=True)
 
-    run_worker(c.home, workers=workers, started=started)
+    def queue_state(reachable: bool, reason: str) -> None:
+        if reachable:
+            click.echo(_t(c, "jobs.worker-queue-back", queue=where[0]), err=True)
+        else:
+            click.echo(_t(c, "jobs.worker-queue-lost", queue=where[0], reason=reason), err=True)
+
+    run_worker(c.home, workers=workers, started=started, queue_state=queue_state)
     click.echo(_t(c, "jobs.worker-stopped"), err=True)
 
 

@@ -83,20 +83,58 @@ def _sweeper(queue: JobQueue, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def watch_queue(huey: Any, told: Callable[[bool, str], None], *, reachable: bool = True) -> None:  # noqa: ANN401
+    """Have ``huey``'s consumers tell each change of whether its queue can be read: ``told(False, reason)``
+    when taking the next job fails (a Redis that went away, or was never there), ``told(True, "")`` when it
+    works again (``reachable``: whether it could be read last, when that was told already). Huey's consumer
+    only logs such a failure and tries again (here: every second at most), so a worker whose queue cannot be
+    reached would otherwise run jobs never, and say nothing."""
+    dequeue = huey.dequeue
+    lock = threading.Lock()
+    state = {"reachable": reachable}
+
+    def watched() -> Any:  # noqa: ANN401 - a Huey task or None
+        try:
+            task = dequeue()
+        except Exception as exc:
+            with lock:
+                changed, state["reachable"] = state["reachable"], False
+            if changed:
+                told(False, f"{type(exc).__name__}: {exc}")
+            raise
+        with lock:
+            changed, state["reachable"] = not state["reachable"], True
+        if changed:
+            told(True, "")
+        return task
+
+    huey.dequeue = watched
+
+
 def run_worker(home: Path | str | None, *, workers: int = 1,
-               started: Callable[[JobQueue, list[Any]], None] | None = None) -> None:
+               started: Callable[[JobQueue, list[Any]], None] | None = None,
+               queue_state: Callable[[bool, str], None] | None = None) -> None:
     """Run jobs of the home until SIGTERM/SIGINT; ``started`` is told the queue and the jobs the first
-    sweep changed (for the command line to say so)."""
+    sweep changed (for the command line to say so), ``queue_state`` each change of whether the queue can be
+    read (:func:`watch_queue`)."""
     os.register_at_fork(after_in_child=_default_signals_in_child)
     stop = threading.Event()
     holder: list[JobQueue] = []
     queue = JobQueue.open(home, run=lambda job_id: execute(holder[0], job_id, stop))
     holder.append(queue)
     try:
-        swept = queue.sweep()
+        unreadable: Exception | None = None
+        try:
+            swept = queue.sweep()
+        except Exception as exc:  # noqa: BLE001 - a queue that cannot be read yet: told below, swept again later
+            swept, unreadable = [], exc
         _prune(queue)
         if started is not None:
             started(queue, swept)
+        if queue_state is not None:
+            if unreadable is not None:
+                queue_state(False, f"{type(unreadable).__name__}: {unreadable}")
+            watch_queue(queue.huey, queue_state, reachable=unreadable is None)
         consumer = _Consumer(queue.huey, stop, workers=workers, worker_type="thread", periodic=False,
                              initial_delay=0.1, backoff=1.15, max_delay=1.0, check_worker_health=True,
                              shutdown_timeout=None)

@@ -137,3 +137,31 @@ def test_the_worker_names_its_queue_without_the_password(home: Path, start_worke
         time.sleep(0.1)
     assert worker.stop() == 0
     assert f"queue redis://:***@127.0.0.1:{port}/0" in worker.output() and "s3cret" not in worker.output()
+
+
+def test_a_worker_says_once_when_its_queue_cannot_be_read_and_when_it_can_again(
+        home: Path, start_worker: Callable[..., Worker], free_port: Callable[[], int],
+        start_redis: Callable[[int], Any], jh: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker started before its Redis (or while it is down) runs no job and says why, once; when the
+    Redis comes up it says so and runs the jobs queued there."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    worker = start_worker(env={"HSAR_JOBS_URL": url})
+
+    def said(text: str) -> bool:
+        deadline = time.monotonic() + 60
+        while text not in worker.output() and time.monotonic() < deadline and worker.proc.poll() is None:
+            time.sleep(0.1)
+        return text in worker.output()
+
+    assert said(f"[JOB-QUEUE] the job queue {url} cannot be read (ConnectionError"), worker.output()
+    time.sleep(3)  # tried again every second: said once all the same
+    start_redis(port)
+    assert said(f"the job queue {url} can be read again: jobs run"), worker.output()
+    monkeypatch.setenv("HSAR_JOBS_URL", url)
+    with JobQueue.open(home) as queue:
+        job = queue.submit("reindex", {"batch": 10})
+        done = jh.wait_for(queue, job.id, lambda j: j.finished, worker=worker)
+    assert done.state == "done", done.to_dict()
+    assert worker.stop() == 0
+    assert worker.output().count("cannot be read") == 1 and worker.output().count("can be read again") == 1
