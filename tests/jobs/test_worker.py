@@ -142,10 +142,23 @@ def test_the_worker_names_its_queue_without_the_password(home: Path, start_worke
 def test_a_worker_says_once_when_its_queue_cannot_be_read_and_when_it_can_again(
         home: Path, start_worker: Callable[..., Worker], free_port: Callable[[], int],
         start_redis: Callable[[int], Any], jh: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A worker started before its Redis (or while it is down) runs no job and says why, once; when the
-    Redis comes up it says so and runs the jobs queued there."""
+    """A worker started while its Redis is down runs no job and says why, once, even when its first sweep
+    finds a running job whose lease is kept in that Redis; when the Redis comes up it says so and runs the
+    jobs queued there."""
+    import os
+    import socket
+
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
+    monkeypatch.setenv("HSAR_JOBS_URL", url)
+    first = start_redis(port)
+    with JobQueue.open(home) as queue:  # a job left running by a worker that died, its lease in Redis
+        left = queue.submit("audit", {"mode": "all"})
+        queue.huey.flush()
+        assert queue.records.claim(left.id)
+        queue.huey.put(f"hsar:lease:{left.id}", {"host": socket.gethostname(), "pid": os.getpid(), "beat": 0.0})
+    first.terminate()
+    first.wait(timeout=10)
     worker = start_worker(env={"HSAR_JOBS_URL": url})
 
     def said(text: str) -> bool:
@@ -156,9 +169,9 @@ def test_a_worker_says_once_when_its_queue_cannot_be_read_and_when_it_can_again(
 
     assert said(f"[JOB-QUEUE] the job queue {url} cannot be read (ConnectionError"), worker.output()
     time.sleep(3)  # tried again every second: said once all the same
-    start_redis(port)
+    assert worker.proc.poll() is None  # the sweep that could not read the lease did not end the worker
+    start_redis(port)  # a new, empty one
     assert said(f"the job queue {url} can be read again: jobs run"), worker.output()
-    monkeypatch.setenv("HSAR_JOBS_URL", url)
     with JobQueue.open(home) as queue:
         job = queue.submit("reindex", {"batch": 10})
         done = jh.wait_for(queue, job.id, lambda j: j.finished, worker=worker)
