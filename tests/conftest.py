@@ -207,3 +207,22 @@ def stop_the_scheduler(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         monkeypatch.setattr(scheduler_module, "standard_jobs", jobs)
 
     return stopping
+
+
+@pytest.fixture(scope="session")
+def bench_web() -> Iterator[Any]:
+    """``bench/web.py`` as a module (bench/ on ``sys.path`` for its own imports, as when it is run)."""
+    import importlib.util
+    import sys
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    sys.path.insert(0, str(bench))
+    spec = importlib.util.spec_from_file_location("bench_web", bench / "web.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_web"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop("bench_web", None)
+    sys.path.remove(str(bench))
+

@@ -4,27 +4,16 @@ installed) a real wrk run against a loopback server that answers some paths with
 from __future__ import annotations
 
 import http.server
-import importlib.util
 import random
 import shutil
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
 
 @pytest.fixture(scope="module")
-def web():
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location("bench_web", BENCH / "web.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_web"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("bench_web", None)
+def web(bench_web):  # noqa: ANN001, ANN201 - the module (tests/conftest.py)
+    return bench_web
 
 
 def stats_correct(hist: dict[int, int], duration_us: int, requests: int, connections: int) -> dict[int, int]:

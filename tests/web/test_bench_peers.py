@@ -4,34 +4,16 @@ nothing, or counts refused answers as answered, would make the benchmark's ratio
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-
-import pytest
 
 from .test_api import tokens  # noqa: F401 - the token users
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 
-
-@pytest.fixture(scope="module")
-def web():  # noqa: ANN201
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location("bench_web_peers", BENCH / "web.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_web_peers"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("bench_web_peers", None)
-    sys.path.remove(str(BENCH))
-
-
-def test_the_peers_answer_the_mix_and_refusals_do_not_count(web, web_home: Path, tokens: dict[str, str]) -> None:  # noqa: ANN001, F811
+def test_the_peers_answer_the_mix_and_refusals_do_not_count(bench_web, web_home: Path, tokens: dict[str, str]) -> None:  # noqa: ANN001, F811
     paths = ["/api/v1/search?q=%E4%BD%8F%E6%88%BF", "/api/v1/search?division=320105", "/api/v1/search?q=x&year=2019"]
-    answered, memory = web.in_process(web_home, paths * 10, tokens["admin"], 60)
+    answered, memory = bench_web.in_process(web_home, paths * 10, tokens["admin"], 60)
     assert answered > 0 and memory > 0
-    refused, _ = web.in_process(web_home, paths * 3, "not-a-token", 60)
+    refused, _ = bench_web.in_process(web_home, paths * 3, "not-a-token", 60)
     assert refused == 0  # 401s are not answers
-    searched, memory = web.direct(web_home, [{"query": "住房", "facets": web.FACETS}] * 20, 60)
+    searched, memory = bench_web.direct(web_home, [{"query": "住房", "facets": bench_web.FACETS}] * 20, 60)
     assert searched > 0 and memory > 0
