@@ -146,6 +146,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Where the login throttle counts (e.g. redis://127.0.0.1:6379/1: every hsar serve process, on every "
             "machine, shares one count; each process's memory while Redis is unreachable); empty means each process "
             "counts in its own memory"),
+    Setting("web.login_failures", int, 5, "同一账户名在锁定时长内登录失败达到此次数即锁定（任何地址、任何服务进程合计）",
+            "Failed sign-ins of one account name within the lock time that lock it (from every address and server "
+            "process together)", minimum=1, maximum=1000),
+    Setting("web.login_lock_minutes", int, 30, "登录失败的计数窗口与账户锁定时长（分钟）；管理员可提前解锁",
+            "Minutes failed sign-ins are counted over, and an account name stays locked; an administrator may "
+            "unlock it sooner", minimum=1, maximum=10080),
     Setting("ocr.after_ingest", bool, False, "入库作业成功后自动排入 OCR 作业（扫描页文字识别）",
             "Queue an OCR job (text of scanned pages) after every successful ingest job"),
     Setting("ocr.workers", int, 2, "同时运行的 tesseract 进程数（每个进程一个线程）",

@@ -1,4 +1,4 @@
-"""User accounts (用户): add, look up, list, disable, set a password, authenticate.
+"""User accounts (用户): add, look up, list, disable, set a password, authenticate, sign in (behind the lockout).
 
 Passwords are hashed with argon2id (argon2-cffi's ``PasswordHasher`` defaults, RFC 9106); a hash made with
 older parameters is replaced on the next successful login (:func:`authenticate`). Every user has one role
@@ -24,6 +24,7 @@ from ..access import Principal, Role, valid_scope
 from ..errors import AccountError
 from ..state import tables as t
 from ..state.db import State
+from . import lockout
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 MIN_PASSWORD = 8
@@ -187,7 +188,10 @@ def _existing(state: State, username: str) -> User:
 
 
 def set_password(state: State, username: str, password: str) -> User:
-    return _change(state, username, password_hash=_hasher.hash(check_password(password)))
+    """A new password; a sign-in lock on the name is lifted with it (:mod:`.lockout`)."""
+    changed = _change(state, username, password_hash=_hasher.hash(check_password(password)))
+    lockout.unlock(state, username)
+    return changed
 
 
 def set_lang(state: State, username: str, lang: str) -> User:
@@ -214,3 +218,26 @@ def authenticate(state: State, username: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(row.password_hash):
         return _change(state, username, password_hash=_hasher.hash(password))
     return _user(row)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What a sign-in came to: the account (None: refused), and when the name's lock ends if it is locked."""
+
+    user: User | None
+    locked_until: datetime | None = None
+
+
+def sign_in(state: State, username: str, password: str, *, failures: int, minutes: float) -> SignIn:
+    """:func:`authenticate`, behind the name's lockout (:mod:`.lockout`): a locked name is refused without
+    its password being checked; a failure is counted, and may lock the name; a success forgets its
+    failures. Unknown names are counted like any other, so the answers never tell whether an account exists."""
+    until = lockout.locked_until(state, username)
+    if until is not None:
+        return SignIn(None, until)
+    user = authenticate(state, username, password)
+    if user is None:
+        return SignIn(None, lockout.failed(state, username, failures=failures, minutes=minutes))
+    lockout.succeeded(state, username)
+    return SignIn(user)
+

@@ -1,4 +1,4 @@
-"""``hsar user``: accounts from the shell (add, list, disable, enable, set, passwd, token) and the access
+"""``hsar user``: accounts from the shell (add, list, disable, enable, unlock, set, passwd, token) and the access
 register's chain (verify-register); the first administrator is made here.
 
 Passwords come from a hidden prompt with confirmation, or one line of standard input (``--password-stdin``,
@@ -90,19 +90,25 @@ def add_cmd(c: Context, username: str, role: str, division: str, display_name: s
 @pass_ctx
 def list_cmd(c: Context, as_json: bool) -> None:
     """列出用户 List users."""
+    from ..accounts.lockout import locks
     from ..accounts.users import list_users
 
     with _state(c) as state:
         users = list_users(state)
+        locked = locks(state)
     if as_json:
         emit_json([{"username": u.username, "display_name": u.display_name, "role": u.role.value,
                     "division": u.division, "active": u.active, "lang": u.lang, "created": u.created.isoformat(),
-                    "updated": u.updated.isoformat()} for u in users])
+                    "updated": u.updated.isoformat(),
+                    "locked_until": locked[u.username].isoformat() if u.username in locked else None}
+                   for u in users])
         return
     if not users:
         click.echo(messages.text("user.none", c.lang))
     for u in users:
         status = messages.text("user.active" if u.active else "user.inactive", c.lang)
+        if u.username in locked:
+            status += "\t" + messages.text("user.locked_until", c.lang, until=messages.local_stamp(locked[u.username]))
         click.echo(f"{u.username}\t{u.display_name}\t{messages.label('role', u.role, c.lang)}\t{u.division}\t"
                    f"{status}")
 
@@ -137,6 +143,22 @@ def enable_cmd(c: Context, username: str, as_json: bool) -> None:
         emit_result("user-enable", {"username": username})
         return
     click.echo(messages.text("user.enabled", c.lang, username=username))
+
+
+@user.command("unlock")
+@click.argument("username")
+@json_option()
+@pass_ctx
+def unlock_cmd(c: Context, username: str, as_json: bool) -> None:
+    """解除登录锁定 Lift the sign-in lock on a username (locked after web.login_failures failed sign-ins)."""
+    from ..accounts.lockout import unlock
+
+    with _state(c) as state:
+        was = unlock(state, username)
+    if as_json:
+        emit_result("user-unlock", {"username": username, "was_locked": was})
+        return
+    click.echo(messages.text("user.unlocked" if was else "user.not_locked", c.lang, username=username))
 
 
 @user.command("set")

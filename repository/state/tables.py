@@ -148,3 +148,14 @@ disposal_proposals = Table(
     Index(None, "archive_id"),
     Index(None, "state", "proposed_at"),
 )
+
+login_failures = Table(
+    # sign-in failures per account name tried (held or not: the answer never tells whether it exists), and its
+    # lock (登录失败处理): repository.accounts.lockout; a row goes with a success, an unlock or a new password
+    "login_failures", metadata,
+    Column("name", String(100), primary_key=True),  # as the sign-in form gave it (trimmed)
+    Column("failures", Integer, nullable=False),  # since first_failed
+    Column("first_failed", _tz(), nullable=False),
+    Column("locked_until", _tz()),  # NULL: not locked
+)
+

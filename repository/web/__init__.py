@@ -20,9 +20,6 @@ from ..config import load as load_config
 
 #: sign-in attempts an address may make (each POST of the form, right or wrong)
 LOGIN_LIMIT = "10 per minute"
-#: failed sign-ins an account name may have, from all addresses together; past it, even the right password
-#: is refused until the hour's window ends
-LOGIN_ACCOUNT_LIMIT = "20 per hour"
 
 
 def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | None = None) -> Flask:
@@ -60,13 +57,10 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     app.register_blueprint(transfer.bp)  # the export action (移交) and its downloads
     app.register_blueprint(ocr.bp)  # OCR text of scanned pages, starting an OCR job
     app.register_blueprint(purpose.bp)  # the purpose of use (利用目的) asked before a registered use
-    # sign-in throttled twice: every attempt per address, and the failed ones per account name from any
-    # address (guessing one account's password from many addresses, or from behind one proxy)
-    login = app.view_functions["auth.login"]
-    by_address = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", LOGIN_LIMIT), methods=["POST"])
-    by_account = limiter.limit(app.config.get("HSAR_LOGIN_ACCOUNT_LIMIT", LOGIN_ACCOUNT_LIMIT), methods=["POST"],
-                               key_func=auth.account_key, deduct_when=auth.failed)
-    app.view_functions["auth.login"] = cast(Any, by_account(by_address(login)))
+    # sign-in attempts throttled per address here; an account name failing too often is locked in the state
+    # database, for every address and process (repository.accounts.lockout, asked by the view)
+    throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", LOGIN_LIMIT), methods=["POST"])
+    app.view_functions["auth.login"] = cast(Any, throttle(app.view_functions["auth.login"]))
     api.install(app)
     if app.config.get("HSAR_WARM", not app.testing):  # hsar serve: handles and statistics ready early
         from .warming import warm

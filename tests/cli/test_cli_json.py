@@ -90,5 +90,6 @@ def test_user_commands_print_their_envelopes(tmp_path: Path) -> None:
     assert token["name"] == "ci" and len(token["token"]) >= 20
     assert _check("user-disable", run("disable", "robot")) == {"username": "robot"}
     assert _check("user-enable", run("enable", "robot")) == {"username": "robot"}
+    assert _check("user-unlock", run("unlock", "robot")) == {"username": "robot", "was_locked": False}
     assert _check("user-set", run("set", "robot", "--role", "auditor", "--division", "320100")) == {
         "username": "robot", "role": "auditor", "division": "320100"}

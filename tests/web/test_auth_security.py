@@ -63,7 +63,8 @@ def test_login_attempts_are_throttled(wh, web_home: Path) -> None:
     app = create_app(web_home, {"HSAR_LOGIN_LIMIT": "3 per minute", "SECRET_KEY": "x"})
     client = app.test_client()
     token = wh.csrf_token(client)
-    codes = [client.post("/login", data={"username": "admin", "password": "bad", "csrf_token": token}).status_code
+    probe = "throttle-probe"  # no account: the address is throttled whatever the name
+    codes = [client.post("/login", data={"username": probe, "password": "bad", "csrf_token": token}).status_code
              for _ in range(4)]
     assert codes == [401, 401, 401, 429]
     assert client.get("/login").status_code == 200  # only the POST is throttled
@@ -116,22 +117,3 @@ def test_a_limit_set_for_every_request_is_still_checked_before_each(wh, web_home
     app = create_app(web_home, {"TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_APPLICATION": "2 per minute"})
     client = app.test_client()
     assert [client.get("/login").status_code for _ in range(3)] == [200, 200, 429]
-
-
-def test_failed_sign_ins_are_throttled_per_account_from_any_address(wh, web_home: Path) -> None:
-    """Three wrong passwords for admin from three addresses lock admin (not the others) for the window;
-    right passwords do not count; a name is counted as it is looked up (trimmed)."""
-    app = create_app(web_home, {"HSAR_LOGIN_ACCOUNT_LIMIT": "3 per hour", "SECRET_KEY": "x", "HSAR_WARM": False})
-
-    def attempt(address: str, username: str, password: str) -> int:
-        client = app.test_client()
-        client.environ_base["REMOTE_ADDR"] = address
-        return client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": wh.csrf_token(client)}).status_code
-
-    assert [attempt("10.0.0.9", "admin", wh.PASSWORD) for _ in range(4)] == [302] * 4  # successes are free
-    assert [attempt(f"10.0.0.{n}", user, "bad")
-            for n, user in ((1, "admin"), (2, " admin "), (3, "admin"))] == [401, 401, 401]
-    assert attempt("10.0.0.4", "admin", wh.PASSWORD) == 429  # locked, whatever the address and the password
-    assert attempt("10.0.0.4", "admin", "bad") == 429
-    assert attempt("10.0.0.1", "xuanwu", wh.PASSWORD) == 302  # another account, from a guessing address

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from ...accounts import register, users
+from ...accounts import lockout, register, users
 from ...config import Config
 from ...divisions import tree_for
 from ...state.db import State
@@ -35,11 +35,24 @@ def active_user(cfg: Config, username: str) -> users.User | None:
     return user if user is not None and user.active else None
 
 
-def authenticate(cfg: Config, username: str, password: str) -> users.User | None:
-    """The active account whose password this is (the same None for an unknown user, a wrong password and a
-    disabled account)."""
+def sign_in(cfg: Config, username: str, password: str) -> users.SignIn:
+    """The active account whose password this is, behind the sign-in lockout (``web.login_failures`` failures
+    within ``web.login_lock_minutes`` minutes lock the name): :func:`repository.accounts.users.sign_in`."""
     with _state(cfg) as state:
-        return users.authenticate(state, username, password)
+        return users.sign_in(state, username, password, failures=cfg["web.login_failures"],
+                             minutes=cfg["web.login_lock_minutes"])
+
+
+def unlock(cfg: Config, username: str) -> bool:
+    """Lift the sign-in lock on ``username`` (and forget its failures); whether there was one."""
+    with _state(cfg) as state:
+        return lockout.unlock(state, username)
+
+
+def locks(cfg: Config) -> dict[str, datetime]:
+    """The account names locked now, each with the end of its lock."""
+    with _state(cfg) as state:
+        return lockout.locks(state)
 
 
 def set_lang(cfg: Config, username: str, lang: str) -> users.User:

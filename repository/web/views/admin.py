@@ -1,5 +1,5 @@
 """Administration pages: the accounts (administrators: list, add, change the role and division scope, disable and
-enable, reset a password) and the access
+enable, reset a password, lift a sign-in lock) and the access
 register (利用登记; auditors and administrators: filters, paging, CSV export, the chain's verification).
 Every form carries a CSRF token; every page asks :mod:`repository.access` first."""
 
@@ -32,7 +32,7 @@ def _users_page(error: str | None = None, notice: str | None = None, status: int
     tree = tree_for(repo().cfg)
     names = {u.division: known.name for u in found if (known := tree.get(u.division)) is not None}
     return render_template("users.html", users=found, roles=list(access.Role), division_names=names,
-                           error=error, notice=notice), status
+                           locks=gateway.locks(repo().cfg), error=error, notice=notice), status
 
 
 @bp.route("/users", methods=["GET"])
@@ -43,7 +43,7 @@ def users() -> tuple[str, int]:
 
 
 _NOTICES = ("web_ingest.users.added", "web_ingest.users.disabled", "web_ingest.users.enabled",
-            "web_ingest.users.scope_set", "web_ingest.users.password_set")
+            "web_ingest.users.scope_set", "web_ingest.users.password_set", "web_ingest.users.unlocked")
 
 
 def _field(name: str, limit: int = 200) -> str:
@@ -79,6 +79,12 @@ def disable_user(username: str) -> Response | tuple[str, int]:
 @login_required
 def enable_user(username: str) -> Response | tuple[str, int]:
     return _account_change(lambda: gateway.enable_user(repo().cfg, username[:64]), "web_ingest.users.enabled")
+
+
+@bp.route("/users/<username>/unlock", methods=["POST"])
+@login_required
+def unlock_user(username: str) -> Response | tuple[str, int]:
+    return _account_change(lambda: gateway.unlock(repo().cfg, username[:64]), "web_ingest.users.unlocked")
 
 
 @bp.route("/users/<username>/scope", methods=["POST"])

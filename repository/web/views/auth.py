@@ -1,4 +1,5 @@
-"""Sign in (throttled), sign out, and the language switch."""
+"""Sign in (throttled per address; an account name locked after repeated failures), sign out, and the
+language switch."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from ...messages import LANGS
+from ...messages import LANGS, local_time
 from .. import purpose
 from ..context import User, config
 from ..gateway import accounts
@@ -27,25 +28,20 @@ def submitted_username() -> str:
     return request.form.get("username", "").strip()[:100]
 
 
-def account_key() -> str:
-    """What the per-account login throttle counts under: the name tried, from whichever address."""
-    return "account:" + submitted_username()  # never empty: Flask-Limiter skips a limit with an empty key
-
-
-def failed(response: Response) -> bool:
-    """A sign-in that was refused for its name and password (the per-account throttle counts only these)."""
-    return response.status_code == 401
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""), kinds=purpose.KINDS)
     username = submitted_username()
-    account = accounts.authenticate(config(), username, request.form.get("password", "")[:1000])
+    tried = accounts.sign_in(config(), username, request.form.get("password", "")[:1000])
+    account = tried.user
     if account is None:
+        if tried.locked_until is not None:  # this name is locked, for whoever tries it (429, as throttled)
+            error, status = t("web.login.locked", until=local_time(tried.locked_until)), 429
+        else:
+            error, status = t("web.login.failed"), 401
         return render_template("login.html", next=request.form.get("next", ""), username=username,
-                               error=t("web.login.failed"), kinds=purpose.KINDS), 401
+                               error=error, kinds=purpose.KINDS), status
     session.clear()
     login_user(User(account))
     purpose.remember(request.form.get("purpose_kind"), request.form.get("purpose_note"))  # optional here
