@@ -113,6 +113,14 @@ def list_cmd(c: Context, as_json: bool) -> None:
                    f"{status}")
 
 
+def _said(c: Context, as_json: bool, command: str, result: dict[str, object], key: str) -> None:
+    """What a one-account command did: its JSON result (``hsar/<command>/1``), or the message ``key``."""
+    if as_json:
+        emit_result(command, result)
+        return
+    click.echo(messages.text(key, c.lang, username=result["username"]))
+
+
 @user.command("disable")
 @click.argument("username")
 @json_option()
@@ -123,10 +131,7 @@ def disable_cmd(c: Context, username: str, as_json: bool) -> None:
 
     with _state(c) as state:
         disable_user(state, username)
-    if as_json:
-        emit_result("user-disable", {"username": username})
-        return
-    click.echo(messages.text("user.disabled", c.lang, username=username))
+    _said(c, as_json, "user-disable", {"username": username}, "user.disabled")
 
 
 @user.command("enable")
@@ -139,10 +144,7 @@ def enable_cmd(c: Context, username: str, as_json: bool) -> None:
 
     with _state(c) as state:
         enable_user(state, username)
-    if as_json:
-        emit_result("user-enable", {"username": username})
-        return
-    click.echo(messages.text("user.enabled", c.lang, username=username))
+    _said(c, as_json, "user-enable", {"username": username}, "user.enabled")
 
 
 @user.command("unlock")
@@ -155,10 +157,8 @@ def unlock_cmd(c: Context, username: str, as_json: bool) -> None:
 
     with _state(c) as state:
         was = unlock(state, username)
-    if as_json:
-        emit_result("user-unlock", {"username": username, "was_locked": was})
-        return
-    click.echo(messages.text("user.unlocked" if was else "user.not_locked", c.lang, username=username))
+    _said(c, as_json, "user-unlock", {"username": username, "was_locked": was},
+          "user.unlocked" if was else "user.not_locked")
 
 
 @user.command("set")
