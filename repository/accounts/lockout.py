@@ -52,7 +52,8 @@ def failed(state: State, name: str, *, failures: int, minutes: float, now: datet
                 conn.execute(delete(t.login_failures).where(
                     t.login_failures.c.first_failed < now - window,
                     or_(t.login_failures.c.locked_until.is_(None), t.login_failures.c.locked_until < now)))
-                row = conn.execute(select(t.login_failures).where(t.login_failures.c.name == name)).first()
+                row = conn.execute(select(t.login_failures).where(t.login_failures.c.name == name)
+                                   .with_for_update()).first()  # PostgreSQL: two failures at once both count
                 ended = row is not None and row.locked_until is not None and _utc(row.locked_until) <= now
                 if row is None or ended:
                     count, first = 1, now
