@@ -178,12 +178,11 @@ def _get(connect: Connect, path: str, headers: dict[str, str] | None = None) -> 
 
 class Signer:
     """One browser's sign-in attempts: its session cookie and CSRF token from the sign-in page, then POSTs of
-    a wrong password (the login throttle counts POSTs), each with ``extra`` headers. Each browser tries an
-    account name of its own: the per-account throttle (20 failures an hour) is not what these tests count."""
+    a wrong password (the login throttle counts POSTs), each with ``extra`` headers. Each attempt tries an
+    account name of its own: the lockout of a name after repeated failures is not what these tests count."""
 
     def __init__(self, connect: Connect, origin: str) -> None:
         self.connect, self.origin = connect, origin
-        self.username = f"guess-{uuid.uuid4().hex[:12]}"
         status, headers, body = _get(connect, "/login")
         assert status == 200
         match = TOKEN.search(body)
@@ -192,7 +191,7 @@ class Signer:
         self.cookie = headers["set-cookie"].split(";", 1)[0]
 
     def attempt(self, extra: dict[str, str] | None = None) -> int:
-        body = urllib.parse.urlencode({"username": self.username, "password": "not the password", "csrf_token": self.token})
+        body = urllib.parse.urlencode({"username": f"guess-{uuid.uuid4().hex[:12]}", "password": "not the password", "csrf_token": self.token})
         conn = self.connect()
         try:
             conn.request("POST", "/login", body=body, headers={
