@@ -225,4 +225,3 @@ def bench_web() -> Iterator[Any]:
     yield module
     sys.modules.pop("bench_web", None)
     sys.path.remove(str(bench))
-

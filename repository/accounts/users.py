@@ -240,4 +240,3 @@ def sign_in(state: State, username: str, password: str, *, failures: int, minute
         return SignIn(None, lockout.failed(state, username, failures=failures, minutes=minutes))
     lockout.succeeded(state, username)
     return SignIn(user)
-

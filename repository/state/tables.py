@@ -158,4 +158,3 @@ login_failures = Table(
     Column("first_failed", _tz(), nullable=False),
     Column("locked_until", _tz()),  # NULL: not locked
 )
-
