@@ -106,6 +106,12 @@ def may_see(principal: Principal, archive_division: str) -> bool:
     return archive_division.startswith(prefix) and (prefix == "" or level_of(archive_division) is not None)
 
 
+def division_in_scope(principal: Principal, division: str) -> bool:
+    """Whether ``division`` (a filter a page or the API was given) is a division code within ``principal``'s
+    scope: one outside it, or not a code at all, names nothing for them."""
+    return valid_scope(division) and may_see(principal, division)
+
+
 def scope_prefixes(principal: Principal) -> list[str]:
     """Division-code prefixes for catalogue, search and statistics filters (``Catalog.list_archives``'s
     ``division_prefixes``): ``[""]`` for the national scope, ``[]`` (nothing) for a malformed one."""

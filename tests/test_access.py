@@ -10,6 +10,7 @@ from repository.access import (
     Principal,
     Role,
     View,
+    division_in_scope,
     may,
     may_open_documents,
     may_see,
@@ -64,6 +65,15 @@ def test_every_role_in_and_out_of_scope_open_and_restricted(role, where, access)
 ])
 def test_division_scope_is_a_subtree(scope, division, seen):
     assert may_see(Principal("u", Role.ARCHIVIST, scope), division) is seen
+
+
+@pytest.mark.parametrize(("scope", "division", "inside"), [
+    ("320105", "320105", True), ("320105", "320105007", True), ("320105", "320116", False),
+    ("320100", "320105", True), ("320105", "3201", False),  # not a code
+    (NATIONAL, NATIONAL, True), ("320105", NATIONAL, False), (NATIONAL, "12345x", False),
+])
+def test_a_division_filter_names_something_only_within_the_scope(scope, division, inside):
+    assert division_in_scope(Principal("u", Role.ARCHIVIST, scope), division) is inside
 
 
 def test_scope_prefixes_and_search_division():

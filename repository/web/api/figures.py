@@ -72,7 +72,7 @@ def paper(repo: Repository, principal: Principal, lang: str, args: dict[str, Any
     require(principal, Action.READ_REPORTS)
     scope = access.scope_prefixes(principal)
     division = args.get("division")
-    if division and not (access.valid_scope(division) and access.may_see(principal, division)):
+    if division and not access.division_in_scope(principal, division):
         raise not_found()  # not a division code, or one outside the scope
     per_page = args["per_page"]
     page = paper_stored.stored_page(repo, scope, tree_for(repo.cfg), page=args["page"], per_page=per_page,

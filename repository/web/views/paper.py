@@ -70,7 +70,7 @@ def _page(status: int = 200, **extra: object) -> tuple[str, int]:
     scope = _scope()
     tree = tree_for(repo().cfg)
     asked = request.args.get("division", "")[:12]
-    division = asked if asked and paper_stored.narrowed(scope, asked) != scope else None  # within the scope only
+    division = asked if asked and access.division_in_scope(user, asked) else None  # within the scope only
     try:
         number = int(request.args.get("page", "1")[:9])
     except ValueError:
