@@ -9,10 +9,11 @@ per home and registers the one task (``hsar.run_job``) on it, the same way in th
 the worker. Where ``<home>/jobs/`` lies is computed here from the home (it belongs in the Repository's path
 table, :mod:`repository.home`, once that is open to change).
 
-A worker records a lease for the job it runs (host, pid, heartbeat) in Huey's key-value storage, which both
-backends have; :meth:`JobQueue.sweep` finds running jobs whose worker died (its pid gone on this host, or no
-heartbeat for :data:`LEASE_TIMEOUT` seconds) and queues them again, or marks them failed (``JOB-LOST``) after
-``jobs.attempts`` attempts. Every kind of job here is idempotent (an ingest run again completes or finds a
+A worker records a lease for the job it runs (host, pid, heartbeat) in the job's record in the state
+database, not in the queue's storage: a Redis that restarts without persistence loses messages (the sweep
+sends them again) but no lease. :meth:`JobQueue.sweep` finds running jobs whose worker died (its pid gone on
+this host, or no heartbeat for :data:`LEASE_TIMEOUT` seconds) and queues them again, or marks them failed
+(``JOB-LOST``) after ``jobs.attempts`` attempts. Every kind of job here is idempotent (an ingest run again completes or finds a
 duplicate; an audit or a reindex run again redoes its work), so queueing again is safe.
 """
 
@@ -78,10 +79,6 @@ def make_huey(cfg: Config, run: Any = None) -> tuple[Huey, TaskWrapper]:  # noqa
         run(job_id)
 
     return huey, huey.task(name=TASK_NAME)(run_job)
-
-
-def _lease_key(job_id: str) -> str:
-    return f"hsar:lease:{job_id}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -165,28 +162,28 @@ class JobQueue:
 
     def beat(self, job_id: str) -> None:
         """This process runs ``job_id`` and is alive."""
-        self.huey.put(_lease_key(job_id), {"host": socket.gethostname(), "pid": os.getpid(), "beat": time.time()})
+        self.records.lease(job_id, socket.gethostname(), os.getpid())
 
     def release(self, job_id: str) -> None:
-        self.huey.delete(_lease_key(job_id))
+        self.records.unlease(job_id)
 
     def _lost(self, job: Job, now: float) -> bool:
-        lease = self.huey.get(_lease_key(job.id), peek=True)
-        if not isinstance(lease, dict):  # claimed, then died before its first heartbeat
+        if job.lease_beat is None:  # claimed, then died before its first heartbeat
             started = job.started_at.timestamp() if job.started_at else 0.0
             return now - started > LEASE_TIMEOUT
-        if lease.get("host") == socket.gethostname() and not _pid_alive(int(lease.get("pid", 0))):
+        if job.lease_host == socket.gethostname() and not _pid_alive(int(job.lease_pid or 0)):
             return True
-        return now - float(lease.get("beat", 0.0)) > LEASE_TIMEOUT
+        return now - job.lease_beat.timestamp() > LEASE_TIMEOUT
 
     def sweep(self) -> builtins.list[Job]:
         """Running jobs whose worker died: queued again (up to ``jobs.attempts`` attempts) or failed with
         ``JOB-LOST``; queued jobs that lost their queue message get one again. Returns the jobs changed."""
         now = time.time()
         changed: list[Job] = []
-        for job in self.records.list(state="running", limit=10_000):
-            if not self._lost(job, now):
-                continue
+        lost = [job for job in self.records.list(state="running", limit=10_000) if self._lost(job, now)]
+        if lost:  # they go back on the queue: while it cannot be reached, this raises and nothing changes
+            self.huey.pending_count()
+        for job in lost:
             self.release(job.id)
             note = messages.text("jobs.lost", "en", attempts=job.attempts)
             if job.attempts < self.cfg["jobs.attempts"]:

@@ -49,6 +49,9 @@ class Job:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    lease_host: str | None = None  # the worker running it (while it runs): its host, pid and last heartbeat
+    lease_pid: int | None = None
+    lease_beat: datetime | None = None
 
     @property
     def finished(self) -> bool:
@@ -78,13 +81,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_NO_LEASE: dict[str, Any] = {"lease_host": None, "lease_pid": None, "lease_beat": None}
+
+
 def _job(row: Any) -> Job:  # noqa: ANN401 - a SQLAlchemy Row
     m = row._mapping
     return Job(id=m["id"], kind=m["kind"], state=m["state"], username=m["username"], params=m["params"] or {},
                dedupe_key=m["dedupe_key"], progress_done=m["progress_done"] or 0,
                progress_total=m["progress_total"], message=m["message"], result=m["result"],
                error_code=m["error_code"], attempts=m["attempts"] or 0, created_at=_utc(m["created_at"]) or datetime.now(UTC),
-               started_at=_utc(m["started_at"]), finished_at=_utc(m["finished_at"]))
+               started_at=_utc(m["started_at"]), finished_at=_utc(m["finished_at"]),
+               lease_host=m["lease_host"], lease_pid=m["lease_pid"], lease_beat=_utc(m["lease_beat"]))
 
 
 class JobRecords:
@@ -148,7 +155,17 @@ class JobRecords:
         """queued -> running, one more attempt; False when the job is not queued (a second copy of its queue
         message, or a job already finished): the caller must not run it."""
         return self._update(job_id, jobs_table.c.state == "queued", state="running", started_at=_now(),
-                            finished_at=None, attempts=jobs_table.c.attempts + 1, message=None)
+                            finished_at=None, attempts=jobs_table.c.attempts + 1, message=None, **_NO_LEASE)
+
+    def lease(self, job_id: str, host: str, pid: int, at: datetime | None = None) -> bool:
+        """The running job ``job_id`` is run by process ``pid`` on ``host``, alive at ``at`` (default: now);
+        False when it is not running."""
+        return self._update(job_id, jobs_table.c.state == "running", lease_host=host, lease_pid=pid,
+                            lease_beat=at or _now())
+
+    def unlease(self, job_id: str) -> None:
+        """No process holds ``job_id`` any more (its worker ended it, or died)."""
+        self._update(job_id, **_NO_LEASE)
 
     def unclaim(self, job_id: str, message: str | None = None) -> bool:
         """running -> queued without counting the attempt (the job could not start: the home was busy)."""

@@ -107,6 +107,10 @@ jobs = Table(
     Column("created_at", _tz(), nullable=False),
     Column("started_at", _tz(), nullable=True),
     Column("finished_at", _tz(), nullable=True),
+    # the lease of a running job: the worker running it (host, pid) and its last heartbeat (jobs/queue.py)
+    Column("lease_host", String(255), nullable=True),
+    Column("lease_pid", Integer, nullable=True),
+    Column("lease_beat", _tz(), nullable=True),
     Index(None, "state", "created_at"),
 )
 

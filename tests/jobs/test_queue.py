@@ -6,7 +6,7 @@ import io
 import os
 import subprocess
 import sys
-import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -81,7 +81,7 @@ def test_sweep_requeues_a_job_of_a_dead_worker_then_fails_it(home: Path, backend
             assert q.records.claim(job.id) and q.records.claim(alive.id) is (attempt == 1)
             import socket
 
-            q.huey.put(f"hsar:lease:{job.id}", {"host": socket.gethostname(), "pid": dead.pid, "beat": time.time()})
+            q.records.lease(job.id, socket.gethostname(), dead.pid)  # a beating lease, of a process now gone
             q.beat(alive.id)  # this process: alive
             swept = q.sweep()
             assert [j.id for j in swept] == [job.id]
@@ -127,3 +127,31 @@ def test_the_same_upload_twice_has_one_place_and_one_key(home: Path) -> None:
     assert one.path.read_bytes() == b"PK\x03\x04 bytes of a package"
     assert one.dedupe_key == ingest_key(one.sha256) and len(one.sha256) == 64
     assert [p.name for p in one.path.parent.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_redis_that_restarts_empty_loses_no_lease(home: Path, redis_url: str, sips: list[Path],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lease is kept in the job's record, not in the queue's storage: a Redis without persistence that
+    restarts (here: flushed) while a job runs does not make a sweep take the job for lost and queue it again."""
+    import redis
+    from sqlalchemy import update
+
+    from repository.state import tables as t
+
+    monkeypatch.setenv("HSAR_JOBS_URL", redis_url)
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    with JobQueue.open(home) as q:
+        job = q.submit("ingest", {"paths": [str(sips[0])]})
+        q.huey.flush()
+        assert q.records.claim(job.id)
+        q.beat(job.id)  # this process runs it, and beats
+        with q.records.state.transaction(write=True) as conn:  # it started long before the lease timeout
+            conn.execute(update(t.jobs).where(t.jobs.c.id == job.id).values(
+                started_at=datetime.now(UTC) - timedelta(minutes=10)))
+        client.flushdb()  # the restart: every key gone
+        assert q.sweep() == [] and q.get(job.id).state == "running"
+        q.release(job.id)
+        assert q.get(job.id).lease_beat is None
+    client.close()
+

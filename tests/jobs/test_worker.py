@@ -143,20 +143,22 @@ def test_a_worker_says_once_when_its_queue_cannot_be_read_and_when_it_can_again(
         home: Path, start_worker: Callable[..., Worker], free_port: Callable[[], int],
         start_redis: Callable[[int], Any], jh: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker started while its Redis is down runs no job and says why, once, even when its first sweep
-    finds a running job whose lease is kept in that Redis; when the Redis comes up it says so and runs the
-    jobs queued there."""
-    import os
+    finds a running job whose worker died (which it cannot queue again yet: the job is left as it is); when
+    the Redis comes up it says so and runs the jobs queued there."""
     import socket
+    import sys
 
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     monkeypatch.setenv("HSAR_JOBS_URL", url)
     first = start_redis(port)
-    with JobQueue.open(home) as queue:  # a job left running by a worker that died, its lease in Redis
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with JobQueue.open(home) as queue:  # a job left running by a worker that died
         left = queue.submit("audit", {"mode": "all"})
         queue.huey.flush()
         assert queue.records.claim(left.id)
-        queue.huey.put(f"hsar:lease:{left.id}", {"host": socket.gethostname(), "pid": os.getpid(), "beat": 0.0})
+        queue.records.lease(left.id, socket.gethostname(), dead.pid)
     first.terminate()
     first.wait(timeout=10)
     worker = start_worker(env={"HSAR_JOBS_URL": url})
@@ -169,7 +171,9 @@ def test_a_worker_says_once_when_its_queue_cannot_be_read_and_when_it_can_again(
 
     assert said(f"[JOB-QUEUE] the job queue {url} cannot be read (ConnectionError"), worker.output()
     time.sleep(3)  # tried again every second: said once all the same
-    assert worker.proc.poll() is None  # the sweep that could not read the lease did not end the worker
+    assert worker.proc.poll() is None  # the sweep that could not queue the job again did not end the worker
+    with JobQueue.open(home) as queue:
+        assert queue.get(left.id).state == "running"  # left for a sweep that can queue it again
     start_redis(port)  # a new, empty one
     assert said(f"the job queue {url} can be read again: jobs run"), worker.output()
     with JobQueue.open(home) as queue:

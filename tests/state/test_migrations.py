@@ -22,7 +22,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_upgrade_from_empty_creates_every_table(state_url):
-    assert upgrade_state(state_url) == head_revision() == "0004"
+    assert upgrade_state(state_url) == head_revision() == "0005"
     assert _tables(state_url) == STATE_TABLES | {"alembic_version"}
     engine = create_engine(normalize_url(state_url))
     try:
@@ -33,7 +33,7 @@ def test_upgrade_from_empty_creates_every_table(state_url):
         engine.dispose()
     assert list(jobs) == ["id", "kind", "state", "username", "params", "dedupe_key", "progress_done",
                           "progress_total", "message", "result", "error_code", "attempts", "created_at",
-                          "started_at", "finished_at"]
+                          "started_at", "finished_at", "lease_host", "lease_pid", "lease_beat"]
     assert [n for n, c in jobs.items() if not c["nullable"]] == ["id", "kind", "state", "created_at"]
     assert [i["column_names"] for i in indexes if not i.get("duplicates_constraint")] == [["state", "created_at"]]
     assert [u["column_names"] for u in uniques] == [["dedupe_key"]]
