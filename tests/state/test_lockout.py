@@ -3,7 +3,7 @@ window, the lock at the limit, concurrent failures of one name all counted, unlo
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from repository.accounts import lockout
@@ -28,18 +28,7 @@ def test_failures_lock_at_the_limit_and_unlock(state: State) -> None:
 
 def test_failures_of_one_name_at_the_same_time_all_count(state: State) -> None:
     now = datetime.now(UTC)
-    ends: list[datetime | None] = []
-    lock = threading.Lock()
-
-    def fail() -> None:
-        until = lockout.failed(state, "zhao", failures=8, minutes=30, now=now)
-        with lock:
-            ends.append(until)
-
-    threads = [threading.Thread(target=fail) for _ in range(8)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    with ThreadPoolExecutor(8) as pool:
+        ends = list(pool.map(lambda _: lockout.failed(state, "zhao", failures=8, minutes=30, now=now), range(8)))
     assert sum(until is not None for until in ends) == 1  # the eighth, whichever thread made it
     assert lockout.locked_until(state, "zhao", now) is not None
