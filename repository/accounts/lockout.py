@@ -19,14 +19,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..state import tables as t
 from ..state.db import State
+from ..state.tables import utc
 
 #: the longest name kept (the sign-in form's field is cut to this)
 NAME_LENGTH = 100
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite gives datetimes back naive, meaning UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def locked_until(state: State, name: str, now: datetime | None = None) -> datetime | None:
@@ -35,7 +31,10 @@ def locked_until(state: State, name: str, now: datetime | None = None) -> dateti
     with state.transaction() as conn:
         until = conn.execute(select(t.login_failures.c.locked_until)
                              .where(t.login_failures.c.name == name[:NAME_LENGTH])).scalar()
-    return _utc(until) if until is not None and _utc(until) > now else None
+    if until is None:
+        return None
+    until = utc(until)
+    return until if until > now else None
 
 
 def failed(state: State, name: str, *, failures: int, minutes: float, now: datetime | None = None
@@ -54,11 +53,11 @@ def failed(state: State, name: str, *, failures: int, minutes: float, now: datet
                     or_(t.login_failures.c.locked_until.is_(None), t.login_failures.c.locked_until < now)))
                 row = conn.execute(select(t.login_failures).where(t.login_failures.c.name == name)
                                    .with_for_update()).first()  # PostgreSQL: two failures at once both count
-                ended = row is not None and row.locked_until is not None and _utc(row.locked_until) <= now
+                ended = row is not None and row.locked_until is not None and utc(row.locked_until) <= now
                 if row is None or ended:
                     count, first = 1, now
                 else:
-                    count, first = row.failures + 1, _utc(row.first_failed)
+                    count, first = row.failures + 1, utc(row.first_failed)
                 until = now + window if count >= failures else None
                 values = {"failures": count, "first_failed": first, "locked_until": until}
                 if row is None:
@@ -94,4 +93,4 @@ def locks(state: State, now: datetime | None = None) -> dict[str, datetime]:
     with state.transaction() as conn:
         rows = conn.execute(select(t.login_failures.c.name, t.login_failures.c.locked_until)
                             .where(t.login_failures.c.locked_until > now)).all()
-    return {row.name: _utc(row.locked_until) for row in rows if _utc(row.locked_until) > now}
+    return {row.name: utc(row.locked_until) for row in rows}

@@ -24,6 +24,7 @@ from ..access import Principal, Role, valid_scope
 from ..errors import AccountError
 from ..state import tables as t
 from ..state.db import State
+from ..state.tables import utc
 from . import lockout
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
@@ -48,11 +49,6 @@ class User:
     @property
     def principal(self) -> Principal:
         return Principal(self.username, self.role, self.division)
-
-
-def utc(value: datetime) -> datetime:
-    """A datetime read back from the database as UTC-aware (SQLite returns naive values meaning UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _user(row: Row) -> User:

@@ -12,6 +12,8 @@ of who used which archive outlives the account and the archive's catalogue row.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -44,6 +46,11 @@ metadata = MetaData(
 
 def _tz() -> DateTime:
     return DateTime(timezone=True)
+
+
+def utc(value: datetime) -> datetime:
+    """A datetime read back from the database as UTC-aware (SQLite returns naive values meaning UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 users = Table(

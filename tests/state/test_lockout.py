@@ -18,6 +18,7 @@ def test_failures_lock_at_the_limit_and_unlock(state: State) -> None:
     assert until == now + timedelta(minutes=32)
     assert lockout.locked_until(state, "wang", now + timedelta(minutes=3)) == until
     assert lockout.locked_until(state, "wang", until) is None  # over when it ends
+    assert lockout.locks(state, until) == {}
     assert lockout.locks(state, now + timedelta(minutes=3)) == {"wang": until}
     assert lockout.unlock(state, "wang") and not lockout.unlock(state, "wang")
     assert lockout.locks(state, now + timedelta(minutes=3)) == {}
