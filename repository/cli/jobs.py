@@ -38,21 +38,20 @@ def worker_cmd(c: Context, workers: int) -> None:
 
     Repository.open(c.home).close()  # a home that is not one is a CONFIG error before anything is made
 
-    where: list[str] = []
+    url = c.cfg["jobs.url"]
+    where = safe_url(url) if url else str(c.cfg.home.resolve() / "jobs" / "queue.sqlite")
 
     def started(queue: Any, swept: list[Any]) -> None:  # noqa: ANN401
-        where.append(safe_url(queue.cfg["jobs.url"]) if queue.cfg["jobs.url"]
-                     else str(queue.cfg.home.resolve() / "jobs" / "queue.sqlite"))
         for job in swept:
             click.echo(_t(c, "jobs.worker-swept", job_id=job.id, kind=job.kind,
                           state=messages.label("job_state", job.state, c.lang)), err=True)
-        click.echo(_t(c, "jobs.worker-started", workers=workers, queue=where[0]), err=True)
+        click.echo(_t(c, "jobs.worker-started", workers=workers, queue=where), err=True)
 
     def queue_state(reachable: bool, reason: str) -> None:
         if reachable:
-            click.echo(_t(c, "jobs.worker-queue-back", queue=where[0]), err=True)
+            click.echo(_t(c, "jobs.worker-queue-back", queue=where), err=True)
         else:
-            click.echo(_t(c, "jobs.worker-queue-lost", queue=where[0], reason=reason), err=True)
+            click.echo(_t(c, "jobs.worker-queue-lost", queue=where, reason=reason), err=True)
 
     run_worker(c.home, workers=workers, started=started, queue_state=queue_state)
     click.echo(_t(c, "jobs.worker-stopped"), err=True)
