@@ -755,9 +755,10 @@ def main(argv: list[str] | None = None) -> int:
             random.Random(args.seed + 2).shuffle(mix)
             mix_reqs = [{**r, "facets": FACETS} for r in mix]
             big = len(mix) * 4
-            api_run = measure(ports, [api_path(r) for r in mix], bearer, big, args.seconds)
+            mix_paths = [api_path(r) for r in mix]
+            api_run = measure(ports, mix_paths, bearer, big, args.seconds)
             direct_qps, direct_mem = direct(home, mix_reqs * 4, args.seconds)
-            wsgi_qps, _ = in_process(home, [api_path(r) for r in mix] * 4, tokens["bench-admin"], args.seconds)
+            wsgi_qps, _ = in_process(home, mix_paths * 4, tokens["bench-admin"], args.seconds)
             ratio = api_run.rate / direct_qps if direct_qps else 0.0
             print(f"\n-- throughput, the mix of the four classes ({len(mix)} queries, facets on), {args.seconds:.0f} s each")
             if CLIENT["kind"] == "wrk" and api_run.errors:
