@@ -23,16 +23,11 @@ def _safe_next(target: str | None) -> str:
     return url_for("search.search")
 
 
-def submitted_username() -> str:
-    """The account name a sign-in form gave, as it is looked up (trimmed, at most 100 characters)."""
-    return request.form.get("username", "").strip()[:100]
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""), kinds=purpose.KINDS)
-    username = submitted_username()
+    username = request.form.get("username", "").strip()[:100]
     tried = accounts.sign_in(config(), username, request.form.get("password", "")[:1000])
     account = tried.user
     if account is None:
