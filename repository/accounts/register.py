@@ -264,10 +264,13 @@ def _write_batch(state: State, batch: list[_Pending]) -> None:
 
 def list_uses(state: State, *, username: str | None = None, archive_id: str | None = None,
               action: str | None = None, since: datetime | None = None, until: datetime | None = None,
-              limit: int | None = None, offset: int = 0) -> list[RegisterEntry]:
-    """Entries in ``seq`` order, filtered; ``since`` inclusive, ``until`` exclusive."""
+              limit: int | None = None, offset: int = 0, after: int | None = None) -> list[RegisterEntry]:
+    """Entries in ``seq`` order, filtered; ``since`` inclusive, ``until`` exclusive; ``after``: only entries
+    numbered above it."""
     c = t.access_register.c
     query = select(t.access_register).order_by(c.seq)
+    if after is not None:
+        query = query.where(c.seq > after)
     for column, value in ((c.username, username), (c.archive_id, archive_id), (c.action, action)):
         if value is not None:
             query = query.where(column == value)

@@ -179,6 +179,20 @@ def archive_ids(conn: Connection) -> list[str]:
     return list(conn.scalars(select(t.archives.c.id).order_by(t.archives.c.id)))
 
 
+def divisions_of(conn: Connection, archive_ids: Iterable[str]) -> dict[str, str]:
+    """The division of each of ``archive_ids`` the catalogue knows: a catalogued archive's, else a disposed
+    one's (its tombstone's); an identifier it knows neither way is left out."""
+    wanted = sorted(set(archive_ids))
+    found: dict[str, str] = {}
+    for table in (t.archives, t.disposals):
+        ids = table.c.archive_id if table is t.disposals else table.c.id
+        rest = [i for i in wanted if i not in found]
+        for start in range(0, len(rest), 500):  # bounded IN lists
+            found.update((str(i), str(d)) for i, d in conn.execute(
+                select(ids, table.c.division).where(ids.in_(rest[start:start + 500]))))
+    return found
+
+
 def archive_count(conn: Connection) -> int:
     return int(conn.scalar(select(func.count()).select_from(t.archives)) or 0)
 

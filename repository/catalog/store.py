@@ -190,6 +190,11 @@ class Catalog:
         with self.transaction() as conn:
             return read.archive_ids(conn)
 
+    def divisions_of(self, archive_ids: Iterable[str]) -> dict[str, str]:
+        """The division of each archive of ``archive_ids`` known, catalogued or disposed of (:func:`read.divisions_of`)."""
+        with self.transaction() as conn:
+            return read.divisions_of(conn, archive_ids)
+
     def archive_count(self) -> int:
         with self.transaction() as conn:
             return read.archive_count(conn)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ...accounts.register import list_uses, record_use
+from ...accounts.register import record_use
 from ...accounts.tokens import verify_token
 from ...divisions import tree_for
 from ...home import Repository
@@ -18,6 +18,7 @@ from ...jobs.queue import JobQueue
 from ...jobs.records import Job
 from ...search.results import SearchRequest
 from ...services import auditlog, paper_stored
+from ...services.uses import UseFilter, uses_in_scope
 from ...state.db import State
 from .. import shared
 from ..gateway import access, searching
@@ -99,15 +100,12 @@ def _in_scope(repo: Repository, principal: Principal, archive_id: str, seen: dic
 
 def register(repo: Repository, principal: Principal, args: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Access-register entries, filtered; a principal below the national scope sees the uses of archives in
-    its scope only."""
+    its scope only (:func:`repository.services.uses.uses_in_scope`, as the register page)."""
     require(principal, Action.READ_REGISTER)
+    where = UseFilter(username=args.get("username"), archive_id=args.get("archive"), action=args.get("action"))
     with _state(repo) as state:
-        entries = list_uses(state, username=args.get("username"), archive_id=args.get("archive"),
-                            action=args.get("action"), limit=args["limit"], offset=args["offset"])
-    if principal.division == access.NATIONAL:
-        return [e.to_dict() for e in entries]
-    seen: dict[str, bool] = {}
-    return [e.to_dict() for e in entries if _in_scope(repo, principal, e.archive_id, seen)]
+        return [e.to_dict() for e in uses_in_scope(state, repo.catalog, principal, where, limit=args["limit"],
+                                                   offset=args["offset"])]
 
 
 def audit_log(repo: Repository, principal: Principal, count: int) -> list[dict[str, Any]]:

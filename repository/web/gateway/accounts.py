@@ -15,6 +15,9 @@ from datetime import datetime
 from ...accounts import lockout, register, users
 from ...config import Config
 from ...divisions import tree_for
+from ...home import Repository
+from ...services.uses import UseFilter as RegisterFilter
+from ...services.uses import uses_in_scope
 from ...state.db import State
 from .. import shared
 from .access import Principal
@@ -103,15 +106,6 @@ def set_password(cfg: Config, username: str, password: str) -> users.User:
 
 
 @dataclass(frozen=True)
-class RegisterFilter:
-    username: str | None = None
-    archive_id: str | None = None
-    action: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-@dataclass(frozen=True)
 class RegisterPage:
     entries: list[register.RegisterEntry]
     page: int
@@ -147,21 +141,20 @@ def warm_register(cfg: Config) -> None:
         _verified(cfg, state)
 
 
-def register_page(cfg: Config, where: RegisterFilter, page: int) -> RegisterPage:
-    """One page of matching entries (oldest first) and the verification of the chain (:func:`_verified`)."""
-    with _state(cfg) as state:
-        found = register.list_uses(state, username=where.username, archive_id=where.archive_id,
-                                   action=where.action, since=where.since, until=where.until,
-                                   limit=REGISTER_PAGE + 1, offset=(page - 1) * REGISTER_PAGE)
-        verification = _verified(cfg, state)
+def register_page(repo: Repository, principal: Principal, where: RegisterFilter, page: int) -> RegisterPage:
+    """One page of the matching entries ``principal`` may see (oldest first; :func:`uses_in_scope`) and the
+    verification of the whole chain (:func:`_verified`)."""
+    with _state(repo.cfg) as state:
+        found = uses_in_scope(state, repo.catalog, principal, where, limit=REGISTER_PAGE + 1,
+                              offset=(page - 1) * REGISTER_PAGE)
+        verification = _verified(repo.cfg, state)
     return RegisterPage(found[:REGISTER_PAGE], page, len(found) > REGISTER_PAGE, verification)
 
 
-def register_csv(cfg: Config, where: RegisterFilter) -> str:
-    """Every matching entry as CSV (accounts.register.export_csv)."""
-    with _state(cfg) as state:
-        return register.export_csv(register.list_uses(state, username=where.username, archive_id=where.archive_id,
-                                                      action=where.action, since=where.since, until=where.until))
+def register_csv(repo: Repository, principal: Principal, where: RegisterFilter) -> str:
+    """Every matching entry ``principal`` may see, as CSV (accounts.register.export_csv)."""
+    with _state(repo.cfg) as state:
+        return register.export_csv(uses_in_scope(state, repo.catalog, principal, where))
 
 
 USES = tuple(u.value for u in register.Use)

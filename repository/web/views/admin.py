@@ -131,7 +131,7 @@ def register() -> str:
     page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
     where = _filter()
     args = {k: v for k in ("user", "archive", "action", "from", "to") if (v := request.args.get(k, "").strip())}
-    return render_template("register.html", reg=gateway.register_page(repo().cfg, where, page), args=args,
+    return render_template("register.html", reg=gateway.register_page(repo(), principal(), where, page), args=args,
                            uses=gateway.USES, may_export=access.may(principal(), access.Action.EXPORT_REGISTER))
 
 
@@ -139,6 +139,6 @@ def register() -> str:
 @login_required
 def register_csv() -> Response:
     _require(access.Action.EXPORT_REGISTER)
-    body = "\ufeff" + gateway.register_csv(repo().cfg, _filter())  # BOM: spreadsheet programs read UTF-8
+    body = "\ufeff" + gateway.register_csv(repo(), principal(), _filter())  # BOM: spreadsheet programs read UTF-8
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=access-register.csv", "Cache-Control": "no-store"})
