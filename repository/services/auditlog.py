@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from .. import access
+from ..access import Principal
 from ..audit.logcheck import verify_log
 from ..home import Repository
 from ..preservation.auditlog import LogVerification
@@ -51,6 +53,35 @@ def tail(repo: Repository, count: int = 10) -> tuple[LogLine, ...]:
     if start > 0:
         lines = lines[1:]  # the first piece may be the end of a longer line
     return tuple(LogLine(raw.decode("utf-8", "replace")) for raw in lines[-count:])
+
+
+def tail_in_scope(repo: Repository, principal: Principal, count: int = 10) -> tuple[LogLine, ...]:
+    """The last ``count`` lines of the log that ``principal`` may see, oldest first: below the national scope,
+    only the events of archives in its scope (:func:`repository.access.may_see` of the archive's division,
+    catalogued or disposed of); a line that does not parse, or names no archive the catalogue knows, is shown
+    to the national scope alone. The log is read from its end in growing windows until ``count`` are found."""
+    if access.scope_prefix(principal.division) == "":
+        return tail(repo, count)
+    seen: dict[str, bool] = {}
+    window = count
+    while True:
+        lines = [(line, _archive_of(line)) for line in tail(repo, window)]
+        new = {a for _line, a in lines if a is not None and a not in seen}
+        divisions = repo.catalog.divisions_of(new)
+        seen.update((i, i in divisions and access.may_see(principal, divisions[i])) for i in new)
+        kept = [line for line, a in lines if a is not None and seen[a]]
+        if len(kept) >= count or len(lines) < window:
+            return tuple(kept[-count:])
+        window *= 4
+
+
+def _archive_of(line: LogLine) -> str | None:
+    """The archive a log line is about (None: it does not parse, or names none)."""
+    try:
+        found = line.entry.get("archive_id")
+    except (ValueError, AttributeError):
+        return None
+    return found if isinstance(found, str) else None
 
 
 def verify(repo: Repository) -> LogVerification:

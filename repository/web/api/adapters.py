@@ -109,11 +109,11 @@ def register(repo: Repository, principal: Principal, args: Mapping[str, Any]) ->
 
 
 def audit_log(repo: Repository, principal: Principal, count: int) -> list[dict[str, Any]]:
-    """The last ``count`` audit-log entries: auditors and administrators (the log names archives of every
-    division, so archivists, whose scope is a division, read it through ``hsar`` on the server)."""
-    require(principal, Action.READ_LOGS, roles=(Role.ADMIN, Role.AUDITOR))
+    """The last ``count`` audit-log entries the principal may read: below the national scope, the events of
+    archives in its scope (:func:`repository.services.auditlog.tail_in_scope`, as the audit page counts)."""
+    require(principal, Action.READ_LOGS)
     out = []
-    for line in auditlog.tail(repo, count):
+    for line in auditlog.tail_in_scope(repo, principal, count):
         try:
             out.append(dict(line.entry))
         except ValueError:

@@ -200,7 +200,7 @@ ROUTES: tuple[Route, ...] = (
           "Download a document (registered in the access register)",
           (_path("archive_id"), _path("path"), *PURPOSE),
           (200, None), (400, 401, 404)),
-    Route("audit_log", "GET", "/audit/log", "The last entries of the audit log (auditors, admins)",
+    Route("audit_log", "GET", "/audit/log", "The last entries of the audit log in scope (auditors, archivists, admins)",
           (Param("count", {"type": "integer", "minimum": 1, "maximum": 1000}, default=50),),
           (200, LOG), (400, 401, 403)),
     Route("register", "GET", "/register", "The access register (利用登记) in scope (auditors, admins)",

@@ -125,3 +125,31 @@ def test_a_disposed_archive_keeps_its_division_for_the_register(home) -> None:  
         with open_state(repo.cfg.state_url) as state:
             seen = uses.uses_in_scope(state, repo.catalog, Principal("j", Role.AUDITOR, "320105"), uses.UseFilter())
     assert [e.seq for e in seen] == [2, 3, 5, 7]
+
+
+def test_the_api_audit_log_shows_a_reader_the_events_of_its_archives_only(home) -> None:  # noqa: ANN001
+    from repository.preservation.auditlog import AuditLog
+
+    root, ids = home
+    with Repository.open(root) as repo:
+        log = AuditLog(repo.paths.audit_log.parent)
+        names = [ids["xuanwu"][0], ids["jianye"][0], "NO-SUCH-ARCHIVE", ids["jianye"][1]] * 30
+        log.append({"kind": "premis-event", "archive_id": a, "object_id": f"urn:x:{a}", "copy": None,
+                    "event": {"type": "fixity check", "n": n}} for n, a in enumerate(names))
+        with open_state(repo.cfg.state_url) as state:
+            tokens = {u: create_token(state, u, "t")[1] for u in ("aud-jianye", "xuanwu", "admin", "reader")}
+    client = _app(root).test_client()
+
+    def entries(user: str, count: int) -> list[dict[str, Any]]:
+        found = client.get(f"/api/v1/audit/log?count={count}", headers={"Authorization": f"Bearer {tokens[user]}"})
+        assert found.status_code == 200, found.get_json()
+        return found.get_json()["entries"]
+
+    jianye = entries("aud-jianye", 50)
+    assert len(jianye) == 50 and {e["archive_id"] for e in jianye} == set(ids["jianye"])
+    assert [e["event"]["n"] for e in jianye][-2:] == [117, 119]  # the newest, oldest first
+    xuanwu = entries("xuanwu", 1000)  # an archivist: its district's events, every one there is
+    assert {e["archive_id"] for e in xuanwu} == {ids["xuanwu"][0]}
+    assert len([e for e in xuanwu if "n" in e["event"]]) == 30
+    assert "NO-SUCH-ARCHIVE" in {e["archive_id"] for e in entries("admin", 4)}  # the national scope: all
+    assert client.get("/api/v1/audit/log", headers={"Authorization": f"Bearer {tokens['reader']}"}).status_code == 403
