@@ -22,9 +22,7 @@ number is chained again on the new head. On SQLite the processes take turns on a
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 import threading
 import weakref
 from collections.abc import Iterable
@@ -42,10 +40,12 @@ from ..messages import Text
 from ..state import tables as t
 from ..state.db import State
 from . import register_sqlite
+from .chain import GENESIS as GENESIS
+from .chain import Walk, chained
+from .chain import entry_hash as entry_hash
 from .turns import Turns
 from .users import utc
 
-GENESIS = "0" * 64
 RETRIES = 5
 CSV_FIELDS = ("seq", "at", "username", "role", "action", "archive_id", "item", "purpose", "masked", "prev_hash",
               "hash")
@@ -86,6 +86,9 @@ class Broken(StrEnum):
     TRUNCATED = "REG-TRUNCATED"  # an entry noted earlier (expected_head) is gone or changed
 
 
+_CODES = {"gap": Broken.GAP, "link": Broken.LINK, "altered": Broken.ALTERED, "truncated": Broken.TRUNCATED}
+
+
 @dataclass(frozen=True)
 class RegisterProblem:
     """One problem of the chain: the entry it is found at, its code, and the parameters of its text."""
@@ -116,17 +119,6 @@ class RegisterVerification:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def _stamp(at: datetime) -> str:
-    return utc(at).isoformat(timespec="microseconds")
-
-
-def entry_hash(fields: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of an entry's fields without ``hash``."""
-    body = {k: v for k, v in fields.items() if k != "hash"} | {"at": _stamp(fields["at"])}
-    return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-                          .encode("utf-8")).hexdigest()
 
 
 def _entry(row: Row) -> RegisterEntry:
@@ -221,14 +213,7 @@ _LOCK = text("LOCK TABLE access_register IN SHARE ROW EXCLUSIVE MODE")
 
 def _chained(head: tuple[int, str] | None, batch: list[_Pending]) -> list[dict[str, Any]]:
     """The rows of ``batch`` chained on the register's head ``(seq, hash)`` (None: the register is empty)."""
-    seq, prev = head if head else (0, GENESIS)
-    rows = []
-    for pending in batch:
-        seq += 1
-        row = {**pending.fields, "seq": seq, "prev_hash": prev}
-        row["hash"] = prev = entry_hash(row)
-        rows.append(row)
-    return rows
+    return chained(head, [pending.fields for pending in batch])
 
 
 def _chain(conn: Connection, batch: list[_Pending]) -> list[dict[str, Any]]:
@@ -318,25 +303,15 @@ def verify_register_after(state: State, earlier: RegisterVerification | None) ->
 def _verify(state: State, earlier: RegisterVerification | None,
             expected_head: tuple[int, str] | None) -> RegisterVerification:
     problems: list[RegisterProblem] = list(earlier.problems) if earlier else []
-    prev_seq, prev_hash, checked = (0, GENESIS, 0) if earlier is None else (
-        earlier.head_seq, earlier.head_hash, earlier.checked)
-    seen: dict[int, str] = {}
+    walk = Walk() if earlier is None else Walk(earlier.head_seq, earlier.head_hash, earlier.checked)
     query = select(t.access_register).order_by(t.access_register.c.seq)
     if earlier is not None:
         query = query.where(t.access_register.c.seq > earlier.head_seq)
     with state.transaction() as conn:
         for row in conn.execute(query):
             entry = _entry(row)
-            checked += 1
-            if entry.seq != prev_seq + 1:
-                problems.append(RegisterProblem(entry.seq, Broken.GAP, (("first", prev_seq + 1),
-                                                                        ("last", entry.seq - 1))))
-            if entry.prev_hash != prev_hash:
-                problems.append(RegisterProblem(entry.seq, Broken.LINK))
-            if entry_hash(entry.to_dict() | {"at": entry.at}) != entry.hash:
-                problems.append(RegisterProblem(entry.seq, Broken.ALTERED))
-            seen[entry.seq] = entry.hash
-            prev_seq, prev_hash = entry.seq, entry.hash
-    if expected_head is not None and seen.get(expected_head[0]) != expected_head[1]:
+            problems.extend(RegisterProblem(seq, _CODES[kind], params)
+                            for seq, kind, params in walk.step(entry.to_dict() | {"at": entry.at}))
+    if expected_head is not None and not walk.head_kept(expected_head):
         problems.append(RegisterProblem(expected_head[0], Broken.TRUNCATED))
-    return RegisterVerification(checked, prev_seq, prev_hash if checked else GENESIS, tuple(problems))
+    return RegisterVerification(walk.checked, walk.seq, walk.head_hash, tuple(problems))
