@@ -4,17 +4,24 @@
 Entries are numbered ``seq`` 1, 2, 3 …; each carries ``prev_hash``, the hash of the entry before (64 zeros for
 the first), and ``hash``, the SHA-256 of the canonical JSON (sorted keys, UTF-8, no spaces; ``at`` as a UTC
 ISO stamp with microseconds) of its fields without ``hash``. Changing an entry breaks its hash; deleting or
-inserting one breaks ``seq``/``prev_hash`` of the next. :class:`Walk` checks a chain read in ``seq`` order and
-says what it finds in plain kinds; each log names them with codes of its own.
+inserting one breaks ``seq``/``prev_hash`` of the next. :func:`verify` checks a chain in ``seq`` order (or only
+the entries after a head checked before, :func:`verify_after`); each log names what it finds with codes of its
+own (``REG-…``, ``SEC-…``), whose texts are ``chain.problem.<code>`` in the message catalogue.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from sqlalchemy import Row, Table, select
+
+from ..messages import Text
+from ..state.db import State
 from ..state.tables import utc
 
 GENESIS = "0" * 64
@@ -76,3 +83,81 @@ class Walk:
     @property
     def head_hash(self) -> str:
         return self.hash if self.checked else GENESIS
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a chain: the entry it is found at, its code, and the parameters of its text."""
+
+    seq: int
+    code: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def text(self) -> Text:
+        return Text(f"chain.problem.{self.code}", (("seq", self.seq), *self.params))
+
+    def render(self, lang: str | None = None) -> str:
+        return self.text.render(lang)
+
+    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
+        """JSON form: ``seq``, ``code``, ``params`` and the ``message`` in ``lang``."""
+        return {"seq": self.seq, "code": str(self.code), "params": dict(self.params), "message": self.render(lang)}
+
+
+@dataclass(frozen=True)
+class Verification:
+    checked: int
+    head_seq: int
+    head_hash: str
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One chained table: its rows' fields as hashed (``fields_of``) and its codes for each kind of problem."""
+
+    table: Table
+    codes: Mapping[Kind, str]
+    fields_of: Callable[[Row[Any]], dict[str, Any]]
+
+
+def verify(state: State, chain: Chain, expected_head: tuple[int, str] | None = None) -> Verification:
+    """Check every entry's hash and its link to the one before; ``expected_head`` (``seq``, ``hash``) noted
+    earlier must still be in the chain."""
+    return _verify(state, chain, None, expected_head)
+
+
+def verify_after(state: State, chain: Chain, earlier: Verification | None) -> Verification:
+    """:func:`verify`, continuing from an ``earlier`` verification of the same chain: only the entries after
+    its head are read and checked, when that head is still there unchanged; otherwise (or with no ``earlier``)
+    the whole chain. For a page that shows the chain's state at every load: an append-only chain grows at its
+    end. A row altered below the earlier head is found by the next whole pass, which the caller schedules."""
+    if earlier is not None and earlier.checked:
+        c = chain.table.c
+        with state.transaction() as conn:
+            found = conn.execute(select(c.hash).where(c.seq == earlier.head_seq)).scalar_one_or_none()
+        if found == earlier.head_hash:
+            return _verify(state, chain, earlier, None)
+    return _verify(state, chain, None, None)
+
+
+def _verify(state: State, chain: Chain, earlier: Verification | None,
+            expected_head: tuple[int, str] | None) -> Verification:
+    problems: list[Problem] = list(earlier.problems) if earlier else []
+    walk = Walk() if earlier is None else Walk(earlier.head_seq, earlier.head_hash, earlier.checked)
+    query = select(chain.table).order_by(chain.table.c.seq)
+    if earlier is not None:
+        query = query.where(chain.table.c.seq > earlier.head_seq)
+    with state.transaction() as conn:
+        for row in conn.execute(query):
+            problems.extend(Problem(seq, chain.codes[kind], params)
+                            for seq, kind, params in walk.step(chain.fields_of(row)))
+    if not walk.head_kept(expected_head):
+        assert expected_head is not None  # noqa: S101 - head_kept is True without one
+        problems.append(Problem(expected_head[0], chain.codes["truncated"]))
+    return Verification(walk.checked, walk.seq, walk.head_hash, tuple(problems))

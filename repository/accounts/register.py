@@ -26,7 +26,7 @@ import io
 import threading
 import weakref
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -36,12 +36,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ..access import Principal
 from ..errors import AccountError
-from ..messages import Text
 from ..state import tables as t
 from ..state.db import State
 from . import register_sqlite
 from .chain import GENESIS as GENESIS
-from .chain import Walk, chained
+from .chain import Chain, Problem, Verification, chained, verify, verify_after
 from .chain import entry_hash as entry_hash
 from .turns import Turns
 from .users import utc
@@ -78,7 +77,7 @@ class RegisterEntry:
 
 class Broken(StrEnum):
     """What can be wrong with the register's chain: a stable code each, its text in the message catalogue
-    (``register.problem.<code>``), so the page and any other reader show it in the reader's language."""
+    (``chain.problem.<code>``), so the page and any other reader show it in the reader's language."""
 
     GAP = "REG-GAP"  # entries missing before this one (seq jumps)
     LINK = "REG-LINK"  # prev_hash is not the hash of the entry before
@@ -86,39 +85,11 @@ class Broken(StrEnum):
     TRUNCATED = "REG-TRUNCATED"  # an entry noted earlier (expected_head) is gone or changed
 
 
-_CODES = {"gap": Broken.GAP, "link": Broken.LINK, "altered": Broken.ALTERED, "truncated": Broken.TRUNCATED}
 
 
-@dataclass(frozen=True)
-class RegisterProblem:
-    """One problem of the chain: the entry it is found at, its code, and the parameters of its text."""
-
-    seq: int
-    code: Broken
-    params: tuple[tuple[str, object], ...] = ()
-
-    @property
-    def text(self) -> Text:
-        return Text(f"register.problem.{self.code}", (("seq", self.seq), *self.params))
-
-    def render(self, lang: str | None = None) -> str:
-        return self.text.render(lang)
-
-    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
-        """JSON form: ``seq``, ``code``, ``params`` and the ``message`` in ``lang``."""
-        return {"seq": self.seq, "code": str(self.code), "params": dict(self.params), "message": self.render(lang)}
-
-
-@dataclass(frozen=True)
-class RegisterVerification:
-    checked: int
-    head_seq: int
-    head_hash: str
-    problems: tuple[RegisterProblem, ...] = field(default=())
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
+#: the register's problems and verification are a chain's (:mod:`.chain`), under the names they had
+RegisterProblem = Problem
+RegisterVerification = Verification
 
 
 def _entry(row: Row) -> RegisterEntry:
@@ -279,39 +250,20 @@ def export_csv(entries: Iterable[RegisterEntry]) -> str:
     return out.getvalue()
 
 
+def _fields(row: Row) -> dict[str, Any]:
+    return {**row._asdict(), "masked": bool(row.masked)}
+
+
+CHAIN = Chain(t.access_register, {"gap": Broken.GAP, "link": Broken.LINK, "altered": Broken.ALTERED,
+                                  "truncated": Broken.TRUNCATED}, _fields)
+
+
 def verify_register(state: State, expected_head: tuple[int, str] | None = None) -> RegisterVerification:
     """Check every entry's hash and its link to the one before; ``expected_head`` (``seq``, ``hash``) noted
     earlier must still be in the chain."""
-    return _verify(state, None, expected_head)
+    return verify(state, CHAIN, expected_head)
 
 
 def verify_register_after(state: State, earlier: RegisterVerification | None) -> RegisterVerification:
-    """:func:`verify_register`, continuing from an ``earlier`` verification of the same register: only the
-    entries after its head are read and checked, when that head is still in the register unchanged; otherwise
-    (or with no ``earlier``) the whole chain. For a page that shows the register's state at every load: an
-    append-only chain grows at its end. A row altered below the earlier head is found by the next whole pass,
-    which the caller schedules."""
-    if earlier is not None and earlier.checked:
-        with state.transaction() as conn:
-            found = conn.execute(select(t.access_register.c.hash)
-                                 .where(t.access_register.c.seq == earlier.head_seq)).scalar_one_or_none()
-        if found == earlier.head_hash:
-            return _verify(state, earlier, None)
-    return _verify(state, None, None)
-
-
-def _verify(state: State, earlier: RegisterVerification | None,
-            expected_head: tuple[int, str] | None) -> RegisterVerification:
-    problems: list[RegisterProblem] = list(earlier.problems) if earlier else []
-    walk = Walk() if earlier is None else Walk(earlier.head_seq, earlier.head_hash, earlier.checked)
-    query = select(t.access_register).order_by(t.access_register.c.seq)
-    if earlier is not None:
-        query = query.where(t.access_register.c.seq > earlier.head_seq)
-    with state.transaction() as conn:
-        for row in conn.execute(query):
-            entry = _entry(row)
-            problems.extend(RegisterProblem(seq, _CODES[kind], params)
-                            for seq, kind, params in walk.step(entry.to_dict() | {"at": entry.at}))
-    if expected_head is not None and not walk.head_kept(expected_head):
-        problems.append(RegisterProblem(expected_head[0], Broken.TRUNCATED))
-    return RegisterVerification(walk.checked, walk.seq, walk.head_hash, tuple(problems))
+    """:func:`verify_register`, continuing from an ``earlier`` verification (:func:`.chain.verify_after`)."""
+    return verify_after(state, CHAIN, earlier)

@@ -160,6 +160,28 @@ disposal_proposals = Table(
     Index(None, "state", "proposed_at"),
 )
 
+security_log = Table(
+    # the security log (安全审计日志): sign-ins and their failures and locks, sign-outs, and every change to
+    # accounts and tokens, who did it, from where; append-only and hash-chained like the access register
+    # (repository.accounts.securitylog). Accounts are named, not referenced: the log outlives them.
+    "security_log", metadata,
+    Column("seq", ID, primary_key=True, autoincrement=False),  # 1, 2, 3 ... (the chain's order)
+    Column("at", _tz(), nullable=False),
+    Column("username", String(100), nullable=False),  # who acted (for a sign-in: the name tried)
+    Column("role", String(16), nullable=False),  # the actor's role then; "shell", "system", or "" (unknown)
+    Column("event", String(32), nullable=False),
+    Column("subject", String(100), nullable=False),  # the account acted on ("" for none)
+    Column("division", String(12), nullable=False),  # the division of the account concerned ("" none known)
+    Column("address", String(64), nullable=False),  # the client's address, or the shell's host
+    Column("detail", Text, nullable=False),  # canonical JSON of what changed
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+    Index(None, "division", "seq"),
+    Index(None, "username", "at"),
+    Index(None, "subject", "at"),
+    Index(None, "at"),
+)
+
 login_failures = Table(
     # sign-in failures per account name tried (held or not: the answer never tells whether it exists), and its
     # lock (登录失败处理): repository.accounts.lockout; a row goes with a success, an unlock or a new password
