@@ -45,6 +45,7 @@ class Action(StrEnum):
     READ_LOGS = "read_logs"  # the audit log
     READ_REGISTER = "read_register"  # the access register (利用登记), list and filter
     EXPORT_REGISTER = "export_register"
+    READ_SECURITY_LOG = "read_security_log"  # the security log (安全审计日志): sign-ins, account changes
     MANAGE_USERS = "manage_users"
     MAINTAIN = "maintain"  # rebuild the catalogue or index, replicate
     DISPOSE = "dispose"  # propose, approve or reject the disposal (销毁) of archives whose retention ended
@@ -56,7 +57,7 @@ _PERMISSIONS: dict[Role, frozenset[Action]] = {
                                Action.AUDIT, Action.START_AUDIT, Action.READ_REPORTS, Action.READ_LOGS,
                                Action.DISPOSE}),
     Role.AUDITOR: frozenset({Action.SEARCH, Action.AUDIT, Action.READ_REPORTS, Action.READ_LOGS,
-                             Action.READ_REGISTER, Action.EXPORT_REGISTER}),
+                             Action.READ_REGISTER, Action.EXPORT_REGISTER, Action.READ_SECURITY_LOG}),
     Role.RESEARCHER: frozenset({Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD}),
 }
 

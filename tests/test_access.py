@@ -101,7 +101,7 @@ ROLE_ACTIONS = {
     Role.ARCHIVIST: {Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD, Action.EXPORT, Action.INGEST, Action.AUDIT,
                      Action.START_AUDIT, Action.READ_REPORTS, Action.READ_LOGS, Action.DISPOSE},
     Role.AUDITOR: {Action.SEARCH, Action.AUDIT, Action.READ_REPORTS, Action.READ_LOGS, Action.READ_REGISTER,
-                   Action.EXPORT_REGISTER},
+                   Action.EXPORT_REGISTER, Action.READ_SECURITY_LOG},
     Role.RESEARCHER: {Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD},
 }
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..state import tables as t
@@ -81,10 +81,15 @@ def succeeded(state: State, name: str) -> None:
 
 
 def unlock(state: State, name: str) -> bool:
-    """Forget ``name``'s failures and lift its lock; whether there was anything to forget."""
+    """Forget ``name``'s failures and lift its lock; whether there was anything to forget. (An administrator's
+    unlock is :func:`repository.accounts.users.unlock`, which also writes the security log.)"""
     with state.transaction(write=True) as conn:
-        return conn.execute(delete(t.login_failures)
-                            .where(t.login_failures.c.name == name[:NAME_LENGTH])).rowcount > 0
+        return forget(conn, name)
+
+
+def forget(conn: Connection, name: str) -> bool:
+    """:func:`unlock` in the caller's write transaction."""
+    return conn.execute(delete(t.login_failures).where(t.login_failures.c.name == name[:NAME_LENGTH])).rowcount > 0
 
 
 def locks(state: State, now: datetime | None = None) -> dict[str, datetime]:

@@ -19,6 +19,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from ..errors import AccountError
 from ..state import tables as t
 from ..state.db import State
+from .securitylog import SYSTEM, Actor, Event, append
 from .users import User, _user, get_user, utc
 
 PREFIX = "hsar_"
@@ -54,7 +55,7 @@ _COLUMNS = (t.tokens.c.id, t.users.c.username, t.tokens.c.name, t.tokens.c.creat
             t.tokens.c.revoked)
 
 
-def create_token(state: State, username: str, name: str = "default") -> tuple[Token, str]:
+def create_token(state: State, username: str, name: str = "default", *, by: Actor = SYSTEM) -> tuple[Token, str]:
     """A new token for ``username``: its record and the plaintext (shown once, stored nowhere)."""
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 64:
         raise AccountError(msgid="accounts.bad_token_name", code="ACC-TOKEN")
@@ -69,6 +70,8 @@ def create_token(state: State, username: str, name: str = "default") -> tuple[To
         assert key is not None  # a single-row insert
         new_id = key[0]
         row = conn.execute(select(*_COLUMNS).join(t.users).where(t.tokens.c.id == new_id)).one()
+        append(conn, by, Event.TOKEN_CREATE, subject=username, division=user.division,
+               detail={"token": new_id, "name": name.strip()})
     return _token(row), plaintext
 
 
@@ -100,11 +103,15 @@ def list_tokens(state: State, username: str | None = None) -> list[Token]:
         return [_token(r) for r in conn.execute(query)]
 
 
-def revoke_token(state: State, token_id: int) -> Token:
+def revoke_token(state: State, token_id: int, *, by: Actor = SYSTEM) -> Token:
+    """The token no longer signs anyone in (revoking a revoked one changes nothing and logs nothing)."""
     with state.transaction(write=True) as conn:
-        conn.execute(update(t.tokens).where(t.tokens.c.id == token_id, t.tokens.c.revoked.is_(None))
+        done = conn.execute(update(t.tokens).where(t.tokens.c.id == token_id, t.tokens.c.revoked.is_(None))
                             .values(revoked=datetime.now(UTC)))
-        row = conn.execute(select(*_COLUMNS).join(t.users).where(t.tokens.c.id == token_id)).first()
+        row = conn.execute(select(*_COLUMNS, t.users.c.division).join(t.users).where(t.tokens.c.id == token_id)).first()
+        if row is not None and done.rowcount:
+            append(conn, by, Event.TOKEN_REVOKE, subject=row.username, division=row.division,
+                   detail={"token": token_id, "name": row.name})
     if row is None:
         raise AccountError(msgid="accounts.unknown_token", code="ACC-TOKEN", token_id=token_id)
     return _token(row)

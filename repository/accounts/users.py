@@ -6,6 +6,9 @@ older parameters is replaced on the next successful login (:func:`authenticate`)
 Bad input raises :class:`~repository.errors.AccountError` with a message key of
 ``data/messages/accounts.json``; nothing here prints. Accounts are never deleted, only disabled: the access
 register names them.
+
+Every change to an account, and every sign-in, writes the security log (:mod:`.securitylog`), a change in its
+own transaction: ``by`` names who made it (default :data:`~.securitylog.SYSTEM`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ..state import tables as t
 from ..state.db import State
 from ..state.tables import utc
 from . import lockout
+from .securitylog import SYSTEM, Actor, Event, append, record
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 MIN_PASSWORD = 8
@@ -91,7 +95,8 @@ def _row(conn: Connection, username: str) -> Row | None:
 
 
 def add_user(state: State, username: str, role: str, division: str, *, display_name: str | None = None,
-             password: str | None = None, lang: str = "zh", tree: Container[str] | None = None) -> User:
+             password: str | None = None, lang: str = "zh", tree: Container[str] | None = None,
+             by: Actor = SYSTEM) -> User:
     """A new active account (``password`` None: it can only use tokens until one is set)."""
     check_username(username)
     role = check_role(role)
@@ -107,6 +112,8 @@ def add_user(state: State, username: str, role: str, division: str, *, display_n
                 division=division, active=True, lang=lang, created=now, updated=now))
             row = _row(conn, username)
             assert row is not None  # inserted in this transaction
+            append(conn, by, Event.USER_ADD, subject=username, division=division,
+                   detail={"role": role.value, "division": division, "password": hashed is not None})
             return _user(row)
     except IntegrityError:
         raise AccountError(msgid="accounts.exists", code="ACC-EXISTS", username=username) from None
@@ -123,18 +130,25 @@ def list_users(state: State) -> list[User]:
         return [_user(r) for r in conn.execute(select(t.users).order_by(t.users.c.username))]
 
 
-def _change(state: State, username: str, *, keep_admin: bool = False, **values: object) -> User:
-    """Update the account's row; ``keep_admin``: in the same transaction, refuse when it would leave no active
-    administrator (:func:`_keep_an_admin`)."""
+def _change(state: State, username: str, *, keep_admin: bool = False, by: Actor = SYSTEM,
+            event: Event | None = None, **values: object) -> User:
+    """Update the account's row and, for an ``event``, write its security-log line (``detail``: each changed
+    value of role and division as ``[before, after]``); ``keep_admin``: in the same transaction, refuse when it
+    would leave no active administrator (:func:`_keep_an_admin`)."""
     with state.transaction(write=True) as conn:
         if keep_admin:
             _keep_an_admin(conn, username)
+        before = _row(conn, username)
         done = conn.execute(update(t.users).where(t.users.c.username == username)
                             .values(updated=datetime.now(UTC), **values))
-        if done.rowcount == 0:
+        if done.rowcount == 0 or before is None:
             raise AccountError(msgid="accounts.unknown_user", code="ACC-UNKNOWN", username=username)
         row = _row(conn, username)
         assert row is not None  # updated in this transaction
+        if event is not None:
+            detail = {k: [getattr(before, k), getattr(row, k)] for k in ("role", "division")
+                      if getattr(before, k) != getattr(row, k)}
+            append(conn, by, event, subject=username, division=before.division, detail=detail)
         return _user(row)
 
 
@@ -151,19 +165,19 @@ def _keep_an_admin(conn: Connection, username: str) -> None:
         raise AccountError(msgid="accounts.last_admin", code="ACC-LAST-ADMIN", username=username)
 
 
-def disable_user(state: State, username: str) -> User:
+def disable_user(state: State, username: str, *, by: Actor = SYSTEM) -> User:
     """The account can no longer log in nor use its tokens (it stays, for the register). The last active
     administrator is not disabled (ACC-LAST-ADMIN)."""
-    return _change(state, username, keep_admin=True, active=False)
+    return _change(state, username, keep_admin=True, active=False, by=by, event=Event.USER_DISABLE)
 
 
-def enable_user(state: State, username: str) -> User:
+def enable_user(state: State, username: str, *, by: Actor = SYSTEM) -> User:
     """A disabled account may log in again (its tokens too, unless revoked or expired)."""
-    return _change(state, username, active=True)
+    return _change(state, username, active=True, by=by, event=Event.USER_ENABLE)
 
 
 def set_scope(state: State, username: str, *, role: str | None = None, division: str | None = None,
-              tree: Container[str] | None = None) -> User:
+              tree: Container[str] | None = None, by: Actor = SYSTEM) -> User:
     """Change an account's role and/or division scope (seen at its next request, in every process); the last
     active administrator keeps the role (ACC-LAST-ADMIN)."""
     values: dict[str, object] = {}
@@ -173,7 +187,8 @@ def set_scope(state: State, username: str, *, role: str | None = None, division:
         values["division"] = check_division(division, tree)
     if not values:
         return _existing(state, username)
-    return _change(state, username, keep_admin=values.get("role", Role.ADMIN.value) != Role.ADMIN.value, **values)
+    return _change(state, username, keep_admin=values.get("role", Role.ADMIN.value) != Role.ADMIN.value, by=by,
+                   event=Event.USER_SET, **values)
 
 
 def _existing(state: State, username: str) -> User:
@@ -183,11 +198,23 @@ def _existing(state: State, username: str) -> User:
     return found
 
 
-def set_password(state: State, username: str, password: str) -> User:
+def set_password(state: State, username: str, password: str, *, by: Actor = SYSTEM) -> User:
     """A new password; a sign-in lock on the name is lifted with it (:mod:`.lockout`)."""
-    changed = _change(state, username, password_hash=_hasher.hash(check_password(password)))
+    changed = _change(state, username, password_hash=_hasher.hash(check_password(password)), by=by,
+                      event=Event.PASSWORD_SET)
     lockout.unlock(state, username)
     return changed
+
+
+def unlock(state: State, username: str, *, by: Actor = SYSTEM) -> bool:
+    """Lift the sign-in lock on ``username`` and forget its failures (:mod:`.lockout`), with its line in the
+    security log; whether there was anything to forget."""
+    with state.transaction(write=True) as conn:
+        was = lockout.forget(conn, username)
+        found = _row(conn, username[:lockout.NAME_LENGTH])
+        append(conn, by, Event.UNLOCK, subject=username, division=found.division if found is not None else "",
+               detail={"was_locked": was})
+    return was
 
 
 def set_lang(state: State, username: str, lang: str) -> User:
@@ -200,20 +227,27 @@ def set_lang(state: State, username: str, lang: str) -> User:
 def authenticate(state: State, username: str, password: str) -> User | None:
     """The active user whose password this is, else ``None`` (the same answer for an unknown user, a wrong
     password and a disabled account). A hash of older argon2 parameters is renewed."""
+    return _authenticated(state, username, password)[0]
+
+
+def _authenticated(state: State, username: str, password: str) -> tuple[User | None, Row | None, str]:
+    """:func:`authenticate`, with the account's row (None: no such account) and why it was refused
+    (``unknown``, ``disabled``, ``no-password``, ``password``; ``""`` when it was not): for the security log,
+    never for the person signing in."""
     with state.transaction() as conn:
         row = _row(conn, username)
     if row is None:
         _hasher.hash(password)  # about as slow as a real check: no timing hint that the user does not exist
-        return None
+        return None, None, "unknown"
     if not row.active or row.password_hash is None:
-        return None
+        return None, row, "disabled" if not row.active else "no-password"
     try:
         _hasher.verify(row.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return None
+        return None, row, "password"
     if _hasher.check_needs_rehash(row.password_hash):
-        return _change(state, username, password_hash=_hasher.hash(password))
-    return _user(row)
+        return _change(state, username, password_hash=_hasher.hash(password)), row, ""
+    return _user(row), row, ""
 
 
 @dataclass(frozen=True)
@@ -224,15 +258,37 @@ class SignIn:
     locked_until: datetime | None = None
 
 
-def sign_in(state: State, username: str, password: str, *, failures: int, minutes: float) -> SignIn:
+def sign_in(state: State, username: str, password: str, *, failures: int, minutes: float,
+            address: str = "") -> SignIn:
     """:func:`authenticate`, behind the name's lockout (:mod:`.lockout`): a locked name is refused without
     its password being checked; a failure is counted, and may lock the name; a success forgets its
-    failures. Unknown names are counted like any other, so the answers never tell whether an account exists."""
+    failures. Unknown names are counted like any other, so the answers never tell whether an account exists.
+    Each attempt writes the security log, the client's ``address`` with it (a failure: why; the failure that
+    locks the name: a second line, ``locked``)."""
     until = lockout.locked_until(state, username)
     if until is not None:
+        found = get_user(state, username)
+        record(state, Actor(username, found.role.value if found else "", address), Event.SIGN_IN_LOCKED,
+               subject=username, division=found.division if found else "", detail={"until": until.isoformat()})
         return SignIn(None, until)
-    user = authenticate(state, username, password)
+    user, row, reason = _authenticated(state, username, password)
+    actor = Actor(username, row.role if row is not None else "", address)
+    division = row.division if row is not None else ""
     if user is None:
-        return SignIn(None, lockout.failed(state, username, failures=failures, minutes=minutes))
+        until = lockout.failed(state, username, failures=failures, minutes=minutes)
+        with state.transaction(write=True) as conn:
+            append(conn, actor, Event.SIGN_IN_FAILED, subject=username, division=division,
+                   detail={"reason": reason})
+            if until is not None:
+                append(conn, actor, Event.LOCKED, subject=username, division=division,
+                       detail={"until": until.isoformat(), "failures": failures})
+        return SignIn(None, until)
     lockout.succeeded(state, username)
+    record(state, actor, Event.SIGN_IN, subject=username, division=division)
     return SignIn(user)
+
+
+def sign_out(state: State, user: User, address: str = "") -> None:
+    """The account signed out (the web's sign-out button): its line in the security log."""
+    record(state, Actor(user.username, user.role.value, address), Event.SIGN_OUT, subject=user.username,
+           division=user.division)

@@ -1,5 +1,6 @@
-"""``hsar user``: accounts from the shell (add, list, disable, enable, unlock, set, passwd, token) and the access
-register's chain (verify-register); the first administrator is made here.
+"""``hsar user``: accounts from the shell (add, list, disable, enable, unlock, set, passwd, token), the access
+register's chain (verify-register) and the security log (log, verify-log); the first administrator is made here.
+Each change is written to the security log as made by the shell's login on this host.
 
 Passwords come from a hidden prompt with confirmation, or one line of standard input (``--password-stdin``,
 for scripts). A token is printed once and never again (only its hash is kept). Texts come from the message
@@ -9,18 +10,21 @@ catalogue in the ``--lang`` language.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
 
 from .. import messages
 from ..access import Role
+from ..accounts.securitylog import Actor, Event
 from ..errors import AccountError, HsarError
 from .base import Context, cli, emit_json, emit_result, json_option, pass_ctx
 
 if TYPE_CHECKING:
+    from ..accounts.chain import Verification
     from ..state.db import State
 
 
@@ -76,7 +80,7 @@ def add_cmd(c: Context, username: str, role: str, division: str, display_name: s
         check_division(division, tree)  # before asking for a password
         password = _password(c, password_stdin)
         made = add_user(state, username, role, division, display_name=display_name, password=password,
-                        lang=user_lang, tree=tree)
+                        lang=user_lang, tree=tree, by=Actor.shell())
     if as_json:
         emit_result("user-add", {"username": made.username, "role": made.role.value, "division": made.division,
                                  "display_name": made.display_name, "lang": made.lang})
@@ -130,7 +134,7 @@ def disable_cmd(c: Context, username: str, as_json: bool) -> None:
     from ..accounts.users import disable_user
 
     with _state(c) as state:
-        disable_user(state, username)
+        disable_user(state, username, by=Actor.shell())
     _said(c, as_json, "user-disable", {"username": username}, "user.disabled")
 
 
@@ -143,7 +147,7 @@ def enable_cmd(c: Context, username: str, as_json: bool) -> None:
     from ..accounts.users import enable_user
 
     with _state(c) as state:
-        enable_user(state, username)
+        enable_user(state, username, by=Actor.shell())
     _said(c, as_json, "user-enable", {"username": username}, "user.enabled")
 
 
@@ -153,10 +157,10 @@ def enable_cmd(c: Context, username: str, as_json: bool) -> None:
 @pass_ctx
 def unlock_cmd(c: Context, username: str, as_json: bool) -> None:
     """解除登录锁定 Lift the sign-in lock on a username (locked after web.login_failures failed sign-ins)."""
-    from ..accounts.lockout import unlock
+    from ..accounts.users import unlock
 
     with _state(c) as state:
-        was = unlock(state, username)
+        was = unlock(state, username, by=Actor.shell())
     _said(c, as_json, "user-unlock", {"username": username, "was_locked": was},
           "user.unlocked" if was else "user.not_locked")
 
@@ -175,7 +179,7 @@ def set_cmd(c: Context, username: str, role: str | None, division: str | None, a
     from ..divisions import tree_for
 
     with _state(c) as state:
-        changed = set_scope(state, username, role=role, division=division, tree=tree_for(c.cfg))
+        changed = set_scope(state, username, role=role, division=division, tree=tree_for(c.cfg), by=Actor.shell())
     if as_json:
         emit_result("user-set", {"username": changed.username, "role": changed.role.value,
                                  "division": changed.division})
@@ -196,7 +200,7 @@ def passwd_cmd(c: Context, username: str, password_stdin: bool, as_json: bool) -
     with _state(c) as state:
         if get_user(state, username) is None:
             raise AccountError(msgid="accounts.unknown_user", code="ACC-UNKNOWN", username=username)
-        set_password(state, username, _password(c, password_stdin))
+        set_password(state, username, _password(c, password_stdin), by=Actor.shell())
     if as_json:
         emit_result("user-passwd", {"username": username})
         return
@@ -213,7 +217,7 @@ def token_cmd(c: Context, username: str, token_name: str, as_json: bool) -> None
     from ..accounts.tokens import create_token
 
     with _state(c) as state:
-        made, plaintext = create_token(state, username, token_name)
+        made, plaintext = create_token(state, username, token_name, by=Actor.shell())
     if as_json:
         emit_result("user-token", {"username": username, "name": made.name, "token": plaintext})
         return
@@ -238,17 +242,65 @@ def _head(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tu
 def verify_register_cmd(c: Context, expected: tuple[int, str] | None, as_json: bool) -> None:
     """校验利用登记的哈希链 Verify the access register's hash chain: exit 0 intact, 1 broken."""
     from ..accounts.register import verify_register
+
+    _verified(c, verify_register, "user-verify-register", "register", expected, as_json)
+
+
+def _verified(c: Context, check: Callable[..., Verification], command: str, texts: str,
+              expected: tuple[int, str] | None, as_json: bool) -> None:
+    """Verify a chain of the state database (``check``) and say so: JSON ``hsar/<command>/1`` or the texts
+    ``<texts>.verified`` / ``<texts>.broken`` with each problem; exit 0 intact, 1 broken."""
     from .exits import Exit
 
     with _state(c) as state:
-        found = verify_register(state, expected_head=expected)
+        found = check(state, expected_head=expected)
     if as_json:
-        emit_result("user-verify-register", {"checked": found.checked, "head": f"{found.head_seq}:{found.head_hash}",
-                                             "problems": [p.to_dict(c.lang) for p in found.problems]}, ok=found.ok)
+        emit_result(command, {"checked": found.checked, "head": f"{found.head_seq}:{found.head_hash}",
+                              "problems": [p.to_dict(c.lang) for p in found.problems]}, ok=found.ok)
     else:
-        click.echo(messages.text("register.verified" if found.ok else "register.broken", c.lang,
+        click.echo(messages.text(f"{texts}.verified" if found.ok else f"{texts}.broken", c.lang,
                                  checked=found.checked, count=len(found.problems),
                                  head=f"{found.head_seq}:{found.head_hash}"))
         for problem in found.problems:
             click.echo(f"  [{problem.code}] {problem.render(c.lang)}")
     raise SystemExit(Exit.of(found.ok))
+
+
+@user.command("log")
+@click.option("--user", "username", help="只列出此账户所做或所涉的事件 Only events by or about this account.")
+@click.option("--event", type=click.Choice([e.value for e in Event]), help="事件 Only this event.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="自此日（北京时间）起 From this day (Beijing time).")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True,
+              help="最多列出最新的若干条 At most this many, the newest.")
+@json_option()
+@pass_ctx
+def log_cmd(c: Context, username: str | None, event: str | None, since: datetime | None, limit: int,
+            as_json: bool) -> None:
+    """列出安全审计日志 List the security log: sign-ins, failures and locks, sign-outs, account and token changes."""
+    from ..accounts.securitylog import list_events, shown_detail
+
+    start = since.replace(tzinfo=messages.LOCAL_ZONE) if since is not None else None
+    with _state(c) as state:
+        found = list_events(state, username=username, event=event, since=start)[-limit:]
+    if as_json:
+        emit_result("user-log", {"entries": [e.to_dict() for e in found]})
+        return
+    if not found:
+        click.echo(messages.text("securitylog.none", c.lang))
+    for e in found:
+        who = f"{e.username} ({e.role})" if e.role else e.username
+        click.echo("\t".join((str(e.seq), messages.local_stamp(e.at), who or "-",
+                              messages.text(f"securitylog.event.{e.event}", c.lang), e.subject or "-",
+                              e.address or "-", shown_detail(e, c.lang))).rstrip("\t"))
+
+
+@user.command("verify-log")
+@click.option("--expect", "expected", metavar="SEQ:HASH", callback=_head,
+              help="先前记下的链头（须仍在链中） A head noted earlier, which must still be in the chain.")
+@json_option()
+@pass_ctx
+def verify_log_cmd(c: Context, expected: tuple[int, str] | None, as_json: bool) -> None:
+    """校验安全审计日志的哈希链 Verify the security log's hash chain: exit 0 intact, 1 broken."""
+    from ..accounts.securitylog import verify_log
+
+    _verified(c, verify_log, "user-verify-log", "securitylog", expected, as_json)

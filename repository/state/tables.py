@@ -1,9 +1,9 @@
 """State schema (状态库表结构): the tables that are NOT a cache of the store, in SQLAlchemy Core.
 
 The catalogue and the index are caches that ``hsar rebuild-catalog`` recreates from the OCFL store
-(DESIGN.md principle 1). Accounts, bearer tokens, background jobs and the access register (利用登记) are facts
-the store does not carry, so they live in a database of their own ("state", setting ``state.url``) whose schema
-changes go through Alembic migrations (``repository/state/migrations``), never ``create_all``.
+(DESIGN.md principle 1). Accounts, bearer tokens, background jobs, the access register (利用登记) and the security
+log (安全审计日志) are facts the store does not carry, so they live in a database of their own ("state", setting
+``state.url``) whose schema changes go through Alembic migrations (``repository/state/migrations``), never ``create_all``.
 
 Portable types only (SQLite and PostgreSQL). Datetimes are written in UTC; SQLite gives them back naive,
 meaning UTC. The register names users and archives by identifier, without foreign keys, on purpose: the record

@@ -4,9 +4,10 @@ still since, so a disabled account's session ends at its next request) and the h
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_login import LoginManager, UserMixin, current_user
 
+from ..accounts.securitylog import Actor
 from ..accounts.users import User as Account
 from ..config import Config
 from ..home import Repository
@@ -48,6 +49,13 @@ def home() -> str:
 
 def principal() -> Principal:
     return current_user.principal
+
+
+def actor() -> Actor:
+    """The signed-in account as the security log names who acted: its name, role and the client's address
+    (the proxy's client with ``hsar serve --proxy``)."""
+    found = principal()
+    return Actor(found.username, found.role.value, request.remote_addr or "")
 
 
 def _load(username: str) -> User | None:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ...accounts.register import record_use
+from ...accounts.securitylog import list_events
 from ...accounts.tokens import verify_token
 from ...divisions import tree_for
 from ...home import Repository
@@ -106,6 +107,16 @@ def register(repo: Repository, principal: Principal, args: Mapping[str, Any]) ->
     with _state(repo) as state:
         return [e.to_dict() for e in uses_in_scope(state, repo.catalog, principal, where, limit=args["limit"],
                                                    offset=args["offset"])]
+
+
+def security_log(repo: Repository, principal: Principal, args: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Security-log entries about accounts in the principal's scope (the national scope: also names no account
+    has), filtered, as the security-log page lists them."""
+    require(principal, Action.READ_SECURITY_LOG)
+    with _state(repo) as state:
+        found = list_events(state, prefixes=access.scope_prefixes(principal), username=args.get("username"),
+                            event=args.get("event"), limit=args["limit"], offset=args["offset"])
+    return [e.to_dict() for e in found]
 
 
 def audit_log(repo: Repository, principal: Principal, count: int) -> list[dict[str, Any]]:

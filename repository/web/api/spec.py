@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..gateway import searching
+from ..gateway.accounts import EVENTS as SECURITY_EVENTS
 
 PREFIX = "/api/v1"
 VERSION = "1.0.0"
@@ -58,6 +59,16 @@ REGISTER_ENTRY: Schema = {"type": "object", "required": ["seq", "at", "username"
                                          "purpose": {"type": "string"}, "masked": {"type": "boolean"}}}
 REGISTER: Schema = {"type": "object", "required": ["entries"],
                     "properties": {"entries": {"type": "array", "items": REGISTER_ENTRY}}}
+SECURITY_ENTRY: Schema = {"type": "object", "required": ["seq", "at", "username", "role", "event", "subject",
+                                                     "address", "detail", "prev_hash", "hash"],
+                           "properties": {"seq": {"type": "integer"}, "at": {"type": "string"},
+                                          "username": {"type": "string"}, "role": {"type": "string"},
+                                          "event": {"type": "string"}, "subject": {"type": "string"},
+                                          "division": {"type": "string"}, "address": {"type": "string"},
+                                          "detail": OBJECT, "prev_hash": {"type": "string"},
+                                          "hash": {"type": "string"}}}
+SECURITY_LOG: Schema = {"type": "object", "required": ["entries"],
+                        "properties": {"entries": {"type": "array", "items": SECURITY_ENTRY}}}
 JOB_REQUEST: Schema = {"type": "object", "required": ["kind"], "properties": {
     "kind": {"type": "string", "enum": ["audit", "reindex", "paper"]}, "params": OBJECT}}
 JOBS: Schema = {"type": "array", "minItems": 1, "items": JOB}
@@ -209,6 +220,14 @@ ROUTES: tuple[Route, ...] = (
            Param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, default=100),
            Param("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}, default=0)),
           (200, REGISTER), (400, 401, 403)),
+    Route("security_log", "GET", "/security-log",
+          "The security log (安全审计日志): sign-ins and their failures and locks, sign-outs, changes to accounts and "
+          "tokens, about accounts in scope (auditors, admins)",
+          (Param("username", {"type": "string", "maxLength": 100}),
+           Param("event", {"type": "string", "enum": list(SECURITY_EVENTS)}),
+           Param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, default=100),
+           Param("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}, default=0)),
+          (200, SECURITY_LOG), (400, 401, 403)),
     Route("submit_job", "POST", "/jobs",
           "Start a background job: audit, reindex, or paper (the dual-track reconciliation of the whole repository; "
           "while one is queued or running, that job is answered)", (), (202, JOB),

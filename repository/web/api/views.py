@@ -109,6 +109,11 @@ def register() -> Response:
     return jsonify({"entries": adapters.register(repo(), g.api_caller.principal, args)})
 
 
+def security_log() -> Response:
+    args = _args("security_log")
+    return jsonify({"entries": adapters.security_log(repo(), g.api_caller.principal, args)})
+
+
 def submit_job() -> tuple[Response, int]:
     from ...jobs.queue import JobParamsError
 

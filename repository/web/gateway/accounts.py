@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from ...accounts import lockout, register, users
+from ...accounts import lockout, register, securitylog, users
+from ...accounts.chain import Verification
+from ...accounts.securitylog import Actor
 from ...config import Config
 from ...divisions import tree_for
 from ...home import Repository
@@ -20,7 +22,7 @@ from ...services.uses import UseFilter as RegisterFilter
 from ...services.uses import uses_in_scope
 from ...state.db import State
 from .. import shared
-from .access import Principal
+from .access import Principal, scope_prefixes
 
 REGISTER_PAGE = 50
 
@@ -38,18 +40,24 @@ def active_user(cfg: Config, username: str) -> users.User | None:
     return user if user is not None and user.active else None
 
 
-def sign_in(cfg: Config, username: str, password: str) -> users.SignIn:
+def sign_in(cfg: Config, username: str, password: str, address: str) -> users.SignIn:
     """The active account whose password this is, behind the sign-in lockout (``web.login_failures`` failures
-    within ``web.login_lock_minutes`` minutes lock the name): :func:`repository.accounts.users.sign_in`."""
+    within ``web.login_lock_minutes`` minutes lock the name): :func:`repository.accounts.users.sign_in`, which
+    writes the security log with the client's ``address``."""
     with _state(cfg) as state:
         return users.sign_in(state, username, password, failures=cfg["web.login_failures"],
-                             minutes=cfg["web.login_lock_minutes"])
+                             minutes=cfg["web.login_lock_minutes"], address=address)
 
 
-def unlock(cfg: Config, username: str) -> bool:
+def sign_out(cfg: Config, account: users.User, address: str) -> None:
+    with _state(cfg) as state:
+        users.sign_out(state, account, address)
+
+
+def unlock(cfg: Config, username: str, by: Actor) -> bool:
     """Lift the sign-in lock on ``username`` (and forget its failures); whether there was one."""
     with _state(cfg) as state:
-        return lockout.unlock(state, username)
+        return users.unlock(state, username, by=by)
 
 
 def locks(cfg: Config) -> dict[str, datetime]:
@@ -77,32 +85,33 @@ def list_users(cfg: Config) -> list[users.User]:
 
 
 def add_user(cfg: Config, username: str, role: str, division: str, password: str,
-             display_name: str | None = None) -> users.User:
-    """Raises :class:`~repository.errors.AccountError` (a message key) for bad input."""
+             display_name: str | None, by: Actor) -> users.User:
+    """Raises :class:`~repository.errors.AccountError` (a message key) for bad input. Each change of this
+    page is written to the security log as made ``by`` the signed-in administrator."""
     with _state(cfg) as state:
         return users.add_user(state, username, role, division, password=password,
-                              display_name=display_name or None, tree=tree_for(cfg))
+                              display_name=display_name or None, tree=tree_for(cfg), by=by)
 
 
-def disable_user(cfg: Config, username: str) -> users.User:
+def disable_user(cfg: Config, username: str, by: Actor) -> users.User:
     with _state(cfg) as state:
-        return users.disable_user(state, username)
+        return users.disable_user(state, username, by=by)
 
 
-def enable_user(cfg: Config, username: str) -> users.User:
+def enable_user(cfg: Config, username: str, by: Actor) -> users.User:
     with _state(cfg) as state:
-        return users.enable_user(state, username)
+        return users.enable_user(state, username, by=by)
 
 
-def set_scope(cfg: Config, username: str, role: str, division: str) -> users.User:
+def set_scope(cfg: Config, username: str, role: str, division: str, by: Actor) -> users.User:
     """The account's role and division scope (ACC-LAST-ADMIN: the last active administrator keeps its role)."""
     with _state(cfg) as state:
-        return users.set_scope(state, username, role=role, division=division, tree=tree_for(cfg))
+        return users.set_scope(state, username, role=role, division=division, tree=tree_for(cfg), by=by)
 
 
-def set_password(cfg: Config, username: str, password: str) -> users.User:
+def set_password(cfg: Config, username: str, password: str, by: Actor) -> users.User:
     with _state(cfg) as state:
-        return users.set_password(state, username, password)
+        return users.set_password(state, username, password, by=by)
 
 
 @dataclass(frozen=True)
@@ -110,35 +119,40 @@ class RegisterPage:
     entries: list[register.RegisterEntry]
     page: int
     has_next: bool
-    verification: register.RegisterVerification
+    verification: Verification
 
 
-#: seconds between whole passes over the register's chain for its page (in between, only new entries)
+#: seconds between whole passes over a chain for its page (in between, only new entries)
 REGISTER_FULL_EVERY = 600.0
-#: per process and state database: the newest verification and when its last whole pass began
-_VERIFIED: dict[str, tuple[register.RegisterVerification, float]] = {}
+#: the chains shown on pages, each verified whole or after a head checked before
+_CHAINS = {"register": (register.verify_register, register.verify_register_after),
+           "security": (securitylog.verify_log, securitylog.verify_log_after)}
+#: per process, state database and chain: the newest verification and when its last whole pass began
+_VERIFIED: dict[tuple[str, str], tuple[Verification, float]] = {}
 
 
-def _verified(cfg: Config, state: register.State) -> register.RegisterVerification:
-    """The chain's verification for the page: the whole chain at most every :data:`REGISTER_FULL_EVERY`
-    seconds, else only the entries appended since the last look (each page view appends one, and checking
-    every entry again cost ~80 µs each: 1.6 s at 20,000 entries)."""
-    key = cfg.state_url
+def _verified(cfg: Config, state: State, chain: str = "register") -> Verification:
+    """The chain's verification for its page: the whole chain at most every :data:`REGISTER_FULL_EVERY`
+    seconds, else only the entries appended since the last look (each page view appends one register entry,
+    and checking every entry again cost ~80 µs each: 1.6 s at 20,000 entries)."""
+    key = (cfg.state_url, chain)
+    whole, after = _CHAINS[chain]
     earlier, whole_at = _VERIFIED.get(key, (None, 0.0))
     now = time.monotonic()
     if earlier is None or now - whole_at >= REGISTER_FULL_EVERY:
-        found, whole_at = register.verify_register(state), now
+        found, whole_at = whole(state), now
     else:
-        found = register.verify_register_after(state, earlier)
+        found = after(state, earlier)
     _VERIFIED[key] = (found, whole_at)
     return found
 
 
 def warm_register(cfg: Config) -> None:
-    """Verify the whole chain now (:func:`_verified`), so the first look at the register page after ``hsar
-    serve`` starts does not pay for it (~2 s at 20,000 entries)."""
+    """Verify both chains whole now (:func:`_verified`), so the first look at the register or the security
+    log after ``hsar serve`` starts does not pay for it (~2 s at 20,000 entries)."""
     with _state(cfg) as state:
-        _verified(cfg, state)
+        for chain in _CHAINS:
+            _verified(cfg, state, chain)
 
 
 def register_page(repo: Repository, principal: Principal, where: RegisterFilter, page: int) -> RegisterPage:
@@ -158,3 +172,44 @@ def register_csv(repo: Repository, principal: Principal, where: RegisterFilter) 
 
 
 USES = tuple(u.value for u in register.Use)
+
+
+@dataclass(frozen=True)
+class SecurityFilter:
+    username: str | None = None  # an account that acted or was acted on
+    event: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SecurityPage:
+    entries: list[securitylog.SecurityEntry]
+    page: int
+    has_next: bool
+    verification: Verification
+
+
+def _events(state: State, principal: Principal, where: SecurityFilter, limit: int | None = None,
+            offset: int = 0) -> list[securitylog.SecurityEntry]:
+    return securitylog.list_events(state, prefixes=scope_prefixes(principal), username=where.username,
+                                   event=where.event, since=where.since, until=where.until, limit=limit,
+                                   offset=offset)
+
+
+def security_page(cfg: Config, principal: Principal, where: SecurityFilter, page: int) -> SecurityPage:
+    """One page of the security log's entries about accounts in ``principal``'s scope (oldest first) and the
+    verification of the whole chain."""
+    with _state(cfg) as state:
+        found = _events(state, principal, where, REGISTER_PAGE + 1, (page - 1) * REGISTER_PAGE)
+        verification = _verified(cfg, state, "security")
+    return SecurityPage(found[:REGISTER_PAGE], page, len(found) > REGISTER_PAGE, verification)
+
+
+def security_csv(cfg: Config, principal: Principal, where: SecurityFilter) -> str:
+    with _state(cfg) as state:
+        return securitylog.export_csv(_events(state, principal, where))
+
+
+EVENTS = tuple(e.value for e in securitylog.Event)
+shown_detail = securitylog.shown_detail

@@ -1,6 +1,7 @@
 """Administration pages: the accounts (administrators: list, add, change the role and division scope, disable and
-enable, reset a password, lift a sign-in lock) and the access
-register (利用登记; auditors and administrators: filters, paging, CSV export, the chain's verification).
+enable, reset a password, lift a sign-in lock; each change written to the security log as the administrator's),
+the access register (利用登记; auditors and administrators: filters, paging, CSV export, the chain's
+verification) and the security log (安全审计日志: sign-ins and account changes, the same way).
 Every form carries a CSRF token; every page asks :mod:`repository.access` first."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from ...divisions import tree_for
 from ...errors import AccountError
-from ..context import principal, repo
+from ..context import actor, principal, repo
 from ..gateway import access
 from ..gateway import accounts as gateway
 from ..i18n import ZONE, current_lang, t
@@ -66,39 +67,39 @@ def _account_change(change: Callable[[], object], done: str) -> Response | tuple
 def add_user() -> Response | tuple[str, int]:
     return _account_change(lambda: gateway.add_user(
         repo().cfg, _field("username", 64), _field("role", 20), _field("division", 12),
-        request.form.get("password", "")[:1000], _field("display_name")), "web_ingest.users.added")
+        request.form.get("password", "")[:1000], _field("display_name"), actor()), "web_ingest.users.added")
 
 
 @bp.route("/users/<username>/disable", methods=["POST"])
 @login_required
 def disable_user(username: str) -> Response | tuple[str, int]:
-    return _account_change(lambda: gateway.disable_user(repo().cfg, username[:64]), "web_ingest.users.disabled")
+    return _account_change(lambda: gateway.disable_user(repo().cfg, username[:64], actor()), "web_ingest.users.disabled")
 
 
 @bp.route("/users/<username>/enable", methods=["POST"])
 @login_required
 def enable_user(username: str) -> Response | tuple[str, int]:
-    return _account_change(lambda: gateway.enable_user(repo().cfg, username[:64]), "web_ingest.users.enabled")
+    return _account_change(lambda: gateway.enable_user(repo().cfg, username[:64], actor()), "web_ingest.users.enabled")
 
 
 @bp.route("/users/<username>/unlock", methods=["POST"])
 @login_required
 def unlock_user(username: str) -> Response | tuple[str, int]:
-    return _account_change(lambda: gateway.unlock(repo().cfg, username[:64]), "web_ingest.users.unlocked")
+    return _account_change(lambda: gateway.unlock(repo().cfg, username[:64], actor()), "web_ingest.users.unlocked")
 
 
 @bp.route("/users/<username>/scope", methods=["POST"])
 @login_required
 def set_scope(username: str) -> Response | tuple[str, int]:
     return _account_change(lambda: gateway.set_scope(repo().cfg, username[:64], _field("role", 20),
-                                                     _field("division", 12)), "web_ingest.users.scope_set")
+                                                     _field("division", 12), actor()), "web_ingest.users.scope_set")
 
 
 @bp.route("/users/<username>/password", methods=["POST"])
 @login_required
 def reset_password(username: str) -> Response | tuple[str, int]:
     return _account_change(lambda: gateway.set_password(repo().cfg, username[:64],
-                                                        request.form.get("password", "")[:1000]),
+                                                        request.form.get("password", "")[:1000], actor()),
                            "web_ingest.users.password_set")
 
 
@@ -142,3 +143,33 @@ def register_csv() -> Response:
     body = "\ufeff" + gateway.register_csv(repo(), principal(), _filter())  # BOM: spreadsheet programs read UTF-8
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=access-register.csv", "Cache-Control": "no-store"})
+
+
+def _security_filter() -> gateway.SecurityFilter:
+    event = request.args.get("event", "").strip() or None
+    if event is not None and event not in gateway.EVENTS:
+        abort(400)
+    return gateway.SecurityFilter(username=request.args.get("user", "").strip()[:100] or None, event=event,
+                                  since=_day("from"), until=_day("to", end=True))
+
+
+@bp.route("/security-log")
+@login_required
+def security_log() -> str:
+    _require(access.Action.READ_SECURITY_LOG)
+    raw = request.args.get("page", "1")
+    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    where = _security_filter()
+    args = {k: v for k in ("user", "event", "from", "to") if (v := request.args.get(k, "").strip())}
+    return render_template("security_log.html", log=gateway.security_page(repo().cfg, principal(), where, page),
+                           args=args, events=gateway.EVENTS,
+                           detail=lambda entry: gateway.shown_detail(entry, current_lang()))
+
+
+@bp.route("/security-log.csv")
+@login_required
+def security_log_csv() -> Response:
+    _require(access.Action.READ_SECURITY_LOG)
+    body = "\ufeff" + gateway.security_csv(repo().cfg, principal(), _security_filter())  # BOM, as the register's
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=security-log.csv", "Cache-Control": "no-store"})

@@ -28,7 +28,7 @@ def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""), kinds=purpose.KINDS)
     username = request.form.get("username", "").strip()[:100]
-    tried = accounts.sign_in(config(), username, request.form.get("password", "")[:1000])
+    tried = accounts.sign_in(config(), username, request.form.get("password", "")[:1000], request.remote_addr or "")
     account = tried.user
     if account is None:
         if tried.locked_until is not None:  # this name is locked, for whoever tries it (429, as throttled)
@@ -45,6 +45,8 @@ def login() -> str | Response | tuple[str, int]:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    if current_user.is_authenticated:
+        accounts.sign_out(config(), current_user.account, request.remote_addr or "")
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
