@@ -26,6 +26,7 @@ from typing import Any
 from huey.exceptions import RetryTask
 
 from .. import messages
+from ..access import NATIONAL, Principal, Role, scope_prefixes
 from ..errors import BUSY_CODES, HsarError
 from ..home import Repository
 from .queue import LEASE_BEAT, JobQueue
@@ -187,8 +188,10 @@ def run_ocr_job(repo: Repository, job: Job, progress: Progress, stop: threading.
 
 def run_paper(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
     """Dual-track reconciliation of the whole repository, stored in the home for the ``/paper`` page; in a
-    child process forked for it, so the worker does not keep its memory (:mod:`.forked`)."""
-    from ..paper.stored import Made, reconcile_and_store
+    child process forked for it, so the worker does not keep its memory (:mod:`.forked`). The job's result
+    counts the register rows and electronic items within the division scope of who started it (``scope``):
+    the job page shows them to that user, who sees nothing of other divisions."""
+    from ..paper.stored import Made, open_stored, reconcile_and_store
     from .forked import in_child
 
     home = repo.paths.home
@@ -198,8 +201,28 @@ def run_paper(repo: Repository, job: Job, progress: Progress, stop: threading.Ev
             return reconcile_and_store(own, started_by=job.username or "", job_id=job.id, progress=step)
 
     made = in_child(work, lambda done, total: progress(done, total, force=True), name="hsar-paper-reconcile")
-    return {"register_rows": made.register_rows, "electronic_items": made.electronic_items,
+    scope = _scope_of(repo, job.username)
+    stored = open_stored(repo.paths.paper_report)
+    register_rows, electronic_items = (0, 0)
+    if stored is not None:
+        with stored:
+            register_rows, electronic_items = stored.tallies(scope_prefixes(scope))
+    return {"register_rows": register_rows, "electronic_items": electronic_items, "scope": scope.division,
             "made_at": made.made_at.isoformat()}
+
+
+def _scope_of(repo: Repository, username: str | None) -> Principal:
+    """Who started a job, for what its result may say: the account (its current division scope), the
+    national scope for a job of the shell or the schedule (no account), nothing for an account since removed
+    (a malformed scope: every count is 0)."""
+    if username is None:
+        return Principal("", Role.ADMIN, NATIONAL)
+    from ..accounts.users import get_user
+    from ..state.db import open_state
+
+    with open_state(repo.cfg.state_url) as state:
+        found = get_user(state, username)
+    return found.principal if found is not None else Principal(username, Role.RESEARCHER, "")
 
 
 def after_ingest(queue: JobQueue, job: Job, result: dict[str, Any]) -> None:

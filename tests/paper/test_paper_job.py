@@ -58,13 +58,16 @@ def test_the_job_stores_the_whole_repository_and_each_scope_reads_its_part(plant
     with Repository.open(planted) as repo:
         path = repo.paths.paper_report
         national = paper.reconcile_paper(repo, [""])  # the same reconciliation, now, in the shell
+        district = paper.reconcile_paper(repo, ["320105"])
     assert path.is_file() and path.parent.name == "reports" and not list(path.parent.glob(".*.tmp"))
-    assert (job.result["register_rows"], job.result["electronic_items"]) == \
-        (national.register_rows, national.electronic_items)
+    # the job's own result counts what its starter may see: 建邺区's part, not the whole repository
+    assert (job.result["register_rows"], job.result["electronic_items"], job.result["scope"]) == \
+        (district.register_rows, district.electronic_items, "320105")
+    assert district.register_rows < national.register_rows
     shown = archivist.get(f"/jobs/{job.id}").get_data(as_text=True)  # the job page links back to the page
     assert "纸质档案核对" in shown and 'id="job-paper"' in shown and 'href="/paper"' in shown
     listed = archivist.get("/jobs").get_data(as_text=True)
-    assert f"登记表 {national.register_rows} 件，电子文件 {national.electronic_items} 件已核对" in listed
+    assert f"登记表 {district.register_rows} 件，电子文件 {district.electronic_items} 件已核对" in listed
     admin = login(planted, "admin").get("/paper").get_data(as_text=True)
     assert admin.count(ROW) == len(national.findings) == 10 and "J009/1/2020-0001/1" in admin
     assert "由 jianye 发起" in admin and 'id="paper-stale"' not in admin
