@@ -186,9 +186,14 @@ def _duplicates(m: Matching) -> list[Finding]:
     for key, items in m.electronic.items():
         if len(items) > 1:
             ref = ref_text(key)
-            where = ", ".join(f"{e.archive_id}#{e.number}" for e in items)
-            found.append(finding("PAP104", items[1].division, items[1].archive_id, items[1].number, ref, None,
-                                 ref=ref, count=len(items), where=where))
+            by_division: dict[str, list[Electronic]] = defaultdict(list)
+            for e in items:
+                by_division[e.division].append(e)
+            for mine in by_division.values():  # a finding per division, naming only that division's items
+                shown = mine[1] if len(mine) > 1 else mine[0]
+                where = ", ".join(f"{e.archive_id}#{e.number}" for e in mine)
+                found.append(finding("PAP104", shown.division, shown.archive_id, shown.number, ref, None,
+                                     ref=ref, count=len(items), where=where))
     return found
 
 

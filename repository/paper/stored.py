@@ -32,7 +32,7 @@ from ..home import Repository
 from .compute import CODES, Computed, compute
 from .reconcile import Finding
 
-FORMAT = 1
+FORMAT = 2  # 2: a PAP104 finding names only its own division's items (1 named every division's)
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE tallies (division TEXT PRIMARY KEY, register_rows INTEGER NOT NULL, electronic_items INTEGER NOT NULL);

@@ -248,3 +248,21 @@ def test_the_command_line_lists_every_bad_row_and_exits_1(paper_home: Path, tmp_
     assert "[PAP004]" in result.output and "bad.csv:2" in result.output
     assert "[PAP003]" in result.output and "bad.csv:3" in result.output
     assert "Traceback" not in result.output and _rows(paper_home) == []
+
+
+def test_a_paper_reference_used_in_two_divisions_names_each_divisions_items_to_it_alone() -> None:
+    from repository.paper.compute import in_scope
+
+    def item(archive_id: str, division: str, number: int) -> Electronic:
+        return Electronic(archive_id, division, "J001", f"J001-{archive_id}", number, 3, "1", "2019-0001", 1,
+                          "H-1", "1/1/1/1")
+
+    here, there, also_here = (item("hh-320102-a", "320102008", 1), item("hh-320115-b", "320115003", 2),
+                              item("hh-320102-c", "320102001", 4))
+    found = [f for f in reconcile(match([], [here, there, also_here]), lambda _e: None) if f.code == "PAP104"]
+    assert {f.division: dict(f.issue.params)["where"] for f in found} == {
+        "320102001": "hh-320102-c#4", "320102008": "hh-320102-a#1", "320115003": "hh-320115-b#2"}
+    assert {dict(f.issue.params)["count"] for f in found} == {"3"}  # every use counted, named or not
+    for reader, other in (("320102", "320115"), ("320115", "320102")):
+        shown = [f.issue.message for f in found if in_scope(f.division, [reader])]
+        assert shown and not any(other in text for text in shown)
