@@ -10,6 +10,7 @@ import datetime
 import json
 import re
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from repository.descriptive import parse
 from repository.home import Repository, init_home
 from repository.ingest.pipeline import ingest
 from repository.jobs import JobQueue
+from repository.jobs.tasks import execute
 from repository.sip.build import write_sip
 from repository.state.db import open_state
 from repository.web import create_app
@@ -150,3 +152,57 @@ def test_the_refusal_is_the_one_for_a_sip_declaring_that_division(held: dict[str
     assert [a.status_code for a in answers] == [403, 403]
     assert answers[0].get_data() == answers[1].get_data()
     assert _nothing_kept(held["home"])
+
+
+def _run(home: Path, job_id: str) -> Any:  # noqa: ANN401
+    with JobQueue(load_config(home)) as queue:
+        execute(queue, job_id, threading.Event())  # what `hsar worker` does with the message
+        return queue.get(job_id)
+
+
+def test_the_worker_refuses_an_upload_whose_archive_was_ingested_in_another_division_since(
+        tmp_path: Path, wh: Any, demo_sips: tuple[Path, Path]) -> None:  # noqa: ANN401
+    """The upload is admitted (no such archive yet, the SIP declares 玄武区); the other district ingests the
+    archive before the worker runs the job: the worker's own check, under the home lock, fails the job with
+    the upload's refusal, and the archive keeps its one version."""
+    original, supplement = demo_sips
+    home, _ = _home(tmp_path, wh)
+    app = create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
+    forged = _forged(supplement, tmp_path / "sip", division=STREET)
+    client = wh.signed_in(app, "xuanwu")
+    with open(forged, "rb") as fh:
+        response = client.post("/ingest", data={"csrf_token": wh.csrf_token(client, "/ingest"), "sips": (fh, forged.name)},
+                               content_type="multipart/form-data")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    job_id = response.headers["Location"].rsplit("/", 1)[1]
+    _ingest(home, original)  # meanwhile
+    job = _run(home, job_id)
+    assert job.state == "failed" and job.error_code == "ING-SCOPE", job
+    polled = client.get(f"/jobs/{job_id}.json").get_json()
+    assert polled["error"]["code"] == "ING-SCOPE" and "不在您的范围" in polled["error"]["text"]
+    assert parse((supplement / "metadata" / "descriptive.xml").read_bytes()).division in polled["error"]["text"]
+    assert _versions(home, parse((original / "metadata" / "descriptive.xml").read_bytes()).identifier) == 1
+    assert not any(p.is_file() for p in (home / "jobs" / "uploads").rglob("*"))  # the upload removed
+
+
+def test_the_worker_asks_the_uploaders_account_as_it_is_when_the_job_runs(
+        tmp_path: Path, wh: Any, demo_sips: tuple[Path, Path]) -> None:  # noqa: ANN401
+    """An archivist uploads a SIP of their division, then is given another scope before the job runs: the job
+    is refused (the check asks the account as it is now, not as it was at upload)."""
+    from repository.accounts.users import set_scope
+
+    original, _ = demo_sips
+    described = parse((original / "metadata" / "descriptive.xml").read_bytes())
+    home, tokens = _home(tmp_path, wh)
+    app = create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
+    with open_state(load_config(home).state_url) as state:
+        set_scope(state, "jianye", division=described.division[:6])
+    sip = Path(shutil.make_archive(str(tmp_path / "v1"), "zip", root_dir=original.parent, base_dir=original.name))
+    response = _api(app, tokens["jianye"], sip)
+    assert response.status_code == 202, response.get_data(as_text=True)
+    [job] = response.get_json()
+    with open_state(load_config(home).state_url) as state:
+        set_scope(state, "jianye", division="320105")
+    assert _run(home, job["id"]).error_code == "ING-SCOPE"
+    assert _versions(home, described.identifier) is None
+    assert not any(p.is_file() for p in (home / "jobs" / "uploads").rglob("*"))
