@@ -49,6 +49,9 @@ if TYPE_CHECKING:
     from ..search.pdfheaders import PdfHeaders
 
 Progress = Callable[["IngestOutcome"], None]
+#: Told each SIP's path (as given) and description under the home lock, before anything of it is stored;
+#: raises to stop the batch (the ingest job's worker: :func:`repository.ingest.scope.check_scope`).
+Admit = Callable[[str, Archive], None]
 
 
 @dataclass(frozen=True)
@@ -306,10 +309,11 @@ def commit(repo: Repository, prepared: Prepared, *, now: datetime | None = None,
 
 
 def ingest(repo: Repository, sips: Iterable[Path], *, workers: int = 1, progress: Progress | None = None,
-           on_bytes: ByteProgress | None = None) -> list[IngestOutcome]:
+           on_bytes: ByteProgress | None = None, admit: Admit | None = None) -> list[IngestOutcome]:
     """Ingest SIPs in the order given (a supplement after the archive it extends); ``on_bytes`` is told the
     bytes received of the SIP being received, which is the one after the last ``progress`` told (``workers``
-    1; with worker processes it is never called)."""
+    1; with worker processes it is never called); ``admit`` is asked about each SIP whose description could
+    be read, under the lock before its commit (what it raises stops the batch)."""
     outcomes: list[IngestOutcome] = []
     with ingest_lock(repo):
         recover(repo)
@@ -323,6 +327,8 @@ def ingest(repo: Repository, sips: Iterable[Path], *, workers: int = 1, progress
                     _finish_intents(repo)  # uncommitted document to replace it (Whoosh does not)
                     indexed.clear()
                 try:
+                    if admit is not None and prepared.archive is not None:
+                        admit(prepared.sip, prepared.archive)
                     outcome = commit(repo, prepared, ahead=ahead)
                 finally:
                     discard(prepared)

@@ -29,6 +29,7 @@ from .. import messages
 from ..access import NATIONAL, Principal, Role, scope_prefixes
 from ..errors import BUSY_CODES, HsarError
 from ..home import Repository
+from ..model import Archive
 from .queue import LEASE_BEAT, JobQueue
 from .records import Job, JobRecords
 
@@ -63,6 +64,23 @@ class Progress:
 MAX_DETAILS = 100
 
 
+def _uploader_check(repo: Repository, job: Job) -> Callable[[str, Archive], None]:
+    """The ingest pipeline's ``admit`` for an ingest job: an uploaded SIP is checked again under the home lock,
+    before anything of it is stored, by the upload's own check (:func:`repository.ingest.scope.check_scope`)
+    with its uploader's account as it is now, so an archive of another division ingested since the upload,
+    or an account disabled or given another scope since, refuses it: the job fails ``ING-SCOPE``. SIPs named
+    from elsewhere (paths the operator gave the queue) are not uploads and are left alone."""
+    from ..ingest.scope import check_scope, current_principal
+    from .uploads import is_upload
+
+    def admit(sip: str, archive: Archive) -> None:
+        if is_upload(repo.cfg, sip):
+            check_scope(repo, current_principal(repo, job.username), Path(sip).name, archive.identifier,
+                        archive.division)
+
+    return admit
+
+
 def run_ingest(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
     from ..ingest.pipeline import ingest
 
@@ -75,7 +93,7 @@ def run_ingest(repo: Repository, job: Job, progress: Progress, stop: threading.E
         progress(done[0], len(sips))
 
     try:
-        outcomes = ingest(repo, sips, workers=1, progress=one)
+        outcomes = ingest(repo, sips, workers=1, progress=one, admit=_uploader_check(repo, job))
     except HsarError as exc:
         if exc.code not in BUSY_CODES:  # a busy home: the job is tried again and needs its files
             _discard(repo, sips)

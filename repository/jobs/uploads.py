@@ -51,14 +51,22 @@ def uploads_dir(cfg: Config) -> Path:
     return jobs_dir(cfg) / "uploads"
 
 
+def is_upload(cfg: Config, path: str | Path) -> bool:
+    """Whether ``path`` is an uploaded SIP (``<home>/jobs/uploads/<sha256>/<name>``), not one named from elsewhere."""
+    try:
+        folder = Path(path).resolve().parent
+        return folder.parent == uploads_dir(cfg).resolve()
+    except OSError:
+        return False
+
+
 def discard_upload(cfg: Config, path: str | Path) -> bool:
     """Remove an uploaded SIP (``<home>/jobs/uploads/<sha256>/<name>``) with its folder, once its job has
     ended; a path anywhere else is never touched. True when something was removed."""
-    try:
-        folder = Path(path).resolve().parent
-        if folder.parent != uploads_dir(cfg).resolve() or not folder.is_dir():
-            return False
-    except OSError:
+    if not is_upload(cfg, path):
+        return False
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
         return False
     shutil.rmtree(folder, ignore_errors=True)
     return True

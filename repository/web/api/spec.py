@@ -236,7 +236,8 @@ ROUTES: tuple[Route, ...] = (
           (_path("job_id"),), (200, JOB), (401, 404)),
     Route("ingest", "POST", "/ingest",
           "Upload SIP files (zip, tar) as the ingest page does: one ingest job each, the same bytes again the same "
-          "job (archivists, admins; an archive outside the division scope: 403 API-INGEST-SCOPE, nothing queued)",
+          "job (archivists, admins; a SIP declaring a division outside the scope, or naming an archive held "
+          "outside it: 403 API-INGEST-SCOPE, nothing queued)",
           (), (202, JOBS), (400, 401, 403, 413), body=UPLOAD, body_type="multipart/form-data"),
     Route("statistics", "GET", "/statistics", "The statistics page's tables within the user's division scope",
           (), (200, STATISTICS), (401, 403)),

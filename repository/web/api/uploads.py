@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import current_app, request
 
-from ...divisions import tree_for
 from ...home import Repository
 from ..gateway import jobs as gateway
 from ..gateway.access import Action, Principal
@@ -29,20 +28,15 @@ def upload_limit() -> None:
         request.max_content_length = int(current_app.config.get("HSAR_UPLOAD_LIMIT", UPLOAD_LIMIT))
 
 
-def _named(repo: Repository, code: str) -> str:
-    known = tree_for(repo.cfg).get(code)
-    return f"{known.name} {code}" if known else code
-
-
 def ingest(repo: Repository, principal: Principal, files: Sequence[gateway.Incoming]) -> list[dict[str, Any]]:
     """One ingest job per file, as the ingest page makes them; 403 ``API-INGEST-SCOPE`` (nothing queued) when
-    a file's archive lies outside ``principal``'s scope, 400 ``API-INGEST-NO-FILE`` without a file."""
+    a file's declared division, or the division of the archive its identifier names, lies outside
+    ``principal``'s scope; 400 ``API-INGEST-NO-FILE`` without a file."""
     require(principal, Action.INGEST)
     if not files:
         raise Refused(400, "API-INGEST-NO-FILE", "api_more.ingest.no_files", field=FIELD)
     try:
-        jobs = gateway.submit_uploads(repo.cfg, principal, files)
-    except gateway.OutOfScope as refused:
-        raise Refused(403, "API-INGEST-SCOPE", "web_more.ingest.out_of_scope", sip=refused.sip,
-                      division=_named(repo, refused.division), scope=_named(repo, principal.division)) from None
+        jobs = gateway.submit_uploads(repo, principal, files)
+    except gateway.OutOfScope as refused:  # the ingest page's refusal, word for word
+        raise Refused(403, "API-INGEST-SCOPE", str(refused.msgid), **refused.params) from None
     return [job_dict(job) for job in jobs]

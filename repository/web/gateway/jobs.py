@@ -14,10 +14,11 @@ from typing import IO, Any, BinaryIO, cast
 
 from ... import codes, messages
 from ...config import Config
+from ...home import Repository
 from ...jobs import Job, JobQueue
 from ...jobs.uploads import discard_upload, receive_upload
 from ...preservation.four_properties import RESULTS, definitions
-from ...services.uploads import sip_division
+from ...services.uploads import OutOfScope, check_upload
 from . import access
 from .access import Principal
 
@@ -30,28 +31,24 @@ class Incoming:
     filename: str | None
 
 
-class OutOfScope(Exception):
-    """An uploaded SIP describes an archive outside the uploader's division scope: nothing was queued."""
-
-    def __init__(self, sip: str, division: str) -> None:
-        super().__init__(sip)
-        self.sip, self.division = sip, division
-
-
-def submit_uploads(cfg: Config, principal: Principal, files: Iterable[Incoming]) -> list[Job]:
-    """One ingest job per file (the same bytes again: the same job). Every file is checked first: one whose
-    archive lies outside the principal's scope (:func:`access.may_ingest_into`) refuses the whole upload
-    (:class:`OutOfScope`; nothing queued, the received files removed unless a job already holds them)."""
+def submit_uploads(repo: Repository, principal: Principal, files: Iterable[Incoming]) -> list[Job]:
+    """One ingest job per file (the same bytes again: the same job). Every file is checked first
+    (:func:`repository.services.uploads.check_upload`): one whose declared division, or whose archive already
+    held, lies outside the principal's scope refuses the whole upload (:class:`OutOfScope`; nothing queued,
+    the received files removed unless a job already holds them). The job's worker checks again."""
+    cfg = repo.cfg
     with JobQueue(cfg) as queue:
         received = [(incoming, receive_upload(cfg, cast(BinaryIO, incoming.stream), incoming.filename))
                     for incoming in files]
         for incoming, upload in received:
-            division = sip_division(upload.path)
-            if division is not None and not access.may_ingest_into(principal, division):
+            try:
+                check_upload(repo, principal, upload.path,
+                             upload.path.name if incoming.filename is None else incoming.filename)
+            except OutOfScope:
                 for _, other in received:
                     if queue.records.by_dedupe_key(other.dedupe_key) is None:
                         discard_upload(cfg, other.path)
-                raise OutOfScope(upload.path.name if incoming.filename is None else incoming.filename, division)
+                raise
         jobs: list[Job] = []
         for _, upload in received:
             job = queue.submit("ingest", {"paths": [str(upload.path)]}, user=principal.username,

@@ -66,16 +66,9 @@ def upload() -> Response | tuple[str, int]:
         return render_template("ingest.html", limit=current_app.config.get("HSAR_UPLOAD_LIMIT", UPLOAD_LIMIT),
                                error=t("web_ingest.ingest.no_files")), 400
     try:
-        jobs = gateway.submit_uploads(repo().cfg, principal(),
-                                      [gateway.Incoming(f.stream, f.filename) for f in files])
-    except gateway.OutOfScope as refused:
-        from ...divisions import tree_for
-
-        tree = tree_for(repo().cfg)
-        known, scope = tree.get(refused.division), tree.get(principal().division)
-        error = t("web_more.ingest.out_of_scope", sip=refused.sip,
-                  division=f"{known.name} {refused.division}" if known else refused.division,
-                  scope=f"{scope.name} {principal().division}" if scope else principal().division)
+        jobs = gateway.submit_uploads(repo(), principal(), [gateway.Incoming(f.stream, f.filename) for f in files])
+    except gateway.OutOfScope as refused:  # its division, or its archive's, outside the scope: nothing queued
+        error = t(str(refused.msgid), **refused.params)
         return render_template("ingest.html", limit=current_app.config.get("HSAR_UPLOAD_LIMIT", UPLOAD_LIMIT),
                                error=error, code="WEB-INGEST-SCOPE"), 403
     target = url_for("ingest.job", job_id=jobs[0].id) if len(jobs) == 1 else url_for("ingest.jobs")
