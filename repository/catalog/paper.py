@@ -50,6 +50,19 @@ def descriptions(catalog: Catalog) -> list[Archive]:
             select(a.c.description).order_by(a.c.id))]
 
 
+def fonds_divisions(catalog: Catalog, fonds: Collection[str]) -> dict[str, set[str]]:
+    """The divisions of the catalogued archives of each fonds (全宗) of ``fonds`` (one grouped query)."""
+    if not fonds:
+        return {}
+    a = t.archives
+    query = select(a.c.fonds, a.c.division).where(a.c.fonds.in_(sorted(fonds))).group_by(a.c.fonds, a.c.division)
+    found: dict[str, set[str]] = {}
+    with catalog.transaction() as conn:
+        for f, division in conn.execute(query):
+            found.setdefault(str(f), set()).add(str(division))
+    return found
+
+
 def keys_by_division(catalog: Catalog) -> dict[str, int]:
     """How many items :func:`paper_keys` lists, per division code (one grouped query)."""
     a, p = t.archives, t.paper_refs

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..divisions import DivisionTree, tree_for
+from ..errors import PaperError
 from ..home import Repository
 from ..paper.compute import CODES as CODES  # the workflow's, named here for the edges
 from ..paper.compute import compute
@@ -43,9 +44,13 @@ class ImportResult:
 
 
 def import_register(repo: Repository, path: Path | None = None, *, data: bytes | None = None,
-                    name: str | None = None) -> ImportResult:
+                    name: str | None = None, prefixes: Sequence[str] = ("",)) -> ImportResult:
     """Load the register file at ``path`` (or the bytes ``data`` of a file called ``name``): all its rows, or,
-    when any row is bad, nothing (:class:`~repository.errors.PaperError` listing every problem)."""
+    when any row is bad, nothing (:class:`~repository.errors.PaperError` listing every problem).
+
+    An import replaces the whole register of each fonds the file holds, so a user whose division scope is
+    ``prefixes`` may import only fonds lying wholly within it (:func:`_check_scope`); the shell and the national
+    scope import any."""
     if data is not None:
         source = name or "upload.csv"
         rows = parse_register(data, source)
@@ -54,8 +59,28 @@ def import_register(repo: Repository, path: Path | None = None, *, data: bytes |
         source = name or path.name
         rows = read_register_file(path, name=source)
     with open_state(repo.cfg.state_url) as state:
+        if "" not in prefixes:
+            _check_scope(repo, rows, read_register(state), prefixes)
         replaced = replace_register(state, rows, source)
     return ImportResult(source, len(rows), tuple(sorted({r.fonds for r in rows})), replaced)
+
+
+def _check_scope(repo: Repository, rows: Sequence[RegisterRow], held: Sequence[RegisterRow],
+                 prefixes: Sequence[str]) -> None:
+    """Refuse (``PAPER-SCOPE``, nothing imported) a file whose fonds reach outside ``prefixes``: a fonds with
+    a catalogued archive of another division, a register row already held for it that names an archive of
+    another division, or a row of the file naming one. The refusal names the fonds, not the archive."""
+    from ..catalog.paper import fonds_divisions
+
+    fonds = {r.fonds for r in rows}
+    named = {r.archive_id for r in (*rows, *(h for h in held if h.fonds in fonds)) if r.archive_id}
+    divisions = repo.catalog.divisions_of(named)
+    outside = {f for f, found in fonds_divisions(repo.catalog, fonds).items()
+               if any(not in_scope(d, prefixes) for d in found)}
+    outside |= {r.fonds for r in (*rows, *held) if r.fonds in fonds and r.archive_id in divisions
+                and not in_scope(divisions[r.archive_id], prefixes)}
+    if outside:
+        raise PaperError(msgid="paper.import_scope", code="PAPER-SCOPE", fonds=", ".join(sorted(outside)))
 
 
 def _register(repo: Repository) -> list[RegisterRow]:

@@ -266,3 +266,26 @@ def test_a_paper_reference_used_in_two_divisions_names_each_divisions_items_to_i
     for reader, other in (("320102", "320115"), ("320115", "320102")):
         shown = [f.issue.message for f in found if in_scope(f.division, [reader])]
         assert shown and not any(other in text for text in shown)
+
+
+def test_a_register_import_below_the_national_scope_stays_within_its_fonds(paper_home: Path) -> None:
+    with Repository.open(paper_home) as repo:
+        ids = {v.division[:6]: v.identifier for v in repo.catalog.list_archives()}
+        mine, other = ids["320105"], ids["320102"]
+        header = "全宗号,目录号,案卷号,件号,页数,盒号,档案标识\n"
+        own = (header + f"J777,1,2024-0001,1,3,B-1,{mine}\nJ777,1,2024-0001,2,3,B-1,\n").encode()
+        assert paper.import_register(repo, data=own, name="own.csv", prefixes=["320105"]).rows == 2
+        with pytest.raises(PaperError) as refused:  # a row naming another district's archive
+            paper.import_register(repo, data=(header + f"J777,1,2024-0001,1,3,B-1,{other}\n").encode(),
+                                  name="x.csv", prefixes=["320105"])
+        assert refused.value.code == "PAPER-SCOPE" and other not in refused.value.render("zh")
+        with pytest.raises(PaperError):  # the demo's fonds holds archives of several districts
+            paper.import_register(repo, data=(header + "J001,1,2019-0001,1,3,B-1,\n").encode(), name="y.csv",
+                                  prefixes=["320105"])
+        # the national scope imports a row of J777 naming another district's archive: J777 is no longer the
+        # district's alone, and its next import there is refused
+        paper.import_register(repo, data=(header + f"J777,1,2024-0001,9,3,B-1,{other}\n").encode(), name="n.csv")
+        with pytest.raises(PaperError):
+            paper.import_register(repo, data=own, name="own.csv", prefixes=["320105"])
+        with open_state(repo.cfg.state_url) as state:
+            assert [(r.item, r.archive_id) for r in read_register(state) if r.fonds == "J777"] == [(9, other)]

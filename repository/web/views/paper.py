@@ -130,7 +130,8 @@ def upload() -> tuple[str, int]:
     if not name.lower().endswith(REGISTER_SUFFIXES):  # a file was chosen: say why it is not taken
         return _page(400, problems=[], error=t("web_review.paper.suffix", name=name, suffixes=", ".join(REGISTER_SUFFIXES)))
     try:
-        done = paper.import_register(repo(), data=sent.read(REGISTER_LIMIT + 1), name=name)
+        done = paper.import_register(repo(), data=sent.read(REGISTER_LIMIT + 1), name=name,
+                                     prefixes=access.scope_prefixes(principal()))
     except PaperError as exc:
         return _page(400, problems=exc.issues, error=exc.render(current_lang()))
     return _page(imported=done)
