@@ -126,6 +126,9 @@ def shown_detail(entry: SecurityEntry, lang: str | None = None) -> str:
                 shown = value
         elif isinstance(value, bool):
             shown = messages.text("securitylog.yes" if value else "securitylog.no", lang)
+        elif key == "role":  # 角色：研究人员 → 档案员
+            pair = value if isinstance(value, list) else [value]
+            shown = " → ".join(messages.label("role", v, lang) for v in pair)
         elif isinstance(value, list) and len(value) == 2:
             shown = f"{value[0]} → {value[1]}"
         else:

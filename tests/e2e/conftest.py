@@ -52,6 +52,7 @@ ACCOUNTS = {
     "researcher": Account("e2e-researcher", "researcher", CITY, "e2e researcher password"),
     # a researcher of one district (玄武区): one household archive of the demo data lies in it
     "district-researcher": Account("e2e-researcher-xuanwu", "researcher", DISTRICT, "e2e district password"),
+    "auditor": Account("e2e-auditor", "auditor", CITY, "e2e auditor password"),
 }
 
 

@@ -115,6 +115,19 @@ def test_audit_page_shows_the_log_state(signed_in, e2e: ModuleType) -> None:
     e2e.shoot(page, "audit")
 
 
+def test_auditor_reads_the_security_log(signed_in, e2e: ModuleType) -> None:
+    page = signed_in("auditor")
+    errors = e2e.console_errors(page)
+    response = page.goto("/security-log")
+    assert response is not None and response.ok
+    assert page.locator("#security-verification").get_attribute("class") == "verification ok"
+    signed = page.locator("tr.event-sign-in")
+    assert signed.count() >= 1 and "e2e-auditor" in page.inner_text("table")  # this very sign-in, logged
+    assert errors == [], errors
+    e2e.shoot(page, "security-log")
+    assert signed_in("researcher").goto("/security-log").status == 403
+
+
 def test_researcher_is_refused_the_audit_page(signed_in) -> None:
     page = signed_in("researcher")
     response = page.goto("/audit")
