@@ -11,12 +11,16 @@ One module answers every view, API route, search, count, statistic and download 
   covers everything below it (a district's six digits cover its nine-digit streets), a street only itself,
   and :data:`NATIONAL` (``000000``) the whole country. Outside the scope an archive does not exist for that
   principal: callers answer 404, never 403. A malformed scope sees nothing (fail closed).
+- **Linked archives (房户对接).** A link of an archive in scope to one outside it is shown without naming the
+  other (:func:`link_shown`, :func:`linked_in_scope`): the page, the API and an access copy alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from .divisions import level_of
 from .model import Access
@@ -159,3 +163,51 @@ def may_open_documents(principal: Principal, access_status: str) -> bool:
 def must_register(view: View, documents: bool) -> bool:
     """Whether a use goes into the access register (利用登记): opening a document, or an unmasked record."""
     return documents or view == View.FULL
+
+
+# ------------------------------------------------------------------ linked archives (房户对接) across the scope
+
+
+class Link(StrEnum):
+    """How a household-unit link (房户对接) of an archive in scope is shown, by where the other archive lies."""
+
+    NAMED = "named"  # the other archive is in scope (or the scope is national): its id and title are shown
+    UNNAMED = "unnamed"  # this archive's own link to one outside the scope: its type and period, never the other
+    HIDDEN = "hidden"  # another archive's link to this one, from outside the scope: its facts, so not shown at all
+
+
+def link_shown(principal: Principal, direction: str, other_division: str | None) -> Link:
+    """How ``principal`` sees a link of an archive in scope: ``direction`` ``out`` (the archive's own
+    description names the other) or ``in`` (the other's description names this one); ``other_division`` is
+    None when the other archive is not catalogued (not yet ingested, or disposed of), which only the national
+    scope may be told of (its id may name any division)."""
+    seen = principal.division == NATIONAL if other_division is None else may_see(principal, other_division)
+    if seen:
+        return Link.NAMED
+    return Link.UNNAMED if direction == "out" else Link.HIDDEN
+
+
+def linked_in_scope(principal: Principal, record: dict[str, Any], divisions: Mapping[str, str]) -> dict[str, Any]:
+    """``record`` (an archive's plain view: ``ArchiveView.to_dict()``, what the archive page and the API show,
+    an access copy's ``description.json``) with its links as :func:`link_shown` says ``principal`` sees them;
+    ``divisions``: the division of each catalogued linked archive. Each link gets ``visible`` (there is a page
+    of the other archive to link to). An :attr:`Link.UNNAMED` link keeps its direction, type and period (this
+    archive's own facts) with ``other`` and ``other_title`` None; a :attr:`Link.HIDDEN` one is left out; the
+    description's own ``relations`` keep the ``target`` of named links only. ``record`` is not changed."""
+    def shown(direction: str, other: object) -> Link:
+        return link_shown(principal, direction, divisions.get(other) if isinstance(other, str) else None)
+
+    relations = []
+    for r in record.get("relations") or ():
+        link = shown(r.get("direction", ""), r.get("other"))
+        if link is Link.NAMED:
+            relations.append({**r, "visible": r.get("other") in divisions})
+        elif link is Link.UNNAMED:
+            relations.append({**r, "other": None, "other_title": None, "visible": False})
+    out = {**record, "relations": relations}
+    description = record.get("description")
+    if isinstance(description, dict) and description.get("relations"):
+        out["description"] = {**description, "relations": [
+            r if shown("out", r.get("target")) is Link.NAMED else {**r, "target": None}
+            for r in description["relations"]]}
+    return out
