@@ -17,15 +17,13 @@ One module answers every view, API route, search, count, statistic and download 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .divisions import level_of
+from .divisions import NATIONAL, level_of, shape_parent
 from .model import Access
-
-NATIONAL = "000000"  # the national (root) scope: every division
 
 
 class Role(StrEnum):
@@ -126,6 +124,23 @@ def scope_prefixes(principal: Principal) -> list[str]:
 def scope_division(principal: Principal) -> str | None:
     """The division code to give a search as its scope (``SearchRequest.division``); ``None`` for national."""
     return None if principal.division == NATIONAL else principal.division
+
+
+def covering_scope(divisions: Iterable[str]) -> str:
+    """The narrowest scope that sees every division of ``divisions`` (as :func:`may_see` sees them): the code
+    itself when all are one, else the nearest division above them all; :data:`NATIONAL` when they lie in
+    several provinces, when there are none, or when one is not a well-formed code (fail closed: the narrower
+    scopes are then not told of them)."""
+    codes = sorted(set(divisions))
+    if not codes or any(not isinstance(c, str) or level_of(c) is None for c in codes):
+        return NATIONAL
+    candidate: str | None = codes[0]
+    while candidate is not None:
+        prefix = scope_prefix(candidate)
+        if prefix is not None and all(c.startswith(prefix) for c in codes):
+            return candidate
+        candidate = shape_parent(candidate)
+    return NATIONAL
 
 
 def may(principal: Principal, action: Action) -> bool:
