@@ -11,13 +11,15 @@ One module answers every view, API route, search, count, statistic and download 
   covers everything below it (a district's six digits cover its nine-digit streets), a street only itself,
   and :data:`NATIONAL` (``000000``) the whole country. Outside the scope an archive does not exist for that
   principal: callers answer 404, never 403. A malformed scope sees nothing (fail closed).
+- **Audit reports.** Below the national scope, only the report of a run confined to a division within the
+  scope (:func:`may_read_report`, :func:`covering_scope`): a run over the whole store is national.
 - **Linked archives (房户对接).** A link of an archive in scope to one outside it is shown without naming the
   other (:func:`link_shown`, :func:`linked_in_scope`): the page, the API and an access copy alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -152,6 +154,21 @@ def may_ingest_into(principal: Principal, archive_division: str) -> bool:
     """Whether ``principal`` may ingest a SIP whose archive lies in ``archive_division``: ingest rights and
     the division inside the scope (an archivist is refused a SIP they could not see once ingested)."""
     return may(principal, Action.INGEST) and may_see(principal, archive_division)
+
+
+def may_read_report(principal: Principal, report_scope: Callable[[], str | None]) -> bool:
+    """Whether an audit report is for ``principal``, listed and downloaded alike. The national scope reads
+    every report (``report_scope`` is not asked: nothing need be read); below it only the report of a run
+    confined to a division within the scope: ``report_scope()`` is the division the run recorded (an audit of
+    archives named, within the narrowest division covering them all), :data:`NATIONAL` for a run over the
+    whole store (``--due``, ``--all``, a sample: its run-level issues count and name archives of every
+    division), None for a report that records none (written before runs recorded it): national only."""
+    if not may(principal, Action.READ_REPORTS) or not valid_scope(principal.division):
+        return False
+    if principal.division == NATIONAL:
+        return True
+    scope = report_scope()
+    return scope is not None and scope != NATIONAL and division_in_scope(principal, scope)
 
 
 def sees_personal_data(principal: Principal) -> bool:

@@ -11,11 +11,13 @@ from repository.access import (
     Principal,
     Role,
     View,
+    covering_scope,
     division_in_scope,
     link_shown,
     linked_in_scope,
     may,
     may_open_documents,
+    may_read_report,
     may_see,
     must_register,
     scope_division,
@@ -167,3 +169,36 @@ def test_linked_in_scope_names_nothing_outside_and_changes_nothing_given():
     assert [(r["other"], r["visible"]) for r in national["relations"]] == [
         ("hh-out", True), ("hh-out", True), ("hh-in", True), ("hh-gone", False)]
     assert linked_in_scope(Principal("u", Role.ARCHIVIST, "320105"), {"relations": []}, {}) == {"relations": []}
+
+
+@pytest.mark.parametrize(("divisions", "scope"), [
+    (["320102"], "320102"), (["320102002", "320102002"], "320102002"),
+    (["320102002", "320102003"], "320102"), (["320102", "320102002"], "320102"),  # a district and its street
+    (["320102002", "320105"], "320100"), (["320102", "320506"], "320000"), (["320102", "110101"], NATIONAL),
+    ([], NATIONAL), (["320102", "32010x"], NATIONAL), (["320102", NATIONAL], NATIONAL),
+])
+def test_the_narrowest_scope_covering_divisions(divisions, scope):
+    assert covering_scope(divisions) == scope
+    if scope != NATIONAL:  # it sees them all
+        assert all(may_see(Principal("u", Role.ADMIN, scope), d) for d in divisions)
+
+
+@pytest.mark.parametrize(("role", "scope", "report", "read"), [
+    (Role.ADMIN, NATIONAL, None, True), (Role.AUDITOR, NATIONAL, NATIONAL, True),  # national: every report
+    (Role.ARCHIVIST, "320102", NATIONAL, False),  # a run over the whole store, whatever it checked
+    (Role.ARCHIVIST, "320102", None, False),  # a report that records no scope (older): national only
+    (Role.ARCHIVIST, "320102", "320102", True), (Role.ARCHIVIST, "320102", "320102002", True),
+    (Role.ARCHIVIST, "320102", "320100", False),  # a run over two districts of the city
+    (Role.AUDITOR, "320100", "320102", True), (Role.AUDITOR, "320100", "320200", False),
+    (Role.ARCHIVIST, "320102", "garbage", False), (Role.ARCHIVIST, "3201", "320102", False),  # malformed scope
+    (Role.RESEARCHER, NATIONAL, NATIONAL, False), (Role.RESEARCHER, "320102", "320102", False),  # no reports
+])
+def test_who_reads_an_audit_report(role, scope, report, read):
+    asked = []
+
+    def scope_of():
+        asked.append(report)
+        return report
+
+    assert may_read_report(Principal("u", role, scope), scope_of) is read
+    assert not (asked and scope == NATIONAL)  # the national scope reads no report to decide
