@@ -11,17 +11,21 @@ One module answers every view, API route, search, count, statistic and download 
   covers everything below it (a district's six digits cover its nine-digit streets), a street only itself,
   and :data:`NATIONAL` (``000000``) the whole country. Outside the scope an archive does not exist for that
   principal: callers answer 404, never 403. A malformed scope sees nothing (fail closed).
+- **Audit reports.** Below the national scope, only the report of a run confined to a division within the
+  scope (:func:`may_read_report`, :func:`covering_scope`): a run over the whole store is national.
+- **Linked archives (房户对接).** A link of an archive in scope to one outside it is shown without naming the
+  other (:func:`link_shown`, :func:`linked_in_scope`): the page, the API and an access copy alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from .divisions import level_of
+from .divisions import NATIONAL, level_of, shape_parent
 from .model import Access
-
-NATIONAL = "000000"  # the national (root) scope: every division
 
 
 class Role(StrEnum):
@@ -125,6 +129,23 @@ def scope_division(principal: Principal) -> str | None:
     return None if principal.division == NATIONAL else principal.division
 
 
+def covering_scope(divisions: Iterable[str]) -> str:
+    """The narrowest scope that sees every division of ``divisions`` (as :func:`may_see` sees them): the code
+    itself when all are one, else the nearest division above them all; :data:`NATIONAL` when they lie in
+    several provinces, when there are none, or when one is not a well-formed code (fail closed: the narrower
+    scopes are then not told of them)."""
+    codes = sorted(set(divisions))
+    if not codes or any(not isinstance(c, str) or level_of(c) is None for c in codes):
+        return NATIONAL
+    candidate: str | None = codes[0]
+    while candidate is not None:
+        prefix = scope_prefix(candidate)
+        if prefix is not None and all(c.startswith(prefix) for c in codes):
+            return candidate
+        candidate = shape_parent(candidate)
+    return NATIONAL
+
+
 def may(principal: Principal, action: Action) -> bool:
     """Whether the role may do ``action`` at all (the archive's scope and access status are asked apart)."""
     return action in _PERMISSIONS.get(principal.role, frozenset())
@@ -134,6 +155,21 @@ def may_ingest_into(principal: Principal, archive_division: str) -> bool:
     """Whether ``principal`` may ingest a SIP whose archive lies in ``archive_division``: ingest rights and
     the division inside the scope (an archivist is refused a SIP they could not see once ingested)."""
     return may(principal, Action.INGEST) and may_see(principal, archive_division)
+
+
+def may_read_report(principal: Principal, report_scope: Callable[[], str | None]) -> bool:
+    """Whether an audit report is for ``principal``, listed and downloaded alike. The national scope reads
+    every report (``report_scope`` is not asked: nothing need be read); below it only the report of a run
+    confined to a division within the scope: ``report_scope()`` is the division the run recorded (an audit of
+    archives named, within the narrowest division covering them all), :data:`NATIONAL` for a run over the
+    whole store (``--due``, ``--all``, a sample: its run-level issues count and name archives of every
+    division), None for a report that records none (written before runs recorded it): national only."""
+    if not may(principal, Action.READ_REPORTS) or not valid_scope(principal.division):
+        return False
+    if principal.division == NATIONAL:
+        return True
+    scope = report_scope()
+    return scope is not None and scope != NATIONAL and division_in_scope(principal, scope)
 
 
 def sees_personal_data(principal: Principal) -> bool:
@@ -160,3 +196,51 @@ def may_open_documents(principal: Principal, access_status: str) -> bool:
 def must_register(view: View, documents: bool) -> bool:
     """Whether a use goes into the access register (利用登记): opening a document, or an unmasked record."""
     return documents or view == View.FULL
+
+
+# ------------------------------------------------------------------ linked archives (房户对接) across the scope
+
+
+class Link(StrEnum):
+    """How a household-unit link (房户对接) of an archive in scope is shown, by where the other archive lies."""
+
+    NAMED = "named"  # the other archive is in scope (or the scope is national): its id and title are shown
+    UNNAMED = "unnamed"  # this archive's own link to one outside the scope: its type and period, never the other
+    HIDDEN = "hidden"  # another archive's link to this one, from outside the scope: its facts, so not shown at all
+
+
+def link_shown(principal: Principal, direction: str, other_division: str | None) -> Link:
+    """How ``principal`` sees a link of an archive in scope: ``direction`` ``out`` (the archive's own
+    description names the other) or ``in`` (the other's description names this one); ``other_division`` is
+    None when the other archive is not catalogued (not yet ingested, or disposed of), which only the national
+    scope may be told of (its id may name any division)."""
+    seen = principal.division == NATIONAL if other_division is None else may_see(principal, other_division)
+    if seen:
+        return Link.NAMED
+    return Link.UNNAMED if direction == "out" else Link.HIDDEN
+
+
+def linked_in_scope(principal: Principal, record: dict[str, Any], divisions: Mapping[str, str]) -> dict[str, Any]:
+    """``record`` (an archive's plain view: ``ArchiveView.to_dict()``, what the archive page and the API show,
+    an access copy's ``description.json``) with its links as :func:`link_shown` says ``principal`` sees them;
+    ``divisions``: the division of each catalogued linked archive. Each link gets ``visible`` (there is a page
+    of the other archive to link to). An :attr:`Link.UNNAMED` link keeps its direction, type and period (this
+    archive's own facts) with ``other`` and ``other_title`` None; a :attr:`Link.HIDDEN` one is left out; the
+    description's own ``relations`` keep the ``target`` of named links only. ``record`` is not changed."""
+    def shown(direction: str, other: object) -> Link:
+        return link_shown(principal, direction, divisions.get(other) if isinstance(other, str) else None)
+
+    relations = []
+    for r in record.get("relations") or ():
+        link = shown(r.get("direction", ""), r.get("other"))
+        if link is Link.NAMED:
+            relations.append({**r, "visible": r.get("other") in divisions})
+        elif link is Link.UNNAMED:
+            relations.append({**r, "other": None, "other_title": None, "visible": False})
+    out = {**record, "relations": relations}
+    description = record.get("description")
+    if isinstance(description, dict) and description.get("relations"):
+        out["description"] = {**description, "relations": [
+            r if shown("out", r.get("target")) is Link.NAMED else {**r, "target": None}
+            for r in description["relations"]]}
+    return out

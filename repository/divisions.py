@@ -35,6 +35,7 @@ PROVINCE_PREFIXES: frozenset[str] = frozenset(
 )
 
 BUNDLED = "data/divisions/nanjing.json"
+NATIONAL = "000000"  # the national (root) scope of an account or a run: every division (repository.access)
 
 
 def level_of(code: str) -> Level | None:
@@ -56,7 +57,7 @@ def well_formed(code: str) -> bool:
     return level_of(code) is not None
 
 
-def _shape_parent(code: str) -> str | None:
+def shape_parent(code: str) -> str | None:
     """The parent a code's shape implies: street -> its district, district -> its city, city -> province."""
     level = level_of(code)
     if level == "street":
@@ -178,7 +179,7 @@ def _division(entry: object, path: Path | None) -> Division:
     level = level_of(code)
     if level is None:
         raise ConfigError(f"{where}: {code} is not a well-formed GB/T 2260 code")
-    if parent is not None and parent != _shape_parent(code) and not _skips_city(code, parent):
+    if parent is not None and parent != shape_parent(code) and not _skips_city(code, parent):
         raise ConfigError(f"{where}: {code} cannot lie below {parent}")
     return Division(code, str(entry["name"]), level, parent)
 

@@ -7,12 +7,17 @@ import pytest
 from repository.access import (
     NATIONAL,
     Action,
+    Link,
     Principal,
     Role,
     View,
+    covering_scope,
     division_in_scope,
+    link_shown,
+    linked_in_scope,
     may,
     may_open_documents,
+    may_read_report,
     may_see,
     must_register,
     scope_division,
@@ -123,3 +128,77 @@ def test_an_unknown_role_may_do_nothing():
     (View.MASKED, True, True), (View.FULL, True, True)])
 def test_what_goes_into_the_access_register(view, documents, registered):
     assert must_register(view, documents) is registered
+
+
+@pytest.mark.parametrize(("scope", "direction", "other", "shown"), [
+    ("320105", "out", "320105007", Link.NAMED), ("320105", "in", "320105007", Link.NAMED),
+    ("320105", "out", "320115001", Link.UNNAMED),  # the archive's own link: its type and period, no name
+    ("320105", "in", "320115001", Link.HIDDEN),  # the other archive's link to it: nothing
+    ("320105", "out", None, Link.UNNAMED), ("320105", "in", None, Link.HIDDEN),  # not catalogued: any division
+    ("320100", "in", "320115001", Link.NAMED), (NATIONAL, "out", "650102", Link.NAMED),
+    (NATIONAL, "out", None, Link.NAMED), ("abc", "out", "320105", Link.UNNAMED),
+])
+def test_how_a_linked_archive_is_shown(scope, direction, other, shown):
+    assert link_shown(Principal("u", Role.RESEARCHER, scope), direction, other) is shown
+
+
+def test_linked_in_scope_names_nothing_outside_and_changes_nothing_given():
+    record = {"identifier": "un-1", "description": {"relations": [
+        {"type": "occupiedBy", "target": "hh-out", "start": "2019-06-06", "end": None},
+        {"type": "occupiedBy", "target": "hh-in", "start": "2020-01-01", "end": "2021-01-01"}]},
+              "relations": [
+        {"direction": "out", "type": "occupiedBy", "other": "hh-out", "other_title": "甲户", "start": "2019-06-06",
+         "end": None},
+        {"direction": "in", "type": "occupies", "other": "hh-out", "other_title": "甲户", "start": "2019-06-06",
+         "end": "2025-01-09"},
+        {"direction": "out", "type": "occupiedBy", "other": "hh-in", "other_title": "乙户", "start": "2020-01-01",
+         "end": "2021-01-01"},
+        {"direction": "out", "type": "occupiedBy", "other": "hh-gone", "other_title": None, "start": "2018-01-01",
+         "end": "2018-12-31"}]}
+    given = repr(record)
+    divisions = {"hh-out": "320115001", "hh-in": "320105007"}
+    shown = linked_in_scope(Principal("u", Role.ARCHIVIST, "320105"), record, divisions)
+    assert repr(record) == given
+    assert "hh-out" not in repr(shown) and "甲户" not in repr(shown) and "2025-01-09" not in repr(shown)
+    assert "hh-gone" not in repr(shown)  # not catalogued: its id may name any division
+    assert [(r["direction"], r["other"], r["other_title"], r["visible"], r["start"]) for r in shown["relations"]] == [
+        ("out", None, None, False, "2019-06-06"), ("out", "hh-in", "乙户", True, "2020-01-01"),
+        ("out", None, None, False, "2018-01-01")]
+    assert [r["target"] for r in shown["description"]["relations"]] == [None, "hh-in"]
+    national = linked_in_scope(Principal("u", Role.ADMIN, NATIONAL), record, divisions)
+    assert [(r["other"], r["visible"]) for r in national["relations"]] == [
+        ("hh-out", True), ("hh-out", True), ("hh-in", True), ("hh-gone", False)]
+    assert linked_in_scope(Principal("u", Role.ARCHIVIST, "320105"), {"relations": []}, {}) == {"relations": []}
+
+
+@pytest.mark.parametrize(("divisions", "scope"), [
+    (["320102"], "320102"), (["320102002", "320102002"], "320102002"),
+    (["320102002", "320102003"], "320102"), (["320102", "320102002"], "320102"),  # a district and its street
+    (["320102002", "320105"], "320100"), (["320102", "320506"], "320000"), (["320102", "110101"], NATIONAL),
+    ([], NATIONAL), (["320102", "32010x"], NATIONAL), (["320102", NATIONAL], NATIONAL),
+])
+def test_the_narrowest_scope_covering_divisions(divisions, scope):
+    assert covering_scope(divisions) == scope
+    if scope != NATIONAL:  # it sees them all
+        assert all(may_see(Principal("u", Role.ADMIN, scope), d) for d in divisions)
+
+
+@pytest.mark.parametrize(("role", "scope", "report", "read"), [
+    (Role.ADMIN, NATIONAL, None, True), (Role.AUDITOR, NATIONAL, NATIONAL, True),  # national: every report
+    (Role.ARCHIVIST, "320102", NATIONAL, False),  # a run over the whole store, whatever it checked
+    (Role.ARCHIVIST, "320102", None, False),  # a report that records no scope (older): national only
+    (Role.ARCHIVIST, "320102", "320102", True), (Role.ARCHIVIST, "320102", "320102002", True),
+    (Role.ARCHIVIST, "320102", "320100", False),  # a run over two districts of the city
+    (Role.AUDITOR, "320100", "320102", True), (Role.AUDITOR, "320100", "320200", False),
+    (Role.ARCHIVIST, "320102", "garbage", False), (Role.ARCHIVIST, "3201", "320102", False),  # malformed scope
+    (Role.RESEARCHER, NATIONAL, NATIONAL, False), (Role.RESEARCHER, "320102", "320102", False),  # no reports
+])
+def test_who_reads_an_audit_report(role, scope, report, read):
+    asked = []
+
+    def scope_of():
+        asked.append(report)
+        return report
+
+    assert may_read_report(Principal("u", role, scope), scope_of) is read
+    assert not (asked and scope == NATIONAL)  # the national scope reads no report to decide

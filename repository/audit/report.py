@@ -1,7 +1,8 @@
 """Audit reports (审计报告): one JSON and one HTML file per run in ``<home>/reports/``.
 
 ``audit-<run id>.json`` is :meth:`AuditRun.to_dict` (every archive with its findings, repairs, DA/T 70 BC
-items and PREMIS events). ``audit-<run id>.html`` is a self-contained page in the language of the setting
+items and PREMIS events, and ``scope``: the division the run was confined to, which decides who may read the
+report, :func:`repository.access.may_read_report`). ``audit-<run id>.html`` is a self-contained page in the language of the setting
 ``repository.language`` (``zh``, ``en``, or ``both``: the whole page once in Chinese, then once in English, each
 part in one language): the summary, the archives that failed or were repaired with every finding, and the count
 of intact ones. Every text comes from the message catalogue (``audit.report.*``); the JSON report carries each

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..codes import Issue, Severity
+from ..divisions import NATIONAL
 from ..messages import Text
 from ..preservation.auditlog import LogHead
 from ..preservation.copies import Finding
@@ -164,6 +165,7 @@ class AuditRun:
     alerts: tuple[AlertOutcome, ...] = ()
     repository: str = ""  # repository.name, in reports and alerts (one mailbox may serve several homes)
     stopped: bool = False  # a stop request (SIGTERM) ended the run before every selected archive was started
+    scope: str = NATIONAL  # the division the run was confined to (select.run_scope): who may read its report
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(RESULTS, 0)
@@ -204,7 +206,7 @@ class AuditRun:
         }
 
     def to_dict(self, lang: str = "zh") -> dict[str, Any]:
-        return {**self.summary(lang),
+        return {**self.summary(lang), "scope": self.scope,
                 "copies": [{"label": c[0], "root": c[1], "error": c[2]} for c in self.copies],
                 "archives": [a.to_dict(lang) if a.findings or not a.intact else a.brief() for a in self.archives],
                 "alerts": [a.to_dict() if hasattr(a, "to_dict") else str(a) for a in self.alerts]}

@@ -61,6 +61,7 @@ from .select import (
     Selection,
     catalogued_only,
     due_selection,
+    run_scope,
     select,
 )
 from .shards import audit_in_shards, use_shards
@@ -257,6 +258,7 @@ def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Pr
             else:
                 ids, more = select(selection, usable, run.catalog, repo.cfg, now)
                 later = None
+            named = list(ids) if selection.mode == "archive" else None  # a run confined to the archives named
             ids = without_disposed(ids, usable, pending)  # a disposed object back in a copy: DSP002, never repaired
             if use_shards(run.processes, len(ids)):
                 if later is not None:
@@ -266,16 +268,17 @@ def audit(repo: Repository, selection: Selection, *, now: datetime, progress: Pr
                 archives = tuple(audit_in_shards(run, ids, progress, record_results, _pipeline))
             else:
                 archives = tuple(_pipeline(run, ids, progress, later=later))
+            scope = run_scope(selection, named or (), run.catalog)  # what its report records (who may read it)
         finally:
             run.opener.close()  # never left running or open past the run
         issues += [issue("AUD029", detail=why) for why in run.opener.failures]
-        issues += tombstone_issues(usable, repo.trust_roots, pending)  # disposed archives: tombstones, not objects
+        issues += tombstone_issues(usable, repo.trust_roots, pending, only=named)  # tombstones, not objects
         issues += [issue("AUD017", str(c.root), copy=c.label, detail=Text.of("audit.root_vanished")) for c in usable.values()
                    if not is_storage_root(c.root)]
     return AuditRun(run.run_id, selection.mode, now, run.at(),
                     tuple((c.label, str(c.root), c.error) for c in copies), archives, tuple(issues + more),
                     tuple(run.notes), len(ids), run.skipped, run.log.head(),
-                    repository=repo.cfg["repository.name"],
+                    repository=repo.cfg["repository.name"], scope=scope,
                     stopped=bool(run.skipped and stop is not None and stop.is_set()))
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..codes import Issue, issue
+from ..divisions import NATIONAL
 from ..errors import HsarError, UsageError
 from ..messages import Text
 from ..preservation.copies import Copy, printable, read_small
@@ -206,6 +207,26 @@ def select(selection: Selection, copies: dict[str, Copy], catalog: AuditCatalogu
         return chosen, []
     due, issues = _due(ids, copies, catalog, cfg, now)
     return due, hierarchy + issues
+
+
+def run_scope(selection: Selection, ids: Iterable[str], catalog: AuditCatalogue | None) -> str:
+    """The division a run of ``selection`` over the object ids ``ids`` is confined to, which its report records
+    (:func:`repository.access.may_read_report`): for archives named (``archive``: ``hsar audit --archive``, the
+    audit page's job), the narrowest division covering them all; :data:`NATIONAL` for a run over the whole store
+    (``due``, ``all``: its run-level issues count and name archives of every division) or a random sample, and
+    whenever a division cannot be read (no catalogue, an archive it does not know)."""
+    if selection.mode != "archive" or catalog is None:
+        return NATIONAL
+    from ..access import covering_scope  # (not at hsar audit's start: it imports repository.model)
+
+    keys = [archive_key(i) for i in ids]
+    try:
+        divisions = catalog.divisions_of(keys)
+    except HsarError:
+        return NATIONAL
+    if not keys or any(k not in divisions for k in keys):
+        return NATIONAL
+    return covering_scope(divisions[k] for k in keys)
 
 
 def open_catalog(repo: Repository, failures: list[str]) -> AuditCatalogue | None:

@@ -11,6 +11,9 @@ nor the catalogue lists it), so its absence is no failure. What is checked, in e
 - every replica holds each tombstone the primary holds: DSP003 (warning; the next disposal or recovery writes
   it again).
 
+An audit of archives named (``hsar audit --archive``, the audit page's job) checks the tombstones of those
+archives only: its report is for their division (:func:`repository.audit.select.run_scope`) and names no other.
+
 An approved disposal whose intent is still in staging (a crash cut it short; a running one holds the audit
 lock, so no audit sees it) may have removed the object from some copies and not others: such an object is
 neither audited nor judged by its tombstones, only reported (DSP006, a warning) until recovery finishes it.
@@ -18,7 +21,7 @@ neither audited nor judged by its tombstones, only reported (DSP006, a warning) 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from ..codes import Issue, issue
@@ -50,11 +53,14 @@ def without_disposed(ids: list[str], copies: Mapping[str, Copy], pending: Mappin
     return [i for i in ids if i not in disposed] if disposed else ids
 
 
-def tombstone_issues(copies: Mapping[str, Copy], trust_roots: list[Path], pending: Mapping[str, str] | None = None
-                     ) -> list[Issue]:
+def tombstone_issues(copies: Mapping[str, Copy], trust_roots: list[Path], pending: Mapping[str, str] | None = None,
+                     only: Collection[str] | None = None) -> list[Issue]:
     """Issues of the tombstones of every usable copy (label -> copy); an object of a ``pending`` disposal
-    gets DSP006 and no other."""
-    pending = pending or {}
+    gets DSP006 and no other. With ``only`` (object ids: the archives a run names), the issues of those objects
+    alone: a run confined to them reports nothing of other archives (a tombstone that names no object is then
+    left to the runs over the whole store)."""
+    wanted = None if only is None else set(only)
+    pending = {k: v for k, v in (pending or {}).items() if wanted is None or k in wanted}
     found: list[Issue] = [issue("DSP006", oid, archive=aid) for oid, aid in sorted(pending.items())]
     held: dict[str, set[str]] = {}
     for label, copy in copies.items():
@@ -62,6 +68,8 @@ def tombstone_issues(copies: Mapping[str, Copy], trust_roots: list[Path], pendin
             continue
         held[label] = set()
         for ts in read_tombstones(copy.root):
+            if wanted is not None and ts.object_id not in wanted:
+                continue
             problem = _trust_problem(ts, trust_roots)
             if ts.object_id is not None:
                 held[label].add(ts.object_id)  # there, trusted or not (DSP001 says which)

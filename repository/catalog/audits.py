@@ -11,7 +11,7 @@ which archives a ``--due`` run checks first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -136,6 +136,9 @@ class CatalogAudits:
 
     def last_checked(self) -> dict[str, tuple[datetime, int]]:
         return last_checked(self.catalog)
+
+    def divisions_of(self, archive_ids: Iterable[str]) -> dict[str, str]:
+        return self.catalog.divisions_of(archive_ids)
 
     def record_audits(self, recs: Sequence[AuditRecord]) -> int:
         return record_audits(self.catalog, recs)

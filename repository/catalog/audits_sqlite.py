@@ -1,8 +1,9 @@
 """The audit's catalogue work on the standard library's ``sqlite3``: no SQLAlchemy in ``hsar audit``.
 
-An audit asks the catalogue four things (:class:`AuditCatalogue`): the catalogued archive ids, the newest
-version seen of each archive (``known_heads``), when each archive was last checked (``--due``), and to record
-a batch of audit rows with their PREMIS events; ``hsar audit log --verify`` asks for the log anchors. Importing
+An audit asks the catalogue five things (:class:`AuditCatalogue`): the catalogued archive ids, the newest
+version seen of each archive (``known_heads``), when each archive was last checked (``--due``), the division
+of the archives a run names (the scope its report records), and to record a batch of audit rows with their
+PREMIS events; ``hsar audit log --verify`` asks for the log anchors. Importing
 SQLAlchemy and the catalogue's table definitions for that cost about 0.3 CPU-seconds at every ``hsar audit``
 start (issue 15: the whole audit's CPU against bare hashlib processes), so on the home's own SQLite file
 (the default, ``catalog.url`` unset) :class:`SqliteAudits` asks with a few plain SQL statements. Any other
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         def archive_ids(self) -> list[str]: ...
         def known_heads(self) -> dict[str, int]: ...
         def last_checked(self) -> dict[str, tuple[datetime, int]]: ...
+        def divisions_of(self, archive_ids: Iterable[str]) -> dict[str, str]: ...
         def record_audits(self, recs: Sequence[AuditRecord]) -> int: ...
         def log_anchors(self) -> list[tuple[int, str]]: ...
         def close(self) -> None: ...
@@ -234,6 +236,18 @@ class SqliteAudits:
         with self._transaction() as conn:
             return {archive_id: (utc(datetime.fromisoformat(finished)), int(size or 0))
                     for archive_id, finished, size in conn.execute(query)}
+
+    def divisions_of(self, archive_ids: Iterable[str]) -> dict[str, str]:
+        """:meth:`repository.catalog.store.Catalog.divisions_of`: a catalogued archive's division, else a disposed
+        one's; an id known neither way is left out."""
+        wanted, found = sorted(set(archive_ids)), dict[str, str]()
+        with self._transaction() as conn:
+            for table, key in (("archives", "id"), ("disposals", "archive_id")):
+                for chunk in chunks([i for i in wanted if i not in found]):
+                    found.update((str(i), str(d)) for i, d in conn.execute(
+                        f"SELECT {key}, division FROM {table} WHERE {key} IN ({_marks(len(chunk))})",
+                        tuple(chunk)))
+        return found
 
     def log_anchors(self) -> list[tuple[int, str]]:
         anchors = []

@@ -99,8 +99,12 @@ def _check(req: CopyRequest, view: ArchiveView) -> tuple[int, ...]:
     return tuple(sorted(set(req.items)))
 
 
-def _description(repo: Repository, view: ArchiveView, items: Sequence[int], masked: bool) -> bytes:
-    data = view.to_dict()
+def _description(repo: Repository, principal: access.Principal, view: ArchiveView, items: Sequence[int],
+                 masked: bool) -> bytes:
+    """The archive's record as the archive page gives it to ``principal``: a linked archive outside the scope
+    not named (:func:`repository.access.linked_in_scope`), no PREMIS events, the files of ``items`` only."""
+    divisions = repo.catalog.divisions_of(r.other for r in view.relations)
+    data = access.linked_in_scope(principal, view.to_dict(), divisions)
     data.pop("events", None)  # preservation history is not part of an access copy
     data["files"] = [f for f in data["files"] if f.get("item_number") in items]
     if masked:
@@ -177,7 +181,7 @@ def write_access_copy(repo: Repository, principal: access.Principal, req: CopyRe
     items = _check(req, view)
     masked = req.mask or not access.sees_personal_data(principal)
     when = at or datetime.now(UTC)
-    description = _description(repo, view, items, masked)
+    description = _description(repo, principal, view, items, masked)
     made: list[tuple[str, int | None, str | None, bytes]] = list(_documents(repo, view, items, req.image_format))
     made.append(("description.json", None, None, description))
     entries = tuple(CopyEntry(n, i, s, len(d), hashlib.sha256(d).hexdigest()) for n, i, s, d in made)

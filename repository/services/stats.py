@@ -7,12 +7,13 @@ the audit overview (recent runs, failures, what is due, the log's state, reports
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
+from .. import access
 from ..catalog import statistics as figures_of
 from ..catalog.statistics import AuditRun
 from ..divisions import DivisionTree, tree_for
@@ -124,49 +125,53 @@ def _due(repo: Repository, prefixes: Sequence[str], now: datetime, limit: int) -
     return total, [DueArchive(i, when) for i, when in shown], days
 
 
-def _report_archives(folder: Path, name: str) -> set[str] | None:
-    """The archive ids a report covers (read from its JSON twin); None when it cannot be read."""
-    twin = folder / (name.rsplit(".", 1)[0] + ".json")
+def report_scope(path: Path) -> str | None:
+    """The division the run of the report ``path`` (``.json`` or ``.html``) recorded as its scope, read from
+    the JSON twin (``scope``, :attr:`repository.audit.result.AuditRun.scope`); None when it records none (a
+    report written before runs recorded it) or cannot be read."""
+    twin = path.with_suffix(".json")
     try:
-        data = json.loads(twin.read_text("utf-8"))
-        return {str(a["archive_id"]) for a in data.get("archives") or []}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        stat = twin.stat()
+    except OSError:
         return None
+    return _scope_of(str(twin), stat.st_mtime_ns, stat.st_size)
 
 
-def report_names(repo: Repository, in_scope: Collection[str] | None = None) -> list[str]:
-    """Audit report files (``audit-*.json`` / ``.html``) in the home's reports/, newest first. With
-    ``in_scope`` (archive ids), only reports whose every archive is among them (a report of a run over
-    other districts is not shown to a district user)."""
+@lru_cache(maxsize=4096)
+def _scope_of(twin: str, _mtime_ns: int, _size: int) -> str | None:
+    """:func:`report_scope` of the JSON file ``twin`` as it is (a report is written once: read once per process)."""
+    try:
+        data = json.loads(Path(twin).read_text("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    scope = data.get("scope") if isinstance(data, dict) else None
+    return scope if isinstance(scope, str) else None
+
+
+def report_names(repo: Repository, reader: access.Principal) -> list[str]:
+    """The audit report files (``audit-*.json`` / ``.html``) in the home's reports/ that are for ``reader``
+    (:func:`repository.access.may_read_report`: below the national scope, those of runs confined to a division
+    within it), newest first."""
     folder: Path = repo.paths.reports
     if not folder.is_dir():
         return []
     found = [p for p in folder.iterdir() if p.is_file() and p.name.startswith("audit-")
-             and p.suffix in REPORT_SUFFIXES]
-    if in_scope is not None:
-        allowed = set(in_scope)
-        found = [p for p in found if (ids := _report_archives(folder, p.name)) is not None and ids <= allowed]
+             and p.suffix in REPORT_SUFFIXES and access.may_read_report(reader, partial(report_scope, p))]
     return [p.name for p in sorted(found, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)]
 
 
-def _scope_ids(repo: Repository, prefixes: Sequence[str]) -> list[str]:
-    return [s.identifier for s in repo.catalog.list_archives(prefixes, limit=1_000_000)]
+def report_file(repo: Repository, name: str, reader: access.Principal) -> Path | None:
+    """The report ``name`` of reports/ if it is listed for ``reader`` (a bare listed name only)."""
+    return repo.paths.reports / name if name in report_names(repo, reader) else None
 
 
-def report_file(repo: Repository, name: str, prefixes: Sequence[str]) -> Path | None:
-    """The report ``name`` of reports/ if it is listed for ``prefixes`` (a bare listed name only)."""
-    national = list(prefixes) == [""]
-    listed = report_names(repo, None if national else _scope_ids(repo, prefixes))
-    return repo.paths.reports / name if name in listed else None
-
-
-def audit_overview(repo: Repository, prefixes: Sequence[str], *, due_shown: int,
+def audit_overview(repo: Repository, reader: access.Principal, *, due_shown: int,
                    now: datetime | None = None) -> AuditOverview:
-    """The audit page's figures; ``due`` lists the first ``due_shown`` archives due, ``due_total`` counts all."""
+    """The audit page's figures for ``reader``, within their division scope; ``due`` lists the first
+    ``due_shown`` archives due, ``due_total`` counts all; ``reports`` those :func:`report_names` gives them."""
+    prefixes = access.scope_prefixes(reader)
     due_total, due, days = _due(repo, prefixes, now or datetime.now(UTC), due_shown)
-    national = list(prefixes) == [""]
-    in_scope = None if national else _scope_ids(repo, prefixes)  # the reports a district user may see
     runs = partial(figures_of.recent_runs, repo.catalog, prefixes, limit=30)
     return AuditOverview(runs(), runs(results=figures_of.FAILED_RESULTS), runs(results=figures_of.REPAIRED_RESULTS),
-                         due, due_total, days, auditlog.verified(repo), report_names(repo, in_scope),
+                         due, due_total, days, auditlog.verified(repo), report_names(repo, reader),
                          replica_states(repo))

@@ -91,6 +91,9 @@ def test_sqlite3_and_sqlalchemy_write_the_same_rows_and_read_the_same_answers(tm
         assert events["urn:uuid:new-2"][2] == 2  # an audited head not catalogued: the newest version's row
         for name in ("archive_ids", "known_heads", "last_checked", "log_anchors"):
             assert getattr(lite, name)() == getattr(other, name)(), name
+        asked = ["HH-404", "HH-001", "HH-001"]  # the division of the archives a run names (its report's scope)
+        assert lite.divisions_of(asked) == other.divisions_of(asked) == {"HH-001": "320102"}
+        assert lite.divisions_of([]) == other.divisions_of([]) == {}
         for catalogue in (Catalog(plain_url), catalog):  # what the rest of hsar reads back from either
             assert audits.last_checked(catalogue)["HH-001"] == (NOW + timedelta(seconds=3), 0)
             assert audits.known_heads(catalogue) == {"HH-001": 9}

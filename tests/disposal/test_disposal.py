@@ -223,6 +223,21 @@ def test_audit_passes_after_disposal_and_flags_forgery_and_resurrection(repo, ho
     assert read_tombstone(home / "replica1", oid) is not None
 
 
+def test_an_audit_of_archives_named_reports_their_tombstones_only(repo, home, plan):
+    """A run over the whole store checks every tombstone and is national; a run of archives named checks theirs
+    only, so its report (for their division) names no archive disposed of elsewhere."""
+    from repository.access import NATIONAL
+    from repository.audit.run import Selection, run_audit
+
+    _dispose(repo, plan.unit)
+    shutil.rmtree(tombstone_dir(home / "replica1", object_id(plan.unit)))  # a replica without the tombstone
+    whole = run_audit(repo, Selection("all"), now=NOW, alert=False, report=False)
+    assert [i.code for i in whole.issues if i.code.startswith("DSP")] == ["DSP003"] and whole.scope == NATIONAL
+    named = run_audit(repo, Selection("archive", (plan.staying,)), now=NOW, alert=False, report=False)
+    assert not [i for i in named.issues if i.code.startswith("DSP")] and plan.unit not in str(named.to_dict())
+    assert named.scope == repo.catalog.show(plan.staying).archive.division
+
+
 def test_a_disposal_cut_short_is_finished_by_recovery(repo, home, plan, monkeypatch):
     from repository.home import disposal as steps
     from repository.preservation import tombstone

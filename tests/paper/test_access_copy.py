@@ -95,6 +95,23 @@ def test_a_researcher_always_gets_a_masked_description(paper_home: Path) -> None
     assert household.archive.household.head.resident_id[:6] + "********" in body
 
 
+def test_a_linked_archive_outside_the_scope_is_not_named_in_the_description(paper_home: Path) -> None:
+    """As on the archive page: the district's copy of a unit names none of the households of other districts
+    it is linked with (房户对接), neither in its links nor in its own description; the national copy does."""
+    archives = _archives(paper_home)
+    unit = next(v for i, v in archives.items() if i.startswith("un-320105") and v.relations)
+    others = {r.other for r in unit.relations if not archives[r.other].archive.division.startswith("320105")}
+    assert others, "the demo data links 建邺区 units with households of other districts"
+    national, _ = _copy(paper_home, ADMIN, CopyRequest(unit.identifier, "维修核查"))
+    assert all(o in national.read("description.json").decode("utf-8") for o in others)
+    district, _ = _copy(paper_home, JIANYE, CopyRequest(unit.identifier, "租金核查"))
+    text = district.read("description.json").decode("utf-8")
+    assert not [o for o in others | {archives[o].archive.title for o in others} if o in text]
+    data = json.loads(text)
+    assert data["relations"] and all(r["other"] is None and r["direction"] == "out" for r in data["relations"])
+    assert all(r["target"] is None for r in data["description"]["relations"])
+
+
 def test_each_copy_is_one_access_register_entry(paper_home: Path) -> None:
     unit = next(i for i in _archives(paper_home) if i.startswith("un-"))
     before = len(_uses(paper_home))

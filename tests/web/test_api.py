@@ -173,6 +173,53 @@ def test_download_is_registered_and_restricted_is_404_for_researchers(api: Any, 
     _error(api("admin").get(f"/api/v1/archives/{view.identifier}/files/data/no-such-file.pdf"), 404)
 
 
+def _linked_outside(archives: dict[str, Any], prefix: str) -> list[tuple[Any, set[str]]]:  # noqa: ANN401
+    """(archive in ``prefix``, the archives linked with it, either way, that lie outside ``prefix``)."""
+    pairs = [(v, {r.other for r in v.relations if not archives[r.other].archive.division.startswith(prefix)})
+             for _i, v in sorted(archives.items()) if v.archive.division.startswith(prefix)]
+    return [(v, others) for v, others in pairs if others]
+
+
+def _district_token(web_home: Path, name: str, role: str, division: str) -> str:
+    with open_state(load_config(web_home).state_url) as state:
+        if get_user(state, name) is None:
+            add_user(state, name, role, division)
+        return create_token(state, name, "api tests")[1]
+
+
+def test_a_linked_archive_outside_the_scope_is_not_named_in_the_api_nor_the_page(
+        api: Any, app: Flask, login: Any, archives: dict[str, Any], web_home: Path) -> None:  # noqa: ANN401
+    """A unit archive of 建邺区 linked to households of other districts (房户对接): its district archivist and a
+    researcher of the district get the unit, but nothing of those households, anywhere in the JSON (neither
+    their ids, titles nor the periods their own records give); the page says no more. A national user sees them."""
+    pairs = _linked_outside(archives, "320105")
+    assert pairs, "the demo data links 建邺区 units with households of other districts"
+    researcher = _district_token(web_home, "jianye.reader", "researcher", "320105")
+    callers = {"jianye": api("jianye").get, "jianye.reader": lambda path: app.test_client().get(
+        path, headers={"Authorization": f"Bearer {researcher}", "X-HSAR-Purpose": "api-test"})}
+    for unit, others in pairs:
+        titles = {archives[o].archive.title for o in others}
+        own = [(r.type, r.start.isoformat(), r.end and r.end.isoformat()) for r in unit.relations
+               if r.direction == "out"]
+        for user, get in callers.items():
+            response = get(f"/api/v1/archives/{unit.identifier}")
+            assert response.status_code == 200, (user, response.get_data(as_text=True)[:300])
+            text = response.get_data(as_text=True)
+            assert not [o for o in others | titles if o in text], (user, text)
+            body = response.get_json()
+            links = body["archive"]["relations"]
+            assert all(r["other"] is None and r["other_title"] is None and not r["visible"] for r in links)
+            assert [(r["direction"], r["type"], r["start"], r["end"]) for r in links] == [
+                ("out", *o) for o in own]  # the unit's own links, unnamed; the households' links to it: none
+            described = body["archive"]["description"].get("relations") or []
+            assert all(r["target"] is None for r in described), user
+        page = login("jianye").get(f"/archives/{unit.identifier}").get_data(as_text=True)
+        assert not [o for o in others | titles if o in page]
+        national = api("admin").get(f"/api/v1/archives/{unit.identifier}")
+        assert all(o in national.get_data(as_text=True) for o in others)
+        assert {r["other"] for r in national.get_json()["archive"]["relations"] if r["visible"]} == others
+
+
 # ------------------------------------------------------------------------------------ logs, register, jobs
 
 

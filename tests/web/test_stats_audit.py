@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -195,6 +196,79 @@ def test_start_an_audit_job_in_scope_only(own_app: Flask, own_login: Login, arch
     assert [(j.params["archives"], j.params["mode"], j.username) for j in jobs] == [([mine], "archive", "xuanwu")]
     auditor = own_login("auditor")
     assert auditor.post("/audit/start", data={"archive": mine}).status_code in (400, 403)
+
+
+def _reports_seen(client: FlaskClient, names: list[str]) -> tuple[list[str], list[str], list[int]]:
+    """Of the report ``names``: those the audit page lists, those the API lists, the download statuses."""
+    page = client.get("/audit").get_data(as_text=True)
+    api = client.get("/api/v1/audits").get_json()["reports"]  # (a signed-in session works for GETs)
+    return ([n for n in names if n in page], [n for n in names if n in api],
+            [client.get(f"/audit/reports/{n}").status_code for n in names])
+
+
+def _report(home: Path, names: list[str]) -> dict[str, Any]:
+    return json.loads((home / "reports" / next(n for n in names if n.endswith(".json"))).read_text("utf-8"))
+
+
+def test_a_national_run_s_report_is_for_the_national_scope_only(own_app: Flask, own_login: Login,
+                                                               archives: dict[str, Any]) -> None:
+    """A scheduled (--due) run over the whole store, on a budget of one archive: whatever archive it checked, its
+    report counts the other divisions' archives left for later (AUD027), so below the national scope it is
+    neither listed (page, API) nor downloaded (404); a report that records no scope (older) neither."""
+    home = _home(own_app)
+    toml = home / "hsar.toml"
+    toml.write_text(re.sub(r"(?m)^budget_bytes = \d+$", "budget_bytes = 1", toml.read_text("utf-8")), "utf-8")
+    with Repository.open(home) as repo:
+        run = audit_service.audit(repo, audit_service.selection(["due"]))
+    assert len(run.archives) == 1 and "AUD027" in {i.code for i in run.issues}
+    names = sorted(Path(p).name for p in run.reports)
+    assert _report(home, names)["scope"] == "000000"
+    assert _reports_seen(own_login("admin"), names) == (names, names, [200, 200])
+    for user in ("xuanwu", "jianye", "auditor"):  # district archivists, the city's auditor
+        assert _reports_seen(own_login(user), names) == ([], [], [404, 404]), user
+    with Repository.open(home) as repo:  # one archive of 玄武区: for 玄武区, until its report says no scope
+        mine = audit_service.audit(repo, audit_service.selection([], [_in(archives, "320102")[0]]))
+    own = sorted(Path(p).name for p in mine.reports)
+    assert _reports_seen(own_login("xuanwu"), own) == (own, own, [200, 200])
+    older = home / "reports" / next(n for n in own if n.endswith(".json"))
+    data = json.loads(older.read_text("utf-8"))
+    del data["scope"]
+    older.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    assert _reports_seen(own_login("xuanwu"), own) == ([], [], [404, 404])
+    assert _reports_seen(own_login("admin"), own) == (own, own, [200, 200])
+
+
+def test_an_audit_of_one_archive_started_from_the_page_is_for_its_division(
+        own_app: Flask, own_login: Login, archives: dict[str, Any], wh: Any) -> None:  # noqa: ANN401
+    """The audit page's job of one archive (run as ``hsar worker`` runs it): its report records the archive's
+    division and is listed and downloaded by the archivist who started it and by the city above; not by another
+    district. A run naming archives of two districts is the city's."""
+    import threading
+
+    from repository.jobs.tasks import execute
+
+    mine, other = _in(archives, "320102")[0], _in(archives, "320105")[0]
+    client = own_login("xuanwu")
+    with JobQueue.open(_home(own_app)) as queue:  # the session's home may hold other tests' jobs
+        before = {j.id for j in queue.list(kind="audit")}
+    assert _start(client, wh, mine).status_code == 302
+    with JobQueue.open(_home(own_app)) as queue:
+        [job] = [j for j in queue.list(kind="audit") if j.id not in before]
+        execute(queue, job.id, threading.Event())
+        done = queue.get(job.id)
+    assert done is not None and done.result is not None, done
+    names = sorted(Path(p).name for p in done.result["reports"])
+    assert _report(_home(own_app), names)["scope"] == archives[mine].archive.division
+    for user in ("xuanwu", "auditor", "admin"):
+        assert _reports_seen(own_login(user), names) == (names, names, [200, 200]), user
+    assert _reports_seen(own_login("jianye"), names) == ([], [], [404, 404])
+    with Repository.open(_home(own_app)) as repo:
+        both = audit_service.audit(repo, audit_service.selection([], [mine, other]))
+    two = sorted(Path(p).name for p in both.reports)
+    assert _report(_home(own_app), two)["scope"] == "320100"
+    assert _reports_seen(own_login("auditor"), two) == (two, two, [200, 200])
+    for user in ("xuanwu", "jianye"):
+        assert _reports_seen(own_login(user), two) == ([], [], [404, 404]), user
 
 
 def _payload(object_root: Path) -> Path:

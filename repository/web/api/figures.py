@@ -51,7 +51,7 @@ def audits(repo: Repository, principal: Principal, lang: str) -> dict[str, Any]:
     from), what is due (``due_total`` archives; ``due`` the longest due of them, never audited first), the audit
     log's verification, the replicas and the report names in scope."""
     require(principal, Action.AUDIT)
-    o = service.audit_overview(repo, access.scope_prefixes(principal), due_shown=shown.AUDIT_DUE)
+    o = service.audit_overview(repo, principal, due_shown=shown.AUDIT_DUE)
     return {"log": o.log.to_dict(lang),
             "runs": [_run(r, lang) for r in o.runs], "failures": [_run(r, lang) for r in o.failures],
             "repairs": [_run(r, lang) for r in o.repairs],

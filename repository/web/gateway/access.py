@@ -10,6 +10,7 @@ from ...access import (
     Role,
     View,
     division_in_scope,
+    linked_in_scope,
     may,
     may_ingest_into,
     may_open_documents,
@@ -22,6 +23,6 @@ from ...access import (
     view_of,
 )
 
-__all__ = ["NATIONAL", "Action", "Principal", "Role", "View", "division_in_scope", "may", "may_ingest_into",
-           "may_open_documents", "may_see", "must_register", "scope_division", "scope_prefixes", "sees_personal_data",
-           "valid_scope", "view_of"]
+__all__ = ["NATIONAL", "Action", "Principal", "Role", "View", "division_in_scope", "linked_in_scope", "may",
+           "may_ingest_into", "may_open_documents", "may_see", "must_register", "scope_division", "scope_prefixes",
+           "sees_personal_data", "valid_scope", "view_of"]

@@ -3,7 +3,8 @@ the OCFL store, until ``repository.services`` offers ``show`` and document acces
 
 Every answer asks :mod:`.access` first: an archive outside the user's division scope is ``None`` (the
 page says 404, never 403, so its existence is not disclosed); researchers get personal data masked and the
-documents of ``restricted`` archives withheld.
+documents of ``restricted`` archives withheld. A linked archive (房户对接) outside the scope is not named in
+the page nor in the API's answer, which are the same data (:func:`repository.access.linked_in_scope`).
 """
 
 from __future__ import annotations
@@ -116,11 +117,7 @@ def archive_page(repo: Repository, principal: Principal, archive_id: str,
         accounts.record_use(repo.cfg, principal, "view", archive_id, purpose=purpose)
     for f in data["files"]:  # (the name's suffix, as Path.suffix gives it, without a Path per file)
         f["viewer"] = VIEWERS.get(os.path.splitext(f["path"])[1].lower(), "download")
-    for r in data["relations"]:  # a linked archive outside the scope is not named
-        other = found.divisions.get(r["other"])
-        r["visible"] = other is not None and access.may_see(principal, other)
-        if not r["visible"]:
-            r["other_title"] = None
+    data = access.linked_in_scope(principal, data, found.divisions)  # nothing of a linked archive out of scope
     signature = next((e for e in reversed(data["events"]) if "signature" in e["type"]), None)
     may_open = access.may_open_documents(principal, access_value)
     return ArchivePage(data, tree_for(repo.cfg).path_name(division), may_open,

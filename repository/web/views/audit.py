@@ -38,7 +38,7 @@ def _nav() -> dict[str, object]:
 @login_required
 def page() -> str:
     user = _require(access.Action.AUDIT)
-    overview = service.audit_overview(repo(), access.scope_prefixes(user), due_shown=shown.AUDIT_DUE)
+    overview = service.audit_overview(repo(), user, due_shown=shown.AUDIT_DUE)
     lang = current_lang()
     return render_template("audit.html", o=overview, explain=lambda code: codes.explanation(code, lang),
                            reports=access.may(user, access.Action.READ_REPORTS),
@@ -49,7 +49,7 @@ def page() -> str:
 @login_required
 def report(name: str) -> Response:
     user = _require(access.Action.READ_REPORTS)
-    path = service.report_file(repo(), name, access.scope_prefixes(user))
+    path = service.report_file(repo(), name, user)
     if path is None:
         abort(404)
     html = name.endswith(".html")
