@@ -11,15 +11,18 @@ own (``REG-…``, ``SEC-…``), whose texts are ``chain.problem.<code>`` in the 
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, Table, select
+from sqlalchemy import Column, Row, Select, Table, select
 
+from ..cells import safe_cell
 from ..messages import Text
 from ..state.db import State
 from ..state.tables import utc
@@ -52,6 +55,30 @@ def chained(head: tuple[int, str] | None, fields: list[dict[str, Any]]) -> list[
         row["hash"] = prev = entry_hash(row)
         rows.append(row)
     return rows
+
+
+def bounded(query: Select[Any], at: Column[Any], *, since: datetime | None, until: datetime | None,
+            limit: int | None, offset: int) -> Select[Any]:
+    """A log's listing query with the filters every log has: ``since`` inclusive and ``until`` exclusive on its
+    time column ``at``, then ``offset`` and ``limit``."""
+    if since is not None:
+        query = query.where(at >= utc(since))
+    if until is not None:
+        query = query.where(at < utc(until))
+    query = query.offset(offset) if offset else query
+    return query.limit(limit) if limit is not None else query
+
+
+def csv_text(fields: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    """Rows as CSV text (a header row of ``fields`` first; other keys left out; text a spreadsheet would take
+    for a formula kept as text, :func:`repository.cells.safe_cell`), for auditors' exports."""
+    fields = tuple(fields)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: safe_cell(v) for k, v in row.items() if k in fields})
+    return out.getvalue()
 
 
 class Walk:

@@ -21,8 +21,6 @@ number is chained again on the new head. On SQLite the processes take turns on a
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 import weakref
 from collections.abc import Iterable
@@ -40,7 +38,7 @@ from ..state import tables as t
 from ..state.db import State
 from . import register_sqlite
 from .chain import GENESIS as GENESIS
-from .chain import Chain, Problem, Verification, chained, verify, verify_after
+from .chain import Chain, Problem, Verification, bounded, chained, csv_text, verify, verify_after
 from .chain import entry_hash as entry_hash
 from .turns import Turns
 from .users import utc
@@ -230,24 +228,14 @@ def list_uses(state: State, *, username: str | None = None, archive_id: str | No
     for column, value in ((c.username, username), (c.archive_id, archive_id), (c.action, action)):
         if value is not None:
             query = query.where(column == value)
-    if since is not None:
-        query = query.where(c.at >= utc(since))
-    if until is not None:
-        query = query.where(c.at < utc(until))
-    query = query.offset(offset) if offset else query
-    query = query.limit(limit) if limit is not None else query
+    query = bounded(query, c.at, since=since, until=until, limit=limit, offset=offset)
     with state.transaction() as conn:
         return [_entry(r) for r in conn.execute(query)]
 
 
 def export_csv(entries: Iterable[RegisterEntry]) -> str:
     """The entries as CSV text (UTF-8 when written; a header row first), for auditors."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for entry in entries:
-        writer.writerow({k: v for k, v in entry.to_dict().items() if k in CSV_FIELDS})
-    return out.getvalue()
+    return csv_text(CSV_FIELDS, (entry.to_dict() for entry in entries))
 
 
 def _fields(row: Row) -> dict[str, Any]:

@@ -19,9 +19,7 @@ name no account has), so a reader below the national scope lists the entries of 
 
 from __future__ import annotations
 
-import csv
 import getpass
-import io
 import json
 import socket
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,7 +34,7 @@ from .. import messages
 from ..state import tables as t
 from ..state.db import State
 from ..state.tables import utc
-from .chain import Chain, Verification, chained, verify, verify_after
+from .chain import Chain, Verification, bounded, chained, csv_text, verify, verify_after
 
 CSV_FIELDS = ("seq", "at", "username", "role", "event", "subject", "division", "address", "detail", "prev_hash",
               "hash")
@@ -193,24 +191,14 @@ def list_events(state: State, *, prefixes: Sequence[str] | None = None, username
         query = query.where(or_(c.username == username, c.subject == username))
     if event is not None:
         query = query.where(c.event == event)
-    if since is not None:
-        query = query.where(c.at >= utc(since))
-    if until is not None:
-        query = query.where(c.at < utc(until))
-    query = query.offset(offset) if offset else query
-    query = query.limit(limit) if limit is not None else query
+    query = bounded(query, c.at, since=since, until=until, limit=limit, offset=offset)
     with state.transaction() as conn:
         return [_entry(r) for r in conn.execute(query)]
 
 
 def export_csv(entries: Iterable[SecurityEntry]) -> str:
     """The entries as CSV text (a header row first; ``detail`` as its JSON), for auditors."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for entry in entries:
-        writer.writerow(entry.to_dict() | {"detail": _detail_text(entry.detail)})
-    return out.getvalue()
+    return csv_text(CSV_FIELDS, (entry.to_dict() | {"detail": _detail_text(entry.detail)} for entry in entries))
 
 
 def _fields(row: Row[Any]) -> dict[str, Any]:

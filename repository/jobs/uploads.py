@@ -1,9 +1,12 @@
-"""Uploaded SIP files (上传的提交包), kept under ``<home>/jobs/uploads/<sha256>/<name>`` until ingested.
+"""Uploaded SIP files (上传的提交包), kept under ``<home>/jobs/uploads/<owner>-<sha256>/<name>`` until ingested.
 
 An upload is streamed to a temporary file while its SHA-256 is computed, then moved into place atomically
-(a half-written upload never looks like a SIP). The same bytes uploaded twice land in the same place, and
-:func:`ingest_key` of their digest is the dedupe key of their ingest job, so a page reload or a second click
-never ingests twice.
+(a half-written upload never looks like a SIP). The same bytes uploaded twice by one user land in the same
+place, and :func:`ingest_key` of their digest and that user is the dedupe key of their ingest job, so a page
+reload or a second click never ingests twice. Another user's upload of the same bytes is a job of its own
+(whose ingest finds the archive stored already, if it was): a user never gets another's job, which they could
+not open, and whose scope the worker would check instead of theirs. ``<owner>`` is the first 16 hex digits of
+the SHA-256 of the username.
 """
 
 from __future__ import annotations
@@ -29,15 +32,21 @@ class Upload:
     path: Path
     sha256: str
     size: int
+    owner: str  # owner_tag of the uploader
 
     @property
     def dedupe_key(self) -> str:
-        return ingest_key(self.sha256)
+        return ingest_key(self.sha256, self.owner)
 
 
-def ingest_key(sha256: str) -> str:
-    """The dedupe key of the ingest job of a package with these bytes."""
-    return f"ingest:sha256:{sha256}"
+def owner_tag(username: str) -> str:
+    """A fixed-length tag of the uploader for folder names and keys (any username fits)."""
+    return hashlib.sha256(username.encode("utf-8")).hexdigest()[:16]
+
+
+def ingest_key(sha256: str, owner: str) -> str:
+    """The dedupe key of one user's ingest job of a package with these bytes (``owner``: :func:`owner_tag`)."""
+    return f"ingest:{owner}:sha256:{sha256}"
 
 
 def safe_name(filename: str | None) -> str:
@@ -52,7 +61,8 @@ def uploads_dir(cfg: Config) -> Path:
 
 
 def is_upload(cfg: Config, path: str | Path) -> bool:
-    """Whether ``path`` is an uploaded SIP (``<home>/jobs/uploads/<sha256>/<name>``), not one named from elsewhere."""
+    """Whether ``path`` is an uploaded SIP (``<home>/jobs/uploads/<owner>-<sha256>/<name>``), not one named from
+    elsewhere."""
     try:
         folder = Path(path).resolve().parent
         return folder.parent == uploads_dir(cfg).resolve()
@@ -61,7 +71,7 @@ def is_upload(cfg: Config, path: str | Path) -> bool:
 
 
 def discard_upload(cfg: Config, path: str | Path) -> bool:
-    """Remove an uploaded SIP (``<home>/jobs/uploads/<sha256>/<name>``) with its folder, once its job has
+    """Remove an uploaded SIP (``<home>/jobs/uploads/<owner>-<sha256>/<name>``) with its folder, once its job has
     ended; a path anywhere else is never touched. True when something was removed."""
     if not is_upload(cfg, path):
         return False
@@ -72,8 +82,9 @@ def discard_upload(cfg: Config, path: str | Path) -> bool:
     return True
 
 
-def receive_upload(cfg: Config, source: BinaryIO, filename: str | None) -> Upload:
-    """Stream ``source`` into the home's uploads folder; returns where it lies and its digest."""
+def receive_upload(cfg: Config, source: BinaryIO, filename: str | None, username: str) -> Upload:
+    """Stream ``source`` into the home's uploads folder, as ``username``'s upload; returns where it lies and its
+    digest."""
     folder = jobs_dir(cfg) / "uploads"
     folder.mkdir(exist_ok=True)
     temporary = folder / f".part-{uuid.uuid4().hex}"
@@ -86,14 +97,15 @@ def receive_upload(cfg: Config, source: BinaryIO, filename: str | None) -> Uploa
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
-        target_dir = folder / digest.hexdigest()
+        owner = owner_tag(username)
+        target_dir = folder / f"{owner}-{digest.hexdigest()}"
         target_dir.mkdir(exist_ok=True)
         existing = sorted(p for p in target_dir.iterdir() if p.is_file())
-        if existing:  # the same bytes, uploaded before (maybe under another name)
+        if existing:  # the same bytes, uploaded before by this user (maybe under another name)
             temporary.unlink()
-            return Upload(existing[0], digest.hexdigest(), size)
+            return Upload(existing[0], digest.hexdigest(), size, owner)
         target = target_dir / safe_name(filename)
         os.replace(temporary, target)
-        return Upload(target, digest.hexdigest(), size)
+        return Upload(target, digest.hexdigest(), size, owner)
     finally:
         temporary.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..cells import safe_cell
 from ..divisions import DivisionTree, tree_for
 from ..errors import PaperError
 from ..home import Repository
@@ -178,7 +179,8 @@ def findings_csv(result: Reconciliation, tree: DivisionTree, lang: str = "zh") -
     writer.writeheader()
     for f in result.findings:
         known = tree.get(f.division) if f.division else None
-        writer.writerow(f.to_dict(lang) | {"division_name": known.name if known else ""})
+        row = f.to_dict(lang) | {"division_name": known.name if known else ""}
+        writer.writerow({k: safe_cell(v) for k, v in row.items()})
     return out.getvalue()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from repository.jobs import JobParamsError, JobQueue, JobQueueError
-from repository.jobs.uploads import ingest_key, receive_upload
+from repository.jobs.uploads import ingest_key, owner_tag, receive_upload
 
 
 def test_submit_records_and_queues_once_per_dedupe_key(queue: JobQueue, sips: list[Path]) -> None:
@@ -120,12 +120,14 @@ def test_the_same_upload_twice_has_one_place_and_one_key(home: Path) -> None:
     from repository import config
 
     cfg = config.load(home)
-    one = receive_upload(cfg, io.BytesIO(b"PK\x03\x04 bytes of a package"), "../../申请.zip")
-    two = receive_upload(cfg, io.BytesIO(b"PK\x03\x04 bytes of a package"), "other-name.zip")
+    one = receive_upload(cfg, io.BytesIO(b"PK\x03\x04 bytes of a package"), "../../申请.zip", "wang")
+    two = receive_upload(cfg, io.BytesIO(b"PK\x03\x04 bytes of a package"), "other-name.zip", "wang")
     assert one == two
     assert one.path.name == "申请.zip" and one.path.parent.parent == home.resolve() / "jobs" / "uploads"
     assert one.path.read_bytes() == b"PK\x03\x04 bytes of a package"
-    assert one.dedupe_key == ingest_key(one.sha256) and len(one.sha256) == 64
+    assert one.dedupe_key == ingest_key(one.sha256, owner_tag("wang")) and len(one.sha256) == 64
+    other = receive_upload(cfg, io.BytesIO(b"PK\x03\x04 bytes of a package"), "申请.zip", "li")  # another user
+    assert other.sha256 == one.sha256 and other.path != one.path and other.dedupe_key != one.dedupe_key
     assert [p.name for p in one.path.parent.parent.iterdir() if p.name.startswith(".")] == []
 
 

@@ -92,6 +92,20 @@ def test_upload_is_one_job_even_posted_twice_and_the_job_page_shows_the_archive(
     assert other.get(f"/jobs/{job_id}").status_code == 404
     assert other.get(f"/jobs/{job_id}.json").status_code == 404
     assert job_id[:8] not in other.get("/jobs").get_data(as_text=True)
+    # another user uploading the same bytes gets a job of their own, which finds the archive stored already
+    from repository.accounts.users import add_user
+
+    with open_state(cfg.state_url) as state:
+        add_user(state, "nanjing", "archivist", "320100", password=wh.PASSWORD)
+    other, _ = _sign_in(fresh, wh, "nanjing")
+    mine = _upload(other, wh, demo_zip)
+    assert mine.status_code == 303 and not mine.headers["Location"].endswith(job_id)
+    own_id = mine.headers["Location"].rsplit("/", 1)[1]
+    with JobQueue(cfg) as queue:
+        assert queue.get(own_id).username == "nanjing"
+        execute(queue, own_id, threading.Event())
+    [dup] = other.get(f"/jobs/{own_id}.json").get_json()["sips"]
+    assert dup["status"] == "duplicate" and _uploads(fresh) == []
 
 
 def test_a_rejected_sips_job_page_shows_which_four_property_checks_failed(fresh, wh, demo_zip, tmp_path) -> None:

@@ -125,3 +125,21 @@ def test_the_api_lists_the_log_in_scope(wh, home: Path) -> None:  # noqa: ANN001
     status, body = get("admin", "?event=token-create&limit=2&offset=1")
     assert status == 200 and [e["subject"] for e in body["entries"]] == ["admin", "reader"]
     assert get("admin", "?event=nonsense")[0] == 400
+
+
+def test_a_name_typed_as_a_formula_is_exported_as_text(wh, home: Path) -> None:  # noqa: ANN001
+    app = _app(home)
+    formula = '=HYPERLINK("http://evil.example/","点击")'
+    assert _client(wh, app, formula, "wrong")[1] == 401
+    admin, _ = _client(wh, app, "admin")
+    rows = list(__import__("csv").reader(admin.get("/security-log.csv?event=sign-in-failed")
+                                          .get_data(as_text=True).lstrip("\ufeff").splitlines()))
+    assert [r[2] for r in rows[1:]] == ["'" + formula]  # username: shown as text by a spreadsheet program
+    assert formula in admin.get("/security-log").get_data(as_text=True).replace("&#34;", '"')  # the page as typed
+
+
+def test_cells_that_a_spreadsheet_would_take_for_formulas() -> None:
+    from repository.cells import safe_cell
+
+    assert [safe_cell(v) for v in ("=1+1", "+86 138", "-x", "@SUM(A1)", "\tx", "-5", "+3.5", "text", 7, None)] == [
+        "'=1+1", "'+86 138", "'-x", "'@SUM(A1)", "'\tx", "-5", "+3.5", "text", 7, None]

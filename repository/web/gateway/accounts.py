@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from ...accounts import lockout, register, securitylog, users
 from ...accounts.chain import Verification
@@ -25,6 +26,7 @@ from .. import shared
 from .access import Principal, scope_prefixes
 
 REGISTER_PAGE = 50
+E = TypeVar("E")
 
 
 @contextmanager
@@ -115,11 +117,22 @@ def set_password(cfg: Config, username: str, password: str, by: Actor) -> users.
 
 
 @dataclass(frozen=True)
-class RegisterPage:
-    entries: list[register.RegisterEntry]
+class ChainPage(Generic[E]):
+    """One page of a chained log (the register, the security log) and the verification of its whole chain."""
+
+    entries: list[E]
     page: int
     has_next: bool
     verification: Verification
+
+    @classmethod
+    def cut(cls, found: list[E], page: int, verification: Verification) -> ChainPage[E]:
+        """``found`` read with one entry more than a page: the page, and whether another follows."""
+        return cls(found[:REGISTER_PAGE], page, len(found) > REGISTER_PAGE, verification)
+
+
+RegisterPage = ChainPage[register.RegisterEntry]
+SecurityPage = ChainPage[securitylog.SecurityEntry]
 
 
 #: seconds between whole passes over a chain for its page (in between, only new entries)
@@ -162,7 +175,7 @@ def register_page(repo: Repository, principal: Principal, where: RegisterFilter,
         found = uses_in_scope(state, repo.catalog, principal, where, limit=REGISTER_PAGE + 1,
                               offset=(page - 1) * REGISTER_PAGE)
         verification = _verified(repo.cfg, state)
-    return RegisterPage(found[:REGISTER_PAGE], page, len(found) > REGISTER_PAGE, verification)
+    return ChainPage.cut(found, page, verification)
 
 
 def register_csv(repo: Repository, principal: Principal, where: RegisterFilter) -> str:
@@ -182,14 +195,6 @@ class SecurityFilter:
     until: datetime | None = None
 
 
-@dataclass(frozen=True)
-class SecurityPage:
-    entries: list[securitylog.SecurityEntry]
-    page: int
-    has_next: bool
-    verification: Verification
-
-
 def _events(state: State, principal: Principal, where: SecurityFilter, limit: int | None = None,
             offset: int = 0) -> list[securitylog.SecurityEntry]:
     return securitylog.list_events(state, prefixes=scope_prefixes(principal), username=where.username,
@@ -203,7 +208,7 @@ def security_page(cfg: Config, principal: Principal, where: SecurityFilter, page
     with _state(cfg) as state:
         found = _events(state, principal, where, REGISTER_PAGE + 1, (page - 1) * REGISTER_PAGE)
         verification = _verified(cfg, state, "security")
-    return SecurityPage(found[:REGISTER_PAGE], page, len(found) > REGISTER_PAGE, verification)
+    return ChainPage.cut(found, page, verification)
 
 
 def security_csv(cfg: Config, principal: Principal, where: SecurityFilter) -> str:

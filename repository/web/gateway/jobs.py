@@ -32,13 +32,14 @@ class Incoming:
 
 
 def submit_uploads(repo: Repository, principal: Principal, files: Iterable[Incoming]) -> list[Job]:
-    """One ingest job per file (the same bytes again: the same job). Every file is checked first
+    """One ingest job per file (the same bytes again from the same user: the same job). Every file is checked first
     (:func:`repository.services.uploads.check_upload`): one whose declared division, or whose archive already
     held, lies outside the principal's scope refuses the whole upload (:class:`OutOfScope`; nothing queued,
     the received files removed unless a job already holds them). The job's worker checks again."""
     cfg = repo.cfg
     with JobQueue(cfg) as queue:
-        received = [(incoming, receive_upload(cfg, cast(BinaryIO, incoming.stream), incoming.filename))
+        received = [(incoming, receive_upload(cfg, cast(BinaryIO, incoming.stream), incoming.filename,
+                                                       principal.username))
                     for incoming in files]
         for incoming, upload in received:
             try:

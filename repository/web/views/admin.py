@@ -128,10 +128,7 @@ def _filter() -> gateway.RegisterFilter:
 @login_required
 def register() -> str:
     _require(access.Action.READ_REGISTER)
-    raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
-    where = _filter()
-    args = {k: v for k in ("user", "archive", "action", "from", "to") if (v := request.args.get(k, "").strip())}
+    where, page, args = _filter(), _page_number(), _args("user", "archive", "action", "from", "to")
     return render_template("register.html", reg=gateway.register_page(repo(), principal(), where, page), args=args,
                            uses=gateway.USES, may_export=access.may(principal(), access.Action.EXPORT_REGISTER))
 
@@ -140,9 +137,23 @@ def register() -> str:
 @login_required
 def register_csv() -> Response:
     _require(access.Action.EXPORT_REGISTER)
-    body = "\ufeff" + gateway.register_csv(repo(), principal(), _filter())  # BOM: spreadsheet programs read UTF-8
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": "attachment; filename=access-register.csv", "Cache-Control": "no-store"})
+    return _csv(gateway.register_csv(repo(), principal(), _filter()), "access-register.csv")
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+def _args(*names: str) -> dict[str, str]:
+    """The filters given, to carry into paging and CSV links."""
+    return {k: v for k in names if (v := request.args.get(k, "").strip())}
+
+
+def _csv(text: str, filename: str) -> Response:
+    """A CSV download (a BOM first: spreadsheet programs then read UTF-8), never cached."""
+    return Response("\ufeff" + text, mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"})
 
 
 def _security_filter() -> gateway.SecurityFilter:
@@ -157,10 +168,7 @@ def _security_filter() -> gateway.SecurityFilter:
 @login_required
 def security_log() -> str:
     _require(access.Action.READ_SECURITY_LOG)
-    raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
-    where = _security_filter()
-    args = {k: v for k in ("user", "event", "from", "to") if (v := request.args.get(k, "").strip())}
+    where, page, args = _security_filter(), _page_number(), _args("user", "event", "from", "to")
     return render_template("security_log.html", log=gateway.security_page(repo().cfg, principal(), where, page),
                            args=args, events=gateway.EVENTS,
                            detail=lambda entry: gateway.shown_detail(entry, current_lang()))
@@ -170,6 +178,4 @@ def security_log() -> str:
 @login_required
 def security_log_csv() -> Response:
     _require(access.Action.READ_SECURITY_LOG)
-    body = "\ufeff" + gateway.security_csv(repo().cfg, principal(), _security_filter())  # BOM, as the register's
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": "attachment; filename=security-log.csv", "Cache-Control": "no-store"})
+    return _csv(gateway.security_csv(repo().cfg, principal(), _security_filter()), "security-log.csv")
