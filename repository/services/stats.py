@@ -117,6 +117,8 @@ class AuditOverview:
     log: LogVerification
     reports: list[str]  # report file names in reports/, newest first
     replicas: list[ReplicaState]  # storage.replicas, read only
+    national: bool = True  # False: the reader is below the national scope, and is shown no count of the whole
+    # repository (the log's entries, a replica's copies)
 
 
 def _due(repo: Repository, prefixes: Sequence[str], now: datetime, limit: int) -> tuple[int, list[DueArchive], int]:
@@ -174,4 +176,4 @@ def audit_overview(repo: Repository, reader: access.Principal, *, due_shown: int
     runs = partial(figures_of.recent_runs, repo.catalog, prefixes, limit=30)
     return AuditOverview(runs(), runs(results=figures_of.FAILED_RESULTS), runs(results=figures_of.REPAIRED_RESULTS),
                          due, due_total, days, auditlog.verified(repo), report_names(repo, reader),
-                         replica_states(repo))
+                         replica_states(repo), prefixes == [""])

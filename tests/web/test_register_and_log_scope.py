@@ -75,14 +75,15 @@ def test_a_district_auditor_sees_the_uses_of_its_own_archives_only(wh, home, mon
     page = jianye.get("/register").get_data(as_text=True)
     assert _seqs(page) == [2, 5, 7]
     assert ids["xuanwu"][0] not in page and "NO-SUCH-ARCHIVE" not in page
-    assert "登记链校验通过（共 7 条）" in page  # the chain is verified whole
+    assert "登记链校验通过" in page and "共 7 条" not in page  # verified whole; no count of the whole register
     assert _seqs(jianye.get(f"/register?archive={ids['xuanwu'][0]}").get_data(as_text=True)) == []
     assert _seqs(jianye.get(f"/register?archive={ids['jianye'][0]}").get_data(as_text=True)) == [2, 7]
     csv = jianye.get("/register.csv").get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert [line.split(",")[0] for line in csv[1:]] == ["2", "5", "7"]
     assert _seqs(_client(wh, app, "aud-xuanwu").get("/register").get_data(as_text=True)) == [1, 4, 6]
     assert _seqs(_client(wh, app, "auditor").get("/register").get_data(as_text=True)) == [1, 2, 4, 5, 6, 7]  # 南京市
-    assert _seqs(_client(wh, app, "admin").get("/register").get_data(as_text=True)) == [1, 2, 3, 4, 5, 6, 7]
+    national = _client(wh, app, "admin").get("/register").get_data(as_text=True)
+    assert _seqs(national) == [1, 2, 3, 4, 5, 6, 7] and "登记链校验通过（共 7 条）" in national
 
     # pages are cut after the filter, however the register is read in chunks
     monkeypatch.setattr(gateway, "REGISTER_PAGE", 2)
@@ -153,3 +154,21 @@ def test_the_api_audit_log_shows_a_reader_the_events_of_its_archives_only(home) 
     assert len([e for e in xuanwu if "n" in e["event"]]) == 30
     assert "NO-SUCH-ARCHIVE" in {e["archive_id"] for e in entries("admin", 4)}  # the national scope: all
     assert client.get("/api/v1/audit/log", headers={"Authorization": f"Bearer {tokens['reader']}"}).status_code == 403
+
+
+def test_below_the_national_scope_the_audit_page_counts_nothing_of_the_whole_repository(wh, home) -> None:  # noqa: ANN001
+    root, _ids = home
+    app = _app(root)
+    with open_state(load_config(root).state_url) as state:
+        tokens = {u: create_token(state, u, "t")[1] for u in ("xuanwu", "admin")}
+    page = _client(wh, app, "xuanwu").get("/audit").get_data(as_text=True)
+    log = page.split('id="audit-log"', 1)[1].split("</section>", 1)[0]
+    assert "哈希链无误" in log and "条记录" not in log
+    national = _client(wh, app, "admin").get("/audit").get_data(as_text=True)
+    assert "条记录，哈希链无误" in national.split('id="audit-log"', 1)[1].split("</section>", 1)[0]
+    client = app.test_client()
+    mine = client.get("/api/v1/audits", headers={"Authorization": f"Bearer {tokens['xuanwu']}"}).get_json()
+    assert mine["log"]["entries"] is None and mine["log"]["head"] is None and mine["log"]["ok"] is True
+    assert all(r["copies"] is None for r in mine["replicas"])
+    theirs = client.get("/api/v1/audits", headers={"Authorization": f"Bearer {tokens['admin']}"}).get_json()
+    assert isinstance(theirs["log"]["entries"], int)

@@ -52,13 +52,14 @@ def audits(repo: Repository, principal: Principal, lang: str) -> dict[str, Any]:
     log's verification, the replicas and the report names in scope."""
     require(principal, Action.AUDIT)
     o = service.audit_overview(repo, principal, due_shown=shown.AUDIT_DUE)
-    return {"log": o.log.to_dict(lang),
+    log = o.log.to_dict(lang) | ({} if o.national else {"entries": None, "head": None})  # no count of all
+    return {"log": log,
             "runs": [_run(r, lang) for r in o.runs], "failures": [_run(r, lang) for r in o.failures],
             "repairs": [_run(r, lang) for r in o.repairs],
             "due": [{"archive_id": d.archive_id, "last_checked": iso(d.last_checked)} for d in o.due],
             "due_total": o.due_total, "interval_days": o.interval_days,
             "replicas": [{"label": r.label, "root": r.root, "usable": r.usable, "last_copy": iso(r.last_copy),
-                          "copies": r.copies} for r in o.replicas],
+                          "copies": r.copies if o.national else None} for r in o.replicas],
             "reports": o.reports if access.may(principal, Action.READ_REPORTS) else []}
 
 

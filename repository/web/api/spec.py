@@ -78,6 +78,8 @@ UPLOAD: Schema = {"type": "object", "required": ["sips"], "properties": {
 
 _COUNT = {"type": "integer", "minimum": 0}
 _WHEN = {"type": "string", "nullable": True}
+#: a count of the whole repository: null for a user below the national scope
+_COUNT_OR_NONE = {"type": "integer", "minimum": 0, "nullable": True}
 STAT_ROW: Schema = {"type": "object", "required": ["value", "name", "label", "depth", "numbers"], "properties": {
     "value": {"type": "string"}, "name": {"type": "string"}, "label": {"type": "string"},
     "depth": {"type": "integer", "minimum": 0},
@@ -101,7 +103,7 @@ AUDIT_RUN: Schema = {"type": "object", "required": ["archive_id", "started", "re
 AUDITS: Schema = {"type": "object", "required": ["log", "runs", "failures", "repairs", "due", "due_total",
                                                  "interval_days", "replicas", "reports"], "properties": {
     "log": {"type": "object", "required": ["ok", "entries", "issues"], "properties": {
-        "ok": {"type": "boolean"}, "entries": _COUNT, "head": {"type": "object", "nullable": True},
+        "ok": {"type": "boolean"}, "entries": _COUNT_OR_NONE, "head": {"type": "object", "nullable": True},
         "beyond_head": _COUNT, "issues": {"type": "array", "items": OBJECT}}},
     "runs": {"type": "array", "items": AUDIT_RUN}, "failures": {"type": "array", "items": AUDIT_RUN},
     "repairs": {"type": "array", "items": AUDIT_RUN},
@@ -110,7 +112,7 @@ AUDITS: Schema = {"type": "object", "required": ["log", "runs", "failures", "rep
     "due_total": _COUNT, "interval_days": {"type": "integer"},
     "replicas": {"type": "array", "items": {"type": "object", "required": ["label", "root", "usable"], "properties": {
         "label": {"type": "string"}, "root": {"type": "string"}, "usable": {"type": "boolean"},
-        "last_copy": _WHEN, "copies": _COUNT}}},
+        "last_copy": _WHEN, "copies": _COUNT_OR_NONE}}},
     "reports": {"type": "array", "items": {"type": "string"}}}}
 
 _CODE_COUNTS: Schema = {"type": "object", "additionalProperties": _COUNT}

@@ -124,11 +124,13 @@ class ChainPage(Generic[E]):
     page: int
     has_next: bool
     verification: Verification
+    national: bool  # False: the reader is below the national scope, and is shown no count of the whole chain
 
     @classmethod
-    def cut(cls, found: list[E], page: int, verification: Verification) -> ChainPage[E]:
+    def cut(cls, found: list[E], page: int, verification: Verification, reader: Principal) -> ChainPage[E]:
         """``found`` read with one entry more than a page: the page, and whether another follows."""
-        return cls(found[:REGISTER_PAGE], page, len(found) > REGISTER_PAGE, verification)
+        return cls(found[:REGISTER_PAGE], page, len(found) > REGISTER_PAGE, verification,
+                   scope_prefixes(reader) == [""])
 
 
 RegisterPage = ChainPage[register.RegisterEntry]
@@ -175,7 +177,7 @@ def register_page(repo: Repository, principal: Principal, where: RegisterFilter,
         found = uses_in_scope(state, repo.catalog, principal, where, limit=REGISTER_PAGE + 1,
                               offset=(page - 1) * REGISTER_PAGE)
         verification = _verified(repo.cfg, state)
-    return ChainPage.cut(found, page, verification)
+    return ChainPage.cut(found, page, verification, principal)
 
 
 def register_csv(repo: Repository, principal: Principal, where: RegisterFilter) -> str:
@@ -208,7 +210,7 @@ def security_page(cfg: Config, principal: Principal, where: SecurityFilter, page
     with _state(cfg) as state:
         found = _events(state, principal, where, REGISTER_PAGE + 1, (page - 1) * REGISTER_PAGE)
         verification = _verified(cfg, state, "security")
-    return ChainPage.cut(found, page, verification)
+    return ChainPage.cut(found, page, verification, principal)
 
 
 def security_csv(cfg: Config, principal: Principal, where: SecurityFilter) -> str:
