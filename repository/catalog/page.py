@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, select
 
 from ..model import (
     CLASSES_BY_TYPE,
@@ -46,7 +46,6 @@ def _newest_audit(column: Any) -> Any:  # noqa: ANN401 - a column of audits -> i
 # the archive's row with its newest audit (one statement instead of two)
 _ARCHIVE = select(t.archives, _newest_audit(t.audits.c.finished).label("audit_finished"),
                   _newest_audit(t.audits.c.bytes_checked).label("audit_bytes")).where(t.archives.c.id == read._ID)
-_DIVISIONS = select(t.archives.c.id, t.archives.c.division).where(t.archives.c.id.in_(bindparam("ids", expanding=True)))
 # the page's statements, run on SQLite's own cursor (:mod:`.rawrows`: the same rows, without SQLAlchemy's cost per
 # statement); plain() (the API, the rebuild comparison) runs the archive's row through SQLAlchemy as before
 _PAGE_ARCHIVE, _VERSIONS, _ITEMS, _FILES, _EVENTS, _RELATIONS = (
@@ -59,7 +58,7 @@ class PlainArchive:
 
     data: dict[str, Any]
     last_audit: tuple[datetime, int] | None  # (finished, bytes checked), as catalog.audits.last_checked
-    divisions: dict[str, str]  # linked archive id -> its division (a linked id not catalogued is absent)
+    divisions: dict[str, str]  # linked archive id -> its division, catalogued or disposed of (else absent)
 
 
 def read_plain(conn: Connection, archive_id: str) -> PlainArchive | None:
@@ -69,7 +68,7 @@ def read_plain(conn: Connection, archive_id: str) -> PlainArchive | None:
     row = found[0]
     data = _plain(conn, archive_id, row)
     others = sorted({r["other"] for r in data["relations"]})
-    divisions = {r.id: r.division for r in conn.execute(_DIVISIONS, {"ids": others})} if others else {}
+    divisions = read.divisions_of(conn, others) if others else {}  # a disposed one's too, from its tombstone
     audited = (utc(row.audit_finished), int(row.audit_bytes or 0)) if row.audit_finished is not None else None
     return PlainArchive(data, audited, divisions)
 

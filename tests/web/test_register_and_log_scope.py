@@ -172,3 +172,27 @@ def test_below_the_national_scope_the_audit_page_counts_nothing_of_the_whole_rep
     assert all(r["copies"] is None for r in mine["replicas"])
     theirs = client.get("/api/v1/audits", headers={"Authorization": f"Bearer {tokens['admin']}"}).get_json()
     assert isinstance(theirs["log"]["entries"], int)
+
+
+def test_a_linked_archive_disposed_of_keeps_its_division_on_the_page(home) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete as sql_delete
+
+    from repository.catalog.page import read_plain
+
+    root, ids = home
+    with Repository.open(root) as repo:
+        with repo.catalog.transaction() as conn:
+            plain = read_plain(conn, ids["jianye"][0])
+        assert plain is not None and plain.divisions
+        other, division = sorted(plain.divisions.items())[0]
+        with repo.catalog.transaction(write=True) as conn:  # the linked household disposed of (销毁)
+            conn.execute(sql_delete(ct.archives).where(ct.archives.c.id == other))
+            conn.execute(insert(ct.disposals).values(
+                archive_id=other, reference_code="X", division=division, type="household", retention="30",
+                disposed_at=datetime(2026, 1, 1, tzinfo=UTC), proposed_by="a", approved_by="b", reason="r",
+                tombstone={}))
+        with repo.catalog.transaction() as conn:
+            plain = read_plain(conn, ids["jianye"][0])
+    assert plain is not None and plain.divisions[other] == division  # from its tombstone's row
