@@ -146,6 +146,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Where the login throttle counts (e.g. redis://127.0.0.1:6379/1: every hsar serve process, on every "
             "machine, shares one count; each process's memory while Redis is unreachable); empty means each process "
             "counts in its own memory"),
+    Setting("web.login_attempts", int, 10, "每个客户端地址每分钟可提交登录表单的次数（不论对错；经 --proxy 时按真实客户端地址计）",
+            "Sign-in attempts one client address may make a minute, right or wrong (the real client's address "
+            "behind --proxy)", minimum=1, maximum=10000),
     Setting("web.login_failures", int, 5, "同一账户名在锁定时长内登录失败达到此次数即锁定（任何地址、任何服务进程合计）",
             "Failed sign-ins of one account name within the lock time that lock it (from every address and server "
             "process together)", minimum=1, maximum=1000),

@@ -18,8 +18,11 @@ from flask import Flask
 
 from ..config import load as load_config
 
-#: sign-in attempts an address may make (each POST of the form, right or wrong)
-LOGIN_LIMIT = "10 per minute"
+
+def login_limit(attempts: int) -> str:
+    """Flask-Limiter's limit for ``web.login_attempts`` sign-in attempts (each POST of the form, right or wrong)
+    per address."""
+    return f"{attempts} per minute"
 
 
 def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | None = None) -> Flask:
@@ -59,7 +62,8 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     app.register_blueprint(purpose.bp)  # the purpose of use (利用目的) asked before a registered use
     # sign-in attempts throttled per address here; an account name failing too often is locked in the state
     # database, for every address and process (repository.accounts.lockout, asked by the view)
-    throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", LOGIN_LIMIT), methods=["POST"])
+    throttle = limiter.limit(app.config.get("HSAR_LOGIN_LIMIT", login_limit(cfg["web.login_attempts"])),
+                             methods=["POST"])
     app.view_functions["auth.login"] = cast(Any, throttle(app.view_functions["auth.login"]))
     api.install(app)
     if app.config.get("HSAR_WARM", not app.testing):  # hsar serve: handles and statistics ready early

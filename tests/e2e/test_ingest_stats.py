@@ -124,8 +124,8 @@ def test_auditor_reads_the_security_log(signed_in, e2e: ModuleType) -> None:
     signed = page.locator("tr.event-sign-in")
     assert signed.count() >= 1 and "e2e-auditor" in page.inner_text("table")  # this very sign-in, logged
     assert errors == [], errors
-    e2e.shoot(page, "security-log")
-    assert signed_in("researcher").goto("/security-log").status == 403
+    e2e.shoot(page, "security-log")  # (who else may open it: tests/web/test_security_log.py; each sign-in here
+    # counts against the per-address throttle the whole browser session shares)
 
 
 def test_researcher_is_refused_the_audit_page(signed_in) -> None:

@@ -143,3 +143,10 @@ def test_cells_that_a_spreadsheet_would_take_for_formulas() -> None:
 
     assert [safe_cell(v) for v in ("=1+1", "+86 138", "-x", "@SUM(A1)", "\tx", "-5", "+3.5", "text", 7, None)] == [
         "'=1+1", "'+86 138", "'-x", "'@SUM(A1)", "'\tx", "-5", "+3.5", "text", 7, None]
+
+
+def test_the_per_address_throttle_is_a_setting(wh, home: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("HSAR_WEB_LOGIN_ATTEMPTS", "2")
+    app = create_app(home, {"SECRET_KEY": "x", "HSAR_WARM": False})
+    assert [_client(wh, app, "xuanwu", "wrong", "10.7.7.7")[1] for _ in range(3)] == [401, 401, 429]
+    assert _client(wh, app, "xuanwu", address="10.7.7.8")[1] == 302  # another address is not held up
