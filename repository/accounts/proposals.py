@@ -73,6 +73,10 @@ def add_proposal(state: State, archive_id: str, reference_code: str, division: s
 
 
 def get_proposal(state: State, proposal_id: int) -> Proposal | None:
+    """The proposal numbered ``proposal_id``; None for none (a number no 64-bit key holds included: asked
+    for it, SQLite raises OverflowError)."""
+    if not 0 < proposal_id < 2**63:
+        return None
     with state.transaction() as conn:
         row = conn.execute(select(t.disposal_proposals).where(t.disposal_proposals.c.id == proposal_id)).first()
     return _proposal(row) if row is not None else None

@@ -39,7 +39,7 @@ def utc(value: datetime) -> datetime:
 def version_seq(number: str) -> int:
     """The integer of an OCFL version number: ``"v3"`` and ``"v003"`` give 3."""
     digits = number[1:] if number[:1] == "v" else number
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         raise ValueError(f"not an OCFL version number: {number!r}")
     return int(digits)
 

@@ -20,7 +20,7 @@ def _items(value: str | None) -> tuple[int, ...] | None:
     if value is None:
         return None
     parts = [p.strip() for p in value.split(",") if p.strip()]
-    if not parts or not all(p.isdigit() for p in parts):
+    if not parts or not all(p.isascii() and p.isdigit() for p in parts):
         raise UsageError(msgid="dip.bad_items", value=value)
     return tuple(int(p) for p in parts)
 

@@ -229,7 +229,7 @@ def _head(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tu
     if value is None:
         return None
     seq, _, digest = value.partition(":")
-    if not seq.isdigit() or len(digest) != 64 or any(ch not in "0123456789abcdef" for ch in digest):
+    if not (seq.isascii() and seq.isdigit()) or len(digest) != 64 or any(ch not in "0123456789abcdef" for ch in digest):
         raise click.BadParameter(value, param_hint="--expect")
     return int(seq), digest
 

@@ -24,6 +24,7 @@ from ..config import Config
 from .queue import jobs_dir
 
 CHUNK = 1024 * 1024
+NAME_BYTES = 200
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
@@ -50,10 +51,14 @@ def ingest_key(sha256: str, owner: str) -> str:
 
 
 def safe_name(filename: str | None) -> str:
-    """The last part of a client's file name, without control characters or separators (``upload`` when
-    nothing usable is left); ingest recognises packages by their content, so the name is only a label."""
+    """The last part of a client's file name, without control characters or separators, cut to
+    :data:`NAME_BYTES` bytes (``upload`` when nothing usable is left); ingest recognises packages by their
+    content, so the name is only a label."""
     base = _UNSAFE.sub("_", (filename or "").replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
-    return base[:200] or "upload"
+    # at most NAME_BYTES bytes of UTF-8 (a file system's limit is 255 bytes, not characters); a lone surrogate
+    # (a name not in UTF-8) becomes "?"
+    encoded = base.encode("utf-8", "replace")[:NAME_BYTES]
+    return encoded.decode("utf-8", "ignore").strip(" .") or "upload"
 
 
 def uploads_dir(cfg: Config) -> Path:

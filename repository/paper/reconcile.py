@@ -245,7 +245,7 @@ def _natural(ref: str) -> tuple[tuple[int, int, str], ...]:
 
 
 def _part(part: str) -> tuple[int, int, str]:
-    return (0, int(part), "") if part.isdigit() else (1, 0, part)
+    return (0, int(part), "") if part.isascii() and part.isdigit() else (1, 0, part)
 
 
 @lru_cache(maxsize=65536)

@@ -59,7 +59,7 @@ def premis_version(path: str) -> int | None:
         return 0
     if path.startswith(PREMIS_PREFIX + "v") and path.endswith(".xml"):
         number = path[len(PREMIS_PREFIX) + 1:-4]
-        if number.isdigit():
+        if number.isascii() and number.isdigit():
             return int(number)
     return None
 

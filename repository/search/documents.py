@@ -62,7 +62,7 @@ def default_tree() -> Tree:
 def structural_ancestors(code: str) -> list[str]:
     """Ancestors by the shape of a GB/T 2260 code: province xx0000, city xxyy00, district, street (9 digits)."""
     code = code.strip()
-    if not code.isdigit() or len(code) not in (6, 9):
+    if not (code.isascii() and code.isdigit()) or len(code) not in (6, 9):
         return [code] if code else []
     six = code[:6]
     path = [six[:2] + "0000"]

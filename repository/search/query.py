@@ -165,7 +165,7 @@ def year_range(value: str) -> tuple[int, int]:
         part = part.strip()
         if not part and dots:
             bounds.append(default)
-        elif len(part) == 4 and part.isdigit() and YEAR_MIN <= int(part) <= YEAR_MAX:
+        elif len(part) == 4 and part.isascii() and part.isdigit() and YEAR_MIN <= int(part) <= YEAR_MAX:
             bounds.append(int(part))
         else:
             raise QuerySyntaxError(msgid="query.bad_year", value=repr(value), min=YEAR_MIN, max=YEAR_MAX)

@@ -75,7 +75,17 @@ def _xlsx_rows(data: bytes, name: str) -> Iterator[tuple[int, list[str]]]:
                          issues=[issue("PAP007", name, detail=type(exc).__name__)]) from None
     try:
         sheet = book.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        rows = sheet.iter_rows(values_only=True)
+        number = 0
+        while True:
+            try:  # read_only: the sheet's XML is parsed as the rows are read, so a cut file fails here
+                values = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # noqa: BLE001 - broken XML, a bad value: the file cannot be read
+                raise PaperError(msgid="paper.bad_file", code="PAP007", file=name,
+                                 issues=[issue("PAP007", name, detail=type(exc).__name__)]) from None
+            number += 1
             yield number, ["" if v is None else _cell(v) for v in values]
     finally:
         book.close()
@@ -103,6 +113,10 @@ def _header(cells: list[str], name: str, line: int) -> tuple[dict[str, int], lis
     return found, problems
 
 
+#: the largest item number or page count a row may give (the database's 32-bit integer column)
+MAX_NUMBER = 2**31 - 1
+
+
 def _row(cells: list[str], header: dict[str, int], width: int, where: str,
          line: int) -> tuple[RegisterRow | None, list[Issue]]:
     problems: list[Issue] = []
@@ -116,7 +130,7 @@ def _row(cells: list[str], header: dict[str, int], width: int, where: str,
     numbers: dict[str, int] = {}
     for code in NUMBERS:
         raw = value.get(code, "")
-        if raw and (not raw.isdigit() or int(raw) < 1):
+        if raw and (not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_NUMBER):
             problems.append(issue("PAP004", where, column=label[code], value=raw))
         elif raw:
             numbers[code] = int(raw)

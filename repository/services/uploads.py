@@ -11,8 +11,10 @@ scope of what it then reads).
 
 from __future__ import annotations
 
+import lzma
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,8 +80,9 @@ def sip_claim(path: Path) -> Claim | None:
         if data is None:
             return None
         root = etree.fromstring(data, safe_parser())
-    except (OSError, ValueError, zipfile.BadZipFile, tarfile.TarError, etree.XMLSyntaxError, EOFError):
-        return None
+    except (OSError, ValueError, zipfile.BadZipFile, tarfile.TarError, etree.XMLSyntaxError, EOFError,
+            NotImplementedError, RuntimeError, zlib.error, lzma.LZMAError):  # an unknown or broken compression,
+        return None  # an encrypted member: the claim cannot be read (the ingest job refuses the package)
     return Claim(_text(root, "identifier"), _text(root, "division"))
 
 

@@ -20,6 +20,18 @@ SEGMENT_SAFE = "!$&'()*+,/:;=@"
 _MARK = "\x00hsar"  # an id no archive has; quoted as %00hsar
 
 
+def local_target(target: str | None) -> str | None:
+    """``target`` when it is a path of this site to go to after a form (``next``), else None: it starts with
+    one ``/`` (``//host`` and ``/\\host`` name another site), holds no backslash, and no space, tab, line
+    break or other unprintable character anywhere (a tab or a line break, dropped on the way into the
+    Location header, made ``/\t/evil.example`` leave the site, and a line break broke the header)."""
+    if not target or len(target) > 2000 or not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return None
+    if "\\" in target or any(ch.isspace() or not ch.isprintable() for ch in target):
+        return None
+    return target
+
+
 def install(app: Flask) -> None:
     build = app.url_for
     kept: dict[tuple[str, str, str | None], str] = {}

@@ -18,6 +18,7 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from .. import messages
+from .links import local_target
 
 KINDS = ("work", "review", "research", "legal", "other")
 MAX_NOTE = 200
@@ -81,9 +82,7 @@ def from_api(args: Any, headers: Any) -> str | None:  # noqa: ANN401 - Werkzeug 
 
 
 def _safe(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return url_for("search.search")
+    return local_target(target) or url_for("search.search")
 
 
 def required(view: _View) -> _View:
@@ -116,3 +115,19 @@ def _lang() -> str:
     from .i18n import current_lang
 
     return current_lang()
+
+
+_Sent = TypeVar("_Sent", bound=Response)
+
+
+def registered(response: _Sent, record: Callable[[], object]) -> _Sent:
+    """``response`` (a file about to be sent) after its use is registered by ``record``, when it sends the
+    file or part of it (200, 206): a 304 or a refused range (416) sends nothing and registers nothing. The line
+    is committed before any byte goes out; when it cannot be, the file is closed unsent and the error raised."""
+    if response.status_code in (200, 206):
+        try:
+            record()
+        except BaseException:
+            response.close()
+            raise
+    return response

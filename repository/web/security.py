@@ -4,10 +4,12 @@ frame-ancestors, nosniff, Referrer-Policy …)."""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'self'; "
        "frame-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'")
@@ -44,6 +46,21 @@ def _hsts(response: Response) -> Response:
     return response
 
 
+def _referrer_readable() -> None:
+    """An HTTPS form post must name its page in ``Referer`` (Flask-WTF's strict check); one that cannot be read
+    as a URL (``https://[::1/``) is a refused form, as a missing one is (400 ``WEB-CSRF``), not an error."""
+    if request.method in ("GET", "HEAD", "OPTIONS", "TRACE") or not request.is_secure or request.blueprint == "api":
+        return  # (the JSON API takes no form and is exempt from the CSRF check)
+    referrer = request.headers.get("Referer")
+    if referrer is None:
+        return
+    try:
+        parts = urlsplit(referrer)
+        _ = parts.hostname, parts.port
+    except ValueError:
+        raise CSRFError("The referrer header is malformed.") from None
+
+
 def install(app: Flask) -> Limiter:
     """Cookies, CSRF, headers; returns the app's limiter (``limiter.limit`` a view after registering it)."""
     secure = bool(app.config.get("HSAR_HTTPS"))
@@ -51,6 +68,7 @@ def install(app: Flask) -> Limiter:
                       REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure)
     if secure:
         app.after_request(_hsts)
+    app.before_request(_referrer_readable)  # before CSRFProtect's own check, which raises on such a header
     CSRFProtect(app)
     app.after_request(_headers)
     # where attempts are counted: each process's memory, or one Redis for every process and machine

@@ -15,6 +15,7 @@ from ..context import repo
 from ..gateway import archives
 from ..gateway.access import Action
 from ..gateway.jobs import Incoming
+from ..purpose import registered
 from . import adapters, figures, spec, uploads
 from .adapters import Refused, not_found
 
@@ -92,11 +93,10 @@ def download(archive_id: str, path: str) -> Response:
     given = _purpose()
     if given is None:
         raise _no_purpose()
-    adapters.record_download(repo(), principal, archive_id, path, given)
     response = send_file(doc.file, mimetype=doc.media_type, as_attachment=True,
                          download_name=path.rsplit("/", 1)[-1], conditional=True)
     response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return registered(response, lambda: adapters.record_download(repo(), principal, archive_id, path, given))
 
 
 def audit_log() -> Response:

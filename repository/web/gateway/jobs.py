@@ -18,7 +18,8 @@ from ...home import Repository
 from ...jobs import Job, JobQueue
 from ...jobs.uploads import discard_upload, receive_upload
 from ...preservation.four_properties import RESULTS, definitions
-from ...services.uploads import OutOfScope, check_upload
+from ...services.uploads import OutOfScope as OutOfScope  # the refusal, for the views
+from ...services.uploads import check_upload
 from . import access
 from .access import Principal
 
@@ -45,7 +46,7 @@ def submit_uploads(repo: Repository, principal: Principal, files: Iterable[Incom
             try:
                 check_upload(repo, principal, upload.path,
                              upload.path.name if incoming.filename is None else incoming.filename)
-            except OutOfScope:
+            except BaseException:  # refused (OutOfScope), or anything unforeseen: no upload left without a job
                 for _, other in received:
                     if queue.records.by_dedupe_key(other.dedupe_key) is None:
                         discard_upload(cfg, other.path)

@@ -41,15 +41,18 @@ def export_files(repo: Repository, principal: Principal, job_id: str) -> list[st
 
 
 def export_file(repo: Repository, principal: Principal, job_id: str, name: str) -> Path | None:
-    """One download of :func:`export_files`, recorded in the access register for each archive of the job."""
+    """A file of :func:`export_files` (None when there is none for ``principal``); its download is recorded
+    with :func:`record_export_download` once it is sent."""
     if name not in export_files(repo, principal, job_id):
         return None
+    path = repo.paths.exports / job_id / name
+    return path if path.is_file() else None
+
+
+def record_export_download(repo: Repository, principal: Principal, job_id: str, name: str) -> None:
+    """One download of an export file, recorded in the access register for each archive of the job."""
     job = job_for(repo.cfg, principal, job_id)
-    assert job is not None  # export_files found it
-    path = repo.paths.exports / job.id / name
-    if not path.is_file():
-        return None
+    assert job is not None  # export_file found it
     for archive_id in job.params.get("archives", []):  # every download is a use (利用登记)
         record_use(repo.cfg, principal, "download", archive_id, item=name,
                    purpose=messages.text("transfer.purpose", "zh"))  # the package of a transfer (移交)
-    return path

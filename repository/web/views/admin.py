@@ -47,6 +47,14 @@ _NOTICES = ("web_ingest.users.added", "web_ingest.users.disabled", "web_ingest.u
             "web_ingest.users.scope_set", "web_ingest.users.password_set", "web_ingest.users.unlocked")
 
 
+def _named(username: str) -> str:
+    """An account name from a page's URL: as given (never cut to a shorter name another account may have);
+    longer than any name a sign-in may lock (100), not found."""
+    if len(username) > 100:
+        abort(404)
+    return username
+
+
 def _field(name: str, limit: int = 200) -> str:
     return request.form.get(name, "").strip()[:limit]
 
@@ -66,51 +74,54 @@ def _account_change(change: Callable[[], object], done: str) -> Response | tuple
 @login_required
 def add_user() -> Response | tuple[str, int]:
     return _account_change(lambda: gateway.add_user(
-        repo().cfg, _field("username", 64), _field("role", 20), _field("division", 12),
+        repo().cfg, _field("username", 200), _field("role", 20), _field("division", 12),
         request.form.get("password", "")[:1000], _field("display_name"), actor()), "web_ingest.users.added")
 
 
 @bp.route("/users/<username>/disable", methods=["POST"])
 @login_required
 def disable_user(username: str) -> Response | tuple[str, int]:
-    return _account_change(lambda: gateway.disable_user(repo().cfg, username[:64], actor()), "web_ingest.users.disabled")
+    return _account_change(lambda: gateway.disable_user(repo().cfg, _named(username), actor()), "web_ingest.users.disabled")
 
 
 @bp.route("/users/<username>/enable", methods=["POST"])
 @login_required
 def enable_user(username: str) -> Response | tuple[str, int]:
-    return _account_change(lambda: gateway.enable_user(repo().cfg, username[:64], actor()), "web_ingest.users.enabled")
+    return _account_change(lambda: gateway.enable_user(repo().cfg, _named(username), actor()), "web_ingest.users.enabled")
 
 
 @bp.route("/users/<username>/unlock", methods=["POST"])
 @login_required
 def unlock_user(username: str) -> Response | tuple[str, int]:
-    return _account_change(lambda: gateway.unlock(repo().cfg, username[:64], actor()), "web_ingest.users.unlocked")
+    return _account_change(lambda: gateway.unlock(repo().cfg, _named(username), actor()), "web_ingest.users.unlocked")
 
 
 @bp.route("/users/<username>/scope", methods=["POST"])
 @login_required
 def set_scope(username: str) -> Response | tuple[str, int]:
-    return _account_change(lambda: gateway.set_scope(repo().cfg, username[:64], _field("role", 20),
+    return _account_change(lambda: gateway.set_scope(repo().cfg, _named(username), _field("role", 20),
                                                      _field("division", 12), actor()), "web_ingest.users.scope_set")
 
 
 @bp.route("/users/<username>/password", methods=["POST"])
 @login_required
 def reset_password(username: str) -> Response | tuple[str, int]:
-    return _account_change(lambda: gateway.set_password(repo().cfg, username[:64],
+    return _account_change(lambda: gateway.set_password(repo().cfg, _named(username),
                                                         request.form.get("password", "")[:1000], actor()),
                            "web_ingest.users.password_set")
 
 
 def _day(name: str, *, end: bool = False) -> datetime | None:
-    """A ``YYYY-MM-DD`` filter as the start of that Beijing day (``end``: the start of the next day)."""
+    """A ``YYYY-MM-DD`` filter as the start of that Beijing day (``end``: the start of the next day); a year
+    outside 1900…9998 is a bad request (its UTC time, or the next day, would not be a date)."""
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
     try:
         day = datetime.strptime(raw[:10], "%Y-%m-%d").replace(tzinfo=ZONE)
     except ValueError:
+        abort(400)
+    if not 1900 <= day.year <= 9998:
         abort(400)
     return day + timedelta(days=1) if end else day
 
@@ -142,7 +153,7 @@ def register_csv() -> Response:
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
 def _args(*names: str) -> dict[str, str]:

@@ -85,14 +85,13 @@ def _register_view(doc: archives.Document) -> None:
 def document(archive_id: str, path: str) -> Response:
     doc = _document(archive_id, path)
     download = request.args.get("download") == "1" or doc.viewer in ("download", "tiff")
-    if download:
-        archives.register_use(repo(), principal(), doc, "download", purpose.current() or "")
-    else:
-        _register_view(doc)
     response = send_file(doc.file, mimetype=doc.media_type, as_attachment=download,
                          download_name=path.rsplit("/", 1)[-1], conditional=True)
     response.headers["Cache-Control"] = "private, no-store"
-    return response
+    if download:
+        return purpose.registered(response, lambda: archives.register_use(repo(), principal(), doc, "download",
+                                                                           purpose.current() or ""))
+    return purpose.registered(response, lambda: _register_view(doc))
 
 
 @bp.route("/<archive_id>/view/<path:path>")
@@ -105,7 +104,7 @@ def viewer(archive_id: str, path: str) -> str | tuple[str, int]:
         abort(404)
     count = archives.tiff_pages(doc) if doc.viewer == "tiff" else 1
     raw = request.args.get("page", "1")
-    number = int(raw) if raw.isdigit() and len(raw) < 6 else 0
+    number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 6 else 0
     if not 1 <= number <= count:
         return error_page(404, "WEB-NO-PAGE", t("web.archive.no_page"))
     if doc.viewer == "tiff":

@@ -12,15 +12,14 @@ from .. import purpose
 from ..context import User, config
 from ..gateway import accounts
 from ..i18n import t
+from ..links import local_target
 
 bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path of this site (no scheme, no host, no ``//``) is followed after signing in."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return url_for("search.search")
+    """Only a path of this site (:func:`..links.local_target`) is followed after signing in."""
+    return local_target(target) or url_for("search.search")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -152,7 +152,7 @@ def access_copy_download(archive_id: str) -> Response | tuple[str, int] | Werkze
     """The zip of an access copy; the purpose is required (the form asks for it)."""
     raw_items = request.form.get("items", "").strip()[:500]
     parts = [p.strip() for p in raw_items.split(",") if p.strip()]
-    if not all(p.isdigit() and len(p) < 7 for p in parts):
+    if not all(p.isascii() and p.isdigit() and len(p) < 7 for p in parts):
         return _copy_refused("DIP-ITEMS", t("dip.bad_items", value=raw_items))
     req = access_copy.CopyRequest(archive_id, request.form.get("purpose", "")[:1000],
                                   tuple(int(p) for p in parts) or None, request.form.get("mask") == "1",

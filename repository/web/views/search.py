@@ -51,7 +51,7 @@ PAPER_KEYS = ("reference_code", "catalogue", "volume", "original_volume", "box",
 def _page(raw: str | None) -> int | None:
     if raw in (None, ""):
         return 1
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 10_000 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 10_000 else None
 
 
 _KEEP = ("q", "sort", *searching.ADVANCED)

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, send_file, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from .. import purpose
 from ..context import principal, repo
 from ..gateway import access
 from ..gateway import transfer as gateway
@@ -50,4 +51,4 @@ def download(job_id: str, name: str) -> Response:
     response = send_file(path, mimetype=MIMETYPES.get(path.suffix, "application/octet-stream"),
                          as_attachment=True, download_name=path.name)
     response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return purpose.registered(response, lambda: gateway.record_export_download(repo(), principal(), job_id, name))
