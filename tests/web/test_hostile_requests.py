@@ -195,3 +195,10 @@ def test_an_over_long_username_is_refused_not_cut(wh, app: Flask, home: Path) ->
     assert refused.status_code == 400 and _count(home, t.users) == users
     assert admin.post("/users/" + "b" * 200 + "/unlock",
                       data={"csrf_token": wh.csrf_token(admin, "/users")}).status_code == 404
+
+
+def test_a_year_of_four_superscript_digits_is_a_bad_year(wh, app: Flask) -> None:  # noqa: ANN001
+    reader = _client(wh, app, "reader")
+    for asked in (f"/search?q=year:{SUPERSCRIPT * 4}", f"/search?year={SUPERSCRIPT * 4}"):
+        answer = reader.get(asked)
+        assert answer.status_code in (200, 400) and "WEB-INTERNAL" not in answer.get_data(as_text=True)
