@@ -36,11 +36,7 @@ def app(home: Path) -> Flask:
 
 
 def _client(wh, app: Flask, username: str) -> FlaskClient:  # noqa: ANN001
-    client = app.test_client()
-    response = client.post("/login", data={"username": username, "password": wh.PASSWORD, "purpose_kind": "work",
-                                           "csrf_token": wh.csrf_token(client)})
-    assert response.status_code == 302
-    return client
+    return wh.signed_in(app, username)  # the web tests' own sign-in (purpose of use: work)
 
 
 def _count(home: Path, table: Any) -> int:  # noqa: ANN401 - a Table
