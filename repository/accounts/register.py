@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -218,11 +218,14 @@ def _write_batch(state: State, batch: list[_Pending]) -> None:
 
 def list_uses(state: State, *, username: str | None = None, archive_id: str | None = None,
               action: str | None = None, since: datetime | None = None, until: datetime | None = None,
-              limit: int | None = None, offset: int = 0, after: int | None = None) -> list[RegisterEntry]:
+              limit: int | None = None, offset: int = 0, after: int | None = None,
+              archive_ids: Collection[str] | None = None) -> list[RegisterEntry]:
     """Entries in ``seq`` order, filtered; ``since`` inclusive, ``until`` exclusive; ``after``: only entries
-    numbered above it."""
+    numbered above it; ``archive_ids``: only uses of these archives."""
     c = t.access_register.c
     query = select(t.access_register).order_by(c.seq)
+    if archive_ids is not None:
+        query = query.where(c.archive_id.in_(sorted(archive_ids)))
     if after is not None:
         query = query.where(c.seq > after)
     for column, value in ((c.username, username), (c.archive_id, archive_id), (c.action, action)):

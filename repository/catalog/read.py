@@ -193,6 +193,21 @@ def divisions_of(conn: Connection, archive_ids: Iterable[str]) -> dict[str, str]
     return found
 
 
+def ids_in_scope(conn: Connection, prefixes: Iterable[str], limit: int) -> list[str] | None:
+    """The identifiers of the archives within the division scope ``prefixes``, catalogued or disposed of; None
+    when there are more than ``limit`` (a caller then filters another way)."""
+    prefixes = list(prefixes)
+    if not prefixes:
+        return []
+    found: list[str] = []
+    for table, ids in ((t.archives, t.archives.c.id), (t.disposals, t.disposals.c.archive_id)):
+        scope = or_(*(table.c.division.startswith(p, autoescape=True) for p in prefixes))
+        found += conn.scalars(select(ids).where(scope).limit(limit + 1 - len(found)))
+        if len(found) > limit:
+            return None
+    return found
+
+
 def archive_count(conn: Connection) -> int:
     return int(conn.scalar(select(func.count()).select_from(t.archives)) or 0)
 

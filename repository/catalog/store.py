@@ -195,6 +195,11 @@ class Catalog:
         with self.transaction() as conn:
             return read.divisions_of(conn, archive_ids)
 
+    def ids_in_scope(self, prefixes: Iterable[str], limit: int) -> list[str] | None:
+        """Archives (catalogued or disposed of) within ``prefixes``; None when more than ``limit``."""
+        with self.transaction() as conn:
+            return read.ids_in_scope(conn, prefixes, limit)
+
     def archive_count(self) -> int:
         with self.transaction() as conn:
             return read.archive_count(conn)

@@ -6,8 +6,10 @@ line, the chain, its recorded head and the anchors in the audit reports (:mod:`r
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -31,6 +33,26 @@ class LogLine:
 
 
 _BLOCK = 1 << 16
+#: how much of the log's end a reader below the national scope has searched for its events, at most
+SCOPED_SCAN_BYTES = 64 << 20
+
+
+def _from_end(path: Path, limit: int | None = None) -> Iterator[bytes]:
+    """The lines of the file at ``path``, newest first, read block by block from its end (each block read
+    once); at most ``limit`` bytes of it (None: all)."""
+    with open(path, "rb") as handle:
+        start = handle.seek(0, os.SEEK_END)
+        floor = 0 if limit is None else max(0, start - limit)
+        rest = b""  # the start of a line whose beginning lies in an earlier block
+        while start > floor:
+            step = min(_BLOCK, start - floor)
+            start -= step
+            handle.seek(start)
+            pieces = (handle.read(step) + rest).split(b"\n")
+            rest = pieces[0]
+            yield from (p for p in reversed(pieces[1:]) if p)
+        if rest and floor == 0:  # the file's first line (a line cut by the limit is left out)
+            yield rest
 
 
 def tail(repo: Repository, count: int = 10) -> tuple[LogLine, ...]:
@@ -39,40 +61,35 @@ def tail(repo: Repository, count: int = 10) -> tuple[LogLine, ...]:
     path = repo.paths.audit_log
     if count <= 0 or not path.exists():
         return ()
-    with open(path, "rb") as handle:
-        end = handle.seek(0, os.SEEK_END)
-        data, start = b"", end
-        while start > 0 and data.count(b"\n") <= count:
-            step = min(_BLOCK, start)
-            start -= step
-            handle.seek(start)
-            data = handle.read(step) + data
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()  # the newline that ends the last line
-    if start > 0:
-        lines = lines[1:]  # the first piece may be the end of a longer line
-    return tuple(LogLine(raw.decode("utf-8", "replace")) for raw in lines[-count:])
+    newest = list(itertools.islice(_from_end(path), count))
+    return tuple(LogLine(raw.decode("utf-8", "replace")) for raw in reversed(newest))
 
 
 def tail_in_scope(repo: Repository, principal: Principal, count: int = 10) -> tuple[LogLine, ...]:
     """The last ``count`` lines of the log that ``principal`` may see, oldest first: below the national scope,
     only the events of archives in its scope (:func:`repository.access.may_see` of the archive's division,
     catalogued or disposed of); a line that does not parse, or names no archive the catalogue knows, is shown
-    to the national scope alone. The log is read from its end in growing windows until ``count`` are found."""
+    to the national scope alone. The log is read once from its end, its archives looked up a batch at a time,
+    and no further back than :data:`SCOPED_SCAN_BYTES`: a district whose events are rare gets those in the
+    log's newest part, not a search of the whole log on every request."""
     if access.scope_prefix(principal.division) == "":
         return tail(repo, count)
+    path = repo.paths.audit_log
+    if count <= 0 or not path.exists():
+        return ()
     seen: dict[str, bool] = {}
-    window = count
-    while True:
-        lines = [(line, _archive_of(line)) for line in tail(repo, window)]
-        new = {a for _line, a in lines if a is not None and a not in seen}
-        divisions = repo.catalog.divisions_of(new)
-        seen.update((i, i in divisions and access.may_see(principal, divisions[i])) for i in new)
-        kept = [line for line, a in lines if a is not None and seen[a]]
-        if len(kept) >= count or len(lines) < window:
-            return tuple(kept[-count:])
-        window *= 4
+    kept: list[LogLine] = []
+    lines = (LogLine(raw.decode("utf-8", "replace")) for raw in _from_end(path, SCOPED_SCAN_BYTES))
+    while len(kept) < count:
+        batch = [(line, _archive_of(line)) for line in itertools.islice(lines, 500)]
+        if not batch:
+            break
+        new = {a for _line, a in batch if a is not None and a not in seen}
+        if new:
+            divisions = repo.catalog.divisions_of(new)
+            seen.update((i, i in divisions and access.may_see(principal, divisions[i])) for i in new)
+        kept += [line for line, a in batch if a is not None and seen[a]]
+    return tuple(reversed(kept[:count]))
 
 
 def _archive_of(line: LogLine) -> str | None:

@@ -81,13 +81,16 @@ def test_a_district_auditor_sees_the_uses_of_its_own_archives_only(wh, home, mon
     national = _client(wh, app, "admin").get("/register").get_data(as_text=True)
     assert _seqs(national) == [1, 2, 3, 4, 5, 6, 7] and "登记链校验通过（共 7 条）" in national
 
-    # pages are cut after the filter, however the register is read in chunks
+    # pages are cut after the filter, whether the uses are asked for by the scope's archives (a small scope)
+    # or the register is read in chunks (a large one)
     monkeypatch.setattr(gateway, "REGISTER_PAGE", 2)
     monkeypatch.setattr(uses, "CHUNK", 2)
-    first = jianye.get("/register").get_data(as_text=True)
-    assert _seqs(first) == [2, 5] and "page=2" in first
-    second = jianye.get("/register?page=2").get_data(as_text=True)
-    assert _seqs(second) == [7] and "page=3" not in second
+    for in_list in (uses.IN_LIST, 0):
+        monkeypatch.setattr(uses, "IN_LIST", in_list)
+        first = jianye.get("/register").get_data(as_text=True)
+        assert _seqs(first) == [2, 5] and "page=2" in first
+        second = jianye.get("/register?page=2").get_data(as_text=True)
+        assert _seqs(second) == [7] and "page=3" not in second
 
 
 def test_the_api_pages_the_register_after_the_scope(home) -> None:  # noqa: ANN001
@@ -192,3 +195,23 @@ def test_a_linked_archive_disposed_of_keeps_its_division_on_the_page(home) -> No
         with repo.catalog.transaction() as conn:
             plain = read_plain(conn, ids["jianye"][0])
     assert plain is not None and plain.divisions[other] == division  # from its tombstone's row
+
+
+def test_a_scoped_reader_searches_only_the_newest_part_of_the_log(home, monkeypatch) -> None:  # noqa: ANN001
+    from repository.preservation.auditlog import AuditLog
+    from repository.services import auditlog
+
+    root, ids = home
+    with Repository.open(root) as repo:
+        log = AuditLog(repo.paths.audit_log.parent)
+        log.append([{"kind": "premis-event", "archive_id": ids["xuanwu"][0], "object_id": "x", "copy": None,
+                     "event": {"type": "fixity check", "n": "old"}}])
+        log.append({"kind": "premis-event", "archive_id": ids["jianye"][0], "object_id": "x", "copy": None,
+                    "event": {"type": "fixity check", "n": n}} for n in range(300))
+        reader = Principal("x", Role.ARCHIVIST, "320102")
+        found = [line.entry["event"].get("n") for line in auditlog.tail_in_scope(repo, reader, 5)]
+        assert "old" in found  # the whole log is within the bytes searched
+        monkeypatch.setattr(auditlog, "SCOPED_SCAN_BYTES", 20_000)  # about the newest 50 lines
+        assert all(line.entry["event"].get("n") != "old" for line in auditlog.tail_in_scope(repo, reader, 5))
+        newest = [line.entry["event"]["n"] for line in auditlog.tail(repo, 3)]
+        assert newest == [297, 298, 299]  # oldest first
