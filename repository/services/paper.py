@@ -59,27 +59,31 @@ def import_register(repo: Repository, path: Path | None = None, *, data: bytes |
         assert path is not None
         source = name or path.name
         rows = read_register_file(path, name=source)
+    guard = None if "" in prefixes else (lambda held: _check_scope(repo, rows, held, prefixes))
     with open_state(repo.cfg.state_url) as state:
-        if "" not in prefixes:
-            _check_scope(repo, rows, read_register(state), prefixes)
-        replaced = replace_register(state, rows, source)
+        replaced = replace_register(state, rows, source, guard=guard)
     return ImportResult(source, len(rows), tuple(sorted({r.fonds for r in rows})), replaced)
 
 
 def _check_scope(repo: Repository, rows: Sequence[RegisterRow], held: Sequence[RegisterRow],
                  prefixes: Sequence[str]) -> None:
-    """Refuse (``PAPER-SCOPE``, nothing imported) a file whose fonds reach outside ``prefixes``: a fonds with
-    a catalogued archive of another division, a register row already held for it that names an archive of
-    another division, or a row of the file naming one. The refusal names the fonds, not the archive."""
+    """Refuse (``PAPER-SCOPE``, nothing imported) a file whose fonds reach outside ``prefixes``, or may: a fonds
+    with a catalogued archive of another division; a row of the file naming an archive of another division;
+    a row already ``held`` for the fonds that does not name an archive of the scope (it may be another
+    division's, or of none the catalogue knows: only the national scope sees those, so a district never
+    replaces them). The refusal names the fonds, not the archive."""
     from ..catalog.paper import fonds_divisions
 
     fonds = {r.fonds for r in rows}
-    named = {r.archive_id for r in (*rows, *(h for h in held if h.fonds in fonds)) if r.archive_id}
-    divisions = repo.catalog.divisions_of(named)
+    divisions = repo.catalog.divisions_of({r.archive_id for r in (*rows, *held) if r.archive_id})
+
+    def mine(archive_id: str | None) -> bool:
+        return archive_id in divisions and in_scope(divisions[archive_id], prefixes)
+
     outside = {f for f, found in fonds_divisions(repo.catalog, fonds).items()
                if any(not in_scope(d, prefixes) for d in found)}
-    outside |= {r.fonds for r in (*rows, *held) if r.fonds in fonds and r.archive_id in divisions
-                and not in_scope(divisions[r.archive_id], prefixes)}
+    outside |= {r.fonds for r in rows if r.archive_id in divisions and not mine(r.archive_id)}
+    outside |= {h.fonds for h in held if not mine(h.archive_id)}
     if outside:
         raise PaperError(msgid="paper.import_scope", code="PAPER-SCOPE", fonds=", ".join(sorted(outside)))
 

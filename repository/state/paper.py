@@ -7,7 +7,7 @@ the inserts commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -39,11 +39,16 @@ class RegisterRow:
 
 
 def replace_register(state: State, rows: Sequence[RegisterRow], source: str,
-                     at: datetime | None = None) -> int:
-    """Replace the register of every fonds in ``rows`` by ``rows``; the number of rows removed."""
+                     at: datetime | None = None,
+                     guard: Callable[[Sequence[RegisterRow]], None] | None = None) -> int:
+    """Replace the register of every fonds in ``rows`` by ``rows``; the number of rows removed. ``guard`` is
+    given the rows held for those fonds, read in the same write transaction, and may refuse (raise) before
+    anything changes."""
     when = at or datetime.now(UTC)
     fonds = sorted({r.fonds for r in rows})
     with state.transaction(write=True) as conn:
+        if guard is not None:
+            guard([RegisterRow(*tuple(r)) for r in conn.execute(_ROWS.where(t.paper_register.c.fonds.in_(fonds)))])
         removed = conn.scalar(select(func.count()).select_from(t.paper_register)
                               .where(t.paper_register.c.fonds.in_(fonds))) or 0
         conn.execute(delete(t.paper_register).where(t.paper_register.c.fonds.in_(fonds)))
@@ -53,11 +58,15 @@ def replace_register(state: State, rows: Sequence[RegisterRow], source: str,
     return int(removed)
 
 
+_C = t.paper_register.c
+#: a register row's columns in the order of RegisterRow's fields
+_ROWS = select(_C.fonds, _C.catalogue, _C.volume, _C.item, _C.pages, _C.box, _C.shelf, _C.reference_code,
+               _C.archive_id, _C.line)
+
+
 def read_register(state: State) -> list[RegisterRow]:
     """Every row, in fonds, catalogue, volume, item and line order."""
-    c = t.paper_register.c
-    query = select(c.fonds, c.catalogue, c.volume, c.item, c.pages, c.box, c.shelf, c.reference_code,
-                   c.archive_id, c.line).order_by(c.fonds, c.catalogue, c.volume, c.item, c.line)
+    query = _ROWS.order_by(_C.fonds, _C.catalogue, _C.volume, _C.item, _C.line)
     with state.transaction() as conn:
         return [RegisterRow(*tuple(row)) for row in conn.execute(query)]  # the columns in the fields' order
 

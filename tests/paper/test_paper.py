@@ -289,3 +289,22 @@ def test_a_register_import_below_the_national_scope_stays_within_its_fonds(paper
             paper.import_register(repo, data=own, name="own.csv", prefixes=["320105"])
         with open_state(repo.cfg.state_url) as state:
             assert [(r.item, r.archive_id) for r in read_register(state) if r.fonds == "J777"] == [(9, other)]
+
+
+def test_a_district_never_replaces_register_rows_it_cannot_see(paper_home: Path) -> None:
+    with Repository.open(paper_home) as repo:
+        mine = next(v.identifier for v in repo.catalog.list_archives() if v.division.startswith("320105"))
+        header = "全宗号,目录号,案卷号,件号,页数,盒号,档案标识\n"
+        # paper first (双轨制): the national office holds a fonds nothing of which is catalogued yet
+        held = (header + "".join(f"J888,1,2024-0001,{n},3,B-1,\n" for n in range(1, 49))).encode()
+        paper.import_register(repo, data=held, name="national.csv")
+        with pytest.raises(PaperError) as refused:
+            paper.import_register(repo, data=(header + f"J888,1,2024-0001,1,3,B-1,{mine}\n").encode(),
+                                  name="district.csv", prefixes=["320105"])
+        assert refused.value.code == "PAPER-SCOPE"
+        with open_state(repo.cfg.state_url) as state:
+            assert sum(r.fonds == "J888" for r in read_register(state)) == 48  # all still there
+        # a fonds whose every held row names one of the district's archives is the district's to replace
+        own = (header + f"J889,1,2024-0001,1,3,B-1,{mine}\n").encode()
+        paper.import_register(repo, data=own, name="own.csv", prefixes=["320105"])
+        assert paper.import_register(repo, data=own, name="own.csv", prefixes=["320105"]).replaced == 1
