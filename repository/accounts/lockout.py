@@ -12,6 +12,7 @@ application's (Flask-Limiter).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
@@ -37,11 +38,12 @@ def locked_until(state: State, name: str, now: datetime | None = None) -> dateti
     return until if until > now else None
 
 
-def failed(state: State, name: str, *, failures: int, minutes: float, now: datetime | None = None
-           ) -> datetime | None:
+def failed(state: State, name: str, *, failures: int, minutes: float, now: datetime | None = None,
+           also: Callable[[Connection, datetime | None], None] | None = None) -> datetime | None:
     """Count a failed sign-in of ``name``; when it is the ``failures``-th within ``minutes`` minutes, lock the
     name for ``minutes`` minutes and return when the lock ends (None: not locked by it). Failures older than
-    the window, and locks that ended, are forgotten (the table keeps only what may still count)."""
+    the window, and locks that ended, are forgotten (the table keeps only what may still count). ``also`` is
+    called in the same write transaction with the lock's end (the security log's lines of the failure)."""
     now = now or datetime.now(UTC)
     window = timedelta(minutes=minutes)
     name = name[:NAME_LENGTH]
@@ -64,6 +66,8 @@ def failed(state: State, name: str, *, failures: int, minutes: float, now: datet
                     conn.execute(insert(t.login_failures).values(name=name, **values))
                 else:
                     conn.execute(update(t.login_failures).where(t.login_failures.c.name == name).values(**values))
+                if also is not None:
+                    also(conn, until)
             return until
         except IntegrityError:
             if attempt == 2:

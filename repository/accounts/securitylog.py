@@ -178,12 +178,13 @@ def record(state: State, actor: Actor, event: Event, *, subject: str = "", divis
 
 def list_events(state: State, *, prefixes: Sequence[str] | None = None, username: str | None = None,
                 event: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                limit: int | None = None, offset: int = 0) -> list[SecurityEntry]:
+                limit: int | None = None, offset: int = 0, newest: int | None = None) -> list[SecurityEntry]:
     """Entries in ``seq`` order, filtered: ``prefixes`` the division scope (None: every entry; ``[""]`` the
     national scope, which also sees entries of no known account), ``username`` an account that acted or was
-    acted on, ``since`` inclusive, ``until`` exclusive."""
+    acted on, ``since`` inclusive, ``until`` exclusive; ``newest``: only the last so many of those (read from
+    the end, not the whole log)."""
     c = t.security_log.c
-    query = select(t.security_log).order_by(c.seq)
+    query = select(t.security_log).order_by(c.seq.desc() if newest is not None else c.seq)
     if prefixes is not None and "" not in prefixes:
         query = query.where(or_(*(c.division.startswith(p, autoescape=True) for p in prefixes))
                             if prefixes else c.seq < 0)
@@ -191,9 +192,11 @@ def list_events(state: State, *, prefixes: Sequence[str] | None = None, username
         query = query.where(or_(c.username == username, c.subject == username))
     if event is not None:
         query = query.where(c.event == event)
-    query = bounded(query, c.at, since=since, until=until, limit=limit, offset=offset)
+    query = bounded(query, c.at, since=since, until=until, limit=newest if newest is not None else limit,
+                    offset=offset)
     with state.transaction() as conn:
-        return [_entry(r) for r in conn.execute(query)]
+        found = [_entry(r) for r in conn.execute(query)]
+    return found[::-1] if newest is not None else found
 
 
 def export_csv(entries: Iterable[SecurityEntry]) -> str:

@@ -14,7 +14,7 @@ own transaction: ``by`` names who made it (default :data:`~.securitylog.SYSTEM`)
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -130,24 +130,26 @@ def list_users(state: State) -> list[User]:
         return [_user(r) for r in conn.execute(select(t.users).order_by(t.users.c.username))]
 
 
-def _change(state: State, username: str, *, keep_admin: bool = False, by: Actor = SYSTEM,
-            event: Event | None = None, **values: object) -> User:
+def _change(state: State, username: str, values: Mapping[str, object], *, keep_admin: bool = False,
+            by: Actor = SYSTEM, event: Event | None = None, unlock: bool = False) -> User:
     """Update the account's row and, for an ``event``, write its security-log line (``detail``: each changed
     value of role and division as ``[before, after]``); ``keep_admin``: in the same transaction, refuse when it
     would leave no active administrator (:func:`_keep_an_admin`)."""
     with state.transaction(write=True) as conn:
         if keep_admin:
             _keep_an_admin(conn, username)
-        before = _row(conn, username)
+        before = conn.execute(select(t.users).where(t.users.c.username == username).with_for_update()).first()
         done = conn.execute(update(t.users).where(t.users.c.username == username)
-                            .values(updated=datetime.now(UTC), **values))
+                            .values(updated=datetime.now(UTC), **dict(values)))
         if done.rowcount == 0 or before is None:
             raise AccountError(msgid="accounts.unknown_user", code="ACC-UNKNOWN", username=username)
         row = _row(conn, username)
         assert row is not None  # updated in this transaction
+        detail: dict[str, object] = {k: [getattr(before, k), getattr(row, k)] for k in ("role", "division")
+                                     if getattr(before, k) != getattr(row, k)}
+        if unlock and lockout.forget(conn, username):  # a sign-in lock lifted with the change
+            detail["unlocked"] = True
         if event is not None:
-            detail = {k: [getattr(before, k), getattr(row, k)] for k in ("role", "division")
-                      if getattr(before, k) != getattr(row, k)}
             append(conn, by, event, subject=username, division=before.division, detail=detail)
         return _user(row)
 
@@ -168,12 +170,12 @@ def _keep_an_admin(conn: Connection, username: str) -> None:
 def disable_user(state: State, username: str, *, by: Actor = SYSTEM) -> User:
     """The account can no longer log in nor use its tokens (it stays, for the register). The last active
     administrator is not disabled (ACC-LAST-ADMIN)."""
-    return _change(state, username, keep_admin=True, active=False, by=by, event=Event.USER_DISABLE)
+    return _change(state, username, {"active": False}, keep_admin=True, by=by, event=Event.USER_DISABLE)
 
 
 def enable_user(state: State, username: str, *, by: Actor = SYSTEM) -> User:
     """A disabled account may log in again (its tokens too, unless revoked or expired)."""
-    return _change(state, username, active=True, by=by, event=Event.USER_ENABLE)
+    return _change(state, username, {"active": True}, by=by, event=Event.USER_ENABLE)
 
 
 def set_scope(state: State, username: str, *, role: str | None = None, division: str | None = None,
@@ -187,8 +189,8 @@ def set_scope(state: State, username: str, *, role: str | None = None, division:
         values["division"] = check_division(division, tree)
     if not values:
         return _existing(state, username)
-    return _change(state, username, keep_admin=values.get("role", Role.ADMIN.value) != Role.ADMIN.value, by=by,
-                   event=Event.USER_SET, **values)
+    return _change(state, username, values, keep_admin=values.get("role", Role.ADMIN.value) != Role.ADMIN.value,
+                   by=by, event=Event.USER_SET)
 
 
 def _existing(state: State, username: str) -> User:
@@ -200,10 +202,8 @@ def _existing(state: State, username: str) -> User:
 
 def set_password(state: State, username: str, password: str, *, by: Actor = SYSTEM) -> User:
     """A new password; a sign-in lock on the name is lifted with it (:mod:`.lockout`)."""
-    changed = _change(state, username, password_hash=_hasher.hash(check_password(password)), by=by,
-                      event=Event.PASSWORD_SET)
-    lockout.unlock(state, username)
-    return changed
+    return _change(state, username, {"password_hash": _hasher.hash(check_password(password))}, by=by,
+                   event=Event.PASSWORD_SET, unlock=True)
 
 
 def unlock(state: State, username: str, *, by: Actor = SYSTEM) -> bool:
@@ -221,7 +221,7 @@ def set_lang(state: State, username: str, lang: str) -> User:
     """The account's language for pages and messages (``zh`` or ``en``)."""
     if lang not in LANGS:
         raise AccountError(msgid="accounts.bad_lang", code="ACC-LANG", lang=lang)
-    return _change(state, username, lang=lang)
+    return _change(state, username, {"lang": lang})
 
 
 def authenticate(state: State, username: str, password: str) -> User | None:
@@ -246,7 +246,7 @@ def _authenticated(state: State, username: str, password: str) -> tuple[User | N
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None, row, "password"
     if _hasher.check_needs_rehash(row.password_hash):
-        return _change(state, username, password_hash=_hasher.hash(password)), row, ""
+        return _change(state, username, {"password_hash": _hasher.hash(password)}), row, ""
     return _user(row), row, ""
 
 
@@ -275,14 +275,14 @@ def sign_in(state: State, username: str, password: str, *, failures: int, minute
     actor = Actor(username, row.role if row is not None else "", address)
     division = row.division if row is not None else ""
     if user is None:
-        until = lockout.failed(state, username, failures=failures, minutes=minutes)
-        with state.transaction(write=True) as conn:
+        def logged(conn: Connection, until: datetime | None) -> None:  # with the count, in its transaction
             append(conn, actor, Event.SIGN_IN_FAILED, subject=username, division=division,
                    detail={"reason": reason})
             if until is not None:
                 append(conn, actor, Event.LOCKED, subject=username, division=division,
                        detail={"until": until.isoformat(), "failures": failures})
-        return SignIn(None, until)
+
+        return SignIn(None, lockout.failed(state, username, failures=failures, minutes=minutes, also=logged))
     lockout.succeeded(state, username)
     record(state, actor, Event.SIGN_IN, subject=username, division=division)
     return SignIn(user)

@@ -279,9 +279,11 @@ def log_cmd(c: Context, username: str | None, event: str | None, since: datetime
     """列出安全审计日志 List the security log: sign-ins, failures and locks, sign-outs, account and token changes."""
     from ..accounts.securitylog import list_events, shown_detail
 
+    if since is not None and not 1900 <= since.year <= 9998:
+        raise click.BadParameter(since.date().isoformat(), param_hint="--since")
     start = since.replace(tzinfo=messages.LOCAL_ZONE) if since is not None else None
     with _state(c) as state:
-        found = list_events(state, username=username, event=event, since=start)[-limit:]
+        found = list_events(state, username=username, event=event, since=start, newest=limit)
     if as_json:
         emit_result("user-log", {"entries": [e.to_dict() for e in found]})
         return
@@ -290,7 +292,7 @@ def log_cmd(c: Context, username: str | None, event: str | None, since: datetime
     for e in found:
         who = f"{e.username} ({e.role})" if e.role else e.username
         click.echo("\t".join((str(e.seq), messages.local_stamp(e.at), who or "-",
-                              messages.text(f"securitylog.event.{e.event}", c.lang), e.subject or "-",
+                              messages.label("securitylog.event", e.event, c.lang), e.subject or "-",
                               e.address or "-", shown_detail(e, c.lang))).rstrip("\t"))
 
 

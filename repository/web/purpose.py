@@ -122,9 +122,10 @@ _Sent = TypeVar("_Sent", bound=Response)
 
 def registered(response: _Sent, record: Callable[[], object]) -> _Sent:
     """``response`` (a file about to be sent) after its use is registered by ``record``, when it sends the
-    file or part of it (200, 206): a 304 or a refused range (416) sends nothing and registers nothing. The line
+    file or part of it (200, 206): a 304, a refused range (416) or a ``HEAD`` sends nothing and registers
+    nothing. The line
     is committed before any byte goes out; when it cannot be, the file is closed unsent and the error raised."""
-    if response.status_code in (200, 206):
+    if response.status_code in (200, 206) and request.method != "HEAD":  # a HEAD is answered without the file
         try:
             record()
         except BaseException:

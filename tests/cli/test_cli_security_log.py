@@ -58,6 +58,8 @@ def test_shell_changes_are_logged_listed_and_verified(tmp_path: Path) -> None:
     english = hsar(home, "--lang", "en", "user", "log", "--limit", "2").output.splitlines()
     assert len(english) == 2 and "sign-in failed" in english[0] and "sign-in lock lifted" in english[1]
     assert hsar(home, "user", "log", "--user", "nobody").output.strip() == "没有符合条件的日志"
+    early = hsar(home, "user", "log", "--since", "0001-01-01")
+    assert early.exit_code == 2 and "Traceback" not in early.output
 
     intact = hsar(home, "user", "verify-log")
     assert intact.exit_code == 0 and "安全审计日志哈希链完好：共 5 条" in intact.output

@@ -137,3 +137,35 @@ def test_lines_written_at_the_same_time_form_one_chain(state: State) -> None:
                                                    subject="wang", division="320102"), range(24)))
     check = verify_log(state)
     assert check.ok and check.checked == check.head_seq == 25
+
+
+def test_a_failure_and_its_lines_are_one_transaction_and_a_new_password_logs_the_lifted_lock(
+        state: State, monkeypatch: pytest.MonkeyPatch) -> None:
+    from repository.accounts import lockout
+
+    users.add_user(state, "wang", "archivist", "320102", password=PASSWORD)
+
+    def broken(*_args: object, **_kw: object) -> None:
+        raise RuntimeError("the log cannot be written")
+
+    monkeypatch.setattr(users, "append", broken)
+    with pytest.raises(RuntimeError):
+        _sign_in(state, "wang", "wrong")
+    assert lockout.locks(state) == {} and not list_events(state, event="sign-in-failed")
+    with state.transaction() as conn:  # the failure was not counted either
+        assert conn.execute(t.login_failures.select()).first() is None
+    monkeypatch.undo()
+    for _ in range(3):
+        _sign_in(state, "wang", "wrong")
+    assert lockout.locks(state)
+    users.set_password(state, "wang", "another long password", by=ADMIN)
+    assert lockout.locks(state) == {} and list_events(state, event="password-set")[-1].detail == {"unlocked": True}
+    users.set_password(state, "wang", "a third long password", by=ADMIN)
+    assert list_events(state, event="password-set")[-1].detail == {}
+
+
+def test_the_newest_lines_are_read_from_the_end(state: State) -> None:
+    for n in range(6):
+        users.add_user(state, f"user{n}", "researcher", "320102", password=PASSWORD)
+    assert [e.subject for e in list_events(state, newest=2)] == ["user4", "user5"]  # oldest first
+    assert [e.subject for e in list_events(state, newest=2, username="user1")] == ["user1"]

@@ -179,6 +179,8 @@ def test_a_file_not_sent_is_not_registered(wh, app: Flask, home: Path, archives)
     unsatisfiable = client.get(f"/archives/{view.identifier}/files/{pdf}?download=1",
                                headers={"Range": "bytes=999999999-"})
     assert unsatisfiable.status_code == 416 and _count(home, t.access_register) == before
+    assert client.head(f"/archives/{view.identifier}/files/{pdf}?download=1").status_code == 200
+    assert _count(home, t.access_register) == before  # a HEAD sends no file
     sent = client.get(f"/archives/{view.identifier}/files/{pdf}?download=1", headers={"Range": "bytes=0-9"})
     assert sent.status_code == 206 and len(sent.data) == 10 and _count(home, t.access_register) == before + 1
 

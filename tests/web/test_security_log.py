@@ -150,3 +150,40 @@ def test_the_per_address_throttle_is_a_setting(wh, home: Path, monkeypatch) -> N
     app = create_app(home, {"SECRET_KEY": "x", "HSAR_WARM": False})
     assert [_client(wh, app, "xuanwu", "wrong", "10.7.7.7")[1] for _ in range(3)] == [401, 401, 429]
     assert _client(wh, app, "xuanwu", address="10.7.7.8")[1] == 302  # another address is not held up
+
+
+def test_sign_out_ends_the_session_even_when_its_line_cannot_be_written(wh, home: Path, monkeypatch) -> None:  # noqa: ANN001
+    from repository.errors import StateError
+
+    app = _app(home)
+    client, _ = _client(wh, app, "xuanwu")
+
+    def broken(*_args: object) -> None:
+        raise StateError(msgid="state.unreadable", url="x", detail="down")
+
+    monkeypatch.setattr(gateway, "sign_out", broken)
+    client.post("/logout", data={"csrf_token": wh.csrf_token(client, "/search")})
+    assert client.get("/search").status_code == 302  # signed out all the same: back to the sign-in page
+
+
+def test_filters_with_control_characters_and_unknown_events_are_no_500(wh, home: Path) -> None:  # noqa: ANN001
+    from sqlalchemy import insert
+
+    from repository.accounts.chain import chained
+
+    app = _app(home)
+    admin, _ = _client(wh, app, "admin")
+    assert admin.get("/security-log?user=a%00b").status_code == 400
+    assert admin.get("/register?user=a%00b").status_code == 400
+    with open_state(load_config(home).state_url) as state:
+        token = create_token(state, "admin", "t")[1]
+        with state.transaction(write=True) as conn:  # a line another hsar wrote, of an event this one lacks
+            head = conn.execute(t.security_log.select().order_by(t.security_log.c.seq.desc()).limit(1)).first()
+            row = chained((head.seq, head.hash), [{"at": __import__("datetime").datetime.now(
+                __import__("datetime").UTC), "username": "x", "role": "", "event": "future-event", "subject": "x",
+                "division": "", "address": "", "detail": "{}"}])[0]
+            conn.execute(insert(t.security_log).values(**row))
+    page = admin.get("/security-log")
+    assert page.status_code == 200 and "future-event" in page.get_data(as_text=True)
+    api = app.test_client().get("/api/v1/security-log?username=a%00b", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 400

@@ -52,7 +52,7 @@ def audits(repo: Repository, principal: Principal, lang: str) -> dict[str, Any]:
     log's verification, the replicas and the report names in scope."""
     require(principal, Action.AUDIT)
     o = service.audit_overview(repo, principal, due_shown=shown.AUDIT_DUE)
-    log = o.log.to_dict(lang) | ({} if o.national else {"entries": None, "head": None})  # no count of all
+    log = o.log.to_dict(lang) | ({} if o.national else {"entries": None, "head": None, "beyond_head": None})
     return {"log": log,
             "runs": [_run(r, lang) for r in o.runs], "failures": [_run(r, lang) for r in o.failures],
             "repairs": [_run(r, lang) for r in o.repairs],

@@ -77,6 +77,8 @@ UPLOAD: Schema = {"type": "object", "required": ["sips"], "properties": {
     "sips": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}}}
 
 _COUNT = {"type": "integer", "minimum": 0}
+#: a filter's text: no control character (a NUL, which PostgreSQL's text columns refuse, among them)
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 _WHEN = {"type": "string", "nullable": True}
 #: a count of the whole repository: null for a user below the national scope
 _COUNT_OR_NONE = {"type": "integer", "minimum": 0, "nullable": True}
@@ -104,7 +106,7 @@ AUDITS: Schema = {"type": "object", "required": ["log", "runs", "failures", "rep
                                                  "interval_days", "replicas", "reports"], "properties": {
     "log": {"type": "object", "required": ["ok", "entries", "issues"], "properties": {
         "ok": {"type": "boolean"}, "entries": _COUNT_OR_NONE, "head": {"type": "object", "nullable": True},
-        "beyond_head": _COUNT, "issues": {"type": "array", "items": OBJECT}}},
+        "beyond_head": _COUNT_OR_NONE, "issues": {"type": "array", "items": OBJECT}}},
     "runs": {"type": "array", "items": AUDIT_RUN}, "failures": {"type": "array", "items": AUDIT_RUN},
     "repairs": {"type": "array", "items": AUDIT_RUN},
     "due": {"type": "array", "items": {"type": "object", "required": ["archive_id", "last_checked"], "properties": {
@@ -217,7 +219,8 @@ ROUTES: tuple[Route, ...] = (
           (Param("count", {"type": "integer", "minimum": 1, "maximum": 1000}, default=50),),
           (200, LOG), (400, 401, 403)),
     Route("register", "GET", "/register", "The access register (利用登记) in scope (auditors, admins)",
-          (Param("username", {"type": "string", "maxLength": 64}), Param("archive", {"type": "string", "maxLength": 300}),
+          (Param("username", {"type": "string", "maxLength": 64, "pattern": _PRINTABLE}),
+           Param("archive", {"type": "string", "maxLength": 300, "pattern": _PRINTABLE}),
            Param("action", {"type": "string", "enum": ["view", "download", "export", "print"]}),
            Param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, default=100),
            Param("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}, default=0)),
@@ -225,7 +228,7 @@ ROUTES: tuple[Route, ...] = (
     Route("security_log", "GET", "/security-log",
           "The security log (安全审计日志): sign-ins and their failures and locks, sign-outs, changes to accounts and "
           "tokens, about accounts in scope (auditors, admins)",
-          (Param("username", {"type": "string", "maxLength": 100}),
+          (Param("username", {"type": "string", "maxLength": 100, "pattern": _PRINTABLE}),
            Param("event", {"type": "string", "enum": list(SECURITY_EVENTS)}),
            Param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, default=100),
            Param("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}, default=0)),

@@ -126,12 +126,20 @@ def _day(name: str, *, end: bool = False) -> datetime | None:
     return day + timedelta(days=1) if end else day
 
 
+def _text(name: str, limit: int) -> str | None:
+    """A text filter of a page's query: None when empty; a control character (a NUL, which PostgreSQL's text
+    columns refuse, among them) is a bad request."""
+    raw = request.args.get(name, "").strip()[:limit]
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
+        abort(400)
+    return raw or None
+
+
 def _filter() -> gateway.RegisterFilter:
     action = request.args.get("action", "").strip() or None
     if action is not None and action not in gateway.USES:
         abort(400)
-    return gateway.RegisterFilter(username=request.args.get("user", "").strip()[:64] or None,
-                                  archive_id=request.args.get("archive", "").strip()[:200] or None,
+    return gateway.RegisterFilter(username=_text("user", 64), archive_id=_text("archive", 200),
                                   action=action, since=_day("from"), until=_day("to", end=True))
 
 
@@ -171,7 +179,7 @@ def _security_filter() -> gateway.SecurityFilter:
     event = request.args.get("event", "").strip() or None
     if event is not None and event not in gateway.EVENTS:
         abort(400)
-    return gateway.SecurityFilter(username=request.args.get("user", "").strip()[:100] or None, event=event,
+    return gateway.SecurityFilter(username=_text("user", 100), event=event,
                                   since=_day("from"), until=_day("to", end=True))
 
 

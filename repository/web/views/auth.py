@@ -26,7 +26,9 @@ def _safe_next(target: str | None) -> str:
 def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""), kinds=purpose.KINDS)
-    username = request.form.get("username", "").strip()[:100]
+    # as counted and logged: no NUL or other unprintable character, which no account name holds and a
+    # PostgreSQL text column refuses
+    username = "".join(ch if ch.isprintable() else "?" for ch in request.form.get("username", "").strip()[:100])
     tried = accounts.sign_in(config(), username, request.form.get("password", "")[:1000], request.remote_addr or "")
     account = tried.user
     if account is None:
@@ -44,10 +46,11 @@ def login() -> str | Response | tuple[str, int]:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    if current_user.is_authenticated:
-        accounts.sign_out(config(), current_user.account, request.remote_addr or "")
-    logout_user()
+    account = current_user.account if current_user.is_authenticated else None
+    logout_user()  # signed out first: a log line that cannot be written leaves no session behind
     session.clear()
+    if account is not None:
+        accounts.sign_out(config(), account, request.remote_addr or "")
     return redirect(url_for("auth.login"))
 
 
