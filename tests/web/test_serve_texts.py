@@ -42,6 +42,20 @@ def test_hsar_serve_refuses_a_folder_that_is_not_a_home(tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
 
 
+def test_hsar_serve_refuses_a_state_database_of_an_older_schema(web_home: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from repository.config import load as load_config
+    from repository.state.db import downgrade_state
+
+    home = Path(shutil.copytree(web_home, tmp_path / "home", symlinks=True))
+    downgrade_state(load_config(home).state_url, "0005")  # as a home made before the security log
+    done = subprocess.run([HSAR, "--home", str(home), "--lang", "en", "serve", "--port", "1"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "[STATE]" in done.stderr and "hsar init" in done.stderr  # at start, not a 500 at every sign-in
+
+
 def test_every_text_key_in_the_templates_exists_in_both_languages() -> None:
     used = {m for f in TEMPLATES.glob("*.html") for m in re.findall(r"t\('(web\.[a-z_.]+[a-z])'",
                                                                       f.read_text("utf-8"))}
