@@ -151,6 +151,8 @@ def _change(state: State, username: str, values: Mapping[str, object], *, keep_a
             detail["unlocked"] = True
         if event is not None:
             append(conn, by, event, subject=username, division=before.division, detail=detail)
+            if row.division != before.division:  # moved: the division it went to sees the same line
+                append(conn, by, event, subject=username, division=row.division, detail=detail)
         return _user(row)
 
 

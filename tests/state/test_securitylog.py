@@ -44,6 +44,7 @@ def test_account_changes_write_their_line_with_who_and_what(state: State) -> Non
         ("user-add", "", "boss", "000000", {"role": "admin", "division": "000000", "password": True}),
         ("user-add", "boss", "wang", "320102", {"role": "researcher", "division": "320102", "password": True}),
         ("user-set", "boss", "wang", "320102", {"role": ["researcher", "archivist"], "division": ["320102", "320105"]}),
+        ("user-set", "boss", "wang", "320105", {"role": ["researcher", "archivist"], "division": ["320102", "320105"]}),
         ("user-disable", "boss", "wang", "320105", {}),
         ("user-enable", "boss", "wang", "320105", {}),
         ("password-set", "boss", "wang", "320105", {}),
@@ -52,7 +53,7 @@ def test_account_changes_write_their_line_with_who_and_what(state: State) -> Non
     ]
     entries = list_events(state)
     assert entries[0].role == "system" and entries[1].role == "admin" and entries[1].address == "10.0.0.9"
-    assert verify_log(state).ok and verify_log(state).checked == 8
+    assert verify_log(state).ok and verify_log(state).checked == 9
 
 
 def test_a_refused_change_writes_nothing(state: State) -> None:

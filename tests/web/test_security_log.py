@@ -69,7 +69,8 @@ def test_sign_ins_sign_outs_and_user_changes_are_logged_from_the_clients_address
         ("sign-in-failed", "xuanwu", "xuanwu", "10.0.0.5"),
         ("sign-in", "admin", "admin", "10.0.0.6"),
         ("user-add", "admin", "new.one", "10.0.0.6"),
-        ("user-set", "admin", "new.one", "10.0.0.6"),
+        ("user-set", "admin", "new.one", "10.0.0.6"),  # under the division it left …
+        ("user-set", "admin", "new.one", "10.0.0.6"),  # … and the one it joined
         ("user-disable", "admin", "new.one", "10.0.0.6"),
         ("sign-out", "admin", "admin", "10.0.0.6"),
     ]
