@@ -33,12 +33,12 @@ def serve_cmd(c: Context, host: str, port: int, threads: int, https: bool, proxy
     trusted = _proxy(c, proxy)
 
     from ..home import Repository
-    from ..state.db import open_state
-    from ..web import create_app
+    from ..web import create_app, shared
 
-    with Repository.open(c.home) as repo:  # not a home: a clear error now, not at the first request
-        open_state(repo.cfg.state_url).close()  # nor a state database of another schema (STATE: run hsar init)
+    Repository.open(c.home).close()  # not a home: a clear error now, not at the first request
     app = create_app(c.home, {"HSAR_HTTPS": https})
+    with app.app_context():  # nor a state database of another schema (STATE, naming hsar init): the app's own
+        shared.state(shared.state_url(app.extensions["hsar.config"]))  # handle, opened now, kept for requests
     # what start-up made (modules, the app, message catalogues: some 100,000 objects) lives as long as the
     # server: kept out of the garbage collector's full passes, each of which would otherwise walk all of it
     # (~0.1 s, every request of the process waiting) while requests come and go

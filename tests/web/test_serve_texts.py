@@ -42,13 +42,13 @@ def test_hsar_serve_refuses_a_folder_that_is_not_a_home(tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
 
 
-def test_hsar_serve_refuses_a_state_database_of_an_older_schema(web_home: Path, tmp_path: Path) -> None:
-    import shutil
-
+def test_hsar_serve_refuses_a_state_database_of_an_older_schema(tmp_path: Path) -> None:
     from repository.config import load as load_config
+    from repository.home import init_home
     from repository.state.db import downgrade_state
 
-    home = Path(shutil.copytree(web_home, tmp_path / "home", symlinks=True))
+    home = tmp_path / "home"  # a home of its own: the session's demo home is open in this process
+    init_home(home)
     downgrade_state(load_config(home).state_url, "0005")  # as a home made before the security log
     done = subprocess.run([HSAR, "--home", str(home), "--lang", "en", "serve", "--port", "1"],
                           capture_output=True, text=True, timeout=60)
