@@ -117,6 +117,12 @@ def division_in_scope(principal: Principal, division: str) -> bool:
     return valid_scope(division) and may_see(principal, division)
 
 
+def national(principal: Principal) -> bool:
+    """Whether ``principal``'s scope is the whole country: it sees every division, and counts of the whole
+    repository (a log's size, the repository's totals) are shown to it alone."""
+    return principal.division == NATIONAL
+
+
 def scope_prefixes(principal: Principal) -> list[str]:
     """Division-code prefixes for catalogue, search and statistics filters (``Catalog.list_archives``'s
     ``division_prefixes``): ``[""]`` for the national scope, ``[]`` (nothing) for a malformed one."""
@@ -126,7 +132,7 @@ def scope_prefixes(principal: Principal) -> list[str]:
 
 def scope_division(principal: Principal) -> str | None:
     """The division code to give a search as its scope (``SearchRequest.division``); ``None`` for national."""
-    return None if principal.division == NATIONAL else principal.division
+    return None if national(principal) else principal.division
 
 
 def covering_scope(divisions: Iterable[str]) -> str:
@@ -214,7 +220,7 @@ def link_shown(principal: Principal, direction: str, other_division: str | None)
     description names the other) or ``in`` (the other's description names this one); ``other_division`` is
     None when the other archive is not catalogued (not yet ingested, or disposed of), which only the national
     scope may be told of (its id may name any division)."""
-    seen = principal.division == NATIONAL if other_division is None else may_see(principal, other_division)
+    seen = national(principal) if other_division is None else may_see(principal, other_division)
     if seen:
         return Link.NAMED
     return Link.UNNAMED if direction == "out" else Link.HIDDEN

@@ -10,7 +10,14 @@ Excel, WPS and LibreOffice (CSV injection): a name typed into the sign-in form s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_row(row: Mapping[str, object]) -> dict[str, object]:
+    """A CSV row (a ``csv.DictWriter`` row) with each cell as :func:`safe_cell` writes it."""
+    return {key: safe_cell(value) for key, value in row.items()}
 
 
 def safe_cell(value: object) -> object:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Column, Row, Select, Table, select
 
-from ..cells import safe_cell
+from ..cells import safe_row
 from ..messages import Text
 from ..state.db import State
 from ..state.tables import utc
@@ -77,7 +77,7 @@ def csv_text(fields: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: safe_cell(v) for k, v in row.items() if k in fields})
+        writer.writerow(safe_row({k: v for k, v in row.items() if k in fields}))
     return out.getvalue()
 
 

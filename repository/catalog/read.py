@@ -179,13 +179,17 @@ def archive_ids(conn: Connection) -> list[str]:
     return list(conn.scalars(select(t.archives.c.id).order_by(t.archives.c.id)))
 
 
+#: where an archive's division is kept, with the column naming the archive: its catalogue row, else (disposed of)
+#: its tombstone's row
+_HELD = ((t.archives, t.archives.c.id), (t.disposals, t.disposals.c.archive_id))
+
+
 def divisions_of(conn: Connection, archive_ids: Iterable[str]) -> dict[str, str]:
     """The division of each of ``archive_ids`` the catalogue knows: a catalogued archive's, else a disposed
     one's (its tombstone's); an identifier it knows neither way is left out."""
     wanted = sorted(set(archive_ids))
     found: dict[str, str] = {}
-    for table in (t.archives, t.disposals):
-        ids = table.c.archive_id if table is t.disposals else table.c.id
+    for table, ids in _HELD:
         rest = [i for i in wanted if i not in found]
         for start in range(0, len(rest), 500):  # bounded IN lists
             found.update((str(i), str(d)) for i, d in conn.execute(
@@ -200,7 +204,7 @@ def ids_in_scope(conn: Connection, prefixes: Iterable[str], limit: int) -> list[
     if not prefixes:
         return []
     found: list[str] = []
-    for table, ids in ((t.archives, t.archives.c.id), (t.disposals, t.disposals.c.archive_id)):
+    for table, ids in _HELD:
         scope = or_(*(table.c.division.startswith(p, autoescape=True) for p in prefixes))
         found += conn.scalars(select(ids).where(scope).limit(limit + 1 - len(found)))
         if len(found) > limit:

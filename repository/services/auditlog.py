@@ -72,7 +72,7 @@ def tail_in_scope(repo: Repository, principal: Principal, count: int = 10) -> tu
     to the national scope alone. The log is read once from its end, its archives looked up a batch at a time,
     and no further back than :data:`SCOPED_SCAN_BYTES`: a district whose events are rare gets those in the
     log's newest part, not a search of the whole log on every request."""
-    if access.scope_prefix(principal.division) == "":
+    if access.national(principal):
         return tail(repo, count)
     path = repo.paths.audit_log
     if count <= 0 or not path.exists():

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..cells import safe_cell
+from ..cells import safe_row
 from ..divisions import DivisionTree, tree_for
 from ..errors import PaperError
 from ..home import Repository
@@ -183,8 +183,7 @@ def findings_csv(result: Reconciliation, tree: DivisionTree, lang: str = "zh") -
     writer.writeheader()
     for f in result.findings:
         known = tree.get(f.division) if f.division else None
-        row = f.to_dict(lang) | {"division_name": known.name if known else ""}
-        writer.writerow({k: safe_cell(v) for k, v in row.items()})
+        writer.writerow(safe_row(f.to_dict(lang) | {"division_name": known.name if known else ""}))
     return out.getvalue()
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog.statistics import change_mark
-from ..cells import safe_cell
+from ..cells import safe_row
 from ..config import Config
 from ..divisions import DivisionTree
 from ..home import Repository
@@ -133,8 +133,7 @@ def stored_csv(repo: Repository, prefixes: Sequence[str], tree: DivisionTree, la
                 if d not in names:
                     known = tree.get(d) if d else None
                     names[d] = known.name if known else ""
-                row = found.to_dict(lang) | {"division_name": names[d]}
-                writer.writerow({k: safe_cell(v) for k, v in row.items()})
+                writer.writerow(safe_row(found.to_dict(lang) | {"division_name": names[d]}))
                 if n % 1000 == 0:
                     yield out.getvalue()
                     out.seek(0)

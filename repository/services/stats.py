@@ -176,4 +176,4 @@ def audit_overview(repo: Repository, reader: access.Principal, *, due_shown: int
     runs = partial(figures_of.recent_runs, repo.catalog, prefixes, limit=30)
     return AuditOverview(runs(), runs(results=figures_of.FAILED_RESULTS), runs(results=figures_of.REPAIRED_RESULTS),
                          due, due_total, days, auditlog.verified(repo), report_names(repo, reader),
-                         replica_states(repo), prefixes == [""])
+                         replica_states(repo), access.national(reader))

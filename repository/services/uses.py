@@ -44,19 +44,20 @@ def uses_in_scope(state: State, catalog: Catalog, principal: Principal, where: U
                   limit: int | None = None, offset: int = 0) -> list[RegisterEntry]:
     """The entries matching ``where`` that ``principal`` may see, oldest first: ``offset`` of them skipped,
     at most ``limit`` (None: all)."""
-    def read(*, limit: int | None, offset: int = 0, after: int | None = None) -> list[RegisterEntry]:
+    def read(*, limit: int | None, offset: int = 0, after: int | None = None,
+             archive_ids: list[str] | None = None) -> list[RegisterEntry]:
         return list_uses(state, username=where.username, archive_id=where.archive_id, action=where.action,
-                         since=where.since, until=where.until, limit=limit, offset=offset, after=after)
+                         since=where.since, until=where.until, limit=limit, offset=offset, after=after,
+                         archive_ids=archive_ids)
 
-    if access.scope_prefix(principal.division) == "":
+    if access.national(principal):
         return read(limit=limit, offset=offset)
     if where.archive_id is not None:  # one archive: in scope or not at all
         division = catalog.divisions_of([where.archive_id]).get(where.archive_id)
         return read(limit=limit, offset=offset) if division is not None and access.may_see(principal, division) else []
     mine = catalog.ids_in_scope(access.scope_prefixes(principal), IN_LIST)
     if mine is not None:  # a scope of few archives: their uses, found by the index, not by reading them all
-        return list_uses(state, username=where.username, action=where.action, since=where.since,
-                         until=where.until, limit=limit, offset=offset, archive_ids=mine)
+        return read(limit=limit, offset=offset, archive_ids=mine)
     seen: dict[str, bool] = {}
     found: list[RegisterEntry] = []
     skip, last = offset, None

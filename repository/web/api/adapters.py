@@ -150,7 +150,7 @@ def submit_job(repo: Repository, principal: Principal, body: object) -> dict[str
         if params:
             raise Refused(400, "API-JOB-PARAMS", "api.job_params")
         return job_dict(paper_stored.start_job(repo.cfg, principal.username)[0])
-    if kind == "audit" and principal.division != access.NATIONAL:
+    if kind == "audit" and not access.national(principal):
         archives = params.get("archives")
         seen: dict[str, bool] = {}
         if params.get("mode") != "archive" or not isinstance(archives, list) or not archives or not all(

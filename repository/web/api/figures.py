@@ -27,7 +27,7 @@ def statistics(repo: Repository, principal: Principal, lang: str) -> dict[str, A
     require(principal, Action.SEARCH)
     tables = service.statistics(repo, access.scope_prefixes(principal))
     known = tree_for(repo.cfg).get(principal.division)
-    name = messages.text("api_more.national", lang) if principal.division == access.NATIONAL \
+    name = messages.text("api_more.national", lang) if access.national(principal) \
         else known.name if known else principal.division
     return {"scope": {"division": principal.division, "name": name},
             "order": list(service.TABLES),

@@ -16,6 +16,7 @@ from ...access import (
     may_open_documents,
     may_see,
     must_register,
+    national,
     scope_division,
     scope_prefixes,
     sees_personal_data,
@@ -24,5 +25,5 @@ from ...access import (
 )
 
 __all__ = ["NATIONAL", "Action", "Principal", "Role", "View", "division_in_scope", "linked_in_scope", "may",
-           "may_ingest_into", "may_open_documents", "may_see", "must_register", "scope_division", "scope_prefixes",
+           "may_ingest_into", "may_open_documents", "may_see", "must_register", "national", "scope_division", "scope_prefixes",
            "sees_personal_data", "valid_scope", "view_of"]

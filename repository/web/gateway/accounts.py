@@ -23,7 +23,7 @@ from ...services.uses import UseFilter as RegisterFilter
 from ...services.uses import uses_in_scope
 from ...state.db import State
 from .. import shared
-from .access import Principal, scope_prefixes
+from .access import Principal, national, scope_prefixes
 
 REGISTER_PAGE = 50
 E = TypeVar("E")
@@ -130,7 +130,7 @@ class ChainPage(Generic[E]):
     def cut(cls, found: list[E], page: int, verification: Verification, reader: Principal) -> ChainPage[E]:
         """``found`` read with one entry more than a page: the page, and whether another follows."""
         return cls(found[:REGISTER_PAGE], page, len(found) > REGISTER_PAGE, verification,
-                   scope_prefixes(reader) == [""])
+                   national(reader))
 
 
 RegisterPage = ChainPage[register.RegisterEntry]
