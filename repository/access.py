@@ -183,6 +183,13 @@ def sees_personal_data(principal: Principal) -> bool:
     return principal.role in (Role.ADMIN, Role.ARCHIVIST)
 
 
+def receives_originals(principal: Principal) -> bool:
+    """Whether documents reach ``principal`` as stored; everyone else who may open them (researchers) receives
+    researchers' copies (利用件, :mod:`repository.services.research`): personal data painted over, scans as their
+    masked OCR text only."""
+    return sees_personal_data(principal)
+
+
 def view_of(principal: Principal, access_status: str) -> View:
     """How much of an archive in scope ``principal`` sees; ``access_status`` is ``open`` or ``restricted``."""
     if sees_personal_data(principal):

@@ -30,7 +30,9 @@ def _items(value: str | None) -> tuple[int, ...] | None:
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--purpose", required=True, help="利用目的（记入利用登记） Purpose of use (goes into the register).")
 @click.option("--items", help="件号，逗号分隔（默认全部） Item numbers, comma-separated (default: all).")
-@click.option("--mask", is_flag=True, help="遮蔽著录中的个人信息 Mask personal data in the description.")
+@click.option("--mask", is_flag=True,
+              help="遮蔽个人信息：著录遮蔽，文件为利用件 Mask personal data: the description masked, researchers' copies "
+                   "of the documents.")
 @click.option("--format", "image_format", type=click.Choice(["pdf", "jpeg"]), default="pdf", show_default=True,
               help="TIFF 页转换为 TIFF pages become PDF or JPEG.")
 @click.option("--user", "username",
@@ -43,6 +45,8 @@ def access_copy_cmd(c: Context, archive_id: str, out: Path, purpose: str, items:
 
     The zip holds the chosen documents (TIFF pages as PDF or JPEG), the description (masked with --mask,
     and always when made for a researcher or an auditor) and a README with the contents and the purpose.
+    A masked copy holds researchers' copies of the documents: each PDF's pages with personal data painted
+    over; scans and other formats are left out and named in the README.
     Without --user the copy is made by the shell operator (recorded as shell:<login name>, full rights).
     """
     from ..access import NATIONAL, Principal, Role

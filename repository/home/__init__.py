@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from pyhanko.sign.signers import Signer
 
     from ..catalog.store import Catalog
+    from ..formats.research_copies import ResearchCopies
     from ..preservation.ocfl import OcflStore
     from ..search.engine import SearchEngine
     from ..search.textcache import TextCache
@@ -230,6 +231,13 @@ class Repository:
         from ..search.textcache import TextCache
 
         return TextCache(self.paths.text_cache)
+
+    @property
+    def research_copies(self) -> ResearchCopies:
+        """Researchers' copies of PDF documents by SHA-512 and people (``cache/research/``, a cache)."""
+        from ..formats.research_copies import ResearchCopies
+
+        return ResearchCopies(self.paths.research_cache)
 
     @property
     def trust_roots(self) -> list[Path]:

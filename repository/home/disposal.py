@@ -131,6 +131,7 @@ def carry_out(repo: Repository, path: Path, *, recovering: bool = False) -> str:
     repo.search.commit()
     repo.search.close()  # drops a kept searcher: Whoosh's Searcher.refresh() misses deletions in old segments
     repo.text_cache.forget(f["sha512"] for f in tombstone["removed"]["files"])  # its PDFs' texts too
+    repo.research_copies.forget(f["sha512"] for f in tombstone["removed"]["files"])  # researchers' copies of them
     forget_pdf_headers(repo.text_cache, oid)  # and which of its files were PDFs
     log = AuditLog(repo.paths.audit)
     record = intent["log_record"]

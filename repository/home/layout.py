@@ -33,6 +33,7 @@ LAYOUT = {
     "default_storage": "storage",
     "exports": "exports",  # transfer packages made by export jobs of the web, one folder per job
     "text_cache": "cache/texts",  # PDF texts and scan verdicts by SHA-512: a cache (repository.search.textcache)
+    "research_cache": "cache/research",  # researchers' copies of PDFs, personal data painted over (formats.redact)
     "census_cache": "cache/census.json",  # the statistics census, shared by the home's processes (a cache)
     "census_lock": "cache/.census.lock",  # held by the process counting it (repository.services.censusfile)
 }
@@ -75,6 +76,7 @@ class HomePaths:
     default_storage: Path
     exports: Path
     text_cache: Path
+    research_cache: Path
     census_cache: Path
     census_lock: Path
     storage: Path

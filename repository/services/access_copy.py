@@ -9,7 +9,9 @@ selection differ only in the README's line saying when and for whom the copy was
 streamed to a binary file object; :func:`access_copy_to` writes a file through a temporary name.
 
 Who may have a copy of what is decided by :mod:`repository.access`: an archive outside the user's scope is
-"not found"; documents the user may not open (a researcher and a restricted archive) are refused.
+"not found"; documents the user may not open (a researcher and a restricted archive) are refused. A masked copy
+(always a researcher's) holds researchers' copies of the documents (:mod:`.research`): each PDF's pages painted
+over; scans and other formats are left out, and the README names them and why.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ..home import Repository
 from ..preservation.ids import object_id
 from ..state.db import open_state
 from .people import masked as masked_for_researchers
+from .research import RedactError, copy_kind, research_copy
 
 FORMATS = ("pdf", "jpeg")  # what TIFF pages become
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -131,9 +134,12 @@ def _tiff(path: Path, fmt: str) -> list[tuple[str, bytes]]:
     return found
 
 
-def _documents(repo: Repository, view: ArchiveView, items: Sequence[int], fmt: str) -> list[tuple[str, int, str, bytes]]:
-    """(name, item, source path, bytes) of every document of ``items``, readable form."""
-    oid, found = object_id(view.archive.identifier), []
+def _documents(repo: Repository, view: ArchiveView, items: Sequence[int], fmt: str, copies: bool,
+               ) -> tuple[list[tuple[str, int, str, bytes]], list[tuple[str, str]]]:
+    """(name, item, source path, bytes) of every document of ``items``, readable form; with ``copies``
+    (a masked copy), researchers' copies (:mod:`.research`): a PDF painted over, and every other document left
+    out, named in the second list with why (a message key)."""
+    oid, found, left = object_id(view.archive.identifier), [], []
     for item in view.archive.items:
         if item.number not in items:
             continue
@@ -141,16 +147,25 @@ def _documents(repo: Repository, view: ArchiveView, items: Sequence[int], fmt: s
             stored = repo.store.content_path(oid, source)
             stem = f"documents/{item.number:04d}-{k:02d}"
             suffix = Path(source).suffix.lower()
-            if suffix in TIFF_SUFFIXES:
+            if copies:
+                kind = copy_kind(source)
+                if kind != "copy":
+                    left.append((source, f"dip.readme.left_{kind}"))
+                    continue
+                try:
+                    found.append((stem + ".pdf", item.number, source, research_copy(repo, view, source).read_bytes()))
+                except RedactError:
+                    left.append((source, "dip.readme.left_failed"))
+            elif suffix in TIFF_SUFFIXES:
                 found += [(stem + tail, item.number, source, data) for tail, data in _tiff(stored, fmt)]
             else:
                 safe = suffix if suffix[1:].isalnum() and len(suffix) <= 6 else ".bin"
                 found.append((stem + safe, item.number, source, stored.read_bytes()))
-    return found
+    return found, left
 
 
 def _readme(view: ArchiveView, title: str, principal: access.Principal, req: CopyRequest, masked: bool,
-            entries: Sequence[CopyEntry], when: datetime, lang: str) -> bytes:
+            entries: Sequence[CopyEntry], left: Sequence[tuple[str, str]], when: datetime, lang: str) -> bytes:
     def line(key: str, **params: object) -> str:
         return messages.text(key, lang, **params)
 
@@ -163,6 +178,9 @@ def _readme(view: ArchiveView, title: str, principal: access.Principal, req: Cop
     for e in entries:
         origin = f" <- {e.source}" if e.source else ""
         lines.append(f"  {e.name}  {e.size}  sha256:{e.sha256}{origin}")
+    if left:
+        lines += ["", line("dip.readme.left")]
+        lines += [f"  {source}  ({line(why)})" for source, why in left]
     lines += ["", line("dip.readme.use")]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -182,12 +200,13 @@ def write_access_copy(repo: Repository, principal: access.Principal, req: CopyRe
     masked = req.mask or not access.sees_personal_data(principal)
     when = at or datetime.now(UTC)
     description = _description(repo, principal, view, items, masked)
-    made: list[tuple[str, int | None, str | None, bytes]] = list(_documents(repo, view, items, req.image_format))
+    documents, left = _documents(repo, view, items, req.image_format, masked)
+    made: list[tuple[str, int | None, str | None, bytes]] = list(documents)
     made.append(("description.json", None, None, description))
     entries = tuple(CopyEntry(n, i, s, len(d), hashlib.sha256(d).hexdigest()) for n, i, s, d in made)
     title = masked_for_researchers(repo, view, view.archive.title) if masked else view.archive.title
     with zipfile.ZipFile(stream, "w") as zf:
-        _add(zf, "README.txt", _readme(view, title, principal, req, masked, entries, when, lang))
+        _add(zf, "README.txt", _readme(view, title, principal, req, masked, entries, left, when, lang))
         for name, _item, _source, data in made:
             _add(zf, name, data)
     chosen = None if req.items is None else ",".join(map(str, items))

@@ -77,6 +77,36 @@ def test_researcher_sees_resident_ids_masked(signed_in, household, e2e: ModuleTy
     assert not FULL_ID.search(page.inner_text("body"))
 
 
+def test_researcher_opens_researchers_copies(signed_in, e2e: ModuleType) -> None:
+    """A researcher opens an open housing-unit archive: its PDFs come as researchers' copies (page images, no
+    text layer), its scans as their masked OCR text only, without an image."""
+    import io
+
+    from pypdf import PdfReader
+
+    page = signed_in("researcher")
+    page.goto("/search?type=unit")
+    page.locator("a[href*='/archives/un-']").first.click()
+    page.wait_for_load_state()
+    assert page.locator("p.research-copy").is_visible()
+    assert not FULL_ID.search(page.inner_text("body"))
+    e2e.shoot(page, "archive-researcher")
+    archive = page.url
+
+    page.locator("a[href*='/view/'][href$='.pdf']").first.click()
+    page.wait_for_load_state()
+    assert page.locator("p.research-copy").is_visible()
+    pdf = page.request.get(page.locator("iframe.pdf").get_attribute("src"))
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    assert all(p.extract_text() == "" for p in PdfReader(io.BytesIO(pdf.body())).pages)  # page images only
+
+    page.goto(archive)
+    page.locator("a[href*='/view/'][href$='.tif']").first.click()
+    page.wait_for_load_state()
+    assert page.locator("p.research-copy").is_visible()
+    assert page.locator("img.page").count() == 0 and not FULL_ID.search(page.inner_text("body"))
+
+
 def test_logout_ends_the_session(signed_in) -> None:
     page = signed_in("archivist")
     page.goto("/search")

@@ -1,5 +1,6 @@
 """The archive page's item rows made in one Python pass (repository/web/views/archive_rows.py) are, byte for
-byte, what the template's loop printed before: for each kind of user (documents openable or withheld, masked
+byte, what the template's loop printed before (with researchers' copies since: no download of a scan, "not given"
+for a format without a copy): for each kind of user (documents openable or withheld, masked
 or not), in both languages, with values that need escaping."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from repository.web.views import archives as archive_views
 
 #: the template's loop as it was (archive.html before the rows moved into the view), one [[…]] per class
 OLD = """{% set l_catalogue, l_volume, l_item, l_box = t('web.paper.catalogue'), t('web.paper.volume'), t('web.paper.item'), t('web.paper.box') %}
-{%- set l_view, l_download = t('web.doc.view'), t('web.doc.download') %}
+{%- set l_view, l_download, l_not_given = t('web.doc.view'), t('web.doc.download'), t('web.doc.no_copy_short') %}
 {%- set docs, may_open = page.documents, page.may_open %}
 {%- set viewer_stem = url_for('archives.viewer', archive_id=a.identifier, path='-')[:-1] %}
 {%- set files_stem = url_for('archives.document', archive_id=a.identifier, path='-')[:-1] %}
@@ -23,8 +24,8 @@ OLD = """{% set l_catalogue, l_volume, l_item, l_box = t('web.paper.catalogue'),
         <td class="paper">{{ l_catalogue }} {{ p['catalogue'] }} · {{ l_volume }} {{ p['volume'] }} · {{ l_item }} {{ p['item'] }} · {{ t('web.paper.pages', start=p['page_start'], end=p['page_end']) }} · {{ l_box }} {{ p['box'] }} · {{ t('web.shelf', **p['shelf']) }}</td>
         <td>{% for f in item['files'] %}{% set doc = docs[f] %}{% if may_open %}{% set info = doc[1] %}{% if info %}
 <span class="doc">
-{% if info['viewer'] != 'download' %}<a href="{{ viewer_stem }}{{ doc[2] }}">{{ l_view }}</a>{% endif %}
-<a href="{{ files_stem }}{{ doc[2] }}?download=1">{{ l_download }}</a>
+{% if info['viewer'] not in ('download', 'none') %}<a href="{{ viewer_stem }}{{ doc[2] }}">{{ l_view }}</a>{% endif %}
+{% if info['viewer'] == 'none' %}<small>{{ l_not_given }}</small>{% elif info['viewer'] != 'scan' %}<a href="{{ files_stem }}{{ doc[2] }}?download=1">{{ l_download }}</a>{% endif %}
 <small>{{ doc[0] }} · {{ info['size']|size }}</small>
 </span>
 {% endif %}{% else %}<small>{{ doc[0] }}</small>{% endif %}

@@ -212,9 +212,10 @@ ROUTES: tuple[Route, ...] = (
     Route("archive", "GET", "/archives/<archive_id>", "One archive as the user may see it (masked for researchers)",
           (_path("archive_id"), *PURPOSE), (200, ARCHIVE), (400, 401, 404)),
     Route("download", "GET", "/archives/<archive_id>/files/<path:path>",
-          "Download a document (registered in the access register)",
+          "Download a document (registered in the access register); researchers receive a researcher's copy of a "
+          "PDF (personal data painted over) and no copy of other formats (403 API-NO-COPY)",
           (_path("archive_id"), _path("path"), *PURPOSE),
-          (200, None), (400, 401, 404)),
+          (200, None), (400, 401, 403, 404)),
     Route("audit_log", "GET", "/audit/log", "The last entries of the audit log in scope (auditors, archivists, admins)",
           (Param("count", {"type": "integer", "minimum": 1, "maximum": 1000}, default=50),),
           (200, LOG), (400, 401, 403)),

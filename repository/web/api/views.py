@@ -68,6 +68,15 @@ def _no_purpose() -> Refused:
     return Refused(400, "API-PURPOSE", "web_more.api.purpose_required")
 
 
+def _no_copy(kind: str, error: Exception | None) -> Refused:
+    """403 API-NO-COPY: the caller receives researchers' copies, and this document has none (a scan: its OCR
+    text is read on the archive's OCR page; another format; a PDF no copy can be made of, ``reason``)."""
+    from ...errors import HsarError
+
+    reason = error.render(g.api_caller.lang) if isinstance(error, HsarError) else ""
+    return Refused(403, "API-NO-COPY", f"web.doc.no_copy.{kind}", reason=reason)
+
+
 def archive(archive_id: str) -> Response:
     _args("archive")
     try:
@@ -88,13 +97,17 @@ def download(archive_id: str, path: str) -> Response:
         doc = archives.document(repo(), principal, archive_id, path)
     except archives.Withheld:
         doc = None  # a document the user may not open does not exist for them (404, as an unknown one)
+    except archives.NoCopy as exc:  # a researcher, and a document of which no researcher's copy exists
+        raise _no_copy(exc.kind, exc.error) from None
     if doc is None:
         raise not_found()
+    if not doc.sendable:
+        raise _no_copy("text", None)
     given = _purpose()
     if given is None:
         raise _no_purpose()
     response = send_file(doc.file, mimetype=doc.media_type, as_attachment=True,
-                         download_name=path.rsplit("/", 1)[-1], conditional=True)
+                         download_name=doc.download_name, conditional=True)
     response.headers["Cache-Control"] = "private, no-store"
     return registered(response, lambda: adapters.record_download(repo(), principal, archive_id, path, given))
 

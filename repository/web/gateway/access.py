@@ -17,6 +17,7 @@ from ...access import (
     may_see,
     must_register,
     national,
+    receives_originals,
     scope_division,
     scope_prefixes,
     sees_personal_data,
@@ -26,4 +27,4 @@ from ...access import (
 
 __all__ = ["NATIONAL", "Action", "Principal", "Role", "View", "division_in_scope", "linked_in_scope", "may",
            "may_ingest_into", "may_open_documents", "may_see", "must_register", "national", "scope_division", "scope_prefixes",
-           "sees_personal_data", "valid_scope", "view_of"]
+           "receives_originals", "sees_personal_data", "valid_scope", "view_of"]

@@ -22,6 +22,7 @@ from ...divisions import tree_for
 from ...home import Repository
 from ...preservation.ids import object_id
 from ...services import people
+from ...services.research import RedactError, copy_kind, research_copy
 from . import access, accounts
 from .access import Principal
 
@@ -29,6 +30,16 @@ _PERSONAL = ("household", "unit", "relations", "supplement_of")
 
 #: how a document is shown in the page, by file suffix
 VIEWERS = {".pdf": "pdf", ".jpg": "image", ".jpeg": "image", ".png": "image", ".tif": "tiff", ".tiff": "tiff"}
+#: how it is shown to a user who receives researchers' copies (repository.services.research.copy_kind):
+#: a PDF's copy in a frame, a scan's masked OCR text only, nothing
+COPY_VIEWERS = {"copy": "pdf", "text": "scan", "none": "none"}
+
+
+def viewer_of(path: str, originals: bool) -> str:
+    """How the document ``path`` is shown: pdf, image, tiff or download (originals); pdf, scan or none (copies)."""
+    if not originals:
+        return COPY_VIEWERS[copy_kind(path)]
+    return VIEWERS.get(os.path.splitext(path)[1].lower(), "download")
 
 
 @dataclass(frozen=True)  # (cached_property writes to __dict__, which frozen allows)
@@ -42,6 +53,11 @@ class ArchivePage:
     signature: dict[str, Any] | None  # the newest signature event
     checks: dict[str, Any] | None  # the four-property report of the head version
     view: str  # full, masked or entry (repository.access.View)
+
+    @property
+    def copies(self) -> bool:
+        """Whether the user receives researchers' copies of the documents rather than the stored files."""
+        return self.view != "full"
 
     @cached_property
     def files_by_path(self) -> dict[str, dict[str, Any]]:
@@ -70,9 +86,20 @@ class ArchivePage:
 class Document:
     archive_id: str
     path: str  # logical path in the archive, 'data/...'
-    file: Path  # where its bytes are
+    file: Path  # where its bytes are (a researcher's copy: cache/research/...; a scan's: never sent, see sendable)
     media_type: str
-    viewer: str  # pdf, image, tiff or download
+    viewer: str  # pdf, image, tiff or download; for researchers' copies pdf or scan (viewer_of)
+    copy: bool = False  # a researcher's copy (利用件), not the stored file
+
+    @property
+    def sendable(self) -> bool:
+        """Whether its bytes may be sent: not a scan shown to a researcher as its OCR text only."""
+        return self.viewer != "scan"
+
+    @property
+    def download_name(self) -> str:
+        name = self.path.rsplit("/", 1)[-1]
+        return f"{name.rsplit('.', 1)[0]}-利用件.pdf" if self.copy else name
 
 
 def _visible(repo: Repository, principal: Principal, archive_id: str) -> Any:  # noqa: ANN401 - ArchiveView
@@ -115,8 +142,9 @@ def archive_page(repo: Repository, principal: Principal, archive_id: str,
         if purpose is None:
             raise PurposeNeeded(archive_id)
         accounts.record_use(repo.cfg, principal, "view", archive_id, purpose=purpose)
-    for f in data["files"]:  # (the name's suffix, as Path.suffix gives it, without a Path per file)
-        f["viewer"] = VIEWERS.get(os.path.splitext(f["path"])[1].lower(), "download")
+    originals = access.receives_originals(principal)
+    for f in data["files"]:
+        f["viewer"] = viewer_of(f["path"], originals)
     data = access.linked_in_scope(principal, data, found.divisions)  # nothing of a linked archive out of scope
     signature = next((e for e in reversed(data["events"]) if "signature" in e["type"]), None)
     may_open = access.may_open_documents(principal, access_value)
@@ -128,18 +156,40 @@ class Withheld(Exception):
     """The user may see the archive but not open its documents (a researcher and a restricted archive)."""
 
 
+class NoCopy(Exception):
+    """A user who receives researchers' copies asked for a document that has none: a format without one
+    (``none``: OFD, XML …) or a PDF that cannot be made into one (``failed``, with the :class:`RedactError`)."""
+
+    def __init__(self, archive_id: str, kind: str, error: RedactError | None = None) -> None:
+        super().__init__(archive_id, kind)
+        self.kind, self.error = kind, error
+
+
 def document(repo: Repository, principal: Principal, archive_id: str, path: str) -> Document | None:
     """A payload file of the head version; None when the archive or file is not there for this user;
-    :class:`Withheld` when the user sees the catalogue entry only."""
+    :class:`Withheld` when the user sees the catalogue entry only. A user who does not receive originals
+    (:func:`.access.receives_originals`: researchers) gets a PDF's researcher's copy, made now unless kept, and a
+    scan as a document that is not :attr:`~Document.sendable` (its viewer shows the masked OCR text);
+    :class:`NoCopy` for anything else."""
     view = _visible(repo, principal, archive_id)
     if view is None or path not in {f.path for f in view.files}:
         return None
     if not access.may_open_documents(principal, view.archive.access.value):
         raise Withheld(archive_id)
+    stored = repo.store.content_path(object_id(archive_id), path)
+    if not access.receives_originals(principal):
+        kind = copy_kind(path)
+        if kind == "text":
+            return Document(archive_id, path, stored, "application/octet-stream", "scan")
+        if kind != "copy":
+            raise NoCopy(archive_id, kind)
+        try:
+            return Document(archive_id, path, research_copy(repo, view, path), "application/pdf", "pdf", copy=True)
+        except RedactError as exc:
+            raise NoCopy(archive_id, "failed", exc) from None
     suffix = Path(path).suffix.lower()
     media = mimetypes.guess_type(path)[0] or ("application/ofd" if suffix == ".ofd" else "application/octet-stream")
-    return Document(archive_id, path, repo.store.content_path(object_id(archive_id), path), media,
-                    VIEWERS.get(suffix, "download"))
+    return Document(archive_id, path, stored, media, viewer_of(path, True))
 
 
 def register_use(repo: Repository, principal: Principal, doc: Document, action: str, purpose: str) -> None:

@@ -31,8 +31,9 @@ def item_rows(page: Any, lang: str) -> list[Markup]:  # noqa: ANN401 - gateway.a
     """Per material class of ``page`` (in its order), the ``<tr>`` rows of its items."""
     a = page.data
     texts = messages.catalogue()
-    l_catalogue, l_volume, l_item, l_box, l_view, l_download = (_e(texts[k][lang]) for k in (
-        "web.paper.catalogue", "web.paper.volume", "web.paper.item", "web.paper.box", "web.doc.view", "web.doc.download"))
+    l_catalogue, l_volume, l_item, l_box, l_view, l_download, l_not_given = (_e(texts[k][lang]) for k in (
+        "web.paper.catalogue", "web.paper.volume", "web.paper.item", "web.paper.box", "web.doc.view", "web.doc.download",
+        "web.doc.no_copy_short"))
     docs, may_open = page.documents, page.may_open
     viewer_stem, files_stem = _e(_stem("archives.viewer", a["identifier"])), _e(_stem("archives.document", a["identifier"]))
     size = i18n.size
@@ -48,10 +49,17 @@ def item_rows(page: Any, lang: str) -> list[Markup]:  # noqa: ANN401 - gateway.a
                 name, info, quoted = docs[f]
                 if may_open:
                     if info:
+                        shown = info["viewer"]
                         view = (f'<a href="{viewer_stem}{_e(quoted)}">{l_view}</a>'
-                                if info["viewer"] != "download" else "")
-                        files.append(f'\n<span class="doc">\n{view}\n<a href="{files_stem}{_e(quoted)}?download=1">'
-                                     f'{l_download}</a>\n<small>{_e(name)}{_SEP}{_e(size(info["size"]))}</small>\n</span>\n\n')
+                                if shown not in ("download", "none") else "")
+                        if shown == "none":  # a researcher receives no copy of this format
+                            fetch = f"<small>{l_not_given}</small>"
+                        elif shown == "scan":  # a researcher reads a scan's OCR text in the viewer only
+                            fetch = ""
+                        else:
+                            fetch = f'<a href="{files_stem}{_e(quoted)}?download=1">{l_download}</a>'
+                        files.append(f'\n<span class="doc">\n{view}\n{fetch}'
+                                     f'\n<small>{_e(name)}{_SEP}{_e(size(info["size"]))}</small>\n</span>\n\n')
                     else:
                         files.append("\n")
                 else:

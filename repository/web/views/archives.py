@@ -11,11 +11,24 @@ the viewer; its TIFF page images, the PDF frame's range requests and paging add 
 from __future__ import annotations
 
 import time
+from typing import NoReturn
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from ...errors import HsarError
 from .. import purpose
 from ..context import principal, repo
 from ..errors import error_page, withheld
@@ -60,9 +73,17 @@ def _document(archive_id: str, path: str) -> archives.Document:
         doc = archives.document(repo(), principal(), archive_id, path)
     except archives.Withheld:
         withheld()
+    except archives.NoCopy as exc:
+        _no_copy(exc.kind, exc.error)
     if doc is None:
         abort(404)
     return doc
+
+
+def _no_copy(kind: str, error: Exception | None = None) -> NoReturn:
+    """403 for a document a researcher receives no copy of (its format, a scan, a PDF no copy can be made of)."""
+    reason = error.render(current_lang()) if isinstance(error, HsarError) else ""
+    abort(make_response(error_page(403, "WEB-NO-COPY", t(f"web.doc.no_copy.{kind}", reason=reason))))
 
 
 def _register_view(doc: archives.Document) -> None:
@@ -84,9 +105,11 @@ def _register_view(doc: archives.Document) -> None:
 @purpose.required
 def document(archive_id: str, path: str) -> Response:
     doc = _document(archive_id, path)
+    if not doc.sendable:
+        _no_copy("text")
     download = request.args.get("download") == "1" or doc.viewer in ("download", "tiff")
     response = send_file(doc.file, mimetype=doc.media_type, as_attachment=download,
-                         download_name=path.rsplit("/", 1)[-1], conditional=True)
+                         download_name=doc.download_name, conditional=True)
     response.headers["Cache-Control"] = "private, no-store"
     if download:
         return purpose.registered(response, lambda: archives.register_use(repo(), principal(), doc, "download",
@@ -102,12 +125,12 @@ def viewer(archive_id: str, path: str) -> str | tuple[str, int]:
     doc = _document(archive_id, path)
     if doc.viewer == "download":
         abort(404)
-    count = archives.tiff_pages(doc) if doc.viewer == "tiff" else 1
+    count = archives.tiff_pages(doc) if doc.viewer == "tiff" or doc.path.lower().endswith((".tif", ".tiff")) else 1
     raw = request.args.get("page", "1")
     number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 6 else 0
     if not 1 <= number <= count:
         return error_page(404, "WEB-NO-PAGE", t("web.archive.no_page"))
-    if doc.viewer == "tiff":
+    if doc.viewer in ("tiff", "scan"):  # (a scan's OCR text is its content: a view as well)
         _register_view(doc)
     from ..gateway.ocr import page_text
 

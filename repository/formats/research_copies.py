@@ -1,0 +1,107 @@
+"""Researchers' copies made in a child process and kept by the stored file's SHA-512 (:mod:`.redact`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .redact import MEMORY, SECONDS, VERSION, Redacted, RedactError
+
+
+def redact_in_child(source: Path, out: Path, people: list[Any], *, seconds: float = SECONDS) -> Redacted:
+    """:func:`redact_pdf` of ``source`` into ``out`` in a child process (limited to ``seconds`` and
+    :data:`MEMORY`), masked with the names of ``people`` (the archive's household records, JSON-ready) as
+    :func:`repository.privacy.mask_with_people` masks them; :class:`RedactError` when it fails."""
+    def limits() -> None:  # pragma: no cover - runs in the child
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHONSTARTUP")}
+    try:
+        done = subprocess.run([sys.executable, "-m", "repository.formats.redact", str(source), str(out)],
+                              input=json.dumps(people, ensure_ascii=False).encode(), capture_output=True,
+                              timeout=seconds, preexec_fn=limits, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        out.unlink(missing_ok=True)
+        raise RedactError(msgid="redact.too_slow", seconds=int(seconds)) from None
+    try:
+        answer = json.loads(done.stdout.decode() or "null")
+    except ValueError:
+        answer = None
+    if done.returncode != 0 or not isinstance(answer, dict):
+        out.unlink(missing_ok=True)
+        if isinstance(answer, dict) and answer.get("error"):
+            raise RedactError(msgid=answer["error"]["msgid"], **answer["error"]["params"])
+        raise RedactError(msgid="redact.failed", status=done.returncode)
+    return Redacted(**answer)
+
+
+class ResearchCopies:
+    """Researchers' copies kept by the stored file's SHA-512 and the people they are masked with
+    (``cache/research/<sha512>.<people>.v<VERSION>.pdf``): a cache, made again when missing. A file that cannot be
+    made into a copy keeps its error beside (``.err``), so a broken or too slow PDF is not tried on every request."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _stem(self, sha512: str, people: list[Any]) -> Path:
+        import hashlib
+
+        if len(sha512) != 128 or not all(c in "0123456789abcdef" for c in sha512):
+            raise ValueError(f"not a SHA-512 digest: {sha512!r}")
+        names = hashlib.sha256(json.dumps(people, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
+        return self.root / f"{sha512}.{names}.v{VERSION}"
+
+    def copy_of(self, source: Path, sha512: str, people: list[Any]) -> Path:
+        """The researcher's copy of ``source`` (whose digest is ``sha512``), made now unless kept;
+        :class:`RedactError` when it cannot be made (now or before)."""
+        stem = self._stem(sha512, people)
+        made, failed = stem.with_name(stem.name + ".pdf"), stem.with_name(stem.name + ".err")
+        if made.is_file():
+            return made
+        if failed.is_file():
+            try:
+                error = json.loads(failed.read_text("utf-8"))
+                raise RedactError(msgid=error["msgid"], **error["params"])
+            except (ValueError, KeyError, TypeError):
+                failed.unlink(missing_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+        partial = stem.with_name(f"{stem.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        try:
+            redact_in_child(source, partial, people)
+        except RedactError as exc:
+            if exc.msgid != "redact.failed":  # a crash may be this host's; a broken file stays broken
+                _write_atomic(failed, json.dumps({"msgid": exc.msgid, "params": exc.params}, default=str).encode())
+            raise
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        finally:
+            if not partial.is_file() or not partial.stat().st_size:
+                partial.unlink(missing_ok=True)
+        os.replace(partial, made)
+        return made
+
+    def forget(self, digests: Iterable[str]) -> int:
+        """Drop every copy of these bytes (disposal: the copies carry the archive's content); how many files."""
+        gone = 0
+        if not self.root.is_dir():
+            return 0
+        wanted = {d.lower() for d in digests}
+        for path in self.root.iterdir():
+            if path.name.split(".", 1)[0] in wanted:
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    partial.write_bytes(data)
+    os.replace(partial, path)
