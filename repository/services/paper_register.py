@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,6 +125,10 @@ def _row(cells: list[str], header: dict[str, int], width: int, where: str,
         problems.append(issue("PAP009", where))
     value = {code: (cells[i].strip() if i < len(cells) else "") for code, i in header.items()}
     label = {code: messages.text(f"paper.column.{code}") for code in COLUMNS}
+    for code, text in value.items():  # a NUL, an escape, a line break: no reference or shelf holds one
+        bad = next((ch for ch in text if unicodedata.category(ch) == "Cc"), None)
+        if bad is not None:
+            problems.append(issue("PAP010", where, column=label[code], char=f"{ord(bad):04X}"))
     for code in REQUIRED:
         if not value.get(code):
             problems.append(issue("PAP003", where, column=label[code]))

@@ -140,12 +140,16 @@ def test_every_bad_row_is_reported_with_its_line_and_nothing_is_loaded(paper_hom
                    "J001,1,2020-0001,x,0,H-1,,,\n"  # line 4: item and pages not positive numbers
                    "\n"  # a blank line is skipped
                    "J001,1,2020-0001,4,1,H-1,地下室,,\n"  # line 6: shelf location unreadable
-                   "J001,1,2020-0001,5,1,H-1,,,,extra\n", "utf-8")  # line 7: more cells than the header
+                   "J001,1,2020-0001,5,1,H-1,,,,extra\n"  # line 7: more cells than the header
+                   "J001,1,2020-0001,6,1,H-\x001,,,\n"  # line 8: a NUL inside a box number
+                   '"J001",1,2020-0001,7,1,"H-\n1",,,\n', "utf-8")  # line 9: a line break inside a quoted box
     with pytest.raises(PaperError) as caught:
         _import(paper_home, bad)
     found = [(i.code, i.path) for i in caught.value.issues]
     assert found == [("PAP003", "bad.csv:3"), ("PAP004", "bad.csv:4"), ("PAP004", "bad.csv:4"),
-                     ("PAP005", "bad.csv:6"), ("PAP009", "bad.csv:7")]
+                     ("PAP005", "bad.csv:6"), ("PAP009", "bad.csv:7"), ("PAP010", "bad.csv:8"),
+                     ("PAP010", "bad.csv:10")]  # (a quoted line break: the line the row ends on)
+    assert "U+0000" in caught.value.issues[-2].message_in("en") and "U+000A" in caught.value.issues[-1].message_in("en")
     assert [(r.item, r.line) for r in _rows(paper_home)] == [(1, 2)]  # the earlier import, untouched
 
 
