@@ -15,7 +15,8 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
 from repository.formats import imagepdf, redact, research_copies
-from repository.formats.redact import RedactError, hidden_positions, redact_pdf, to_hide
+from repository.formats.pagetext import hidden_positions, to_hide
+from repository.formats.redact import RedactError, redact_pdf
 from repository.formats.research_copies import ResearchCopies, redact_in_child
 from repository.privacy import mask_with_people
 
@@ -261,3 +262,59 @@ def test_image_pdfs_are_written_page_by_page(tmp_path: Path) -> None:
     assert [tuple(map(float, p.mediabox[2:])) for p in reader.pages] == [(150.0, 100.0), (100.0, 150.0)]
     image = _render(out.getvalue(), 1, 1.0).convert("L")
     assert image.size == (100, 150)
+
+
+def _stddev(image: Image.Image, box: tuple[float, float, float, float], scale: float = 2.0) -> float:
+    left, bottom, right, top = box
+    crop = image.crop((int(left * scale), int((842 - top) * scale), int(right * scale), int((842 - bottom) * scale)))
+    return float(ImageStat.Stat(crop).stddev[0])
+
+
+def _raw_pdf(path: Path, content: bytes) -> Path:
+    """A one-page PDF (595 x 842 pt, Helvetica as F1) whose content stream is ``content``, as written."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Count 1 /Kids [3 0 R] >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 "
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"]
+    out, offsets = io.BytesIO(), []
+    out.write(b"%PDF-1.7\n")
+    for n, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    out.write(b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def test_invisible_dots_cut_neither_reading(tmp_path: Path) -> None:
+    """The number's second half set 1 pt lower, an invisible dot drawn between the halves far down the page (a line
+    break in content order) and one just above the line (a tiny character that would narrow the line's tolerance):
+    characters nobody sees are left out of every reading, and the digits are read as they stand."""
+    width = 20 * 0.556  # Helvetica's digits: 556/1000 em
+    source = _raw_pdf(tmp_path / "split.pdf",
+                      b"BT /F1 20 Tf 72 700 Td (%s) Tj ET\n" % RID[:9].encode()
+                      + b"q BT 3 Tr /F1 0.3 Tf 300 100 Td (.) Tj ET Q\n"
+                      + b"BT /F1 20 Tf %.2f 699 Td (%s) Tj ET\n" % (72 + 9 * width, RID[9:].encode())
+                      + b"q BT 3 Tr /F1 0.3 Tf 60 707.3 Td (.) Tj ET Q\n")
+    data, _done = _redacted(source)
+    image = _render(data)
+    for k in range(18):
+        y = 700 if k < 9 else 699
+        mean = _mean(image, (72 + k * width + 1, y + 1, 72 + (k + 1) * width - 1, y + 13))
+        assert mean < 30 if 6 <= k < 14 else mean > 100, (k, mean)
+
+
+def test_a_visible_repeat_of_an_invisible_number_is_painted_over(tmp_path: Path) -> None:
+    """The number drawn invisibly, then visibly 100 pt to the right with a huge font size scaled down: PDFium may
+    take the second for a repeat of the first (as fake bold is drawn) and drop it from the text page; either the
+    visible one's birth date is painted over at its characters, or (dropped) the whole object is covered."""
+    width = 20 * 0.556
+    source = _raw_pdf(tmp_path / "repeat.pdf",
+                      b"BT 3 Tr /F1 1000 Tf 0.02 0 0 0.02 72 700 Tm (%s) Tj ET\n" % RID.encode()
+                      + b"BT 0 Tr /F1 1000 Tf 0.02 0 0 0.02 172 700 Tm (%s) Tj ET\n" % RID.encode())
+    middle = (172 + 6 * width + 1, 701, 172 + 14 * width - 1, 713)
+    assert _stddev(_render(source.read_bytes()), middle) > 40  # the digits, ink on white
+    data, _done = _redacted(source)
+    assert _stddev(_render(data), middle) < 3  # one even colour
