@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,12 +16,35 @@ from typing import Any
 ROUNDS = 3
 MIN_SIZE = 1.0  # points: a character smaller than this both ways is not read (nobody can see it)
 MIN_RUN = 10  # digits: a shorter run as it stands on the page is not read on its own (the phone rule starts at 10)
-_UNSEEN = (3, 7)  # text render modes that draw nothing: invisible, clipping only
+_UNSEEN = (3,)  # the text render mode that draws nothing (7, clipping, shows the glyphs through what is filled after)
 _BUCKET = math.radians(5)
 _NUMERALS = frozenset("0123456789XxＸｘ０１２３４５６７８９")
 _DASHES = frozenset("-‐‑‒–—－")
 
 Box = tuple[float, float, float, float]  # left, bottom, right, top (PDF points, page space)
+
+# In a document, a run of 15 digits or more is read as an identity number whatever stands beside it (a Latin letter,
+# which makes a code of it in a record's text) and whatever single space, dash or invisible format character parts
+# its groups (a dot does not: 46.61 8.30 386.86 is a row of amounts): painting a code over costs little, missing a
+# number would cost much.
+_SEPARATOR = "\\s\u00a0\u00ad\u2000-\u2015\u202f\u2060\u2212\ufeff\uff0d-"
+_RUN = re.compile(f"[0-9０-９](?:[{_SEPARATOR}]?[0-9０-９])*(?:[{_SEPARATOR}]?[XxＸｘ])?")
+_RUN_CHAR = re.compile("[0-9０-９XxＸｘ]")
+
+
+def strict_numbers(mask: Callable[[str], str]) -> Callable[[str], str]:
+    """``mask``, then every run of 15 digits or more (:data:`_RUN`) masked as an identity number: its first six and
+    last four characters kept."""
+    def masked(text: str) -> str:
+        done = mask(text)
+        out = list(done)
+        for m in _RUN.finditer(done):
+            positions = [m.start() + c.start() for c in _RUN_CHAR.finditer(m.group())]
+            if len(positions) >= 15:
+                for at in positions[6:-4]:
+                    out[at] = "*"
+        return "".join(out)
+    return masked
 
 
 # ------------------------------------------------------------------ which characters the mask hides
@@ -32,9 +56,17 @@ def hidden_positions(text: str, mask: Callable[[str], str]) -> set[int]:
     masked = mask(text)
     if masked == text:
         return set()
+    hidden: set[int]
     if len(masked) == len(text):
         return {i for i, (a, b) in enumerate(zip(text, masked, strict=True)) if a != b}
-    hidden: set[int] = set()
+    lines, masked_lines = text.split("\n"), masked.split("\n")
+    if len(lines) > 1 and len(lines) == len(masked_lines):  # line by line: the alignment is quadratic in length
+        hidden, at = set(), 0
+        for line, masked_line in zip(lines, masked_lines, strict=True):
+            hidden |= {at + k for k in hidden_positions(line, lambda _t, m=masked_line: m)}  # type: ignore[misc]
+            at += len(line) + 1
+        return hidden
+    hidden = set()
     for op, i1, i2, _j1, _j2 in SequenceMatcher(None, text, masked, autojunk=False).get_opcodes():
         if op == "equal":
             continue
@@ -62,16 +94,16 @@ def to_hide(text: str, mask: Callable[[str], str], *, rounds: int = ROUNDS) -> s
 
 @dataclass
 class _Chars:
-    """A page's characters in content order: each one's text, its box (None: it has none, a generated space or line
-    break, or it cannot be seen: invisible text, clipping text, a character under 1 pt), its angle (radians; -1: not
-    known) and its text object; ``readable``: every character's Unicode value is known."""
+    """A page's characters in content order: each one's text, its box (None: a generated space or line break), its
+    angle (radians; -1: not known) and its text object; ``readable``: every character's Unicode value is known;
+    ``unseen``: the characters that draw nothing (invisible text, under 1 pt)."""
 
     text: list[str]
     boxes: list[Box | None]
     angles: list[float]
     objects: list[int]
     readable: bool
-    unseen: set[int]  # characters that draw nothing (invisible or clipping text, under 1 pt): in no reading
+    unseen: set[int]
 
 
 def page_chars(textpage: Any) -> _Chars:  # noqa: ANN401 - PdfTextPage
@@ -90,14 +122,12 @@ def page_chars(textpage: Any) -> _Chars:  # noqa: ANN401 - PdfTextPage
         found.objects.append(ctypes.cast(obj, ctypes.c_void_p).value or 0 if obj else 0)
         found.angles.append(float(pdfium_c.FPDFText_GetCharAngle(textpage.raw, i)))
         box = None
-        if obj and pdfium_c.FPDFTextObj_GetTextRenderMode(obj) in _UNSEEN:
-            found.unseen.add(i)
-        elif pdfium_c.FPDFText_IsGenerated(textpage.raw, i) != 1:
+        if pdfium_c.FPDFText_IsGenerated(textpage.raw, i) != 1:
             loose, tight = textpage.get_charbox(i, loose=True), textpage.get_charbox(i)
             box = (min(loose[0], tight[0]), min(loose[1], tight[1]), max(loose[2], tight[2]), max(loose[3], tight[3]))
-            if box[2] - box[0] < MIN_SIZE and box[3] - box[1] < MIN_SIZE:
-                box = None  # too small to be read, or a point: a character nobody sees
-                found.unseen.add(i)
+            if (obj and pdfium_c.FPDFTextObj_GetTextRenderMode(obj) in _UNSEEN) or (
+                    box[2] - box[0] < MIN_SIZE and box[3] - box[1] < MIN_SIZE):
+                found.unseen.add(i)  # invisible, or too small to be read: kept (and painted) only as a repeat's stand-in
         found.boxes.append(box)
     return found
 
@@ -135,7 +165,7 @@ def _number_runs(chars: _Chars) -> list[list[int]]:
     or a date, from a number as it does in any text)."""
     placed: list[tuple[int, float, float, float, int]] = []
     for i, box in enumerate(chars.boxes):
-        if box is None:
+        if box is None or i in chars.unseen:
             continue
         angle = max(chars.angles[i], 0.0)
         cos, sin = math.cos(angle), math.sin(angle)
@@ -176,12 +206,34 @@ def _number_runs(chars: _Chars) -> list[list[int]]:
     return runs
 
 
+def _wrap(chars: _Chars, seen: list[int], k: int) -> bool:
+    """Whether ``seen[k]`` is (part of) a line break PDFium put between two digits: a number wrapped over lines."""
+    def generated_break(at: int) -> bool:
+        return chars.boxes[seen[at]] is None and chars.text[seen[at]] in "\r\n"
+    if not generated_break(k):
+        return False
+    before, after = k - 1, k + 1
+    while before >= 0 and generated_break(before):
+        before -= 1
+    while after < len(seen) and generated_break(after):
+        after += 1
+    return (before >= 0 and after < len(seen) and chars.text[seen[before]] in _NUMERALS
+            and chars.text[seen[after]] in _NUMERALS)
+
+
 def hidden_chars(chars: _Chars, mask: Callable[[str], str]) -> set[int] | None:
-    """The indices of the page's characters to paint over, read three ways: in content order, by lines (of the
-    upright characters: a seal's ring of text would cut the numbers of the lines it crosses) and by runs of digits
+    """The indices of the page's characters to paint over, read four ways: in content order, the same with the line
+    breaks between two digits left out (a number wrapped in a narrow table cell), by lines (of the upright
+    characters: a seal's ring of text would cut the numbers of the lines it crosses) and by runs of digits
     (:func:`_number_runs`); characters nobody sees are left out of every reading. None: cover the page."""
     seen = [i for i in range(len(chars.text)) if i not in chars.unseen]  # (generated spaces and breaks kept)
-    readings: list[list[int]] = [seen, _lines([b if _level(chars.angles[i]) else None for i, b in enumerate(chars.boxes)])]
+    joined = [i for k, i in enumerate(seen) if not _wrap(chars, seen, k)]  # a number wrapped in a narrow cell, whole
+    shown = [b if _level(chars.angles[i]) and i not in chars.unseen else None for i, b in enumerate(chars.boxes)]
+    readings: list[list[int]] = [seen, _lines(shown)]
+    if joined != seen:
+        readings.append(joined)
+    if chars.unseen:  # the unseen too: PDFium may hold a visible repeat's characters as the invisible first's
+        readings.append(list(range(len(chars.text))))
     readings += _number_runs(chars)
     hidden: set[int] = set()
     for order in readings:

@@ -42,7 +42,7 @@ from typing import IO, Any
 
 from ..errors import HsarError
 from .imagepdf import write_image_pdf
-from .pagetext import Box, dropped_text, hidden_chars, page_chars
+from .pagetext import Box, dropped_text, hidden_chars, page_chars, strict_numbers
 
 #: Raise when the copy's making changes, so that copies kept by an older rule are made again.
 VERSION = 1
@@ -54,6 +54,7 @@ SECONDS = 300.0  # the child is stopped after this long
 MEMORY = 3 << 30  # the child's address space (bytes)
 TEXT_COLOUR = (0, 0, 0)
 PICTURE_COLOUR = (200, 200, 200)
+_DEPTH = 15  # form XObjects read this deep for pictures
 PAD = 1.0  # points around a painted character's box (at least; a tenth of its height when that is more)
 
 
@@ -87,8 +88,9 @@ def _pictures(page: Any) -> list[Box]:  # noqa: ANN401 - PdfPage
     for obj in page.get_objects(max_depth=0):
         if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
             found.append(obj.get_bounds())
-        elif obj.type == pdfium_c.FPDF_PAGEOBJ_FORM and any(
-                o.type == pdfium_c.FPDF_PAGEOBJ_IMAGE for o in page.get_objects(form=obj, max_depth=15)):
+        elif obj.type == pdfium_c.FPDF_PAGEOBJ_FORM and any(  # (forms nested deeper than read: covered too)
+                o.type == pdfium_c.FPDF_PAGEOBJ_IMAGE or (o.type == pdfium_c.FPDF_PAGEOBJ_FORM and o.level >= _DEPTH - 1)
+                for o in page.get_objects(form=obj, max_depth=_DEPTH)):
             found.append(obj.get_bounds())
     return found
 
@@ -147,6 +149,7 @@ def redact_pdf(source: Path, out: IO[bytes], mask: Callable[[str], str], *, dpi:
     In this process: PDFium is not thread-safe, so the web calls :func:`.research_copies.redact_in_child`."""
     import pypdfium2 as pdfium
 
+    mask = strict_numbers(mask)
     try:
         pdf = pdfium.PdfDocument(str(source))
     except pdfium.PdfiumError as exc:

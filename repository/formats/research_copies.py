@@ -6,11 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .redact import MEMORY, SECONDS, VERSION, Redacted, RedactError
+
+RETRY_SECONDS = 3600  # a copy whose child failed (a crash, the memory limit) is tried again after this long
 
 
 def redact_in_child(source: Path, out: Path, people: list[Any], *, seconds: float = SECONDS) -> Redacted:
@@ -45,7 +48,8 @@ def redact_in_child(source: Path, out: Path, people: list[Any], *, seconds: floa
 class ResearchCopies:
     """Researchers' copies kept by the stored file's SHA-512 and the people they are masked with
     (``cache/research/<sha512>.<people>.v<VERSION>.pdf``): a cache, made again when missing. A file that cannot be
-    made into a copy keeps its error beside (``.err``), so a broken or too slow PDF is not tried on every request."""
+    made into a copy keeps its error beside (``.err``), so a broken or too slow PDF is not tried on every request (a
+    child that crashed or hit its memory limit: not for :data:`RETRY_SECONDS`)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -68,16 +72,17 @@ class ResearchCopies:
         if failed.is_file():
             try:
                 error = json.loads(failed.read_text("utf-8"))
-                raise RedactError(msgid=error["msgid"], **error["params"])
-            except (ValueError, KeyError, TypeError):
+                if error["msgid"] != "redact.failed" or time.time() - failed.stat().st_mtime < RETRY_SECONDS:
+                    raise RedactError(msgid=error["msgid"], **error["params"])
+                failed.unlink(missing_ok=True)  # a crash is tried again after a while: it may have been the host's
+            except (ValueError, KeyError, TypeError, OSError):
                 failed.unlink(missing_ok=True)
         self.root.mkdir(parents=True, exist_ok=True)
         partial = stem.with_name(f"{stem.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         try:
             redact_in_child(source, partial, people)
-        except RedactError as exc:
-            if exc.msgid != "redact.failed":  # a crash may be this host's; a broken file stays broken
-                _write_atomic(failed, json.dumps({"msgid": exc.msgid, "params": exc.params}, default=str).encode())
+        except RedactError as exc:  # kept: a file that fails (a bomb stopped at the memory limit) is not tried on every request
+            _write_atomic(failed, json.dumps({"msgid": exc.msgid, "params": exc.params}, default=str).encode())
             raise
         except BaseException:
             partial.unlink(missing_ok=True)

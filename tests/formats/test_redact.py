@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -318,3 +319,45 @@ def test_a_visible_repeat_of_an_invisible_number_is_painted_over(tmp_path: Path)
     assert _stddev(_render(source.read_bytes()), middle) > 40  # the digits, ink on white
     data, _done = _redacted(source)
     assert _stddev(_render(data), middle) < 3  # one even colour
+
+
+@pytest.mark.parametrize(("name", "content", "places"), [
+    # a Latin letter before the number: a code in a record's text, a number on a page
+    ("glued", b"BT /F1 20 Tf 72 700 Td (ID%s) Tj ET" % RID.encode(), [(72 + (2 + k) * 11.12, 700) for k in range(18)]),
+    # wrapped in a narrow table cell, nine digits a line
+    ("wrapped", b"BT /F1 20 Tf 72 700 Td (%s) Tj 0 -24 Td (%s) Tj ET" % (RID[:9].encode(), RID[9:].encode()),
+     [(72 + k * 11.12, 700) for k in range(9)] + [(72 + k * 11.12, 676) for k in range(9)]),
+    # clipping text: the glyphs show through what is filled after them
+    ("clip", b"q BT 7 Tr /F1 20 Tf 72 700 Td (%s) Tj ET 0 0 1 rg 0 0 595 842 re f Q" % RID.encode(),
+     [(72 + k * 11.12, 700) for k in range(18)]),
+])
+def test_numbers_a_record_would_not_call_one_are_painted_over_on_a_page(tmp_path: Path, name: str, content: bytes,
+                                                                          places: list[tuple[float, float]]) -> None:
+    source = _raw_pdf(tmp_path / f"{name}.pdf", content)
+    original = _render(source.read_bytes())
+    image = _render(_redacted(source)[0])
+    for k, (x, y) in enumerate(places):
+        box = (x + 1, y + 1, x + 11.12 - 1, y + 13)
+        assert _mean(original, box) > 60  # (ink on white, or the blue fill's glyphs)
+        mean = _mean(image, box)
+        assert mean < 30 if 6 <= k < 14 else mean > 60, (k, mean)
+
+
+def test_a_copy_whose_child_failed_is_tried_again_only_after_a_while(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    source = _pdf(tmp_path / "id.pdf", _id_page)
+    copies = ResearchCopies(tmp_path / "cache")
+    calls = []
+
+    def crash(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        raise RedactError(msgid="redact.failed", status=-6)
+    monkeypatch.setattr(research_copies, "redact_in_child", crash)
+    for _ in range(2):
+        with pytest.raises(RedactError):
+            copies.copy_of(source, "ef" * 64, [])
+    assert len(calls) == 1  # the second request met the kept failure
+    kept = next((tmp_path / "cache").glob("*.err"))
+    old = kept.stat().st_mtime - research_copies.RETRY_SECONDS - 1
+    os.utime(kept, (old, old))
+    monkeypatch.undo()
+    assert copies.copy_of(source, "ef" * 64, []).is_file()  # an hour on, it is made
