@@ -58,15 +58,22 @@ def mask_text(text: str) -> str:
     return _mask_ids(text)
 
 
-def _mask_ids(text: str) -> str:
+def _mask_ids(text: str, runs: re.Pattern[str] = _ID) -> str:
     def hidden(plain: str) -> list[int]:
         out: list[int] = []
-        for m in _ID.finditer(plain):
+        for m in runs.finditer(plain):
             positions = [m.start() + k.start() for k in _ID_CHAR.finditer(m.group())]
             if len(positions) >= MIN_ID_DIGITS:  # the six-digit division and the last four stay, as mask_resident_id
                 out += positions[6:-4]
         return out
     return _starred(text, hidden)
+
+
+def mask_id_runs(text: str, runs: re.Pattern[str]) -> str:
+    """``text`` with every match of ``runs`` that holds :data:`MIN_ID_DIGITS` digits or more masked as an identity
+    number (its first six and last four kept), for a caller that reads numbers more broadly than :data:`_ID` does
+    (a researcher's copy of a page, :mod:`repository.formats.pagetext`)."""
+    return _mask_ids(text, runs)
 
 
 def _starred(text: str, hidden: Callable[[str], list[int]]) -> str:

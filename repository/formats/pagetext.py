@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
+from ..privacy import mask_id_runs
+
 ROUNDS = 3
 MIN_SIZE = 1.0  # points: a character smaller than this both ways is not read (nobody can see it)
 MIN_RUN = 10  # digits: a shorter run as it stands on the page is not read on its own (the phone rule starts at 10)
 _UNSEEN = (3,)  # the text render mode that draws nothing (7, clipping, shows the glyphs through what is filled after)
 _BUCKET = math.radians(5)
+DEPTH = 15  # form XObjects are read this deep
 _NUMERALS = frozenset("0123456789XxＸｘ０１２３４５６７８９")
 _DASHES = frozenset("-‐‑‒–—－")
 
@@ -29,22 +32,12 @@ Box = tuple[float, float, float, float]  # left, bottom, right, top (PDF points,
 # number would cost much.
 _SEPARATOR = "\\s\u00a0\u00ad\u2000-\u2015\u202f\u2060\u2212\ufeff\uff0d-"
 _RUN = re.compile(f"[0-9０-９](?:[{_SEPARATOR}]?[0-9０-９])*(?:[{_SEPARATOR}]?[XxＸｘ])?")
-_RUN_CHAR = re.compile("[0-9０-９XxＸｘ]")
 
 
 def strict_numbers(mask: Callable[[str], str]) -> Callable[[str], str]:
     """``mask``, then every run of 15 digits or more (:data:`_RUN`) masked as an identity number: its first six and
     last four characters kept."""
-    def masked(text: str) -> str:
-        done = mask(text)
-        out = list(done)
-        for m in _RUN.finditer(done):
-            positions = [m.start() + c.start() for c in _RUN_CHAR.finditer(m.group())]
-            if len(positions) >= 15:
-                for at in positions[6:-4]:
-                    out[at] = "*"
-        return "".join(out)
-    return masked
+    return lambda text: mask_id_runs(mask(text), _RUN)
 
 
 # ------------------------------------------------------------------ which characters the mask hides
@@ -56,17 +49,23 @@ def hidden_positions(text: str, mask: Callable[[str], str]) -> set[int]:
     masked = mask(text)
     if masked == text:
         return set()
-    hidden: set[int]
-    if len(masked) == len(text):
-        return {i for i, (a, b) in enumerate(zip(text, masked, strict=True)) if a != b}
     lines, masked_lines = text.split("\n"), masked.split("\n")
     if len(lines) > 1 and len(lines) == len(masked_lines):  # line by line: the alignment is quadratic in length
         hidden, at = set(), 0
         for line, masked_line in zip(lines, masked_lines, strict=True):
-            hidden |= {at + k for k in hidden_positions(line, lambda _t, m=masked_line: m)}  # type: ignore[misc]
+            hidden |= {at + k for k in _changed(line, masked_line)}
             at += len(line) + 1
         return hidden
-    hidden = set()
+    return _changed(text, masked)
+
+
+def _changed(text: str, masked: str) -> set[int]:
+    """The positions of ``text`` that differ in ``masked`` (the same text masked), by aligning the two."""
+    if masked == text:
+        return set()
+    if len(masked) == len(text):
+        return {i for i, (a, b) in enumerate(zip(text, masked, strict=True)) if a != b}
+    hidden: set[int] = set()
     for op, i1, i2, _j1, _j2 in SequenceMatcher(None, text, masked, autojunk=False).get_opcodes():
         if op == "equal":
             continue
@@ -252,7 +251,7 @@ def dropped_text(page: Any, textpage: Any, chars: _Chars, mask: Callable[[str], 
 
     held = set(chars.objects)
     found: list[Box] = []
-    for obj in page.get_objects(max_depth=15):
+    for obj in page.get_objects(max_depth=DEPTH):
         if obj.type != pdfium_c.FPDF_PAGEOBJ_TEXT or (ctypes.cast(obj.raw, ctypes.c_void_p).value or 0) in held:
             continue
         size = pdfium_c.FPDFTextObj_GetText(obj.raw, textpage.raw, None, 0)  # bytes of UTF-16LE, with the NUL

@@ -42,7 +42,7 @@ from typing import IO, Any
 
 from ..errors import HsarError
 from .imagepdf import write_image_pdf
-from .pagetext import Box, dropped_text, hidden_chars, page_chars, strict_numbers
+from .pagetext import DEPTH, Box, dropped_text, hidden_chars, page_chars, strict_numbers
 
 #: Raise when the copy's making changes, so that copies kept by an older rule are made again.
 VERSION = 1
@@ -54,7 +54,6 @@ SECONDS = 300.0  # the child is stopped after this long
 MEMORY = 3 << 30  # the child's address space (bytes)
 TEXT_COLOUR = (0, 0, 0)
 PICTURE_COLOUR = (200, 200, 200)
-_DEPTH = 15  # form XObjects read this deep for pictures
 PAD = 1.0  # points around a painted character's box (at least; a tenth of its height when that is more)
 
 
@@ -78,8 +77,6 @@ class Redacted:
         return asdict(self)
 
 
-
-
 def _pictures(page: Any) -> list[Box]:  # noqa: ANN401 - PdfPage
     """The boxes (page space) of the page's images, and of each form XObject holding one."""
     import pypdfium2.raw as pdfium_c
@@ -89,8 +86,8 @@ def _pictures(page: Any) -> list[Box]:  # noqa: ANN401 - PdfPage
         if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
             found.append(obj.get_bounds())
         elif obj.type == pdfium_c.FPDF_PAGEOBJ_FORM and any(  # (forms nested deeper than read: covered too)
-                o.type == pdfium_c.FPDF_PAGEOBJ_IMAGE or (o.type == pdfium_c.FPDF_PAGEOBJ_FORM and o.level >= _DEPTH - 1)
-                for o in page.get_objects(form=obj, max_depth=_DEPTH)):
+                o.type == pdfium_c.FPDF_PAGEOBJ_IMAGE or (o.type == pdfium_c.FPDF_PAGEOBJ_FORM and o.level >= DEPTH - 1)
+                for o in page.get_objects(form=obj, max_depth=DEPTH)):
             found.append(obj.get_bounds())
     return found
 
@@ -111,10 +108,10 @@ def _page_image(page: Any, mask: Callable[[str], str], dpi: int) -> tuple[bytes,
     textpage = page.get_textpage()
     try:
         chars = page_chars(textpage)
-        dropped = dropped_text(page, textpage, chars, mask) if chars.readable else []
+        hidden = hidden_chars(chars, mask) if chars.readable else None
+        dropped = dropped_text(page, textpage, chars, mask) if hidden is not None else []
     finally:
         textpage.close()
-    hidden = hidden_chars(chars, mask) if chars.readable else None
     boxes = chars.boxes
     pictures = _pictures(page)
     whole = hidden is None
@@ -184,7 +181,11 @@ def redact_pdf(source: Path, out: IO[bytes], mask: Callable[[str], str], *, dpi:
 
 
 def _main(argv: list[str]) -> int:  # pragma: no cover - the child's side, tested through redact_in_child
+    import resource
+
     from ..privacy import mask_with_people
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))  # here, not in a preexec_fn: the parent has threads
 
     people = json.loads(sys.stdin.buffer.read() or b"[]")
     source, target = Path(argv[0]), Path(argv[1])

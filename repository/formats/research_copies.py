@@ -11,25 +11,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .redact import MEMORY, SECONDS, VERSION, Redacted, RedactError
+from .redact import SECONDS, VERSION, Redacted, RedactError
 
 RETRY_SECONDS = 3600  # a copy whose child failed (a crash, the memory limit) is tried again after this long
 
 
 def redact_in_child(source: Path, out: Path, people: list[Any], *, seconds: float = SECONDS) -> Redacted:
     """:func:`redact_pdf` of ``source`` into ``out`` in a child process (limited to ``seconds`` and
-    :data:`MEMORY`), masked with the names of ``people`` (the archive's household records, JSON-ready) as
+    :data:`.redact.MEMORY`), masked with the names of ``people`` (the archive's household records, JSON-ready) as
     :func:`repository.privacy.mask_with_people` masks them; :class:`RedactError` when it fails."""
-    def limits() -> None:  # pragma: no cover - runs in the child
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHONSTARTUP")}
-    try:
+    try:  # (the child sets its own memory limit: a preexec_fn may deadlock in a parent that runs threads)
         done = subprocess.run([sys.executable, "-m", "repository.formats.redact", str(source), str(out)],
                               input=json.dumps(people, ensure_ascii=False).encode(), capture_output=True,
-                              timeout=seconds, preexec_fn=limits, env=env, check=False)
+                              timeout=seconds, check=False)
     except subprocess.TimeoutExpired:
         out.unlink(missing_ok=True)
         raise RedactError(msgid="redact.too_slow", seconds=int(seconds)) from None

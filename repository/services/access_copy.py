@@ -37,6 +37,7 @@ from ..home import Repository
 from ..preservation.ids import object_id
 from ..state.db import open_state
 from .people import masked as masked_for_researchers
+from .people import people
 from .research import RedactError, copy_kind, research_copy
 
 FORMATS = ("pdf", "jpeg")  # what TIFF pages become
@@ -140,6 +141,7 @@ def _documents(repo: Repository, view: ArchiveView, items: Sequence[int], fmt: s
     (a masked copy), researchers' copies (:mod:`.research`): a PDF painted over, and every other document left
     out, named in the second list with why (a message key)."""
     oid, found, left = object_id(view.archive.identifier), [], []
+    known = people(repo, view) if copies else None  # the names every copy is masked with, looked up once
     for item in view.archive.items:
         if item.number not in items:
             continue
@@ -153,7 +155,8 @@ def _documents(repo: Repository, view: ArchiveView, items: Sequence[int], fmt: s
                     left.append((source, f"dip.readme.left_{kind}"))
                     continue
                 try:
-                    found.append((stem + ".pdf", item.number, source, research_copy(repo, view, source).read_bytes()))
+                    copy = research_copy(repo, view, source, known=known)
+                    found.append((stem + ".pdf", item.number, source, copy.read_bytes()))
                 except RedactError:
                     left.append((source, "dip.readme.left_failed"))
             elif suffix in TIFF_SUFFIXES:

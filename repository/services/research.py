@@ -10,6 +10,7 @@ format (OFD, XML …) has none either. Nothing here registers a use: the caller 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +27,16 @@ _KINDS = {".pdf": "copy", ".tif": "text", ".tiff": "text", ".jpg": "text", ".jpe
 
 def copy_kind(path: str) -> str:
     """``copy`` (a PDF: a researcher's copy is made), ``text`` (a scan: its masked OCR text only) or ``none``."""
-    dot = path.rfind(".")
-    return _KINDS.get(path[dot:].lower(), "none") if dot > path.rfind("/") else "none"
+    return _KINDS.get(os.path.splitext(path)[1].lower(), "none")  # (the suffix as the viewers read it)
 
 
-def research_copy(repo: Repository, view: Any, path: str) -> Path:  # noqa: ANN401 - catalog ArchiveView
-    """The researcher's copy of the PDF ``path`` of the archive ``view`` (a payload file of its head version);
+def research_copy(repo: Repository, view: Any, path: str, *, known: list[Any] | None = None) -> Path:  # noqa: ANN401
+    """The researcher's copy of the PDF ``path`` of the archive ``view`` (a catalog ArchiveView; ``path`` a payload
+    file of its head version), masked with its people (``known``: already looked up, :func:`.people.people`);
     :class:`RedactError` when none can be made (a broken, encrypted or too large PDF), ValueError when ``path``
     is not a PDF of the archive."""
     found = next((f for f in view.files if f.path == path), None)
     if found is None or copy_kind(path) != "copy":
         raise ValueError(f"no PDF {path!r} in {view.identifier}")
     source = repo.store.content_path(object_id(view.identifier), path)
-    return repo.research_copies.copy_of(source, found.sha512, people(repo, view))
+    return repo.research_copies.copy_of(source, found.sha512, people(repo, view) if known is None else known)

@@ -125,7 +125,7 @@ def viewer(archive_id: str, path: str) -> str | tuple[str, int]:
     doc = _document(archive_id, path)
     if doc.viewer == "download":
         abort(404)
-    count = archives.tiff_pages(doc) if doc.viewer == "tiff" or doc.path.lower().endswith((".tif", ".tiff")) else 1
+    count = archives.tiff_pages(doc) if archives.viewer_of(doc.path, True) == "tiff" else 1  # (a scan's too)
     raw = request.args.get("page", "1")
     number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 6 else 0
     if not 1 <= number <= count:
