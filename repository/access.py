@@ -185,7 +185,7 @@ def sees_personal_data(principal: Principal) -> bool:
 
 def receives_originals(principal: Principal) -> bool:
     """Whether documents reach ``principal`` as stored; everyone else who may open them (researchers) receives
-    researchers' copies (利用件, :mod:`repository.services.research`): personal data painted over, scans as their
+    researchers' copies (利用件, :mod:`repository.dip.research`): personal data painted over, scans as their
     masked OCR text only."""
     return sees_personal_data(principal)
 

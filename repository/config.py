@@ -95,9 +95,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("transfer.untrusted", str, "refuse", "移交包的版本签名不能追溯到本库信任根（外单位或不受信任的 CA）时：refuse（拒收）或 flag（接收并标记）",
             "A transfer package whose version signatures do not chain to this repository's trust roots (a foreign "
             "or untrusted CA): refuse it, or flag it and receive it", ("refuse", "flag")),
-    Setting("transfer.keep_exports_days", int, 14, "网页导出作业生成的移交包（exports/<作业>/）在作业结束后保留的天数；0 为永久保留",
-            "Days the transfer packages of the web's export jobs (exports/<job>/) are kept after the job ended; "
-            "0 keeps them", minimum=0, maximum=36500),
+    Setting("transfer.keep_exports_days", int, 14,
+            "网页导出作业与利用副本作业的输出（exports/<作业>/）在作业结束后保留的天数；0 为永久保留",
+            "Days the outputs of the web's export and access-copy jobs (exports/<job>/) are kept after the job "
+            "ended; 0 keeps them", minimum=0, maximum=36500),
     Setting("formats.policy", str, "", "格式策略数据文件；空则用内置策略", "Format policy file; empty means the bundled policy"),
     Setting("formats.max_read_bytes", int, 131072, "格式识别时每个文件最多读取字节数",
             "Bytes read per file for format identification", minimum=1),

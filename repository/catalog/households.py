@@ -1,5 +1,5 @@
 """The household records of a page of archives and of the archives linked to them (房户对接), in two or three
-queries: what masking a page of search hits for a researcher needs (:mod:`repository.services.people`), instead
+queries: what masking a page of search hits for a researcher needs (:mod:`repository.dip.people`), instead
 of a whole archive view (six queries) per hit and per link."""
 
 from __future__ import annotations

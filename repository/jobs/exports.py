@@ -1,8 +1,9 @@
 """How long the outputs of export jobs are kept (导出包保留期限): ``exports/<job id>/`` of the home.
 
 An export job of the web (移交, :func:`repository.jobs.tasks.run_export`) leaves its transfer packages, their
-zips and the transfer list under ``exports/<job id>/`` for download. They are copies of what the store holds,
-of archives of households: kept ``transfer.keep_exports_days`` days after the job ended (0 keeps them for
+zips and the transfer list under ``exports/<job id>/`` for download, and an access-copy job (利用副本,
+:func:`repository.jobs.tasks.run_access_copy`) its zip. They are copies of what the store holds, of archives of
+households: kept ``transfer.keep_exports_days`` days after the job ended (0 keeps them for
 ever), then removed by :func:`prune_exports`, which the worker runs when it starts, at every sweep, and each
 export job before it starts.
 
@@ -23,11 +24,12 @@ from ..home.layout import HomePaths
 from .records import JobRecords
 
 EXPIRED = ".expired-"
+OUTPUT_KINDS = ("export", "access-copy")  # the kinds of job that leave files under exports/<job id>/
 
 
 def _expired(records: JobRecords, name: str, cutoff: datetime) -> bool:
     job = records.get(name)
-    return (job is not None and job.kind == "export" and job.finished and job.finished_at is not None
+    return (job is not None and job.kind in OUTPUT_KINDS and job.finished and job.finished_at is not None
             and job.finished_at < cutoff)
 
 

@@ -70,9 +70,30 @@ def _paper_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
+#: what an access copy's request may hold (the service checks the rest: the archive, its items, the purpose's text)
+COPY_FORMATS, COPY_LANGS, MAX_COPY_ITEMS = ("pdf", "jpeg"), ("zh", "en"), 10_000
+
+
+def _access_copy_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """One archive's access copy (利用副本): its id (as ``archives``, one), the purpose of use, the items (None:
+    every item), masked or not, what TIFF pages become, and the README's language. Who asked is the job's user."""
+    archives, purpose, items = params.get("archives"), params.get("purpose"), params.get("items")
+    mask, fmt, lang = params.get("mask", False), params.get("format", "pdf"), params.get("lang", "zh")
+    ok = (isinstance(archives, list | tuple) and len(archives) == 1 and isinstance(archives[0], str)
+          and 0 < len(archives[0]) <= 128 and isinstance(purpose, str) and 0 < len(purpose.strip()) <= 1000
+          and (items is None or (isinstance(items, list | tuple) and 0 < len(items) <= MAX_COPY_ITEMS
+                                 and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in items)))
+          and isinstance(mask, bool) and fmt in COPY_FORMATS and lang in COPY_LANGS)
+    if not ok or not isinstance(archives, list | tuple):
+        raise JobParamsError(msgid="jobs.params-access-copy")
+    return {"archives": [archives[0]], "purpose": purpose, "items": None if items is None else list(items),
+            "mask": mask, "format": fmt, "lang": lang}
+
+
 def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The job's parameters, checked and normalised (JOB-PARAMS when unusable)."""
     if not isinstance(params, Mapping):
         raise JobParamsError(msgid="jobs.params-object")
     return {"ingest": _ingest_params, "audit": _audit_params, "reindex": _reindex_params,
-            "export": _export_params, "ocr": _ocr_params, "paper": _paper_params}[kind](params)
+            "export": _export_params, "ocr": _ocr_params, "paper": _paper_params,
+            "access-copy": _access_copy_params}[kind](params)

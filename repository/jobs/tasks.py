@@ -1,4 +1,5 @@
-"""What a job does (作业内容): ingest of SIP files, audit, reindex, export (移交包), OCR; each records its progress and result.
+"""What a job does (作业内容): ingest of SIP files, audit, reindex, export (移交包), OCR, the paper reconciliation,
+access copies (利用副本); each records its progress and result.
 
 Each kind has a parameter check (run when the job is submitted, so bad input is refused with ``JOB-PARAMS``
 before anything is queued) and a runner (run by ``hsar worker``), which calls its workflow in exactly one
@@ -39,6 +40,7 @@ _TURNS["reindex"] = _TURNS["ingest"]
 _TURNS["export"] = threading.Lock()  # exports read a snapshot of the store: no turn with ingest needed
 _TURNS["ocr"] = threading.Lock()  # reads outside the home lock, takes it only to commit each archive
 _TURNS["paper"] = threading.Lock()  # reads the register, catalogue and store; writes only its report
+_TURNS["access-copy"] = threading.Lock()  # reads the store and the catalogue; writes its zip and a register line
 
 
 # ------------------------------------------------------------------------------------------ progress
@@ -195,6 +197,38 @@ def run_export(repo: Repository, job: Job, progress: Progress, stop: threading.E
     return {**result.to_dict(), "out": job.id, "files": [*zips, *EXPORT_LISTS]}
 
 
+#: the file an access-copy job leaves under ``exports/<id>/`` for download
+def access_copy_name(archive_id: str) -> str:
+    return f"{archive_id}-access-copy.zip"
+
+
+def run_access_copy(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
+    """An access copy (利用副本) of one archive, made for the job's user as the account is now (its role and
+    scope may have changed since it asked; a disabled or removed account gets nothing, NOT-FOUND): the zip
+    under ``exports/<id>/``, kept and pruned as an export's outputs are, and its line in the access register.
+    A retried job starts again from nothing."""
+    import shutil
+
+    from ..dip.copies import CopyRequest, access_copy_to
+    from ..ingest.scope import current_principal
+    from .exports import prune_exports
+
+    prune_exports(repo.cfg, progress.records)
+    p = job.params
+    principal = current_principal(repo, job.username)
+    request = CopyRequest(p["archives"][0], p["purpose"], None if p["items"] is None else tuple(p["items"]),
+                          p["mask"], p["format"])
+    out = repo.paths.exports / job.id
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    name = access_copy_name(request.archive_id)
+    made = access_copy_to(repo, principal, request, out / name, lang=p["lang"],
+                          progress=progress)
+    return {"archive_id": made.archive_id, "masked": made.masked, "items": list(made.items),
+            "documents": sum(1 for e in made.entries if e.source), "register_seq": made.register_seq,
+            "size": (out / name).stat().st_size, "out": job.id, "files": [name]}
+
+
 def run_ocr_job(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
     from ..ingest.ocr import OcrSummary, ocr_archives
 
@@ -254,7 +288,8 @@ def after_ingest(queue: JobQueue, job: Job, result: dict[str, Any]) -> None:
 
 Runner = Callable[[Repository, Job, Progress, threading.Event], dict[str, Any]]
 RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex,
-                               "export": run_export, "ocr": run_ocr_job, "paper": run_paper}
+                               "export": run_export, "ocr": run_ocr_job, "paper": run_paper,
+                               "access-copy": run_access_copy}
 
 
 # ------------------------------------------------------------------------------------------ one job

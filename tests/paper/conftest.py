@@ -58,16 +58,16 @@ def login(password: str, sign_in):  # noqa: ANN001, ANN201
                                           password)
 
 
-def run_paper_jobs(home: Path) -> list:
-    """Run every queued reconciliation job of ``home`` here, as ``hsar worker`` would (its runner, its records);
-    the jobs as they ended."""
+def run_paper_jobs(home: Path, kind: str = "paper") -> list:
+    """Run every queued job of ``kind`` (a reconciliation, unless told) of ``home`` here, as ``hsar worker``
+    would (its runner, its records); the jobs as they ended."""
     import threading
 
     from repository.jobs import JobQueue
     from repository.jobs.tasks import execute
 
     with JobQueue.open(home) as queue:
-        queued = queue.list(state="queued", kind="paper")
+        queued = queue.list(state="queued", kind=kind)
         for job in queued:
             execute(queue, job.id, threading.Event())
         return [queue.get(job.id) for job in queued]

@@ -1,6 +1,6 @@
 """The web side of the dual track and of access copies: the reconciliation page (the stored result, paged) and
 its CSV within the user's division (archivists, auditors, administrators), the register upload (archivists,
-administrators), the coverage on the statistics page, and the access-copy download of the archive page."""
+administrators), the coverage on the statistics page, and the access copy of the archive page (a job, whose page offers the zip)."""
 
 from __future__ import annotations
 
@@ -134,7 +134,14 @@ def test_the_statistics_page_shows_the_coverage(planted_home: Path, login: Calla
     assert numbers == ["14 / 14（100.0%）", "14 / 15（93.3%）"]
 
 
-def test_the_archive_page_offers_an_access_copy_and_masks_for_researchers(paper_home: Path, login: Callable[[Path, str], FlaskClient]) -> None:
+def _uses(home: Path, archive_id: str) -> list[tuple[str, str, str | None, bool]]:
+    from repository.accounts.register import list_uses
+
+    with open_state(load_config(home).state_url) as state:
+        return [(u.username, u.action, u.item, u.masked) for u in list_uses(state, archive_id=archive_id)]
+
+
+def test_the_archive_page_offers_an_access_copy_and_masks_for_researchers(paper_home: Path, login: Callable[[Path, str], FlaskClient], ph) -> None:  # noqa: ANN001
     from repository.home import Repository
 
     with Repository.open(paper_home) as repo:
@@ -145,20 +152,43 @@ def test_the_archive_page_offers_an_access_copy_and_masks_for_researchers(paper_
     page = reader.get(f"/archives/{unit.identifier}").get_data(as_text=True)
     assert "access-copy" in page and 'name="mask"' not in page  # a researcher's copy is always masked
     token = _token(reader, f"/archives/{unit.identifier}")
-    got = reader.post(f"/archives/{unit.identifier}/access-copy",
-                      data={"purpose": "学术研究", "items": "1, 2", "csrf_token": token})
-    assert got.status_code == 200 and got.mimetype == "application/zip"
-    copy = zipfile.ZipFile(io.BytesIO(got.data))
+    asked = {"purpose": "学术研究", "items": "1, 2", "csrf_token": token}
+    got = reader.post(f"/archives/{unit.identifier}/access-copy", data=asked)
+    assert got.status_code == 302 and "/jobs/" in got.headers["Location"]  # a job, not a zip made in the request
+    job_id = got.headers["Location"].rsplit("/", 1)[1]
+    again = reader.post(f"/archives/{unit.identifier}/access-copy", data=asked)  # a second click: the same job
+    assert again.headers["Location"].rsplit("/", 1)[1] == job_id
+    name = f"{unit.identifier}-access-copy.zip"
+    waiting = reader.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "利用副本" in waiting and name not in waiting  # queued: nothing to download yet
+    assert reader.get(f"/jobs/{job_id}/export/{name}").status_code == 404
+    assert not [u for u in _uses(paper_home, unit.identifier) if u[0] == "reader"]  # nothing made, nothing used
+    [job] = ph.run_paper_jobs(paper_home, kind="access-copy")
+    assert job.state == "done" and job.result["masked"] is True and job.result["items"] == [1, 2], job.result
+    shown = reader.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert f"/jobs/{job_id}/export/{name}" in shown and "个人信息已遮蔽" in shown
+    zipped = reader.get(f"/jobs/{job_id}/export/{name}")
+    assert zipped.status_code == 200 and zipped.mimetype == "application/zip"
+    copy = zipfile.ZipFile(io.BytesIO(zipped.data))
     assert "学术研究" in copy.read("README.txt").decode("utf-8")
     tenant = next(v for v in views if v.identifier == unit.relations[0].other).archive.household.head.name
     assert tenant not in copy.read("description.json").decode("utf-8")
+    assert ("reader", "export", "1,2", True) in _uses(paper_home, unit.identifier)  # made, for its purpose
+    assert ("reader", "download", name, True) in _uses(paper_home, unit.identifier)  # and received
+    assert login(paper_home, "jianye").get(f"/jobs/{job_id}/export/{name}").status_code == 404  # not theirs
     assert reader.post(f"/archives/{unit.identifier}/access-copy",
                        data={"purpose": " ", "csrf_token": token}).status_code == 400
+    assert reader.post(f"/archives/{unit.identifier}/access-copy",
+                       data={"purpose": "x", "items": "99", "csrf_token": token}).status_code == 400
     assert "access-copy" not in reader.get(f"/archives/{household.identifier}").get_data(as_text=True)
     assert reader.post(f"/archives/{household.identifier}/access-copy",
                        data={"purpose": "x", "csrf_token": token}).status_code == 403
     xuanwu = login(paper_home, "xuanwu")  # 玄武区: the unit archives are in 建邺区
     assert xuanwu.post(f"/archives/{unit.identifier}/access-copy",
                        data={"purpose": "x", "csrf_token": _token(xuanwu, "/paper")}).status_code == 404
+    from repository.jobs import JobQueue
+
+    with JobQueue.open(paper_home) as queue:  # none of the refusals queued anything
+        assert [j.id for j in queue.list(kind="access-copy")] == [job_id]
     admin = login(paper_home, "admin")
     assert 'name="mask"' in admin.get(f"/archives/{household.identifier}").get_data(as_text=True)

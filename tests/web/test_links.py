@@ -35,7 +35,7 @@ def test_links_follow_url_defaults_when_any_are_registered(web_home: Path) -> No
         assert kept("search.search") == url_for("search.search") == "/search?q=x"
 
 
-ARCHIVE_ENDPOINTS = ("archives.show", "transfer.start", "ocr.text", "ocr.start", "paper.access_copy_download")
+ARCHIVE_ENDPOINTS = ("archives.show", "transfer.start", "ocr.text", "ocr.start", "paper.access_copy_start")
 ODD_IDS = ("HH-320102001-0000001", "hh-320102-2022-0001", "a b/c?d#e%f", "档案·甲&乙=丙", "x;y@z!", "%00hsar", "")
 
 

@@ -170,34 +170,6 @@ def test_access_copy_refusal_keeps_the_form(login: Any, wh: Any, archives: dict[
     assert "件号应为以逗号分隔的正整数：abc" in html
 
 
-def test_an_access_copy_that_fails_closes_its_spool(login: Any, wh: Any, archives: dict[str, Any],  # noqa: ANN401
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """The copy is written to a spooled temporary file handed to send_file; a failure other than a refusal
-    (a damaged scan, say) left it open for the garbage collector. The page answers 500 and the spool is closed."""
-    import tempfile
-
-    from repository.services import access_copy
-
-    spools: list[Any] = []
-    real = tempfile.SpooledTemporaryFile
-
-    def recorded(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
-        spools.append(real(*args, **kwargs))
-        return spools[-1]
-
-    def broken(*_args: Any, **_kwargs: Any) -> None:  # noqa: ANN401
-        raise OSError("a scan that cannot be read")
-
-    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", recorded)
-    monkeypatch.setattr(access_copy, "write_access_copy", broken)
-    target = _in(archives, "320105")
-    client = login("jianye")
-    token = wh.csrf_token(client, f"/archives/{target}")
-    response = client.post(f"/archives/{target}/access-copy", data={"csrf_token": token, "purpose": "复核资格"})
-    assert response.status_code == 500 and "Traceback" not in response.get_data(as_text=True)
-    assert len(spools) == 1 and spools[0].closed
-
-
 def test_jobs_list_says_what_each_job_did(own_app: Flask, wh: Any, archives: dict[str, Any]) -> None:  # noqa: ANN401
     """An upload whose every SIP was rejected was listed as "done" and nothing else."""
     target = _in(archives, "320105")

@@ -143,6 +143,9 @@ def _summary(kind: str, result: dict[str, Any], lang: str) -> str | None:
     if kind == "paper" and "register_rows" in result:
         return messages.text("paperjob.job_summary", lang, register=int(result["register_rows"]),
                              electronic=int(result.get("electronic_items", 0)))
+    if kind == "access-copy" and "documents" in result:
+        return messages.text("dip.job_summary", lang, documents=int(result["documents"]),
+                             masked=messages.text("dip.masked" if result.get("masked") else "dip.unmasked", lang))
     totals = result.get("totals")
     if kind == "export" and isinstance(totals, dict):
         return messages.text("web_review.job.exported", lang, archives=int(totals.get("archives", 0)))

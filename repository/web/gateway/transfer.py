@@ -1,18 +1,27 @@
-"""Export jobs (移交) as the web application sees them: submitting one for an archive (the access decision of
-:func:`repository.services.transfer.check_export`) and finding the files a finished one offers."""
+"""Jobs that leave files to download, as the web application sees them: export jobs (移交; the access decision of
+:func:`repository.services.transfer.check_export`) and access-copy jobs (利用副本; the refusals of
+:func:`repository.services.access_copy.check_request`, asked before a job is queued). Submitting one for an
+archive, finding the files a finished one offers, and recording each download in the access register."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import datetime
 from pathlib import Path
 
-from ... import messages
+from ... import access, messages
 from ...errors import HsarError
 from ...home import Repository
 from ...jobs import Job, JobQueue
+from ...services.access_copy import CopyRequest, check_request
 from ...services.transfer import check_export
 from .access import Principal, Role
 from .accounts import record_use
 from .jobs import job_for
+
+#: the kinds of job whose outputs are offered for download (kept under ``exports/<job id>/``)
+OUTPUT_KINDS = ("export", "access-copy")
 
 
 def submit_export(repo: Repository, principal: Principal, archive_id: str) -> Job | None:
@@ -30,11 +39,46 @@ def submit_export(repo: Repository, principal: Principal, archive_id: str) -> Jo
         return queue.submit("export", params, user=principal.username)
 
 
+def submit_access_copy(repo: Repository, principal: Principal, req: CopyRequest, lang: str) -> Job | None:
+    """The access-copy job of ``req`` for ``principal``, or None when the archive is not visible to them (a 404);
+    AccessCopyError for a request the copy would refuse (no purpose, unknown items, a restricted archive), with
+    nothing queued. The same request again on the same day (a reload, a second click), while the archive has no
+    new version, is the same job: its copy, not a second one."""
+    try:
+        items = check_request(repo, principal, req)
+    except HsarError as exc:
+        if exc.code == "NOT-FOUND":
+            return None
+        raise
+    view = repo.catalog.show(req.archive_id)
+    assert view is not None  # check_request found it
+    params = {"archives": [view.archive.identifier], "purpose": req.purpose.strip(),
+              "items": None if req.items is None else list(items), "mask": req.mask, "format": req.image_format,
+              "lang": lang}
+    day = datetime.now(messages.LOCAL_ZONE).date().isoformat()
+    same = json.dumps([principal.username, view.head_version, day, params], ensure_ascii=False, sort_keys=True)
+    with JobQueue(repo.cfg) as queue:
+        return queue.submit("access-copy", params, user=principal.username,
+                            dedupe_key="access-copy:" + hashlib.sha256(same.encode("utf-8")).hexdigest())
+
+
+def _still_usable(repo: Repository, principal: Principal, job: Job) -> bool:
+    """An access copy is given only while its archive is in ``principal``'s scope and its documents theirs to
+    open (the account's scope may have shrunk, the archive may have been disposed of or restricted since)."""
+    if job.kind != "access-copy":
+        return True
+    view = repo.catalog.show(str(job.params.get("archives", [""])[0]))
+    return (view is not None and access.may_see(principal, view.archive.division)
+            and access.may_open_documents(principal, view.archive.access.value))
+
+
 def export_files(repo: Repository, principal: Principal, job_id: str) -> list[str]:
-    """The downloads of a finished export job ``principal`` may see (theirs, or any for an administrator):
-    one zip per package, then the transfer list (XML, CSV), while they are kept; empty otherwise."""
+    """The downloads of a finished export or access-copy job ``principal`` may see (theirs, or any for an
+    administrator): one zip per package, then the transfer list (XML, CSV), or the access copy's zip, while
+    they are kept; empty otherwise."""
     job = job_for(repo.cfg, principal, job_id)
-    if job is None or job.kind != "export" or job.state != "done" or not isinstance(job.result, dict):
+    if job is None or job.kind not in OUTPUT_KINDS or job.state != "done" or not isinstance(job.result, dict) \
+            or not _still_usable(repo, principal, job):
         return []
     folder = repo.paths.exports / job.id  # gone after transfer.keep_exports_days (repository/jobs/exports.py)
     return [str(n) for n in job.result.get("files", []) if (folder / str(n)).is_file()]
@@ -50,9 +94,15 @@ def export_file(repo: Repository, principal: Principal, job_id: str, name: str) 
 
 
 def record_export_download(repo: Repository, principal: Principal, job_id: str, name: str) -> None:
-    """One download of an export file, recorded in the access register for each archive of the job."""
+    """One download of an export file, recorded in the access register for each archive of the job; of an
+    access copy, with the purpose it was asked for and whether it was masked."""
     job = job_for(repo.cfg, principal, job_id)
     assert job is not None  # export_file found it
+    if job.kind == "access-copy":
+        masked = bool(job.result.get("masked")) if isinstance(job.result, dict) else True
+        record_use(repo.cfg, principal, "download", str(job.params["archives"][0]), item=name, masked=masked,
+                   purpose=str(job.params["purpose"]))
+        return
     for archive_id in job.params.get("archives", []):  # every download is a use (利用登记)
         record_use(repo.cfg, principal, "download", archive_id, item=name,
                    purpose=messages.text("transfer.purpose", "zh"))  # the package of a transfer (移交)

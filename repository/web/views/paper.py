@@ -2,8 +2,8 @@
 per division rolled up the tree, the worklist a page at a time, a CSV download) for archivists, auditors and
 administrators, within their division scope, read from the result the ``paper`` job stored (the page never
 reconciles: archivists and administrators start the job from it); importing the register (upload) for
-archivists and administrators. And the access-copy download (利用副本, DIP) of an archive, for users who may
-open its documents.
+archivists and administrators. And the access copy (利用副本, DIP) of an archive, for users who may open its
+documents: a job (``hsar worker`` makes the zip), whose page offers it for download.
 
 Every page asks :mod:`repository.access` first; the views call :mod:`repository.services.paper` and
 :mod:`repository.services.access_copy` and render.
@@ -11,23 +11,23 @@ Every page asks :mod:`repository.access` first; the views call :mod:`repository.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_login import login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ...divisions import tree_for
-from ...errors import AccessCopyError, HsarError, PaperError
+from ...errors import AccessCopyError, PaperError
 from ...services import access_copy, paper, paper_stored
 from ...services import census as counts
 from ..context import principal, repo
 from ..errors import withheld
-from ..gateway import access
+from ..gateway import access, transfer
 from ..i18n import current_lang, t
 
+MAX_ID = 128  # no archive identifier is longer (a longer one is a 404 before anything is read)
 bp = Blueprint("paper", __name__)
 
 #: largest register upload (bytes)
@@ -148,8 +148,12 @@ def _copy_refused(code: str, text: str) -> tuple[str, int] | WerkzeugResponse:
 
 @bp.route("/archives/<archive_id>/access-copy", methods=["POST"])
 @login_required
-def access_copy_download(archive_id: str) -> Response | tuple[str, int] | WerkzeugResponse:
-    """The zip of an access copy; the purpose is required (the form asks for it)."""
+def access_copy_start(archive_id: str) -> tuple[str, int] | WerkzeugResponse:
+    """Queue the access copy asked for (the purpose is required: the form asks for it) and show its job page,
+    which offers the zip when the worker has made it; a refused request stays on the archive page, nothing
+    queued."""
+    if len(archive_id) > MAX_ID:
+        abort(404)
     raw_items = request.form.get("items", "").strip()[:500]
     parts = [p.strip() for p in raw_items.split(",") if p.strip()]
     if not all(p.isascii() and p.isdigit() and len(p) < 7 for p in parts):
@@ -157,24 +161,13 @@ def access_copy_download(archive_id: str) -> Response | tuple[str, int] | Werkze
     req = access_copy.CopyRequest(archive_id, request.form.get("purpose", "")[:1000],
                                   tuple(int(p) for p in parts) or None, request.form.get("mask") == "1",
                                   request.form.get("format", "pdf")[:8])
-    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024**2)  # noqa: SIM115 - handed to send_file
     try:
-        made = access_copy.write_access_copy(repo(), principal(), req, spool, lang=current_lang())
+        job = transfer.submit_access_copy(repo(), principal(), req, current_lang())
     except AccessCopyError as exc:
-        spool.close()
         if exc.code == "DIP-WITHHELD":
             withheld()
         return _copy_refused(exc.code, exc.render(current_lang()))
-    except HsarError as exc:
-        spool.close()
-        if exc.code == "NOT-FOUND":
-            abort(404)
-        raise
-    except BaseException:  # any other failure (the app's error page answers it): the spool is ours to close
-        spool.close()
-        raise
-    spool.seek(0)
-    name = f"{made.archive_id}-access-copy.zip"
-    response = send_file(spool, mimetype="application/zip", as_attachment=True, download_name=name)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    if job is None:
+        abort(404)
+    flash(t("dip.web.started", job=job.id[:8], archive=archive_id))
+    return redirect(url_for("ingest.job", job_id=job.id))
