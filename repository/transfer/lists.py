@@ -1,7 +1,8 @@
 """The transfer list (移交清单) of an export: one entry per archive with its counts and bytes, and the totals,
 as XML (namespace :data:`NAMESPACE`) and as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read
 the Chinese headers; one header row per language is not needed: the headers come from the message
-catalogue in the language asked, ``transfer.list.*``).
+catalogue in the language asked, ``transfer.list.*``). The CSV's cells go through
+:func:`repository.cells.safe_cell`: a title from an ingested description that reads as a formula stays text.
 
 Counts: ``versions`` the archive's OCFL versions, ``items`` the items (件) of its description, ``files`` and
 ``bytes`` the payload of its package (every stored file of every version, the export PREMIS and the
@@ -22,6 +23,7 @@ from typing import Any
 from lxml import etree
 
 from .. import messages
+from ..cells import safe_values
 from . import layout
 
 NAMESPACE = "urn:hsar:transfer-list:1"
@@ -73,13 +75,13 @@ def render_xml(archives: Sequence[ExportedArchive], *, institution: str, created
 def render_csv(archives: Sequence[ExportedArchive], *, lang: str = "zh") -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([messages.text(f"transfer.list.{c}", lang) for c in COLUMNS])
+    writer.writerow(safe_values(messages.text(f"transfer.list.{c}", lang) for c in COLUMNS))
     for seq, a in enumerate(archives, 1):  # the type by its name (住房保障对象档案), as a person reads the list
-        writer.writerow([seq, *(messages.label("archive_type", a.type, lang) if c == "type" else getattr(a, c)
-                                for c in COLUMNS[1:])])
+        writer.writerow(safe_values([seq, *(messages.label("archive_type", a.type, lang) if c == "type"
+                                            else getattr(a, c) for c in COLUMNS[1:])]))
     totals = _totals(archives)
-    writer.writerow([messages.text("transfer.list.totals", lang), totals["archives"], "", "", "", "",
-                     totals["versions"], "", totals["items"], totals["files"], totals["bytes"], "", ""])
+    writer.writerow(safe_values([messages.text("transfer.list.totals", lang), totals["archives"], "", "", "", "",
+                                 totals["versions"], "", totals["items"], totals["files"], totals["bytes"], "", ""]))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 

@@ -1,6 +1,7 @@
 """The statistics page: archives and items by division (named, rolled up the tree), type, security type,
 status, year and material class; paper-reference and digitisation coverage; storage by format. Always
-within the user's division scope. Each chart has its numbers in a table beside it and a CSV download."""
+within the user's division scope. Each chart has its numbers in a table beside it and CSV and XLSX downloads,
+whose text cells (division and format names) go through :mod:`repository.cells`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from flask import Blueprint, Response, abort, g, render_template
 from flask_login import login_required
 
 from ... import access
+from ...cells import safe_values, safe_xlsx_row
 from ...services import census as counts
 from ...services import stats as service
 from ..context import principal, repo
@@ -95,7 +97,7 @@ def table_csv(key: str) -> Response:
     if key not in service.TABLES:
         abort(404)
     out = io.StringIO()
-    csv.writer(out).writerows(_sheet(key, _tables()[key]))
+    csv.writer(out).writerows(safe_values(row) for row in _sheet(key, _tables()[key]))
     body = "\ufeff" + out.getvalue()  # a BOM, so spreadsheet programs read the Chinese as UTF-8
     return _download(body, "text/csv", f"hsar-stats-{key}.csv")
 
@@ -110,7 +112,7 @@ def _workbook(sheets: dict[str, list[list[str | int]]]) -> bytes:
     for title, rows in sheets.items():
         sheet = book.create_sheet(title=title[:31])
         for row in rows:
-            sheet.append(row)
+            sheet.append(safe_xlsx_row(sheet, row))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -119,7 +121,7 @@ def _workbook(sheets: dict[str, list[list[str | int]]]) -> bytes:
 @bp.route("/<key>.xlsx")
 @login_required
 def table_xlsx(key: str) -> Response:
-    """One table as an XLSX workbook (openpyxl), numbers as numbers."""
+    """One table as an XLSX workbook (openpyxl), numbers as numbers, text as text (repository.cells)."""
     if key not in service.TABLES:
         abort(404)
     return _download(_workbook({key: _sheet(key, _tables()[key])}), XLSX, f"hsar-stats-{key}.xlsx")
