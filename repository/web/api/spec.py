@@ -243,7 +243,8 @@ ROUTES: tuple[Route, ...] = (
     Route("ingest", "POST", "/ingest",
           "Upload SIP files (zip, tar) as the ingest page does: one ingest job each, the same bytes again the same "
           "job (archivists, admins; a SIP declaring a division outside the scope, or naming an archive held "
-          "outside it: 403 API-INGEST-SCOPE, nothing queued)",
+          "outside it: 403 API-INGEST-SCOPE, nothing queued; a body that cannot be read as multipart/form-data, "
+          "such as a file name not in UTF-8: 400 API-FORM)",
           (), (202, JOBS), (400, 401, 403, 413), body=UPLOAD, body_type="multipart/form-data"),
     Route("statistics", "GET", "/statistics", "The statistics page's tables within the user's division scope",
           (), (200, STATISTICS), (401, 403)),
