@@ -5,9 +5,12 @@ A SIP is written into the archive its identifier names: a supplement (补充包)
 version. So the uploader must be allowed (:func:`repository.access.may_ingest_into`) to ingest into the
 division its descriptive metadata declares and, when the repository already knows that identifier (an
 archive catalogued, or one disposed of: its tombstone's division), into that archive's division as well.
-An archive of another division is therefore never extended, and the refusal for it is the refusal for a SIP
-declaring that division: the same code and message, naming the same division, with nothing of the archive
-(its volumes, items, type or files) told, as the ingest's own decisions (ING001-ING006, DSP005) would.
+An archive of another division is therefore never extended. The two refusals share a code (ING-SCOPE) but
+not their words: a declared division outside the scope is named (it is the uploader's own input), while a
+held archive's division is not: the refusal says only that the identifier names an archive outside the
+uploader's scope. That the identifier is taken cannot be hidden (identifiers are unique), but where another
+division's archive lies, and anything of it (its division, volumes, items, type or files), is not told, as
+the ingest's own decisions (ING001-ING006, DSP005) tell nothing of it either.
 
 A supplement declaring another division than its archive's, both inside the scope, is not refused here: an
 archive does not move by a supplement (:func:`repository.descriptive.merge` keeps its division), and that is
@@ -28,13 +31,20 @@ NOBODY = ""
 
 class OutOfScope(IngestError):
     """A SIP describes (or extends) an archive outside the ingesting principal's division scope: refused
-    whole, nothing queued or written. ``division`` and ``scope`` are the codes; the message names them."""
+    whole, nothing queued or written. ``division`` and ``scope`` are the codes. The message names the scope
+    and, when ``held`` is false (the SIP's declared division is the one refused), that division; when
+    ``held`` is true (the archive its identifier names is held in another division) it names no division:
+    neither the code nor the name of another division's archive is in the message or its parameters."""
 
     code = "ING-SCOPE"
 
-    def __init__(self, sip: str, division: str, scope: str, *, named_division: str, named_scope: str) -> None:
-        super().__init__(msgid="ingest.out_of_scope", sip=sip, division=named_division, scope=named_scope)
-        self.sip, self.division, self.scope = sip, division, scope
+    def __init__(self, sip: str, division: str, scope: str, *, named_division: str, named_scope: str,
+                 held: bool = False) -> None:
+        if held:
+            super().__init__(msgid="ingest.out_of_scope_held", sip=sip, scope=named_scope)
+        else:
+            super().__init__(msgid="ingest.out_of_scope", sip=sip, division=named_division, scope=named_scope)
+        self.sip, self.division, self.scope, self.held = sip, division, scope, held
 
 
 def held_division(repo: Repository, identifier: str | None) -> str | None:
@@ -64,10 +74,13 @@ def _named(repo: Repository, code: str) -> str:
 def check_scope(repo: Repository, principal: Principal, sip: str, identifier: str | None,
                 division: str | None) -> None:
     """Raise :class:`OutOfScope` (the SIP named ``sip`` in the message) when :func:`refusing_division`
-    finds a division the SIP may not be ingested into."""
+    finds a division the SIP may not be ingested into: named when it is the SIP's declared one, not named
+    when it is only the held archive's."""
     refusing = refusing_division(repo, principal, identifier, division)
     if refusing is not None:
-        raise OutOfScope(sip, refusing, principal.division, named_division=_named(repo, refusing),
+        held = refusing != division
+        raise OutOfScope(sip, refusing, principal.division, held=held,
+                         named_division="" if held else _named(repo, refusing),
                          named_scope=_named(repo, principal.division))
 
 

@@ -29,7 +29,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     """The application for the repository home ``home``; its users are the accounts of the home's state
     database (``hsar user add``). ``settings`` override Flask settings (tests: ``TESTING``,
     ``WTF_CSRF_ENABLED``; deployment: ``HSAR_HTTPS`` marks cookies Secure)."""
-    from . import api, context, errors, header, i18n, links, purpose, security, sessions
+    from . import api, context, errors, forms, header, i18n, links, purpose, security, sessions
     from .views import admin, archives, audit, auth, disposal, ingest, ocr, search, stats, transfer
 
     app = Flask(__name__)
@@ -40,6 +40,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     app.config["RATELIMIT_STORAGE_URI"] = cfg["web.throttle_url"]  # empty: each process's memory (security.install)
     app.config.update(settings or {})
     app.extensions["hsar.config"] = cfg
+    forms.install(app)  # a form werkzeug cannot read is refused as such (web/forms.py)
     limiter = security.install(app)
     sessions.install(app)  # a verified session cookie remembered (web/sessions.py)
     i18n.install(app)

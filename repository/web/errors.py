@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import HsarError, UsageError
+from .forms import UnreadableForm
 from .i18n import size, t
 
 #: HTTP status -> (stable code, message key)
@@ -48,6 +49,10 @@ def _csrf(exc: CSRFError) -> tuple[str, int]:
     return error_page(400, "WEB-CSRF", t("web.error.csrf"))
 
 
+def _unreadable(exc: UnreadableForm) -> tuple[str, int]:
+    return error_page(400, "WEB-FORM", t("web.error.form_unreadable"))
+
+
 def _hsar(exc: HsarError) -> tuple[str, int]:
     from .i18n import current_lang
 
@@ -63,6 +68,7 @@ def _unexpected(exc: Exception) -> tuple[str, int]:
 
 def install(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf)
+    app.register_error_handler(UnreadableForm, _unreadable)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(HsarError, _hsar)
     app.register_error_handler(Exception, _unexpected)

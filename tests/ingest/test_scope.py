@@ -35,9 +35,32 @@ def test_a_disposed_archive_keeps_its_division_against_supplements_from_elsewher
     with pytest.raises(OutOfScope) as declared:
         check_scope(repo, XUANWU, "a.zip", "hh-320115-2030-0009", "320115001")
     assert held.value.code == declared.value.code == "ING-SCOPE"
-    assert held.value.render("zh") == declared.value.render("zh")
-    assert held.value.render("en") == declared.value.render("en")
-    assert "东山街道 320115001" in held.value.render("zh") and "玄武区 320102" in held.value.render("zh")
+    assert held.value.held and not declared.value.held
+    assert "东山街道 320115001" in declared.value.render("zh") and "玄武区 320102" in declared.value.render("zh")
+    assert "320115001" in declared.value.render("en")
+
+
+def test_the_refusal_for_another_divisions_archive_names_no_division_of_it(repo: Repository) -> None:
+    """The identifier is taken (that cannot be hidden), but where the archive lies is not told: neither the
+    code nor the name of its division, nor of its district, in either language or in the message's parameters
+    (a job's result keeps those); the uploader's own scope is named."""
+    _dispose(repo)
+    with pytest.raises(OutOfScope) as held:
+        check_scope(repo, XUANWU, "a.zip", DISPOSED, "320102008")
+    told = [held.value.render("zh"), held.value.render("en"), str(held.value), repr(held.value.params)]
+    for text in told:
+        for secret in ("320115", "东山街道", "江宁区", "Jiangning", "Dongshan"):
+            assert secret not in text, (secret, text)
+    assert "玄武区 320102" in told[0] and "a.zip" in told[0] and "a.zip" in told[1]
+    assert held.value.msgid != "ingest.out_of_scope"
+    # declared outside the scope as well: the declared division is refused first, and named (the uploader's own)
+    with pytest.raises(OutOfScope) as both:
+        check_scope(repo, XUANWU, "a.zip", DISPOSED, "320115001")
+    assert not both.value.held and "东山街道 320115001" in both.value.render("zh")
+    # declared nothing readable, archive held elsewhere: not named
+    with pytest.raises(OutOfScope) as undeclared:
+        check_scope(repo, XUANWU, "a.zip", DISPOSED, None)
+    assert undeclared.value.held and "320115" not in undeclared.value.render("zh")
 
 
 def test_an_uploader_without_an_account_may_ingest_nothing(repo: Repository) -> None:

@@ -272,3 +272,58 @@ def test_every_api_rule_is_documented_and_every_documented_path_is_a_rule(app: F
     documented = {(path, method) for path, ops in document["paths"].items() for method in ops}
     assert rules == documented
     assert document["openapi"].startswith("3.0")
+
+
+def _operation(document: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    return next(op for ops in document["paths"].values() for op in ops.values() if op["operationId"] == operation_id)
+
+
+def _json_schema(node: Any) -> Any:  # noqa: ANN401
+    """An OpenAPI 3.0 schema as JSON Schema: ``nullable`` becomes a "null" type (jsonschema ignores the word)."""
+    if isinstance(node, list):
+        return [_json_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def test_every_viewer_the_code_gives_is_in_the_documents_enum_with_its_meaning(app: Flask) -> None:
+    """``files[].viewer`` is an enum of every value :func:`viewer_of` gives, for users who receive the originals
+    and for those who receive researchers' copies (``scan``, ``none``), each described, and nothing more."""
+    from repository.web.gateway.archives import COPY_VIEWERS, VIEWERS, viewer_of
+
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    archive = _operation(document, "archive")["responses"]["200"]["content"]["application/json"]["schema"]
+    viewer = archive["properties"]["archive"]["properties"]["files"]["items"]["properties"]["viewer"]
+    suffixes = {*VIEWERS, ".PDF", ".Tif", ".xml", ".docx", ".ofd", ".txt", ".zip", ".tar.gz", ""}
+    paths = [f"data/file{s}" for s in suffixes] + ["data/.pdf", "data/pdf", "data/a.pdf/b", "data/x.jpg.xml"]
+    given = {viewer_of(p, originals) for p in paths for originals in (True, False)}
+    assert given == set(viewer["enum"]), (given, viewer["enum"])
+    assert {"scan", "none"} <= given and set(COPY_VIEWERS.values()) <= given
+    for value in viewer["enum"]:
+        assert f"- `{value}`: " in viewer["description"], value
+
+
+def test_a_researchers_archive_json_validates_against_the_document(api: Any, app: Flask,  # noqa: ANN401
+                                                                   archives: dict[str, Any]) -> None:
+    """The archive JSON of every archive, as a researcher and as an administrator, validates against the
+    document's own schema (viewer an enum): the researcher's files are shown as copies (pdf, scan, none)."""
+    import jsonschema
+
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    schema = _json_schema(_operation(document, "archive")["responses"]["200"]["content"]["application/json"]["schema"])
+    seen: dict[str, set[str]] = {"reader": set(), "admin": set()}
+    for user in seen:
+        for archive_id in archives:
+            response = api(user).get(f"/api/v1/archives/{archive_id}")
+            if response.status_code != 200:
+                continue  # out of the reader's scope
+            body = response.get_json()
+            jsonschema.validate(body, schema)
+            seen[user] |= {f["viewer"] for f in body["archive"]["files"]}
+    assert seen["reader"] and seen["reader"] <= {"pdf", "scan", "none"}, seen
+    assert "scan" in seen["reader"], seen  # the demo's scans, shown to a researcher as OCR text only
+    assert seen["admin"] and not seen["admin"] & {"scan", "none"}, seen

@@ -1,7 +1,8 @@
 """An archivist ingests into their own division only, whatever the SIP says of itself: a supplement (补充包)
-naming another division's archive is refused at upload, on the page and in the API, exactly as a SIP that
-declares that division is (the same code and words: the refusal tells nothing more of the archive), and the
-ingest job's worker refuses it again when the archive appeared after the upload. Real SIPs, real ingests."""
+naming another division's archive is refused at upload, on the page and in the API, with the code of a SIP
+that declares that division, but without naming the archive's division (a declared division, the uploader's
+own input, is named), and the ingest job's worker refuses it again when the archive appeared after the upload.
+Real SIPs, real ingests."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from flask.testing import FlaskClient
 from repository.accounts.tokens import create_token
 from repository.config import load as load_config
 from repository.descriptive import parse
+from repository.divisions import tree_for
 from repository.home import Repository, init_home
 from repository.ingest.pipeline import ingest
 from repository.jobs import JobQueue
@@ -93,6 +95,22 @@ def _api(app: Flask, token: str, sip: Path) -> Any:  # noqa: ANN401
                                       data={"sips": (fh, sip.name)}, content_type="multipart/form-data")
 
 
+def _secrets(home: Path, division: str) -> list[str]:
+    """What would tell where another division's archive lies: its division's code, its district's, and their
+    names."""
+    tree = tree_for(load_config(home))
+    told = [division, division[:6]]
+    for code in (division, division[:6]):
+        known = tree.get(code)
+        if known is not None:
+            told.append(known.name)
+    return told
+
+
+def _names_none(text: str, secrets: list[str]) -> bool:
+    return not [s for s in secrets if s in text]
+
+
 def _nothing_kept(home: Path) -> bool:
     uploads = home / "jobs" / "uploads"
     with JobQueue(load_config(home)) as queue:
@@ -118,13 +136,21 @@ def test_a_supplement_to_another_divisions_archive_is_refused_on_the_page_and_th
     the next version of the other district's archive. Refused at upload; nothing queued or kept; v1 only."""
     assert not held["division"].startswith("320102")
     forged = _forged(held["supplement"], tmp_path, division=STREET)
-    status, error, _ = _page(held["app"], wh, forged)
-    assert status == 403 and held["division"] in error and "320102" in error and "不在您的范围" in error
+    secrets = _secrets(held["home"], held["division"])
+    client = wh.signed_in(held["app"], "xuanwu")
+    with open(forged, "rb") as fh:
+        page = client.post("/ingest", data={"csrf_token": wh.csrf_token(client, "/ingest"), "sips": (fh, forged.name)},
+                           content_type="multipart/form-data")
+    html = page.get_data(as_text=True)
+    error = ERROR.search(html)
+    assert page.status_code == 403 and error and "320102" in error.group(1) and "不在您的范围" in error.group(1)
+    assert _names_none(html, secrets), secrets
     assert _nothing_kept(held["home"])
     response = _api(held["app"], held["tokens"]["xuanwu"], forged)
     assert response.status_code == 403, response.get_data(as_text=True)
     body = response.get_json()["error"]
-    assert body["code"] == "API-INGEST-SCOPE" and held["division"] in body["message"] and "320102" in body["message"]
+    assert body["code"] == "API-INGEST-SCOPE" and "320102" in body["message"]
+    assert _names_none(response.get_data(as_text=True), secrets), secrets
     assert _nothing_kept(held["home"])
     assert _versions(held["home"], held["archive"]) == 1
     # a new archive's SIP under that identifier is refused the same way (its job would have said ING001)
@@ -134,10 +160,11 @@ def test_a_supplement_to_another_divisions_archive_is_refused_on_the_page_and_th
     assert _nothing_kept(held["home"]) and _versions(held["home"], held["archive"]) == 1
 
 
-def test_the_refusal_is_the_one_for_a_sip_declaring_that_division(held: dict[str, Any], wh: Any,
-                                                                    tmp_path: Path) -> None:  # noqa: ANN401
+def test_the_refusal_names_a_declared_division_but_not_a_held_archives(held: dict[str, Any], wh: Any,
+                                                                       tmp_path: Path) -> None:  # noqa: ANN401
     """Held elsewhere (the archive exists, the SIP declares 玄武区) and declared elsewhere (no such archive,
-    the SIP declares the other division): the same status, code and words, byte for byte."""
+    the SIP declares the other division): the same status and code, but only the declared one is named (the
+    uploader's own input); the held archive's division is not (both languages: tests/ingest/test_scope.py)."""
     supplement = parse((held["supplement"] / "metadata" / "descriptive.xml").read_bytes())
     assert supplement.supplement_of is not None
     unknown = supplement.identifier[:-4] + "0999"
@@ -146,11 +173,15 @@ def test_the_refusal_is_the_one_for_a_sip_declaring_that_division(held: dict[str
     declared = _forged(held["supplement"], tmp_path / "declared", identifier=unknown,
                        supplement_of=dataclasses.replace(supplement.supplement_of, archive=unknown))
     assert exists.name == declared.name
+    secrets = _secrets(held["home"], held["division"])
     pages = [_page(held["app"], wh, sip)[:2] for sip in (exists, declared)]
-    assert pages[0] == pages[1] and pages[0][0] == 403 and pages[0][1]
+    assert [p[0] for p in pages] == [403, 403] and pages[0][1] and pages[1][1]
+    assert _names_none(pages[0][1], secrets) and held["division"] in pages[1][1]
     answers = [_api(held["app"], held["tokens"]["xuanwu"], sip) for sip in (exists, declared)]
     assert [a.status_code for a in answers] == [403, 403]
-    assert answers[0].get_data() == answers[1].get_data()
+    assert [a.get_json()["error"]["code"] for a in answers] == ["API-INGEST-SCOPE"] * 2
+    assert _names_none(answers[0].get_data(as_text=True), secrets), answers[0].get_data(as_text=True)
+    assert held["division"] in answers[1].get_json()["error"]["message"]
     assert _nothing_kept(held["home"])
 
 
@@ -178,9 +209,12 @@ def test_the_worker_refuses_an_upload_whose_archive_was_ingested_in_another_divi
     _ingest(home, original)  # meanwhile
     job = _run(home, job_id)
     assert job.state == "failed" and job.error_code == "ING-SCOPE", job
-    polled = client.get(f"/jobs/{job_id}.json").get_json()
-    assert polled["error"]["code"] == "ING-SCOPE" and "不在您的范围" in polled["error"]["text"]
-    assert parse((supplement / "metadata" / "descriptive.xml").read_bytes()).division in polled["error"]["text"]
+    polled = client.get(f"/jobs/{job_id}.json")
+    assert polled.get_json()["error"]["code"] == "ING-SCOPE" and "不在您的范围" in polled.get_json()["error"]["text"]
+    secrets = _secrets(home, parse((supplement / "metadata" / "descriptive.xml").read_bytes()).division)
+    assert _names_none(polled.get_data(as_text=True), secrets), secrets  # the job's text and its parameters
+    assert _names_none(json.dumps(job.result, ensure_ascii=False), secrets) and _names_none(job.message or "", secrets)
+    assert _names_none(client.get(f"/jobs/{job_id}").get_data(as_text=True), secrets)
     assert _versions(home, parse((original / "metadata" / "descriptive.xml").read_bytes()).identifier) == 1
     assert not any(p.is_file() for p in (home / "jobs" / "uploads").rglob("*"))  # the upload removed
 

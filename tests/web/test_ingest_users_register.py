@@ -302,3 +302,45 @@ def test_register_lists_filters_exports_and_verifies(fresh, wh) -> None:
     assert lines[1].startswith("2,") and "data/a.pdf" in lines[1] and lines[2].startswith("3,")
     assert auditor.get("/register?action=nonsense").status_code == 400
     assert auditor.get("/register?from=yesterday").status_code == 400
+
+
+BOUNDARY = "hsar-test-boundary"
+
+
+def _multipart(filename: bytes, csrf: str | None = None) -> bytes:
+    """A multipart body built by hand (the test client would encode the name): the CSRF token, if any, then
+    the field ``sips`` with a file whose Content-Disposition carries ``filename`` as raw bytes."""
+    parts = [] if csrf is None else [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'.encode()]
+    parts.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="sips"; filename="'.encode() + filename
+                 + b'"\r\nContent-Type: application/zip\r\n\r\nPK\x03\x04 not really a zip\r\n')
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
+@pytest.mark.parametrize("filename", [b"\xff\xfe.zip", b"\xe4\xbd.zip", "住房.zip".encode("gb18030")])
+def test_a_file_name_not_in_utf8_is_an_unreadable_form_not_a_missing_token(fresh, wh, filename: bytes) -> None:  # noqa: ANN001
+    """werkzeug reads a part's headers as UTF-8; one that is not (a file name in other bytes) made the whole
+    form read as empty: the page then said WEB-CSRF (no token) and the API API-INGEST-NO-FILE. Each now says
+    what is wrong (400 WEB-FORM, 400 API-FORM), with no traceback and nothing queued or kept."""
+    from repository.accounts.tokens import create_token
+
+    client, _ = _sign_in(fresh, wh, "xuanwu")
+    page = client.post("/ingest", data=_multipart(filename, wh.csrf_token(client, "/ingest")),
+                       content_type=f"multipart/form-data; boundary={BOUNDARY}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400 and "WEB-FORM" in text, text
+    assert "WEB-CSRF" not in text and "Traceback" not in text and "UTF-8" in text
+    with open_state(load_config(fresh.config["HSAR_HOME"]).state_url) as state:
+        token = create_token(state, "xuanwu", "form tests")[1]
+    api = fresh.test_client().post("/api/v1/ingest", data=_multipart(filename),
+                                   headers={"Authorization": f"Bearer {token}"},
+                                   content_type=f"multipart/form-data; boundary={BOUNDARY}")
+    assert api.status_code == 400 and api.get_json()["error"]["code"] == "API-FORM", api.get_data(as_text=True)
+    assert "UTF-8" in api.get_json()["error"]["message"]
+    with JobQueue(load_config(fresh.config["HSAR_HOME"])) as queue:
+        assert queue.list() == [] and list(queue.huey.pending()) == []
+    assert _uploads(fresh) == []
+    # the same form with a name in UTF-8 is an ordinary upload (the token and the file were read)
+    ordinary = client.post("/ingest", data=_multipart("住房.zip".encode(), wh.csrf_token(client, "/ingest")),
+                           content_type=f"multipart/form-data; boundary={BOUNDARY}")
+    assert ordinary.status_code == 303, ordinary.get_data(as_text=True)

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from ... import messages
 from ..context import repo
+from ..forms import UnreadableForm
 from . import spec, uploads, views
 from .adapters import Caller, Refused, token_caller
 
@@ -52,6 +53,10 @@ def _http(exc: HTTPException) -> tuple[Response, int]:
     return error(status, code, messages.text(key, _lang()))
 
 
+def _unreadable(exc: UnreadableForm) -> tuple[Response, int]:
+    return error(400, "API-FORM", messages.text("api.form_unreadable", _lang()))
+
+
 def _unexpected(exc: Exception) -> tuple[Response, int]:
     from flask import current_app
 
@@ -84,6 +89,7 @@ def _build() -> None:
         bp.add_url_rule(route.rule, route.name, getattr(views, route.name), methods=[route.method])
     bp.before_request(_authenticate)
     bp.register_error_handler(Refused, _refused)
+    bp.register_error_handler(UnreadableForm, _unreadable)  # before HTTPException's: its own code
     bp.register_error_handler(HTTPException, _http)
     bp.register_error_handler(Exception, _unexpected)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..gateway import searching
 from ..gateway.accounts import EVENTS as SECURITY_EVENTS
+from ..gateway.archives import ALL_VIEWERS
 
 PREFIX = "/api/v1"
 VERSION = "1.0.0"
@@ -45,8 +46,32 @@ SEARCH: Schema = {"type": "object", "required": ["total", "page", "per_page", "p
                                        "properties": {"indexed": {"type": "integer", "minimum": 0},
                                                       "catalogued": {"type": "integer", "minimum": 0},
                                                       "message": {"type": "string"}}}}}
+#: what each ``files[].viewer`` value means (:func:`repository.web.gateway.archives.viewer_of`); every value the
+#: code can give must be here (the enum is :data:`~repository.web.gateway.archives.ALL_VIEWERS`: a new viewer
+#: without its meaning fails at import)
+VIEWER_MEANINGS = {
+    "pdf": "a PDF, shown in a frame: the stored file; for a user who receives researchers' copies (researchers), "
+           "the researcher's copy, personal data painted over (one that cannot be made: download 403 API-NO-COPY)",
+    "image": "a JPEG or PNG image, shown as it is stored (users who receive the originals)",
+    "tiff": "a TIFF scan, shown page by page as images (users who receive the originals)",
+    "download": "a stored file no viewer shows (XML, office documents, ...): offered for download only "
+                "(users who receive the originals)",
+    "scan": "a scan (TIFF, JPEG, PNG) for a user who receives researchers' copies: only its masked OCR text is "
+            "shown; its bytes are never sent (download: 403 API-NO-COPY)",
+    "none": "a file of which no researcher's copy exists, for a user who receives researchers' copies: neither "
+            "shown nor sent (download: 403 API-NO-COPY)",
+}
+FILE: Schema = {"type": "object", "required": ["path", "viewer"], "properties": {
+    "path": {"type": "string"}, "size": {"type": "integer", "minimum": 0}, "sha512": {"type": "string"},
+    "puid": {"type": "string", "nullable": True}, "format_name": {"type": "string", "nullable": True},
+    "format_version": {"type": "string", "nullable": True}, "policy": {"type": "string", "nullable": True},
+    "item_number": {"type": "integer", "nullable": True}, "version_added": {"type": "string"},
+    "viewer": {"type": "string", "enum": list(ALL_VIEWERS),
+               "description": "How the archive page shows the file to this user:\n"
+                              + "\n".join(f"- `{v}`: {VIEWER_MEANINGS[v]}" for v in ALL_VIEWERS)}}}
 ARCHIVE: Schema = {"type": "object", "required": ["archive", "view", "division_name", "may_open"], "properties": {
-    "archive": {"type": "object", "required": ["id", "description", "files"]},
+    "archive": {"type": "object", "required": ["identifier", "description", "files"],
+                "properties": {"files": {"type": "array", "items": FILE}}},
     "view": {"type": "string", "enum": ["full", "masked", "entry"]}, "division_name": {"type": "string"},
     "may_open": {"type": "boolean"}, "last_audit": {"type": "string", "nullable": True},
     "signature": {"type": "object", "nullable": True}, "checks": {"nullable": True}}}
@@ -243,7 +268,8 @@ ROUTES: tuple[Route, ...] = (
     Route("ingest", "POST", "/ingest",
           "Upload SIP files (zip, tar) as the ingest page does: one ingest job each, the same bytes again the same "
           "job (archivists, admins; a SIP declaring a division outside the scope, or naming an archive held "
-          "outside it: 403 API-INGEST-SCOPE, nothing queued)",
+          "outside it: 403 API-INGEST-SCOPE, nothing queued; a body that cannot be read as multipart/form-data, "
+          "such as a file name not in UTF-8: 400 API-FORM)",
           (), (202, JOBS), (400, 401, 403, 413), body=UPLOAD, body_type="multipart/form-data"),
     Route("statistics", "GET", "/statistics", "The statistics page's tables within the user's division scope",
           (), (200, STATISTICS), (401, 403)),

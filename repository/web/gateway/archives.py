@@ -30,16 +30,20 @@ _PERSONAL = ("household", "unit", "relations", "supplement_of")
 
 #: how a document is shown in the page, by file suffix
 VIEWERS = {".pdf": "pdf", ".jpg": "image", ".jpeg": "image", ".png": "image", ".tif": "tiff", ".tiff": "tiff"}
+#: how a stored file of any other suffix is offered: for download only
+DOWNLOAD = "download"
 #: how it is shown to a user who receives researchers' copies (repository.services.research.copy_kind):
 #: a PDF's copy in a frame, a scan's masked OCR text only, nothing
 COPY_VIEWERS = {"copy": "pdf", "text": "scan", "none": "none"}
+#: every value :func:`viewer_of` gives, in a stable order (the API's document lists them: ``files[].viewer``)
+ALL_VIEWERS = tuple(dict.fromkeys([*VIEWERS.values(), DOWNLOAD, *COPY_VIEWERS.values()]))
 
 
 def viewer_of(path: str, originals: bool) -> str:
     """How the document ``path`` is shown: pdf, image, tiff or download (originals); pdf, scan or none (copies)."""
     if not originals:
         return COPY_VIEWERS[copy_kind(path)]
-    return VIEWERS.get(os.path.splitext(path)[1].lower(), "download")
+    return VIEWERS.get(os.path.splitext(path)[1].lower(), DOWNLOAD)
 
 
 @dataclass(frozen=True)  # (cached_property writes to __dict__, which frozen allows)
