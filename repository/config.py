@@ -156,6 +156,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("web.login_lock_minutes", int, 30, "登录失败的计数窗口与账户锁定时长（分钟）；管理员可提前解锁",
             "Minutes failed sign-ins are counted over, and an account name stays locked; an administrator may "
             "unlock it sooner", minimum=1, maximum=10080),
+    Setting("web.research_inline_pages", int, 40, "利用件在请求中制作的最多页数；更长或页数未知的 PDF 由后台作业制作", "Most pages of a researcher's copy made in the request; longer PDFs (or of unknown length) by a job", minimum=0, maximum=1000),
     Setting("ocr.after_ingest", bool, False, "入库作业成功后自动排入 OCR 作业（扫描页文字识别）",
             "Queue an OCR job (text of scanned pages) after every successful ingest job"),
     Setting("ocr.workers", int, 2, "同时运行的 tesseract 进程数（每个进程一个线程）",
@@ -377,8 +378,7 @@ def _toml_value(value: Any) -> str:
 
 def render_toml() -> str:
     """A commented ``hsar.toml`` with every setting at its default (used by ``hsar init``)."""
-    lines = ["# hsar.toml: settings of this repository home (住房保障档案库配置).",
-             "# Every key can be overridden by the environment variable named beside it.", ""]
+    lines = ["# hsar.toml: settings of this repository home (住房保障档案库配置).", "# Every key can be overridden by the environment variable named beside it.", ""]
     section = None
     for s in SETTINGS:
         sec, name = s.key.split(".", 1)

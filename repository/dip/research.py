@@ -11,6 +11,7 @@ format (OFD, XML …) has none either. Nothing here registers a use: the caller 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from ..home import Repository
 from ..preservation.ids import object_id
 from .people import people
 
-__all__ = ["RedactError", "copy_kind", "research_copy"]
+__all__ = ["RedactError", "PendingCopy", "copy_kind", "kept_pages", "pending_copy", "research_copy"]
 
 #: what a researcher receives of a document, by file suffix: a copy (PDF), its OCR text only (a scan), nothing
 _KINDS = {".pdf": "copy", ".tif": "text", ".tiff": "text", ".jpg": "text", ".jpeg": "text", ".png": "text"}
@@ -35,8 +36,45 @@ def research_copy(repo: Repository, view: Any, path: str, *, known: list[Any] | 
     file of its head version), masked with its people (``known``: already looked up, :func:`.people.people`);
     :class:`RedactError` when none can be made (a broken, encrypted or too large PDF), ValueError when ``path``
     is not a PDF of the archive."""
+    found = _pdf(view, path)
+    source = repo.store.content_path(object_id(view.identifier), path)
+    return repo.research_copies.copy_of(source, found.sha512, people(repo, view) if known is None else known)
+
+
+def _pdf(view: Any, path: str) -> Any:  # noqa: ANN401 - a catalog FileView
     found = next((f for f in view.files if f.path == path), None)
     if found is None or copy_kind(path) != "copy":
         raise ValueError(f"no PDF {path!r} in {view.identifier}")
-    source = repo.store.content_path(object_id(view.identifier), path)
-    return repo.research_copies.copy_of(source, found.sha512, people(repo, view) if known is None else known)
+    return found
+
+
+def kept_pages(repo: Repository, view: Any, path: str) -> int | None:  # noqa: ANN401
+    """The page count of the PDF ``path`` kept when it was indexed (by its SHA-512), without opening it; None
+    when none is kept."""
+    from ..formats.pages import counter
+    from ..search.textcache import PAGES
+
+    found = repo.text_cache.get(PAGES, _pdf(view, path).sha512, counter())
+    return found if type(found) is int else None
+
+
+@dataclass(frozen=True)
+class PendingCopy:
+    """A researcher's copy not made yet that is too long to make in a request: ``key`` names it (its bytes and
+    the names it is masked with: the same key is the same copy), ``pages`` its kept page count (None: unknown)."""
+
+    key: str
+    pages: int | None
+
+
+def pending_copy(repo: Repository, view: Any, path: str, *, inline_pages: int) -> PendingCopy | None:  # noqa: ANN401
+    """None when the researcher's copy of ``path`` is kept, or short enough (at most ``inline_pages`` pages, by
+    :func:`kept_pages`) to be made in the request; otherwise what a job has to make. :class:`RedactError` when
+    making it failed before (and is not tried again yet)."""
+    found, known = _pdf(view, path), people(repo, view)
+    if repo.research_copies.kept(found.sha512, known) is not None:
+        return None
+    pages = kept_pages(repo, view, path)
+    if pages is not None and pages <= inline_pages:
+        return None
+    return PendingCopy(repo.research_copies.key(found.sha512, known), pages)

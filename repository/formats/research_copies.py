@@ -56,9 +56,12 @@ class ResearchCopies:
         names = hashlib.sha256(json.dumps(people, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
         return self.root / f"{sha512}.{names}.v{VERSION}"
 
-    def copy_of(self, source: Path, sha512: str, people: list[Any]) -> Path:
-        """The researcher's copy of ``source`` (whose digest is ``sha512``), made now unless kept;
-        :class:`RedactError` when it cannot be made (now or before)."""
+    def key(self, sha512: str, people: list[Any]) -> str:
+        """The name the copy of these bytes masked with ``people`` is kept under (without its suffix)."""
+        return self._stem(sha512, people).name
+
+    def kept(self, sha512: str, people: list[Any]) -> Path | None:
+        """The copy made earlier, or None; :class:`RedactError` when making it failed and is not tried again yet."""
         stem = self._stem(sha512, people)
         made, failed = stem.with_name(stem.name + ".pdf"), stem.with_name(stem.name + ".err")
         if made.is_file():
@@ -71,6 +74,16 @@ class ResearchCopies:
                 failed.unlink(missing_ok=True)  # a crash is tried again after a while: it may have been the host's
             except (ValueError, KeyError, TypeError, OSError):
                 failed.unlink(missing_ok=True)
+        return None
+
+    def copy_of(self, source: Path, sha512: str, people: list[Any]) -> Path:
+        """The researcher's copy of ``source`` (whose digest is ``sha512``), made now unless kept;
+        :class:`RedactError` when it cannot be made (now or before)."""
+        found = self.kept(sha512, people)
+        if found is not None:
+            return found
+        stem = self._stem(sha512, people)
+        made, failed = stem.with_name(stem.name + ".pdf"), stem.with_name(stem.name + ".err")
         self.root.mkdir(parents=True, exist_ok=True)
         partial = stem.with_name(f"{stem.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         try:

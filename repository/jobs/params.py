@@ -90,10 +90,19 @@ def _access_copy_params(params: Mapping[str, Any]) -> dict[str, Any]:
             "mask": mask, "format": fmt, "lang": lang}
 
 
+def _research_copy_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """One PDF's researcher's copy (利用件): the archive (as ``archives``, one) and the file's path in it."""
+    archives, path = params.get("archives"), params.get("path")
+    if not (isinstance(archives, list | tuple) and len(archives) == 1 and isinstance(archives[0], str)
+            and 0 < len(archives[0]) <= 128 and isinstance(path, str) and 0 < len(path) <= 1024):
+        raise JobParamsError(msgid="jobs.params-research-copy")
+    return {"archives": [archives[0]], "path": path}
+
+
 def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The job's parameters, checked and normalised (JOB-PARAMS when unusable)."""
     if not isinstance(params, Mapping):
         raise JobParamsError(msgid="jobs.params-object")
     return {"ingest": _ingest_params, "audit": _audit_params, "reindex": _reindex_params,
             "export": _export_params, "ocr": _ocr_params, "paper": _paper_params,
-            "access-copy": _access_copy_params}[kind](params)
+            "access-copy": _access_copy_params, "research-copy": _research_copy_params}[kind](params)

@@ -1,5 +1,5 @@
 """What a job does (作业内容): ingest of SIP files, audit, reindex, export (移交包), OCR, the paper reconciliation,
-access copies (利用副本); each records its progress and result.
+access copies (利用副本), researchers' copies of long PDFs (利用件); each records its progress and result.
 
 Each kind has a parameter check (run when the job is submitted, so bad input is refused with ``JOB-PARAMS``
 before anything is queued) and a runner (run by ``hsar worker``), which calls its workflow in exactly one
@@ -41,6 +41,7 @@ _TURNS["export"] = threading.Lock()  # exports read a snapshot of the store: no 
 _TURNS["ocr"] = threading.Lock()  # reads outside the home lock, takes it only to commit each archive
 _TURNS["paper"] = threading.Lock()  # reads the register, catalogue and store; writes only its report
 _TURNS["access-copy"] = threading.Lock()  # reads the store and the catalogue; writes its zip and a register line
+_TURNS["research-copy"] = threading.Lock()  # reads the store and the catalogue; writes one copy into the cache
 
 
 # ------------------------------------------------------------------------------------------ progress
@@ -229,6 +230,24 @@ def run_access_copy(repo: Repository, job: Job, progress: Progress, stop: thread
             "size": (out / name).stat().st_size, "out": job.id, "files": [name]}
 
 
+def run_research_copy(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
+    """A researcher's copy (利用件) of one PDF, too long to make in a request, made into the home's cache (the
+    page that asked for it waits for this job, then finds it there). Nothing is registered: the use is the
+    researcher's view of it, registered when it is sent. An archive gone since is NOT-FOUND; a PDF that cannot
+    be made into a copy fails with its reason (REDACT)."""
+    from ..dip.research import research_copy
+    from ..errors import HsarError
+
+    archive_id, path = job.params["archives"][0], job.params["path"]
+    view = repo.catalog.show(archive_id)
+    if view is None or path not in {f.path for f in view.files}:
+        raise HsarError(msgid="services.not_found", code="NOT-FOUND", archive=archive_id)
+    progress(0, 1, force=True)
+    made = research_copy(repo, view, path)
+    progress(1, 1)
+    return {"archive_id": archive_id, "path": path, "size": made.stat().st_size}
+
+
 def run_ocr_job(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
     from ..ingest.ocr import OcrSummary, ocr_archives
 
@@ -289,7 +308,7 @@ def after_ingest(queue: JobQueue, job: Job, result: dict[str, Any]) -> None:
 Runner = Callable[[Repository, Job, Progress, threading.Event], dict[str, Any]]
 RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex,
                                "export": run_export, "ocr": run_ocr_job, "paper": run_paper,
-                               "access-copy": run_access_copy}
+                               "access-copy": run_access_copy, "research-copy": run_research_copy}
 
 
 # ------------------------------------------------------------------------------------------ one job

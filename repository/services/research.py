@@ -3,6 +3,6 @@ instead of the stored file (:mod:`repository.dip.research`)."""
 
 from __future__ import annotations
 
-from ..dip.research import RedactError, copy_kind, research_copy
+from ..dip.research import PendingCopy, RedactError, copy_kind, pending_copy, research_copy
 
-__all__ = ["RedactError", "copy_kind", "research_copy"]
+__all__ = ["PendingCopy", "RedactError", "copy_kind", "pending_copy", "research_copy"]

@@ -172,3 +172,56 @@ def test_a_researchers_access_copy_holds_copies_and_names_what_it_leaves_out(log
         assert all(p.extract_text() == "" for p in PdfReader(io.BytesIO(data)).pages)
     scans = [f.path for f in view.files if f.path.endswith((".tif", ".jpg"))]
     assert scans and all(t in readme for t in scans) and len(pdfs) == len(view.files) - len(scans)
+
+
+def test_a_long_pdfs_copy_is_made_by_a_job_the_page_waits_for(web_home, archives, wh, tmp_path) -> None:
+    """A copy longer than ``web.research_inline_pages`` (here 0: every PDF) is not made in the request: the viewer,
+    the file route and the API answer 202 naming one job (the reader's), nothing is sent or registered, and
+    once the job has run the same requests give the copy."""
+    import shutil
+    import threading
+
+    from repository.jobs import JobQueue
+    from repository.jobs.tasks import execute
+    from repository.web import create_app
+
+    home = tmp_path / "home"
+    shutil.copytree(web_home, home)
+    settings = home / "hsar.toml"
+    text = settings.read_text("utf-8")
+    assert "\nresearch_inline_pages = 40\n" in text  # the default, written by hsar init
+    settings.write_text(text.replace("\nresearch_inline_pages = 40\n", "\nresearch_inline_pages = 0\n"), "utf-8")
+    with Repository.open(home) as repo:  # the copies the other tests made are not kept here
+        shutil.rmtree(repo.paths.research_cache, ignore_errors=True)
+    app = create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
+    client = wh.signed_in(app, "reader")
+    view = _unit(archives)
+    path = _tenants(view)
+    base = f"/archives/{view.identifier}"
+    before = len(_uses(home))
+    waiting = client.get(f"{base}/view/{path}")
+    html = waiting.get_data(as_text=True)
+    assert waiting.status_code == 202 and "正在制作利用件" in html and 'id="job"' in html
+    job_id = re.search(r'data-poll="/jobs/([0-9a-f-]{36})\.json"', html).group(1)
+    assert client.get(f"{base}/files/{path}").status_code == 202  # the same job, not a second one
+    with open_state(load_config(home).state_url) as state:
+        token = create_token(state, "reader", "long")[1]
+    api = app.test_client().get(f"/api/v1{base}/files/{path}", query_string={"purpose": "study"},
+                                headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 202 and api.headers["Retry-After"] == "5"
+    assert api.get_json()["code"] == "API-COPY-PENDING" and api.get_json()["job"] == job_id
+    with JobQueue.open(home) as queue:
+        jobs = queue.list(kind="research-copy")
+        assert [(j.id, j.username, j.params["path"]) for j in jobs] == [(job_id, "reader", path)]
+        assert client.get(f"/jobs/{job_id}.json").status_code == 200  # the page's poll: the reader's own job
+        execute(queue, job_id, threading.Event())
+        assert queue.get(job_id).state == "done"
+    assert len(_uses(home)) == before  # nothing was sent: nothing registered
+    copy = client.get(f"{base}/files/{path}")
+    assert copy.status_code == 200 and copy.mimetype == "application/pdf"
+    assert all(p.extract_text() == "" for p in PdfReader(io.BytesIO(copy.get_data())).pages)
+    assert client.get(f"{base}/view/{path}").status_code == 200
+    assert app.test_client().get(f"/api/v1{base}/files/{path}", query_string={"purpose": "study"},
+                                 headers={"Authorization": f"Bearer {token}"}).get_data() == copy.get_data()
+    # an archivist receives the original at once, whatever its length
+    assert wh.signed_in(app, "jianye").get(f"{base}/files/{path}").status_code == 200

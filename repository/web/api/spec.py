@@ -23,6 +23,9 @@ ERROR: Schema = {"type": "object", "required": ["error"], "properties": {"error"
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
 OBJECT: Schema = {"type": "object"}
+COPY_PENDING: Schema = {"type": "object", "required": ["code", "message", "job"], "properties": {
+    "code": {"type": "string", "enum": ["API-COPY-PENDING"]}, "message": {"type": "string"},
+    "job": {"type": "string"}, "pages": {"type": ["integer", "null"]}}}
 JOB: Schema = {"type": "object", "required": ["id", "kind", "state"], "properties": {
     "id": {"type": "string"}, "kind": {"type": "string"}, "state": {"type": "string"},
     "username": {"type": "string", "nullable": True},
@@ -203,6 +206,7 @@ class Route:
     auth: bool = True
     body: Schema | None = None
     body_type: str = "application/json"  # the request body's media type
+    also: tuple[tuple[int, str, Schema], ...] = ()  # other answers that are not errors: (status, description, schema)
 
     @property
     def path(self) -> str:
@@ -238,9 +242,12 @@ ROUTES: tuple[Route, ...] = (
           (_path("archive_id"), *PURPOSE), (200, ARCHIVE), (400, 401, 404)),
     Route("download", "GET", "/archives/<archive_id>/files/<path:path>",
           "Download a document (registered in the access register); researchers receive a researcher's copy of a "
-          "PDF (personal data painted over) and no copy of other formats (403 API-NO-COPY)",
+          "PDF (personal data painted over) and no copy of other formats (403 API-NO-COPY); a copy too long to make "
+          "in the request (web.research_inline_pages) is made by a job: 202 API-COPY-PENDING names it, ask again "
+          "when it has finished (Retry-After)",
           (_path("archive_id"), _path("path"), *PURPOSE),
-          (200, None), (400, 401, 403, 404)),
+          (200, None), (400, 401, 403, 404),
+          also=((202, "A researcher's copy is being made by the named job", COPY_PENDING),)),
     Route("audit_log", "GET", "/audit/log", "The last entries of the audit log in scope (auditors, archivists, admins)",
           (Param("count", {"type": "integer", "minimum": 1, "maximum": 1000}, default=50),),
           (200, LOG), (400, 401, 403)),
@@ -311,6 +318,8 @@ def _operation(route: Route) -> dict[str, Any]:
     content = {"*/*": {"schema": {"type": "string", "format": "binary"}}} if schema is None \
         else {"application/json": {"schema": schema}}
     responses: dict[str, Any] = {str(status): {"description": "OK", "content": content}}
+    for code, description, answer in route.also:
+        responses[str(code)] = {"description": description, "content": {"application/json": {"schema": answer}}}
     for code in route.errors:
         responses[str(code)] = {"description": "Error", "content": {"application/json": {"schema": ERROR}}}
     op: dict[str, Any] = {"operationId": route.name, "summary": route.summary, "responses": responses,

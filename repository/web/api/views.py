@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from flask import Response, current_app, g, jsonify, request, send_file
 
-from ... import access
+from ... import access, messages
 from .. import purpose
 from ..context import repo
 from ..gateway import archives
@@ -99,6 +99,11 @@ def download(archive_id: str, path: str) -> Response:
         doc = None  # a document the user may not open does not exist for them (404, as an unknown one)
     except archives.NoCopy as exc:  # a researcher, and a document of which no researcher's copy exists
         raise _no_copy(exc.kind, exc.error) from None
+    except archives.CopyPending as pending:  # a long PDF's copy, made by a job: ask again when it has finished
+        body = {"code": "API-COPY-PENDING", "job": pending.job_id, "pages": pending.pages,
+                "message": messages.text("api.copy_pending", g.api_caller.lang, job=pending.job_id)}
+        return Response(json.dumps(body, ensure_ascii=False), status=202, mimetype="application/json",
+                        headers={"Retry-After": "5", "Cache-Control": "no-store"})
     if doc is None:
         raise not_found()
     if not doc.sendable:

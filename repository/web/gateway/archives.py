@@ -22,7 +22,7 @@ from ...divisions import tree_for
 from ...home import Repository
 from ...preservation.ids import object_id
 from ...services import people
-from ...services.research import RedactError, copy_kind, research_copy
+from ...services.research import PendingCopy, RedactError, copy_kind, pending_copy, research_copy
 from . import access, accounts
 from .access import Principal
 
@@ -169,12 +169,38 @@ class NoCopy(Exception):
         self.kind, self.error = kind, error
 
 
+class CopyPending(Exception):
+    """A researcher's copy not made yet and too long to make in the request (more than
+    ``web.research_inline_pages`` pages, or a count not known): the job ``job_id`` makes it; ask again once it
+    has finished."""
+
+    def __init__(self, archive_id: str, path: str, job_id: str, pages: int | None) -> None:
+        super().__init__(archive_id, path, job_id)
+        self.archive_id, self.path, self.job_id, self.pages = archive_id, path, job_id, pages
+
+
+def _copy_job(repo: Repository, principal: Principal, archive_id: str, path: str, pending: PendingCopy) -> str:
+    """The id of the job making ``pending`` for ``principal`` (theirs, so its page and progress are theirs to
+    read): one per user and copy, however often the page is asked for; a new one when the earlier one's copy
+    is gone again (a cache emptied)."""
+    from ...jobs import JobQueue
+
+    key = f"research-copy:{principal.username}:{pending.key}"
+    with JobQueue(repo.cfg) as queue:
+        job = queue.submit("research-copy", {"archives": [archive_id], "path": path}, user=principal.username,
+                           dedupe_key=key)
+        if job.state == "done":  # made, and gone since: make it again
+            job = queue.submit("research-copy", {"archives": [archive_id], "path": path}, user=principal.username,
+                               dedupe_key=f"{key}:{job.id}")
+    return job.id
+
+
 def document(repo: Repository, principal: Principal, archive_id: str, path: str) -> Document | None:
     """A payload file of the head version; None when the archive or file is not there for this user;
     :class:`Withheld` when the user sees the catalogue entry only. A user who does not receive originals
-    (:func:`.access.receives_originals`: researchers) gets a PDF's researcher's copy, made now unless kept, and a
-    scan as a document that is not :attr:`~Document.sendable` (its viewer shows the masked OCR text);
-    :class:`NoCopy` for anything else."""
+    (:func:`.access.receives_originals`: researchers) gets a PDF's researcher's copy, made now unless kept
+    (:class:`CopyPending` when it is too long to make now: a job makes it), and a scan as a document that is not
+    :attr:`~Document.sendable` (its viewer shows the masked OCR text); :class:`NoCopy` for anything else."""
     view = _visible(repo, principal, archive_id)
     if view is None or path not in {f.path for f in view.files}:
         return None
@@ -188,6 +214,9 @@ def document(repo: Repository, principal: Principal, archive_id: str, path: str)
         if kind != "copy":
             raise NoCopy(archive_id, kind)
         try:
+            pending = pending_copy(repo, view, path, inline_pages=int(repo.cfg["web.research_inline_pages"]))
+            if pending is not None:  # too long to make in a request: a job makes it, the page waits for the job
+                raise CopyPending(archive_id, path, _copy_job(repo, principal, archive_id, path, pending), pending.pages)
             return Document(archive_id, path, research_copy(repo, view, path), "application/pdf", "pdf", copy=True)
         except RedactError as exc:
             raise NoCopy(archive_id, "failed", exc) from None

@@ -75,6 +75,9 @@ def _document(archive_id: str, path: str) -> archives.Document:
         withheld()
     except archives.NoCopy as exc:
         _no_copy(exc.kind, exc.error)
+    except archives.CopyPending as pending:  # a long PDF's copy, made by a job: this page waits, then opens it
+        abort(make_response(render_template("copy_pending.html", pending=pending), 202,
+                            {"Retry-After": "5", "Cache-Control": "no-store"}))
     if doc is None:
         abort(404)
     return doc
