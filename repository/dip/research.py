@@ -67,11 +67,13 @@ class PendingCopy:
     pages: int | None
 
 
-def pending_copy(repo: Repository, view: Any, path: str, *, inline_pages: int) -> PendingCopy | None:  # noqa: ANN401
+def pending_copy(repo: Repository, view: Any, path: str, *, inline_pages: int,  # noqa: ANN401
+                 known: list[Any] | None = None) -> PendingCopy | None:
     """None when the researcher's copy of ``path`` is kept, or short enough (at most ``inline_pages`` pages, by
     :func:`kept_pages`) to be made in the request; otherwise what a job has to make. :class:`RedactError` when
-    making it failed before (and is not tried again yet)."""
-    found, known = _pdf(view, path), people(repo, view)
+    making it failed before (and is not tried again yet). ``known``: the archive's people, already looked up."""
+    found = _pdf(view, path)
+    known = people(repo, view) if known is None else known
     if repo.research_copies.kept(found.sha512, known) is not None:
         return None
     pages = kept_pages(repo, view, path)

@@ -214,10 +214,13 @@ def document(repo: Repository, principal: Principal, archive_id: str, path: str)
         if kind != "copy":
             raise NoCopy(archive_id, kind)
         try:
-            pending = pending_copy(repo, view, path, inline_pages=int(repo.cfg["web.research_inline_pages"]))
+            known = people.people(repo, view)  # the names the copy is masked with, looked up once
+            pending = pending_copy(repo, view, path, inline_pages=int(repo.cfg["web.research_inline_pages"]),
+                                   known=known)
             if pending is not None:  # too long to make in a request: a job makes it, the page waits for the job
                 raise CopyPending(archive_id, path, _copy_job(repo, principal, archive_id, path, pending), pending.pages)
-            return Document(archive_id, path, research_copy(repo, view, path), "application/pdf", "pdf", copy=True)
+            return Document(archive_id, path, research_copy(repo, view, path, known=known), "application/pdf", "pdf",
+                            copy=True)
         except RedactError as exc:
             raise NoCopy(archive_id, "failed", exc) from None
     suffix = Path(path).suffix.lower()
