@@ -144,6 +144,7 @@ def test_a_supplement_to_another_divisions_archive_is_refused_on_the_page_and_th
     html = page.get_data(as_text=True)
     error = ERROR.search(html)
     assert page.status_code == 403 and error and "320102" in error.group(1) and "不在您的范围" in error.group(1)
+    assert '<code class="code">WEB-INGEST-SCOPE</code>' in error.group(1)  # the stable code, as the API gives it
     assert _names_none(html, secrets), secrets
     assert _nothing_kept(held["home"])
     response = _api(held["app"], held["tokens"]["xuanwu"], forged)
