@@ -244,10 +244,13 @@ def _add(zf: zipfile.ZipFile, part: _Part) -> None:
             target.write(block)
 
 
-def check_request(repo: Repository, principal: access.Principal, req: CopyRequest) -> tuple[int, ...]:
-    """The item numbers ``req`` asks ``principal`` a copy of, or the refusal :func:`write_access_copy` would
-    give (HsarError NOT-FOUND, AccessCopyError): asked before a copy is queued as a job."""
-    return _check(req, _view(repo, principal, req.archive_id))
+def check_request(repo: Repository, principal: access.Principal,
+                  req: CopyRequest) -> tuple[ArchiveView, tuple[int, ...]]:
+    """The archive ``req`` asks ``principal`` a copy of and the item numbers it asks for, or the refusal
+    :func:`write_access_copy` would give (HsarError NOT-FOUND, AccessCopyError): asked before a copy is queued
+    as a job."""
+    view = _view(repo, principal, req.archive_id)
+    return view, _check(req, view)
 
 
 def write_access_copy(repo: Repository, principal: access.Principal, req: CopyRequest, stream: IO[bytes], *,

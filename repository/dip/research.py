@@ -48,13 +48,13 @@ def _pdf(view: Any, path: str) -> Any:  # noqa: ANN401 - a catalog FileView
     return found
 
 
-def kept_pages(repo: Repository, view: Any, path: str) -> int | None:  # noqa: ANN401
-    """The page count of the PDF ``path`` kept when it was indexed (by its SHA-512), without opening it; None
-    when none is kept."""
+def kept_pages(repo: Repository, sha512: str) -> int | None:
+    """The page count of the file whose SHA-512 is ``sha512``, kept when it was indexed, without opening it;
+    None when none is kept."""
     from ..formats.pages import counter
     from ..search.textcache import PAGES
 
-    found = repo.text_cache.get(PAGES, _pdf(view, path).sha512, counter())
+    found = repo.text_cache.get(PAGES, sha512, counter())
     return found if type(found) is int else None
 
 
@@ -76,7 +76,7 @@ def pending_copy(repo: Repository, view: Any, path: str, *, inline_pages: int,  
     known = people(repo, view) if known is None else known
     if repo.research_copies.kept(found.sha512, known) is not None:
         return None
-    pages = kept_pages(repo, view, path)
+    pages = kept_pages(repo, found.sha512)
     if pages is not None and pages <= inline_pages:
         return None
     return PendingCopy(repo.research_copies.key(found.sha512, known), pages)

@@ -70,33 +70,42 @@ def _paper_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
-#: what an access copy's request may hold (the service checks the rest: the archive, its items, the purpose's text)
-COPY_FORMATS, COPY_LANGS, MAX_COPY_ITEMS = ("pdf", "jpeg"), ("zh", "en"), 10_000
+#: items an access copy's request may name at most (the service checks the rest: the archive, its items, the purpose)
+MAX_COPY_ITEMS = 10_000
+
+
+def _one_archive(params: Mapping[str, Any]) -> str | None:
+    """The one archive identifier ``params`` names as ``archives`` (a list of one), or None."""
+    archives = params.get("archives")
+    if not isinstance(archives, list | tuple) or len(archives) != 1:
+        return None
+    one = archives[0]
+    return one if isinstance(one, str) and 0 < len(one) <= 128 else None
 
 
 def _access_copy_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """One archive's access copy (利用副本): its id (as ``archives``, one), the purpose of use, the items (None:
     every item), masked or not, what TIFF pages become, and the README's language. Who asked is the job's user."""
-    archives, purpose, items = params.get("archives"), params.get("purpose"), params.get("items")
+    from ..dip.copies import FORMATS
+    from ..messages import LANGS
+
+    archive, purpose, items = _one_archive(params), params.get("purpose"), params.get("items")
     mask, fmt, lang = params.get("mask", False), params.get("format", "pdf"), params.get("lang", "zh")
-    ok = (isinstance(archives, list | tuple) and len(archives) == 1 and isinstance(archives[0], str)
-          and 0 < len(archives[0]) <= 128 and isinstance(purpose, str) and 0 < len(purpose.strip()) <= 1000
-          and (items is None or (isinstance(items, list | tuple) and 0 < len(items) <= MAX_COPY_ITEMS
-                                 and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in items)))
-          and isinstance(mask, bool) and fmt in COPY_FORMATS and lang in COPY_LANGS)
-    if not ok or not isinstance(archives, list | tuple):
+    if archive is None or not (isinstance(purpose, str) and 0 < len(purpose.strip()) <= 1000
+            and (items is None or (isinstance(items, list | tuple) and 0 < len(items) <= MAX_COPY_ITEMS
+                                   and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in items)))
+            and isinstance(mask, bool) and fmt in FORMATS and lang in LANGS):
         raise JobParamsError(msgid="jobs.params-access-copy")
-    return {"archives": [archives[0]], "purpose": purpose, "items": None if items is None else list(items),
+    return {"archives": [archive], "purpose": purpose, "items": None if items is None else list(items),
             "mask": mask, "format": fmt, "lang": lang}
 
 
 def _research_copy_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """One PDF's researcher's copy (利用件): the archive (as ``archives``, one) and the file's path in it."""
-    archives, path = params.get("archives"), params.get("path")
-    if not (isinstance(archives, list | tuple) and len(archives) == 1 and isinstance(archives[0], str)
-            and 0 < len(archives[0]) <= 128 and isinstance(path, str) and 0 < len(path) <= 1024):
+    archive, path = _one_archive(params), params.get("path")
+    if archive is None or not (isinstance(path, str) and 0 < len(path) <= 1024):
         raise JobParamsError(msgid="jobs.params-research-copy")
-    return {"archives": [archives[0]], "path": path}
+    return {"archives": [archive], "path": path}
 
 
 def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:

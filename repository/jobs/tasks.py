@@ -198,8 +198,8 @@ def run_export(repo: Repository, job: Job, progress: Progress, stop: threading.E
     return {**result.to_dict(), "out": job.id, "files": [*zips, *EXPORT_LISTS]}
 
 
-#: the file an access-copy job leaves under ``exports/<id>/`` for download
 def access_copy_name(archive_id: str) -> str:
+    """The file an access-copy job leaves under ``exports/<id>/`` for download."""
     return f"{archive_id}-access-copy.zip"
 
 
@@ -223,8 +223,7 @@ def run_access_copy(repo: Repository, job: Job, progress: Progress, stop: thread
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     name = access_copy_name(request.archive_id)
-    made = access_copy_to(repo, principal, request, out / name, lang=p["lang"],
-                          progress=progress)
+    made = access_copy_to(repo, principal, request, out / name, lang=p["lang"], progress=progress)
     return {"archive_id": made.archive_id, "masked": made.masked, "items": list(made.items),
             "documents": sum(1 for e in made.entries if e.source), "register_seq": made.register_seq,
             "size": (out / name).stat().st_size, "out": job.id, "files": [name]}

@@ -185,13 +185,11 @@ def _copy_job(repo: Repository, principal: Principal, archive_id: str, path: str
     is gone again (a cache emptied)."""
     from ...jobs import JobQueue
 
-    key = f"research-copy:{principal.username}:{pending.key}"
+    key, params = f"research-copy:{principal.username}:{pending.key}", {"archives": [archive_id], "path": path}
     with JobQueue(repo.cfg) as queue:
-        job = queue.submit("research-copy", {"archives": [archive_id], "path": path}, user=principal.username,
-                           dedupe_key=key)
+        job = queue.submit("research-copy", params, user=principal.username, dedupe_key=key)
         if job.state == "done":  # made, and gone since: make it again
-            job = queue.submit("research-copy", {"archives": [archive_id], "path": path}, user=principal.username,
-                               dedupe_key=f"{key}:{job.id}")
+            job = queue.submit("research-copy", params, user=principal.username, dedupe_key=f"{key}:{job.id}")
     return job.id
 
 

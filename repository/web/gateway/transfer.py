@@ -10,18 +10,17 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from ... import access, messages
+from ... import messages
 from ...errors import HsarError
 from ...home import Repository
 from ...jobs import Job, JobQueue
+from ...jobs.exports import OUTPUT_KINDS
 from ...services.access_copy import CopyRequest, check_request
 from ...services.transfer import check_export
+from . import access
 from .access import Principal, Role
 from .accounts import record_use
 from .jobs import job_for
-
-#: the kinds of job whose outputs are offered for download (kept under ``exports/<job id>/``)
-OUTPUT_KINDS = ("export", "access-copy")
 
 
 def submit_export(repo: Repository, principal: Principal, archive_id: str) -> Job | None:
@@ -45,13 +44,11 @@ def submit_access_copy(repo: Repository, principal: Principal, req: CopyRequest,
     nothing queued. The same request again on the same day (a reload, a second click), while the archive has no
     new version, is the same job: its copy, not a second one."""
     try:
-        items = check_request(repo, principal, req)
+        view, items = check_request(repo, principal, req)
     except HsarError as exc:
         if exc.code == "NOT-FOUND":
             return None
         raise
-    view = repo.catalog.show(req.archive_id)
-    assert view is not None  # check_request found it
     params = {"archives": [view.archive.identifier], "purpose": req.purpose.strip(),
               "items": None if req.items is None else list(items), "mask": req.mask, "format": req.image_format,
               "lang": lang}

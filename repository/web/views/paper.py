@@ -26,8 +26,8 @@ from ..context import principal, repo
 from ..errors import withheld
 from ..gateway import access, transfer
 from ..i18n import current_lang, t
+from .transfer import MAX_ID
 
-MAX_ID = 128  # no archive identifier is longer (a longer one is a 404 before anything is read)
 bp = Blueprint("paper", __name__)
 
 #: largest register upload (bytes)
