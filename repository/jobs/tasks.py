@@ -225,7 +225,7 @@ def run_access_copy(repo: Repository, job: Job, progress: Progress, stop: thread
     name = access_copy_name(request.archive_id)
     made = access_copy_to(repo, principal, request, out / name, lang=p["lang"], progress=progress)
     return {"archive_id": made.archive_id, "masked": made.masked, "items": list(made.items),
-            "documents": sum(1 for e in made.entries if e.source), "register_seq": made.register_seq,
+            "documents": len({e.source for e in made.entries if e.source}), "register_seq": made.register_seq,
             "size": (out / name).stat().st_size, "out": job.id, "files": [name]}
 
 

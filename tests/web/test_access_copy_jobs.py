@@ -178,3 +178,26 @@ def test_stored_documents_go_into_the_zip_in_blocks(tmp_path: Path) -> None:
     assert entry.size == 48 * 1024 * 1024 and peak < 8 * 1024 * 1024, peak
     with zipfile.ZipFile(tmp_path / "copy.zip") as zf:
         assert zf.read("documents/0001-01.pdf") == big.read_bytes()
+
+
+def test_a_scan_of_several_pages_is_one_document_of_the_copy(own_app: Flask, wh: Any, archives: dict[str, Any]) -> None:  # noqa: ANN401
+    """TIFF pages as JPEGs are an entry each in the zip, but one document in the job's summary (it counted pages)."""
+    from repository.formats.pages import page_count
+    from repository.home import Repository
+    from repository.preservation.ids import object_id
+
+    with Repository.open(_home(own_app)) as repo:
+        scans = [(i, f) for i, v in sorted(archives.items()) if v.archive.division.startswith("320102")
+                 for f in v.files if f.path.endswith(".tif")]
+        pages = {(i, f.path): page_count(repo.store.content_path(object_id(i), f.path)) or 0 for i, f in scans}
+    (archive_id, path), count = max(pages.items(), key=lambda kv: kv[1])
+    assert count > 1, "the demo holds a scan of several pages"
+    item = next(f.item_number for f in archives[archive_id].files if f.path == path)
+    files = [f for f in archives[archive_id].files if f.item_number == item]
+    client = wh.signed_in(own_app, "xuanwu")
+    job = _run(own_app, _ask(client, wh, archive_id, items=str(item), format="jpeg"))
+    assert job.state == "done", job.result
+    with zipfile.ZipFile(_home(own_app) / "exports" / job.id / access_copy_name(archive_id)) as copy:
+        jpegs = [n for n in copy.namelist() if n.endswith(".jpg")]
+    assert len(jpegs) >= count and job.result["documents"] == len(files)
+    assert f"{len(files)} 份文件" in client.get(f"/jobs/{job.id}").get_data(as_text=True)
