@@ -157,6 +157,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Minutes failed sign-ins are counted over, and an account name stays locked; an administrator may "
             "unlock it sooner", minimum=1, maximum=10080),
     Setting("web.research_inline_pages", int, 40, "利用件在请求中制作的最多页数；更长或页数未知的 PDF 由后台作业制作", "Most pages of a researcher's copy made in the request; longer PDFs (or of unknown length) by a job", minimum=0, maximum=1000),
+    Setting("cache.research_max_mb", int, 2048, "利用件缓存（cache/research/）的上限（MiB）；超出时删除最久未用的文件，直到不超过上限的 90%；0 为不设上限", "Bound of the researchers' copy cache (cache/research/, MiB): above it the least recently used files are removed until it holds at most 90% of it; 0 sets no bound", minimum=0, maximum=10**8),
     Setting("ocr.after_ingest", bool, False, "入库作业成功后自动排入 OCR 作业（扫描页文字识别）",
             "Queue an OCR job (text of scanned pages) after every successful ingest job"),
     Setting("ocr.workers", int, 2, "同时运行的 tesseract 进程数（每个进程一个线程）",
@@ -257,8 +258,7 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
 def _boolean(setting: Setting, value: Any, source: str) -> Any:  # noqa: ANN401 - TOML or environment value
     """true/false (TOML), or true/false/1/0/yes/no/on/off (environment)."""
     if isinstance(value, str):
-        words = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False,
-                 "off": False}
+        words = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
         if value.strip().lower() not in words:
             raise ConfigError(msgid="config.wrong_type", source=source, key=setting.key,
                               type=Label("type", "bool"), got=repr(value))

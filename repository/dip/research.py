@@ -6,6 +6,9 @@ names of the archive's people and of its linked archives' (:func:`.people.people
 and search hits are masked with; kept by the file's SHA-512 and those names (``cache/research/``). A scan or
 photograph (TIFF, JPEG, PNG) has no copy: its text, read by OCR and masked, is what a researcher reads; any other
 format (OFD, XML …) has none either. Nothing here registers a use: the caller does, as for any document.
+
+The folder is a cache kept within ``cache.research_max_mb`` (:func:`prune_copies`: least recently served first);
+a copy removed is made again when next asked for.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..config import Config
+from ..formats.cachebound import Pruned
 from ..formats.redact import RedactError
 from ..home import Repository
+from ..home.layout import HomePaths
 from ..preservation.ids import object_id
 from .people import people
 
-__all__ = ["RedactError", "PendingCopy", "copy_kind", "kept_pages", "pending_copy", "research_copy"]
+__all__ = ["RedactError", "PendingCopy", "Pruned", "copy_kind", "kept_pages", "pending_copy", "prune_copies",
+           "research_copy"]
 
 #: what a researcher receives of a document, by file suffix: a copy (PDF), its OCR text only (a scan), nothing
 _KINDS = {".pdf": "copy", ".tif": "text", ".tiff": "text", ".jpg": "text", ".jpeg": "text", ".png": "text"}
@@ -80,3 +87,14 @@ def pending_copy(repo: Repository, view: Any, path: str, *, inline_pages: int,  
     if pages is not None and pages <= inline_pages:
         return None
     return PendingCopy(repo.research_copies.key(found.sha512, known), pages)
+
+
+def prune_copies(cfg: Config) -> Pruned:
+    """Keep the home's researchers' copies (``cache/research/``, every file there) within
+    ``cache.research_max_mb`` MiB (0: no bound), the least recently served removed first, down to 90% of it;
+    what was removed and what is left. Run by the worker's sweep and ``hsar cache prune``. The copies are
+    derived from the store, not preservation data: removing one records no PREMIS event."""
+    from ..formats.research_copies import ResearchCopies
+
+    bound = int(cfg["cache.research_max_mb"]) * 1024 * 1024
+    return ResearchCopies(HomePaths.of(cfg.home, cfg).research_cache).prune(bound)

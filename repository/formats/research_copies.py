@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .cachebound import Pruned, prune, used
 from .redact import SECONDS, VERSION, Redacted, RedactError
 
 RETRY_SECONDS = 3600  # a copy whose child failed (a crash, the memory limit) is tried again after this long
@@ -43,7 +44,8 @@ class ResearchCopies:
     """Researchers' copies kept by the stored file's SHA-512 and the people they are masked with
     (``cache/research/<sha512>.<people>.v<VERSION>.pdf``): a cache, made again when missing. A file that cannot be
     made into a copy keeps its error beside (``.err``), so a broken or too slow PDF is not tried on every request (a
-    child that crashed or hit its memory limit: not for :data:`RETRY_SECONDS`)."""
+    child that crashed or hit its memory limit: not for :data:`RETRY_SECONDS`). Each copy served is marked used
+    (:func:`.cachebound.used`), and :meth:`prune` keeps the folder within a bound, least recently used first."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -64,7 +66,7 @@ class ResearchCopies:
         """The copy made earlier, or None; :class:`RedactError` when making it failed and is not tried again yet."""
         stem = self._stem(sha512, people)
         made, failed = stem.with_name(stem.name + ".pdf"), stem.with_name(stem.name + ".err")
-        if made.is_file():
+        if used(made):  # (its use recorded: the cache's bound removes the least recently used first)
             return made
         if failed.is_file():
             try:
@@ -99,6 +101,12 @@ class ResearchCopies:
                 partial.unlink(missing_ok=True)
         os.replace(partial, made)
         return made
+
+    def prune(self, bound: int) -> Pruned:
+        """Keep the folder within ``bound`` bytes (0: no bound), least recently used files first, every file
+        under it alike (:func:`.cachebound.prune`). Copies of names no longer the archive's (a household linked
+        since) are not looked for: unused, they are the first to go. Not a preservation action: no PREMIS event."""
+        return prune(self.root, bound)
 
     def forget(self, digests: Iterable[str]) -> int:
         """Drop every copy of these bytes (disposal: the copies carry the archive's content); how many files."""

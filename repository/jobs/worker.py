@@ -5,7 +5,8 @@ Jobs run in threads of this process (``workers`` of them): the workflows start p
 process workers may not. On start, and every
 :data:`SWEEP_INTERVAL` seconds, the worker sweeps the records for jobs whose worker died
 (:meth:`JobQueue.sweep`) and removes the outputs of export jobs kept longer than ``transfer.keep_exports_days``
-(:func:`repository.jobs.exports.prune_exports`).
+(:func:`repository.jobs.exports.prune_exports`); on start, and every :data:`CACHE_INTERVAL` seconds, it keeps the
+researchers' copies within ``cache.research_max_mb`` (:func:`repository.dip.research.prune_copies`).
 
 Shutdown: SIGTERM or SIGINT (Ctrl-C) stops taking jobs, asks running audits to stop after the archive being
 checked, and waits for running jobs to finish; a second signal stops at once. A job cut short that way, or
@@ -20,17 +21,20 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from huey.consumer import Consumer
 
+from ..dip.research import prune_copies
 from .exports import prune_exports
 from .queue import JobQueue
 from .tasks import execute
 
 SWEEP_INTERVAL = 30.0
+CACHE_INTERVAL = 300.0  # how often the researchers' copy cache is held to its bound (a walk of the folder)
 _log = logging.getLogger(__name__)
 
 
@@ -64,6 +68,14 @@ def _prune(queue: JobQueue) -> None:
         _log.exception("removing expired export outputs failed")
 
 
+def _prune_copies(queue: JobQueue) -> None:
+    """Researchers' copies beyond ``cache.research_max_mb``, least recently served first."""
+    try:
+        prune_copies(queue.cfg)
+    except Exception:  # noqa: BLE001 - the next pass tries again
+        _log.exception("holding the researchers' copy cache to its bound failed")
+
+
 def _sweep(queue: JobQueue) -> None:
     """Jobs whose worker died, then export outputs past their retention."""
     try:
@@ -75,8 +87,12 @@ def _sweep(queue: JobQueue) -> None:
 
 def _sweeper(queue: JobQueue, stop: threading.Event) -> threading.Thread:
     def loop() -> None:
+        pruned = time.monotonic()  # (the worker's start has just pruned)
         while not stop.wait(SWEEP_INTERVAL):
             _sweep(queue)
+            if time.monotonic() - pruned >= CACHE_INTERVAL:
+                _prune_copies(queue)
+                pruned = time.monotonic()
 
     thread = threading.Thread(target=loop, name="hsar-sweeper", daemon=True)
     thread.start()
@@ -129,6 +145,7 @@ def run_worker(home: Path | str | None, *, workers: int = 1,
         except Exception as exc:  # noqa: BLE001 - a queue that cannot be read yet: told below, swept again later
             swept, unreadable = [], exc
         _prune(queue)
+        _prune_copies(queue)
         if started is not None:
             started(queue, swept)
         if queue_state is not None:
