@@ -11,7 +11,8 @@ Never removed: a temporary file (``*.tmp``: a writer's file before it is renamed
 (``.*``: a lock, say), neither of which is counted; and a file used or written within the last
 :data:`IN_USE_SECONDS` (the copy a request has just looked up and is about to send, a file being written under
 another name), which is counted. Each file is looked at again just before it is removed: one used meanwhile
-stays. Removing a cached file is not a preservation action, so no PREMIS event is recorded for it.
+stays. A temporary file older than :data:`STALE_TEMP_SECONDS` is a killed writer's leftover (every writer here is
+bounded to minutes) and is removed by every pass, with or without a bound. Removing a cached file is not a preservation action, so no PREMIS event is recorded for it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ TEMP_SUFFIX = ".tmp"
 FILL = 0.9  # a pass that finds the folder above its bound removes files until it holds at most this share of it
 IN_USE_SECONDS = 600.0  # a file used (or written) more recently than this is never removed
 TOUCH_SECONDS = 60.0  # a kept file's use is recorded again (its mtime set) at most once in this long
+STALE_TEMP_SECONDS = 86400.0  # a temporary file this old was left by a writer that was killed
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,13 @@ def used(path: Path, *, now: float | None = None) -> bool:
     return True
 
 
-def _files(root: Path) -> list[tuple[float, int, int, Path]]:
-    """(mtime, mtime in ns, size, path) of each regular file under ``root`` that a pass may remove; walked
-    without recursion and without following links."""
-    found, folders = [], [root]
+def _files(root: Path, stale_before: float) -> tuple[list[tuple[float, int, int, Path]], list[tuple[int, Path]]]:
+    """(mtime, mtime in ns, size, path) of each regular file under ``root`` that a pass may remove, and (size,
+    path) of each temporary file last written before ``stale_before``; walked without recursion and without
+    following links."""
+    found: list[tuple[float, int, int, Path]] = []
+    stale: list[tuple[int, Path]] = []
+    folders = [root]
     while folders:
         try:
             with os.scandir(folders.pop()) as entries:
@@ -74,7 +79,15 @@ def _files(root: Path) -> list[tuple[float, int, int, Path]]:
         except OSError:  # gone, or not readable: nothing of it is counted
             continue
         for entry in listed:
-            if entry.name.startswith(".") or entry.name.endswith(TEMP_SUFFIX):
+            if entry.name.startswith("."):
+                continue
+            if entry.name.endswith(TEMP_SUFFIX):
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISREG(info.st_mode) and info.st_mtime < stale_before:
+                    stale.append((info.st_size, Path(entry.path)))
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -84,18 +97,25 @@ def _files(root: Path) -> list[tuple[float, int, int, Path]]:
                     found.append((info.st_mtime, info.st_mtime_ns, info.st_size, Path(entry.path)))
             except OSError:  # removed while listed
                 continue
-    return found
+    return found, stale
 
 
 def prune(root: Path, bound: int, *, now: float | None = None, in_use: float = IN_USE_SECONDS) -> Pruned:
     """Keep the files under ``root`` within ``bound`` bytes (0: no bound): when they hold more, remove the least
     recently used until they hold at most :data:`FILL` of it, sparing any used within ``in_use`` seconds."""
-    files = _files(root) if root.is_dir() else []
+    moment = time.time() if now is None else now
+    files, stale = _files(root, moment - STALE_TEMP_SECONDS) if root.is_dir() else ([], [])
+    removed, freed = 0, 0
+    for size, path in stale:  # a killed writer's leftovers
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed, freed = removed + 1, freed + size
     total = sum(size for _m, _n, size, _p in files)
     if not bound or total <= bound:
-        return Pruned(0, 0, len(files), total, bound)
-    moment = time.time() if now is None else now
-    target, removed, freed = int(bound * FILL), 0, 0
+        return Pruned(removed, freed, len(files), total, bound)
+    target = int(bound * FILL)
     left = len(files)
     for mtime, mtime_ns, size, path in sorted(files, key=lambda f: (f[0], str(f[3]))):
         if total <= target or moment - mtime < in_use:

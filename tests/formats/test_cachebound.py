@@ -79,6 +79,18 @@ def test_files_being_written_hidden_files_and_files_just_used_stay(tmp_path: Pat
     assert partial.is_file() and hidden.is_file() and fresh.is_file() and not old.exists()
 
 
+def test_a_killed_writers_temporary_file_goes_after_a_day_with_or_without_a_bound(tmp_path: Path) -> None:
+    """A writer killed before its rename leaves a ``*.tmp`` file nobody will finish: once it is older than any
+    writer may take, every pass removes it, even with no bound; a younger one may still be being written."""
+    root = tmp_path / "research"
+    left = _file(root / "scans" / "ab.page-1.png.4242.0a0b0c0d.tmp", 700 * KB, cachebound.STALE_TEMP_SECONDS + HOUR)
+    writing = _file(root / "cd.v1.pdf.4343.0a0b0c0d.tmp", 200 * KB, HOUR)
+    copy = _file(root / "copy.pdf", 100 * KB, 5 * HOUR)
+    assert prune(root, 0) == Pruned(1, 700 * KB, 1, 100 * KB, 0)
+    assert not left.exists() and writing.is_file() and copy.is_file()
+    assert prune(root, 0) == Pruned(0, 0, 1, 100 * KB, 0)
+
+
 def test_every_file_under_the_folder_counts_subfolders_and_error_records_too(tmp_path: Path) -> None:
     """Redacted scan images kept in a subfolder, or a copy's error record, are cache files like any other."""
     root = tmp_path / "research"
@@ -105,8 +117,8 @@ def test_a_file_used_or_removed_while_a_pass_runs(tmp_path: Path, monkeypatch: p
     third = _file(root / "third.pdf", 400 * KB, 1 * HOUR)
     listed = cachebound._files
 
-    def meanwhile(folder: Path) -> list[tuple[float, int, int, Path]]:
-        found = listed(folder)
+    def meanwhile(folder: Path, stale_before: float) -> tuple[list[tuple[float, int, int, Path]], list[tuple[int, Path]]]:
+        found = listed(folder, stale_before)
         assert used(served)  # a request serves it
         gone.unlink()  # another host's pass removes it
         return found
