@@ -167,6 +167,11 @@ def test_a_researcher_gets_no_image_before_approval(scan_app: Any, scan_home: Sc
     assert "尚待档案管理人员审核" in html and "page-image" not in html
     assert reader.get(f"{base}/files/{scan_home.path}").status_code == 403
     assert reader.get(f"{base}/page-image/1/{scan_home.path}").status_code == 404
+    with open_state(load_config(scan_home.home).state_url) as state:
+        token = create_token(state, "reader", "before")[1]
+    answer = scan_app.test_client().get(f"/api/v1{base}/files/{scan_home.path}", query_string={"purpose": "study"},
+                                        headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 403 and answer.get_json()["error"]["code"] == "API-NO-COPY"
 
 
 def test_the_review_pages_are_for_archivists_in_scope_only(scan_app: Any, scan_home: ScanHome) -> None:  # noqa: ANN401
