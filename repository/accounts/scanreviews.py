@@ -83,8 +83,9 @@ def record_proposal(state: State, archive_id: str, path: str, division: str, sha
                     pages: Sequence[Mapping[str, Any]], *, now: datetime | None = None) -> Review:
     """The proposal for ``path`` of ``archive_id`` under ``copy_key`` (``pages``: each page's ``page``, ``size``
     and ``boxes``, as :func:`repository.formats.scanredact.propose` gives them), pending review; one already
-    recorded under that key is kept as it is (a proposal made again: the same review). Older pending or approved
-    rows of the same file under another key are ``superseded``."""
+    recorded under that key is kept as it is (a proposal made again: the same review), unless it was superseded
+    or disposed of (then it is pending again, undecided). Older rows of the same file under another key are
+    ``superseded``."""
     c = t.scan_reviews.c
     when = utc(now) if now is not None else datetime.now(UTC)
     with state.transaction(write=True) as conn:
@@ -94,6 +95,10 @@ def record_proposal(state: State, archive_id: str, path: str, division: str, sha
             conn.execute(insert(t.scan_reviews).values(
                 archive_id=archive_id, path=path, division=division, sha512=sha512, copy_key=copy_key,
                 state=PENDING, pages=len(pages), proposed=_plain_proposal(pages), proposed_at=when))
+        elif found.state in (SUPERSEDED, DISPOSED):  # the same names again (or the archive ingested again): anew
+            conn.execute(update(t.scan_reviews).where(c.id == found.id).values(
+                state=PENDING, division=division, pages=len(pages), proposed=_plain_proposal(pages),
+                proposed_at=when, boxes=None, decided_by=None, decided_at=None))
         conn.execute(update(t.scan_reviews).where(
             c.archive_id == archive_id, c.path == path, c.copy_key != copy_key,
             c.state.in_((PENDING, APPROVED, REJECTED))).values(state=SUPERSEDED))

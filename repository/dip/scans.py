@@ -86,7 +86,7 @@ def propose(repo: Repository, state: State, view: Any, path: str) -> Review:  # 
     known = people(repo, view)
     key = repo.research_copies.key(found.sha512, known)
     kept = scanreviews.find(state, view.identifier, path, key)
-    if kept is not None and kept.state != scanreviews.DISPOSED:
+    if kept is not None and kept.state not in (scanreviews.SUPERSEDED, scanreviews.DISPOSED):
         return kept
     pages = scan_copies(repo).propose(stored(repo, view.identifier, path), key, known)
     return scanreviews.record_proposal(state, view.identifier, path, view.archive.division, found.sha512, key, pages)

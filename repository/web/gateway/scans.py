@@ -57,6 +57,10 @@ def queue_proposal(repo: Repository, principal: Principal, found: ScanState) -> 
     key = _dedupe_key(found)
     with _state(repo.cfg) as state:
         job = JobRecords(state).by_dedupe_key(key)
+    if job is not None and job.state == "done":  # its proposal superseded or disposed of since: one more, once
+        key = f"{key}:{job.id}"
+        with _state(repo.cfg) as state:
+            job = JobRecords(state).by_dedupe_key(key)
     if job is not None and not (job.state == "failed" and job.finished_at is not None
                                 and datetime.now(UTC) - job.finished_at > timedelta(seconds=RETRY_SECONDS)):
         return job.id
