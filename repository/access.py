@@ -53,13 +53,14 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     MAINTAIN = "maintain"  # rebuild the catalogue or index, replicate
     DISPOSE = "dispose"  # propose, approve or reject the disposal (销毁) of archives whose retention ended
+    REVIEW_SCANS = "review_scans"  # review (开放审核) the proposed researchers' copies of scans: approve or reject
 
 
 _PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
     Role.ARCHIVIST: frozenset({Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD, Action.EXPORT, Action.INGEST,
                                Action.AUDIT, Action.START_AUDIT, Action.READ_REPORTS, Action.READ_LOGS,
-                               Action.DISPOSE}),
+                               Action.DISPOSE, Action.REVIEW_SCANS}),
     Role.AUDITOR: frozenset({Action.SEARCH, Action.AUDIT, Action.READ_REPORTS, Action.READ_LOGS,
                              Action.READ_REGISTER, Action.EXPORT_REGISTER, Action.READ_SECURITY_LOG}),
     Role.RESEARCHER: frozenset({Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD}),
@@ -186,7 +187,7 @@ def sees_personal_data(principal: Principal) -> bool:
 def receives_originals(principal: Principal) -> bool:
     """Whether documents reach ``principal`` as stored; everyone else who may open them (researchers) receives
     researchers' copies (利用件, :mod:`repository.dip.research`): personal data painted over, scans as their
-    masked OCR text only."""
+    masked OCR text until an archivist has approved their copy (:mod:`repository.dip.scans`)."""
     return sees_personal_data(principal)
 
 

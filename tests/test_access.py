@@ -104,7 +104,7 @@ def test_prefixes_agree_with_may_see():
 ROLE_ACTIONS = {
     Role.ADMIN: set(Action),
     Role.ARCHIVIST: {Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD, Action.EXPORT, Action.INGEST, Action.AUDIT,
-                     Action.START_AUDIT, Action.READ_REPORTS, Action.READ_LOGS, Action.DISPOSE},
+                     Action.START_AUDIT, Action.READ_REPORTS, Action.READ_LOGS, Action.DISPOSE, Action.REVIEW_SCANS},
     Role.AUDITOR: {Action.SEARCH, Action.AUDIT, Action.READ_REPORTS, Action.READ_LOGS, Action.READ_REGISTER,
                    Action.EXPORT_REGISTER, Action.READ_SECURITY_LOG},
     Role.RESEARCHER: {Action.SEARCH, Action.VIEW_RECORD, Action.DOWNLOAD},

@@ -3,7 +3,8 @@ change to accounts and tokens, with who did it, when and from where.
 
 等保 (GB/T 22239, 安全审计) asks that important user actions and security events be recorded with their date
 and time, user, event and outcome, and that the record be protected from change and deletion. The access
-register (:mod:`.register`) records the uses of archives; this log records the rest. Its entries are
+register (:mod:`.register`) records the uses of archives; this log records the rest, and the decisions of the open
+review of scans' researchers' copies (:mod:`.scanreviews`). Its entries are
 append-only and hash-chained as the register's are (:mod:`.chain`), so a changed, removed or inserted entry is
 found (codes ``SEC-GAP``, ``SEC-LINK``, ``SEC-ALTERED``, ``SEC-TRUNCATED``).
 
@@ -58,6 +59,8 @@ class Event(StrEnum):
     UNLOCK = "unlock"  # a sign-in lock lifted (detail: was_locked)
     TOKEN_CREATE = "token-create"  # detail: token id, name
     TOKEN_REVOKE = "token-revoke"  # detail: token id, name
+    SCAN_APPROVE = "scan-approve"  # a scan's researcher's copy approved (detail: archive, path, review, boxes)
+    SCAN_REJECT = "scan-reject"  # a scan's researcher's copy rejected: researchers get its OCR text only
 
 
 class Broken(StrEnum):

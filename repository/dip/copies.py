@@ -15,7 +15,8 @@ before a job is queued, and ``progress`` reports each document done.
 Who may have a copy of what is decided by :mod:`repository.access`: an archive outside the user's scope is
 "not found"; documents the user may not open (a researcher and a restricted archive) are refused. A masked copy
 (always a researcher's) holds researchers' copies of the documents (:mod:`.research`): each PDF's pages painted
-over; scans and other formats are left out, and the README names them and why.
+over, and each scan whose copy an archivist approved (:mod:`.scans`) as a PDF of its pages painted as approved;
+scans not approved (yet) and other formats are left out, and the README names them and why.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from ..state.db import open_state
 from .people import masked as masked_for_researchers
 from .people import people
 from .research import RedactError, copy_kind, research_copy
+from .scans import ScanCopyError, approved_copy, scan_state
 
 #: called with (documents done, documents in all) while a copy is made
 Progress = Callable[[int, int], None]
@@ -187,7 +189,13 @@ def _documents(repo: Repository, view: ArchiveView, items: Sequence[int], fmt: s
             suffix = Path(source).suffix.lower()
             if copies:
                 kind = copy_kind(source)
-                if kind != "copy":
+                if kind == "text":  # a scan: its copy once an archivist approved it (.scans)
+                    scan = _approved_scan(repo, view, source, known or [])
+                    if scan is None:
+                        left.append((source, "dip.readme.left_review"))
+                    else:
+                        found.append(_Part(stem + ".pdf", item.number, source, path=scan))
+                elif kind != "copy":
                     left.append((source, f"dip.readme.left_{kind}"))
                 else:
                     try:
@@ -206,6 +214,19 @@ def _documents(repo: Repository, view: ArchiveView, items: Sequence[int], fmt: s
     return found, left
 
 
+def _approved_scan(repo: Repository, view: ArchiveView, source: str, known: list[Any]) -> Path | None:
+    """The PDF of the approved researcher's copy of the scan ``source`` (:mod:`.scans`), or None (none approved
+    under the archive's names as they are now, or one that cannot be painted)."""
+    with open_state(repo.cfg.state_url) as state:
+        found = scan_state(repo, state, view, source, known=known)
+    if found.review is None or found.state != "approved":
+        return None
+    try:
+        return approved_copy(repo, found.review).pdf
+    except ScanCopyError:
+        return None
+
+
 def _readme(view: ArchiveView, title: str, principal: access.Principal, req: CopyRequest, masked: bool,
             entries: Sequence[CopyEntry], left: Sequence[tuple[str, str]], when: datetime, lang: str) -> bytes:
     def line(key: str, **params: object) -> str:
@@ -216,7 +237,10 @@ def _readme(view: ArchiveView, title: str, principal: access.Principal, req: Cop
              line("dip.readme.archive", archive=a.identifier, title=title, reference=a.reference_code),
              line("dip.readme.purpose", purpose=req.purpose.strip()),
              line("dip.readme.made", user=principal.username, when=when.astimezone(messages.LOCAL_ZONE).isoformat(timespec="seconds")),
-             line("dip.readme.masked" if masked else "dip.readme.unmasked"), "", line("dip.readme.contents")]
+             line("dip.readme.masked" if masked else "dip.readme.unmasked")]
+    if masked and any(e.source and copy_kind(e.source) == "text" for e in entries):
+        lines.append(line("dip.readme.scans"))  # scans' copies, painted as an archivist approved
+    lines += ["", line("dip.readme.contents")]
     for e in entries:
         origin = f" <- {e.source}" if e.source else ""
         lines.append(f"  {e.name}  {e.size}  sha256:{e.sha256}{origin}")

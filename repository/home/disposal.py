@@ -10,7 +10,8 @@ Order of the steps (DESIGN principle 2, nothing half-removed):
    step, then deleted);
 4. the **catalogue** forgets the archive and keeps its tombstone; the **search index** drops its document;
 5. the deletion event is appended to the hash-chained **audit log** (once: recovery looks for it first);
-6. the **proposal** is marked disposed in the state database, and the intent removed.
+6. the **proposal** is marked disposed in the state database (and so are the reviews of its scans' researchers'
+   copies), and the intent removed.
 
 Steps 2-6 run holding the home lock and :func:`disposal_locks` (the audit lock and, exclusively, the
 store-readers lock of :mod:`repository.preservation.storelock`): no ingest, OCR commit, audit, export or
@@ -113,6 +114,7 @@ def _logged(log: AuditLog, event_id: str) -> bool:
 def carry_out(repo: Repository, path: Path, *, recovering: bool = False) -> str:
     """Steps 2-6 from the intent at ``path``; the archive id."""
     from ..accounts.proposals import DISPOSED, decide
+    from ..accounts.scanreviews import dispose as dispose_scan_reviews
     from ..catalog.disposals import record_disposal
     from ..search.pdfheaders import forget as forget_pdf_headers
     from ..state.db import open_state
@@ -132,12 +134,14 @@ def carry_out(repo: Repository, path: Path, *, recovering: bool = False) -> str:
     repo.search.close()  # drops a kept searcher: Whoosh's Searcher.refresh() misses deletions in old segments
     repo.text_cache.forget(f["sha512"] for f in tombstone["removed"]["files"])  # its PDFs' texts too
     repo.research_copies.forget(f["sha512"] for f in tombstone["removed"]["files"])  # researchers' copies of them
+    # (scans' proposed and approved copies too: their files are named by the same digests, cache/research/)
     forget_pdf_headers(repo.text_cache, oid)  # and which of its files were PDFs
     log = AuditLog(repo.paths.audit)
     record = intent["log_record"]
     if not (recovering and _logged(log, record["event"]["identifier"])):
         log.append([record])
     with open_state(repo.cfg.state_url) as state:
+        dispose_scan_reviews(state, str(archive_id))  # its scans' reviews apply to nothing now
         decide(state, int(intent["proposal"]), DISPOSED, intent["approved_by"],
                now=_when(tombstone["disposed_at"]))
     path.unlink()

@@ -1,17 +1,24 @@
 """Use-case: a researcher's copy of a document (利用件), what a user who never sees personal data receives
-instead of the stored file (:mod:`repository.dip.research`); and keeping the folder of copies within its bound
-(``hsar cache prune``)."""
+instead of the stored file (:mod:`repository.dip.research`), and a scan's, approved by an archivist
+(:mod:`repository.dip.scans`); and keeping the folder of copies within its bound (``hsar cache prune``)."""
 
 from __future__ import annotations
 
-from ..dip.research import (
-    PendingCopy,
-    Pruned,
-    RedactError,
-    copy_kind,
-    pending_copy,
-    prune_copies,
-    research_copy,
+from ..dip.research import PendingCopy, Pruned, RedactError, copy_kind, pending_copy, prune_copies, research_copy
+from ..dip.scans import (
+    ApprovedScan,
+    Review,
+    ScanCopyError,
+    ScanState,
+    approved_copy,
+    checked_boxes,
+    decide,
+    proposal_pages,
+    scan_state,
+    still_current,
+    stored,
 )
 
-__all__ = ["PendingCopy", "Pruned", "RedactError", "copy_kind", "pending_copy", "prune_copies", "research_copy"]
+__all__ = ["ApprovedScan", "PendingCopy", "Pruned", "RedactError", "Review", "ScanCopyError", "ScanState",
+           "approved_copy", "checked_boxes", "copy_kind", "decide", "pending_copy", "proposal_pages", "prune_copies",
+           "research_copy", "scan_state", "still_current", "stored"]

@@ -191,3 +191,26 @@ login_failures = Table(
     Column("first_failed", _tz(), nullable=False),
     Column("locked_until", _tz()),  # NULL: not locked
 )
+
+scan_reviews = Table(
+    # the open review (开放审核) of a scan's researcher's copy: the boxes OCR proposed to paint over, and the
+    # archivist's decision (the boxes approved, or a rejection), for one file's bytes (SHA-512) masked with one set of
+    # names (``copy_key``: repository.formats.research_copies.ResearchCopies.key); repository.accounts.scanreviews
+    "scan_reviews", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("archive_id", String(128), nullable=False),
+    Column("path", String(1024), nullable=False),  # the file's path in the archive (data/...)
+    Column("division", String(12), nullable=False),  # the archive's, for division-scoped lists
+    Column("sha512", String(128), nullable=False),
+    Column("copy_key", String(160), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | approved | rejected | superseded | disposed
+    Column("pages", Integer, nullable=False),
+    Column("proposed", Json, nullable=False),  # {"<page>": {"size": [w, h], "boxes": [[l, t, r, b], ...]}}
+    Column("boxes", Json),  # the decision's boxes: {"<page>": [[l, t, r, b], ...]}
+    Column("proposed_at", _tz(), nullable=False),
+    Column("decided_by", String(64)),
+    Column("decided_at", _tz()),
+    Index(None, "archive_id", "path", "copy_key", unique=True),
+    Index(None, "state", "proposed_at"),
+    Index(None, "sha512"),
+)

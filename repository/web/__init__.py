@@ -58,6 +58,9 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
 
     app.register_blueprint(paper.bp)  # dual-track reconciliation, the paper register, access copies
     app.register_blueprint(disposal.bp)  # retention and disposal (two people), tombstones
+    from .views import scans
+
+    app.register_blueprint(scans.bp)  # the review (开放审核) of scans' researchers' copies
     app.register_blueprint(transfer.bp)  # the export action (移交) and its downloads
     app.register_blueprint(ocr.bp)  # OCR text of scanned pages, starting an OCR job
     app.register_blueprint(purpose.bp)  # the purpose of use (利用目的) asked before a registered use

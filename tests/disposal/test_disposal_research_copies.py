@@ -1,9 +1,17 @@
-"""Disposal drops the researchers' copies of the archive's PDFs (``cache/research/``): they carry its content,
-painted over or not, and must not outlive it; other archives' copies stay."""
+"""Disposal drops the researchers' copies of the archive's PDFs and scans (``cache/research/``: a scan's proposed
+and approved pages too): they carry its content, painted over or not, and must not outlive it; other archives'
+copies stay. The reviews of its scans are marked disposed."""
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
+from repository.accounts import scanreviews
+from repository.accounts.securitylog import SYSTEM
 from repository.services.research import research_copy
+from repository.state.db import open_state
 
 from .test_disposal import _dispose
 
@@ -19,3 +27,30 @@ def test_disposal_drops_the_researchers_copies_of_the_removed_files(repo, plan):
     assert leaving.is_file() and staying.is_file() and leaving.parent == repo.paths.research_cache
     _dispose(repo, plan.leaving)
     assert not leaving.exists() and staying.is_file()
+
+
+def _proposed(repo, state, archive_id):  # noqa: ANN001, ANN202
+    """The proposal for the archive's housing proof (a scan that prints the head's resident ID): one OCR run."""
+    from repository.dip.scans import propose
+
+    view = repo.catalog.show(archive_id)
+    return propose(repo, state, view, next(f.path for f in view.files if f.path.endswith("住房证明.tif")))
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")
+def test_disposal_drops_the_scans_proposed_and_approved_copies_and_marks_their_reviews(repo, plan):  # noqa: ANN001, ANN201
+    from repository.dip.scans import approved_copy, proposal_pages
+
+    with open_state(repo.cfg.state_url) as state:
+        leaving, staying = _proposed(repo, state, plan.leaving), _proposed(repo, state, plan.staying)
+        leaving = scanreviews.decide(state, leaving.id, True, leaving.proposed_boxes, SYSTEM)
+    made = approved_copy(repo, leaving)
+    kept = proposal_pages(repo, staying)
+    files = [p for p in repo.paths.research_cache.iterdir() if p.name.startswith(leaving.sha512)]
+    assert made.pdf in files and set(made.pages) <= set(files) and len(files) == 2 * leaving.pages + 1
+    _dispose(repo, plan.leaving)
+    assert not any(p.name.startswith(leaving.sha512) for p in repo.paths.research_cache.iterdir())
+    assert all(p.is_file() for p in kept)  # another archive's scan keeps its proposal
+    with open_state(repo.cfg.state_url) as state:
+        assert scanreviews.get(state, leaving.id).state == "disposed"
+        assert scanreviews.get(state, staying.id).state == "pending"

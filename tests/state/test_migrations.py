@@ -10,7 +10,7 @@ from repository.state import tables as t
 from repository.state.db import downgrade_state, head_revision, normalize_url, open_state, upgrade_state
 
 STATE_TABLES = {"users", "tokens", "access_register", "jobs", "paper_register", "disposal_proposals",
-                "login_failures", "security_log"}
+                "login_failures", "security_log", "scan_reviews"}
 
 
 def _tables(url: str) -> set[str]:
@@ -22,7 +22,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_upgrade_from_empty_creates_every_table(state_url):
-    assert upgrade_state(state_url) == head_revision() == "0006"
+    assert upgrade_state(state_url) == head_revision() == "0007"
     assert _tables(state_url) == STATE_TABLES | {"alembic_version"}
     engine = create_engine(normalize_url(state_url))
     try:

@@ -305,6 +305,15 @@ def test_every_viewer_the_code_gives_is_in_the_documents_enum_with_its_meaning(a
     assert {"scan", "none"} <= given and set(COPY_VIEWERS.values()) <= given
     for value in viewer["enum"]:
         assert f"- `{value}`: " in viewer["description"], value
+    assert "approved" in viewer["description"].split("- `scan`: ", 1)[1].split("\n- ", 1)[0]
+
+
+def test_the_download_is_documented_to_give_a_researcher_an_approved_scans_copy(app: Flask) -> None:
+    """A researcher downloads a scan's copy once an archivist has approved it (open review), 403 before."""
+    download = _operation(app.test_client().get("/api/v1/openapi.json").get_json(), "download")
+    text = download.get("description", "") + download.get("summary", "")
+    assert "of a scan the PDF of its pages painted over as an archivist approved" in text
+    assert "before approval, or when rejected, 403 API-NO-COPY" in text
 
 
 def test_a_researchers_archive_json_validates_against_the_document(api: Any, app: Flask,  # noqa: ANN401

@@ -59,8 +59,10 @@ VIEWER_MEANINGS = {
     "tiff": "a TIFF scan, shown page by page as images (users who receive the originals)",
     "download": "a stored file no viewer shows (XML, office documents, ...): offered for download only "
                 "(users who receive the originals)",
-    "scan": "a scan (TIFF, JPEG, PNG) for a user who receives researchers' copies: only its masked OCR text is "
-            "shown; its bytes are never sent (download: 403 API-NO-COPY)",
+    "scan": "a scan (TIFF, JPEG, PNG) for a user who receives researchers' copies: its stored bytes are never "
+            "sent. Until an archivist has approved its researcher's copy (open review, 开放审核) only its masked "
+            "OCR text is shown (download: 403 API-NO-COPY); once approved, its pages with personal data painted "
+            "over as approved are shown and the download is a PDF of them",
     "none": "a file of which no researcher's copy exists, for a user who receives researchers' copies: neither "
             "shown nor sent (download: 403 API-NO-COPY)",
 }
@@ -242,8 +244,10 @@ ROUTES: tuple[Route, ...] = (
           (_path("archive_id"), *PURPOSE), (200, ARCHIVE), (400, 401, 404)),
     Route("download", "GET", "/archives/<archive_id>/files/<path:path>",
           "Download a document (registered in the access register); researchers receive a researcher's copy of a "
-          "PDF (personal data painted over) and no copy of other formats (403 API-NO-COPY); a copy too long to make "
-          "in the request (web.research_inline_pages) is made by a job: 202 API-COPY-PENDING names it, ask again "
+          "PDF (personal data painted over), of a scan the PDF of its pages painted over as an archivist approved "
+          "them (open review; before approval, or when rejected, 403 API-NO-COPY: its masked OCR text is on the "
+          "archive's OCR page), and no copy of other formats (403 API-NO-COPY); a PDF's copy too long to make in "
+          "the request (web.research_inline_pages) is made by a job: 202 API-COPY-PENDING names it, ask again "
           "when it has finished (Retry-After)",
           (_path("archive_id"), _path("path"), *PURPOSE),
           (200, None), (400, 401, 403, 404),

@@ -19,11 +19,19 @@ from typing import Any
 from urllib.parse import quote
 
 from ...divisions import tree_for
+from ...errors import HsarError
 from ...home import Repository
 from ...preservation.ids import object_id
 from ...services import people
-from ...services.research import PendingCopy, RedactError, copy_kind, pending_copy, research_copy
-from . import access, accounts
+from ...services.research import (
+    PendingCopy,
+    RedactError,
+    ScanCopyError,
+    copy_kind,
+    pending_copy,
+    research_copy,
+)
+from . import access, accounts, scans
 from .access import Principal
 
 _PERSONAL = ("household", "unit", "relations", "supplement_of")
@@ -92,8 +100,10 @@ class Document:
     path: str  # logical path in the archive, 'data/...'
     file: Path  # where its bytes are (a researcher's copy: cache/research/...; a scan's: never sent, see sendable)
     media_type: str
-    viewer: str  # pdf, image, tiff or download; for researchers' copies pdf or scan (viewer_of)
+    viewer: str  # pdf, image, tiff or download; for researchers' copies pdf, scan or scan-copy (viewer_of)
     copy: bool = False  # a researcher's copy (利用件), not the stored file
+    review: str = ""  # a scan for a researcher: none (no proposal yet), pending, approved or rejected (dip.scans)
+    pages: tuple[Path, ...] = ()  # a scan's approved copy (viewer scan-copy): its page images
 
     @property
     def sendable(self) -> bool:
@@ -162,9 +172,9 @@ class Withheld(Exception):
 
 class NoCopy(Exception):
     """A user who receives researchers' copies asked for a document that has none: a format without one
-    (``none``: OFD, XML …) or a PDF that cannot be made into one (``failed``, with the :class:`RedactError`)."""
+    (``none``: OFD, XML …) or a PDF or approved scan that cannot be made into one (``failed``, with the error)."""
 
-    def __init__(self, archive_id: str, kind: str, error: RedactError | None = None) -> None:
+    def __init__(self, archive_id: str, kind: str, error: HsarError | None = None) -> None:
         super().__init__(archive_id, kind)
         self.kind, self.error = kind, error
 
@@ -197,8 +207,9 @@ def document(repo: Repository, principal: Principal, archive_id: str, path: str)
     """A payload file of the head version; None when the archive or file is not there for this user;
     :class:`Withheld` when the user sees the catalogue entry only. A user who does not receive originals
     (:func:`.access.receives_originals`: researchers) gets a PDF's researcher's copy, made now unless kept
-    (:class:`CopyPending` when it is too long to make now: a job makes it), and a scan as a document that is not
-    :attr:`~Document.sendable` (its viewer shows the masked OCR text); :class:`NoCopy` for anything else."""
+    (:class:`CopyPending` when it is too long to make now: a job makes it), and a scan as its copy approved by an
+    archivist (:func:`_scan`), or until then as a document that is not :attr:`~Document.sendable` (its viewer
+    shows the masked OCR text); :class:`NoCopy` for anything else."""
     view = _visible(repo, principal, archive_id)
     if view is None or path not in {f.path for f in view.files}:
         return None
@@ -208,7 +219,7 @@ def document(repo: Repository, principal: Principal, archive_id: str, path: str)
     if not access.receives_originals(principal):
         kind = copy_kind(path)
         if kind == "text":
-            return Document(archive_id, path, stored, "application/octet-stream", "scan")
+            return _scan(repo, principal, view, path, stored)
         if kind != "copy":
             raise NoCopy(archive_id, kind)
         try:
@@ -224,6 +235,27 @@ def document(repo: Repository, principal: Principal, archive_id: str, path: str)
     suffix = Path(path).suffix.lower()
     media = mimetypes.guess_type(path)[0] or ("application/ofd" if suffix == ".ofd" else "application/octet-stream")
     return Document(archive_id, path, stored, media, viewer_of(path, True))
+
+
+def _scan(repo: Repository, principal: Principal, view: Any, path: str, stored: Path) -> Document:  # noqa: ANN401
+    """A scan for a researcher: its approved copy (page images and their PDF), or, until a copy is approved (or
+    when it was rejected), a document that is not sendable (its viewer shows the masked OCR text), the proposal job
+    queued when there is none yet (:mod:`.scans`)."""
+    found = scans.scan_state(repo, view, path, people.people(repo, view))
+    if found.state == "approved" and found.review is not None:
+        try:
+            made = scans.approved(repo, found.review)
+        except ScanCopyError as exc:
+            raise NoCopy(view.identifier, "failed", exc) from None
+        return Document(view.identifier, path, made.pdf, "application/pdf", "scan-copy", copy=True,
+                        review="approved", pages=made.pages)
+    state = found.state if found.state in ("pending", "rejected") else "none"
+    if state == "none":
+        try:
+            scans.queue_proposal(repo, principal, found)
+        except HsarError:  # a queue that cannot be reached (JOB-QUEUE): the text is shown, the next view asks again
+            pass
+    return Document(view.identifier, path, stored, "application/octet-stream", "scan", review=state)
 
 
 def register_use(repo: Repository, principal: Principal, doc: Document, action: str, purpose: str) -> None:

@@ -135,12 +135,15 @@ def viewer(archive_id: str, path: str) -> str | tuple[str, int]:
     doc = _document(archive_id, path)
     if doc.viewer == "download":
         abort(404)
-    count = archives.tiff_pages(doc) if archives.viewer_of(doc.path, True) == "tiff" else 1  # (a scan's too)
+    if doc.viewer == "scan-copy":  # a scan's approved copy: its page images
+        count = len(doc.pages)
+    else:
+        count = archives.tiff_pages(doc) if archives.viewer_of(doc.path, True) == "tiff" else 1  # (a scan's too)
     raw = request.args.get("page", "1")
     number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 6 else 0
     if not 1 <= number <= count:
         return error_page(404, "WEB-NO-PAGE", t("web.archive.no_page"))
-    if doc.viewer in ("tiff", "scan"):  # (a scan's OCR text is its content: a view as well)
+    if doc.viewer in ("tiff", "scan", "scan-copy"):  # (a scan's OCR text is its content: a view as well)
         _register_view(doc)
     from ..gateway.ocr import page_text
 
@@ -153,6 +156,13 @@ def viewer(archive_id: str, path: str) -> str | tuple[str, int]:
 @purpose.required
 def page_image(archive_id: str, number: int, path: str) -> Response:
     doc = _document(archive_id, path)
+    if doc.viewer == "scan-copy":  # a scan's approved copy (a researcher): the page painted over
+        if not 1 <= number <= len(doc.pages):
+            abort(404)
+        _register_view(doc)
+        response = send_file(doc.pages[number - 1], mimetype="image/jpeg", conditional=True)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
     if doc.viewer != "tiff":
         abort(404)
     png = archives.tiff_page_png(doc, number)

@@ -1,0 +1,152 @@
+"""Researchers' copies of scans (利用件 of TIFF, JPEG, PNG), proposed by OCR and approved by an archivist (开放审核).
+
+A researcher never receives a scan as stored, and OCR cannot promise it found every number in it; so a scan's copy
+is given only once an archivist has looked at it:
+
+1. **Proposal.** A job (``scan-proposal``, :mod:`repository.jobs.tasks`) reads every page of the scan by OCR and
+   proposes boxes over the words the researcher's mask changes and over every number
+   (:mod:`repository.formats.scanredact`), masked with the names of the archive's people (:func:`.people.people`:
+   the names the PDF copies and the record are masked with); the proposal's boxes go into the state database
+   (:mod:`repository.accounts.scanreviews`, pending review), its painted pages into the research cache.
+2. **Review.** An archivist or administrator whose scope holds the archive adds boxes, removes some, and approves
+   or rejects (:func:`decide`; a line in the security log).
+3. **The copy.** Once approved, a researcher receives the scan's pages with the approved boxes painted over, and a
+   PDF of them (:func:`approved_copy`: made from the stored scan and the boxes, again when the cache was emptied).
+   Until then, and after a rejection, the masked OCR text only.
+
+A proposal and its review are for the file's bytes masked with one set of names (the researcher's-copy key,
+:meth:`repository.formats.research_copies.ResearchCopies.key`): when the archive's people change (a linked
+household added) the key changes, and the file needs a new proposal and a new review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..accounts import scanreviews
+from ..accounts.scanreviews import Rect, Review
+from ..accounts.securitylog import Actor
+from ..formats.scan_copies import ApprovedScan, ScanCopies, ScanCopyError
+from ..home import Repository
+from ..preservation.ids import object_id
+from ..state.db import State
+from .people import people
+from .research import copy_kind
+
+__all__ = ["ApprovedScan", "Review", "ScanCopyError", "ScanState", "approved_copy", "checked_boxes", "decide",
+           "propose", "proposal_pages", "scan_state", "still_current", "stored"]
+
+
+def scan_copies(repo: Repository) -> ScanCopies:
+    return ScanCopies(repo.paths.research_cache)
+
+
+def _scan(view: Any, path: str) -> Any:  # noqa: ANN401 - a catalog FileView
+    found = next((f for f in view.files if f.path == path), None)
+    if found is None or copy_kind(path) != "text":
+        raise ValueError(f"no scan {path!r} in {view.identifier}")
+    return found
+
+
+def stored(repo: Repository, archive_id: str, path: str) -> Path:
+    return repo.store.content_path(object_id(archive_id), path)
+
+
+@dataclass(frozen=True)
+class ScanState:
+    """Where the scan ``path`` of an archive stands for researchers: ``key`` (its bytes and the names they are
+    masked with) and the review recorded under it (None: no proposal yet)."""
+
+    archive_id: str
+    path: str
+    key: str
+    review: Review | None
+
+    @property
+    def state(self) -> str:
+        """``none`` (no proposal yet), ``pending``, ``approved`` or ``rejected``."""
+        return "none" if self.review is None else self.review.state
+
+
+def scan_state(repo: Repository, state: State, view: Any, path: str, *,  # noqa: ANN401 - an ArchiveView
+               known: list[Any] | None = None) -> ScanState:
+    """The :class:`ScanState` of the scan ``path`` of ``view`` (``known``: its people, already looked up)."""
+    found = _scan(view, path)
+    key = repo.research_copies.key(found.sha512, people(repo, view) if known is None else known)
+    return ScanState(view.identifier, path, key, scanreviews.find(state, view.identifier, path, key))
+
+
+def propose(repo: Repository, state: State, view: Any, path: str) -> Review:  # noqa: ANN401 - an ArchiveView
+    """Read the scan ``path`` of ``view`` by OCR and record its proposal, pending review (the review already
+    recorded under the same key, when there is one: it is not read again); :class:`ScanCopyError` when it
+    cannot be read."""
+    found = _scan(view, path)
+    known = people(repo, view)
+    key = repo.research_copies.key(found.sha512, known)
+    kept = scanreviews.find(state, view.identifier, path, key)
+    if kept is not None and kept.state not in (scanreviews.SUPERSEDED, scanreviews.DISPOSED):
+        return kept
+    pages = scan_copies(repo).propose(stored(repo, view.identifier, path), key, known)
+    return scanreviews.record_proposal(state, view.identifier, path, view.archive.division, found.sha512, key, pages)
+
+
+def proposal_pages(repo: Repository, review: Review) -> list[Path]:
+    """The proposal's painted pages (painted again from its boxes when the cache lost them)."""
+    return scan_copies(repo).proposal_pages(stored(repo, review.archive_id, review.path), review.copy_key,
+                                            review.proposed_boxes, review.pages)
+
+
+def approved_copy(repo: Repository, review: Review) -> ApprovedScan:
+    """The approved copy of ``review``'s scan (its pages and their PDF), made now unless kept;
+    :class:`ScanCopyError` when the scan cannot be painted. ValueError when ``review`` is not approved."""
+    if review.state != scanreviews.APPROVED:
+        raise ValueError(f"review {review.id} is {review.state}, not approved")
+    return scan_copies(repo).approved(stored(repo, review.archive_id, review.path), review.copy_key,
+                                      review.approved_boxes, review.pages)
+
+
+def still_current(repo: Repository, review: Review) -> bool:
+    """Whether ``review`` is about the archive's file as it is now: still catalogued, the same bytes at its path
+    in the head version, masked with the same names (a linked household added since: no)."""
+    view = repo.catalog.show(review.archive_id)
+    found = None if view is None else next((f for f in view.files if f.path == review.path), None)
+    return found is not None and found.sha512 == review.sha512 and \
+        repo.research_copies.key(found.sha512, people(repo, view)) == review.copy_key
+
+
+def checked_boxes(review: Review, given: Any) -> dict[int, list[Rect]] | None:  # noqa: ANN401 - parsed JSON
+    """``given`` (``{"<page>": [[left, top, right, bottom], ...]}``) as the boxes of a decision on ``review``: every
+    page one of its pages, every box four whole numbers inside that page's image with some area, at most
+    :data:`repository.formats.scanredact.MAX_BOXES` a page; None when it is not that."""
+    from ..formats.scanredact import MAX_BOXES
+
+    if not isinstance(given, dict):
+        return None
+    out: dict[int, list[Rect]] = {}
+    for page, boxes in given.items():
+        number = int(page) if isinstance(page, str) and page.isdigit() and len(page) < 6 else 0
+        width, height = review.size(number)
+        if not 1 <= number <= review.pages or not isinstance(boxes, list) or len(boxes) > MAX_BOXES:
+            return None
+        for box in boxes:
+            if not (isinstance(box, list) and len(box) == 4
+                    and all(isinstance(v, int) and not isinstance(v, bool) for v in box)):
+                return None
+            left, top, right, bottom = box
+            if not (0 <= left < right <= width and 0 <= top < bottom <= height):
+                return None
+        out[number] = [(b[0], b[1], b[2], b[3]) for b in boxes]
+    return out
+
+
+def decide(repo: Repository, state: State, review: Review, approve: bool, boxes: dict[int, list[Rect]] | None,
+           actor: Actor) -> Review | None:
+    """Record the decision on ``review`` (:func:`repository.accounts.scanreviews.decide`, with its security-log
+    line); None when it no longer applies (the file's bytes or names changed since: it is superseded, and a new
+    proposal is needed)."""
+    if not still_current(repo, review):
+        scanreviews.supersede(state, review.id)
+        return None
+    return scanreviews.decide(state, review.id, approve, boxes, actor)

@@ -1,0 +1,161 @@
+"""Scans' researchers' copies on the web (开放审核, :mod:`repository.dip.scans`): where a scan stands for a
+researcher (and the proposal job queued when it has none), and the review pages of archivists and administrators.
+
+A review is shown only to a user who may review scans (:data:`repository.access.Action.REVIEW_SCANS`) and whose
+division scope holds the archive; to anyone else it does not exist (the pages answer 404). Opening a scan that has
+no proposal yet queues the ``scan-proposal`` job once for its key (the same key again: the job recorded first,
+whatever it did; one that failed is tried again after :data:`RETRY_SECONDS`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ...accounts import scanreviews
+from ...accounts.securitylog import Actor
+from ...config import Config
+from ...home import Repository
+from ...services import research
+from ...services.research import Review, ScanState
+from ...state.db import State
+from .. import shared
+from . import access, accounts
+from .access import Principal
+
+RETRY_SECONDS = 3600  # a proposal job that failed is queued again after this long (not on every reload)
+
+
+@contextmanager
+def _state(cfg: Config) -> Iterator[State]:
+    yield shared.state(shared.state_url(cfg))
+
+
+def scan_state(repo: Repository, view: Any, path: str, known: list[Any]) -> ScanState:  # noqa: ANN401
+    """Where the scan ``path`` of ``view`` stands (its key and review)."""
+    with _state(repo.cfg) as state:
+        return research.scan_state(repo, state, view, path, known=known)
+
+
+def _dedupe_key(found: ScanState) -> str:
+    digest = hashlib.sha256(f"{found.archive_id}\0{found.path}\0{found.key}".encode()).hexdigest()
+    return f"scan-proposal:{digest[:64]}"
+
+
+def queue_proposal(repo: Repository, principal: Principal, found: ScanState) -> str | None:
+    """The id of the job proposing the copy of ``found`` (queued now unless recorded: one per key)."""
+    from ...jobs import JobQueue
+    from ...jobs.records import JobRecords
+
+    key = _dedupe_key(found)
+    with _state(repo.cfg) as state:
+        job = JobRecords(state).by_dedupe_key(key)
+    if job is not None and job.state == "done":  # its proposal superseded or disposed of since: one more, once
+        key = f"{key}:{job.id}"
+        with _state(repo.cfg) as state:
+            job = JobRecords(state).by_dedupe_key(key)
+    if job is not None and not (job.state == "failed" and job.finished_at is not None
+                                and datetime.now(UTC) - job.finished_at > timedelta(seconds=RETRY_SECONDS)):
+        return job.id
+    with JobQueue(repo.cfg) as queue:
+        return queue.submit("scan-proposal", {"archives": [found.archive_id], "path": found.path},
+                            user=principal.username, dedupe_key=key).id
+
+
+def still_current(repo: Repository, review: Review) -> bool:
+    """Whether ``review`` is about the file and names as they are now (:func:`repository.dip.scans.still_current`)."""
+    return research.still_current(repo, review)
+
+
+def approved(repo: Repository, review: Review) -> research.ApprovedScan:
+    """The approved copy of ``review`` (made now unless kept; :class:`ScanCopyError` when it cannot be)."""
+    return research.approved_copy(repo, review)
+
+
+# ------------------------------------------------------------------ the review pages
+
+
+def may_review(principal: Principal) -> bool:
+    return access.may(principal, access.Action.REVIEW_SCANS)
+
+
+@dataclass(frozen=True)
+class Listed:
+    review: Review
+    title: str
+    boxes: int
+
+
+def pending(repo: Repository, principal: Principal) -> list[Listed] | None:
+    """The proposals awaiting review within ``principal``'s scope, oldest first (None: not a reviewer)."""
+    if not may_review(principal):
+        return None
+    with _state(repo.cfg) as state:
+        found = scanreviews.listed(state, access.scope_prefixes(principal))
+    out = []
+    for review in found:
+        view = repo.catalog.show(review.archive_id)
+        if view is None or not access.may_see(principal, view.archive.division):
+            continue
+        out.append(Listed(review, view.archive.title, sum(len(b) for b in review.proposed_boxes.values())))
+    return out
+
+
+def review(repo: Repository, principal: Principal, review_id: int) -> Review | None:
+    """Review ``review_id`` for ``principal``: None when they may not review scans, or its archive is outside
+    their scope, gone, or the review is not there."""
+    if not may_review(principal):
+        return None
+    with _state(repo.cfg) as state:
+        found = scanreviews.get(state, review_id)
+    if found is None or found.state == scanreviews.DISPOSED or not access.may_see(principal, found.division):
+        return None
+    view = repo.catalog.show(found.archive_id)
+    return found if view is not None and access.may_see(principal, view.archive.division) else None
+
+
+def page_image(repo: Repository, found: Review, page: int, original: bool) -> bytes | Path | None:
+    """Page ``page`` of the review's scan: as proposed (painted, a PNG file) or as stored (PNG bytes)."""
+    if not 1 <= page <= found.pages:
+        return None
+    if not original:
+        return research.proposal_pages(repo, found)[page - 1]
+    from ...formats.scanpages import page_images
+    from ...formats.scanredact import open_page
+
+    with tempfile.TemporaryDirectory(prefix="hsar-review-") as work:
+        pages = page_images(research.stored(repo, found.archive_id, found.path), Path(work))
+        image = next((p.image for p in pages if p.number == page), None)
+        if image is None:
+            return None
+        out = io.BytesIO()
+        open_page(image).save(out, "PNG")
+    return out.getvalue()
+
+
+class BadBoxes(Exception):
+    """The boxes of a decision are not boxes of the review's pages."""
+
+
+def decide(repo: Repository, principal: Principal, actor: Actor, found: Review, approve: bool,
+           given: Any) -> Review | None:  # noqa: ANN401 - parsed JSON
+    """Record ``principal``'s decision on ``found`` (the boxes ``given``, when approving): :class:`BadBoxes` when
+    they are not boxes of its pages; None when the review no longer applies (superseded)."""
+    boxes = research.checked_boxes(found, given) if approve else None
+    if approve and boxes is None:
+        raise BadBoxes(found.id)
+    with _state(repo.cfg) as state:
+        return research.decide(repo, state, found, approve, boxes, actor)
+
+
+def register_review(repo: Repository, principal: Principal, found: Review, purpose: str) -> None:
+    """The review page shows an archivist the scan (its pages as stored, too): a use in the access register."""
+    accounts.record_use(repo.cfg, principal, "view", found.archive_id, item=found.path, purpose=purpose,
+                        masked=False)

@@ -1,0 +1,126 @@
+"""The review of scans' researchers' copies (开放审核; archivists and administrators, division-scoped): the list of
+proposals awaiting review, and one scan's review page, each page's proposed redacted image with its boxes, where the
+reviewer adds boxes (dragging on the image, ``static/scanreview.js``), removes proposed ones, and approves or
+rejects (:mod:`..gateway.scans`).
+
+Anyone who may not review scans, and a reviewer whose scope does not hold the archive, gets 404. The review page
+shows the scan (its pages as stored too): a use in the access register, for the session's purpose of use. A
+decision is one form (CSRF as every form), recorded with its line in the security log; boxes that are not boxes of
+the scan's pages are refused (400 WEB-SCAN-BOXES), nothing recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from .. import purpose
+from ..context import actor, principal, repo
+from ..errors import error_page
+from ..gateway import scans
+from ..i18n import t
+
+bp = Blueprint("scans", __name__, url_prefix="/scan-reviews")
+
+MAX_FORM = 2_000_000  # characters of the boxes field
+_VIEWED = "hsar_reviewed"  # session key: review id -> when its view was registered (epoch seconds)
+VIEW_SECONDS = 30 * 60
+
+
+@bp.app_context_processor
+def _nav() -> dict[str, object]:
+    """``may_review_scans()`` for the navigation: whether to link the review list."""
+    return {"may_review_scans": lambda: bool(current_user.is_authenticated) and scans.may_review(principal())}
+
+
+def _review(review_id: int) -> scans.Review:
+    found = scans.review(repo(), principal(), review_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.route("")
+@login_required
+def pending() -> str:
+    found = scans.pending(repo(), principal())
+    if found is None:
+        abort(404)
+    return render_template("scan_reviews.html", rows=found)
+
+
+def _register(found: scans.Review) -> None:
+    """One register line per review page of a scan in this session (again after :data:`VIEW_SECONDS`)."""
+    seen = dict(session.get(_VIEWED) or {})
+    last, now = seen.get(str(found.id)), time.time()
+    if isinstance(last, int | float) and now - last < VIEW_SECONDS:
+        return
+    scans.register_review(repo(), principal(), found, purpose.current() or "")
+    seen[str(found.id)] = now
+    session[_VIEWED] = dict(sorted(seen.items(), key=lambda kv: kv[1])[-50:])
+
+
+@bp.route("/<int:review_id>")
+@login_required
+@purpose.required
+def review(review_id: int) -> str:
+    found = _review(review_id)
+    _register(found)
+    boxes = found.approved_boxes if found.state == "approved" else found.proposed_boxes
+    return render_template("scan_review.html", r=found, current=scans.still_current(repo(), found),
+                           boxes=json.dumps({str(k): [list(b) for b in v] for k, v in sorted(boxes.items())}))
+
+
+@bp.route("/<int:review_id>/page/<int:number>")
+@login_required
+@purpose.required
+def page(review_id: int, number: int) -> Response:
+    found = _review(review_id)
+    image = scans.page_image(repo(), found, number, request.args.get("original") == "1")
+    if image is None:
+        abort(404)
+    if isinstance(image, Path):
+        response = send_file(image, mimetype="image/png", conditional=True)
+    else:
+        response = Response(image, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/<int:review_id>", methods=["POST"])
+@login_required
+def decide(review_id: int) -> BaseResponse | tuple[str, int]:
+    found = _review(review_id)
+    decision = request.form.get("decision", "")
+    if decision not in ("approve", "reject"):
+        return error_page(400, "WEB-SCAN-DECISION", t("scans.review.bad_decision"))
+    raw = request.form.get("boxes", "")
+    try:
+        given = json.loads(raw) if decision == "approve" and len(raw) <= MAX_FORM else None
+    except ValueError:
+        given = None
+    try:
+        done = scans.decide(repo(), principal(), actor(), found, decision == "approve", given)
+    except scans.BadBoxes:
+        return error_page(400, "WEB-SCAN-BOXES", t("scans.review.bad_boxes"))
+    if done is None:
+        flash(t("scans.review.superseded"), "error")
+    else:
+        flash(t(f"scans.review.done.{done.state}", path=done.path, archive=done.archive_id))
+    return redirect(url_for("scans.pending"), code=303)
