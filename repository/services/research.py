@@ -4,7 +4,15 @@ instead of the stored file (:mod:`repository.dip.research`), and a scan's, appro
 
 from __future__ import annotations
 
-from ..dip.research import PendingCopy, Pruned, RedactError, copy_kind, pending_copy, prune_copies, research_copy
+from ..dip.research import (
+    PendingCopy,
+    Pruned,
+    RedactError,
+    copy_kind,
+    pending_copy,
+    prune_copies,
+    research_copy,
+)
 from ..dip.scans import (
     ApprovedScan,
     Review,
