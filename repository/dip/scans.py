@@ -14,8 +14,8 @@ is given only once an archivist has looked at it:
    PDF of them (:func:`approved_copy`: made from the stored scan and the boxes, again when the cache was emptied).
    Until then, and after a rejection, the masked OCR text only.
 
-A proposal and its review are for the file's bytes masked with one set of names (the researcher's-copy key,
-:meth:`repository.formats.research_copies.ResearchCopies.key`): when the archive's people change (a linked
+A proposal and its review are for the file's bytes masked with one set of names (their names key,
+:meth:`repository.formats.research_copies.ResearchCopies.names_key`: not voided by a new version of the PDF copies): when the archive's people change (a linked
 household added) the key changes, and the file needs a new proposal and a new review.
 """
 
@@ -74,7 +74,7 @@ def scan_state(repo: Repository, state: State, view: Any, path: str, *,  # noqa:
                known: list[Any] | None = None) -> ScanState:
     """The :class:`ScanState` of the scan ``path`` of ``view`` (``known``: its people, already looked up)."""
     found = _scan(view, path)
-    key = repo.research_copies.key(found.sha512, people(repo, view) if known is None else known)
+    key = repo.research_copies.names_key(found.sha512, people(repo, view) if known is None else known)
     return ScanState(view.identifier, path, key, scanreviews.find(state, view.identifier, path, key))
 
 
@@ -84,7 +84,7 @@ def propose(repo: Repository, state: State, view: Any, path: str) -> Review:  # 
     cannot be read."""
     found = _scan(view, path)
     known = people(repo, view)
-    key = repo.research_copies.key(found.sha512, known)
+    key = repo.research_copies.names_key(found.sha512, known)
     kept = scanreviews.find(state, view.identifier, path, key)
     if kept is not None and kept.state not in (scanreviews.SUPERSEDED, scanreviews.DISPOSED):
         return kept
@@ -113,7 +113,7 @@ def still_current(repo: Repository, review: Review) -> bool:
     view = repo.catalog.show(review.archive_id)
     found = None if view is None else next((f for f in view.files if f.path == review.path), None)
     return found is not None and found.sha512 == review.sha512 and \
-        repo.research_copies.key(found.sha512, people(repo, view)) == review.copy_key
+        repo.research_copies.names_key(found.sha512, people(repo, view)) == review.copy_key
 
 
 def checked_boxes(review: Review, given: Any) -> dict[int, list[Rect]] | None:  # noqa: ANN401 - parsed JSON

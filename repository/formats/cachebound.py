@@ -7,8 +7,8 @@ modification times, which a reader sets when it serves a kept file (:func:`used`
 ``noatime`` and ``relatime`` mounts, the default, do not keep them. So several server processes and worker
 hosts sharing a home (NFS) need nothing but the folder itself, and a pass cut short leaves a valid cache.
 
-Never removed: a temporary file (``*.tmp``: a writer's file before it is renamed into place) or a hidden one
-(``.*``: a lock, say), neither of which is counted; and a file used or written within the last
+Never removed: a temporary file (``*.tmp`` or ``*.tmp-*``: a writer's file before it is renamed into place) or a
+hidden one (``.*``: a lock, say), neither of which is counted; and a file used or written within the last
 :data:`IN_USE_SECONDS` (the copy a request has just looked up and is about to send, a file being written under
 another name), which is counted. Each file is looked at again just before it is removed: one used meanwhile
 stays. A temporary file older than :data:`STALE_TEMP_SECONDS` is a killed writer's leftover (every writer here is
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
+TEMP_INFIX = ".tmp-"  # so are a writer's files named after it (a scan's pages: <key>.tmp-<pid>-<random>.p0001.png)
 FILL = 0.9  # a pass that finds the folder above its bound removes files until it holds at most this share of it
 IN_USE_SECONDS = 600.0  # a file used (or written) more recently than this is never removed
 TOUCH_SECONDS = 60.0  # a kept file's use is recorded again (its mtime set) at most once in this long
@@ -81,7 +82,7 @@ def _files(root: Path, stale_before: float) -> tuple[list[tuple[float, int, int,
         for entry in listed:
             if entry.name.startswith("."):
                 continue
-            if entry.name.endswith(TEMP_SUFFIX):
+            if entry.name.endswith(TEMP_SUFFIX) or TEMP_INFIX in entry.name:
                 try:
                     info = entry.stat(follow_symlinks=False)
                 except OSError:

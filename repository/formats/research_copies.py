@@ -62,6 +62,12 @@ class ResearchCopies:
         """The name the copy of these bytes masked with ``people`` is kept under (without its suffix)."""
         return self._stem(sha512, people).name
 
+    def names_key(self, sha512: str, people: list[Any]) -> str:
+        """These bytes masked with ``people``, whatever way a copy of them is made (:meth:`key` without the PDF
+        copies' :data:`VERSION`): what an archivist's review of a scan is recorded under, which a better way of
+        painting PDFs must not void."""
+        return self._stem(sha512, people).name.rsplit(".", 1)[0]
+
     def kept(self, sha512: str, people: list[Any]) -> Path | None:
         """The copy made earlier, or None; :class:`RedactError` when making it failed and is not tried again yet."""
         stem = self._stem(sha512, people)

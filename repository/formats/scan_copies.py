@@ -1,6 +1,6 @@
 """Proposed and approved researchers' copies of scans (:mod:`.scanredact`), made in a child process and kept in
-the research cache beside the PDF copies (``cache/research/``), by the researcher's-copy key of the file's bytes and
-the names they are masked with (:meth:`.research_copies.ResearchCopies.key`, which starts with the SHA-512):
+the research cache beside the PDF copies (``cache/research/``), by the key of the file's bytes and the names they
+are masked with (:meth:`.research_copies.ResearchCopies.names_key`, which starts with the SHA-512):
 
 - ``<key>.scan.p0001.png`` …: each page with the proposed boxes painted, for the archivist who reviews them;
 - ``<key>.scan-<boxes>.p0001.jpg`` … and ``<key>.scan-<boxes>.pdf``: each page with the approved boxes painted,
@@ -29,7 +29,7 @@ from .scanredact import Rect
 
 PROPOSE_SECONDS = 1800.0  # the child that reads a scan by OCR is stopped after this long
 PAINT_SECONDS = 300.0  # the child that paints the boxes of a scan
-_KEY = re.compile(r"[0-9a-f]{128}\.[0-9a-f]{16}\.v\d+")
+_KEY = re.compile(r"[0-9a-f]{128}\.[0-9a-f]{16}")
 
 
 class ScanCopyError(HsarError):
@@ -77,7 +77,7 @@ class ScanCopies:
 
     def _name(self, key: str, tail: str) -> Path:
         if not _KEY.fullmatch(key):
-            raise ValueError(f"not a researcher's-copy key: {key!r}")
+            raise ValueError(f"not a names key: {key!r}")
         return self.root / f"{key}.{tail}"
 
     def _made(self, key: str, step: str, source: Path, given: dict[str, Any], seconds: float,

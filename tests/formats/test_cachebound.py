@@ -85,9 +85,11 @@ def test_a_killed_writers_temporary_file_goes_after_a_day_with_or_without_a_boun
     root = tmp_path / "research"
     left = _file(root / "scans" / "ab.page-1.png.4242.0a0b0c0d.tmp", 700 * KB, cachebound.STALE_TEMP_SECONDS + HOUR)
     writing = _file(root / "cd.v1.pdf.4343.0a0b0c0d.tmp", 200 * KB, HOUR)
+    pages = _file(root / ("ab" * 64 + ".0123456789abcdef.tmp-4242-0a0b0c0d.p0001.png"), 50 * KB,
+                  cachebound.STALE_TEMP_SECONDS + HOUR)  # a scan's page painted by a child that was killed
     copy = _file(root / "copy.pdf", 100 * KB, 5 * HOUR)
-    assert prune(root, 0) == Pruned(1, 700 * KB, 1, 100 * KB, 0)
-    assert not left.exists() and writing.is_file() and copy.is_file()
+    assert prune(root, 0) == Pruned(2, 750 * KB, 1, 100 * KB, 0)
+    assert not left.exists() and not pages.exists() and writing.is_file() and copy.is_file()
     assert prune(root, 0) == Pruned(0, 0, 1, 100 * KB, 0)
 
 

@@ -1,5 +1,5 @@
 /* The review of a scan's researcher's copy (repository/web/views/scans.py): each page's boxes drawn over its image;
-   drag on a page to add a box, click a proposed box to remove it (again: to keep it), click an added box to drop
+   drag on a page (mouse, pen or touch) to add a box, click a proposed box to remove it (again: to keep it), click an added box to drop
    it. The boxes kept go into the form's "boxes" field as {"<page>": [[left, top, right, bottom], ...]} in the page
    image's pixels; without this script the form sends the proposed boxes as they are. */
 (function () {
@@ -60,7 +60,7 @@
     function box(end) {
       return [Math.min(start[0], end[0]), Math.min(start[1], end[1]), Math.max(start[0], end[0]), Math.max(start[1], end[1])];
     }
-    fig.addEventListener("mousedown", function (ev) {
+    fig.addEventListener("pointerdown", function (ev) {
       if (ev.button !== 0 || ev.target.classList.contains("scan-box")) { return; }
       ev.preventDefault();
       start = point(fig, ev);
@@ -69,10 +69,10 @@
       fig.appendChild(ghost);
       place(ghost, box(start), fig);
     });
-    window.addEventListener("mousemove", function (ev) {
+    window.addEventListener("pointermove", function (ev) {
       if (start) { place(ghost, box(point(fig, ev)), fig); }
     });
-    window.addEventListener("mouseup", function (ev) {
+    window.addEventListener("pointerup", function (ev) {
       if (!start) { return; }
       var made = box(point(fig, ev));
       start = null;
