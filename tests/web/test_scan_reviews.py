@@ -273,6 +273,20 @@ def test_the_api_and_an_access_copy_give_the_approved_copy(scan_app: Any, scan_h
     assert "审核通过的范围遮盖" in readme
 
 
+def test_a_new_way_of_painting_pdfs_keeps_the_approval(scan_home: ScanHome,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PDF copies' VERSION names their cached files: a better painting makes every PDF copy again. An
+    archivist's approval of a scan is about its bytes and names only, so it still stands."""
+    from repository.dip.scans import scan_state
+    from repository.formats import research_copies
+
+    with Repository.open(scan_home.home) as repo, open_state(repo.cfg.state_url) as state:
+        view = repo.catalog.show(scan_home.archive_id)
+        assert scan_state(repo, state, view, scan_home.path).state == "approved"
+        monkeypatch.setattr(research_copies, "VERSION", research_copies.VERSION + 1)
+        assert scan_state(repo, state, view, scan_home.path).state == "approved"
+
+
 def test_new_names_are_a_new_review(scan_home: ScanHome) -> None:
     """A linked household added changes the names the scan is masked with: the approval does not apply."""
     from repository.dip.people import people
