@@ -111,3 +111,40 @@ def test_a_copy_made_and_gone_twice_gets_a_new_job_each_time(long_home, archives
     assert len({first, second, third}) == 3
     jobs = {j.id: j for j in _copy_jobs(long_home)}
     assert jobs[third].state == "queued" and all(len(j.dedupe_key) <= 128 for j in jobs.values())
+
+
+def test_the_pages_and_the_api_say_when_no_worker_runs(long_home, archives, wh) -> None:
+    """A job queued for more than 30 s with no worker heartbeat in as long: the job page shows the notice, the
+    JSON the copy-pending and job pages poll says ``no_worker``, so does the API's job; a fresh heartbeat (a
+    worker running, busy or not) clears it."""
+    from repository.web import create_app
+
+    app = create_app(long_home, {"TESTING": True, "SECRET_KEY": "test"})
+    client = wh.signed_in(app, "reader")
+    archive_id, path = _target(archives)
+    job_id = _job_id(client, f"/archives/{archive_id}/view/{path}")
+    with open_state(load_config(long_home).state_url) as state:
+        token = create_token(state, "reader", "jobs")[1]
+
+    def seen() -> tuple[bool, bool, bool]:
+        page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+        shown = re.search(r'<p[^>]*id="job-no-worker"[^>]*>', page)
+        assert shown and "hsar worker" in page
+        api = app.test_client().get(f"/api/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {token}"})
+        return "hidden" not in shown.group(0), client.get(f"/jobs/{job_id}.json").get_json()["no_worker"], \
+            api.get_json()["no_worker"]
+
+    assert seen() == (False, False, False)  # just queued: not yet
+    with JobQueue.open(long_home) as queue, queue.records.state.transaction(write=True) as conn:
+        conn.execute(update(jobs_table).where(jobs_table.c.id == job_id)
+                     .values(created_at=datetime.now(UTC) - timedelta(seconds=31)))
+    assert seen() == (True, True, True)
+    with JobQueue.open(long_home) as queue:
+        queue.worker_beat()
+    assert seen() == (False, False, False)
+    with JobQueue.open(long_home) as queue:
+        queue.worker_beat(datetime.now(UTC).timestamp() - 31)  # a worker that stopped beating half a minute ago
+    assert seen() == (True, True, True)
+    assert "没有正在运行的 hsar worker" in client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    client.post("/lang", data={"lang": "en", "csrf_token": wh.csrf_token(client, "/search")})
+    assert "no `hsar worker` seems to be running" in client.get(f"/jobs/{job_id}").get_data(as_text=True)

@@ -161,16 +161,19 @@ def submit_job(repo: Repository, principal: Principal, body: object) -> dict[str
 
 
 def job(repo: Repository, principal: Principal, job_id: str) -> dict[str, Any]:
-    """A job of the principal's own (administrators: any job); another's is not found."""
+    """A job of the principal's own (administrators: any job); another's is not found. ``no_worker``: it has been
+    queued for more than 30 s and no ``hsar worker`` seems to run."""
     with JobQueue(repo.cfg) as queue:
         found = queue.get(job_id)
-    if found is None or (principal.role != Role.ADMIN and found.username != principal.username):
-        raise not_found()
-    return job_dict(found)
+        if found is None or (principal.role != Role.ADMIN and found.username != principal.username):
+            raise not_found()
+        return job_dict(found, queue.no_worker(found))
 
 
-def job_dict(found: Job) -> dict[str, Any]:
-    return found.to_dict()
+def job_dict(found: Job, no_worker: bool = False) -> dict[str, Any]:
+    """The job as recorded, and whether it waits for a worker that does not seem to run (``no_worker``:
+    :meth:`JobQueue.no_worker`; a job just submitted has not waited)."""
+    return {**found.to_dict(), "no_worker": no_worker}
 
 
 def iso(value: datetime | None) -> str | None:
