@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ... import messages
 from ...divisions import tree_for
 from ...errors import HsarError
 from ...formats.research_copies import RETRY_SECONDS
@@ -104,10 +105,11 @@ class Document:
         """Whether its bytes may be sent: not a scan shown to a researcher as its OCR text only."""
         return self.viewer != "scan"
 
-    @property
-    def download_name(self) -> str:
+    def download_name(self, lang: str) -> str:
+        """The name it is downloaded under: the stored file's; a researcher's copy's says it is one, in ``lang``
+        (``…-利用件.pdf``, ``…-research-copy.pdf``)."""
         name = self.path.rsplit("/", 1)[-1]
-        return f"{name.rsplit('.', 1)[0]}-利用件.pdf" if self.copy else name
+        return f"{name.rsplit('.', 1)[0]}-{messages.text('mends.copy_suffix', lang)}.pdf" if self.copy else name
 
 
 def _visible(repo: Repository, principal: Principal, archive_id: str) -> Any:  # noqa: ANN401 - ArchiveView

@@ -112,7 +112,7 @@ def document(archive_id: str, path: str) -> Response:
         _no_copy("text")
     download = request.args.get("download") == "1" or doc.viewer in ("download", "tiff")
     response = send_file(doc.file, mimetype=doc.media_type, as_attachment=download,
-                         download_name=doc.download_name, conditional=True)
+                         download_name=doc.download_name(current_lang()), conditional=True)
     response.headers["Cache-Control"] = "private, no-store"
     if download:
         return purpose.registered(response, lambda: archives.register_use(repo(), principal(), doc, "download",
