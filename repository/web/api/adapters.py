@@ -92,11 +92,11 @@ def record_download(repo: Repository, principal: Principal, archive_id: str, pat
                    masked=not access.sees_personal_data(principal))
 
 
-def _in_scope(repo: Repository, principal: Principal, archive_id: str, seen: dict[str, bool]) -> bool:
-    if archive_id not in seen:
-        view = repo.catalog.show(archive_id)
-        seen[archive_id] = view is not None and access.may_see(principal, view.archive.division)
-    return seen[archive_id]
+def all_in_scope(repo: Repository, principal: Principal, archive_ids: Sequence[str]) -> bool:
+    """Whether every one of ``archive_ids`` is a catalogued archive (not one disposed of) the principal may see;
+    their divisions read at once (:meth:`repository.catalog.store.Catalog.divisions_of`), not archive by archive."""
+    divisions = repo.catalog.divisions_of(archive_ids, disposed=False)
+    return all(a in divisions and access.may_see(principal, divisions[a]) for a in archive_ids)
 
 
 def register(repo: Repository, principal: Principal, args: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -152,9 +152,8 @@ def submit_job(repo: Repository, principal: Principal, body: object) -> dict[str
         return job_dict(paper_stored.start_job(repo.cfg, principal.username)[0])
     if kind == "audit" and not access.national(principal):
         archives = params.get("archives")
-        seen: dict[str, bool] = {}
         if params.get("mode") != "archive" or not isinstance(archives, list) or not archives or not all(
-                isinstance(a, str) and _in_scope(repo, principal, a, seen) for a in archives):
+                isinstance(a, str) for a in archives) or not all_in_scope(repo, principal, archives):
             raise Refused(400, "API-JOB-SCOPE", "api.job_scope")
     with JobQueue(repo.cfg) as queue:
         return job_dict(queue.submit(kind, params, user=principal.username))
