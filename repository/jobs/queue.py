@@ -13,10 +13,12 @@ A worker records a lease for the job it runs (host, pid, heartbeat) in the job's
 database, not in the queue's storage: a Redis that restarts without persistence loses messages (the sweep
 sends them again) but no lease. :meth:`JobQueue.sweep` finds running jobs whose worker died (its pid gone on
 this host, or no heartbeat for :data:`LEASE_TIMEOUT` seconds) and queues them again, or marks them failed
-(``JOB-LOST``) after ``jobs.attempts`` attempts. A worker also beats for itself, running a job or not, every
-:data:`WORKER_BEAT` seconds in the queue's own storage (:meth:`JobQueue.worker_beat`): a page following a job
-queued for a while says when no worker seems to run (:meth:`JobQueue.no_worker`). Every kind of job here is idempotent (an ingest run again completes or finds a
-duplicate; an audit or a reindex run again redoes its work), so queueing again is safe.
+(``JOB-LOST``) after ``jobs.attempts`` attempts. Every kind of job here is idempotent (an ingest run again
+completes or finds a duplicate; an audit or a reindex run again redoes its work), so queueing again is safe.
+
+A worker also beats for itself, running a job or not, every :data:`WORKER_BEAT` seconds in the queue's own
+storage (:meth:`JobQueue.worker_beat`: SQLite's key-value table, or the Redis database), so a page following a job
+queued for a while can say that no worker seems to run (:meth:`JobQueue.no_worker`).
 """
 
 from __future__ import annotations
