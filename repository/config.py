@@ -377,17 +377,15 @@ def _toml_value(value: Any) -> str:
 
 
 def render_toml() -> str:
-    """A commented ``hsar.toml`` with every setting at its default (used by ``hsar init``)."""
+    """A commented ``hsar.toml`` with every setting at its default (used by ``hsar init``): one table per section in
+    the order sections first appear (a setting out of its section's block still goes in it: never a table twice)."""
     lines = ["# hsar.toml: settings of this repository home (住房保障档案库配置).", "# Every key can be overridden by the environment variable named beside it.", ""]
-    section = None
-    for s in SETTINGS:
-        sec, name = s.key.split(".", 1)
-        if sec != section:
-            lines += ["", f"[{sec}]"]
-            section = sec
-        allowed = f", allowed: {s.allowed}" if s.allowed else ""
-        lines.append(f"# {s.help_zh} / {s.help_en} (env {s.env}{allowed})")
-        lines.append(f"{name} = {_toml_value(s.default)}")
+    for sec in dict.fromkeys(s.key.split(".", 1)[0] for s in SETTINGS):  # sections, in first-appearance order
+        lines += ["", f"[{sec}]"]
+        for s in (s for s in SETTINGS if s.key.startswith(sec + ".")):
+            allowed = f", allowed: {s.allowed}" if s.allowed else ""
+            lines += [f"# {s.help_zh} / {s.help_en} (env {s.env}{allowed})",
+                      f"{s.key.split('.', 1)[1]} = {_toml_value(s.default)}"]
     return "\n".join(lines) + "\n"
 
 

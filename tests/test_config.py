@@ -293,3 +293,20 @@ def test_a_refused_url_setting_never_echoes_its_password(tmp_path: Path) -> None
         config.load(tmp_path, environ={"HSAR_WEB_THROTTLE_URL": "memcached://u:s3cret@cache:11211?password=s3cret"})
     text = refused.value.render("zh") + refused.value.render("en")
     assert "s3cret" not in text and "memcached://u:***@cache:11211?password=***" in text
+
+
+def test_a_setting_out_of_its_sections_block_still_renders_one_table_per_section(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``render_toml`` groups by section: a setting listed away from its section's block (here the first
+    ``audit`` setting moved to the end) goes into that section's one table, never a second ``[audit]``
+    header (invalid TOML); the file loads back to the defaults."""
+    first = next(s for s in config.SETTINGS if s.key.startswith("audit."))
+    listed = tomllib.loads(config.render_toml())
+    monkeypatch.setattr(config, "SETTINGS", tuple(s for s in config.SETTINGS if s is not first) + (first,))
+    text = config.render_toml()
+    assert text.count("\n[audit]\n") == 1
+    data = tomllib.loads(text)  # a duplicate table would raise here
+    assert data == listed and list(data) == list(listed)  # the sections in their first order
+    monkeypatch.undo()
+    (tmp_path / "hsar.toml").write_text(text, "utf-8")
+    assert config.load(tmp_path, environ={}).as_dict() == {s.key: s.default for s in config.SETTINGS}

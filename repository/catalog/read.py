@@ -184,12 +184,13 @@ def archive_ids(conn: Connection) -> list[str]:
 _HELD = ((t.archives, t.archives.c.id), (t.disposals, t.disposals.c.archive_id))
 
 
-def divisions_of(conn: Connection, archive_ids: Iterable[str]) -> dict[str, str]:
+def divisions_of(conn: Connection, archive_ids: Iterable[str], *, disposed: bool = True) -> dict[str, str]:
     """The division of each of ``archive_ids`` the catalogue knows: a catalogued archive's, else a disposed
-    one's (its tombstone's); an identifier it knows neither way is left out."""
+    one's (its tombstone's; not with ``disposed`` False); an identifier it knows neither way is left out. One
+    query per table and 500 identifiers."""
     wanted = sorted(set(archive_ids))
     found: dict[str, str] = {}
-    for table, ids in _HELD:
+    for table, ids in _HELD if disposed else _HELD[:1]:
         rest = [i for i in wanted if i not in found]
         for start in range(0, len(rest), 500):  # bounded IN lists
             found.update((str(i), str(d)) for i, d in conn.execute(

@@ -190,10 +190,11 @@ class Catalog:
         with self.transaction() as conn:
             return read.archive_ids(conn)
 
-    def divisions_of(self, archive_ids: Iterable[str]) -> dict[str, str]:
-        """The division of each archive of ``archive_ids`` known, catalogued or disposed of (:func:`read.divisions_of`)."""
+    def divisions_of(self, archive_ids: Iterable[str], *, disposed: bool = True) -> dict[str, str]:
+        """The division of each archive of ``archive_ids`` known, catalogued or (``disposed``) disposed of, read
+        at once (:func:`read.divisions_of`)."""
         with self.transaction() as conn:
-            return read.divisions_of(conn, archive_ids)
+            return read.divisions_of(conn, archive_ids, disposed=disposed)
 
     def ids_in_scope(self, prefixes: Iterable[str], limit: int) -> list[str] | None:
         """Archives (catalogued or disposed of) within ``prefixes``; None when more than ``limit``."""

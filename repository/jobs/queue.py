@@ -13,8 +13,12 @@ A worker records a lease for the job it runs (host, pid, heartbeat) in the job's
 database, not in the queue's storage: a Redis that restarts without persistence loses messages (the sweep
 sends them again) but no lease. :meth:`JobQueue.sweep` finds running jobs whose worker died (its pid gone on
 this host, or no heartbeat for :data:`LEASE_TIMEOUT` seconds) and queues them again, or marks them failed
-(``JOB-LOST``) after ``jobs.attempts`` attempts. Every kind of job here is idempotent (an ingest run again completes or finds a
-duplicate; an audit or a reindex run again redoes its work), so queueing again is safe.
+(``JOB-LOST``) after ``jobs.attempts`` attempts. Every kind of job here is idempotent (an ingest run again
+completes or finds a duplicate; an audit or a reindex run again redoes its work), so queueing again is safe.
+
+A worker also beats for itself, running a job or not, every :data:`WORKER_BEAT` seconds in the queue's own
+storage (:meth:`JobQueue.worker_beat`: SQLite's key-value table, or the Redis database), so a page following a job
+queued for a while can say that no worker seems to run (:meth:`JobQueue.no_worker`).
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ TASK_NAME = "hsar.run_job"
 LEASE_BEAT = 2.0  # seconds between two heartbeats of a running job
 LEASE_TIMEOUT = 60.0  # a running job without a heartbeat for this long has lost its worker
 ORPHAN_AGE = 120.0  # a queued job older than this with no queue message gets one again
+WORKER_BEAT = 10.0  # seconds between two heartbeats of a running `hsar worker` (whether it runs a job or not)
+WORKER_SILENT = 30.0  # a queued job this old, and no worker heartbeat this recent: no worker seems to run
+_WORKER_KEY = "hsar.worker-beat"  # where the heartbeat is kept: the queue's own key-value store
 
 
 class JobError(HsarError):
@@ -166,6 +173,30 @@ class JobQueue:
 
     def release(self, job_id: str) -> None:
         self.records.unlease(job_id)
+
+    def worker_beat(self, at: float | None = None) -> None:
+        """A worker of this queue is alive (at ``at``, default now): kept in the queue's own storage (the SQLite
+        file's key-value table, a Redis hash), where every worker of the home writes and every page can read."""
+        self.huey.storage.put_data(_WORKER_KEY, repr(time.time() if at is None else at).encode())
+
+    def worker_seen(self) -> float | None:
+        """When a worker of this queue last said it was alive (a Unix time), or None (never, or not readable)."""
+        from huey.constants import EmptyData
+
+        try:
+            value = self.huey.storage.peek_data(_WORKER_KEY)
+            return None if value is EmptyData else float(value)
+        except Exception:  # noqa: BLE001 - a queue that cannot be read (sqlite3 / redis errors): nobody seen
+            return None
+
+    def no_worker(self, job: Job, now: float | None = None) -> bool:
+        """Whether ``job`` waits for a worker that does not seem to run: queued for more than
+        :data:`WORKER_SILENT` seconds and no worker heartbeat in as long."""
+        now = time.time() if now is None else now
+        if job.state != "queued" or now - job.created_at.timestamp() <= WORKER_SILENT:
+            return False
+        seen = self.worker_seen()
+        return seen is None or now - seen > WORKER_SILENT
 
     def _lost(self, job: Job, now: float) -> bool:
         if job.lease_beat is None:  # claimed, then died before its first heartbeat

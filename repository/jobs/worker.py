@@ -6,7 +6,9 @@ process workers may not. On start, and every
 :data:`SWEEP_INTERVAL` seconds, the worker sweeps the records for jobs whose worker died
 (:meth:`JobQueue.sweep`) and removes the outputs of export jobs kept longer than ``transfer.keep_exports_days``
 (:func:`repository.jobs.exports.prune_exports`); on start, and every :data:`CACHE_INTERVAL` seconds, it keeps the
-researchers' copies within ``cache.research_max_mb`` (:func:`repository.dip.research.prune_copies`).
+researchers' copies within ``cache.research_max_mb`` (:func:`repository.dip.research.prune_copies`). Every
+:data:`~.queue.WORKER_BEAT` seconds it says it is alive (:meth:`JobQueue.worker_beat`), so the job pages can tell
+when no worker runs.
 
 Shutdown: SIGTERM or SIGINT (Ctrl-C) stops taking jobs, asks running audits to stop after the archive being
 checked, and waits for running jobs to finish; a second signal stops at once. A job cut short that way, or
@@ -30,7 +32,7 @@ from huey.consumer import Consumer
 
 from ..dip.research import prune_copies
 from .exports import prune_exports
-from .queue import JobQueue
+from .queue import WORKER_BEAT, JobQueue
 from .tasks import execute
 
 SWEEP_INTERVAL = 30.0
@@ -99,6 +101,23 @@ def _sweeper(queue: JobQueue, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def _beater(queue: JobQueue, stop: threading.Event) -> threading.Thread:
+    """This worker's heartbeat (:meth:`JobQueue.worker_beat`) now and every :data:`WORKER_BEAT` seconds until
+    ``stop``: how a page knows a worker runs (its own thread, so a worker busy with a long job still beats)."""
+    def loop() -> None:
+        while True:
+            try:
+                queue.worker_beat()
+            except Exception:  # noqa: BLE001 - a queue that cannot be written now: the next beat tries again
+                _log.debug("the worker's heartbeat could not be written", exc_info=True)
+            if stop.wait(WORKER_BEAT):
+                return
+
+    thread = threading.Thread(target=loop, name="hsar-heartbeat", daemon=True)
+    thread.start()
+    return thread
+
+
 def watch_queue(huey: Any, told: Callable[[bool, str], None], *, reachable: bool = True) -> None:  # noqa: ANN401
     """Have ``huey``'s consumers tell each change of whether its queue can be read: ``told(False, reason)``
     when taking the next job fails (a Redis that went away, or was never there), ``told(True, "")`` when it
@@ -155,9 +174,10 @@ def run_worker(home: Path | str | None, *, workers: int = 1,
         consumer = _Consumer(queue.huey, stop, workers=workers, worker_type="thread", periodic=False,
                              initial_delay=0.1, backoff=1.15, max_delay=1.0, check_worker_health=True,
                              shutdown_timeout=None)
-        sweeper = _sweeper(queue, stop)
+        sweeper, beater = _sweeper(queue, stop), _beater(queue, stop)
         consumer.run()
         stop.set()
         sweeper.join(timeout=5)
+        beater.join(timeout=5)
     finally:
         queue.close()

@@ -5,8 +5,12 @@ Playwright's sync API) signed in as one demo account per role.
 Everything skips, with its reason, where ``/usr/bin/chromium`` or the ``playwright`` package is missing.
 
 Adding a page's test: take ``signed_in("archivist")`` (any role of :data:`ACCOUNTS`), ``page.goto(server + PATH)``,
-assert on what a user sees, and ``shoot(page, "name")`` for ``docs/screenshots/name.png`` when the page belongs
-in the README. A new role or division scope is one line of :data:`ACCOUNTS`.
+assert on what a user sees, and ``shoot(page, "name")`` for ``name.png`` when the page belongs in the README. A new
+role or division scope is one line of :data:`ACCOUNTS`.
+
+Screenshots go to a pytest temporary folder, so a run in a working tree leaves ``docs/screenshots/`` as it was;
+to ``$HSAR_SCREENSHOTS`` when that is set (relative to the clone: ``HSAR_SCREENSHOTS=docs/screenshots``, as CI's
+``.ci/run`` sets it, refreshes the README's pictures for the maintainers to commit).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -33,7 +37,8 @@ CHROMIUM = Path(os.environ.get("HSAR_E2E_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS_ENV = "HSAR_SCREENSHOTS"  # where shoot() writes (relative to ROOT), else a pytest temporary folder
+_SHOTS: list[Path] = []  # the folder of this session (the fixture ``screenshots``)
 CITY = "320100"  # 南京市: every archive of `hsar demo-data`
 DISTRICT = "320102"  # 玄武区: one household archive of the seed-7 demo data, nothing else
 
@@ -279,9 +284,25 @@ def console_errors(page) -> list[str]:
     return errors
 
 
+@pytest.fixture(scope="session", autouse=True)
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where :func:`shoot` writes this session: ``$HSAR_SCREENSHOTS`` (``docs/screenshots`` in CI), else a pytest
+    temporary folder (a run in a working tree does not rewrite the README's pictures)."""
+    folder = screenshots_folder(os.environ, lambda: tmp_path_factory.mktemp("screenshots"))
+    _SHOTS[:] = [folder]
+    return folder
+
+
+def screenshots_folder(environ: Mapping[str, str], temporary: Callable[[], Path]) -> Path:
+    """``$HSAR_SCREENSHOTS`` (a relative folder is the clone's), else ``temporary()``."""
+    given = environ.get(SCREENSHOTS_ENV, "").strip()
+    return ROOT / given if given else temporary()
+
+
 def shoot(page, name: str) -> Path:
-    """``docs/screenshots/NAME.png`` (overwritten each run) of what the page shows now."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """``NAME.png`` (overwritten each run) of what the page shows now, in the folder of :func:`screenshots`."""
+    folder = _SHOTS[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path))
     return path

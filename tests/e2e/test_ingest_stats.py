@@ -2,7 +2,7 @@
 ingest page (progress bar), watches the job page until the worker has finished it, follows the link to the new
 archive and opens a document; the statistics page draws its charts with no console error (CSP); the audit page
 shows the state of the hash-chained log. A researcher is refused the audit page and sees statistics of their
-own division only. Writes the ingest, job, stats and audit screenshots of the README."""
+own division only. Takes the ingest, job, stats and audit screenshots of the README (where: tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ home is left as the other end-to-end modules expect it).
 - the access copy (利用副本) of an archive page is a job (a worker started for it): its page, once done, offers the zip
   with its README.
 
-Screenshots go to ``docs/screenshots/`` (paper, disposal, its confirmation, tombstone, OCR, viewer with text, access copy).
+Screenshots (paper, disposal, its confirmation, tombstone, OCR, viewer with text, access copy) go into
+``docs/screenshots/`` when ``HSAR_SCREENSHOTS`` says so (conftest.py).
 """
 
 from __future__ import annotations

@@ -225,3 +225,38 @@ def test_a_long_pdfs_copy_is_made_by_a_job_the_page_waits_for(web_home, archives
                                  headers={"Authorization": f"Bearer {token}"}).get_data() == copy.get_data()
     # an archivist receives the original at once, whatever its length
     assert wh.signed_in(app, "jianye").get(f"{base}/files/{path}").status_code == 200
+
+
+def test_a_copys_download_is_named_in_the_readers_language(login, app, archives, web_home) -> None:
+    """``…-利用件.pdf`` in Chinese, ``…-research-copy.pdf`` in English, by the page and the API alike (the name
+    encoded as RFC 6266 ``filename*``); the stored file's name for an archivist."""
+    from repository.accounts import users
+
+    view = _unit(archives)
+    path = _tenants(view)
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    with open_state(load_config(web_home).state_url) as state:
+        token = create_token(state, "reader", "names")[1]
+
+    def names() -> tuple[str, str]:
+        page = login("reader").get(f"/archives/{view.identifier}/files/{path}?download=1")
+        api = app.test_client().get(f"/api/v1/archives/{view.identifier}/files/{path}",
+                                    query_string={"purpose": "study"}, headers={"Authorization": f"Bearer {token}"})
+        assert page.status_code == api.status_code == 200
+        found = []
+        for response in (page, api):
+            disposition = response.headers["Content-Disposition"]
+            assert disposition.startswith("attachment;") and "filename*=UTF-8''" in disposition
+            found.append(unquote(disposition.split("filename*=UTF-8''", 1)[1]))
+        return found[0], found[1]
+
+    assert names() == (f"{stem}-利用件.pdf",) * 2
+    try:
+        with open_state(load_config(web_home).state_url) as state:
+            users.set_lang(state, "reader", "en")
+        assert names() == (f"{stem}-research-copy.pdf",) * 2
+    finally:
+        with open_state(load_config(web_home).state_url) as state:
+            users.set_lang(state, "reader", "zh")
+    archivist = login("jianye").get(f"/archives/{view.identifier}/files/{path}?download=1")
+    assert unquote(archivist.headers["Content-Disposition"]).endswith(path.rsplit("/", 1)[-1])

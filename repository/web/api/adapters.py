@@ -92,11 +92,11 @@ def record_download(repo: Repository, principal: Principal, archive_id: str, pat
                    masked=not access.sees_personal_data(principal))
 
 
-def _in_scope(repo: Repository, principal: Principal, archive_id: str, seen: dict[str, bool]) -> bool:
-    if archive_id not in seen:
-        view = repo.catalog.show(archive_id)
-        seen[archive_id] = view is not None and access.may_see(principal, view.archive.division)
-    return seen[archive_id]
+def all_in_scope(repo: Repository, principal: Principal, archive_ids: Sequence[str]) -> bool:
+    """Whether every one of ``archive_ids`` is a catalogued archive (not one disposed of) the principal may see;
+    their divisions read at once (:meth:`repository.catalog.store.Catalog.divisions_of`), not archive by archive."""
+    divisions = repo.catalog.divisions_of(archive_ids, disposed=False)
+    return all(a in divisions and access.may_see(principal, divisions[a]) for a in archive_ids)
 
 
 def register(repo: Repository, principal: Principal, args: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -152,25 +152,27 @@ def submit_job(repo: Repository, principal: Principal, body: object) -> dict[str
         return job_dict(paper_stored.start_job(repo.cfg, principal.username)[0])
     if kind == "audit" and not access.national(principal):
         archives = params.get("archives")
-        seen: dict[str, bool] = {}
         if params.get("mode") != "archive" or not isinstance(archives, list) or not archives or not all(
-                isinstance(a, str) and _in_scope(repo, principal, a, seen) for a in archives):
+                isinstance(a, str) for a in archives) or not all_in_scope(repo, principal, archives):
             raise Refused(400, "API-JOB-SCOPE", "api.job_scope")
     with JobQueue(repo.cfg) as queue:
         return job_dict(queue.submit(kind, params, user=principal.username))
 
 
 def job(repo: Repository, principal: Principal, job_id: str) -> dict[str, Any]:
-    """A job of the principal's own (administrators: any job); another's is not found."""
+    """A job of the principal's own (administrators: any job); another's is not found. ``no_worker``: it has been
+    queued for more than 30 s and no ``hsar worker`` seems to run."""
     with JobQueue(repo.cfg) as queue:
         found = queue.get(job_id)
-    if found is None or (principal.role != Role.ADMIN and found.username != principal.username):
-        raise not_found()
-    return job_dict(found)
+        if found is None or (principal.role != Role.ADMIN and found.username != principal.username):
+            raise not_found()
+        return job_dict(found, queue.no_worker(found))
 
 
-def job_dict(found: Job) -> dict[str, Any]:
-    return found.to_dict()
+def job_dict(found: Job, no_worker: bool = False) -> dict[str, Any]:
+    """The job as recorded, and whether it waits for a worker that does not seem to run (``no_worker``:
+    :meth:`JobQueue.no_worker`; a job just submitted has not waited)."""
+    return {**found.to_dict(), "no_worker": no_worker}
 
 
 def iso(value: datetime | None) -> str | None:

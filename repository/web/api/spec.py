@@ -29,7 +29,9 @@ COPY_PENDING: Schema = {"type": "object", "required": ["code", "message", "job"]
 JOB: Schema = {"type": "object", "required": ["id", "kind", "state"], "properties": {
     "id": {"type": "string"}, "kind": {"type": "string"}, "state": {"type": "string"},
     "username": {"type": "string", "nullable": True},
-    "progress": OBJECT, "error_code": {"type": "string", "nullable": True}}}
+    "progress": OBJECT, "error_code": {"type": "string", "nullable": True},
+    "no_worker": {"type": "boolean", "description": "queued for more than 30 s and no `hsar worker` seems to run "
+                  "(none has beaten in 30 s): an administrator must start one"}}}
 FACET_VALUE: Schema = {"type": "object", "required": ["value", "count", "depth"], "properties": {
     "value": {"type": "string"}, "count": {"type": "integer", "minimum": 0}, "depth": {"type": "integer"}}}
 HIT: Schema = {"type": "object", "required": ["archive_id", "title", "division", "items", "paper"], "properties": {

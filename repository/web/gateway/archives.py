@@ -9,17 +9,21 @@ the page nor in the API's answer, which are the same data (:func:`repository.acc
 
 from __future__ import annotations
 
+import hashlib
 import io
 import mimetypes
 import os
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ... import messages
 from ...divisions import tree_for
 from ...errors import HsarError
+from ...formats.research_copies import RETRY_SECONDS
 from ...home import Repository
 from ...preservation.ids import object_id
 from ...services import people
@@ -110,10 +114,11 @@ class Document:
         """Whether its bytes may be sent: not a scan shown to a researcher as its OCR text only."""
         return self.viewer != "scan"
 
-    @property
-    def download_name(self) -> str:
+    def download_name(self, lang: str) -> str:
+        """The name it is downloaded under: the stored file's; a researcher's copy's says it is one, in ``lang``
+        (``…-利用件.pdf``, ``…-research-copy.pdf``)."""
         name = self.path.rsplit("/", 1)[-1]
-        return f"{name.rsplit('.', 1)[0]}-利用件.pdf" if self.copy else name
+        return f"{name.rsplit('.', 1)[0]}-{messages.text('mends.copy_suffix', lang)}.pdf" if self.copy else name
 
 
 def _visible(repo: Repository, principal: Principal, archive_id: str) -> Any:  # noqa: ANN401 - ArchiveView
@@ -172,7 +177,8 @@ class Withheld(Exception):
 
 class NoCopy(Exception):
     """A user who receives researchers' copies asked for a document that has none: a format without one
-    (``none``: OFD, XML …) or a PDF or approved scan that cannot be made into one (``failed``, with the error)."""
+    (``none``: OFD, XML …) or a PDF or approved scan that cannot be made into one (``failed``, with the error, or
+    the error naming the job that failed to make it, not tried again yet)."""
 
     def __init__(self, archive_id: str, kind: str, error: HsarError | None = None) -> None:
         super().__init__(archive_id, kind)
@@ -192,14 +198,24 @@ class CopyPending(Exception):
 def _copy_job(repo: Repository, principal: Principal, archive_id: str, path: str, pending: PendingCopy) -> str:
     """The id of the job making ``pending`` for ``principal`` (theirs, so its page and progress are theirs to
     read): one per user and copy, however often the page is asked for; a new one when the earlier one's copy
-    is gone again (a cache emptied)."""
+    is gone again (a cache emptied). A job that failed stands for :data:`RETRY_SECONDS` after it failed (as the
+    cache lets a crashed copy stand, :class:`~repository.formats.research_copies.ResearchCopies`): :class:`NoCopy`
+    naming it, not a job queued again on every reload; after that, it is queued once more."""
     from ...jobs import JobQueue
 
-    key, params = f"research-copy:{principal.username}:{pending.key}", {"archives": [archive_id], "path": path}
+    base = "research-copy:" + hashlib.sha256(f"{principal.username}\0{pending.key}".encode()).hexdigest()
+    params = {"archives": [archive_id], "path": path}
     with JobQueue(repo.cfg) as queue:
+        key, job = base, queue.records.by_dedupe_key(base)
+        while job is not None and job.state == "done":  # made, and gone since: the next one, made again
+            key = f"{base}:{job.id}"
+            job = queue.records.by_dedupe_key(key)
+        if job is not None and job.state == "failed" and job.finished_at is not None \
+                and time.time() - job.finished_at.timestamp() < RETRY_SECONDS:
+            failed = HsarError(msgid="mends.copy_job_failed", code="WEB-COPY-JOB", job=job.id,
+                               error=job.error_code or "", minutes=RETRY_SECONDS // 60)
+            raise NoCopy(archive_id, "failed", failed)
         job = queue.submit("research-copy", params, user=principal.username, dedupe_key=key)
-        if job.state == "done":  # made, and gone since: make it again
-            job = queue.submit("research-copy", params, user=principal.username, dedupe_key=f"{key}:{job.id}")
     return job.id
 
 

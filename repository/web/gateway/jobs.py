@@ -72,6 +72,16 @@ def job_for(cfg: Config, principal: Principal, job_id: str) -> Job | None:
     return job if job is not None and _owned(principal, job) else None
 
 
+def job_shown(cfg: Config, principal: Principal, job_id: str, lang: str) -> dict[str, Any] | None:
+    """What the job page and its JSON show of the job (:func:`job_view`), when ``principal`` may see it; with
+    whether it waits for a worker that does not seem to run (``no_worker``: :meth:`JobQueue.no_worker`)."""
+    with JobQueue(cfg) as queue:
+        job = queue.get(job_id)
+        if job is None or not _owned(principal, job):
+            return None
+        return job_view(job, lang, no_worker=queue.no_worker(job))
+
+
 def jobs_of(cfg: Config, principal: Principal, limit: int = 50) -> list[Job]:
     """The newest jobs ``principal`` may see."""
     mine = None if principal.role is access.Role.ADMIN else principal.username
@@ -173,16 +183,16 @@ def _issues(row: dict[str, Any], lang: str) -> list[dict[str, str]]:
             for c in row.get("issues", [])]
 
 
-def job_view(job: Job, lang: str) -> dict[str, Any]:
+def job_view(job: Job, lang: str, *, no_worker: bool = False) -> dict[str, Any]:
     """What the job page and its JSON show: state, progress, per-SIP results with explained issue codes and
-    the four-property verdicts."""
+    the four-property verdicts; ``no_worker``: queued a while and no ``hsar worker`` seems to run."""
     rows = []
     result = job.result if isinstance(job.result, dict) else {}
     for row in result.get("sips", []):
         rows.append({"sip": row.get("sip"), "status": row.get("status"), "archive_id": row.get("archive_id"),
                      "version": row.get("version"), "issues": _issues(row, lang),
                      "more_issues": row.get("details_more") or 0, "checks": check_view(row.get("checks"), lang)})
-    return {"id": job.id, "kind": job.kind, "state": job.state, "finished": job.finished,
+    return {"id": job.id, "kind": job.kind, "state": job.state, "finished": job.finished, "no_worker": no_worker,
             "archives": _archives(job), "ocr": _ocr_lines(result, lang),
             "summary": _summary(job.kind, result, lang),
             "username": job.username, "progress": {"done": job.progress_done, "total": job.progress_total},

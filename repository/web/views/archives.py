@@ -113,13 +113,13 @@ def document(archive_id: str, path: str) -> Response:
     download = request.args.get("download") == "1" or doc.viewer in ("download", "tiff")
     try:
         response = send_file(doc.file, mimetype=doc.media_type, as_attachment=download,
-                             download_name=doc.download_name, conditional=True)
+                             download_name=doc.download_name(current_lang()), conditional=True)
     except FileNotFoundError:  # a researcher's copy the cache's bound removed since it was looked up: made again
         if not doc.copy:
             raise
         doc = _document(archive_id, path)
         response = send_file(doc.file, mimetype=doc.media_type, as_attachment=download,
-                             download_name=doc.download_name, conditional=True)
+                             download_name=doc.download_name(current_lang()), conditional=True)
     response.headers["Cache-Control"] = "private, no-store"
     if download:
         return purpose.registered(response, lambda: archives.register_use(repo(), principal(), doc, "download",

@@ -83,10 +83,10 @@ def jobs() -> str:
 
 
 def _visible(job_id: str) -> dict[str, Any]:
-    found = gateway.job_for(repo().cfg, principal(), job_id) if len(job_id) <= 64 else None
+    found = gateway.job_shown(repo().cfg, principal(), job_id, current_lang()) if len(job_id) <= 64 else None
     if found is None:
         abort(404)
-    return gateway.job_view(found, current_lang())
+    return found
 
 
 @bp.route("/jobs/<job_id>")
