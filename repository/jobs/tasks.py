@@ -31,6 +31,7 @@ from ..access import NATIONAL, Principal, Role, scope_prefixes
 from ..errors import BUSY_CODES, HsarError
 from ..home import Repository
 from ..model import Archive
+from .lockalert import run_lock_alert
 from .queue import LEASE_BEAT, JobQueue
 from .records import Job, JobRecords
 
@@ -42,6 +43,7 @@ _TURNS["ocr"] = threading.Lock()  # reads outside the home lock, takes it only t
 _TURNS["paper"] = threading.Lock()  # reads the register, catalogue and store; writes only its report
 _TURNS["access-copy"] = threading.Lock()  # reads the store and the catalogue; writes its zip and a register line
 _TURNS["research-copy"] = threading.Lock()  # reads the store and the catalogue; writes one copy into the cache
+_TURNS["lock-alert"] = threading.Lock()  # sends one alert (a command, a mail): reads nothing of the home
 
 
 # ------------------------------------------------------------------------------------------ progress
@@ -307,7 +309,8 @@ def after_ingest(queue: JobQueue, job: Job, result: dict[str, Any]) -> None:
 Runner = Callable[[Repository, Job, Progress, threading.Event], dict[str, Any]]
 RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex,
                                "export": run_export, "ocr": run_ocr_job, "paper": run_paper,
-                               "access-copy": run_access_copy, "research-copy": run_research_copy}
+                               "access-copy": run_access_copy, "research-copy": run_research_copy,
+                               "lock-alert": run_lock_alert}
 
 
 # ------------------------------------------------------------------------------------------ one job
