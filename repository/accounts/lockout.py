@@ -5,7 +5,9 @@ since the count is kept in the state database (table ``login_failures``), not in
 While a name is locked its password is not even checked: guessing stops, the right password included.
 Every name tried is counted, held by an account or not, so a lock (and its message) never tells whether an
 account exists. A success forgets the name's failures; an administrator unlocks a name (the users page,
-``hsar user unlock``), and setting a new password unlocks it too. The settings are ``web.login_failures`` and
+``hsar user unlock``), and setting a new password unlocks it too. The failure that locks a name is the one
+and only one that says so (:func:`failed` returns the lock's end): the security log's ``locked`` line and the
+alert (:mod:`repository.jobs.lockalert`) are written once per lock. The settings are ``web.login_failures`` and
 ``web.login_lock_minutes`` (:mod:`repository.config`); the per-address throttle of the sign-in form is the web
 application's (Flask-Limiter).
 """
