@@ -127,7 +127,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Worker processes auditing shards of a large selection (1 = in-process)", minimum=1, maximum=256),
     Setting("audit.max_inventory_bytes", int, 256 << 20, "审计解析的 inventory.json 最大字节数，超出则拒绝解析（AUD040）",
             "Largest inventory.json the audit parses; a larger one is refused (AUD040)", minimum=1024),
-    Setting("alerts.command", str, "", "审计失败时运行的命令", "Command run when an audit fails"),
+    Setting("alerts.command", str, "", "审计发现问题或账户被锁定时运行的命令", "Command run when an audit finds problems or an account is locked"),
     Setting("alerts.smtp_host", str, "", "告警邮件 SMTP 服务器", "SMTP host for alert mail"),
     Setting("alerts.smtp_port", int, 25, "SMTP 端口", "SMTP port", minimum=1, maximum=65535),
     Setting("alerts.mail_from", str, "", "告警发件人", "Alert sender"),

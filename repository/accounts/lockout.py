@@ -5,7 +5,9 @@ since the count is kept in the state database (table ``login_failures``), not in
 While a name is locked its password is not even checked: guessing stops, the right password included.
 Every name tried is counted, held by an account or not, so a lock (and its message) never tells whether an
 account exists. A success forgets the name's failures; an administrator unlocks a name (the users page,
-``hsar user unlock``), and setting a new password unlocks it too. The settings are ``web.login_failures`` and
+``hsar user unlock``), and setting a new password unlocks it too. The failure that locks a name is the one
+and only one that says so (:func:`failed` returns the lock's end): the security log's ``locked`` line and the
+alert (:mod:`repository.jobs.lockalert`) are written once per lock. The settings are ``web.login_failures`` and
 ``web.login_lock_minutes`` (:mod:`repository.config`); the per-address throttle of the sign-in form is the web
 application's (Flask-Limiter).
 """
@@ -41,9 +43,12 @@ def locked_until(state: State, name: str, now: datetime | None = None) -> dateti
 def failed(state: State, name: str, *, failures: int, minutes: float, now: datetime | None = None,
            also: Callable[[Connection, datetime | None], None] | None = None) -> datetime | None:
     """Count a failed sign-in of ``name``; when it is the ``failures``-th within ``minutes`` minutes, lock the
-    name for ``minutes`` minutes and return when the lock ends (None: not locked by it). Failures older than
-    the window, and locks that ended, are forgotten (the table keeps only what may still count). ``also`` is
-    called in the same write transaction with the lock's end (the security log's lines of the failure)."""
+    name for ``minutes`` minutes and return when the lock ends (None: not locked by it). A name already locked
+    (a failure that raced the one locking it past the sign-in's check) is counted but not locked again: its
+    lock keeps its end, and only the failure that made it returns it, so each lock is logged and alerted once.
+    Failures older than the window, and locks that ended, are forgotten (the table keeps only what may still
+    count). ``also`` is called in the same write transaction with the end of the lock this failure made, or
+    None (the security log's lines of the failure)."""
     now = now or datetime.now(UTC)
     window = timedelta(minutes=minutes)
     name = name[:NAME_LENGTH]
@@ -56,12 +61,14 @@ def failed(state: State, name: str, *, failures: int, minutes: float, now: datet
                 row = conn.execute(select(t.login_failures).where(t.login_failures.c.name == name)
                                    .with_for_update()).first()  # PostgreSQL: two failures at once both count
                 ended = row is not None and row.locked_until is not None and utc(row.locked_until) <= now
+                locked = row is not None and row.locked_until is not None and not ended
                 if row is None or ended:
                     count, first = 1, now
                 else:
                     count, first = row.failures + 1, utc(row.first_failed)
-                until = now + window if count >= failures else None
-                values = {"failures": count, "first_failed": first, "locked_until": until}
+                until = now + window if count >= failures and not locked else None
+                kept = utc(row.locked_until) if row is not None and locked else None
+                values = {"failures": count, "first_failed": first, "locked_until": kept or until}
                 if row is None:
                     conn.execute(insert(t.login_failures).values(name=name, **values))
                 else:

@@ -254,10 +254,14 @@ def _authenticated(state: State, username: str, password: str) -> tuple[User | N
 
 @dataclass(frozen=True)
 class SignIn:
-    """What a sign-in came to: the account (None: refused), and when the name's lock ends if it is locked."""
+    """What a sign-in came to: the account (None: refused), when the name's lock ends if it is locked, and
+    whether this attempt locked it (``locked_now``: the moment to alert, once per lock; ``failures`` then
+    the number of failures that locked it)."""
 
     user: User | None
     locked_until: datetime | None = None
+    locked_now: bool = False
+    failures: int = 0
 
 
 def sign_in(state: State, username: str, password: str, *, failures: int, minutes: float,
@@ -284,7 +288,8 @@ def sign_in(state: State, username: str, password: str, *, failures: int, minute
                 append(conn, actor, Event.LOCKED, subject=username, division=division,
                        detail={"until": until.isoformat(), "failures": failures})
 
-        return SignIn(None, lockout.failed(state, username, failures=failures, minutes=minutes, also=logged))
+        until = lockout.failed(state, username, failures=failures, minutes=minutes, also=logged)
+        return SignIn(None, until, locked_now=until is not None, failures=failures if until is not None else 0)
     lockout.succeeded(state, username)
     record(state, actor, Event.SIGN_IN, subject=username, division=division)
     return SignIn(user)

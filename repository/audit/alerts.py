@@ -1,17 +1,22 @@
-"""Alerts (告警) when an audit finds damage: a configured command and/or SMTP mail (RFC 5322 via smtplib).
+"""Alerts (告警): when an audit finds damage, and when an account name is locked after repeated failed sign-ins
+(:func:`lock_alert`, sent by a ``lock-alert`` job). Two channels, one implementation (:func:`deliver`): a
+configured command and/or SMTP mail (RFC 5322 via smtplib).
 
-``alerts.command`` is split like a shell line (``shlex``, no shell is run) and executed with the run summary
-as JSON on standard input and as environment variables (``HSAR_ALERT_SUBJECT``, ``HSAR_AUDIT_OK``,
-``HSAR_AUDIT_FAILED``, ``HSAR_AUDIT_REPAIRED``, ``HSAR_AUDIT_REPORT``, ``HSAR_AUDIT_RUN``), e.g.
+``alerts.command`` is split like a shell line (``shlex``, no shell is run) and executed with the alert's data
+as JSON on standard input and as environment variables: ``HSAR_ALERT_SUBJECT`` and ``HSAR_ALERT_KIND``
+(``audit`` or ``account-locked``), and for an audit ``HSAR_AUDIT_OK``, ``HSAR_AUDIT_FAILED``,
+``HSAR_AUDIT_REPAIRED``, ``HSAR_AUDIT_REPORT``, ``HSAR_AUDIT_RUN``; for a lock ``HSAR_LOCKED_USER``,
+``HSAR_LOCKED_FAILURES``, ``HSAR_LOCKED_UNTIL``, ``HSAR_LOCKED_ADDRESS``. E.g.
 ``/usr/local/bin/notify-ops --channel archive``. ``alerts.smtp_host`` (with ``smtp_port``, ``mail_from``,
 ``mail_to``) sends a plain-text mail in the language of ``repository.language`` (with ``both``, the whole
-mail in Chinese and then in English; the subject in Chinese). Texts come from the catalogue (``audit.alert.*``). A failing alert never raises: each channel's
-outcome is returned, and the audit records it in its report.
+mail in Chinese and then in English; the subject in Chinese). Texts come from the catalogue (``audit.alert.*``,
+``accounts.lock_alert.*``). A failing alert never raises: each channel's outcome is returned (the audit records
+it in its report, the lock-alert job in its result).
 
 The command runs in its own session (process group) with temporary files, not pipes, for its output: only
 the command itself is waited for, at most ``COMMAND_TIMEOUT`` seconds, and then nothing of its process group
 is left running (a timed-out command and anything it started in the background are killed). A stop event
-(the scheduler shutting down) kills a running command at once.
+(the scheduler or the worker shutting down) kills a running command at once.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ..config import Config
-from ..messages import LANGS, langs_for, text
+from ..messages import LANGS, langs_for, local_stamp, text
 
 COMMAND_TIMEOUT = 60
 SMTP_TIMEOUT = 30
@@ -47,6 +52,17 @@ class AlertOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {"channel": self.channel, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What the channels send: the subject (in the first language), the mail's text, the data the command reads
+    as JSON on its standard input, and its environment variables beyond the process's own."""
+
+    subject: str
+    body: str
+    data: Mapping[str, Any]
+    environment: Mapping[str, str]
 
 
 def alert_subject(summary: Mapping[str, Any], lang: str = LANGS[0]) -> str:
@@ -86,9 +102,14 @@ def alert_body(summary: Mapping[str, Any], langs: tuple[str, ...] = LANGS) -> st
     return "\n".join(lines) + "\n"
 
 
+def audit_alert(summary: Mapping[str, Any], langs: tuple[str, ...] = LANGS) -> Alert:
+    """The alert of an audit run's ``summary`` (:meth:`repository.audit.result.AuditRun.summary`)."""
+    return Alert(alert_subject(summary, langs[0]), alert_body(summary, langs), summary, _environment(summary, langs[0]))
+
+
 def _environment(summary: Mapping[str, Any], lang: str) -> dict[str, str]:
     reports = summary.get("reports") or []
-    return {**os.environ, "HSAR_ALERT_SUBJECT": alert_subject(summary, lang),
+    return {"HSAR_ALERT_SUBJECT": alert_subject(summary, lang), "HSAR_ALERT_KIND": "audit",
             "HSAR_AUDIT_OK": "1" if summary.get("ok") else "0",
             "HSAR_AUDIT_FAILED": str(summary.get("counts", {}).get("failed", 0)),
             "HSAR_AUDIT_REPAIRED": str(summary.get("counts", {}).get("repaired", 0)),
@@ -121,7 +142,13 @@ def _kill_group(pgid: int) -> None:
 
 def run_command(command: str, summary: Mapping[str, Any], *, timeout: float | None = None,
                 stop: threading.Event | None = None, lang: str = LANGS[0]) -> AlertOutcome:
-    """Run ``command`` with the summary on stdin; a non-zero exit, a timeout or a missing program is recorded.
+    """Run ``command`` with an audit's summary on stdin (:func:`command_alert` of its :func:`audit_alert`)."""
+    return command_alert(command, audit_alert(summary, (lang,)), timeout=timeout, stop=stop)
+
+
+def command_alert(command: str, alert: Alert, *, timeout: float | None = None,
+                  stop: threading.Event | None = None) -> AlertOutcome:
+    """Run ``command`` with the alert's data on stdin; a non-zero exit, a timeout or a missing program is recorded.
 
     The command runs in a session (process group) of its own, its stdin, stdout and stderr are temporary
     files, and only the command itself is waited for: a background process it leaves behind cannot hold the
@@ -140,10 +167,10 @@ def run_command(command: str, summary: Mapping[str, Any], *, timeout: float | No
     try:
         with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stdout, \
                 tempfile.TemporaryFile() as stderr:
-            stdin.write(json.dumps(summary, ensure_ascii=False, default=str).encode("utf-8"))
+            stdin.write(json.dumps(alert.data, ensure_ascii=False, default=str).encode("utf-8"))
             stdin.seek(0)
-            process = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, env=_environment(summary, lang),
-                                       start_new_session=True)
+            process = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr,
+                                       env={**os.environ, **alert.environment}, start_new_session=True)
             ended = _wait(process, argv, COMMAND_TIMEOUT if timeout is None else timeout, stop)
             tail = _tail(stderr) or _tail(stdout)
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
@@ -203,15 +230,25 @@ def send_mail(host: str, port: int, sender: str, recipients: list[str], subject:
 
 def send_alerts(cfg: Config, summary: Mapping[str, Any], *, stop: threading.Event | None = None,
                 command_timeout: float | None = None) -> tuple[AlertOutcome, ...]:
+    """An audit's alert (:func:`audit_alert`) through every configured channel (:func:`deliver`)."""
+    return deliver(cfg, audit_alert(summary, langs_for(cfg["repository.language"])), stop=stop,
+                   command_timeout=command_timeout)
+
+
+def configured(cfg: Config) -> bool:
+    """Whether any channel is configured (a command, or an SMTP host)."""
+    return bool(str(cfg["alerts.command"]).strip() or str(cfg["alerts.smtp_host"]).strip())
+
+
+def deliver(cfg: Config, alert: Alert, *, stop: threading.Event | None = None,
+            command_timeout: float | None = None) -> tuple[AlertOutcome, ...]:
     """Every configured channel, in order: command, then mail. Nothing configured: nothing sent.
 
-    ``stop`` set (the scheduler shutting down) kills a running alert command at once; it is recorded as not
-    delivered."""
-    langs = langs_for(cfg["repository.language"])
+    ``stop`` set (the scheduler or the worker shutting down) kills a running alert command at once; it is
+    recorded as not delivered."""
     outcomes = []
     if str(cfg["alerts.command"]).strip():
-        outcomes.append(run_command(str(cfg["alerts.command"]), summary, timeout=command_timeout, stop=stop,
-                                    lang=langs[0]))
+        outcomes.append(command_alert(str(cfg["alerts.command"]), alert, timeout=command_timeout, stop=stop))
     host = str(cfg["alerts.smtp_host"]).strip()
     if host:
         recipients = [str(r) for r in cfg["alerts.mail_to"]]
@@ -219,6 +256,31 @@ def send_alerts(cfg: Config, summary: Mapping[str, Any], *, stop: threading.Even
         if not recipients:
             outcomes.append(AlertOutcome("mail", False, "alerts.mail_to is empty"))
         else:
-            outcomes.append(send_mail(host, int(cfg["alerts.smtp_port"]), sender, recipients,
-                                      alert_subject(summary, langs[0]), alert_body(summary, langs)))
+            outcomes.append(send_mail(host, int(cfg["alerts.smtp_port"]), sender, recipients, alert.subject,
+                                      alert.body))
     return tuple(outcomes)
+
+
+# ------------------------------------------------------------------------------------------ account locks
+
+
+def _lock_lines(lock: Mapping[str, Any], lang: str) -> list[str]:
+    until = local_stamp(str(lock.get("locked_until") or ""))
+    return [text("accounts.lock_alert.subject", lang, repository=lock.get("repository") or "hsar",
+                 username=lock.get("username", "")), "",
+            text("accounts.lock_alert.body", lang, username=lock.get("username", ""),
+                 failures=lock.get("failures", 0), until=until, address=lock.get("address") or "-")]
+
+
+def lock_alert(lock: Mapping[str, Any], langs: tuple[str, ...] = LANGS) -> Alert:
+    """The alert of an account name just locked: ``lock`` names the repository, the ``username``, the number
+    of ``failures`` that locked it, when the lock ends (``locked_until``, ISO 8601) and the last failure's
+    ``address`` (never a password: the sign-in keeps none)."""
+    data = {"event": "account-locked", **lock}
+    body = "\n".join(line for lang in langs for line in [*_lock_lines(lock, lang), ""])
+    body += json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
+    subject = _lock_lines(lock, langs[0])[0]
+    return Alert(subject, body, data, {
+        "HSAR_ALERT_SUBJECT": subject, "HSAR_ALERT_KIND": "account-locked",
+        "HSAR_LOCKED_USER": str(lock.get("username", "")), "HSAR_LOCKED_FAILURES": str(lock.get("failures", 0)),
+        "HSAR_LOCKED_UNTIL": str(lock.get("locked_until", "")), "HSAR_LOCKED_ADDRESS": str(lock.get("address", ""))})

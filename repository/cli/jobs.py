@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from .. import messages
+from ..jobs.records import KINDS
 from ..safeurl import safe_url
 from .base import Context, cli, emit_json, pass_ctx
 
@@ -26,7 +27,7 @@ def _t(c: Context, key: str, **params: object) -> str:
 @pass_ctx
 def worker_cmd(c: Context, workers: int) -> None:
     """运行后台作业 Run background jobs (ingest, audit, reindex, export, OCR, paper reconciliation, access-copy,
-    research-copy, scan-proposal) until
+    research-copy, scan-proposal, lock-alert: the alert of a sign-in lock) until
     SIGTERM or Ctrl-C.
 
     The queue is SQLite in <home>/jobs/ unless jobs.url names a Redis server. On start the worker marks
@@ -69,7 +70,7 @@ def _progress(job: Any) -> str:  # noqa: ANN401 - Job
 
 @job_group.command("list")
 @click.option("--state", type=click.Choice(["queued", "running", "done", "failed"]), help="只列此状态 Only this state.")
-@click.option("--kind", type=click.Choice(["ingest", "audit", "reindex", "export", "ocr", "paper", "access-copy", "research-copy", "scan-proposal"]), help="只列此类型 Only this kind.")
+@click.option("--kind", type=click.Choice(list(KINDS)), help="只列此类型 Only this kind.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000), help="最多条数 At most.")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON Print JSON.")
 @pass_ctx

@@ -124,4 +124,27 @@ def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return {"ingest": _ingest_params, "audit": _audit_params, "reindex": _reindex_params,
             "export": _export_params, "ocr": _ocr_params, "paper": _paper_params,
             "access-copy": _access_copy_params, "research-copy": _research_copy_params,
-            "scan-proposal": _scan_proposal_params}[kind](params)
+            "scan-proposal": _scan_proposal_params, "lock-alert": _lock_alert_params}[kind](params)
+
+
+#: the longest account name and address a lock alert carries (the security log's columns' widths)
+ALERT_NAME_LENGTH, ALERT_ADDRESS_LENGTH = 100, 64
+
+
+def _lock_alert_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A sign-in lock's alert (:mod:`.lockalert`): the name locked, the failures that locked it, the lock's end
+    (ISO 8601) and the last failure's address."""
+    from datetime import datetime
+
+    name, failures, until, address = (params.get("username"), params.get("failures"), params.get("locked_until"),
+                                      params.get("address", ""))
+    ok = (isinstance(name, str) and 0 < len(name) <= ALERT_NAME_LENGTH and isinstance(failures, int)
+          and not isinstance(failures, bool) and failures > 0 and isinstance(address, str)
+          and len(address) <= ALERT_ADDRESS_LENGTH and isinstance(until, str))
+    try:
+        ok = ok and datetime.fromisoformat(str(until)).tzinfo is not None
+    except ValueError:
+        ok = False
+    if not ok:
+        raise JobParamsError(msgid="jobs.params-lock-alert")
+    return {"username": name, "failures": failures, "locked_until": until, "address": address}

@@ -27,7 +27,8 @@ from ..state.db import State
 from ..state.tables import jobs as jobs_table
 
 STATES = ("queued", "running", "done", "failed")
-KINDS = ("ingest", "audit", "reindex", "export", "ocr", "paper", "access-copy", "research-copy", "scan-proposal")
+KINDS = ("ingest", "audit", "reindex", "export", "ocr", "paper", "access-copy", "research-copy", "scan-proposal",
+         "lock-alert")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from ..access import NATIONAL, Principal, Role, scope_prefixes
 from ..errors import BUSY_CODES, HsarError
 from ..home import Repository
 from ..model import Archive
+from .lockalert import run_lock_alert
 from .queue import LEASE_BEAT, JobQueue
 from .records import Job, JobRecords
 
@@ -43,6 +44,7 @@ _TURNS["paper"] = threading.Lock()  # reads the register, catalogue and store; w
 _TURNS["access-copy"] = threading.Lock()  # reads the store and the catalogue; writes its zip and a register line
 _TURNS["research-copy"] = threading.Lock()  # reads the store and the catalogue; writes one copy into the cache
 _TURNS["scan-proposal"] = threading.Lock()  # reads a scan by OCR; writes its pages into the cache, a state row
+_TURNS["lock-alert"] = threading.Lock()  # sends one alert (a command, a mail): reads nothing of the home
 
 
 # ------------------------------------------------------------------------------------------ progress
@@ -329,7 +331,7 @@ Runner = Callable[[Repository, Job, Progress, threading.Event], dict[str, Any]]
 RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex,
                                "export": run_export, "ocr": run_ocr_job, "paper": run_paper,
                                "access-copy": run_access_copy, "research-copy": run_research_copy,
-                               "scan-proposal": run_scan_proposal}
+                               "scan-proposal": run_scan_proposal, "lock-alert": run_lock_alert}
 
 
 # ------------------------------------------------------------------------------------------ one job

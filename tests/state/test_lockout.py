@@ -33,3 +33,16 @@ def test_failures_of_one_name_at_the_same_time_all_count(state: State) -> None:
         ends = list(pool.map(lambda _: lockout.failed(state, "zhao", failures=8, minutes=30, now=now), range(8)))
     assert sum(until is not None for until in ends) == 1  # the eighth, whichever thread made it
     assert lockout.locked_until(state, "zhao", now) is not None
+
+
+def test_a_failure_counted_while_locked_neither_locks_again_nor_moves_the_end(state: State) -> None:
+    """A failure that raced the locking one past the sign-in's check is counted, but the lock is made once:
+    its end stays, and only the locking failure returns it (its security-log line and its alert, once)."""
+    now = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
+    assert [lockout.failed(state, "sun", failures=2, minutes=30, now=now) for _ in range(2)] == [
+        None, now + timedelta(minutes=30)]
+    locked: list[datetime | None] = []
+    later = lockout.failed(state, "sun", failures=2, minutes=30, now=now + timedelta(minutes=5),
+                           also=lambda _conn, until: locked.append(until))
+    assert later is None and locked == [None]
+    assert lockout.locked_until(state, "sun", now + timedelta(minutes=6)) == now + timedelta(minutes=30)

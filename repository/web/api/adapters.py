@@ -9,12 +9,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from ...accounts.register import record_use
 from ...accounts.securitylog import list_events
 from ...accounts.tokens import verify_token
 from ...divisions import tree_for
 from ...home import Repository
+from ...jobs.exports import OUTPUT_KINDS
 from ...jobs.queue import JobQueue
 from ...jobs.records import Job
 from ...search.results import SearchRequest
@@ -22,8 +24,9 @@ from ...services import auditlog, paper_stored
 from ...services.uses import UseFilter, uses_in_scope
 from ...state.db import State
 from .. import shared
-from ..gateway import access, searching
+from ..gateway import access, searching, transfer
 from ..gateway.access import Action, Principal, Role
+from .spec import PREFIX
 
 
 class Refused(Exception):
@@ -166,7 +169,11 @@ def job(repo: Repository, principal: Principal, job_id: str) -> dict[str, Any]:
         found = queue.get(job_id)
         if found is None or (principal.role != Role.ADMIN and found.username != principal.username):
             raise not_found()
-        return job_dict(found, queue.no_worker(found))
+        answer = job_dict(found, queue.no_worker(found))
+    if found.kind in OUTPUT_KINDS:  # what it offers now, as the job page lists it (none once no longer usable)
+        answer["downloads"] = [{"name": name, "url": f"{PREFIX}/jobs/{found.id}/export/{quote(name)}"}
+                               for name in transfer.export_files(repo, principal, found.id)]
+    return answer
 
 
 def job_dict(found: Job, no_worker: bool = False) -> dict[str, Any]:

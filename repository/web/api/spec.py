@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ...dip.copies import FORMATS, MAX_PURPOSE
+from ...jobs.params import MAX_COPY_ITEMS
+from ...messages import LANGS
 from ..gateway import searching
 from ..gateway.accounts import EVENTS as SECURITY_EVENTS
 from ..gateway.archives import ALL_VIEWERS
@@ -26,12 +29,18 @@ OBJECT: Schema = {"type": "object"}
 COPY_PENDING: Schema = {"type": "object", "required": ["code", "message", "job"], "properties": {
     "code": {"type": "string", "enum": ["API-COPY-PENDING"]}, "message": {"type": "string"},
     "job": {"type": "string"}, "pages": {"type": ["integer", "null"]}}}
+#: a file a finished export or access-copy job offers while it is kept (and, for an access copy, while its
+#: archive is still the user's to use): ``url`` is its download (``GET /jobs/{job_id}/export/{name}``)
+DOWNLOAD: Schema = {"type": "object", "required": ["name", "url"], "properties": {
+    "name": {"type": "string"}, "url": {"type": "string"}}}
 JOB: Schema = {"type": "object", "required": ["id", "kind", "state"], "properties": {
     "id": {"type": "string"}, "kind": {"type": "string"}, "state": {"type": "string"},
     "username": {"type": "string", "nullable": True},
     "progress": OBJECT, "error_code": {"type": "string", "nullable": True},
     "no_worker": {"type": "boolean", "description": "queued for more than 30 s and no `hsar worker` seems to run "
-                  "(none has beaten in 30 s): an administrator must start one"}}}
+                  "(none has beaten in 30 s): an administrator must start one"},
+    "downloads": {"type": "array", "items": DOWNLOAD,
+                  "description": "Export and access-copy jobs only: the files to download now"}}}
 FACET_VALUE: Schema = {"type": "object", "required": ["value", "count", "depth"], "properties": {
     "value": {"type": "string"}, "count": {"type": "integer", "minimum": 0}, "depth": {"type": "integer"}}}
 HIT: Schema = {"type": "object", "required": ["archive_id", "title", "division", "items", "paper"], "properties": {
@@ -104,6 +113,20 @@ SECURITY_LOG: Schema = {"type": "object", "required": ["entries"],
 JOB_REQUEST: Schema = {"type": "object", "required": ["kind"], "properties": {
     "kind": {"type": "string", "enum": ["audit", "reindex", "paper"]}, "params": OBJECT}}
 JOBS: Schema = {"type": "array", "minItems": 1, "items": JOB}
+#: the largest item number (件号) an access copy's request names (the archive page's form takes six digits)
+LARGEST_ITEM = 999_999
+#: an access copy's request: the archive page's form as JSON (repository/web/api/copies.py)
+ACCESS_COPY: Schema = {"type": "object", "required": ["purpose"], "additionalProperties": False, "properties": {
+    "purpose": {"type": "string", "maxLength": MAX_PURPOSE, "description": "利用目的, the purpose of use (required)"},
+    "items": {"type": "array", "minItems": 1, "maxItems": MAX_COPY_ITEMS,
+              "items": {"type": "integer", "minimum": 0, "maximum": LARGEST_ITEM},
+              "description": "Item numbers (件号) to copy; left out: every item"},
+    "format": {"type": "string", "enum": list(FORMATS), "default": FORMATS[0],
+               "description": "What TIFF pages become: one PDF, or JPEG images page by page"},
+    "mask": {"type": "boolean", "default": False,
+             "description": "Mask personal data (a researcher's copy is masked anyway)"},
+    "language": {"type": "string", "enum": list(LANGS),
+                 "description": "The README's language; default the token user's"}}}
 #: the ingest form: one or more SIP files (zip or tar) in the field ``sips``, as the ingest page sends them
 UPLOAD: Schema = {"type": "object", "required": ["sips"], "properties": {
     "sips": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}}}
@@ -276,8 +299,20 @@ ROUTES: tuple[Route, ...] = (
           "Start a background job: audit, reindex, or paper (the dual-track reconciliation of the whole repository; "
           "while one is queued or running, that job is answered)", (), (202, JOB),
           (400, 401, 403, 404), body=JOB_REQUEST),
-    Route("job", "GET", "/jobs/<job_id>", "A job's state and result (own jobs; admins: all)",
+    Route("job", "GET", "/jobs/<job_id>", "A job's state and result (own jobs; admins: all); a finished export or "
+          "access-copy job lists its files in `downloads`",
           (_path("job_id"),), (200, JOB), (401, 404)),
+    Route("job_file", "GET", "/jobs/<job_id>/export/<name>",
+          "Download a file of a finished export or access-copy job (registered in the access register, with the "
+          "access copy's purpose); 404 once it is no longer kept (transfer.keep_exports_days), or, for an access "
+          "copy, once its archive is no longer the user's to use",
+          (_path("job_id"), _path("name")), (200, None), (401, 404)),
+    Route("access_copy", "POST", "/archives/<archive_id>/access-copy",
+          "Ask for an access copy (利用副本) as the archive page's form does: 202 and its job (Location), which "
+          "`hsar worker` runs; the same request the same day is the same job. A refusal has the form's code "
+          "after API- (API-DIP-PURPOSE, API-DIP-ITEMS, API-DIP-FORMAT: 400; API-DIP-WITHHELD: 403), a body of "
+          "another shape API-DIP-BODY; an archive outside the scope: 404. Nothing is queued on any refusal",
+          (_path("archive_id"),), (202, JOB), (400, 401, 403, 404), body=ACCESS_COPY),
     Route("ingest", "POST", "/ingest",
           "Upload SIP files (zip, tar) as the ingest page does: one ingest job each, the same bytes again the same "
           "job (archivists, admins; a SIP declaring a division outside the scope, or naming an archive held "

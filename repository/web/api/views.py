@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from flask import Response, current_app, g, jsonify, request, send_file
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ... import access, messages
 from .. import purpose
@@ -16,7 +17,7 @@ from ..gateway import archives
 from ..gateway.access import Action
 from ..gateway.jobs import Incoming
 from ..purpose import registered
-from . import adapters, figures, spec, uploads
+from . import adapters, copies, figures, spec, uploads
 from .adapters import Refused, not_found
 
 
@@ -146,6 +147,26 @@ def submit_job() -> tuple[Response, int]:
 
 def job(job_id: str) -> Response:
     return jsonify(adapters.job(repo(), g.api_caller.principal, job_id))
+
+
+def job_file(job_id: str, name: str) -> WerkzeugResponse:
+    """A file a finished export or access-copy job offers (its ``downloads``): the web's download, its checks
+    and its register line (:func:`..views.transfer.export_response`)."""
+    from ..views.transfer import export_response
+
+    response = export_response(g.api_caller.principal, job_id, name)
+    if response is None:
+        raise not_found()
+    return response
+
+
+def access_copy(archive_id: str) -> tuple[Response, int]:
+    principal = g.api_caller.principal
+    found = copies.start(repo(), principal, archive_id, request.get_json(silent=True), g.api_caller.lang)
+    current_app.logger.info("access-copy job %s submitted by %s", found["id"], principal.username)
+    response = jsonify(found)
+    response.headers["Location"] = f"{spec.PREFIX}/jobs/{found['id']}"
+    return response, 202
 
 
 def ingest() -> tuple[Response, int]:

@@ -6,6 +6,7 @@ and every register line a page or the API writes (:func:`record_use`).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from ...accounts.securitylog import Actor
 from ...config import Config
 from ...divisions import tree_for
 from ...home import Repository
+from ...jobs.lockalert import submit_lock_alert
 from ...services.uses import UseFilter as RegisterFilter
 from ...services.uses import uses_in_scope
 from ...state.db import State
@@ -26,6 +28,7 @@ from .. import shared
 from .access import Principal, national, scope_prefixes
 
 REGISTER_PAGE = 50
+_log = logging.getLogger(__name__)
 E = TypeVar("E")
 
 
@@ -45,10 +48,18 @@ def active_user(cfg: Config, username: str) -> users.User | None:
 def sign_in(cfg: Config, username: str, password: str, address: str) -> users.SignIn:
     """The active account whose password this is, behind the sign-in lockout (``web.login_failures`` failures
     within ``web.login_lock_minutes`` minutes lock the name): :func:`repository.accounts.users.sign_in`, which
-    writes the security log with the client's ``address``."""
+    writes the security log with the client's ``address``. The attempt that locks the name queues its alert
+    (:func:`repository.jobs.lockalert.submit_lock_alert`; ``hsar worker`` sends it), and a queue that cannot
+    take it is logged, never the sign-in's failure."""
     with _state(cfg) as state:
-        return users.sign_in(state, username, password, failures=cfg["web.login_failures"],
-                             minutes=cfg["web.login_lock_minutes"], address=address)
+        tried = users.sign_in(state, username, password, failures=cfg["web.login_failures"],
+                              minutes=cfg["web.login_lock_minutes"], address=address)
+    if tried.locked_now and tried.locked_until is not None:
+        try:
+            submit_lock_alert(cfg, username, tried.failures, tried.locked_until, address)
+        except Exception:  # noqa: BLE001 - the queue's storage unusable: the lock stands and is in the security log
+            _log.exception("the alert of the lock on %r could not be queued", username)
+    return tried
 
 
 def sign_out(cfg: Config, account: users.User, address: str) -> None:

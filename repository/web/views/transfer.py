@@ -45,10 +45,21 @@ def start(archive_id: str) -> Response:
 @bp.route("/jobs/<job_id>/export/<name>")
 @login_required
 def download(job_id: str, name: str) -> Response:
-    path = gateway.export_file(repo(), principal(), job_id, name) if len(job_id) <= 64 else None
-    if path is None:
+    response = export_response(principal(), job_id, name)
+    if response is None:
         abort(404)
+    return response
+
+
+def export_response(user: access.Principal, job_id: str, name: str) -> Response | None:
+    """The file ``name`` of the export or access-copy job ``job_id`` for ``user`` (the signed-in account, or
+    the API's token user), its use registered when it is sent; None when there is none for them (404): not
+    theirs, not finished, no longer kept, or an access copy whose archive is no longer theirs to use
+    (:func:`..gateway.transfer.export_file`). The page and the API send it here, with the same checks."""
+    path = gateway.export_file(repo(), user, job_id, name) if len(job_id) <= 64 else None
+    if path is None:
+        return None
     response = send_file(path, mimetype=MIMETYPES.get(path.suffix, "application/octet-stream"),
                          as_attachment=True, download_name=path.name)
     response.headers["Cache-Control"] = "private, no-store"
-    return purpose.registered(response, lambda: gateway.record_export_download(repo(), principal(), job_id, name))
+    return purpose.registered(response, lambda: gateway.record_export_download(repo(), user, job_id, name))
