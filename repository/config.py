@@ -157,6 +157,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Minutes failed sign-ins are counted over, and an account name stays locked; an administrator may "
             "unlock it sooner", minimum=1, maximum=10080),
     Setting("web.research_inline_pages", int, 40, "利用件在请求中制作的最多页数；更长或页数未知的 PDF 由后台作业制作", "Most pages of a researcher's copy made in the request; longer PDFs (or of unknown length) by a job", minimum=0, maximum=1000),
+    Setting("web.research_inline_scan_pages", int, 8, "审核通过的扫描件利用件在请求中制作的最多页数；更长的由后台作业制作", "Most pages of an approved scan's researcher's copy painted in the request; longer scans by a job", minimum=0, maximum=1000),
     Setting("cache.research_max_mb", int, 2048, "利用件缓存（cache/research/）的上限（MiB）；超出时删除最久未用的文件，直到不超过上限的 90%；0 为不设上限", "Bound of the researchers' copy cache (cache/research/, MiB): above it the least recently used files are removed until it holds at most 90% of it; 0 sets no bound", minimum=0, maximum=10**8),
     Setting("ocr.after_ingest", bool, False, "入库作业成功后自动排入 OCR 作业（扫描页文字识别）",
             "Queue an OCR job (text of scanned pages) after every successful ingest job"),

@@ -27,7 +27,7 @@ def _t(c: Context, key: str, **params: object) -> str:
 @pass_ctx
 def worker_cmd(c: Context, workers: int) -> None:
     """运行后台作业 Run background jobs (ingest, audit, reindex, export, OCR, paper reconciliation, access-copy,
-    research-copy, scan-proposal, lock-alert: the alert of a sign-in lock) until
+    research-copy, scan-proposal, scan-copy, lock-alert: the alert of a sign-in lock) until
     SIGTERM or Ctrl-C.
 
     The queue is SQLite in <home>/jobs/ unless jobs.url names a Redis server. On start the worker marks

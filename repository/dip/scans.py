@@ -28,15 +28,15 @@ from typing import Any
 from ..accounts import scanreviews
 from ..accounts.scanreviews import Rect, Review
 from ..accounts.securitylog import Actor
-from ..formats.scan_copies import ApprovedScan, ScanCopies, ScanCopyError
+from ..formats.scan_copies import ApprovedScan, ScanCopies, ScanCopyError, boxes_tag
 from ..home import Repository
 from ..preservation.ids import object_id
 from ..state.db import State
 from .people import people
 from .research import copy_kind
 
-__all__ = ["ApprovedScan", "Review", "ScanCopyError", "ScanState", "approved_copy", "checked_boxes", "decide",
-           "propose", "proposal_pages", "scan_state", "still_current", "stored"]
+__all__ = ["ApprovedScan", "Review", "ScanCopyError", "ScanState", "approved_copy", "boxes_tag", "checked_boxes",
+           "decide", "kept_approved_copy", "propose", "proposal_pages", "scan_state", "still_current", "stored"]
 
 
 def scan_copies(repo: Repository) -> ScanCopies:
@@ -105,6 +105,14 @@ def approved_copy(repo: Repository, review: Review) -> ApprovedScan:
         raise ValueError(f"review {review.id} is {review.state}, not approved")
     return scan_copies(repo).approved(stored(repo, review.archive_id, review.path), review.copy_key,
                                       review.approved_boxes, review.pages)
+
+
+def kept_approved_copy(repo: Repository, review: Review) -> ApprovedScan | None:
+    """The approved copy of ``review`` when it is kept whole (its use recorded, for the cache's bound), else None:
+    :func:`approved_copy` makes it."""
+    if review.state != scanreviews.APPROVED:
+        return None
+    return scan_copies(repo).kept_approved(review.copy_key, review.approved_boxes, review.pages)
 
 
 def still_current(repo: Repository, review: Review) -> bool:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HsarError
+from .cachebound import used
 from .scanredact import Rect
 
 PROPOSE_SECONDS = 1800.0  # the child that reads a scan by OCR is stopped after this long
@@ -116,12 +117,23 @@ class ScanCopies:
 
     # ------------------------------------------------------------------ the approved copy
 
+    def _approved_files(self, key: str, boxes: dict[int, list[Rect]], pages: int) -> ApprovedScan:
+        tag = boxes_tag(boxes)
+        return ApprovedScan(self._name(key, f"scan-{tag}.pdf"),
+                            tuple(self._name(key, f"scan-{tag}.p{n:04d}.jpg") for n in range(1, pages + 1)))
+
+    def kept_approved(self, key: str, boxes: dict[int, list[Rect]], pages: int) -> ApprovedScan | None:
+        """The copy painted with the approved ``boxes`` when every file of it is kept (each one's use recorded:
+        :func:`.cachebound.used`), else None."""
+        files = self._approved_files(key, boxes, pages)
+        return files if all(used(p) for p in (files.pdf, *files.pages)) else None
+
     def approved(self, source: Path, key: str, boxes: dict[int, list[Rect]], pages: int) -> ApprovedScan:
         """The copy painted with the approved ``boxes``, made now unless kept."""
-        tag = boxes_tag(boxes)
-        pdf = self._name(key, f"scan-{tag}.pdf")
-        found = tuple(self._name(key, f"scan-{tag}.p{n:04d}.jpg") for n in range(1, pages + 1))
-        if not (pdf.is_file() and all(p.is_file() for p in found)):
+        files = self.kept_approved(key, boxes, pages)
+        if files is None:
+            tag = boxes_tag(boxes)
             self._made(key, "approved", source, {"boxes": boxes}, PAINT_SECONDS,
                        {".jpg": f"scan-{tag}", ".pdf": f"scan-{tag}"})
-        return ApprovedScan(pdf, found)
+            files = self._approved_files(key, boxes, pages)
+        return files

@@ -53,15 +53,17 @@ def scan_kind(path: Path) -> str | None:
     return None
 
 
-def _tiff_pages(path: Path, workdir: Path, stem: str) -> list[ScanPage]:
+def _tiff_pages(path: Path, workdir: Path, stem: str, only: int | None = None) -> list[ScanPage]:
     with Image.open(path) as img:
         count = getattr(img, "n_frames", 1)
         if count <= 1:
-            return [ScanPage(1, path)]
+            return [ScanPage(1, path)] if only in (None, 1) else []
         pages = []
         for number, frame in enumerate(ImageSequence.Iterator(img), 1):
-            if number > MAX_PAGES:
+            if number > MAX_PAGES or (only is not None and number > only):
                 break
+            if only is not None and number != only:
+                continue
             if frame.width * frame.height > MAX_PIXELS:
                 pages.append(ScanPage(number, None, "page too large"))
                 continue
@@ -115,21 +117,23 @@ def pixels(image: Path) -> int:
         return 0
 
 
-def page_images(path: Path, workdir: Path, stem: str = "page") -> list[ScanPage]:
-    """The pages of ``path`` to read, in order (empty: not a scan); extra images go under ``workdir``."""
+def page_images(path: Path, workdir: Path, stem: str = "page", *, only: int | None = None) -> list[ScanPage]:
+    """The pages of ``path`` to read, in order (empty: not a scan); extra images go under ``workdir``. ``only``:
+    page ``only`` alone (a multi-page TIFF's other pages are not written out), or nothing when there is none."""
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     kind = scan_kind(path)
     with warnings.catch_warnings():  # Pillow warns of a damaged file: the page's note says it already
         warnings.simplefilter("ignore")
-        return _pages(path, kind, workdir, stem)
+        pages = _pages(path, kind, workdir, stem, only)
+    return pages if only is None else [p for p in pages if p.number == only]
 
 
-def _pages(path: Path, kind: str | None, workdir: Path, stem: str) -> list[ScanPage]:
+def _pages(path: Path, kind: str | None, workdir: Path, stem: str, only: int | None) -> list[ScanPage]:
     try:
         if kind in ("jpeg", "png"):
             return [ScanPage(1, path)]
         if kind == "tiff":
-            return _tiff_pages(path, workdir, stem)
+            return _tiff_pages(path, workdir, stem, only)
         if kind == "pdf":
             return _pdf_pages(path, workdir, stem)
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:

@@ -117,6 +117,14 @@ def _scan_proposal_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {"archives": [archive], "path": path}
 
 
+def _scan_copy_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """One scan's approved researcher's copy (利用件): the archive (as ``archives``, one) and the scan's path in it."""
+    archive, path = _one_archive(params), params.get("path")
+    if archive is None or not (isinstance(path, str) and 0 < len(path) <= 1024):
+        raise JobParamsError(msgid="jobs.params-scan-copy")
+    return {"archives": [archive], "path": path}
+
+
 def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The job's parameters, checked and normalised (JOB-PARAMS when unusable)."""
     if not isinstance(params, Mapping):
@@ -124,7 +132,8 @@ def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return {"ingest": _ingest_params, "audit": _audit_params, "reindex": _reindex_params,
             "export": _export_params, "ocr": _ocr_params, "paper": _paper_params,
             "access-copy": _access_copy_params, "research-copy": _research_copy_params,
-            "scan-proposal": _scan_proposal_params, "lock-alert": _lock_alert_params}[kind](params)
+            "scan-proposal": _scan_proposal_params, "scan-copy": _scan_copy_params,
+            "lock-alert": _lock_alert_params}[kind](params)
 
 
 #: the longest account name and address a lock alert carries (the security log's columns' widths)

@@ -28,7 +28,7 @@ from ..state.tables import jobs as jobs_table
 
 STATES = ("queued", "running", "done", "failed")
 KINDS = ("ingest", "audit", "reindex", "export", "ocr", "paper", "access-copy", "research-copy", "scan-proposal",
-         "lock-alert")
+         "scan-copy", "lock-alert")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """What a job does (作业内容): ingest of SIP files, audit, reindex, export (移交包), OCR, the paper reconciliation,
-access copies (利用副本), researchers' copies of long PDFs (利用件), scans' proposed copies (开放审核); each records its progress and result.
+access copies (利用副本), researchers' copies of long PDFs and of long approved scans (利用件) and scans' proposed
+copies (开放审核: :mod:`.copies`), a sign-in lock's alert (:mod:`.lockalert`); each records its progress and result.
 
 Each kind has a parameter check (run when the job is submitted, so bad input is refused with ``JOB-PARAMS``
 before anything is queued) and a runner (run by ``hsar worker``), which calls its workflow in exactly one
@@ -31,6 +32,7 @@ from ..access import NATIONAL, Principal, Role, scope_prefixes
 from ..errors import BUSY_CODES, HsarError
 from ..home import Repository
 from ..model import Archive
+from .copies import run_research_copy, run_scan_copy, run_scan_proposal
 from .lockalert import run_lock_alert
 from .queue import LEASE_BEAT, JobQueue
 from .records import Job, JobRecords
@@ -44,6 +46,7 @@ _TURNS["paper"] = threading.Lock()  # reads the register, catalogue and store; w
 _TURNS["access-copy"] = threading.Lock()  # reads the store and the catalogue; writes its zip and a register line
 _TURNS["research-copy"] = threading.Lock()  # reads the store and the catalogue; writes one copy into the cache
 _TURNS["scan-proposal"] = threading.Lock()  # reads a scan by OCR; writes its pages into the cache, a state row
+_TURNS["scan-copy"] = threading.Lock()  # reads a scan; writes its approved copy into the cache
 _TURNS["lock-alert"] = threading.Lock()  # sends one alert (a command, a mail): reads nothing of the home
 
 
@@ -232,44 +235,6 @@ def run_access_copy(repo: Repository, job: Job, progress: Progress, stop: thread
             "size": (out / name).stat().st_size, "out": job.id, "files": [name]}
 
 
-def run_research_copy(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
-    """A researcher's copy (利用件) of one PDF, too long to make in a request, made into the home's cache (the
-    page that asked for it waits for this job, then finds it there). Nothing is registered: the use is the
-    researcher's view of it, registered when it is sent. An archive gone since is NOT-FOUND; a PDF that cannot
-    be made into a copy fails with its reason (REDACT)."""
-    from ..dip.research import research_copy
-    from ..errors import HsarError
-
-    archive_id, path = job.params["archives"][0], job.params["path"]
-    view = repo.catalog.show(archive_id)
-    if view is None or path not in {f.path for f in view.files}:
-        raise HsarError(msgid="services.not_found", code="NOT-FOUND", archive=archive_id)
-    progress(0, 1, force=True)
-    made = research_copy(repo, view, path)
-    progress(1, 1)
-    return {"archive_id": archive_id, "path": path, "size": made.stat().st_size}
-
-
-def run_scan_proposal(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
-    """The proposed researcher's copy of one scan (利用件, open review: :mod:`repository.dip.scans`): its pages read
-    by OCR, the boxes to paint recorded in the state database pending an archivist's review. An archive or file
-    gone since is NOT-FOUND; a scan that cannot be read fails (SCAN-COPY)."""
-    from ..dip.scans import propose
-    from ..errors import HsarError
-    from ..state.db import open_state
-
-    archive_id, path = job.params["archives"][0], job.params["path"]
-    view = repo.catalog.show(archive_id)
-    if view is None or path not in {f.path for f in view.files}:
-        raise HsarError(msgid="services.not_found", code="NOT-FOUND", archive=archive_id)
-    progress(0, 1, force=True)
-    with open_state(repo.cfg.state_url) as state:
-        review = propose(repo, state, view, path)
-    progress(1, 1)
-    return {"archive_id": archive_id, "path": path, "review": review.id, "pages": review.pages,
-            "boxes": sum(len(b) for b in review.proposed_boxes.values())}
-
-
 def run_ocr_job(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
     from ..ingest.ocr import OcrSummary, ocr_archives
 
@@ -331,7 +296,8 @@ Runner = Callable[[Repository, Job, Progress, threading.Event], dict[str, Any]]
 RUNNERS: dict[str, Runner] = {"ingest": run_ingest, "audit": run_audit_job, "reindex": run_reindex,
                                "export": run_export, "ocr": run_ocr_job, "paper": run_paper,
                                "access-copy": run_access_copy, "research-copy": run_research_copy,
-                               "scan-proposal": run_scan_proposal, "lock-alert": run_lock_alert}
+                               "scan-proposal": run_scan_proposal, "scan-copy": run_scan_copy,
+                               "lock-alert": run_lock_alert}
 
 
 # ------------------------------------------------------------------------------------------ one job

@@ -19,8 +19,10 @@ from ..dip.scans import (
     ScanCopyError,
     ScanState,
     approved_copy,
+    boxes_tag,
     checked_boxes,
     decide,
+    kept_approved_copy,
     proposal_pages,
     scan_state,
     still_current,
@@ -28,5 +30,5 @@ from ..dip.scans import (
 )
 
 __all__ = ["ApprovedScan", "PendingCopy", "Pruned", "RedactError", "Review", "ScanCopyError", "ScanState",
-           "approved_copy", "checked_boxes", "copy_kind", "decide", "pending_copy", "proposal_pages", "prune_copies",
-           "research_copy", "scan_state", "still_current", "stored"]
+           "approved_copy", "boxes_tag", "checked_boxes", "copy_kind", "decide", "kept_approved_copy", "pending_copy",
+           "proposal_pages", "prune_copies", "research_copy", "scan_state", "still_current", "stored"]

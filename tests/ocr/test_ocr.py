@@ -82,6 +82,11 @@ def test_page_images_of_each_kind(tmp_path: Path, demo) -> None:  # noqa: ANN001
     multi.write_bytes(tiff_bytes([_text_page("第一页"), _text_page("第二页")], dpi=300))
     pages = page_images(multi, work, "m")
     assert [p.number for p in pages] == [1, 2] and all(p.image and p.image.parent == work for p in pages)
+    alone = tmp_path / "alone"  # one page asked for: that page alone is written out (a review page's original)
+    alone.mkdir()
+    [second] = page_images(multi, alone, "a", only=2)
+    assert second.number == 2 and [f.name for f in alone.iterdir()] == ["a.p0002.tif"]
+    assert page_images(multi, alone, "a", only=3) == [] and page_images(multi, alone, only=0) == []
     png = tmp_path / "one.png"
     _text_page("证明").save(png)
     assert [(p.number, p.image) for p in page_images(png, work)] == [(1, png)]

@@ -273,6 +273,55 @@ def test_the_api_and_an_access_copy_give_the_approved_copy(scan_app: Any, scan_h
     assert "审核通过的范围遮盖" in readme
 
 
+def test_a_long_approved_scan_is_painted_by_a_job_the_page_waits_for(scan_home: ScanHome, tmp_path: Path) -> None:
+    """An approved scan longer than ``web.research_inline_scan_pages`` (here 0: every scan) is not painted in the
+    request: the viewer, the file route and the API answer 202 naming one job (the reader's) until it has run; an
+    archivist's approval queues the painting at once, so the copy is usually ready before a researcher asks."""
+    assert _review(scan_home).state == "approved"
+    home = tmp_path / "home"
+    shutil.copytree(scan_home.home, home)
+    settings = home / "hsar.toml"
+    text = settings.read_text("utf-8")
+    assert "\nresearch_inline_scan_pages = 8\n" in text  # the default, written by hsar init
+    settings.write_text(text.replace("\nresearch_inline_scan_pages = 8\n", "\nresearch_inline_scan_pages = 0\n"))
+    with Repository.open(home) as repo:  # the copies the other tests made are not kept here
+        shutil.rmtree(repo.paths.research_cache, ignore_errors=True)
+    app = create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
+    reader, base = _client(app, "reader"), f"/archives/{scan_home.archive_id}"
+    waiting = reader.get(f"{base}/view/{scan_home.path}")
+    html = waiting.get_data(as_text=True)
+    assert waiting.status_code == 202 and 'id="job"' in html
+    job_id = re.search(r'data-poll="/jobs/([0-9a-f-]{36})\.json"', html).group(1)
+    assert reader.get(f"{base}/files/{scan_home.path}").status_code == 202  # the same job, not a second one
+    assert reader.get(f"{base}/page-image/1/{scan_home.path}").status_code == 202
+    with open_state(load_config(home).state_url) as state:
+        token = create_token(state, "reader", "long-scan")[1]
+    api = app.test_client().get(f"/api/v1{base}/files/{scan_home.path}", query_string={"purpose": "study"},
+                                headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 202 and api.get_json() | {"message": ""} == {
+        "code": "API-COPY-PENDING", "job": job_id, "pages": 1, "message": ""}
+    with JobQueue.open(home) as queue:
+        assert [(j.id, j.username) for j in queue.list(kind="scan-copy")] == [(job_id, "reader")]
+        execute(queue, job_id, threading.Event())
+        assert queue.get(job_id).state == "done" and queue.get(job_id).result["pages"] == 1
+    copy = reader.get(f"{base}/files/{scan_home.path}")
+    assert copy.status_code == 200 and copy.mimetype == "application/pdf"
+    _assert_painted_pdf(copy.get_data(), scan_home)
+    assert reader.get(f"{base}/view/{scan_home.path}").status_code == 200
+
+    boxes = {str(k): [list(b) for b in v] for k, v in _review(scan_home).approved_boxes.items()}
+    boxes["1"] = boxes["1"][:-1]  # the archivist decides again, without the box added before: another copy
+    with_home = dataclasses.replace(scan_home, home=home)
+    assert _decide(_client(app, "lishui"), with_home, "approve", boxes).status_code == 303
+    with JobQueue.open(home) as queue:
+        queued = [j for j in queue.list(kind="scan-copy") if j.username == "lishui"]
+        assert [(j.state, j.params["path"]) for j in queued] == [("queued", scan_home.path)]
+        execute(queue, queued[0].id, threading.Event())
+        assert queue.get(queued[0].id).state == "done"
+    image = Image.open(io.BytesIO(reader.get(f"{base}/page-image/1/{scan_home.path}").get_data()))
+    assert _black(image, scan_home.rid) and not _black(image, ADDED)  # the new decision's copy, made by that job
+
+
 def test_a_new_way_of_painting_pdfs_keeps_the_approval(scan_home: ScanHome,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The PDF copies' VERSION names their cached files: a better painting makes every PDF copy again. An

@@ -28,7 +28,6 @@ from ...home import Repository
 from ...preservation.ids import object_id
 from ...services import people
 from ...services.research import (
-    PendingCopy,
     RedactError,
     ScanCopyError,
     copy_kind,
@@ -118,7 +117,7 @@ class Document:
         """The name it is downloaded under: the stored file's; a researcher's copy's says it is one, in ``lang``
         (``…-利用件.pdf``, ``…-research-copy.pdf``)."""
         name = self.path.rsplit("/", 1)[-1]
-        return f"{name.rsplit('.', 1)[0]}-{messages.text('mends.copy_suffix', lang)}.pdf" if self.copy else name
+        return f"{name.rsplit('.', 1)[0]}-{messages.text('research.copy_suffix', lang)}.pdf" if self.copy else name
 
 
 def _visible(repo: Repository, principal: Principal, archive_id: str) -> Any:  # noqa: ANN401 - ArchiveView
@@ -186,24 +185,24 @@ class NoCopy(Exception):
 
 
 class CopyPending(Exception):
-    """A researcher's copy not made yet and too long to make in the request (more than
-    ``web.research_inline_pages`` pages, or a count not known): the job ``job_id`` makes it; ask again once it
-    has finished."""
+    """A researcher's copy not made yet and too long to make in the request (a PDF of more than
+    ``web.research_inline_pages`` pages, or of a count not known; an approved scan of more than
+    ``web.research_inline_scan_pages``): the job ``job_id`` makes it; ask again once it has finished."""
 
     def __init__(self, archive_id: str, path: str, job_id: str, pages: int | None) -> None:
         super().__init__(archive_id, path, job_id)
         self.archive_id, self.path, self.job_id, self.pages = archive_id, path, job_id, pages
 
 
-def _copy_job(repo: Repository, principal: Principal, archive_id: str, path: str, pending: PendingCopy) -> str:
-    """The id of the job making ``pending`` for ``principal`` (theirs, so its page and progress are theirs to
-    read): one per user and copy, however often the page is asked for; a new one when the earlier one's copy
+def _copy_job(repo: Repository, principal: Principal, archive_id: str, path: str, kind: str, copy: str) -> str:
+    """The id of the job (``research-copy``, ``scan-copy``) making the copy named ``copy`` for ``principal`` (theirs,
+    so its page and progress are theirs to read): one per user and copy, however often the page is asked for; a new one when the earlier one's copy
     is gone again (a cache emptied). A job that failed stands for :data:`RETRY_SECONDS` after it failed (as the
     cache lets a crashed copy stand, :class:`~repository.formats.research_copies.ResearchCopies`): :class:`NoCopy`
     naming it, not a job queued again on every reload; after that, it is queued once more."""
     from ...jobs import JobQueue
 
-    base = "research-copy:" + hashlib.sha256(f"{principal.username}\0{pending.key}".encode()).hexdigest()
+    base = f"{kind}:" + hashlib.sha256(f"{principal.username}\0{copy}".encode()).hexdigest()
     params = {"archives": [archive_id], "path": path}
     with JobQueue(repo.cfg) as queue:
         key, job = base, queue.records.by_dedupe_key(base)
@@ -212,10 +211,10 @@ def _copy_job(repo: Repository, principal: Principal, archive_id: str, path: str
             job = queue.records.by_dedupe_key(key)
         if job is not None and job.state == "failed" and job.finished_at is not None \
                 and time.time() - job.finished_at.timestamp() < RETRY_SECONDS:
-            failed = HsarError(msgid="mends.copy_job_failed", code="WEB-COPY-JOB", job=job.id,
+            failed = HsarError(msgid="research.copy_job_failed", code="WEB-COPY-JOB", job=job.id,
                                error=job.error_code or "", minutes=RETRY_SECONDS // 60)
             raise NoCopy(archive_id, "failed", failed)
-        job = queue.submit("research-copy", params, user=principal.username, dedupe_key=key)
+        job = queue.submit(kind, params, user=principal.username, dedupe_key=key)
     return job.id
 
 
@@ -243,7 +242,8 @@ def document(repo: Repository, principal: Principal, archive_id: str, path: str)
             pending = pending_copy(repo, view, path, inline_pages=int(repo.cfg["web.research_inline_pages"]),
                                    known=known)
             if pending is not None:  # too long to make in a request: a job makes it, the page waits for the job
-                raise CopyPending(archive_id, path, _copy_job(repo, principal, archive_id, path, pending), pending.pages)
+                job_id = _copy_job(repo, principal, archive_id, path, "research-copy", pending.key)
+                raise CopyPending(archive_id, path, job_id, pending.pages)
             return Document(archive_id, path, research_copy(repo, view, path, known=known), "application/pdf", "pdf",
                             copy=True)
         except RedactError as exc:
@@ -254,13 +254,18 @@ def document(repo: Repository, principal: Principal, archive_id: str, path: str)
 
 
 def _scan(repo: Repository, principal: Principal, view: Any, path: str, stored: Path) -> Document:  # noqa: ANN401
-    """A scan for a researcher: its approved copy (page images and their PDF), or, until a copy is approved (or
+    """A scan for a researcher: its approved copy (page images and their PDF: made now unless kept, or by a job when
+    longer than ``web.research_inline_scan_pages`` pages, :class:`CopyPending`), or, until a copy is approved (or
     when it was rejected), a document that is not sendable (its viewer shows the masked OCR text), the proposal job
     queued when there is none yet (:mod:`.scans`)."""
     found = scans.scan_state(repo, view, path, people.people(repo, view))
     if found.state == "approved" and found.review is not None:
+        made = scans.kept(repo, found.review)
+        if made is None and found.review.pages > int(repo.cfg["web.research_inline_scan_pages"]):
+            job_id = _copy_job(repo, principal, view.identifier, path, "scan-copy", scans.copy_name(found))
+            raise CopyPending(view.identifier, path, job_id, found.review.pages)
         try:
-            made = scans.approved(repo, found.review)
+            made = made or scans.approved(repo, found.review)
         except ScanCopyError as exc:
             raise NoCopy(view.identifier, "failed", exc) from None
         return Document(view.identifier, path, made.pdf, "application/pdf", "scan-copy", copy=True,

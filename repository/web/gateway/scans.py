@@ -22,6 +22,7 @@ from typing import Any
 from ...accounts import scanreviews
 from ...accounts.securitylog import Actor
 from ...config import Config
+from ...errors import HsarError
 from ...home import Repository
 from ...services import research
 from ...services.research import Review, ScanState
@@ -79,6 +80,37 @@ def approved(repo: Repository, review: Review) -> research.ApprovedScan:
     return research.approved_copy(repo, review)
 
 
+def kept(repo: Repository, review: Review) -> research.ApprovedScan | None:
+    """The approved copy of ``review`` when it is kept (its use recorded), else None."""
+    return research.kept_approved_copy(repo, review)
+
+
+def copy_name(found: ScanState) -> str:
+    """What names the approved copy of ``found``: its bytes and names, and the decision's boxes (another decision,
+    another copy: another job)."""
+    assert found.review is not None
+    return f"{found.key}.{research.boxes_tag(found.review.approved_boxes)}"
+
+
+def queue_copy(repo: Repository, principal: Principal, review: Review) -> str | None:
+    """Queue the job making the approved copy of ``review`` when it is longer than a request may make
+    (``web.research_inline_scan_pages``): the archivist's approval starts it, so the copy is ready before a
+    researcher asks. The job's id (None: short enough, or a queue that cannot be reached: the researcher's
+    first view makes it then)."""
+    from ...jobs import JobQueue
+
+    if review.pages <= int(repo.cfg["web.research_inline_scan_pages"]):
+        return None
+    key = f"scan-copy:{principal.username}:" + hashlib.sha256(
+        f"{review.copy_key}.{research.boxes_tag(review.approved_boxes)}".encode()).hexdigest()[:64]
+    try:
+        with JobQueue(repo.cfg) as queue:
+            return queue.submit("scan-copy", {"archives": [review.archive_id], "path": review.path},
+                                user=principal.username, dedupe_key=key).id
+    except HsarError:
+        return None
+
+
 # ------------------------------------------------------------------ the review pages
 
 
@@ -131,7 +163,7 @@ def page_image(repo: Repository, found: Review, page: int, original: bool) -> by
     from ...formats.scanredact import open_page
 
     with tempfile.TemporaryDirectory(prefix="hsar-review-") as work:
-        pages = page_images(research.stored(repo, found.archive_id, found.path), Path(work))
+        pages = page_images(research.stored(repo, found.archive_id, found.path), Path(work), only=page)
         image = next((p.image for p in pages if p.number == page), None)
         if image is None:
             return None
@@ -152,7 +184,10 @@ def decide(repo: Repository, principal: Principal, actor: Actor, found: Review, 
     if approve and boxes is None:
         raise BadBoxes(found.id)
     with _state(repo.cfg) as state:
-        return research.decide(repo, state, found, approve, boxes, actor)
+        done = research.decide(repo, state, found, approve, boxes, actor)
+    if done is not None and done.state == scanreviews.APPROVED:
+        queue_copy(repo, principal, done)
+    return done
 
 
 def register_review(repo: Repository, principal: Principal, found: Review, purpose: str) -> None:
