@@ -26,9 +26,12 @@ def _t(c: Context, key: str, **params: object) -> str:
               help="同时运行的作业数（线程）Jobs run at the same time (threads).")
 @pass_ctx
 def worker_cmd(c: Context, workers: int) -> None:
-    """运行后台作业 Run background jobs (ingest, audit, reindex, export, OCR, paper reconciliation, access-copy,
-    research-copy, scan-proposal, scan-copy, lock-alert: the alert of a sign-in lock) until
-    SIGTERM or Ctrl-C.
+    """运行后台作业 Run background jobs until SIGTERM or Ctrl-C.
+
+    \b
+    Kinds: ingest, audit, reindex, export, OCR, paper (reconciliation),
+    access-copy, research-copy, scan-proposal, scan-copy,
+    lock-alert (the alert of a sign-in lock).
 
     The queue is SQLite in <home>/jobs/ unless jobs.url names a Redis server. On start the worker marks
     the jobs of workers that died as queued again (or failed, JOB-LOST, after jobs.attempts attempts).

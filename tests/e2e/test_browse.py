@@ -104,7 +104,8 @@ def test_researcher_opens_researchers_copies(signed_in, e2e: ModuleType) -> None
     page.goto(archive)
     page.locator("a[href*='/view/'][href$='.tif']").first.click()
     page.wait_for_load_state()
-    assert page.locator("p.research-copy").is_visible()
+    assert page.locator("p.scan-review").is_visible()  # its image awaits an archivist's review (开放审核)
+    assert page.locator("p.research-copy").count() == 2  # and that, and its OCR text only, are said
     assert page.locator("img.page").count() == 0 and not FULL_ID.search(page.inner_text("body"))
 
 
