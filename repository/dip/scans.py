@@ -134,7 +134,7 @@ def checked_boxes(review: Review, given: Any) -> dict[int, list[Rect]] | None:  
         return None
     out: dict[int, list[Rect]] = {}
     for page, boxes in given.items():
-        number = int(page) if isinstance(page, str) and page.isdigit() and len(page) < 6 else 0
+        number = int(page) if isinstance(page, str) and page.isascii() and page.isdigit() and len(page) < 6 else 0
         width, height = review.size(number)
         if not 1 <= number <= review.pages or not isinstance(boxes, list) or len(boxes) > MAX_BOXES:
             return None

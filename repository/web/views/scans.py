@@ -113,7 +113,7 @@ def decide(review_id: int) -> BaseResponse | tuple[str, int]:
     raw = request.form.get("boxes", "")
     try:
         given = json.loads(raw) if decision == "approve" and len(raw) <= MAX_FORM else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to read: not boxes
         given = None
     try:
         done = scans.decide(repo(), principal(), actor(), found, decision == "approve", given)

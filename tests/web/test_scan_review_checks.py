@@ -1,0 +1,81 @@
+"""The review of scans' researchers' copies without OCR (repository/web/gateway/scans.py, views/scans.py): a proposal
+recorded directly for a scan of a demo household archive (no tesseract run), then what the decision form refuses
+(boxes that are not boxes, however odd), two archivists deciding from pages shown at the same time, and the jobs
+the review queues (their dedupe keys fit the jobs table's 128 characters; a proposal superseded again and again is
+proposed again each time)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from repository.accounts import scanreviews
+from repository.config import load as load_config
+from repository.dip.people import people
+from repository.dip.research import copy_kind
+from repository.home import Repository
+from repository.state.db import open_state
+from repository.web import create_app
+
+SIZE = (400, 300)
+
+
+def _scan(home: Path) -> tuple[str, str, str, str]:
+    """(archive id, path, division, names key) of a scan of an archive in xuanwu's scope (320102)."""
+    with Repository.open(home) as repo:
+        for archive_id in sorted(repo.catalog.archive_ids()):
+            view = repo.catalog.show(archive_id)
+            if not view.archive.division.startswith("320102"):
+                continue
+            for f in view.files:
+                if copy_kind(f.path) == "text":
+                    key = repo.research_copies.names_key(f.sha512, people(repo, view))
+                    return archive_id, f.path, view.archive.division, key
+    raise AssertionError("no scan in 320102")
+
+
+@pytest.fixture
+def reviewed(web_home: Path, tmp_path: Path) -> tuple[Path, int]:
+    """A copy of the web home with one pending proposal (one page, one box) for a scan in 320102; its id."""
+    home = tmp_path / "home"
+    shutil.copytree(web_home, home)
+    archive_id, path, division, key = _scan(home)
+    with Repository.open(home) as repo, open_state(load_config(home).state_url) as state:
+        sha512 = next(f.sha512 for f in repo.catalog.show(archive_id).files if f.path == path)
+        review = scanreviews.record_proposal(state, archive_id, path, division, sha512, key,
+                                             [{"page": 1, "size": list(SIZE), "boxes": [[10, 10, 50, 30]]}])
+    return home, review.id
+
+
+def _get(home: Path, review_id: int) -> scanreviews.Review:
+    with open_state(load_config(home).state_url) as state:
+        found = scanreviews.get(state, review_id)
+    assert found is not None
+    return found
+
+
+def _form(client: FlaskClient, review_id: int) -> dict[str, str]:
+    page = client.get(f"/scan-reviews/{review_id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    fields = dict(re.findall(r'<input type="hidden" name="(csrf_token|seen)" value="([^"]*)"', html))
+    assert "csrf_token" in fields
+    return fields
+
+
+def test_boxes_of_no_page_or_too_deep_are_refused_with_their_code(reviewed: tuple[Path, int], wh: Any) -> None:  # noqa: ANN401
+    """A page named by digits Python reads but int() does not ("²"), a page in other digits ("１"), and a JSON too
+    deeply nested to read are not boxes: 400 WEB-SCAN-BOXES, nothing recorded (no 500)."""
+    home, review_id = reviewed
+    client = wh.signed_in(create_app(home, {"TESTING": True, "SECRET_KEY": "test"}), "xuanwu")
+    for boxes in (json.dumps({"²": [[0, 0, 10, 10]]}), json.dumps({"１": [[0, 0, 10, 10]]}), "[" * 5000):
+        refused = client.post(f"/scan-reviews/{review_id}", data={**_form(client, review_id), "decision": "approve",
+                                                                  "boxes": boxes})
+        assert refused.status_code == 400 and "WEB-SCAN-BOXES" in refused.get_data(as_text=True), boxes[:10]
+    assert _get(home, review_id).state == "pending"
