@@ -150,11 +150,12 @@ def checked_boxes(review: Review, given: Any) -> dict[int, list[Rect]] | None:  
 
 
 def decide(repo: Repository, state: State, review: Review, approve: bool, boxes: dict[int, list[Rect]] | None,
-           actor: Actor) -> Review | None:
+           actor: Actor, *, seen: str | None = None) -> Review | None:
     """Record the decision on ``review`` (:func:`repository.accounts.scanreviews.decide`, with its security-log
     line); None when it no longer applies (the file's bytes or names changed since: it is superseded, and a new
-    proposal is needed)."""
+    proposal is needed), or when its decision is no longer the one the archivist saw (``seen``,
+    :func:`repository.accounts.scanreviews.seen`: another archivist decided meanwhile)."""
     if not still_current(repo, review):
         scanreviews.supersede(state, review.id)
         return None
-    return scanreviews.decide(state, review.id, approve, boxes, actor)
+    return scanreviews.decide(state, review.id, approve, boxes, actor, seen=seen)

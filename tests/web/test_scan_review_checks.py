@@ -79,3 +79,30 @@ def test_boxes_of_no_page_or_too_deep_are_refused_with_their_code(reviewed: tupl
                                                                   "boxes": boxes})
         assert refused.status_code == 400 and "WEB-SCAN-BOXES" in refused.get_data(as_text=True), boxes[:10]
     assert _get(home, review_id).state == "pending"
+
+
+def test_a_decision_made_meanwhile_by_another_is_not_overwritten(reviewed: tuple[Path, int], wh: Any) -> None:  # noqa: ANN401
+    """Two archivists open the review page at once; the first approves with a box added over a missed number, the
+    second (whose page showed no decision) then approves the proposal as it was: the second decision is refused
+    (the page again, saying so), the first one's boxes stand, one line in the security log."""
+    home, review_id = reviewed
+    app = create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
+    first, second = wh.signed_in(app, "xuanwu"), wh.signed_in(app, "admin")
+    first_form, second_form = _form(first, review_id), _form(second, review_id)
+    assert first_form["seen"] == second_form["seen"] == "pending@"  # the decision each page shows: none yet
+    added = {"1": [[10, 10, 50, 30], [100, 100, 200, 140]]}
+    done = first.post(f"/scan-reviews/{review_id}", data={**first_form, "decision": "approve",
+                                                          "boxes": json.dumps(added)})
+    assert done.status_code == 303
+    late = second.post(f"/scan-reviews/{review_id}", data={**second_form, "decision": "approve",
+                                                           "boxes": json.dumps({"1": [[10, 10, 50, 30]]})})
+    assert late.status_code == 303 and late.headers["Location"].endswith(f"/scan-reviews/{review_id}")
+    assert "另一位档案管理人员已在此期间作出决定" in second.get(late.headers["Location"]).get_data(as_text=True)
+    found = _get(home, review_id)
+    assert (found.state, found.decided_by, found.approved_boxes) == (
+        "approved", "xuanwu", {1: [(10, 10, 50, 30), (100, 100, 200, 140)]})
+    again = second.post(f"/scan-reviews/{review_id}", data={**_form(second, review_id), "decision": "reject"})
+    assert again.status_code == 303 and _get(home, review_id).state == "rejected"  # seen first, then decided
+    missing = first.post(f"/scan-reviews/{review_id}", data={"csrf_token": first_form["csrf_token"],
+                                                             "decision": "approve", "boxes": json.dumps(added)})
+    assert missing.status_code == 303 and _get(home, review_id).state == "rejected"  # no decision shown: none made

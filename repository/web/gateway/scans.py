@@ -176,15 +176,30 @@ class BadBoxes(Exception):
     """The boxes of a decision are not boxes of the review's pages."""
 
 
+class DecidedMeanwhile(Exception):
+    """The review's decision is no longer the one the archivist's page showed: another archivist decided since."""
+
+
+def seen(found: Review) -> str:
+    """What the review page gives back with a decision (:func:`repository.accounts.scanreviews.seen`)."""
+    return scanreviews.seen(found)
+
+
 def decide(repo: Repository, principal: Principal, actor: Actor, found: Review, approve: bool,
-           given: Any) -> Review | None:  # noqa: ANN401 - parsed JSON
-    """Record ``principal``'s decision on ``found`` (the boxes ``given``, when approving): :class:`BadBoxes` when
-    they are not boxes of its pages; None when the review no longer applies (superseded)."""
+           given: Any, shown: str) -> Review | None:  # noqa: ANN401 - parsed JSON
+    """Record ``principal``'s decision on ``found`` (the boxes ``given``, when approving), made on a page that
+    showed its decision as ``shown`` (:func:`seen`): :class:`BadBoxes` when they are not boxes of its pages;
+    :class:`DecidedMeanwhile` when another archivist decided since that page was shown (theirs stands, nothing
+    recorded); None when the review no longer applies (superseded)."""
     boxes = research.checked_boxes(found, given) if approve else None
     if approve and boxes is None:
         raise BadBoxes(found.id)
     with _state(repo.cfg) as state:
-        done = research.decide(repo, state, found, approve, boxes, actor)
+        done = research.decide(repo, state, found, approve, boxes, actor, seen=shown)
+        if done is None:
+            now = scanreviews.get(state, found.id)
+            if now is not None and now.state in (scanreviews.PENDING, scanreviews.APPROVED, scanreviews.REJECTED):
+                raise DecidedMeanwhile(found.id)
     if done is not None and done.state == scanreviews.APPROVED:
         queue_copy(repo, principal, done)
     return done
