@@ -15,13 +15,18 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from repository.access import Principal, Role
 from repository.accounts import scanreviews
+from repository.accounts.securitylog import SYSTEM
 from repository.config import load as load_config
 from repository.dip.people import people
 from repository.dip.research import copy_kind
 from repository.home import Repository
+from repository.jobs import JobQueue
 from repository.state.db import open_state
+from repository.state.tables import jobs as jobs_table
 from repository.web import create_app
+from repository.web.gateway import scans
 
 SIZE = (400, 300)
 
@@ -106,3 +111,23 @@ def test_a_decision_made_meanwhile_by_another_is_not_overwritten(reviewed: tuple
     missing = first.post(f"/scan-reviews/{review_id}", data={"csrf_token": first_form["csrf_token"],
                                                              "decision": "approve", "boxes": json.dumps(added)})
     assert missing.status_code == 303 and _get(home, review_id).state == "rejected"  # no decision shown: none made
+
+
+def test_the_copy_job_an_approval_queues_has_a_key_that_fits(reviewed: tuple[Path, int]) -> None:
+    """The scan-copy job an approval queues (a long scan) is named by a key of at most 128 characters (PostgreSQL
+    refuses a longer one) whatever the archivist's name (64 characters at most)."""
+    home, review_id = reviewed
+    with open_state(load_config(home).state_url) as state:
+        review = scanreviews.decide(state, review_id, True, {1: [(10, 10, 50, 30)]}, SYSTEM)
+    assert review is not None
+    settings = home / "hsar.toml"
+    settings.write_text(settings.read_text("utf-8").replace("\nresearch_inline_scan_pages = 8\n",
+                                                            "\nresearch_inline_scan_pages = 0\n"), "utf-8")
+    archivist = Principal("a" * 64, Role.ARCHIVIST, "320102")
+    with Repository.open(home) as repo:
+        job_id = scans.queue_copy(repo, archivist, review)
+    assert job_id is not None
+    with JobQueue.open(home) as queue:
+        job = queue.get(job_id)
+        assert job is not None and job.username == "a" * 64
+        assert job.dedupe_key is not None and len(job.dedupe_key) <= jobs_table.c.dedupe_key.type.length

@@ -101,8 +101,8 @@ def queue_copy(repo: Repository, principal: Principal, review: Review) -> str | 
 
     if review.pages <= int(repo.cfg["web.research_inline_scan_pages"]):
         return None
-    key = f"scan-copy:{principal.username}:" + hashlib.sha256(
-        f"{review.copy_key}.{research.boxes_tag(review.approved_boxes)}".encode()).hexdigest()[:64]
+    key = "scan-copy:" + hashlib.sha256(  # (a digest of the name too: any name fits the jobs' 128 characters)
+        f"{principal.username}\0{review.copy_key}.{research.boxes_tag(review.approved_boxes)}".encode()).hexdigest()
     try:
         with JobQueue(repo.cfg) as queue:
             return queue.submit("scan-copy", {"archives": [review.archive_id], "path": review.path},
