@@ -21,6 +21,7 @@ from repository.accounts.securitylog import SYSTEM
 from repository.config import load as load_config
 from repository.dip.people import people
 from repository.dip.research import copy_kind
+from repository.dip.scans import ScanState
 from repository.home import Repository
 from repository.jobs import JobQueue
 from repository.state.db import open_state
@@ -131,3 +132,23 @@ def test_the_copy_job_an_approval_queues_has_a_key_that_fits(reviewed: tuple[Pat
         job = queue.get(job_id)
         assert job is not None and job.username == "a" * 64
         assert job.dedupe_key is not None and len(job.dedupe_key) <= jobs_table.c.dedupe_key.type.length
+
+
+def test_a_proposal_superseded_again_and_again_is_proposed_each_time(reviewed: tuple[Path, int]) -> None:
+    """A researcher's view of a scan with no proposal under its key queues the proposal job; once that job is done
+    and its proposal gone (superseded, disposed of), the next view queues one more: a third time as a second."""
+    home, _review_id = reviewed
+    archive_id, path, _division, key = _scan(home)
+    found = ScanState(archive_id, path, key, None)
+    reader = Principal("reader", Role.RESEARCHER, "320100")
+    seen: list[str] = []
+    with create_app(home, {"TESTING": True, "SECRET_KEY": "test"}).app_context(), Repository.open(home) as repo:
+        for _turn in range(3):
+            job_id = scans.queue_proposal(repo, reader, found)
+            assert job_id is not None and job_id not in seen
+            assert scans.queue_proposal(repo, reader, found) == job_id  # a reload: the same job
+            seen.append(job_id)
+            with JobQueue.open(home) as queue:
+                assert queue.records.claim(job_id) and queue.records.finish(job_id, {"review": 0})
+    with JobQueue.open(home) as queue:
+        assert all(len(queue.get(j).dedupe_key or "") <= jobs_table.c.dedupe_key.type.length for j in seen)

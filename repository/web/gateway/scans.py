@@ -51,17 +51,18 @@ def _dedupe_key(found: ScanState) -> str:
 
 
 def queue_proposal(repo: Repository, principal: Principal, found: ScanState) -> str | None:
-    """The id of the job proposing the copy of ``found`` (queued now unless recorded: one per key)."""
+    """The id of the job proposing the copy of ``found`` (queued now unless recorded: one per key; after a done
+    one, whose proposal was superseded or disposed of since, the next one in its chain, as often as that happens)."""
     from ...jobs import JobQueue
     from ...jobs.records import JobRecords
 
-    key = _dedupe_key(found)
+    base = _dedupe_key(found)
     with _state(repo.cfg) as state:
-        job = JobRecords(state).by_dedupe_key(key)
-    if job is not None and job.state == "done":  # its proposal superseded or disposed of since: one more, once
-        key = f"{key}:{job.id}"
-        with _state(repo.cfg) as state:
-            job = JobRecords(state).by_dedupe_key(key)
+        records = JobRecords(state)
+        key, job = base, records.by_dedupe_key(base)
+        while job is not None and job.state == "done":  # its proposal superseded or disposed of since: the next one
+            key = f"{base}:{job.id}"
+            job = records.by_dedupe_key(key)
     if job is not None and not (job.state == "failed" and job.finished_at is not None
                                 and datetime.now(UTC) - job.finished_at > timedelta(seconds=RETRY_SECONDS)):
         return job.id
