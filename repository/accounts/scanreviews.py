@@ -136,16 +136,40 @@ def listed(state: State, prefixes: Sequence[str], states: Sequence[str] = (PENDI
     return [_review(r) for r in rows]
 
 
+def seen(review: Review) -> str:
+    """The review's decision as a review page shows it (its state and when it was decided): the page gives it back
+    with the archivist's decision (:func:`decide`), so a decision another archivist made meanwhile is never
+    overwritten unseen."""
+    return f"{review.state}@{review.decided_at.isoformat() if review.decided_at is not None else ''}"
+
+
+def _unchanged(token: str) -> Any:  # noqa: ANN401 - an SQL condition
+    """The condition that a row's decision is still the one ``token`` (:func:`seen`) names; never true for a token
+    that is not one."""
+    c = t.scan_reviews.c
+    shown, _at, when = token.partition("@")
+    if shown not in (PENDING, APPROVED, REJECTED) or not _at:
+        return c.id != c.id
+    try:
+        decided = utc(datetime.fromisoformat(when)) if when else None
+    except ValueError:
+        return c.id != c.id
+    return and_(c.state == shown, c.decided_at.is_(None) if decided is None else c.decided_at == decided)
+
+
 def decide(state: State, review_id: int, approve: bool, boxes: Mapping[int, Sequence[Rect]] | None, actor: Actor,
-           *, now: datetime | None = None) -> Review | None:
+           *, seen: str | None = None, now: datetime | None = None) -> Review | None:
     """Approve the copy of review ``review_id`` painted with ``boxes`` (by page), or reject it; with its line in
-    the security log. None when the review is not there or no longer open to a decision (superseded, disposed)."""
+    the security log. None when the review is not there or no longer open to a decision (superseded, disposed),
+    or, given ``seen`` (:func:`seen` of the review as the archivist saw it), when its decision is no longer that
+    one (another archivist decided meanwhile: theirs stands)."""
     c = t.scan_reviews.c
     when = utc(now) if now is not None else datetime.now(UTC)
     plain = {str(k): [list(_rect(b)) for b in v] for k, v in sorted((boxes or {}).items())} if approve else None
+    unchanged = _unchanged(seen) if seen is not None else c.id == review_id
     with state.transaction(write=True) as conn:
         done = conn.execute(update(t.scan_reviews).where(
-            and_(c.id == review_id, c.state.in_((PENDING, APPROVED, REJECTED)))).values(
+            and_(c.id == review_id, c.state.in_((PENDING, APPROVED, REJECTED)), unchanged)).values(
                 state=APPROVED if approve else REJECTED, boxes=plain, decided_by=actor.username[:64],
                 decided_at=when))
         if done.rowcount != 1:

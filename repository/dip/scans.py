@@ -134,7 +134,7 @@ def checked_boxes(review: Review, given: Any) -> dict[int, list[Rect]] | None:  
         return None
     out: dict[int, list[Rect]] = {}
     for page, boxes in given.items():
-        number = int(page) if isinstance(page, str) and page.isdigit() and len(page) < 6 else 0
+        number = int(page) if isinstance(page, str) and page.isascii() and page.isdigit() and len(page) < 6 else 0
         width, height = review.size(number)
         if not 1 <= number <= review.pages or not isinstance(boxes, list) or len(boxes) > MAX_BOXES:
             return None
@@ -150,11 +150,12 @@ def checked_boxes(review: Review, given: Any) -> dict[int, list[Rect]] | None:  
 
 
 def decide(repo: Repository, state: State, review: Review, approve: bool, boxes: dict[int, list[Rect]] | None,
-           actor: Actor) -> Review | None:
+           actor: Actor, *, seen: str | None = None) -> Review | None:
     """Record the decision on ``review`` (:func:`repository.accounts.scanreviews.decide`, with its security-log
     line); None when it no longer applies (the file's bytes or names changed since: it is superseded, and a new
-    proposal is needed)."""
+    proposal is needed), or when its decision is no longer the one the archivist saw (``seen``,
+    :func:`repository.accounts.scanreviews.seen`: another archivist decided meanwhile)."""
     if not still_current(repo, review):
         scanreviews.supersede(state, review.id)
         return None
-    return scanreviews.decide(state, review.id, approve, boxes, actor)
+    return scanreviews.decide(state, review.id, approve, boxes, actor, seen=seen)

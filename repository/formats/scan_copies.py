@@ -109,9 +109,10 @@ class ScanCopies:
         return list(answer["pages"])
 
     def proposal_pages(self, source: Path, key: str, boxes: dict[int, list[Rect]], pages: int) -> list[Path]:
-        """The proposal's page images, painted again from ``boxes`` when one is missing (a cache emptied)."""
+        """The proposal's page images, painted again from ``boxes`` when one is missing (a cache emptied); each one's
+        use recorded (:func:`.cachebound.used`), so the cache's bound does not remove it while it is being sent."""
         found = [self.proposal_page(key, n) for n in range(1, pages + 1)]
-        if not all(p.is_file() for p in found):
+        if not all([used(p) for p in found]):
             self._made(key, "proposal", source, {"boxes": boxes}, PAINT_SECONDS, {".png": "scan"})
         return found
 

@@ -137,9 +137,12 @@ def test_a_researchers_copy_is_masked_throughout(own: Any, archives: dict[str, A
 def test_an_archive_of_another_division_is_not_found_and_nothing_is_queued(own: Any, archives: dict[str, Any]) -> None:  # noqa: ANN401
     caller, target = own("xuanwu"), _unit(archives).identifier  # 玄武区's archivist, 建邺区's archive
     before = _jobs(caller.home)
-    for body in ({"purpose": "资格复核"}, {"purpose": ""}, {"purpose": "资格复核", "items": [999_999]}):
+    for body in ({"purpose": "资格复核"}, {"purpose": ""}, {"purpose": "资格复核", "items": [999_999]},
+                 {"purpose": "资格复核", "mask": "yes"}, {"purpose": "资格复核", "items": "1,2"}, ["资格复核"]):
         _error(caller.post(f"/api/v1/archives/{target}/access-copy", json=body), 404, "API-NOT-FOUND")
-    _error(caller.post("/api/v1/archives/no-such-archive/access-copy", json={"purpose": "x"}), 404, "API-NOT-FOUND")
+    _error(caller.post(f"/api/v1/archives/{target}/access-copy", data="purpose=x"), 404, "API-NOT-FOUND")
+    for body in ({"purpose": "x"}, {"purpose": "x", "password": "x"}):  # an archive that is not there: the same
+        _error(caller.post("/api/v1/archives/no-such-archive/access-copy", json=body), 404, "API-NOT-FOUND")
     assert _jobs(caller.home) == before
 
 

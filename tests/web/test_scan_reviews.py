@@ -136,7 +136,8 @@ def _review(scan_home: ScanHome) -> scanreviews.Review:
 def _decide(client: Any, scan_home: ScanHome, decision: str, boxes: dict[str, Any] | None = None) -> Any:  # noqa: ANN401
     page = client.get(f"/scan-reviews/{scan_home.review_id}").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    data = {"csrf_token": token, "decision": decision}
+    seen = re.search(r'name="seen" value="([^"]*)"', page).group(1)  # the decision the page showed
+    data = {"csrf_token": token, "decision": decision, "seen": seen}
     if boxes is not None:
         data["boxes"] = json.dumps(boxes)
     return client.post(f"/scan-reviews/{scan_home.review_id}", data=data)

@@ -8,7 +8,7 @@ The body is the form's fields as JSON: ``purpose`` (required), ``items`` (an arr
 every item), ``format`` (what TIFF pages become), ``mask``, and ``language`` (the README's; default the
 caller's). A refusal carries the form's stable code in the API's style, ``API-`` before it (``DIP-PURPOSE``
 becomes ``API-DIP-PURPOSE``); a body of the wrong shape is ``API-DIP-BODY`` (or ``API-DIP-ITEMS``). An
-archive outside the caller's scope is 404 ``API-NOT-FOUND``. Nothing is queued on any refusal.
+archive outside the caller's scope is 404 ``API-NOT-FOUND``, whatever the body. Nothing is queued on any refusal.
 """
 
 from __future__ import annotations
@@ -57,7 +57,12 @@ def start(repo: Repository, principal: Principal, archive_id: str, body: object,
     """The access-copy job of the request ``body`` makes (an existing one for the same request today); 404
     outside the scope, 403 ``API-DIP-WITHHELD`` for documents the caller may not open, 400 ``API-<code>`` for a
     request the copy refuses, with the message in ``lang``; nothing queued on any refusal."""
-    req, language = parse(archive_id, body, lang)
+    try:
+        req, language = parse(archive_id, body, lang)
+    except Refused:  # a body of the wrong shape, for an archive outside the scope: 404 first, as on every route
+        if not transfer.archive_visible(repo, principal, archive_id):
+            raise not_found() from None
+        raise
     try:
         job = transfer.submit_access_copy(repo, principal, req, language)
     except AccessCopyError as exc:

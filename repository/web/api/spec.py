@@ -311,7 +311,7 @@ ROUTES: tuple[Route, ...] = (
           "Ask for an access copy (利用副本) as the archive page's form does: 202 and its job (Location), which "
           "`hsar worker` runs; the same request the same day is the same job. A refusal has the form's code "
           "after API- (API-DIP-PURPOSE, API-DIP-ITEMS, API-DIP-FORMAT: 400; API-DIP-WITHHELD: 403), a body of "
-          "another shape API-DIP-BODY; an archive outside the scope: 404. Nothing is queued on any refusal",
+          "another shape API-DIP-BODY; an archive outside the scope: 404, whatever the body. Nothing is queued on any refusal",
           (_path("archive_id"),), (202, JOB), (400, 401, 403, 404), body=ACCESS_COPY),
     Route("ingest", "POST", "/ingest",
           "Upload SIP files (zip, tar) as the ingest page does: one ingest job each, the same bytes again the same "

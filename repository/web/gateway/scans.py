@@ -51,17 +51,18 @@ def _dedupe_key(found: ScanState) -> str:
 
 
 def queue_proposal(repo: Repository, principal: Principal, found: ScanState) -> str | None:
-    """The id of the job proposing the copy of ``found`` (queued now unless recorded: one per key)."""
+    """The id of the job proposing the copy of ``found`` (queued now unless recorded: one per key; after a done
+    one, whose proposal was superseded or disposed of since, the next one in its chain, as often as that happens)."""
     from ...jobs import JobQueue
     from ...jobs.records import JobRecords
 
-    key = _dedupe_key(found)
+    base = _dedupe_key(found)
     with _state(repo.cfg) as state:
-        job = JobRecords(state).by_dedupe_key(key)
-    if job is not None and job.state == "done":  # its proposal superseded or disposed of since: one more, once
-        key = f"{key}:{job.id}"
-        with _state(repo.cfg) as state:
-            job = JobRecords(state).by_dedupe_key(key)
+        records = JobRecords(state)
+        key, job = base, records.by_dedupe_key(base)
+        while job is not None and job.state == "done":  # its proposal superseded or disposed of since: the next one
+            key = f"{base}:{job.id}"
+            job = records.by_dedupe_key(key)
     if job is not None and not (job.state == "failed" and job.finished_at is not None
                                 and datetime.now(UTC) - job.finished_at > timedelta(seconds=RETRY_SECONDS)):
         return job.id
@@ -101,8 +102,8 @@ def queue_copy(repo: Repository, principal: Principal, review: Review) -> str | 
 
     if review.pages <= int(repo.cfg["web.research_inline_scan_pages"]):
         return None
-    key = f"scan-copy:{principal.username}:" + hashlib.sha256(
-        f"{review.copy_key}.{research.boxes_tag(review.approved_boxes)}".encode()).hexdigest()[:64]
+    key = "scan-copy:" + hashlib.sha256(  # (a digest of the name too: any name fits the jobs' 128 characters)
+        f"{principal.username}\0{review.copy_key}.{research.boxes_tag(review.approved_boxes)}".encode()).hexdigest()
     try:
         with JobQueue(repo.cfg) as queue:
             return queue.submit("scan-copy", {"archives": [review.archive_id], "path": review.path},
@@ -176,15 +177,30 @@ class BadBoxes(Exception):
     """The boxes of a decision are not boxes of the review's pages."""
 
 
+class DecidedMeanwhile(Exception):
+    """The review's decision is no longer the one the archivist's page showed: another archivist decided since."""
+
+
+def seen(found: Review) -> str:
+    """What the review page gives back with a decision (:func:`repository.accounts.scanreviews.seen`)."""
+    return scanreviews.seen(found)
+
+
 def decide(repo: Repository, principal: Principal, actor: Actor, found: Review, approve: bool,
-           given: Any) -> Review | None:  # noqa: ANN401 - parsed JSON
-    """Record ``principal``'s decision on ``found`` (the boxes ``given``, when approving): :class:`BadBoxes` when
-    they are not boxes of its pages; None when the review no longer applies (superseded)."""
+           given: Any, shown: str) -> Review | None:  # noqa: ANN401 - parsed JSON
+    """Record ``principal``'s decision on ``found`` (the boxes ``given``, when approving), made on a page that
+    showed its decision as ``shown`` (:func:`seen`): :class:`BadBoxes` when they are not boxes of its pages;
+    :class:`DecidedMeanwhile` when another archivist decided since that page was shown (theirs stands, nothing
+    recorded); None when the review no longer applies (superseded)."""
     boxes = research.checked_boxes(found, given) if approve else None
     if approve and boxes is None:
         raise BadBoxes(found.id)
     with _state(repo.cfg) as state:
-        done = research.decide(repo, state, found, approve, boxes, actor)
+        done = research.decide(repo, state, found, approve, boxes, actor, seen=shown)
+        if done is None:
+            now = scanreviews.get(state, found.id)
+            if now is not None and now.state in (scanreviews.PENDING, scanreviews.APPROVED, scanreviews.REJECTED):
+                raise DecidedMeanwhile(found.id)
     if done is not None and done.state == scanreviews.APPROVED:
         queue_copy(repo, principal, done)
     return done

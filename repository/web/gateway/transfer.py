@@ -38,6 +38,13 @@ def submit_export(repo: Repository, principal: Principal, archive_id: str) -> Jo
         return queue.submit("export", params, user=principal.username)
 
 
+def archive_visible(repo: Repository, principal: Principal, archive_id: str) -> bool:
+    """Whether ``archive_id`` is a catalogued archive in ``principal``'s scope (else a 404, before anything else is
+    looked at)."""
+    view = repo.catalog.show(archive_id)
+    return view is not None and access.may_see(principal, view.archive.division)
+
+
 def submit_access_copy(repo: Repository, principal: Principal, req: CopyRequest, lang: str) -> Job | None:
     """The access-copy job of ``req`` for ``principal``, or None when the archive is not visible to them (a 404);
     AccessCopyError for a request the copy would refuse (no purpose, unknown items, a restricted archive), with

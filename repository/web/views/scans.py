@@ -6,7 +6,8 @@ rejects (:mod:`..gateway.scans`).
 Anyone who may not review scans, and a reviewer whose scope does not hold the archive, gets 404. The review page
 shows the scan (its pages as stored too): a use in the access register, for the session's purpose of use. A
 decision is one form (CSRF as every form), recorded with its line in the security log; boxes that are not boxes of
-the scan's pages are refused (400 WEB-SCAN-BOXES), nothing recorded.
+the scan's pages are refused (400 WEB-SCAN-BOXES), nothing recorded. The form gives back the decision its page
+showed (``seen``): when another archivist decided since, nothing is recorded and the page is shown again, saying so.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def review(review_id: int) -> str:
     found = _review(review_id)
     _register(found)
     boxes = found.approved_boxes if found.state == "approved" else found.proposed_boxes
-    return render_template("scan_review.html", r=found, current=scans.still_current(repo(), found),
+    return render_template("scan_review.html", r=found, current=scans.still_current(repo(), found), seen=scans.seen(found),
                            boxes=json.dumps({str(k): [list(b) for b in v] for k, v in sorted(boxes.items())}))
 
 
@@ -113,12 +114,16 @@ def decide(review_id: int) -> BaseResponse | tuple[str, int]:
     raw = request.form.get("boxes", "")
     try:
         given = json.loads(raw) if decision == "approve" and len(raw) <= MAX_FORM else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to read: not boxes
         given = None
     try:
-        done = scans.decide(repo(), principal(), actor(), found, decision == "approve", given)
+        done = scans.decide(repo(), principal(), actor(), found, decision == "approve", given,
+                            request.form.get("seen", ""))
     except scans.BadBoxes:
         return error_page(400, "WEB-SCAN-BOXES", t("scans.review.bad_boxes"))
+    except scans.DecidedMeanwhile:  # another archivist's decision since this page was shown: look at it first
+        flash(t("scans.review.changed"), "error")
+        return redirect(url_for("scans.review", review_id=review_id), code=303)
     if done is None:
         flash(t("scans.review.superseded"), "error")
     else:
