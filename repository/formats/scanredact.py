@@ -235,9 +235,18 @@ def _main(argv: list[str]) -> int:  # pragma: no cover - the child's side, teste
             count = paint_pages(source, prefix, boxes, pdf=step == "approved")
             sys.stdout.write(json.dumps({"pages": count}))
     except Exception as exc:  # noqa: BLE001 - any failure is the parent's error to report
-        sys.stdout.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        sys.stdout.write(json.dumps({"error": scrubbed(f"{type(exc).__name__}: {exc}")}))
         return 1
     return 0
+
+
+_PATH = re.compile(r"""(?:/[^/\s'"]+)+/([^/\s'"]+)""")
+
+
+def scrubbed(reason: str) -> str:
+    """``reason`` with every absolute path cut to its last part: a failure's reason reaches a job's page and a
+    researcher's refusal, which must not show where the server keeps the store or its temporary files."""
+    return _PATH.sub(r"\1", reason)
 
 
 if __name__ == "__main__":  # pragma: no cover

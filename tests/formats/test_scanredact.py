@@ -39,3 +39,13 @@ def test_a_box_is_padded_within_the_page_and_painted_black() -> None:
     assert padded((10, 10, 50, 30), (55, 100)) == (0, 6, 55, 34)
     image = paint(Image.new("L", (60, 40), 255), [(5, 5, 20, 15)])
     assert image.getpixel((5, 5)) == 0 and image.getpixel((19, 14)) == 0 and image.getpixel((20, 15)) == 255
+
+
+def test_a_failures_reason_names_no_server_path() -> None:
+    from repository.formats.scanredact import scrubbed
+
+    reason = "UnidentifiedImageError: cannot identify image file '/srv/hsar/store/ab/cd/v1/content/data/x.tif'"
+    assert scrubbed(reason) == "UnidentifiedImageError: cannot identify image file 'x.tif'"
+    assert scrubbed("OSError: [Errno 28] No space left: /tmp/hsar-scan-k2/page.p0003.tif") == \
+        "OSError: [Errno 28] No space left: page.p0003.tif"
+    assert scrubbed("ValueError: page 3 cannot be read") == "ValueError: page 3 cannot be read"
