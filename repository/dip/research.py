@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..errors import HsarError
 from ..formats.cachebound import Pruned
 from ..formats.redact import RedactError
 from ..home import Repository
@@ -26,8 +27,8 @@ from ..home.layout import HomePaths
 from ..preservation.ids import object_id
 from .people import people
 
-__all__ = ["RedactError", "PendingCopy", "Pruned", "copy_kind", "kept_pages", "pending_copy", "prune_copies",
-           "research_copy"]
+__all__ = ["CopyGone", "RedactError", "PendingCopy", "Pruned", "copy_kind", "kept_pages", "pending_copy", "prune_copies",
+           "research_copy", "still_catalogued"]
 
 #: what a researcher receives of a document, by file suffix: a copy (PDF), its OCR text only (a scan), nothing
 _KINDS = {".pdf": "copy", ".tif": "text", ".tiff": "text", ".jpg": "text", ".jpeg": "text", ".png": "text"}
@@ -42,10 +43,30 @@ def research_copy(repo: Repository, view: Any, path: str, *, known: list[Any] | 
     """The researcher's copy of the PDF ``path`` of the archive ``view`` (a catalog ArchiveView; ``path`` a payload
     file of its head version), masked with its people (``known``: already looked up, :func:`.people.people`);
     :class:`RedactError` when none can be made (a broken, encrypted or too large PDF), ValueError when ``path``
-    is not a PDF of the archive."""
+    is not a PDF of the archive, :class:`CopyGone` when the archive was disposed of meanwhile."""
     found = _pdf(view, path)
     source = repo.store.content_path(object_id(view.identifier), path)
-    return repo.research_copies.copy_of(source, found.sha512, people(repo, view) if known is None else known)
+    made = repo.research_copies.copy_of(source, found.sha512, people(repo, view) if known is None else known)
+    still_catalogued(repo, view.identifier, found.sha512)
+    return made
+
+
+class CopyGone(HsarError):
+    """The archive was disposed of while a copy of its file was being made: the copy is removed again."""
+
+    code = "NOT-FOUND"
+
+
+def still_catalogued(repo: Repository, archive_id: str, sha512: str) -> None:
+    """After a copy of the bytes ``sha512`` of ``archive_id`` was made (or found): nothing when the archive is still
+    catalogued; when it was disposed of meanwhile, every copy of those bytes is removed and :class:`CopyGone`
+    raised. A disposal forgets the archive in the catalogue before it removes the copies
+    (:func:`repository.home.disposal.carry_out`), so a copy written while it ran is removed by one or the other:
+    no copy of disposed content outlives the disposal, and no lock is held while a copy is made."""
+    if repo.catalog.divisions_of([archive_id], disposed=False):
+        return
+    repo.research_copies.forget([sha512])
+    raise CopyGone(msgid="services.not_found", archive=archive_id)
 
 
 def _pdf(view: Any, path: str) -> Any:  # noqa: ANN401 - a catalog FileView

@@ -33,7 +33,7 @@ from ..home import Repository
 from ..preservation.ids import object_id
 from ..state.db import State
 from .people import people
-from .research import copy_kind
+from .research import CopyGone, copy_kind, still_catalogued
 
 __all__ = ["ApprovedScan", "Review", "ScanCopyError", "ScanState", "approved_copy", "boxes_tag", "checked_boxes",
            "decide", "kept_approved_copy", "propose", "proposal_pages", "scan_state", "still_current", "stored"]
@@ -89,7 +89,14 @@ def propose(repo: Repository, state: State, view: Any, path: str) -> Review:  # 
     if kept is not None and kept.state not in (scanreviews.SUPERSEDED, scanreviews.DISPOSED):
         return kept
     pages = scan_copies(repo).propose(stored(repo, view.identifier, path), key, known)
-    return scanreviews.record_proposal(state, view.identifier, path, view.archive.division, found.sha512, key, pages)
+    review = scanreviews.record_proposal(state, view.identifier, path, view.archive.division, found.sha512, key,
+                                         pages)
+    try:
+        still_catalogued(repo, view.identifier, found.sha512)
+    except CopyGone:  # disposed of while it was read: its reviews apply to nothing (as the disposal marks them)
+        scanreviews.dispose(state, view.identifier)
+        raise
+    return review
 
 
 def proposal_pages(repo: Repository, review: Review) -> list[Path]:
@@ -103,8 +110,10 @@ def approved_copy(repo: Repository, review: Review) -> ApprovedScan:
     :class:`ScanCopyError` when the scan cannot be painted. ValueError when ``review`` is not approved."""
     if review.state != scanreviews.APPROVED:
         raise ValueError(f"review {review.id} is {review.state}, not approved")
-    return scan_copies(repo).approved(stored(repo, review.archive_id, review.path), review.copy_key,
+    made = scan_copies(repo).approved(stored(repo, review.archive_id, review.path), review.copy_key,
                                       review.approved_boxes, review.pages)
+    still_catalogued(repo, review.archive_id, review.sha512)
+    return made
 
 
 def kept_approved_copy(repo: Repository, review: Review) -> ApprovedScan | None:

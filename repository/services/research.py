@@ -5,6 +5,7 @@ instead of the stored file (:mod:`repository.dip.research`), and a scan's, appro
 from __future__ import annotations
 
 from ..dip.research import (
+    CopyGone,
     PendingCopy,
     Pruned,
     RedactError,
@@ -29,6 +30,6 @@ from ..dip.scans import (
     stored,
 )
 
-__all__ = ["ApprovedScan", "PendingCopy", "Pruned", "RedactError", "Review", "ScanCopyError", "ScanState",
+__all__ = ["ApprovedScan", "CopyGone", "PendingCopy", "Pruned", "RedactError", "Review", "ScanCopyError", "ScanState",
            "approved_copy", "boxes_tag", "checked_boxes", "copy_kind", "decide", "kept_approved_copy", "pending_copy",
            "proposal_pages", "prune_copies", "research_copy", "scan_state", "still_current", "stored"]

@@ -54,3 +54,31 @@ def test_disposal_drops_the_scans_proposed_and_approved_copies_and_marks_their_r
     with open_state(repo.cfg.state_url) as state:
         assert scanreviews.get(state, leaving.id).state == "disposed"
         assert scanreviews.get(state, staying.id).state == "pending"
+
+
+
+def test_a_copy_made_while_its_archive_is_disposed_of_does_not_outlive_it(repo, plan, monkeypatch):  # noqa: ANN001, ANN201
+    """A copy started before a disposal and written after the disposal dropped the copies (no lock is held while
+    a copy is made): the maker finds the archive gone from the catalogue, removes what it wrote and answers
+    NOT-FOUND (the web: 404)."""
+    from repository.dip.research import CopyGone
+
+    view = repo.catalog.show(plan.leaving)
+    pdf = next(f for f in view.files if f.path.endswith(".pdf"))
+    from repository.formats.research_copies import ResearchCopies
+
+    make = ResearchCopies.copy_of
+
+    def written_after_the_disposal(copies, source, sha512, people):  # noqa: ANN001, ANN202
+        made = make(copies, source, sha512, people)
+        data = made.read_bytes()
+        _dispose(repo, plan.leaving)  # it drops the copies there are ...
+        assert not made.exists() and not repo.catalog.divisions_of([plan.leaving], disposed=False)
+        made.write_bytes(data)  # ... and only then is this one written
+        return made
+
+    monkeypatch.setattr(ResearchCopies, "copy_of", written_after_the_disposal)
+    with pytest.raises(CopyGone) as gone:
+        research_copy(repo, view, pdf.path)
+    assert gone.value.code == "NOT-FOUND"
+    assert not any(p.name.startswith(pdf.sha512) for p in repo.paths.research_cache.iterdir())

@@ -28,6 +28,7 @@ from ...home import Repository
 from ...preservation.ids import object_id
 from ...services import people
 from ...services.research import (
+    CopyGone,
     RedactError,
     ScanCopyError,
     copy_kind,
@@ -232,25 +233,33 @@ def document(repo: Repository, principal: Principal, archive_id: str, path: str)
         raise Withheld(archive_id)
     stored = repo.store.content_path(object_id(archive_id), path)
     if not access.receives_originals(principal):
-        kind = copy_kind(path)
-        if kind == "text":
-            return _scan(repo, principal, view, path, stored)
-        if kind != "copy":
-            raise NoCopy(archive_id, kind)
         try:
-            known = people.people(repo, view)  # the names the copy is masked with, looked up once
-            pending = pending_copy(repo, view, path, inline_pages=int(repo.cfg["web.research_inline_pages"]),
-                                   known=known)
-            if pending is not None:  # too long to make in a request: a job makes it, the page waits for the job
-                job_id = _copy_job(repo, principal, archive_id, path, "research-copy", pending.key)
-                raise CopyPending(archive_id, path, job_id, pending.pages)
-            return Document(archive_id, path, research_copy(repo, view, path, known=known), "application/pdf", "pdf",
-                            copy=True)
-        except RedactError as exc:
-            raise NoCopy(archive_id, "failed", exc) from None
+            return _copy(repo, principal, view, path, stored)
+        except CopyGone:  # disposed of while its copy was made: gone, as if never there
+            return None
     suffix = Path(path).suffix.lower()
     media = mimetypes.guess_type(path)[0] or ("application/ofd" if suffix == ".ofd" else "application/octet-stream")
     return Document(archive_id, path, stored, media, viewer_of(path, True))
+
+
+def _copy(repo: Repository, principal: Principal, view: Any, path: str, stored: Path) -> Document:  # noqa: ANN401
+    """What a user who does not receive originals gets of ``path`` (see :func:`document`)."""
+    archive_id, kind = view.identifier, copy_kind(path)
+    if kind == "text":
+        return _scan(repo, principal, view, path, stored)
+    if kind != "copy":
+        raise NoCopy(archive_id, kind)
+    try:
+        known = people.people(repo, view)  # the names the copy is masked with, looked up once
+        pending = pending_copy(repo, view, path, inline_pages=int(repo.cfg["web.research_inline_pages"]),
+                               known=known)
+        if pending is not None:  # too long to make in a request: a job makes it, the page waits for the job
+            job_id = _copy_job(repo, principal, archive_id, path, "research-copy", pending.key)
+            raise CopyPending(archive_id, path, job_id, pending.pages)
+        return Document(archive_id, path, research_copy(repo, view, path, known=known), "application/pdf", "pdf",
+                        copy=True)
+    except RedactError as exc:
+        raise NoCopy(archive_id, "failed", exc) from None
 
 
 def _scan(repo: Repository, principal: Principal, view: Any, path: str, stored: Path) -> Document:  # noqa: ANN401
