@@ -86,11 +86,15 @@ demo: venv
 	  $(HSAR) serve --host 127.0.0.1 --port $(DEMO_PORT); \
 	fi
 
+# the browser tests' screenshots (tests/e2e) go to the README's docs/screenshots/ unless HSAR_SCREENSHOTS names
+# another folder (a bare `pytest` writes them to a temporary folder)
+HSAR_SCREENSHOTS ?= docs/screenshots
+
 test: venv system-deps
 	$(BIN)/ruff check repository tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/pytest
+	HSAR_SCREENSHOTS='$(HSAR_SCREENSHOTS)' $(BIN)/pytest
 
 # Re-resolve every dependency (pyproject.toml and requirements/build.in) to the newest allowed release.
 lock: venv

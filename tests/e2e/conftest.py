@@ -8,9 +8,9 @@ Adding a page's test: take ``signed_in("archivist")`` (any role of :data:`ACCOUN
 assert on what a user sees, and ``shoot(page, "name")`` for ``name.png`` when the page belongs in the README. A new
 role or division scope is one line of :data:`ACCOUNTS`.
 
-Screenshots go to a pytest temporary folder, so a run in a working tree leaves ``docs/screenshots/`` as it was;
-to ``$HSAR_SCREENSHOTS`` when that is set (relative to the clone: ``HSAR_SCREENSHOTS=docs/screenshots``, as CI's
-``.ci/run`` sets it, refreshes the README's pictures for the maintainers to commit).
+Screenshots go to ``$HSAR_SCREENSHOTS`` (relative to the clone, or absolute): ``make test`` sets it to
+``docs/screenshots`` unless given, so the run (CI's ``.ci/run`` too) refreshes the README's pictures for the
+maintainers to commit; a bare ``pytest`` run, without it, writes them into a pytest temporary folder.
 """
 
 from __future__ import annotations
@@ -286,8 +286,8 @@ def console_errors(page) -> list[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where :func:`shoot` writes this session: ``$HSAR_SCREENSHOTS`` (``docs/screenshots`` in CI), else a pytest
-    temporary folder (a run in a working tree does not rewrite the README's pictures)."""
+    """Where :func:`shoot` writes this session: ``$HSAR_SCREENSHOTS`` (``docs/screenshots`` in ``make test``), else
+    a pytest temporary folder."""
     folder = screenshots_folder(os.environ, lambda: tmp_path_factory.mktemp("screenshots"))
     _SHOTS[:] = [folder]
     return folder

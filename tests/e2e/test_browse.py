@@ -1,6 +1,6 @@
 """In a real browser against ``hsar serve``: sign in, search a household, open its archive and its documents,
 see resident IDs masked for a researcher, sign out. Takes the README's screenshots (into
-docs/screenshots/ when HSAR_SCREENSHOTS says so: tests/e2e/conftest.py)."""
+docs/screenshots/ in `make test`: tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ home is left as the other end-to-end modules expect it).
   with its README.
 
 Screenshots (paper, disposal, its confirmation, tombstone, OCR, viewer with text, access copy) go into
-``docs/screenshots/`` when ``HSAR_SCREENSHOTS`` says so (conftest.py).
+``docs/screenshots/`` in ``make test`` (conftest.py).
 """
 
 from __future__ import annotations
