@@ -69,7 +69,7 @@ def list_cmd(c: Context, archive_id: str | None, state: str, username: str | Non
     for row in found:
         r = row.review
         decided = c.text("scans.cli.decided", user=r.decided_by, when=messages.local_stamp(r.decided_at)) \
-            if r.decided_by else ""
+            if r.decided_at is not None else ""
         click.echo(c.text("scans.cli.line", review=r.id, state=c.text(f"scans.review.state.{r.state}"),
                           archive=r.archive_id, path=r.path, pages=r.pages, boxes=row.boxes,
                           proposed=messages.local_stamp(r.proposed_at), decided=decided))
