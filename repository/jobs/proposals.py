@@ -99,7 +99,7 @@ def proposal_asker(cfg: Config, username: str | None) -> Callable[[Sequence[Scan
     def ask(scans: Sequence[ScanState]) -> set[str]:
         try:
             return {asked.path for asked in queue_proposals(cfg, username, unproposed(scans))}
-        except HsarError:
+        except (HsarError, OSError):  # no queue (JOB-QUEUE), or its folder cannot be made
             return set()
 
     return ask
