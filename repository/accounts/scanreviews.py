@@ -122,17 +122,28 @@ def get(state: State, review_id: int) -> Review | None:
 
 
 def listed(state: State, prefixes: Sequence[str], states: Sequence[str] = (PENDING,), *,
-           limit: int = 200) -> list[Review]:
+           archive_id: str | None = None, limit: int = 200) -> list[Review]:
     """Rows in ``states`` of archives whose division starts with one of ``prefixes`` (``[""]``: every division;
-    ``[]``: none), the oldest proposal first."""
+    ``[]``: none), of ``archive_id`` only when given, the oldest proposal first."""
     if not prefixes:
         return []
     c = t.scan_reviews.c
     query = select(t.scan_reviews).where(c.state.in_(list(states)))
+    if archive_id is not None:
+        query = query.where(c.archive_id == archive_id)
     if "" not in prefixes:
         query = query.where(or_(*(c.division.startswith(p, autoescape=True) for p in prefixes)))
     with state.transaction() as conn:
         rows = conn.execute(query.order_by(c.proposed_at, c.id).limit(limit)).all()
+    return [_review(r) for r in rows]
+
+
+def of_archive(state: State, archive_id: str, states: Sequence[str] = (PENDING, APPROVED, REJECTED)) -> list[Review]:
+    """Every row of ``archive_id`` in ``states`` (one query: an archive's scans are summed up from it)."""
+    c = t.scan_reviews.c
+    with state.transaction() as conn:
+        rows = conn.execute(select(t.scan_reviews).where(c.archive_id == archive_id, c.state.in_(list(states)))
+                            .order_by(c.path, c.id)).all()
     return [_review(r) for r in rows]
 
 

@@ -25,7 +25,7 @@ COMMANDS = {
     "init": "home", "identify": "identify", "worker": "jobs", "job": "jobs", "ocr": "ocr", "paper": "paper",
     "search": "search", "reindex": "search", "sip": "sip", "demo-data": "sip", "ingest": "store",
     "show": "store", "rebuild-catalog": "store", "export": "transfer", "user": "users", "serve": "web",
-    "cache": "cache",
+    "cache": "cache", "scan-review": "scans",
 }
 cli.commands = LazyCommands(cli.commands, COMMANDS, __name__)
 

@@ -46,12 +46,13 @@ def access_copy_cmd(c: Context, archive_id: str, out: Path, purpose: str, items:
     The zip holds the chosen documents (TIFF pages as PDF or JPEG), the description (masked with --mask,
     and always when made for a researcher or an auditor) and a README with the contents and the purpose.
     A masked copy holds researchers' copies of the documents: each PDF's pages with personal data painted
-    over; scans and other formats are left out and named in the README.
+    over, each scan as an archivist approved it; other scans and formats are left out and named in the
+    README, and the scans without a proposal yet have their proposal jobs queued (hsar scan-review).
     Without --user the copy is made by the shell operator (recorded as shell:<login name>, full rights).
     """
     from ..access import NATIONAL, Principal, Role
     from ..accounts.users import get_user
-    from ..services.access_copy import CopyRequest, access_copy_to
+    from ..services.access_copy import CopyRequest, access_copy_to, proposal_asker
     from ..state.db import open_state
 
     with c.repo() as repo:
@@ -64,7 +65,8 @@ def access_copy_cmd(c: Context, archive_id: str, out: Path, purpose: str, items:
                 raise AccessCopyError(msgid="dip.unknown_user", code="DIP-USER", username=username)
             principal = account.principal
         request = CopyRequest(archive_id, purpose, _items(items), mask, image_format)
-        made = access_copy_to(repo, principal, request, out, lang=c.lang)
+        made = access_copy_to(repo, principal, request, out, lang=c.lang,
+                              ask_review=proposal_asker(repo.cfg, username))
     if as_json:
         emit_json(made.to_dict() | {"path": str(out)})
         return

@@ -16,7 +16,9 @@ Who may have a copy of what is decided by :mod:`repository.access`: an archive o
 "not found"; documents the user may not open (a researcher and a restricted archive) are refused. A masked copy
 (always a researcher's) holds researchers' copies of the documents (:mod:`.research`): each PDF's pages painted
 over, and each scan whose copy an archivist approved (:mod:`.scans`) as a PDF of its pages painted as approved;
-scans not approved (yet) and other formats are left out, and the README names them and why.
+scans not approved (yet) and other formats are left out, and the README names them and why; the job making a
+researcher's copy asks for the review of the scans it leaves out that have no proposal yet (``ask_review``: their
+``scan-proposal`` jobs queued), and the README says so.
 """
 
 from __future__ import annotations
@@ -44,10 +46,13 @@ from ..state.db import open_state
 from .people import masked as masked_for_researchers
 from .people import people
 from .research import RedactError, copy_kind, research_copy
-from .scans import ScanCopyError, approved_copy, scan_state
+from .scans import ScanCopyError, ScanState, approved_copy, scan_state
 
 #: called with (documents done, documents in all) while a copy is made
 Progress = Callable[[int, int], None]
+#: called with the scans a masked copy leaves out for want of an approved copy: asks for their review (queues their
+#: proposals, :func:`repository.jobs.proposals.proposal_asker`) and gives the paths whose review is asked for
+AskReview = Callable[[Sequence[ScanState]], set[str]]
 
 FORMATS = ("pdf", "jpeg")  # what TIFF pages become
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -81,10 +86,12 @@ class AccessCopy:
     items: tuple[int, ...]
     entries: tuple[CopyEntry, ...]
     register_seq: int  # the access-register entry recording it
+    reviews_asked: tuple[str, ...] = ()  # scans left out whose review (their proposal) was asked for
 
     def to_dict(self) -> dict[str, Any]:
         return {"archive_id": self.archive_id, "masked": self.masked, "items": list(self.items),
-                "register_seq": self.register_seq, "entries": [e.__dict__ for e in self.entries]}
+                "register_seq": self.register_seq, "entries": [e.__dict__ for e in self.entries],
+                "reviews_asked": list(self.reviews_asked)}
 
 
 def _view(repo: Repository, principal: access.Principal, archive_id: str) -> ArchiveView:
@@ -173,11 +180,12 @@ def _document_count(view: ArchiveView, items: Sequence[int]) -> int:
 
 
 def _documents(repo: Repository, view: ArchiveView, items: Sequence[int], fmt: str, copies: bool,
-               progress: Progress | None = None) -> tuple[list[_Part], list[tuple[str, str]]]:
+               progress: Progress | None = None) -> tuple[list[_Part], list[tuple[str, str]], list[ScanState]]:
     """The parts of every document of ``items``, readable form; with ``copies`` (a masked copy), researchers'
     copies (:mod:`.research`): a PDF painted over, and every other document left out, named in the second list
-    with why (a message key). ``progress`` is told each document done."""
-    oid, found, left = object_id(view.archive.identifier), [], []
+    with why (a message key), the scans among them (no approved copy) in the third. ``progress`` is told each
+    document done."""
+    oid, found, left, scans = object_id(view.archive.identifier), [], [], []
     known = people(repo, view) if copies else None  # the names every copy is masked with, looked up once
     total, done = _document_count(view, items), 0
     for item in view.archive.items:
@@ -190,9 +198,10 @@ def _documents(repo: Repository, view: ArchiveView, items: Sequence[int], fmt: s
             if copies:
                 kind = copy_kind(source)
                 if kind == "text":  # a scan: its copy once an archivist approved it (.scans)
-                    scan = _approved_scan(repo, view, source, known or [])
+                    scan, where = _approved_scan(repo, view, source, known or [])
                     if scan is None:
                         left.append((source, "dip.readme.left_review"))
+                        scans.append(where)
                     else:
                         found.append(_Part(stem + ".pdf", item.number, source, path=scan))
                 elif kind != "copy":
@@ -211,20 +220,29 @@ def _documents(repo: Repository, view: ArchiveView, items: Sequence[int], fmt: s
             done += 1
             if progress is not None:
                 progress(done, total)
-    return found, left
+    return found, left, scans
 
 
-def _approved_scan(repo: Repository, view: ArchiveView, source: str, known: list[Any]) -> Path | None:
+def _approved_scan(repo: Repository, view: ArchiveView, source: str,
+                   known: list[Any]) -> tuple[Path | None, ScanState]:
     """The PDF of the approved researcher's copy of the scan ``source`` (:mod:`.scans`), or None (none approved
-    under the archive's names as they are now, or one that cannot be painted)."""
+    under the archive's names as they are now, or one that cannot be painted); and where the scan stands."""
     with open_state(repo.cfg.state_url) as state:
         found = scan_state(repo, state, view, source, known=known)
     if found.review is None or found.state != "approved":
-        return None
+        return None, found
     try:
-        return approved_copy(repo, found.review).pdf
+        return approved_copy(repo, found.review).pdf, found
     except ScanCopyError:
-        return None
+        return None, found
+
+
+def _ask_review(ask: AskReview | None, scans: list[ScanState],
+                left: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
+    """``left`` with the scans whose review ``ask`` asked for said so (``dip.readme.left_asked``), and their paths."""
+    asked = ask(scans) if ask is not None and scans else set()
+    return [(source, "dip.readme.left_asked" if source in asked else why) for source, why in left], \
+        tuple(sorted(asked))
 
 
 def _readme(view: ArchiveView, title: str, principal: access.Principal, req: CopyRequest, masked: bool,
@@ -278,14 +296,18 @@ def check_request(repo: Repository, principal: access.Principal,
 
 
 def write_access_copy(repo: Repository, principal: access.Principal, req: CopyRequest, stream: IO[bytes], *,
-                      lang: str = "zh", at: datetime | None = None, progress: Progress | None = None) -> AccessCopy:
-    """Write the zip for ``req`` to ``stream`` and record it in the access register (action ``export``)."""
+                      lang: str = "zh", at: datetime | None = None, progress: Progress | None = None,
+                      ask_review: AskReview | None = None) -> AccessCopy:
+    """Write the zip for ``req`` to ``stream`` and record it in the access register (action ``export``);
+    ``ask_review`` is called with the scans a masked copy leaves out (no approved copy), and the README says which
+    of them had their review asked for."""
     view = _view(repo, principal, req.archive_id)
     items = _check(req, view)
     masked = req.mask or not access.sees_personal_data(principal)
     when = at or datetime.now(UTC)
     description = _description(repo, principal, view, items, masked)
-    parts, left = _documents(repo, view, items, req.image_format, masked, progress)
+    parts, left, scans = _documents(repo, view, items, req.image_format, masked, progress)
+    left, asked = _ask_review(ask_review, scans, left)
     parts.append(_Part("description.json", None, None, data=description))
     entries = tuple(part.entry() for part in parts)
     title = masked_for_researchers(repo, view, view.archive.title) if masked else view.archive.title
@@ -298,11 +320,12 @@ def write_access_copy(repo: Repository, principal: access.Principal, req: CopyRe
     with open_state(repo.cfg.state_url) as state:
         entry = record_use(state, principal, "export", view.archive.identifier, req.purpose, item=chosen,
                            masked=masked, at=when)
-    return AccessCopy(view.archive.identifier, masked, items, entries, entry.seq)
+    return AccessCopy(view.archive.identifier, masked, items, entries, entry.seq, asked)
 
 
 def access_copy_to(repo: Repository, principal: access.Principal, req: CopyRequest, out: Path, *,
-                   lang: str = "zh", progress: Progress | None = None) -> AccessCopy:
+                   lang: str = "zh", progress: Progress | None = None,
+                   ask_review: AskReview | None = None) -> AccessCopy:
     """:func:`write_access_copy` into the file ``out`` (which must not exist), through a temporary name."""
     if out.exists():
         raise AccessCopyError(msgid="dip.exists", code="DIP-EXISTS", path=out)
@@ -311,7 +334,8 @@ def access_copy_to(repo: Repository, principal: access.Principal, req: CopyReque
     partial = out.with_name(f".{out.name}.partial")
     try:
         with open(partial, "wb") as handle:
-            made = write_access_copy(repo, principal, req, handle, lang=lang, progress=progress)
+            made = write_access_copy(repo, principal, req, handle, lang=lang, progress=progress,
+                                     ask_review=ask_review)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(partial, out)

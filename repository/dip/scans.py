@@ -35,8 +35,9 @@ from ..state.db import State
 from .people import people
 from .research import CopyGone, copy_kind, still_catalogued
 
-__all__ = ["ApprovedScan", "Review", "ScanCopyError", "ScanState", "approved_copy", "boxes_tag", "checked_boxes",
-           "decide", "kept_approved_copy", "propose", "proposal_pages", "scan_state", "still_current", "stored"]
+__all__ = ["CURRENT", "TALLIED", "ApprovedScan", "Review", "ScanCopyError", "ScanState", "approved_copy",
+           "archive_scans", "boxes_tag", "checked_boxes", "decide", "kept_approved_copy", "propose", "proposal_pages",
+           "scan_state", "still_current", "stored", "tally"]
 
 
 def scan_copies(repo: Repository) -> ScanCopies:
@@ -69,6 +70,12 @@ class ScanState:
         """``none`` (no proposal yet), ``pending``, ``approved`` or ``rejected``."""
         return "none" if self.review is None else self.review.state
 
+    @property
+    def proposed(self) -> bool:
+        """Whether it has a current proposal (pending, approved or rejected; not one superseded or disposed of
+        under the same key, which a proposal job makes anew)."""
+        return self.review is not None and self.review.state in CURRENT
+
 
 def scan_state(repo: Repository, state: State, view: Any, path: str, *,  # noqa: ANN401 - an ArchiveView
                known: list[Any] | None = None) -> ScanState:
@@ -76,6 +83,35 @@ def scan_state(repo: Repository, state: State, view: Any, path: str, *,  # noqa:
     found = _scan(view, path)
     key = repo.research_copies.names_key(found.sha512, people(repo, view) if known is None else known)
     return ScanState(view.identifier, path, key, scanreviews.find(state, view.identifier, path, key))
+
+
+CURRENT = (scanreviews.PENDING, scanreviews.APPROVED, scanreviews.REJECTED)
+#: what :func:`tally` counts, in this order: no current proposal, and each state of a current one
+TALLIED = ("none", *CURRENT)
+
+
+def archive_scans(repo: Repository, state: State, view: Any, *,  # noqa: ANN401 - an ArchiveView
+                  known: list[Any] | None = None) -> list[ScanState]:
+    """The :class:`ScanState` of every scan of ``view``, by path, under the key :func:`scan_state` gives it (its
+    bytes and the names of the archive's people, looked up once): the archive's reviews read in one query; a scan
+    whose review under its key is no current one (superseded, disposed of) has none (``review`` None)."""
+    known = people(repo, view) if known is None else known
+    reviews = {(r.path, r.copy_key): r for r in scanreviews.of_archive(state, view.identifier, CURRENT)}
+    out = []
+    for found in sorted(view.files, key=lambda f: f.path):
+        if copy_kind(found.path) != "text":
+            continue
+        key = repo.research_copies.names_key(found.sha512, known)
+        out.append(ScanState(view.identifier, found.path, key, reviews.get((found.path, key))))
+    return out
+
+
+def tally(scans: list[ScanState]) -> dict[str, int]:
+    """How many of ``scans`` have no current proposal (``none``), and how many are pending, approved, rejected."""
+    counts = dict.fromkeys(TALLIED, 0)
+    for found in scans:
+        counts[found.state if found.proposed else "none"] += 1
+    return counts
 
 
 def propose(repo: Repository, state: State, view: Any, path: str) -> Review:  # noqa: ANN401 - an ArchiveView

@@ -213,12 +213,14 @@ def run_access_copy(repo: Repository, job: Job, progress: Progress, stop: thread
     """An access copy (利用副本) of one archive, made for the job's user as the account is now (its role and
     scope may have changed since it asked; a disabled or removed account gets nothing, NOT-FOUND): the zip
     under ``exports/<id>/``, kept and pruned as an export's outputs are, and its line in the access register.
-    A retried job starts again from nothing."""
+    The scans a masked copy leaves out for want of an approved copy have their proposals queued (for the job's
+    user: :func:`.proposals.proposal_asker`). A retried job starts again from nothing."""
     import shutil
 
     from ..dip.copies import CopyRequest, access_copy_to
     from ..ingest.scope import current_principal
     from .exports import prune_exports
+    from .proposals import proposal_asker
 
     prune_exports(repo.cfg, progress.records)
     p = job.params
@@ -229,10 +231,12 @@ def run_access_copy(repo: Repository, job: Job, progress: Progress, stop: thread
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     name = access_copy_name(request.archive_id)
-    made = access_copy_to(repo, principal, request, out / name, lang=p["lang"], progress=progress)
+    made = access_copy_to(repo, principal, request, out / name, lang=p["lang"], progress=progress,
+                          ask_review=proposal_asker(repo.cfg, job.username))
     return {"archive_id": made.archive_id, "masked": made.masked, "items": list(made.items),
             "documents": len({e.source for e in made.entries if e.source}), "register_seq": made.register_seq,
-            "size": (out / name).stat().st_size, "out": job.id, "files": [name]}
+            "reviews_asked": list(made.reviews_asked), "size": (out / name).stat().st_size, "out": job.id,
+            "files": [name]}
 
 
 def run_ocr_job(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:

@@ -61,6 +61,7 @@ def create_app(home: Path | str | None = None, settings: Mapping[str, Any] | Non
     from .views import scans
 
     app.register_blueprint(scans.bp)  # the review (开放审核) of scans' researchers' copies
+    app.register_blueprint(scans.archive_bp)  # the archive page's form asking for its scans' proposals
     app.register_blueprint(transfer.bp)  # the export action (移交) and its downloads
     app.register_blueprint(ocr.bp)  # OCR text of scanned pages, starting an OCR job
     app.register_blueprint(purpose.bp)  # the purpose of use (利用目的) asked before a registered use

@@ -4,7 +4,8 @@ researcher (and the proposal job queued when it has none), and the review pages 
 A review is shown only to a user who may review scans (:data:`repository.access.Action.REVIEW_SCANS`) and whose
 division scope holds the archive; to anyone else it does not exist (the pages answer 404). Opening a scan that has
 no proposal yet queues the ``scan-proposal`` job once for its key (the same key again: the job recorded first,
-whatever it did; one that failed is tried again after :data:`RETRY_SECONDS`).
+whatever it did; one that failed is tried again after
+:data:`repository.jobs.proposals.RETRY_SECONDS`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import io
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,12 @@ from ...accounts.securitylog import Actor
 from ...config import Config
 from ...errors import HsarError
 from ...home import Repository
-from ...services import research
+from ...services import research, scan_reviews
 from ...services.research import Review, ScanState
 from ...state.db import State
 from .. import shared
 from . import access, accounts
 from .access import Principal
-
-RETRY_SECONDS = 3600  # a proposal job that failed is queued again after this long (not on every reload)
 
 
 @contextmanager
@@ -45,30 +42,16 @@ def scan_state(repo: Repository, view: Any, path: str, known: list[Any]) -> Scan
         return research.scan_state(repo, state, view, path, known=known)
 
 
-def _dedupe_key(found: ScanState) -> str:
-    digest = hashlib.sha256(f"{found.archive_id}\0{found.path}\0{found.key}".encode()).hexdigest()
-    return f"scan-proposal:{digest[:64]}"
-
-
 def queue_proposal(repo: Repository, principal: Principal, found: ScanState) -> str | None:
     """The id of the job proposing the copy of ``found`` (queued now unless recorded: one per key; after a done
-    one, whose proposal was superseded or disposed of since, the next one in its chain, as often as that happens)."""
-    from ...jobs import JobQueue
+    one, whose proposal was superseded or disposed of since, the next one in its chain, as often as that happens:
+    :func:`repository.jobs.proposals.queue_proposals`)."""
+    from ...jobs.proposals import queue_proposals
     from ...jobs.records import JobRecords
 
-    base = _dedupe_key(found)
     with _state(repo.cfg) as state:
-        records = JobRecords(state)
-        key, job = base, records.by_dedupe_key(base)
-        while job is not None and job.state == "done":  # its proposal superseded or disposed of since: the next one
-            key = f"{base}:{job.id}"
-            job = records.by_dedupe_key(key)
-    if job is not None and not (job.state == "failed" and job.finished_at is not None
-                                and datetime.now(UTC) - job.finished_at > timedelta(seconds=RETRY_SECONDS)):
-        return job.id
-    with JobQueue(repo.cfg) as queue:
-        return queue.submit("scan-proposal", {"archives": [found.archive_id], "path": found.path},
-                            user=principal.username, dedupe_key=key).id
+        asked = queue_proposals(repo.cfg, principal.username, [found], records=JobRecords(state))
+    return asked[0].job_id if asked else None
 
 
 def still_current(repo: Repository, review: Review) -> bool:
@@ -119,26 +102,42 @@ def may_review(principal: Principal) -> bool:
     return access.may(principal, access.Action.REVIEW_SCANS)
 
 
-@dataclass(frozen=True)
-class Listed:
-    review: Review
-    title: str
-    boxes: int
+Listed = scan_reviews.Listed
 
 
-def pending(repo: Repository, principal: Principal) -> list[Listed] | None:
-    """The proposals awaiting review within ``principal``'s scope, oldest first (None: not a reviewer)."""
+def pending(repo: Repository, principal: Principal, archive_id: str | None = None,
+            shown: str = scanreviews.PENDING) -> list[Listed] | None:
+    """The reviews in the state ``shown`` (by default those awaiting review) within ``principal``'s scope (of
+    ``archive_id`` only, when given: one outside the scope lists nothing), oldest proposal first (None: not a
+    reviewer)."""
     if not may_review(principal):
         return None
     with _state(repo.cfg) as state:
-        found = scanreviews.listed(state, access.scope_prefixes(principal))
-    out = []
-    for review in found:
-        view = repo.catalog.show(review.archive_id)
-        if view is None or not access.may_see(principal, view.archive.division):
-            continue
-        out.append(Listed(review, view.archive.title, sum(len(b) for b in review.proposed_boxes.values())))
-    return out
+        return scan_reviews.reviews(repo, principal, archive_id=archive_id, states=(shown,), state=state)
+
+
+def archive_scans(repo: Repository, principal: Principal, archive_id: str) -> scan_reviews.ArchiveScans | None:
+    """Where the scans of ``archive_id`` stand, for the archive page of a reviewer (None: not a reviewer, or the
+    archive is not there for them)."""
+    if not may_review(principal):
+        return None
+    try:
+        with _state(repo.cfg) as state:
+            return scan_reviews.scans_of(repo, principal, archive_id, state=state)
+    except HsarError:  # NOT-FOUND
+        return None
+
+
+def propose_all(repo: Repository, principal: Principal, archive_id: str) -> scan_reviews.Proposed | None:
+    """Queue the proposal job of every scan of ``archive_id`` that has none (:func:`queue_proposal`'s jobs, for
+    ``principal``); None when the archive is not there for them. HsarError ``JOB-QUEUE``: no queue."""
+    try:
+        with _state(repo.cfg) as state:
+            return scan_reviews.propose_all(repo, principal, archive_id, username=principal.username, state=state)
+    except HsarError as exc:
+        if exc.code == "NOT-FOUND":
+            return None
+        raise
 
 
 def review(repo: Repository, principal: Principal, review_id: int) -> Review | None:

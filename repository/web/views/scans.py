@@ -31,11 +31,12 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from ...errors import HsarError
 from .. import purpose
 from ..context import actor, principal, repo
 from ..errors import error_page
 from ..gateway import scans
-from ..i18n import t
+from ..i18n import current_lang, t
 
 bp = Blueprint("scans", __name__, url_prefix="/scan-reviews")
 
@@ -44,10 +45,21 @@ _VIEWED = "hsar_reviewed"  # session key: review id -> when its view was registe
 VIEW_SECONDS = 30 * 60
 
 
+#: the archive page's form asking for its scans' proposals (``/archives/<id>/scan-proposals``)
+archive_bp = Blueprint("scan_proposals", __name__)
+STATES = ("pending", "approved", "rejected")  # what the review list may show (?state=)
+MAX_ID = 200  # characters of an archive id in the list's filter
+
+
 @bp.app_context_processor
 def _nav() -> dict[str, object]:
-    """``may_review_scans()`` for the navigation: whether to link the review list."""
-    return {"may_review_scans": lambda: bool(current_user.is_authenticated) and scans.may_review(principal())}
+    """``may_review_scans()`` for the navigation: whether to link the review list; ``archive_scans(id)`` for the
+    archive page of a reviewer: where its scans stand (None for anyone else)."""
+    def archive_scans(archive_id: str) -> object:
+        return scans.archive_scans(repo(), principal(), archive_id) if current_user.is_authenticated else None
+
+    return {"may_review_scans": lambda: bool(current_user.is_authenticated) and scans.may_review(principal()),
+            "archive_scans": archive_scans}
 
 
 def _review(review_id: int) -> scans.Review:
@@ -60,10 +72,34 @@ def _review(review_id: int) -> scans.Review:
 @bp.route("")
 @login_required
 def pending() -> str:
-    found = scans.pending(repo(), principal())
+    archive_id = request.args.get("archive", "").strip()[:MAX_ID] or None
+    if archive_id is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in archive_id):
+        abort(400)
+    shown = request.args.get("state", "pending")
+    if shown not in STATES:
+        abort(400)
+    found = scans.pending(repo(), principal(), archive_id, shown)
     if found is None:
         abort(404)
-    return render_template("scan_reviews.html", rows=found)
+    return render_template("scan_reviews.html", rows=found, archive_id=archive_id, shown=shown, states=STATES)
+
+
+@archive_bp.route("/archives/<archive_id>/scan-proposals", methods=["POST"])
+@login_required
+def propose_all(archive_id: str) -> BaseResponse:
+    """Queue the proposal job of every scan of the archive that has none (archivists and administrators: 403 for
+    another role, 404 outside the scope), then back to the archive page saying how many were queued."""
+    if not scans.may_review(principal()):
+        abort(403)
+    try:
+        done = scans.propose_all(repo(), principal(), archive_id) if len(archive_id) <= MAX_ID else None
+    except HsarError as exc:  # a queue that cannot be reached (JOB-QUEUE): nothing queued, say so
+        flash(t("scans.prepare.failed", error=exc.render(current_lang())), "error")
+        return redirect(url_for("archives.show", archive_id=archive_id), code=303)
+    if done is None:
+        abort(404)
+    flash(t("scans.prepare.queued", queued=done.queued, already=len(done.asked) - done.queued))
+    return redirect(url_for("archives.show", archive_id=archive_id) + "#scan-proposals", code=303)
 
 
 def _register(found: scans.Review) -> None:
