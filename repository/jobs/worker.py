@@ -43,11 +43,21 @@ _log = logging.getLogger(__name__)
 class _Consumer(Consumer):
     """Huey's consumer, with both SIGINT and SIGTERM graceful and a stop event for running jobs."""
 
-    def __init__(self, huey: Any, stop: threading.Event, **options: Any) -> None:  # noqa: ANN401
+    def __init__(self, huey: Any, stop: threading.Event, announce: Callable[[], None] | None = None,  # noqa: ANN401
+                 **options: Any) -> None:  # noqa: ANN401
         super().__init__(huey, **options)
         self._jobs_stop = stop
+        self._announce = announce
         for signum in (signal.SIGINT, signal.SIGTERM):  # (restart, graceful): a second one interrupts
             self._signal_actions[signum] = (False, True)
+
+    def _set_signal_handlers(self) -> None:
+        """Huey's handlers, then the announcement that the worker runs: one said earlier would let a SIGTERM sent
+        on hearing it find the default action still in place (the worker killed, not stopped: exit -15)."""
+        super()._set_signal_handlers()
+        if self._announce is not None:
+            self._announce()
+            self._announce = None
 
     def stop(self, graceful: bool = False) -> None:
         self._jobs_stop.set()
@@ -150,7 +160,7 @@ def run_worker(home: Path | str | None, *, workers: int = 1,
                started: Callable[[JobQueue, list[Any]], None] | None = None,
                queue_state: Callable[[bool, str], None] | None = None) -> None:
     """Run jobs of the home until SIGTERM/SIGINT; ``started`` is told the queue and the jobs the first
-    sweep changed (for the command line to say so), ``queue_state`` each change of whether the queue can be
+    sweep changed (for the command line to say so) once SIGTERM and SIGINT stop the worker gracefully, ``queue_state`` each change of whether the queue can be
     read (:func:`watch_queue`)."""
     os.register_at_fork(after_in_child=_default_signals_in_child)
     stop = threading.Event()
@@ -165,13 +175,12 @@ def run_worker(home: Path | str | None, *, workers: int = 1,
             swept, unreadable = [], exc
         _prune(queue)
         _prune_copies(queue)
-        if started is not None:
-            started(queue, swept)
         if queue_state is not None:
             if unreadable is not None:
                 queue_state(False, f"{type(unreadable).__name__}: {unreadable}")
             watch_queue(queue.huey, queue_state, reachable=unreadable is None)
-        consumer = _Consumer(queue.huey, stop, workers=workers, worker_type="thread", periodic=False,
+        consumer = _Consumer(queue.huey, stop, None if started is None else lambda: started(queue, swept),
+                             workers=workers, worker_type="thread", periodic=False,
                              initial_delay=0.1, backoff=1.15, max_delay=1.0, check_worker_health=True,
                              shutdown_timeout=None)
         sweeper, beater = _sweeper(queue, stop), _beater(queue, stop)
