@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,11 @@ def pending(repo: Repository, principal: Principal, archive_id: str | None = Non
         return None
     with _state(repo.cfg) as state:
         return scan_reviews.reviews(repo, principal, archive_id=archive_id, states=(shown,), state=state)
+
+
+def has_scans(paths: Iterable[str]) -> bool:
+    """Whether any of ``paths`` is a scan (a researcher receives its copy only once reviewed)."""
+    return any(research.copy_kind(p) == "text" for p in paths)
 
 
 def archive_scans(repo: Repository, principal: Principal, archive_id: str) -> scan_reviews.ArchiveScans | None:

@@ -53,10 +53,13 @@ MAX_ID = 200  # characters of an archive id in the list's filter
 
 @bp.app_context_processor
 def _nav() -> dict[str, object]:
-    """``may_review_scans()`` for the navigation: whether to link the review list; ``archive_scans(id)`` for the
-    archive page of a reviewer: where its scans stand (None for anyone else)."""
-    def archive_scans(archive_id: str) -> object:
-        return scans.archive_scans(repo(), principal(), archive_id) if current_user.is_authenticated else None
+    """``may_review_scans()`` for the navigation: whether to link the review list; ``archive_scans(id, files)`` for
+    the archive page of a reviewer: where its scans stand (None for anyone else)."""
+    def archive_scans(archive_id: str, files: list[dict[str, object]]) -> object:
+        """(``files``: the page's file list: an archive without scans, the usual one, costs no look-up.)"""
+        if not current_user.is_authenticated or not scans.has_scans(str(f.get("path", "")) for f in files):
+            return None
+        return scans.archive_scans(repo(), principal(), archive_id)
 
     return {"may_review_scans": lambda: bool(current_user.is_authenticated) and scans.may_review(principal()),
             "archive_scans": archive_scans}
