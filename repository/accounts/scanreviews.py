@@ -12,12 +12,12 @@ are marked ``disposed`` (:func:`dispose`): their boxes no longer apply to anythi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy import Row, and_, insert, select, update
 
 from ..state import tables as t
 from ..state.db import State
@@ -121,21 +121,25 @@ def get(state: State, review_id: int) -> Review | None:
     return _review(row) if row is not None else None
 
 
-def listed(state: State, prefixes: Sequence[str], states: Sequence[str] = (PENDING,), *,
-           archive_id: str | None = None, limit: int = 200) -> list[Review]:
-    """Rows in ``states`` of archives whose division starts with one of ``prefixes`` (``[""]``: every division;
-    ``[]``: none), of ``archive_id`` only when given, the oldest proposal first."""
-    if not prefixes:
-        return []
+def listed(state: State, states: Sequence[str] = (PENDING,), *, archive_id: str | None = None,
+           batch: int = 500) -> Iterator[list[Review]]:
+    """Rows in ``states`` (of ``archive_id`` only, when given), the oldest proposal first, ``batch`` at a time.
+    Not filtered by division: a row's is the archive's when it was proposed, and an archive may have moved since
+    (the caller asks the catalogue)."""
     c = t.scan_reviews.c
     query = select(t.scan_reviews).where(c.state.in_(list(states)))
     if archive_id is not None:
         query = query.where(c.archive_id == archive_id)
-    if "" not in prefixes:
-        query = query.where(or_(*(c.division.startswith(p, autoescape=True) for p in prefixes)))
-    with state.transaction() as conn:
-        rows = conn.execute(query.order_by(c.proposed_at, c.id).limit(limit)).all()
-    return [_review(r) for r in rows]
+    query = query.order_by(c.proposed_at, c.id)
+    offset = 0
+    while True:
+        with state.transaction() as conn:
+            rows = conn.execute(query.offset(offset).limit(batch)).all()
+        if rows:
+            yield [_review(r) for r in rows]
+        if len(rows) < batch:
+            return
+        offset += batch
 
 
 def of_archive(state: State, archive_id: str, states: Sequence[str] = (PENDING, APPROVED, REJECTED)) -> list[Review]:
@@ -169,11 +173,12 @@ def _unchanged(token: str) -> Any:  # noqa: ANN401 - an SQL condition
 
 
 def decide(state: State, review_id: int, approve: bool, boxes: Mapping[int, Sequence[Rect]] | None, actor: Actor,
-           *, seen: str | None = None, now: datetime | None = None) -> Review | None:
+           *, seen: str | None = None, now: datetime | None = None, division: str | None = None) -> Review | None:
     """Approve the copy of review ``review_id`` painted with ``boxes`` (by page), or reject it; with its line in
     the security log. None when the review is not there or no longer open to a decision (superseded, disposed),
     or, given ``seen`` (:func:`seen` of the review as the archivist saw it), when its decision is no longer that
-    one (another archivist decided meanwhile: theirs stands)."""
+    one (another archivist decided meanwhile: theirs stands). ``division``: the archive's now (an archive may move
+    after its proposal), recorded on the row and its security-log line."""
     c = t.scan_reviews.c
     when = utc(now) if now is not None else datetime.now(UTC)
     plain = {str(k): [list(_rect(b)) for b in v] for k, v in sorted((boxes or {}).items())} if approve else None
@@ -182,7 +187,7 @@ def decide(state: State, review_id: int, approve: bool, boxes: Mapping[int, Sequ
         done = conn.execute(update(t.scan_reviews).where(
             and_(c.id == review_id, c.state.in_((PENDING, APPROVED, REJECTED)), unchanged)).values(
                 state=APPROVED if approve else REJECTED, boxes=plain, decided_by=actor.username[:64],
-                decided_at=when))
+                decided_at=when, **({} if division is None else {"division": division})))
         if done.rowcount != 1:
             return None
         row = conn.execute(select(t.scan_reviews).where(c.id == review_id)).one()

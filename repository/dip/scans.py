@@ -203,4 +203,5 @@ def decide(repo: Repository, state: State, review: Review, approve: bool, boxes:
     if not still_current(repo, review):
         scanreviews.supersede(state, review.id)
         return None
-    return scanreviews.decide(state, review.id, approve, boxes, actor, seen=seen)
+    now = repo.catalog.divisions_of([review.archive_id], disposed=False).get(review.archive_id, review.division)
+    return scanreviews.decide(state, review.id, approve, boxes, actor, seen=seen, division=now)

@@ -131,20 +131,30 @@ def reviews(repo: Repository, principal: Principal, *, archive_id: str | None = 
         return []
     if state is None:
         with open_state(repo.cfg.state_url) as opened:
-            found = scanreviews.listed(opened, access.scope_prefixes(principal), states, archive_id=archive_id,
-                                       limit=limit)
-    else:
-        found = scanreviews.listed(state, access.scope_prefixes(principal), states, archive_id=archive_id,
-                                   limit=limit)
-    out, titles = [], {}
-    for review in found:
-        if review.archive_id not in titles:
-            view = repo.catalog.show(review.archive_id)
-            seen = view is not None and access.may_see(principal, view.archive.division)
-            titles[review.archive_id] = view.archive.title if view is not None and seen else None
-        title = titles[review.archive_id]
-        if title is not None:
-            out.append(Listed(review, title, sum(len(b) for b in review.proposed_boxes.values())))
+            return _listed(repo, principal, opened, states, archive_id, limit)
+    return _listed(repo, principal, state, states, archive_id, limit)
+
+
+def _listed(repo: Repository, principal: Principal, state: State, states: Sequence[str], archive_id: str | None,
+            limit: int) -> list[Listed]:
+    """(The scope is the archives' divisions as the catalogue has them now, read a batch of rows at a time: a
+    review's own division is the one its archive had when it was proposed.)"""
+    out: list[Listed] = []
+    titles: dict[str, str | None] = {}
+    for rows in scanreviews.listed(state, states, archive_id=archive_id):
+        divisions = repo.catalog.divisions_of({r.archive_id for r in rows}, disposed=False)
+        for review in rows:
+            division = divisions.get(review.archive_id)
+            if division is None or not access.may_see(principal, division):
+                continue
+            if review.archive_id not in titles:
+                view = repo.catalog.show(review.archive_id)
+                titles[review.archive_id] = view.archive.title if view is not None else None
+            title = titles[review.archive_id]
+            if title is not None:
+                out.append(Listed(review, title, sum(len(b) for b in review.proposed_boxes.values())))
+                if len(out) >= limit:
+                    return out
     return out
 
 

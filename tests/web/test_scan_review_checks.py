@@ -152,3 +152,30 @@ def test_a_proposal_superseded_again_and_again_is_proposed_each_time(reviewed: t
                 assert queue.records.claim(job_id) and queue.records.finish(job_id, {"review": 0})
     with JobQueue.open(home) as queue:
         assert all(len(queue.get(j).dedupe_key or "") <= jobs_table.c.dedupe_key.type.length for j in seen)
+
+
+def test_a_review_follows_its_archive_to_the_division_it_has_now(web_home: Path, tmp_path: Path, wh: Any) -> None:  # noqa: ANN401
+    """A review keeps the division its archive had when it was proposed; the archive may have moved since. Who may
+    list, open and decide it is asked of the catalogue as it is now: the archivists of the division it moved to
+    (320102) see it, those of the one it left (320105) do not (404); the decision records the division it has now,
+    on the row and in the security log."""
+    from repository.accounts.securitylog import list_events
+
+    home = tmp_path / "home"
+    shutil.copytree(web_home, home)
+    archive_id, path, division, key = _scan(home)
+    with Repository.open(home) as repo, open_state(load_config(home).state_url) as state:
+        sha512 = next(f.sha512 for f in repo.catalog.show(archive_id).files if f.path == path)
+        review = scanreviews.record_proposal(state, archive_id, path, "320105", sha512, key,  # (where it was)
+                                             [{"page": 1, "size": list(SIZE), "boxes": [[10, 10, 50, 30]]}])
+    app = create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
+    now, before = wh.signed_in(app, "xuanwu"), wh.signed_in(app, "jianye")
+    assert f"/scan-reviews/{review.id}" in now.get("/scan-reviews").get_data(as_text=True)
+    assert f"/scan-reviews/{review.id}" not in before.get("/scan-reviews").get_data(as_text=True)
+    assert before.get(f"/scan-reviews/{review.id}").status_code == 404
+    form = _form(now, review.id)
+    done = now.post(f"/scan-reviews/{review.id}", data={**form, "decision": "reject"})
+    assert done.status_code == 303 and _get(home, review.id).division == division
+    with open_state(load_config(home).state_url) as state:
+        [line] = [e for e in list_events(state) if e.event == "scan-reject"]
+    assert line.division == division

@@ -152,9 +152,9 @@ def review(repo: Repository, principal: Principal, review_id: int) -> Review | N
         return None
     with _state(repo.cfg) as state:
         found = scanreviews.get(state, review_id)
-    if found is None or found.state == scanreviews.DISPOSED or not access.may_see(principal, found.division):
+    if found is None or found.state == scanreviews.DISPOSED:
         return None
-    view = repo.catalog.show(found.archive_id)
+    view = repo.catalog.show(found.archive_id)  # (its division now: the row's is the one it had when proposed)
     return found if view is not None and access.may_see(principal, view.archive.division) else None
 
 
