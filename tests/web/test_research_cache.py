@@ -12,8 +12,11 @@ from typing import Any
 
 from pypdf import PdfReader
 
+from repository.accounts.tokens import create_token
+from repository.config import load as load_config
 from repository.dip.people import people
 from repository.home import Repository
+from repository.state.db import open_state
 from repository.web.gateway import archives as gateway
 
 from .test_research_copies import _tenants, _unit
@@ -94,3 +97,9 @@ def test_a_copy_removed_before_its_bytes_are_sent_is_made_again(login, archives,
         calls.clear()
         assert _is_copy(client.get(asked))
         assert len(calls) == 2 and calls[1].is_file()
+    with open_state(load_config(web_home).state_url) as state:  # the API's download too
+        token = create_token(state, "reader", "cache-race")[1]
+    calls.clear()
+    api = client.application.test_client().get(f"/api/v1{url}", query_string={"purpose": "study"},
+                                                headers={"Authorization": f"Bearer {token}"})
+    assert _is_copy(api) and len(calls) == 2 and calls[1].is_file()

@@ -14,7 +14,7 @@ from ... import access, messages
 from .. import purpose
 from ..context import repo
 from ..gateway import archives
-from ..gateway.access import Action
+from ..gateway.access import Action, Principal
 from ..gateway.jobs import Incoming
 from ..purpose import registered
 from . import adapters, copies, figures, spec, uploads
@@ -91,9 +91,8 @@ def archive(archive_id: str) -> Response:
                     "signature": page.signature, "checks": page.checks})
 
 
-def download(archive_id: str, path: str) -> Response:
-    _args("download")
-    principal = g.api_caller.principal
+def _document(principal: Principal, archive_id: str, path: str) -> archives.Document | Response:
+    """The document for ``principal``, or the 202 answer while its copy is being made (:class:`CopyPending`)."""
     try:
         doc = archives.document(repo(), principal, archive_id, path)
     except archives.Withheld:
@@ -107,13 +106,31 @@ def download(archive_id: str, path: str) -> Response:
                         headers={"Retry-After": "5", "Cache-Control": "no-store"})
     if doc is None:
         raise not_found()
+    return doc
+
+
+def download(archive_id: str, path: str) -> Response:
+    _args("download")
+    principal = g.api_caller.principal
+    doc = _document(principal, archive_id, path)
+    if isinstance(doc, Response):
+        return doc
     if not doc.sendable:
         raise _no_copy("text", None)
     given = _purpose()
     if given is None:
         raise _no_purpose()
-    response = send_file(doc.file, mimetype=doc.media_type, as_attachment=True,
-                         download_name=doc.download_name(g.api_caller.lang), conditional=True)
+    try:
+        response = send_file(doc.file, mimetype=doc.media_type, as_attachment=True,
+                             download_name=doc.download_name(g.api_caller.lang), conditional=True)
+    except FileNotFoundError:  # a researcher's copy the cache's bound removed since it was looked up: made again
+        if not doc.copy:
+            raise
+        doc = _document(principal, archive_id, path)
+        if isinstance(doc, Response):
+            return doc
+        response = send_file(doc.file, mimetype=doc.media_type, as_attachment=True,
+                             download_name=doc.download_name(g.api_caller.lang), conditional=True)
     response.headers["Cache-Control"] = "private, no-store"
     return registered(response, lambda: adapters.record_download(repo(), principal, archive_id, path, given))
 
