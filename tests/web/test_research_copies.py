@@ -260,3 +260,18 @@ def test_a_copys_download_is_named_in_the_readers_language(login, app, archives,
             users.set_lang(state, "reader", "zh")
     archivist = login("jianye").get(f"/archives/{view.identifier}/files/{path}?download=1")
     assert unquote(archivist.headers["Content-Disposition"]).endswith(path.rsplit("/", 1)[-1])
+
+
+def test_a_copys_download_name_masks_a_number_in_the_stored_name(tmp_path) -> None:
+    """A document stored under a name holding a resident ID or a phone number (a scanner's habit): the name a
+    researcher's copy is downloaded under has them masked; an original keeps its name."""
+    from repository.web.gateway.archives import Document
+
+    path = "data/basic/320102198001011234-13912345678-身份证明.pdf"
+    copy = Document("hh-1", path, tmp_path / "x.pdf", "application/pdf", "pdf", copy=True)
+    for lang, suffix in (("zh", "-身份证明-利用件.pdf"), ("en", "-身份证明-research-copy.pdf")):
+        name = copy.download_name(lang)
+        assert name.startswith("320102") and name.endswith(suffix) and "*" in name
+        assert "19800101" not in name and "1391234" not in name
+    original = Document("hh-1", path, tmp_path / "x.pdf", "application/pdf", "pdf")
+    assert original.download_name("zh") == "320102198001011234-13912345678-身份证明.pdf"

@@ -26,6 +26,7 @@ from ...errors import HsarError
 from ...formats.research_copies import RETRY_SECONDS
 from ...home import Repository
 from ...preservation.ids import object_id
+from ...privacy import mask_free_text
 from ...services import people
 from ...services.research import (
     CopyGone,
@@ -116,9 +117,12 @@ class Document:
 
     def download_name(self, lang: str) -> str:
         """The name it is downloaded under: the stored file's; a researcher's copy's says it is one, in ``lang``
-        (``…-利用件.pdf``, ``…-research-copy.pdf``)."""
+        (``…-利用件.pdf``, ``…-research-copy.pdf``), with any identity or phone number in the stored name masked
+        (a researcher never receives one, not even in a file name)."""
         name = self.path.rsplit("/", 1)[-1]
-        return f"{name.rsplit('.', 1)[0]}-{messages.text('research.copy_suffix', lang)}.pdf" if self.copy else name
+        if not self.copy:
+            return name
+        return f"{mask_free_text(name.rsplit('.', 1)[0])}-{messages.text('research.copy_suffix', lang)}.pdf"
 
 
 def _visible(repo: Repository, principal: Principal, archive_id: str) -> Any:  # noqa: ANN401 - ArchiveView
