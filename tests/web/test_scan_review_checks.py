@@ -179,3 +179,20 @@ def test_a_review_follows_its_archive_to_the_division_it_has_now(web_home: Path,
     with open_state(load_config(home).state_url) as state:
         [line] = [e for e in list_events(state) if e.event == "scan-reject"]
     assert line.division == division
+
+
+def test_an_approval_that_paints_nothing_must_be_confirmed(reviewed: tuple[Path, int], wh: Any) -> None:  # noqa: ANN401
+    """Approving with every box removed would give researchers the scan as it is stored: not recorded unless the
+    archivist ticks that it holds nothing personal (the page again, saying so); then it is."""
+    home, review_id = reviewed
+    app = create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
+    client = wh.signed_in(app, "xuanwu")
+    form = _form(client, review_id)
+    bare = client.post(f"/scan-reviews/{review_id}", data={**form, "decision": "approve", "boxes": '{"1": []}'})
+    assert bare.status_code == 303 and bare.headers["Location"].endswith(f"/scan-reviews/{review_id}")
+    assert "研究人员将看到扫描件原样" in client.get(bare.headers["Location"]).get_data(as_text=True)
+    assert _get(home, review_id).state == "pending"
+    said = client.post(f"/scan-reviews/{review_id}", data={**_form(client, review_id), "decision": "approve",
+                                                            "boxes": "{}", "nothing_personal": "1"})
+    assert said.status_code == 303 and (_get(home, review_id).state, _get(home, review_id).approved_boxes) == (
+        "approved", {})

@@ -185,20 +185,27 @@ class DecidedMeanwhile(Exception):
     """The review's decision is no longer the one the archivist's page showed: another archivist decided since."""
 
 
+class NothingPainted(Exception):
+    """An approval that paints nothing, not confirmed: the scan would reach researchers as it is stored."""
+
+
 def seen(found: Review) -> str:
     """What the review page gives back with a decision (:func:`repository.accounts.scanreviews.seen`)."""
     return scanreviews.seen(found)
 
 
 def decide(repo: Repository, principal: Principal, actor: Actor, found: Review, approve: bool,
-           given: Any, shown: str) -> Review | None:  # noqa: ANN401 - parsed JSON
+           given: Any, shown: str, *, nothing_personal: bool = False) -> Review | None:  # noqa: ANN401 - parsed JSON
     """Record ``principal``'s decision on ``found`` (the boxes ``given``, when approving), made on a page that
     showed its decision as ``shown`` (:func:`seen`): :class:`BadBoxes` when they are not boxes of its pages;
-    :class:`DecidedMeanwhile` when another archivist decided since that page was shown (theirs stands, nothing
-    recorded); None when the review no longer applies (superseded)."""
+    :class:`NothingPainted` for an approval without a box unless the archivist confirmed that the scan holds
+    nothing personal (``nothing_personal``); :class:`DecidedMeanwhile` when another archivist decided since that
+    page was shown (theirs stands, nothing recorded); None when the review no longer applies (superseded)."""
     boxes = research.checked_boxes(found, given) if approve else None
     if approve and boxes is None:
         raise BadBoxes(found.id)
+    if approve and boxes is not None and not any(boxes.values()) and not nothing_personal:
+        raise NothingPainted(found.id)
     with _state(repo.cfg) as state:
         done = research.decide(repo, state, found, approve, boxes, actor, seen=shown)
         if done is None:

@@ -157,9 +157,12 @@ def decide(review_id: int) -> BaseResponse | tuple[str, int]:
         given = None
     try:
         done = scans.decide(repo(), principal(), actor(), found, decision == "approve", given,
-                            request.form.get("seen", ""))
+                            request.form.get("seen", ""), nothing_personal=request.form.get("nothing_personal") == "1")
     except scans.BadBoxes:
         return error_page(400, "WEB-SCAN-BOXES", t("scans.review.bad_boxes"))
+    except scans.NothingPainted:  # the whole scan would reach researchers as stored: only when said so
+        flash(t("scans.review.nothing_painted"), "error")
+        return redirect(url_for("scans.review", review_id=review_id), code=303)
     except scans.DecidedMeanwhile:  # another archivist's decision since this page was shown: look at it first
         flash(t("scans.review.changed"), "error")
         return redirect(url_for("scans.review", review_id=review_id), code=303)
