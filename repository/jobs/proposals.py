@@ -13,13 +13,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from ..config import Config
 from ..dip.scans import ScanState
 from ..errors import HsarError
 from .queue import JobQueue
-from .records import Job, JobRecords
+from .records import JobRecords
 
 RETRY_SECONDS = 3600  # a proposal job that failed is queued again after this long (not on every reload)
 
@@ -43,22 +42,6 @@ def dedupe_key(found: ScanState) -> str:
     return f"scan-proposal:{digest[:64]}"
 
 
-def _recorded(records: JobRecords, found: ScanState) -> tuple[str, Job | None]:
-    """The key to queue ``found``'s proposal under now, and the job recorded under it (None: none yet)."""
-    base = dedupe_key(found)
-    key, job = base, records.by_dedupe_key(base)
-    while job is not None and job.state == "done":  # its proposal superseded or disposed of since: the next one
-        key = f"{base}:{job.id}"
-        job = records.by_dedupe_key(key)
-    return key, job
-
-
-def _stands(job: Job) -> bool:
-    """Whether ``job`` answers for the proposal (not a failure older than :data:`RETRY_SECONDS`)."""
-    return not (job.state == "failed" and job.finished_at is not None
-                and datetime.now(UTC) - job.finished_at > timedelta(seconds=RETRY_SECONDS))
-
-
 def queue_proposals(cfg: Config, username: str | None, scans: Iterable[ScanState], *,
                     records: JobRecords | None = None) -> list[Asked]:
     """The proposal job of each of ``scans`` (queued now unless recorded, as the module says), for ``username``;
@@ -72,8 +55,8 @@ def queue_proposals(cfg: Config, username: str | None, scans: Iterable[ScanState
             if look is None:
                 queue = queue or JobQueue(cfg)
                 look = queue.records
-            key, job = _recorded(look, found)
-            if job is not None and _stands(job):
+            key, job = look.chained(dedupe_key(found))  # after a done one: superseded or disposed of since
+            if job is not None and (job.state != "failed" or job.failed_within(RETRY_SECONDS)):
                 out.append(Asked(found.path, job.id, False))
                 continue
             queue = queue or JobQueue(cfg)

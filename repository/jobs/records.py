@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -57,6 +57,11 @@ class Job:
     @property
     def finished(self) -> bool:
         return self.state in ("done", "failed")
+
+    def failed_within(self, seconds: float) -> bool:
+        """Whether it failed less than ``seconds`` ago (a failure that stands a while, not retried on every ask)."""
+        return self.state == "failed" and self.finished_at is not None and \
+            datetime.now(UTC) - self.finished_at < timedelta(seconds=seconds)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "state": self.state, "username": self.username,
@@ -115,6 +120,16 @@ class JobRecords:
         with self.state.transaction() as conn:
             row = conn.execute(select(jobs_table).where(jobs_table.c.dedupe_key == key)).first()
         return _job(row) if row is not None else None
+
+    def chained(self, base: str) -> tuple[str, Job | None]:
+        """The dedupe key to submit work named ``base`` under now, and the job recorded under it (None: none
+        yet). A done job's work may be gone again since (a copy removed from the cache, a proposal superseded):
+        after it comes the next key of its chain, ``<base>:<job id>``, as often as that happens."""
+        key, job = base, self.by_dedupe_key(base)
+        while job is not None and job.state == "done":
+            key = f"{base}:{job.id}"
+            job = self.by_dedupe_key(key)
+        return key, job
 
     def list(self, *, state: str | None = None, kind: str | None = None, username: str | None = None,
              limit: int = 50, offset: int = 0) -> list[Job]:

@@ -9,11 +9,9 @@ the page nor in the API's answer, which are the same data (:func:`repository.acc
 
 from __future__ import annotations
 
-import hashlib
 import io
 import mimetypes
 import os
-import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -207,15 +205,10 @@ def _copy_job(repo: Repository, principal: Principal, archive_id: str, path: str
     naming it, not a job queued again on every reload; after that, it is queued once more."""
     from ...jobs import JobQueue
 
-    base = f"{kind}:" + hashlib.sha256(f"{principal.username}\0{copy}".encode()).hexdigest()
     params = {"archives": [archive_id], "path": path}
     with JobQueue(repo.cfg) as queue:
-        key, job = base, queue.records.by_dedupe_key(base)
-        while job is not None and job.state == "done":  # made, and gone since: the next one, made again
-            key = f"{base}:{job.id}"
-            job = queue.records.by_dedupe_key(key)
-        if job is not None and job.state == "failed" and job.finished_at is not None \
-                and time.time() - job.finished_at.timestamp() < RETRY_SECONDS:
+        key, job = queue.records.chained(scans.copy_job_key(kind, principal.username, copy))  # (done: made, gone since)
+        if job is not None and job.failed_within(RETRY_SECONDS):
             failed = HsarError(msgid="research.copy_job_failed", code="WEB-COPY-JOB", job=job.id,
                                error=job.error_code or "", minutes=RETRY_SECONDS // 60)
             raise NoCopy(archive_id, "failed", failed)
@@ -275,7 +268,7 @@ def _scan(repo: Repository, principal: Principal, view: Any, path: str, stored: 
     if found.state == "approved" and found.review is not None:
         made = scans.kept(repo, found.review)
         if made is None and found.review.pages > int(repo.cfg["web.research_inline_scan_pages"]):
-            job_id = _copy_job(repo, principal, view.identifier, path, "scan-copy", scans.copy_name(found))
+            job_id = _copy_job(repo, principal, view.identifier, path, "scan-copy", scans.copy_name(found.review))
             raise CopyPending(view.identifier, path, job_id, found.review.pages)
         try:
             made = made or scans.approved(repo, found.review)

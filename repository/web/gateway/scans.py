@@ -69,11 +69,16 @@ def kept(repo: Repository, review: Review) -> research.ApprovedScan | None:
     return research.kept_approved_copy(repo, review)
 
 
-def copy_name(found: ScanState) -> str:
-    """What names the approved copy of ``found``: its bytes and names, and the decision's boxes (another decision,
+def copy_name(review: Review) -> str:
+    """What names the approved copy of ``review``: its bytes and names, and the decision's boxes (another decision,
     another copy: another job)."""
-    assert found.review is not None
-    return f"{found.key}.{research.boxes_tag(found.review.approved_boxes)}"
+    return f"{review.copy_key}.{research.boxes_tag(review.approved_boxes)}"
+
+
+def copy_job_key(kind: str, username: str, copy: str) -> str:
+    """The dedupe key of the job of ``kind`` making the copy named ``copy`` for ``username`` (a digest: any name
+    fits the jobs table's 128 characters)."""
+    return f"{kind}:" + hashlib.sha256(f"{username}\0{copy}".encode()).hexdigest()
 
 
 def queue_copy(repo: Repository, principal: Principal, review: Review) -> str | None:
@@ -85,8 +90,7 @@ def queue_copy(repo: Repository, principal: Principal, review: Review) -> str | 
 
     if review.pages <= int(repo.cfg["web.research_inline_scan_pages"]):
         return None
-    key = "scan-copy:" + hashlib.sha256(  # (a digest of the name too: any name fits the jobs' 128 characters)
-        f"{principal.username}\0{review.copy_key}.{research.boxes_tag(review.approved_boxes)}".encode()).hexdigest()
+    key = copy_job_key("scan-copy", principal.username, copy_name(review))
     try:
         with JobQueue(repo.cfg) as queue:
             return queue.submit("scan-copy", {"archives": [review.archive_id], "path": review.path},
