@@ -163,10 +163,16 @@ def kept_approved_copy(repo: Repository, review: Review) -> ApprovedScan | None:
 def still_current(repo: Repository, review: Review) -> bool:
     """Whether ``review`` is about the archive's file as it is now: still catalogued, the same bytes at its path
     in the head version, masked with the same names (a linked household added since: no)."""
+    return _current_view(repo, review) is not None
+
+
+def _current_view(repo: Repository, review: Review) -> Any:  # noqa: ANN401 - an ArchiveView
+    """The archive of ``review`` as it is now when the review is still about it (:func:`still_current`), else None."""
     view = repo.catalog.show(review.archive_id)
     found = None if view is None else next((f for f in view.files if f.path == review.path), None)
-    return found is not None and found.sha512 == review.sha512 and \
+    current = found is not None and found.sha512 == review.sha512 and \
         repo.research_copies.names_key(found.sha512, people(repo, view)) == review.copy_key
+    return view if current else None
 
 
 def checked_boxes(review: Review, given: Any) -> dict[int, list[Rect]] | None:  # noqa: ANN401 - parsed JSON
@@ -200,8 +206,8 @@ def decide(repo: Repository, state: State, review: Review, approve: bool, boxes:
     line); None when it no longer applies (the file's bytes or names changed since: it is superseded, and a new
     proposal is needed), or when its decision is no longer the one the archivist saw (``seen``,
     :func:`repository.accounts.scanreviews.seen`: another archivist decided meanwhile)."""
-    if not still_current(repo, review):
+    view = _current_view(repo, review)
+    if view is None:
         scanreviews.supersede(state, review.id)
         return None
-    now = repo.catalog.divisions_of([review.archive_id], disposed=False).get(review.archive_id, review.division)
-    return scanreviews.decide(state, review.id, approve, boxes, actor, seen=seen, division=now)
+    return scanreviews.decide(state, review.id, approve, boxes, actor, seen=seen, division=view.archive.division)
