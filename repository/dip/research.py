@@ -45,9 +45,13 @@ def research_copy(repo: Repository, view: Any, path: str, *, known: list[Any] | 
     :class:`RedactError` when none can be made (a broken, encrypted or too large PDF), ValueError when ``path``
     is not a PDF of the archive, :class:`CopyGone` when the archive was disposed of meanwhile."""
     found = _pdf(view, path)
+    known = people(repo, view) if known is None else known
+    kept = repo.research_copies.kept(found.sha512, known)
+    if kept is not None:  # (made earlier: a disposal since would have removed it)
+        return kept
     source = repo.store.content_path(object_id(view.identifier), path)
-    made = repo.research_copies.copy_of(source, found.sha512, people(repo, view) if known is None else known)
-    still_catalogued(repo, view.identifier, found.sha512)
+    made = repo.research_copies.copy_of(source, found.sha512, known)
+    still_catalogued(repo, view.identifier, found.sha512)  # made now: not while its archive was disposed of
     return made
 
 
