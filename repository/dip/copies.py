@@ -30,7 +30,7 @@ import os
 import time
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -44,7 +44,7 @@ from ..home import Repository
 from ..preservation.ids import object_id
 from ..state.db import open_state
 from .people import masked as masked_for_researchers
-from .people import people
+from .people import masked_with, people
 from .research import RedactError, copy_kind, research_copy
 from .scans import ScanCopyError, ScanState, approved_copy, scan_state
 
@@ -245,6 +245,17 @@ def _ask_review(ask: AskReview | None, scans: list[ScanState],
         tuple(sorted(asked))
 
 
+def _paths_masked(known: list[Any], entries: tuple[CopyEntry, ...], left: list[tuple[str, str]],
+                  asked: tuple[str, ...]) -> tuple[tuple[CopyEntry, ...], list[tuple[str, str]], tuple[str, ...]]:
+    """The stored paths a masked copy names (its entries' sources, what it leaves out, the scans whose review it
+    asked for) masked with the archive's people ``known``."""
+    def mask(path: str) -> str:
+        return str(masked_with(known, path))
+
+    return (tuple(replace(e, source=mask(e.source)) if e.source else e for e in entries),
+            [(mask(source), why) for source, why in left], tuple(mask(path) for path in asked))
+
+
 def _readme(view: ArchiveView, title: str, principal: access.Principal, req: CopyRequest, masked: bool,
             entries: Sequence[CopyEntry], left: Sequence[tuple[str, str]], when: datetime, lang: str) -> bytes:
     def line(key: str, **params: object) -> str:
@@ -310,6 +321,8 @@ def write_access_copy(repo: Repository, principal: access.Principal, req: CopyRe
     left, asked = _ask_review(ask_review, scans, left)
     parts.append(_Part("description.json", None, None, data=description))
     entries = tuple(part.entry() for part in parts)
+    if masked:  # the stored paths it names, masked as the archive page shows them: a file name may hold a name
+        entries, left, asked = _paths_masked(people(repo, view), entries, left, asked)
     title = masked_for_researchers(repo, view, view.archive.title) if masked else view.archive.title
     readme = _readme(view, title, principal, req, masked, entries, left, when, lang)
     with zipfile.ZipFile(stream, "w", allowZip64=True) as zf:

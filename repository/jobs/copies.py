@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from .. import filerefs
 from ..errors import HsarError
 from ..home import Repository
 from .records import Job
@@ -17,13 +18,19 @@ if TYPE_CHECKING:  # (tasks imports this module: the runners' progress is its Pr
     from .tasks import Progress
 
 
-def _archive_file(repo: Repository, job: Job) -> tuple[str, str, Any]:
-    """The job's archive id, file path and catalogue view; NOT-FOUND when the archive or file is gone since."""
-    archive_id, path = job.params["archives"][0], job.params["path"]
+def _archive_file(repo: Repository, job: Job) -> tuple[str, str, Any, str]:
+    """The job's archive id, stored file path, catalogue view, and the file as the job names it (its reference,
+    :mod:`repository.filerefs`, or its path): what the job's result says, since a researcher reads their jobs and
+    the path may hold a name they are shown masked. NOT-FOUND when the archive or file is gone since."""
+    archive_id, named = job.params["archives"][0], job.params["path"]
     view = repo.catalog.show(archive_id)
-    if view is None or path not in {f.path for f in view.files}:
+    path = None
+    if view is not None:
+        path = filerefs.resolve(((i.number, i.files) for i in view.archive.items), named) \
+            if filerefs.is_ref(named) else named
+    if view is None or path is None or path not in {f.path for f in view.files}:
         raise HsarError(msgid="services.not_found", code="NOT-FOUND", archive=archive_id)
-    return archive_id, path, view
+    return archive_id, path, view, named
 
 
 def run_research_copy(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
@@ -33,11 +40,11 @@ def run_research_copy(repo: Repository, job: Job, progress: Progress, stop: thre
     be made into a copy fails with its reason (REDACT)."""
     from ..dip.research import research_copy
 
-    archive_id, path, view = _archive_file(repo, job)
+    archive_id, path, view, named = _archive_file(repo, job)
     progress(0, 1, force=True)
     made = research_copy(repo, view, path)
     progress(1, 1)
-    return {"archive_id": archive_id, "path": path, "size": made.stat().st_size}
+    return {"archive_id": archive_id, "path": named, "size": made.stat().st_size}
 
 
 def run_scan_proposal(repo: Repository, job: Job, progress: Progress, stop: threading.Event) -> dict[str, Any]:
@@ -47,12 +54,12 @@ def run_scan_proposal(repo: Repository, job: Job, progress: Progress, stop: thre
     from ..dip.scans import propose
     from ..state.db import open_state
 
-    archive_id, path, view = _archive_file(repo, job)
+    archive_id, path, view, named = _archive_file(repo, job)
     progress(0, 1, force=True)
     with open_state(repo.cfg.state_url) as state:
         review = propose(repo, state, view, path)
     progress(1, 1)
-    return {"archive_id": archive_id, "path": path, "review": review.id, "pages": review.pages,
+    return {"archive_id": archive_id, "path": named, "review": review.id, "pages": review.pages,
             "boxes": sum(len(b) for b in review.proposed_boxes.values())}
 
 
@@ -64,13 +71,13 @@ def run_scan_copy(repo: Repository, job: Job, progress: Progress, stop: threadin
     from ..dip.scans import approved_copy, scan_state
     from ..state.db import open_state
 
-    archive_id, path, view = _archive_file(repo, job)
+    archive_id, path, view, named = _archive_file(repo, job)
     with open_state(repo.cfg.state_url) as state:
         found = scan_state(repo, state, view, path)
     if found.review is None or found.state != "approved":
-        raise HsarError(msgid="scans.not_approved", code="SCAN-NOT-APPROVED", archive=archive_id, path=path)
+        raise HsarError(msgid="scans.not_approved", code="SCAN-NOT-APPROVED", archive=archive_id, path=named)
     progress(0, found.review.pages, force=True)
     made = approved_copy(repo, found.review)
     progress(found.review.pages, found.review.pages)
-    return {"archive_id": archive_id, "path": path, "review": found.review.id, "pages": len(made.pages),
+    return {"archive_id": archive_id, "path": named, "review": found.review.id, "pages": len(made.pages),
             "size": made.pdf.stat().st_size}

@@ -101,17 +101,19 @@ def _item_text(item: Item, texts: Mapping[str, str], pages: PageTexts | None = N
 
 def _text_and_pages(files: Iterable[str], texts: Mapping[str, str], pages: PageTexts | None
                     ) -> tuple[str, list[list[Any]]]:
-    """The files' text, OCR pages included, and where each page is in it: ``[file, page, start, end]``."""
+    """The files' text, OCR pages included, and where each page is in it: ``[file, page, start, end, place]``
+    (``place``: the file's place among the item's files, from 1, which with the item's number is the file's
+    reference, :mod:`repository.filerefs`; an index written before it was kept has spans of four)."""
     parts: list[str] = []
     spans: list[list[Any]] = []
     pos = 0
-    for f in files:
+    for place, f in enumerate(files, start=1):
         if texts.get(f):
             parts.append(texts[f])
             pos += len(texts[f]) + 1
         for number, text in (pages or {}).get(f, ()):
             if text:
-                spans.append([f, number, pos, pos + len(text)])
+                spans.append([f, number, pos, pos + len(text), place])
                 parts.append(text)
                 pos += len(text) + 1
     return "\n".join(parts), spans

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from .. import filerefs
 from ..privacy import mask_text
 from . import analysis
 from .plan import MatchSpec
@@ -200,12 +201,25 @@ def matching_items(items: list[dict[str, Any]], spec: MatchSpec,
 
 
 def found_on(item: Mapping[str, Any], pattern: re.Pattern[str] | None) -> list[dict[str, Any]]:
-    """The scanned pages (``{"file", "page"}``) whose OCR text holds a match: from the item's ``ocr`` spans."""
+    """The scanned pages (``{"file", "page", "ref"}``) whose OCR text holds a match: from the item's ``ocr`` spans."""
     spans = item.get("ocr")
     if not spans or pattern is None:
         return []
-    starts = [s for s, _e in _spans(item.get("text", ""), pattern)]
-    return [{"file": f, "page": n} for f, n, s, e in spans if any(s <= a < e for a in starts)]
+    return pages_at(item["number"], spans, [s for s, _e in _spans(item.get("text", ""), pattern)])
+
+
+def pages_at(number: int, spans: list[list[Any]], starts: list[int]) -> list[dict[str, Any]]:
+    """The pages of the item ``number``'s ``ocr`` spans holding one of the match ``starts``: the file (its path, as
+    the index keeps it: identity numbers masked), the page, and the file's reference (:mod:`repository.filerefs`,
+    which a link must use: a path shown masked leads nowhere), absent in spans indexed before it was kept."""
+    out = []
+    for span in spans:
+        if any(span[2] <= a < span[3] for a in starts):
+            page = {"file": span[0], "page": span[1]}
+            if len(span) > 4:
+                page["ref"] = filerefs.ref(number, span[4])
+            out.append(page)
+    return out
 
 
 def _hit_item(item: Mapping[str, Any], pattern: re.Pattern[str] | None) -> dict[str, Any]:
@@ -329,7 +343,7 @@ class Renderer:
                 hit_item = {k: item[k] for k in _ITEM_KEYS}
             if ocr:
                 at = [s for s, _e in found.get(_TEXTS + 3 * j + 2, ())]
-                pages = [{"file": f, "page": n} for f, n, s, e in ocr if any(s <= a < e for a in at)]
+                pages = pages_at(item["number"], ocr, at)
                 if pages:
                     hit_item["found_on"] = pages
             out.append(hit_item)

@@ -22,7 +22,7 @@ OLD = """{% set l_catalogue, l_volume, l_item, l_box = t('web.paper.catalogue'),
       <tr>
         <td>{{ item['number'] }}</td><td>{{ item['title'] }}</td><td>{{ item['date'] }}</td><td>{{ item['pages'] }}</td>
         <td class="paper">{{ l_catalogue }} {{ p['catalogue'] }} · {{ l_volume }} {{ p['volume'] }} · {{ l_item }} {{ p['item'] }} · {{ t('web.paper.pages', start=p['page_start'], end=p['page_end']) }} · {{ l_box }} {{ p['box'] }} · {{ t('web.shelf', **p['shelf']) }}</td>
-        <td>{% for f in item['files'] %}{% set doc = docs[f] %}{% if may_open %}{% set info = doc[1] %}{% if info %}
+        <td>{% for f in item['files'] %}{% set doc = docs['~%d.%d' % (item['number'], loop.index)] %}{% if may_open %}{% set info = doc[1] %}{% if info %}
 <span class="doc">
 {% if info['viewer'] not in ('download', 'none') %}<a href="{{ viewer_stem }}{{ doc[2] }}">{{ l_view }}</a>{% endif %}
 {% if info['viewer'] == 'none' %}<small>{{ l_not_given }}</small>{% elif info['viewer'] != 'scan' %}<a href="{{ files_stem }}{{ doc[2] }}?download=1">{{ l_download }}</a>{% endif %}

@@ -18,6 +18,7 @@ import pypdfium2 as pdfium
 from PIL import ImageStat
 from pypdf import PdfReader
 
+from repository import filerefs
 from repository.accounts.register import list_uses
 from repository.accounts.tokens import create_token
 from repository.config import load as load_config
@@ -212,7 +213,8 @@ def test_a_long_pdfs_copy_is_made_by_a_job_the_page_waits_for(web_home, archives
     assert api.get_json()["code"] == "API-COPY-PENDING" and api.get_json()["job"] == job_id
     with JobQueue.open(home) as queue:
         jobs = queue.list(kind="research-copy")
-        assert [(j.id, j.username, j.params["path"]) for j in jobs] == [(job_id, "reader", path)]
+        ref = filerefs.refs_of((i.number, i.files) for i in view.archive.items)[path]
+        assert [(j.id, j.username, j.params["path"]) for j in jobs] == [(job_id, "reader", ref)]  # (not the path)
         assert client.get(f"/jobs/{job_id}.json").status_code == 200  # the page's poll: the reader's own job
         execute(queue, job_id, threading.Event())
         assert queue.get(job_id).state == "done"

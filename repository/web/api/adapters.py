@@ -20,7 +20,7 @@ from ...jobs.exports import OUTPUT_KINDS
 from ...jobs.queue import JobQueue
 from ...jobs.records import Job
 from ...search.results import SearchRequest
-from ...services import auditlog, paper_stored
+from ...services import auditlog, paper_stored, people
 from ...services.uses import UseFilter, uses_in_scope
 from ...state.db import State
 from .. import shared
@@ -170,10 +170,33 @@ def job(repo: Repository, principal: Principal, job_id: str) -> dict[str, Any]:
         if found is None or (principal.role != Role.ADMIN and found.username != principal.username):
             raise not_found()
         answer = job_dict(found, queue.no_worker(found))
+    if not access.sees_personal_data(principal):  # a researcher's own job: the stored paths it names masked
+        answer["params"], answer["result"] = _paths_masked(repo, found, (answer["params"], answer["result"]))
     if found.kind in OUTPUT_KINDS:  # what it offers now, as the job page lists it (none once no longer usable)
         answer["downloads"] = [{"name": name, "url": f"{PREFIX}/jobs/{found.id}/export/{quote(name)}"}
                                for name in transfer.export_files(repo, principal, found.id)]
     return answer
+
+
+def _paths_masked(repo: Repository, found: Job, value: Any) -> Any:  # noqa: ANN401 - JSON-ready value
+    """``value`` with every stored path in it (``data/...``: a scan a proposal job reads, the documents of an access
+    copy) masked with the people of the job's archives, as the archive page shows them to the same user: a file
+    name may hold a name (other values are the job's own: archive ids, counts, references)."""
+    named = found.params.get("archives")
+    ids = [a for a in named if isinstance(a, str)] if isinstance(named, list) else []
+    by_archive = people.people_of(repo, ids) if ids else {}
+    known = [person for archive_id in ids for person in by_archive.get(archive_id, [])]
+
+    def walk(v: Any) -> Any:  # noqa: ANN401
+        if isinstance(v, str):
+            return people.masked_with(known, v) if v.startswith("data/") else v
+        if isinstance(v, list | tuple):
+            return type(v)(walk(x) for x in v)
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        return v
+
+    return walk(value)
 
 
 def job_dict(found: Job, no_worker: bool = False) -> dict[str, Any]:

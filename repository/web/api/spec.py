@@ -82,6 +82,10 @@ FILE: Schema = {"type": "object", "required": ["path", "viewer"], "properties": 
     "puid": {"type": "string", "nullable": True}, "format_name": {"type": "string", "nullable": True},
     "format_version": {"type": "string", "nullable": True}, "policy": {"type": "string", "nullable": True},
     "item_number": {"type": "integer", "nullable": True}, "version_added": {"type": "string"},
+    "ref": {"type": "string", "nullable": True, "pattern": "^~[0-9]+\\.[0-9]+$",
+            "description": "The file's reference: `~N.K` is the K-th file of item N (its place in the item's "
+                           "`files`). The download route takes it in place of the path; use it: a path shown "
+                           "masked (a person's name in a file name) names no file. Null for a file of no item."},
     "viewer": {"type": "string", "enum": list(ALL_VIEWERS),
                "description": "How the archive page shows the file to this user:\n"
                               + "\n".join(f"- `{v}`: {VIEWER_MEANINGS[v]}" for v in ALL_VIEWERS)}}}
@@ -273,7 +277,9 @@ ROUTES: tuple[Route, ...] = (
           "them (open review; before approval, or when rejected, 403 API-NO-COPY: its masked OCR text is on the "
           "archive's OCR page), and no copy of other formats (403 API-NO-COPY); a PDF's copy too long to make in "
           "the request (web.research_inline_pages) is made by a job: 202 API-COPY-PENDING names it, ask again "
-          "when it has finished (Retry-After)",
+          "when it has finished (Retry-After). `path` is the file's reference (`files[].ref`, `~N.K`: the K-th "
+          "file of item N) or its stored path; a user who sees personal data masked is answered 404 for a path "
+          "that holds what they are shown masked (they name such a file by its reference)",
           (_path("archive_id"), _path("path"), *PURPOSE),
           (200, None), (400, 401, 403, 404),
           also=((202, "A researcher's copy is being made by the named job", COPY_PENDING),)),

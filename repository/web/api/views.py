@@ -132,7 +132,7 @@ def download(archive_id: str, path: str) -> Response:
         response = send_file(doc.file, mimetype=doc.media_type, as_attachment=True,
                              download_name=doc.download_name(g.api_caller.lang), conditional=True)
     response.headers["Cache-Control"] = "private, no-store"
-    return registered(response, lambda: adapters.record_download(repo(), principal, archive_id, path, given))
+    return registered(response, lambda: adapters.record_download(repo(), principal, archive_id, doc.path, given))
 
 
 def audit_log() -> Response:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import io
 import mimetypes
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ... import messages
+from ... import filerefs, messages
 from ...divisions import tree_for
 from ...errors import HsarError
 from ...formats.research_copies import RETRY_SECONDS
@@ -75,8 +75,9 @@ class ArchivePage:
         return self.view != "full"
 
     @cached_property
-    def files_by_path(self) -> dict[str, dict[str, Any]]:
-        return {f["path"]: f for f in self.data["files"]}
+    def files_by_ref(self) -> dict[str, dict[str, Any]]:
+        """Each file of an item, by its reference (:mod:`repository.filerefs`)."""
+        return {f["ref"]: f for f in self.data["files"] if f.get("ref")}
 
     @cached_property
     def added(self) -> dict[str, list[int]]:
@@ -90,11 +91,18 @@ class ArchivePage:
 
     @cached_property
     def documents(self) -> dict[str, tuple[str, dict[str, Any] | None, str]]:
-        """Each item file's path -> (its name, its file of the head version or None, the path URL-quoted as
-        Jinja's ``urlencode`` filter quotes it): what the page's item rows show, worked out once per page."""
-        files = self.files_by_path
-        return {path: (path.rsplit("/", 1)[-1], files.get(path), quote(path, safe="/"))
-                for group in self.data["items_by_class"] for item in group["items"] for path in item["files"]}
+        """Each item file's reference -> (its name as the user is shown it, its file of the head version or None,
+        the reference URL-quoted as Jinja's ``urlencode`` filter quotes it): what the page's item rows show, worked
+        out once per page. The links name documents by reference, never by stored path: a path shown masked (a
+        person's name in a file name) would lead nowhere."""
+        files = self.files_by_ref
+        out = {}
+        for group in self.data["items_by_class"]:
+            for item in group["items"]:
+                for place, path in enumerate(item["files"], start=1):
+                    ref = filerefs.ref(item["number"], place)
+                    out[ref] = (path.rsplit("/", 1)[-1], files.get(ref), quote(ref, safe="/"))
+        return out
 
 
 @dataclass(frozen=True)
@@ -107,20 +115,31 @@ class Document:
     copy: bool = False  # a researcher's copy (利用件), not the stored file
     review: str = ""  # a scan for a researcher: none (no proposal yet), pending, approved or rejected (dip.scans)
     pages: tuple[Path, ...] = ()  # a scan's approved copy (viewer scan-copy): its page images
+    ref: str | None = None  # its reference (repository.filerefs); None for a file of no item
+    shown: str = ""  # its path as the user is shown it: masked for a user who does not see personal data
 
     @property
     def sendable(self) -> bool:
         """Whether its bytes may be sent: not a scan shown to a researcher as its OCR text only."""
         return self.viewer != "scan"
 
+    @property
+    def link(self) -> str:
+        """What its links name it by: its reference, or its stored path when it has none."""
+        return self.ref or self.path
+
+    @property
+    def name(self) -> str:
+        """Its file name as the user is shown it."""
+        return (self.shown or self.path).rsplit("/", 1)[-1]
+
     def download_name(self, lang: str) -> str:
         """The name it is downloaded under: the stored file's; a researcher's copy's says it is one, in ``lang``
-        (``…-利用件.pdf``, ``…-research-copy.pdf``), with any identity or phone number in the stored name masked
-        (a researcher never receives one, not even in a file name)."""
-        name = self.path.rsplit("/", 1)[-1]
+        (``…-利用件.pdf``, ``…-research-copy.pdf``), with the people's names and any identity or phone number in
+        the stored name masked (a researcher never receives one, not even in a file name)."""
         if not self.copy:
-            return name
-        return f"{mask_free_text(name.rsplit('.', 1)[0])}-{messages.text('research.copy_suffix', lang)}.pdf"
+            return self.name
+        return f"{mask_free_text(self.name.rsplit('.', 1)[0])}-{messages.text('research.copy_suffix', lang)}.pdf"
 
 
 def _visible(repo: Repository, principal: Principal, archive_id: str) -> Any:  # noqa: ANN401 - ArchiveView
@@ -151,6 +170,10 @@ def archive_page(repo: Repository, principal: Principal, archive_id: str,
         return None
     shown = access.view_of(principal, access_value)
     checks = data["versions"][-1]["checks"] if data["versions"] else None  # the head's four-property report
+    refs = filerefs.refs_of((item["number"], item["files"]) for group in data["items_by_class"]
+                            for item in group["items"])
+    for f in data["files"]:  # (before any masking: a masked path may not say which file it was)
+        f["ref"] = refs.get(f["path"])
     if shown is not access.View.FULL:  # every name of its people, linked households' too (tenants, buyers)
         view = _visible(repo, principal, archive_id)
         if view is None:  # gone (or moved out of scope) since: as if never there
@@ -190,22 +213,28 @@ class NoCopy(Exception):
 class CopyPending(Exception):
     """A researcher's copy not made yet and too long to make in the request (a PDF of more than
     ``web.research_inline_pages`` pages, or of a count not known; an approved scan of more than
-    ``web.research_inline_scan_pages``): the job ``job_id`` makes it; ask again once it has finished."""
+    ``web.research_inline_scan_pages``): the job ``job_id`` makes it; ask again once it has finished. ``path`` is
+    the document's path as the user is shown it (masked)."""
 
     def __init__(self, archive_id: str, path: str, job_id: str, pages: int | None) -> None:
         super().__init__(archive_id, path, job_id)
         self.archive_id, self.path, self.job_id, self.pages = archive_id, path, job_id, pages
 
 
-def _copy_job(repo: Repository, principal: Principal, archive_id: str, path: str, kind: str, copy: str) -> str:
+def _copy_job(repo: Repository, principal: Principal, view: Any, path: str, kind: str,  # noqa: ANN401
+              copy: str) -> str:
     """The id of the job (``research-copy``, ``scan-copy``) making the copy named ``copy`` for ``principal`` (theirs,
     so its page and progress are theirs to read): one per user and copy, however often the page is asked for; a new one when the earlier one's copy
     is gone again (a cache emptied). A job that failed stands for :data:`RETRY_SECONDS` after it failed (as the
     cache lets a crashed copy stand, :class:`~repository.formats.research_copies.ResearchCopies`): :class:`NoCopy`
-    naming it, not a job queued again on every reload; after that, it is queued once more."""
+    naming it, not a job queued again on every reload; after that, it is queued once more. The job names the
+    document by its reference (:mod:`repository.filerefs`): the job is the user's to read, and its path may hold a
+    name they are shown masked."""
     from ...jobs import JobQueue
 
-    params = {"archives": [archive_id], "path": path}
+    archive_id = view.identifier
+    ref = filerefs.refs_of((item.number, item.files) for item in view.archive.items).get(path)
+    params = {"archives": [archive_id], "path": ref or path}
     with JobQueue(repo.cfg) as queue:
         key, job = queue.records.chained(scans.copy_job_key(kind, principal.username, copy))  # (done: made, gone since)
         if job is not None and job.failed_within(RETRY_SECONDS):
@@ -217,59 +246,73 @@ def _copy_job(repo: Repository, principal: Principal, archive_id: str, path: str
 
 
 def document(repo: Repository, principal: Principal, archive_id: str, path: str) -> Document | None:
-    """A payload file of the head version; None when the archive or file is not there for this user;
-    :class:`Withheld` when the user sees the catalogue entry only. A user who does not receive originals
-    (:func:`.access.receives_originals`: researchers) gets a PDF's researcher's copy, made now unless kept
-    (:class:`CopyPending` when it is too long to make now: a job makes it), and a scan as its copy approved by an
-    archivist (:func:`_scan`), or until then as a document that is not :attr:`~Document.sendable` (its viewer
-    shows the masked OCR text); :class:`NoCopy` for anything else."""
+    """A payload file of the head version, named by its reference (:mod:`repository.filerefs`) or its stored path;
+    None when the archive or file is not there for this user (a user who does not see personal data names a file
+    by its path only when the path holds nothing masked: a masked name was all they were shown, and a path
+    guessed would tell them whose name it holds); :class:`Withheld` when the user sees the catalogue entry only.
+    A user who does not receive originals (:func:`.access.receives_originals`: researchers) gets a PDF's
+    researcher's copy, made now unless kept (:class:`CopyPending` when it is too long to make now: a job makes
+    it), and a scan as its copy approved by an archivist (:func:`_scan`), or until then as a document that is not
+    :attr:`~Document.sendable` (its viewer shows the masked OCR text); :class:`NoCopy` for anything else."""
     view = _visible(repo, principal, archive_id)
-    if view is None or path not in {f.path for f in view.files}:
+    if view is None:
         return None
+    items = [(item.number, item.files) for item in view.archive.items]
+    stored_path = filerefs.resolve(items, path) if filerefs.is_ref(path) else path
+    if stored_path is None or stored_path not in {f.path for f in view.files}:
+        return None
+    ref = filerefs.refs_of(items).get(stored_path)
     if not access.may_open_documents(principal, view.archive.access.value):
         raise Withheld(archive_id)
-    stored = repo.store.content_path(object_id(archive_id), path)
+    stored = repo.store.content_path(object_id(archive_id), stored_path)
     if not access.receives_originals(principal):
+        known = people.people(repo, view)  # the names the copy and the name shown are masked with, looked up once
+        shown = people.masked_with(known, stored_path)
+        if shown != stored_path and not filerefs.is_ref(path):
+            return None
         try:
-            return _copy(repo, principal, view, path, stored)
+            found = _copy(repo, principal, view, stored_path, stored, known, shown)
         except CopyGone:  # disposed of while its copy was made: gone, as if never there
             return None
-    suffix = Path(path).suffix.lower()
-    media = mimetypes.guess_type(path)[0] or ("application/ofd" if suffix == ".ofd" else "application/octet-stream")
-    return Document(archive_id, path, stored, media, viewer_of(path, True))
+        return replace(found, ref=ref, shown=shown)
+    suffix = Path(stored_path).suffix.lower()
+    media = mimetypes.guess_type(stored_path)[0] or ("application/ofd" if suffix == ".ofd" else "application/octet-stream")
+    return Document(archive_id, stored_path, stored, media, viewer_of(stored_path, True), ref=ref, shown=stored_path)
 
 
-def _copy(repo: Repository, principal: Principal, view: Any, path: str, stored: Path) -> Document:  # noqa: ANN401
-    """What a user who does not receive originals gets of ``path`` (see :func:`document`)."""
+def _copy(repo: Repository, principal: Principal, view: Any, path: str, stored: Path,  # noqa: ANN401
+          known: list[Any], shown: str) -> Document:
+    """What a user who does not receive originals gets of ``path`` (see :func:`document`), masked with the
+    archive's people ``known`` (``shown``: the path masked with them)."""
     archive_id, kind = view.identifier, copy_kind(path)
     if kind == "text":
-        return _scan(repo, principal, view, path, stored)
+        return _scan(repo, principal, view, path, stored, known, shown)
     if kind != "copy":
         raise NoCopy(archive_id, kind)
     try:
-        known = people.people(repo, view)  # the names the copy is masked with, looked up once
         pending = pending_copy(repo, view, path, inline_pages=int(repo.cfg["web.research_inline_pages"]),
                                known=known)
         if pending is not None:  # too long to make in a request: a job makes it, the page waits for the job
-            job_id = _copy_job(repo, principal, archive_id, path, "research-copy", pending.key)
-            raise CopyPending(archive_id, path, job_id, pending.pages)
+            job_id = _copy_job(repo, principal, view, path, "research-copy", pending.key)
+            raise CopyPending(archive_id, shown, job_id, pending.pages)
         return Document(archive_id, path, research_copy(repo, view, path, known=known), "application/pdf", "pdf",
                         copy=True)
     except RedactError as exc:
         raise NoCopy(archive_id, "failed", exc) from None
 
 
-def _scan(repo: Repository, principal: Principal, view: Any, path: str, stored: Path) -> Document:  # noqa: ANN401
+def _scan(repo: Repository, principal: Principal, view: Any, path: str, stored: Path,  # noqa: ANN401
+          known: list[Any], shown: str) -> Document:
     """A scan for a researcher: its approved copy (page images and their PDF: made now unless kept, or by a job when
     longer than ``web.research_inline_scan_pages`` pages, :class:`CopyPending`), or, until a copy is approved (or
     when it was rejected), a document that is not sendable (its viewer shows the masked OCR text), the proposal job
     queued when there is none yet (:mod:`.scans`)."""
-    found = scans.scan_state(repo, view, path, people.people(repo, view))
+    found = scans.scan_state(repo, view, path, known)
     if found.state == "approved" and found.review is not None:
         made = scans.kept(repo, found.review)
         if made is None and found.review.pages > int(repo.cfg["web.research_inline_scan_pages"]):
-            job_id = _copy_job(repo, principal, view.identifier, path, "scan-copy", scans.copy_name(found.review))
-            raise CopyPending(view.identifier, path, job_id, found.review.pages)
+            job_id = _copy_job(repo, principal, view, path, "scan-copy", scans.copy_name(found.review))
+            raise CopyPending(view.identifier, shown, job_id, found.review.pages)
         try:
             made = made or scans.approved(repo, found.review)
         except ScanCopyError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ... import filerefs
 from ...home import Repository
 from ...jobs import Job, JobQueue
 from ...services.ocr import archive_ocr
@@ -23,10 +24,11 @@ from .archives import Document, PurposeNeeded, Withheld, _visible, register_use
 
 @dataclass(frozen=True)
 class OcrFile:
-    path: str
+    path: str  # as the user is shown it: masked for a user who does not see personal data
     engine: str
     pages: list[dict[str, object]]  # {"page", "text", "error"}
     paged: bool  # the viewer shows it page by page (a TIFF)
+    link: str  # what its viewer's link names it by: its reference (repository.filerefs), or its path
 
 
 def _pages(found: list, known: list | None) -> list[dict[str, object]]:
@@ -48,10 +50,12 @@ def ocr_files(repo: Repository, principal: Principal, archive_id: str, purpose: 
     if found.pages and purpose is None:
         raise PurposeNeeded(archive_id)  # each file shown is a registered use: ask the purpose first
     known = people(repo, view) if masked else None
+    refs = filerefs.refs_of((item.number, item.files) for item in view.archive.items)
     files = []
     for path in sorted(found.pages):
-        files.append(OcrFile(path, found.engines.get(path, ""), _pages(found.pages[path], known),
-                             path.lower().endswith((".tif", ".tiff"))))
+        files.append(OcrFile(path if known is None else masked_with(known, path), found.engines.get(path, ""),
+                             _pages(found.pages[path], known), path.lower().endswith((".tif", ".tiff")),
+                             refs.get(path) or path))
         accounts.record_use(repo.cfg, principal, "view", archive_id, item=path, purpose=purpose or "",
                             masked=masked)
     return files

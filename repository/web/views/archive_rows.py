@@ -16,6 +16,7 @@ from flask import url_for
 from markupsafe import Markup
 
 from ... import messages
+from ...filerefs import ref
 from .. import i18n
 from ..escaping import escaped as _e
 
@@ -45,8 +46,8 @@ def item_rows(page: Any, lang: str) -> list[Markup]:  # noqa: ANN401 - gateway.a
             pages = _e(messages.text("web.paper.pages", lang, start=p["page_start"], end=p["page_end"]))
             shelf = _e(messages.text("web.shelf", lang, **p["shelf"]))
             files = []
-            for f in item["files"]:
-                name, info, quoted = docs[f]
+            for place in range(1, len(item["files"]) + 1):  # (each file by its reference: repository.filerefs)
+                name, info, quoted = docs[ref(item["number"], place)]
                 if may_open:
                     if info:
                         shown = info["viewer"]

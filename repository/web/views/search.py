@@ -226,7 +226,7 @@ def hit_rows(found: searching.SearchPage) -> list[Markup]:
                 + "</dl>")
         for item in hit.items:
             for f in item.get("found_on", ()):
-                href = url_for("archives.viewer", archive_id=archive_id, path=f["file"],
+                href = url_for("archives.viewer", archive_id=archive_id, path=f.get("ref") or f["file"],
                                page=f["page"] if f["file"].lower().endswith((".tif", ".tiff")) else None)
                 text = messages.text("ocr.hit.page", lang, file=f["file"].rsplit("/", 1)[-1], page=f["page"])
                 out.append(f'<p class="found-on"><a href="{_e(href)}">{_e(text)}</a></p>')
