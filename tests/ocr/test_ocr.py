@@ -15,6 +15,7 @@ from types import ModuleType
 
 import pytest
 
+from repository import filerefs
 from repository.formats.scanpages import page_images, scan_kind
 from repository.formats.tesseract import engine_info, recognize, recognize_all, tidy
 from repository.home import Repository
@@ -194,7 +195,8 @@ def test_search_finds_a_phrase_only_in_a_scan_with_its_page(ocr_home: OcrHome, e
         [source] = ocr_home.truth
         assert hit.archive_id == ocr_home.archive_id
         [item] = hit.items
-        assert item["found_on"] == [{"file": source, "page": 1}] and item["title"] == "无房证明"
+        ref = filerefs.refs_of((i.number, i.files) for i in repo.catalog.show(ocr_home.archive_id).archive.items)[source]
+        assert item["found_on"] == [{"file": source, "page": 1, "ref": ref}] and item["title"] == "无房证明"
         assert SCAN_PHRASE in hit.highlights["text"].replace("<em>", "").replace("</em>", "")
         assert hit.to_dict()["items"][0]["found_on"][0]["page"] == 1
         if engine != "whoosh":
