@@ -90,6 +90,19 @@ def signed_in(app: Flask, username: str) -> FlaskClient:
     return client
 
 
+def copies_by_job(home: Path) -> None:
+    """Every researcher's copy of ``home`` made by a job (``web.research_inline_pages`` 0), none kept yet (the
+    copies other tests made in the home it was copied from are dropped)."""
+    import shutil
+
+    settings = home / "hsar.toml"
+    text = settings.read_text("utf-8")
+    assert "\nresearch_inline_pages = 40\n" in text  # the default, written by hsar init
+    settings.write_text(text.replace("\nresearch_inline_pages = 40\n", "\nresearch_inline_pages = 0\n"), "utf-8")
+    with Repository.open(home) as repo:
+        shutil.rmtree(repo.paths.research_cache, ignore_errors=True)
+
+
 @pytest.fixture
 def login(app: Flask) -> Callable[[str], FlaskClient]:
     return lambda username: signed_in(app, username)

@@ -24,7 +24,6 @@ import pytest
 from repository import filerefs
 from repository.accounts.register import list_uses
 from repository.accounts.tokens import create_token
-from repository.accounts.users import add_user
 from repository.config import load as load_config
 from repository.demo.generate import write_demo_data
 from repository.descriptive import read_descriptive
@@ -36,7 +35,7 @@ from repository.sip.build import write_sip
 from repository.state.db import open_state
 from repository.web import create_app
 
-from .conftest import PASSWORD, USERS
+from .conftest import add_users, copies_by_job, signed_in
 
 PDF, SCAN = "data/application/0001-申请书.pdf", "data/application/0005-住房证明.tif"
 
@@ -74,20 +73,13 @@ def named(tmp_path_factory: pytest.TempPathFactory) -> Named:
         from repository.ingest.pipeline import ingest
 
         assert [o.status for o in ingest(repo, [bag])] == ["ingested"]
-    with open_state(load_config(home).state_url) as state:
-        for user, (role, division) in USERS.items():
-            add_user(state, user, role, division, password=PASSWORD)
+    add_users(home)
     refs = filerefs.refs_of((i.number, i.files) for i in archive.items)
     return Named(home, archive.identifier, head.name, head.resident_id, renamed[PDF], renamed[SCAN], refs)
 
 
 def _client(named: Named, username: str) -> Any:  # noqa: ANN401
-    client = create_app(named.home, {"TESTING": True, "SECRET_KEY": "test"}).test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
-    done = client.post("/login", data={"username": username, "password": PASSWORD, "purpose_kind": "work",
-                                       "csrf_token": token})
-    assert done.status_code == 302
-    return client
+    return signed_in(create_app(named.home, {"TESTING": True, "SECRET_KEY": "test"}), username)
 
 
 def _api(named: Named, username: str) -> tuple[Any, dict[str, str]]:
@@ -182,12 +174,7 @@ def test_a_researchers_copy_job_and_access_copy_never_name_the_person(named: Nam
     home = tmp_path / "home"
     shutil.copytree(named.home, home)
     mine = dataclasses.replace(named, home=home)
-    settings = home / "hsar.toml"
-    text = settings.read_text("utf-8")
-    assert "\nresearch_inline_pages = 40\n" in text  # the default, written by hsar init
-    settings.write_text(text.replace("\nresearch_inline_pages = 40\n", "\nresearch_inline_pages = 0\n"), "utf-8")
-    with Repository.open(home) as repo:  # the copies the other tests made are not kept here
-        shutil.rmtree(repo.paths.research_cache, ignore_errors=True)
+    copies_by_job(home)
     reader = _client(mine, "reader")
     pending = reader.get(f"/archives/{named.archive_id}/view/{named.refs[named.pdf]}")
     html = pending.get_data(as_text=True)

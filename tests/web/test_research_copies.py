@@ -188,12 +188,7 @@ def test_a_long_pdfs_copy_is_made_by_a_job_the_page_waits_for(web_home, archives
 
     home = tmp_path / "home"
     shutil.copytree(web_home, home)
-    settings = home / "hsar.toml"
-    text = settings.read_text("utf-8")
-    assert "\nresearch_inline_pages = 40\n" in text  # the default, written by hsar init
-    settings.write_text(text.replace("\nresearch_inline_pages = 40\n", "\nresearch_inline_pages = 0\n"), "utf-8")
-    with Repository.open(home) as repo:  # the copies the other tests made are not kept here
-        shutil.rmtree(repo.paths.research_cache, ignore_errors=True)
+    wh.copies_by_job(home)
     app = create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
     client = wh.signed_in(app, "reader")
     view = _unit(archives)
