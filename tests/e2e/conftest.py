@@ -275,6 +275,15 @@ def signed_in(new_page) -> Callable[[str], object]:
     return sign_in
 
 
+def view_link(page, *suffixes: str):  # noqa: ANN201 - a Playwright locator
+    """The first "view" link of a document whose file name ends in one of ``suffixes`` on an archive page: the
+    links name documents by reference (``~N.K``), so the file is found by the name shown beside its link."""
+    import re
+
+    named = re.compile("(" + "|".join(re.escape(s) for s in suffixes) + r") · ")
+    return page.locator("span.doc", has_text=named).locator("a[href*='/view/']").first
+
+
 def console_errors(page) -> list[str]:
     """A list that fills, from now on, with the page's console errors and uncaught exceptions (CSP refusals
     are console errors)."""

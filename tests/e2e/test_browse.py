@@ -44,7 +44,7 @@ def test_archivist_finds_a_household_and_opens_its_documents(signed_in, househol
     e2e.shoot(page, "archive")
 
     # a PDF, in the page: a frame whose document is served inline as application/pdf
-    page.locator("a[href*='/view/'][href$='.pdf']").first.click()
+    e2e.view_link(page, ".pdf").click()
     page.wait_for_load_state()
     frame = page.locator("iframe.pdf")
     assert frame.is_visible()
@@ -55,7 +55,7 @@ def test_archivist_finds_a_household_and_opens_its_documents(signed_in, househol
 
     # a scanned page (JPEG or a TIFF page as PNG): the browser decoded it
     page.go_back()
-    page.locator("a[href*='/view/'][href$='.jpg'], a[href*='/view/'][href$='.tif']").first.click()
+    e2e.view_link(page, ".jpg", ".tif").click()
     page.wait_for_load_state()
     image = page.locator("img.page")
     image.wait_for()
@@ -94,7 +94,7 @@ def test_researcher_opens_researchers_copies(signed_in, e2e: ModuleType) -> None
     e2e.shoot(page, "archive-researcher")
     archive = page.url
 
-    page.locator("a[href*='/view/'][href$='.pdf']").first.click()
+    e2e.view_link(page, ".pdf").click()
     page.wait_for_load_state()
     assert page.locator("p.research-copy").is_visible()
     pdf = page.request.get(page.locator("iframe.pdf").get_attribute("src"))
@@ -102,7 +102,7 @@ def test_researcher_opens_researchers_copies(signed_in, e2e: ModuleType) -> None
     assert all(p.extract_text() == "" for p in PdfReader(io.BytesIO(pdf.body())).pages)  # page images only
 
     page.goto(archive)
-    page.locator("a[href*='/view/'][href$='.tif']").first.click()
+    e2e.view_link(page, ".tif").click()
     page.wait_for_load_state()
     assert page.locator("p.scan-review").is_visible()  # its image awaits an archivist's review (开放审核)
     assert page.locator("p.research-copy").count() == 2  # and that, and its OCR text only, are said

@@ -59,7 +59,7 @@ def test_archivist_uploads_a_sip_and_watches_the_job_finish(signed_in, upload, w
     page.wait_for_load_state()
     assert page.url.endswith(f"/archives/{upload.archive_id}")
     assert upload.archive_id in page.inner_text("body")
-    page.locator("a[href*='/view/'][href$='.jpg'], a[href*='/view/'][href$='.tif']").first.click()
+    e2e.view_link(page, ".jpg", ".tif").click()
     page.wait_for_load_state()
     image = page.locator("img.page")
     image.wait_for()

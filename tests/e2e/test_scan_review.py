@@ -16,17 +16,17 @@ from PIL import Image, ImageStat
 PROPOSAL_SECONDS = 180
 
 
-def _scan_of_an_open_unit(page) -> str:
+def _scan_of_an_open_unit(page, e2e: ModuleType) -> str:
     """The viewer URL of the first scan of the first housing-unit archive a researcher finds."""
     page.goto("/search?type=unit")
     page.locator("a[href*='/archives/un-']").first.click()
     page.wait_for_load_state()
-    return page.locator("a[href*='/view/'][href$='.tif']").first.get_attribute("href")
+    return e2e.view_link(page, ".tif").get_attribute("href")
 
 
 def test_an_archivist_reviews_a_scan_and_the_researcher_sees_it_painted(signed_in, worker, e2e: ModuleType) -> None:
     reader = signed_in("researcher")
-    viewer = _scan_of_an_open_unit(reader)
+    viewer = _scan_of_an_open_unit(reader, e2e)
     reader.goto(viewer)
     assert reader.locator("p.scan-review").is_visible() and reader.locator("img.page").count() == 0
 
