@@ -13,8 +13,8 @@ hidden one (``.*``), neither of which is counted; and a file used or written wit
 another name), which is counted. Each file is looked at again just before it is removed: one used meanwhile
 stays. A temporary file older than :data:`STALE_TEMP_SECONDS` is a killed writer's leftover (every writer here is
 bounded to minutes) and is removed by every pass, with or without a bound. So is a copy's lock (``.<name>.lock``,
-:mod:`.copylock`) that no maker holds: one that outlived its maker (a killed process); a lock held is left alone, and
-neither is counted. Removing a cached file is not a preservation action, so no PREMIS event is recorded for it.
+:mod:`.copylock`) that no maker holds: one that outlived its maker (a killed process), counted as removed; a lock
+held is left alone, and not counted. Removing a cached file is not a preservation action, so no PREMIS event is recorded for it.
 """
 
 from __future__ import annotations
