@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from repository.accounts.tokens import create_token
 from repository.config import load as load_config
@@ -157,6 +157,8 @@ def test_the_pages_and_the_api_say_how_many_queued_jobs_are_ahead(long_home, arc
     from repository.web import create_app
 
     with JobQueue.open(long_home) as queue:
+        with queue.records.state.transaction(write=True) as conn:  # (the copied home's jobs, queued by other tests)
+            conn.execute(delete(jobs_table))
         running, done, first, second = (queue.submit("reindex", {"batch": n}, user="admin") for n in (1, 2, 3, 4))
         assert queue.records.claim(running.id) and queue.records.claim(done.id)
         assert queue.records.finish(done.id, {})
