@@ -9,7 +9,8 @@ it kept) instead of painting again.
 
 The lock is ``flock`` on ``<cache>/.<copy name>.lock``, opened for the purpose (two threads of one process exclude
 each other as two processes do). The kernel lets go of it when its process ends, however it ends: a painter killed
-mid-copy blocks nobody. Its holder removes the file before letting go; a maker that waited for a file removed
+mid-copy blocks nobody (a child it forked closes its copy of the lock as it begins, so it does not hold the lock on
+after its parent is gone). Its holder removes the file before letting go; a maker that waited for a file removed
 meanwhile (its inode is no longer the one at the path) takes the lock again on the file there now, so a removed
 lock never lets two makers in. A file left by a killed process is free, and is removed by the cache bound's pass
 (:func:`remove_stale`, from :func:`.cachebound.prune`), which takes the lock the same way before removing it.
@@ -42,6 +43,21 @@ PREFIX = "."  # hidden: not a copy, neither counted nor removed as one by the ca
 SUFFIX = ".lock"
 _FIRST_POLL, _LAST_POLL = 0.01, 0.25  # seconds between two tries of a waiter (doubling from the first)
 _HELD, _NO_LOCK, _AGAIN = -1, -2, -3  # what a try gives when it did not take the lock (a descriptor is >= 0)
+_holding: set[int] = set()  # the descriptors of the locks this process holds
+
+
+def _close_inherited() -> None:
+    """In a child forked while this process held locks (a worker's thread forking a job's child): close its copies of
+    them, so the locks are not held on by the child after their holder has let go of them, or was killed."""
+    for fd in list(_holding):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _holding.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited)
 
 
 def lock_path(folder: Path, name: str) -> Path:
@@ -94,6 +110,7 @@ def _acquire(path: Path, wait: float) -> int | None:
     while True:
         got = _try(path, create=True)
         if got >= 0:
+            _holding.add(got)
             return got
         if got == _NO_LOCK or time.monotonic() >= deadline:
             return None
@@ -107,6 +124,7 @@ def _release(fd: int, path: Path) -> None:
         path.unlink()
     except OSError:
         pass
+    _holding.discard(fd)
     os.close(fd)  # (lets go of the lock)
 
 

@@ -158,6 +158,38 @@ def test_a_lock_left_by_a_killed_painter_blocks_nobody_and_the_bound_removes_it(
     assert _leftovers(root) == []
 
 
+def _hold_and_fork(lock: Path, ready: Path) -> None:
+    """Hold the lock, fork a child that lives on (as a worker's thread forks a job's child), then wait."""
+    with painting(lock, wait=5) as held:
+        child = CTX.Process(target=time.sleep, args=(600,))
+        child.start()
+        ready.write_text(f"{'held' if held else 'not held'} {child.pid}")
+        time.sleep(600)
+
+
+def test_a_child_forked_by_a_killed_painter_does_not_hold_its_lock_on(tmp_path: Path) -> None:
+    root = tmp_path / "research"
+    root.mkdir()
+    lock, ready = lock_path(root, "forked"), tmp_path / "ready"
+    painter = CTX.Process(target=_hold_and_fork, args=(lock, ready))
+    painter.start()
+    for _ in range(500):
+        if ready.is_file() and ready.read_text():
+            break
+        time.sleep(0.01)
+    state, pid = ready.read_text().split()
+    try:
+        assert state == "held"
+        os.kill(painter.pid, signal.SIGKILL)
+        painter.join(10)
+        with painting(lock, wait=2) as held:
+            assert held  # the child the painter forked (still alive) closed its copy of the lock when it began
+    finally:
+        os.kill(int(pid), signal.SIGKILL)
+        if painter.is_alive():
+            os.kill(painter.pid, signal.SIGKILL)
+
+
 def test_a_held_lock_is_left_alone_by_the_bound_and_a_waiter_gives_up_after_its_wait(tmp_path: Path) -> None:
     """A maker stuck longer than the painting child's limit allows: the next one paints without the lock, as
     before locks (time lost, the copy written whole); the bound's pass neither removes nor counts the lock."""
