@@ -116,23 +116,35 @@ def tally(scans: list[ScanState]) -> dict[str, int]:
 
 def propose(repo: Repository, state: State, view: Any, path: str) -> Review:  # noqa: ANN401 - an ArchiveView
     """Read the scan ``path`` of ``view`` by OCR and record its proposal, pending review (the review already
-    recorded under the same key, when there is one: it is not read again); :class:`ScanCopyError` when it
-    cannot be read."""
+    recorded under the same key, when there is one: it is not read again, nor while another process reads it:
+    this one waits for it, :meth:`~repository.formats.scan_copies.ScanCopies.proposing`); :class:`ScanCopyError`
+    when it cannot be read."""
     found = _scan(view, path)
     known = people(repo, view)
     key = repo.research_copies.names_key(found.sha512, known)
-    kept = scanreviews.find(state, view.identifier, path, key)
-    if kept is not None and kept.state not in (scanreviews.SUPERSEDED, scanreviews.DISPOSED):
+    kept = _proposed(state, view.identifier, path, key)
+    if kept is not None:
         return kept
-    pages = scan_copies(repo).propose(stored(repo, view.identifier, path), key, known)
-    review = scanreviews.record_proposal(state, view.identifier, path, view.archive.division, found.sha512, key,
-                                         pages)
+    copies = scan_copies(repo)
+    with copies.proposing(key):  # one reads it at a time; the next one finds its proposal
+        kept = _proposed(state, view.identifier, path, key)
+        if kept is not None:
+            return kept
+        pages = copies.propose(stored(repo, view.identifier, path), key, known)
+        review = scanreviews.record_proposal(state, view.identifier, path, view.archive.division, found.sha512, key,
+                                             pages)
     try:
         still_catalogued(repo, view.identifier, found.sha512)
     except CopyGone:  # disposed of while it was read: its reviews apply to nothing (as the disposal marks them)
         scanreviews.dispose(state, view.identifier)
         raise
     return review
+
+
+def _proposed(state: State, archive_id: str, path: str, key: str) -> Review | None:
+    """The proposal recorded under ``key`` when one stands (not superseded, not disposed of), else None."""
+    kept = scanreviews.find(state, archive_id, path, key)
+    return kept if kept is not None and kept.state not in (scanreviews.SUPERSEDED, scanreviews.DISPOSED) else None
 
 
 def proposal_pages(repo: Repository, review: Review) -> list[Path]:

@@ -8,11 +8,13 @@ modification times, which a reader sets when it serves a kept file (:func:`used`
 hosts sharing a home (NFS) need nothing but the folder itself, and a pass cut short leaves a valid cache.
 
 Never removed: a temporary file (``*.tmp`` or ``*.tmp-*``: a writer's file before it is renamed into place) or a
-hidden one (``.*``: a lock, say), neither of which is counted; and a file used or written within the last
+hidden one (``.*``), neither of which is counted; and a file used or written within the last
 :data:`IN_USE_SECONDS` (the copy a request has just looked up and is about to send, a file being written under
 another name), which is counted. Each file is looked at again just before it is removed: one used meanwhile
 stays. A temporary file older than :data:`STALE_TEMP_SECONDS` is a killed writer's leftover (every writer here is
-bounded to minutes) and is removed by every pass, with or without a bound. Removing a cached file is not a preservation action, so no PREMIS event is recorded for it.
+bounded to minutes) and is removed by every pass, with or without a bound. So is a copy's lock (``.<name>.lock``,
+:mod:`.copylock`) that no maker holds: one that outlived its maker (a killed process), counted as removed; a lock
+held is left alone, and not counted. Removing a cached file is not a preservation action, so no PREMIS event is recorded for it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from .copylock import is_lock, remove_stale
 
 TEMP_SUFFIX = ".tmp"
 TEMP_INFIX = ".tmp-"  # so are a writer's files named after it (a scan's pages: <key>.tmp-<pid>-<random>.p0001.png)
@@ -66,12 +70,14 @@ def used(path: Path, *, now: float | None = None) -> bool:
     return True
 
 
-def _files(root: Path, stale_before: float) -> tuple[list[tuple[float, int, int, Path]], list[tuple[int, Path]]]:
-    """(mtime, mtime in ns, size, path) of each regular file under ``root`` that a pass may remove, and (size,
-    path) of each temporary file last written before ``stale_before``; walked without recursion and without
-    following links."""
+def _files(root: Path, stale_before: float) -> tuple[list[tuple[float, int, int, Path]], list[tuple[int, Path]],
+                                                     list[Path]]:
+    """(mtime, mtime in ns, size, path) of each regular file under ``root`` that a pass may remove, (size, path)
+    of each temporary file last written before ``stale_before``, and each copy's lock (:func:`.copylock.is_lock`);
+    walked without recursion and without following links."""
     found: list[tuple[float, int, int, Path]] = []
     stale: list[tuple[int, Path]] = []
+    locks: list[Path] = []
     folders = [root]
     while folders:
         try:
@@ -81,6 +87,8 @@ def _files(root: Path, stale_before: float) -> tuple[list[tuple[float, int, int,
             continue
         for entry in listed:
             if entry.name.startswith("."):
+                if is_lock(entry.name) and entry.is_file(follow_symlinks=False):
+                    locks.append(Path(entry.path))
                 continue
             if entry.name.endswith(TEMP_SUFFIX) or TEMP_INFIX in entry.name:
                 try:
@@ -98,14 +106,14 @@ def _files(root: Path, stale_before: float) -> tuple[list[tuple[float, int, int,
                     found.append((info.st_mtime, info.st_mtime_ns, info.st_size, Path(entry.path)))
             except OSError:  # removed while listed
                 continue
-    return found, stale
+    return found, stale, locks
 
 
 def prune(root: Path, bound: int, *, now: float | None = None, in_use: float = IN_USE_SECONDS) -> Pruned:
     """Keep the files under ``root`` within ``bound`` bytes (0: no bound): when they hold more, remove the least
     recently used until they hold at most :data:`FILL` of it, sparing any used within ``in_use`` seconds."""
     moment = time.time() if now is None else now
-    files, stale = _files(root, moment - STALE_TEMP_SECONDS) if root.is_dir() else ([], [])
+    files, stale, locks = _files(root, moment - STALE_TEMP_SECONDS) if root.is_dir() else ([], [], [])
     removed, freed = 0, 0
     for size, path in stale:  # a killed writer's leftovers
         try:
@@ -113,6 +121,7 @@ def prune(root: Path, bound: int, *, now: float | None = None, in_use: float = I
         except OSError:
             continue
         removed, freed = removed + 1, freed + size
+    removed += sum(remove_stale(path) for path in locks)  # a killed maker's lock (one held stays: see .copylock)
     total = sum(size for _m, _n, size, _p in files)
     if not bound or total <= bound:
         return Pruned(removed, freed, len(files), total, bound)

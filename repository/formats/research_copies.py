@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from .cachebound import Pruned, prune, used
+from .copylock import lock_path, painting
 from .redact import SECONDS, VERSION, Redacted, RedactError
 
 RETRY_SECONDS = 3600  # a copy whose child failed (a crash, the memory limit) is tried again after this long
+LOCK_MARGIN = 60.0  # a maker waits for another painting the same copy this long beyond the child's time limit
 
 
 def redact_in_child(source: Path, out: Path, people: list[Any], *, seconds: float = SECONDS) -> Redacted:
@@ -86,13 +88,20 @@ class ResearchCopies:
 
     def copy_of(self, source: Path, sha512: str, people: list[Any]) -> Path:
         """The researcher's copy of ``source`` (whose digest is ``sha512``), made now unless kept;
-        :class:`RedactError` when it cannot be made (now or before)."""
+        :class:`RedactError` when it cannot be made (now or before). One maker paints a copy at a time
+        (:func:`.copylock.painting`): a second one, in this process or another, waits for the first and returns
+        what it made (or raises the error it kept)."""
         found = self.kept(sha512, people)
         if found is not None:
             return found
         stem = self._stem(sha512, people)
-        made, failed = stem.with_name(stem.name + ".pdf"), stem.with_name(stem.name + ".err")
         self.root.mkdir(parents=True, exist_ok=True)
+        with painting(lock_path(self.root, stem.name), wait=SECONDS + LOCK_MARGIN):
+            found = self.kept(sha512, people)  # made (or failed) by the maker this one waited for
+            return found if found is not None else self._paint(source, stem, people)
+
+    def _paint(self, source: Path, stem: Path, people: list[Any]) -> Path:
+        made, failed = stem.with_name(stem.name + ".pdf"), stem.with_name(stem.name + ".err")
         partial = stem.with_name(f"{stem.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         try:
             redact_in_child(source, partial, people)

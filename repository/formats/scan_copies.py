@@ -9,7 +9,10 @@ are masked with (:meth:`.research_copies.ResearchCopies.names_key`, which starts
 Every file is an ordinary file of the cache: it may be dropped (an eviction, a disposal's
 :meth:`~.research_copies.ResearchCopies.forget`, which drops every file named by the digest) and is made again from
 the stored scan and the boxes, which the state database keeps (:mod:`repository.accounts.scanreviews`). Files are
-written under a temporary name and renamed into place.
+written under a temporary name and renamed into place. One maker paints a set of files at a time (the proposal's
+pages, a decision's copy: :func:`.copylock.painting` on ``.<key>.scan.lock``, ``.<key>.scan-<boxes>.lock``): a
+second one waits for the first and uses what it painted. Reading a scan by OCR for a proposal is not locked here:
+its caller holds :meth:`ScanCopies.proposing` while it also records the proposal.
 """
 
 from __future__ import annotations
@@ -20,16 +23,19 @@ import os
 import re
 import subprocess
 import sys
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import HsarError
 from .cachebound import used
+from .copylock import lock_path, painting
 from .scanredact import Rect
 
 PROPOSE_SECONDS = 1800.0  # the child that reads a scan by OCR is stopped after this long
 PAINT_SECONDS = 300.0  # the child that paints the boxes of a scan
+LOCK_MARGIN = 60.0  # a maker waits for another painting the same files this long beyond the child's time limit
 _KEY = re.compile(r"[0-9a-f]{128}\.[0-9a-f]{16}")
 
 
@@ -98,7 +104,18 @@ class ScanCopies:
             for left in Path(prefix).parent.glob(Path(prefix).name + "*"):
                 left.unlink(missing_ok=True)
 
+    def _painting(self, key: str, tail: str, seconds: float) -> AbstractContextManager[bool]:
+        """The lock of the files ``<key>.<tail>…`` (:func:`.copylock.painting`), waited for up to the child's
+        ``seconds`` and :data:`LOCK_MARGIN`."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return painting(lock_path(self.root, self._name(key, tail).name), wait=seconds + LOCK_MARGIN)
+
     # ------------------------------------------------------------------ the proposal
+
+    def proposing(self, key: str) -> AbstractContextManager[bool]:
+        """The lock a proposal of the scan ``key`` is read by OCR and recorded under: its caller looks again for a
+        proposal recorded (by the maker it waited for) once it holds it."""
+        return self._painting(key, "scan-propose", PROPOSE_SECONDS)
 
     def proposal_page(self, key: str, page: int) -> Path:
         return self._name(key, f"scan.p{page:04d}.png")
@@ -113,7 +130,9 @@ class ScanCopies:
         use recorded (:func:`.cachebound.used`), so the cache's bound does not remove it while it is being sent."""
         found = [self.proposal_page(key, n) for n in range(1, pages + 1)]
         if not all([used(p) for p in found]):
-            self._made(key, "proposal", source, {"boxes": boxes}, PAINT_SECONDS, {".png": "scan"})
+            with self._painting(key, "scan", PAINT_SECONDS):
+                if not all([used(p) for p in found]):  # (painted by the maker this one waited for)
+                    self._made(key, "proposal", source, {"boxes": boxes}, PAINT_SECONDS, {".png": "scan"})
         return found
 
     # ------------------------------------------------------------------ the approved copy
@@ -130,11 +149,16 @@ class ScanCopies:
         return files if all(used(p) for p in (files.pdf, *files.pages)) else None
 
     def approved(self, source: Path, key: str, boxes: dict[int, list[Rect]], pages: int) -> ApprovedScan:
-        """The copy painted with the approved ``boxes``, made now unless kept."""
+        """The copy painted with the approved ``boxes``, made now unless kept (by another maker meanwhile, too:
+        one paints it while the others wait for it)."""
         files = self.kept_approved(key, boxes, pages)
-        if files is None:
-            tag = boxes_tag(boxes)
-            self._made(key, "approved", source, {"boxes": boxes}, PAINT_SECONDS,
-                       {".jpg": f"scan-{tag}", ".pdf": f"scan-{tag}"})
-            files = self._approved_files(key, boxes, pages)
+        if files is not None:
+            return files
+        tag = boxes_tag(boxes)
+        with self._painting(key, f"scan-{tag}", PAINT_SECONDS):
+            files = self.kept_approved(key, boxes, pages)  # painted by the maker this one waited for
+            if files is None:
+                self._made(key, "approved", source, {"boxes": boxes}, PAINT_SECONDS,
+                           {".jpg": f"scan-{tag}", ".pdf": f"scan-{tag}"})
+                files = self._approved_files(key, boxes, pages)
         return files

@@ -18,7 +18,9 @@ completes or finds a duplicate; an audit or a reindex run again redoes its work)
 
 A worker also beats for itself, running a job or not, every :data:`WORKER_BEAT` seconds in the queue's own
 storage (:meth:`JobQueue.worker_beat`: SQLite's key-value table, or the Redis database), so a page following a job
-queued for a while can say that no worker seems to run (:meth:`JobQueue.no_worker`).
+queued for a while can say that no worker seems to run (:meth:`JobQueue.no_worker`), and a page following a queued
+job says how many queued jobs wait ahead of it (:meth:`JobQueue.queued_ahead`: a count of the job records, so the
+same on either storage, and nothing of other users' jobs but that count).
 """
 
 from __future__ import annotations
@@ -197,6 +199,11 @@ class JobQueue:
             return False
         seen = self.worker_seen()
         return seen is None or now - seen > WORKER_SILENT
+
+    def queued_ahead(self, job: Job) -> int | None:
+        """How many queued jobs wait ahead of ``job`` (queued earlier, not started: :meth:`JobRecords.queued_ahead`,
+        read from the state database whichever storage the queue uses); None when ``job`` is not queued."""
+        return self.records.queued_ahead([job.id]) if job.state == "queued" else None
 
     def _lost(self, job: Job, now: float) -> bool:
         if job.lease_beat is None:  # claimed, then died before its first heartbeat

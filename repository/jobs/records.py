@@ -15,12 +15,12 @@ Values are returned as frozen :class:`Job` dataclasses; rows are never handed ou
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..state.db import State
@@ -130,6 +130,23 @@ class JobRecords:
             key = f"{base}:{job.id}"
             job = self.by_dedupe_key(key)
         return key, job
+
+    def queued_ahead(self, job_ids: Iterable[str]) -> int | None:
+        """How many jobs wait ahead of the first of ``job_ids`` still queued (not started): jobs of any user and
+        kind, queued before it (created earlier) and not started either; None when none of ``job_ids`` is queued.
+        A count only: nothing else of those jobs is read. (A job queued again after it failed or lost its worker
+        keeps the time it was created, so it counts as ahead of jobs created after it.)"""
+        wanted = sorted(set(job_ids))
+        if not wanted:
+            return None
+        queued = jobs_table.c.state == "queued"
+        first = select(func.min(jobs_table.c.created_at)).where(jobs_table.c.id.in_(wanted), queued)
+        with self.state.transaction() as conn:  # (one snapshot: the index on state and created_at answers both)
+            if not conn.execute(select(func.count()).select_from(jobs_table).where(
+                    jobs_table.c.id.in_(wanted), queued)).scalar():
+                return None
+            return int(conn.execute(select(func.count()).select_from(jobs_table).where(
+                queued, jobs_table.c.created_at < first.scalar_subquery())).scalar() or 0)
 
     def list(self, *, state: str | None = None, kind: str | None = None, username: str | None = None,
              limit: int = 50, offset: int = 0) -> list[Job]:

@@ -157,3 +157,14 @@ def test_a_redis_that_restarts_empty_loses_no_lease(home: Path, redis_url: str, 
         assert q.get(job.id).lease_beat is None
     client.close()
 
+
+
+def test_a_queued_job_says_how_many_wait_ahead_of_it_on_either_queue(queue: JobQueue) -> None:
+    """Counted from the job records, so the SQLite queue and Redis give the same answer; a job that has started
+    has none ahead (None)."""
+    first, second, third = (queue.submit("reindex", {"batch": n}, user=u) for n, u in ((1, "a"), (2, "b"), (3, "a")))
+    assert [queue.queued_ahead(j) for j in (first, second, third)] == [0, 1, 2]
+    assert queue.records.claim(first.id)
+    started = queue.get(first.id)
+    assert started is not None and queue.queued_ahead(started) is None
+    assert queue.queued_ahead(third) == 1

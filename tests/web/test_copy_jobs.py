@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from repository.accounts.tokens import create_token
 from repository.config import load as load_config
@@ -148,3 +148,58 @@ def test_the_pages_and_the_api_say_when_no_worker_runs(long_home, archives, wh) 
     assert "没有正在运行的 hsar worker" in client.get(f"/jobs/{job_id}").get_data(as_text=True)
     client.post("/lang", data={"lang": "en", "csrf_token": wh.csrf_token(client, "/search")})
     assert "no `hsar worker` seems to be running" in client.get(f"/jobs/{job_id}").get_data(as_text=True)
+
+
+def test_the_pages_and_the_api_say_how_many_queued_jobs_are_ahead(long_home, archives, wh) -> None:
+    """Two jobs of another user queued before the reader's copy job, one of an earlier time that already runs, one
+    done: the copy-pending page, the job page, the JSON they poll and the API's job (and its 202 answer) say two
+    are ahead, and nothing else of them; one starts: one; the reader's starts: the line is gone (null)."""
+    from repository.web import create_app
+
+    with JobQueue.open(long_home) as queue:
+        with queue.records.state.transaction(write=True) as conn:  # (the copied home's jobs, queued by other tests)
+            conn.execute(delete(jobs_table))
+        running, done, first, second = (queue.submit("reindex", {"batch": n}, user="admin") for n in (1, 2, 3, 4))
+        assert queue.records.claim(running.id) and queue.records.claim(done.id)
+        assert queue.records.finish(done.id, {})
+    app = create_app(long_home, {"TESTING": True, "SECRET_KEY": "test"})
+    client = wh.signed_in(app, "reader")
+    archive_id, path = _target(archives)
+    url = f"/archives/{archive_id}/view/{path}"
+    with open_state(load_config(long_home).state_url) as state:
+        token = create_token(state, "reader", "ahead")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def shown(page: str) -> str | None:
+        line = re.search(r'<p[^>]*id="job-ahead"([^>]*)>([^<]*)</p>', page)
+        assert line is not None
+        return None if "hidden" in line.group(1) else line.group(2)
+
+    waiting = client.get(url)
+    html = waiting.get_data(as_text=True)
+    assert waiting.status_code == 202 and shown(html) == "前面还有 2 个排队中的作业（比它先排入、尚未开始）。"
+    assert not any(j.id in html for j in (running, done, first, second)) and "reindex" not in html
+    job_id = _job_id(client, url)
+    polled = client.get(f"/jobs/{job_id}.json").get_json()
+    assert polled["queued_ahead"] == 2 and polled["labels"]["ahead"] == shown(html)
+    assert shown(client.get(f"/jobs/{job_id}").get_data(as_text=True)) == shown(html)
+    api = app.test_client().get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()
+    assert api["queued_ahead"] == 2
+    pending = app.test_client().get(f"/api/v1/archives/{archive_id}/files/{path}", headers=headers,
+                                    query_string={"purpose": "study"})
+    assert pending.status_code == 202 and pending.get_json()["queued_ahead"] == 2
+    with JobQueue.open(long_home) as queue:
+        assert queue.records.claim(first.id)
+    assert client.get(f"/jobs/{job_id}.json").get_json()["queued_ahead"] == 1
+    with JobQueue.open(long_home) as queue:
+        assert queue.records.claim(second.id)
+    assert shown(client.get(url).get_data(as_text=True)) == "前面没有排队中的作业：一有空闲的 hsar worker 即开始。"
+    client.post("/lang", data={"lang": "en", "csrf_token": wh.csrf_token(client, "/search")})
+    assert shown(client.get(f"/jobs/{job_id}").get_data(as_text=True)) == \
+        "No queued job is ahead of this one: it starts as soon as an `hsar worker` is free."
+    with JobQueue.open(long_home) as queue:
+        assert queue.records.claim(job_id)
+    assert shown(client.get(f"/jobs/{job_id}").get_data(as_text=True)) is None
+    polled = client.get(f"/jobs/{job_id}.json").get_json()
+    assert polled["queued_ahead"] is None and polled["labels"]["ahead"] == ""
+    assert app.test_client().get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()["queued_ahead"] is None

@@ -137,6 +137,25 @@ def test_propose_all_queues_each_scan_without_a_proposal_once(own_app: Flask, wh
     assert [j.id for j in _jobs(own_app)] == [jobs[0].id]
 
 
+def test_propose_all_says_how_many_queued_jobs_are_ahead_of_its_jobs(own_app: Flask, wh: Any,  # noqa: ANN401
+                                                                    archives: dict[str, Any]) -> None:
+    """The page after "propose all" says how many queued jobs (any user's: a count, nothing more) wait ahead of the
+    first of its jobs; once they have all started, it says nothing of it."""
+    unit = _archive(archives, "320105")
+    with JobQueue.open(_home(own_app)) as queue:
+        other = queue.submit("reindex", {"batch": 7}, user="admin")
+        ahead = len(queue.list(state="queued", limit=10_000))  # (this one, and any the copied home held)
+    jianye = wh.signed_in(own_app, "jianye")
+    assert _propose(jianye, wh, unit).status_code == 303
+    page = jianye.get(f"/archives/{unit}").get_data(as_text=True)
+    assert f"前面还有 {ahead} 个排队中的作业（比这些作业先排入、尚未开始）。" in page and other.id not in page
+    for job in _jobs(own_app):
+        with JobQueue.open(_home(own_app)) as queue:
+            assert queue.records.claim(job.id)
+    assert _propose(jianye, wh, unit).status_code == 303  # (asked again: the same jobs, running now)
+    assert "个排队中的作业（比这些作业先排入" not in jianye.get(f"/archives/{unit}").get_data(as_text=True)
+
+
 def test_propose_all_refuses_without_the_right_the_scope_or_the_token(own_app: Flask, wh: Any,  # noqa: ANN401
                                                                      archives: dict[str, Any]) -> None:
     unit = _archive(archives, "320105")

@@ -159,17 +159,19 @@ def submit_job(repo: Repository, principal: Principal, body: object) -> dict[str
                 isinstance(a, str) for a in archives) or not all_in_scope(repo, principal, archives):
             raise Refused(400, "API-JOB-SCOPE", "api.job_scope")
     with JobQueue(repo.cfg) as queue:
-        return job_dict(queue.submit(kind, params, user=principal.username))
+        made = queue.submit(kind, params, user=principal.username)
+        return job_dict(made, queued_ahead=queue.queued_ahead(made))
 
 
 def job(repo: Repository, principal: Principal, job_id: str) -> dict[str, Any]:
     """A job of the principal's own (administrators: any job); another's is not found. ``no_worker``: it has been
-    queued for more than 30 s and no ``hsar worker`` seems to run."""
+    queued for more than 30 s and no ``hsar worker`` seems to run; ``queued_ahead``: how many queued jobs wait
+    ahead of it (null when it is not queued)."""
     with JobQueue(repo.cfg) as queue:
         found = queue.get(job_id)
         if found is None or (principal.role != Role.ADMIN and found.username != principal.username):
             raise not_found()
-        answer = job_dict(found, queue.no_worker(found))
+        answer = job_dict(found, queue.no_worker(found), queue.queued_ahead(found))
     if not access.sees_personal_data(principal):  # a researcher's own job: the stored paths it names masked
         answer["params"], answer["result"] = _paths_masked(repo, found, (answer["params"], answer["result"]))
     if found.kind in OUTPUT_KINDS:  # what it offers now, as the job page lists it (none once no longer usable)
@@ -199,10 +201,11 @@ def _paths_masked(repo: Repository, found: Job, value: Any) -> Any:  # noqa: ANN
     return walk(value)
 
 
-def job_dict(found: Job, no_worker: bool = False) -> dict[str, Any]:
-    """The job as recorded, and whether it waits for a worker that does not seem to run (``no_worker``:
-    :meth:`JobQueue.no_worker`; a job just submitted has not waited)."""
-    return {**found.to_dict(), "no_worker": no_worker}
+def job_dict(found: Job, no_worker: bool = False, queued_ahead: int | None = None) -> dict[str, Any]:
+    """The job as recorded, whether it waits for a worker that does not seem to run (``no_worker``:
+    :meth:`JobQueue.no_worker`; a job just submitted has not waited), and how many queued jobs wait ahead of it
+    (``queued_ahead``, :meth:`JobQueue.queued_ahead`: None when it is not queued, or not looked up)."""
+    return {**found.to_dict(), "no_worker": no_worker, "queued_ahead": queued_ahead}
 
 
 def iso(value: datetime | None) -> str | None:

@@ -28,7 +28,10 @@ ERROR: Schema = {"type": "object", "required": ["error"], "properties": {"error"
 OBJECT: Schema = {"type": "object"}
 COPY_PENDING: Schema = {"type": "object", "required": ["code", "message", "job"], "properties": {
     "code": {"type": "string", "enum": ["API-COPY-PENDING"]}, "message": {"type": "string"},
-    "job": {"type": "string"}, "pages": {"type": ["integer", "null"]}}}
+    "job": {"type": "string"}, "pages": {"type": ["integer", "null"]},
+    "queued_ahead": {"type": "integer", "minimum": 0, "nullable": True,
+                     "description": "how many queued jobs wait ahead of the named job (a count only; null: it has "
+                     "started)"}}}
 #: a file a finished export or access-copy job offers while it is kept (and, for an access copy, while its
 #: archive is still the user's to use): ``url`` is its download (``GET /jobs/{job_id}/export/{name}``)
 DOWNLOAD: Schema = {"type": "object", "required": ["name", "url"], "properties": {
@@ -39,6 +42,10 @@ JOB: Schema = {"type": "object", "required": ["id", "kind", "state"], "propertie
     "progress": OBJECT, "error_code": {"type": "string", "nullable": True},
     "no_worker": {"type": "boolean", "description": "queued for more than 30 s and no `hsar worker` seems to run "
                   "(none has beaten in 30 s): an administrator must start one"},
+    "queued_ahead": {"type": "integer", "minimum": 0, "nullable": True,
+                     "description": "how many queued jobs (of any user and kind: a count only) wait ahead of this "
+                     "one, queued earlier and not started either; null when it is not queued (running, finished), "
+                     "or not counted (the jobs of an upload)"},
     "downloads": {"type": "array", "items": DOWNLOAD,
                   "description": "Export and access-copy jobs only: the files to download now"}}}
 FACET_VALUE: Schema = {"type": "object", "required": ["value", "count", "depth"], "properties": {

@@ -15,7 +15,7 @@ from .. import purpose
 from ..context import repo
 from ..gateway import archives
 from ..gateway.access import Action, Principal
-from ..gateway.jobs import Incoming
+from ..gateway.jobs import Incoming, queued_ahead
 from ..purpose import registered
 from . import adapters, copies, figures, spec, uploads
 from .adapters import Refused, not_found
@@ -101,6 +101,7 @@ def _document(principal: Principal, archive_id: str, path: str) -> archives.Docu
         raise _no_copy(exc.kind, exc.error) from None
     except archives.CopyPending as pending:  # a long PDF's copy, made by a job: ask again when it has finished
         body = {"code": "API-COPY-PENDING", "job": pending.job_id, "pages": pending.pages,
+                "queued_ahead": queued_ahead(repo().cfg, principal, pending.job_id),
                 "message": messages.text("api.copy_pending", g.api_caller.lang, job=pending.job_id)}
         return Response(json.dumps(body, ensure_ascii=False), status=202, mimetype="application/json",
                         headers={"Retry-After": "5", "Cache-Control": "no-store"})

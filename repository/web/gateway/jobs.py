@@ -74,12 +74,32 @@ def job_for(cfg: Config, principal: Principal, job_id: str) -> Job | None:
 
 def job_shown(cfg: Config, principal: Principal, job_id: str, lang: str) -> dict[str, Any] | None:
     """What the job page and its JSON show of the job (:func:`job_view`), when ``principal`` may see it; with
-    whether it waits for a worker that does not seem to run (``no_worker``: :meth:`JobQueue.no_worker`)."""
+    whether it waits for a worker that does not seem to run (``no_worker``: :meth:`JobQueue.no_worker`) and how
+    many queued jobs wait ahead of it (``queued_ahead``: :meth:`JobQueue.queued_ahead`)."""
     with JobQueue(cfg) as queue:
         job = queue.get(job_id)
         if job is None or not _owned(principal, job):
             return None
-        return job_view(job, lang, no_worker=queue.no_worker(job))
+        return job_view(job, lang, no_worker=queue.no_worker(job), queued_ahead=queue.queued_ahead(job))
+
+
+def queued_ahead(cfg: Config, principal: Principal, job_id: str) -> int | None:
+    """How many queued jobs wait ahead of the job ``job_id`` (:meth:`JobQueue.queued_ahead`: a count, of every
+    user's jobs), when ``principal`` may see it and it is queued; else None. For a page that follows a job of its
+    own (a researcher's copy being made)."""
+    with JobQueue(cfg) as queue:
+        job = queue.get(job_id)
+        return queue.queued_ahead(job) if job is not None and _owned(principal, job) else None
+
+
+def queued_ahead_of(cfg: Config, job_ids: Iterable[str]) -> int | None:
+    """How many queued jobs wait ahead of the first of ``job_ids`` still queued (None: none is): jobs a request has
+    just asked for (a reviewer's "propose all"), whoever they were first queued for; a count only."""
+    ids = list(job_ids)
+    if not ids:
+        return None
+    with JobQueue(cfg) as queue:
+        return queue.records.queued_ahead(ids)
 
 
 def jobs_of(cfg: Config, principal: Principal, limit: int = 50) -> list[Job]:
@@ -183,9 +203,10 @@ def _issues(row: dict[str, Any], lang: str) -> list[dict[str, str]]:
             for c in row.get("issues", [])]
 
 
-def job_view(job: Job, lang: str, *, no_worker: bool = False) -> dict[str, Any]:
+def job_view(job: Job, lang: str, *, no_worker: bool = False, queued_ahead: int | None = None) -> dict[str, Any]:
     """What the job page and its JSON show: state, progress, per-SIP results with explained issue codes and
-    the four-property verdicts; ``no_worker``: queued a while and no ``hsar worker`` seems to run."""
+    the four-property verdicts; ``no_worker``: queued a while and no ``hsar worker`` seems to run;
+    ``queued_ahead``: how many queued jobs wait ahead of it (None: not queued, or not looked up)."""
     rows = []
     result = job.result if isinstance(job.result, dict) else {}
     for row in result.get("sips", []):
@@ -193,6 +214,7 @@ def job_view(job: Job, lang: str, *, no_worker: bool = False) -> dict[str, Any]:
                      "version": row.get("version"), "issues": _issues(row, lang),
                      "more_issues": row.get("details_more") or 0, "checks": check_view(row.get("checks"), lang)})
     return {"id": job.id, "kind": job.kind, "state": job.state, "finished": job.finished, "no_worker": no_worker,
+            "queued_ahead": queued_ahead,
             "archives": _archives(job), "ocr": _ocr_lines(result, lang),
             "summary": _summary(job.kind, result, lang),
             "username": job.username, "progress": {"done": job.progress_done, "total": job.progress_total},

@@ -29,6 +29,7 @@ from ...state.db import State
 from .. import shared
 from . import access, accounts
 from .access import Principal
+from .jobs import queued_ahead_of
 
 
 @contextmanager
@@ -147,6 +148,12 @@ def propose_all(repo: Repository, principal: Principal, archive_id: str) -> scan
         if exc.code == "NOT-FOUND":
             return None
         raise
+
+
+def queued_ahead(repo: Repository, done: scan_reviews.Proposed) -> int | None:
+    """How many queued jobs wait ahead of the proposal jobs ``done`` asked for (ahead of the first of them still
+    queued; None: none is): a count of every user's jobs, nothing more of them (:func:`.jobs.queued_ahead_of`)."""
+    return queued_ahead_of(repo.cfg, [asked.job_id for asked in done.asked])
 
 
 def review(repo: Repository, principal: Principal, review_id: int) -> Review | None:

@@ -1,6 +1,6 @@
 // Upload progress of the ingest form (XMLHttpRequest upload events) and live progress of a job page
 // (polls /jobs/<id>.json about every second; reloads the page when the job has finished, so the server
-// renders the result; says so while no worker seems to run). No inline script: the Content-Security-Policy forbids it.
+// renders the result; says so while no worker seems to run, and how many queued jobs wait ahead of it). No inline script: the Content-Security-Policy forbids it.
 (function () {
   "use strict";
   var form = document.getElementById("ingest-form");
@@ -50,6 +50,11 @@
         document.getElementById("job-count").textContent = data.progress.done + " / " + (data.progress.total || "?");
         var idle = document.getElementById("job-no-worker");  // queued a while, and no `hsar worker` seems to run
         if (idle) { idle.hidden = !data.no_worker; }
+        var ahead = document.getElementById("job-ahead");  // how many queued jobs wait ahead of it (a count only)
+        if (ahead) {
+          ahead.hidden = data.queued_ahead === null || data.queued_ahead === undefined;
+          ahead.textContent = data.labels.ahead || "";
+        }
         if (data.finished) { window.location.reload(); } else { window.setTimeout(poll, 1000); }
       });
       xhr.addEventListener("error", function () { window.setTimeout(poll, 3000); });

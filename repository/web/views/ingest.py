@@ -38,11 +38,26 @@ def _install(state: BlueprintSetupState) -> None:
     # first of the app's before-request functions, so it runs before CSRFProtect parses the form
     state.app.before_request_funcs.setdefault(None, []).insert(0, _upload_limit)
     state.app.jinja_env.globals["may_do"] = _may_do
+    state.app.jinja_env.globals["queued_ahead"] = _queued_ahead
+    state.app.jinja_env.globals["ahead_text"] = ahead_text
 
 
 def _may_do(action: str) -> bool:
     """For the navigation: whether the signed-in user may do ``action`` (an :class:`Action` value)."""
     return access.may(principal(), access.Action(action))
+
+
+def _queued_ahead(job_id: str) -> int | None:
+    """For a page that follows a job of the user's own (a researcher's copy being made, ``copy_pending.html``): how
+    many queued jobs wait ahead of it (None: not queued, or not theirs)."""
+    return gateway.queued_ahead(repo().cfg, principal(), job_id) if len(job_id) <= 64 else None
+
+
+def ahead_text(count: int | None) -> str:
+    """The line saying how many queued jobs wait ahead of a job ("" when it is not queued)."""
+    if count is None:
+        return ""
+    return t("jobs.ahead", count=count) if count else t("jobs.ahead_none")
 
 
 def _require_ingest() -> None:
@@ -99,7 +114,7 @@ def job(job_id: str) -> str:
 @login_required
 def job_json(job_id: str) -> Response:
     view = _visible(job_id)
-    view["labels"] = {"state": t("web_ingest.state." + view["state"])}
+    view["labels"] = {"state": t("web_ingest.state." + view["state"]), "ahead": ahead_text(view["queued_ahead"])}
     for row in view["sips"]:
         row["status_label"] = t("web_ingest.status." + row["status"]) if row["status"] else ""
         if row["archive_id"]:

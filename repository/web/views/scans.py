@@ -91,7 +91,8 @@ def pending() -> str:
 @login_required
 def propose_all(archive_id: str) -> BaseResponse:
     """Queue the proposal job of every scan of the archive that has none (archivists and administrators: 403 for
-    another role, 404 outside the scope), then back to the archive page saying how many were queued."""
+    another role, 404 outside the scope), then back to the archive page saying how many were queued, and how many
+    queued jobs wait ahead of them."""
     if not scans.may_review(principal()):
         abort(403)
     try:
@@ -102,6 +103,9 @@ def propose_all(archive_id: str) -> BaseResponse:
     if done is None:
         abort(404)
     flash(t("scans.prepare.queued", queued=done.queued, already=len(done.asked) - done.queued))
+    ahead = scans.queued_ahead(repo(), done)
+    if ahead is not None:  # (none of them is still queued: none is waiting behind others)
+        flash(t("scans.prepare.ahead", count=ahead))
     return redirect(url_for("archives.show", archive_id=archive_id) + "#scan-proposals", code=303)
 
 
