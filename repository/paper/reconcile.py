@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
 
-from ..access import naming_scope, scope_sees
+from ..access import covering_scope, naming_scope, scope_sees
 from ..codes import RAISED, Issue, Param, catalogue, issue
 from ..codes import message as message_of
 from ..messages import Text
@@ -153,7 +153,7 @@ class Matching:
     paper: dict[Key, list[RegisterRow]] = field(default_factory=lambda: defaultdict(list))
     electronic: dict[Key, list[Electronic]] = field(default_factory=lambda: defaultdict(list))
     divisions: dict[str, str] = field(default_factory=dict)  # archive id -> division
-    references: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # 档号 -> divisions
+    references: dict[str, str] = field(default_factory=dict)  # 档号 -> its archives' division (covering them all)
 
     def division_of_row(self, row: RegisterRow) -> str:
         return self.place_of_row(row)[0]
@@ -173,7 +173,7 @@ class Matching:
         if row.archive_id:
             named.append(self.divisions.get(row.archive_id))
         if row.reference_code:
-            named += sorted(self.references.get(row.reference_code) or ()) or [None]
+            named.append(self.references.get(row.reference_code))
         return naming_scope(named)
 
 
@@ -184,7 +184,9 @@ def match(rows: Iterable[RegisterRow], items: Iterable[Electronic]) -> Matching:
     for e in items:
         m.electronic[e.key].append(e)
         m.divisions[e.archive_id] = e.division
-        m.references[e.reference_code].add(e.division)
+        held = m.references.setdefault(e.reference_code, e.division)
+        if held != e.division:  # one 档号 in two divisions (rare): the scope covering both
+            m.references[e.reference_code] = covering_scope([held, e.division])
     return m
 
 

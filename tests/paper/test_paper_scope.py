@@ -120,3 +120,12 @@ def test_a_district_reader_is_not_told_of_another_divisions_archive_anywhere(
     for args in ((), ("--csv",), ("--json",)):
         assert other not in command("--division", "320105", *args) and "PAP108" in command(*args)
         assert other in command(*args)
+
+
+def test_a_dang_hao_held_in_two_divisions_is_shown_to_the_scope_covering_both() -> None:
+    mine = _item("hh-320105-a", "320105007", 1)
+    twice = [replace(_item(f"hh-{d}-x", d, 1, f"2019-000{n}"), reference_code="J001-SHARED")
+             for n, d in ((2, "320105001"), (3, "320102008"))]
+    (f,) = [f for f in reconcile(match([_row(1, None, "J001-SHARED")], [mine, *twice]), lambda _e: None)
+            if f.code == "PAP108"]
+    assert "J001-SHARED" not in f.seen_from(["320105"]).message() and "J001-SHARED" in f.seen_from(["3201"]).message()
