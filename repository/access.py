@@ -15,11 +15,14 @@ One module answers every view, API route, search, count, statistic and download 
   scope (:func:`may_read_report`, :func:`covering_scope`): a run over the whole store is national.
 - **Linked archives (房户对接).** A link of an archive in scope to one outside it is shown without naming the
   other (:func:`link_shown`, :func:`linked_in_scope`): the page, the API and an access copy alike.
+- **Values typed elsewhere.** A value someone else typed that may name an archive (the paper register's
+  archive identifier or 档号 in a reconciliation finding) is shown to a scope only when every archive it names
+  lies within it (:func:`naming_scope`, :func:`scope_sees`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -151,6 +154,24 @@ def covering_scope(divisions: Iterable[str]) -> str:
             return candidate
         candidate = shape_parent(candidate)
     return NATIONAL
+
+
+def naming_scope(divisions: Iterable[str | None]) -> str:
+    """The narrowest scope that may be shown a value naming archives of ``divisions`` (None: a value naming no
+    archive the catalogue holds): :func:`covering_scope` of them; :data:`NATIONAL` when one names none, as for
+    a link (:func:`link_shown`): were a value naming nothing shown where one naming another division's archive
+    is withheld, the withholding would confirm that the other archive exists."""
+    codes = list(divisions)
+    if not codes or any(d is None for d in codes):
+        return NATIONAL
+    return covering_scope(d for d in codes if d is not None)
+
+
+def scope_sees(prefixes: Sequence[str], scope: str) -> bool:
+    """Whether a reader of the scope ``prefixes`` (:func:`scope_prefixes`) may be shown what ``scope`` (a
+    division code or :data:`NATIONAL`, e.g. :func:`naming_scope`) may be shown: ``scope`` lies within theirs."""
+    prefix = scope_prefix(scope)
+    return prefix is not None and any(prefix.startswith(p) for p in prefixes)
 
 
 def may(principal: Principal, action: Action) -> bool:

@@ -9,6 +9,7 @@ suite runs (no ``-k``, no file arguments), the session fails if a code was never
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -107,6 +108,21 @@ def _free_port() -> int:
 def free_port() -> Callable[[], int]:
     """A function giving a loopback port free now (call it once for each port a test needs)."""
     return _free_port
+
+
+def _aged_file(path: Path, size: int, hours: float) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\0" * size)
+    moment = time.time() - hours * 3600
+    os.utime(path, (moment, moment))
+    return path
+
+
+@pytest.fixture(scope="session")
+def aged_file() -> Callable[[Path, int, float], Path]:
+    """``aged_file(path, size, hours)``: ``size`` zero bytes written at ``path`` (its folders made), last read and
+    written ``hours`` ago (the order a cache's least-recently-used bound goes by); the path."""
+    return _aged_file
 
 
 def _redis_ping(port: int) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, select
 
 from ..model import Archive
 from . import tables as t
+from .audits_sqlite import CHUNK, chunks
 from .serial import from_plain
 from .store import Catalog
 
@@ -89,9 +90,15 @@ def item_rows(catalog: Catalog) -> Iterator[tuple[Any, ...]]:
 
 def item_files(catalog: Catalog, wanted: Collection[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, ...]]:
     """The stored files of each item ``(archive id, item number)`` of ``wanted``, from the head version's file
-    rows (one query; none when nothing is wanted)."""
+    rows (none when nothing is wanted). Only the wanted archives' rows are read: a query per
+    :data:`~.audits_sqlite.CHUNK` archives (``archive_id IN (…)``, and ``item_number IN (…)`` the numbers wanted
+    of them while those stay as few), so the bound parameters stay well under SQLite's and PostgreSQL's limits
+    and a reconciliation matching a few archives of two million reads their rows, not the catalogue's."""
     if not wanted:
         return {}
+    numbers: dict[str, set[int]] = {}
+    for archive_id, number in wanted:
+        numbers.setdefault(archive_id, set()).add(number)
     f, v, a = t.files, t.versions, t.archives
     query = (select(f.c.archive_id, f.c.item_number, f.c.path)
              .select_from(f.join(v, v.c.id == f.c.version_id)
@@ -99,7 +106,12 @@ def item_files(catalog: Catalog, wanted: Collection[tuple[str, int]]) -> dict[tu
              .where(f.c.item_number.is_not(None)).order_by(f.c.archive_id, f.c.item_number, f.c.path))
     found: dict[tuple[str, int], list[str]] = {}
     with catalog.transaction() as conn:
-        for archive_id, number, path in conn.execute(query):
-            if (archive_id, number) in wanted:
-                found.setdefault((archive_id, number), []).append(path)
+        for ids in chunks(sorted(numbers)):
+            asked = set().union(*(numbers[i] for i in ids))
+            batch = query.where(f.c.archive_id.in_(ids))
+            if len(asked) <= CHUNK:
+                batch = batch.where(f.c.item_number.in_(sorted(asked)))
+            for archive_id, number, path in conn.execute(batch):
+                if number in numbers[archive_id]:
+                    found.setdefault((archive_id, number), []).append(path)
     return {k: tuple(v) for k, v in found.items()}

@@ -12,6 +12,13 @@ electronic item are the same when their paper reference agrees: fonds (全宗号
 - PAP107 gaps in the item numbers of a volume in the register;
 - PAP108 an archive identifier or reference code (档号) in the register that the matching item does not have.
 
+The register is typed by the paper office, not read from the catalogue: the archive identifier or 档号 a row
+gives may name an archive of another division than the item it matches. A finding names, where it belongs,
+the archive the catalogue matched (never the row's own identifier when the item matched is another's), and
+PAP108, which prints the row's values, keeps the scope that may see them (:attr:`Finding.named`,
+:func:`repository.access.naming_scope`); a reader outside it gets the finding with them withheld
+(:meth:`Finding.seen_from`).
+
 Pure functions over values: :mod:`.compute` reads the register, the catalogue and the store. A finding
 keeps its code and parameters only; its :class:`~repository.codes.Issue` (the message) is made when it is
 read (:attr:`Finding.issue`, :meth:`Finding.message`), in the reader's language: reconciling two million
@@ -23,12 +30,14 @@ from __future__ import annotations
 import string
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
 
-from ..codes import RAISED, Issue, catalogue, issue
+from ..access import covering_scope, naming_scope, scope_sees
+from ..codes import RAISED, Issue, Param, catalogue, issue
 from ..codes import message as message_of
+from ..messages import Text
 from ..model import Item
 from ..state.paper import RegisterRow
 
@@ -66,7 +75,10 @@ class Electronic:
                    item.files)
 
 
-Params = tuple[tuple[str, str], ...]
+Params = tuple[tuple[str, Param], ...]
+
+#: what a reader outside a finding's :attr:`Finding.named` scope sees instead of the register's values
+WITHHELD = Text("paper.withheld")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +93,7 @@ class Finding:
     item: int | None  # the electronic item number (件号 within the archive)
     ref: str  # the paper reference, fonds/catalogue/volume/item (or fonds/catalogue/volume for a gap)
     line: int | None  # the register line
+    named: str | None = None  # the scope that may see the register's own values it prints (None: it prints none)
 
     def _message_params(self) -> dict[str, Any]:
         """Its message's parameters: those it keeps, and those it leaves out taken from its own fields (``ref``,
@@ -105,6 +118,14 @@ class Finding:
         million findings makes two million messages)."""
         return message_of(self.code, lang, self._message_params().items())
 
+    def seen_from(self, prefixes: Sequence[str]) -> Finding:
+        """The finding as a reader of the scope ``prefixes`` sees it: whole within :attr:`named`, else with the
+        register's values (``register``) withheld (a neutral text: the same whether they name another division's
+        archive or none the catalogue holds)."""
+        if self.named is None or scope_sees(prefixes, self.named):
+            return self
+        return replace(self, params=tuple((k, WITHHELD if k == "register" else v) for k, v in self.params))
+
     def to_dict(self, lang: str = "zh") -> dict[str, Any]:
         return {"code": self.code, "severity": self.severity, "division": self.division,
                 "archive_id": self.archive_id, "item": self.item, "paper_ref": self.ref, "line": self.line,
@@ -119,9 +140,10 @@ def placeholders(code: str) -> frozenset[str]:
 
 
 def finding(code: str, division: str, archive_id: str | None, item: int | None, ref: str, line: int | None, /,
-            **params: object) -> Finding:
+            named: str | None = None, **params: object) -> Finding:
     RAISED.add(code)  # as codes.issue would (a test holds every code to a fixture raising it)
-    return Finding(code, tuple((k, str(v)) for k, v in params.items()), division, archive_id, item, ref, line)
+    return Finding(code, tuple((k, str(v)) for k, v in params.items()), division, archive_id, item, ref, line,
+                   named)
 
 
 @dataclass
@@ -131,12 +153,28 @@ class Matching:
     paper: dict[Key, list[RegisterRow]] = field(default_factory=lambda: defaultdict(list))
     electronic: dict[Key, list[Electronic]] = field(default_factory=lambda: defaultdict(list))
     divisions: dict[str, str] = field(default_factory=dict)  # archive id -> division
+    references: dict[str, str] = field(default_factory=dict)  # 档号 -> its archives' division (covering them all)
 
     def division_of_row(self, row: RegisterRow) -> str:
+        return self.place_of_row(row)[0]
+
+    def place_of_row(self, row: RegisterRow) -> tuple[str, str | None]:
+        """Where a register row's finding belongs: the division and archive of the item it matches, else of
+        the archive it names (``''``: one the catalogue does not know, for the national scope alone)."""
         matched = self.electronic.get(row.key)
         if matched:
-            return matched[0].division
-        return self.divisions.get(row.archive_id or "", "")
+            return matched[0].division, matched[0].archive_id
+        return self.divisions.get(row.archive_id or "", ""), row.archive_id
+
+    def named_by(self, row: RegisterRow) -> str:
+        """The scope that may see the archive identifier and 档号 ``row`` gives
+        (:func:`repository.access.naming_scope` of the archives they name)."""
+        named: list[str | None] = []
+        if row.archive_id:
+            named.append(self.divisions.get(row.archive_id))
+        if row.reference_code:
+            named.append(self.references.get(row.reference_code))
+        return naming_scope(named)
 
 
 def match(rows: Iterable[RegisterRow], items: Iterable[Electronic]) -> Matching:
@@ -146,6 +184,9 @@ def match(rows: Iterable[RegisterRow], items: Iterable[Electronic]) -> Matching:
     for e in items:
         m.electronic[e.key].append(e)
         m.divisions[e.archive_id] = e.division
+        held = m.references.setdefault(e.reference_code, e.division)
+        if held != e.division:  # one 档号 in two divisions (rare): the scope covering both
+            m.references[e.reference_code] = covering_scope([held, e.division])
     return m
 
 
@@ -153,12 +194,13 @@ def ref_text(key: Sequence[object]) -> str:
     return "/".join(str(k) for k in key)
 
 
-def _pair(row: RegisterRow, e: Electronic, stored: Callable[[Electronic], int | None]) -> list[Finding]:
+def _pair(m: Matching, row: RegisterRow, e: Electronic, stored: Callable[[Electronic], int | None]
+          ) -> list[Finding]:
     found = []
     ref = ref_text(row.key)
 
-    def add(code: str, **params: Any) -> None:  # noqa: ANN401 - message parameters
-        found.append(finding(code, e.division, e.archive_id, e.number, ref, row.line, ref=ref, **params))
+    def add(code: str, named: str | None = None, **params: Any) -> None:  # noqa: ANN401 - message parameters
+        found.append(finding(code, e.division, e.archive_id, e.number, ref, row.line, named, ref=ref, **params))
 
     scanned = stored(e)
     counts = {row.pages, e.pages} | ({scanned} if scanned is not None else set())
@@ -170,7 +212,7 @@ def _pair(row: RegisterRow, e: Electronic, stored: Callable[[Electronic], int | 
         add("PAP106", register=row.shelf, described=e.shelf)
     said = (row.archive_id or e.archive_id, row.reference_code or e.reference_code)
     if said != (e.archive_id, e.reference_code):
-        add("PAP108", register=" ".join(filter(None, (row.archive_id, row.reference_code))),
+        add("PAP108", m.named_by(row), register=" ".join(filter(None, (row.archive_id, row.reference_code))),
             described=f"{e.archive_id} {e.reference_code}")
     return found
 
@@ -181,7 +223,7 @@ def _duplicates(m: Matching) -> list[Finding]:
         if len(rows) > 1:
             ref = ref_text(key)
             where = ", ".join(f"L{r.line}" for r in rows)
-            found.append(finding("PAP104", m.division_of_row(rows[0]), rows[0].archive_id, None, ref, rows[1].line,
+            found.append(finding("PAP104", *m.place_of_row(rows[0]), None, ref, rows[1].line,
                                  ref=ref, count=len(rows), where=where))
     for key, items in m.electronic.items():
         if len(items) > 1:
@@ -208,7 +250,7 @@ def _gaps(m: Matching) -> list[Finding]:
         if missing:
             ref = ref_text(volume)
             first = min(rows, key=lambda r: r.item)
-            found.append(finding("PAP107", m.division_of_row(first), first.archive_id, None, ref, None,
+            found.append(finding("PAP107", *m.place_of_row(first), None, ref, None,
                                  volume=ref, missing=", ".join(map(str, missing))))
     return found
 
@@ -221,9 +263,9 @@ def reconcile(m: Matching, stored: Callable[[Electronic], int | None]) -> list[F
         if not items:
             ref = ref_text(key)
             row = rows[0]
-            found.append(finding("PAP101", m.division_of_row(row), row.archive_id, None, ref, row.line, ref=ref))
+            found.append(finding("PAP101", *m.place_of_row(row), None, ref, row.line, ref=ref))
         else:
-            found += _pair(rows[0], items[0], stored)
+            found += _pair(m, rows[0], items[0], stored)
     unmatched = [items[0] for key, items in m.electronic.items() if key not in m.paper]
     if unmatched:
         RAISED.add("PAP102")

@@ -32,13 +32,15 @@ from ..home import Repository
 from .compute import CODES, Computed, compute
 from .reconcile import Finding
 
-FORMAT = 2  # 2: a PAP104 finding names only its own division's items (1 named every division's)
+#: 2: a PAP104 finding names only its own division's items (1 named every division's); 3: a finding keeps the
+#: scope that may see the register's values it prints (``named``), a reader outside it gets them withheld
+FORMAT = 3
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE tallies (division TEXT PRIMARY KEY, register_rows INTEGER NOT NULL, electronic_items INTEGER NOT NULL);
 CREATE TABLE counts (division TEXT NOT NULL, code TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (division, code));
 CREATE TABLE findings (seq INTEGER PRIMARY KEY, code TEXT NOT NULL, division TEXT NOT NULL, archive_id TEXT,
-                       item INTEGER, ref TEXT NOT NULL, line INTEGER, params TEXT);
+                       item INTEGER, ref TEXT NOT NULL, line INTEGER, params TEXT, named TEXT);
 """
 _FROM_COLUMNS = ("ref", "archive", "item")  # parameters a row's columns hold
 
@@ -56,7 +58,7 @@ class Made:
     catalog_mark: tuple[int, ...] = ()  # the catalogue it read (statistics.change_mark); () when not recorded
 
 
-def _extra(f_params: Sequence[tuple[str, str]], ref: str, archive_id: str | None, item: int | None) -> str | None:
+def _extra(f_params: Sequence[tuple[str, object]], ref: str, archive_id: str | None, item: int | None) -> str | None:
     same = {"ref": ref, "archive": archive_id, "item": None if item is None else str(item)}
     kept = {k: v for k, v in f_params if not (k in _FROM_COLUMNS and same[k] == v)}
     return json.dumps(kept, ensure_ascii=False, separators=(",", ":")) if kept else None
@@ -86,9 +88,9 @@ def write(path: Path, computed: Computed, *, started_by: str, job_id: str | None
                 (d, computed.register_rows.get(d, 0), computed.electronic_items.get(d, 0)) for d in sorted(divisions)])
             conn.executemany("INSERT INTO counts VALUES (?, ?, ?)", [
                 (d, code, n) for d, row in computed.counts.items() for code, n in zip(CODES, row, strict=True) if n])
-            conn.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (
-                (seq, f.code, f.division, f.archive_id, f.item, f.ref, f.line, _extra(f.params, f.ref, f.archive_id, f.item))
-                for seq, f in enumerate(computed.findings)))
+            conn.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                (seq, f.code, f.division, f.archive_id, f.item, f.ref, f.line, _extra(f.params, f.ref, f.archive_id, f.item),
+                 f.named) for seq, f in enumerate(computed.findings)))
             conn.execute("CREATE INDEX findings_division ON findings (division)")
             conn.commit()
         finally:
@@ -185,16 +187,17 @@ class Stored:
         return int(row[0]), int(row[1])
 
     def findings(self, prefixes: Sequence[str], *, offset: int = 0, limit: int | None = None) -> Iterator[Finding]:
-        """The findings within ``prefixes`` in worklist order, from ``offset`` (at most ``limit``), as they were
-        found (the parameters the row's columns hold come back from the finding's own fields when its message
-        is made: :attr:`Finding.issue`)."""
+        """The findings within ``prefixes`` in worklist order, from ``offset`` (at most ``limit``), as a reader of
+        that scope sees them (:meth:`Finding.seen_from`: the register's values withheld where they may name an
+        archive outside it; the parameters the row's columns hold come back from the finding's own fields when
+        its message is made: :attr:`Finding.issue`)."""
         where, args = _where(prefixes)
-        query = (f"SELECT code, division, archive_id, item, ref, line, params FROM findings WHERE {where} "  # noqa: S608
+        query = (f"SELECT code, division, archive_id, item, ref, line, params, named FROM findings WHERE {where} "  # noqa: S608
                  f"ORDER BY division, seq LIMIT ? OFFSET ?")
-        for code, division, archive_id, item, ref, line, params in self.conn.execute(
+        for code, division, archive_id, item, ref, line, params, named in self.conn.execute(
                 query, [*args, -1 if limit is None else limit, offset]):
             kept = tuple(json.loads(params).items()) if params else ()
-            yield Finding(code, kept, division, archive_id, item, ref, line)
+            yield Finding(code, kept, division, archive_id, item, ref, line, named).seen_from(prefixes)
 
 
 def open_stored(path: Path) -> Stored | None:

@@ -165,9 +165,10 @@ def rolled_up_counts(by_division: Mapping[str, Sequence[int]], tree: DivisionTre
 
 def reconcile_paper(repo: Repository, prefixes: Sequence[str]) -> Reconciliation:
     """The findings within ``prefixes`` and their counts per division (an empty list sees nothing), computed
-    now (the command line; the page reads a stored result, :mod:`.paper_stored`)."""
+    now (the command line; the page reads a stored result, :mod:`.paper_stored`); each as a reader of that
+    scope sees it (:meth:`~repository.paper.reconcile.Finding.seen_from`)."""
     done = compute(repo, prefixes)
-    findings = [f for f in done.findings if in_scope(f.division, prefixes)]
+    findings = [f.seen_from(prefixes) for f in done.findings if in_scope(f.division, prefixes)]
     counted = Counter(f.code for f in findings)
     totals = {code: counted[code] for code in CODES}
     paper = sum(n for d, n in done.register_rows.items() if in_scope(d, prefixes))

@@ -4,8 +4,7 @@ what it removed and what is left, in the ``--lang`` language or as a JSON envelo
 from __future__ import annotations
 
 import json
-import os
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jsonschema
@@ -15,25 +14,18 @@ from repository.cli import cli
 from repository.home import init_home
 
 MIB = 1024 * 1024
+AgedFile = Callable[[Path, int, float], Path]  # the aged_file fixture (tests/conftest.py)
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "cache-prune.schema.json"
 
 
-def _file(path: Path, size: int, hours: float) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"\0" * size)
-    moment = time.time() - hours * 3600
-    os.utime(path, (moment, moment))
-    return path
-
-
-def test_prune_removes_the_least_recently_used_and_says_so(tmp_path: Path) -> None:
+def test_prune_removes_the_least_recently_used_and_says_so(tmp_path: Path, aged_file: AgedFile) -> None:
     home = tmp_path / "home"
     init_home(home)
     research = home / "cache" / "research"
-    oldest = _file(research / "a.pdf", MIB // 2, 3)
-    older = _file(research / "scans" / "b.png", MIB // 2, 2)
-    newest = _file(research / "c.pdf", MIB // 2, 1)
-    partial = _file(research / "d.pdf.77.0badcafe.tmp", 4 * MIB, 5)
+    oldest = aged_file(research / "a.pdf", MIB // 2, 3)
+    older = aged_file(research / "scans" / "b.png", MIB // 2, 2)
+    newest = aged_file(research / "c.pdf", MIB // 2, 1)
+    partial = aged_file(research / "d.pdf.77.0badcafe.tmp", 4 * MIB, 5)
     runner = CliRunner()
 
     kept = runner.invoke(cli, ["--home", str(home), "--lang", "en", "cache", "prune"])  # the default bound: 2048 MiB

@@ -3,7 +3,6 @@ and every :data:`repository.jobs.worker.CACHE_INTERVAL` seconds of its sweeps, l
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -15,14 +14,7 @@ import pytest
 from repository.jobs import JobQueue, worker
 
 MIB = 1024 * 1024
-
-
-def _file(path: Path, size: int, hours: float) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"\0" * size)
-    moment = time.time() - hours * 3600
-    os.utime(path, (moment, moment))
-    return path
+AgedFile = Callable[[Path, int, float], Path]  # the aged_file fixture (tests/conftest.py)
 
 
 def _bound(home: Path, mib: int) -> None:
@@ -39,11 +31,12 @@ def _wait(until: Callable[[], bool], timeout: float = 60) -> bool:
     return until()
 
 
-def test_a_worker_prunes_the_cache_when_it_starts(home: Path, start_worker: Callable[..., Any]) -> None:
+def test_a_worker_prunes_the_cache_when_it_starts(home: Path, start_worker: Callable[..., Any],
+                                                  aged_file: AgedFile) -> None:
     research = home / "cache" / "research"
-    oldest = _file(research / "a.pdf", MIB // 2, 3)
-    older = _file(research / "b.pdf", MIB // 2, 2)
-    newest = _file(research / "c.pdf", MIB // 2, 1)
+    oldest = aged_file(research / "a.pdf", MIB // 2, 3)
+    older = aged_file(research / "b.pdf", MIB // 2, 2)
+    newest = aged_file(research / "c.pdf", MIB // 2, 1)
     _bound(home, 1)
     running = start_worker()
     assert _wait(lambda: "worker started" in running.output() or running.proc.poll() is not None)
@@ -51,7 +44,8 @@ def test_a_worker_prunes_the_cache_when_it_starts(home: Path, start_worker: Call
     assert not oldest.exists() and not older.exists() and newest.is_file(), running.output()
 
 
-def test_the_sweeper_prunes_the_cache_every_interval(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sweeper_prunes_the_cache_every_interval(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     aged_file: AgedFile) -> None:
     monkeypatch.setattr(worker, "SWEEP_INTERVAL", 0.02)
     monkeypatch.setattr(worker, "CACHE_INTERVAL", 0.05)
     research = home / "cache" / "research"
@@ -60,8 +54,8 @@ def test_the_sweeper_prunes_the_cache_every_interval(home: Path, monkeypatch: py
         stop = threading.Event()
         sweeper = worker._sweeper(queue, stop)
         try:
-            old = _file(research / "old.pdf", MIB, 2)  # over the bound once the sweeper runs: it goes
-            new = _file(research / "new.pdf", MIB // 4, 1)
+            old = aged_file(research / "old.pdf", MIB, 2)  # over the bound once the sweeper runs: it goes
+            new = aged_file(research / "new.pdf", MIB // 4, 1)
             assert _wait(lambda: not old.exists(), timeout=30)
             assert new.is_file()
         finally:

@@ -81,9 +81,10 @@ def test_the_job_stores_the_whole_repository_and_each_scope_reads_its_part(plant
     assert re.findall(r'<td class="num">(\d+)</td>', counts)[8] == "6"  # the district's total
     sheet = list(csv.DictReader(io.StringIO(archivist.get("/paper.csv").get_data(as_text=True).lstrip("\ufeff"))))
     assert len(sheet) == 6 and {r["division"][:6] for r in sheet} == {"320105"}
-    jianye = [f for f in national.findings if f.division.startswith("320105")]
+    assert [(f.code, f.ref) for f in district.findings] == \
+        [(f.code, f.ref) for f in national.findings if f.division.startswith("320105")]
     assert sorted((r["code"], r["paper_ref"], r["message"]) for r in sheet) == \
-        sorted((f.code, f.ref, f.issue.message) for f in jianye)  # each message rendered from the stored result
+        sorted((f.code, f.ref, f.issue.message) for f in district.findings)  # rendered from the stored result
     city = login(planted, "reader")
     assert city.get("/paper").status_code == 403 and city.get("/paper.csv").status_code == 403
     auditor = login(planted, "auditor").get("/paper").get_data(as_text=True)  # 南京市: no row of no division

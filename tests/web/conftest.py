@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -61,6 +61,51 @@ def web_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert {o.status for o in outcomes} == {"ingested"}
     add_users(home)
     return home
+
+
+def queued_work(home: Path) -> list[tuple[str, str, str]]:
+    """What tests must not leave in the session's shared home: every job of ``home``'s queue as (kind, id,
+    state) and every scan review (proposal) as ("scan review", id, state)."""
+    from sqlalchemy import select
+
+    from repository.state import tables
+
+    j, r = tables.jobs, tables.scan_reviews
+    with open_state(load_config(home).state_url) as state, state.transaction() as conn:
+        jobs = [(k, str(i), s) for i, k, s in conn.execute(select(j.c.id, j.c.kind, j.c.state))]
+        reviews = [("scan review", str(i), s) for i, s in conn.execute(select(r.c.id, r.c.state))]
+    return sorted(jobs + reviews)
+
+
+@pytest.fixture(autouse=True)
+def _shared_home_queue_unchanged(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The session's :func:`web_home` is shared by every test: a test that queues a job (a researcher opening a
+    scan queues its ``scan-proposal``, an API caller an audit) does it in a copy (:func:`own_login`,
+    :func:`home_copy`), so a later test sees only the jobs and proposals it made. Checked around every test that
+    uses the shared home."""
+    if "web_home" not in request.fixturenames:
+        yield
+        return
+    home = request.getfixturevalue("web_home")
+    before = queued_work(home)
+    yield
+    after = queued_work(home)
+    assert after == before, (f"{request.node.nodeid} changed the job queue or the scan reviews of the session's "
+                             f"shared web home (use a copy of it): {sorted(set(after) ^ set(before))}")
+
+
+def home_copy(home: Path, folder: Path) -> Path:
+    """A copy of ``home`` at ``folder/home``, for a test that writes into it."""
+    import shutil
+
+    return Path(shutil.copytree(home, folder / "home", symlinks=True))
+
+
+@pytest.fixture
+def own_login(web_home: Path, tmp_path: Path) -> Callable[[str], FlaskClient]:
+    """As :func:`login`, on a copy of the session's home made for the test (which may queue jobs there)."""
+    own = create_app(home_copy(web_home, tmp_path), {"TESTING": True, "SECRET_KEY": "test"})
+    return lambda username: signed_in(own, username)
 
 
 @pytest.fixture(scope="session")

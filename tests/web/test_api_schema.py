@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from flask import Flask
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -21,19 +20,28 @@ from repository.accounts.tokens import create_token
 from repository.accounts.users import add_user, get_user
 from repository.config import load as load_config
 from repository.state.db import open_state
+from repository.web import create_app
 
 
-@pytest.fixture(scope="session")
-def admin_token(web_home: Path) -> str:
-    with open_state(load_config(web_home).state_url) as state:
+@pytest.fixture(scope="module")
+def schema_home(web_home: Path, tmp_path_factory: pytest.TempPathFactory, wh: Any) -> Path:  # noqa: ANN401
+    """A copy of the session's home for this module: the calls start jobs (audits, reindexing) and may change
+    what they are allowed to."""
+    return wh.home_copy(web_home, tmp_path_factory.mktemp("schemathesis"))
+
+
+@pytest.fixture(scope="module")
+def admin_token(schema_home: Path) -> str:
+    with open_state(load_config(schema_home).state_url) as state:
         if get_user(state, "admin") is None:
             add_user(state, "admin", "admin", "000000")
         return create_token(state, "admin", "schemathesis")[1]
 
 
 @pytest.fixture
-def api_schema(app: Flask) -> Any:  # noqa: ANN401
-    return schemathesis.from_wsgi("/api/v1/openapi.json", app)
+def api_schema(schema_home: Path) -> Any:  # noqa: ANN401
+    return schemathesis.from_wsgi("/api/v1/openapi.json",
+                                  create_app(schema_home, {"TESTING": True, "SECRET_KEY": "test"}))
 
 
 schema = schemathesis.from_pytest_fixture("api_schema")

@@ -25,6 +25,7 @@ from repository.config import load as load_config
 from repository.home import Repository
 from repository.preservation.ids import object_id
 from repository.state.db import open_state
+from repository.web import create_app
 
 
 def _unit(archives: dict[str, Any]) -> Any:  # noqa: ANN401 - an ArchiveView
@@ -115,10 +116,11 @@ def test_an_archivist_still_receives_the_stored_pdf(login, archives, web_home) -
     assert response.status_code == 200 and response.get_data() == _stored(web_home, view, path)
 
 
-def test_a_researcher_reads_a_scan_as_its_text_only(login, archives) -> None:
+def test_a_researcher_reads_a_scan_as_its_text_only(own_login, archives) -> None:
+    """(On a copy of the session's home: the researcher's view queues the scan's proposal job.)"""
     view = _unit(archives)
     tif = next(f.path for f in view.files if f.path.endswith(".tif"))
-    client = login("reader")
+    client = own_login("reader")
     base = f"/archives/{view.identifier}"
     refused = client.get(f"{base}/files/{tif}")
     assert refused.status_code == 403 and "WEB-NO-COPY" in refused.get_data(as_text=True)
@@ -130,15 +132,17 @@ def test_a_researcher_reads_a_scan_as_its_text_only(login, archives) -> None:
     page = client.get(base).get_data(as_text=True)
     assert f"{base}/files/{tif}" not in page.replace("%", "") and "利用件" in page
     # the archivist still sees the page image
-    assert login("jianye").get(f"{base}/page-image/1/{tif}").status_code == 200
+    assert own_login("jianye").get(f"{base}/page-image/1/{tif}").status_code == 200
 
 
-def test_the_api_gives_a_researcher_the_copy_and_no_scan(app, archives, web_home) -> None:
+def test_the_api_gives_a_researcher_the_copy_and_no_scan(archives, web_home, wh, tmp_path) -> None:
+    """(On a copy of the session's home: the researcher's call for the scan queues its proposal job.)"""
     view = _unit(archives)
     path, tif = _tenants(view), next(f.path for f in view.files if f.path.endswith(".tif"))
-    with open_state(load_config(web_home).state_url) as state:
+    home = wh.home_copy(web_home, tmp_path)
+    with open_state(load_config(home).state_url) as state:
         reader, admin = create_token(state, "reader", "copies")[1], create_token(state, "admin", "copies")[1]
-    client = app.test_client()
+    client = create_app(home, {"TESTING": True, "SECRET_KEY": "test"}).test_client()
 
     def get(token: str, doc: str) -> Any:  # noqa: ANN401
         return client.get(f"/api/v1/archives/{view.identifier}/files/{doc}", query_string={"purpose": "study"},
@@ -184,7 +188,6 @@ def test_a_long_pdfs_copy_is_made_by_a_job_the_page_waits_for(web_home, archives
 
     from repository.jobs import JobQueue
     from repository.jobs.tasks import execute
-    from repository.web import create_app
 
     home = tmp_path / "home"
     shutil.copytree(web_home, home)

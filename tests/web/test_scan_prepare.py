@@ -5,7 +5,6 @@ never run (tesseract is slow; tests/web/test_scan_reviews.py runs one)."""
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 import zipfile
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete
 
 from repository.access import Principal, Role
 from repository.accounts import scanreviews
@@ -26,7 +24,6 @@ from repository.jobs import JobQueue
 from repository.jobs.proposals import dedupe_key
 from repository.jobs.tasks import access_copy_name, execute
 from repository.services.scan_reviews import scans_of
-from repository.state import tables
 from repository.state.db import open_state
 from repository.web import create_app
 
@@ -34,14 +31,11 @@ PAGE = [{"page": 1, "size": [400, 300], "boxes": [[10, 10, 50, 30]]}]
 
 
 @pytest.fixture
-def own_app(web_home: Path, tmp_path: Path) -> Flask:
-    """A copy of the web home with no scan proposal asked for yet (other tests' researchers may have opened scans
-    of the session's home: their jobs and reviews are dropped from the copy)."""
-    home = tmp_path / "home"
-    shutil.copytree(web_home, home)
-    with open_state(load(home).state_url) as state, state.transaction(write=True) as conn:
-        conn.execute(delete(tables.jobs).where(tables.jobs.c.kind == "scan-proposal"))
-        conn.execute(delete(tables.scan_reviews))
+def own_app(web_home: Path, tmp_path: Path, wh: Any) -> Flask:  # noqa: ANN401
+    """A copy of the web home, with no scan proposal asked for yet (no test leaves one in the session's home:
+    tests/web/conftest.py checks it)."""
+    home = wh.home_copy(web_home, tmp_path)
+    assert not [w for w in wh.queued_work(home) if w[0] in ("scan-proposal", "scan review")]
     return create_app(home, {"TESTING": True, "SECRET_KEY": "test"})
 
 
