@@ -49,33 +49,42 @@ class Named:
     pdf: str  # the stored paths, each holding the name (and the PDF's the number)
     scan: str
     refs: dict[str, str]  # stored path -> reference
+    restricted: tuple[str, str, str]  # a restricted archive (控制使用) named the same way: its id, PDF path, name
 
 
-@pytest.fixture(scope="module")
-def named(tmp_path_factory: pytest.TempPathFactory) -> Named:
-    root = tmp_path_factory.mktemp("named-files")
-    write_demo_data(root / "sips", households=1, units=0, seed=5, defects=False)
-    entry = json.loads((root / "sips" / "demo_manifest.json").read_text("utf-8"))["sips"][0]
-    sip = root / "sips" / entry["path"]
+def _renamed(sip: Path, access: Access, out: Path) -> tuple[Any, dict[str, str], Path]:  # noqa: ANN401
+    """The demo SIP ``sip`` with two of its files named after its applicant (the PDF with the resident ID too),
+    of ``access``, written at ``out``: its archive, the stored paths renamed (old -> new), the bag."""
     archive = read_descriptive(sip / "metadata" / "descriptive.xml")
     head = archive.household.head
     renamed = {PDF: f"data/application/0001-申请书-{head.name}-{head.resident_id}.pdf",
                SCAN: f"data/application/0005-{head.name}住房证明.tif"}
     items = tuple(dataclasses.replace(i, files=tuple(renamed.get(f, f) for f in i.files)) for i in archive.items)
-    archive = dataclasses.replace(archive, items=items, access=Access.OPEN)
+    archive = dataclasses.replace(archive, items=items, access=access)
     payload = {renamed.get(rel, rel): p.read_bytes()
                for p in sorted((sip / "data").rglob("*")) if p.is_file() for rel in [p.relative_to(sip).as_posix()]}
-    bag = write_sip(archive, payload, root / "named", source_organization=archive.institution,
-                    bagging_date=date(2025, 1, 2))
+    return archive, renamed, write_sip(archive, payload, out, source_organization=archive.institution,
+                                       bagging_date=date(2025, 1, 2))
+
+
+@pytest.fixture(scope="module")
+def named(tmp_path_factory: pytest.TempPathFactory) -> Named:
+    root = tmp_path_factory.mktemp("named-files")
+    write_demo_data(root / "sips", households=2, units=0, seed=5, defects=False)
+    sips = [root / "sips" / e["path"] for e in json.loads((root / "sips" / "demo_manifest.json").read_text("utf-8"))["sips"]]
+    archive, renamed, bag = _renamed(sips[0], Access.OPEN, root / "named")
+    withheld, withheld_names, withheld_bag = _renamed(sips[1], Access.RESTRICTED, root / "named-restricted")
     home = root / "home"
     init_home(home)
     with Repository.open(home) as repo:
         from repository.ingest.pipeline import ingest
 
-        assert [o.status for o in ingest(repo, [bag])] == ["ingested"]
+        assert [o.status for o in ingest(repo, [bag, withheld_bag])] == ["ingested", "ingested"]
     add_users(home)
     refs = filerefs.refs_of((i.number, i.files) for i in archive.items)
-    return Named(home, archive.identifier, head.name, head.resident_id, renamed[PDF], renamed[SCAN], refs)
+    head = archive.household.head
+    return Named(home, archive.identifier, head.name, head.resident_id, renamed[PDF], renamed[SCAN], refs,
+                 (withheld.identifier, withheld_names[PDF], withheld.household.head.name))
 
 
 def _client(named: Named, username: str) -> Any:  # noqa: ANN401
@@ -245,3 +254,18 @@ def test_a_hit_from_an_index_written_before_references_were_kept_names_the_page_
     assert pages_at(7, spans, [5, 12]) == [{"file": "data/a.tif", "page": 1},
                                            {"file": "data/a.tif", "page": 2, "ref": "~7.2"}]
     assert pages_at(7, spans, [25]) == [{"file": "data/b.tif", "page": 1, "ref": "~7.3"}]
+
+
+def test_a_guessed_path_of_a_restricted_archive_is_not_found_rather_than_withheld(named: Named) -> None:
+    """A researcher sees a restricted archive's catalogue entry only (its documents withheld, 403): a path guessed
+    with a name in it must not be told from one that is not there by that 403."""
+    archive_id, path, name = named.restricted
+    reader, (api, headers) = _client(named, "reader"), _api(named, "reader")
+    entry = reader.get(f"/archives/{archive_id}").get_data(as_text=True)
+    assert name[0] + "*" in entry and name[1:] not in entry  # the entry lists its file names, masked
+    masked = path.replace(name, name[0] + "*")
+    for guess in (path, masked, "data/application/none.pdf"):
+        assert reader.get(f"/archives/{archive_id}/view/{guess}").status_code == 404, guess
+        assert api.get(f"/api/v1/archives/{archive_id}/files/{guess}", headers=headers).status_code == 404
+    assert reader.get(f"/archives/{archive_id}/view/~1.1").status_code == 403  # by reference: withheld, as before
+    assert _client(named, "admin").get(f"/archives/{archive_id}/view/{path}").status_code == 200

@@ -262,14 +262,15 @@ def document(repo: Repository, principal: Principal, archive_id: str, path: str)
     if stored_path is None or stored_path not in {f.path for f in view.files}:
         return None
     ref = filerefs.refs_of(items).get(stored_path)
+    originals = access.receives_originals(principal)
+    known = None if originals else people.people(repo, view)  # the names copies and names shown are masked with
+    shown = stored_path if known is None else people.masked_with(known, stored_path)
+    if shown != stored_path and not filerefs.is_ref(path):  # (asked before Withheld: its 403 would tell as well)
+        return None
     if not access.may_open_documents(principal, view.archive.access.value):
         raise Withheld(archive_id)
     stored = repo.store.content_path(object_id(archive_id), stored_path)
-    if not access.receives_originals(principal):
-        known = people.people(repo, view)  # the names the copy and the name shown are masked with, looked up once
-        shown = people.masked_with(known, stored_path)
-        if shown != stored_path and not filerefs.is_ref(path):
-            return None
+    if known is not None:
         try:
             found = _copy(repo, principal, view, stored_path, stored, known, shown)
         except CopyGone:  # disposed of while its copy was made: gone, as if never there
