@@ -284,6 +284,20 @@ def test_every_api_rule_is_documented_and_every_documented_path_is_a_rule(app: F
     documented = {(path, method) for path, ops in document["paths"].items() for method in ops}
     assert rules == documented
     assert document["openapi"].startswith("3.0")
+    types = {"string", "integer", "number", "boolean", "array", "object"}  # OpenAPI 3.0: one type, `nullable`
+
+    def walk(value: Any, where: str) -> None:  # noqa: ANN401
+        if isinstance(value, dict):
+            if "type" in value and not isinstance(value["type"], dict):  # (a property named "type" is a schema)
+                assert isinstance(value["type"], str) and value["type"] in types, (where, value["type"])
+            for k, v in value.items():
+                walk(v, f"{where}/{k}")
+        elif isinstance(value, list):
+            for n, v in enumerate(value):
+                walk(v, f"{where}/{n}")
+
+    walk(document["paths"], "/paths")  # (every schema is given inline; components hold the security scheme)
+    walk(document.get("components", {}).get("schemas", {}), "/components/schemas")
 
 
 def _operation(document: dict[str, Any], operation_id: str) -> dict[str, Any]:

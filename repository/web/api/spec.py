@@ -28,7 +28,7 @@ ERROR: Schema = {"type": "object", "required": ["error"], "properties": {"error"
 OBJECT: Schema = {"type": "object"}
 COPY_PENDING: Schema = {"type": "object", "required": ["code", "message", "job"], "properties": {
     "code": {"type": "string", "enum": ["API-COPY-PENDING"]}, "message": {"type": "string"},
-    "job": {"type": "string"}, "pages": {"type": ["integer", "null"]},
+    "job": {"type": "string"}, "pages": {"type": "integer", "nullable": True},
     "queued_ahead": {"type": "integer", "minimum": 0, "nullable": True,
                      "description": "how many queued jobs wait ahead of the named job (a count only; null: it has "
                      "started)"}}}
