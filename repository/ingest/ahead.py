@@ -33,6 +33,7 @@ from ..preservation.ocfl import SourceFile
 if TYPE_CHECKING:
     from ..preservation.signing import Signer
     from ..search.documents import SearchDocument
+    from ..search.textcache import TextCache
 from .aip import DESCRIPTIVE, build_version
 from .prepare import Prepared, discard, prepare, sip_fault
 
@@ -68,7 +69,7 @@ def _signer(cfg: Config) -> Signer:
 def _payload_texts(prepared: Prepared, cfg: Config) -> tuple[dict[str, str], frozenset[str]]:
     """Index text of the SIP's born-digital PDFs, with the bounds the index uses for stored files (through
     the home's text cache: the same bytes stored need not be read again when a later version is indexed),
-    and the payload paths that are PDFs by their header."""
+    and the payload paths that are PDFs by their header; the page counts of its TIFFs kept (:func:`_tiff_pages`)."""
     from ..home.layout import HomePaths
     from ..search.indexing import pdf_names, pdf_texts
     from ..search.textcache import TextCache
@@ -77,7 +78,28 @@ def _payload_texts(prepared: Prepared, cfg: Config) -> tuple[dict[str, str], fro
     cache = TextCache(HomePaths.of(cfg.home, cfg).text_cache)
     files = {path: prepared.bag_dir / path for path in prepared.payload}
     names = pdf_names(files)
+    _tiff_pages(prepared, cache)
     return pdf_texts(files, cache, names), frozenset(names)
+
+
+def _tiff_pages(prepared: Prepared, cache: TextCache) -> None:
+    """Keep the page count of each of the SIP's TIFFs in the home's text cache (kind ``pages``), under the SHA-512
+    ingest computed of the very bytes counted (received into staging, which nothing else writes): the dual-track
+    reconciliation (:func:`repository.paper.compute.stored_pages`) then neither opens nor hashes them. Without it,
+    the first reconciliation read every stored TIFF whole, to hash it before keeping its count. A PDF's count is
+    kept as it is indexed (:func:`repository.search.indexing.pdf_text`); an image is one page, never counted.
+    Counting reads a TIFF's page directories only (Pillow), not its images."""
+    from ..formats.pages import TIFF_SUFFIXES, counter, page_count
+    from ..search.textcache import PAGES
+
+    assert prepared.bag_dir is not None
+    by = counter()
+    for path, info in prepared.payload.items():
+        if Path(path).suffix.lower() not in TIFF_SUFFIXES or type(cache.get(PAGES, info.sha512, by)) is int:
+            continue
+        pages = page_count(prepared.bag_dir / path)
+        if pages is not None:  # (one that cannot be counted is not kept: the reconciliation says "not known")
+            cache.put(PAGES, info.sha512, by, pages)
 
 
 def work_ahead(prepared: Prepared, cfg: Config) -> Ahead:

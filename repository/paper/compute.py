@@ -73,7 +73,8 @@ def stored_pages(repo: Repository, prefixes: Sequence[str],
     it, so a later run opens no file it has counted. A count is kept only when the bytes it was counted from
     have that digest (the file is read whole once, to hash it): a damaged file's count is never kept under the
     digest of the intact bytes, and a count that cannot be made (an unknown format, a file that does not parse)
-    is not kept. A PDF's count is usually kept already: indexing parses each PDF at ingest and keeps it then
+    is not kept. A PDF's and a TIFF's counts are usually kept already: ingest keeps a TIFF's as it receives it
+    (:func:`repository.ingest.ahead._tiff_pages`), indexing parses each PDF at ingest and keeps its count then
     (:func:`repository.search.indexing.pdf_text`). An image is one page: never opened, hashed or kept."""
     where: dict[str, tuple[Mapping[str, Path], Mapping[str, str]] | None] = {}
     kept = repo.text_cache if cache is None else cache
