@@ -27,6 +27,8 @@ from .securitylog import Actor, Event
 
 PENDING, APPROVED, REJECTED, SUPERSEDED, DISPOSED = "pending", "approved", "rejected", "superseded", "disposed"
 STATES = (PENDING, APPROVED, REJECTED, SUPERSEDED, DISPOSED)
+#: the states of a current review, open to a decision (not superseded by new bytes or names, not disposed of)
+CURRENT = (PENDING, APPROVED, REJECTED)
 Rect = tuple[int, int, int, int]
 
 
@@ -101,7 +103,7 @@ def record_proposal(state: State, archive_id: str, path: str, division: str, sha
                 proposed_at=when, boxes=None, decided_by=None, decided_at=None))
         conn.execute(update(t.scan_reviews).where(
             c.archive_id == archive_id, c.path == path, c.copy_key != copy_key,
-            c.state.in_((PENDING, APPROVED, REJECTED))).values(state=SUPERSEDED))
+            c.state.in_(CURRENT)).values(state=SUPERSEDED))
         row = conn.execute(select(t.scan_reviews).where(c.archive_id == archive_id, c.path == path,
                                                         c.copy_key == copy_key)).one()
     return _review(row)
@@ -142,7 +144,7 @@ def listed(state: State, states: Sequence[str] = (PENDING,), *, archive_id: str 
         offset += batch
 
 
-def of_archive(state: State, archive_id: str, states: Sequence[str] = (PENDING, APPROVED, REJECTED)) -> list[Review]:
+def of_archive(state: State, archive_id: str, states: Sequence[str] = CURRENT) -> list[Review]:
     """Every row of ``archive_id`` in ``states`` (one query: an archive's scans are summed up from it)."""
     c = t.scan_reviews.c
     with state.transaction() as conn:
@@ -163,7 +165,7 @@ def _unchanged(token: str) -> Any:  # noqa: ANN401 - an SQL condition
     that is not one."""
     c = t.scan_reviews.c
     shown, _at, when = token.partition("@")
-    if shown not in (PENDING, APPROVED, REJECTED) or not _at:
+    if shown not in CURRENT or not _at:
         return c.id != c.id
     try:
         decided = utc(datetime.fromisoformat(when)) if when else None
@@ -185,7 +187,7 @@ def decide(state: State, review_id: int, approve: bool, boxes: Mapping[int, Sequ
     unchanged = _unchanged(seen) if seen is not None else c.id == review_id
     with state.transaction(write=True) as conn:
         done = conn.execute(update(t.scan_reviews).where(
-            and_(c.id == review_id, c.state.in_((PENDING, APPROVED, REJECTED)), unchanged)).values(
+            and_(c.id == review_id, c.state.in_(CURRENT), unchanged)).values(
                 state=APPROVED if approve else REJECTED, boxes=plain, decided_by=actor.username[:64],
                 decided_at=when, **({} if division is None else {"division": division})))
         if done.rowcount != 1:
@@ -203,7 +205,7 @@ def supersede(state: State, review_id: int) -> None:
     """Review ``review_id`` no longer applies (its file's names changed since it was proposed)."""
     c = t.scan_reviews.c
     with state.transaction(write=True) as conn:
-        conn.execute(update(t.scan_reviews).where(c.id == review_id, c.state.in_((PENDING, APPROVED, REJECTED)))
+        conn.execute(update(t.scan_reviews).where(c.id == review_id, c.state.in_(CURRENT))
                      .values(state=SUPERSEDED))
 
 

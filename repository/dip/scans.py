@@ -85,7 +85,7 @@ def scan_state(repo: Repository, state: State, view: Any, path: str, *,  # noqa:
     return ScanState(view.identifier, path, key, scanreviews.find(state, view.identifier, path, key))
 
 
-CURRENT = (scanreviews.PENDING, scanreviews.APPROVED, scanreviews.REJECTED)
+CURRENT = scanreviews.CURRENT
 #: what :func:`tally` counts, in this order: no current proposal, and each state of a current one
 TALLIED = ("none", *CURRENT)
 
@@ -144,7 +144,7 @@ def propose(repo: Repository, state: State, view: Any, path: str) -> Review:  # 
 def _proposed(state: State, archive_id: str, path: str, key: str) -> Review | None:
     """The proposal recorded under ``key`` when one stands (not superseded, not disposed of), else None."""
     kept = scanreviews.find(state, archive_id, path, key)
-    return kept if kept is not None and kept.state not in (scanreviews.SUPERSEDED, scanreviews.DISPOSED) else None
+    return kept if kept is not None and kept.state in CURRENT else None
 
 
 def proposal_pages(repo: Repository, review: Review) -> list[Path]:

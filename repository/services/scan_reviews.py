@@ -9,7 +9,8 @@ and only for archives in their division scope: an archive outside it, or not the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from ..jobs.records import JobRecords
 from ..state.db import State, open_state
 
 #: the states a review list may ask for (a review superseded or disposed of is of no use to a reviewer)
-LISTED = (scanreviews.PENDING, scanreviews.APPROVED, scanreviews.REJECTED)
+LISTED = scanreviews.CURRENT
 
 
 def may_review(principal: Principal) -> bool:
@@ -40,6 +41,16 @@ def reviewer(repo: Repository, username: str) -> Principal:
     if user is None or not user.active or not may_review(user.principal):
         raise HsarError(msgid="scans.prepare.not_allowed", code="SCAN-USER", username=username)
     return user.principal
+
+
+@contextmanager
+def _state(repo: Repository, given: State | None) -> Iterator[State]:
+    """``given`` (a request's shared state database), or the home's opened for the call."""
+    if given is not None:
+        yield given
+        return
+    with open_state(repo.cfg.state_url) as opened:
+        yield opened
 
 
 def _view(repo: Repository, principal: Principal, archive_id: str) -> Any:  # noqa: ANN401 - an ArchiveView
@@ -68,10 +79,8 @@ class ArchiveScans:
 def scans_of(repo: Repository, principal: Principal, archive_id: str, *, state: State | None = None) -> ArchiveScans:
     """The scans of ``archive_id`` for ``principal`` (NOT-FOUND: not a reviewer, or not in their scope)."""
     view = _view(repo, principal, archive_id)
-    if state is not None:
-        return ArchiveScans(view.identifier, tuple(archive_scans(repo, state, view)))
-    with open_state(repo.cfg.state_url) as opened:
-        return ArchiveScans(view.identifier, tuple(archive_scans(repo, opened, view)))
+    with _state(repo, state) as used:
+        return ArchiveScans(view.identifier, tuple(archive_scans(repo, used, view)))
 
 
 @dataclass(frozen=True)
@@ -129,10 +138,8 @@ def reviews(repo: Repository, principal: Principal, *, archive_id: str | None = 
         raise ValueError(f"not a listed state: {states!r}")
     if not may_review(principal):
         return []
-    if state is None:
-        with open_state(repo.cfg.state_url) as opened:
-            return _listed(repo, principal, opened, states, archive_id, limit)
-    return _listed(repo, principal, state, states, archive_id, limit)
+    with _state(repo, state) as used:
+        return _listed(repo, principal, used, states, archive_id, limit)
 
 
 def _listed(repo: Repository, principal: Principal, state: State, states: Sequence[str], archive_id: str | None,

@@ -103,8 +103,7 @@ def queue_copy(repo: Repository, principal: Principal, review: Review) -> str | 
 # ------------------------------------------------------------------ the review pages
 
 
-def may_review(principal: Principal) -> bool:
-    return access.may(principal, access.Action.REVIEW_SCANS)
+may_review = scan_reviews.may_review  # (the one rule: archivists and administrators, Action.REVIEW_SCANS)
 
 
 Listed = scan_reviews.Listed
@@ -221,7 +220,7 @@ def decide(repo: Repository, principal: Principal, actor: Actor, found: Review, 
         done = research.decide(repo, state, found, approve, boxes, actor, seen=shown)
         if done is None:
             now = scanreviews.get(state, found.id)
-            if now is not None and now.state in (scanreviews.PENDING, scanreviews.APPROVED, scanreviews.REJECTED):
+            if now is not None and now.state in scanreviews.CURRENT:
                 raise DecidedMeanwhile(found.id)
     if done is not None and done.state == scanreviews.APPROVED:
         queue_copy(repo, principal, done)
