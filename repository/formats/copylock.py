@@ -41,6 +41,8 @@ from pathlib import Path
 
 PREFIX = "."  # hidden: not a copy, neither counted nor removed as one by the cache's bound (.cachebound)
 SUFFIX = ".lock"
+#: how much longer than a painting child's own time limit a maker waits for another painting the same copy
+LOCK_MARGIN = 60.0
 _FIRST_POLL, _LAST_POLL = 0.01, 0.25  # seconds between two tries of a waiter (doubling from the first)
 _HELD, _NO_LOCK, _AGAIN = -1, -2, -3  # what a try gives when it did not take the lock (a descriptor is >= 0)
 _holding: set[int] = set()  # the descriptors of the locks this process holds

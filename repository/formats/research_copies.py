@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from .cachebound import Pruned, prune, used
-from .copylock import lock_path, painting
+from .copylock import LOCK_MARGIN, lock_path, painting
 from .redact import SECONDS, VERSION, Redacted, RedactError
 
 RETRY_SECONDS = 3600  # a copy whose child failed (a crash, the memory limit) is tried again after this long
-LOCK_MARGIN = 60.0  # a maker waits for another painting the same copy this long beyond the child's time limit
 
 
 def redact_in_child(source: Path, out: Path, people: list[Any], *, seconds: float = SECONDS) -> Redacted:

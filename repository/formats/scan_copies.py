@@ -30,12 +30,11 @@ from typing import Any
 
 from ..errors import HsarError
 from .cachebound import used
-from .copylock import lock_path, painting
+from .copylock import LOCK_MARGIN, lock_path, painting
 from .scanredact import Rect
 
 PROPOSE_SECONDS = 1800.0  # the child that reads a scan by OCR is stopped after this long
 PAINT_SECONDS = 300.0  # the child that paints the boxes of a scan
-LOCK_MARGIN = 60.0  # a maker waits for another painting the same files this long beyond the child's time limit
 _KEY = re.compile(r"[0-9a-f]{128}\.[0-9a-f]{16}")
 
 
@@ -106,7 +105,7 @@ class ScanCopies:
 
     def _painting(self, key: str, tail: str, seconds: float) -> AbstractContextManager[bool]:
         """The lock of the files ``<key>.<tail>…`` (:func:`.copylock.painting`), waited for up to the child's
-        ``seconds`` and :data:`LOCK_MARGIN`."""
+        ``seconds`` and :data:`.copylock.LOCK_MARGIN`."""
         self.root.mkdir(parents=True, exist_ok=True)
         return painting(lock_path(self.root, self._name(key, tail).name), wait=seconds + LOCK_MARGIN)
 
