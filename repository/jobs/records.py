@@ -142,8 +142,7 @@ class JobRecords:
         queued = jobs_table.c.state == "queued"
         first = select(func.min(jobs_table.c.created_at)).where(jobs_table.c.id.in_(wanted), queued)
         with self.state.transaction() as conn:  # (one snapshot: the index on state and created_at answers both)
-            if not conn.execute(select(func.count()).select_from(jobs_table).where(
-                    jobs_table.c.id.in_(wanted), queued)).scalar():
+            if conn.execute(first).scalar() is None:  # none of them is queued
                 return None
             return int(conn.execute(select(func.count()).select_from(jobs_table).where(
                 queued, jobs_table.c.created_at < first.scalar_subquery())).scalar() or 0)
